@@ -1,0 +1,1 @@
+"""Detection, scoring, workload estimation, upgrade planning and benchmarks (no Qt, no monitor)."""

@@ -1,0 +1,212 @@
+"""The rig profile: a versioned JSON file of a :class:`~assess.hardware.RigProfile`.
+
+Users save what was detected, edit it (add a GPU they are considering, fill in RAM details the
+system hides) and load it back; every command accepts ``--profile FILE`` in place of detection.
+Loading is strict: an unknown key, a wrong type or a wrong version is a :class:`ProfileError`
+naming the file and the field, never a traceback and never a silently ignored value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+
+PROFILE_SCHEMA = "rigready.profile"
+PROFILE_VERSION = 1
+
+T = TypeVar("T")
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be read, with the file and field it concerns."""
+
+    def __init__(self, path: str, field: str, problem: str) -> None:
+        self.path = path
+        self.field = field
+        self.problem = problem
+        where = f"{path}: {field}" if field else path
+        super().__init__(f"{where}: {problem}")
+
+
+def profile_to_dict(profile: RigProfile) -> dict[str, Any]:
+    """The JSON-ready form of a profile (schema and version first)."""
+    body = _to_plain(profile)
+    assert isinstance(body, dict)
+    body.pop("origin", None)  # where it was loaded from is not part of the file
+    return {"schema": PROFILE_SCHEMA, "version": PROFILE_VERSION, **body}
+
+
+def profile_to_json(profile: RigProfile) -> str:
+    """The profile as indented JSON text."""
+    return json.dumps(profile_to_dict(profile), indent=2, sort_keys=False) + "\n"
+
+
+def save_profile(profile: RigProfile, path: Path) -> None:
+    """Write the profile atomically, so an interrupted save never destroys an older file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(profile_to_json(profile), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_profile(path: Path) -> RigProfile:
+    """Read and validate a profile file.
+
+    Raises:
+        ProfileError: the file is missing, not JSON, of another schema or version, or a field
+            has an unknown name or a wrong type.
+    """
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(name, "", f"cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ProfileError(name, "", "not a text file (expected JSON)") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProfileError(name, "", f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    return profile_from_dict(data, name)
+
+
+def profile_from_dict(data: object, name: str = "<profile>") -> RigProfile:
+    """Build a profile from its JSON form; ``name`` is used in error messages."""
+    if not isinstance(data, dict):
+        raise ProfileError(name, "", "the top level must be a JSON object")
+    body = dict(data)
+    schema = body.pop("schema", None)
+    if schema != PROFILE_SCHEMA:
+        raise ProfileError(name, "schema", f"expected {PROFILE_SCHEMA!r}, found {schema!r}")
+    version = body.pop("version", None)
+    if version != PROFILE_VERSION:
+        raise ProfileError(
+            name, "version", f"this rigready reads version {PROFILE_VERSION}, found {version!r}"
+        )
+    body["origin"] = name
+    profile = _from_plain(RigProfile, body, name, "")
+    assert isinstance(profile, RigProfile)
+    return profile
+
+
+# --- generic, strict dataclass <-> JSON conversion -------------------------------------------
+
+
+def _to_plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, object] = {}
+        for f in dataclasses.fields(value):
+            out[f.name] = _to_plain(getattr(value, f.name))
+        return out
+    if isinstance(value, tuple | list):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_plain(v) for k, v in value.items()}
+    return value
+
+
+def _from_plain(tp: Any, value: object, name: str, where: str) -> object:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors: list[ProfileError] = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _from_plain(option, value, name, where)
+            except ProfileError as exc:
+                errors.append(exc)
+        raise errors[0] if errors else ProfileError(name, where, "must not be null")
+    if origin is Literal:
+        allowed = get_args(tp)
+        if value not in allowed:
+            raise ProfileError(name, where, f"must be one of {', '.join(map(str, allowed))}")
+        return value
+    if origin is tuple:
+        item_type = get_args(tp)[0]
+        if not isinstance(value, list):
+            raise ProfileError(name, where, "must be a list")
+        return tuple(
+            _from_plain(item_type, v, name, f"{where}[{i}]") for i, v in enumerate(value)
+        )
+    if origin is dict:
+        key_type, item_type = get_args(tp)
+        if not isinstance(value, dict):
+            raise ProfileError(name, where, "must be an object")
+        return {
+            str(k): _from_plain(item_type, v, name, f"{where}.{k}") for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _dataclass_from_plain(tp, value, name, where)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ProfileError(name, where, "must be true or false")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProfileError(name, where, "must be a whole number")
+        if value < 0:
+            raise ProfileError(name, where, "must not be negative")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProfileError(name, where, "must be a number")
+        if value < 0:
+            raise ProfileError(name, where, "must not be negative")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ProfileError(name, where, "must be a string")
+        return value
+    raise ProfileError(name, where, f"unsupported field type {tp!r}")  # pragma: no cover
+
+
+def _dataclass_from_plain(cls: type[T], value: object, name: str, where: str) -> T:
+    if not isinstance(value, dict):
+        raise ProfileError(name, where or cls.__name__, "must be an object")
+    hints = get_type_hints(cls, vars(typing) | vars(_hardware_module()))
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, object] = {}
+    for key, raw in value.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in fields:
+            raise ProfileError(name, path, "unknown field")
+        kwargs[key] = _from_plain(hints[key], raw, name, path)
+    for fname, f in fields.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and fname not in kwargs:
+            path = f"{where}.{fname}" if where else fname
+            raise ProfileError(name, path, "missing")
+    return cls(**kwargs)
+
+
+def _hardware_module() -> types.ModuleType:
+    import assess.hardware as hardware
+
+    return hardware
+
+
+__all__ = [
+    "PROFILE_SCHEMA",
+    "PROFILE_VERSION",
+    "CpuInfo",
+    "Disk",
+    "GpuInfo",
+    "MemoryInfo",
+    "ProfileError",
+    "RigProfile",
+    "SystemInfo",
+    "load_profile",
+    "profile_from_dict",
+    "profile_to_dict",
+    "profile_to_json",
+    "save_profile",
+]

@@ -1,0 +1,120 @@
+"""The ``rigready`` command line. No Qt here: it must run on a headless server.
+
+``rigready`` with no arguments opens the window when a display is available, else prints the
+detect report and says how to open the window. The GUI is imported lazily through importlib so
+that neither this module nor its imports pull in Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktop.commands import COMMAND_MODULES
+from desktop.commands.common import UsageError
+
+try:
+    from importlib.metadata import version as _dist_version
+
+    __version__ = _dist_version("rigready")
+except Exception:  # noqa: BLE001 - running from a source tree or a frozen bundle
+    __version__ = "0.1.0"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="rigready",
+        description="Can this PC run, fine-tune or train an AI model? "
+        "Run with no command to open the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"rigready {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = subparsers.add_parser("gui", help="open the window (or render a page to a PNG)")
+    gui.add_argument("--screenshot", metavar="FILE", type=Path, help="render offscreen to a PNG")
+    gui.add_argument("--page", metavar="NAME", help="page to show (this-pc, readiness, ...)")
+    gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
+    gui.set_defaults(func=_run_gui)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def display_available() -> bool:
+    """Whether a window can be shown: an X11/Wayland display, or Qt told to render offscreen."""
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _qt_installed() -> bool:
+    return importlib.util.find_spec("PySide6") is not None
+
+
+def _run_gui(args: argparse.Namespace) -> int:
+    screenshot: Path | None = args.screenshot
+    if screenshot is None and not display_available():
+        raise UsageError("no display found (DISPLAY/WAYLAND_DISPLAY unset); "
+                         "use --screenshot FILE to render offscreen")
+    if not _qt_installed():
+        raise UsageError("PySide6 is not installed; install rigready with its GUI dependencies")
+    app = importlib.import_module("desktop.app")
+    result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile)
+    return result
+
+
+def _run_default() -> int:
+    if display_available() and _qt_installed():
+        app = importlib.import_module("desktop.app")
+        result: int = app.run_gui(page=None, screenshot=None, profile_path=None)
+        return result
+    detect = importlib.import_module("desktop.commands.detect")
+    reason = "no display found" if not display_available() else "PySide6 is not installed"
+    print(f"rigready: {reason}, so here is the terminal report instead.")
+    print("Open the window from a desktop session with 'rigready', or render it offscreen with "
+          "'rigready gui --screenshot FILE'.\n")
+    code: int = detect.print_report(None)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rigready`` console script."""
+    from assess.profile import ProfileError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "func", None) is None:
+            return _run_default()
+        code: int = args.func(args)
+        return code
+    except (UsageError, ProfileError) as exc:
+        print(f"rigready: error: {exc}", file=sys.stderr)
+        return 2
+    except _catalog_error() as exc:
+        print(f"rigready: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rigready: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _catalog_error() -> type[Exception]:
+    try:
+        module = importlib.import_module("catalog.errors")
+    except ImportError:
+        return UsageError
+    error: type[Exception] = module.CatalogError
+    return error
+
+
+if __name__ == "__main__":
+    sys.exit(main())
