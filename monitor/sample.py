@@ -45,6 +45,12 @@ class GpuSample:
     #: "hw_thermal_slowdown"). Empty when none; None when unreadable.
     throttle_reasons: tuple[str, ...] | None = None
     processes: tuple[GpuProcess, ...] = ()
+    #: PCI bus id as NVML reports it ("00000000:01:00.0"); a Prometheus label. Added by the
+    #: monitor core, optional.
+    pci_bus_id: str | None = None
+    #: PCIe traffic (bytes/s) from an optional background reader; None unless enabled.
+    pcie_tx_bytes_s: float | None = None
+    pcie_rx_bytes_s: float | None = None
 
     @property
     def memory_used_pct(self) -> float | None:

@@ -1,0 +1,152 @@
+"""``rigready history``: list logged sessions, summarise one, or export it to CSV/JSON.
+
+Registered by :mod:`desktop.commands.monitor`. Opens the database read-only, so it works while
+``rigready monitor`` or the window is still writing to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import IO
+
+from desktop.commands.common import UsageError, positive_int
+from monitor.sample import Sample
+from monitor.store import SessionInfo, Store
+
+
+def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``history`` subcommand."""
+    parser = subparsers.add_parser(
+        "history", help="list logged monitor sessions, or export one",
+        description="Without --session: list the sessions. With --session ID: summarise it, "
+        "or with --export write it as CSV or JSON (to --output or stdout).",
+    )
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="SQLite database (default: rigready's data folder)")
+    parser.add_argument("--session", type=positive_int, metavar="ID", help="one session")
+    parser.add_argument("--export", choices=("csv", "json"), help="export the session")
+    parser.add_argument("--output", type=Path, metavar="FILE", help="write the export here")
+    parser.set_defaults(func=_run_history)
+
+
+def _open(path: Path) -> Store:
+    from monitor.store import StoreError
+
+    if not path.exists():
+        raise UsageError(f"no monitor database at {path}; run 'rigready monitor' first")
+    try:
+        return Store(path, readonly=True)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _run_history(args: argparse.Namespace) -> int:
+    from catalog.paths import database_path
+    from monitor.store import StoreError
+
+    if args.export and args.session is None:
+        raise UsageError("--export needs --session ID (see 'rigready history' for the ids)")
+    if args.output and not args.export:
+        raise UsageError("--output needs --export csv|json")
+    path: Path = args.db or database_path()
+    store = _open(path)
+    try:
+        if args.session is None:
+            print(render_sessions(store.sessions()))
+        elif args.export:
+            _export(store, args.session, args.export, args.output)
+        else:
+            info = store.session(args.session)
+            print(render_summary(info, store.session_samples(args.session),
+                                 [f"{_clock(e.time)}  {e.kind:<9} {e.state:<7} {e.message}"
+                                  for e in store.events_between(float("-inf"), float("inf"),
+                                                                session_id=args.session)]))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        store.close()
+    return 0
+
+
+def _export(store: Store, session: int, kind: str, output: Path | None) -> None:
+    def write(out: IO[str]) -> int:
+        if kind == "csv":
+            return store.export_session_csv(session, out)
+        return store.export_session_json(session, out)
+
+    if output is None:
+        write(sys.stdout)
+        return
+    try:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            count = write(out)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc}") from None
+    print(f"wrote session {session} ({count} {'rows' if kind == 'csv' else 'samples'}) "
+          f"to {output}")
+
+
+def _clock(t: float | None) -> str:
+    from monitor.export import iso_utc
+
+    return "-" if t is None else iso_utc(t)[:19].replace("T", " ")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def render_sessions(sessions: list[SessionInfo]) -> str:
+    """The session list as a text table (times in UTC)."""
+    if not sessions:
+        return "No sessions yet. Start one with 'rigready monitor'."
+    lines = [f"{'ID':>4}  {'started (UTC)':<19}  {'length':>7}  {'samples':>7}  {'state':<8}  "
+             f"{'host':<14}  label / GPUs"]
+    for s in sessions:
+        state = "closed" if s.ended is not None else "open"
+        what = s.label or "-"
+        if s.gpus:
+            what += "  (" + "; ".join(s.gpus) + ")"
+        lines.append(f"{s.id:>4}  {_clock(s.started):<19}  {_duration(s.duration_s):>7}  "
+                     f"{s.ticks:>7}  {state:<8}  {(s.host or '-')[:14]:<14}  {what}")
+    return "\n".join(lines)
+
+
+def _stat(values: list[float], kind: str) -> str:
+    if not values:
+        return "?"
+    if kind == "mean":
+        return f"{sum(values) / len(values):.0f}"
+    return f"{max(values):.0f}"
+
+
+def render_summary(info: SessionInfo, samples: list[Sample], events: list[str]) -> str:
+    """One session: who/when, per-GPU mean and peak figures, energy used, and its events."""
+    lines = [f"Session {info.id}: {info.label or '(no label)'} on {info.host or '?'}",
+             f"  started {_clock(info.started)} UTC, length {_duration(info.duration_s)}, "
+             f"{info.ticks} samples every {info.interval_s or 0:g} s"
+             + ("" if info.ended is not None else " (not closed: still running or killed)")]
+    indexes = sorted({g.index for s in samples for g in s.gpus})
+    for index in indexes:
+        gpus = [g for s in samples for g in s.gpus if g.index == index]
+        util = [g.utilization_pct for g in gpus if g.utilization_pct is not None]
+        temp = [g.temperature_c for g in gpus if g.temperature_c is not None]
+        power = [g.power_w for g in gpus if g.power_w is not None]
+        energy = [g.energy_j for g in gpus if g.energy_j is not None]
+        vram = [g.memory_used_pct for g in gpus if g.memory_used_pct is not None]
+        used = f"{(energy[-1] - energy[0]) / 3600:.1f} Wh" if len(energy) > 1 else "?"
+        lines.append(f"  GPU{index} {gpus[0].name}: utilisation mean {_stat(util, 'mean')}% "
+                     f"peak {_stat(util, 'max')}%, temperature peak {_stat(temp, 'max')} °C, "
+                     f"power mean {_stat(power, 'mean')} W peak {_stat(power, 'max')} W, "
+                     f"VRAM peak {_stat(vram, 'max')}%, energy {used}")
+    for note in info.notes:
+        lines.append(f"  note: {note}")
+    lines.append(f"  events ({len(events)}):" if events else "  no events")
+    lines.extend(f"    {e}" for e in events)
+    return "\n".join(lines)

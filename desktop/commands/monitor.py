@@ -1,0 +1,195 @@
+"""``rigready monitor`` (log GPUs and host without a display) and ``rigready history``.
+
+``monitor`` samples every ``--interval`` seconds into the SQLite database as one session, prints
+one line per tick (or one JSON object per line with ``--jsonl``), optionally serves Prometheus
+``/metrics`` with dcgm-exporter names, and stops after ``--duration`` or on Ctrl-C / SIGTERM,
+closing the session. Test-only: ``RIGREADY_FAKE_PROVIDER=1`` replaces the hardware by a
+synthetic GPU (used by the crash tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from assess.units import GIB
+from desktop.commands.common import UsageError, positive_float
+from desktop.commands.history import register_history
+from monitor.alerts import AlertEvent
+from monitor.sample import GpuSample, Sample
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``monitor`` and ``history`` subcommands."""
+    parser = subparsers.add_parser(
+        "monitor", help="log GPU and host readings to the database (no display needed)",
+        description="Sample GPUs (NVML, amdgpu) and the host every INTERVAL seconds into one "
+        "session of the database. Ctrl-C stops and closes the session.",
+    )
+    parser.add_argument("--interval", type=float, default=1.0, metavar="S",
+                        help="seconds between samples, 0.2-60 (default 1)")
+    parser.add_argument("--duration", type=positive_float, metavar="S",
+                        help="stop after S seconds (default: until Ctrl-C)")
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="SQLite database (default: rigready's data folder)")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="print one JSON object per sample (and per alert) instead of text")
+    parser.add_argument("--label", metavar="TEXT", help="name of this session, e.g. 'lora run 3'")
+    parser.add_argument("--prometheus", metavar="HOST:PORT",
+                        help="serve /metrics with dcgm-exporter names (host defaults to "
+                        "127.0.0.1; use 0.0.0.0:9400 to let other machines scrape)")
+    parser.add_argument("--pcie", action="store_true",
+                        help="also read PCIe throughput (NVML, on a background thread)")
+    parser.set_defaults(func=_run_monitor)
+    register_history(subparsers)
+
+
+def _gib(value: int | None) -> str:
+    return "?" if value is None else f"{value / GIB:.1f}"
+
+
+def _num(value: float | None, fmt: str = "{:.0f}") -> str:
+    return "?" if value is None else fmt.format(value)
+
+
+def format_gpu(g: GpuSample) -> str:
+    """One GPU on one line: utilisation, temperature, power, VRAM, SM clock, throttling."""
+    power = f"{_num(g.power_w)}/{_num(g.power_limit_w)} W"
+    text = (f"GPU{g.index} {_num(g.utilization_pct)}% {_num(g.temperature_c)}°C {power} "
+            f"{_gib(g.memory_used_bytes)}/{_gib(g.memory_total_bytes)} GiB "
+            f"SM {_num(g.sm_clock_mhz)} MHz")
+    reasons = [r for r in g.throttle_reasons or () if r != "gpu_idle"]
+    return text + (f" [{', '.join(reasons)}]" if reasons else "")
+
+
+def format_sample(sample: Sample) -> str:
+    """A tick as one human-readable line."""
+    clock = time.strftime("%H:%M:%S", time.localtime(sample.time))
+    host = sample.host
+    parts = [format_gpu(g) for g in sample.gpus] or ["no GPU readings"]
+    ram = f"{_gib(host.ram_used_bytes)}/{_gib(host.ram_total_bytes)}"
+    cpu = f"CPU {_num(host.cpu_pct)}% RAM {ram} GiB"
+    return f"{clock}  " + "  ".join(parts) + f"  | {cpu}"
+
+
+def _parse_prometheus(text: str | None) -> tuple[str, int] | None:
+    if text is None:
+        return None
+    from monitor.exporter import parse_host_port
+
+    try:
+        return parse_host_port(text)
+    except ValueError as exc:
+        raise UsageError(f"--prometheus: {exc}") from None
+
+
+def _run_monitor(args: argparse.Namespace) -> int:
+    from catalog.paths import database_path
+    from monitor.providers import default_providers
+    from monitor.sampler import Sampler, SamplerError, validate_interval
+    from monitor.store import StoreError
+
+    try:
+        interval = validate_interval(args.interval)
+    except SamplerError as exc:
+        raise UsageError(f"--interval: {exc}") from None
+    bind = _parse_prometheus(args.prometheus)
+    db_path: Path = args.db or database_path()
+    providers, skipped = default_providers(pcie=args.pcie)
+    events: queue.Queue[Sample | AlertEvent] = queue.Queue()
+    exporter = None
+    if bind is not None:
+        from monitor.exporter import Exporter
+
+        exporter = Exporter()
+        try:
+            port = exporter.serve(*bind)
+        except OSError as exc:
+            raise UsageError(f"cannot serve Prometheus on {args.prometheus}: {exc}") from None
+        _err(f"Prometheus metrics on http://{bind[0]}:{port}/metrics")
+
+    def on_sample(sample: Sample) -> None:
+        if exporter is not None:
+            exporter.update(sample)
+        events.put(sample)
+
+    sampler = Sampler(providers, db_path=db_path, interval_s=interval, on_sample=on_sample,
+                      on_alert=events.put)
+    for line in skipped:
+        _err(f"skipped {line}")
+    for note in sampler.notes():
+        _err(f"note: {note}")
+    try:
+        session = sampler.start(args.label)
+    except StoreError as exc:
+        sampler.close()
+        if exporter is not None:
+            exporter.close()
+        raise UsageError(str(exc)) from None
+    _err(f"logging session {session} to {db_path} every {interval:g} s"
+         + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm(stop))
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    try:
+        _pump(events, stop, args, wall0)
+    except KeyboardInterrupt:
+        _err("stopping (interrupted)")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sampler.close()
+        if exporter is not None:
+            exporter.close()
+    wall = max(time.monotonic() - wall0, 1e-9)
+    _err(f"session {session} closed: {sampler.ticks} samples in {wall:.1f} s; "
+         f"sampler thread CPU {100 * sampler.cpu_seconds / wall:.2f}% of one core, "
+         f"whole process {100 * (time.process_time() - cpu0) / wall:.2f}%")
+    return 0
+
+
+def _on_sigterm(stop: threading.Event) -> Any:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    return handler
+
+
+def _pump(events: queue.Queue[Sample | AlertEvent], stop: threading.Event,
+          args: argparse.Namespace, wall0: float) -> None:
+    deadline = None if args.duration is None else wall0 + args.duration
+    while not stop.is_set():
+        remaining = 0.5 if deadline is None else deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        try:
+            item = events.get(timeout=min(0.5, remaining))
+        except queue.Empty:
+            continue
+        _show(item, jsonl=args.jsonl)
+
+
+def _show(item: Sample | AlertEvent, *, jsonl: bool) -> None:
+    if isinstance(item, AlertEvent):
+        if jsonl:
+            print(json.dumps({"type": "alert", **asdict(item)}), flush=True)
+        else:
+            print(f"  ALERT {item.state}: {item.message}", flush=True)
+        return
+    if jsonl:
+        print(json.dumps({"type": "sample", **asdict(item)}), flush=True)
+    else:
+        print(format_sample(item), flush=True)
+
+
+def _err(text: str) -> None:
+    print(f"rigready monitor: {text}", file=sys.stderr, flush=True)
+

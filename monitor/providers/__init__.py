@@ -1,0 +1,65 @@
+"""Sampling providers (NVML, amdgpu sysfs, psutil host, fakes) behind one Protocol."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from monitor.providers.base import (
+    Provider,
+    ProviderError,
+    ProviderUnavailable,
+    Reading,
+)
+
+__all__ = [
+    "FAKE_PROVIDER_ENV",
+    "Provider",
+    "ProviderError",
+    "ProviderUnavailable",
+    "Reading",
+    "default_providers",
+]
+
+log = logging.getLogger("monitor.providers")
+
+#: Test-only switch: when set to "1", :func:`default_providers` returns the synthetic
+#: :class:`~monitor.providers.fake.FakeProvider` instead of touching real hardware.
+FAKE_PROVIDER_ENV = "RIGREADY_FAKE_PROVIDER"
+
+
+def default_providers(*, pcie: bool = False) -> tuple[list[Provider], list[str]]:
+    """The providers that work on this machine, and a line for each source that was skipped.
+
+    Host (psutil) always; NVIDIA through NVML when a driver and GPU are there; AMD through amdgpu
+    sysfs when such a card exists (numbered after the NVIDIA GPUs).
+
+    Args:
+        pcie: Ask NVML for PCIe throughput on a background thread.
+    """
+    if os.environ.get(FAKE_PROVIDER_ENV) == "1":
+        from monitor.providers.fake import FakeProvider
+
+        return [FakeProvider(gpus=int(os.environ.get("RIGREADY_FAKE_GPUS", "1")))], [
+            f"real hardware ({FAKE_PROVIDER_ENV}=1: synthetic readings, test-only)"
+        ]
+    from monitor.providers.amdgpu import AmdgpuProvider
+    from monitor.providers.host import HostProvider
+    from monitor.providers.nvml import NvmlProvider
+
+    providers: list[Provider] = [HostProvider()]
+    skipped: list[str] = []
+    nvidia_count = 0
+    try:
+        nvml = NvmlProvider(pcie=pcie)
+        nvidia_count = len(nvml.disabled_fields())
+        providers.append(nvml)
+    except ProviderError as exc:
+        skipped.append(f"NVIDIA: {exc}")
+    try:
+        providers.append(AmdgpuProvider(first_index=nvidia_count))
+    except ProviderError as exc:
+        skipped.append(f"AMD: {exc}")
+    for line in skipped:
+        log.info("provider skipped: %s", line)
+    return providers, skipped

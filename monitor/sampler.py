@@ -1,0 +1,379 @@
+"""The sampler: a daemon thread that reads the providers every ``interval_s`` seconds.
+
+Each tick merges the providers' readings into one :class:`~monitor.sample.Sample`, publishes it
+for the GUI (:meth:`Sampler.latest`, under a lock), judges alerts, and, when a database path was
+given, writes it through the thread's own :class:`~monitor.store.Store` connection, committing at
+least once a second. A provider that raises :class:`ProviderError` is retried with exponential
+backoff (1 s, 2 s, ... up to 60 s) and the outage is logged once and stored as a ``gap`` event,
+then a ``recovered`` event; a provider that raises anything else has a bug and is switched off.
+Nothing a provider or the database does stops the thread.
+
+Clocks are injected; :meth:`Sampler.open_session`, :meth:`Sampler.tick` and
+:meth:`Sampler.close_session` run on the caller's thread, so tests drive it without sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from monitor.alerts import AlertConfig, AlertEngine, AlertEvent
+from monitor.providers.base import Provider, ProviderError, Reading
+from monitor.sample import GpuSample, HostSample, Sample
+from monitor.store import Store, StoreError
+
+log = logging.getLogger("monitor.sampler")
+_T = TypeVar("_T")
+
+MIN_INTERVAL_S = 0.2
+MAX_INTERVAL_S = 60.0
+DEFAULT_INTERVAL_S = 1.0
+COMMIT_EVERY_S = 1.0
+MAX_BACKOFF_S = 60.0
+#: Clock-event reasons that change too often to be worth an event of their own.
+_QUIET_REASONS = frozenset({"gpu_idle"})
+
+
+class SamplerError(ValueError):
+    """Bad sampler settings (interval out of range) or misuse (started twice)."""
+
+
+def validate_interval(seconds: float) -> float:
+    """Return ``seconds`` if within 0.2-60 s, else raise :class:`SamplerError`."""
+    if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:
+        raise SamplerError(f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s, "
+                           f"got {seconds:g}")
+    return float(seconds)
+
+
+@dataclass(slots=True)
+class _ProviderState:
+    provider: Provider
+    failures: int = 0
+    retry_at: float = 0.0
+    failed_since: float | None = None
+    off: bool = False
+
+
+class Sampler:
+    """Samples providers on its own thread and logs sessions to SQLite."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        db_path: Path | str | None = None,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        alert_config: AlertConfig | None = None,
+        on_sample: Callable[[Sample], None] | None = None,
+        on_alert: Callable[[AlertEvent], None] | None = None,
+        host: str | None = None,
+        commit_every_s: float = COMMIT_EVERY_S,
+        retention: tuple[float, float] | None = (7.0, 365.0),
+    ) -> None:
+        """Configure (nothing runs until :meth:`start`).
+
+        Args:
+            providers: Sources to read each tick (the sampler never closes them until
+                :meth:`close`).
+            db_path: SQLite file to log to; None keeps samples in memory only (``latest``).
+            interval_s: Seconds between ticks, 0.2-60.
+            clock: Wall clock (Unix seconds) stamped on samples and events.
+            monotonic: Clock for scheduling, backoff and commit timing.
+            alert_config: Alert thresholds.
+            on_sample: Called on the sampler thread after each tick.
+            on_alert: Called on the sampler thread for every alert raised or cleared.
+            host: Host name recorded with the session (this machine's when None).
+            commit_every_s: Longest time rows may wait for a commit.
+            retention: (raw days, aggregate days) applied to the database when a session
+                opens; None skips it.
+
+        Raises:
+            SamplerError: Interval out of range.
+        """
+        self.interval_s = validate_interval(interval_s)
+        self._providers = [_ProviderState(p) for p in providers]
+        self._db_path = None if db_path is None else Path(db_path)
+        self._clock = clock
+        self._monotonic = monotonic
+        self._alerts = AlertEngine(alert_config or AlertConfig())
+        self._on_sample = on_sample
+        self._on_alert = on_alert
+        self._host = host or socket.gethostname()
+        self._commit_every = commit_every_s
+        self._retention = retention
+        self._lock = threading.Lock()
+        self._latest: Sample | None = None
+        self._store: Store | None = None
+        self._session_id: int | None = None
+        self._last_commit = 0.0
+        self._throttle: dict[int, tuple[str, ...]] = {}
+        self._recorded_gpus: tuple[str, ...] = ()
+        self._recorded_notes: tuple[str, ...] = ()
+        self._warned: set[str] = set()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._startup_error: BaseException | None = None
+        self.ticks = 0
+        #: CPU seconds the sampling thread has used in the current session.
+        self.cpu_seconds = 0.0
+
+    # -- public, any thread ---------------------------------------------------------------
+
+    def latest(self) -> Sample | None:
+        """The newest sample (None before the first tick)."""
+        with self._lock:
+            return self._latest
+
+    def active_alerts(self) -> tuple[AlertEvent, ...]:
+        """Alerts currently raised."""
+        with self._lock:
+            return self._alerts.active()
+
+    @property
+    def session_id(self) -> int | None:
+        """The database id of the running session (None without a database)."""
+        return self._session_id
+
+    @property
+    def running(self) -> bool:
+        """Whether the sampling thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def notes(self) -> tuple[str, ...]:
+        """The providers' notes (switched-off fields), prefixed with the provider name."""
+        return tuple(f"{s.provider.name}: {n}" for s in self._providers
+                     for n in s.provider.notes())
+
+    def start(self, label: str | None = None) -> int | None:
+        """Start a session on a new daemon thread; returns its id once the first tick is due.
+
+        Raises:
+            SamplerError: Already running.
+            StoreError: The database could not be opened.
+        """
+        if self.running:
+            raise SamplerError("the sampler is already running")
+        self._stop.clear()
+        self._ready.clear()
+        self._startup_error = None
+        self._thread = threading.Thread(target=self._run, args=(label,), name="rigready-sampler",
+                                        daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            self._thread.join()
+            raise self._startup_error
+        return self._session_id
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread, end the session and commit. Safe to call when not running."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop, then close every provider."""
+        self.stop()
+        for state in self._providers:
+            try:
+                state.provider.close()
+            except Exception:
+                log.debug("closing %s failed", state.provider.name, exc_info=True)
+
+    def _run(self, label: str | None) -> None:
+        try:
+            self.open_session(label)
+        except BaseException as exc:  # noqa: BLE001 - handed to start()'s caller
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        cpu_start = time.thread_time()
+        try:
+            due = self._monotonic()
+            while True:
+                self.tick()
+                self.cpu_seconds = time.thread_time() - cpu_start
+                due += self.interval_s
+                now = self._monotonic()
+                if due < now:  # fell behind (suspend, slow disk): skip, never burst
+                    due = now
+                if self._stop.wait(due - now):
+                    break
+        finally:
+            self.close_session()
+
+    # -- the sampling thread (or a test driving it) ---------------------------------------
+
+    def open_session(self, label: str | None = None) -> int | None:
+        """Open the store (on this thread) and record a new session; resets alert state."""
+        self._alerts.reset()
+        self._throttle.clear()
+        self._recorded_gpus = ()
+        self.ticks = 0
+        self.cpu_seconds = 0.0
+        if self._db_path is None:
+            self._session_id = None
+            return None
+        self._store = Store(self._db_path)
+        if self._retention is not None:
+            raw_days, aggregate_days = self._retention
+            done = self._store.apply_retention(self._clock(), raw_days=raw_days,
+                                               aggregate_days=aggregate_days)
+            if done.folded_rows or done.deleted_aggregates:
+                log.info("retention: %d raw rows folded into 1-minute aggregates, %d old "
+                         "aggregates removed", done.folded_rows, done.deleted_aggregates)
+        self._recorded_notes = self.notes()
+        self._session_id = self._store.start_session(
+            label=label, host=self._host, interval_s=self.interval_s, started=self._clock(),
+            notes=self._recorded_notes)
+        self._last_commit = self._monotonic()
+        return self._session_id
+
+    def close_session(self) -> None:
+        """End the session, commit and close the store."""
+        store, self._store = self._store, None
+        if store is None or self._session_id is None:
+            return
+        try:
+            store.end_session(self._session_id, self._clock())
+        except StoreError as exc:
+            log.warning("could not close the session cleanly: %s", exc)
+        finally:
+            try:
+                store.close()
+            except StoreError as exc:
+                log.warning("closing the database failed: %s", exc)
+
+    def tick(self) -> Sample:
+        """Read every provider once, publish, judge alerts, queue rows, commit when due."""
+        now = self._clock()
+        mono = self._monotonic()
+        host: HostSample | None = None
+        gpus: list[GpuSample] = []
+        events: list[tuple[str, str, int | None, str, float | None]] = []
+        for state in self._providers:
+            reading = self._read(state, now, mono, events)
+            if reading is None:
+                continue
+            if host is None and reading.host is not None:
+                host = reading.host
+            gpus.extend(reading.gpus)
+        sample = Sample(time=now, host=host or HostSample(),
+                        gpus=tuple(sorted(gpus, key=lambda g: g.index)))
+        events.extend(self._throttle_changes(sample))
+        with self._lock:
+            self._latest = sample
+            alerts = self._alerts.update(sample, in_session=True)
+        self.ticks += 1
+        self._persist(sample, events, alerts, mono)
+        for alert in alerts:
+            self._call(self._on_alert, alert, "on_alert")
+        self._call(self._on_sample, sample, "on_sample")
+        return sample
+
+    def _read(self, state: _ProviderState, now: float, mono: float,
+              events: list[tuple[str, str, int | None, str, float | None]]) -> Reading | None:
+        name = state.provider.name
+        if state.off or mono < state.retry_at:
+            return None
+        try:
+            reading = state.provider.read()
+        except ProviderError as exc:
+            state.failures += 1
+            delay = min(MAX_BACKOFF_S, max(1.0, self.interval_s) * 2 ** (state.failures - 1))
+            state.retry_at = mono + delay
+            if state.failed_since is None:
+                state.failed_since = now
+                log.warning("%s failed: %s; retrying with backoff", name, exc)
+                events.append(("gap", name, None, f"{name} failed: {exc}", None))
+            else:
+                log.debug("%s still failing (%d): %s; next try in %.0f s", name,
+                          state.failures, exc, delay)
+            return None
+        except Exception as exc:
+            state.off = True
+            log.exception("%s raised an unexpected error and was switched off", name)
+            events.append(("gap", name, None, f"{name} switched off after an unexpected "
+                                              f"error: {exc!r}", None))
+            return None
+        if state.failed_since is not None:
+            gap = now - state.failed_since
+            log.info("%s recovered after %.1f s", name, gap)
+            events.append(("recovered", name, None, f"{name} back after {gap:.1f} s", gap))
+            state.failed_since = None
+            state.failures = 0
+        return reading
+
+    def _throttle_changes(self, sample: Sample) -> list[tuple[str, str, int | None, str,
+                                                               float | None]]:
+        out: list[tuple[str, str, int | None, str, float | None]] = []
+        for gpu in sample.gpus:
+            if gpu.throttle_reasons is None:
+                continue
+            current = tuple(r for r in gpu.throttle_reasons if r not in _QUIET_REASONS)
+            before = self._throttle.get(gpu.index)
+            self._throttle[gpu.index] = current
+            if (before is None and not current) or before == current:
+                continue
+            was = ", ".join(before or ()) or "none"
+            now_text = ", ".join(current) or "none"
+            out.append(("throttle", ",".join(current) or "none", gpu.index,
+                        f"GPU {gpu.index} clock events: {now_text} (was {was})", None))
+        return out
+
+    def _persist(self, sample: Sample, events: list[tuple[str, str, int | None, str,
+                                                          float | None]],
+                 alerts: tuple[AlertEvent, ...], mono: float) -> None:
+        store, session = self._store, self._session_id
+        if store is None or session is None:
+            return
+        try:
+            store.add_sample(session, sample)
+            for kind, name, gpu, message, value in events:
+                store.add_event(session, t=sample.time, kind=kind, name=name, gpu=gpu,
+                                message=message, value=value)
+            for a in alerts:
+                store.add_event(session, t=a.time, kind="alert", name=a.kind, state=a.state,
+                                gpu=a.gpu, message=a.message, value=a.value)
+            self._record_session_facts(store, session, sample)
+            if mono - self._last_commit + self.interval_s > self._commit_every:
+                store.commit()
+                self._last_commit = mono
+        except StoreError as exc:
+            self._warn_once("store", f"writing samples failed, will keep trying: {exc}")
+
+    def _record_session_facts(self, store: Store, session: int, sample: Sample) -> None:
+        gpus = tuple(f"{g.index}: {g.name}" for g in sample.gpus)
+        if gpus and gpus != self._recorded_gpus:
+            known = self._recorded_gpus
+            self._recorded_gpus = tuple(sorted(set(known) | set(gpus)))
+            store.update_session(session, gpus=self._recorded_gpus)
+        notes = self.notes()
+        if notes != self._recorded_notes:
+            self._recorded_notes = notes
+            store.update_session(session, notes=notes)
+
+    def _call(self, callback: Callable[[_T], None] | None, arg: _T, what: str) -> None:
+        if callback is None:
+            return
+        try:
+            callback(arg)
+        except Exception as exc:  # noqa: BLE001 - a GUI callback must not stop sampling
+            self._warn_once(what, f"{what} callback failed: {exc!r}")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("%s", message)

@@ -1,0 +1,388 @@
+"""The monitor's SQLite database (through sqlite-utils): sessions, samples, events, aggregates
+and benchmark results.
+
+- WAL journal, ``synchronous=NORMAL``: a second process (another app window, ``rigready
+  history``) reads while the sampler writes, and a killed writer loses only uncommitted rows.
+- Writes are batched: :meth:`Store.add_sample` and :meth:`Store.add_event` open a transaction
+  that :meth:`Store.commit` closes; the sampler commits at least once a second.
+- The schema version lives in ``PRAGMA user_version`` and is migrated forward on open
+  (:mod:`monitor.schema`).
+- Each thread needs its own :class:`Store` (sqlite3 connections are per thread).
+
+Environmental problems (unwritable folder, corrupt or foreign file, newer schema, disk full)
+raise :class:`StoreError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import sqlite_utils
+
+from monitor import export, retention
+from monitor.retention import Aggregate, RetentionResult
+from monitor.sample import GpuSample, Sample
+from monitor.schema import GPU_COLUMNS, HOST_COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from monitor.store_read import (
+    EventRecord,
+    SessionInfo,
+    read_events,
+    read_samples,
+    read_series,
+    read_sessions,
+)
+
+__all__ = [
+    "BENCH_KINDS",
+    "SCHEMA_VERSION",
+    "Aggregate",
+    "BenchResult",
+    "EventRecord",
+    "RetentionResult",
+    "SessionInfo",
+    "Store",
+    "StoreError",
+]
+
+BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage")
+
+
+class StoreError(Exception):
+    """The database cannot be used (path, permissions, corruption, version, disk full)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BenchResult:
+    """One saved benchmark run."""
+
+    id: int
+    created: str
+    fingerprint: str
+    kind: str
+    label: str
+    result_json: str
+
+    @property
+    def result(self) -> Any:
+        """``result_json`` parsed."""
+        return json.loads(self.result_json)
+
+
+def _gpu_row(session_id: int, t: float, gpu: GpuSample) -> dict[str, Any]:
+    row: dict[str, Any] = {"session_id": session_id, "t": t, "gpu": gpu.index}
+    for column in GPU_COLUMNS:
+        row[column] = getattr(gpu, column)
+    reasons = gpu.throttle_reasons
+    row["throttle_reasons"] = None if reasons is None else ",".join(reasons)
+    row["processes"] = json.dumps(
+        [[p.pid, p.name, p.used_memory_bytes] for p in gpu.processes]) if gpu.processes else None
+    return row
+
+
+class Store:
+    """One connection to the monitor database; use one per thread or process."""
+
+    def __init__(self, path: Path | str, *, readonly: bool = False,
+                 migrations: Sequence[Callable[[Any], None]] = MIGRATIONS) -> None:
+        """Open (creating and migrating unless ``readonly``) the database at ``path``.
+
+        Args:
+            path: The SQLite file (its folder is created when missing).
+            readonly: Open for reading only; the file must exist at the current schema.
+            migrations: Forward migrations (tests pass their own list).
+
+        Raises:
+            StoreError: The file cannot be opened, is not a rigready database, or is newer.
+        """
+        self.path = Path(path)
+        self._migrations = tuple(migrations)
+        try:
+            self._conn = self._connect(readonly)
+            self.db = sqlite_utils.Database(self._conn, execute_plugins=False)
+            if not readonly:
+                self._conn.execute("PRAGMA busy_timeout = 10000")
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(readonly)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self._explain(exc)) from None
+        except OSError as exc:
+            raise StoreError(f"cannot open the database at {self.path}: {exc}") from None
+
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        if readonly:
+            if not self.path.is_file():
+                raise StoreError(f"no database at {self.path}")
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            return sqlite3.connect(uri, uri=True, timeout=10)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return sqlite3.connect(str(self.path), timeout=10)
+
+    def _explain(self, exc: sqlite3.DatabaseError) -> str:
+        text = str(exc)
+        if "not a database" in text or "malformed" in text:
+            return f"{self.path} is corrupt or not a rigready database ({text})"
+        if "unable to open" in text or "readonly" in text:
+            return f"cannot open the database at {self.path} for writing ({text})"
+        return f"database error on {self.path}: {text}"
+
+    def _migrate(self, readonly: bool) -> None:
+        target = len(self._migrations)
+        version = self.schema_version()
+        if version > target:
+            raise StoreError(f"{self.path} has schema version {version}, newer than this "
+                             f"rigready understands ({target}); update rigready")
+        if version == target:
+            return
+        if readonly:
+            raise StoreError(f"{self.path} has schema version {version} and needs migrating "
+                             f"to {target}; open it once without read-only")
+        self._conn.execute("BEGIN IMMEDIATE")  # one writer migrates; others wait then skip
+        try:
+            version = self.schema_version()
+            for index in range(version, target):
+                self._migrations[index](self.db)
+                self._conn.execute(f"PRAGMA user_version = {index + 1}")
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        """The database's ``PRAGMA user_version``."""
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Commit pending rows and close the connection."""
+        try:
+            self.commit()
+        finally:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _write(self, action: Callable[[], Any]) -> Any:
+        try:
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")
+            return action()
+        except sqlite3.DatabaseError as exc:
+            self._rollback()
+            raise StoreError(self._explain(exc)) from None
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.DatabaseError:
+            pass
+
+    def commit(self) -> None:
+        """Commit the open batch, if any."""
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._rollback()
+            raise StoreError(self._explain(exc)) from None
+
+    @property
+    def pending(self) -> bool:
+        """Whether rows are waiting for :meth:`commit`."""
+        return self._conn.in_transaction
+
+    def start_session(self, *, label: str | None, host: str | None, interval_s: float,
+                      started: float, gpus: Sequence[str] = (),
+                      notes: Sequence[str] = ()) -> int:
+        """Insert a session row and commit it; returns its id."""
+        row = {"label": label, "host": host, "started": started, "ended": None,
+               "interval_s": interval_s, "gpus": json.dumps(list(gpus)),
+               "notes": json.dumps(list(notes))}
+        session_id = int(self._write(lambda: self.db.table("sessions").insert(row).last_pk))
+        self.commit()
+        return session_id
+
+    def update_session(self, session_id: int, *, gpus: Sequence[str] | None = None,
+                       notes: Sequence[str] | None = None, ended: float | None = None) -> None:
+        """Change a session's GPU list, notes or end time (committed with the next batch)."""
+        changes: dict[str, Any] = {}
+        if gpus is not None:
+            changes["gpus"] = json.dumps(list(gpus))
+        if notes is not None:
+            changes["notes"] = json.dumps(list(notes))
+        if ended is not None:
+            changes["ended"] = ended
+        if changes:
+            self._write(lambda: self.db.table("sessions").update(session_id, changes))
+
+    def end_session(self, session_id: int, ended: float) -> None:
+        """Record the end time and commit."""
+        self.update_session(session_id, ended=ended)
+        self.commit()
+
+    def add_sample(self, session_id: int, sample: Sample) -> None:
+        """Queue one tick: a host row and one wide row per GPU (call :meth:`commit` later)."""
+        host = sample.host
+        host_row: dict[str, Any] = {"session_id": session_id, "t": sample.time}
+        host_row.update({c: getattr(host, c) for c in HOST_COLUMNS})
+        gpu_rows = [_gpu_row(session_id, sample.time, g) for g in sample.gpus]
+
+        def insert() -> None:
+            self.db.table("host_samples").insert(host_row)
+            if gpu_rows:
+                self.db.table("samples").insert_all(gpu_rows)
+
+        self._write(insert)
+
+    def add_event(self, session_id: int | None, *, t: float, kind: str, name: str,
+                  state: str = "", gpu: int | None = None, message: str = "",
+                  value: float | None = None) -> None:
+        """Queue one event (alert raised/cleared, throttle change, gap, recovery)."""
+        row = {"session_id": session_id, "t": t, "kind": kind, "gpu": gpu, "name": name,
+               "state": state, "message": message, "value": value}
+        self._write(lambda: self.db.table("events").insert(row))
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(self._explain(exc)) from None
+
+    def sessions(self) -> list[SessionInfo]:
+        """Every session, newest first, with its tick count."""
+        result: list[SessionInfo] = self._read(lambda: read_sessions(self._conn))
+        return result
+
+    def session(self, session_id: int) -> SessionInfo:
+        """One session.
+
+        Raises:
+            StoreError: No such session.
+        """
+        found: list[SessionInfo] = self._read(lambda: read_sessions(self._conn, session_id))
+        if not found:
+            raise StoreError(f"no session {session_id} in {self.path}")
+        return found[0]
+
+    def samples_between(self, t0: float, t1: float, *,
+                        session_id: int | None = None) -> list[Sample]:
+        """Raw samples with ``t0 <= time < t1`` (optionally of one session), oldest first."""
+        result: list[Sample] = self._read(lambda: read_samples(self._conn, t0, t1, session_id))
+        return result
+
+    def session_samples(self, session_id: int) -> list[Sample]:
+        """Every raw sample of one session, oldest first."""
+        return self.samples_between(float("-inf"), float("inf"), session_id=session_id)
+
+    def series_between(self, t0: float, t1: float, columns: Sequence[str], *,
+                       gpu: int | None = 0, session_id: int | None = None
+                       ) -> dict[str, list[Any]]:
+        """Raw columns as lists for fast charting: ``{"t": [...], column: [...]}``.
+
+        Args:
+            t0: Start (inclusive), Unix seconds.
+            t1: End (exclusive).
+            columns: GpuSample field names (or HostSample ones when ``gpu`` is None).
+            gpu: GPU index, or None for the host table.
+            session_id: Restrict to one session.
+        """
+        result: dict[str, list[Any]] = self._read(
+            lambda: read_series(self._conn, t0, t1, tuple(columns), gpu, session_id))
+        return result
+
+    def events_between(self, t0: float, t1: float, *,
+                       session_id: int | None = None) -> list[EventRecord]:
+        """Events with ``t0 <= t < t1``, oldest first."""
+        result: list[EventRecord] = self._read(
+            lambda: read_events(self._conn, t0, t1, session_id))
+        return result
+
+    def aggregates_between(self, t0: float, t1: float, *, bucket_s: float = 60.0,
+                           session_id: int | None = None) -> list[Aggregate]:
+        """min/mean/max per ``bucket_s`` bucket over raw rows and stored aggregates.
+
+        For chart ranges too long to draw point by point (hours to a year). Host buckets have
+        ``gpu=None``.
+        """
+        if not bucket_s > 0:
+            raise ValueError(f"bucket_s must be above zero, got {bucket_s}")
+        result: list[Aggregate] = self._read(
+            lambda: retention.aggregates_between(self._conn, t0, t1, bucket_s, session_id))
+        return result
+
+    def apply_retention(self, now: float, *, raw_days: float = 7.0,
+                        aggregate_days: float = 365.0) -> RetentionResult:
+        """Fold raw samples older than ``raw_days`` into 1-minute aggregates and drop
+        aggregates and events older than ``aggregate_days``. Commits."""
+        self.commit()
+        result: RetentionResult = self._write(
+            lambda: retention.apply_retention(self._conn, now, raw_days, aggregate_days))
+        self.commit()
+        return result
+
+    def export_session_csv(self, session_id: int, out: IO[str]) -> int:
+        """Write one session as CSV (one row per GPU per tick, host columns alongside)."""
+        info = self.session(session_id)
+        rows: int = self._read(lambda: export.write_csv(info, self.session_samples(session_id),
+                                                        out))
+        return rows
+
+    def export_session_json(self, session_id: int, out: IO[str]) -> int:
+        """Write one session, its samples and events as one JSON document."""
+        info = self.session(session_id)
+        samples = self.session_samples(session_id)
+        events = self.events_between(float("-inf"), float("inf"), session_id=session_id)
+        count: int = export.write_json(info, samples, events, out)
+        return count
+
+    # -- benchmark results ----------------------------------------------------------------
+
+    def save_bench_result(self, *, kind: str, fingerprint: str, label: str,
+                          result: Mapping[str, Any] | str, created: str | None = None) -> int:
+        """Store one benchmark run and commit; returns its id.
+
+        Args:
+            kind: One of :data:`BENCH_KINDS` ("gemm-cpu", "gemm-gpu", "storage").
+            fingerprint: The machine fingerprint string the run belongs to.
+            label: A short human label.
+            result: The result as a JSON-able mapping, or as JSON text.
+            created: ISO-8601 UTC time; now when None.
+
+        Raises:
+            ValueError: Unknown kind, or ``result`` text that is not JSON.
+        """
+        if kind not in BENCH_KINDS:
+            raise ValueError(f"unknown benchmark kind {kind!r}; expected one of {BENCH_KINDS}")
+        text = result if isinstance(result, str) else json.dumps(result, sort_keys=True)
+        json.loads(text)  # raises ValueError for bad JSON text
+        when = created or datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="seconds")
+        row = {"created": when, "fingerprint": fingerprint, "kind": kind, "label": label,
+               "result_json": text}
+        new_id = int(self._write(lambda: self.db.table("bench_results").insert(row).last_pk))
+        self.commit()
+        return new_id
+
+    def list_bench_results(self, kind: str | None = None, limit: int = 50) -> list[BenchResult]:
+        """Saved benchmark runs, newest first, optionally of one kind."""
+        where, params = ("WHERE kind = ?", [kind]) if kind is not None else ("", [])
+        sql = ("SELECT id, created, fingerprint, kind, label, result_json FROM bench_results "
+               f"{where} ORDER BY created DESC, id DESC LIMIT ?")
+        rows = self._read(lambda: self._conn.execute(sql, [*params, limit]).fetchall())
+        return [BenchResult(int(r[0]), r[1], r[2] or "", r[3], r[4] or "", r[5]) for r in rows]
+
