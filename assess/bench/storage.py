@@ -1,0 +1,245 @@
+"""Storage benchmark: CrystalDiskMark's four tests, read and write, in plain Python.
+
+SEQ1M Q8T1, SEQ1M Q1T1, RND4K Q32T1 and RND4K Q1T1 (``benchmarks.md`` B1-B4) run on a test file
+of random data with ``O_DIRECT`` (page cache bypassed); each test is time-based: a discarded
+warm-up pass, then timed passes, reporting the best pass (CrystalDiskMark's convention) with the
+median alongside. MB/s are decimal (10^6 bytes), as CrystalDiskMark shows.
+
+The test file is always removed: ``finally:`` on success, error, disk full and cancel
+(``generator.close()``); Ctrl-C arrives as KeyboardInterrupt in the same ``finally:``; SIGTERM is
+turned into SystemExit while the benchmark runs on the main thread; an ``atexit`` hook catches
+interpreter exit; and files left by a killed process are removed at the next start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+
+from assess.bench.progress import BenchError, Clock, Progress
+from assess.bench.storage_io import (
+    CDM_TESTS,
+    MIB,
+    IoCall,
+    PassStats,
+    StorageTest,
+    TestFile,
+    random_pool,
+    run_pass,
+)
+from assess.bench.storage_target import check_target, clean_stale, default_folder, is_disk_full
+
+DEGRADED_LABEL = "cache bypass degraded"
+QD_NOTE = ("queue depth emulated with one thread per outstanding I/O (os.preadv/os.pwritev; "
+           "Python has no io_uring or libaio), like fio numjobs=Q iodepth=1")
+
+
+@dataclass(frozen=True, slots=True)
+class StorageTestResult:
+    """One test in one direction: the best pass, with the median of the passes."""
+
+    test: str
+    operation: str  # "read" or "write"
+    block_bytes: int
+    queue_depth: int
+    mb_s: float
+    iops: float
+    latency_us: float
+    mb_s_median: float
+    passes: int
+    bytes_moved: int
+
+
+@dataclass(frozen=True, slots=True)
+class StorageResult:
+    """The four tests, read and write, on one folder."""
+
+    folder: str
+    filesystem: str | None
+    device: str | None
+    file_size_bytes: int
+    direct_io: bool
+    #: "cache bypass degraded" when O_DIRECT was refused, else None.
+    label: str | None
+    forced: bool
+    quick: bool
+    results: tuple[StorageTestResult, ...]
+    elapsed_s: float
+    warnings: tuple[str, ...] = ()
+    note: str = QD_NOTE
+
+    def find(self, test: str, operation: str) -> StorageTestResult | None:
+        """The result of ``test`` (``"SEQ1M Q8T1"``) in ``operation`` (``"read"``/``"write"``)."""
+        return next((r for r in self.results if r.test == test and r.operation == operation),
+                    None)
+
+
+_LIVE: set[str] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _remove_live_files() -> None:
+    with _LIVE_LOCK:
+        paths = list(_LIVE)
+        _LIVE.clear()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+atexit.register(_remove_live_files)
+
+
+def default_storage_folder() -> Path:
+    """The folder measured when the user names none (the model cache, else home)."""
+    return default_folder(os.environ, Path.home())
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def run_storage(
+    folder: Path | None = None,
+    size_mib: int | None = None,
+    quick: bool = False,
+    force: bool = False,
+    tests: tuple[StorageTest, ...] = CDM_TESTS,
+    warmup_s: float | None = None,
+    pass_s: float | None = None,
+    passes: int | None = None,
+    clock: Clock = time.perf_counter,
+    preadv: IoCall = os.preadv,
+    pwritev: IoCall = os.pwritev,
+    mountinfo_text: str | None = None,
+) -> Generator[Progress, None, StorageResult]:
+    """Run the storage tests; yields progress, returns a :class:`StorageResult`.
+
+    Args:
+        folder: where to put the test file (default :func:`default_storage_folder`).
+        size_mib: test file size (default 1024, quick 256).
+        quick: shorter passes and a smaller file (about 25 s on a working disk).
+        force: measure even a memory, layered or network filesystem.
+        tests: which tests (CrystalDiskMark's four by default); each runs read, then write.
+        warmup_s: discarded warm-up pass per test (default 1.0, quick 0.25).
+        pass_s: length of each timed pass (default 3.0, quick 1.0).
+        passes: timed passes per test (default 3, quick 2).
+        clock: monotonic seconds (for the elapsed total).
+        preadv: the read call (tests inject failures).
+        pwritev: the write call (tests inject a full disk).
+        mountinfo_text: ``/proc/self/mountinfo`` contents (read live when None).
+
+    Raises:
+        BenchError: bad folder or size, a refused filesystem, too little free space, the disk
+            filled up, or the platform has no positional vector I/O.
+    """
+    if not hasattr(os, "preadv") or not hasattr(os, "pwritev"):
+        raise BenchError("the storage benchmark needs os.preadv/os.pwritev (Linux)")
+    size = (size_mib if size_mib is not None else (256 if quick else 1024)) * MIB
+    warm = warmup_s if warmup_s is not None else (0.25 if quick else 1.0)
+    each = pass_s if pass_s is not None else (1.0 if quick else 3.0)
+    count = passes if passes is not None else (2 if quick else 3)
+    if each <= 0 or count <= 0 or warm < 0:
+        raise BenchError("pass length and pass count must be above zero")
+    target = check_target(folder or default_storage_folder(), size, force, mountinfo_text)
+    warnings = list(target.warnings)
+    stale = clean_stale(target.folder)
+    if stale:
+        warnings.append(f"removed {len(stale)} test file(s) left by an earlier run that stopped")
+    started = clock()
+    tf = TestFile(target.file, size)
+    rng = np.random.default_rng()
+    old_handler: Any = None
+    main = threading.current_thread() is threading.main_thread()
+    pool = None
+    try:
+        if main:
+            old_handler = signal.signal(signal.SIGTERM, _on_sigterm)
+        with _LIVE_LOCK:
+            _LIVE.add(tf.path)
+        tf.open()
+        if not tf.direct:
+            warnings.append(f"{DEGRADED_LABEL}: {tf.note}; reads follow posix_fadvise(DONTNEED) "
+                            "and writes end with fdatasync, but the page cache may still help")
+        total_steps = 1 + 2 * len(tests)
+        for frac in tf.fill(rng, pwritev=pwritev):
+            yield Progress(frac / total_steps,
+                           f"writing the {size // MIB} MiB test file ({frac:.0%})")
+        pool = random_pool(rng)
+        results: list[StorageTestResult] = []
+        step = 1
+        for write in (False, True):
+            for test in tests:
+                op = "write" if write else "read"
+                label = f"{test.name} {op}"
+                runs: list[PassStats] = []
+                plan = ([warm] if warm > 0 else []) + [each] * count
+                for k, seconds in enumerate(plan):
+                    timed = k > 0 or warm <= 0
+                    what = "warm-up" if not timed else f"pass {len(runs) + 1}/{count}"
+                    gen = run_pass(tf, test, write, seconds, pool, preadv=preadv,
+                                   pwritev=pwritev)
+                    stats = yield from _forward(gen, step, k, plan, total_steps,
+                                                f"{label}: {what}")
+                    if timed:
+                        runs.append(stats)
+                step += 1
+                results.append(_summarize(test, op, runs))
+        yield Progress(1.0, "storage benchmark done; removing the test file")
+        return StorageResult(
+            folder=str(target.folder), filesystem=target.fs_type, device=target.device,
+            file_size_bytes=tf.size_bytes, direct_io=tf.direct,
+            label=None if tf.direct else DEGRADED_LABEL, forced=force, quick=quick,
+            results=tuple(results), elapsed_s=clock() - started, warnings=tuple(warnings),
+        )
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise BenchError(f"the disk holding {target.folder} filled up during the test; "
+                             "the test file was removed") from None
+        raise
+    finally:
+        if pool is not None:
+            pool.close()
+        tf.remove()
+        with _LIVE_LOCK:
+            _LIVE.discard(tf.path)
+        if main and old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
+
+
+def _forward(gen: Generator[float, None, PassStats], step: int, k: int, plan: list[float],
+             total_steps: int, message: str) -> Generator[Progress, None, PassStats]:
+    """Turn a pass's elapsed fractions into overall progress; closes the pass on exit."""
+    done_before = sum(plan[:k])
+    try:
+        while True:
+            frac = next(gen)
+            within = (done_before + frac * plan[k]) / sum(plan)
+            yield Progress((step + within) / total_steps, message)
+    except StopIteration as stop:
+        result: PassStats = stop.value
+        return result
+    finally:
+        gen.close()
+
+
+def _summarize(test: StorageTest, operation: str, runs: list[PassStats]) -> StorageTestResult:
+    best = max(runs, key=lambda r: r.mb_s)
+    return StorageTestResult(
+        test=test.name, operation=operation, block_bytes=test.block_bytes,
+        queue_depth=test.queue_depth, mb_s=best.mb_s, iops=best.iops,
+        latency_us=best.latency_us, mb_s_median=statistics.median(r.mb_s for r in runs),
+        passes=len(runs), bytes_moved=sum(r.bytes for r in runs),
+    )
