@@ -7,4 +7,5 @@ subparser(s) and sets ``func`` (``Callable[[argparse.Namespace], int]``) as the 
 COMMAND_MODULES: tuple[str, ...] = (
     "desktop.commands.detect",
     "desktop.commands.monitor",
+    "desktop.commands.bench",
 )
