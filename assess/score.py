@@ -1,0 +1,344 @@
+"""AI-readiness scoring: a tier per component and overall, a 0-100 score, a verdict per AI task.
+
+All functions are pure: they read a :class:`~assess.hardware.RigProfile`, the catalog and optional
+:class:`MeasuredPerformance`, and return frozen results carrying their reasons. The formula is
+described in README.md, "How the readiness score works".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from assess.hardware import RigProfile
+from assess.match import GpuMatch, is_laptop_name
+from assess.score_facts import (
+    SIZE_TOLERANCE,
+    MeasuredPerformance,
+    RigFacts,
+    meets,
+    rig_facts,
+)
+from assess.score_tasks import TaskVerdict, Verdict, task_verdicts
+from catalog import Catalog, TierEntry
+from catalog.schema import DRIVE_KIND_ORDER
+
+Component = Literal["gpu", "cpu", "ram", "storage"]
+COMPONENTS: tuple[Component, ...] = ("gpu", "cpu", "ram", "storage")
+COMPONENT_NAMES: dict[Component, str] = {
+    "gpu": "GPU", "cpu": "CPU", "ram": "RAM", "storage": "Storage",
+}
+BELOW_ENTRY = "below entry"
+
+#: (name, weight, fact, low, high): each part scores weight x clamp(log(x/low) / log(high/low)).
+SCORE_PARTS: tuple[tuple[str, float, str, float, float], ...] = (
+    ("GPU memory", 35.0, "GiB VRAM", 2.0, 80.0),
+    ("GPU speed", 25.0, "TFLOPS 16-bit", 2.0, 1000.0),
+    ("System RAM", 15.0, "GiB", 4.0, 256.0),
+    ("CPU speed", 15.0, "GFLOP/s FP32", 50.0, 5000.0),
+    ("Storage speed", 10.0, "MB/s read", 100.0, 7000.0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentTier:
+    """Where one component stands on the tier ladder.
+
+    ``rank`` is 1..5 for a tier, 0 for below the entry tier, None when a needed fact is unknown.
+    """
+
+    component: Component
+    rank: int | None
+    tier_id: str | None
+    tier_name: str
+    summary: str
+    lift: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScorePart:
+    """One term of the readiness score."""
+
+    name: str
+    points: float
+    max_points: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """The whole assessment of one PC."""
+
+    overall_rank: int | None
+    overall_tier_id: str | None
+    overall_tier_name: str
+    #: Components at the overall tier (the weakest links).
+    weakest: tuple[Component, ...]
+    lift: str
+    score: int
+    score_parts: tuple[ScorePart, ...]
+    components: tuple[ComponentTier, ...]
+    tasks: tuple[TaskVerdict, ...]
+    matches: tuple[GpuMatch, ...]
+    facts: RigFacts
+    reasons: tuple[str, ...]
+
+    def component(self, name: Component) -> ComponentTier:
+        """The tier of one component."""
+        return next(c for c in self.components if c.component == name)
+
+    def verdicts(self, verdict: Verdict) -> tuple[TaskVerdict, ...]:
+        """The tasks with a given verdict."""
+        return tuple(t for t in self.tasks if t.verdict == verdict)
+
+
+def assess_readiness(
+    profile: RigProfile, catalog: Catalog, measured: MeasuredPerformance | None = None
+) -> Readiness:
+    """Score a PC: component tiers, overall tier and weakest link, score, task verdicts."""
+    facts = rig_facts(profile, catalog, measured)
+    components = component_tiers(facts, catalog)
+    rank, weakest, lift, reasons = overall_tier(components)
+    tier = _tier_by_rank(catalog, rank)
+    parts = score_parts(facts)
+    return Readiness(
+        overall_rank=rank,
+        overall_tier_id=tier.id if tier else None,
+        overall_tier_name=_rank_name(catalog, rank),
+        weakest=weakest,
+        lift=lift,
+        score=round(sum(p.points for p in parts)),
+        score_parts=parts,
+        components=components,
+        tasks=task_verdicts(facts, catalog),
+        matches=facts.matches,
+        facts=facts,
+        reasons=(*reasons, *facts.notes),
+    )
+
+
+def _tier_by_rank(catalog: Catalog, rank: int | None) -> TierEntry | None:
+    return next((t for t in catalog.tiers if t.rank == rank), None)
+
+
+def _rank_name(catalog: Catalog, rank: int | None) -> str:
+    if rank is None:
+        return "unknown"
+    tier = _tier_by_rank(catalog, rank)
+    return tier.name if tier else BELOW_ENTRY
+
+
+def _ladder(catalog: Catalog, qualifies: list[bool]) -> int:
+    """The highest rank such that every tier up to it qualifies (0 if the first does not)."""
+    rank = 0
+    for tier, ok in zip(catalog.tiers, qualifies, strict=True):
+        if not ok:
+            break
+        rank = tier.rank
+    return rank
+
+
+def component_tiers(facts: RigFacts, catalog: Catalog) -> tuple[ComponentTier, ...]:
+    """The tier each of GPU, CPU, RAM and storage reaches on its own."""
+    return (_gpu_tier(facts, catalog), _cpu_tier(facts, catalog), _ram_tier(facts, catalog),
+            _storage_tier(facts, catalog))
+
+
+def _make(catalog: Catalog, component: Component, rank: int | None, summary: str,
+          next_need: str | None, reasons: list[str]) -> ComponentTier:
+    tier = _tier_by_rank(catalog, rank)
+    top = max((t.rank for t in catalog.tiers), default=0)
+    if rank is None:
+        lift = next_need or "fill in the missing facts"
+    elif rank >= top:
+        lift = ""
+    else:
+        lift = next_need or ""
+    return ComponentTier(component, rank, tier.id if tier else None, _rank_name(catalog, rank),
+                         summary, lift, tuple(reasons))
+
+
+def _next(catalog: Catalog, rank: int) -> TierEntry | None:
+    return next((t for t in catalog.tiers if t.rank > rank), None)
+
+
+def _gpu_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+    if not facts.has_gpu:
+        first = _next(catalog, 0)
+        need = _gpu_need(catalog, first) if first else None
+        return _make(catalog, "gpu", 0, "no discrete GPU", need,
+                     ["no discrete GPU: AI training runs on the CPU, many times slower"])
+    vram, speed = facts.vram_gib, facts.gpu_half_tflops
+    summary = (f"{facts.gpu_name}: {_num(vram, 'GiB VRAM')}, "
+               f"{_num(speed, 'TFLOPS 16-bit')}{' (measured)' if facts.gpu_speed_measured else ''}")
+    if vram is None or speed is None:
+        missing = "VRAM" if vram is None else "speed (run the GPU benchmark)"
+        return _make(catalog, "gpu", None, summary, f"GPU {missing} is unknown",
+                     [f"GPU {missing} is unknown, so its tier is unknown"])
+    rank = _ladder(catalog, [meets(vram, t.gpu_min_vram_gib) and
+                             speed >= t.gpu_min_fp16_tflops for t in catalog.tiers])
+    nxt = _next(catalog, rank)
+    reasons = [f"{vram:.1f} GiB VRAM and {speed:g} TFLOPS reach {_rank_name(catalog, rank)}"]
+    if nxt:
+        reasons.append(f"{nxt.name} needs {nxt.gpu_min_vram_gib:g} GiB VRAM and "
+                       f"{nxt.gpu_min_fp16_tflops:g} TFLOPS 16-bit")
+    need = _gpu_need(catalog, nxt, speed) if nxt else None
+    if need and facts.gpu_name and is_laptop_name(facts.gpu_name):
+        need += " (a laptop's GPU cannot be swapped: that means another machine or a cloud GPU)"
+    return _make(catalog, "gpu", rank, summary, need, reasons)
+
+
+def _gpu_need(catalog: Catalog, tier: TierEntry, current: float | None = None) -> str:
+    names = []
+    for gpu_id in tier.example_gpus:
+        try:
+            gpu = catalog.gpu(gpu_id)
+        except KeyError:
+            continue
+        # Only examples that really reach the tier and beat the GPU the PC has.
+        if (meets(gpu.vram_gib, tier.gpu_min_vram_gib)
+                and gpu.half_tflops >= tier.gpu_min_fp16_tflops
+                and (current is None or gpu.half_tflops > current)):
+            names.append(gpu.name)
+    example = f", such as {' or '.join(names[:3])}" if names else ""
+    return (f"a GPU with at least {tier.gpu_min_vram_gib:g} GiB VRAM and "
+            f"{tier.gpu_min_fp16_tflops:g} TFLOPS 16-bit{example} reaches {tier.name}")
+
+
+def _cpu_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+    cores = facts.cpu_cores
+    summary = f"{facts.cpu_name or 'unknown CPU'}: {_num(cores, 'cores')}"
+    if cores is None:
+        return _make(catalog, "cpu", None, summary, "CPU core count is unknown",
+                     ["the number of physical cores is unknown"])
+    rank = _ladder(catalog, [cores >= t.cpu_min_cores for t in catalog.tiers])
+    nxt = _next(catalog, rank)
+    need = (f"a CPU with at least {nxt.cpu_min_cores} cores reaches {nxt.name}" if nxt else None)
+    return _make(catalog, "cpu", rank, summary, need,
+                 [f"{cores} physical cores reach {_rank_name(catalog, rank)}"])
+
+
+def _ram_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+    ram = facts.ram_gib
+    summary = _num(ram, "GiB")
+    if ram is None:
+        return _make(catalog, "ram", None, summary, "the amount of RAM is unknown",
+                     ["the amount of RAM is unknown"])
+    rank = _ladder(catalog, [meets(ram, t.ram_min_gib) for t in catalog.tiers])
+    nxt = _next(catalog, rank)
+    need = None
+    if nxt:
+        add = max(nxt.ram_min_gib - ram, 0.0)
+        need = f"{nxt.ram_min_gib:g} GiB RAM (about {math.ceil(add):d} GiB more) reaches {nxt.name}"
+        if facts.ram_soldered:
+            need += "; this RAM is soldered, so only a different machine gets there"
+    return _make(catalog, "ram", rank, summary, need,
+                 [f"{ram:.1f} GiB reach {_rank_name(catalog, rank)} (sizes within "
+                  f"{SIZE_TOLERANCE:.0%} count, as firmware reserves some)"])
+
+
+def _storage_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+    kind = facts.storage_class
+    total = sum(d.capacity_gb or 0.0 for d in facts.disks)
+    kinds = ", ".join(dict.fromkeys(d.kind for d in facts.disks)) or "no disks"
+    summary = f"{kinds}; {total:,.0f} GB in {len(facts.disks)} disk(s)"
+    if kind is None:
+        return _make(catalog, "storage", None, summary,
+                     "the storage kind is unknown (run the storage benchmark)",
+                     ["no disk of a known kind (NVMe, SATA SSD, HDD); its tier is unknown"])
+
+    def ok(tier: TierEntry) -> bool:
+        capacity = facts.capacity_at_least(tier.storage_kind)
+        return capacity is not None and meets(capacity, tier.storage_min_gb)
+
+    rank = _ladder(catalog, [ok(t) for t in catalog.tiers])
+    nxt = _next(catalog, rank)
+    need = (f"{nxt.storage_min_gb:,.0f} GB on {nxt.storage_kind} (or faster) drives reaches "
+            f"{nxt.name}" if nxt else None)
+    fastest = DRIVE_KIND_ORDER.index(kind)
+    reasons = [f"fastest disk class {kind}; {total:,.0f} GB in all reach "
+               f"{_rank_name(catalog, rank)}"]
+    if fastest < len(DRIVE_KIND_ORDER) - 1:
+        reasons.append("an NVMe drive loads data sets and checkpoints several times faster")
+    return _make(catalog, "storage", rank, summary, need, reasons)
+
+
+def overall_tier(
+    components: tuple[ComponentTier, ...],
+) -> tuple[int | None, tuple[Component, ...], str, tuple[str, ...]]:
+    """The overall tier is the lowest component tier; name that weakest link and its lift.
+
+    Unknown components do not count; the overall tier is then an upper bound and the reasons
+    say so. With every component unknown the overall tier is unknown.
+
+    Returns:
+        (rank or None, weakest components, what would lift the overall tier, reasons)
+    """
+    known = [c for c in components if c.rank is not None]
+    unknown = [c for c in components if c.rank is None]
+    reasons: list[str] = []
+    if not known:
+        return None, (), "fill in the missing facts", ("every component's tier is unknown",)
+    rank = min(c.rank for c in known if c.rank is not None)
+    weakest = tuple(c.component for c in known if c.rank == rank)
+    labels = [COMPONENT_NAMES[c] for c in weakest]
+    names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    reasons.append(f"the weakest link is the {names} (the overall tier is the lowest "
+                   "component's)")
+    if unknown:
+        reasons.append("not counted because unknown: "
+                       + ", ".join(COMPONENT_NAMES[c.component] for c in unknown)
+                       + "; the overall tier may be lower")
+    lifts = [c.lift for c in known if c.rank == rank and c.lift]
+    return rank, weakest, "; ".join(lifts), tuple(reasons)
+
+
+def _part(value: float | None, low: float, high: float) -> float:
+    if value is None or value <= low:
+        return 0.0
+    return min(1.0, math.log(value / low) / math.log(high / low))
+
+
+def score_parts(facts: RigFacts) -> tuple[ScorePart, ...]:
+    """The terms of the 0-100 readiness score (see README.md for the formula)."""
+    values = (
+        facts.vram_gib if facts.has_gpu else None,
+        facts.gpu_half_tflops if facts.has_gpu else None,
+        facts.ram_gib,
+        facts.cpu_gflops,
+        facts.storage_read_mb_s,
+    )
+    parts = []
+    for (name, weight, unit, low, high), value in zip(SCORE_PARTS, values, strict=True):
+        points = weight * _part(value, low, high)
+        detail = (f"{value:,.1f} {unit}" if value is not None
+                  else ("no discrete GPU" if name.startswith("GPU") and not facts.has_gpu
+                        else "unknown, counted as 0"))
+        parts.append(ScorePart(name, round(points, 2), weight, detail))
+    return tuple(parts)
+
+
+def _num(value: float | None, unit: str) -> str:
+    if value is None:
+        return f"unknown {unit.split()[-1] if unit else ''}".strip()
+    return f"{value:,.1f} {unit}" if isinstance(value, float) else f"{value} {unit}"
+
+
+__all__ = [
+    "COMPONENTS",
+    "SCORE_PARTS",
+    "ComponentTier",
+    "MeasuredPerformance",
+    "Readiness",
+    "RigFacts",
+    "ScorePart",
+    "TaskVerdict",
+    "assess_readiness",
+    "component_tiers",
+    "overall_tier",
+    "rig_facts",
+    "score_parts",
+    "task_verdicts",
+]

@@ -1,0 +1,148 @@
+"""Rules that span several keys of one entry, and references between entries."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from catalog.errors import CatalogError
+from catalog.schema import (
+    Catalog,
+    CloudOfferEntry,
+    CpuEntry,
+    GpuEntry,
+    ModelEntry,
+    TaskEntry,
+    TierEntry,
+)
+
+_CC_RE = re.compile(r"^\d{1,2}\.\d{1,2}$")
+#: Keys a transformer's config must give, by model kind (see docs/catalog-format.md).
+_TRANSFORMER_KEYS = ("num_layers", "hidden_size", "num_attention_heads", "intermediate_size")
+_TEXT_KEYS = ("vocab_size", "tie_word_embeddings")
+_REQUIRED_BY_MODEL_KIND: dict[str, tuple[str, ...]] = {
+    "decoder": _TRANSFORMER_KEYS + _TEXT_KEYS,
+    "encoder": _TRANSFORMER_KEYS + _TEXT_KEYS,
+    "encoder-decoder": _TRANSFORMER_KEYS + _TEXT_KEYS,
+    "vision-transformer": (*_TRANSFORMER_KEYS, "image_size", "patch_size"),
+    "vision-cnn": ("image_size",),
+    "diffusion": (),
+}
+
+Fail = Callable[[str, str], CatalogError]
+
+
+def check_entry(entry: Any, path: str) -> None:
+    """Cross-key rules of one entry (prices dated and sourced, min <= recommended, ...).
+
+    Raises:
+        CatalogError: a rule is broken; the message names the key.
+    """
+
+    def fail(key: str, problem: str) -> CatalogError:
+        return CatalogError(path, entry.id, key, problem)
+
+    checker = _CHECKERS.get(type(entry))
+    if checker is not None:
+        checker(entry, fail)
+
+
+def _price_needs_date(entry: Any, fail: Fail, *price_keys: str) -> None:
+    given = [k for k in price_keys if getattr(entry, k) is not None]
+    if not given:
+        return
+    for key in ("price_date", "price_source"):
+        if getattr(entry, key) is None:
+            raise fail(key, f"missing: every price ({given[0]}) needs price_date and "
+                       "price_source")
+
+
+def _not_below(entry: Any, fail: Fail, low_key: str, high_key: str) -> None:
+    low, high = getattr(entry, low_key), getattr(entry, high_key)
+    if low is not None and high is not None and high < low:
+        raise fail(high_key, f"must not be below {low_key} ({high} < {low})")
+
+
+def _check_gpu(entry: GpuEntry, fail: Fail) -> None:
+    _price_needs_date(entry, fail, "launch_price_usd", "street_price_usd")
+    if entry.compute_capability is not None:
+        if entry.vendor != "nvidia":
+            raise fail("compute_capability", "only NVIDIA GPUs have a CUDA compute capability")
+        if not _CC_RE.match(entry.compute_capability):
+            raise fail("compute_capability", "must look like 8.6")
+
+
+def _check_cpu(entry: CpuEntry, fail: Fail) -> None:
+    _price_needs_date(entry, fail, "price_usd")
+    _not_below(entry, fail, "cores", "threads")
+    _not_below(entry, fail, "base_clock_ghz", "boost_clock_ghz")
+    if not entry.memory_types:
+        raise fail("memory_types", "must list at least one memory type")
+
+
+def _check_tier(entry: TierEntry, fail: Fail) -> None:
+    _not_below(entry, fail, "budget_min_usd", "budget_max_usd")
+    _not_below(entry, fail, "gpu_min_vram_gib", "gpu_recommended_vram_gib")
+    _not_below(entry, fail, "ram_min_gib", "ram_recommended_gib")
+    _not_below(entry, fail, "cpu_min_cores", "cpu_recommended_cores")
+
+
+def _check_task(entry: TaskEntry, fail: Fail) -> None:
+    _not_below(entry, fail, "min_vram_gib", "recommended_vram_gib")
+    _not_below(entry, fail, "min_ram_gib", "recommended_ram_gib")
+    if entry.gpu_required and entry.min_vram_gib <= 0:
+        raise fail("min_vram_gib", "must be above zero when gpu_required = true")
+
+
+def _check_model(entry: ModelEntry, fail: Fail) -> None:
+    for key in _REQUIRED_BY_MODEL_KIND[entry.kind]:
+        if getattr(entry, key) is None:
+            raise fail(key, f"missing: required for kind = {entry.kind!r}")
+    heads, kv = entry.num_attention_heads, entry.num_key_value_heads
+    if heads is not None and kv is not None and (kv > heads or heads % kv):
+        raise fail("num_key_value_heads",
+                   f"must divide num_attention_heads ({heads}); found {kv}")
+    experts, active = entry.num_experts, entry.num_experts_per_tok
+    if active is not None and experts is None:
+        raise fail("num_experts", "missing: num_experts_per_tok is given")
+    if active is not None and experts is not None and active > experts:
+        raise fail("num_experts_per_tok", f"must not exceed num_experts ({experts})")
+
+
+_CHECKERS: Mapping[type[Any], Callable[[Any, Fail], None]] = {
+    GpuEntry: _check_gpu,
+    CpuEntry: _check_cpu,
+    TierEntry: _check_tier,
+    TaskEntry: _check_task,
+    ModelEntry: _check_model,
+}
+
+
+def check_references(catalog: Catalog, origin: Mapping[tuple[str, str], str]) -> None:
+    """Every id one entry names must exist; tier ranks must be unique.
+
+    Args:
+        catalog: the merged catalog.
+        origin: the file each ``(table, id)`` came from, for the message.
+
+    Raises:
+        CatalogError: a dangling reference or a repeated tier rank.
+    """
+    gpu_ids = {g.id for g in catalog.gpus}
+    for tier in catalog.tiers:
+        for i, gpu_id in enumerate(tier.example_gpus):
+            if gpu_id not in gpu_ids:
+                raise CatalogError(origin.get(("tier", tier.id), "<catalog>"), tier.id,
+                                   f"example_gpus[{i}]", f"no gpu with id {gpu_id!r}")
+    offer: CloudOfferEntry
+    for offer in catalog.cloud_offers:
+        if offer.gpu_id not in gpu_ids:
+            raise CatalogError(origin.get(("cloud_offer", offer.id), "<catalog>"), offer.id,
+                               "gpu_id", f"no gpu with id {offer.gpu_id!r}")
+    ranks: dict[int, str] = {}
+    for tier in catalog.tiers:
+        if tier.rank in ranks:
+            raise CatalogError(origin.get(("tier", tier.id), "<catalog>"), tier.id, "rank",
+                               f"rank {tier.rank} is also used by tier {ranks[tier.rank]!r}")
+        ranks[tier.rank] = tier.id

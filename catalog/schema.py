@@ -1,0 +1,370 @@
+"""Typed catalog entries: one frozen dataclass per kind of ``[[table]]`` in the TOML files.
+
+Field names are the TOML keys of ``docs/catalog-format.md`` (units are part of the name), lists
+become tuples, dates are :class:`datetime.date`, and optional keys that a file omits are ``None``.
+Fields without a default are required. Field metadata carries the numeric bounds the loader
+checks: by default a number must be above zero; ``min`` and ``max`` change that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, TypeVar
+
+GpuVendorName = Literal["nvidia", "amd", "intel"]
+GpuSegment = Literal["desktop", "laptop", "workstation", "datacenter"]
+PowerConnector = Literal["6-pin", "8-pin", "12vhpwr", "12v-2x6", "eps-8pin"]
+CpuVendorName = Literal["intel", "amd"]
+DdrType = Literal["DDR4", "DDR5"]
+ModuleFormFactor = Literal["DIMM", "SODIMM"]
+DriveKind = Literal["nvme", "sata-ssd", "hdd"]
+AtxVersion = Literal["2.x", "3.0", "3.1"]
+TaskCategory = Literal["vision", "nlp", "audio", "tabular", "rl", "generative"]
+ModelFamily = Literal[
+    "llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3", "gpt2", "bert", "t5",
+    "whisper", "resnet", "vit", "sd-unet", "other",
+]
+ModelKind = Literal[
+    "decoder", "encoder", "encoder-decoder", "vision-cnn", "vision-transformer", "diffusion",
+]
+
+#: Storage kinds from slowest to fastest; a tier's ``storage_kind`` is the slowest that qualifies.
+DRIVE_KIND_ORDER: tuple[DriveKind, ...] = ("hdd", "sata-ssd", "nvme")
+
+
+def _bounded(low: float | None = None, high: float | None = None, default: Any = ...) -> Any:
+    """A dataclass field with numeric bounds for the loader (``default`` makes it optional)."""
+    meta = {"min": low, "max": high}
+    if default is ...:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+_YEAR = (1990, 2100)
+_PCIE = (1, 6)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GpuEntry:
+    """A graphics card or accelerator (``[[gpu]]`` in gpus.toml)."""
+
+    id: str
+    name: str
+    vendor: GpuVendorName
+    segment: GpuSegment
+    match: tuple[str, ...]
+    vram_gib: float
+    memory_type: str | None = None
+    memory_bandwidth_gb_s: float
+    fp32_tflops: float
+    tf32_tflops: float | None = None
+    fp16_tflops: float | None = None
+    bf16_tflops: float | None = None
+    int8_tops: float | None = None
+    tgp_w: float
+    power_connectors: tuple[PowerConnector, ...]
+    recommended_psu_w: float | None = None
+    pcie_gen: int = _bounded(*_PCIE)
+    pcie_lanes: int | None = _bounded(1, 16, default=None)
+    compute_capability: str | None = None
+    length_mm: float | None = None
+    launch_year: int = _bounded(*_YEAR)
+    launch_price_usd: float | None = None
+    street_price_usd: float | None = None
+    price_date: date | None = None
+    price_source: str | None = None
+    price_note: str | None = None
+    spec_source: str
+
+    @property
+    def half_tflops(self) -> float:
+        """Dense 16-bit throughput with FP32 accumulate: the BF16/FP16 tensor figure.
+
+        Cards without tensor cores (no figure in the catalog) run 16-bit training no faster than
+        FP32, so their FP32 figure stands in.
+        """
+        tensor = [v for v in (self.bf16_tflops, self.fp16_tflops) if v is not None]
+        return max(tensor) if tensor else self.fp32_tflops
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpuEntry:
+    """A desktop or workstation processor (``[[cpu]]`` in cpus.toml)."""
+
+    id: str
+    name: str
+    vendor: CpuVendorName
+    match: tuple[str, ...]
+    socket: str
+    cores: int
+    threads: int
+    base_clock_ghz: float
+    boost_clock_ghz: float
+    l3_cache_mib: float
+    tdp_w: float
+    memory_types: tuple[DdrType, ...]
+    max_memory_gib: float
+    pcie_gen: int = _bounded(*_PCIE)
+    avx512: bool
+    launch_year: int = _bounded(*_YEAR)
+    price_usd: float | None = None
+    price_date: date | None = None
+    price_source: str | None = None
+    spec_source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RamKitEntry:
+    """A memory kit as sold (``[[ram_kit]]`` in ram.toml)."""
+
+    id: str
+    name: str
+    type: DdrType
+    form_factor: ModuleFormFactor
+    modules: int
+    module_gib: float
+    speed_mts: int
+    price_usd: float
+    price_date: date
+    price_source: str
+
+    @property
+    def total_gib(self) -> float:
+        """Capacity of the whole kit."""
+        return self.modules * self.module_gib
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriveEntry:
+    """A storage drive (``[[drive]]`` in storage.toml)."""
+
+    id: str
+    name: str
+    kind: DriveKind
+    capacity_gb: float
+    pcie_gen: int | None = _bounded(*_PCIE, default=None)
+    seq_read_mb_s: float
+    seq_write_mb_s: float
+    rnd4k_q1t1_read_mb_s: float | None = None
+    price_usd: float
+    price_date: date
+    price_source: str
+    spec_source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PsuEntry:
+    """A power supply (``[[psu]]`` in psus.toml)."""
+
+    id: str
+    name: str
+    watts: float
+    atx_version: AtxVersion
+    efficiency: str
+    pcie_8pin: int = _bounded(0)
+    connectors_12v_2x6: int = _bounded(0)
+    price_usd: float
+    price_date: date
+    price_source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TierEntry:
+    """One of the guide's five hardware tiers (``[[tier]]`` in tiers.toml)."""
+
+    id: str
+    rank: int = _bounded(1, 5)
+    name: str
+    budget_min_usd: float = _bounded(0)
+    #: Omitted for the open-ended top tier ("$15,000+").
+    budget_max_usd: float | None = None
+    gpu_min_vram_gib: float
+    gpu_recommended_vram_gib: float
+    gpu_min_fp16_tflops: float
+    ram_min_gib: float
+    ram_recommended_gib: float
+    cpu_min_cores: int
+    cpu_recommended_cores: int
+    storage_min_gb: float
+    storage_kind: DriveKind
+    example_gpus: tuple[str, ...]
+    use_cases: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskEntry:
+    """An AI task from the guide's "Hardware Selection by AI Task" (``[[task]]``)."""
+
+    id: str
+    name: str
+    category: TaskCategory
+    gpu_required: bool
+    #: 0 when the task needs no GPU memory (CPU-only work).
+    min_vram_gib: float = _bounded(0)
+    recommended_vram_gib: float = _bounded(0)
+    min_ram_gib: float
+    recommended_ram_gib: float
+    min_cpu_cores: int
+    storage_gb: float
+    storage_kind: DriveKind | None = None
+    notes: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelEntry:
+    """A model architecture for the workload estimator (``[[model]]`` in models.toml)."""
+
+    id: str
+    name: str
+    family: ModelFamily
+    kind: ModelKind
+    params: int
+    num_layers: int | None = None
+    hidden_size: int | None = None
+    num_attention_heads: int | None = None
+    num_key_value_heads: int | None = None
+    head_dim: int | None = None
+    intermediate_size: int | None = None
+    vocab_size: int | None = None
+    tie_word_embeddings: bool | None = None
+    max_position_embeddings: int | None = None
+    num_experts: int | None = None
+    num_experts_per_tok: int | None = None
+    hidden_act: str | None = None
+    gated_ffn: bool | None = None
+    image_size: int | None = None
+    patch_size: int | None = None
+    hf_repo: str | None = None
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloudOfferEntry:
+    """A rentable cloud instance (``[[cloud_offer]]`` in cloud.toml)."""
+
+    id: str
+    provider: str
+    instance: str
+    gpu_id: str
+    gpu_count: int
+    usd_per_hour: float
+    vcpus: int | None = None
+    ram_gib: float | None = None
+    spot: bool
+    price_date: date
+    price_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    """How one ``[[table]]`` name maps to its entry class and its ``Catalog`` attribute."""
+
+    table: str
+    attribute: str
+    cls: type[Any]
+    #: Plural word used by ``rigready catalog list``.
+    plural: str
+
+
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec("gpu", "gpus", GpuEntry, "gpus"),
+    KindSpec("cpu", "cpus", CpuEntry, "cpus"),
+    KindSpec("ram_kit", "ram_kits", RamKitEntry, "ram"),
+    KindSpec("drive", "drives", DriveEntry, "storage"),
+    KindSpec("psu", "psus", PsuEntry, "psus"),
+    KindSpec("tier", "tiers", TierEntry, "tiers"),
+    KindSpec("task", "tasks", TaskEntry, "tasks"),
+    KindSpec("model", "models", ModelEntry, "models"),
+    KindSpec("cloud_offer", "cloud_offers", CloudOfferEntry, "cloud"),
+)
+
+
+def required_fields(cls: type[Any]) -> frozenset[str]:
+    """Keys an entry of ``cls`` must always have (fields without a default)."""
+    return frozenset(
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalog:
+    """Every catalog entry, built in plus the user's additions, validated.
+
+    Attributes:
+        updated: the newest ``[meta] updated`` date among the files read.
+        files: the files read, in order (built-in first, then the user's).
+        overridden: one line per built-in entry that a user file replaced
+            (``"gpu rtx-3060-12gb: replaced by FILE"``).
+    """
+
+    gpus: tuple[GpuEntry, ...] = ()
+    cpus: tuple[CpuEntry, ...] = ()
+    ram_kits: tuple[RamKitEntry, ...] = ()
+    drives: tuple[DriveEntry, ...] = ()
+    psus: tuple[PsuEntry, ...] = ()
+    tiers: tuple[TierEntry, ...] = ()
+    tasks: tuple[TaskEntry, ...] = ()
+    models: tuple[ModelEntry, ...] = ()
+    cloud_offers: tuple[CloudOfferEntry, ...] = ()
+    updated: date = date.min
+    files: tuple[str, ...] = ()
+    overridden: tuple[str, ...] = ()
+
+    def gpu(self, entry_id: str) -> GpuEntry:
+        """The GPU with this id. Raises KeyError if there is none."""
+        return _find(self.gpus, entry_id, "gpu")
+
+    def cpu(self, entry_id: str) -> CpuEntry:
+        """The CPU with this id. Raises KeyError if there is none."""
+        return _find(self.cpus, entry_id, "cpu")
+
+    def ram_kit(self, entry_id: str) -> RamKitEntry:
+        """The RAM kit with this id. Raises KeyError if there is none."""
+        return _find(self.ram_kits, entry_id, "ram_kit")
+
+    def drive(self, entry_id: str) -> DriveEntry:
+        """The drive with this id. Raises KeyError if there is none."""
+        return _find(self.drives, entry_id, "drive")
+
+    def psu(self, entry_id: str) -> PsuEntry:
+        """The PSU with this id. Raises KeyError if there is none."""
+        return _find(self.psus, entry_id, "psu")
+
+    def tier(self, entry_id: str) -> TierEntry:
+        """The tier with this id. Raises KeyError if there is none."""
+        return _find(self.tiers, entry_id, "tier")
+
+    def task(self, entry_id: str) -> TaskEntry:
+        """The AI task with this id. Raises KeyError if there is none."""
+        return _find(self.tasks, entry_id, "task")
+
+    def model(self, entry_id: str) -> ModelEntry:
+        """The model with this id. Raises KeyError if there is none."""
+        return _find(self.models, entry_id, "model")
+
+    def cloud_offer(self, entry_id: str) -> CloudOfferEntry:
+        """The cloud offer with this id. Raises KeyError if there is none."""
+        return _find(self.cloud_offers, entry_id, "cloud_offer")
+
+    def count(self, table: str) -> int:
+        """How many entries of one kind (by table name, ``"gpu"``) the catalog holds."""
+        spec = next((k for k in KINDS if k.table == table), None)
+        if spec is None:
+            raise KeyError(table)
+        return len(getattr(self, spec.attribute))
+
+
+_E = TypeVar("_E")
+
+
+def _find(entries: tuple[_E, ...], entry_id: str, kind: str) -> _E:
+    for entry in entries:
+        if getattr(entry, "id", None) == entry_id:
+            return entry
+    raise KeyError(f"no {kind} with id {entry_id!r} in the catalog")
