@@ -8,4 +8,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "desktop.commands.detect",
     "desktop.commands.monitor",
     "desktop.commands.bench",
+    "desktop.commands.catalog",
+    "desktop.commands.score",
 )
