@@ -82,16 +82,11 @@ def detect_rig(
     system = _isolated(
         "System",
         lambda: probe_system(fs, check_torch=check_torch,
-                             finder=find_package if fs.live or check_torch else _not_in_tree),
+                             finder=find_package if fs.live or check_torch else None),
         SystemInfo(), warnings)
     return RigProfile(cpu=cpu, memory=memory, storage=storage, gpus=gpus, system=system,
                       warnings=tuple(warnings),
                       created=clock().astimezone(UTC).isoformat(timespec="seconds"))
-
-
-def _not_in_tree(name: str) -> Path | None:
-    """Package finder for captured trees: their Python packages were not captured."""
-    return None
 
 
 def _probe_gpus(fs: SysRoot,

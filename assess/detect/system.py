@@ -83,10 +83,18 @@ def probe_system(
     fs: SysRoot,
     *,
     check_torch: bool = False,
-    finder: PackageFinder = find_package,
+    finder: PackageFinder | None = find_package,
     torch_runner: TorchRunner = run_torch_check,
 ) -> tuple[SystemInfo, list[str]]:
-    """OS, kernel, Python, hostname and the PyTorch/CuPy versions."""
+    """OS, kernel, Python, hostname and the PyTorch/CuPy versions.
+
+    Args:
+        fs: the root to read.
+        check_torch: import torch in a subprocess to learn whether CUDA works (seconds).
+        finder: locates installed packages; None skips PyTorch and CuPy (a captured tree of
+            another machine, whose Python packages were not captured).
+        torch_runner: runs the torch check (a fake in tests).
+    """
     warnings: list[str] = []
     sources: dict[str, str] = {}
     os_name = _os_name(fs, sources)
@@ -108,10 +116,15 @@ def probe_system(
         if value is None:
             warnings.append(f"System: {label} unknown")
 
-    torch_version, torch_cuda, available = _torch(finder, sources, warnings)
-    if check_torch and torch_version is not None:
-        available = _checked_torch(torch_runner, sources, warnings, available)
-    cupy_version = _cupy(finder, sources)
+    torch_version = torch_cuda = cupy_version = None
+    available: bool | None = None
+    if finder is not None:
+        torch_version, torch_cuda, available = _torch(finder, sources, warnings)
+        if check_torch and torch_version is not None:
+            available = _checked_torch(torch_runner, sources, warnings, available)
+        cupy_version = _cupy(finder, sources)
+    else:
+        sources["torch_version"] = "not probed (captured tree)"
     info = SystemInfo(os=os_name, kernel=kernel, python=python, hostname=hostname,
                       torch_version=torch_version, torch_cuda_version=torch_cuda,
                       torch_cuda_available=available, cupy_version=cupy_version,
