@@ -143,6 +143,27 @@ def grid(name: str) -> list[Case]:
             _c("mixtral-shaped-1b", "lora", "amp-bf16", 4, 2048, checkpointing=True,
                lora_targets=("all-linear",)),
         ]
+    if name == "holdout":  # not used to shape the formulas: a check on unseen cases
+        return [
+            _c("phi-3-mini-4k", "lora", "bf16", 2, 1024, lora_targets=("qkv_proj", "o_proj")),
+            _c("phi-3-mini-4k", "inference", "bf16", 4, 1024, new_tokens=128),
+            _c("gemma-2b", "lora", "amp-bf16", 4, 1024),
+            _c("gemma-2b", "full", "bf16", 2, 1024, checkpointing=True),
+            _c("llama-2-7b", "lora", "bf16", 2, 1024, checkpointing=True,
+               lora_targets=("all-linear",)),
+            _c("llama-2-7b", "inference", "bf16", 8, 512, new_tokens=128),
+            _c("gpt2-medium", "inference", "bf16", 16, 512, new_tokens=256),
+            _c("qwen2.5-1.5b", "lora", "amp-bf16", 4, 1024, attn="eager"),
+            _c("bert-base-uncased", "lora", "bf16", 32, 512, task="seq-cls",
+               lora_targets=("query", "value")),
+            _c("llama-3.2-1b", "lora", "fp32", 4, 1024),
+            _c("llama-3.2-1b", "full", "amp-bf16", 8, 512),
+            _c("qwen2.5-0.5b", "full", "bf16", 16, 512),
+            _c("mixtral-shaped-1b", "full", "bf16", 8, 1024, checkpointing=True),
+            _c("gpt2-medium", "full", "fp32", 4, 1024),
+            _c("llama-3.2-3b", "lora", "amp-bf16", 2, 2048, checkpointing=True),
+            _c("mistral-7b-v0.1", "lora", "amp-bf16", 8, 512),
+        ]
     raise SystemExit(f"unknown grid {name!r}")
 
 
@@ -402,7 +423,7 @@ def software_versions() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", default="main",
-                        help="tiny | main | extra, or several joined by commas")
+                        help="tiny | main | extra | holdout, or several joined by commas")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     parser.add_argument("--out", type=Path, help="JSON file to write (rewritten after each case)")
     parser.add_argument("--budget-s", type=float, default=380.0,

@@ -1,0 +1,184 @@
+"""The workload estimator: can this GPU run, fine-tune or train model X, and how long will it take?
+
+``estimate(shape, workload, gpu)`` is a pure function: memory (per component, as NVML shows it),
+the verdict, the largest batch and sequence that fit, the cheapest changes that make it fit, time,
+energy and host needs. Models come from :func:`resolve_model` (catalog id, ``config.json`` path or
+a parameter count); GPUs from :mod:`assess.estimate.gpu`.
+
+The memory formulas are checked against peaks measured on an H100 (``benchmarks/
+calibrate_memory.py``, ``tests/data/calibration/``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
+from assess.estimate.inputs import EstimateError, Workload
+from assess.estimate.memory import GIB, MemoryBreakdown, effective_seq, memory, regime
+from assess.estimate.model import (
+    ModelShape,
+    parse_param_count,
+    shape_from_config_file,
+    shape_from_entry,
+    shape_from_param_count,
+)
+from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, Timing, timing
+from assess.estimate.verdict import (
+    HostNeeds,
+    Suggestion,
+    Verdict,
+    host_needs,
+    judge,
+    max_batch,
+    max_seq,
+    suggestions,
+)
+
+__all__ = [
+    "Estimate", "EstimateError", "GpuTarget", "MemoryBreakdown", "ModelShape", "Workload",
+    "estimate", "estimate_to_dict", "gpu_from_entry", "gpu_from_info", "resolve_model",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Everything the estimator says about one job on one GPU."""
+
+    shape: ModelShape
+    workload: Workload
+    gpu: GpuTarget | None
+    memory: MemoryBreakdown
+    verdict: Verdict | None
+    max_batch: int | None
+    max_seq: int | None
+    suggestions: tuple[Suggestion, ...]
+    timing: Timing
+    host: HostNeeds
+    reasons: tuple[str, ...]
+
+
+def resolve_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape:
+    """A model from a catalog id, a path to a ``config.json`` (or its folder), or a count.
+
+    Raises:
+        EstimateError: unknown id (close ids suggested), unreadable or unsupported config.
+    """
+    entries = list(catalog_models)
+    for entry in entries:
+        if entry.id == spec:
+            return shape_from_entry(entry)
+    path = Path(spec)
+    if spec.endswith(".json") or path.is_dir() or path.exists():
+        return shape_from_config_file(path)
+    count = parse_param_count(spec)
+    if count is not None:
+        return shape_from_param_count(count)
+    ids = [e.id for e in entries]
+    close = difflib.get_close_matches(spec.lower(), ids, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else \
+        " (give a catalog id, a config.json path, or a parameter count like 7B)"
+    raise EstimateError(f"unknown model {spec!r}{hint}")
+
+
+def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None, *,
+             dataset_tokens: int | None = None, epochs: float = 1.0,
+             utilisation: float | None = None, ram_available: int | None = None,
+             electricity_usd_kwh: float = DEFAULT_ELECTRICITY_USD_KWH,
+             search: bool = True) -> Estimate:
+    """Estimate ``workload`` for ``shape`` on ``gpu`` (None: memory only, no verdict).
+
+    Args:
+        shape: the model.
+        workload: method, precision and sizes.
+        gpu: the target GPU; its VRAM decides the verdict, its TFLOP/s and bandwidth the time.
+        dataset_tokens: tokens in the dataset (training) or to generate (inference), for time
+            and energy.
+        epochs: passes over the dataset.
+        utilisation: share of the dense peak reached (default 0.35; QLoRA 0.25).
+        ram_available: system RAM free for offloading, bytes (None: not checked).
+        electricity_usd_kwh: price of electricity.
+        search: also search the largest batch/sequence and the suggestions (slower).
+
+    Raises:
+        EstimateError: impossible input (zero sizes, options that do not fit the method).
+    """
+    workload.check()
+    if dataset_tokens is not None and dataset_tokens <= 0:
+        raise EstimateError(f"dataset size must be above zero, got {dataset_tokens} tokens")
+    if epochs <= 0:
+        raise EstimateError(f"epochs must be above zero, got {epochs}")
+    reasons = list(shape.notes)
+    rg = regime(shape, workload)
+    if workload.method in ("lora", "qlora"):
+        unknown = [t for t in workload.lora_targets if t not in rg.targets
+                   and t.lower() not in ("all-linear", "all_linear")]
+        if not rg.targets:
+            names = sorted({m[0] for m in shape.linear_modules()})
+            raise EstimateError(f"none of the LoRA targets {', '.join(workload.lora_targets)} "
+                                f"is a Linear of {shape.name} (it has {', '.join(names)})")
+        if unknown:
+            reasons.append(f"LoRA targets not in this model, ignored: {', '.join(unknown)}")
+    mem = memory(shape, workload)
+    reasons.append(f"peak during {mem.peak_phase}" + (
+        f"; gradients ({mem.gradients_total / GIB:.1f} GiB) appear only as activations are "
+        "freed" if mem.peak_phase != "end of backward" and mem.gradients_total else ""))
+    if workload.gpus > 1:
+        reasons.append("several GPUs: training assumes FSDP full sharding, inference splits "
+                       "layers across GPUs; figures are per GPU")
+    verdict = mb = ms = None
+    sugg: tuple[Suggestion, ...] = ()
+    if gpu is not None:
+        verdict = judge(shape, workload, mem, gpu, ram_available)
+        if search:
+            mb = max_batch(shape, workload, gpu.vram_bytes)
+            ms = max_seq(shape, workload, gpu.vram_bytes)
+            if verdict.status != "fits":
+                sugg = suggestions(shape, workload, gpu.vram_bytes)
+    host = host_needs(shape, workload, mem)
+    if verdict is not None and verdict.offloaded_bytes:
+        host = HostNeeds(host.ram_bytes + verdict.offloaded_bytes, host.load_peak_bytes,
+                         host.disk_bytes, (*host.reasons, "plus what is offloaded to RAM"))
+    seq = effective_seq(shape, workload)
+    t = timing(shape, workload, gpu, seq, dataset_tokens, epochs, utilisation,
+               electricity_usd_kwh)
+    return Estimate(shape=shape, workload=workload, gpu=gpu, memory=mem, verdict=verdict,
+                    max_batch=mb, max_seq=ms, suggestions=sugg, timing=t, host=host,
+                    reasons=tuple(reasons))
+
+
+def _gib(value: float | None) -> float | None:
+    return None if value is None else round(value / GIB, 3)
+
+
+def estimate_to_dict(est: Estimate) -> dict[str, Any]:
+    """The JSON form used by ``rigready estimate --json``."""
+    m, t = est.memory, est.timing
+    return {
+        "model": est.shape.name, "params": est.shape.params,
+        "method": est.workload.method, "precision": est.workload.resolved_precision,
+        "gpu": est.gpu.name if est.gpu else None,
+        "total_gib": _gib(m.total),
+        "breakdown_gib": {k: _gib(v) for k, v in m.parts().items()},
+        "allocated_gib": _gib(m.allocated), "reserved_gib": _gib(m.reserved),
+        "peak_phase": m.peak_phase, "gradients_total_gib": _gib(m.gradients_total),
+        "trainable_params": m.trainable_params,
+        "verdict": est.verdict.status if est.verdict else None,
+        "vram_gib": _gib(est.verdict.vram_bytes) if est.verdict else None,
+        "offload_slowdown": est.verdict.offload_slowdown if est.verdict else None,
+        "ram_gib": _gib(est.host.ram_bytes), "load_peak_ram_gib": _gib(est.host.load_peak_bytes),
+        "disk_gib": _gib(est.host.disk_bytes),
+        "max_batch": est.max_batch, "max_seq": est.max_seq,
+        "tokens_per_s": None if t.tokens_per_s is None else round(t.tokens_per_s, 1),
+        "utilisation": t.utilisation, "hours": None if t.hours is None else round(t.hours, 3),
+        "energy_kwh": None if t.energy_kwh is None else round(t.energy_kwh, 3),
+        "cost_usd": None if t.cost_usd is None else round(t.cost_usd, 2),
+        "suggestions": [{"change": s.change, "total_gib": _gib(s.total_bytes),
+                         "verdict": s.status} for s in est.suggestions],
+        "reasons": [*est.reasons, *(est.verdict.reasons if est.verdict else ()),
+                    *t.reasons, *est.host.reasons],
+    }

@@ -1,0 +1,94 @@
+"""What the user asks the estimator: the workload (method, precision, sizes) and its checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+Method = Literal["inference", "lora", "qlora", "full"]
+Precision = Literal["fp32", "amp-bf16", "amp-fp16", "bf16", "fp16", "int8", "nf4"]
+Optimizer = Literal["adamw", "adamw-8bit", "sgd", "adafactor"]
+Attention = Literal["sdpa", "eager", "flash"]
+
+METHODS: tuple[str, ...] = get_args(Method)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+ATTENTIONS: tuple[str, ...] = get_args(Attention)
+
+
+class EstimateError(ValueError):
+    """Input the estimator cannot work with (unknown model, bad config.json, bad sizes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """One job to estimate.
+
+    Precision meanings: ``fp32`` everything in fp32; ``amp-bf16``/``amp-fp16`` fp32 master
+    weights, gradients and optimizer states with half-precision compute (autocast); for LoRA the
+    frozen base is loaded in half precision and the adapters are fp32 (peft's default); ``bf16``/
+    ``fp16`` pure half precision weights, gradients and optimizer states; ``int8``/``nf4``
+    bitsandbytes-quantized frozen weights with bf16 compute (inference, or the QLoRA base).
+    """
+
+    method: Method = "inference"
+    #: None: bf16 for inference and LoRA, amp-bf16 for full, nf4 for QLoRA.
+    precision: Precision | None = None
+    optimizer: Optimizer = "adamw"
+    batch: int = 1
+    seq_len: int = 2048
+    new_tokens: int = 256
+    checkpointing: bool = False
+    lora_rank: int = 16
+    lora_targets: tuple[str, ...] = ("q_proj", "v_proj")
+    attention: Attention = "sdpa"
+    image_size: int | None = None
+    gpus: int = 1
+
+    @property
+    def resolved_precision(self) -> Precision:
+        """The precision, with the method's usual default filled in."""
+        if self.precision is not None:
+            return self.precision
+        if self.method == "qlora":
+            return "nf4"
+        return "amp-bf16" if self.method == "full" else "bf16"
+
+    @property
+    def training(self) -> bool:
+        """Whether there is a backward pass."""
+        return self.method != "inference"
+
+    def check(self) -> None:
+        """Reject impossible combinations with one clear sentence.
+
+        Raises:
+            EstimateError: a size is zero or negative, or an option does not fit the method.
+        """
+        for label, value in (("batch size", self.batch), ("sequence length", self.seq_len),
+                             ("number of GPUs", self.gpus), ("LoRA rank", self.lora_rank)):
+            if value <= 0:
+                raise EstimateError(f"{label} must be above zero, got {value}")
+        if self.new_tokens < 0:
+            raise EstimateError(f"tokens to generate cannot be negative, got {self.new_tokens}")
+        if self.image_size is not None and self.image_size <= 0:
+            raise EstimateError(f"image size must be above zero, got {self.image_size}")
+        choices: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+            ("method", self.method, METHODS),
+            ("precision", self.resolved_precision, PRECISIONS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("attention", self.attention, ATTENTIONS))
+        for name, choice, allowed in choices:
+            if choice not in allowed:
+                raise EstimateError(f"unknown {name} {choice!r} (choose from {', '.join(allowed)})")
+        p = self.resolved_precision
+        if self.method == "full" and p in ("int8", "nf4"):
+            raise EstimateError(f"full fine-tuning cannot train {p}-quantized weights; "
+                                "use qlora, or a bf16/amp-bf16 precision")
+        if self.method == "qlora" and p not in ("nf4", "int8"):
+            raise EstimateError("qlora means a 4-bit (nf4) or 8-bit (int8) base; "
+                                f"got precision {p}")
+        if self.method == "lora" and p in ("int8", "nf4"):
+            raise EstimateError(f"LoRA on a {p} base is QLoRA: use --method qlora")
+        if not self.lora_targets and self.method in ("lora", "qlora"):
+            raise EstimateError("LoRA needs at least one target module (e.g. q_proj,v_proj)")

@@ -1,0 +1,264 @@
+"""Peak GPU memory of one training or inference step, split into named parts.
+
+Training memory has two candidate peaks (gradients are created as activations are freed, and
+``zero_grad(set_to_none=True)`` frees them after each step): the start of backward (everything
+saved by the forward pass plus the loss's fp32 gradient buffers) and the end of backward (all
+gradients). The breakdown is the one at the larger of the two. The CUDA context and the
+allocator's cached-but-free memory are added to give what NVML / ``nvidia-smi`` report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assess.estimate import activations as act
+from assess.estimate.inputs import Workload
+from assess.estimate.model import ModelShape
+
+GIB = 1024**3
+#: NVML "used" on an idle H100 80GB before any process (driver reservation), measured 2026-11-22.
+DRIVER_RESERVED_BYTES = int(0.469 * GIB)
+#: CUDA context + kernels loaded by torch 2.11 / CUDA 13 for a training step (NVML minus
+#: torch's reserved memory at the peak, minus the idle figure), same machine.
+CUDA_CONTEXT_TRAIN_BYTES = int(0.749 * GIB)
+#: The same for inference (fewer kernels loaded).
+CUDA_CONTEXT_INFER_BYTES = int(0.690 * GIB)
+#: Bits per weight of 4-bit NormalFloat with double quantization (QLoRA paper, 4 + 0.127).
+NF4_BITS = 4.127
+INT8_BITS = 8.0 + 0.25  # int8 weights plus fp32 row scales, about 1/32 byte per weight
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryBreakdown:
+    """Peak GPU memory per GPU, in bytes, by part."""
+
+    context: int
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+    logits: int
+    kv_cache: int
+    reserve: int
+    #: When the peak happens: ``start of backward``, ``end of backward`` or ``generation``.
+    peak_phase: str
+    #: All gradients (they exist at the end of backward even if the peak is elsewhere).
+    gradients_total: int
+    trainable_params: int
+
+    @property
+    def allocated(self) -> int:
+        """What ``torch.cuda.max_memory_allocated`` would show."""
+        return (self.weights + self.gradients + self.optimizer + self.activations + self.logits
+                + self.kv_cache)
+
+    @property
+    def reserved(self) -> int:
+        """What ``torch.cuda.max_memory_reserved`` would show."""
+        return self.allocated + self.reserve
+
+    @property
+    def total(self) -> int:
+        """Device memory in use as NVML / nvidia-smi report it (context included)."""
+        return self.reserved + self.context
+
+    def parts(self) -> dict[str, int]:
+        """The parts by name, in display order."""
+        return {"context": self.context, "weights": self.weights, "gradients": self.gradients,
+                "optimizer": self.optimizer, "activations": self.activations,
+                "logits": self.logits, "kv_cache": self.kv_cache, "reserve": self.reserve}
+
+
+def regime(shape: ModelShape, wl: Workload) -> act.Regime:
+    """Tensor types and trainable weights implied by the method and precision."""
+    p = wl.resolved_precision
+    full = wl.method == "full"
+    amp = p.startswith("amp")
+    e = 4 if p == "fp32" else 2
+    targets = frozenset() if wl.method in ("full", "inference") else \
+        act.lora_target_set(shape, wl.lora_targets)
+    return act.Regime(
+        compute_bytes=e, autocast=amp or wl.method == "qlora",
+        residual_bytes=4 if (p == "fp32" or (full and amp)) else 2, full=full,
+        autocast_copies=full and amp,
+        adapter_copies=wl.method == "qlora" or (wl.method == "lora" and amp),
+        targets=targets, checkpointing=wl.checkpointing, eager=wl.attention == "eager",
+        lora_rank=wl.lora_rank)
+
+
+def lora_params(shape: ModelShape, targets: frozenset[str], rank: int) -> int:
+    """Trainable LoRA parameters: rank x (in + out) per adapted Linear, every layer."""
+    per_layer = sum(rank * (n_in + n_out) * count
+                    for name, n_in, n_out, count, _ in shape.linear_modules() if name in targets)
+    return per_layer * shape.num_layers
+
+
+def weight_bytes(shape: ModelShape, wl: Workload) -> int:
+    """Stored weights of the base model (adapters excluded)."""
+    p = wl.resolved_precision
+    params = shape.params
+    if p in ("int8", "nf4"):
+        head = shape.vocab_size * shape.hidden_size * (1 if shape.tie_word_embeddings else 2)
+        quantized = max(0, params - head - shape.num_layers * 4 * shape.hidden_size)
+        bits = NF4_BITS if p == "nf4" else INT8_BITS
+        return int(quantized * bits / 8 + (params - quantized) * 2)
+    if p == "fp32" or (wl.method == "full" and p.startswith("amp")):
+        return 4 * params
+    return 2 * params
+
+
+def _master_bytes(wl: Workload) -> int:
+    p = wl.resolved_precision
+    if p == "fp32" or p.startswith("amp"):
+        return 4
+    if wl.method == "qlora":
+        return 4  # peft keeps adapters in fp32 over a quantized base
+    return 2
+
+
+def optimizer_bytes(shape: ModelShape, wl: Workload, trainable: int) -> int:
+    """Optimizer state for the trainable parameters."""
+    mb = _master_bytes(wl)
+    if wl.optimizer == "adamw":
+        return 2 * mb * trainable
+    if wl.optimizer == "adamw-8bit":
+        return 2 * trainable + trainable // 512  # two 8-bit states plus block-wise scales
+    if wl.optimizer == "sgd":
+        return mb * trainable  # momentum buffer
+    # adafactor: factored second moment (rows + columns per matrix), no first moment
+    if wl.method != "full":
+        return 4 * trainable // 8
+    per_layer = sum((n_in + n_out) * c for _, n_in, n_out, c, _ in shape.linear_modules())
+    return 4 * (per_layer * shape.num_layers + shape.vocab_size + shape.hidden_size)
+
+
+def _tokens(shape: ModelShape, wl: Workload) -> int:
+    return wl.batch * effective_seq(shape, wl)
+
+
+def effective_seq(shape: ModelShape, wl: Workload) -> int:
+    """Sequence length; for a vision transformer the patch count of the image."""
+    if wl.image_size and shape.patch_size:
+        return (wl.image_size // shape.patch_size) ** 2 + 1
+    return wl.seq_len
+
+
+def context_bytes(wl: Workload) -> int:
+    """CUDA context and libraries plus what the driver keeps (counted as used by NVML)."""
+    ctx = CUDA_CONTEXT_TRAIN_BYTES if wl.training else CUDA_CONTEXT_INFER_BYTES
+    return ctx + DRIVER_RESERVED_BYTES
+
+
+def training_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
+    """Peak memory of a training step (the second step: optimizer states exist)."""
+    rg = regime(shape, wl)
+    g = wl.gpus
+    seq = effective_seq(shape, wl)
+    t = wl.batch * seq
+    h, v = shape.hidden_size, shape.vocab_size
+    full = wl.method == "full"
+    trainable = shape.params if full else lora_params(shape, rg.targets, wl.lora_rank)
+    mb = _master_bytes(wl)
+    weights = weight_bytes(shape, wl) + (0 if full else mb * trainable)
+    optimizer = optimizer_bytes(shape, wl, trainable)
+    grads = mb * trainable
+    if g > 1:  # fully sharded data parallel: each GPU keeps 1/g of the model state
+        gathered = 2 * shape.layer_params * rg.compute_bytes
+        weights = weights // g + gathered
+        optimizer //= g
+        grads //= g
+    per_layer = act.layer_saved_bytes(shape, rg, seq)
+    kept_layer = act.checkpointed_layer_bytes(shape, rg) if rg.checkpointing else per_layer
+    saved = t * (shape.num_layers * kept_layer + act.embedding_saved_bytes(shape, rg)
+                 + act.head_saved_bytes(shape, rg))
+    if rg.autocast_copies:  # bf16 copies of the weights, kept for backward
+        head = 0 if shape.family == "bert" else v * h
+        saved += 2 * (head if rg.checkpointing else shape.linear_weight_params)
+    decoder = shape.kind == "decoder"
+    logprobs = 4 * v * t if decoder else 0
+    loss_backward = 8 * v * t if decoder else 0
+    working = t * act.backward_working_bytes(shape, rg)
+    if rg.checkpointing:
+        working += t * per_layer  # one layer recomputed during backward
+    if wl.method == "qlora":
+        working += 2 * shape.largest_matrix_params  # a dequantized bf16 weight
+    start = saved + logprobs + max(loss_backward, working)
+    # end of forward, inside autocast: the loss's logits copies, and under checkpointing the
+    # autocast cache still holds a bf16 copy of every weight
+    loss_forward = ((4 + 2 * (rg.compute_bytes == 2)) * v * t if decoder else 0)
+    cache = 2 * shape.linear_weight_params if (rg.autocast_copies and rg.checkpointing) else 0
+    forward = saved + cache + logprobs + loss_forward
+    tied_extra = mb * v * h if (full and shape.tie_word_embeddings and decoder) else 0
+    end = grads + tied_extra
+    if forward > max(start, end):
+        phase, gradients = "end of forward", 0
+        activations, logits = int(saved + cache), int(logprobs + loss_forward)
+    elif start >= end:
+        phase, gradients = "start of backward", 0
+        activations = int(saved + (working if working > loss_backward else 0))
+        logits = int(logprobs + (loss_backward if loss_backward >= working else 0))
+    else:
+        phase, gradients, activations, logits = "end of backward", int(end), 0, 0
+    allocated = weights + optimizer + gradients + activations + logits
+    return MemoryBreakdown(
+        context=context_bytes(wl), weights=int(weights), gradients=gradients,
+        optimizer=int(optimizer), activations=activations, logits=logits, kv_cache=0,
+        reserve=allocator_reserve(allocated, weights + optimizer, wl),
+        peak_phase=phase, gradients_total=int(grads), trainable_params=int(trainable))
+
+
+def kv_cache_bytes(shape: ModelShape, wl: Workload) -> int:
+    """Keys and values of every layer for the whole prompt plus the generated tokens."""
+    if shape.kind != "decoder":
+        return 0
+    e = 4 if wl.resolved_precision == "fp32" else 2
+    tokens = wl.batch * (effective_seq(shape, wl) + wl.new_tokens)
+    return 2 * shape.num_layers * shape.kv_dim * e * tokens
+
+
+def inference_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
+    """Peak memory of generation: weights, KV cache and the prompt's forward pass."""
+    p = wl.resolved_precision
+    e = 4 if p == "fp32" else 2
+    g = wl.gpus
+    seq = effective_seq(shape, wl)
+    t = wl.batch * seq
+    k = shape.experts_per_token if shape.is_moe else 1
+    weights = weight_bytes(shape, wl) // g
+    kv = kv_cache_bytes(shape, wl) // g
+    kv += kv // max(1, shape.num_layers)  # a layer's cache is copied as it grows
+    prefill = t * (3 * e * shape.intermediate_size * k + 8 * e * shape.hidden_size)
+    if wl.attention == "eager":
+        prefill += wl.batch * shape.num_heads * seq * seq * (e + 4)
+    if p in ("int8", "nf4"):
+        prefill += 2 * shape.largest_matrix_params
+    logits = wl.batch * shape.vocab_size * (e + 4)
+    allocated = weights + kv + prefill + logits
+    return MemoryBreakdown(
+        context=context_bytes(wl), weights=int(weights), gradients=0, optimizer=0,
+        activations=int(prefill), logits=int(logits), kv_cache=int(kv),
+        reserve=allocator_reserve(allocated, weights, wl), peak_phase="generation",
+        gradients_total=0, trainable_params=0)
+
+
+def allocator_reserve(allocated: int, persistent: int, wl: Workload) -> int:
+    """Memory PyTorch's caching allocator holds but has not handed out at the peak.
+
+    Blocks freed by one phase are cached in their old sizes and only partly reused by the next:
+    a share of the memory that comes and goes (everything but weights and optimizer state).
+    """
+    dynamic = max(0, allocated - persistent)
+    share = RESERVE_SHARE_CHECKPOINTED if wl.checkpointing else RESERVE_SHARE
+    if not wl.training:
+        share = RESERVE_SHARE_INFERENCE
+    return int(share * dynamic)
+
+
+RESERVE_SHARE = 0.08
+RESERVE_SHARE_CHECKPOINTED = 0.25
+RESERVE_SHARE_INFERENCE = 0.25
+
+
+def memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
+    """The breakdown for the workload's method."""
+    return training_memory(shape, wl) if wl.training else inference_memory(shape, wl)

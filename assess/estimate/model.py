@@ -1,0 +1,349 @@
+"""The shape of a model: what the estimator needs to know, from a catalog entry, a Hugging Face
+``config.json`` or a bare parameter count.
+
+Parameter counts are computed from the architecture (embeddings, attention with grouped KV heads,
+gated or plain MLP, norms, biases, experts), so a config gives the exact count transformers builds.
+A bare count (``7e9``, ``7B``) gets a Llama-like shape whose layer sizes are chosen to match it; the
+shape says so in ``notes`` and ``exact`` is False.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from assess.estimate.inputs import EstimateError
+
+#: Families whose decoder layer is the Llama layout (RMSNorm, rotary, gated MLP, no dropout).
+LLAMA_LIKE = ("llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3", "other")
+SUPPORTED_FAMILIES = (*LLAMA_LIKE, "gpt2", "bert")
+
+_MODEL_TYPE_FAMILY = {
+    "llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2",
+    "qwen2_moe": "mixtral", "qwen3": "qwen2", "gemma": "gemma", "gemma2": "gemma2",
+    "phi3": "phi3", "gpt2": "gpt2", "bert": "bert", "roberta": "bert",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ModelShape:
+    """Architecture numbers of one model (names as in transformers' configs)."""
+
+    name: str
+    family: str
+    kind: str  # decoder | encoder
+    num_layers: int
+    hidden_size: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    tie_word_embeddings: bool
+    gated_ffn: bool = True
+    hidden_act: str = "silu"
+    max_positions: int | None = None
+    num_experts: int = 1
+    experts_per_token: int = 1
+    #: Parameters as published (catalog) or None to use :attr:`computed_params`.
+    declared_params: int | None = None
+    #: Vision models: default input side in pixels and patch size (tokens = (side/patch)^2).
+    image_size: int | None = None
+    patch_size: int | None = None
+    #: Whether the numbers describe the real architecture (False: shape guessed from a count).
+    exact: bool = True
+    source: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of the key (and the value) projection: KV heads x head size."""
+        return self.num_kv_heads * self.head_dim
+
+    @property
+    def q_dim(self) -> int:
+        """Width of the query projection: heads x head size."""
+        return self.num_heads * self.head_dim
+
+    @property
+    def is_moe(self) -> bool:
+        """A mixture of experts (more than one expert MLP per layer)."""
+        return self.num_experts > 1
+
+    @property
+    def norm_kind(self) -> str:
+        """``layer`` (LayerNorm: GPT-2, BERT) or ``rms`` (everything Llama-like)."""
+        return "layer" if self.family in ("gpt2", "bert") else "rms"
+
+    @property
+    def has_dropout(self) -> bool:
+        """GPT-2 and BERT train with dropout (masks are saved); Llama-like models do not."""
+        return self.family in ("gpt2", "bert")
+
+    @property
+    def params(self) -> int:
+        """Total parameters (all experts of a MoE)."""
+        return self.declared_params if self.declared_params else self.computed_params
+
+    @property
+    def computed_params(self) -> int:
+        """Parameters implied by the architecture numbers."""
+        return self.embedding_params + self.num_layers * self.layer_params + self.head_params
+
+    @property
+    def embedding_params(self) -> int:
+        """Token (and position/type) embeddings plus the final norm."""
+        h = self.hidden_size
+        n = self.vocab_size * h
+        if self.family == "gpt2":
+            n += (self.max_positions or 1024) * h + 2 * h  # wpe, ln_f
+        elif self.family == "bert":
+            n += (self.max_positions or 512) * h + 2 * h + 2 * h  # position, type, LayerNorm
+            n += h * h + h  # pooler
+        else:
+            n += h  # final RMSNorm
+        return n
+
+    @property
+    def head_params(self) -> int:
+        """The output head (0 when tied to the input embeddings; BERT's classifier is tiny)."""
+        if self.family == "bert":
+            return 2 * self.hidden_size + 2
+        return 0 if self.tie_word_embeddings else self.vocab_size * self.hidden_size
+
+    @property
+    def layer_params(self) -> int:
+        """Parameters of one transformer layer."""
+        linear = sum(n_in * n_out * count for _, n_in, n_out, count, _ in self.linear_modules())
+        return linear + self._layer_extra_params()
+
+    @property
+    def active_params(self) -> int:
+        """Parameters used per token (a MoE runs only its routed experts)."""
+        if not self.is_moe:
+            return self.params
+        expert = 3 * self.hidden_size * self.intermediate_size
+        idle = (self.num_experts - self.experts_per_token) * expert * self.num_layers
+        return self.params - idle
+
+    def _layer_extra_params(self) -> int:
+        h, f = self.hidden_size, self.intermediate_size
+        if self.family == "gpt2":
+            return 3 * h + h + f + h + 4 * h  # biases of c_attn, c_proj, c_fc, c_proj; 2 LNs
+        if self.family == "bert":
+            return 4 * h + f + h + 4 * h  # biases of q, k, v, o, fc, out; 2 LayerNorms
+        norms = 4 * h if self.family == "gemma2" else 2 * h
+        bias = self.q_dim + 2 * self.kv_dim if self.family == "qwen2" else 0
+        experts = 0
+        if self.is_moe:
+            experts = self.num_experts * 3 * h * f
+        return norms + bias + experts
+
+    def linear_modules(self) -> tuple[tuple[str, int, int, int, str], ...]:
+        """The nn.Linear modules of one layer: (name, in, out, count, input) with Hugging Face
+        names; ``input`` names the tensor it reads (``attn_in``, ``attn_out``, ``mlp_in``,
+        ``mlp_mid``). Experts of a MoE are fused 3-D parameters in transformers, not Linears.
+        """
+        h, f, q, kv = self.hidden_size, self.intermediate_size, self.q_dim, self.kv_dim
+        if self.family == "gpt2":
+            return (("c_attn", h, 3 * h, 1, "attn_in"), ("c_proj", h, h, 1, "attn_out"),
+                    ("c_fc", h, f, 1, "mlp_in"), ("c_proj", f, h, 1, "mlp_mid"))
+        if self.family == "bert":
+            return (("query", h, h, 1, "attn_in"), ("key", h, h, 1, "attn_in"),
+                    ("value", h, h, 1, "attn_in"), ("dense", h, h, 1, "attn_out"),
+                    ("dense", h, f, 1, "mlp_in"), ("dense", f, h, 1, "mlp_mid"))
+        if self.family == "phi3":
+            attn: tuple[tuple[str, int, int, int, str], ...] = (
+                ("qkv_proj", h, q + 2 * kv, 1, "attn_in"), ("o_proj", q, h, 1, "attn_out"))
+        else:
+            attn = (("q_proj", h, q, 1, "attn_in"), ("k_proj", h, kv, 1, "attn_in"),
+                    ("v_proj", h, kv, 1, "attn_in"), ("o_proj", q, h, 1, "attn_out"))
+        if self.is_moe:
+            return (*attn, ("gate", h, self.num_experts, 1, "mlp_in"))
+        if self.family == "phi3":
+            return (*attn, ("gate_up_proj", h, 2 * f, 1, "mlp_in"),
+                    ("down_proj", f, h, 1, "mlp_mid"))
+        if not self.gated_ffn:
+            return (*attn, ("up_proj", h, f, 1, "mlp_in"), ("down_proj", f, h, 1, "mlp_mid"))
+        return (*attn, ("gate_proj", h, f, 1, "mlp_in"), ("up_proj", h, f, 1, "mlp_in"),
+                ("down_proj", f, h, 1, "mlp_mid"))
+
+    @property
+    def linear_weight_params(self) -> int:
+        """Parameters held in Linear weights (cast per step under autocast), head included."""
+        per_layer = sum(n_in * n_out * c for _, n_in, n_out, c, _ in self.linear_modules())
+        if self.is_moe:
+            per_layer += self.num_experts * 3 * self.hidden_size * self.intermediate_size
+        head = 0 if self.family == "bert" else self.vocab_size * self.hidden_size
+        return per_layer * self.num_layers + head
+
+    @property
+    def largest_matrix_params(self) -> int:
+        """The biggest single weight matrix (the embedding, for language models)."""
+        mats = [n_in * n_out for _, n_in, n_out, _, _ in self.linear_modules()]
+        return max([self.vocab_size * self.hidden_size, *mats])
+
+
+def _get(cfg: dict[str, Any], *keys: str, default: Any = None) -> Any:
+    for key in keys:
+        if key in cfg and cfg[key] is not None:
+            return cfg[key]
+    return default
+
+
+def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelShape:
+    """Build a shape from the dict of a Hugging Face ``config.json``.
+
+    Raises:
+        EstimateError: the model type is not supported or a needed number is missing.
+    """
+    if isinstance(cfg.get("text_config"), dict) and "hidden_size" not in cfg:
+        cfg = {**cfg["text_config"], "model_type": cfg["text_config"].get("model_type", "")}
+    model_type = str(cfg.get("model_type", "")).lower()
+    family = _MODEL_TYPE_FAMILY.get(model_type)
+    if family is None:
+        supported = ", ".join(sorted(_MODEL_TYPE_FAMILY))
+        raise EstimateError(f"{name}: model_type {model_type or '(missing)'!r} is not supported "
+                            f"(supported: {supported})")
+    try:
+        h = int(_get(cfg, "hidden_size", "n_embd", "d_model"))
+        layers = int(_get(cfg, "num_hidden_layers", "n_layer", "num_layers"))
+        heads = int(_get(cfg, "num_attention_heads", "n_head"))
+        vocab = int(_get(cfg, "vocab_size"))
+    except (TypeError, ValueError):
+        raise EstimateError(f"{name}: hidden size, layers, heads and vocab_size are needed "
+                            "(hidden_size/n_embd, num_hidden_layers/n_layer, "
+                            "num_attention_heads/n_head, vocab_size)") from None
+    if min(h, layers, heads, vocab) <= 0:
+        raise EstimateError(f"{name}: sizes must be above zero")
+    f = int(_get(cfg, "intermediate_size", "n_inner", "ffn_dim", default=4 * h))
+    kv = int(_get(cfg, "num_key_value_heads", default=heads))
+    head_dim = int(_get(cfg, "head_dim", default=h // heads))
+    act = str(_get(cfg, "hidden_activation", "hidden_act", "activation_function",
+                   default="gelu_new" if family == "gpt2" else "silu"))
+    tied_default = family in ("gpt2", "bert", "gemma", "gemma2")
+    experts = int(_get(cfg, "num_local_experts", "num_experts", default=1))
+    return ModelShape(
+        name=name, family=family, kind="encoder" if family == "bert" else "decoder",
+        num_layers=layers, hidden_size=h, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
+        intermediate_size=int(_get(cfg, "moe_intermediate_size", default=f)) if experts > 1
+        else f,
+        vocab_size=vocab, tie_word_embeddings=bool(cfg.get("tie_word_embeddings", tied_default)),
+        gated_ffn=family not in ("gpt2", "bert"), hidden_act=act,
+        max_positions=_get(cfg, "max_position_embeddings", "n_positions"),
+        num_experts=experts, experts_per_token=int(_get(cfg, "num_experts_per_tok", default=1)),
+        source=f"config.json ({model_type})",
+    )
+
+
+def shape_from_config_file(path: str | Path) -> ModelShape:
+    """Read a ``config.json`` (or a folder holding one).
+
+    Raises:
+        EstimateError: the file cannot be read, is not JSON, or describes an unsupported model.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EstimateError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise EstimateError(f"{p}: not a valid config.json (expected JSON)") from None
+    if not isinstance(data, dict):
+        raise EstimateError(f"{p}: not a valid config.json (expected a JSON object)")
+    name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem
+    return shape_from_config(data, name)
+
+
+def shape_from_entry(entry: Any) -> ModelShape:
+    """Build a shape from a catalog ``ModelEntry`` (read by field name, so any object with the
+    catalog's fields works).
+
+    Raises:
+        EstimateError: the entry is not a transformer the estimator models.
+    """
+    family = str(getattr(entry, "family", "other"))
+    mapped = _MODEL_TYPE_FAMILY.get(family, "other" if family == "other" else None)
+    params = int(entry.params)
+    layers = getattr(entry, "num_layers", None)
+    if mapped is None or layers is None:
+        shape = shape_from_param_count(params, name=str(entry.id))
+        note = (f"{entry.id} is a {getattr(entry, 'kind', 'model')} ({family}); memory is "
+                "estimated from its parameter count with a transformer-like shape")
+        return replace(shape, notes=(*shape.notes, note), declared_params=params,
+                       image_size=getattr(entry, "image_size", None),
+                       patch_size=getattr(entry, "patch_size", None))
+    h = int(entry.hidden_size)
+    heads = int(entry.num_attention_heads)
+    experts = getattr(entry, "num_experts", None) or 1
+    gated = getattr(entry, "gated_ffn", None)
+    return ModelShape(
+        name=str(entry.id), family=mapped, kind="encoder" if mapped == "bert" else "decoder",
+        num_layers=int(layers), hidden_size=h, num_heads=heads,
+        num_kv_heads=int(getattr(entry, "num_key_value_heads", None) or heads),
+        head_dim=int(getattr(entry, "head_dim", None) or h // heads),
+        intermediate_size=int(getattr(entry, "intermediate_size", None) or 4 * h),
+        vocab_size=int(getattr(entry, "vocab_size", None) or 32000),
+        tie_word_embeddings=bool(getattr(entry, "tie_word_embeddings", False)),
+        gated_ffn=bool(gated) if gated is not None else mapped not in ("gpt2", "bert"),
+        hidden_act=str(getattr(entry, "hidden_act", None) or "silu"),
+        max_positions=getattr(entry, "max_position_embeddings", None),
+        num_experts=int(experts),
+        experts_per_token=int(getattr(entry, "num_experts_per_tok", None) or 1),
+        declared_params=params, image_size=getattr(entry, "image_size", None),
+        patch_size=getattr(entry, "patch_size", None),
+        source=str(getattr(entry, "source", "catalog")),
+    )
+
+
+_COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
+_SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+
+
+def parse_param_count(text: str) -> int | None:
+    """``"7e9"``, ``"7B"``, ``"1.5b"``, ``"350M"`` -> an integer count; None if not a count."""
+    m = _COUNT.match(text)
+    if not m:
+        return None
+    value = float(m.group(1)) * _SUFFIX[m.group(2).lower()]
+    return int(value) if value >= 1 else None
+
+
+def shape_from_param_count(params: int, name: str | None = None) -> ModelShape:
+    """A Llama-like shape with about ``params`` parameters (vocab 32000, head size 128,
+    MLP 3.5x wide, grouped KV heads from 8B up), for a bare count.
+
+    Raises:
+        EstimateError: the count is not above zero.
+    """
+    if params <= 0:
+        raise EstimateError(f"a parameter count must be above zero, got {params}")
+    vocab = 32000
+    best: ModelShape | None = None
+    for layers in (12, 16, 22, 24, 28, 32, 40, 48, 60, 80, 96, 126):
+        # per layer: 4h^2 (attention) + 3 * 3.5h * h (MLP) = 14.5 h^2; embeddings 2 V h
+        a, b, c = 14.5 * layers, 2.0 * vocab, -float(params)
+        h = (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a)
+        h = max(128, round(h / 128) * 128)
+        heads = max(1, h // 128)
+        kv = heads if params < 6e9 else max(1, heads // 4)
+        shape = ModelShape(
+            name=name or f"{params / 1e9:g}B parameters", family="other", kind="decoder",
+            num_layers=layers, hidden_size=h, num_heads=heads, num_kv_heads=kv,
+            head_dim=h // heads, intermediate_size=int(round(3.5 * h / 128) * 128),
+            vocab_size=vocab, tie_word_embeddings=False, declared_params=params, exact=False,
+            source="parameter count",
+            notes=("shape guessed from the parameter count (Llama-like); give a config.json "
+                   "for exact activation and KV-cache figures",),
+        )
+        # prefer the depth whose width/depth ratio is closest to real models (~100-160)
+        if best is None or abs(h / layers - 128) < abs(best.hidden_size / best.num_layers - 128):
+            best = shape
+    assert best is not None
+    return best

@@ -1,0 +1,259 @@
+"""Does it fit: the verdict, CPU offload and its slowdown, the largest batch and sequence length
+that fit, and the cheapest changes that make a job fit. Also system RAM and disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from assess.estimate.gpu import GpuTarget
+from assess.estimate.inputs import Workload
+from assess.estimate.memory import GIB, MemoryBreakdown, memory, weight_bytes
+from assess.estimate.model import ModelShape
+from assess.estimate.timing import flops_per_token
+
+Status = Literal["fits", "tight", "offload", "no"]
+#: Within this share of VRAM the job is "tight": allocator spikes or a longer sample may OOM.
+TIGHT_SHARE = 0.10
+#: Host memory bandwidth assumed for a CPU optimizer step (dual-channel DDR4/DDR5), GB/s.
+HOST_RAM_GB_S = 30.0
+#: A Python process with torch, CUDA libraries and transformers loaded (RSS), bytes.
+PROCESS_BASE_RAM = int(3.0 * GIB)
+#: Hugging Face checkpoints are saved in shards of at most this size (transformers default).
+SHARD_BYTES = 5 * 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer for one GPU."""
+
+    status: Status
+    vram_bytes: int
+    needed_bytes: int
+    offload_slowdown: float | None
+    reasons: tuple[str, ...]
+    #: System RAM the offloaded part needs (offload verdicts only).
+    offloaded_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A change to the workload and what it would need."""
+
+    change: str
+    total_bytes: int
+    status: Status
+
+
+def _fits(total: int, vram: int) -> bool:
+    return total <= vram
+
+
+def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
+          ram_available: int | None = None) -> Verdict:
+    """Fits / tight / offload / no for ``gpu``, with the offload slowdown."""
+    vram, total = gpu.vram_bytes, mem.total
+    gib = f"{total / GIB:.1f} of {vram / GIB:.1f} GiB"
+    if total <= (1 - TIGHT_SHARE) * vram:
+        return Verdict("fits", vram, total, None, (f"needs {gib}",))
+    if total <= vram:
+        return Verdict("tight", vram, total, None, (
+            f"needs {gib}: within {TIGHT_SHARE:.0%} of VRAM, so a longer sample or "
+            "allocator fragmentation can run out of memory",))
+    offloaded, slowdown, why = _offload(shape, wl, mem, gpu)
+    if offloaded is None:
+        return Verdict("no", vram, total, None, (f"needs {gib}", why))
+    if ram_available is not None and offloaded > ram_available:
+        return Verdict("no", vram, total, None, (
+            f"needs {gib}; offloading {offloaded / GIB:.1f} GiB to the CPU would need more "
+            f"than the {ram_available / GIB:.1f} GiB of RAM available",))
+    slow = f"about {slowdown:.1f}x slower" if slowdown else "slowdown unknown"
+    return Verdict("offload", vram, total, slowdown, (
+        f"needs {gib}; fits only by keeping {offloaded / GIB:.1f} GiB in system RAM ({why}), "
+        f"{slow}",), offloaded_bytes=offloaded)
+
+
+def _offload(shape: ModelShape, wl: Workload, mem: MemoryBreakdown,
+             gpu: GpuTarget) -> tuple[int | None, float | None, str]:
+    """Bytes moved to the CPU, the slowdown, and how (None bytes: cannot fit even so)."""
+    over = mem.total - gpu.vram_bytes
+    pcie = (gpu.pcie_gb_s or 12.0) * 1e9
+    if wl.method == "full":
+        # ZeRO-Offload: optimizer states (and fp32 masters) live and step on the CPU
+        moved = mem.optimizer + (mem.weights // 2 if wl.resolved_precision.startswith("amp")
+                                 else 0)
+        if moved < over:
+            return None, None, "even with the optimizer offloaded to the CPU it does not fit"
+        p = shape.params // wl.gpus
+        t_off = (16 * p) / (HOST_RAM_GB_S * 1e9) + 4 * p / pcie
+        how = "DeepSpeed ZeRO-Offload of the optimizer"
+        cpu_bytes = int(1.5 * (moved + 4 * p))
+    else:
+        # frozen weights stay in RAM and stream over PCIe (accelerate device_map offload)
+        if over > mem.weights * 0.9:
+            return None, None, "even with most weights in system RAM it does not fit"
+        moved = over
+        passes = 1 if wl.method == "inference" else 2
+        t_off = passes * moved / pcie
+        how = "layers streamed from system RAM over PCIe"
+        cpu_bytes = int(moved)
+    t_gpu = _step_seconds(shape, wl, gpu)
+    slowdown = None if t_gpu is None else (t_gpu + t_off) / t_gpu
+    return cpu_bytes, slowdown, how
+
+
+def _step_seconds(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> float | None:
+    if wl.method == "inference":
+        if not gpu.bandwidth_gb_s:
+            return None
+        return weight_bytes(shape, wl) / (0.5 * gpu.bandwidth_gb_s * 1e9)
+    peak = gpu.peak_tflops("fp32" if wl.resolved_precision == "fp32" else "bf16")
+    if not peak:
+        return None
+    tokens = wl.batch * wl.seq_len
+    return tokens * flops_per_token(shape, wl, wl.seq_len) / (0.35 * peak * 1e12)
+
+
+def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """Largest n in [lo, hi] with ok(n) (ok is monotone); lo - 1 when none."""
+    if not ok(lo):
+        return lo - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def max_batch(shape: ModelShape, wl: Workload, vram: int, limit: int = 4096) -> int:
+    """Largest micro-batch that fits in ``vram`` (0: not even one)."""
+    return _largest(1, limit, lambda b: _fits(memory(shape, replace(wl, batch=b)).total, vram))
+
+
+def max_seq(shape: ModelShape, wl: Workload, vram: int) -> int:
+    """Longest sequence (prompt for inference) that fits at the chosen batch (0: none)."""
+    limit = shape.max_positions or 131072
+    if not wl.training:
+        limit = max(1, limit - wl.new_tokens)
+    return _largest(1, int(limit),
+                    lambda s: _fits(memory(shape, replace(wl, seq_len=s)).total, vram))
+
+
+def suggestions(shape: ModelShape, wl: Workload, vram: int) -> tuple[Suggestion, ...]:
+    """Changes that make the job fit, cheapest first (each tried on its own)."""
+    cands: list[tuple[str, Workload]] = []
+    training = wl.training
+    if training and not wl.checkpointing:
+        cands.append(("turn on gradient checkpointing (about 30% slower)",
+                      replace(wl, checkpointing=True)))
+    b = max_batch(shape, wl, vram)
+    if 0 < b < wl.batch:
+        steps = -(-wl.batch // b)
+        extra = f" with {steps} gradient-accumulation steps" if training else ""
+        cands.append((f"batch size {b}{extra}", replace(wl, batch=b)))
+    if wl.method == "full":
+        if wl.optimizer == "adamw":
+            cands.append(("8-bit AdamW (bitsandbytes)", replace(wl, optimizer="adamw-8bit")))
+        if wl.resolved_precision.startswith("amp"):
+            cands.append(("pure bf16 weights and optimizer instead of AMP",
+                          replace(wl, precision="bf16")))
+        cands.append(("LoRA instead of full fine-tuning",
+                      replace(wl, method="lora", precision="bf16")))
+        cands.append(("LoRA with gradient checkpointing",
+                      replace(wl, method="lora", precision="bf16", checkpointing=True)))
+    if wl.method in ("full", "lora"):
+        cands.append(("QLoRA (4-bit base)", replace(wl, method="qlora", precision="nf4")))
+        cands.append(("QLoRA with gradient checkpointing",
+                      replace(wl, method="qlora", precision="nf4", checkpointing=True)))
+    if wl.method == "inference" and wl.resolved_precision not in ("int8", "nf4"):
+        cands.append(("8-bit weights (bitsandbytes int8)", replace(wl, precision="int8")))
+        cands.append(("4-bit weights (nf4)", replace(wl, precision="nf4")))
+    s = max_seq(shape, wl, vram)
+    if 0 < s < wl.seq_len:
+        cands.append((f"sequence length {s}", replace(wl, seq_len=s)))
+    for g in (2, 4, 8):  # the fewest GPUs that fit
+        if g > wl.gpus and memory(shape, replace(wl, gpus=g)).total <= vram:
+            cands.append((f"{g} GPUs of this kind" + (" (FSDP)" if training else ""),
+                          replace(wl, gpus=g)))
+            break
+    out: list[Suggestion] = []
+    for label, changed in cands:
+        total = memory(shape, changed).total
+        if total <= vram:
+            out.append(Suggestion(label, total, _status(total, vram)))
+    if not out:
+        combined = _combined(shape, wl, vram)
+        if combined is not None:
+            out.append(combined)
+    return tuple(out)
+
+
+def _status(total: int, vram: int) -> Status:
+    return "fits" if total <= (1 - TIGHT_SHARE) * vram else "tight"
+
+
+def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
+    """When no single change is enough: stack the usual ones until it fits."""
+    steps: list[tuple[str, Workload]] = []
+    current = wl
+    if wl.training and not wl.checkpointing:
+        current = replace(current, checkpointing=True)
+        steps.append(("gradient checkpointing", current))
+    if wl.method in ("full", "lora"):
+        current = replace(current, method="qlora", precision="nf4")
+        steps.append(("QLoRA", current))
+    if wl.method == "inference" and wl.resolved_precision not in ("nf4",):
+        current = replace(current, precision="nf4")
+        steps.append(("4-bit weights", current))
+    for label, changed in steps:
+        total = memory(shape, changed).total
+        if total <= vram:
+            return Suggestion(" + ".join(s for s, _ in steps[: steps.index((label, changed)) + 1]),
+                              total, _status(total, vram))
+    labels = [s for s, _ in steps]
+    b = max_batch(shape, current, vram)
+    if b > 0:
+        current = replace(current, batch=b)
+        labels.append(f"batch size {b}")
+    else:
+        current = replace(current, batch=1)
+        s = max_seq(shape, current, vram)
+        if s <= 0:
+            return None
+        current = replace(current, seq_len=s)
+        labels.append(f"batch size 1 and sequence length {s}")
+    total = memory(shape, current).total
+    return Suggestion(" + ".join(labels), total, _status(total, vram)) if total <= vram else None
+
+
+@dataclass(frozen=True, slots=True)
+class HostNeeds:
+    """System RAM and disk for the job."""
+
+    ram_bytes: int
+    load_peak_bytes: int
+    disk_bytes: int
+    reasons: tuple[str, ...]
+
+
+def host_needs(shape: ModelShape, wl: Workload, mem: MemoryBreakdown) -> HostNeeds:
+    """RAM (the load-time peak included) and disk for weights and one checkpoint."""
+    stored_dtype_bytes = 4 if shape.family in ("gpt2", "bert") else 2
+    download = shape.params * stored_dtype_bytes
+    shard = min(download, SHARD_BYTES)
+    # safetensors shards are memory-mapped and copied to the GPU one at a time; a quantized
+    # load materialises a shard in bf16 before quantizing it
+    load_peak = PROCESS_BASE_RAM + shard * (2 if wl.resolved_precision in ("int8", "nf4") else 1)
+    ram = load_peak
+    reasons = [f"loading: {PROCESS_BASE_RAM / GIB:.0f} GiB for Python, torch and CUDA plus "
+               f"one {shard / GIB:.1f} GiB checkpoint shard at a time"]
+    if wl.method == "full":
+        ckpt = shape.params * (4 + 8) if wl.optimizer == "adamw" else shape.params * 6
+        reasons.append("a resumable checkpoint holds fp32 weights and optimizer states")
+    else:
+        ckpt = mem.trainable_params * 12 if wl.training else 0
+    return HostNeeds(ram_bytes=int(ram), load_peak_bytes=int(load_peak),
+                     disk_bytes=int(download + ckpt), reasons=tuple(reasons))
