@@ -56,23 +56,14 @@ def gpu_from_entry(entry: Any) -> GpuTarget:
     )
 
 
-def match_entry(name: str, entries: Iterable[Any]) -> Any | None:
-    """The catalog GPU whose ``match`` fragments a detected name contains (longest match wins)."""
-    lowered = name.lower()
-    best: tuple[int, Any] | None = None
-    for entry in entries:
-        for fragment in getattr(entry, "match", ()) or ():
-            if fragment.lower() in lowered and (best is None or len(fragment) > best[0]):
-                best = (len(fragment), entry)
-    return best[1] if best else None
-
-
 def gpu_from_info(info: GpuInfo, catalog_gpus: Iterable[Any] = ()) -> GpuTarget | None:
     """A detected adapter as a target: its own VRAM, throughput from the matching catalog entry.
 
     Returns None when the adapter's VRAM is unknown.
     """
-    entry = match_entry(info.name, catalog_gpus)
+    from assess.match import match_gpu
+
+    entry = match_gpu(info, list(catalog_gpus)).entry
     if entry is not None:
         target = gpu_from_entry(entry)
         vram = info.vram_bytes or target.vram_bytes

@@ -1,0 +1,160 @@
+"""``rigready estimate``: can a GPU run, fine-tune or train a model, and how long will it take?"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from assess.estimate import (
+    Estimate,
+    EstimateError,
+    GpuTarget,
+    Workload,
+    estimate,
+    estimate_to_dict,
+    gpu_from_entry,
+    gpu_from_info,
+    resolve_model,
+)
+from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
+from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from assess.units import GIB
+from catalog import Catalog, default_catalog
+from desktop.commands.common import UsageError, positive_float, print_json
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``estimate`` subcommand."""
+    p = subparsers.add_parser(
+        "estimate", help="memory, verdict and time for running or fine-tuning a model",
+        description="Estimate peak GPU memory (as nvidia-smi shows it, by component), whether it "
+        "fits the GPU, the largest batch and sequence that fit, what to change if it does not, "
+        "and the time and energy. MODEL is a catalog id, a config.json path or a parameter "
+        "count such as 7B.",
+    )
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--method", choices=METHODS, default="inference")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="default: bf16 (inference, lora), amp-bf16 (full), nf4 (qlora)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
+    p.add_argument("--batch", type=int, default=1, help="micro-batch per GPU")
+    p.add_argument("--seq", type=int, default=2048, help="sequence (prompt) length")
+    p.add_argument("--new-tokens", type=int, default=256, help="tokens to generate (inference)")
+    p.add_argument("--checkpointing", action="store_true", help="gradient checkpointing")
+    p.add_argument("--lora-rank", type=int, default=16)
+    p.add_argument("--lora-targets", default="q_proj,v_proj",
+                   help="comma-separated module names, or all-linear")
+    p.add_argument("--attn", choices=ATTENTIONS, default="sdpa")
+    p.add_argument("--image-size", type=int, help="input side in pixels (vision)")
+    p.add_argument("--gpus", type=int, default=1)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--gpu", metavar="CATALOG_ID", help="a GPU from the catalog")
+    where.add_argument("--profile", metavar="FILE", type=Path,
+                       help="use the best GPU of a saved rig profile")
+    p.add_argument("--tflops", type=positive_float,
+                   help="measured matmul TFLOP/s (replaces the datasheet peak)")
+    p.add_argument("--utilisation", type=positive_float,
+                   help="share of peak throughput reached (default 0.35)")
+    p.add_argument("--dataset-tokens", type=int, help="tokens per epoch (or to generate)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--electricity-usd-kwh", type=positive_float,
+                   default=DEFAULT_ELECTRICITY_USD_KWH)
+    p.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    p.set_defaults(func=_run)
+
+
+def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, int | None]:
+    """The GPU and the RAM available for offloading (from a profile)."""
+    if args.gpu:
+        ids = [g.id for g in cat.gpus]
+        if args.gpu not in ids:
+            import difflib
+
+            close = difflib.get_close_matches(args.gpu, ids, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UsageError(f"unknown GPU {args.gpu!r}{hint}")
+        return gpu_from_entry(cat.gpu(args.gpu)), None
+    from desktop.commands.common import load_rig
+
+    profile = load_rig(args)
+    ram = profile.memory.available_bytes or profile.memory.total_bytes
+    best = profile.best_gpu
+    if best is None:
+        return None, ram
+    return gpu_from_info(best, cat.gpus), ram
+
+
+def _run(args: argparse.Namespace) -> int:
+    cat = default_catalog()
+    if args.new_tokens < 0:
+        raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
+    # sizes are checked by estimate(), so that a bad one gives one clear line
+    wl = Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
+                  batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
+                  checkpointing=args.checkpointing, lora_rank=args.lora_rank,
+                  lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()),
+                  attention=args.attn, image_size=args.image_size, gpus=args.gpus)
+    try:
+        shape = resolve_model(args.model, cat.models)
+        gpu, ram = _target(args, cat)
+        if gpu is not None and args.tflops:
+            from dataclasses import replace
+
+            gpu = replace(gpu, measured_tflops=args.tflops)
+        if args.epochs <= 0:
+            raise EstimateError(f"epochs must be above zero, got {args.epochs:g}")
+        est = estimate(shape, wl, gpu, dataset_tokens=args.dataset_tokens, epochs=args.epochs,
+                       utilisation=args.utilisation, ram_available=ram,
+                       electricity_usd_kwh=args.electricity_usd_kwh)
+    except EstimateError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print_json(estimate_to_dict(est))
+    else:
+        print(render_estimate(est))
+    return 0
+
+
+def _gib(value: float) -> str:
+    return f"{value / GIB:6.2f} GiB"
+
+
+def render_estimate(est: Estimate) -> str:
+    """The estimate as plain text: breakdown, verdict, limits, suggestions, time."""
+    wl, m, t = est.workload, est.memory, est.timing
+    out = [f"{est.shape.name} ({est.shape.params / 1e9:.2f}B parameters): {wl.method}, "
+           f"{wl.resolved_precision}, batch {wl.batch} x {wl.seq_len} tokens"
+           + (f", {wl.new_tokens} new" if not wl.training else "")
+           + (", checkpointing" if wl.checkpointing else "")]
+    out.append(f"\nPeak GPU memory (per GPU, during {m.peak_phase})")
+    for name, value in m.parts().items():
+        out.append(f"  {name.replace('_', ' '):<14}{_gib(value)}")
+    out.append(f"  {'total':<14}{_gib(m.total)}   (as nvidia-smi shows; "
+               f"torch allocated {m.allocated / GIB:.2f}, reserved {m.reserved / GIB:.2f})")
+    if est.verdict is not None and est.gpu is not None:
+        v = est.verdict
+        out.append(f"\nVerdict on {est.gpu.name}: {v.status.upper()}")
+        out.extend(f"  {r}" for r in v.reasons)
+        out.append(f"  largest batch that fits: {est.max_batch}; longest sequence: {est.max_seq}")
+    if est.suggestions:
+        out.append("\nTo make it fit")
+        out.extend(f"  - {s.change}: {s.total_bytes / GIB:.1f} GiB ({s.status})"
+                   for s in est.suggestions)
+    host = est.host
+    out.append(f"\nHost: RAM {host.ram_bytes / GIB:.1f} GiB (load peak "
+               f"{host.load_peak_bytes / GIB:.1f} GiB), disk {host.disk_bytes / GIB:.1f} GiB")
+    out.append("\nTime")
+    if t.tokens_per_s is None:
+        out.append("  unknown (no throughput figures for this GPU)")
+    else:
+        kind = "training" if wl.training else "decoding"
+        out.append(f"  {kind}: {t.tokens_per_s:,.0f} tokens/s")
+    if t.hours is not None:
+        out.append(f"  dataset: {t.hours:,.2f} h"
+                   + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"
+                      if t.energy_kwh is not None and t.cost_usd is not None else ""))
+    notes = [*est.reasons, *t.reasons, *est.host.reasons]
+    if notes:
+        out.append("\nHow")
+        out.extend(f"  {r}" for r in notes)
+    return "\n".join(out)
