@@ -10,4 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "desktop.commands.bench",
     "desktop.commands.catalog",
     "desktop.commands.score",
+    "desktop.commands.estimate",
 )
