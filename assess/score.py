@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from assess.bench.performance import MeasuredPerformance
 from assess.hardware import RigProfile
 from assess.match import GpuMatch, is_laptop_name
 from assess.score_facts import (
     SIZE_TOLERANCE,
-    MeasuredPerformance,
     RigFacts,
     meets,
     rig_facts,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from assess.bench.compare import classify_drive
+from assess.bench.performance import MeasuredPerformance
 from assess.hardware import Disk, RigProfile
 from assess.match import GpuMatch, match_gpus
 from assess.units import GIB
@@ -18,26 +20,6 @@ from catalog.schema import DRIVE_KIND_ORDER, DriveKind
 #: Sizes within this fraction below a requirement count as meeting it: drivers and firmware
 #: reserve some memory (a 16 GB T4 reports 15 GiB), makers quote decimal gigabytes.
 SIZE_TOLERANCE = 0.08
-#: Measured sequential reads at or above these speeds (MB/s) put a drive in that class:
-#: SATA tops out near 600 MB/s, hard disks near 300 MB/s.
-STORAGE_CLASS_BY_SPEED: tuple[tuple[float, DriveKind], ...] = (
-    (1000.0, "nvme"), (300.0, "sata-ssd"), (0.0, "hdd"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class MeasuredPerformance:
-    """Benchmark results for this PC; every field is optional (None = not measured)."""
-
-    gpu_bf16_tflops: float | None = None
-    gpu_fp32_tflops: float | None = None
-    gpu_memory_bandwidth_gb_s: float | None = None
-    cpu_fp32_gflops: float | None = None
-    storage_seq_read_mb_s: float | None = None
-    #: When or where the numbers were measured, for the reasons ("benchmark of 2026-11-22").
-    source: str = "benchmark"
-
-
 @dataclass(frozen=True, slots=True)
 class DiskFacts:
     """One disk as scoring sees it: its speed class (None if unknown) and sizes in decimal GB."""
@@ -100,9 +82,12 @@ def meets(value: float, need: float) -> bool:
     return value >= need * (1.0 - SIZE_TOLERANCE)
 
 
-def class_for_speed(mb_s: float) -> DriveKind:
-    """The speed class a measured sequential read implies."""
-    return next(kind for floor, kind in STORAGE_CLASS_BY_SPEED if mb_s >= floor)
+def class_for_speed(seq_read_mb_s: float, rnd4k_read_mb_s: float | None = None) -> DriveKind:
+    """The speed class a measured drive behaves like (the benchmark's own classification)."""
+    drive_class, _ = classify_drive(seq_read_mb_s, rnd4k_read_mb_s)
+    if drive_class.key.startswith("nvme"):
+        return "nvme"
+    return "sata-ssd" if drive_class.key == "sata-ssd" else "hdd"
 
 
 def typical_read_mb_s(catalog: Catalog, kind: DriveKind) -> float | None:
@@ -131,6 +116,7 @@ def rig_facts(
 ) -> RigFacts:
     """Collect the scoring facts, with a note on where each came from."""
     m = measured or MeasuredPerformance()
+    where = ", ".join(m.sources) or "benchmark"
     notes: list[str] = []
     matches = match_gpus(profile, catalog)
     discrete = [x for x in matches if not x.gpu.integrated]
@@ -149,11 +135,12 @@ def rig_facts(
     speeds = [x.entry.half_tflops for x in discrete if x.entry is not None]
     half = max(speeds) if speeds else None
     speed_measured = False
-    if discrete and m.gpu_bf16_tflops is not None:
+    measured_half = m.gpu_half_tflops
+    if discrete and measured_half is not None:
         catalog_text = f"catalog peak {half:g}" if half is not None else "no catalog figure"
-        notes.append(f"GPU speed: measured {m.gpu_bf16_tflops:g} TFLOPS BF16 ({m.source}) "
-                     f"used over the catalog ({catalog_text})")
-        half, speed_measured = m.gpu_bf16_tflops, True
+        notes.append(f"GPU speed: measured {measured_half:g} TFLOPS 16-bit ({where}) used over "
+                     f"the catalog ({catalog_text})")
+        half, speed_measured = measured_half, True
     elif discrete and half is None:
         notes.append("GPU speed unknown: no catalog entry matched and no benchmark was run")
     elif half is not None:
@@ -165,7 +152,7 @@ def rig_facts(
     cpu = profile.cpu
     gflops = cpu.peak_fp32_gflops
     if m.cpu_fp32_gflops is not None:
-        notes.append(f"CPU speed: measured {m.cpu_fp32_gflops:,.0f} GFLOP/s FP32 ({m.source})")
+        notes.append(f"CPU speed: measured {m.cpu_fp32_gflops:,.0f} GFLOP/s FP32 ({where})")
         gflops = m.cpu_fp32_gflops
     elif gflops is not None:
         notes.append(f"CPU speed: theoretical peak {gflops:,.0f} GFLOP/s FP32 (cores x clock x "
@@ -181,7 +168,7 @@ def rig_facts(
     ram = max(totals) / GIB if totals else None
 
     disks = []
-    measured_class = (class_for_speed(m.storage_seq_read_mb_s)
+    measured_class = (class_for_speed(m.storage_seq_read_mb_s, m.storage_rnd4k_q1t1_read_mb_s)
                       if m.storage_seq_read_mb_s is not None else None)
     for disk in profile.storage:
         speed_class = _disk_class(disk)
@@ -197,7 +184,7 @@ def rig_facts(
     read: float | None
     if m.storage_seq_read_mb_s is not None:
         read = m.storage_seq_read_mb_s
-        notes.append(f"Storage speed: measured {read:,.0f} MB/s sequential read ({m.source})")
+        notes.append(f"Storage speed: measured {read:,.0f} MB/s sequential read ({where})")
     else:
         known = [d.speed_class for d in facts_disks if d.speed_class is not None]
         fastest = max(known, key=DRIVE_KIND_ORDER.index) if known else None

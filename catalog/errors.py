@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def _one_line(text: str) -> str:
+    """Control characters (a key such as "a\\nb") shown escaped, so the message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class CatalogError(ValueError):
     """A catalog file that cannot be used.
 
@@ -28,7 +33,7 @@ class CatalogError(ValueError):
         if field:
             parts.append(field)
         parts.append(problem)
-        super().__init__(": ".join(parts))
+        super().__init__(_one_line(": ".join(parts)))
 
     def __reduce__(self) -> tuple[type[CatalogError], tuple[str, str, str, str]]:
         return (type(self), (self.path, self.entry, self.field, self.problem))
