@@ -27,6 +27,7 @@ from monitor.alerts import AlertConfig, AlertEngine, AlertEvent
 from monitor.providers.base import Provider, ProviderError, Reading
 from monitor.sample import GpuSample, HostSample, Sample
 from monitor.store import Store, StoreError
+from monitor.throttle import ThrottleLog
 
 log = logging.getLogger("monitor.sampler")
 _T = TypeVar("_T")
@@ -36,8 +37,8 @@ MAX_INTERVAL_S = 60.0
 DEFAULT_INTERVAL_S = 1.0
 COMMIT_EVERY_S = 1.0
 MAX_BACKOFF_S = 60.0
-#: Clock-event reasons that change too often to be worth an event of their own.
-_QUIET_REASONS = frozenset({"gpu_idle"})
+#: (kind, name, gpu, message, value, state) of an event to store.
+_Event = tuple[str, str, int | None, str, float | None, str]
 
 
 class SamplerError(ValueError):
@@ -114,8 +115,8 @@ class Sampler:
         self._latest: Sample | None = None
         self._store: Store | None = None
         self._session_id: int | None = None
-        self._last_commit = 0.0
-        self._throttle: dict[int, tuple[str, ...]] = {}
+        self._oldest_pending: float | None = None
+        self._throttle = ThrottleLog()
         self._recorded_gpus: tuple[str, ...] = ()
         self._recorded_notes: tuple[str, ...] = ()
         self._warned: set[str] = set()
@@ -219,7 +220,7 @@ class Sampler:
     def open_session(self, label: str | None = None) -> int | None:
         """Open the store (on this thread) and record a new session; resets alert state."""
         self._alerts.reset()
-        self._throttle.clear()
+        self._throttle.reset()
         self._recorded_gpus = ()
         self.ticks = 0
         self.cpu_seconds = 0.0
@@ -238,7 +239,7 @@ class Sampler:
         self._session_id = self._store.start_session(
             label=label, host=self._host, interval_s=self.interval_s, started=self._clock(),
             notes=self._recorded_notes)
-        self._last_commit = self._monotonic()
+        self._oldest_pending = None
         return self._session_id
 
     def close_session(self) -> None:
@@ -247,7 +248,12 @@ class Sampler:
         if store is None or self._session_id is None:
             return
         try:
-            store.end_session(self._session_id, self._clock())
+            ended = self._clock()
+            for change in self._throttle.close(ended):
+                store.add_event(self._session_id, t=ended, kind="throttle", name=change.reason,
+                                gpu=change.gpu, state=change.state, message=change.message,
+                                value=change.duration_s)
+            store.end_session(self._session_id, ended)
         except StoreError as exc:
             log.warning("could not close the session cleanly: %s", exc)
         finally:
@@ -262,7 +268,7 @@ class Sampler:
         mono = self._monotonic()
         host: HostSample | None = None
         gpus: list[GpuSample] = []
-        events: list[tuple[str, str, int | None, str, float | None]] = []
+        events: list[_Event] = []
         for state in self._providers:
             reading = self._read(state, now, mono, events)
             if reading is None:
@@ -284,7 +290,7 @@ class Sampler:
         return sample
 
     def _read(self, state: _ProviderState, now: float, mono: float,
-              events: list[tuple[str, str, int | None, str, float | None]]) -> Reading | None:
+              events: list[_Event]) -> Reading | None:
         name = state.provider.name
         if state.off or mono < state.retry_at:
             return None
@@ -297,7 +303,7 @@ class Sampler:
             if state.failed_since is None:
                 state.failed_since = now
                 log.warning("%s failed: %s; retrying with backoff", name, exc)
-                events.append(("gap", name, None, f"{name} failed: {exc}", None))
+                events.append(("gap", name, None, f"{name} failed: {exc}", None, "raised"))
             else:
                 log.debug("%s still failing (%d): %s; next try in %.0f s", name,
                           state.failures, exc, delay)
@@ -306,51 +312,46 @@ class Sampler:
             state.off = True
             log.exception("%s raised an unexpected error and was switched off", name)
             events.append(("gap", name, None, f"{name} switched off after an unexpected "
-                                              f"error: {exc!r}", None))
+                                              f"error: {exc!r}", None, "raised"))
             return None
         if state.failed_since is not None:
             gap = now - state.failed_since
             log.info("%s recovered after %.1f s", name, gap)
-            events.append(("recovered", name, None, f"{name} back after {gap:.1f} s", gap))
+            events.append(("recovered", name, None, f"{name} back after {gap:.1f} s", gap,
+                           "cleared"))
             state.failed_since = None
             state.failures = 0
         return reading
 
-    def _throttle_changes(self, sample: Sample) -> list[tuple[str, str, int | None, str,
-                                                               float | None]]:
-        out: list[tuple[str, str, int | None, str, float | None]] = []
+    def _throttle_changes(self, sample: Sample) -> list[_Event]:
+        out: list[_Event] = []
         for gpu in sample.gpus:
-            if gpu.throttle_reasons is None:
-                continue
-            current = tuple(r for r in gpu.throttle_reasons if r not in _QUIET_REASONS)
-            before = self._throttle.get(gpu.index)
-            self._throttle[gpu.index] = current
-            if (before is None and not current) or before == current:
-                continue
-            was = ", ".join(before or ()) or "none"
-            now_text = ", ".join(current) or "none"
-            out.append(("throttle", ",".join(current) or "none", gpu.index,
-                        f"GPU {gpu.index} clock events: {now_text} (was {was})", None))
+            for change in self._throttle.update(sample.time, gpu.index, gpu.throttle_reasons):
+                out.append(("throttle", change.reason, gpu.index, change.message,
+                            change.duration_s, change.state))
         return out
 
-    def _persist(self, sample: Sample, events: list[tuple[str, str, int | None, str,
-                                                          float | None]],
+    def _persist(self, sample: Sample, events: list[_Event],
                  alerts: tuple[AlertEvent, ...], mono: float) -> None:
         store, session = self._store, self._session_id
         if store is None or session is None:
             return
         try:
             store.add_sample(session, sample)
-            for kind, name, gpu, message, value in events:
+            for kind, name, gpu, message, value, state in events:
                 store.add_event(session, t=sample.time, kind=kind, name=name, gpu=gpu,
-                                message=message, value=value)
+                                message=message, value=value, state=state)
             for a in alerts:
                 store.add_event(session, t=a.time, kind="alert", name=a.kind, state=a.state,
                                 gpu=a.gpu, message=a.message, value=a.value)
             self._record_session_facts(store, session, sample)
-            if mono - self._last_commit + self.interval_s > self._commit_every:
+            if self._oldest_pending is None:
+                self._oldest_pending = mono
+            # Commit now if waiting for the next tick would leave the oldest queued row
+            # uncommitted for longer than commit_every (at 1 Hz: every tick).
+            if mono - self._oldest_pending + self.interval_s >= self._commit_every - 1e-6:
                 store.commit()
-                self._last_commit = mono
+                self._oldest_pending = None
         except StoreError as exc:
             self._warn_once("store", f"writing samples failed, will keep trying: {exc}")
 

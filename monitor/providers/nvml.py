@@ -22,85 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.clock_events import decode_clock_events
 from monitor.providers.base import NoteLog, ProviderError, ProviderUnavailable, Reading
+from monitor.providers.nvml_fields import (
+    ABSENT,
+    FATAL,
+    FIELDS,
+    STATIC,
+    UNSUPPORTED,
+    Call,
+    Field,
+    text,
+)
 from monitor.sample import GpuProcess, GpuSample
-
-# NVML return codes (stable C ABI values; see nvml.h).
-_NOT_SUPPORTED, _NO_PERMISSION, _FUNCTION_NOT_FOUND, _INVALID_ARGUMENT, _NOT_FOUND = 3, 4, 13, 2, 6
-_UNSUPPORTED = frozenset({_NOT_SUPPORTED, _NO_PERMISSION, _FUNCTION_NOT_FOUND, _INVALID_ARGUMENT,
-                          _NOT_FOUND})
-_UNINITIALIZED, _DRIVER_NOT_LOADED, _LIBRARY_NOT_FOUND, _GPU_IS_LOST = 1, 9, 12, 15
-_RESET_REQUIRED, _LIB_RM_MISMATCH, _GPU_NOT_FOUND, _UNKNOWN = 16, 18, 28, 999
-_FATAL = frozenset({_UNINITIALIZED, _DRIVER_NOT_LOADED, _LIBRARY_NOT_FOUND, _GPU_IS_LOST,
-                    _RESET_REQUIRED, _LIB_RM_MISMATCH, _GPU_NOT_FOUND, _UNKNOWN})
-_ABSENT = frozenset({_DRIVER_NOT_LOADED, _LIBRARY_NOT_FOUND})
-
-_TEMP_GPU, _THRESH_SHUTDOWN, _THRESH_SLOWDOWN = 0, 0, 1
-_CLOCK_SM, _CLOCK_MEM = 1, 2
-_PSTATE_UNKNOWN = 32
-
-Call = Callable[[Any, Any], Any]  # (nvml module, device handle) -> raw value
-
-
-def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    key: str
-    label: str
-    calls: tuple[Call, ...]
-    apply: Callable[[Any], dict[str, Any]]
-
-
-_FIELDS: tuple[_Field, ...] = (
-    _Field("utilization", "GPU/memory utilisation",
-           (lambda n, h: n.nvmlDeviceGetUtilizationRates(h),),
-           lambda r: {"utilization_pct": float(r.gpu), "memory_utilization_pct": float(r.memory)}),
-    _Field("memory", "VRAM used/total", (lambda n, h: n.nvmlDeviceGetMemoryInfo(h),),
-           lambda r: {"memory_used_bytes": int(r.used), "memory_total_bytes": int(r.total)}),
-    _Field("temperature", "temperature",
-           (lambda n, h: n.nvmlDeviceGetTemperatureV(h, _TEMP_GPU),
-            lambda n, h: n.nvmlDeviceGetTemperature(h, _TEMP_GPU)),
-           lambda r: {"temperature_c": float(r)}),
-    _Field("power", "power draw", (lambda n, h: n.nvmlDeviceGetPowerUsage(h),),
-           lambda r: {"power_w": r / 1000.0}),
-    _Field("power_limit", "power limit",
-           (lambda n, h: n.nvmlDeviceGetEnforcedPowerLimit(h),
-            lambda n, h: n.nvmlDeviceGetPowerManagementLimit(h)),
-           lambda r: {"power_limit_w": r / 1000.0}),
-    _Field("energy", "total energy counter",
-           (lambda n, h: n.nvmlDeviceGetTotalEnergyConsumption(h),),
-           lambda r: {"energy_j": r / 1000.0}),
-    _Field("sm_clock", "SM clock", (lambda n, h: n.nvmlDeviceGetClockInfo(h, _CLOCK_SM),),
-           lambda r: {"sm_clock_mhz": float(r)}),
-    _Field("memory_clock", "memory clock",
-           (lambda n, h: n.nvmlDeviceGetClockInfo(h, _CLOCK_MEM),),
-           lambda r: {"memory_clock_mhz": float(r)}),
-    _Field("fan", "fan speed", (lambda n, h: n.nvmlDeviceGetFanSpeed(h),),
-           lambda r: {"fan_pct": float(r)}),
-    _Field("pstate", "performance state", (lambda n, h: n.nvmlDeviceGetPerformanceState(h),),
-           lambda r: {"pstate": None if int(r) == _PSTATE_UNKNOWN else int(r)}),
-    _Field("throttle", "clock-event (throttle) reasons",
-           (lambda n, h: n.nvmlDeviceGetCurrentClocksEventReasons(h),
-            lambda n, h: n.nvmlDeviceGetCurrentClocksThrottleReasons(h)),
-           lambda r: {"throttle_reasons": decode_clock_events(int(r))}),
-)
-
-_STATIC: tuple[tuple[str, str, Call, Callable[[Any], Any]], ...] = (
-    ("uuid", "UUID", lambda n, h: n.nvmlDeviceGetUUID(h), _text),
-    ("pci_bus_id", "PCI bus id", lambda n, h: n.nvmlDeviceGetPciInfo(h).busId, _text),
-    ("temp_slowdown_c", "slowdown temperature",
-     lambda n, h: n.nvmlDeviceGetTemperatureThreshold(h, _THRESH_SLOWDOWN), float),
-    ("temp_shutdown_c", "shutdown temperature",
-     lambda n, h: n.nvmlDeviceGetTemperatureThreshold(h, _THRESH_SHUTDOWN), float),
-    ("sm_clock_max_mhz", "maximum SM clock",
-     lambda n, h: n.nvmlDeviceGetMaxClockInfo(h, _CLOCK_SM), float),
-    ("memory_clock_max_mhz", "maximum memory clock",
-     lambda n, h: n.nvmlDeviceGetMaxClockInfo(h, _CLOCK_MEM), float),
-)
 
 
 @dataclass(slots=True)
@@ -111,6 +44,11 @@ class _Device:
     static: dict[str, Any]
     calls: dict[str, Call] = field(default_factory=dict)
     processes: tuple[GpuProcess, ...] = ()
+    #: Fields whose call took longer than ``slow_call_ms`` at the probe: key -> ms per call.
+    slow: dict[str, float] = field(default_factory=dict)
+    #: Last values and read time of the slow fields (reused between their reads).
+    cached: dict[str, dict[str, Any]] = field(default_factory=dict)
+    read_at: dict[str, float] = field(default_factory=dict)
 
 
 def _code(exc: BaseException) -> int | None:
@@ -130,6 +68,9 @@ class NvmlProvider:
         pcie_interval_s: float = 2.0,
         monotonic: Callable[[], float] = time.monotonic,
         process_name: Callable[[int], str | None] | None = None,
+        slow_call_ms: float = 1.0,
+        slow_interval_s: float = 5.0,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         """Initialise NVML and probe every field of every GPU.
 
@@ -140,6 +81,10 @@ class NvmlProvider:
             pcie_interval_s: Period of that thread.
             monotonic: Clock for the process refresh period.
             process_name: pid -> process name (psutil by default; None where unknown).
+            slow_call_ms: A field whose call takes longer than this at the probe (best of
+                three) is read only every ``slow_interval_s``, its last value reused between.
+            slow_interval_s: Period of those slow fields.
+            timer: High-resolution clock for the probe timing.
 
         Raises:
             ProviderUnavailable: No NVML library, no driver, or no NVIDIA GPU.
@@ -156,6 +101,9 @@ class NvmlProvider:
         self._process_interval = process_interval_s
         self._monotonic = monotonic
         self._process_name = process_name or _psutil_name
+        self._slow_call_s = slow_call_ms / 1000.0
+        self._slow_interval = slow_interval_s
+        self._timer = timer
         self._names: dict[int, str | None] = {}
         self._notes = NoteLog("nvml")
         self._devices: list[_Device] = []
@@ -183,7 +131,7 @@ class NvmlProvider:
 
     def disabled_fields(self) -> dict[int, tuple[str, ...]]:
         """GPU index -> keys of the dynamic fields switched off on it."""
-        keys = [f.key for f in _FIELDS]
+        keys = [f.key for f in FIELDS]
         return {d.index: tuple(k for k in keys if k not in d.calls) for d in self._devices}
 
     # -- initialisation -------------------------------------------------------------------
@@ -198,7 +146,7 @@ class NvmlProvider:
         except self._error_type as exc:
             code = _code(exc)
             self._shutdown()
-            if code in _ABSENT:
+            if code in ABSENT:
                 raise ProviderUnavailable(f"NVML unavailable: {exc}") from None
             raise ProviderError(f"NVML failed to initialise: {exc}") from None
         except OSError as exc:  # the shared library could not be loaded at all
@@ -218,15 +166,15 @@ class NvmlProvider:
     def _open(self, index: int) -> _Device:
         n = self._nvml
         handle = n.nvmlDeviceGetHandleByIndex(index)
-        device = _Device(index, handle, _text(n.nvmlDeviceGetName(handle)), {})
-        for key, label, call, convert in _STATIC:
+        device = _Device(index, handle, text(n.nvmlDeviceGetName(handle)), {})
+        for key, label, call, convert in STATIC:
             try:
                 device.static[key] = convert(call(n, handle))
             except (self._error_type, AttributeError) as exc:
                 self._raise_if_fatal(exc, index)
                 device.static[key] = None
                 self._notes.add(f"{label}: not available on GPU {index} ({device.name}): {exc}")
-        for spec in _FIELDS:
+        for spec in FIELDS:
             chosen = self._probe(device, spec)
             if chosen is None:
                 self._notes.add(f"{spec.label}: not supported on GPU {index} ({device.name})")
@@ -235,20 +183,36 @@ class NvmlProvider:
         self._probe_processes(device)
         return device
 
-    def _probe(self, device: _Device, spec: _Field) -> Call | None:
+    def _probe(self, device: _Device, spec: Field) -> Call | None:
         last: Call | None = None
         for call in spec.calls:
             try:
                 spec.apply(call(self._nvml, device.handle))
+                self._time_call(device, spec, call)
                 return call
             except AttributeError:
                 continue  # this binding lacks the function: try the older one
             except self._error_type as exc:
                 self._raise_if_fatal(exc, device.index)
-                if _code(exc) in _UNSUPPORTED:
+                if _code(exc) in UNSUPPORTED:
                     continue
                 last = call  # transient error (timeout, no data): keep it and see later
         return last
+
+    def _time_call(self, device: _Device, spec: Field, call: Call) -> None:
+        best = float("inf")
+        for _ in range(3):
+            start = self._timer()
+            call(self._nvml, device.handle)
+            best = min(best, self._timer() - start)
+        if best > self._slow_call_s:
+            device.slow[spec.key] = 1000.0 * best
+            self._notes.add(f"{spec.label}: slow on GPU {device.index} ({1000 * best:.1f} ms "
+                            f"per call), read every {self._slow_interval:g} s")
+
+    def slow_fields(self) -> dict[int, dict[str, float]]:
+        """GPU index -> {field key: ms per call} for fields read on the slow period."""
+        return {d.index: dict(d.slow) for d in self._devices}
 
     def _probe_processes(self, device: _Device) -> None:
         try:
@@ -260,7 +224,7 @@ class NvmlProvider:
                             f"({device.name}): {exc}")
 
     def _raise_if_fatal(self, exc: BaseException, index: int) -> None:
-        if isinstance(exc, self._error_type) and _code(exc) in _FATAL:
+        if isinstance(exc, self._error_type) and _code(exc) in FATAL:
             self._broken = True
             raise ProviderError(f"NVML error on GPU {index}: {exc}") from None
 
@@ -289,19 +253,27 @@ class NvmlProvider:
         refresh = now - self._last_processes >= self._process_interval
         if refresh:
             self._last_processes = now
-        return Reading(gpus=tuple(self._read_device(d, refresh) for d in self._devices))
+        return Reading(gpus=tuple(self._read_device(d, refresh, now) for d in self._devices))
 
-    def _read_device(self, device: _Device, refresh_processes: bool) -> GpuSample:
+    def _read_device(self, device: _Device, refresh_processes: bool, now: float) -> GpuSample:
         values: dict[str, Any] = dict(device.static)
-        for spec in _FIELDS:
+        for spec in FIELDS:
             call = device.calls.get(spec.key)
             if call is None:
                 continue
+            if spec.key in device.slow:
+                if now - device.read_at.get(spec.key, -float("inf")) < self._slow_interval:
+                    values.update(device.cached.get(spec.key, {}))
+                    continue
+                device.read_at[spec.key] = now
             try:
-                values.update(spec.apply(call(self._nvml, device.handle)))
+                fresh = spec.apply(call(self._nvml, device.handle))
+                values.update(fresh)
+                if spec.key in device.slow:
+                    device.cached[spec.key] = fresh
             except self._error_type as exc:
                 self._raise_if_fatal(exc, device.index)
-                if _code(exc) in _UNSUPPORTED:
+                if _code(exc) in UNSUPPORTED:
                     del device.calls[spec.key]
                     self._notes.add(f"{spec.label}: stopped working on GPU {device.index} "
                                     f"({device.name}): {exc}; switched off")
@@ -352,7 +324,7 @@ class NvmlProvider:
                     tx = self._nvml.nvmlDeviceGetPcieThroughput(device.handle, tx_counter)
                     rx = self._nvml.nvmlDeviceGetPcieThroughput(device.handle, rx_counter)
                 except (self._error_type, AttributeError) as exc:
-                    if _code(exc) in _UNSUPPORTED or isinstance(exc, AttributeError):
+                    if _code(exc) in UNSUPPORTED or isinstance(exc, AttributeError):
                         off.add(device.index)
                         self._notes.add(f"PCIe throughput: not supported on GPU {device.index}")
                     continue  # fatal errors surface on the sampling path
