@@ -282,11 +282,15 @@ def overall_tier(
     if not known:
         return None, (), "fill in the missing facts", ("every component's tier is unknown",)
     rank = min(c.rank for c in known if c.rank is not None)
-    weakest = tuple(c.component for c in known if c.rank == rank)
-    labels = [COMPONENT_NAMES[c] for c in weakest]
-    names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
-    reasons.append(f"the weakest link is the {names} (the overall tier is the lowest "
-                   "component's)")
+    if all(not c.lift for c in known):  # only components at the top tier have nothing to lift
+        reasons.append("every known component reaches the top tier")
+        weakest: tuple[Component, ...] = ()
+    else:
+        weakest = tuple(c.component for c in known if c.rank == rank)
+        labels = [COMPONENT_NAMES[c] for c in weakest]
+        names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+        reasons.append(f"the weakest link is the {names} (the overall tier is the lowest "
+                       "component's)")
     if unknown:
         reasons.append("not counted because unknown: "
                        + ", ".join(COMPONENT_NAMES[c.component] for c in unknown)
