@@ -1,0 +1,71 @@
+"""``rigready estimate`` end to end (catalog GPUs, config files, errors)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from desktop.cli import main
+
+CONFIGS = Path(__file__).parent / "data" / "hf_configs"
+
+
+def test_readable_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["estimate", "llama-3.2-1b", "--method", "lora", "--gpu", "rtx-4090",
+                 "--batch", "4", "--seq", "1024", "--dataset-tokens", "1000000"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for text in ("Peak GPU memory", "activations", "Verdict on NVIDIA GeForce RTX 4090",
+                 "largest batch", "tokens/s", "kWh"):
+        assert text in out
+
+
+def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["estimate", str(CONFIGS / "mistral-7b-v0.1.json"), "--method", "full",
+                 "--gpu", "rtx-4090", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["verdict"] == "no" and data["suggestions"]
+    assert data["total_gib"] > 24
+
+
+def test_profile_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+    from assess.profile import save_profile
+
+    rig = RigProfile(cpu=CpuInfo(), memory=MemoryInfo(total_bytes=32 * 2**30), storage=(),
+                     gpus=(GpuInfo(vendor="nvidia", name="NVIDIA GeForce RTX 3060",
+                                   vram_bytes=12 * 2**30),), system=SystemInfo())
+    path = tmp_path / "rig.json"
+    save_profile(rig, path)
+    assert main(["estimate", "7B", "--profile", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gpu"] == "NVIDIA GeForce RTX 3060" and data["verdict"] in ("offload", "no")
+
+
+@pytest.mark.parametrize(("args", "problem"), [
+    (["nonexistent-model"], "unknown model"),
+    (["llama-3.2-1bb"], "did you mean llama-3.2-1b"),
+    (["7B", "--batch", "0"], "batch size must be above zero"),
+    (["7B", "--seq", "-4"], "sequence length must be above zero"),
+    (["7B", "--gpu", "rtx-4091"], "unknown GPU"),
+    (["7B", "--epochs", "0", "--gpu", "rtx-4090"], "epochs"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], problem: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rigready: error:") and problem in err[0]
+
+
+def test_unsupported_and_unreadable_config(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "config.json"
+    bad.write_text('{"model_type": "whisper"}')
+    assert main(["estimate", str(bad), "--gpu", "rtx-4090"]) == 2
+    assert "not supported" in capsys.readouterr().err
+    bad.write_text("{oops")
+    assert main(["estimate", str(bad), "--gpu", "rtx-4090"]) == 2
+    assert "not a valid config.json" in capsys.readouterr().err
