@@ -94,7 +94,8 @@ def test_hobbyist_order(cat: Catalog) -> None:
     assert scores == sorted(scores) and len(set(scores)) == len(scores)
     ready = [sum(t.verdict == "ready" for t in r[name].tasks) for name in order]
     assert ready[0] <= ready[1] <= ready[3] <= ready[4]
-    high, low = r["workstation-rtx3090-64gb"].overall_rank, r["desktop-gtx1660-16gb-ddr4"].overall_rank
+    high = r["workstation-rtx3090-64gb"].overall_rank
+    low = r["desktop-gtx1660-16gb-ddr4"].overall_rank
     assert high is not None and low is not None and high > low
 
 
