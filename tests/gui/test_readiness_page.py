@@ -1,0 +1,149 @@
+"""The Readiness page with fake profiles and the small test catalog (offscreen Qt)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
+from pytestqt.qtbot import QtBot
+
+from assess.hardware import RigProfile
+from assess.profile import load_profile
+from assess.score import assess_readiness
+from catalog import Catalog, CatalogError, load_catalog
+from desktop.context import AppContext
+from desktop.pages.readiness import ReadinessPage, verdict_colour
+from tests.score_helpers import MINI, disk, gpu, rig
+
+pytestmark = pytest.mark.gui
+HOBBYIST = Path(__file__).parent.parent / "data" / "profiles" / "hobbyist"
+
+
+@pytest.fixture
+def mini() -> Catalog:
+    return load_catalog(None, builtin_dir=MINI)
+
+
+@pytest.fixture
+def context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mini: Catalog,
+            qtbot: QtBot) -> AppContext:
+    monkeypatch.setenv("RIGREADY_HOME", str(tmp_path / "home"))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    ctx = AppContext(settings=settings, db_path=tmp_path / "db.sqlite3")
+    monkeypatch.setattr(ctx, "catalog", lambda: mini)
+    return ctx
+
+
+def _page(context: AppContext, qtbot: QtBot) -> ReadinessPage:
+    page = ReadinessPage(context)
+    qtbot.addWidget(page)
+    page.resize(1000, 800)
+    return page
+
+
+def test_empty_until_a_profile_arrives(context: AppContext, qtbot: QtBot) -> None:
+    page = _page(context, qtbot)
+    assert page.result is None
+    assert page.model.rowCount() == 0
+    assert "No profile yet" in page.summary.text()
+
+
+def test_shows_score_ladder_components_and_tasks(context: AppContext, qtbot: QtBot,
+                                                 mini: Catalog) -> None:
+    profile = rig((gpu("NVIDIA GeForce RTX 3060", 12),), ram_gib=16, cores=6)
+    expected = assess_readiness(profile, mini)
+    page = _page(context, qtbot)
+    with qtbot.waitSignal(context.profile_changed):
+        context.set_profile(profile)
+    assert page.result is not None and page.result.score == expected.score
+    assert page.score_label.text() == f"{expected.score} / 100"
+    assert expected.overall_tier_name in page.summary.text()
+    # The ladder marks this PC's tier (Entry, held back by RAM) and lists every tier.
+    assert set(page.ladder.rows) == {0, 1, 2, 3, 4, 5}
+    assert "this PC" in page.ladder.rows[1].text()
+    assert "this PC" not in page.ladder.rows[2].text()
+    assert "RAM" in page.ladder.rows[1].text() and "GPU" in page.ladder.rows[2].text()
+    assert "Weakest link: RAM" in page.weakest.text()
+    assert set(page.component_cards) == {"gpu", "cpu", "ram", "storage"}
+    assert page.component_cards["gpu"].subtitle_label.text() == "Enthusiast"
+    # One row per catalog task, verdicts coloured.
+    assert page.model.rowCount() == len(mini.tasks)
+    for row in range(page.model.rowCount()):
+        verdict = page.model.verdict_at(row)
+        index = page.model.index(row, 1)
+        assert page.model.data(index) == verdict.verdict
+        colour = page.model.data(index, Qt.ItemDataRole.ForegroundRole)
+        assert isinstance(colour, QColor)
+        assert colour.name() == QColor(verdict_colour(verdict.verdict)).name()
+        assert page.model.data(page.model.index(row, 2)) == verdict.reason
+
+
+def test_updates_when_the_profile_changes(context: AppContext, qtbot: QtBot) -> None:
+    page = _page(context, qtbot)
+    context.set_profile(load_profile(HOBBYIST / "cpu-only-i5-12400-16gb.json"))
+    low = page.score_label.text()
+    assert "this PC" in page.ladder.rows[0].text()
+    context.set_profile(load_profile(HOBBYIST / "workstation-rtx3090-64gb.json"))
+    assert page.score_label.text() != low
+    assert "this PC" not in page.ladder.rows[0].text()
+    verdicts = {page.model.verdict_at(r).verdict for r in range(page.model.rowCount())}
+    assert verdicts == {"ready"}
+
+
+def test_unknown_and_not_ready_colours(context: AppContext, qtbot: QtBot) -> None:
+    profile: RigProfile = rig((gpu("NVIDIA GeForce GTX 1660", 6),), ram_gib=None,
+                              disks=(disk("nvme", 1000, 500),))
+    page = _page(context, qtbot)
+    context.set_profile(profile)
+    seen = {page.model.verdict_at(r).verdict for r in range(page.model.rowCount())}
+    assert {"unknown", "not ready"} <= seen
+    assert QColor(verdict_colour("unknown")) != QColor(verdict_colour("not ready"))
+
+
+def test_sorting_by_verdict_puts_the_worst_first(context: AppContext, qtbot: QtBot) -> None:
+    page = _page(context, qtbot)
+    context.set_profile(load_profile(HOBBYIST / "desktop-gtx1660-16gb-ddr4.json"))
+    page.model.sort(1, Qt.SortOrder.AscendingOrder)
+    first = page.model.verdict_at(0).verdict
+    last = page.model.verdict_at(page.model.rowCount() - 1).verdict
+    assert first == "not ready" and last == "ready"
+
+
+def test_fix_column_and_tooltip(context: AppContext, qtbot: QtBot) -> None:
+    page = _page(context, qtbot)
+    context.set_profile(load_profile(HOBBYIST / "laptop-rtx3060-laptop-6gb-16gb-lpddr5.json"))
+    rows = [page.model.verdict_at(r) for r in range(page.model.rowCount())]
+    bad = next(r for r, v in enumerate(rows) if v.verdict == "not ready")
+    fix = page.model.data(page.model.index(bad, 3))
+    assert isinstance(fix, str) and "cannot be swapped" in fix
+    tip = page.model.data(page.model.index(bad, 0), Qt.ItemDataRole.ToolTipRole)
+    assert isinstance(tip, str) and "not ready:" in tip
+
+
+def test_catalog_error_is_shown_not_raised(context: AppContext, qtbot: QtBot,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> Catalog:
+        raise CatalogError("gpus.toml", "x", "vram_gib", "must be above zero")
+
+    monkeypatch.setattr(context, "catalog", broken)
+    page = _page(context, qtbot)
+    context.set_profile(rig())
+    assert "could not be loaded" in page.summary.text()
+    assert "gpus.toml" in page.summary.text()
+    assert page.model.rowCount() == 0
+
+
+def test_renders(context: AppContext, qtbot: QtBot) -> None:
+    page = _page(context, qtbot)
+    context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    page.show()
+    qtbot.waitExposed(page)
+    image = page.grab().toImage()
+    assert image.width() == 1000 and not image.isNull()
