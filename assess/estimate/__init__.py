@@ -121,7 +121,10 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
             names = sorted({m[0] for m in shape.linear_modules()})
             raise EstimateError(f"none of the LoRA targets {', '.join(workload.lora_targets)} "
                                 f"is a Linear of {shape.name} (it has {', '.join(names)})")
-        if unknown:
+        if unknown and len(unknown) == len(workload.lora_targets):
+            reasons.append(f"{', '.join(unknown)}: not in {shape.name}; used its equivalent "
+                           f"{', '.join(sorted(rg.targets))}")
+        elif unknown:
             reasons.append(f"LoRA targets not in this model, ignored: {', '.join(unknown)}")
     mem = memory(shape, workload)
     reasons.append(f"peak during {mem.peak_phase}" + (

@@ -40,7 +40,16 @@ def lora_target_set(shape: ModelShape, requested: tuple[str, ...]) -> frozenset[
     names = {name for name, *_ in shape.linear_modules()}
     if any(t.lower() in ("all-linear", "all_linear") for t in requested):
         return frozenset(names)
-    return frozenset(t for t in requested if t in names)
+    found = frozenset(t for t in requested if t in names)
+    if not found and tuple(requested) == DEFAULT_LORA_TARGETS:
+        return EQUIVALENT_TARGETS.get(shape.family, found)
+    return found
+
+
+#: peft's usual default, and what it means for models that name their projections differently.
+DEFAULT_LORA_TARGETS = ("q_proj", "v_proj")
+EQUIVALENT_TARGETS = {"gpt2": frozenset({"c_attn"}), "bert": frozenset({"query", "value"}),
+                      "phi3": frozenset({"qkv_proj"})}
 
 
 def _input_saves(shape: ModelShape, rg: Regime, group: str, width: int,

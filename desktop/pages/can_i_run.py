@@ -1,0 +1,351 @@
+"""The "Can I run it?" page: pick a model and a job, see memory against VRAM, the verdict, what
+to change, and the time and energy. Everything updates as the controls move."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assess.estimate import (
+    Estimate,
+    EstimateError,
+    GpuTarget,
+    ModelShape,
+    Workload,
+    estimate,
+    gpu_from_entry,
+    gpu_from_info,
+    resolve_model,
+)
+from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
+from assess.estimate.model import shape_from_config_file
+from assess.hardware import RigProfile
+from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
+from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
+
+SEQ_STEPS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
+VERDICT_TEXT = {"fits": "Fits", "tight": "Tight fit", "offload": "Only with CPU offload",
+                "no": "Does not fit"}
+
+
+class CanIRunPage(QWidget):
+    """Model list and job controls on the left, the answer on the right."""
+
+    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.shape: ModelShape | None = None
+        self.result: Estimate | None = None
+        self.error: str | None = None
+        self.last_update_ms = 0.0
+        self._gpus: list[GpuTarget] = []
+        self._ram: int | None = None
+        root = QHBoxLayout(self)
+        root.addLayout(self._build_picker(), 1)
+        root.addLayout(self._build_controls(), 1)
+        root.addLayout(self._build_answer(), 2)
+        self._fill_models()
+        self._fill_gpus(getattr(context, "profile", None))
+        signal = getattr(context, "profile_changed", None)
+        if signal is not None:
+            signal.connect(self._on_profile)
+        if self.model_list.count():
+            self.model_list.setCurrentRow(0)
+
+    # ---------------------------------------------------------------- building
+    def _build_picker(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        box.addWidget(QLabel("<b>Model</b>"))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search the catalog, or type a size like 7B")
+        self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._use_typed)
+        box.addWidget(self.search)
+        self.model_list = QListWidget()
+        self.model_list.currentItemChanged.connect(self._on_model_item)
+        box.addWidget(self.model_list, 1)
+        self.open_button = QPushButton("Open config.json…")
+        self.open_button.clicked.connect(self._open_config)
+        box.addWidget(self.open_button)
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+        box.addWidget(self.model_label)
+        return box
+
+    def _build_controls(self) -> QFormLayout:
+        form = QFormLayout()
+        self.method = QComboBox()
+        self.method.addItems(list(METHODS))
+        self.precision = QComboBox()
+        self.precision.addItems(["default", *PRECISIONS])
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(list(OPTIMIZERS))
+        self.batch = QSlider(Qt.Orientation.Horizontal)
+        self.batch.setRange(1, 128)
+        self.batch_label = QLabel()
+        self.seq = QSlider(Qt.Orientation.Horizontal)
+        self.seq.setRange(0, len(SEQ_STEPS) - 1)
+        self.seq.setValue(SEQ_STEPS.index(2048))
+        self.seq_label = QLabel()
+        self.new_tokens = QSpinBox()
+        self.new_tokens.setRange(0, 1_000_000)
+        self.new_tokens.setValue(256)
+        self.checkpointing = QCheckBox("gradient checkpointing")
+        self.lora_rank = QComboBox()
+        self.lora_rank.addItems(["4", "8", "16", "32", "64", "128"])
+        self.lora_rank.setCurrentText("16")
+        self.lora_targets = QLineEdit("q_proj,v_proj")
+        self.attention = QComboBox()
+        self.attention.addItems(list(ATTENTIONS))
+        self.gpus = QSpinBox()
+        self.gpus.setRange(1, 16)
+        self.gpu = QComboBox()
+        self.dataset = QSpinBox()
+        self.dataset.setRange(0, 10_000_000)
+        self.dataset.setSuffix(" M tokens")
+        self.dataset.setValue(10)
+        self.epochs = QDoubleSpinBox()
+        self.epochs.setRange(0.1, 1000)
+        self.epochs.setValue(1.0)
+        self.price = QDoubleSpinBox()
+        self.price.setRange(0.0, 10.0)
+        self.price.setDecimals(3)
+        self.price.setValue(0.17)
+        self.price.setSuffix(" USD/kWh")
+        for label, widget in (("Method", self.method), ("Precision", self.precision),
+                              ("Optimizer", self.optimizer), ("Batch", self.batch),
+                              ("", self.batch_label), ("Sequence", self.seq),
+                              ("", self.seq_label), ("New tokens", self.new_tokens),
+                              ("", self.checkpointing), ("LoRA rank", self.lora_rank),
+                              ("LoRA targets", self.lora_targets), ("Attention", self.attention),
+                              ("GPU", self.gpu), ("GPUs", self.gpus), ("Dataset", self.dataset),
+                              ("Epochs", self.epochs), ("Electricity", self.price)):
+            form.addRow(label, widget)
+        for combo in (self.method, self.precision, self.optimizer, self.lora_rank,
+                      self.attention, self.gpu):
+            combo.currentIndexChanged.connect(self.recompute)
+        for slider in (self.batch, self.seq):
+            slider.valueChanged.connect(self.recompute)
+        for spin in (self.new_tokens, self.gpus, self.dataset):
+            spin.valueChanged.connect(self.recompute)
+        for dspin in (self.epochs, self.price):
+            dspin.valueChanged.connect(self.recompute)
+        self.checkpointing.toggled.connect(self.recompute)
+        self.lora_targets.editingFinished.connect(self.recompute)
+        return form
+
+    def _build_answer(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        self.verdict = QLabel()
+        self.verdict.setStyleSheet("font-size: 20px; font-weight: 600;")
+        box.addWidget(self.verdict)
+        self.bar = BreakdownBar()
+        box.addWidget(self.bar)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        box.addWidget(self.legend)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.details)
+        box.addWidget(scroll, 1)
+        return box
+
+    # ---------------------------------------------------------------- data sources
+    def _catalog(self) -> Any | None:
+        try:
+            return self.context.catalog()
+        except Exception:  # noqa: BLE001 - a broken catalog leaves the list empty
+            return None
+
+    def _fill_models(self) -> None:
+        cat = self._catalog()
+        for entry in getattr(cat, "models", ()):
+            item = QListWidgetItem(f"{entry.name}  ({entry.params / 1e9:.2f}B)")
+            item.setData(Qt.ItemDataRole.UserRole, entry.id)
+            self.model_list.addItem(item)
+
+    def _fill_gpus(self, profile: RigProfile | None) -> None:
+        cat = self._catalog()
+        entries = list(getattr(cat, "gpus", ()))
+        targets: list[GpuTarget] = []
+        self._ram = None
+        if profile is not None:
+            self._ram = profile.memory.available_bytes or profile.memory.total_bytes
+            for info in profile.discrete_gpus:
+                target = gpu_from_info(info, entries)
+                if target is not None:
+                    targets.append(target)
+        targets.extend(gpu_from_entry(e) for e in entries)
+        self._gpus = targets
+        self.gpu.blockSignals(True)
+        self.gpu.clear()
+        for i, t in enumerate(targets):
+            mine = " (this PC)" if profile is not None and i < len(profile.discrete_gpus) else ""
+            self.gpu.addItem(f"{t.name}{mine} — {t.vram_bytes / GIB:.0f} GiB")
+        self.gpu.blockSignals(False)
+
+    @Slot(object)
+    def _on_profile(self, profile: RigProfile) -> None:
+        self._fill_gpus(profile)
+        self.recompute()
+
+    @Slot(str)
+    def _filter(self, text: str) -> None:
+        needle = text.lower().strip()
+        for i in range(self.model_list.count()):
+            item = self.model_list.item(i)
+            item.setHidden(bool(needle) and needle not in item.text().lower()
+                           and needle not in str(item.data(Qt.ItemDataRole.UserRole)))
+
+    @Slot()
+    def _use_typed(self) -> None:
+        text = self.search.text().strip()
+        if text:
+            self.select_model(text)
+
+    @Slot(QListWidgetItem, QListWidgetItem)
+    def _on_model_item(self, item: QListWidgetItem | None, _old: object) -> None:
+        if item is not None:
+            self.select_model(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    @Slot()
+    def _open_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a Hugging Face config.json", "",
+                                              "config.json (*.json)")
+        if path:
+            self.load_config(Path(path))
+
+    # ---------------------------------------------------------------- actions
+    def select_model(self, spec: str) -> None:
+        """Use a catalog id or a parameter count."""
+        cat = self._catalog()
+        try:
+            self._set_shape(resolve_model(spec, getattr(cat, "models", ())))
+        except EstimateError as exc:
+            self._show_error(str(exc))
+
+    def load_config(self, path: Path) -> None:
+        """Use a config.json file."""
+        try:
+            self._set_shape(shape_from_config_file(path))
+        except EstimateError as exc:
+            self._show_error(str(exc))
+
+    def _set_shape(self, shape: ModelShape) -> None:
+        self.shape = shape
+        self.model_label.setText(f"{shape.name}: {shape.params / 1e9:.2f}B parameters, "
+                                 f"{shape.num_layers} layers" + ("" if shape.exact else
+                                                                 " (shape guessed)"))
+        self.recompute()
+
+    def _show_error(self, message: str) -> None:
+        self.error = message
+        self.result = None
+        self.verdict.setText("Cannot estimate")
+        self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: "
+                                   f"{BAD[current_theme()]};")
+        self.details.setText(message)
+        self.bar.set_data({}, None)
+
+    def workload(self) -> Workload:
+        """The job the controls describe."""
+        precision = self.precision.currentText()
+        return Workload(
+            method=self.method.currentText(),  # type: ignore[arg-type]
+            precision=None if precision == "default" else precision,  # type: ignore[arg-type]
+            optimizer=self.optimizer.currentText(),  # type: ignore[arg-type]
+            batch=self.batch.value(), seq_len=SEQ_STEPS[self.seq.value()],
+            new_tokens=self.new_tokens.value(), checkpointing=self.checkpointing.isChecked(),
+            lora_rank=int(self.lora_rank.currentText()),
+            lora_targets=tuple(t.strip() for t in self.lora_targets.text().split(",")
+                               if t.strip()),
+            attention=self.attention.currentText(),  # type: ignore[arg-type]
+            gpus=self.gpus.value())
+
+    @Slot()
+    def recompute(self) -> None:
+        """Estimate again and refresh every output (timed in ``last_update_ms``)."""
+        start = time.perf_counter()
+        wl = self.workload()
+        self.batch_label.setText(f"{wl.batch} per GPU")
+        self.seq_label.setText(f"{wl.seq_len:,} tokens")
+        if self.shape is None:
+            return
+        index = self.gpu.currentIndex()
+        gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
+        tokens = self.dataset.value() * 1_000_000 or None
+        try:
+            self.result = estimate(self.shape, wl, gpu, dataset_tokens=tokens,
+                                   epochs=self.epochs.value(), ram_available=self._ram,
+                                   electricity_usd_kwh=self.price.value())
+        except EstimateError as exc:
+            self._show_error(str(exc))
+        else:
+            self.error = None
+            self._show(self.result)
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+
+    def _show(self, est: Estimate) -> None:
+        theme = current_theme()
+        m = est.memory
+        self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None)
+        self.legend.setText(" ".join(
+            f"<span style='color:{PART_COLOURS[k]}'>■</span> {k.replace('_', ' ')} "
+            f"{v / GIB:.1f}" for k, v in m.parts().items() if v))
+        status = est.verdict.status if est.verdict else None
+        colour = {"fits": GOOD, "tight": WARN, "offload": WARN, "no": BAD}.get(status or "",
+                                                                             MUTED)[theme]
+        head = VERDICT_TEXT.get(status or "", "No GPU chosen")
+        self.verdict.setText(f"{head}: {m.total / GIB:.1f} GiB")
+        self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {colour};")
+        lines = []
+        if est.verdict:
+            lines += [f"• {r}" for r in est.verdict.reasons]
+            lines.append(f"• largest batch that fits: {est.max_batch}; longest sequence: "
+                         f"{est.max_seq:,}" if est.max_seq is not None else "")
+        if est.suggestions:
+            lines.append("\nTo make it fit:")
+            lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"
+                      for s in est.suggestions]
+        t = est.timing
+        lines.append("\nTime and energy:")
+        if t.tokens_per_s is None:
+            lines.append("  unknown for this GPU (no throughput figures)")
+        else:
+            lines.append(f"  {t.tokens_per_s:,.0f} tokens/s "
+                         f"({'training' if est.workload.training else 'decoding'})")
+        if t.hours is not None:
+            energy = (f", {t.energy_kwh:,.1f} kWh, {t.cost_usd:,.2f} USD"
+                      if t.energy_kwh is not None and t.cost_usd is not None else "")
+            lines.append(f"  {t.hours:,.1f} h for the dataset{energy}")
+        lines.append(f"\nSystem RAM {est.host.ram_bytes / GIB:.1f} GiB, disk "
+                     f"{est.host.disk_bytes / GIB:.1f} GiB")
+        lines.append("\nHow:")
+        lines += [f"  {r}" for r in (*est.reasons, *t.reasons)]
+        self.details.setText("\n".join(line for line in lines if line is not None))

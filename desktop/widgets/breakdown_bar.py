@@ -1,0 +1,79 @@
+"""A stacked horizontal bar of a memory breakdown against the GPU's VRAM line (QPainter)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+#: One colour per part, in the order of MemoryBreakdown.parts().
+PART_COLOURS = {
+    "context": "#94a3b8", "weights": "#2563eb", "gradients": "#7c3aed", "optimizer": "#db2777",
+    "activations": "#ea580c", "logits": "#ca8a04", "kv_cache": "#0d9488", "reserve": "#cbd5e1",
+}
+GIB = 1024**3
+
+
+class BreakdownBar(QWidget):
+    """Draws ``parts`` (name -> bytes) left to right and a vertical line at ``vram`` bytes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.parts: dict[str, int] = {}
+        self.vram: int | None = None
+        self.setMinimumHeight(64)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:  # noqa: D102 - Qt override
+        return QSize(480, 72)
+
+    def set_data(self, parts: dict[str, int], vram: int | None) -> None:
+        """Show new figures (repaints once)."""
+        self.parts = {k: max(0, v) for k, v in parts.items()}
+        self.vram = vram
+        total = sum(self.parts.values())
+        tip = [f"{k.replace('_', ' ')}: {v / GIB:.2f} GiB" for k, v in self.parts.items() if v]
+        tip.append(f"total: {total / GIB:.2f} GiB")
+        if vram:
+            tip.append(f"VRAM: {vram / GIB:.1f} GiB")
+        self.setToolTip("\n".join(tip))
+        self.update()
+
+    def segments(self) -> list[tuple[str, float, float]]:
+        """(name, x, width) of each drawn segment, in widget pixels."""
+        total = sum(self.parts.values())
+        scale_max = max(total, self.vram or 0) or 1
+        usable = max(1.0, self.width() - 16.0)
+        x = 8.0
+        out = []
+        for name, value in self.parts.items():
+            w = usable * value / scale_max
+            if w > 0:
+                out.append((name, x, w))
+            x += w
+        return out
+
+    def vram_x(self) -> float | None:
+        """Where the VRAM line is drawn."""
+        if not self.vram:
+            return None
+        scale_max = max(sum(self.parts.values()), self.vram) or 1
+        return 8.0 + max(1.0, self.width() - 16.0) * self.vram / scale_max
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: D102 - Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        top, height = 14.0, self.height() - 28.0
+        for name, x, w in self.segments():
+            painter.fillRect(QRectF(x, top, w, height), QColor(PART_COLOURS.get(name, "#888")))
+        line = self.vram_x()
+        if line is not None:
+            pen = QPen(self.palette().text().color())
+            pen.setWidth(2)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.drawLine(int(line), 4, int(line), int(self.height() - 4))
+            painter.drawText(QRectF(line - 80, self.height() - 14, 160, 14),
+                             Qt.AlignmentFlag.AlignCenter, f"VRAM {self.vram / GIB:.0f} GiB"
+                             if self.vram else "")
+        painter.end()
