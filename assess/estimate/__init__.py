@@ -127,6 +127,10 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
         elif unknown:
             reasons.append(f"LoRA targets not in this model, ignored: {', '.join(unknown)}")
     mem = memory(shape, workload)
+    span = effective_seq(shape, workload) + (0 if workload.training else workload.new_tokens)
+    if shape.max_positions and span > shape.max_positions:
+        reasons.append(f"{span:,} tokens exceed the {shape.max_positions:,} positions "
+                       f"{shape.name} was trained for")
     reasons.append(f"peak during {mem.peak_phase}" + (
         f"; gradients ({mem.gradients_total / GIB:.1f} GiB) appear only as activations are "
         "freed" if mem.peak_phase != "end of backward" and mem.gradients_total else ""))

@@ -82,6 +82,9 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
     else:
         tps = util * peak * 1e12 * wl.gpus / fpt
         origin = "measured" if gpu and gpu.measured_tflops else "datasheet dense"
+        if gpu and not gpu.measured_tflops and dtype not in gpu.dense_tflops \
+                and not (dtype == "bf16" and "fp16" in gpu.dense_tflops):
+            origin += ", fp32 rate: no half-precision tensor figure"
         reasons.append(f"{fpt / shape.active_params:.1f}N FLOPs per token at {util:.0%} of "
                        f"{peak:.0f} {dtype} TFLOP/s ({origin}) per GPU")
     decode = prefill = None

@@ -73,7 +73,8 @@ class BreakdownBar(QWidget):
             pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
             painter.drawLine(int(line), 4, int(line), int(self.height() - 4))
-            painter.drawText(QRectF(line - 80, self.height() - 14, 160, 14),
+            left = min(max(0.0, line - 80), self.width() - 160.0)
+            painter.drawText(QRectF(left, self.height() - 14, 160, 14),
                              Qt.AlignmentFlag.AlignCenter, f"VRAM {self.vram / GIB:.0f} GiB"
                              if self.vram else "")
         painter.end()
