@@ -173,3 +173,45 @@ def test_score_bad_profile_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     bad.write_text("{}")
     assert main(["score", "--profile", str(bad)]) == 2
     assert capsys.readouterr().err.startswith("rigready: error:")
+
+
+def _save_cpu_result(db: Path, fingerprint: str, gflops: float) -> None:
+    from assess.bench.cpu_gemm import BlasInfo, CpuGemmResult
+    from assess.bench.gemm import GemmMeasurement
+    from assess.bench.records import result_to_dict
+    from monitor.store import Store
+
+    result = CpuGemmResult(
+        measurements=(GemmMeasurement("fp32", 2048, gflops, gflops * 0.9, gflops * 1.1, 5,
+                                      0.01),),
+        blas=BlasInfo("openblas"), cpu_model="Test CPU", peak_fp32_gflops=None, elapsed_s=1.0)
+    with Store(db) as store:
+        store.save_bench_result(kind="gemm-cpu", fingerprint=fingerprint, label="cpu",
+                                result=result_to_dict(result))
+
+
+def test_score_uses_saved_benchmarks_of_the_same_machine(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from assess.bench.fingerprint import profile_fingerprint
+    from assess.profile import load_profile
+    from catalog.paths import database_path
+
+    profile = load_profile(RTX3060)
+    _save_cpu_result(database_path(), profile_fingerprint(profile), 4321.0)
+    _save_cpu_result(database_path(), "another-machine", 9.0)
+    assert main(["score", "--profile", str(RTX3060), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    cpu = next(p for p in data["score_parts"] if p["name"] == "CPU speed")
+    assert "4,321.0" in cpu["detail"]
+    assert any("measured 4,321 GFLOP/s" in r for r in data["reasons"])
+    assert main(["score", "--profile", str(RTX3060), "--json", "--no-bench"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert not any("measured 4,321" in r for r in plain["reasons"])
+    assert any("CPU speed: theoretical peak" in r for r in plain["reasons"])
+
+
+def test_no_history_means_no_measurements() -> None:
+    from assess.profile import load_profile
+    from desktop.commands.score import measured_for
+
+    assert measured_for(load_profile(RTX3060)) is None

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
+from assess.bench.fingerprint import profile_fingerprint
+from assess.bench.performance import MeasuredPerformance, measured_performance
+from assess.hardware import RigProfile
 from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
 from assess.score_tasks import VERDICTS
 from catalog import Catalog, default_catalog
-from desktop.commands.common import add_profile_argument, load_rig, print_json
+from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
 from desktop.commands.tables import render_table
 
 
@@ -22,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ready or unknown, why, and the smallest change that would make it ready.",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--no-bench", action="store_true",
+                        help="ignore saved benchmark results (use catalog figures only)")
     add_profile_argument(parser)
     parser.set_defaults(func=_run)
 
@@ -29,13 +35,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     profile = load_rig(args)
     cat = default_catalog()
-    result = assess_readiness(profile, cat)
+    measured = None if args.no_bench else measured_for(profile)
+    result = assess_readiness(profile, cat, measured)
     if args.json:
         print_json(readiness_to_dict(result))
     else:
         where = "this PC" if profile.origin == "detected" else profile.origin
         print(render_readiness(result, cat, where))
     return 0
+
+
+def measured_for(profile: RigProfile, db_path: Path | None = None) -> MeasuredPerformance | None:
+    """The newest saved benchmark figures of the machine ``profile`` describes, if any.
+
+    Results are matched by machine fingerprint, so a saved profile of another PC never borrows
+    this PC's numbers. A missing or unreadable history simply means no measurements.
+    """
+    from desktop.commands.bench import load_history
+
+    try:
+        rows = load_history(limit=200, db_path=db_path)
+    except (UsageError, OSError):
+        return None
+    mine = profile_fingerprint(profile)
+    results = [r for _, fingerprint, _, r in rows if fingerprint == mine and r is not None]
+    if not results:
+        return None
+    measured = measured_performance(results)
+    return measured if measured.sources else None
 
 
 def _tier_key(result: Readiness) -> str | None:

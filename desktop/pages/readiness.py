@@ -26,6 +26,7 @@ from assess.hardware import RigProfile
 from assess.score import COMPONENT_NAMES, Readiness, TaskVerdict, assess_readiness
 from assess.score_tasks import VERDICTS, Verdict
 from catalog import Catalog, CatalogError
+from desktop.commands.score import measured_for
 from desktop.context import AppContext
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
 from desktop.widgets.card import Card
@@ -234,7 +235,8 @@ class ReadinessPage(QWidget):
             self.model.set_verdicts(())
             return
         self.summary.setStyleSheet("")
-        self.show_result(assess_readiness(profile, catalog), catalog)
+        measured = measured_for(profile, self.context.database_path)
+        self.show_result(assess_readiness(profile, catalog, measured), catalog)
 
     def show_result(self, result: Readiness, catalog: Catalog) -> None:
         """Fill every part of the page from an assessment."""
