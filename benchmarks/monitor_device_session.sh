@@ -11,7 +11,7 @@
 # PYTHONPATH.
 set -u
 OUT=${OUT:?set OUT}
-DB="$OUT/h100-session.sqlite3"
+DB="$OUT/gpu-session.sqlite3"
 WORK=$(mktemp -d)
 export PYTHONUNBUFFERED=1
 RR="python3 -m desktop.cli"
@@ -105,8 +105,8 @@ cat "$WORK/train.log" "$WORK/monitor.err" "$WORK/monitor.log"
 
 $RR history --db "$DB"
 $RR history --db "$DB" --session 1
-$RR history --db "$DB" --session 1 --export csv --output "$OUT/h100-session.csv"
-$RR history --db "$DB" --session 1 --export json --output "$OUT/h100-session.json"
+$RR history --db "$DB" --session 1 --export csv --output "$OUT/gpu-session.csv"
+$RR history --db "$DB" --session 1 --export json --output "$OUT/gpu-session.json"
 python3 -c "import sqlite3,sys;print('integrity', sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone())" "$DB"
 # Read-only readers leave an empty -wal and a -shm behind; the data is all in the main file.
 [ -s "$DB-wal" ] || rm -f "$DB-wal" "$DB-shm"
