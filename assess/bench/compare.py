@@ -179,6 +179,11 @@ _BY_KEY = {c.key: c for c in DRIVE_CLASSES}
 HDD_RANDOM_MB_S = 10.0
 
 
+def _a(name: str) -> str:
+    """'a SATA SSD', 'an NVMe Gen3 SSD', 'a hard disk'."""
+    return ("an " if name.startswith("NVMe") else "a ") + name
+
+
 def classify_drive(seq1m_q8t1_read_mb_s: float, rnd4k_q1t1_read_mb_s: float | None = None
                    ) -> tuple[DriveClass, tuple[str, ...]]:
     """The class a drive behaves like, from SEQ1M Q8T1 read and RND4K Q1T1 read; with reasons."""
@@ -231,11 +236,11 @@ def compare_drive(result: StorageResult, disk: Disk | None) -> Comparison | None
     what = f"this drive ({disk.model or disk.name})" if disk else "this drive"
     if expected is None:
         return Comparison("drive class", seq.mb_s, "MB/s", None, None, "unknown",
-                          f"{what} behaves like a {behaves.name}", tuple(reasons))
+                          f"{what} behaves like {_a(behaves.name)}", tuple(reasons))
     fraction = seq.mb_s / expected.seq_read_typical[0]
     if behaves.rank < expected.rank:
         verdict: Verdict = "investigate" if expected.rank - behaves.rank >= 2 else "below"
-        sentence = f"this drive behaves like a {behaves.name}, not the {expected.name} it is"
+        sentence = f"this drive behaves like {_a(behaves.name)}, not the {expected.name} it is"
         reasons.append("check the slot's PCIe link, a USB bridge, a full or hot drive, or "
                        "the filesystem (encryption, compression)")
     else:

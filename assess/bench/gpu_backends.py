@@ -153,7 +153,7 @@ class TorchBackend:
             matmul.allow_tf32 = on
 
     def prepare(self, dtype: str, n: int, pairs: int) -> None:
-        """Random normal operands (random int8 in [-128, 127] for int8)."""
+        """Random normal operands (uniform random int8 in [-128, 126] for int8)."""
         torch = self._torch
         self.release()
         self._dtype = dtype
@@ -163,8 +163,11 @@ class TorchBackend:
                 "bf16": torch.bfloat16}.get(dtype)
         for _ in range(pairs):
             if dtype == "int8":
-                a = torch.randint(-128, 128, (n, n), dtype=torch.int8, device=self._dev)
-                b = torch.randint(-128, 128, (n, n), dtype=torch.int8, device=self._dev)
+                # cuBLAS's fast int8 kernels want B column-major ("TN"), the layout of a Linear
+                # layer's weight as torch._int_mm(x, w.t()) uses it; row-major B measured ~10x
+                # slower on an H200 (tests/data/bench).
+                a = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=self._dev)
+                b = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=self._dev).t()
             else:
                 a = torch.randn((n, n), dtype=kind, device=self._dev)
                 b = torch.randn((n, n), dtype=kind, device=self._dev)

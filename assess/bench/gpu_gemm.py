@@ -242,6 +242,8 @@ class _Runner:
                 done = min(1.0, (self.clock() - t1) / budget_s)
                 yield Progress(base + share * (0.3 + 0.7 * done),
                                f"GPU {dtype} n={size}: {len(timed)} products timed")
+            if self.sampler is not None:
+                self.sampler.sample_now()  # at least one reading inside the window
             t2 = self.clock()
         finally:
             self.backend.release()
@@ -264,12 +266,16 @@ class _Runner:
             t0 = self.clock()
             window: list[float] = []
             w0 = t0
+            msg = f"GPU sustained {dtype} n={size}"
             while self.clock() - t0 < duration_s:
                 times = self.backend.run_batch(batch)
                 window.extend(times)
                 batch = self._batch_size(statistics.median(times))
                 now = self.clock()
                 if now - w0 >= 1.0:
+                    if self.sampler is not None:
+                        self.sampler.sample_now()
+                        now = self.clock()
                     points.append(self._point(size, window, now - t0, w0, now))
                     every.extend(window)
                     window, w0 = [], now
@@ -278,8 +284,6 @@ class _Runner:
                         f" at {last.sm_clock_mhz:.0f} MHz, {last.temperature_c or 0:.0f} °C, "
                         f"{last.power_w or 0:.0f} W")
                     msg = f"GPU sustained {dtype}: {last.gflops / 1000:.1f} TFLOP/s{state}"
-                else:
-                    msg = f"GPU sustained {dtype} n={size}"
                 yield Progress((now - t0) / duration_s, msg)
             t_end = self.clock()
         finally:

@@ -153,6 +153,10 @@ def run_storage(
     count = passes if passes is not None else (2 if quick else 3)
     if each <= 0 or count <= 0 or warm < 0:
         raise BenchError("pass length and pass count must be above zero")
+    smallest = max(t.block_bytes * t.queue_depth for t in tests) if tests else MIB
+    if 0 < size < smallest:
+        raise BenchError(f"the test file must be at least {smallest // MIB} MiB "
+                         f"(one block per outstanding I/O), got {size // MIB} MiB")
     target = check_target(folder or default_storage_folder(), size, force, mountinfo_text)
     warnings = list(target.warnings)
     stale = clean_stale(target.folder)

@@ -58,7 +58,7 @@ class Target:
     warnings: tuple[str, ...] = ()
 
 
-def test_file_name(pid: int) -> str:
+def bench_file_name(pid: int) -> str:
     """The test file's name for process ``pid``: ``.rigready-bench-<pid>.tmp``."""
     return f"{TEST_FILE_PREFIX}{pid}{TEST_FILE_SUFFIX}"
 
@@ -206,7 +206,7 @@ def check_target(
     if free < needed:
         raise BenchError(f"not enough free space in {folder}: the test needs {needed // MIB} MiB "
                          f"(size + 10%), {free // MIB} MiB are free")
-    return Target(folder=real, file=real / test_file_name(pid or os.getpid()),
+    return Target(folder=real, file=real / bench_file_name(pid or os.getpid()),
                   size_bytes=size_bytes, fs_type=fs_type, device=mount.source if mount else None,
                   free_bytes=free, forced=force, warnings=tuple(warnings))
 

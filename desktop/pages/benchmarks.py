@@ -1,0 +1,350 @@
+"""The "Benchmarks" page: run GEMM and storage benchmarks, compare with the catalog, see history.
+
+Runs happen in a :class:`~desktop.worker.GeneratorWorker` (off the GUI thread); Cancel asks the
+worker to close the generator at its next yield (every half second at most), so the storage
+test file is removed and GPU memory freed within a second. Results are saved to the database
+and listed in the history table, newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assess.bench.compare import Comparison, gpu_speedup
+from assess.bench.cpu_gemm import CpuGemmResult, run_cpu_gemm
+from assess.bench.fingerprint import current_fingerprint, profile_fingerprint
+from assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm
+from assess.bench.progress import Progress
+from assess.bench.records import BenchResultType, result_label
+from assess.bench.storage import StorageResult, default_storage_folder, run_storage
+from assess.hardware import RigProfile
+from desktop.commands.bench import Outcome, detect_this_pc, load_history, outcome_of, save_outcome
+from desktop.context import AppContext
+from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
+from desktop.worker import GeneratorWorker
+
+Job = Callable[[], Generator[Progress, None, Any]]
+_VERDICT_COLOUR = {"healthy": GOOD, "below": WARN, "investigate": BAD, "unknown": MUTED}
+
+
+@dataclass(frozen=True, slots=True)
+class RunBundle:
+    """What one press of Start produced."""
+
+    results: tuple[BenchResultType, ...]
+    profile: RigProfile | None
+
+
+class ResultBar(QWidget):
+    """Label, a bar of measured/expected and the figures as text."""
+
+    def __init__(self, title: str, fraction: float | None, text: str, verdict: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel(title)
+        self.title.setMinimumWidth(150)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(round(min(1.0, fraction or 0.0) * 1000))
+        self.bar.setTextVisible(True)
+        self.bar.setFormat("no expectation" if fraction is None else f"{fraction:.0%}")
+        colour = _VERDICT_COLOUR.get(verdict, MUTED)[current_theme()]
+        self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
+        self.text = QLabel(text)
+        self.text.setWordWrap(True)
+        row.addWidget(self.title)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.text, 2)
+
+
+class BenchmarksPage(QWidget):
+    """Start/cancel benchmarks, watch progress, compare with expectations, browse history."""
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.worker: GeneratorWorker | None = None
+        #: kind -> factory of the generator to run; tests replace these with fakes.
+        self.factories: dict[str, Callable[[RigProfile | None], Generator[Progress, None, Any]]]
+        self.factories = {"cpu": self._cpu_job, "gpu": self._gpu_job, "storage": self._storage_job}
+        self.outcomes: list[Outcome] = []
+
+        outer = QVBoxLayout(self)
+        title = QLabel("Benchmarks")
+        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        outer.addWidget(title)
+        hint = QLabel("Matrix-multiply throughput (CPU and GPU, timed with device events on "
+                      "random data) and CrystalDiskMark's storage tests with the page cache "
+                      "bypassed. Results are compared with what the catalog expects.")
+        hint.setWordWrap(True)
+        hint.setStyleSheet(f"color: {MUTED[current_theme()]};")
+        outer.addWidget(hint)
+
+        controls = QGridLayout()
+        self.cpu_box = QCheckBox("CPU GEMM")
+        self.gpu_box = QCheckBox("GPU GEMM")
+        self.storage_box = QCheckBox("Storage")
+        for box in (self.cpu_box, self.gpu_box, self.storage_box):
+            box.setChecked(True)
+        self.gpu_mode = QComboBox()
+        self.gpu_mode.addItems(["Quick (about 10 s)", "Sustained (60 s, shows throttling)"])
+        self.folder = QLineEdit(str(default_storage_folder()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        self.quick_storage = QCheckBox("Quick storage test (256 MiB, about 25 s)")
+        self.quick_storage.setChecked(True)
+        controls.addWidget(self.cpu_box, 0, 0)
+        controls.addWidget(self.gpu_box, 0, 1)
+        controls.addWidget(self.gpu_mode, 0, 2)
+        controls.addWidget(self.storage_box, 1, 0)
+        controls.addWidget(self.folder, 1, 1, 1, 2)
+        controls.addWidget(browse, 1, 3)
+        controls.addWidget(self.quick_storage, 2, 1, 1, 2)
+        outer.addLayout(controls)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        outer.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("Ready.")
+        self.status.setWordWrap(True)
+        outer.addWidget(self.progress)
+        outer.addWidget(self.status)
+
+        self.results_box = QWidget()
+        self.results_layout = QVBoxLayout(self.results_box)
+        self.results_layout.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.results_box)
+        outer.addWidget(scroll, 2)
+        self.speedup = QLabel("")
+        self.speedup.setStyleSheet("font-weight: 600;")
+        outer.addWidget(self.speedup)
+
+        outer.addWidget(QLabel("History"))
+        self.history = QTableWidget(0, 3)
+        self.history.setHorizontalHeaderLabels(["When (UTC)", "Machine", "Result"])
+        self.history.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        outer.addWidget(self.history, 1)
+        self.refresh_history()
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def _cpu_job(self, profile: RigProfile | None) -> Generator[Progress, None, Any]:
+        return run_cpu_gemm(profile.cpu if profile else None)
+
+    def _gpu_job(self, profile: RigProfile | None) -> Generator[Progress, None, Any]:
+        return run_gpu_gemm("sustained" if self.gpu_mode.currentIndex() == 1 else "quick")
+
+    def _storage_job(self, profile: RigProfile | None) -> Generator[Progress, None, Any]:
+        return run_storage(Path(self.folder.text().strip()), quick=self.quick_storage.isChecked())
+
+    def selected(self) -> list[str]:
+        """The kinds ticked, in run order."""
+        boxes = (("cpu", self.cpu_box), ("gpu", self.gpu_box), ("storage", self.storage_box))
+        return [kind for kind, box in boxes if box.isChecked()]
+
+    def _bundle(self, kinds: list[str]) -> Generator[Progress, None, RunBundle]:
+        profile = self.context.profile
+        if profile is None:
+            yield Progress(0.0, "detecting this PC")
+            profile = detect_this_pc()
+        results: list[BenchResultType] = []
+        for i, kind in enumerate(kinds):
+            gen = self.factories[kind](profile)
+            try:
+                while True:
+                    p = next(gen)
+                    yield Progress((i + p.fraction) / len(kinds), p.message)
+            except StopIteration as stop:
+                results.append(stop.value)
+            finally:
+                gen.close()
+        return RunBundle(tuple(results), profile)
+
+    # -- slots -----------------------------------------------------------------------------
+
+    @Slot()
+    def start(self) -> None:
+        """Run the ticked benchmarks in the background."""
+        if self.worker is not None and self.worker.running:
+            return
+        kinds = self.selected()
+        if not kinds:
+            self.status.setText("Tick at least one benchmark.")
+            return
+        self.worker = GeneratorWorker(lambda: self._bundle(kinds), self)
+        self.worker.progressed.connect(self._on_progress)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.errored.connect(self._on_error)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self._set_running(True)
+        self.status.setText("Starting…")
+        self.worker.start()
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop at the next yield; the running benchmark cleans up after itself."""
+        if self.worker is not None and self.worker.running:
+            self.worker.cancel()
+            self.status.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    @Slot(object)
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.setValue(round(p.fraction * 1000))
+        self.status.setText(p.message)
+
+    @Slot(str)
+    def _on_error(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(f"Stopped: {message}")
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._set_running(False)
+        self.progress.setValue(0)
+        self.status.setText("Cancelled; nothing was left behind.")
+
+    @Slot(object)
+    def _on_finished(self, bundle: RunBundle) -> None:
+        self._set_running(False)
+        self.progress.setValue(1000)
+        self.outcomes = [outcome_of(r, bundle.profile) for r in bundle.results]
+        fingerprint = (profile_fingerprint(bundle.profile) if bundle.profile
+                       else current_fingerprint())
+        problems = []
+        for o in self.outcomes:
+            if isinstance(o.result, GpuGemmResult) and not o.result.measurements:
+                continue
+            problem = save_outcome(o, fingerprint, self.context.database_path)
+            if problem:
+                problems.append(problem)
+        self.show_outcomes(self.outcomes)
+        self.refresh_history()
+        self.status.setText("Done." + (f" {problems[0]}" if problems else ""))
+
+    @Slot()
+    def _browse(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Folder to test", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    # -- views -----------------------------------------------------------------------------
+
+    def show_outcomes(self, outcomes: list[Outcome]) -> None:
+        """Replace the result bars with these outcomes."""
+        while self.results_layout.count():
+            item = self.results_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for o in outcomes:
+            heading = QLabel(result_label(o.result))
+            heading.setStyleSheet("font-weight: 600;")
+            heading.setWordWrap(True)
+            self.results_layout.addWidget(heading)
+            for bar in self._bars(o):
+                self.results_layout.addWidget(bar)
+            for line in (*o.notes, *o.result.warnings):
+                note = QLabel(f"• {line}")
+                note.setWordWrap(True)
+                note.setStyleSheet(f"color: {MUTED[current_theme()]};")
+                self.results_layout.addWidget(note)
+        self.results_layout.addStretch(1)
+        self._show_speedup([o.result for o in outcomes])
+
+    def _bars(self, o: Outcome) -> list[ResultBar]:
+        r = o.result
+        compared = {c.subject: c for c in o.comparisons}
+        bars: list[ResultBar] = []
+        if isinstance(r, CpuGemmResult | GpuGemmResult):
+            prefix = "CPU " if isinstance(r, CpuGemmResult) else ""
+            for m in r.measurements:
+                c: Comparison | None = compared.get(f"{prefix}{m.dtype} GEMM")
+                unit, value = ("GFLOP/s", m.gflops) if prefix else (
+                    "TOPS" if m.dtype == "int8" else "TFLOP/s", m.tflops)
+                text = f"{value:,.1f} {unit}" + (
+                    f" of {m.peak_gflops / (1 if prefix else 1000):,.1f} expected"
+                    if m.peak_gflops else "")
+                if c is not None and c.verdict != "unknown":
+                    text += f" — {c.verdict}"
+                bars.append(ResultBar(f"{prefix or 'GPU '}{m.dtype} (n={m.n})",
+                                      m.fraction_of_peak, text,
+                                      c.verdict if c else "unknown"))
+            if isinstance(r, GpuGemmResult) and r.message:
+                bars.append(ResultBar("GPU", None, r.message, "unknown"))
+        elif isinstance(r, StorageResult):
+            for t in r.results:
+                bars.append(ResultBar(f"{t.test} {t.operation}", None,
+                                      f"{t.mb_s:,.1f} MB/s, {t.iops:,.0f} IOPS, "
+                                      f"{t.latency_us:,.0f} µs", "unknown"))
+            for c in o.comparisons:
+                bars.append(ResultBar("Drive class", c.fraction, c.sentence, c.verdict))
+        return bars
+
+    def _show_speedup(self, results: list[BenchResultType]) -> None:
+        cpu = next((r for r in results if isinstance(r, CpuGemmResult)), None)
+        gpu = next((r for r in results if isinstance(r, GpuGemmResult) and r.measurements), None)
+        if cpu is None or gpu is None:
+            history = [r for *_, r in self._history_rows if r is not None]
+            cpu = cpu or next((r for r in history if isinstance(r, CpuGemmResult)), None)
+            gpu = gpu or next((r for r in history if isinstance(r, GpuGemmResult)
+                               and r.measurements), None)
+        speed = gpu_speedup(gpu, cpu) if cpu and gpu else None
+        self.speedup.setText(speed.sentence if speed else "")
+
+    def refresh_history(self) -> None:
+        """Reload the history table from the database."""
+        try:
+            self._history_rows = load_history(db_path=self.context.database_path)
+        except Exception as exc:  # noqa: BLE001 - an unreadable database must not break the page
+            self._history_rows = []
+            self.status.setText(f"History unavailable: {exc}")
+        here = (profile_fingerprint(self.context.profile) if self.context.profile
+                else current_fingerprint())
+        self.history.setRowCount(len(self._history_rows))
+        for row, (created, fingerprint, label, _) in enumerate(self._history_rows):
+            machine = "this PC" if fingerprint == here else fingerprint
+            for col, text in enumerate((created, machine, label)):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.history.setItem(row, col, item)
