@@ -6,12 +6,15 @@ Usage: ``python benchmarks/storage_vs_fio.py [--path DIR] [--size-mib 512] [--se
 For each CrystalDiskMark test (SEQ1M Q8T1, SEQ1M Q1T1, RND4K Q32T1, RND4K Q1T1) and direction, on
 one test file of random data created by rigready's engine, it runs ``repeats`` rounds of:
 
-* rigready: one time-based pass of ``--seconds`` after a 1 s warm-up (``assess.bench.storage_io``);
-* fio libaio: ``--ioengine=libaio --iodepth=Q --numjobs=1`` (what CrystalDiskMark/KDiskMark do);
-* fio psync: ``--ioengine=psync --numjobs=Q --iodepth=1`` (threads, the same emulation as ours);
+* rigready AIO engine (the default): one time-based pass of ``--seconds`` after a 1 s warm-up
+  (``assess.bench.storage_aio``), against fio ``--ioengine=libaio --iodepth=Q --numjobs=1``
+  (what KDiskMark runs, and CrystalDiskMark's Q/T meaning);
+* rigready threads engine (the fallback, ``assess.bench.storage_io``), against fio
+  ``--ioengine=psync --numjobs=Q --iodepth=1`` (threads too);
 
-all with O_DIRECT, time-based, ``end_fsync`` for writes. It prints the median MB/s of each and
-the ratios rigready / fio. The file is removed at the end, whatever happens.
+all with O_DIRECT, time-based, ``end_fsync`` for writes, interleaved round by round so that drift
+of the disk affects all four alike. It prints the median MB/s of each, the ratios, and fio's own
+spread across rounds (the noise floor of the machine). The file is removed at the end.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from assess.bench.storage_aio import aio_available, run_pass_aio
 from assess.bench.storage_io import CDM_TESTS, StorageTest, TestFile, random_pool, run_pass
 from assess.bench.storage_target import bench_file_name, check_target
 
@@ -37,10 +41,11 @@ MIB = 1024**2
 
 
 def rigready_pass(tf: TestFile, test: StorageTest, write: bool, seconds: float,
-                  pool: Any) -> tuple[float, float, float]:
+                  pool: Any, aio: bool) -> tuple[float, float, float]:
     """(MB/s, IOPS, mean latency µs) of one warm-up + one timed pass."""
     for duration in (1.0, seconds):
-        gen = run_pass(tf, test, write, duration, pool)
+        gen = (run_pass_aio(tf, test, write, duration, pool) if aio else
+               run_pass(tf, test, write, duration, pool))
         try:
             while True:
                 next(gen)
@@ -80,53 +85,59 @@ def main() -> int:
     parser.add_argument("--size-mib", type=int, default=512)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--force", action="store_true",
+                        help="allow tmpfs (to measure the engines' own ceiling at RAM speed)")
     args = parser.parse_args()
     if shutil.which("fio") is None:
         print("fio is not installed (apt-get install fio)", file=sys.stderr)
         return 2
-    target = check_target(args.path, args.size_mib * MIB)
+    target = check_target(args.path, args.size_mib * MIB, force=args.force)
     version = subprocess.run(["fio", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"# {target.folder} ({target.fs_type} on {target.device}), {args.size_mib} MiB file, "
           f"{args.seconds} s passes, median of {args.repeats}; {version}; "
           f"{os.cpu_count()} CPUs", flush=True)
     tf = TestFile(target.folder / bench_file_name(os.getpid()), args.size_mib * MIB)
     rng = np.random.default_rng()
-    rows: list[tuple[str, str, float, float, float, float, float]] = []
+    rows: list[tuple[str, str, float, float, float, float, float]] = []  # name, op, 4 MB/s, lat
     try:
         tf.open()
         for _ in tf.fill(rng):
             pass
         pool = random_pool(rng)
-        print(f"# O_DIRECT: {tf.direct}", flush=True)
-        header = ("| test | op | rigready MB/s | fio libaio MB/s | ratio | fio psync xQ MB/s | "
-                  "ratio | rigready lat µs | fio libaio lat µs |")
-        print(header)
-        print("|" + "---|" * 9)
+        use_aio = tf.direct and aio_available()
+        print(f"# O_DIRECT: {tf.direct}; AIO engine: {use_aio}", flush=True)
+        print("| test | op | rigready AIO MB/s | fio libaio MB/s | ratio | fio libaio spread | "
+              "rigready threads MB/s | fio psync xQ MB/s | ratio | rigready lat µs | "
+              "fio lat µs |")
+        print("|" + "---|" * 11)
         for write in (False, True):
             for test in CDM_TESTS:
-                ours, aio, sync, ours_lat, aio_lat = [], [], [], [], []
+                ours, aio, thr, sync, ours_lat, aio_lat = [], [], [], [], [], []
                 for _ in range(args.repeats):
-                    mb, _iops, lat = rigready_pass(tf, test, write, args.seconds, pool)
+                    mb, _iops, lat = rigready_pass(tf, test, write, args.seconds, pool, use_aio)
                     ours.append(mb)
                     ours_lat.append(lat)
                     mb, _iops, lat = fio_pass(tf.path, tf.size_bytes, test, write, args.seconds,
                                               "libaio")
                     aio.append(mb)
                     aio_lat.append(lat)
+                    thr.append(rigready_pass(tf, test, write, args.seconds, pool, False)[0])
                     sync.append(fio_pass(tf.path, tf.size_bytes, test, write, args.seconds,
                                          "psync")[0])
-                m_ours, m_aio, m_sync = (statistics.median(v) for v in (ours, aio, sync))
+                m = [statistics.median(v) for v in (ours, aio, thr, sync, ours_lat, aio_lat)]
                 op = "write" if write else "read"
-                rows.append((test.name, op, m_ours, m_aio, m_sync, statistics.median(ours_lat),
-                             statistics.median(aio_lat)))
-                print(f"| {test.name} | {op} | {m_ours:,.1f} | {m_aio:,.1f} | "
-                      f"{m_ours / m_aio:.2f} | {m_sync:,.1f} | {m_ours / m_sync:.2f} | "
-                      f"{rows[-1][5]:,.0f} | {rows[-1][6]:,.0f} |", flush=True)
+                spread = f"{min(aio):,.0f}-{max(aio):,.0f}"
+                rows.append((test.name, op, m[0], m[1], m[2], m[3], m[4]))
+                print(f"| {test.name} | {op} | {m[0]:,.1f} | {m[1]:,.1f} | {m[0] / m[1]:.2f} | "
+                      f"{spread} | {m[2]:,.1f} | {m[3]:,.1f} | {m[2] / m[3]:.2f} | "
+                      f"{m[4]:,.0f} | {m[5]:,.0f} |", flush=True)
         pool.close()
     finally:
         tf.remove()
     within = sum(1 for r in rows if abs(r[2] / r[3] - 1) <= 0.15)
-    print(f"# within 15% of fio libaio: {within}/{len(rows)}")
+    within_threads = sum(1 for r in rows if abs(r[4] / r[5] - 1) <= 0.15)
+    print(f"# AIO engine within 15% of fio libaio: {within}/{len(rows)}; threads engine within "
+          f"15% of fio psync: {within_threads}/{len(rows)}")
     return 0
 
 

@@ -6,11 +6,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assess.bench.progress import BenchError, Progress
-from assess.bench.storage import DEGRADED_LABEL, StorageResult, run_storage
-from assess.bench.storage_io import CDM_TESTS, PassStats, StorageTest, TestFile
+from assess.bench.storage import DEGRADED_LABEL, Engine, StorageResult, run_storage
+from assess.bench.storage_aio import aio_available, run_pass_aio
+from assess.bench.storage_io import CDM_TESTS, PassStats, StorageTest, TestFile, random_pool
 from assess.bench.storage_target import (
     bench_file_name,
     check_target,
@@ -28,6 +30,13 @@ MOUNTINFO = (DATA / "mountinfo_dev_vm_2026-11-22.txt").read_text(encoding="utf-8
     "99 27 0:90 / /mnt/my\\040disk rw,relatime - ext4 /dev/sdb1 rw\n"
 TINY: dict[str, Any] = {"size_mib": 8, "warmup_s": 0.0, "pass_s": 0.03, "passes": 1}
 
+
+
+def aio_contexts() -> int | None:
+    try:
+        return int(Path("/proc/sys/fs/aio-nr").read_text())
+    except OSError:
+        return None
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -146,9 +155,11 @@ def test_full_run_on_a_real_folder_gives_eight_results_and_removes_the_file(
     assert all(isinstance(p, Progress) for p in progress) and progress[-1].fraction == 1.0
 
 
-def test_cancel_removes_the_file_and_stops_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["auto", "threads"])
+def test_cancel_removes_the_file_and_stops_threads(tmp_path: Path, engine: Engine) -> None:
+    before = aio_contexts()
     gen = run_storage(tmp_path, size_mib=8, warmup_s=0.0, pass_s=5.0, passes=3,
-                      mountinfo_text=MOUNTINFO)
+                      mountinfo_text=MOUNTINFO, engine=engine)
     while True:
         p = next(gen)
         if "read" in p.message:
@@ -156,29 +167,35 @@ def test_cancel_removes_the_file_and_stops_threads(tmp_path: Path) -> None:
     assert len(leftovers(tmp_path)) == 1
     gen.close()
     assert leftovers(tmp_path) == [] and io_threads() == []
+    assert aio_contexts() == before  # the AIO context was destroyed
 
 
-def test_keyboard_interrupt_removes_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["auto", "threads"])
+def test_keyboard_interrupt_removes_the_file(tmp_path: Path, engine: Engine) -> None:
     gen = run_storage(tmp_path, size_mib=8, warmup_s=0.0, pass_s=5.0, passes=3,
-                      mountinfo_text=MOUNTINFO)
-    for _ in range(3):
-        next(gen)
+                      mountinfo_text=MOUNTINFO, engine=engine)
+    while "read" not in next(gen).message:
+        pass
     with pytest.raises(KeyboardInterrupt):
         gen.throw(KeyboardInterrupt())
     assert leftovers(tmp_path) == [] and io_threads() == []
 
 
-def test_disk_full_is_a_clear_error_and_removes_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("engine", "fail_after"), [("auto", 1), ("threads", 2)])
+def test_disk_full_is_a_clear_error_and_removes_the_file(tmp_path: Path, engine: Engine,
+                                                         fail_after: int) -> None:
+    # fail_after=1: while the test file is written; 2: in the threads engine's write passes
     calls = {"n": 0}
 
     def pwritev(fd: int, buffers: list[Any], offset: int) -> int:
         calls["n"] += 1
-        if calls["n"] > 2:
+        if calls["n"] > fail_after:
             raise OSError(errno.ENOSPC, "No space left on device")
         return os.pwritev(fd, buffers, offset)
 
     with pytest.raises(BenchError, match="filled up"):
-        drain(run_storage(tmp_path, pwritev=pwritev, mountinfo_text=MOUNTINFO, **TINY))
+        drain(run_storage(tmp_path, pwritev=pwritev, mountinfo_text=MOUNTINFO, engine=engine,
+                          **TINY))
     assert leftovers(tmp_path) == []
 
 
@@ -187,7 +204,8 @@ def test_io_error_in_a_worker_propagates_and_cleans_up(tmp_path: Path) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
     with pytest.raises(OSError, match="Input/output error"):
-        drain(run_storage(tmp_path, preadv=preadv, mountinfo_text=MOUNTINFO, **TINY))
+        drain(run_storage(tmp_path, preadv=preadv, mountinfo_text=MOUNTINFO, engine="threads",
+                          **TINY))
     assert leftovers(tmp_path) == [] and io_threads() == []
 
 
@@ -236,3 +254,62 @@ def test_file_smaller_than_the_queue_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BenchError, match="at least 8 MiB"):
         next(run_storage(tmp_path, size_mib=4))
     assert leftovers(tmp_path) == []
+
+
+needs_aio = pytest.mark.skipif(not aio_available(), reason="Linux native AIO not available")
+
+
+@needs_aio
+def test_default_engine_is_linux_aio_with_direct_io(tmp_path: Path) -> None:
+    result, _ = drain(run_storage(tmp_path, mountinfo_text=MOUNTINFO, **TINY))
+    if result.direct_io:
+        assert result.engine == "linux-aio" and "native AIO" in result.note
+    threads, _ = drain(run_storage(tmp_path, mountinfo_text=MOUNTINFO, engine="threads", **TINY))
+    assert threads.engine == "threads" and "thread per outstanding" in threads.note
+
+
+@needs_aio
+def test_aio_pass_keeps_the_queue_full_and_reports_errors(tmp_path: Path) -> None:
+    tf = TestFile(tmp_path / "aio.tmp", 8 * 1024**2)
+    tf.open()
+    if not tf.direct:
+        tf.remove()
+        pytest.skip("no O_DIRECT here")
+    rng = np.random.default_rng(0)
+    pool = random_pool(rng)
+    before = aio_contexts()
+    try:
+        for _ in tf.fill(rng):
+            pass
+        stats, ticks = _pass(run_pass_aio(tf, CDM_TESTS[2], False, 0.3, pool, poll_s=0.05))
+        assert stats.ops > 0 and stats.bytes == stats.ops * 4096
+        assert len(ticks) >= 3  # yields while the requests run
+        # Little's law: 32 requests in flight -> mean latency ~ 32 x elapsed / ops
+        assert stats.latency_us == pytest.approx(32 * stats.elapsed_s / stats.ops * 1e6, rel=0.5)
+        # a write pass on a read-only descriptor fails inside the kernel, not silently
+        os.close(tf.fd)
+        tf.fd = os.open(tf.path, os.O_RDONLY | os.O_DIRECT)
+        with pytest.raises(OSError):
+            _pass(run_pass_aio(tf, CDM_TESTS[3], True, 0.3, pool))
+        assert aio_contexts() == before
+    finally:
+        pool.close()
+        tf.remove()
+
+
+def test_aio_required_but_unavailable(tmp_path: Path, monkeypatch: Any) -> None:
+    import assess.bench.storage as storage_module
+
+    monkeypatch.setattr(storage_module, "aio_available", lambda: False)
+    with pytest.raises(BenchError, match="native AIO is not available"):
+        drain(run_storage(tmp_path, mountinfo_text=MOUNTINFO, engine="aio", **TINY))
+    assert leftovers(tmp_path) == []
+
+
+def _pass(gen: Any) -> tuple[Any, list[float]]:
+    ticks: list[float] = []
+    while True:
+        try:
+            ticks.append(next(gen))
+        except StopIteration as stop:
+            return stop.value, ticks

@@ -3,7 +3,8 @@
 SEQ1M Q8T1, SEQ1M Q1T1, RND4K Q32T1 and RND4K Q1T1 (``benchmarks.md`` B1-B4) run on a test file
 of random data with ``O_DIRECT`` (page cache bypassed); each test is time-based: a discarded
 warm-up pass, then timed passes, reporting the best pass (CrystalDiskMark's convention) with the
-median alongside. MB/s are decimal (10^6 bytes), as CrystalDiskMark shows.
+median alongside. MB/s are decimal (10^6 bytes), as CrystalDiskMark shows. Queue depth comes from
+Linux native AIO where available (one thread, Q requests in flight), else from Q threads.
 
 The test file is always removed: ``finally:`` on success, error, disk full and cancel
 (``generator.close()``); Ctrl-C arrives as KeyboardInterrupt in the same ``finally:``; SIGTERM is
@@ -24,11 +25,12 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from assess.bench.progress import BenchError, Clock, Progress
+from assess.bench.storage_aio import aio_available, run_pass_aio
 from assess.bench.storage_io import (
     CDM_TESTS,
     MIB,
@@ -42,8 +44,11 @@ from assess.bench.storage_io import (
 from assess.bench.storage_target import check_target, clean_stale, default_folder, is_disk_full
 
 DEGRADED_LABEL = "cache bypass degraded"
-QD_NOTE = ("queue depth emulated with one thread per outstanding I/O (os.preadv/os.pwritev; "
-           "Python has no io_uring or libaio), like fio numjobs=Q iodepth=1")
+QD_NOTE = ("queue depth emulated with one thread per outstanding I/O (os.preadv/os.pwritev), "
+           "like fio numjobs=Q iodepth=1")
+AIO_NOTE = ("queue depth through Linux native AIO (io_submit/io_getevents via ctypes): one "
+            "thread keeps Q requests in flight, like fio ioengine=libaio iodepth=Q")
+Engine = Literal["auto", "aio", "threads"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,8 @@ class StorageResult:
     elapsed_s: float
     warnings: tuple[str, ...] = ()
     note: str = QD_NOTE
+    #: "linux-aio" (one thread, true queue depth) or "threads" (one thread per request).
+    engine: str = "threads"
 
     def find(self, test: str, operation: str) -> StorageTestResult | None:
         """The result of ``test`` (``"SEQ1M Q8T1"``) in ``operation`` (``"read"``/``"write"``)."""
@@ -124,6 +131,7 @@ def run_storage(
     preadv: IoCall = os.preadv,
     pwritev: IoCall = os.pwritev,
     mountinfo_text: str | None = None,
+    engine: Engine = "auto",
 ) -> Generator[Progress, None, StorageResult]:
     """Run the storage tests; yields progress, returns a :class:`StorageResult`.
 
@@ -140,6 +148,9 @@ def run_storage(
         preadv: the read call (tests inject failures).
         pwritev: the write call (tests inject a full disk).
         mountinfo_text: ``/proc/self/mountinfo`` contents (read live when None).
+        engine: ``"auto"`` uses Linux native AIO when the file is opened with O_DIRECT and the
+            system allows it, else threads; ``"aio"`` requires AIO; ``"threads"`` forces threads
+            (``preadv``/``pwritev`` apply to the threads engine only).
 
     Raises:
         BenchError: bad folder or size, a refused filesystem, too little free space, the disk
@@ -177,6 +188,10 @@ def run_storage(
         if not tf.direct:
             warnings.append(f"{DEGRADED_LABEL}: {tf.note}; reads follow posix_fadvise(DONTNEED) "
                             "and writes end with fdatasync, but the page cache may still help")
+        use_aio = engine != "threads" and tf.direct and aio_available()
+        if engine == "aio" and not use_aio:
+            raise BenchError("Linux native AIO is not available here (needs Linux, O_DIRECT and "
+                             "io_setup); use the threads engine")
         total_steps = 1 + 2 * len(tests)
         for frac in tf.fill(rng, pwritev=pwritev):
             yield Progress(frac / total_steps,
@@ -193,8 +208,9 @@ def run_storage(
                 for k, seconds in enumerate(plan):
                     timed = k > 0 or warm <= 0
                     what = "warm-up" if not timed else f"pass {len(runs) + 1}/{count}"
-                    gen = run_pass(tf, test, write, seconds, pool, preadv=preadv,
-                                   pwritev=pwritev)
+                    gen = (run_pass_aio(tf, test, write, seconds, pool) if use_aio else
+                           run_pass(tf, test, write, seconds, pool, preadv=preadv,
+                                    pwritev=pwritev))
                     stats = yield from _forward(gen, step, k, plan, total_steps,
                                                 f"{label}: {what}")
                     if timed:
@@ -207,6 +223,7 @@ def run_storage(
             file_size_bytes=tf.size_bytes, direct_io=tf.direct,
             label=None if tf.direct else DEGRADED_LABEL, forced=force, quick=quick,
             results=tuple(results), elapsed_s=clock() - started, warnings=tuple(warnings),
+            note=AIO_NOTE if use_aio else QD_NOTE, engine="linux-aio" if use_aio else "threads",
         )
     except OSError as exc:
         if is_disk_full(exc):

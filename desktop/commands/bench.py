@@ -12,32 +12,16 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from assess.bench.compare import (
-    Comparison,
-    compare_cpu,
-    compare_drive,
-    compare_gpu_result,
-    disk_for_folder,
-    expected_gpu_tflops,
-    gpu_speedup,
-)
-from assess.bench.cpu_gemm import CpuGemmResult, run_cpu_gemm
-from assess.bench.fingerprint import profile_fingerprint
-from assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm, with_expected
 from assess.bench.progress import BenchError, Progress
-from assess.bench.records import (
-    BenchResultType,
-    bench_kind,
-    result_from_dict,
-    result_label,
-    result_rows,
-    result_to_dict,
-)
-from assess.bench.storage import run_storage
-from assess.hardware import GpuInfo, RigProfile
 from desktop.commands.common import UsageError, print_json
+
+if TYPE_CHECKING:  # the benchmark modules import numpy: load them only when a command runs
+    from assess.bench.compare import Comparison
+    from assess.bench.gpu_gemm import GpuGemmResult
+    from assess.bench.records import BenchResultType
+    from assess.hardware import RigProfile
 
 R = TypeVar("R")
 
@@ -169,6 +153,8 @@ def detect_this_pc() -> RigProfile:
 
 def gpu_entry_for(result: GpuGemmResult, profile: RigProfile | None) -> Any:
     """The catalog entry of the benchmarked card (None when unknown or no catalog)."""
+    from assess.hardware import GpuInfo
+
     if result.device_name is None:
         return None
     try:
@@ -187,6 +173,16 @@ def gpu_entry_for(result: GpuGemmResult, profile: RigProfile | None) -> Any:
 
 def outcome_of(result: BenchResultType, profile: RigProfile | None) -> Outcome:
     """Attach the catalog's expectations and the comparisons to a finished result."""
+    from assess.bench.compare import (
+        compare_cpu,
+        compare_drive,
+        compare_gpu_result,
+        disk_for_folder,
+        expected_gpu_tflops,
+    )
+    from assess.bench.cpu_gemm import CpuGemmResult
+    from assess.bench.gpu_gemm import GpuGemmResult, with_expected
+
     if isinstance(result, GpuGemmResult):
         entry = gpu_entry_for(result, profile)
         if entry is None:
@@ -199,11 +195,13 @@ def outcome_of(result: BenchResultType, profile: RigProfile | None) -> Outcome:
         return Outcome(result, compare_cpu(result))
     disk = disk_for_folder(result.folder, profile.storage) if profile else None
     found = compare_drive(result, disk)
-    return Outcome(result, (found,) if found else ())
+    return Outcome(result, (found,) if found else (), (result.note,))
 
 
 def save_outcome(outcome: Outcome, fingerprint: str, db_path: Path | None = None) -> str | None:
     """Save to the history; None on success, else why it could not be saved."""
+    from assess.bench.records import bench_kind, result_label, result_to_dict
+
     try:
         from catalog.paths import database_path
         from monitor.store import Store, StoreError
@@ -222,6 +220,7 @@ def save_outcome(outcome: Outcome, fingerprint: str, db_path: Path | None = None
 def load_history(kind: str | None = None, limit: int = 50, db_path: Path | None = None
                  ) -> list[tuple[str, str, str, BenchResultType | None]]:
     """Past runs, newest first: (created, fingerprint, label, result or None if unreadable)."""
+    from assess.bench.records import result_from_dict
     from catalog.paths import database_path
     from monitor.store import Store, StoreError
 
@@ -251,6 +250,12 @@ def _bar(args: argparse.Namespace) -> ProgressBar:
 
 
 def _finish(args: argparse.Namespace, outcomes: list[Outcome], profile: RigProfile) -> int:
+    from assess.bench.compare import gpu_speedup
+    from assess.bench.cpu_gemm import CpuGemmResult
+    from assess.bench.fingerprint import profile_fingerprint
+    from assess.bench.gpu_gemm import GpuGemmResult
+    from assess.bench.records import bench_kind, result_label, result_rows, result_to_dict
+
     fingerprint = profile_fingerprint(profile)
     problems: list[str] = []
     if not args.no_save:
@@ -302,6 +307,9 @@ def _check_n(n: int | None) -> None:
 
 def _gemm_outcomes(args: argparse.Namespace, profile: RigProfile, device: str | None,
                    sustained: bool) -> list[Outcome]:
+    from assess.bench.cpu_gemm import run_cpu_gemm
+    from assess.bench.gpu_gemm import run_gpu_gemm
+
     outcomes: list[Outcome] = []
     if device in (None, "cpu"):
         sizes = {"fp32": args.n, "fp64": args.n} if getattr(args, "n", None) else None
@@ -324,6 +332,8 @@ def _run_gemm(args: argparse.Namespace) -> int:
 
 
 def _storage_outcome(args: argparse.Namespace, profile: RigProfile, quick: bool) -> Outcome:
+    from assess.bench.storage import run_storage
+
     if args.size_mib is not None and args.size_mib <= 0:
         raise UsageError(f"--size-mib must be above zero, got {args.size_mib}")
     if args.seconds is not None and not args.seconds > 0:
@@ -352,6 +362,8 @@ def _run_all(args: argparse.Namespace) -> int:
 
 
 def _run_history(args: argparse.Namespace) -> int:
+    from assess.bench.records import result_to_dict
+
     if args.limit <= 0:
         raise UsageError(f"--limit must be above zero, got {args.limit}")
     rows = load_history(args.kind, args.limit)

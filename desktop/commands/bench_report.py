@@ -85,7 +85,6 @@ def render_storage(result: StorageResult) -> list[str]:
         out.append(line)
     out.append(f"  MB/s are decimal (as CrystalDiskMark); best of {result.results[0].passes} "
                f"passes" if result.results else "  no results")
-    out.append(f"  note: {result.note}")
     return out
 
 
