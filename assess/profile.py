@@ -138,7 +138,7 @@ def _from_plain(tp: Any, value: object, name: str, where: str) -> object:
             _from_plain(item_type, v, name, f"{where}[{i}]") for i, v in enumerate(value)
         )
     if origin is dict:
-        key_type, item_type = get_args(tp)
+        _, item_type = get_args(tp)
         if not isinstance(value, dict):
             raise ProfileError(name, where, "must be an object")
         return {

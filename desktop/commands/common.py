@@ -34,7 +34,7 @@ def load_rig(args: argparse.Namespace) -> RigProfile:
         return load_profile(path)
     from assess.detect import detect_rig
 
-    return detect_rig()
+    return detect_rig(check_torch=bool(getattr(args, "check_torch", False)))
 
 
 def print_json(data: Any) -> None:

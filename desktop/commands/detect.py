@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print the rig profile as JSON")
     parser.add_argument("--save", metavar="FILE", type=Path,
                         help="also save the profile to FILE (edit it and load it with --profile)")
+    parser.add_argument("--check-torch", action="store_true",
+                        help="import PyTorch to check that CUDA works (slow: a second or more)")
     add_profile_argument(parser)
     parser.set_defaults(func=_run)
 
@@ -52,14 +54,30 @@ def _val(value: object, suffix: str = "") -> str:
     return "unknown" if value is None else f"{value}{suffix}"
 
 
+def torch_summary(profile: RigProfile) -> str:
+    """One line on PyTorch: version, the CUDA it was built for, and whether CUDA works."""
+    system = profile.system
+    if system.torch_version is None:
+        return "not installed"
+    built = f"built for CUDA {system.torch_cuda_version}" if system.torch_cuda_version else ""
+    if system.torch_cuda_available is None:
+        state = "CUDA availability not checked (rigready detect --check-torch)"
+    else:
+        state = "CUDA available" if system.torch_cuda_available else "CUDA not available"
+    return f"{system.torch_version} ({', '.join(part for part in (built, state) if part)})"
+
+
 def render_report(profile: RigProfile) -> str:
     """The profile as plain text, one block per component, units a person reads."""
     cpu, mem, system = profile.cpu, profile.memory, profile.system
-    out: list[str] = [f"rigready report ({'this PC' if profile.origin == 'detected' else profile.origin})"]
+    where = "this PC" if profile.origin == "detected" else profile.origin
+    out: list[str] = [f"rigready report ({where})"]
     out.append("\nCPU")
     out.append(_line("Model", _val(cpu.model)))
-    out.append(_line("Cores", f"{_val(cpu.physical_cores)} physical, {_val(cpu.logical_cores)} logical"))
-    out.append(_line("Clock", f"base {format_mhz(cpu.base_clock_mhz)}, max {format_mhz(cpu.max_clock_mhz)}"))
+    cores = f"{_val(cpu.physical_cores)} physical, {_val(cpu.logical_cores)} logical"
+    out.append(_line("Cores", cores))
+    clock = f"base {format_mhz(cpu.base_clock_mhz)}, max {format_mhz(cpu.max_clock_mhz)}"
+    out.append(_line("Clock", clock))
     out.append(_line("L3 cache", format_bytes(cpu.l3_cache_bytes)))
     out.append(_line("AI instructions", ", ".join(cpu.flags) if cpu.flags else "none found"))
     peak = cpu.peak_fp32_gflops
@@ -67,7 +85,8 @@ def render_report(profile: RigProfile) -> str:
                      f"{peak:,.0f} GFLOP/s ({cpu.fp32_flops_per_cycle} FLOP/cycle/core)"))
 
     out.append("\nMemory")
-    out.append(_line("Total", f"{format_bytes(mem.total_bytes)} ({format_bytes(mem.available_bytes)} available)"))
+    total = f"{format_bytes(mem.total_bytes)} ({format_bytes(mem.available_bytes)} available)"
+    out.append(_line("Total", total))
     kind = _val(mem.type)
     if mem.speed_mts:
         kind += f" at {mem.speed_mts} MT/s"
@@ -80,10 +99,12 @@ def render_report(profile: RigProfile) -> str:
     if not profile.gpus:
         out.append("  none found (see warnings)")
     for gpu in profile.gpus:
-        out.append(f"  [{gpu.index}] {gpu.name}" + ("  (integrated, shares system memory)" if gpu.integrated else ""))
+        shared = "  (integrated, shares system memory)" if gpu.integrated else ""
+        out.append(f"  [{gpu.index}] {gpu.name}{shared}")
         out.append(_line("  VRAM", format_bytes(gpu.vram_bytes)))
         if gpu.vendor == "nvidia":
-            out.append(_line("  Driver / CUDA", f"{_val(gpu.driver_version)} / {_val(gpu.cuda_driver_version)}"))
+            versions = f"{_val(gpu.driver_version)} / {_val(gpu.cuda_driver_version)}"
+            out.append(_line("  Driver / CUDA", versions))
             out.append(_line("  Compute cap.", _val(gpu.compute_capability)))
             out.append(_line("  CUDA cores", _val(gpu.cuda_cores)))
         out.append(_line("  Power limit", format_watts(gpu.power_limit_w)))
@@ -93,7 +114,8 @@ def render_report(profile: RigProfile) -> str:
     out.append(f"\nStorage ({len(profile.storage)})")
     for disk in profile.storage:
         link = f", PCIe gen {disk.pcie_gen} x{disk.pcie_width}" if disk.pcie_gen else ""
-        out.append(f"  {disk.name}: {_val(disk.model)}, {format_bytes(disk.total_bytes)}, {disk.kind}{link}")
+        size = format_bytes(disk.total_bytes)
+        out.append(f"  {disk.name}: {_val(disk.model)}, {size}, {disk.kind}{link}")
         if disk.mount_points:
             out.append(_line("  Mounted at", ", ".join(disk.mount_points) +
                              f" ({format_bytes(disk.free_bytes)} free)"))
@@ -101,12 +123,7 @@ def render_report(profile: RigProfile) -> str:
     out.append("\nSoftware")
     out.append(_line("OS", f"{_val(system.os)} (kernel {_val(system.kernel)})"))
     out.append(_line("Python", _val(system.python)))
-    if system.torch_version is None:
-        torch = "not installed"
-    else:
-        cuda = {True: "CUDA available", False: "no CUDA", None: "CUDA unknown"}[system.torch_cuda_available]
-        torch = f"{system.torch_version} ({cuda}{', CUDA ' + system.torch_cuda_version if system.torch_cuda_version else ''})"
-    out.append(_line("PyTorch", torch))
+    out.append(_line("PyTorch", torch_summary(profile)))
 
     if profile.warnings:
         out.append(f"\nWarnings ({len(profile.warnings)})")

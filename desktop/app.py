@@ -1,0 +1,94 @@
+"""Starting the window: QApplication, theme, logging, the first detection, screenshots."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from assess.profile import load_profile
+from desktop.commands.common import UsageError
+from desktop.context import AppContext
+from desktop.pages import page_keys
+from desktop.theme import apply_theme
+from desktop.window import MainWindow
+
+log = logging.getLogger(__name__)
+
+SCREENSHOT_SIZE = (1280, 820)
+
+
+def _application() -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("rigready")
+    app.setOrganizationName("rigready")
+    app.setDesktopFileName("io.github.rigready.rigready")
+    return app
+
+
+def create_window(app: QApplication, context: AppContext | None = None) -> MainWindow:
+    """Build the main window with the saved theme applied."""
+    context = context or AppContext()
+    choice = str(context.settings.value("appearance/theme", "system"))
+    apply_theme(app, choice)
+    if choice == "system":
+        app.styleHints().colorSchemeChanged.connect(lambda _s: apply_theme(app, "system"))
+    return MainWindow(context)
+
+
+def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None) -> int:
+    """Open the window (or render ``page`` to ``screenshot`` offscreen) and run the event loop."""
+    if page is not None and page not in page_keys():
+        raise UsageError(f"unknown page {page!r}; pages: {', '.join(page_keys())}")
+    profile = load_profile(profile_path) if profile_path is not None else None
+    app = _application()
+    window = create_window(app)
+    if page is not None and page not in window.pages:
+        raise UsageError(f"page {page!r} is not available in this build")
+
+    if screenshot is not None:
+        return _screenshot(app, window, page, screenshot, profile)
+
+    window.restore_state()
+    if page is not None:
+        window.show_page(page)
+    window.show()
+    if profile is not None:
+        window.context.set_profile(profile)
+    else:
+        # Detect after the first frame is on screen, off the GUI thread.
+        QTimer.singleShot(0, window.start_detection)
+    return app.exec()
+
+
+def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: Path,
+                profile: object) -> int:
+    from assess.hardware import RigProfile
+
+    if isinstance(profile, RigProfile):
+        rig = profile
+    else:
+        from assess.detect import detect_rig
+
+        rig = detect_rig()
+    window.resize(*SCREENSHOT_SIZE)
+    if page is not None:
+        window.show_page(page)
+    window.show()
+    window.context.set_profile(rig)
+    # Let pages lay out and finish quick follow-up work before the grab.
+    loop = QEventLoop()
+    QTimer.singleShot(500, loop.quit)
+    loop.exec()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path), "PNG"):
+        raise UsageError(f"cannot write the screenshot to {path}")
+    print(f"Saved {window.current_page_key()} page to {path}")
+    window.close()
+    return 0

@@ -1,0 +1,49 @@
+"""Shared state of the window: the current rig profile, the catalog, settings and paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from assess.hardware import RigProfile
+from catalog.paths import config_dir, database_path
+
+if TYPE_CHECKING:
+    from catalog import Catalog
+
+
+class AppContext(QObject):
+    """What every page shares. Pages read ``profile`` and listen to ``profile_changed``."""
+
+    #: Emitted with the new :class:`RigProfile` after detection finishes or a profile is loaded.
+    profile_changed = Signal(object)
+
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        db_path: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.profile: RigProfile | None = None
+        if settings is None:
+            config_dir().mkdir(parents=True, exist_ok=True)
+            settings = QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+        self.settings = settings
+        self.database_path = db_path or database_path()
+        self._catalog: Catalog | None = None
+
+    def set_profile(self, profile: RigProfile) -> None:
+        """Make ``profile`` current and tell every page."""
+        self.profile = profile
+        self.profile_changed.emit(profile)
+
+    def catalog(self) -> Catalog:
+        """The built-in plus user catalog, loaded once."""
+        if self._catalog is None:
+            from catalog import default_catalog
+
+            self._catalog = default_catalog()
+        return self._catalog

@@ -1,0 +1,224 @@
+"""The "This PC" page: one card per component, units a person reads, warnings visible."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assess.hardware import Disk, GpuInfo, RigProfile
+from assess.units import format_bytes, format_mhz, format_watts
+from desktop.context import AppContext
+from desktop.theme import MUTED, WARN, current_theme
+from desktop.widgets.card import Card
+
+_DISK_KINDS = {
+    "nvme": "NVMe SSD",
+    "sata-ssd": "SATA SSD",
+    "hdd": "Hard disk",
+    "usb": "USB drive",
+    "virtual": "Virtual disk",
+    "mmc": "SD/eMMC",
+    "unknown": "Unknown kind",
+}
+
+
+def _src(sources: dict[str, str], *fields: str) -> str | None:
+    found = [sources[f] for f in fields if f in sources]
+    return ", ".join(dict.fromkeys(found)) or None
+
+
+def _opt(value: object, suffix: str = "") -> str | None:
+    return None if value is None else f"{value}{suffix}"
+
+
+def cpu_card(profile: RigProfile) -> Card:
+    """The processor card."""
+    cpu = profile.cpu
+    card = Card("Processor", cpu.model or "Unknown CPU")
+    s = cpu.sources
+    cores = None
+    if cpu.physical_cores is not None or cpu.logical_cores is not None:
+        cores = f"{_opt(cpu.physical_cores) or '?'} cores, {_opt(cpu.logical_cores) or '?'} threads"
+    card.add_row("Cores", cores, _src(s, "physical_cores", "logical_cores"))
+    clock = None
+    if cpu.base_clock_mhz or cpu.max_clock_mhz:
+        clock = f"{format_mhz(cpu.base_clock_mhz)} base, {format_mhz(cpu.max_clock_mhz)} max"
+    card.add_row("Clock", clock, _src(s, "base_clock_mhz", "max_clock_mhz"))
+    card.add_row("L3 cache", format_bytes(cpu.l3_cache_bytes, unknown="") or None,
+                 _src(s, "l3_cache_bytes"))
+    card.add_row("Architecture", cpu.architecture, _src(s, "architecture"))
+    card.add_row("AI instructions", ", ".join(cpu.flags) if cpu.flags else None, _src(s, "flags"))
+    peak = cpu.peak_fp32_gflops
+    card.add_row("FP32 peak (theory)", None if peak is None else f"{peak:,.0f} GFLOP/s",
+                 _src(s, "fp32_flops_per_cycle"))
+    return card
+
+
+def memory_card(profile: RigProfile) -> Card:
+    """The system memory card."""
+    mem = profile.memory
+    s = mem.sources
+    card = Card("Memory", format_bytes(mem.total_bytes) + " installed")
+    card.add_row("Available now", format_bytes(mem.available_bytes, unknown="") or None,
+                 _src(s, "available_bytes"))
+    kind = mem.type
+    if kind and mem.speed_mts:
+        kind = f"{kind}-{mem.speed_mts}"
+    card.add_row("Type", kind, _src(s, "type", "speed_mts"))
+    slots = None
+    if mem.slots_total is not None:
+        slots = f"{_opt(mem.slots_used) or '?'} of {mem.slots_total} used"
+    card.add_row("Slots", slots, _src(s, "slots_used", "slots_total"))
+    card.add_row("Maximum supported", format_bytes(mem.max_capacity_bytes, unknown="") or None,
+                 _src(s, "max_capacity_bytes"))
+    soldered = {True: "yes (cannot be upgraded)", False: "no", None: None}[mem.soldered]
+    card.add_row("Soldered", soldered, _src(s, "soldered"))
+    return card
+
+
+def gpu_card(gpu: GpuInfo) -> Card:
+    """One card per GPU."""
+    s = gpu.sources
+    subtitle = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "other": "Other"}[gpu.vendor]
+    if gpu.integrated:
+        subtitle += " · integrated, shares system memory"
+    card = Card(gpu.name, subtitle)
+    card.add_row("Video memory", format_bytes(gpu.vram_bytes, unknown="") or None,
+                 _src(s, "vram_bytes"))
+    if gpu.vendor == "nvidia":
+        card.add_row("Compute capability", gpu.compute_capability, _src(s, "compute_capability"))
+        card.add_row("CUDA cores", _opt(gpu.cuda_cores), _src(s, "cuda_cores"))
+        driver = None
+        if gpu.driver_version:
+            driver = gpu.driver_version + (f" (CUDA {gpu.cuda_driver_version})"
+                                           if gpu.cuda_driver_version else "")
+        card.add_row("Driver", driver, _src(s, "driver_version"))
+    card.add_row("Power limit", format_watts(gpu.power_limit_w, unknown="") or None,
+                 _src(s, "power_limit_w"))
+    link = None
+    if gpu.pcie_gen_max is not None:
+        link = f"Gen {gpu.pcie_gen_max} x{_opt(gpu.pcie_width_max) or '?'}"
+        if gpu.pcie_gen_current is not None:
+            link += f" (now Gen {gpu.pcie_gen_current} x{_opt(gpu.pcie_width_current) or '?'})"
+    card.add_row("PCIe link", link, _src(s, "pcie_gen_max"))
+    if gpu.temp_slowdown_c is not None:
+        card.add_row("Slows down at", f"{gpu.temp_slowdown_c} °C", _src(s, "temp_slowdown_c"))
+    return card
+
+
+def disk_card(disk: Disk) -> Card:
+    """One card per physical disk."""
+    s = disk.sources
+    card = Card(disk.model or disk.name, f"{_DISK_KINDS[disk.kind]} · /dev/{disk.name}")
+    card.add_row("Capacity", format_bytes(disk.total_bytes, unknown="") or None,
+                 _src(s, "total_bytes"))
+    if disk.pcie_gen is not None:
+        card.add_row("PCIe link", f"Gen {disk.pcie_gen} x{_opt(disk.pcie_width) or '?'}",
+                     _src(s, "pcie_gen"))
+    card.add_row("Mounted at", ", ".join(disk.mount_points) or "not mounted",
+                 _src(s, "mount_points"))
+    if disk.mount_points:
+        card.add_row("Free", format_bytes(disk.free_bytes, unknown="") or None,
+                     _src(s, "free_bytes"))
+    return card
+
+
+def software_card(profile: RigProfile) -> Card:
+    """Operating system and the AI software stack."""
+    system = profile.system
+    card = Card("Software", system.os or "Unknown OS")
+    card.add_row("Kernel", system.kernel, _src(system.sources, "kernel"))
+    card.add_row("Python", system.python, _src(system.sources, "python"))
+    if system.torch_version is None:
+        torch = "not installed — GPU benchmarks and training need it"
+    else:
+        cuda = {True: "CUDA available", False: "no CUDA", None: "CUDA not checked"}[
+            system.torch_cuda_available
+        ]
+        torch = f"{system.torch_version} ({cuda})"
+    card.add_row("PyTorch", torch, _src(system.sources, "torch_version"))
+    if system.torch_cuda_version:
+        card.add_row("PyTorch CUDA", system.torch_cuda_version,
+                     _src(system.sources, "torch_cuda_version"))
+    return card
+
+
+class ThisPcPage(QWidget):
+    """Cards for CPU, memory, each GPU, each disk and the software, plus detection warnings."""
+
+    redetect_requested = Signal()
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.cards: list[Card] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 18, 24, 12)
+        header = QHBoxLayout()
+        self.title = QLabel("This PC")
+        self.title.setStyleSheet("font-size: 22px; font-weight: 700;")
+        header.addWidget(self.title)
+        header.addStretch(1)
+        self.redetect_button = QPushButton("Detect again")
+        self.redetect_button.clicked.connect(self.redetect_requested)
+        header.addWidget(self.redetect_button)
+        layout.addLayout(header)
+        self.summary = QLabel("Detecting hardware…")
+        self.summary.setStyleSheet(f"color: {MUTED[current_theme()]};")
+        layout.addWidget(self.summary)
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings.setVisible(False)
+        layout.addWidget(self.warnings)
+
+        self._grid_host = QWidget()
+        self._grid = QGridLayout(self._grid_host)
+        self._grid.setContentsMargins(0, 8, 0, 8)
+        self._grid.setSpacing(14)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(self._grid_host)
+        layout.addWidget(scroll, 1)
+        context.profile_changed.connect(self.show_profile)
+        if context.profile is not None:
+            self.show_profile(context.profile)
+
+    @Slot(object)
+    def show_profile(self, profile: RigProfile) -> None:
+        """Rebuild the cards for ``profile``."""
+        for card in self.cards:
+            self._grid.removeWidget(card)
+            card.deleteLater()
+        self.cards = [cpu_card(profile), memory_card(profile)]
+        self.cards += [gpu_card(g) for g in profile.gpus]
+        self.cards += [disk_card(d) for d in profile.storage]
+        self.cards.append(software_card(profile))
+        columns = 2
+        for i, card in enumerate(self.cards):
+            self._grid.addWidget(card, i // columns, i % columns)
+        origin = (
+            "Detected live" if profile.origin == "detected" else f"Loaded from {profile.origin}"
+        )
+        gpu_text = f"{len(profile.gpus)} GPU" + ("" if len(profile.gpus) == 1 else "s")
+        host = profile.system.hostname or "this PC"
+        self.summary.setText(f"{host} · {gpu_text} · {len(profile.storage)} disk(s) · {origin}"
+                             " · hover a value to see where it came from")
+        if profile.warnings:
+            self.warnings.setText("⚠ " + "\n⚠ ".join(profile.warnings))
+            self.warnings.setStyleSheet(
+                f"color: {WARN[current_theme()]}; border: 1px solid {WARN[current_theme()]};"
+                " border-radius: 6px; padding: 8px;"
+            )
+            self.warnings.setVisible(True)
+        else:
+            self.warnings.setVisible(False)

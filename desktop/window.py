@@ -1,0 +1,222 @@
+"""The main window: navigation on the left, one page at a time on the right."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Generator
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSize, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from assess.hardware import RigProfile
+from assess.profile import ProfileError, load_profile, save_profile
+from desktop.context import AppContext
+from desktop.pages import PAGES, PageSpec
+from desktop.worker import GeneratorWorker
+
+log = logging.getLogger(__name__)
+
+
+def _detect_job() -> Generator[str, None, RigProfile]:
+    from assess.detect import detect_rig
+
+    yield "Detecting hardware…"
+    return detect_rig()
+
+
+class MainWindow(QMainWindow):
+    """Navigation list plus a stack of pages; owns detection and profile loading."""
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setWindowTitle("rigready")
+        self.setMinimumSize(QSize(960, 640))
+        self.pages: dict[str, QWidget] = {}
+        self._specs: list[PageSpec] = []
+        self._detect_worker: GeneratorWorker | None = None
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setFixedWidth(200)
+        self.nav.setIconSize(QSize(18, 18))
+        self.nav.setStyleSheet(
+            "QListWidget#navigation { border: none; font-size: 14px; padding-top: 8px; }"
+            "QListWidget#navigation::item {"
+            " padding: 9px 12px; border-radius: 6px; margin: 1px 6px; }"
+        )
+        self.stack = QStackedWidget()
+        for spec in PAGES:
+            page = self._create_page(spec)
+            if page is None:
+                continue
+            self.pages[spec.key] = page
+            self._specs.append(spec)
+            self.stack.addWidget(page)
+            item = QListWidgetItem(f"{spec.icon}  {spec.title}")
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            self.nav.addItem(item)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self._status = QLabel("")
+        self.statusBar().addWidget(self._status, 1)
+        self._build_menus()
+        self.nav.setCurrentRow(0)
+
+    # --- pages -----------------------------------------------------------------------------
+
+    def _create_page(self, spec: PageSpec) -> QWidget | None:
+        try:
+            module = importlib.import_module(spec.module)
+        except ModuleNotFoundError as exc:
+            if exc.name == spec.module:
+                return None  # that area is not built in this version
+            raise
+        page: QWidget = getattr(module, spec.class_name)(self.context)
+        page.setObjectName(f"page-{spec.key}")
+        redetect = getattr(page, "redetect_requested", None)
+        if redetect is not None:
+            redetect.connect(self.start_detection)
+        return page
+
+    def show_page(self, key: str) -> None:
+        """Switch to the page ``key`` (raises KeyError for an unknown key)."""
+        keys = [s.key for s in self._specs]
+        self.nav.setCurrentRow(keys.index(key))
+
+    def current_page_key(self) -> str:
+        """Key of the page on show."""
+        row = self.nav.currentRow()
+        return self._specs[row].key if 0 <= row < len(self._specs) else ""
+
+    # --- menus -----------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open profile…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self._on_open_profile)
+        save_action = QAction("&Save profile as…", self)
+        save_action.setShortcut(QKeySequence.StandardKey.SaveAs)
+        save_action.triggered.connect(self._on_save_profile)
+        detect_action = QAction("&Detect this PC again", self)
+        detect_action.setShortcut(QKeySequence("F5"))
+        detect_action.triggered.connect(self.start_detection)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        for action in (open_action, save_action, detect_action):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        self.help_menu = self.menuBar().addMenu("&Help")
+
+    # --- detection and profiles ------------------------------------------------------------
+
+    @Slot()
+    def start_detection(self) -> None:
+        """Detect this PC on the thread pool; the pages update when it finishes."""
+        if self._detect_worker is not None and self._detect_worker.running:
+            return
+        self._status.setText("Detecting hardware…")
+        worker = GeneratorWorker(_detect_job, self)
+        worker.finished.connect(self._on_detected)
+        worker.errored.connect(self._on_detect_failed)
+        self._detect_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _on_detected(self, profile: RigProfile) -> None:
+        self.context.set_profile(profile)
+        count = len(profile.warnings)
+        self._status.setText(
+            "Detected this PC" + (f" — {count} warning(s), see This PC" if count else "")
+        )
+
+    @Slot(str)
+    def _on_detect_failed(self, message: str) -> None:
+        self._status.setText(f"Detection failed: {message}")
+
+    def load_profile_file(self, path: Path) -> bool:
+        """Load a saved profile; shows the problem in the status bar and returns False if bad."""
+        try:
+            profile = load_profile(path)
+        except ProfileError as exc:
+            self._status.setText(str(exc))
+            box = QMessageBox(QMessageBox.Icon.Warning, "Cannot load profile", str(exc),
+                              QMessageBox.StandardButton.Ok, self)
+            box.open()
+            return False
+        self.context.set_profile(profile)
+        self._status.setText(f"Loaded profile {path}")
+        return True
+
+    @Slot()
+    def _on_open_profile(self) -> None:
+        dialog = QFileDialog(self, "Open rig profile", "", "Rig profiles (*.json)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda name: self.load_profile_file(Path(name)))
+        dialog.open()
+
+    @Slot()
+    def _on_save_profile(self) -> None:
+        profile = self.context.profile
+        if profile is None:
+            self._status.setText("Nothing to save yet: detection has not finished")
+            return
+        dialog = QFileDialog(self, "Save rig profile", "my-pc.json", "Rig profiles (*.json)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("json")
+
+        def save(name: str) -> None:
+            save_profile(profile, Path(name))
+            self._status.setText(f"Saved profile to {name}")
+
+        dialog.fileSelected.connect(save)
+        dialog.open()
+
+    # --- window state ----------------------------------------------------------------------
+
+    def restore_state(self) -> None:
+        """Geometry and last page from settings."""
+        settings = self.context.settings
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 780)
+        last = settings.value("window/page")
+        if isinstance(last, str) and last in self.pages:
+            self.show_page(last)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember geometry and page, and let pages stop their background work."""
+        settings = self.context.settings
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/page", self.current_page_key())
+        settings.sync()
+        for page in self.pages.values():
+            shutdown = getattr(page, "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+        super().closeEvent(event)
