@@ -25,6 +25,7 @@ from assess.hardware import RigProfile
 from assess.profile import ProfileError, load_profile, save_profile
 from desktop.context import AppContext
 from desktop.pages import PAGES, PageSpec
+from desktop.theme import ACCENT, current_theme
 from desktop.worker import GeneratorWorker
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,19 @@ def _detect_job() -> Generator[str, None, RigProfile]:
 
     yield "Detecting hardware…"
     return detect_rig()
+
+
+def navigation_style(theme: str) -> str:
+    """Style sheet of the navigation list: roomy rows, the current page in the accent colour."""
+    # Without an explicit ::item:selected rule a styled item loses its highlight background
+    # but keeps the highlighted (white) text, so the current page would look blank.
+    return (
+        "QListWidget#navigation { border: none; font-size: 14px; padding-top: 12px; }"
+        "QListWidget#navigation::item {"
+        " padding: 9px 14px; border-radius: 6px; margin: 1px 8px; }"
+        f"QListWidget#navigation::item:selected {{ background: {ACCENT[theme]}; color: white; }}"
+        "QListWidget#navigation::item:hover:!selected { background: rgba(128, 128, 128, 40); }"
+    )
 
 
 class MainWindow(QMainWindow):
@@ -52,12 +66,7 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
         self.nav.setFixedWidth(200)
-        self.nav.setIconSize(QSize(18, 18))
-        self.nav.setStyleSheet(
-            "QListWidget#navigation { border: none; font-size: 14px; padding-top: 8px; }"
-            "QListWidget#navigation::item {"
-            " padding: 9px 12px; border-radius: 6px; margin: 1px 6px; }"
-        )
+        self.nav.setStyleSheet(navigation_style(current_theme()))
         self.stack = QStackedWidget()
         for spec in PAGES:
             page = self._create_page(spec)
@@ -66,7 +75,7 @@ class MainWindow(QMainWindow):
             self.pages[spec.key] = page
             self._specs.append(spec)
             self.stack.addWidget(page)
-            item = QListWidgetItem(f"{spec.icon}  {spec.title}")
+            item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             self.nav.addItem(item)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)

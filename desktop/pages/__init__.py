@@ -18,16 +18,15 @@ class PageSpec:
     title: str
     module: str
     class_name: str
-    icon: str  # a short glyph shown in the navigation
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("this-pc", "This PC", "desktop.pages.this_pc", "ThisPcPage", "🖥"),
-    PageSpec("readiness", "Readiness", "desktop.pages.readiness", "ReadinessPage", "★"),
-    PageSpec("can-i-run", "Can I run it?", "desktop.pages.can_i_run", "CanIRunPage", "?"),
-    PageSpec("upgrade", "Upgrade wizard", "desktop.pages.upgrade", "UpgradePage", "⇧"),
-    PageSpec("benchmarks", "Benchmarks", "desktop.pages.benchmarks", "BenchmarksPage", "⏱"),
-    PageSpec("monitor", "Monitor", "desktop.pages.monitor", "MonitorPage", "📈"),
+    PageSpec("this-pc", "This PC", "desktop.pages.this_pc", "ThisPcPage"),
+    PageSpec("readiness", "Readiness", "desktop.pages.readiness", "ReadinessPage"),
+    PageSpec("can-i-run", "Can I run it?", "desktop.pages.can_i_run", "CanIRunPage"),
+    PageSpec("upgrade", "Upgrade wizard", "desktop.pages.upgrade", "UpgradePage"),
+    PageSpec("benchmarks", "Benchmarks", "desktop.pages.benchmarks", "BenchmarksPage"),
+    PageSpec("monitor", "Monitor", "desktop.pages.monitor", "MonitorPage"),
 )
 
 
