@@ -1,0 +1,17 @@
+"""Shared test set-up: every test gets its own empty rigready home (settings, data, logs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def rigready_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point ``RIGREADY_HOME`` at a fresh folder so no test reads or writes the user's own files."""
+    home = tmp_path_factory.mktemp("rigready-home")
+    monkeypatch.setenv("RIGREADY_HOME", str(home))
+    return home
