@@ -1,0 +1,52 @@
+# The two commands of the README:
+#   make start   set up .venv (first time only) and start rigready; with no display it prints the
+#                terminal report instead and says so
+#   make test    set up .venv and .venv-core (first time only), then lint, type-check, check the
+#                import layers, run every test (GUI tests offscreen), and run the core tests again
+#                in .venv-core, which has no PySide6 or pyqtgraph
+# Re-running either is cheap: a venv is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+CORE_VENV := .venv-core
+PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+
+.PHONY: start test lint gui-tests core-tests clean-venvs
+
+start: $(VENV)/.app-installed
+	$(VENV)/bin/rigready
+
+test: lint gui-tests core-tests
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+gui-tests: $(VENV)/.test-installed
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q
+
+# The core packages must work on a headless server without Qt: same tests minus tests/gui, in a
+# venv whose dependencies are pyproject's minus PySide6 and pyqtgraph (pytest-qt absent too, so
+# its ini option is dropped with addopts).
+core-tests: $(CORE_VENV)/.installed
+	$(CORE_VENV)/bin/python -m pytest -q tests --ignore=tests/gui -o addopts="-p no:cacheprovider"
+
+$(VENV)/.app-installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.app-installed
+	$(VENV)/bin/python -m pip install $(PIP_FLAGS) -e '.[test]'
+	touch $@
+
+$(CORE_VENV)/.installed: pyproject.toml
+	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
+	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
+	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) pytest hypothesis \
+	    $$($(PYTHON) packaging/core_requirements.py)
+	touch $@
+
+clean-venvs:
+	rm -rf $(VENV) $(CORE_VENV)
