@@ -27,10 +27,9 @@ gui-tests: $(VENV)/.test-installed
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q
 
 # The core packages must work on a headless server without Qt: same tests minus tests/gui, in a
-# venv whose dependencies are pyproject's minus PySide6 and pyqtgraph (pytest-qt absent too, so
-# its ini option is dropped with addopts).
+# venv whose dependencies are pyproject's minus PySide6 and pyqtgraph.
 core-tests: $(CORE_VENV)/.installed
-	$(CORE_VENV)/bin/python -m pytest -q tests --ignore=tests/gui -o addopts="-p no:cacheprovider"
+	$(CORE_VENV)/bin/python -m pytest -q tests --ignore=tests/gui
 
 $(VENV)/.app-installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -43,9 +42,9 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.app-installed
 
 $(CORE_VENV)/.installed: pyproject.toml
 	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
-	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) pytest hypothesis \
 	    $$($(PYTHON) packaging/core_requirements.py)
+	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
 
 clean-venvs:
