@@ -90,5 +90,6 @@ def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: P
     if not window.grab().save(str(path), "PNG"):
         raise UsageError(f"cannot write the screenshot to {path}")
     print(f"Saved {window.current_page_key()} page to {path}")
+    window.remember_state = False
     window.close()
     return 0

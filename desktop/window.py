@@ -62,6 +62,8 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, QWidget] = {}
         self._specs: list[PageSpec] = []
         self._detect_worker: GeneratorWorker | None = None
+        #: Off for screenshots, so rendering a page does not move the user's window or page.
+        self.remember_state = True
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -220,10 +222,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry and page, and let pages stop their background work."""
-        settings = self.context.settings
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/page", self.current_page_key())
-        settings.sync()
+        if self.remember_state:
+            settings = self.context.settings
+            settings.setValue("window/geometry", self.saveGeometry())
+            settings.setValue("window/page", self.current_page_key())
+            settings.sync()
         for page in self.pages.values():
             shutdown = getattr(page, "shutdown", None)
             if callable(shutdown):
