@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from assess.bench.cpu_gemm import CpuGemmResult
 from assess.bench.gemm import GemmMeasurement
-from assess.bench.gpu_gemm import GpuGemmResult
 from assess.bench.gpu_telemetry import THROTTLING_REASONS
-from assess.bench.storage import StorageResult
 from assess.hardware import Disk
+
+if TYPE_CHECKING:  # these import numpy (~100 ms); the readiness score uses this module without it
+    from assess.bench.cpu_gemm import CpuGemmResult
+    from assess.bench.gpu_gemm import GpuGemmResult
+    from assess.bench.storage import StorageResult
 
 Verdict = Literal["healthy", "below", "investigate", "unknown"]
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from assess.bench.cpu_gemm import CpuGemmResult
-from assess.bench.gpu_gemm import GpuGemmResult
-from assess.bench.storage import StorageResult
+if TYPE_CHECKING:  # the benchmark modules import numpy (~100 ms); scoring alone must not pay it
+    from assess.bench.cpu_gemm import CpuGemmResult
+    from assess.bench.gpu_gemm import GpuGemmResult
+    from assess.bench.storage import StorageResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,10 @@ def measured_performance(
     (no PyTorch) and a degraded storage run (page cache not bypassed) are skipped, so a figure is
     either measured properly or None.
     """
+    from assess.bench.cpu_gemm import CpuGemmResult
+    from assess.bench.gpu_gemm import GpuGemmResult
+    from assess.bench.storage import StorageResult
+
     gpu: GpuGemmResult | None = None
     cpu: CpuGemmResult | None = None
     disk: StorageResult | None = None

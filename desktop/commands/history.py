@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from desktop.commands.common import UsageError, positive_int
-from monitor.sample import Sample
-from monitor.store import SessionInfo, Store
+
+if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
+    from monitor.sample import Sample
+    from monitor.store import SessionInfo, Store
 
 
 def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +34,7 @@ def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _open(path: Path) -> Store:
-    from monitor.store import StoreError
+    from monitor.store import Store, StoreError
 
     if not path.exists():
         raise UsageError(f"no monitor database at {path}; run 'rigready monitor' first")
