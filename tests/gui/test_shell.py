@@ -23,6 +23,7 @@ from desktop.pages import page_keys
 from desktop.pages.this_pc import ThisPcPage
 from desktop.window import MainWindow
 from desktop.worker import GeneratorWorker, WorkerState
+from tests.score_helpers import disk, gpu, rig
 
 pytestmark = pytest.mark.gui
 PROFILES = Path(__file__).parent.parent / "data" / "profiles"
@@ -103,6 +104,28 @@ def test_sources_become_tooltips(context: AppContext, qtbot: QtBot) -> None:
     gpu_card = next(c for c in page.cards if "H100" in c.title_label.text())
     value = gpu_card.add_row("probe", "x", "nvml")  # the card API used by every row
     assert value.toolTip() == "Source: nvml"
+
+
+def test_fake_rig_with_amd_and_integrated_gpus(context: AppContext, qtbot: QtBot) -> None:
+    page = ThisPcPage(context)
+    qtbot.addWidget(page)
+    fake = rig(
+        (gpu("AMD Radeon RX 7900 XTX", 24, vendor="amd", power_w=355),
+         gpu("Intel UHD Graphics 770", None, vendor="intel", index=1, integrated=True)),
+        disks=(disk("nvme", 2000, 1500, name="nvme0n1"), disk("hdd", 4000, None, name="sda")),
+    )
+    context.set_profile(fake)
+    titles = {c.title_label.text(): c for c in page.cards}
+    amd = titles["AMD Radeon RX 7900 XTX"]
+    assert amd.subtitle_label.text() == "AMD"
+    assert amd.row_texts()["Video memory"] == "24.0 GiB"
+    assert amd.row_texts()["Power limit"] == "355 W"
+    assert "CUDA cores" not in amd.row_texts()  # NVIDIA-only facts are not shown as unknown
+    intel = titles["Intel UHD Graphics 770"]
+    assert "shares system memory" in intel.subtitle_label.text()
+    assert intel.row_texts()["Video memory"] == "unknown"
+    assert {"nvme0n1", "sda"} <= set(titles)
+    assert "2 GPUs · 2 disk(s)" in page.summary.text()
 
 
 # --- the main window --------------------------------------------------------------------------
