@@ -33,6 +33,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "count such as 7B.",
     )
     p.add_argument("model", metavar="MODEL")
+    add_workload_arguments(p)
+    p.add_argument("--gpus", type=int, default=1)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--gpu", metavar="CATALOG_ID", help="a GPU from the catalog")
+    where.add_argument("--profile", metavar="FILE", type=Path,
+                       help="use the best GPU of a saved rig profile")
+    p.add_argument("--tflops", type=positive_float,
+                   help="measured matmul TFLOP/s (replaces the datasheet peak)")
+    add_run_arguments(p)
+    p.add_argument("--electricity-usd-kwh", type=positive_float,
+                   default=DEFAULT_ELECTRICITY_USD_KWH)
+    p.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    p.set_defaults(func=_run)
+
+
+def add_workload_arguments(p: argparse.ArgumentParser) -> None:
+    """The job options shared by ``estimate`` and ``plan`` (method, precision, sizes, LoRA)."""
     p.add_argument("--method", choices=METHODS, default="inference")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="default: bf16 (inference, lora), amp-bf16 (full), nf4 (qlora)")
@@ -46,21 +63,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="comma-separated module names, or all-linear")
     p.add_argument("--attn", choices=ATTENTIONS, default="sdpa")
     p.add_argument("--image-size", type=int, help="input side in pixels (vision)")
-    p.add_argument("--gpus", type=int, default=1)
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--gpu", metavar="CATALOG_ID", help="a GPU from the catalog")
-    where.add_argument("--profile", metavar="FILE", type=Path,
-                       help="use the best GPU of a saved rig profile")
-    p.add_argument("--tflops", type=positive_float,
-                   help="measured matmul TFLOP/s (replaces the datasheet peak)")
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The run-size options shared by ``estimate`` and ``plan`` (utilisation, dataset, epochs)."""
     p.add_argument("--utilisation", type=positive_float,
                    help="share of peak throughput reached (default 0.35)")
     p.add_argument("--dataset-tokens", type=int, help="tokens per epoch (or to generate)")
     p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--electricity-usd-kwh", type=positive_float,
-                   default=DEFAULT_ELECTRICITY_USD_KWH)
-    p.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    p.set_defaults(func=_run)
+
+
+def workload_from_args(args: argparse.Namespace) -> Workload:
+    """The :class:`Workload` the shared options describe (sizes are checked by the estimator).
+
+    Raises:
+        UsageError: a negative number of tokens to generate.
+    """
+    if args.new_tokens < 0:
+        raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
+    return Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
+                    batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
+                    checkpointing=args.checkpointing, lora_rank=args.lora_rank,
+                    lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
+                                       if t.strip()),
+                    attention=args.attn, image_size=args.image_size,
+                    gpus=getattr(args, "gpus", 1))
 
 
 def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, int | None]:
@@ -86,14 +113,8 @@ def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, i
 
 def _run(args: argparse.Namespace) -> int:
     cat = default_catalog()
-    if args.new_tokens < 0:
-        raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
     # sizes are checked by estimate(), so that a bad one gives one clear line
-    wl = Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
-                  batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
-                  checkpointing=args.checkpointing, lora_rank=args.lora_rank,
-                  lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()),
-                  attention=args.attn, image_size=args.image_size, gpus=args.gpus)
+    wl = workload_from_args(args)
     try:
         shape = resolve_model(args.model, cat.models)
         gpu, ram = _target(args, cat)
