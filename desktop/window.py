@@ -26,6 +26,7 @@ from assess.profile import ProfileError, load_profile, save_profile
 from desktop.context import AppContext
 from desktop.pages import PAGES, PageSpec
 from desktop.theme import ACCENT, current_theme
+from desktop.theme_menu import ThemeMenu
 from desktop.worker import GeneratorWorker
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,26 @@ class MainWindow(QMainWindow):
             file_menu.addAction(action)
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.theme_menu = ThemeMenu(self.context.settings, self)
+        self.theme_menu.theme_changed.connect(
+            lambda theme: self.nav.setStyleSheet(navigation_style(theme)))
+        self.view_menu.addMenu(self.theme_menu)
         self.help_menu = self.menuBar().addMenu("&Help")
+        about_action = QAction("&About rigready", self)
+        about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
+        self.help_menu.addAction(about_action)
+
+    @Slot()
+    def show_about(self) -> None:
+        """Open the About dialog (non-blocking)."""
+        from desktop.about import AboutDialog
+
+        dialog = AboutDialog(self.context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.about_dialog = dialog
 
     # --- detection and profiles ------------------------------------------------------------
 
