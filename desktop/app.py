@@ -7,13 +7,17 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from assess.profile import load_profile
+from desktop.about import ICON_PATH
 from desktop.commands.common import UsageError
 from desktop.context import AppContext
+from desktop.crash_dialog import install_gui_crash_handler
 from desktop.pages import page_keys
 from desktop.theme import apply_theme
+from desktop.theme_menu import saved_theme
 from desktop.window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -29,16 +33,21 @@ def _application() -> QApplication:
     app.setApplicationName("rigready")
     app.setOrganizationName("rigready")
     app.setDesktopFileName("io.github.rigready.rigready")
+    app.setWindowIcon(QIcon(str(ICON_PATH)))
     return app
 
 
 def create_window(app: QApplication, context: AppContext | None = None) -> MainWindow:
     """Build the main window with the saved theme applied."""
     context = context or AppContext()
-    choice = str(context.settings.value("appearance/theme", "system"))
-    apply_theme(app, choice)
-    if choice == "system":
-        app.styleHints().colorSchemeChanged.connect(lambda _s: apply_theme(app, "system"))
+    settings = context.settings
+    apply_theme(app, saved_theme(settings))
+
+    def follow_system(_scheme: object) -> None:
+        if saved_theme(settings) == "system":  # the choice may change in View → Theme
+            apply_theme(app, "system")
+
+    app.styleHints().colorSchemeChanged.connect(follow_system)
     return MainWindow(context)
 
 
@@ -48,7 +57,11 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
         raise UsageError(f"unknown page {page!r}; pages: {', '.join(page_keys())}")
     profile = load_profile(profile_path) if profile_path is not None else None
     app = _application()
+    # A screenshot run (CI, docs) keeps the CLI's crash handler: one line on stderr, no dialog.
+    crash_notifier = install_gui_crash_handler() if screenshot is None else None
     window = create_window(app)
+    if crash_notifier is not None:
+        crash_notifier.window = window
     if page is not None and page not in window.pages:
         raise UsageError(f"page {page!r} is not available in this build")
 

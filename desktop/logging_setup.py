@@ -1,0 +1,109 @@
+"""The rotating log file ``rigready.log`` in the platform log folder.
+
+Both the CLI and the window call :func:`configure_logging` at start. Records go to the file only:
+the CLI stays quiet on stderr (its output is its report), and the window has no terminal to
+write to. The file rotates at :data:`MAX_BYTES` and keeps :data:`BACKUP_COUNT` older files
+(``rigready.log.1`` ...), so it never grows past about 4 MB. ``RIGREADY_LOG_LEVEL=DEBUG`` (or
+INFO, WARNING, ERROR) changes the level; the default is INFO. No Qt here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from catalog.paths import log_dir
+
+LOG_FILE_NAME = "rigready.log"
+MAX_BYTES = 1_000_000
+BACKUP_COUNT = 3
+LEVEL_VARIABLE = "RIGREADY_LOG_LEVEL"
+LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s [%(threadName)s] %(message)s"
+_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
+           "ERROR": logging.ERROR}
+
+log = logging.getLogger(__name__)
+
+
+class _RigreadyLogHandler(RotatingFileHandler):
+    """The handler :func:`configure_logging` adds (a subclass, so it can find it again)."""
+
+
+def log_file_path(directory: Path | None = None) -> Path:
+    """Where the log file is (or will be): ``rigready.log`` in ``directory`` or ``log_dir()``."""
+    return (directory if directory is not None else log_dir()) / LOG_FILE_NAME
+
+
+def level_from_environment(value: str | None) -> int:
+    """The level named by ``RIGREADY_LOG_LEVEL`` (any case); INFO when unset or unknown."""
+    return _LEVELS.get((value or "").strip().upper(), logging.INFO)
+
+
+def current_log_file() -> Path | None:
+    """The file the configured handler writes to, or None when logging is not configured."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _RigreadyLogHandler):
+            return Path(handler.baseFilename)
+    return None
+
+
+def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Path | None:
+    """Send every log record to the rotating file ``rigready.log``.
+
+    Calling it again is harmless: a handler for the same file is kept, one for another file
+    (``RIGREADY_HOME`` changed) is closed and replaced.
+
+    Args:
+        directory: folder of the log file; by default ``catalog.paths.log_dir()``.
+        role: ``"cli"`` or ``"gui"``, written in the start line.
+
+    Returns:
+        The log file's path, or None when its folder cannot be created or written (the app then
+        runs without a log file rather than failing).
+    """
+    target = log_file_path(directory)
+    root = logging.getLogger()
+    level = level_from_environment(os.environ.get(LEVEL_VARIABLE))
+    for handler in list(root.handlers):
+        if not isinstance(handler, _RigreadyLogHandler):
+            continue
+        if Path(handler.baseFilename) == target.absolute():
+            root.setLevel(level)
+            return target
+        root.removeHandler(handler)
+        handler.close()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(target.parent, os.W_OK):
+        return None
+    handler = _RigreadyLogHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
+                                  encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
+    log.info("%s", start_line(role))
+    return target
+
+
+def start_line(role: str) -> str:
+    """One line naming the version, the role, Python and the system, for the top of a run."""
+    from desktop.cli import __version__
+
+    frozen = " (bundle)" if getattr(sys, "frozen", False) else ""
+    return (f"rigready {__version__}{frozen} {role} started; Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()} {platform.machine()}")
+
+
+def remove_logging() -> None:
+    """Close and remove the handler :func:`configure_logging` added (tests use this)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if isinstance(handler, _RigreadyLogHandler):
+            root.removeHandler(handler)
+            handler.close()
