@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop import crash
 from desktop.commands import COMMAND_MODULES
 from desktop.commands.common import UsageError
+from desktop.logging_setup import configure_logging
 
 try:
     from importlib.metadata import version as _dist_version
@@ -89,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    log_file = configure_logging(role="cli")
+    logging.getLogger(__name__).info("command: rigready %s",
+                                     " ".join(sys.argv[1:] if argv is None else argv))
+    if argv is None:  # the real process (console script, bundle), not a test calling main()
+        crash.install(crash.CrashHandler(log_file))
     try:
         if getattr(args, "func", None) is None:
             return _run_default()

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 class _RigreadyLogHandler(RotatingFileHandler):
     """The handler :func:`configure_logging` adds (a subclass, so it can find it again)."""
 
+    role = ""
+
 
 def log_file_path(directory: Path | None = None) -> Path:
     """Where the log file is (or will be): ``rigready.log`` in ``directory`` or ``log_dir()``."""
@@ -73,6 +75,9 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
             continue
         if Path(handler.baseFilename) == target.absolute():
             root.setLevel(level)
+            if handler.role != role:  # the CLI went on to open the window
+                handler.role = role
+                log.info("%s", start_line(role))
             return target
         root.removeHandler(handler)
         handler.close()
@@ -85,6 +90,7 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
     handler = _RigreadyLogHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
                                   encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.role = role
     root.addHandler(handler)
     root.setLevel(level)
     log.info("%s", start_line(role))
