@@ -11,4 +11,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "desktop.commands.catalog",
     "desktop.commands.score",
     "desktop.commands.estimate",
+    "desktop.commands.plan",
 )

@@ -1,0 +1,151 @@
+"""A plan result as JSON (``rigready plan --json``) and as a Markdown shopping list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assess.plan.facts import facts_to_dict
+from assess.plan.rent import RentOffer
+from assess.plan.result import After, Plan, PlanResult
+
+STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "unverified": "CHECK"}
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def after_to_dict(after: After) -> dict[str, Any]:
+    """The goal re-checked, as JSON."""
+    return {"verdict": after.verdict, "reached": after.reached,
+            "total_gib": _r(after.total_gib, 3), "vram_gib": _r(after.vram_gib, 3),
+            "gpu": after.gpu_name, "ram_gib": _r(after.ram_gib, 1),
+            "tokens_per_s": _r(after.tokens_per_s, 1), "run_hours": _r(after.run_hours, 3),
+            "query_seconds": _r(after.query_seconds, 3), "load_w": _r(after.load_w, 0),
+            "reasons": list(after.reasons)}
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """One plan as JSON (the keys of issue 5 plus a few more)."""
+    return {
+        "title": plan.title, "labels": list(plan.labels),
+        "items": [{"kind": i.kind, "id": i.catalog_id, "name": i.name, "price_usd": i.price_usd,
+                   "quantity": i.quantity,
+                   "price_date": i.price_date.isoformat() if i.price_date else None,
+                   "price_source": i.price_source, "note": i.note} for i in plan.items],
+        "total_usd": plan.total_usd, "within_budget": plan.within_budget,
+        "over_budget_usd": plan.over_budget_usd, "viable": plan.viable,
+        "after": after_to_dict(plan.after),
+        "checks": [{"name": c.name, "status": c.status, "detail": c.detail}
+                   for c in plan.checks],
+        "electricity_usd_per_hour": _r(plan.local_usd_per_hour, 4),
+        "run_electricity_usd": _r(plan.run_cost_usd),
+        "per_million_queries_usd": _r(plan.per_million_queries_usd),
+        "break_even_hours": _r(plan.break_even_hours, 0),
+        "reasons": list(plan.reasons),
+    }
+
+
+def _offer_dict(offer: RentOffer | None) -> dict[str, Any] | None:
+    if offer is None:
+        return None
+    return {"offer": offer.name, "offer_id": offer.offer_id, "gpu": offer.gpu_name,
+            "gpu_count": offer.gpu_count, "usd_per_hour": offer.usd_per_hour, "spot": offer.spot,
+            "price_date": offer.price_date.isoformat(), "price_source": offer.price_source,
+            "verdict": offer.outcome.verdict, "hours": _r(offer.run_hours, 3),
+            "cost_usd": _r(offer.run_cost_usd),
+            "per_million_queries_usd": _r(offer.per_million_queries_usd)}
+
+
+def result_to_dict(result: PlanResult) -> dict[str, Any]:
+    """The whole result as JSON."""
+    rent = result.rent
+    offer = _offer_dict(rent.offer) or {"offer": None, "usd_per_hour": None, "hours": None,
+                                        "cost_usd": None}
+    offer.update({
+        "break_even_hours": _r(rent.break_even_hours, 0),
+        "break_even": [{"plan": p.title, "hours": _r(p.break_even_hours, 0)}
+                       for p in result.plans if p.items],
+        "spot": _offer_dict(rent.spot), "recommendation": rent.advice.choice,
+        "advice": rent.advice.text, "reasons": list(rent.reasons),
+    })
+    return {
+        "goal": result.goal_label, "status": result.status, "summary": result.summary,
+        "budget_usd": result.budget_usd, "now": after_to_dict(result.now),
+        "plans": [plan_to_dict(p) for p in result.plans], "rent": offer,
+        "assumptions": list(result.assumptions), "facts": facts_to_dict(result.facts),
+        "reasons": list(result.reasons), "considered": result.considered,
+    }
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.2f}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("\n", " ")
+
+
+def shopping_list_markdown(result: PlanResult, generated: str = "") -> str:
+    """The plans as a Markdown shopping list: parts with dated prices, checks, buy or rent.
+
+    Args:
+        result: the planner's answer.
+        generated: an optional line saying when and for which PC the list was made.
+    """
+    out = [f"# Upgrade shopping list: {result.goal_label}", ""]
+    if generated:
+        out += [generated, ""]
+    out += [result.summary, ""]
+    if result.budget_usd is not None:
+        out += [f"Budget: ${result.budget_usd:,.2f}", ""]
+    for n, plan in enumerate(result.plans, 1):
+        labels = ", ".join(plan.labels)
+        out += [f"## Plan {n}: {plan.title}" + (f" ({labels})" if labels else ""), ""]
+        if plan.items:
+            out += ["| Part | Kind | Price | Price date | Source |", "|---|---|---:|---|---|"]
+            for i in plan.items:
+                date = i.price_date.isoformat() if i.price_date else "undated"
+                note = f" — {i.note}" if i.note else ""
+                out.append(f"| {_cell(i.name + note)} | {i.kind} | ${i.price_usd:,.2f} | {date} "
+                           f"| {_cell(i.price_source)} |")
+            out.append(f"| **Total** | | **${plan.total_usd:,.2f}** | | |")
+        else:
+            out.append("Nothing to buy.")
+        if plan.over_budget_usd:
+            out.append(f"\nOver budget by ${plan.over_budget_usd:,.2f}.")
+        a = plan.after
+        need = f"{a.total_gib:.1f} GiB needed" if a.total_gib is not None else ""
+        have = f"{a.vram_gib:.1f} GiB on {a.gpu_name}" if a.vram_gib is not None else "no GPU"
+        sizes = ", ".join(x for x in (need, have) if x)
+        out += ["", f"After the upgrade: **{a.verdict}** ({sizes})"]
+        if a.tokens_per_s is not None:
+            out.append(f"- speed: {a.tokens_per_s:,.0f} tokens/s")
+        if a.run_hours is not None:
+            out.append(f"- one run: {a.run_hours:,.1f} h, {_money(plan.run_cost_usd)} of "
+                       "electricity")
+        if plan.per_million_queries_usd is not None:
+            out.append(f"- 1,000,000 queries: {_money(plan.per_million_queries_usd)} of "
+                       "electricity")
+        if plan.break_even_hours is not None:
+            out.append(f"- buying beats renting after {plan.break_even_hours:,.0f} h of use")
+        if plan.checks:
+            out += ["", "Checks:", ""]
+            out += [f"- [{'x' if c.status == 'pass' else ' '}] **{STATUS_MARK[c.status]}** "
+                    f"{c.name}: {c.detail}" for c in plan.checks]
+        out.append("")
+    out += ["## Buy or rent", "", result.rent.advice.text, ""]
+    offer = result.rent.offer
+    if offer is not None:
+        out.append(f"- cheapest cloud offer that fits: {offer.name}, ${offer.usd_per_hour:g}/h "
+                   f"({offer.price_date.isoformat()}; {offer.price_source})")
+        if offer.run_hours is not None:
+            out.append(f"- one run there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
+        if offer.per_million_queries_usd is not None:
+            out.append(f"- 1,000,000 queries there: {_money(offer.per_million_queries_usd)}")
+    out += [f"- {r}" for r in result.rent.reasons]
+    if result.assumptions:
+        out += ["", "## Assumptions", ""] + [f"- {a}" for a in result.assumptions]
+    out += ["", "Prices are dated catalog figures, not live quotes; check current prices "
+            "before buying.", ""]
+    return "\n".join(out)

@@ -1,0 +1,132 @@
+"""What planning returns: plans with line items, checks and the goal re-checked, and buy vs rent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from assess.plan.checks import Check
+from assess.plan.facts import RigFacts
+from assess.plan.parts import LineItem
+from assess.plan.rent import Advice, RentOffer
+
+#: Verdicts in plain words.
+VERDICT_TEXT = {"fits": "fits", "tight": "tight fit", "offload": "only with CPU offload (slow)",
+                "no": "does not fit", "no GPU": "no GPU", "ready": "ready",
+                "not ready": "not ready"}
+
+
+def verdict_text(verdict: str) -> str:
+    """A verdict in plain words (``no`` -> ``does not fit``)."""
+    return VERDICT_TEXT.get(verdict, verdict)
+
+
+PlanStatus = Literal["no upgrade needed", "ok", "nothing within budget",
+                     "no plan reaches the goal", "blocked"]
+
+
+@dataclass(frozen=True, slots=True)
+class After:
+    """The goal re-checked on the PC as a plan leaves it."""
+
+    #: fits/tight/offload/no (workloads), ready/not ready (tiers, tasks), "no GPU".
+    verdict: str
+    #: Whether GPU, RAM, disk and CPU all meet the goal.
+    reached: bool
+    #: GPU memory the goal needs, GiB.
+    total_gib: float | None
+    vram_gib: float | None
+    gpu_name: str | None
+    ram_gib: float | None
+    tokens_per_s: float | None
+    run_hours: float | None
+    #: Inference: seconds per query.
+    query_seconds: float | None
+    #: Watts the PC draws while working (None: unknown).
+    load_w: float | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One way to upgrade: what to buy, what it costs, whether it fits and what it reaches."""
+
+    title: str
+    #: Why it is shown: "cheapest", "best value", "best within budget", "nearest", ...
+    labels: tuple[str, ...]
+    items: tuple[LineItem, ...]
+    after: After
+    checks: tuple[Check, ...]
+    budget_usd: float | None
+    #: Electricity per hour of local work after the upgrade, USD.
+    local_usd_per_hour: float | None
+    #: Electricity for one run on the upgraded PC, USD.
+    run_cost_usd: float | None
+    #: Inference: electricity for 1,000,000 queries on the upgraded PC, USD.
+    per_million_queries_usd: float | None
+    #: Hours of use after which buying this plan beats renting (None: never or unknown).
+    break_even_hours: float | None
+    reasons: tuple[str, ...]
+
+    @property
+    def total_usd(self) -> float:
+        """The sum of the line items."""
+        return round(sum(i.price_usd for i in self.items), 2)
+
+    @property
+    def blocked(self) -> bool:
+        """Whether a check failed (the plan cannot be built in this PC)."""
+        return any(c.status == "fail" for c in self.checks)
+
+    @property
+    def viable(self) -> bool:
+        """Reaches the goal and no check failed."""
+        return self.after.reached and not self.blocked
+
+    @property
+    def within_budget(self) -> bool:
+        """Whether the total is within the budget (True without a budget)."""
+        return self.budget_usd is None or self.total_usd <= self.budget_usd + 1e-9
+
+    @property
+    def over_budget_usd(self) -> float:
+        """How far over the budget the total is (0 when within)."""
+        return 0.0 if self.within_budget else round(self.total_usd - (self.budget_usd or 0), 2)
+
+    def checks_with(self, status: str) -> tuple[Check, ...]:
+        """The checks of one status."""
+        return tuple(c for c in self.checks if c.status == status)
+
+
+@dataclass(frozen=True, slots=True)
+class RentSummary:
+    """The rent side: the offer, its cost for one run, break-even and the advice."""
+
+    offer: RentOffer | None
+    spot: RentOffer | None
+    #: Break-even of the plan the advice is about (None: no plan, never, or no offer).
+    break_even_hours: float | None
+    advice: Advice
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    """Everything the planner says for one goal, budget and set of facts."""
+
+    goal_label: str
+    status: PlanStatus
+    #: One or two plain sentences.
+    summary: str
+    budget_usd: float | None
+    now: After
+    plans: tuple[Plan, ...]
+    rent: RentSummary
+    #: Unknown facts and the values assumed for them, each saying what to check.
+    assumptions: tuple[str, ...]
+    facts: RigFacts
+    reasons: tuple[str, ...]
+    #: How many configurations were weighed.
+    considered: int
+    #: Whether the goal is an inference workload (costs are then also per query).
+    inference: bool = False

@@ -1,0 +1,164 @@
+"""The PC as the planner sees it: the parts that can change and what is known about each.
+
+Built once from a :class:`~assess.hardware.RigProfile` and the catalog. A fact the profile lacks
+stays ``None``; the checks that need it come out ``unverified``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assess.estimate import GpuTarget, gpu_from_info
+from assess.hardware import GpuInfo, RigProfile
+from assess.match import is_laptop_name, match_gpu
+from assess.score_facts import RigFacts as ScoreFacts
+from assess.score_facts import rig_facts
+from assess.units import GIB
+from catalog import Catalog, CpuEntry, GpuEntry
+
+#: CPU power assumed for PSU sizing when the CPU is not in the catalog (a typical desktop
+#: K-series base power; rigready's assumption, stated wherever it is used).
+ASSUMED_CPU_W = 125.0
+
+
+@dataclass(frozen=True, slots=True)
+class RigState:
+    """The current PC: GPU, CPU, memory and disks, with what could not be told."""
+
+    gpu: GpuInfo | None
+    gpu_entry: GpuEntry | None
+    gpu_target: GpuTarget | None
+    #: The GPU cannot be swapped (a laptop GPU), with the reason.
+    laptop: bool
+    cpu_name: str | None
+    cpu_entry: CpuEntry | None
+    cpu_cores: int | None
+    #: RAM the OS sees, GiB (None: unknown).
+    ram_total_gib: float | None
+    #: RAM installed as sold (sum of modules), GiB; falls back to ``ram_total_gib``.
+    ram_installed_gib: float | None
+    ram_available_bytes: int | None
+    #: ``DDR4``/``DDR5``/``LPDDR5``... as detected.
+    ram_type: str | None
+    #: ``DIMM`` or ``SODIMM`` (None: unknown).
+    ram_form: str | None
+    ram_soldered: bool | None
+    slots_total: int | None
+    slots_used: int | None
+    max_capacity_gib: float | None
+    score: ScoreFacts
+    notes: tuple[str, ...]
+
+    @property
+    def has_gpu(self) -> bool:
+        """Whether there is a discrete GPU today."""
+        return self.gpu is not None
+
+    @property
+    def vram_gib(self) -> float | None:
+        """The current GPU's memory."""
+        return self.gpu_target.vram_bytes / GIB if self.gpu_target else None
+
+    @property
+    def cpu_power_w(self) -> float | None:
+        """The CPU's rated power from the catalog (None when the CPU is not in it)."""
+        return self.cpu_entry.tdp_w if self.cpu_entry else None
+
+    @property
+    def free_slots(self) -> int | None:
+        """Empty RAM slots (None when the slot counts are unknown)."""
+        if self.slots_total is None or self.slots_used is None:
+            return None
+        return max(self.slots_total - self.slots_used, 0)
+
+    @property
+    def platform_pcie_gen(self) -> int | None:
+        """The PCIe generation of the CPU's graphics lanes (from the catalog)."""
+        return self.cpu_entry.pcie_gen if self.cpu_entry else None
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in re.split(r"[^a-z0-9]+", text.lower()) if w)
+
+
+def match_cpu(model: str | None, cpus: Sequence[CpuEntry]) -> CpuEntry | None:
+    """The catalog CPU whose ``match`` fragment appears, word for word, in ``model``.
+
+    A fragment must be followed by a word boundary, so ``"Ryzen 5 5600"`` does not claim a
+    "Ryzen 5 5600X"; the longest matching fragment wins.
+    """
+    if not model:
+        return None
+    words = _words(model)
+    best: tuple[tuple[int, int], CpuEntry] | None = None
+    for entry in cpus:
+        for fragment in entry.match:
+            frag = _words(fragment)
+            n = len(frag)
+            if not n or not any(words[i:i + n] == frag for i in range(len(words) - n + 1)):
+                continue
+            key = (n, len("".join(frag)))
+            if best is None or key > best[0]:
+                best = (key, entry)
+    return best[1] if best else None
+
+
+def _form_factor(profile: RigProfile) -> str | None:
+    forms = {(m.form_factor or "").upper().replace("-", "") for m in profile.memory.modules}
+    forms.discard("")
+    if len(forms) == 1:
+        form = forms.pop()
+        if form in ("DIMM", "SODIMM"):
+            return form
+    return None
+
+
+def rig_state(profile: RigProfile, catalog: Catalog) -> RigState:
+    """Collect what the planner needs from ``profile``."""
+    notes: list[str] = []
+    gpu = profile.best_gpu
+    entry = target = None
+    laptop = False
+    if gpu is not None:
+        entry = match_gpu(gpu, catalog.gpus).entry
+        target = gpu_from_info(gpu, catalog.gpus)
+        laptop = is_laptop_name(gpu.name) or (entry is not None and entry.segment == "laptop")
+        if target is None:
+            notes.append(f"{gpu.name}: VRAM unknown, treated as no usable GPU")
+    cpu = profile.cpu
+    cpu_entry = match_cpu(cpu.model, catalog.cpus)
+    if cpu.model and cpu_entry is None:
+        notes.append(f"CPU {cpu.model!r} is not in the catalog: its power and socket are unknown")
+    mem = profile.memory
+    total = mem.total_bytes / GIB if mem.total_bytes else None
+    sizes = [m.size_bytes for m in mem.modules]
+    installed = sum(s for s in sizes if s) / GIB if sizes and all(sizes) else total
+    ram_type = mem.type or next((m.type for m in mem.modules if m.type), None)
+    form = _form_factor(profile)
+    if form is None and (laptop or (ram_type or "").upper().startswith("LP")):
+        form = "SODIMM" if not (ram_type or "").upper().startswith("LP") else None
+    soldered = mem.soldered
+    if soldered is None and (ram_type or "").upper().startswith("LP"):
+        soldered = True
+        notes.append(f"{ram_type} memory is soldered to the board")
+    slots_used = mem.slots_used if mem.slots_used is not None else (
+        len(mem.modules) if mem.modules else None)
+    return RigState(
+        gpu=gpu, gpu_entry=entry, gpu_target=target, laptop=laptop, cpu_name=cpu.model,
+        cpu_entry=cpu_entry, cpu_cores=cpu.physical_cores, ram_total_gib=total,
+        ram_installed_gib=installed, ram_available_bytes=mem.available_bytes,
+        ram_type=ram_type.upper() if ram_type else None, ram_form=form, ram_soldered=soldered,
+        slots_total=mem.slots_total, slots_used=slots_used,
+        max_capacity_gib=mem.max_capacity_bytes / GIB if mem.max_capacity_bytes else None,
+        score=rig_facts(profile, catalog), notes=tuple(notes))
+
+
+def gpu_label(entry: GpuEntry) -> str:
+    """A short display name (``RTX 3060 12 GB``) without the brand words."""
+    words = [w for w in entry.name.split() if w not in _BRANDS]
+    return " ".join(words) or entry.name
+
+
+_BRANDS = frozenset({"NVIDIA", "GeForce", "AMD", "Radeon", "Intel"})

@@ -1,0 +1,109 @@
+"""The words of a plan result: the summary, the assumptions, and the buy-or-rent advice."""
+
+from __future__ import annotations
+
+from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE, RigFacts
+from assess.plan.goal import Goal, WorkloadGoal
+from assess.plan.rent import HORIZON_WEEKS, RentOffer, advise
+from assess.plan.result import Plan, PlanResult, PlanStatus, RentSummary
+from assess.plan.rig import ASSUMED_CPU_W, RigState
+
+
+def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
+                 status: PlanStatus, budget: float | None, facts: RigFacts,
+                 offer: RentOffer | None, spot: RentOffer | None,
+                 considered: int) -> PlanResult:
+    """Put the ranked plans, the rent side, the summary and the assumptions together."""
+    primary = next((p for p in plans if "best within budget" in p.labels), None) or (
+        plans[0] if plans and plans[0].viable else None)
+    why = ""
+    if status == "blocked" and plans:
+        fails = plans[0].checks_with("fail")
+        why = f" ({fails[0].detail.split(':')[0]})" if fails else ""
+    advice = advise(status=status, plan_title=primary.title if primary else None,
+                    purchase_usd=primary.total_usd if primary else None,
+                    break_even=primary.break_even_hours if primary else None, offer=offer,
+                    hours_per_week=facts.hours,
+                    local_run_cost=now.run_cost_usd if status == "no upgrade needed" else None,
+                    why_no_plan=why,
+                    inference=isinstance(goal, WorkloadGoal) and not goal.workload.training)
+    rent_reasons = []
+    if offer is not None and primary is not None and primary.after.run_hours and offer.run_hours:
+        ratio = primary.after.run_hours / offer.run_hours
+        if ratio > 1.2:
+            rent_reasons.append(f"the rented {offer.gpu_name} does this job about {ratio:.1f}x "
+                                f"faster than the {primary.title} plan, so renting needs fewer "
+                                "hours than the break-even counts")
+    if spot is not None:
+        rent_reasons.append(f"cheaper but interruptible: {spot.name} at ${spot.usd_per_hour:g}/h "
+                            f"(spot, {spot.price_date})")
+    rent = RentSummary(offer=offer, spot=spot,
+                       break_even_hours=primary.break_even_hours if primary else None,
+                       advice=advice, reasons=tuple(rent_reasons))
+    return PlanResult(goal_label=goal.label, status=status,
+                      summary=_summary(status, now, plans, budget, rig),
+                      budget_usd=budget, now=now.after, plans=plans, rent=rent,
+                      assumptions=_assumptions(goal, rig, facts), facts=facts,
+                      reasons=rig.notes, considered=considered,
+                      inference=isinstance(goal, WorkloadGoal) and not goal.workload.training)
+
+
+def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: float | None,
+             rig: RigState) -> str:
+    a = now.after
+    if status == "no upgrade needed":
+        need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
+            else ""
+        return f"No upgrade needed: this PC already reaches the goal{need}."
+    first = plans[0] if plans else None
+    if status == "ok" and first is not None:
+        best = next(p for p in plans if "best within budget" in p.labels)
+        text = (f"The cheapest plan that reaches the goal is {first.title} "
+                f"(${first.total_usd:,.2f}).")
+        if best is not first:
+            text += f" Best within your budget: {best.title} (${best.total_usd:,.2f})."
+        return text
+    if status == "nothing within budget" and first is not None:
+        return (f"Nothing within your ${budget or 0:,.0f} budget reaches the goal. The nearest "
+                f"plan is {first.title} at ${first.total_usd:,.2f}, "
+                f"${first.over_budget_usd:,.2f} over.")
+    if status == "blocked" and first is not None:
+        fail = first.checks_with("fail")
+        reason = fail[0].detail if fail else "a check failed"
+        return f"No upgrade of this PC reaches the goal: {reason}."
+    largest = max((p.after.vram_gib or 0.0 for p in plans), default=0.0)
+    needed = a.total_gib
+    return ("No single-GPU upgrade in the catalog reaches the goal"
+            + (f" (it needs {needed:.1f} GiB; the nearest plan has {largest:.0f} GiB)"
+               if needed else "") + ".")
+
+
+def _assumptions(goal: Goal, rig: RigState, facts: RigFacts) -> tuple[str, ...]:
+    out: list[str] = []
+    swap = not rig.laptop  # a laptop's GPU cannot be swapped: PSU and case facts do not apply
+    if swap and facts.psu_watts is None:
+        out.append("PSU unknown: assumed big enough for each plan (each states the watts it "
+                   "needs) — check it")
+    if facts.psu_connectors is None and swap:
+        out.append("PSU connectors unknown: assumed the card can be plugged in — check them")
+    if facts.clearance_mm is None and swap:
+        out.append("Case GPU clearance unknown: card length not checked — measure it")
+    if facts.kwh_price is None:
+        out.append(f"Electricity price unknown: assumed {DEFAULT_KWH_PRICE:g} USD/kWh")
+    if facts.hours_per_week is None:
+        out.append(f"Hours of use per week unknown: assumed {DEFAULT_HOURS_PER_WEEK:g} h")
+    if rig.cpu_entry is None and swap:
+        out.append(f"CPU power unknown ({rig.cpu_name or 'CPU'} not in the catalog): assumed "
+                   f"{ASSUMED_CPU_W:.0f} W for PSU sizing — PSU checks stay unverified")
+    if isinstance(goal, WorkloadGoal):
+        if goal.workload.training and goal.dataset_tokens is None:
+            out.append(f"Run size not given: one run is assumed to be {goal.run_tokens / 1e6:g} M "
+                       f"tokens x {goal.epochs:g} epoch")
+        if not goal.workload.training and goal.dataset_tokens is None:
+            out.append(f"Inference cost is for {goal.queries:,} queries of "
+                       f"{goal.workload.seq_len:,} prompt + {goal.workload.new_tokens:,} "
+                       f"new tokens, batch {goal.workload.batch} (a server that batches "
+                       "requests costs less)")
+    out.append(f"Buy versus rent is weighed over {HORIZON_WEEKS / 52:g} years of use, "
+               "without resale value")
+    return tuple(out)

@@ -1,0 +1,221 @@
+"""``rigready plan``: what to buy (or rent) to run, fine-tune or train a model, or reach a tier."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import math
+from pathlib import Path
+
+from assess.estimate import EstimateError, resolve_model
+from assess.plan import (
+    FactsError,
+    Goal,
+    PlanError,
+    PlanResult,
+    RigFacts,
+    TaskGoal,
+    TierGoal,
+    WorkloadGoal,
+    format_connectors,
+    load_facts,
+    parse_connectors,
+    plan_upgrades,
+    result_to_dict,
+    shopping_list_markdown,
+)
+from assess.plan.facts import check_number
+from assess.plan.result import verdict_text
+from catalog import Catalog, default_catalog
+from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
+from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
+
+_MARK = {"pass": "pass", "fail": "FAIL", "unverified": "check"}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``plan`` subcommand."""
+    p = subparsers.add_parser(
+        "plan", help="priced upgrade plans for a goal, their compatibility, and buy versus rent",
+        description="Rank upgrades (GPU, RAM, drive, PSU, CPU) that reach a goal within a "
+        "budget, check that they fit this PC, re-check the goal with the estimator, and compare "
+        "with renting a cloud GPU. The goal is MODEL with estimator options (as for 'rigready "
+        "estimate'), or --tier ID, or --task ID. Facts no probe can read (PSU, case, "
+        "electricity, hours of use) come from the flags below or --facts FILE; unknown ones are "
+        "stated as assumptions and their checks stay 'unverified'.")
+    p.add_argument("model", metavar="MODEL", nargs="?",
+                   help="catalog id, config.json path or parameter count such as 7B")
+    goal = p.add_mutually_exclusive_group()
+    goal.add_argument("--tier", metavar="ID", help="reach a hardware tier (entry, mid, ...)")
+    goal.add_argument("--task", metavar="ID", help="be ready for an AI task of the catalog")
+    add_workload_arguments(p)
+    add_run_arguments(p)
+    p.add_argument("--queries", type=int, default=1_000_000,
+                   help="inference: queries to price (default 1,000,000)")
+    p.add_argument("--budget", metavar="USD", type=float, required=True,
+                   help="the most you want to spend")
+    add_profile_argument(p)
+    facts = p.add_argument_group("facts rigready cannot detect (remembered by the window)")
+    facts.add_argument("--psu-watts", metavar="W", type=float, help="your PSU's rating")
+    facts.add_argument("--psu-connectors", metavar="LIST",
+                       help="GPU plugs on your PSU, e.g. '2x8-pin' or '2x8-pin,12v-2x6' or none")
+    facts.add_argument("--clearance-mm", metavar="MM", type=float,
+                       help="the longest graphics card your case takes")
+    facts.add_argument("--kwh-price", metavar="USD", type=float, help="electricity, USD/kWh")
+    facts.add_argument("--hours-per-week", metavar="H", type=float,
+                       help="hours a week you would use the GPU for this")
+    facts.add_argument("--facts", metavar="FILE", type=Path,
+                       help="a JSON file with psu_watts, psu_connectors, clearance_mm, "
+                       "kwh_price, hours_per_week (flags win)")
+    p.add_argument("--vendor", action="append", choices=("nvidia", "amd", "intel"),
+                   help="only GPUs of this vendor (repeatable; default all)")
+    p.add_argument("--markdown", metavar="FILE", type=Path,
+                   help="also write the plans as a Markdown shopping list")
+    p.add_argument("--json", action="store_true", help="print the plans as JSON")
+    p.set_defaults(func=_run)
+
+
+def facts_from_args(args: argparse.Namespace) -> RigFacts:
+    """The facts from ``--facts FILE`` overridden by the individual flags.
+
+    Raises:
+        UsageError: a bad file (naming file and field) or a bad flag value.
+    """
+    try:
+        base = load_facts(args.facts) if args.facts is not None else RigFacts()
+        values: dict[str, object] = {}
+        for flag, field in (("psu_watts", "psu_watts"), ("clearance_mm", "clearance_mm"),
+                            ("kwh_price", "kwh_price"), ("hours_per_week", "hours_per_week")):
+            value = getattr(args, flag)
+            if value is not None:
+                values[field] = check_number(field, value, "--" + flag.replace("_", "-"))
+        if args.psu_connectors is not None:
+            values["psu_connectors"] = parse_connectors(args.psu_connectors, "--psu-connectors",
+                                                        "")
+    except FactsError as exc:
+        raise UsageError(str(exc)) from None
+    return base.merged(RigFacts(**values))  # type: ignore[arg-type]
+
+
+def _pick(kind: str, wanted: str, ids: list[str]) -> None:
+    if wanted not in ids:
+        close = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.5)
+        hint = (f"; did you mean {', '.join(close)}?" if close
+                else f" (choose from {', '.join(ids)})")
+        raise UsageError(f"unknown {kind} {wanted!r}{hint}")
+
+
+def goal_from_args(args: argparse.Namespace, cat: Catalog) -> Goal:
+    """The goal the arguments describe (exactly one of MODEL, --tier, --task).
+
+    Raises:
+        UsageError: no goal or two goals, an unknown id, or a bad workload.
+    """
+    given = [x for x in (args.model, args.tier, args.task) if x]
+    if len(given) != 1:
+        raise UsageError("give exactly one goal: MODEL (with --method ...), --tier ID or "
+                         "--task ID")
+    if args.tier:
+        _pick("tier", args.tier, [t.id for t in cat.tiers])
+        return TierGoal(cat.tier(args.tier))
+    if args.task:
+        _pick("task", args.task, [t.id for t in cat.tasks])
+        return TaskGoal(cat.task(args.task))
+    if args.queries <= 0:
+        raise UsageError(f"--queries must be above zero, got {args.queries}")
+    if args.epochs <= 0:
+        raise UsageError(f"--epochs must be above zero, got {args.epochs:g}")
+    if args.dataset_tokens is not None and args.dataset_tokens <= 0:
+        raise UsageError(f"--dataset-tokens must be above zero, got {args.dataset_tokens}")
+    workload = workload_from_args(args)
+    try:
+        workload.check()
+        shape = resolve_model(args.model, cat.models)
+    except EstimateError as exc:
+        raise UsageError(str(exc)) from None
+    name = next((m.name for m in cat.models if m.id == args.model), None)
+    return WorkloadGoal(shape, workload, dataset_tokens=args.dataset_tokens, epochs=args.epochs,
+                        utilisation=args.utilisation, queries=args.queries, model_name=name)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not math.isfinite(args.budget) or args.budget < 0:
+        raise UsageError(f"--budget must be zero or more, got {args.budget:g}")
+    cat = default_catalog()
+    goal = goal_from_args(args, cat)
+    facts = facts_from_args(args)
+    profile = load_rig(args)
+    try:
+        result = plan_upgrades(profile, goal, args.budget, facts, cat,
+                               vendors=tuple(args.vendor) if args.vendor else None)
+    except (PlanError, EstimateError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.markdown is not None:
+        try:
+            args.markdown.write_text(shopping_list_markdown(result), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.markdown}: {exc.strerror or exc}") from None
+    if args.json:
+        print_json(result_to_dict(result))
+    else:
+        print(render_plan(result))
+        if args.markdown is not None:
+            print(f"\nShopping list written to {args.markdown}")
+    return 0
+
+
+def _money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.2f}"
+
+
+def render_plan(result: PlanResult) -> str:
+    """The result as plain text: goal, now, plans with items and checks, buy or rent."""
+    now = result.now
+    out = [f"Goal: {result.goal_label}"]
+    need = f"needs {now.total_gib:.1f} GiB of GPU memory" if now.total_gib is not None else ""
+    have = (f"{now.gpu_name} ({now.vram_gib:.0f} GiB)" if now.gpu_name and now.vram_gib
+            else "no GPU")
+    out.append(f"This PC: {have}: {verdict_text(now.verdict)}"
+               + (f"; the goal {need}" if need else ""))
+    if result.budget_usd is not None:
+        out.append(f"Budget: ${result.budget_usd:,.2f}")
+    out += ["", result.summary]
+    for n, plan in enumerate(result.plans, 1):
+        labels = ", ".join(plan.labels)
+        over = f", ${plan.over_budget_usd:,.2f} over budget" if plan.over_budget_usd else ""
+        out += ["", f"Plan {n}: {plan.title} — {labels} ({_money(plan.total_usd)}{over})"]
+        for i in plan.items:
+            date = i.price_date.isoformat() if i.price_date else "undated"
+            out.append(f"  {i.kind:<8}{i.name:<52} {_money(i.price_usd):>11}  {date}")
+        a = plan.after
+        sizes = (f"{a.total_gib:.1f} of {a.vram_gib:.1f} GiB" if a.total_gib is not None
+                 and a.vram_gib is not None else "")
+        speed = f", {a.tokens_per_s:,.0f} tokens/s" if a.tokens_per_s else ""
+        run = f", one run {a.run_hours:,.1f} h" if a.run_hours is not None and \
+            not result.inference else ""
+        out.append(f"  after: {verdict_text(a.verdict)}"
+                   + (f" ({sizes}{speed}{run})" if sizes else ""))
+        for c in plan.checks:
+            out.append(f"  [{_MARK[c.status]:>5}] {c.name}: {c.detail}")
+        if plan.break_even_hours is not None:
+            out.append(f"  buying beats renting after {plan.break_even_hours:,.0f} h of use")
+    out += ["", "Buy or rent"]
+    offer = result.rent.offer
+    if offer is None:
+        out.append("  no cloud offer in the catalog fits this goal")
+    else:
+        out.append(f"  cheapest cloud offer that fits: {offer.name} at ${offer.usd_per_hour:g}/h "
+                   f"({offer.price_date.isoformat()})")
+        unit = "1,000,000 queries" if result.inference else "one run"
+        if offer.run_hours is not None:
+            out.append(f"  {unit} there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
+    out.extend(f"  {r}" for r in result.rent.reasons)
+    out.append(f"  -> {result.rent.advice.text}")
+    if result.assumptions:
+        out += ["", "Assumptions"] + [f"  - {a}" for a in result.assumptions]
+    facts = result.facts
+    psu = f"{facts.psu_watts:g} W" if facts.psu_watts is not None else "unknown"
+    room = f"{facts.clearance_mm:g} mm" if facts.clearance_mm is not None else "unknown"
+    out += ["", f"Facts used: PSU {psu}, connectors {format_connectors(facts.psu_connectors)}, "
+            f"GPU clearance {room}, {facts.kwh:g} USD/kWh, {facts.hours:g} h a week"]
+    return "\n".join(out)

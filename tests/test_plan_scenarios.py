@@ -1,0 +1,265 @@
+"""Planning on the saved hobbyist PCs: a PSU upgrade, soldered RAM, renting wins, nothing within
+budget, no upgrade needed, a CPU-only box, tier and task goals, and the ranking rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+from assess.hardware import RigProfile
+from assess.plan import (
+    HORIZON_WEEKS,
+    PlanError,
+    PlanResult,
+    RigFacts,
+    TaskGoal,
+    TierGoal,
+    WorkloadGoal,
+    break_even_hours,
+    plan_upgrades,
+    power_need,
+)
+from assess.plan.goal import load_watts
+from assess.plan.rig import rig_state
+from assess.profile import load_profile
+from assess.units import GIB
+from catalog import Catalog, default_catalog
+
+HOBBY = Path(__file__).parent / "data" / "profiles" / "hobbyist"
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return default_catalog()
+
+
+def _profile(stem: str) -> RigProfile:
+    return load_profile(HOBBY / f"{stem}.json")
+
+
+def _goal(cat: Catalog, model: str, **workload: object) -> WorkloadGoal:
+    return WorkloadGoal(resolve_model(model, cat.models), Workload(**workload))  # type: ignore[arg-type]
+
+
+GTX1660 = "desktop-gtx1660-16gb-ddr4"
+LAPTOP = "laptop-rtx3060-laptop-6gb-16gb-lpddr5"
+RTX3060 = "desktop-rtx3060-12gb-32gb-ddr4"
+RTX3090 = "workstation-rtx3090-64gb"
+CPU_ONLY = "cpu-only-i5-12400-16gb"
+
+
+def _check_invariants(result: PlanResult) -> None:
+    """What every result must satisfy, whatever the goal."""
+    for plan in result.plans:
+        assert plan.total_usd == pytest.approx(sum(i.price_usd for i in plan.items))
+        for item in plan.items:
+            assert item.price_usd > 0 and item.price_date is not None and item.price_source
+        assert all(c.status in ("pass", "fail", "unverified") for c in plan.checks)
+        gpu_items = [i for i in plan.items if i.kind == "gpu"]
+        psu_items = [i for i in plan.items if i.kind == "psu"]
+        if gpu_items and not psu_items and result.facts.psu_watts is None:
+            psu = [c for c in plan.checks if c.name == "PSU capacity"]
+            assert all(c.status == "unverified" for c in psu)  # never a silent pass
+    labels = [label for p in result.plans for label in p.labels]
+    assert len(labels) == len(set(labels))
+
+
+def test_a_bigger_gpu_needs_a_psu_in_the_gtx1660_box(cat: Catalog) -> None:
+    facts = RigFacts(psu_watts=550)
+    goal = _goal(cat, "llama-3.1-8b", method="qlora")
+    result = plan_upgrades(_profile(GTX1660), goal, 2000, facts, cat)
+    _check_invariants(result)
+    assert result.now.verdict == "no" and result.status == "ok"
+    rig = rig_state(_profile(GTX1660), cat)
+    for plan in result.plans:
+        gpu = cat.gpu(next(i.catalog_id for i in plan.items if i.kind == "gpu"))
+        need = power_need(rig, gpu).watts
+        assert need > 550
+        psu = [i for i in plan.items if i.kind == "psu"]
+        assert len(psu) == 1, plan.title
+        assert cat.psu(psu[0].catalog_id).watts >= need
+        capacity = next(c for c in plan.checks if c.name == "PSU capacity")
+        assert capacity.status == "pass" and "new" in capacity.detail
+        assert plan.after.reached and plan.after.verdict in ("fits", "tight")
+        assert "PSU" in plan.title
+
+
+def test_enough_psu_buys_no_psu(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora")
+    result = plan_upgrades(_profile(GTX1660), goal, 2000,
+                           RigFacts(psu_watts=1000, psu_connectors=("8-pin",) * 4), cat)
+    assert result.plans and all(i.kind != "psu" for p in result.plans for i in p.items)
+
+
+def test_soldered_ram_blocks_the_laptop(cat: Catalog) -> None:
+    goal = TaskGoal(cat.task("object-detection-small"))
+    result = plan_upgrades(_profile(LAPTOP), goal, 500, RigFacts(), cat)
+    _check_invariants(result)
+    assert result.status == "blocked"
+    plan = result.plans[0]
+    assert plan.labels == ("nearest",) and not plan.viable
+    assert [(c.name, c.status) for c in plan.checks] == [("Soldered memory", "fail")]
+    assert "soldered" in result.summary
+    assert result.rent.advice.choice == "rent" and result.rent.offer is not None
+
+
+def test_laptop_gpu_goal_is_blocked_and_rent_is_suggested(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora", checkpointing=True)
+    result = plan_upgrades(_profile(LAPTOP), goal, 2000, RigFacts(), cat)
+    assert result.status == "blocked"
+    assert all(any(c.name == "GPU replaceable" and c.status == "fail" for c in p.checks)
+               for p in result.plans if any(i.kind == "gpu" for i in p.items))
+    assert result.rent.advice.choice == "rent"
+    assert not any("PSU" in a for a in result.assumptions)  # no PSU question for a laptop
+
+
+def test_renting_wins_for_a_large_goal_used_a_few_hours(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-70b", method="qlora", checkpointing=True)
+    few = RigFacts(hours_per_week=2, psu_watts=850, psu_connectors=("8-pin",) * 3)
+    result = plan_upgrades(_profile(RTX3090), goal, 10_000, few, cat)
+    _check_invariants(result)
+    assert result.now.verdict != "fits" and result.status == "ok"
+    offer = result.rent.offer
+    assert offer is not None and offer.outcome.reached
+    assert offer.run_cost_usd == pytest.approx(offer.run_hours * offer.usd_per_hour)  # type: ignore[operator]
+    be = result.rent.break_even_hours
+    assert be is not None and be > 2 * HORIZON_WEEKS
+    assert result.rent.advice.choice == "rent" and "Rent" in result.rent.advice.text
+    # the same plan used all week long pays for itself
+    heavy = plan_upgrades(_profile(RTX3090), goal, 10_000,
+                          RigFacts(hours_per_week=60, psu_watts=850,
+                                   psu_connectors=("8-pin",) * 3), cat)
+    assert heavy.rent.advice.choice == "buy"
+
+
+def test_break_even_is_purchase_over_hourly_margin(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora", checkpointing=True)
+    facts = RigFacts(kwh_price=0.30)
+    result = plan_upgrades(_profile(CPU_ONLY), goal, 600, facts, cat)
+    offer = result.rent.offer
+    assert offer is not None
+    for plan in result.plans:
+        gpu = cat.gpu(next(i.catalog_id for i in plan.items if i.kind == "gpu"))
+        per_hour = load_watts(gpu.tgp_w) / 1000 * 0.30  # type: ignore[operator]
+        assert plan.local_usd_per_hour == pytest.approx(per_hour)
+        expected = plan.total_usd / (offer.usd_per_hour - per_hour)
+        assert plan.break_even_hours == pytest.approx(expected)
+    assert break_even_hours(100, 0.1, 0.2) is None  # electricity above the rent: never
+
+
+def test_nothing_within_budget_shows_the_nearest(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora")
+    result = plan_upgrades(_profile(GTX1660), goal, 300, RigFacts(psu_watts=550), cat)
+    _check_invariants(result)
+    assert result.status == "nothing within budget"
+    nearest = result.plans[0]
+    assert "nearest" in nearest.labels and nearest.viable
+    assert nearest.over_budget_usd == pytest.approx(nearest.total_usd - 300)
+    assert all(not p.within_budget for p in result.plans)
+    assert "Nothing within your $300 budget" in result.summary
+    assert f"{nearest.total_usd:,.2f}" in result.summary
+    assert nearest.total_usd == min(p.total_usd for p in result.plans)
+
+
+def test_no_upgrade_needed(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="inference", precision="nf4")
+    result = plan_upgrades(_profile(RTX3060), goal, 500, RigFacts(), cat)
+    assert result.status == "no upgrade needed"
+    assert len(result.plans) == 1 and not result.plans[0].items
+    assert result.rent.advice.choice == "use your PC"
+    assert result.summary.startswith("No upgrade needed")
+    # inference: the cost of 1,000,000 queries, here and rented
+    offer = result.rent.offer
+    assert offer is not None and offer.outcome.query_seconds
+    assert offer.per_million_queries_usd == pytest.approx(
+        1e6 * offer.outcome.query_seconds / 3600 * offer.usd_per_hour)
+    assert result.plans[0].per_million_queries_usd is not None and result.inference
+
+
+def test_cpu_only_box_needs_a_gpu_with_unverified_slot_and_psu(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora", checkpointing=True)
+    result = plan_upgrades(_profile(CPU_ONLY), goal, 600, RigFacts(), cat)
+    _check_invariants(result)
+    assert result.now.verdict == "no GPU" and not result.now.reached
+    assert result.plans
+    for plan in result.plans:
+        assert any(i.kind == "gpu" for i in plan.items)
+        status = {c.name: c.status for c in plan.checks}
+        assert status["PCIe slot"] == "unverified"
+        assert status["PSU capacity"] == "unverified"
+    assert any(a.startswith("PSU unknown: assumed") for a in result.assumptions)
+
+
+def test_after_is_the_estimator_on_the_new_gpu(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="lora", checkpointing=True)
+    result = plan_upgrades(_profile(RTX3060), goal, 3000, RigFacts(), cat)
+    _check_invariants(result)
+    for plan in result.plans:
+        gpu = cat.gpu(next(i.catalog_id for i in plan.items if i.kind == "gpu"))
+        est = estimate(goal.shape, goal.workload, gpu_from_entry(gpu), search=False)
+        assert plan.after.total_gib == pytest.approx(est.memory.total / GIB)
+        assert plan.after.vram_gib == pytest.approx(gpu.vram_gib)
+        assert est.verdict is not None and plan.after.verdict == est.verdict.status
+
+
+def test_ranking_rules(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora", checkpointing=True)
+    budget = 700.0
+    result = plan_upgrades(_profile(CPU_ONLY), goal, budget, RigFacts(), cat)
+    by_label = {label: p for p in result.plans for label in p.labels}
+    cheapest, best = by_label["cheapest"], by_label["best within budget"]
+    assert cheapest.total_usd <= best.total_usd <= budget
+    assert cheapest.viable and best.viable and by_label["best value"].viable
+    speed = {p.title: p.after.tokens_per_s or 0 for p in result.plans}
+    assert speed[best.title] >= speed[cheapest.title]
+    value = by_label["best value"]
+    assert (value.after.tokens_per_s or 0) / value.total_usd >= \
+        (cheapest.after.tokens_per_s or 0) / cheapest.total_usd
+
+
+def test_tier_goal_buys_ram_and_storage(cat: Catalog) -> None:
+    tier = cat.tier("mid")
+    result = plan_upgrades(_profile(GTX1660), TierGoal(tier), 1500,
+                           RigFacts(psu_watts=550, psu_connectors=("8-pin",)), cat)
+    _check_invariants(result)
+    assert result.now.verdict == "not ready"
+    plan = next(p for p in result.plans if "cheapest" in p.labels)
+    kinds = {i.kind for i in plan.items}
+    assert {"gpu", "ram", "storage"} <= kinds
+    gpu = cat.gpu(next(i.catalog_id for i in plan.items if i.kind == "gpu"))
+    assert gpu.vram_gib >= tier.gpu_min_vram_gib and gpu.half_tflops >= tier.gpu_min_fp16_tflops
+    assert plan.after.ram_gib is not None and plan.after.ram_gib >= tier.ram_min_gib * 0.92
+    assert plan.after.verdict == "ready"
+
+
+def test_vendor_filter_and_purity(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora")
+    one = plan_upgrades(_profile(GTX1660), goal, 3000, RigFacts(psu_watts=550), cat,
+                        vendors=("nvidia",))
+    again = plan_upgrades(_profile(GTX1660), goal, 3000, RigFacts(psu_watts=550), cat,
+                          vendors=("nvidia",))
+    assert one == again
+    for plan in one.plans:
+        gid = next(i.catalog_id for i in plan.items if i.kind == "gpu")
+        assert cat.gpu(gid).vendor == "nvidia"
+
+
+def test_goal_beyond_any_single_gpu(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-70b", method="full")
+    result = plan_upgrades(_profile(RTX3090), goal, 5000, RigFacts(), cat)
+    assert result.status == "no plan reaches the goal"
+    assert result.plans[0].labels == ("nearest",) and not result.plans[0].after.reached
+    assert result.rent.advice.choice in ("rent", "neither")
+
+
+def test_bad_planning_input(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.2-1b", method="lora")
+    with pytest.raises(PlanError, match="budget"):
+        plan_upgrades(_profile(RTX3060), goal, -1, RigFacts(), cat)
+    with pytest.raises(PlanError, match="budget"):
+        plan_upgrades(_profile(RTX3060), goal, float("nan"), RigFacts(), cat)
+    multi = _goal(cat, "llama-3.2-1b", method="lora", gpus=2)
+    with pytest.raises(PlanError, match="one GPU"):
+        plan_upgrades(_profile(RTX3060), multi, 100, RigFacts(), cat)
