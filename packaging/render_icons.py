@@ -35,7 +35,7 @@ def render(source: Path, size: int, target: Path) -> None:
     renderer.render(painter)
     painter.end()
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not image.save(str(target), "PNG"):
+    if not image.save(str(target)):  # the .png suffix picks the format
         raise SystemExit(f"render_icons: cannot write {target}")
 
 
