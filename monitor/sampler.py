@@ -27,6 +27,7 @@ from monitor.alerts import AlertConfig, AlertEngine, AlertEvent
 from monitor.providers.base import Provider, ProviderError, Reading
 from monitor.sample import GpuSample, HostSample, Sample
 from monitor.store import Store, StoreError
+from monitor.store_read import EventRecord
 from monitor.throttle import ThrottleLog
 
 log = logging.getLogger("monitor.sampler")
@@ -76,6 +77,7 @@ class Sampler:
         alert_config: AlertConfig | None = None,
         on_sample: Callable[[Sample], None] | None = None,
         on_alert: Callable[[AlertEvent], None] | None = None,
+        on_event: Callable[[EventRecord], None] | None = None,
         host: str | None = None,
         commit_every_s: float = COMMIT_EVERY_S,
         retention: tuple[float, float] | None = (7.0, 365.0),
@@ -92,6 +94,8 @@ class Sampler:
             alert_config: Alert thresholds.
             on_sample: Called on the sampler thread after each tick.
             on_alert: Called on the sampler thread for every alert raised or cleared.
+            on_event: Called on the sampler thread for every other event of a tick (throttle
+                episode start/end, provider gap, recovery), as an unsaved record (``id`` 0).
             host: Host name recorded with the session (this machine's when None).
             commit_every_s: Longest time rows may wait for a commit.
             retention: (raw days, aggregate days) applied to the database when a session
@@ -108,6 +112,7 @@ class Sampler:
         self._alerts = AlertEngine(alert_config or AlertConfig())
         self._on_sample = on_sample
         self._on_alert = on_alert
+        self._on_event = on_event
         self._host = host or socket.gethostname()
         self._commit_every = commit_every_s
         self._retention = retention
@@ -149,6 +154,11 @@ class Sampler:
     def running(self) -> bool:
         """Whether the sampling thread is alive."""
         return self._thread is not None and self._thread.is_alive()
+
+    def set_alert_config(self, config: AlertConfig) -> None:
+        """Judge alerts with new thresholds from the next tick on (alert state is kept)."""
+        with self._lock:
+            self._alerts.config = config
 
     def notes(self) -> tuple[str, ...]:
         """The providers' notes (switched-off fields), prefixed with the provider name."""
@@ -286,6 +296,9 @@ class Sampler:
         self._persist(sample, events, alerts, mono)
         for alert in alerts:
             self._call(self._on_alert, alert, "on_alert")
+        for kind, name, gpu_index, message, value, change in events:
+            self._call(self._on_event, EventRecord(0, self._session_id, now, kind, name, change,
+                                                   gpu_index, message, value), "on_event")
         self._call(self._on_sample, sample, "on_sample")
         return sample
 

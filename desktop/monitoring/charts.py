@@ -1,0 +1,287 @@
+"""The monitor's charts (pyqtgraph): six linked plots over one time axis, with limit lines,
+shaded throttle/alert spans and a crosshair read-out.
+
+Curves are created once; each update hands them numpy views of the ring buffer through
+``setData``. Every plot clips to the visible range and downsamples automatically with the
+"peak" method (keeps each pixel column's min and max), so a 24 h window of 1 Hz data draws about
+as fast as a 1 minute one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop.monitoring.refguard import make_singletons_immortal
+from desktop.monitoring.text import readout
+from desktop.theme import ACCENT, BAD, MUTED, WARN
+from monitor.ring import COLUMN, FloatArray, Span, ValueArray, nearest_index
+
+SECOND = {"light": "#9333ea", "dark": "#c084fc"}
+TEXT = {"light": "#1f2328", "dark": "#e6e6e6"}
+BACKGROUND = {"light": "#ffffff", "dark": "#1e1f22"}
+GRID_ALPHA = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class PlotSpec:
+    """One plot: key, title, unit, its curves (column, legend) and an optional limit line."""
+
+    key: str
+    title: str
+    unit: str
+    curves: tuple[tuple[str, str], ...]
+    limit: str | None = None  # column holding the limit line's value
+    limit_label: str = ""
+    fixed_range: tuple[float, float] | None = None
+
+
+PLOTS: tuple[PlotSpec, ...] = (
+    PlotSpec("util", "Utilisation", "%", (("gpu_util_pct", "GPU"),
+                                          ("mem_util_pct", "memory controller")),
+             fixed_range=(0, 105)),
+    PlotSpec("vram", "VRAM", "GiB", (("vram_used_gib", "used"),), "vram_total_gib", "total"),
+    PlotSpec("temp", "Temperature", "°C", (("temp_c", "GPU"),), "temp_slowdown_c", "slowdown"),
+    PlotSpec("power", "Power", "W", (("power_w", "draw"),), "power_limit_w", "limit"),
+    PlotSpec("clocks", "Clocks", "MHz", (("sm_clock_mhz", "SM"), ("mem_clock_mhz", "memory"))),
+    PlotSpec("host", "CPU and RAM", "%", (("cpu_pct", "CPU"), ("ram_pct", "RAM")),
+             fixed_range=(0, 105)),
+)
+#: Plots that show throttle and alert spans (all GPU plots).
+SPAN_PLOTS = ("util", "vram", "temp", "power", "clocks")
+
+
+def span_colour(span: Span, theme: str) -> QColor:
+    """Translucent fill for a span: red for heat and memory, amber for power, grey otherwise."""
+    hot = span.name in ("temperature", "thermal_throttle", "vram") or "thermal" in span.name \
+        or span.name == "hw_slowdown"
+    base = BAD if hot else WARN if span.kind == "throttle" or "power" in span.name else MUTED
+    colour = QColor(base[theme])
+    colour.setAlpha(36)
+    return colour
+
+
+def _last_finite(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
+
+
+class MonitorCharts(QWidget):
+    """Six plots in two columns, x-linked, under a read-out line.
+
+    Signals:
+        cursor_moved: ``float`` time under the mouse.
+    """
+
+    cursor_moved = Signal(float)
+
+    def __init__(self, theme: str = "light", parent: QWidget | None = None) -> None:
+        make_singletons_immortal()  # PySide6 6.12 on Python 3.11: see refguard
+        super().__init__(parent)
+        self.theme = theme
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.readout_label = QLabel(" ")
+        self.readout_label.setMinimumWidth(1)  # long read-outs are cut, never widen the page
+        self.readout_label.setStyleSheet(f"color: {MUTED[theme]};")
+        self.readout_label.setToolTip("Values under the mouse pointer")
+        layout.addWidget(self.readout_label)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(BACKGROUND[theme])
+        self.view.ci.layout.setContentsMargins(4, 4, 8, 4)
+        self.view.ci.layout.setVerticalSpacing(2)
+        self.view.ci.layout.setHorizontalSpacing(10)
+        layout.addWidget(self.view, 1)
+        self.readout_text = ""
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.limit_lines: dict[str, pg.InfiniteLine] = {}
+        self.cursors: dict[str, pg.InfiniteLine] = {}
+        self._regions: dict[str, list[pg.LinearRegionItem]] = {k: [] for k in SPAN_PLOTS}
+        self._titles: dict[str, str] = {}
+        self._limits: dict[str, float | None] = {}
+        self._t: FloatArray = np.empty(0)
+        self._v: ValueArray = np.empty((len(COLUMN), 0), dtype=np.float32)
+        first: pg.PlotItem | None = None
+        for i, spec in enumerate(PLOTS):
+            row, col = i // 2, i % 2
+            plot = self._make_plot(spec, bottom_row=row == (len(PLOTS) - 1) // 2)
+            self.view.addItem(plot, row=row, col=col)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            self.plots[spec.key] = plot
+        self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.set_following(True)
+
+    # -- building ------------------------------------------------------------------------
+
+    def _make_plot(self, spec: PlotSpec, *, bottom_row: bool) -> pg.PlotItem:
+        text = TEXT[self.theme]
+        axis = pg.DateAxisItem(orientation="bottom")
+        plot = pg.PlotItem(axisItems={"bottom": axis})
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        for name in ("left", "bottom"):
+            ax = plot.getAxis(name)
+            ax.setPen(pg.mkPen(MUTED[self.theme]))
+            ax.setTextPen(pg.mkPen(text))
+        plot.getAxis("left").setWidth(46)
+        if not bottom_row:
+            axis.setStyle(showValues=False)
+            axis.setHeight(6)
+        colours = (ACCENT[self.theme], SECOND[self.theme])
+        for (column, _legend), colour in zip(spec.curves, colours, strict=False):
+            curve = plot.plot(pen=pg.mkPen(colour, width=1.6), connect="finite")
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            self.curves[column] = curve
+        if spec.limit is not None:
+            line = pg.InfiniteLine(angle=0, movable=False,
+                                   pen=pg.mkPen(BAD[self.theme] if spec.key == "temp"
+                                                else MUTED[self.theme], width=1,
+                                                style=Qt.PenStyle.DashLine),
+                                   label=f"{spec.limit_label} {{value:.0f}} {spec.unit}",
+                                   labelOpts={"position": 0.02, "color": MUTED[self.theme],
+                                              "anchors": [(0, 0), (0, 0)]})
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self.limit_lines[spec.key] = line
+        cursor = pg.InfiniteLine(angle=90, movable=False,
+                                 pen=pg.mkPen(MUTED[self.theme], width=1))
+        cursor.setVisible(False)
+        plot.addItem(cursor, ignoreBounds=True)
+        self.cursors[spec.key] = cursor
+        if spec.fixed_range is not None:
+            plot.setYRange(*spec.fixed_range, padding=0)
+        self._set_title(spec, plot, readings=True)
+        return plot
+
+    def _set_title(self, spec: PlotSpec, plot: pg.PlotItem, *, readings: bool) -> None:
+        colours = (ACCENT[self.theme], SECOND[self.theme])
+        keys = "  ".join(f"<span style='color:{c}'>━ {legend}</span>"
+                         for (_col, legend), c in zip(spec.curves, colours, strict=False))
+        missing = "" if readings else \
+            f"  <span style='color:{MUTED[self.theme]}'>(no readings)</span>"
+        html = (f"<span style='color:{TEXT[self.theme]};font-weight:600'>{spec.title}</span>"
+                f" <span style='color:{MUTED[self.theme]}'>{spec.unit}</span>&nbsp;&nbsp;"
+                f"{keys}{missing}")
+        if self._titles.get(spec.key) != html:
+            self._titles[spec.key] = html
+            plot.setTitle(html, size="9pt")
+
+    # -- data ----------------------------------------------------------------------------
+
+    def set_data(self, times: FloatArray, values: ValueArray) -> None:
+        """Draw these rows (views are fine: they are only read until the next call)."""
+        self._t, self._v = times, values
+        for column, curve in self.curves.items():
+            curve.setData(times, values[COLUMN[column]], connect="finite")
+        for spec in PLOTS:
+            readings = any(np.isfinite(values[COLUMN[c]]).any() for c, _ in spec.curves)
+            self._set_title(spec, self.plots[spec.key], readings=readings or times.size == 0)
+            if spec.limit is not None:
+                self._update_limit(spec, _last_finite(values[COLUMN[spec.limit]]))
+        if "clocks" not in self._limits or self._limits["clocks"] is None:
+            top = max((_last_finite(values[COLUMN[c]]) or 0.0
+                       for c in ("sm_clock_max_mhz", "mem_clock_max_mhz")), default=0.0)
+            if top > 0:
+                self._limits["clocks"] = top
+                self.plots["clocks"].setYRange(0, top * 1.08, padding=0)
+
+    def _update_limit(self, spec: PlotSpec, value: float | None) -> None:
+        if self._limits.get(spec.key) == value:
+            return
+        self._limits[spec.key] = value
+        line = self.limit_lines[spec.key]
+        plot = self.plots[spec.key]
+        if value is None:
+            line.setVisible(False)
+            plot.enableAutoRange(axis="y")
+            return
+        line.setVisible(True)  # the label only re-formats while visible
+        line.setPos(value)
+        if spec.key == "temp":
+            plot.setYRange(20, value + 6, padding=0)
+        else:
+            plot.setYRange(0, value * 1.08, padding=0)
+
+    def limit(self, key: str) -> float | None:
+        """The value of a plot's limit line (None when hidden)."""
+        return self._limits.get(key)
+
+    def set_x_range(self, t0: float, t1: float) -> None:
+        """Show ``[t0, t1]`` (Unix seconds) on every plot."""
+        if t1 <= t0:
+            t1 = t0 + 1.0
+        self.plots["util"].setXRange(t0, t1, padding=0)
+
+    def x_range(self) -> tuple[float, float]:
+        """The visible time range."""
+        lo, hi = self.plots["util"].viewRange()[0]
+        return float(lo), float(hi)
+
+    def set_following(self, following: bool) -> None:
+        """Following the live edge: no mouse panning; replay: pan and zoom along time."""
+        for plot in self.plots.values():
+            plot.setMouseEnabled(x=not following, y=False)
+
+    def set_spans(self, spans: Sequence[Span], now: float) -> None:
+        """Shade each span (open ones up to ``now``) on the GPU plots."""
+        for key in SPAN_PLOTS:
+            plot, pool = self.plots[key], self._regions[key]
+            while len(pool) < len(spans):
+                region = pg.LinearRegionItem(movable=False, pen=pg.mkPen(None))
+                region.setZValue(-10)
+                plot.addItem(region, ignoreBounds=True)
+                pool.append(region)
+            for region, span in zip(pool, spans, strict=False):
+                region.setRegion((span.start, span.end_or(now)))
+                region.setBrush(span_colour(span, self.theme))
+                region.setToolTip(span.message)
+                region.setVisible(True)
+            for region in pool[len(spans):]:
+                region.setVisible(False)
+
+    def visible_spans(self) -> int:
+        """How many spans are shaded (per plot)."""
+        return sum(1 for r in self._regions["util"] if r.isVisible())
+
+    # -- crosshair -----------------------------------------------------------------------
+
+    def _on_mouse_moved(self, pos: QPointF) -> None:
+        for plot in self.plots.values():
+            if plot.sceneBoundingRect().contains(pos):
+                self.point_at(float(plot.vb.mapSceneToView(pos).x()))
+                return
+
+    def point_at(self, t: float) -> str:
+        """Move the crosshair to the sample nearest ``t``; returns the read-out text."""
+        index = nearest_index(self._t, t)
+        if index is None or math.isnan(t):
+            text = ""
+        else:
+            t = float(self._t[index])
+            text = readout(t, [float(x) for x in self._v[:, index]])
+        for cursor in self.cursors.values():
+            cursor.setPos(t)
+            cursor.setVisible(bool(text))
+        self.readout_text = text
+        self.readout_label.setText(text or " ")
+        self.readout_label.setStyleSheet(
+            f"color: {(TEXT if text else MUTED)[self.theme]};")
+        if text:
+            self.cursor_moved.emit(t)
+        return text

@@ -1,0 +1,110 @@
+"""Reading saved monitoring data for the charts (Qt-free): a whole session for replay, or the
+store's 1-minute aggregates for the 7-day and 30-day views.
+
+Both are generators in the project's long-work style (yield progress text, return the result) so
+the page runs them on the thread pool: a day-long session is 86,400 rows per GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from monitor.ring import (
+    GPU_SERIES_COLUMNS,
+    HOST_SERIES_COLUMNS,
+    FloatArray,
+    ValueArray,
+    rows_from_aggregates,
+    rows_from_series,
+)
+from monitor.store import SessionInfo, Store, StoreError
+from monitor.store_read import EventRecord
+
+Rows = tuple[FloatArray, ValueArray]
+INF = float("inf")
+
+
+def session_gpus(info: SessionInfo) -> dict[int, str]:
+    """GPU index -> name from a session's ``gpus`` entries ("0: NVIDIA H200")."""
+    out: dict[int, str] = {}
+    for entry in info.gpus:
+        index, _, name = entry.partition(":")
+        if index.strip().isdigit():
+            out[int(index)] = name.strip()
+    return out
+
+
+def session_title(info: SessionInfo) -> str:
+    """``session 3 'lora run'`` style name."""
+    return f"session {info.id}" + (f" '{info.label}'" if info.label else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayData:
+    """One saved session, ready to chart."""
+
+    path: Path
+    sessions: tuple[SessionInfo, ...]
+    session: SessionInfo
+    gpus: dict[int, str]
+    rows: dict[int, Rows]  # GPU index (0 when the session has none) -> rows
+    events: tuple[EventRecord, ...] = field(default=())
+
+    @property
+    def end(self) -> float:
+        """Time of the last row (or the session's start)."""
+        ends = [float(t[-1]) for t, _ in self.rows.values() if t.size]
+        return max(ends, default=self.session.started)
+
+
+def load_replay(path: Path, session_id: int | None = None
+                ) -> Generator[str, None, ReplayData]:
+    """Read one session (the newest when ``session_id`` is None) from the database at ``path``.
+
+    Raises:
+        StoreError: No database, not a rigready database, no sessions or no such session.
+    """
+    yield f"Opening {path.name}…"
+    with Store(path, readonly=True) as store:
+        sessions = tuple(store.sessions())
+        if not sessions:
+            raise StoreError(f"{path} holds no monitoring sessions")
+        info = sessions[0] if session_id is None else store.session(session_id)
+        yield f"Reading {session_title(info)}…"
+        host = store.series_between(-INF, INF, HOST_SERIES_COLUMNS, gpu=None,
+                                    session_id=info.id)
+        gpus = session_gpus(info)
+        rows: dict[int, Rows] = {}
+        for index in sorted(gpus) or [0]:
+            series = store.series_between(-INF, INF, GPU_SERIES_COLUMNS, gpu=index,
+                                          session_id=info.id) if gpus else None
+            rows[index] = rows_from_series(series, host)
+            yield f"Read GPU {index}"
+        events = tuple(store.events_between(-INF, INF, session_id=info.id))
+    return ReplayData(path, sessions, info, gpus, rows, events)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryData:
+    """Bucket means over a long window, per GPU."""
+
+    start: float
+    end: float
+    bucket_s: float
+    rows: dict[int, Rows]
+
+
+def load_history(path: Path, end: float, span_s: float, gpus: tuple[int, ...] = (0,),
+                 bucket_s: float = 60.0) -> Generator[str, None, HistoryData]:
+    """Read 1-minute min/mean/max buckets of ``[end - span_s, end)`` (all sessions) as rows.
+
+    Raises:
+        StoreError: No database yet, or it cannot be read.
+    """
+    yield f"Reading {span_s / 86400:.0f} days of history…"
+    with Store(path, readonly=True) as store:
+        aggregates = store.aggregates_between(end - span_s, end + bucket_s, bucket_s=bucket_s)
+    rows = {g: rows_from_aggregates(aggregates, g) for g in gpus}
+    return HistoryData(end - span_s, end, bucket_s, rows)

@@ -1,0 +1,192 @@
+"""Words and numbers for the monitor (Qt-free): tile texts, the crosshair read-out, event lines,
+alert levels and which screen the training monitor should use."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from monitor.ring import COLUMN, FloatArray, ValueArray
+from monitor.store_read import EventRecord
+
+#: Alert kinds that mean "act now" (red); the others are worth a look (amber). A power cap is
+#: normal for a GPU working flat out, so it is only amber.
+BAD_ALERTS = frozenset({"temperature", "thermal_throttle", "vram", "stalled"})
+ALERT_TITLES = {
+    "temperature": "Near slowdown temperature",
+    "thermal_throttle": "Thermal throttling",
+    "power_throttle": "Power limited",
+    "vram": "VRAM almost full",
+    "stalled": "Training stalled?",
+}
+
+
+def _ok(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def num(value: float | None, unit: str = "", digits: int = 0) -> str:
+    """``value`` with ``digits`` decimals and a unit, or an en dash when unread."""
+    if not _ok(value):
+        return "–"
+    assert value is not None
+    return f"{value:.{digits}f}" + (f" {unit}" if unit else "")
+
+
+def format_elapsed(seconds: float | None) -> str:
+    """``h:mm:ss`` (or ``m:ss`` under an hour); an en dash when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def clock_text(t: float) -> str:
+    """Local wall-clock time ``HH:MM:SS``."""
+    return time.strftime("%H:%M:%S", time.localtime(t))
+
+
+def _get(row: Sequence[float] | None, name: str) -> float | None:
+    if row is None:
+        return None
+    value = float(row[COLUMN[name]])
+    return None if math.isnan(value) else value
+
+
+def tile_texts(row: Sequence[float] | None) -> dict[str, tuple[str, str]]:
+    """``{tile: (big value, detail line)}`` for the tiles gpu, vram, temp, power, clocks, host."""
+    util, mem = _get(row, "gpu_util_pct"), _get(row, "mem_util_pct")
+    used, total = _get(row, "vram_used_gib"), _get(row, "vram_total_gib")
+    temp, slow = _get(row, "temp_c"), _get(row, "temp_slowdown_c")
+    power, limit = _get(row, "power_w"), _get(row, "power_limit_w")
+    sm, memclk = _get(row, "sm_clock_mhz"), _get(row, "mem_clock_mhz")
+    cpu, ram = _get(row, "cpu_pct"), _get(row, "ram_pct")
+    share = f" ({100 * used / total:.0f} %)" if used is not None and total else ""
+    return {
+        "gpu": (num(util, "%"), f"memory controller {num(mem, '%')}"),
+        "vram": (num(used, "GiB", 1), f"of {num(total, 'GiB', 1)}{share}"),
+        "temp": (num(temp, "°C"), f"slows down at {num(slow, '°C')}"),
+        "power": (num(power, "W"), f"limit {num(limit, 'W')}"),
+        "clocks": (num(sm, "MHz"), f"memory {num(memclk, 'MHz')}"),
+        "host": (num(cpu, "%"), f"RAM {num(ram, '%')} used"),
+    }
+
+
+def tile_levels(row: Sequence[float] | None, temp_margin_c: float = 5.0,
+                vram_pct: float = 95.0) -> dict[str, str]:
+    """``{tile: "ok" | "warn" | "bad"}``: temperature near its slowdown point, VRAM nearly full."""
+    levels = dict.fromkeys(("gpu", "vram", "temp", "power", "clocks", "host"), "ok")
+    temp, slow = _get(row, "temp_c"), _get(row, "temp_slowdown_c")
+    if temp is not None and slow is not None:
+        if temp >= slow - temp_margin_c:
+            levels["temp"] = "bad"
+        elif temp >= slow - 2 * temp_margin_c:
+            levels["temp"] = "warn"
+    used, total = _get(row, "vram_used_gib"), _get(row, "vram_total_gib")
+    if used is not None and total:
+        share = 100 * used / total
+        levels["vram"] = "bad" if share > vram_pct else "warn" if share > vram_pct - 10 else "ok"
+    return levels
+
+
+def readout(t: float, row: Sequence[float]) -> str:
+    """The crosshair line: time and every value at that time."""
+    used, total = _get(row, "vram_used_gib"), _get(row, "vram_total_gib")
+    parts = [
+        clock_text(t),
+        f"GPU {num(_get(row, 'gpu_util_pct'), '%')}",
+        f"mem ctrl {num(_get(row, 'mem_util_pct'), '%')}",
+        f"VRAM {num(used, digits=1)}/{num(total, 'GiB', 1)}",
+        num(_get(row, "temp_c"), "°C"),
+        num(_get(row, "power_w"), "W"),
+        f"SM {num(_get(row, 'sm_clock_mhz'), 'MHz')}",
+        f"mem {num(_get(row, 'mem_clock_mhz'), 'MHz')}",
+        f"CPU {num(_get(row, 'cpu_pct'), '%')}",
+        f"RAM {num(_get(row, 'ram_pct'), '%')}",
+    ]
+    return " · ".join(parts)
+
+
+def alert_level(kinds: Iterable[str]) -> str:
+    """"bad" if any alert in :data:`BAD_ALERTS` is active, "warn" for others, else "ok"."""
+    found = set(kinds)
+    if found & BAD_ALERTS:
+        return "bad"
+    return "warn" if found else "ok"
+
+
+def event_level(event: EventRecord) -> str:
+    """Colour level of one event line."""
+    if event.state == "cleared" or event.kind == "recovered":
+        return "ok"
+    if event.kind == "alert":
+        return "bad" if event.name in BAD_ALERTS else "warn"
+    return "warn" if event.kind in ("throttle", "gap") else "ok"
+
+
+def format_event(event: EventRecord) -> str:
+    """``HH:MM:SS  message`` for the events list."""
+    text = event.message or f"{event.kind} {event.name} {event.state}".strip()
+    if event.kind == "alert" and event.state == "raised":
+        text = f"{ALERT_TITLES.get(event.name, event.name)}: {text}"
+    return f"{clock_text(event.time)}  {text}"
+
+
+def choose_screen(names: Sequence[str], saved: str | None, main: str | None) -> int:
+    """Index of the screen the training monitor should use.
+
+    The saved choice when that screen is still connected; otherwise the first screen that is
+    not the main window's (a second screen); otherwise the first. -1 when there is no screen.
+    """
+    if not names:
+        return -1
+    if saved is not None and saved in names:
+        return list(names).index(saved)
+    for i, name in enumerate(names):
+        if name != main:
+            return i
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChoice:
+    """One entry of the time-window selector."""
+
+    key: str
+    seconds: float | None  # None: the whole replayed or logged session
+    from_store: bool = False  # read 1-minute aggregates from the database
+
+
+WINDOWS: tuple[WindowChoice, ...] = (
+    WindowChoice("1 min", 60), WindowChoice("5 min", 300), WindowChoice("15 min", 900),
+    WindowChoice("1 h", 3600), WindowChoice("6 h", 6 * 3600), WindowChoice("24 h", 86400),
+    WindowChoice("7 d", 7 * 86400, True), WindowChoice("30 d", 30 * 86400, True),
+    WindowChoice("Session", None),
+)
+WINDOW_BY_KEY = {w.key: w for w in WINDOWS}
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSnapshot:
+    """What the training monitor shows at one moment.
+
+    ``times``/``values`` are the rows for the sparklines (``values`` shaped like the ring's,
+    newest last); the tiles read the newest row.
+    """
+
+    title: str
+    source: str
+    elapsed_s: float | None
+    times: FloatArray
+    values: ValueArray
+    alerts: tuple[tuple[str, str], ...] = ()  # (kind, message) of active alerts
+
+    def latest(self) -> list[float] | None:
+        """The newest row, or None without rows."""
+        if self.times.size == 0:
+            return None
+        return [float(x) for x in self.values[:, -1]]

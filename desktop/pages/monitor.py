@@ -1,0 +1,454 @@
+"""The "Monitor" page: live GPU and host charts, session logging, alerts, replay of saved
+sessions and the second-screen training monitor.
+
+Live: :class:`~desktop.monitoring.controller.MonitorController` runs the sampler on its own
+thread and hands over samples once a second; the page keeps them in one ring buffer per GPU
+(24 h at 1 Hz) and redraws only while it (or the training monitor) is on screen. Replay: a saved
+session is read on the thread pool and charted from arrays; the tiles then show its peaks, the
+crosshair reads any moment of it and starts at the moment of highest power draw. The 7-day and
+30-day views read the store's 1-minute aggregates, also on the thread pool.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.context import AppContext
+from desktop.monitoring.alert_settings import (
+    AlertSettings,
+    AlertSettingsDialog,
+    load_alert_settings,
+    save_alert_settings,
+)
+from desktop.monitoring.charts import MonitorCharts
+from desktop.monitoring.controller import MonitorController
+from desktop.monitoring.notify import AlertNotifier
+from desktop.monitoring.panels import AlertBanner, EventsPanel, SourceControls, WindowSelector
+from desktop.monitoring.replay import (
+    HistoryData,
+    ReplayData,
+    load_history,
+    load_replay,
+    session_title,
+)
+from desktop.monitoring.snapshots import busiest_time, live_snapshot, replay_snapshot
+from desktop.monitoring.text import WINDOW_BY_KEY, MonitorSnapshot, tile_levels, tile_texts
+from desktop.monitoring.tiles import ValueTile
+from desktop.monitoring.training_window import TrainingMonitorLink
+from desktop.theme import BAD, MUTED, current_theme
+from desktop.worker import GeneratorWorker
+from monitor.alerts import AlertEvent
+from monitor.ring import (
+    FloatArray,
+    SeriesRing,
+    ValueArray,
+    column_peaks,
+    sample_row,
+    spans_from_events,
+    window_of,
+)
+from monitor.sample import Sample
+from monitor.store_read import EventRecord
+
+RING_CAPACITY = 86_400
+LIVE_WINDOW = "5 min"
+TILES = (("gpu", "GPU"), ("vram", "VRAM"), ("temp", "Temperature"), ("power", "Power"),
+         ("clocks", "SM clock"), ("host", "CPU"))
+
+
+class MonitorPage(QWidget):
+    """Live and replayed monitoring. Signal ``replay_loaded`` fires when a session is shown."""
+
+    replay_loaded = Signal()
+
+    def __init__(self, context: AppContext, *, controller: MonitorController | None = None,
+                 notifier: AlertNotifier | None = None, autostart: bool = True) -> None:
+        super().__init__()
+        self.context = context
+        self.settings = context.settings
+        self.theme = current_theme()
+        self.alert_settings = load_alert_settings(self.settings)
+        self.controller = controller or MonitorController(context.database_path, parent=self)
+        self.controller.set_alert_config(self.alert_settings.config())
+        self.notifier = notifier or AlertNotifier(parent=self)
+        self.notifier.enabled = self.alert_settings.notify
+        self.autostart = autostart
+        self.rings: dict[int, SeriesRing] = {}
+        self.gpu_names: dict[int, str] = {}
+        self.events: deque[EventRecord] = deque(maxlen=500)
+        self.active: dict[tuple[str, int], AlertEvent] = {}
+        self.mode = "live"
+        self.replay: ReplayData | None = None
+        self.replay_cursor: float | None = None
+        self.history: HistoryData | None = None
+        self.window_key = LIVE_WINDOW
+        self.gpu = 0
+        self._worker: GeneratorWorker | None = None
+        self.training = TrainingMonitorLink(self.settings, self.snapshot, self)
+        self._build()
+        c = self.controller
+        c.samples_ready.connect(self._on_samples)
+        c.alert_changed.connect(self._on_alert)
+        c.event_logged.connect(self.events.append)
+        c.state_changed.connect(self._on_state)
+        c.failed.connect(self._on_failed)
+        self._on_state(c.state)
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 18, 24, 12)
+        layout.setSpacing(8)
+        header = QHBoxLayout()
+        title = QLabel("Monitor")
+        title.setStyleSheet("font-size: 22px; font-weight: 700;")
+        header.addWidget(title)
+        self.status = QLabel("")
+        header.addWidget(self.status, 1)
+        self.settings_button = QPushButton("Alert settings…")
+        self.settings_button.clicked.connect(self.open_alert_settings)
+        self.training_button = QPushButton("Training monitor…")
+        self.training_button.setToolTip("Large numbers, full screen, for a second screen")
+        self.training_button.clicked.connect(self.open_training_monitor_dialog)
+        header.addWidget(self.settings_button)
+        header.addWidget(self.training_button)
+        layout.addLayout(header)
+        self.controls = SourceControls()
+        self.controls.start_button.clicked.connect(self.start_logging)
+        self.controls.stop_button.clicked.connect(self.controller.stop_logging)
+        self.controls.open_button.clicked.connect(self._on_open_database)
+        self.controls.session_box.activated.connect(self._on_session_picked)
+        self.controls.live_button.clicked.connect(self.show_live)
+        self.controls.gpu_box.activated.connect(self._on_gpu_picked)
+        layout.addWidget(self.controls)
+        self.window_selector = WindowSelector()
+        self.window_selector.chosen.connect(self.set_window)
+        self.window_selector.set_current(self.window_key)
+        layout.addWidget(self.window_selector)
+        self.notice = QLabel("")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(f"color: {MUTED[self.theme]};")
+        self.notice.setVisible(False)
+        layout.addWidget(self.notice)
+        self.banner = AlertBanner(self.theme)
+        layout.addWidget(self.banner)
+        tiles = QHBoxLayout()
+        tiles.setSpacing(10)
+        self.tiles = {key: ValueTile(caption, self.theme, value_px=22) for key, caption in TILES}
+        for tile in self.tiles.values():
+            tiles.addWidget(tile)
+        layout.addLayout(tiles)
+        split = QSplitter()
+        self.charts = MonitorCharts(self.theme)
+        self.charts.cursor_moved.connect(self._on_cursor)
+        self.events_panel = EventsPanel(self.theme)
+        split.addWidget(self.charts)
+        split.addWidget(self.events_panel)
+        split.setStretchFactor(0, 4)
+        split.setSizes([900, 250])
+        layout.addWidget(split, 1)
+
+    # -- live ----------------------------------------------------------------------------
+
+    @Slot()
+    def start_logging(self) -> None:
+        """Record a session with the label typed (a replay switches back to live)."""
+        if self.mode != "live":
+            self.show_live()
+        self.controller.start_logging(self.controls.label_edit.text())
+
+    @Slot(list)
+    def _on_samples(self, samples: list[Sample]) -> None:
+        for sample in samples:
+            for g in sample.gpus:
+                self.gpu_names[g.index] = g.name
+            for index in [g.index for g in sample.gpus] or [0]:
+                ring = self.rings.get(index)
+                if ring is None:
+                    ring = self.rings[index] = SeriesRing(RING_CAPACITY)
+                ring.append(sample.time, sample_row(sample, index))
+        if self.mode == "live":
+            self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
+            self._update_notice()
+            self.refresh()
+
+    @Slot(object)
+    def _on_alert(self, event: AlertEvent) -> None:
+        key = (event.kind, event.gpu)
+        if event.state == "raised":
+            self.active[key] = event
+            self.notifier.notify(event)
+        else:
+            self.active.pop(key, None)
+        self.events.append(EventRecord(0, self.controller.session_id, event.time, "alert",
+                                       event.kind, event.state, event.gpu, event.message,
+                                       event.value))
+        if self.mode == "live":
+            self.refresh()
+
+    @Slot(str)
+    def _on_state(self, state: str) -> None:
+        self.controls.start_button.setEnabled(state in ("watching", "stopped"))
+        self.controls.stop_button.setEnabled(state == "logging")
+        if state in ("starting", "switching"):
+            self.active.clear()  # a new sampler judges alerts afresh
+        self._update_status()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._say(f"Could not start: {message}", bad=True)
+        if self.mode == "live" and self.isVisible():
+            self.controller.watch()
+
+    def _say(self, text: str, *, bad: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {(BAD if bad else MUTED)[self.theme]};")
+
+    def _update_notice(self) -> None:
+        lines = []
+        if not self.gpu_names and self.controller.skipped:
+            lines.append("No GPU readings, so only CPU and RAM are shown. "
+                         + "; ".join(self.controller.skipped) + ".")
+        if self.controller.notes():
+            lines.append("Not read: " + "; ".join(self.controller.notes()))
+        self.notice.setText("\n".join(lines))
+        self.notice.setVisible(bool(lines))
+
+    def _update_status(self) -> None:
+        c = self.controller
+        if self.mode == "replay" and self.replay is not None:
+            info = self.replay.session
+            text = (f"Replaying {session_title(info)} from {self.replay.path.name} · "
+                    f"{info.duration_s or 0:.0f} s · {info.ticks} samples")
+        elif c.state == "logging":
+            label = f" '{c.session_label}'" if c.session_label else ""
+            text = f"Logging session {c.session_id}{label} to {c.db_path.name}"
+        else:
+            text = {"watching": "Live · not logging (Start logging records a session)",
+                    "starting": "Starting the sampler…", "switching": "Starting the sampler…"
+                    }.get(c.state, "Stopped")
+        self._say(text)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Start watching the first time the page is shown; redraw after being hidden."""
+        super().showEvent(event)
+        if self.autostart and self.mode == "live" and self.controller.state == "stopped" \
+                and not self.controller.busy:
+            self.controller.watch()
+        self.refresh()
+
+    def shutdown(self) -> None:
+        """The window is closing: remember its screen, close the monitor, stop the sampler."""
+        self.training.main_screen()
+        self.training.close()
+        if self._worker is not None:
+            self._worker.cancel()
+        self.controller.shutdown()
+
+    # -- replay and history --------------------------------------------------------------
+
+    def load_session(self, db_path: Path, session_id: int | None = None) -> None:
+        """Replay a saved session (the newest when ``session_id`` is None) on the thread pool."""
+        self._run(lambda: load_replay(Path(db_path), session_id), self._on_replay_loaded)
+
+    @Slot()
+    def _on_open_database(self) -> None:
+        dialog = QFileDialog(self, "Open monitoring database", str(self.context.database_path),
+                             "SQLite databases (*.sqlite3 *.sqlite *.db);;All files (*)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(lambda name: self.load_session(Path(name)))
+        dialog.open()
+
+    @Slot(int)
+    def _on_session_picked(self, index: int) -> None:
+        session_id = self.controls.session_box.itemData(index)
+        if self.replay is not None and isinstance(session_id, int):
+            self.load_session(self.replay.path, session_id)
+
+    def _on_replay_loaded(self, data: ReplayData) -> None:
+        self.mode, self.replay, self.history = "replay", data, None
+        self.gpu = self.controls.fill_gpus(data.gpus, min(data.rows))
+        self.controls.fill_sessions(
+            [(s.id, f"{session_title(s)} · {s.ticks} samples") for s in data.sessions],
+            data.session.id)
+        self.controls.set_replaying(True)
+        self.charts.set_following(False)
+        self.window_key = "Session"
+        self.window_selector.set_current("Session")
+        self.replay_cursor = busiest_time(*data.rows[self.gpu])
+        self.notice.setVisible(False)
+        self.refresh()
+        self._update_status()
+        self.replay_loaded.emit()
+
+    @Slot()
+    def show_live(self) -> None:
+        """Leave replay and follow the live samples."""
+        self.mode, self.replay, self.history = "live", None, None
+        self.controls.set_replaying(False)
+        self.charts.set_following(True)
+        self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
+        self.set_window(LIVE_WINDOW)
+        if self.controller.state == "stopped" and not self.controller.busy:
+            self.controller.watch()
+        self._update_status()
+
+    def _run(self, job: Callable[[], Generator[str, None, Any]],
+             done: Callable[[Any], None]) -> None:
+        if self._worker is not None and self._worker.running:
+            self._worker.cancel()
+        worker = GeneratorWorker(job, self)
+        worker.progressed.connect(lambda text: self._say(str(text)))
+        worker.finished.connect(done)
+        worker.errored.connect(lambda message: self._say(message, bad=True))
+        self._worker = worker
+        worker.start()
+
+    # -- choices -------------------------------------------------------------------------
+
+    @Slot(str)
+    def set_window(self, key: str) -> None:
+        """Show the last minute … 30 days, or the whole session ("Session")."""
+        choice = WINDOW_BY_KEY[key]
+        self.window_key = key
+        self.window_selector.set_current(key)
+        self.history = None
+        if choice.from_store:
+            path = self.replay.path if self.replay is not None else self.context.database_path
+            t, _ = self._rows()
+            end = float(t[-1]) if t.size else self.controller.now()
+            gpus = tuple(sorted(self.replay.rows if self.replay else self.rings)) or (0,)
+            span = float(choice.seconds or 0)
+            self._run(lambda: load_history(path, end, span, gpus), self._on_history)
+            return
+        self.refresh()
+
+    def _on_history(self, data: HistoryData) -> None:
+        self.history = data
+        self._update_status()
+        self.refresh()
+
+    @Slot(int)
+    def _on_gpu_picked(self, index: int) -> None:
+        value = self.controls.gpu_box.itemData(index)
+        if isinstance(value, int):
+            self.gpu = value
+            self.refresh()
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def _rows(self, history: bool = False) -> tuple[FloatArray, ValueArray]:
+        if history and self.history is not None and self.gpu in self.history.rows:
+            return self.history.rows[self.gpu]
+        if self.mode == "replay" and self.replay is not None:
+            return self.replay.rows.get(self.gpu, next(iter(self.replay.rows.values())))
+        ring = self.rings.get(self.gpu) or self.rings.get(min(self.rings, default=0))
+        return ring.view() if ring is not None else SeriesRing(1).view()
+
+    def x_range(self) -> tuple[float, float] | None:
+        """The time range the chosen window covers now (None before any data)."""
+        if self.history is not None:
+            return self.history.start, self.history.end
+        t, _ = self._rows()
+        if t.size == 0:
+            return None
+        end = float(t[-1])
+        seconds = WINDOW_BY_KEY[self.window_key].seconds
+        if seconds is not None:
+            return end - seconds, end
+        if self.replay is not None:
+            return self.replay.session.started, end
+        started = self.controller.session_started
+        return (float(t[0]) if started is None else started), end
+
+    def refresh(self) -> None:
+        """Redraw charts, tiles, banner and events from the current source."""
+        if not self.isVisible() and self.training.window is None:
+            return
+        t, v = self._rows(history=True)
+        span = self.x_range()
+        events = list(self.replay.events if self.replay is not None else self.events)
+        if span is not None:
+            margin = (span[1] - span[0]) * 0.02
+            self.charts.set_data(*window_of(t, v, span[0] - margin, span[1]))
+            self.charts.set_x_range(*span)
+            self.charts.set_spans(spans_from_events(events, gpu=self.gpu), span[1])
+        else:
+            self.charts.set_data(t, v)
+        self.events_panel.set_events(events)
+        self._show_tiles(self._rows()[1])
+        if self.mode == "replay":
+            raised = [(e.name, e.message) for e in events
+                      if e.kind == "alert" and e.state == "raised"]
+            self.banner.show_alerts(raised, "During this session — ")
+            if self.replay_cursor is not None:
+                self.charts.point_at(self.replay_cursor)
+        else:
+            self.banner.show_alerts([(e.kind, e.message) for e in self.active.values()])
+        self.training.refresh()
+
+    def _show_tiles(self, v: ValueArray) -> None:
+        replay = self.mode == "replay"
+        row = column_peaks(v) if replay else ([float(x) for x in v[:, -1]] if v.shape[1]
+                                              else None)
+        texts, levels = tile_texts(row), tile_levels(row)
+        for key, caption in TILES:
+            self.tiles[key].caption.setText(f"{caption} · peak" if replay else caption)
+            self.tiles[key].set_text(*texts[key], levels[key])
+
+    @Slot(float)
+    def _on_cursor(self, t: float) -> None:
+        if self.mode == "replay" and self.replay_cursor != t:
+            self.replay_cursor = t
+            self.training.refresh()
+
+    def seek(self, t: float) -> None:
+        """Replay: put the crosshair (and the training monitor) at time ``t``."""
+        self.replay_cursor = t
+        self.charts.point_at(t)
+        self.training.refresh()
+
+    # -- training monitor and alert settings ---------------------------------------------
+
+    def snapshot(self) -> MonitorSnapshot:
+        """What the training monitor shows now (replay: at the crosshair)."""
+        if self.mode == "replay" and self.replay is not None:
+            return replay_snapshot(self.replay, self.gpu, self.replay_cursor)
+        t, v = self._rows()
+        c = self.controller
+        return live_snapshot(t, v, self.gpu, self.gpu_names, session_id=c.session_id,
+                             started=c.session_started, alerts=self.active.values())
+
+    @Slot()
+    def open_training_monitor_dialog(self) -> None:
+        """Ask which screen to use (dialog opened with open()), then show the monitor."""
+        self.training.open_dialog()
+
+    @Slot()
+    def open_alert_settings(self) -> AlertSettingsDialog:
+        """Edit the alert thresholds (dialog opened with open())."""
+        dialog = AlertSettingsDialog(self.alert_settings, self)
+        dialog.accepted.connect(lambda: self.apply_alert_settings(dialog.value()))
+        dialog.open()
+        return dialog
+
+    def apply_alert_settings(self, value: AlertSettings) -> None:
+        """Save new thresholds and hand them to the running sampler."""
+        self.alert_settings = value
+        save_alert_settings(self.settings, value)
+        self.controller.set_alert_config(value.config())
+        self.notifier.enabled = value.notify
