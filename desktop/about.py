@@ -279,6 +279,7 @@ class AboutDialog(QDialog):
         table = QTableWidget(len(rows), 4)
         table.setHorizontalHeaderLabels(["Package", "Version", "Licence", "Needed by"])
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         for row, entry in enumerate(rows):
