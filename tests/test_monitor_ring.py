@@ -39,7 +39,7 @@ def row(value: float, columns: int = 3) -> list[float]:
 
 def test_wrap_around_keeps_the_newest_rows_in_time_order() -> None:
     ring = SeriesRing(5, columns=3)
-    assert len(ring) == 0 and ring.latest() is None and ring.last_time is None
+    assert len(ring) == 0 and ring.latest() is None and ring.view()[0].size == 0
     for t in range(8):
         ring.append(100.0 + t, row(t))
     times, values = ring.view()
