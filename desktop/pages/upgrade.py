@@ -1,0 +1,334 @@
+"""The "Upgrade wizard" page: goal -> constraints -> plans side by side -> buy or rent.
+
+Planning is pure and quick (a few milliseconds, ``benchmarks/plan_speed.py``), so it runs on the
+GUI thread whenever a goal, constraint or the profile changes; ``last_plan_ms`` records the time.
+Plans can be exported as a Markdown shopping list.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from assess.estimate import EstimateError
+from assess.hardware import RigProfile
+from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shopping_list_markdown
+from assess.plan.result import verdict_text
+from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
+from desktop.widgets.card import Card
+from desktop.widgets.plan_card import PlanCard
+from desktop.widgets.step_bar import StepBar
+from desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
+
+STEPS = ("Goal", "Constraints", "Plans", "Buy or rent")
+PLANS_STEP = 2
+_STATUS_COLOUR = {"no upgrade needed": GOOD, "ok": GOOD, "nothing within budget": WARN,
+                  "blocked": BAD, "no plan reaches the goal": BAD}
+
+
+def _discard(widget: QWidget) -> None:
+    """Take a widget off the screen now and delete it later."""
+    widget.hide()
+    widget.setParent(None)
+    widget.deleteLater()
+
+
+class UpgradePage(QWidget):
+    """The upgrade wizard."""
+
+    def __init__(self, context: Any, parent: QWidget | None = None,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.clock = clock
+        self.result: PlanResult | None = None
+        self.error: str | None = None
+        self.last_plan_ms = 0.0
+        self.cards: list[PlanCard] = []
+        self._dialog: QFileDialog | None = None
+        self._shown_plans = False
+        settings = getattr(context, "settings", None) or QSettings()
+        catalog = self._catalog()
+        root = QVBoxLayout(self)
+        head = QHBoxLayout()
+        title = QLabel("Upgrade wizard")
+        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        head.addWidget(title)
+        head.addSpacing(16)
+        self.steps = StepBar(STEPS)
+        self.steps.step_clicked.connect(self.go_to)
+        head.addWidget(self.steps, 1)
+        root.addLayout(head)
+        self.stack = QStackedWidget()
+        self.goal_step = GoalStep(catalog, settings)
+        self.constraints_step = ConstraintsStep(settings)
+        self.stack.addWidget(self.goal_step)
+        self.stack.addWidget(self.constraints_step)
+        self.stack.addWidget(self._build_plans())
+        self.stack.addWidget(self._build_rent())
+        root.addWidget(self.stack, 1)
+        foot = QHBoxLayout()
+        self.back_button = QPushButton("‹ Back")
+        self.back_button.clicked.connect(lambda: self.go_to(self.stack.currentIndex() - 1))
+        self.next_button = QPushButton("Next ›")
+        self.next_button.clicked.connect(lambda: self.go_to(self.stack.currentIndex() + 1))
+        self.export_button = QPushButton("Export shopping list…")
+        self.export_button.clicked.connect(self.export_markdown)
+        self.status_label = QLabel()
+        self.status_label.setStyleSheet(f"color: {MUTED[current_theme()]};")
+        foot.addWidget(self.back_button)
+        foot.addWidget(self.next_button)
+        foot.addSpacing(12)
+        foot.addWidget(self.status_label, 1)
+        foot.addWidget(self.export_button)
+        root.addLayout(foot)
+        self.goal_step.changed.connect(self.recompute)
+        self.constraints_step.changed.connect(self.recompute)
+        signal = getattr(context, "profile_changed", None)
+        if signal is not None:
+            signal.connect(self._on_profile)
+        self.go_to(0)
+        if getattr(context, "profile", None) is not None:
+            self._on_profile(context.profile)
+        else:
+            self.recompute()  # says it waits for the hardware
+
+    # ------------------------------------------------------------------ building
+    def _build_plans(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.goal_label = QLabel()
+        self.goal_label.setWordWrap(True)
+        self.goal_label.setStyleSheet("font-size: 13px;")
+        box.addWidget(self.goal_label)
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        box.addWidget(self.summary_label)
+        self.assumptions_label = QLabel()
+        self.assumptions_label.setWordWrap(True)
+        self.assumptions_label.setStyleSheet(f"color: {MUTED[current_theme()]}; font-size: 11px;")
+        box.addWidget(self.assumptions_label)
+        self.cards_row = QHBoxLayout()
+        self.cards_row.setSpacing(12)
+        holder = QWidget()
+        holder.setLayout(self.cards_row)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(holder)
+        box.addWidget(scroll, 1)
+        self.advice_hint = QLabel()
+        self.advice_hint.setWordWrap(True)
+        self.advice_hint.setStyleSheet("font-size: 13px; padding-top: 4px;")
+        box.addWidget(self.advice_hint)
+        return page
+
+    def _build_rent(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(0, 0, 0, 0)
+        self.advice_label = QLabel()
+        self.advice_label.setWordWrap(True)
+        self.advice_label.setStyleSheet("font-size: 17px; font-weight: 600; padding: 6px 0;")
+        box.addWidget(self.advice_label)
+        self.rent_row = QHBoxLayout()
+        self.rent_row.setSpacing(12)
+        box.addLayout(self.rent_row)
+        box.addStretch(1)
+        self.offer_card: Card | None = None
+        self.break_even_card: Card | None = None
+        return page
+
+    # ------------------------------------------------------------------ navigation
+    @Slot(int)
+    def go_to(self, index: int) -> None:
+        """Show wizard step ``index`` (0 goal, 1 constraints, 2 plans, 3 buy or rent)."""
+        index = max(0, min(index, len(STEPS) - 1))
+        self.stack.setCurrentIndex(index)
+        self.steps.set_current(index)
+        self.back_button.setEnabled(index > 0)
+        self.next_button.setEnabled(index < len(STEPS) - 1)
+
+    @property
+    def step(self) -> int:
+        """The step shown."""
+        return self.stack.currentIndex()
+
+    # ------------------------------------------------------------------ data
+    def _catalog(self) -> Any | None:
+        try:
+            return self.context.catalog()
+        except Exception:  # noqa: BLE001 - a broken catalog shows as an error, not a crash
+            return None
+
+    @Slot(object)
+    def _on_profile(self, _profile: RigProfile) -> None:
+        self.recompute()
+        if self.result is not None and not self._shown_plans:
+            # the default (or remembered) goal is already answered: show the plans first
+            self._shown_plans = True
+            self.go_to(PLANS_STEP)
+
+    @Slot()
+    def recompute(self) -> None:
+        """Plan again for the current goal, constraints and profile; refresh every step."""
+        profile = getattr(self.context, "profile", None)
+        catalog = self._catalog()
+        if profile is None or catalog is None:
+            self._show_error("Waiting for this PC's hardware…" if profile is None
+                             else "The catalog could not be loaded.")
+            return
+        start = time.perf_counter()
+        try:
+            self.constraints_step.connectors_error.setText("")
+            self.constraints_step.connectors_error.hide()
+            goal = self.goal_step.goal()
+            facts = self.constraints_step.facts()
+            self.result = plan_upgrades(profile, goal, self.constraints_step.budget.value(),
+                                        facts, catalog, vendors=self.constraints_step.vendors())
+            self.last_plan_ms = (time.perf_counter() - start) * 1000
+        except FactsError as exc:
+            self.constraints_step.connectors_error.setText(
+                f"<span style='color:{BAD[current_theme()]}'>{escape(exc.problem)}</span>")
+            self.constraints_step.connectors_error.show()
+            self._show_error(str(exc))
+        except (EstimateError, PlanError, KeyError) as exc:
+            self._show_error(str(exc))
+        else:
+            self.error = None
+            self._show(self.result)
+
+    def _show_error(self, message: str) -> None:
+        self.error = message
+        self.result = None
+        self.summary_label.setText(f"<span style='color:{BAD[current_theme()]}'>"
+                                   f"{escape(message)}</span>")
+        self.goal_step.now_label.setText(escape(message))
+        self._set_cards([])
+        self.advice_hint.setText("")
+        self.export_button.setEnabled(False)
+
+    def _show(self, result: PlanResult) -> None:
+        theme = current_theme()
+        now = result.now
+        have = (f"{escape(now.gpu_name)} ({now.vram_gib:.0f} GiB)" if now.gpu_name and now.vram_gib
+                else "no GPU")
+        need = f" — the goal needs {now.total_gib:.1f} GiB" if now.total_gib else ""
+        now_text = (f"This PC now: {have}: <b>{escape(verdict_text(now.verdict))}</b>{need}")
+        self.goal_step.now_label.setText(now_text)
+        budget = f" · budget ${result.budget_usd:,.0f}" if result.budget_usd is not None else ""
+        self.goal_label.setText(f"<b>{escape(result.goal_label)}</b>{budget}<br>{now_text}")
+        colour = _STATUS_COLOUR.get(result.status, MUTED)[theme]
+        self.summary_label.setText(f"<span style='font-size:15px; font-weight:600; "
+                                   f"color:{colour}'>{escape(result.summary)}</span>")
+        self.assumptions_label.setText("Assumed: " + " · ".join(escape(a)
+                                                                for a in result.assumptions))
+        self._set_cards([PlanCard(p) for p in result.plans])
+        self._show_rent(result)
+        self.export_button.setEnabled(bool(result.plans))
+        self.status_label.setText(f"{result.considered} configurations weighed in "
+                                  f"{self.last_plan_ms:.0f} ms")
+        self.advice_hint.setText(f"<b>Buy or rent:</b> {escape(result.rent.advice.text)}")
+
+    def _set_cards(self, cards: list[PlanCard]) -> None:
+        while self.cards_row.count():
+            item = self.cards_row.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                _discard(widget)
+        self.cards = cards
+        for card in cards:
+            self.cards_row.addWidget(card, 1, Qt.AlignmentFlag.AlignTop)
+        if len(cards) < 3:
+            self.cards_row.addStretch(3 - len(cards))
+
+    def _show_rent(self, result: PlanResult) -> None:
+        theme = current_theme()
+        advice = result.rent.advice
+        colour = {"buy": ACCENT, "rent": ACCENT, "use your PC": GOOD}.get(advice.choice, WARN)
+        self.advice_label.setText(f"<span style='color:{colour[theme]}'>"
+                                  f"{escape(advice.text)}</span>")
+        for card in (self.offer_card, self.break_even_card):
+            if card is not None:
+                self.rent_row.removeWidget(card)
+                _discard(card)
+        offer = result.rent.offer
+        unit = "1,000,000 queries" if result.inference else "One run"
+        if offer is None:
+            self.offer_card = Card("Renting", "no cloud offer in the catalog fits this goal")
+        else:
+            self.offer_card = Card("Cheapest cloud offer that fits", offer.name)
+            self.offer_card.add_row("Price", f"${offer.usd_per_hour:g} per hour",
+                                    offer.price_source)
+            self.offer_card.add_row("Price date", offer.price_date.isoformat())
+            self.offer_card.add_row("GPU", f"{offer.gpu_count}x {offer.gpu_name}")
+            hours = (f"{offer.run_hours:,.1f} h, ${offer.run_cost_usd:,.2f}"
+                     if offer.run_hours is not None and offer.run_cost_usd is not None else None)
+            self.offer_card.add_row(unit, hours)
+            for reason in result.rent.reasons:
+                self.offer_card.add_row("Note", reason)
+        self.break_even_card = Card("When buying pays off",
+                                    f"at {result.facts.hours:g} h of use a week")
+        for plan in result.plans:
+            if not plan.items:
+                continue
+            be = plan.break_even_hours
+            if be is None:
+                text = "never (renting is cheaper per hour)" if offer else "no offer to compare"
+            else:
+                weeks = be / result.facts.hours if result.facts.hours else float("inf")
+                text = f"after {be:,.0f} h (about {weeks:,.0f} weeks)"
+            self.break_even_card.add_row(f"{plan.title} (${plan.total_usd:,.0f})", text)
+            if plan.run_cost_usd is not None:
+                self.break_even_card.add_row(f"  {unit.lower()} at home",
+                                             f"${plan.run_cost_usd:,.2f} of electricity")
+        self.rent_row.addWidget(self.offer_card, 1)
+        self.rent_row.addWidget(self.break_even_card, 1)
+
+    # ------------------------------------------------------------------ export
+    @Slot()
+    def export_markdown(self) -> None:
+        """Ask where to save the shopping list (non-blocking dialog)."""
+        if self.result is None:
+            return
+        dialog = QFileDialog(self, "Export shopping list", "rigready-shopping-list.md",
+                             "Markdown (*.md)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("md")
+        dialog.fileSelected.connect(lambda path: self.write_shopping_list(Path(path)))
+        self._dialog = dialog
+        dialog.open()
+
+    def write_shopping_list(self, path: Path) -> bool:
+        """Write the current plans as Markdown to ``path``; False (and a message) on failure."""
+        if self.result is None:
+            return False
+        profile = getattr(self.context, "profile", None)
+        origin = getattr(profile, "origin", "this PC")
+        made = (f"Made by rigready on {self.clock():%Y-%m-%d %H:%M} for "
+                f"{'this PC' if origin == 'detected' else origin}.")
+        try:
+            path.write_text(shopping_list_markdown(self.result, generated=made),
+                            encoding="utf-8")
+        except OSError as exc:
+            self.status_label.setText(f"Could not write {path}: {exc.strerror or exc}")
+            return False
+        self.status_label.setText(f"Shopping list saved to {path}")
+        return True

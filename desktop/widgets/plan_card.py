@@ -1,0 +1,117 @@
+"""One upgrade plan as a card: why it is shown, what to buy, the total, the goal after the
+upgrade, and every compatibility check as a pass / fail / check badge."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from assess.plan import Plan
+from assess.plan.result import verdict_text
+from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
+
+STATUS_LABEL = {"pass": "pass", "fail": "fail", "unverified": "check"}
+
+
+def status_colour(status: str) -> str:
+    """Green pass, red fail, amber unverified (in the current theme)."""
+    palette = {"pass": GOOD, "fail": BAD, "unverified": WARN}.get(status, MUTED)
+    return palette[current_theme()]
+
+
+def verdict_colour(verdict: str, reached: bool) -> str:
+    """Green when the goal is reached, amber for tight or offload, red otherwise."""
+    theme = current_theme()
+    if reached:
+        return (WARN if verdict == "tight" else GOOD)[theme]
+    return (WARN if verdict == "offload" else BAD)[theme]
+
+
+def _badge(text: str, colour: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet(f"background: {colour}; color: white; border-radius: 8px;"
+                        " padding: 1px 7px; font-size: 11px; font-weight: 600;")
+    label.setFixedHeight(18)
+    return label
+
+
+class PlanCard(QFrame):
+    """A plan, laid out to be compared side by side with others."""
+
+    def __init__(self, plan: Plan, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plan = plan
+        theme = current_theme()
+        self.setObjectName("plancard")
+        edge = ACCENT[theme] if "best within budget" in plan.labels else "palette(mid)"
+        self.setStyleSheet(f"QFrame#plancard {{ border: 1px solid {edge}; border-radius: 10px;"
+                           " background: palette(base); }")
+        self.setMinimumWidth(300)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(14, 12, 14, 12)
+        box.setSpacing(6)
+        self.labels_label = QLabel(" · ".join(plan.labels).upper())
+        self.labels_label.setStyleSheet(f"color: {ACCENT[theme]}; font-size: 11px;"
+                                        " font-weight: 700; letter-spacing: 1px;")
+        box.addWidget(self.labels_label)
+        self.title_label = QLabel(plan.title)
+        self.title_label.setWordWrap(True)
+        self.title_label.setStyleSheet("font-size: 15px; font-weight: 600;")
+        box.addWidget(self.title_label)
+        over = (f"  <span style='color:{BAD[theme]}; font-size:12px'>"
+                f"${plan.over_budget_usd:,.0f} over budget</span>" if plan.over_budget_usd else "")
+        self.total_label = QLabel(f"<span style='font-size:22px; font-weight:700'>"
+                                  f"${plan.total_usd:,.2f}</span>{over}")
+        box.addWidget(self.total_label)
+        self.items_label = QLabel(self._items_html())
+        self.items_label.setWordWrap(True)
+        self.items_label.setTextFormat(Qt.TextFormat.RichText)
+        box.addWidget(self.items_label)
+        a = plan.after
+        sizes = (f" — {a.total_gib:.1f} of {a.vram_gib:.1f} GiB"
+                 if a.total_gib is not None and a.vram_gib is not None else "")
+        speed = f", {a.tokens_per_s:,.0f} tok/s" if a.tokens_per_s else ""
+        self.after_label = QLabel(f"After: <b style='color:{verdict_colour(a.verdict, a.reached)}'>"
+                                  f"{escape(verdict_text(a.verdict))}</b>{sizes}{speed}")
+        self.after_label.setWordWrap(True)
+        box.addWidget(self.after_label)
+        if plan.break_even_hours is not None:
+            be = QLabel(f"Buying beats renting after {plan.break_even_hours:,.0f} h of use")
+            be.setStyleSheet(f"color: {MUTED[theme]}; font-size: 12px;")
+            box.addWidget(be)
+        self.check_badges: list[tuple[str, str, QLabel]] = []
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(5)
+        grid.setColumnStretch(1, 1)
+        for row, check in enumerate(plan.checks):
+            badge = _badge(STATUS_LABEL[check.status], status_colour(check.status))
+            badge.setFixedWidth(54)
+            text = QLabel(f"<b>{escape(check.name)}</b>: {escape(check.detail)}")
+            text.setWordWrap(True)
+            text.setStyleSheet("font-size: 11px;")
+            text.setToolTip(check.detail)
+            grid.addWidget(badge, row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(text, row, 1)
+            self.check_badges.append((check.name, check.status, badge))
+        box.addLayout(grid)
+        box.addStretch(1)
+
+    def _items_html(self) -> str:
+        if not self.plan.items:
+            return f"<i style='color:{MUTED[current_theme()]}'>nothing to buy</i>"
+        rows = []
+        for item in self.plan.items:
+            date = item.price_date.isoformat() if item.price_date else "undated"
+            rows.append(f"<tr><td style='padding-right:8px'>{escape(item.name)}<br>"
+                        f"<span style='color:{MUTED[current_theme()]}; font-size:11px'>"
+                        f"{item.kind}, priced {date}</span></td>"
+                        f"<td align='right'><b>${item.price_usd:,.2f}</b></td></tr>")
+        return f"<table width='100%'>{''.join(rows)}</table>"
+
+    def check_rows(self) -> list[tuple[str, str]]:
+        """(check name, status) of every check shown (for tests)."""
+        return [(name, status) for name, status, _ in self.check_badges]

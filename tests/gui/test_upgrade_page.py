@@ -1,0 +1,194 @@
+"""The upgrade wizard with a fake context (pytest-qt, offscreen): steps, plans, export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestqt = pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
+
+from assess.hardware import RigProfile  # noqa: E402
+from assess.plan import RigFacts, plan_upgrades, shopping_list_markdown  # noqa: E402
+from assess.profile import load_profile  # noqa: E402
+from catalog import Catalog, default_catalog  # noqa: E402
+from desktop.pages.upgrade import PLANS_STEP, STEPS, UpgradePage  # noqa: E402
+from desktop.widgets.plan_card import status_colour  # noqa: E402
+
+HOBBY = Path(__file__).parents[1] / "data" / "profiles" / "hobbyist"
+pytestmark = pytest.mark.gui
+
+
+class FakeContext(QObject):
+    profile_changed = Signal(object)
+
+    def __init__(self, settings: QSettings, profile: RigProfile | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.profile = profile
+
+    def catalog(self) -> Catalog:
+        return default_catalog()
+
+    def set_profile(self, profile: RigProfile) -> None:
+        self.profile = profile
+        self.profile_changed.emit(profile)
+
+
+def _profile(stem: str) -> RigProfile:
+    return load_profile(HOBBY / f"{stem}.json")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def _page(qtbot, settings: QSettings, profile: RigProfile | None = None) -> UpgradePage:  # type: ignore[no-untyped-def]
+    page = UpgradePage(FakeContext(settings, profile), clock=lambda: datetime(2026, 11, 22, 9, 30))
+    qtbot.addWidget(page)
+    page.resize(1100, 780)
+    return page
+
+
+def test_starts_on_goal_then_shows_plans_for_the_default_goal(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings)
+    assert page.step == 0 and page.result is None and "Waiting" in (page.error or "")
+    page.context.set_profile(_profile("desktop-gtx1660-16gb-ddr4"))
+    assert page.step == PLANS_STEP and page.result is not None
+    assert page.result.goal_label.startswith("QLoRA fine-tune Llama 3.1 8B")
+    assert len(page.cards) == len(page.result.plans) >= 1
+    assert page.last_plan_ms < 500  # benchmarks/plan_speed.py shows the real figure
+
+
+def test_drive_the_wizard_through_its_steps(qtbot, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+    page.go_to(0)
+    # step 1: the goal
+    page.goal_step.kind_model.setChecked(True)
+    page.goal_step.model.setCurrentIndex(page.goal_step.model.findData("llama-3.1-8b"))
+    page.goal_step.method.setCurrentText("qlora")
+    page.goal_step.checkpointing.setChecked(False)
+    assert "does not fit" in page.goal_step.now_label.text()
+    page.next_button.click()
+    assert page.step == 1
+    # step 2: constraints, with the PSU the user knows
+    c = page.constraints_step
+    c.budget.setValue(1500)
+    c.psu_watts.setValue(550)
+    c.connectors.setText("2x8-pin")
+    c.connectors.editingFinished.emit()
+    c.clearance.setValue(320)
+    c.hours.setValue(3)
+    page.next_button.click()
+    assert page.step == PLANS_STEP
+    # step 3: plans side by side, each with coloured checks
+    result = page.result
+    assert result is not None and result.status == "ok"
+    assert result.facts == RigFacts(psu_watts=550, psu_connectors=("8-pin", "8-pin"),
+                                    clearance_mm=320, hours_per_week=3)
+    assert [card.plan.title for card in page.cards] == [p.title for p in result.plans]
+    for card in page.cards:
+        assert any(i.kind == "psu" for i in card.plan.items)  # a 550 W PSU is too small
+        assert card.check_rows() == [(ch.name, ch.status) for ch in card.plan.checks]
+        for _name, status, badge in card.check_badges:
+            assert status_colour(status) in badge.styleSheet()
+        assert f"${card.plan.total_usd:,.2f}" in card.total_label.text()
+    assert result.summary in page.summary_label.text()
+    page.next_button.click()
+    # step 4: buy or rent, in plain words
+    assert page.step == 3 and not page.next_button.isEnabled()
+    assert result.rent.advice.text in page.advice_label.text()
+    assert result.rent.advice.choice == "rent"  # 3 h a week
+    assert page.offer_card is not None and page.break_even_card is not None
+    rows = page.break_even_card.row_texts()
+    assert any(plan.title in label for plan in result.plans for label in rows)
+    page.back_button.click()
+    assert page.step == PLANS_STEP
+    # the shopping list
+    target = tmp_path / "list.md"
+    assert page.write_shopping_list(target)
+    text = target.read_text(encoding="utf-8")
+    assert text == shopping_list_markdown(
+        result, generated="Made by rigready on 2026-11-22 09:30 for "
+        f"{page.context.profile.origin}.")
+    assert "## Plan 1:" in text and "| **Total** |" in text and "saved" in page.status_label.text()
+
+
+def test_constraints_are_remembered(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("cpu-only-i5-12400-16gb"))
+    page.constraints_step.budget.setValue(800)
+    page.constraints_step.psu_watts.setValue(650)
+    page.constraints_step.kwh.setValue(0.31)
+    page.goal_step.method.setCurrentText("lora")
+    again = _page(qtbot, settings, _profile("cpu-only-i5-12400-16gb"))
+    assert again.constraints_step.budget.value() == 800
+    assert again.constraints_step.facts() == RigFacts(psu_watts=650, kwh_price=0.31)
+    assert again.goal_step.method.currentText() == "lora"
+    assert again.result is not None and again.result.budget_usd == 800
+
+
+def test_nothing_within_budget_says_so_and_shows_the_nearest(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+    page.goal_step.checkpointing.setChecked(False)  # 20 GiB: a 24 GB card and a bigger PSU
+    page.constraints_step.psu_watts.setValue(550)
+    page.constraints_step.budget.setValue(300)
+    assert page.result is not None and page.result.status == "nothing within budget"
+    assert "Nothing within your $300 budget" in page.summary_label.text()
+    nearest = page.cards[0]
+    assert "nearest" in nearest.plan.labels and "over budget" in nearest.total_label.text()
+
+
+def test_laptop_is_blocked_and_renting_suggested(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("laptop-rtx3060-laptop-6gb-16gb-lpddr5"))
+    page.goal_step.kind_task.setChecked(True)
+    page.goal_step.kind_group.idClicked.emit(2)
+    page.goal_step.task.setCurrentIndex(page.goal_step.task.findData("object-detection-small"))
+    result = page.result
+    assert result is not None and result.status == "blocked"
+    assert ("Soldered memory", "fail") in page.cards[0].check_rows()
+    assert result.rent.advice.text.startswith("Rent")
+    assert result.rent.advice.text in page.advice_hint.text()
+
+
+def test_bad_connector_text_is_shown_not_raised(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+    page.constraints_step.connectors.setText("3x molex")
+    page.constraints_step.connectors.editingFinished.emit()
+    assert page.result is None and "unknown connector" in (page.error or "")
+    assert "unknown connector" in page.constraints_step.connectors_error.text()
+    assert not page.export_button.isEnabled()
+
+
+def test_export_opens_a_save_dialog_without_blocking(qtbot, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
+    page.export_markdown()
+    dialog = page._dialog
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    assert dialog.acceptMode() == QFileDialog.AcceptMode.AcceptSave
+    target = tmp_path / "picked.md"
+    dialog.fileSelected.emit(str(target))
+    dialog.close()
+    assert target.exists() and target.read_text(encoding="utf-8").startswith("# Upgrade")
+
+
+def test_steps_are_clickable(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+    for i in reversed(range(len(STEPS))):
+        page.steps.buttons[i].click()
+        assert page.step == i and page.steps.buttons[i].isChecked()
+    assert not page.back_button.isEnabled()
+
+
+def test_plan_matches_the_pure_function(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    profile = _profile("workstation-rtx3090-64gb")
+    page = _page(qtbot, settings, profile)
+    goal = page.goal_step.goal()
+    expected = plan_upgrades(profile, goal, page.constraints_step.budget.value(),
+                             page.constraints_step.facts(), default_catalog())
+    assert page.result == expected
