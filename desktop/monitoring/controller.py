@@ -127,6 +127,11 @@ class MonitorController(QObject):
         """Whether a start or stop is under way."""
         return self._worker is not None and self._worker.running
 
+    @property
+    def alert_config(self) -> AlertConfig:
+        """The thresholds samplers get."""
+        return self._alert_config
+
     def now(self) -> float:
         """The sampler's wall clock now."""
         return self._clock()
