@@ -1,0 +1,226 @@
+"""The second-screen training monitor, alert settings and notifications."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pyqtgraph")
+pytestmark = pytest.mark.gui
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+
+from desktop.context import AppContext  # noqa: E402
+from desktop.monitoring.alert_settings import (  # noqa: E402
+    AlertSettings,
+    load_alert_settings,
+    save_alert_settings,
+)
+from desktop.monitoring.controller import MonitorController  # noqa: E402
+from desktop.monitoring.notify import AlertNotifier  # noqa: E402
+from desktop.monitoring.text import (  # noqa: E402
+    alert_level,
+    choose_screen,
+    format_elapsed,
+    tile_levels,
+)
+from desktop.monitoring.training_window import (  # noqa: E402
+    MAIN_SCREEN_KEY,
+    ON_TOP_KEY,
+    SCREEN_KEY,
+)
+from desktop.pages.monitor import MonitorPage  # noqa: E402
+from monitor.alerts import AlertEvent  # noqa: E402
+from monitor.ring import COLUMN, COLUMNS  # noqa: E402
+
+ROOT = Path(__file__).parents[2]
+H200 = ROOT / "tests" / "data" / "monitor" / "h200-2026-11-22" / "h200-session.sqlite3"
+
+
+class FakeTray:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+
+    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
+        self.messages.append((title, msg))
+
+
+def settings_at(path: Path) -> QSettings:
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def new_page(qtbot: Any, tmp_path: Path, tray: FakeTray | None = None) -> MonitorPage:
+    context = AppContext(settings=settings_at(tmp_path / "s.ini"), db_path=tmp_path / "db.sqlite3")
+    controller = MonitorController(context.database_path, providers=lambda: ([], []))
+    page = MonitorPage(context, controller=controller, notifier=AlertNotifier(tray or FakeTray()),
+                       autostart=False)
+    qtbot.addWidget(page)
+    page.show()
+    return page
+
+
+@pytest.fixture
+def replaying(qtbot: Any, tmp_path: Path) -> Iterator[MonitorPage]:
+    copy = tmp_path / "h200.sqlite3"
+    shutil.copy(H200, copy)
+    page = new_page(qtbot, tmp_path)
+    with qtbot.waitSignal(page.replay_loaded, timeout=10000):
+        page.load_session(copy)
+    yield page
+    page.shutdown()
+
+
+def test_opens_full_screen_on_the_chosen_screen_and_esc_closes(qtbot: Any,
+                                                               replaying: MonitorPage) -> None:
+    screen = QGuiApplication.primaryScreen()
+    window = replaying.training.open(screen.name(), stay_on_top=True)
+    qtbot.waitUntil(window.isFullScreen, timeout=3000)
+    assert window.windowHandle().screen().name() == screen.name()
+    assert window.geometry() == screen.geometry()
+    assert window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    settings = replaying.settings
+    assert settings.value(SCREEN_KEY) == screen.name()
+    assert str(settings.value(ON_TOP_KEY)).lower() == "true"
+    assert window.title.text() == "GPU 0 · NVIDIA H200"
+    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
+    assert window.tiles["gpu"].value_text() == "100 %"
+    assert window.tiles["elapsed"].value_text() == "0:45"
+    assert window.alert_state == "warn" and "Power limited" in window.alert_bar.text()
+    spark = window.tiles["power"].sparkline
+    assert spark is not None
+    x, _ = spark.curve.getOriginalDataset()
+    assert x is not None and x.size == 46  # 0 s to 45 s, at most 5 minutes
+    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 3)
+    assert window.alert_state == "ok" and window.alert_bar.text() == "All clear"
+    assert window.tiles["gpu"].value_text() == "0 %"
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: replaying.training.window is None, timeout=3000)
+    assert not window.isVisible()
+
+
+def test_dialog_uses_the_remembered_screen(qtbot: Any, replaying: MonitorPage) -> None:
+    name = QGuiApplication.primaryScreen().name()
+    replaying.settings.setValue(SCREEN_KEY, name)
+    replaying.settings.setValue(ON_TOP_KEY, True)
+    dialog = replaying.training.open_dialog()
+    assert dialog.isVisible() and dialog.screen_box.currentData() == name
+    assert dialog.on_top.isChecked()
+    assert replaying.settings.value(MAIN_SCREEN_KEY) == name  # the main window's screen
+    with qtbot.waitSignal(dialog.accepted):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    window = replaying.training.window
+    assert window is not None and window.isFullScreen()
+    window.close()
+
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication, QWidget
+    app = QApplication([])
+    from desktop.monitoring.training_window import TrainingMonitorDialog, TrainingMonitorWindow
+    from desktop.monitoring.training_window import find_screen
+    settings = QSettings(sys.argv[1], QSettings.Format.IniFormat)
+    dialog = TrainingMonitorDialog(settings, main_screen="laptop")
+    name, on_top = dialog.value()
+    window = TrainingMonitorWindow()
+    window.show_on(find_screen(name), on_top)
+    app.processEvents()
+    print(json.dumps({"chosen": name, "screen": window.windowHandle().screen().name(),
+                      "full": window.isFullScreen(),
+                      "geometry": list(window.geometry().getRect())}))
+    window.close()
+""")
+
+
+def test_second_screen_is_the_default_with_two_screens(tmp_path: Path) -> None:
+    config = tmp_path / "screens.json"
+    config.write_text('{"screens": ['
+                      '{"name": "laptop", "x": 0, "y": 0, "width": 1280, "height": 800},'
+                      '{"name": "HDMI-1", "x": 1280, "y": 0, "width": 1920, "height": 1080}]}')
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    result = done.stdout.strip().splitlines()[-1]
+    assert result == ('{"chosen": "HDMI-1", "screen": "HDMI-1", "full": true, '
+                      '"geometry": [1280, 0, 1920, 1080]}')
+
+
+def test_alert_settings_are_saved_applied_and_remembered(qtbot: Any, tmp_path: Path) -> None:
+    page = new_page(qtbot, tmp_path)
+    dialog = page.open_alert_settings()
+    dialog.spins["vram_pct"].setValue(90.0)
+    dialog.spins["stall_minutes"].setValue(10.0)
+    dialog.kinds["power_throttle"].setChecked(False)
+    dialog.notify_box.setChecked(False)
+    with qtbot.waitSignal(dialog.accepted):
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    config = page.controller.alert_config
+    assert (config.vram_raise_pct, config.vram_clear_pct) == (90.0, 87.0)
+    assert config.stall_after_s == 600.0 and "power_throttle" not in config.enabled
+    assert page.notifier.enabled is False
+    again = new_page(qtbot, tmp_path)  # same settings file
+    assert again.alert_settings == page.alert_settings
+    assert again.controller.alert_config == config
+    page.shutdown()
+    again.shutdown()
+
+
+def test_unreadable_settings_fall_back_to_defaults(tmp_path: Path) -> None:
+    settings = settings_at(tmp_path / "bad.ini")
+    settings.setValue("alerts/vram_pct", "lots")
+    settings.setValue("alerts/temp_margin_c", 500)
+    settings.setValue("alerts/enabled", "vram,nonsense")
+    value = load_alert_settings(settings)
+    assert value.vram_pct == 95.0 and value.temp_margin_c == 5.0
+    assert value.enabled == frozenset({"vram"})
+    save_alert_settings(settings, AlertSettings(stall_minutes=3.5))
+    assert load_alert_settings(settings_at(tmp_path / "bad.ini")) == AlertSettings(
+        stall_minutes=3.5)
+
+
+def event(state: str, kind: str = "temperature") -> AlertEvent:
+    return AlertEvent(1.0, kind, 0, state, "GPU 0 at 86 °C, slowdown at 89 °C", 86.0)  # type: ignore[arg-type]
+
+
+def test_notifier_only_tells_about_raised_alerts_when_enabled() -> None:
+    tray = FakeTray()
+    notifier = AlertNotifier(tray)
+    assert notifier.available
+    assert notifier.notify(event("raised")) is True
+    assert notifier.notify(event("cleared")) is False
+    notifier.enabled = False
+    assert notifier.notify(event("raised", "vram")) is False
+    assert tray.messages == [("rigready: Near slowdown temperature",
+                              "GPU 0 at 86 °C, slowdown at 89 °C")]
+
+
+def test_texts_and_levels() -> None:
+    assert [format_elapsed(s) for s in (None, 5.9, 75, 3600 * 26 + 61)] == [
+        "–", "0:05", "1:15", "26:01:01"]
+    assert choose_screen(["a", "b"], "b", "a") == 1
+    assert choose_screen(["a", "b"], "gone", "a") == 1  # a screen other than the main one
+    assert choose_screen(["a"], None, "a") == 0 and choose_screen([], None, None) == -1
+    assert alert_level([]) == "ok" and alert_level(["power_throttle"]) == "warn"
+    assert alert_level(["power_throttle", "stalled"]) == "bad"
+    row = [float("nan")] * len(COLUMNS)
+    row[COLUMN["temp_c"]], row[COLUMN["temp_slowdown_c"]] = 85.0, 89.0
+    row[COLUMN["vram_used_gib"]], row[COLUMN["vram_total_gib"]] = 23.0, 24.0
+    levels = tile_levels(row)
+    assert levels["temp"] == "bad" and levels["vram"] == "bad" and levels["power"] == "ok"
+    row[COLUMN["temp_c"]] = 80.0
+    assert tile_levels(row)["temp"] == "warn"
