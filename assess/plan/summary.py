@@ -9,6 +9,11 @@ from assess.plan.result import Plan, PlanResult, PlanStatus, RentSummary
 from assess.plan.rig import ASSUMED_CPU_W, RigState
 
 
+def _run_cost(offer: RentOffer) -> float:
+    cost = offer.run_cost_usd
+    return cost if cost is not None else offer.usd_per_hour
+
+
 def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                  status: PlanStatus, budget: float | None, facts: RigFacts,
                  offer: RentOffer | None, spot: RentOffer | None,
@@ -34,7 +39,7 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
             rent_reasons.append(f"the rented {offer.gpu_name} does this job about {ratio:.1f}x "
                                 f"faster than the {primary.title} plan, so renting needs fewer "
                                 "hours than the break-even counts")
-    if spot is not None:
+    if spot is not None and (offer is None or _run_cost(spot) < _run_cost(offer)):
         rent_reasons.append(f"cheaper but interruptible: {spot.name} at ${spot.usd_per_hour:g}/h "
                             f"(spot, {spot.price_date})")
     rent = RentSummary(offer=offer, spot=spot,

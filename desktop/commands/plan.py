@@ -175,8 +175,8 @@ def render_plan(result: PlanResult) -> str:
     need = f"needs {now.total_gib:.1f} GiB of GPU memory" if now.total_gib is not None else ""
     have = (f"{now.gpu_name} ({now.vram_gib:.0f} GiB)" if now.gpu_name and now.vram_gib
             else "no GPU")
-    out.append(f"This PC: {have}: {verdict_text(now.verdict)}"
-               + (f"; the goal {need}" if need else ""))
+    state = have if now.verdict == "no GPU" else f"{have}: {verdict_text(now.verdict)}"
+    out.append(f"This PC: {state}" + (f"; the goal {need}" if need else ""))
     if result.budget_usd is not None:
         out.append(f"Budget: ${result.budget_usd:,.2f}")
     out += ["", result.summary]

@@ -231,7 +231,9 @@ class UpgradePage(QWidget):
         have = (f"{escape(now.gpu_name)} ({now.vram_gib:.0f} GiB)" if now.gpu_name and now.vram_gib
                 else "no GPU")
         need = f" — the goal needs {now.total_gib:.1f} GiB" if now.total_gib else ""
-        now_text = (f"This PC now: {have}: <b>{escape(verdict_text(now.verdict))}</b>{need}")
+        state = (f"<b>{have}</b>" if now.verdict == "no GPU"
+                 else f"{have}: <b>{escape(verdict_text(now.verdict))}</b>")
+        now_text = f"This PC now: {state}{need}"
         self.goal_step.now_label.setText(now_text)
         budget = f" · budget ${result.budget_usd:,.0f}" if result.budget_usd is not None else ""
         self.goal_label.setText(f"<b>{escape(result.goal_label)}</b>{budget}<br>{now_text}")
