@@ -15,6 +15,7 @@ from desktop.about import ICON_PATH
 from desktop.commands.common import UsageError
 from desktop.context import AppContext
 from desktop.crash_dialog import install_gui_crash_handler
+from desktop.monitoring.refguard import make_singletons_immortal
 from desktop.pages import page_keys
 from desktop.theme import apply_theme
 from desktop.theme_menu import saved_theme
@@ -34,6 +35,7 @@ def _application() -> QApplication:
     app.setOrganizationName("rigready")
     app.setDesktopFileName("io.github.rigready.rigready")
     app.setWindowIcon(QIcon(str(ICON_PATH)))
+    make_singletons_immortal()  # PySide6 6.12 on Python 3.11 leaks None references
     return app
 
 
@@ -51,8 +53,12 @@ def create_window(app: QApplication, context: AppContext | None = None) -> MainW
     return MainWindow(context)
 
 
-def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None) -> int:
-    """Open the window (or render ``page`` to ``screenshot`` offscreen) and run the event loop."""
+def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None,
+            db_path: Path | None = None) -> int:
+    """Open the window (or render ``page`` to ``screenshot`` offscreen) and run the event loop.
+
+    ``db_path``: a monitoring database whose newest session the Monitor page replays.
+    """
     if page is not None and page not in page_keys():
         raise UsageError(f"unknown page {page!r}; pages: {', '.join(page_keys())}")
     profile = load_profile(profile_path) if profile_path is not None else None
@@ -64,6 +70,9 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
         crash_notifier.window = window
     if page is not None and page not in window.pages:
         raise UsageError(f"page {page!r} is not available in this build")
+    if db_path is not None:
+        _replay(window, db_path)
+        page = page or "monitor"
 
     if screenshot is not None:
         return _screenshot(app, window, page, screenshot, profile)
@@ -78,6 +87,15 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
         # Detect after the first frame is on screen, off the GUI thread.
         QTimer.singleShot(0, window.start_detection)
     return app.exec()
+
+
+def _replay(window: MainWindow, db_path: Path) -> None:
+    if not db_path.is_file():
+        raise UsageError(f"--db: no database at {db_path}")
+    load = getattr(window.pages.get("monitor"), "load_session", None)
+    if not callable(load):
+        raise UsageError("--db needs the Monitor page, which is not in this build")
+    load(db_path)
 
 
 def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: Path,

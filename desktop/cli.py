@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--screenshot", metavar="FILE", type=Path, help="render offscreen to a PNG")
     gui.add_argument("--page", metavar="NAME", help="page to show (this-pc, readiness, ...)")
     gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
+    gui.add_argument("--db", metavar="PATH", type=Path,
+                     help="replay the newest monitoring session of this database (Monitor page)")
     gui.set_defaults(func=_run_gui)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -68,7 +70,8 @@ def _run_gui(args: argparse.Namespace) -> int:
     if not _qt_installed():
         raise UsageError("PySide6 is not installed; install rigready with its GUI dependencies")
     app = importlib.import_module("desktop.app")
-    result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile)
+    result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile,
+                              db_path=args.db)
     return result
 
 

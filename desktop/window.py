@@ -146,6 +146,13 @@ class MainWindow(QMainWindow):
         self.theme_menu.theme_changed.connect(
             lambda theme: self.nav.setStyleSheet(navigation_style(theme)))
         self.view_menu.addMenu(self.theme_menu)
+        open_monitor = getattr(self.pages.get("monitor"), "open_training_monitor_dialog", None)
+        if callable(open_monitor):
+            self.view_menu.addSeparator()
+            training_action = QAction("&Training monitor (full screen)…", self)
+            training_action.setShortcut(QKeySequence("F11"))
+            training_action.triggered.connect(open_monitor)
+            self.view_menu.addAction(training_action)
         self.help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction("&About rigready", self)
         about_action.setMenuRole(QAction.MenuRole.AboutRole)

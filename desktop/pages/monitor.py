@@ -246,14 +246,16 @@ class MonitorPage(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         """Start watching the first time the page is shown; redraw after being hidden."""
         super().showEvent(event)
+        loading = self._worker is not None and self._worker.running  # a replay, say
         if self.autostart and self.mode == "live" and self.controller.state == "stopped" \
-                and not self.controller.busy:
+                and not self.controller.busy and not loading:
             self.controller.watch()
         self.refresh()
 
     def shutdown(self) -> None:
         """The window is closing: remember its screen, close the monitor, stop the sampler."""
-        self.training.main_screen()
+        if getattr(self.window(), "remember_state", True):
+            self.training.main_screen()
         self.training.close()
         if self._worker is not None:
             self._worker.cancel()
