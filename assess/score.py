@@ -16,7 +16,7 @@ from assess.hardware import RigProfile
 from assess.match import GpuMatch, is_laptop_name
 from assess.score_facts import (
     SIZE_TOLERANCE,
-    RigFacts,
+    ScoreFacts,
     meets,
     rig_facts,
 )
@@ -82,7 +82,7 @@ class Readiness:
     components: tuple[ComponentTier, ...]
     tasks: tuple[TaskVerdict, ...]
     matches: tuple[GpuMatch, ...]
-    facts: RigFacts
+    facts: ScoreFacts
     reasons: tuple[str, ...]
 
     def component(self, name: Component) -> ComponentTier:
@@ -140,7 +140,7 @@ def _ladder(catalog: Catalog, qualifies: list[bool]) -> int:
     return rank
 
 
-def component_tiers(facts: RigFacts, catalog: Catalog) -> tuple[ComponentTier, ...]:
+def component_tiers(facts: ScoreFacts, catalog: Catalog) -> tuple[ComponentTier, ...]:
     """The tier each of GPU, CPU, RAM and storage reaches on its own."""
     return (_gpu_tier(facts, catalog), _cpu_tier(facts, catalog), _ram_tier(facts, catalog),
             _storage_tier(facts, catalog))
@@ -164,7 +164,7 @@ def _next(catalog: Catalog, rank: int) -> TierEntry | None:
     return next((t for t in catalog.tiers if t.rank > rank), None)
 
 
-def _gpu_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+def _gpu_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
     if not facts.has_gpu:
         first = _next(catalog, 0)
         need = _gpu_need(catalog, first) if first else None
@@ -207,7 +207,7 @@ def _gpu_need(catalog: Catalog, tier: TierEntry, current: float | None = None) -
             f"{tier.gpu_min_fp16_tflops:g} TFLOPS 16-bit{example} reaches {tier.name}")
 
 
-def _cpu_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+def _cpu_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
     cores = facts.cpu_cores
     summary = f"{facts.cpu_name or 'unknown CPU'}: {_num(cores, 'cores')}"
     if cores is None:
@@ -220,7 +220,7 @@ def _cpu_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
                  [f"{cores} physical cores reach {_rank_name(catalog, rank)}"])
 
 
-def _ram_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+def _ram_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
     ram = facts.ram_gib
     summary = _num(ram, "GiB")
     if ram is None:
@@ -239,7 +239,7 @@ def _ram_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
                   f"{SIZE_TOLERANCE:.0%} count, as firmware reserves some)"])
 
 
-def _storage_tier(facts: RigFacts, catalog: Catalog) -> ComponentTier:
+def _storage_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
     kind = facts.storage_class
     total = sum(d.capacity_gb or 0.0 for d in facts.disks)
     kinds = ", ".join(dict.fromkeys(d.kind for d in facts.disks)) or "no disks"
@@ -305,7 +305,7 @@ def _part(value: float | None, low: float, high: float) -> float:
     return min(1.0, math.log(value / low) / math.log(high / low))
 
 
-def score_parts(facts: RigFacts) -> tuple[ScorePart, ...]:
+def score_parts(facts: ScoreFacts) -> tuple[ScorePart, ...]:
     """The terms of the 0-100 readiness score (see README.md for the formula)."""
     values = (
         facts.vram_gib if facts.has_gpu else None,
@@ -336,7 +336,7 @@ __all__ = [
     "ComponentTier",
     "MeasuredPerformance",
     "Readiness",
-    "RigFacts",
+    "ScoreFacts",
     "ScorePart",
     "TaskVerdict",
     "assess_readiness",

@@ -33,7 +33,7 @@ class DiskFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class RigFacts:
+class ScoreFacts:
     """What scoring needs to know about one PC."""
 
     gpu_count: int
@@ -113,7 +113,7 @@ def _disk_class(disk: Disk) -> DriveKind | None:
 
 def rig_facts(
     profile: RigProfile, catalog: Catalog, measured: MeasuredPerformance | None = None
-) -> RigFacts:
+) -> ScoreFacts:
     """Collect the scoring facts, with a note on where each came from."""
     m = measured or MeasuredPerformance()
     where = ", ".join(m.sources) or "benchmark"
@@ -195,7 +195,7 @@ def rig_facts(
         else:
             notes.append("Storage speed unknown (no disk of a known kind; run the storage "
                          "benchmark)")
-    return RigFacts(
+    return ScoreFacts(
         gpu_count=len(discrete), gpu_name=best, vram_gib=vram, gpu_half_tflops=half,
         gpu_speed_measured=speed_measured, cpu_name=cpu.model, cpu_cores=cpu.physical_cores,
         cpu_gflops=gflops, ram_gib=ram, ram_soldered=mem.soldered, disks=facts_disks,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assess.match import is_laptop_name
-from assess.score_facts import RigFacts, meets
+from assess.score_facts import ScoreFacts, meets
 from catalog import Catalog, TaskEntry
 from catalog.schema import DRIVE_KIND_ORDER
 
@@ -42,12 +42,12 @@ class _Check:
     fix: str = ""
 
 
-def task_verdicts(facts: RigFacts, catalog: Catalog) -> tuple[TaskVerdict, ...]:
+def task_verdicts(facts: ScoreFacts, catalog: Catalog) -> tuple[TaskVerdict, ...]:
     """The verdict for every task in the catalog, in catalog order."""
     return tuple(task_verdict(facts, catalog, task) for task in catalog.tasks)
 
 
-def task_verdict(facts: RigFacts, catalog: Catalog, task: TaskEntry) -> TaskVerdict:
+def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskVerdict:
     """The verdict for one task (the worst of its checks)."""
     checks = [_gpu_check(facts, catalog, task), _ram_check(facts, task),
               _cpu_check(facts, task), *_storage_checks(facts, task)]
@@ -64,7 +64,7 @@ def task_verdict(facts: RigFacts, catalog: Catalog, task: TaskEntry) -> TaskVerd
     )
 
 
-def _gpu_check(facts: RigFacts, catalog: Catalog, task: TaskEntry) -> _Check:
+def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> _Check:
     low, rec = task.min_vram_gib, task.recommended_vram_gib
     if not task.gpu_required:
         if facts.has_gpu:
@@ -87,7 +87,7 @@ def _gpu_check(facts: RigFacts, catalog: Catalog, task: TaskEntry) -> _Check:
     return _Check("ready", f"{vram:.1f} GiB VRAM meets the {rec:g} GiB recommended")
 
 
-def _gpu_fix(facts: RigFacts, catalog: Catalog, need_gib: float) -> str:
+def _gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
     laptop = facts.gpu_name is not None and is_laptop_name(facts.gpu_name)
     priced = [g for g in catalog.gpus
               if g.segment in ("desktop", "workstation") and meets(g.vram_gib, need_gib)
@@ -117,7 +117,7 @@ def _gpu_fix(facts: RigFacts, catalog: Catalog, need_gib: float) -> str:
     return text
 
 
-def _ram_check(facts: RigFacts, task: TaskEntry) -> _Check:
+def _ram_check(facts: ScoreFacts, task: TaskEntry) -> _Check:
     ram, low, rec = facts.ram_gib, task.min_ram_gib, task.recommended_ram_gib
     if ram is None:
         return _Check("unknown", "the amount of RAM is unknown",
@@ -133,7 +133,7 @@ def _ram_check(facts: RigFacts, task: TaskEntry) -> _Check:
     return _Check("ready", f"{ram:.1f} GiB RAM meets the {rec:g} GiB recommended")
 
 
-def _cpu_check(facts: RigFacts, task: TaskEntry) -> _Check:
+def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> _Check:
     cores, need = facts.cpu_cores, task.min_cpu_cores
     if cores is None:
         return _Check("unknown", "the number of CPU cores is unknown",
@@ -144,7 +144,7 @@ def _cpu_check(facts: RigFacts, task: TaskEntry) -> _Check:
     return _Check("ready", f"{cores} CPU cores (needs {need})")
 
 
-def _storage_checks(facts: RigFacts, task: TaskEntry) -> list[_Check]:
+def _storage_checks(facts: ScoreFacts, task: TaskEntry) -> list[_Check]:
     checks = []
     free, need = facts.free_gb, task.storage_gb
     if free is None:

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from assess.estimate import GpuTarget, gpu_from_info
 from assess.hardware import GpuInfo, RigProfile
 from assess.match import is_laptop_name, match_gpu
-from assess.score_facts import RigFacts as ScoreFacts
-from assess.score_facts import rig_facts
+from assess.score_facts import ScoreFacts, rig_facts
 from assess.units import GIB
 from catalog import Catalog, CpuEntry, GpuEntry
 
