@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+from assess.jsonfile import read_json_file
 
 PROFILE_SCHEMA = "rigready.profile"
 PROFILE_VERSION = 1
@@ -62,16 +63,7 @@ def load_profile(path: Path) -> RigProfile:
             has an unknown name or a wrong type.
     """
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProfileError(name, "", f"cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ProfileError(name, "", "not a text file (expected JSON)") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(name, "", f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    data = read_json_file(path, ProfileError)
     return profile_from_dict(data, name)
 
 

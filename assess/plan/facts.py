@@ -8,7 +8,6 @@ marks each check that depends on the fact ``unverified``, never ``pass``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from assess.jsonfile import read_json_file
 
 #: Connector names as in the catalog's ``power_connectors`` (``docs/catalog-format.md``).
 CONNECTOR_NAMES: tuple[str, ...] = ("6-pin", "8-pin", "12vhpwr", "12v-2x6", "eps-8pin")
@@ -174,16 +174,7 @@ def load_facts(path: Path) -> RigFacts:
         FactsError: unreadable file, bad JSON, or a bad field (file and field named).
     """
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FactsError(where, "", f"cannot read the file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise FactsError(where, "", "not a text file (expected JSON)") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FactsError(where, "", f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    data = read_json_file(path, FactsError)
     return facts_from_dict(data, where)
 
 
