@@ -252,6 +252,8 @@ def test_goal_beyond_any_single_gpu(cat: Catalog) -> None:
     assert result.status == "no plan reaches the goal"
     assert result.plans[0].labels == ("nearest",) and not result.plans[0].after.reached
     assert result.rent.advice.choice in ("rent", "neither")
+    # Buying something that still cannot run the goal never "beats renting".
+    assert all(p.break_even_hours is None for p in result.plans if not p.after.reached)
 
 
 def test_bad_planning_input(cat: Catalog) -> None:

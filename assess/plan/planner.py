@@ -207,8 +207,10 @@ def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, cat
     million = (1e6 * outcome.query_seconds / 3600.0 * per_hour
                if outcome.query_seconds is not None and per_hour is not None else None)
     total = sum(i.price_usd for i in items)
+    # Buying only competes with renting when the purchase reaches the goal; a break-even for a
+    # plan that still cannot run it would compare unlike things.
     be = (break_even_hours(total, offer.usd_per_hour, per_hour)
-          if offer is not None and items else None)
+          if offer is not None and items and reached else None)
     names = [i.label or i.name for i in items] + [f"{m} (not possible)" for m in host.missing]
     title = " + ".join(names) or "Your PC as it is"
     title = title[0].upper() + title[1:]
