@@ -69,3 +69,20 @@ def test_unsupported_and_unreadable_config(tmp_path: Path,
     bad.write_text("{oops")
     assert main(["estimate", str(bad), "--gpu", "rtx-4090"]) == 2
     assert "not a valid config.json" in capsys.readouterr().err
+
+
+def test_qlora_checkpoints_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    def total(*extra: str) -> float:
+        assert main(["estimate", "llama-3.1-8b", "--method", "qlora", "--gpu", "rtx-3060-12gb",
+                     "--json", *extra]) == 0
+        return float(json.loads(capsys.readouterr().out)["total_gib"])
+
+    default, on, off = total(), total("--checkpointing"), total("--no-checkpointing")
+    assert default == on  # peft's prepare_model_for_kbit_training turns it on
+    assert off > on  # without it the activations of all 32 layers stay alive
+    assert main(["estimate", "llama-3.1-8b", "--method", "lora", "--gpu", "rtx-3060-12gb",
+                 "--json"]) == 0
+    lora = json.loads(capsys.readouterr().out)["breakdown_gib"]["activations"]
+    assert main(["estimate", "llama-3.1-8b", "--method", "lora", "--gpu", "rtx-3060-12gb",
+                 "--json", "--checkpointing"]) == 0
+    assert json.loads(capsys.readouterr().out)["breakdown_gib"]["activations"] < lora

@@ -57,7 +57,9 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1, help="micro-batch per GPU")
     p.add_argument("--seq", type=int, default=2048, help="sequence (prompt) length")
     p.add_argument("--new-tokens", type=int, default=256, help="tokens to generate (inference)")
-    p.add_argument("--checkpointing", action="store_true", help="gradient checkpointing")
+    p.add_argument("--checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                   help="gradient checkpointing (default: on for qlora, as peft's "
+                   "prepare_model_for_kbit_training does; off otherwise)")
     p.add_argument("--lora-rank", type=int, default=16)
     p.add_argument("--lora-targets", default="q_proj,v_proj",
                    help="comma-separated module names, or all-linear")
@@ -83,7 +85,9 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
         raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
     return Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
                     batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
-                    checkpointing=args.checkpointing, lora_rank=args.lora_rank,
+                    checkpointing=(args.method == "qlora" if args.checkpointing is None
+                                   else args.checkpointing),
+                    lora_rank=args.lora_rank,
                     lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
                                        if t.strip()),
                     attention=args.attn, image_size=args.image_size,

@@ -153,7 +153,13 @@ class CanIRunPage(QWidget):
             dspin.valueChanged.connect(self.recompute)
         self.checkpointing.toggled.connect(self.recompute)
         self.lora_targets.editingFinished.connect(self.recompute)
+        self.method.currentTextChanged.connect(self._method_defaults)
         return form
+
+    def _method_defaults(self, method: str) -> None:
+        """Choosing QLoRA turns on gradient checkpointing, as peft's QLoRA preparation does."""
+        if method == "qlora" and not self.checkpointing.isChecked():
+            self.checkpointing.setChecked(True)
 
     def _build_answer(self) -> QVBoxLayout:
         box = QVBoxLayout()

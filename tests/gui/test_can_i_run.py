@@ -102,3 +102,13 @@ def test_profile_change_refreshes_gpus(page: CanIRunPage) -> None:
     page.context.profile_changed.emit(_rig(6))
     assert page.result is not None and page.result.gpu is not None
     assert page.result.gpu.vram_bytes == 6 * 2**30
+
+
+def test_qlora_turns_on_checkpointing(page: CanIRunPage) -> None:
+    page.checkpointing.setChecked(False)
+    page.method.setCurrentText("qlora")
+    assert page.checkpointing.isChecked()
+    page.checkpointing.setChecked(False)  # the user may still turn it off
+    page.method.setCurrentText("qlora")
+    assert not page.checkpointing.isChecked()
+    assert page.result is not None and not page.result.workload.checkpointing
