@@ -96,7 +96,7 @@ fi
 PREFIX="$TMP/prefix"
 if PREFIX="$PREFIX" run install "$BUNDLE/install.sh" \
     && [[ "$("$PREFIX/bin/rigready" --version)" == "$(cat "$TMP/version.out")" ]] \
-    && grep -q "^Exec=$PREFIX/lib/rigready/rigready" \
+    && grep -q "^Exec=\"$PREFIX/lib/rigready/rigready\" gui$" \
         "$PREFIX/share/applications/io.github.rigready.rigready.desktop" \
     && PREFIX="$PREFIX" run uninstall "$BUNDLE/install.sh" --uninstall \
     && [[ ! -e "$PREFIX/bin/rigready" && ! -e "$PREFIX/lib/rigready" ]]; then

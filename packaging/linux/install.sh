@@ -26,8 +26,12 @@ FILES=(
 refresh_caches() {
     command -v update-desktop-database >/dev/null 2>&1 \
         && update-desktop-database -q "$PREFIX/share/applications" 2>/dev/null || true
-    command -v gtk-update-icon-cache >/dev/null 2>&1 \
-        && gtk-update-icon-cache -q -t "$PREFIX/share/icons/hicolor" 2>/dev/null || true
+    # Only refresh an icon cache that exists: a new one in a user folder goes stale when other
+    # programs add icons without updating it, and then hides their icons.
+    if [[ -f "$PREFIX/share/icons/hicolor/icon-theme.cache" ]] \
+        && command -v gtk-update-icon-cache >/dev/null 2>&1; then
+        gtk-update-icon-cache -q -t "$PREFIX/share/icons/hicolor" 2>/dev/null || true
+    fi
 }
 
 if [[ "${1:-}" == "--uninstall" ]]; then
@@ -53,8 +57,9 @@ ln -sf "$TARGET/rigready" "$PREFIX/bin/rigready"
 for file in "${FILES[@]}"; do
     install -D -m 644 "$BUNDLE/$file" "$PREFIX/$file"
 done
-# Menus do not always search ~/.local/bin, so the entry names the executable by its full path.
-sed -i "s|^Exec=rigready|Exec=$TARGET/rigready|" "$PREFIX/share/applications/$APP_ID.desktop"
+# Menus do not always search ~/.local/bin, so the entry names the executable by its full path
+# (quoted, as the desktop entry specification asks for paths that may hold spaces).
+sed -i "s|^Exec=rigready|Exec=\"$TARGET/rigready\"|" "$PREFIX/share/applications/$APP_ID.desktop"
 refresh_caches
 echo "rigready installed in $TARGET; command: $PREFIX/bin/rigready"
 case ":$PATH:" in
