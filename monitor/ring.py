@@ -232,6 +232,30 @@ def column_peaks(values: ValueArray) -> list[float]:
     return out
 
 
+def peak_decimate(times: FloatArray, values: ValueArray,
+                  buckets: int) -> tuple[FloatArray, ValueArray]:
+    """Min and max of every column over ``buckets`` equal runs of rows, for drawing.
+
+    Each run becomes two rows at its first time: the minimum, then the maximum (NaN only where a
+    column was never read in that run), so spikes and dips survive as they do in pyqtgraph's
+    "peak" downsampling. Rows that do not fill the last run are kept as they are. Inputs with at
+    most ``2 * buckets`` rows are returned unchanged (the same views).
+    """
+    n = times.size
+    if buckets < 1 or n <= 2 * buckets:
+        return times, values
+    size = n // buckets
+    whole = size * buckets
+    chunks = values[:, :whole].reshape(values.shape[0], buckets, size)
+    out_v = np.empty((values.shape[0], 2 * buckets + n - whole), dtype=values.dtype)
+    out_v[:, 0:2 * buckets:2] = np.fmin.reduce(chunks, axis=2)
+    out_v[:, 1:2 * buckets:2] = np.fmax.reduce(chunks, axis=2)
+    out_v[:, 2 * buckets:] = values[:, whole:]
+    starts = times[:whole:size]
+    out_t = np.concatenate([np.repeat(starts, 2), times[whole:]])
+    return out_t, out_v
+
+
 def nearest_index(times: FloatArray, t: float) -> int | None:
     """Index of the element of sorted ``times`` closest to ``t`` (None for an empty array)."""
     if times.size == 0 or math.isnan(t):

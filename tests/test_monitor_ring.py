@@ -21,6 +21,7 @@ from monitor.ring import (
     SeriesRing,
     column_peaks,
     nearest_index,
+    peak_decimate,
     rows_from_aggregates,
     rows_from_series,
     sample_row,
@@ -206,3 +207,25 @@ def test_rows_from_the_real_sessions_aggregates(h200: Store) -> None:
     host_only = rows_from_aggregates(aggregates, 7)[1]  # no GPU 7: host columns only
     assert np.isnan(host_only[COLUMN["gpu_util_pct"]]).all()
     assert np.isfinite(host_only[COLUMN["cpu_pct"]]).all()
+
+
+def test_peak_decimate_keeps_spikes_gaps_and_the_tail() -> None:
+    times = np.arange(1000, dtype=np.float64)
+    values = np.zeros((2, 1000), dtype=np.float32)
+    values[0, 333] = 50.0  # a one-second spike
+    values[0, 600] = -7.0  # and a dip
+    values[1, :100] = np.nan  # a column not read for the first 100 s
+    t, v = peak_decimate(times, values, 10)  # 10 runs of 100 rows, no tail
+    assert t.tolist() == [float(x) for x in range(0, 1000, 100) for _ in (0, 1)]
+    assert v[0].max() == 50.0 and v[0].min() == -7.0
+    assert v[0, 6:8].tolist() == [0.0, 50.0] and v[0, 12:14].tolist() == [-7.0, 0.0]
+    assert np.isnan(v[1, :2]).all() and np.isfinite(v[1, 2:]).all()
+    long_t = np.arange(1005.0)
+    long_v = np.vstack([long_t, -long_t]).astype(np.float32)
+    t2, v2 = peak_decimate(long_t, long_v, 10)  # 100-row runs and a 5-row tail kept as is
+    assert t2.size == 2 * 10 + 5 and t2[-5:].tolist() == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
+    assert v2[0, -5:].tolist() == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
+    assert v2[1, :2].tolist() == [-99.0, 0.0]  # min then max of the first run
+    small_t, small_v = peak_decimate(times[:20], values[:, :20], 10)
+    assert small_t is not None and np.shares_memory(small_t, times)  # short: unchanged views
+    assert small_v.shape == (2, 20)

@@ -3,8 +3,13 @@ shaded throttle/alert spans and a crosshair read-out.
 
 Curves are created once; each update hands them numpy views of the ring buffer through
 ``setData``. Every plot clips to the visible range and downsamples automatically with the
-"peak" method (keeps each pixel column's min and max), so a 24 h window of 1 Hz data draws about
-as fast as a 1 minute one.
+"peak" method (keeps each pixel column's min and max, one column per pixel), so a 24 h window of
+1 Hz data draws nearly as fast as a 1 minute one.
+
+Drawing, not data, is what costs (measured with ``benchmarks/chart_update_speed.py``): in
+software rendering, alpha-blended vertical grid lines moving every second doubled the time, so
+only horizontal grid lines are drawn and the y axes (whose ranges rarely change) are cached as
+pixmaps; thin cosmetic pens and one downsampled point pair per pixel keep the line drawing short.
 """
 
 from __future__ import annotations
@@ -17,17 +22,18 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from desktop.monitoring.refguard import make_singletons_immortal
 from desktop.monitoring.text import readout
 from desktop.theme import ACCENT, BAD, MUTED, WARN
-from monitor.ring import COLUMN, FloatArray, Span, ValueArray, nearest_index
+from monitor.ring import COLUMN, FloatArray, Span, ValueArray, nearest_index, peak_decimate
 
 SECOND = {"light": "#9333ea", "dark": "#c084fc"}
 TEXT = {"light": "#1f2328", "dark": "#e6e6e6"}
 BACKGROUND = {"light": "#ffffff", "dark": "#1e1f22"}
 GRID_ALPHA = 0.15
+MIN_BUCKETS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,20 +137,23 @@ class MonitorCharts(QWidget):
         plot = pg.PlotItem(axisItems={"bottom": axis})
         plot.setDownsampling(auto=True, mode="peak")
         plot.setClipToView(True)
-        plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+        plot.showGrid(x=False, y=True, alpha=GRID_ALPHA)
         plot.hideButtons()
         plot.setMenuEnabled(False)
         for name in ("left", "bottom"):
             ax = plot.getAxis(name)
             ax.setPen(pg.mkPen(MUTED[self.theme]))
             ax.setTextPen(pg.mkPen(text))
-        plot.getAxis("left").setWidth(46)
+        left = plot.getAxis("left")
+        left.setWidth(46)
+        left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         if not bottom_row:
-            axis.setStyle(showValues=False)
-            axis.setHeight(6)
+            plot.hideAxis("bottom")  # the x axes are linked; times show on the bottom row
         colours = (ACCENT[self.theme], SECOND[self.theme])
         for (column, _legend), colour in zip(spec.curves, colours, strict=False):
-            curve = plot.plot(pen=pg.mkPen(colour, width=1.6), connect="finite")
+            # connect="finite" leaves gaps at NaN even with the finite check skipped.
+            curve = plot.plot(pen=pg.mkPen(colour, width=1), connect="finite",
+                              skipFiniteCheck=True, autoDownsampleFactor=1.0)
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
             self.curves[column] = curve
@@ -185,17 +194,24 @@ class MonitorCharts(QWidget):
     # -- data ----------------------------------------------------------------------------
 
     def set_data(self, times: FloatArray, values: ValueArray) -> None:
-        """Draw these rows (views are fine: they are only read until the next call)."""
+        """Draw these rows (views are fine: they are only read until the next call).
+
+        Windows with more rows than two per pixel column are first reduced to each column's
+        min/max per pixel (:func:`~monitor.ring.peak_decimate`, one numpy pass for all
+        columns); the crosshair still reads the full rows.
+        """
         self._t, self._v = times, values
+        width = int(self.plots["util"].vb.width())
+        shown_t, shown_v = peak_decimate(times, values, max(MIN_BUCKETS, width))
         for column, curve in self.curves.items():
-            curve.setData(times, values[COLUMN[column]], connect="finite")
+            curve.setData(shown_t, shown_v[COLUMN[column]], connect="finite")
         for spec in PLOTS:
-            readings = any(np.isfinite(values[COLUMN[c]]).any() for c, _ in spec.curves)
+            readings = any(np.isfinite(shown_v[COLUMN[c]]).any() for c, _ in spec.curves)
             self._set_title(spec, self.plots[spec.key], readings=readings or times.size == 0)
             if spec.limit is not None:
-                self._update_limit(spec, _last_finite(values[COLUMN[spec.limit]]))
+                self._update_limit(spec, _last_finite(shown_v[COLUMN[spec.limit]]))
         if "clocks" not in self._limits or self._limits["clocks"] is None:
-            top = max((_last_finite(values[COLUMN[c]]) or 0.0
+            top = max((_last_finite(shown_v[COLUMN[c]]) or 0.0
                        for c in ("sm_clock_max_mhz", "mem_clock_max_mhz")), default=0.0)
             if top > 0:
                 self._limits["clocks"] = top

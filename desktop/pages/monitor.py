@@ -386,8 +386,8 @@ class MonitorPage(QWidget):
         events = list(self.replay.events if self.replay is not None else self.events)
         if span is not None:
             margin = (span[1] - span[0]) * 0.02
+            self.charts.set_x_range(*span)  # first: re-clipping the old, short data is cheap
             self.charts.set_data(*window_of(t, v, span[0] - margin, span[1]))
-            self.charts.set_x_range(*span)
             self.charts.set_spans(spans_from_events(events, gpu=self.gpu), span[1])
         else:
             self.charts.set_data(t, v)
