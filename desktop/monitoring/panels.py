@@ -206,3 +206,28 @@ class SourceControls(QWidget):
             self.gpu_box.setEnabled(len(names) > 1)
         self.gpu_box.setCurrentIndex(max(0, self.gpu_box.findData(current)))
         return current
+
+
+class PageHeader(QWidget):
+    """Title, a status line and the Alert settings… / Training monitor… buttons."""
+
+    def __init__(self, theme: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("Monitor")
+        title.setStyleSheet("font-size: 22px; font-weight: 700;")
+        row.addWidget(title)
+        self.status = QLabel("")
+        row.addWidget(self.status, 1)
+        self.settings_button = QPushButton("Alert settings…")
+        self.training_button = QPushButton("Training monitor…")
+        self.training_button.setToolTip("Large numbers, full screen, for a second screen")
+        row.addWidget(self.settings_button)
+        row.addWidget(self.training_button)
+
+    def say(self, text: str, *, bad: bool = False) -> None:
+        """Show ``text`` in the status line (red when ``bad``)."""
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {(BAD if bad else MUTED)[self.theme]};")

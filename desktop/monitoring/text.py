@@ -136,6 +136,27 @@ def format_event(event: EventRecord) -> str:
     return f"{clock_text(event.time)}  {text}"
 
 
+def live_status(state: str, session_id: int | None, label: str | None, db_name: str) -> str:
+    """The page's status line while live (``state`` of the controller)."""
+    if state == "logging":
+        return f"Logging session {session_id}" + (f" '{label}'" if label else "") + \
+            f" to {db_name}"
+    return {"watching": "Live · not logging (Start logging records a session)",
+            "starting": "Starting the sampler…", "switching": "Starting the sampler…",
+            }.get(state, "Stopped")
+
+
+def notice_text(gpu_seen: bool, skipped: Sequence[str], notes: Sequence[str]) -> str:
+    """Why there are no GPU charts (no GPU, no driver), and which fields are not read."""
+    lines = []
+    if not gpu_seen and skipped:
+        lines.append("No GPU readings, so only CPU and RAM are shown. " + "; ".join(skipped)
+                     + ".")
+    if notes:
+        lines.append("Not read: " + "; ".join(notes))
+    return "\n".join(lines)
+
+
 def choose_screen(names: Sequence[str], saved: str | None, main: str | None) -> int:
     """Index of the screen the training monitor should use.
 

@@ -11,7 +11,6 @@ crosshair reads any moment of it and starts at the moment of highest power draw.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
@@ -22,23 +21,24 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.context import AppContext
-from desktop.monitoring.alert_settings import (
-    AlertSettings,
-    AlertSettingsDialog,
-    load_alert_settings,
-    save_alert_settings,
-)
+from desktop.monitoring.alert_settings import AlertSettings, AlertSettingsDialog
 from desktop.monitoring.charts import MonitorCharts
 from desktop.monitoring.controller import MonitorController
+from desktop.monitoring.live_alerts import LiveAlerts
 from desktop.monitoring.notify import AlertNotifier
-from desktop.monitoring.panels import AlertBanner, EventsPanel, SourceControls, WindowSelector
+from desktop.monitoring.panels import (
+    AlertBanner,
+    EventsPanel,
+    PageHeader,
+    SourceControls,
+    WindowSelector,
+)
 from desktop.monitoring.replay import (
     HistoryData,
     ReplayData,
@@ -47,12 +47,18 @@ from desktop.monitoring.replay import (
     session_title,
 )
 from desktop.monitoring.snapshots import busiest_time, live_snapshot, replay_snapshot
-from desktop.monitoring.text import WINDOW_BY_KEY, MonitorSnapshot, tile_levels, tile_texts
+from desktop.monitoring.text import (
+    WINDOW_BY_KEY,
+    MonitorSnapshot,
+    live_status,
+    notice_text,
+    tile_levels,
+    tile_texts,
+)
 from desktop.monitoring.tiles import ValueTile
 from desktop.monitoring.training_window import TrainingMonitorLink
-from desktop.theme import BAD, MUTED, current_theme
+from desktop.theme import MUTED, current_theme
 from desktop.worker import GeneratorWorker
-from monitor.alerts import AlertEvent
 from monitor.ring import (
     FloatArray,
     SeriesRing,
@@ -63,7 +69,6 @@ from monitor.ring import (
     window_of,
 )
 from monitor.sample import Sample
-from monitor.store_read import EventRecord
 
 RING_CAPACITY = 86_400
 LIVE_WINDOW = "5 min"
@@ -82,16 +87,12 @@ class MonitorPage(QWidget):
         self.context = context
         self.settings = context.settings
         self.theme = current_theme()
-        self.alert_settings = load_alert_settings(self.settings)
         self.controller = controller or MonitorController(context.database_path, parent=self)
-        self.controller.set_alert_config(self.alert_settings.config())
-        self.notifier = notifier or AlertNotifier(parent=self)
-        self.notifier.enabled = self.alert_settings.notify
+        self.alerts = LiveAlerts(self.controller, self.settings, notifier, self)
+        self.notifier = self.alerts.notifier
         self.autostart = autostart
         self.rings: dict[int, SeriesRing] = {}
         self.gpu_names: dict[int, str] = {}
-        self.events: deque[EventRecord] = deque(maxlen=500)
-        self.active: dict[tuple[str, int], AlertEvent] = {}
         self.mode = "live"
         self.replay: ReplayData | None = None
         self.replay_cursor: float | None = None
@@ -103,8 +104,7 @@ class MonitorPage(QWidget):
         self._build()
         c = self.controller
         c.samples_ready.connect(self._on_samples)
-        c.alert_changed.connect(self._on_alert)
-        c.event_logged.connect(self.events.append)
+        self.alerts.changed.connect(self._on_alert)
         c.state_changed.connect(self._on_state)
         c.failed.connect(self._on_failed)
         self._on_state(c.state)
@@ -113,20 +113,11 @@ class MonitorPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 12)
         layout.setSpacing(8)
-        header = QHBoxLayout()
-        title = QLabel("Monitor")
-        title.setStyleSheet("font-size: 22px; font-weight: 700;")
-        header.addWidget(title)
-        self.status = QLabel("")
-        header.addWidget(self.status, 1)
-        self.settings_button = QPushButton("Alert settings…")
-        self.settings_button.clicked.connect(self.open_alert_settings)
-        self.training_button = QPushButton("Training monitor…")
-        self.training_button.setToolTip("Large numbers, full screen, for a second screen")
-        self.training_button.clicked.connect(self.open_training_monitor_dialog)
-        header.addWidget(self.settings_button)
-        header.addWidget(self.training_button)
-        layout.addLayout(header)
+        self.header = PageHeader(self.theme)
+        self.status = self.header.status
+        self.header.settings_button.clicked.connect(self.open_alert_settings)
+        self.header.training_button.clicked.connect(self.open_training_monitor_dialog)
+        layout.addWidget(self.header)
         self.controls = SourceControls()
         self.controls.start_button.clicked.connect(self.start_logging)
         self.controls.stop_button.clicked.connect(self.controller.stop_logging)
@@ -186,17 +177,8 @@ class MonitorPage(QWidget):
             self._update_notice()
             self.refresh()
 
-    @Slot(object)
-    def _on_alert(self, event: AlertEvent) -> None:
-        key = (event.kind, event.gpu)
-        if event.state == "raised":
-            self.active[key] = event
-            self.notifier.notify(event)
-        else:
-            self.active.pop(key, None)
-        self.events.append(EventRecord(0, self.controller.session_id, event.time, "alert",
-                                       event.kind, event.state, event.gpu, event.message,
-                                       event.value))
+    @Slot()
+    def _on_alert(self) -> None:
         if self.mode == "live":
             self.refresh()
 
@@ -204,8 +186,6 @@ class MonitorPage(QWidget):
     def _on_state(self, state: str) -> None:
         self.controls.start_button.setEnabled(state in ("watching", "stopped"))
         self.controls.stop_button.setEnabled(state == "logging")
-        if state in ("starting", "switching"):
-            self.active.clear()  # a new sampler judges alerts afresh
         self._update_status()
 
     @Slot(str)
@@ -215,33 +195,21 @@ class MonitorPage(QWidget):
             self.controller.watch()
 
     def _say(self, text: str, *, bad: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(f"color: {(BAD if bad else MUTED)[self.theme]};")
+        self.header.say(text, bad=bad)
 
     def _update_notice(self) -> None:
-        lines = []
-        if not self.gpu_names and self.controller.skipped:
-            lines.append("No GPU readings, so only CPU and RAM are shown. "
-                         + "; ".join(self.controller.skipped) + ".")
-        if self.controller.notes():
-            lines.append("Not read: " + "; ".join(self.controller.notes()))
-        self.notice.setText("\n".join(lines))
-        self.notice.setVisible(bool(lines))
+        text = notice_text(bool(self.gpu_names), self.controller.skipped, self.controller.notes())
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def _update_status(self) -> None:
         c = self.controller
         if self.mode == "replay" and self.replay is not None:
             info = self.replay.session
-            text = (f"Replaying {session_title(info)} from {self.replay.path.name} · "
-                    f"{info.duration_s or 0:.0f} s · {info.ticks} samples")
-        elif c.state == "logging":
-            label = f" '{c.session_label}'" if c.session_label else ""
-            text = f"Logging session {c.session_id}{label} to {c.db_path.name}"
+            self._say(f"Replaying {session_title(info)} from {self.replay.path.name} · "
+                      f"{info.duration_s or 0:.0f} s · {info.ticks} samples")
         else:
-            text = {"watching": "Live · not logging (Start logging records a session)",
-                    "starting": "Starting the sampler…", "switching": "Starting the sampler…"
-                    }.get(c.state, "Stopped")
-        self._say(text)
+            self._say(live_status(c.state, c.session_id, c.session_label, c.db_path.name))
 
     def showEvent(self, event: QShowEvent) -> None:
         """Start watching the first time the page is shown; redraw after being hidden."""
@@ -383,7 +351,7 @@ class MonitorPage(QWidget):
             return
         t, v = self._rows(history=True)
         span = self.x_range()
-        events = list(self.replay.events if self.replay is not None else self.events)
+        events = list(self.replay.events if self.replay is not None else self.alerts.events)
         if span is not None:
             margin = (span[1] - span[0]) * 0.02
             self.charts.set_x_range(*span)  # first: re-clipping the old, short data is cheap
@@ -400,7 +368,7 @@ class MonitorPage(QWidget):
             if self.replay_cursor is not None:
                 self.charts.point_at(self.replay_cursor)
         else:
-            self.banner.show_alerts([(e.kind, e.message) for e in self.active.values()])
+            self.banner.show_alerts(self.alerts.active_for())
         self.training.refresh()
 
     def _show_tiles(self, v: ValueArray) -> None:
@@ -433,7 +401,7 @@ class MonitorPage(QWidget):
         t, v = self._rows()
         c = self.controller
         return live_snapshot(t, v, self.gpu, self.gpu_names, session_id=c.session_id,
-                             started=c.session_started, alerts=self.active.values())
+                             started=c.session_started, alerts=self.alerts.active.values())
 
     @Slot()
     def open_training_monitor_dialog(self) -> None:
@@ -443,14 +411,9 @@ class MonitorPage(QWidget):
     @Slot()
     def open_alert_settings(self) -> AlertSettingsDialog:
         """Edit the alert thresholds (dialog opened with open())."""
-        dialog = AlertSettingsDialog(self.alert_settings, self)
-        dialog.accepted.connect(lambda: self.apply_alert_settings(dialog.value()))
-        dialog.open()
-        return dialog
+        return self.alerts.open_dialog(self)
 
-    def apply_alert_settings(self, value: AlertSettings) -> None:
-        """Save new thresholds and hand them to the running sampler."""
-        self.alert_settings = value
-        save_alert_settings(self.settings, value)
-        self.controller.set_alert_config(value.config())
-        self.notifier.enabled = value.notify
+    @property
+    def alert_settings(self) -> AlertSettings:
+        """The thresholds in use."""
+        return self.alerts.values

@@ -1,0 +1,84 @@
+"""The live side of alerts: which are active, the recent-events list, notifications and the
+user's thresholds, for one :class:`~desktop.monitoring.controller.MonitorController`."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from PySide6.QtCore import QObject, QSettings, Signal, Slot
+from PySide6.QtWidgets import QWidget
+
+from desktop.monitoring.alert_settings import (
+    AlertSettings,
+    AlertSettingsDialog,
+    load_alert_settings,
+    save_alert_settings,
+)
+from desktop.monitoring.controller import MonitorController
+from desktop.monitoring.notify import AlertNotifier
+from monitor.alerts import AlertEvent
+from monitor.store_read import EventRecord
+
+MAX_EVENTS = 500
+
+
+class LiveAlerts(QObject):
+    """Keeps active alerts and recent events from the controller; notifies on raised alerts.
+
+    Signals:
+        changed: An alert was raised or cleared.
+    """
+
+    changed = Signal()
+
+    def __init__(self, controller: MonitorController, settings: QSettings,
+                 notifier: AlertNotifier | None = None, parent: QObject | None = None) -> None:
+        """Load the thresholds from ``settings`` and hand them to ``controller``."""
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings
+        self.values = load_alert_settings(settings)
+        self.notifier = notifier or AlertNotifier(parent=self)
+        self.notifier.enabled = self.values.notify
+        controller.set_alert_config(self.values.config())
+        self.events: deque[EventRecord] = deque(maxlen=MAX_EVENTS)
+        self.active: dict[tuple[str, int], AlertEvent] = {}
+        controller.alert_changed.connect(self._on_alert)
+        controller.event_logged.connect(self.events.append)
+        controller.state_changed.connect(self._on_state)
+
+    def active_for(self, gpu: int | None = None) -> list[tuple[str, str]]:
+        """(kind, message) of the active alerts, of one GPU or all."""
+        return [(e.kind, e.message) for e in self.active.values() if gpu is None or e.gpu == gpu]
+
+    @Slot(object)
+    def _on_alert(self, event: AlertEvent) -> None:
+        key = (event.kind, event.gpu)
+        if event.state == "raised":
+            self.active[key] = event
+            self.notifier.notify(event)
+        else:
+            self.active.pop(key, None)
+        self.events.append(EventRecord(0, self.controller.session_id, event.time, "alert",
+                                       event.kind, event.state, event.gpu, event.message,
+                                       event.value))
+        self.changed.emit()
+
+    @Slot(str)
+    def _on_state(self, state: str) -> None:
+        if state in ("starting", "switching"):
+            self.active.clear()  # a new sampler judges its alerts afresh
+
+    def open_dialog(self, parent: QWidget) -> AlertSettingsDialog:
+        """Edit the thresholds in a dialog opened with ``open()``; applied on OK."""
+        dialog = AlertSettingsDialog(self.values, parent)
+        dialog.accepted.connect(lambda: self.apply(dialog.value()))
+        dialog.open()
+        return dialog
+
+    def apply(self, value: AlertSettings) -> None:
+        """Save new thresholds and hand them to the running sampler."""
+        self.values = value
+        save_alert_settings(self.settings, value)
+        self.controller.set_alert_config(value.config())
+        self.notifier.enabled = value.notify
