@@ -224,3 +224,22 @@ def test_texts_and_levels() -> None:
     assert levels["temp"] == "bad" and levels["vram"] == "bad" and levels["power"] == "ok"
     row[COLUMN["temp_c"]] = 80.0
     assert tile_levels(row)["temp"] == "warn"
+
+
+def test_view_menu_entry_opens_the_screen_dialog(qtbot: Any, tmp_path: Path) -> None:
+    from desktop.monitoring.training_window import TrainingMonitorDialog
+    from desktop.window import MainWindow
+
+    context = AppContext(settings=settings_at(tmp_path / "w.ini"), db_path=tmp_path / "db.sqlite3")
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    actions = [a for a in window.view_menu.actions() if a.text().startswith("&Training monitor")]
+    assert len(actions) == 1 and actions[0].shortcut().toString() == "F11"
+    actions[0].trigger()
+    page = window.pages["monitor"]
+    assert isinstance(page, MonitorPage)
+    dialogs = page.findChildren(TrainingMonitorDialog)
+    assert len(dialogs) == 1 and dialogs[0].isVisible()
+    dialogs[0].reject()
+    window.close()
+    assert page.controller.state == "stopped"  # never shown: the sampler never started
