@@ -6,7 +6,8 @@
 # Checks: --version; detect --json (valid JSON with the profile's sections); catalog check (the
 # catalog data is in the bundle); score --profile on a committed profile; bad input gives one
 # line and exit 2; the window rendered offscreen to PNG screenshots; the log file is written;
-# install.sh into a temporary prefix and back out. Uses its own RIGREADY_HOME, never yours.
+# install.sh into a temporary prefix and back out; with xvfb-run installed, the same on X11.
+# Uses its own RIGREADY_HOME, never yours.
 # Needs bash and python3 (only to read the JSON and PNG answers).
 set -euo pipefail
 
@@ -85,6 +86,26 @@ PY
     then pass "gui --screenshot --page $page"
     else fail "gui --screenshot --page $page"; cat "$TMP/gui-$page.err"; fi
 done
+
+# On a real X11 server (Xvfb) too, when xvfb-run is there: the xcb platform plugin and the
+# system libraries it needs load, a screenshot works, and the window runs for a few seconds.
+if command -v xvfb-run >/dev/null 2>&1; then
+    if run xcb env -u QT_QPA_PLATFORM xvfb-run -a "$EXE" gui --screenshot "$TMP/xcb.png" \
+        --page this-pc --profile "$PROFILE" && [[ -s "$TMP/xcb.png" ]]; then
+        pass "gui --screenshot on X11 (Xvfb, xcb platform plugin)"
+    else
+        fail "gui --screenshot on X11"; cat "$TMP/xcb.err"
+    fi
+    code=0; run window env -u QT_QPA_PLATFORM timeout -k 5 8 xvfb-run -a "$EXE" || code=$?
+    if [[ "$code" == 124 ]] && grep -q "gui started" "$RIGREADY_HOME/logs/rigready.log" \
+        && ! grep -q "CRITICAL" "$RIGREADY_HOME/logs/rigready.log"; then
+        pass "the window ran 8 s on X11 with nothing unexpected in the log"
+    else
+        fail "window on X11 (exit $code)"; cat "$TMP/window.err"
+    fi
+else
+    echo "skip  X11 checks: xvfb-run is not installed"
+fi
 
 LOG="$RIGREADY_HOME/logs/rigready.log"
 if [[ -s "$LOG" ]] && grep -q "rigready .* (bundle) cli started" "$LOG"; then
