@@ -31,7 +31,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop.monitoring.refguard import make_singletons_immortal
 from monitor.ring import COLUMN, COLUMNS, SeriesRing
 
 DAY = 86_400
@@ -131,7 +130,6 @@ def main() -> int:
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
     app = QApplication(sys.argv[:1])
-    make_singletons_immortal()
     from desktop.monitoring.charts import MonitorCharts
 
     t, v = day_of_data()

@@ -15,7 +15,6 @@ from desktop.about import ICON_PATH
 from desktop.commands.common import UsageError
 from desktop.context import AppContext
 from desktop.crash_dialog import install_gui_crash_handler
-from desktop.monitoring.refguard import make_singletons_immortal
 from desktop.pages import page_keys
 from desktop.theme import apply_theme
 from desktop.theme_menu import saved_theme
@@ -35,7 +34,6 @@ def _application() -> QApplication:
     app.setOrganizationName("rigready")
     app.setDesktopFileName("io.github.rigready.rigready")
     app.setWindowIcon(QIcon(str(ICON_PATH)))
-    make_singletons_immortal()  # PySide6 6.12 on Python 3.11 leaks None references
     return app
 
 

@@ -24,7 +24,6 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
-from desktop.monitoring.refguard import make_singletons_immortal
 from desktop.monitoring.text import readout
 from desktop.theme import ACCENT, BAD, MUTED, WARN
 from monitor.ring import COLUMN, FloatArray, Span, ValueArray, nearest_index, peak_decimate
@@ -89,7 +88,6 @@ class MonitorCharts(QWidget):
     cursor_moved = Signal(float)
 
     def __init__(self, theme: str = "light", parent: QWidget | None = None) -> None:
-        make_singletons_immortal()  # PySide6 6.12 on Python 3.11: see refguard
         super().__init__(parent)
         self.theme = theme
         layout = QVBoxLayout(self)

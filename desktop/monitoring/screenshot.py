@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.context import AppContext
 from desktop.monitoring.controller import MonitorController
-from desktop.monitoring.refguard import make_singletons_immortal
 from desktop.pages.monitor import MonitorPage
 from desktop.theme import apply_theme
 
@@ -43,7 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     width, height = (int(x) for x in args.size.lower().split("x"))
     app = QApplication(sys.argv[:1])
-    make_singletons_immortal()
     apply_theme(app, "light")
     scratch = tempfile.TemporaryDirectory(prefix="rigready-shot-")
     settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.Format.IniFormat)

@@ -10,7 +10,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from desktop.monitoring.refguard import make_singletons_immortal
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN
 from monitor.ring import FloatArray
 
@@ -22,7 +21,6 @@ class Sparkline(pg.PlotWidget):  # type: ignore[misc]
 
     def __init__(self, theme: str, y_range: tuple[float, float] | None = None,
                  background: str | None = None, parent: QWidget | None = None) -> None:
-        make_singletons_immortal()  # PySide6 6.12 on Python 3.11: see refguard
         super().__init__(parent=parent, background=background)
         self.setMouseEnabled(x=False, y=False)
         self.setMenuEnabled(False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -51,8 +52,9 @@ def _light_afterwards(qapp: QApplication) -> Iterator[None]:
 
 def _direct_requirements() -> list[str]:
     lines = metadata.requires("rigready") or []
-    return [line.split(";")[0].split(">")[0].split("=")[0].strip()
-            for line in lines if "extra" not in line]
+    names = [re.split(r"[<>=!~ ;\[]", line, maxsplit=1)[0].strip()
+             for line in lines if "extra" not in line]
+    return list(dict.fromkeys(names))  # PySide6 is listed twice, once per Python range
 
 
 # --- pure parts ---------------------------------------------------------------------------------
