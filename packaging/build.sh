@@ -48,8 +48,10 @@ VERSION="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.versio
 
 say "building dist/rigready (rigready $VERSION)"
 rm -rf "$ROOT/dist/rigready"
-"$VENV/bin/python" -m PyInstaller --noconfirm --log-level WARN \
-    --distpath "$ROOT/dist" --workpath "$WORK/work" packaging/rigready.spec
+# Isolated (-I) and away from the checkout, so imports and package metadata resolve to the
+# installed copy in .venv-build, never to the source tree or a development egg-info.
+(cd "$WORK" && "$VENV/bin/python" -I -m PyInstaller --noconfirm --log-level WARN \
+    --distpath "$ROOT/dist" --workpath "$WORK/work" "$ROOT/packaging/rigready.spec")
 
 # Debug info (a pyenv-built libpython and lib-dynload carry tens of MB of it) is of no use to
 # users. Strip only files that have it: stripping everything breaks numpy's bundled OpenBLAS.
