@@ -11,7 +11,7 @@ VENV := .venv
 CORE_VENV := .venv-core
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: start test lint gui-tests core-tests clean-venvs
+.PHONY: start test lint gui-tests core-tests bundle bundle-smoke clean-venvs
 
 start: $(VENV)/.app-installed
 	$(VENV)/bin/rigready
@@ -46,6 +46,14 @@ $(CORE_VENV)/.installed: pyproject.toml
 	    $$($(PYTHON) packaging/core_requirements.py)
 	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@
+
+# The one-folder desktop bundle (PyInstaller, own build venv .venv-build): dist/rigready and a
+# tarball; bundle-smoke runs the built bundle as a user would (docs/packaging.md).
+bundle:
+	packaging/build.sh --tarball
+
+bundle-smoke: bundle
+	packaging/smoke.sh
 
 clean-venvs:
 	rm -rf $(VENV) $(CORE_VENV)

@@ -93,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rigready`` console script."""
     from assess.profile import ProfileError
 
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words == ["--version"]:  # answer without importing every command module
+        print(f"rigready {__version__}")
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)
     log_file = configure_logging(role="cli")

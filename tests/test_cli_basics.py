@@ -1,0 +1,35 @@
+"""The command line's own behaviour: version, help, bad input, no display."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop import cli
+
+
+def test_version_answers_without_building_the_parser(capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail() -> None:
+        raise AssertionError("the parser was built")
+
+    monkeypatch.setattr(cli, "build_parser", fail)
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out == f"rigready {cli.__version__}\n"
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["no-such-command"])
+    assert stop.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_no_display_prints_the_report_and_says_so(capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli.sys, "platform", "linux")
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("rigready: no display found, so here is the terminal report instead.")
+    assert "rigready report (this PC)" in out and "\nGPUs (" in out
