@@ -28,7 +28,7 @@ def test_no_display_prints_the_report_and_says_so(capsys: pytest.CaptureFixture[
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.setattr("sys.platform", "linux")
     assert cli.main([]) == 0
     out = capsys.readouterr().out
     assert out.startswith("rigready: no display found, so here is the terminal report instead.")
