@@ -66,7 +66,7 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
     window = create_window(app)
     if crash_notifier is not None:
         crash_notifier.window = window
-    if page is not None and page not in window.pages:
+    if page is not None and page not in window.page_keys():
         raise UsageError(f"page {page!r} is not available in this build")
     if db_path is not None:
         _replay(window, db_path)
@@ -90,7 +90,9 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
 def _replay(window: MainWindow, db_path: Path) -> None:
     if not db_path.is_file():
         raise UsageError(f"--db: no database at {db_path}")
-    load = getattr(window.pages.get("monitor"), "load_session", None)
+    if "monitor" not in window.page_keys():
+        raise UsageError("--db needs the Monitor page, which is not in this build")
+    load = getattr(window.page("monitor"), "load_session", None)
     if not callable(load):
         raise UsageError("--db needs the Monitor page, which is not in this build")
     load(db_path)

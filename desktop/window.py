@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 from collections.abc import Generator
 from pathlib import Path
@@ -72,16 +73,16 @@ class MainWindow(QMainWindow):
         self.nav.setStyleSheet(navigation_style(current_theme()))
         self.stack = QStackedWidget()
         for spec in PAGES:
-            page = self._create_page(spec)
-            if page is None:
-                continue
-            self.pages[spec.key] = page
+            if importlib.util.find_spec(spec.module) is None:
+                continue  # that area is not built in this version
             self._specs.append(spec)
-            self.stack.addWidget(page)
+            # Pages are built when first shown (the monitor's charts alone import pyqtgraph and
+            # numpy): a placeholder holds each one's place until then.
+            self.stack.addWidget(QWidget())
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             self.nav.addItem(item)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._on_row_changed)
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -97,24 +98,40 @@ class MainWindow(QMainWindow):
 
     # --- pages -----------------------------------------------------------------------------
 
-    def _create_page(self, spec: PageSpec) -> QWidget | None:
-        try:
-            module = importlib.import_module(spec.module)
-        except ModuleNotFoundError as exc:
-            if exc.name == spec.module:
-                return None  # that area is not built in this version
-            raise
+    def page_keys(self) -> list[str]:
+        """Keys of the pages this build has, in navigation order (built or not yet)."""
+        return [s.key for s in self._specs]
+
+    def page(self, key: str) -> QWidget:
+        """The page ``key``, built now if it has not been shown yet (ValueError if unknown)."""
+        existing = self.pages.get(key)
+        if existing is not None:
+            return existing
+        index = self.page_keys().index(key)
+        spec = self._specs[index]
+        module = importlib.import_module(spec.module)
         page: QWidget = getattr(module, spec.class_name)(self.context)
         page.setObjectName(f"page-{spec.key}")
         redetect = getattr(page, "redetect_requested", None)
         if redetect is not None:
             redetect.connect(self.start_detection)
+        placeholder = self.stack.widget(index)
+        self.stack.insertWidget(index, page)
+        if placeholder is not None:
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+        self.pages[key] = page
         return page
 
+    @Slot(int)
+    def _on_row_changed(self, row: int) -> None:
+        if 0 <= row < len(self._specs):
+            self.page(self._specs[row].key)
+            self.stack.setCurrentIndex(row)
+
     def show_page(self, key: str) -> None:
-        """Switch to the page ``key`` (raises KeyError for an unknown key)."""
-        keys = [s.key for s in self._specs]
-        self.nav.setCurrentRow(keys.index(key))
+        """Switch to the page ``key`` (raises ValueError for an unknown key)."""
+        self.nav.setCurrentRow(self.page_keys().index(key))
 
     def current_page_key(self) -> str:
         """Key of the page on show."""
@@ -146,12 +163,11 @@ class MainWindow(QMainWindow):
         self.theme_menu.theme_changed.connect(
             lambda theme: self.nav.setStyleSheet(navigation_style(theme)))
         self.view_menu.addMenu(self.theme_menu)
-        open_monitor = getattr(self.pages.get("monitor"), "open_training_monitor_dialog", None)
-        if callable(open_monitor):
+        if "monitor" in self.page_keys():
             self.view_menu.addSeparator()
             training_action = QAction("&Training monitor (full screen)…", self)
             training_action.setShortcut(QKeySequence("F11"))
-            training_action.triggered.connect(open_monitor)
+            training_action.triggered.connect(self.open_training_monitor)
             self.view_menu.addAction(training_action)
         self.help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction("&About rigready", self)
@@ -168,6 +184,13 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         self.about_dialog = dialog
+
+    @Slot()
+    def open_training_monitor(self) -> None:
+        """View menu: the full-screen training monitor (builds the Monitor page if needed)."""
+        open_dialog = getattr(self.page("monitor"), "open_training_monitor_dialog", None)
+        if callable(open_dialog):
+            open_dialog()
 
     # --- detection and profiles ------------------------------------------------------------
 
@@ -244,7 +267,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1200, 780)
         last = settings.value("window/page")
-        if isinstance(last, str) and last in self.pages:
+        if isinstance(last, str) and last in self.page_keys():
             self.show_page(last)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -236,7 +236,7 @@ def test_view_menu_entry_opens_the_screen_dialog(qtbot: Any, tmp_path: Path) -> 
     actions = [a for a in window.view_menu.actions() if a.text().startswith("&Training monitor")]
     assert len(actions) == 1 and actions[0].shortcut().toString() == "F11"
     actions[0].trigger()
-    page = window.pages["monitor"]
+    page = window.page("monitor")
     assert isinstance(page, MonitorPage)
     dialogs = page.findChildren(TrainingMonitorDialog)
     assert len(dialogs) == 1 and dialogs[0].isVisible()
