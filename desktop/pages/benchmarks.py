@@ -81,6 +81,10 @@ class ResultBar(QWidget):
         row.addWidget(self.text, 2)
 
 
+#: Order of the kinds when several saved results are shown together.
+_KIND_ORDER: dict[type, int] = {CpuGemmResult: 0, GpuGemmResult: 1, StorageResult: 2}
+
+
 class BenchmarksPage(QWidget):
     """Start/cancel benchmarks, watch progress, compare with expectations, browse history."""
 
@@ -159,8 +163,13 @@ class BenchmarksPage(QWidget):
         self.history.setHorizontalHeaderLabels(["When (UTC)", "Machine", "Result"])
         self.history.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.history.setToolTip("Select a run to see its results above")
+        self.history.itemSelectionChanged.connect(self._show_selected_run)
         outer.addWidget(self.history, 1)
         self.refresh_history()
+        self.show_latest_saved()
+        context.profile_changed.connect(lambda _profile: self._on_profile_changed())
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -332,6 +341,48 @@ class BenchmarksPage(QWidget):
         speed = gpu_speedup(gpu, cpu) if cpu and gpu else None
         self.speedup.setText(speed.sentence if speed else "")
 
+    def show_latest_saved(self) -> bool:
+        """Show this machine's newest saved result of each kind, when nothing ran this session.
+
+        Returns:
+            Whether saved results were shown.
+        """
+        if self.outcomes or (self.worker is not None and self.worker.running):
+            return False
+        here = self._here()
+        newest: dict[str, tuple[str, BenchResultType]] = {}
+        for created, fingerprint, _label, result in self._history_rows:  # newest first
+            if result is not None and fingerprint == here:
+                newest.setdefault(type(result).__name__, (created, result))
+        if not newest:
+            return False
+        picked = sorted(newest.values(), key=lambda pair: _KIND_ORDER.get(type(pair[1]), 9))
+        self.show_outcomes([outcome_of(result, self.context.profile) for _, result in picked])
+        dates = sorted({created[:10] for created, _ in picked})
+        self.status.setText(f"Showing this PC's latest saved results ({', '.join(dates)}). "
+                            "Select a run in the history to see it, or Start to measure again.")
+        return True
+
+    def _on_profile_changed(self) -> None:
+        self.refresh_history()
+        self.show_latest_saved()
+
+    @Slot()
+    def _show_selected_run(self) -> None:
+        rows = {index.row() for index in self.history.selectedIndexes()}
+        if len(rows) != 1:
+            return
+        created, _fingerprint, label, result = self._history_rows[rows.pop()]
+        if result is None:
+            self.status.setText(f"The run of {created} cannot be read by this version.")
+            return
+        self.show_outcomes([outcome_of(result, self.context.profile)])
+        self.status.setText(f"Run of {created}: {label}")
+
+    def _here(self) -> str:
+        profile = self.context.profile
+        return profile_fingerprint(profile) if profile else current_fingerprint()
+
     def refresh_history(self) -> None:
         """Reload the history table from the database."""
         try:
@@ -339,8 +390,7 @@ class BenchmarksPage(QWidget):
         except Exception as exc:  # noqa: BLE001 - an unreadable database must not break the page
             self._history_rows = []
             self.status.setText(f"History unavailable: {exc}")
-        here = (profile_fingerprint(self.context.profile) if self.context.profile
-                else current_fingerprint())
+        here = self._here()
         self.history.setRowCount(len(self._history_rows))
         for row, (created, fingerprint, label, _) in enumerate(self._history_rows):
             machine = "this PC" if fingerprint == here else fingerprint

@@ -144,3 +144,31 @@ def test_nothing_ticked(page: BenchmarksPage) -> None:
         box.setChecked(False)
     page.start()
     assert page.worker is None and "Tick" in page.status.text()
+
+
+def test_saved_results_of_this_pc_show_on_opening_and_history_rows_open(
+        qtbot: Any, tmp_path: Path) -> None:
+    from assess.bench.fingerprint import profile_fingerprint
+    from desktop.commands.bench import Outcome, save_outcome
+
+    db = tmp_path / "db.sqlite3"
+    here = profile_fingerprint(PROFILE)
+    assert save_outcome(Outcome(cpu_result(), ()), here, db) is None
+    assert save_outcome(Outcome(gpu_result(), ()), "another-machine", db) is None
+    context = AppContext(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                         db_path=db)
+    context.profile = PROFILE
+    page = BenchmarksPage(context)
+    qtbot.addWidget(page)
+    # Only this PC's newest result is shown at first; the other machine's stays in the history.
+    shown = page.findChildren(ResultBar)
+    assert shown and all(bar.title.text().startswith("CPU") for bar in shown)
+    assert "latest saved results" in page.status.text()
+    assert page.history.rowCount() == 2
+    machines = [page.history.item(r, 1) for r in range(2)]
+    other = next(r for r, item in enumerate(machines)
+                 if item is not None and item.text() == "another-machine")
+    page.history.selectRow(other)
+    qtbot.waitUntil(lambda: any(not b.title.text().startswith("CPU")
+                                for b in page.findChildren(ResultBar) if b.isVisibleTo(page)))
+    assert "Run of" in page.status.text()
