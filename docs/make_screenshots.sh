@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Regenerate every screenshot in docs/screenshots/ offscreen, from committed real data:
+#   This PC, Readiness, Can I run it?, Upgrade wizard  the hobbyist RTX 3060 desktop profile
+#                                                      (GTX 1660 + 550 W for the upgrade wizard)
+#   Benchmarks   the H100 live profile and the GPU GEMM run measured on it by
+#                benchmarks/device_smoke.sh (tests/data/device-smoke/h100-2026-11-22)
+#   Monitor, Training monitor   the H200 training-loop session (tests/data/monitor/h200-2026-11-22)
+# Uses a throwaway RIGREADY_HOME, so your own settings, history and window state stay untouched.
+#
+#   docs/make_screenshots.sh            (needs .venv: make start or make test first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+OUT=docs/screenshots
+HOME_DIR=$(mktemp -d)
+trap 'rm -rf "$HOME_DIR"' EXIT
+export QT_QPA_PLATFORM=offscreen RIGREADY_HOME=$HOME_DIR
+RTX3060=tests/data/profiles/hobbyist/desktop-rtx3060-12gb-32gb-ddr4.json
+GTX1660=tests/data/profiles/hobbyist/desktop-gtx1660-16gb-ddr4.json
+H100_RUN=tests/data/device-smoke/h100-2026-11-22
+H200_DB=tests/data/monitor/h200-2026-11-22/h200-session.sqlite3
+
+shot() {  # shot PAGE PROFILE [extra gui options]
+    local page=$1 profile=$2; shift 2
+    "$PY" -m desktop.cli gui --screenshot "$OUT/$page.png" --page "$page" --profile "$profile" "$@"
+}
+
+mkdir -p "$OUT"
+for page in this-pc readiness can-i-run; do shot "$page" "$RTX3060"; done
+shot upgrade "$GTX1660"
+
+# The benchmark history gets the H100's real run, saved under that machine's fingerprint.
+"$PY" - "$H100_RUN/bench.json" <<'PY'
+import json, sys
+from catalog.paths import database_path
+from monitor.store import Store
+record = json.load(open(sys.argv[1]))
+database_path().parent.mkdir(parents=True, exist_ok=True)
+with Store(database_path()) as store:
+    for run in record["runs"]:
+        store.save_bench_result(kind=run["kind"], fingerprint=record["fingerprint"],
+                                label=run["label"], result=run["record"])
+PY
+shot benchmarks "$H100_RUN/detect.json"
+
+# SQLite writes -wal/-shm files beside a database it opens: replay a copy, never the fixture.
+cp "$H200_DB" "$HOME_DIR/h200.sqlite3"
+"$PY" -m desktop.cli gui --screenshot "$OUT/monitor.png" --db "$HOME_DIR/h200.sqlite3"
+"$PY" -m desktop.monitoring.screenshot --db "$HOME_DIR/h200.sqlite3" --at 45 \
+    --out "$OUT/training-monitor.png"
+ls -l "$OUT"
