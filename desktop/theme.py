@@ -56,3 +56,7 @@ def current_theme() -> str:
     app = QApplication.instance()
     value = app.property("rigready_theme") if app is not None else None
     return value if value in ("light", "dark") else "light"
+
+
+#: The style of every page's title, so the pages read as one app.
+PAGE_TITLE_STYLE = "font-size: 22px; font-weight: 700;"

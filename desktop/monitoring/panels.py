@@ -28,7 +28,7 @@ from desktop.monitoring.text import (
     event_level,
     format_event,
 )
-from desktop.theme import BAD, GOOD, MUTED, WARN
+from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN
 from monitor.store_read import EventRecord
 
 LEVEL = {"ok": GOOD, "warn": WARN, "bad": BAD}
@@ -217,7 +217,7 @@ class PageHeader(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         title = QLabel("Monitor")
-        title.setStyleSheet("font-size: 22px; font-weight: 700;")
+        title.setStyleSheet(PAGE_TITLE_STYLE)
         row.addWidget(title)
         self.status = QLabel("")
         row.addWidget(self.status, 1)

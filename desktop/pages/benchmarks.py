@@ -42,7 +42,7 @@ from assess.bench.storage import StorageResult, default_storage_folder, run_stor
 from assess.hardware import RigProfile
 from desktop.commands.bench import Outcome, detect_this_pc, load_history, outcome_of, save_outcome
 from desktop.context import AppContext
-from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
+from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.worker import GeneratorWorker
 
 Job = Callable[[], Generator[Progress, None, Any]]
@@ -99,7 +99,7 @@ class BenchmarksPage(QWidget):
 
         outer = QVBoxLayout(self)
         title = QLabel("Benchmarks")
-        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        title.setStyleSheet(PAGE_TITLE_STYLE)
         outer.addWidget(title)
         hint = QLabel("Matrix-multiply throughput (CPU and GPU, timed with device events on "
                       "random data) and CrystalDiskMark's storage tests with the page cache "

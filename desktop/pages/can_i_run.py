@@ -41,12 +41,17 @@ from assess.estimate import (
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.model import shape_from_config_file
 from assess.hardware import RigProfile
-from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
+from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
 
 SEQ_STEPS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 VERDICT_TEXT = {"fits": "Fits", "tight": "Tight fit", "offload": "Only with CPU offload",
                 "no": "Does not fit"}
+
+
+#: The page opens on this model and method (when the catalog has it).
+DEFAULT_MODEL_ID = "llama-3.1-8b"
+DEFAULT_METHOD = "qlora"
 
 
 class CanIRunPage(QWidget):
@@ -61,7 +66,12 @@ class CanIRunPage(QWidget):
         self.last_update_ms = 0.0
         self._gpus: list[GpuTarget] = []
         self._ram: int | None = None
-        root = QHBoxLayout(self)
+        outer = QVBoxLayout(self)
+        title = QLabel("Can I run it?")
+        title.setStyleSheet(PAGE_TITLE_STYLE)
+        outer.addWidget(title)
+        root = QHBoxLayout()
+        outer.addLayout(root, 1)
         root.addLayout(self._build_picker(), 1)
         root.addLayout(self._build_controls(), 1)
         root.addLayout(self._build_answer(), 2)
@@ -70,7 +80,16 @@ class CanIRunPage(QWidget):
         signal = getattr(context, "profile_changed", None)
         if signal is not None:
             signal.connect(self._on_profile)
-        if self.model_list.count():
+        self._start_with_the_common_question()
+
+    def _start_with_the_common_question(self) -> None:
+        """Open on what most people ask first: can this PC QLoRA fine-tune an 8B model?"""
+        rows = [self.model_list.item(i) for i in range(self.model_list.count())]
+        ids = [row.data(Qt.ItemDataRole.UserRole) if row is not None else None for row in rows]
+        if DEFAULT_MODEL_ID in ids:
+            self.method.setCurrentText(DEFAULT_METHOD)
+            self.model_list.setCurrentRow(ids.index(DEFAULT_MODEL_ID))
+        elif rows:
             self.model_list.setCurrentRow(0)
 
     # ---------------------------------------------------------------- building

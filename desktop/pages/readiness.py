@@ -28,7 +28,7 @@ from assess.score_tasks import VERDICTS, Verdict
 from catalog import Catalog, CatalogError
 from desktop.commands.score import measured_for
 from desktop.context import AppContext
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
+from desktop.theme import ACCENT, BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.card import Card
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -166,7 +166,7 @@ class ReadinessPage(QWidget):
         layout.setSpacing(10)
         header = QHBoxLayout()
         title = QLabel("Readiness")
-        title.setStyleSheet("font-size: 22px; font-weight: 700;")
+        title.setStyleSheet(PAGE_TITLE_STYLE)
         header.addWidget(title)
         header.addStretch(1)
         self.score_label = QLabel("")

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from assess.hardware import Disk, GpuInfo, RigProfile
 from assess.units import format_bytes, format_mhz, format_watts
 from desktop.context import AppContext
-from desktop.theme import MUTED, WARN, current_theme
+from desktop.theme import MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.card import Card
 
 _DISK_KINDS = {
@@ -164,7 +164,7 @@ class ThisPcPage(QWidget):
         layout.setContentsMargins(24, 18, 24, 12)
         header = QHBoxLayout()
         self.title = QLabel("This PC")
-        self.title.setStyleSheet("font-size: 22px; font-weight: 700;")
+        self.title.setStyleSheet(PAGE_TITLE_STYLE)
         header.addWidget(self.title)
         header.addStretch(1)
         self.redetect_button = QPushButton("Detect again")

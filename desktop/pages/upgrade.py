@@ -30,7 +30,7 @@ from assess.estimate import EstimateError
 from assess.hardware import RigProfile
 from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shopping_list_markdown
 from assess.plan.result import verdict_text
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
+from desktop.theme import ACCENT, BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.card import Card
 from desktop.widgets.plan_card import PlanCard
 from desktop.widgets.step_bar import StepBar
@@ -68,7 +68,7 @@ class UpgradePage(QWidget):
         root = QVBoxLayout(self)
         head = QHBoxLayout()
         title = QLabel("Upgrade wizard")
-        title.setStyleSheet("font-size: 20px; font-weight: 600;")
+        title.setStyleSheet(PAGE_TITLE_STYLE)
         head.addWidget(title)
         head.addSpacing(16)
         self.steps = StepBar(STEPS)

@@ -47,6 +47,9 @@ def page(qtbot) -> CanIRunPage:  # type: ignore[no-untyped-def]
 
 def test_starts_with_a_model_and_the_detected_gpu(page: CanIRunPage) -> None:
     assert page.shape is not None and page.result is not None
+    # The question most people ask first: QLoRA on an 8B model, with checkpointing.
+    assert page.shape.name == "llama-3.1-8b" and page.method.currentText() == "qlora"
+    assert page.result.workload.checkpointing
     assert "this PC" in page.gpu.currentText()
     assert page.result.gpu is not None and page.result.gpu.vram_bytes == 12 * 2**30
     assert page.bar.parts and page.bar.vram == 12 * 2**30
@@ -55,6 +58,7 @@ def test_starts_with_a_model_and_the_detected_gpu(page: CanIRunPage) -> None:
 def test_sliders_update_the_breakdown(page: CanIRunPage) -> None:
     page.select_model("llama-3.2-1b")
     page.method.setCurrentText("lora")
+    page.checkpointing.setChecked(False)  # the page opened on QLoRA, which ticks it
     before = page.result.memory.total  # type: ignore[union-attr]
     page.batch.setValue(8)
     assert page.result.memory.total > before  # type: ignore[union-attr]
@@ -105,6 +109,7 @@ def test_profile_change_refreshes_gpus(page: CanIRunPage) -> None:
 
 
 def test_qlora_turns_on_checkpointing(page: CanIRunPage) -> None:
+    page.method.setCurrentText("lora")
     page.checkpointing.setChecked(False)
     page.method.setCurrentText("qlora")
     assert page.checkpointing.isChecked()
