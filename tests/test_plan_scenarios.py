@@ -11,6 +11,7 @@ from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
 from assess.hardware import RigProfile
 from assess.plan import (
     HORIZON_WEEKS,
+    Plan,
     PlanError,
     PlanResult,
     RigFacts,
@@ -265,3 +266,21 @@ def test_bad_planning_input(cat: Catalog) -> None:
     multi = _goal(cat, "llama-3.2-1b", method="lora", gpus=2)
     with pytest.raises(PlanError, match="one GPU"):
         plan_upgrades(_profile(RTX3060), multi, 100, RigFacts(), cat)
+
+
+def test_recommendations_prefer_a_known_good_software_stack(cat: Catalog) -> None:
+    goal = _goal(cat, "llama-3.1-8b", method="qlora", checkpointing=True)
+    mixed = plan_upgrades(_profile(GTX1660), goal, 600, RigFacts(psu_watts=750), cat)
+    by_label = {label: p for p in mixed.plans for label in p.labels}
+
+    def software(plan: Plan) -> set[str]:
+        return {c.status for c in plan.checks if c.name == "GPU software"}
+
+    # The recommendations carry a card whose CUDA stack is known to work...
+    assert software(by_label["best within budget"]) == {"pass"}
+    assert software(by_label["best value"]) == {"pass"}
+    # ...and only cards of other vendors: the recommendation falls back to them.
+    amd = plan_upgrades(_profile(GTX1660), goal, 600, RigFacts(psu_watts=750), cat,
+                        vendors=("amd",))
+    best = next(p for p in amd.plans if "best within budget" in p.labels)
+    assert software(best) == {"unverified"}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from assess.estimate import GpuTarget, gpu_from_entry
 from assess.hardware import RigProfile
 from assess.plan.checks import (
+    GPU_SOFTWARE,
     PSU_CAPACITY,
     Check,
     connectors_ok,
@@ -257,6 +258,11 @@ def _value(config: _Config) -> float:
     return config.speed / total if total > 0 else math.inf
 
 
+def _software_known_good(config: _Config) -> bool:
+    """Whether the plan's GPU runs the usual CUDA stack (no "GPU software" check left open)."""
+    return all(c.status == "pass" for c in config.plan.checks if c.name == GPU_SOFTWARE)
+
+
 def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, facts: RigFacts,
                   catalog: Catalog, *, vendors: tuple[str, ...] | None = None) -> PlanResult:
     """Ranked upgrade plans for ``goal`` within ``budget_usd``, and the buy-versus-rent answer.
@@ -291,11 +297,16 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     elif viable:
         cheapest = min(viable, key=lambda c: (c.plan.total_usd, -c.speed))
         chosen.append((cheapest, "cheapest"))
-        chosen.append((max(viable, key=lambda c: (_value(c), -c.plan.total_usd)), "best value"))
+        # "Cheapest" is the cheapest, whatever its software; the two recommendations prefer a
+        # card whose software stack is known to work (bitsandbytes, flash-attention and many
+        # kernels lag on ROCm and oneAPI), and fall back to the others when none qualifies.
+        chosen.append((max(viable, key=lambda c: (_software_known_good(c), _value(c),
+                                                  -c.plan.total_usd)), "best value"))
         within = [c for c in viable if c.plan.within_budget]
         if within:
             status = "ok"
-            chosen.append((max(within, key=lambda c: (c.speed, -c.plan.total_usd)),
+            chosen.append((max(within, key=lambda c: (_software_known_good(c), c.speed,
+                                                      -c.plan.total_usd)),
                            "best within budget"))
         else:
             status = "nothing within budget"
