@@ -129,12 +129,24 @@ def check_references(catalog: Catalog, origin: Mapping[tuple[str, str], str]) ->
     Raises:
         CatalogError: a dangling reference or a repeated tier rank.
     """
-    gpu_ids = {g.id for g in catalog.gpus}
+    gpus = {g.id: g for g in catalog.gpus}
     for tier in catalog.tiers:
+        where = origin.get(("tier", tier.id), "<catalog>")
         for i, gpu_id in enumerate(tier.example_gpus):
-            if gpu_id not in gpu_ids:
-                raise CatalogError(origin.get(("tier", tier.id), "<catalog>"), tier.id,
-                                   f"example_gpus[{i}]", f"no gpu with id {gpu_id!r}")
+            gpu = gpus.get(gpu_id)
+            if gpu is None:
+                raise CatalogError(where, tier.id, f"example_gpus[{i}]",
+                                   f"no gpu with id {gpu_id!r}")
+            # An example must reach its own tier, or the ladder contradicts itself.
+            if gpu.vram_gib < tier.gpu_min_vram_gib:
+                raise CatalogError(where, tier.id, f"example_gpus[{i}]",
+                                   f"{gpu_id} has {gpu.vram_gib:g} GiB VRAM, below this tier's "
+                                   f"gpu_min_vram_gib of {tier.gpu_min_vram_gib:g}")
+            if gpu.half_tflops < tier.gpu_min_fp16_tflops:
+                raise CatalogError(where, tier.id, f"example_gpus[{i}]",
+                                   f"{gpu_id} has {gpu.half_tflops:g} TFLOPS 16-bit, below this "
+                                   f"tier's gpu_min_fp16_tflops of {tier.gpu_min_fp16_tflops:g}")
+    gpu_ids = set(gpus)
     offer: CloudOfferEntry
     for offer in catalog.cloud_offers:
         if offer.gpu_id not in gpu_ids:

@@ -260,3 +260,16 @@ def test_default_catalog_is_cached() -> None:
     catalog.default_catalog.cache_clear()
     assert catalog.default_catalog() is catalog.default_catalog()
     catalog.default_catalog.cache_clear()
+
+
+def test_tier_example_gpu_must_reach_its_own_tier(tmp_path: Path) -> None:
+    for f in MINI.glob("*.toml"):
+        (tmp_path / f.name).write_text(f.read_text())
+    tiers = tmp_path / "tiers.toml"
+    # The GTX 1660 has neither the 24 GiB nor the 16-bit speed of the mini catalog's top tier.
+    tiers.write_text(tiers.read_text().replace('example_gpus = ["rtx-3090"]',
+                                               'example_gpus = ["gtx-1660"]', 1))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(None, builtin_dir=tmp_path)
+    assert info.value.entry == "high" and info.value.field == "example_gpus[0]"
+    assert "below this tier's" in info.value.problem
