@@ -26,10 +26,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 
 from desktop.monitoring.text import readout
 from desktop.theme import ACCENT, BAD, MUTED, WARN
+from desktop.widgets.elided_label import ElidedLabel
 from monitor.ring import COLUMN, FloatArray, Span, ValueArray, nearest_index, peak_decimate
 
 SECOND = {"light": "#9333ea", "dark": "#c084fc"}
@@ -97,10 +98,8 @@ class MonitorCharts(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        self.readout_label = QLabel(" ")
-        self.readout_label.setMinimumWidth(1)  # long read-outs are cut, never widen the page
+        self.readout_label = ElidedLabel(" ")  # long read-outs end in "…", never widen the page
         self.readout_label.setStyleSheet(f"color: {MUTED[theme]};")
-        self.readout_label.setToolTip("Values under the mouse pointer")
         layout.addWidget(self.readout_label)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(BACKGROUND[theme])
@@ -316,7 +315,7 @@ class MonitorCharts(QWidget):
             cursor.setPos(t)
             cursor.setVisible(bool(text))
         self.readout_text = text
-        self.readout_label.setText(text or " ")
+        self.readout_label.set_full_text(text)
         self.readout_label.setStyleSheet(
             f"color: {(TEXT if text else MUTED)[self.theme]};")
         if text:
