@@ -150,7 +150,7 @@ def main() -> int:
         def update(_i: int, feed: Feed = feed, seconds: float = seconds) -> float:
             end = feed.next_row()
             charts.set_x_range(end - seconds, end)  # the page's order: range, then data
-            charts.set_data(*feed.ring.window(end - seconds * 1.02, end))
+            charts.set_data(*feed.ring.view())  # the charts clip to the range themselves
             data_done = time.perf_counter()
             app.processEvents()  # the paint
             return data_done

@@ -215,11 +215,15 @@ class SeriesRing:
         return nearest_index(self.view()[0], t)
 
 
-def window_of(times: FloatArray, values: ValueArray, t0: float,
-              t1: float) -> tuple[FloatArray, ValueArray]:
-    """The rows of sorted ``times`` with ``t0 <= time <= t1`` (views, no copy)."""
-    i0 = int(np.searchsorted(times, t0, side="left"))
-    i1 = int(np.searchsorted(times, t1, side="right"))
+def window_of(times: FloatArray, values: ValueArray, t0: float, t1: float,
+              edge_rows: int = 0) -> tuple[FloatArray, ValueArray]:
+    """The rows of sorted ``times`` with ``t0 <= time <= t1`` (views, no copy).
+
+    ``edge_rows`` more rows are kept beyond each end where there are any, so a line drawn from
+    the window reaches the edges of the range.
+    """
+    i0 = max(int(np.searchsorted(times, t0, side="left")) - edge_rows, 0)
+    i1 = min(int(np.searchsorted(times, t1, side="right")) + edge_rows, times.size)
     return times[i0:i1], values[:, i0:i1]
 
 

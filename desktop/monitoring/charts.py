@@ -31,7 +31,15 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 from desktop.monitoring.text import readout
 from desktop.theme import ACCENT, BAD, MUTED, WARN
 from desktop.widgets.elided_label import ElidedLabel
-from monitor.ring import COLUMN, FloatArray, Span, ValueArray, nearest_index, peak_decimate
+from monitor.ring import (
+    COLUMN,
+    FloatArray,
+    Span,
+    ValueArray,
+    nearest_index,
+    peak_decimate,
+    window_of,
+)
 
 SECOND = {"light": "#9333ea", "dark": "#c084fc"}
 TEXT = {"light": "#1f2328", "dark": "#e6e6e6"}
@@ -218,12 +226,7 @@ class MonitorCharts(QWidget):
 
     def _draw_curves(self) -> tuple[FloatArray, ValueArray]:
         """Hand the curves the stored rows inside the x range, peak-decimated to the width."""
-        times, values = self._t, self._v
-        if times.size:
-            lo, hi = self.x_range()
-            first = max(int(np.searchsorted(times, lo, side="left")) - 1, 0)
-            last = min(int(np.searchsorted(times, hi, side="right")) + 1, times.size)
-            times, values = times[first:last], values[:, first:last]
+        times, values = window_of(self._t, self._v, *self.x_range(), edge_rows=1)
         width = int(self.plots["util"].vb.width())
         shown_t, shown_v = peak_decimate(times, values, max(MIN_BUCKETS, width))
         for column, curve in self.curves.items():

@@ -66,7 +66,6 @@ from monitor.ring import (
     column_peaks,
     sample_row,
     spans_from_events,
-    window_of,
 )
 from monitor.sample import Sample
 
@@ -353,9 +352,8 @@ class MonitorPage(QWidget):
         span = self.x_range()
         events = list(self.replay.events if self.replay is not None else self.alerts.events)
         if span is not None:
-            margin = (span[1] - span[0]) * 0.02
-            self.charts.set_x_range(*span)  # first: re-clipping the old, short data is cheap
-            self.charts.set_data(*window_of(t, v, span[0] - margin, span[1]))
+            self.charts.set_x_range(*span)  # the charts clip the rows to this range themselves
+            self.charts.set_data(t, v)
             self.charts.set_spans(spans_from_events(events, gpu=self.gpu), span[1])
         else:
             self.charts.set_data(t, v)
