@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+from assess.estimate.timing import load_watts
 from assess.hardware import RigProfile
 from assess.plan import (
     HORIZON_WEEKS,
@@ -22,7 +23,6 @@ from assess.plan import (
     plan_upgrades,
     power_need,
 )
-from assess.plan.goal import load_watts
 from assess.plan.rig import rig_state
 from assess.profile import load_profile
 from assess.units import GIB

@@ -29,6 +29,11 @@ SYSTEM_OVERHEAD_W = 100.0
 DEFAULT_ELECTRICITY_USD_KWH = 0.17
 
 
+def load_watts(tgp_w: float | None, gpus: int = 1) -> float | None:
+    """Watts the whole PC draws while its GPUs work (None when the board power is unknown)."""
+    return None if tgp_w is None else tgp_w * POWER_SHARE * gpus + SYSTEM_OVERHEAD_W
+
+
 @dataclass(frozen=True, slots=True)
 class Timing:
     """Speed and the cost of a job; None where the GPU's figures are unknown."""
@@ -101,8 +106,8 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
         rate = tps if wl.training else decode
         if rate:
             hours = dataset_tokens * epochs / rate / 3600.0
-            if gpu and gpu.tgp_w:
-                watts = gpu.tgp_w * POWER_SHARE * wl.gpus + SYSTEM_OVERHEAD_W
+            watts = load_watts(gpu.tgp_w, wl.gpus) if gpu and gpu.tgp_w else None
+            if watts is not None:
                 energy = watts * hours / 1000.0
                 cost = energy * electricity_usd_kwh
                 reasons.append(f"{watts:.0f} W while working ({POWER_SHARE:.0%} of board power "

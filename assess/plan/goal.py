@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
-from assess.estimate.timing import POWER_SHARE, SYSTEM_OVERHEAD_W
+from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
 from assess.score_facts import meets
 from assess.units import GIB
 from catalog import GpuEntry, TaskEntry, TierEntry
@@ -126,13 +126,8 @@ class HostNeeds:
     reasons: tuple[str, ...] = ()
 
 
-def load_watts(tgp_w: float | None) -> float | None:
-    """Watts the PC draws under the goal's load, as the estimator counts them."""
-    return None if tgp_w is None else tgp_w * POWER_SHARE + SYSTEM_OVERHEAD_W
-
-
 def run_estimate(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: int | None = None,
-                 kwh: float = 0.17, gpus: int = 1) -> Estimate:
+                 kwh: float = DEFAULT_ELECTRICITY_USD_KWH, gpus: int = 1) -> Estimate:
     """The estimator's answer for ``goal`` on ``gpu`` (``gpus`` of them)."""
     wl = goal.workload if gpus == goal.workload.gpus else replace(goal.workload, gpus=gpus)
     tokens = goal.dataset_tokens if not wl.training else goal.run_tokens
@@ -161,7 +156,7 @@ def workload_outcome(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: i
         run_h = (t.hours if goal.dataset_tokens else goal.queries * query_s / 3600.0)
     if t.tokens_per_s is None:
         reasons.append("speed unknown: no throughput figures for this GPU")
-    watts = load_watts(gpu.tgp_w * gpus if gpu.tgp_w else None)
+    watts = load_watts(gpu.tgp_w or None, gpus)
     return GpuOutcome(est.verdict.status, need, gpu.vram_bytes / GIB, gpu.name,
                       tokens_per_s=t.tokens_per_s, run_hours=run_h, query_seconds=query_s,
                       load_w=watts, reasons=tuple(reasons))
