@@ -40,6 +40,7 @@ from assess.estimate import (
 )
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.model import shape_from_config_file
+from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.hardware import RigProfile
 from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
@@ -150,7 +151,7 @@ class CanIRunPage(QWidget):
         self.price = QDoubleSpinBox()
         self.price.setRange(0.0, 10.0)
         self.price.setDecimals(3)
-        self.price.setValue(0.17)
+        self.price.setValue(DEFAULT_ELECTRICITY_USD_KWH)
         self.price.setSuffix(" USD/kWh")
         for label, widget in (("Method", self.method), ("Precision", self.precision),
                               ("Optimizer", self.optimizer), ("Batch", self.batch),
