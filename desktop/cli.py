@@ -37,9 +37,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rigready {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    gui = subparsers.add_parser("gui", help="open the window (or render a page to a PNG)")
-    gui.add_argument("--screenshot", metavar="FILE", type=Path, help="render offscreen to a PNG")
-    gui.add_argument("--page", metavar="NAME", help="page to show (this-pc, readiness, ...)")
+    from desktop.pages import page_keys
+
+    gui = subparsers.add_parser(
+        "gui", help="open the window (or render a page to a PNG)",
+        description="Open the window. Pages: " + ", ".join(page_keys()) + ". Without a display, "
+        "--screenshot renders offscreen by itself.")
+    gui.add_argument("--screenshot", metavar="FILE", type=Path,
+                     help="render the page offscreen to a PNG and exit")
+    gui.add_argument("--page", metavar="NAME",
+                     help="page to show: " + ", ".join(page_keys()))
     gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
     gui.add_argument("--db", metavar="PATH", type=Path,
                      help="replay the newest monitoring session of this database (Monitor page)")
@@ -62,13 +69,25 @@ def _qt_installed() -> bool:
     return importlib.util.find_spec("PySide6") is not None
 
 
+def _prepare_platform(screenshot: bool) -> None:
+    """Pick Qt's platform before Qt loads: a missing X11 library is one line, not an abort."""
+    from desktop.qt_platform import PlatformError, prepare_qt_platform
+
+    try:
+        prepare_qt_platform(screenshot)
+    except PlatformError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _run_gui(args: argparse.Namespace) -> int:
+    from desktop.pages import page_keys
+
     screenshot: Path | None = args.screenshot
-    if screenshot is None and not display_available():
-        raise UsageError("no display found (DISPLAY/WAYLAND_DISPLAY unset); "
-                         "use --screenshot FILE to render offscreen")
+    if args.page is not None and args.page not in page_keys():
+        raise UsageError(f"unknown page {args.page!r}; pages: {', '.join(page_keys())}")
     if not _qt_installed():
         raise UsageError("PySide6 is not installed; install rigready with its GUI dependencies")
+    _prepare_platform(screenshot is not None)
     app = importlib.import_module("desktop.app")
     result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile,
                               db_path=args.db)
@@ -77,6 +96,7 @@ def _run_gui(args: argparse.Namespace) -> int:
 
 def _run_default() -> int:
     if display_available() and _qt_installed():
+        _prepare_platform(False)
         app = importlib.import_module("desktop.app")
         result: int = app.run_gui(page=None, screenshot=None, profile_path=None)
         return result

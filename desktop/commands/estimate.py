@@ -21,6 +21,14 @@ from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.units import GIB
 from catalog import Catalog, default_catalog
 from desktop.commands.common import UsageError, positive_float, print_json
+from desktop.defaults import (
+    DEFAULT_BATCH,
+    DEFAULT_LORA_RANK,
+    DEFAULT_LORA_TARGETS,
+    DEFAULT_NEW_TOKENS,
+    DEFAULT_SEQ_LEN,
+    default_checkpointing,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,14 +62,16 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=PRECISIONS,
                    help="default: bf16 (inference, lora), amp-bf16 (full), nf4 (qlora)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
-    p.add_argument("--batch", type=int, default=1, help="micro-batch per GPU")
-    p.add_argument("--seq", type=int, default=2048, help="sequence (prompt) length")
-    p.add_argument("--new-tokens", type=int, default=256, help="tokens to generate (inference)")
+    p.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="micro-batch per GPU")
+    p.add_argument("--seq", type=int, default=DEFAULT_SEQ_LEN, help="sequence (prompt) length")
+    p.add_argument("--new-tokens", type=int, default=DEFAULT_NEW_TOKENS,
+                   help="tokens to generate (inference)")
     p.add_argument("--checkpointing", action=argparse.BooleanOptionalAction, default=None,
                    help="gradient checkpointing (default: on for qlora, as peft's "
-                   "prepare_model_for_kbit_training does; off otherwise)")
-    p.add_argument("--lora-rank", type=int, default=16)
-    p.add_argument("--lora-targets", default="q_proj,v_proj",
+                   "prepare_model_for_kbit_training does; off otherwise, as in transformers' "
+                   "Trainer; the window uses the same default)")
+    p.add_argument("--lora-rank", type=int, default=DEFAULT_LORA_RANK)
+    p.add_argument("--lora-targets", default=DEFAULT_LORA_TARGETS,
                    help="comma-separated module names, or all-linear")
     p.add_argument("--attn", choices=ATTENTIONS, default="sdpa")
     p.add_argument("--image-size", type=int, help="input side in pixels (vision)")
@@ -85,8 +95,8 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
         raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
     return Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
                     batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
-                    checkpointing=(args.method == "qlora" if args.checkpointing is None
-                                   else args.checkpointing),
+                    checkpointing=(default_checkpointing(args.method)
+                                   if args.checkpointing is None else args.checkpointing),
                     lora_rank=args.lora_rank,
                     lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
                                        if t.strip()),

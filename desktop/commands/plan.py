@@ -29,6 +29,7 @@ from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
+from desktop.defaults import DEFAULT_BUDGET_USD
 
 _MARK = {"pass": "pass", "fail": "FAIL", "unverified": "check"}
 
@@ -52,8 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_run_arguments(p)
     p.add_argument("--queries", type=int, default=1_000_000,
                    help="inference: queries to price (default 1,000,000)")
-    p.add_argument("--budget", metavar="USD", type=float, required=True,
-                   help="the most you want to spend")
+    p.add_argument("--budget", metavar="USD", type=float, default=DEFAULT_BUDGET_USD,
+                   help=f"the most you want to spend (default {DEFAULT_BUDGET_USD:,.0f}, "
+                   "as in the Upgrade wizard)")
     add_profile_argument(p)
     facts = p.add_argument_group("facts rigready cannot detect (remembered by the window)")
     facts.add_argument("--psu-watts", metavar="W", type=float, help="your PSU's rating")

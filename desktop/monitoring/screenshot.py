@@ -1,6 +1,6 @@
 """Render the training monitor replaying a saved session to a PNG (for the docs).
 
-    QT_QPA_PLATFORM=offscreen python -m desktop.monitoring.screenshot \\
+    python -m desktop.monitoring.screenshot \\
         --db COPY_OF_SESSION.sqlite3 --at 45 --out docs/screenshots/training-monitor.png
 
 Open a *copy* of a committed database: SQLite creates ``-shm``/``-wal`` files beside a WAL
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.context import AppContext
 from desktop.monitoring.controller import MonitorController
 from desktop.pages.monitor import MonitorPage
+from desktop.qt_platform import PlatformError, prepare_qt_platform
 from desktop.theme import apply_theme
 
 
@@ -41,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     args = parser.parse_args(argv)
     width, height = (int(x) for x in args.size.lower().split("x"))
+    try:
+        prepare_qt_platform(screenshot=True)
+    except PlatformError as exc:
+        print(f"rigready: error: {exc}", file=sys.stderr)
+        return 2
     app = QApplication(sys.argv[:1])
     apply_theme(app, "light")
     scratch = tempfile.TemporaryDirectory(prefix="rigready-shot-")

@@ -42,6 +42,16 @@ from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.model import shape_from_config_file
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.hardware import RigProfile
+from desktop.defaults import (
+    DEFAULT_BATCH,
+    DEFAULT_LORA_RANK,
+    DEFAULT_LORA_TARGETS,
+    DEFAULT_NEW_TOKENS,
+    DEFAULT_PRECISION_CHOICE,
+    DEFAULT_SEQ_LEN,
+    default_checkpointing,
+    precision_choice_label,
+)
 from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
 
@@ -118,24 +128,29 @@ class CanIRunPage(QWidget):
         self.method = QComboBox()
         self.method.addItems(list(METHODS))
         self.precision = QComboBox()
-        self.precision.addItems(["default", *PRECISIONS])
+        self.precision.addItem(precision_choice_label(self.method.currentText()),
+                               DEFAULT_PRECISION_CHOICE)
+        for precision in PRECISIONS:
+            self.precision.addItem(precision, precision)
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
         self.batch = QSlider(Qt.Orientation.Horizontal)
         self.batch.setRange(1, 128)
+        self.batch.setValue(DEFAULT_BATCH)
         self.batch_label = QLabel()
         self.seq = QSlider(Qt.Orientation.Horizontal)
         self.seq.setRange(0, len(SEQ_STEPS) - 1)
-        self.seq.setValue(SEQ_STEPS.index(2048))
+        self.seq.setValue(SEQ_STEPS.index(DEFAULT_SEQ_LEN))
         self.seq_label = QLabel()
         self.new_tokens = QSpinBox()
         self.new_tokens.setRange(0, 1_000_000)
-        self.new_tokens.setValue(256)
+        self.new_tokens.setValue(DEFAULT_NEW_TOKENS)
         self.checkpointing = QCheckBox("gradient checkpointing")
+        self.checkpointing.setChecked(default_checkpointing(self.method.currentText()))
         self.lora_rank = QComboBox()
         self.lora_rank.addItems(["4", "8", "16", "32", "64", "128"])
-        self.lora_rank.setCurrentText("16")
-        self.lora_targets = QLineEdit("q_proj,v_proj")
+        self.lora_rank.setCurrentText(str(DEFAULT_LORA_RANK))
+        self.lora_targets = QLineEdit(DEFAULT_LORA_TARGETS)
         self.attention = QComboBox()
         self.attention.addItems(list(ATTENTIONS))
         self.gpus = QSpinBox()
@@ -177,9 +192,11 @@ class CanIRunPage(QWidget):
         return form
 
     def _method_defaults(self, method: str) -> None:
-        """Choosing QLoRA turns on gradient checkpointing, as peft's QLoRA preparation does."""
-        if method == "qlora" and not self.checkpointing.isChecked():
-            self.checkpointing.setChecked(True)
+        """A method brings its defaults, the same as the CLI's (``desktop.defaults``):
+        checkpointing on for QLoRA only, and the precision it assumes shown in the box."""
+        self.checkpointing.setChecked(default_checkpointing(method))
+        self.checkpointing.setEnabled(method != "inference")
+        self.precision.setItemText(0, precision_choice_label(method))
 
     def _build_answer(self) -> QVBoxLayout:
         box = QVBoxLayout()
@@ -301,13 +318,15 @@ class CanIRunPage(QWidget):
 
     def workload(self) -> Workload:
         """The job the controls describe."""
-        precision = self.precision.currentText()
+        precision = self.precision.currentData()
+        method = self.method.currentText()
         return Workload(
-            method=self.method.currentText(),  # type: ignore[arg-type]
-            precision=None if precision == "default" else precision,  # type: ignore[arg-type]
+            method=method,  # type: ignore[arg-type]
+            precision=None if precision == DEFAULT_PRECISION_CHOICE else precision,
             optimizer=self.optimizer.currentText(),  # type: ignore[arg-type]
             batch=self.batch.value(), seq_len=SEQ_STEPS[self.seq.value()],
-            new_tokens=self.new_tokens.value(), checkpointing=self.checkpointing.isChecked(),
+            new_tokens=self.new_tokens.value(),
+            checkpointing=self.checkpointing.isChecked() and method != "inference",
             lora_rank=int(self.lora_rank.currentText()),
             lora_targets=tuple(t.strip() for t in self.lora_targets.text().split(",")
                                if t.strip()),

@@ -26,12 +26,21 @@ from assess.estimate import Workload, resolve_model
 from assess.estimate.inputs import METHODS, PRECISIONS
 from assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, parse_connectors
 from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
+from desktop.defaults import (
+    DEFAULT_BATCH,
+    DEFAULT_BUDGET_USD,
+    DEFAULT_NEW_TOKENS,
+    DEFAULT_PRECISION_CHOICE,
+    DEFAULT_SEQ_LEN,
+    default_checkpointing,
+    precision_choice_label,
+)
 from desktop.theme import MUTED, current_theme
 
 SEQ_CHOICES = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 DEFAULT_MODEL = "llama-3.1-8b"
 DEFAULT_METHOD = "qlora"
-DEFAULT_BUDGET = 600.0
+DEFAULT_BUDGET = DEFAULT_BUDGET_USD
 KEY = "upgrade/"
 
 
@@ -82,7 +91,9 @@ class GoalStep(QWidget):
         self.method = QComboBox()
         self.method.addItems(list(METHODS))
         self.precision = QComboBox()
-        self.precision.addItems(["default", *PRECISIONS])
+        self.precision.addItem(precision_choice_label(DEFAULT_METHOD), DEFAULT_PRECISION_CHOICE)
+        for precision in PRECISIONS:
+            self.precision.addItem(precision, precision)
         self.seq = QComboBox()
         for s in SEQ_CHOICES:
             self.seq.addItem(f"{s:,} tokens", s)
@@ -120,6 +131,7 @@ class GoalStep(QWidget):
         root.addStretch(1)
         self.load()
         self.kind_group.idClicked.connect(self._on_change)
+        self.method.currentTextChanged.connect(self._method_defaults)
         for combo in (self.model, self.method, self.precision, self.seq, self.tier, self.task):
             combo.currentIndexChanged.connect(self._on_change)
         for spin in (self.batch, self.new_tokens, self.dataset):
@@ -134,11 +146,13 @@ class GoalStep(QWidget):
         {"tier": self.kind_tier, "task": self.kind_task}.get(kind, self.kind_model).setChecked(True)
         self._select(self.model, str(s.value(KEY + "model", DEFAULT_MODEL)))
         self.method.setCurrentText(str(s.value(KEY + "method", DEFAULT_METHOD)))
-        self.precision.setCurrentText(str(s.value(KEY + "precision", "default")))
-        self._select(self.seq, int(_number(s, "seq", 2048)))
-        self.batch.setValue(int(_number(s, "batch", 1)))
-        self.checkpointing.setChecked(_flag(s, "checkpointing", True))
-        self.new_tokens.setValue(int(_number(s, "new_tokens", 256)))
+        self.precision.setItemText(0, precision_choice_label(self.method.currentText()))
+        self._select(self.precision, str(s.value(KEY + "precision", DEFAULT_PRECISION_CHOICE)))
+        self._select(self.seq, int(_number(s, "seq", DEFAULT_SEQ_LEN)))
+        self.batch.setValue(int(_number(s, "batch", DEFAULT_BATCH)))
+        self.checkpointing.setChecked(_flag(s, "checkpointing",
+                                            default_checkpointing(self.method.currentText())))
+        self.new_tokens.setValue(int(_number(s, "new_tokens", DEFAULT_NEW_TOKENS)))
         self.dataset.setValue(int(_number(s, "dataset_m", 0)))
         self._select(self.tier, str(s.value(KEY + "tier", "mid")))
         self._select(self.task, str(s.value(KEY + "task", "")))
@@ -155,7 +169,7 @@ class GoalStep(QWidget):
         s.setValue(KEY + "goal_kind", self.kind())
         s.setValue(KEY + "model", self.model.currentData())
         s.setValue(KEY + "method", self.method.currentText())
-        s.setValue(KEY + "precision", self.precision.currentText())
+        s.setValue(KEY + "precision", self.precision.currentData())
         s.setValue(KEY + "seq", self.seq.currentData())
         s.setValue(KEY + "batch", self.batch.value())
         s.setValue(KEY + "checkpointing", self.checkpointing.isChecked())
@@ -177,6 +191,12 @@ class GoalStep(QWidget):
         self.new_tokens.setEnabled(inference)
         self.checkpointing.setEnabled(not inference)
 
+    def _method_defaults(self, method: str) -> None:
+        """A method brings the same defaults as in the CLI and Can I run it?
+        (``desktop.defaults``): checkpointing on for QLoRA only; the precision it assumes."""
+        self.checkpointing.setChecked(default_checkpointing(method))
+        self.precision.setItemText(0, precision_choice_label(method))
+
     def _on_change(self, *_args: object) -> None:
         self._enable()
         self.save()
@@ -195,11 +215,11 @@ class GoalStep(QWidget):
         if kind == "task":
             return TaskGoal(cat.task(self.task.currentData()))
         model_id = str(self.model.currentData())
-        precision = self.precision.currentText()
+        precision = self.precision.currentData()
         method = self.method.currentText()
         workload = Workload(
             method=method,  # type: ignore[arg-type]
-            precision=None if precision == "default" else precision,  # type: ignore[arg-type]
+            precision=None if precision == DEFAULT_PRECISION_CHOICE else precision,
             batch=self.batch.value(), seq_len=int(self.seq.currentData()),
             new_tokens=self.new_tokens.value(),
             checkpointing=self.checkpointing.isChecked() and method != "inference")
