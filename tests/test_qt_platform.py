@@ -75,6 +75,7 @@ def test_gui_command_exits_2_with_the_install_line(monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(qt_platform, "_load", _loader({"libxcb-keysyms.so.1"}))
     monkeypatch.setattr(qt_platform, "distro_family", lambda: "debian")
+    monkeypatch.setattr(cli, "_qt_installed", lambda: True)  # the check runs before Qt loads
     assert cli.main(["gui"]) == 2
     err = capsys.readouterr().err
     assert err == ("rigready: error: the window needs system libraries that are not installed "
