@@ -108,6 +108,21 @@ def _check_model(entry: ModelEntry, fail: Fail) -> None:
         raise fail("num_experts", "missing: num_experts_per_tok is given")
     if active is not None and experts is not None and active > experts:
         raise fail("num_experts_per_tok", f"must not exceed num_experts ({experts})")
+    for key in ("moe_intermediate_size", "shared_expert_intermediate_size"):
+        if getattr(entry, key) is not None and experts is None:
+            raise fail(key, "only a mixture of experts (num_experts) has it")
+    published = entry.published_params
+    if published is not None:
+        if entry.published_params_source is None:
+            raise fail("published_params_source", "missing: published_params needs its source")
+        if abs(entry.params - published) > PUBLISHED_PARAMS_TOLERANCE * published:
+            raise fail("params", f"{entry.params:,} differs from the published {published:,} by "
+                       f"more than {PUBLISHED_PARAMS_TOLERANCE:.0%}")
+
+
+#: How far a model's counted parameters may be from its published size (published sizes are
+#: rounded to two or three significant figures, e.g. "8.2B").
+PUBLISHED_PARAMS_TOLERANCE = 0.015
 
 
 _CHECKERS: Mapping[type[Any], Callable[[Any, Fail], None]] = {

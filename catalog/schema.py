@@ -25,6 +25,7 @@ TaskCategory = Literal["vision", "nlp", "audio", "tabular", "rl", "generative"]
 ModelFamily = Literal[
     "llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3", "gpt2", "bert", "t5",
     "whisper", "resnet", "vit", "sd-unet", "other",
+    "qwen3", "qwen3_moe", "gemma3", "llama4", "gpt_oss", "smollm3",
 ]
 ModelKind = Literal[
     "decoder", "encoder", "encoder-decoder", "vision-cnn", "vision-transformer", "diffusion",
@@ -234,11 +235,19 @@ class ModelEntry:
     max_position_embeddings: int | None = None
     num_experts: int | None = None
     num_experts_per_tok: int | None = None
+    #: FFN width of one routed expert when it differs from intermediate_size (Qwen3-MoE).
+    moe_intermediate_size: int | None = None
+    #: FFN width of the shared expert every token also runs (Llama 4, Qwen2-MoE).
+    shared_expert_intermediate_size: int | None = None
     hidden_act: str | None = None
     gated_ffn: bool | None = None
     image_size: int | None = None
     patch_size: int | None = None
     hf_repo: str | None = None
+    #: The parameter count as its publisher (or an independent count) states it, to check
+    #: ``params`` against; ``published_params_source`` says where it is from.
+    published_params: int | None = None
+    published_params_source: str | None = None
     source: str
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assess.estimate import moe
 from assess.estimate.model import ModelShape
 
 
@@ -38,9 +39,12 @@ def lora_target_set(shape: ModelShape, requested: tuple[str, ...]) -> frozenset[
     the transformer layers (peft leaves the output head alone).
     """
     names = {name for name, *_ in shape.linear_modules()}
+    # the routed experts are 3-D parameters, not Linears: only adapted when named
+    experts = frozenset({moe.EXPERTS}) if shape.is_moe and moe.wants_experts(requested) else \
+        frozenset()
     if any(t.lower() in ("all-linear", "all_linear") for t in requested):
-        return frozenset(names)
-    found = frozenset(t for t in requested if t in names)
+        return frozenset(names) | experts
+    found = frozenset(t for t in requested if t in names) | experts
     if not found and tuple(requested) == DEFAULT_LORA_TARGETS:
         return EQUIVALENT_TARGETS.get(shape.family, found)
     return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assess.estimate import activations as act
+from assess.estimate import moe
 from assess.estimate.inputs import Workload
 from assess.estimate.model import ModelShape
 
@@ -90,7 +91,8 @@ def lora_params(shape: ModelShape, targets: frozenset[str], rank: int) -> int:
     """Trainable LoRA parameters: rank x (in + out) per adapted Linear, every layer."""
     per_layer = sum(rank * (n_in + n_out) * count
                     for name, n_in, n_out, count, _ in shape.linear_modules() if name in targets)
-    return per_layer * shape.num_layers
+    experts = moe.expert_lora_params(shape, rank) if moe.EXPERTS in targets else 0
+    return per_layer * shape.num_layers + experts
 
 
 def weight_bytes(shape: ModelShape, wl: Workload) -> int:

@@ -16,17 +16,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assess.estimate import moe
 from assess.estimate.inputs import EstimateError
 
 #: Families whose decoder layer is the Llama layout (RMSNorm, rotary, gated MLP, no dropout).
-LLAMA_LIKE = ("llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3", "other")
+LLAMA_LIKE = ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
+              "llama4", "gpt_oss", "other")
 SUPPORTED_FAMILIES = (*LLAMA_LIKE, "gpt2", "bert")
 
 _MODEL_TYPE_FAMILY = {
     "llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2",
-    "qwen2_moe": "mixtral", "qwen3": "qwen2", "gemma": "gemma", "gemma2": "gemma2",
-    "phi3": "phi3", "gpt2": "gpt2", "bert": "bert", "roberta": "bert",
+    "qwen2_moe": "qwen2", "qwen3": "qwen3", "qwen3_moe": "qwen3", "gemma": "gemma",
+    "gemma2": "gemma2", "gemma3": "gemma3", "gemma3_text": "gemma3", "phi3": "phi3",
+    "llama4": "llama4", "llama4_text": "llama4", "gpt_oss": "gpt_oss", "smollm3": "llama",
+    "mistral3": "mistral", "gpt2": "gpt2", "bert": "bert", "roberta": "bert",
 }
+#: Families with an RMSNorm on each head's query and key (weights of head_dim each).
+QK_NORM_FAMILIES = ("qwen3", "gemma3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,10 @@ class ModelShape:
     max_positions: int | None = None
     num_experts: int = 1
     experts_per_token: int = 1
+    #: FFN width of the shared expert every token runs besides its routed ones (0: none).
+    shared_expert_size: int = 0
+    #: Qwen2-MoE gates its shared expert with a Linear(hidden, 1).
+    shared_expert_gate: bool = False
     #: Parameters as published (catalog) or None to use :attr:`computed_params`.
     declared_params: int | None = None
     #: Vision models: default input side in pixels and patch size (tokens = (side/patch)^2).
@@ -124,11 +134,7 @@ class ModelShape:
     @property
     def active_params(self) -> int:
         """Parameters used per token (a MoE runs only its routed experts)."""
-        if not self.is_moe:
-            return self.params
-        expert = 3 * self.hidden_size * self.intermediate_size
-        idle = (self.num_experts - self.experts_per_token) * expert * self.num_layers
-        return self.params - idle
+        return self.params - moe.idle_params(self)
 
     def _layer_extra_params(self) -> int:
         h, f = self.hidden_size, self.intermediate_size
@@ -136,11 +142,17 @@ class ModelShape:
             return 3 * h + h + f + h + 4 * h  # biases of c_attn, c_proj, c_fc, c_proj; 2 LNs
         if self.family == "bert":
             return 4 * h + f + h + 4 * h  # biases of q, k, v, o, fc, out; 2 LayerNorms
-        norms = 4 * h if self.family == "gemma2" else 2 * h
+        norms = 4 * h if self.family in ("gemma2", "gemma3") else 2 * h
+        if self.family in QK_NORM_FAMILIES:
+            norms += 2 * self.head_dim
         bias = self.q_dim + 2 * self.kv_dim if self.family == "qwen2" else 0
+        if self.family == "gpt_oss":  # q/k/v/o biases and one attention sink per head
+            bias = self.q_dim + 2 * self.kv_dim + h + self.num_heads
         experts = 0
         if self.is_moe:
-            experts = self.num_experts * 3 * h * f
+            experts = self.num_experts * moe.expert_params(self)
+            if self.family == "gpt_oss":
+                experts += self.num_experts  # router bias
         return norms + bias + experts
 
     def linear_modules(self) -> tuple[tuple[str, int, int, int, str], ...]:
@@ -163,7 +175,14 @@ class ModelShape:
             attn = (("q_proj", h, q, 1, "attn_in"), ("k_proj", h, kv, 1, "attn_in"),
                     ("v_proj", h, kv, 1, "attn_in"), ("o_proj", q, h, 1, "attn_out"))
         if self.is_moe:
-            return (*attn, ("gate", h, self.num_experts, 1, "mlp_in"))
+            shared: tuple[tuple[str, int, int, int, str], ...] = ()
+            if self.shared_expert_size:
+                fs = self.shared_expert_size
+                shared = (("gate_proj", h, fs, 1, "mlp_in"), ("up_proj", h, fs, 1, "mlp_in"),
+                          ("down_proj", fs, h, 1, "mlp_mid"))
+            if self.shared_expert_gate:
+                shared = (*shared, ("shared_expert_gate", h, 1, 1, "mlp_in"))
+            return (*attn, ("gate", h, self.num_experts, 1, "mlp_in"), *shared)
         if self.family == "phi3":
             return (*attn, ("gate_up_proj", h, 2 * f, 1, "mlp_in"),
                     ("down_proj", f, h, 1, "mlp_mid"))
@@ -202,7 +221,8 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         EstimateError: the model type is not supported or a needed number is missing.
     """
     if isinstance(cfg.get("text_config"), dict) and "hidden_size" not in cfg:
-        cfg = {**cfg["text_config"], "model_type": cfg["text_config"].get("model_type", "")}
+        cfg = {**cfg["text_config"],
+               "model_type": cfg["text_config"].get("model_type") or cfg.get("model_type", "")}
     model_type = str(cfg.get("model_type", "")).lower()
     family = _MODEL_TYPE_FAMILY.get(model_type)
     if family is None:
@@ -225,8 +245,13 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
     head_dim = int(_get(cfg, "head_dim", default=h // heads))
     act = str(_get(cfg, "hidden_activation", "hidden_act", "activation_function",
                    default="gelu_new" if family == "gpt2" else "silu"))
-    tied_default = family in ("gpt2", "bert", "gemma", "gemma2")
-    experts = int(_get(cfg, "num_local_experts", "num_experts", default=1))
+    tied_default = family in ("gpt2", "bert", "gemma", "gemma2", "gemma3")
+    experts = int(_get(cfg, "num_local_experts", "num_experts", "n_routed_experts", default=1))
+    shared, shared_gate = _shared_expert(cfg, model_type, f) if experts > 1 else (0, False)
+    if experts > 1 and (int(_get(cfg, "interleave_moe_layer_step", "decoder_sparse_step",
+                                 default=1)) != 1 or _get(cfg, "mlp_only_layers", default=[])):
+        raise EstimateError(f"{name}: dense and mixture-of-experts layers alternate in this "
+                            "model (e.g. Llama 4 Maverick); that layout is not modelled yet")
     return ModelShape(
         name=name, family=family, kind="encoder" if family == "bert" else "decoder",
         num_layers=layers, hidden_size=h, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
@@ -235,9 +260,21 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         vocab_size=vocab, tie_word_embeddings=bool(cfg.get("tie_word_embeddings", tied_default)),
         gated_ffn=family not in ("gpt2", "bert"), hidden_act=act,
         max_positions=_get(cfg, "max_position_embeddings", "n_positions"),
-        num_experts=experts, experts_per_token=int(_get(cfg, "num_experts_per_tok", default=1)),
+        num_experts=experts,
+        experts_per_token=int(_get(cfg, "num_experts_per_tok", "experts_per_token", default=1)),
+        shared_expert_size=shared, shared_expert_gate=shared_gate,
         source=f"config.json ({model_type})",
     )
+
+
+def _shared_expert(cfg: dict[str, Any], model_type: str, ffn: int) -> tuple[int, bool]:
+    """Width of the shared expert and whether it has its own gate, from a MoE config."""
+    if model_type.startswith("llama4"):
+        return ffn, False  # one shared expert as wide as a routed one
+    width = int(_get(cfg, "shared_expert_intermediate_size", default=0))
+    if not width and _get(cfg, "n_shared_experts"):
+        width = int(cfg["n_shared_experts"]) * int(_get(cfg, "moe_intermediate_size", default=ffn))
+    return width, model_type == "qwen2_moe" and width > 0
 
 
 def shape_from_config_file(path: str | Path) -> ModelShape:
@@ -283,12 +320,13 @@ def shape_from_entry(entry: Any) -> ModelShape:
     heads = int(entry.num_attention_heads)
     experts = getattr(entry, "num_experts", None) or 1
     gated = getattr(entry, "gated_ffn", None)
+    ffn = getattr(entry, "moe_intermediate_size", None) or getattr(entry, "intermediate_size", None)
     return ModelShape(
         name=str(entry.id), family=mapped, kind="encoder" if mapped == "bert" else "decoder",
         num_layers=int(layers), hidden_size=h, num_heads=heads,
         num_kv_heads=int(getattr(entry, "num_key_value_heads", None) or heads),
         head_dim=int(getattr(entry, "head_dim", None) or h // heads),
-        intermediate_size=int(getattr(entry, "intermediate_size", None) or 4 * h),
+        intermediate_size=int(ffn or 4 * h),
         vocab_size=int(getattr(entry, "vocab_size", None) or 32000),
         tie_word_embeddings=bool(getattr(entry, "tie_word_embeddings", False)),
         gated_ffn=bool(gated) if gated is not None else mapped not in ("gpt2", "bert"),
@@ -296,6 +334,9 @@ def shape_from_entry(entry: Any) -> ModelShape:
         max_positions=getattr(entry, "max_position_embeddings", None),
         num_experts=int(experts),
         experts_per_token=int(getattr(entry, "num_experts_per_tok", None) or 1),
+        shared_expert_size=int(getattr(entry, "shared_expert_intermediate_size", None) or 0),
+        shared_expert_gate=mapped == "qwen2" and bool(
+            getattr(entry, "shared_expert_intermediate_size", None)),
         declared_params=params, image_size=getattr(entry, "image_size", None),
         patch_size=getattr(entry, "patch_size", None),
         source=str(getattr(entry, "source", "catalog")),

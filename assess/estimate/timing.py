@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assess.estimate import moe
 from assess.estimate.gpu import GpuTarget
 from assess.estimate.inputs import Workload
 from assess.estimate.memory import kv_cache_bytes, weight_bytes
@@ -94,7 +95,9 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
                        f"{peak:.0f} {dtype} TFLOP/s ({origin}) per GPU")
     decode = prefill = None
     if not wl.training and gpu and gpu.bandwidth_gb_s:
-        step_bytes = weight_bytes(shape, wl) + kv_cache_bytes(shape, wl)
+        # a MoE reads only the experts its tokens are routed to
+        step_bytes = (moe.decode_read_bytes(shape, weight_bytes(shape, wl), wl.batch)
+                      + kv_cache_bytes(shape, wl))
         step_s = step_bytes / (DECODE_BANDWIDTH_EFFICIENCY * gpu.bandwidth_gb_s * 1e9 * wl.gpus)
         decode = wl.batch / step_s
         reasons.append(f"decoding reads {step_bytes / 1e9:.1f} GB per step at "
