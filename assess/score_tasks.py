@@ -13,7 +13,9 @@ from typing import Literal
 
 from assess.match import is_laptop_name
 from assess.score_facts import ScoreFacts, meets
-from catalog import Catalog, TaskEntry
+from catalog import Catalog, CloudOfferEntry, GpuEntry, TaskEntry
+from catalog.money import today
+from catalog.prices import KIND_WORDS, as_of, price_of, stale_warning
 from catalog.schema import DRIVE_KIND_ORDER
 
 Verdict = Literal["ready", "limited", "not ready", "unknown"]
@@ -98,8 +100,7 @@ def _gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
     else:
         text = f"a GPU with at least {need_gib:g} GiB VRAM"
         if cheapest is not None:
-            text += (f", such as the {cheapest.name} (about ${cheapest.street_price_usd:,.0f}, "
-                     f"{cheapest.price_date})")
+            text += f", such as the {cheapest.name} ({_dated(cheapest, catalog)})"
     offers = []
     for offer in catalog.cloud_offers:
         try:
@@ -111,10 +112,19 @@ def _gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
     # On-demand first: a spot instance can be taken away mid-run.
     rent = min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
     if rent is not None:
-        spot = " spot" if rent.spot else ""
-        text += (f", or rent one: {rent.provider} {rent.instance} at ${rent.usd_per_hour:g}/h"
-                 f"{spot} ({rent.price_date})")
+        text += f", or rent one: {rent.provider} {rent.instance} at {_dated(rent, catalog, per_hour=True)}"
     return text
+
+
+def _dated(entry: GpuEntry | CloudOfferEntry, catalog: Catalog, per_hour: bool = False) -> str:
+    """``about $229, street price as of 2026-11-28`` plus an age warning when it is old."""
+    price = price_of(entry)
+    if price is None:
+        return "not priced"
+    figure = f"${price.usd:g}/h" if per_hour else f"about ${price.usd:,.0f}"
+    warn = stale_warning(price, catalog.price_policies, today())
+    label = "your price" if price.yours else KIND_WORDS.get(price.kind, price.kind)
+    return f"{figure}, {label} {as_of(price.date)}" + (f"; {warn}" if warn else "")
 
 
 def _ram_check(facts: ScoreFacts, task: TaskEntry) -> _Check:

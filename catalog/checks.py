@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from catalog.errors import CatalogError
+from catalog.prices import PRICED_TABLES, check_price_fields
 from catalog.schema import (
     Catalog,
     CloudOfferEntry,
@@ -31,6 +32,7 @@ _REQUIRED_BY_MODEL_KIND: dict[str, tuple[str, ...]] = {
 }
 
 Fail = Callable[[str, str], CatalogError]
+_PRICED = frozenset(PRICED_TABLES.values())
 
 
 def check_entry(entry: Any, path: str) -> None:
@@ -46,6 +48,8 @@ def check_entry(entry: Any, path: str) -> None:
     checker = _CHECKERS.get(type(entry))
     if checker is not None:
         checker(entry, fail)
+    if type(entry) in _PRICED:
+        check_price_fields(entry, fail)
 
 
 def _price_needs_date(entry: Any, fail: Fail, *price_keys: str) -> None:
@@ -65,7 +69,7 @@ def _not_below(entry: Any, fail: Fail, low_key: str, high_key: str) -> None:
 
 
 def _check_gpu(entry: GpuEntry, fail: Fail) -> None:
-    _price_needs_date(entry, fail, "launch_price_usd", "street_price_usd")
+    _price_needs_date(entry, fail, "launch_price_usd", "street_price_usd", "price_amount")
     if entry.compute_capability is not None:
         if entry.vendor != "nvidia":
             raise fail("compute_capability", "only NVIDIA GPUs have a CUDA compute capability")
@@ -74,7 +78,7 @@ def _check_gpu(entry: GpuEntry, fail: Fail) -> None:
 
 
 def _check_cpu(entry: CpuEntry, fail: Fail) -> None:
-    _price_needs_date(entry, fail, "price_usd")
+    _price_needs_date(entry, fail, "price_usd", "price_amount")
     _not_below(entry, fail, "cores", "threads")
     _not_below(entry, fail, "base_clock_ghz", "boost_clock_ghz")
     if not entry.memory_types:

@@ -20,6 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import catalog.schema as schema
 from catalog.errors import CatalogError
+from catalog.prices import check_foreign_row, usd_placeholders
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 _MAX_ID = 80
@@ -39,10 +40,13 @@ def convert_entry(cls: type[Any], raw: Mapping[Any, Any], path: str, label: str)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
+    check_foreign_row(cls, raw, lambda key, problem: CatalogError(path, label, key, problem))
     for key, value in raw.items():
         if not isinstance(key, str) or key not in fields:
             raise CatalogError(path, label, str(key), _unknown_key(str(key), list(fields)))
         kwargs[key] = _convert(hints[key], value, path, label, key, fields[key].metadata)
+    # a price in another currency gets its USD figure when the catalog's rates are known (merge)
+    kwargs.update(usd_placeholders(cls, raw))
     for fname, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and fname not in kwargs:

@@ -13,6 +13,7 @@ the :class:`~catalog.schema.Catalog` lists each replacement in ``overridden``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,8 @@ from typing import Any
 from catalog.checks import check_entry, check_references
 from catalog.convert import convert_entry, label_for
 from catalog.errors import CatalogError
+from catalog.prices import apply_overrides, convert_prices
+from catalog.pack import PackInfo, installed_pack
 from catalog.paths import user_catalog_dir
 from catalog.schema import KINDS, Catalog, KindSpec
 
@@ -50,6 +53,35 @@ class ParsedFile:
     entries: dict[str, tuple[Any, ...]]
 
 
+def shipped_date(folder: Path = BUILTIN_DATA_DIR) -> date:
+    """The newest ``[meta] updated`` of the data shipped with rigready (meta only, unvalidated)."""
+    newest = date.min
+    for path in folder.glob("*.toml"):
+        try:
+            with path.open("rb") as handle:
+                value = tomllib.load(handle).get("meta", {}).get("updated")
+        except (OSError, tomllib.TOMLDecodeError, AttributeError):
+            continue
+        if type(value) is date and value > newest:
+            newest = value
+    return newest
+
+
+def active_pack() -> PackInfo | None:
+    """The installed data pack when it is newer than the shipped data (else None)."""
+    pack = installed_pack()
+    if pack is None or pack.date <= shipped_date():
+        return None
+    return pack
+
+
+def builtin_files() -> list[Path]:
+    """The built-in catalog files: a newer installed data pack's, else the shipped ones."""
+    pack = active_pack()
+    folder = pack.folder if pack is not None else BUILTIN_DATA_DIR
+    return _toml_files(folder, must_exist=True)
+
+
 def load_catalog(
     user_dir: Path | _Default | None = DEFAULT_USER_DIR,
     *,
@@ -61,19 +93,26 @@ def load_catalog(
         user_dir: a folder (every ``*.toml`` in it) or a single TOML file whose entries add to or
             replace the built-in ones; ``None`` for the built-in catalog alone. By default the
             user's catalog folder in the settings folder, which need not exist.
-        builtin_dir: the folder of built-in files (tests point it elsewhere).
+        builtin_dir: the folder of built-in files (tests point it elsewhere); by default an
+            installed data pack newer than the shipped data (``rigready catalog update``), else
+            the data shipped with rigready.
 
     Raises:
         CatalogError: any file is unreadable or invalid, or a reference does not resolve.
     """
-    base_dir = builtin_dir if builtin_dir is not None else BUILTIN_DATA_DIR
+    pack = active_pack() if builtin_dir is None else None
+    base_dir = builtin_dir if builtin_dir is not None else (
+        pack.folder if pack is not None else BUILTIN_DATA_DIR)
     base = [parse_file(p) for p in _toml_files(base_dir, must_exist=True)]
     overlay: list[ParsedFile] = []
     if user_dir is DEFAULT_USER_DIR:
         overlay = [parse_file(p) for p in _toml_files(user_catalog_dir(), must_exist=False)]
     elif isinstance(user_dir, Path):
         overlay = [parse_file(p) for p in _toml_files(user_dir, must_exist=True)]
-    return merge(base, overlay)
+    result = merge(base, overlay)
+    if pack is not None:
+        result = dataclasses.replace(result, pack=pack.label)
+    return result
 
 
 def parse_file(path: Path) -> ParsedFile:
@@ -159,6 +198,9 @@ def merge(base: Sequence[ParsedFile], overlay: Sequence[ParsedFile] = ()) -> Cat
                         overridden.append(f"{table} {entry.id}: replaced by {parsed.path}")
                     merged[table][entry.id] = entry
                     origin[key] = parsed.path
+    rates = tuple(merged["exchange_rate"].values())
+    convert_prices(merged, rates, origin)
+    apply_overrides(merged, tuple(merged["price_override"].values()), rates, origin)
     catalog_values: dict[str, Any] = {}
     for spec in KINDS:
         values = tuple(merged[spec.table].values())

@@ -1,7 +1,8 @@
 """Where rigready keeps settings, data and logs (platformdirs), in one place.
 
-``RIGREADY_HOME`` overrides all three (tests and portable installs use it): settings then live in
-``$RIGREADY_HOME/config``, data in ``$RIGREADY_HOME/data`` and logs in ``$RIGREADY_HOME/logs``.
+``RIGREADY_HOME`` overrides all four (tests and portable installs use it): settings then live in
+``$RIGREADY_HOME/config``, data in ``$RIGREADY_HOME/data``, logs in ``$RIGREADY_HOME/logs`` and
+fetched copies in ``$RIGREADY_HOME/cache``.
 """
 
 from __future__ import annotations
@@ -45,3 +46,9 @@ def database_path() -> Path:
 def user_catalog_dir() -> Path:
     """Folder whose TOML files add to or override the built-in catalog."""
     return config_dir() / "catalog"
+
+
+def cache_dir() -> Path:
+    """Folder for things fetched from the network that can be fetched again (live offers)."""
+    home = _home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))

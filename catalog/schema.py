@@ -27,6 +27,13 @@ ModelFamily = Literal[
     "whisper", "resnet", "vit", "sd-unet", "other",
     "qwen3", "qwen3_moe", "gemma3", "llama4", "gpt_oss", "smollm3",
 ]
+#: What a price is: a new-retail listing, the launch list price, a cloud rate (on demand or spot),
+#: a used-market figure, or one the user entered ("yours").
+PriceKind = Literal["street", "launch-msrp", "on-demand", "spot", "used", "yours"]
+#: Which age limit applies to a price (``[[price_policy]] applies_to``).
+PriceScope = Literal["part", "cloud"]
+#: Tables whose entries carry a price a user may correct.
+PricedTable = Literal["gpu", "cpu", "ram_kit", "drive", "psu", "cloud_offer"]
 ModelKind = Literal[
     "decoder", "encoder", "encoder-decoder", "vision-cnn", "vision-transformer", "diffusion",
 ]
@@ -76,6 +83,12 @@ class GpuEntry:
     street_price_usd: float | None = None
     price_date: date | None = None
     price_source: str | None = None
+    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
+    price_kind: PriceKind | None = None
+    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
+    #: loader converts it to USD with the catalog's dated exchange rate.
+    price_currency: str = "USD"
+    price_amount: float | None = None
     price_note: str | None = None
     spec_source: str
 
@@ -113,6 +126,12 @@ class CpuEntry:
     price_usd: float | None = None
     price_date: date | None = None
     price_source: str | None = None
+    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
+    price_kind: PriceKind | None = None
+    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
+    #: loader converts it to USD with the catalog's dated exchange rate.
+    price_currency: str = "USD"
+    price_amount: float | None = None
     spec_source: str
 
 
@@ -130,6 +149,12 @@ class RamKitEntry:
     price_usd: float
     price_date: date
     price_source: str
+    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
+    price_kind: PriceKind | None = None
+    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
+    #: loader converts it to USD with the catalog's dated exchange rate.
+    price_currency: str = "USD"
+    price_amount: float | None = None
 
     @property
     def total_gib(self) -> float:
@@ -152,6 +177,12 @@ class DriveEntry:
     price_usd: float
     price_date: date
     price_source: str
+    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
+    price_kind: PriceKind | None = None
+    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
+    #: loader converts it to USD with the catalog's dated exchange rate.
+    price_currency: str = "USD"
+    price_amount: float | None = None
     spec_source: str
 
 
@@ -169,6 +200,12 @@ class PsuEntry:
     price_usd: float
     price_date: date
     price_source: str
+    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
+    price_kind: PriceKind | None = None
+    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
+    #: loader converts it to USD with the catalog's dated exchange rate.
+    price_currency: str = "USD"
+    price_amount: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -266,6 +303,48 @@ class CloudOfferEntry:
     spot: bool
     price_date: date
     price_source: str
+    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
+    price_kind: PriceKind | None = None
+    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
+    #: loader converts it to USD with the catalog's dated exchange rate.
+    price_currency: str = "USD"
+    price_amount: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExchangeRateEntry:
+    """A dated exchange rate (``[[exchange_rate]]`` in prices.toml): one unit in US dollars."""
+
+    id: str
+    currency: str
+    usd_per_unit: float
+    rate_date: date
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PricePolicyEntry:
+    """How old a price may be before rigready warns (``[[price_policy]]`` in prices.toml)."""
+
+    id: str
+    applies_to: PriceScope
+    max_age_days: int
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceOverrideEntry:
+    """A price the user found (``[[price_override]]``, written by ``catalog price set``).
+
+    ``id`` is the part's catalog id; ``part`` names its table when an id is not unique.
+    """
+
+    id: str
+    part: PricedTable | None = None
+    price: float
+    currency: str = "USD"
+    price_date: date
+    price_source: str = "your price"
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +368,9 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("task", "tasks", TaskEntry, "tasks"),
     KindSpec("model", "models", ModelEntry, "models"),
     KindSpec("cloud_offer", "cloud_offers", CloudOfferEntry, "cloud"),
+    KindSpec("exchange_rate", "exchange_rates", ExchangeRateEntry, "rates"),
+    KindSpec("price_policy", "price_policies", PricePolicyEntry, "price-policies"),
+    KindSpec("price_override", "price_overrides", PriceOverrideEntry, "overrides"),
 )
 
 
@@ -310,6 +392,8 @@ class Catalog:
         files: the files read, in order (built-in first, then the user's).
         overridden: one line per built-in entry that a user file replaced
             (``"gpu rtx-3060-12gb: replaced by FILE"``).
+        pack: the installed data pack the built-in entries came from ("" for the ones shipped
+            with rigready), as ``"VERSION (DATE)"``.
     """
 
     gpus: tuple[GpuEntry, ...] = ()
@@ -321,9 +405,14 @@ class Catalog:
     tasks: tuple[TaskEntry, ...] = ()
     models: tuple[ModelEntry, ...] = ()
     cloud_offers: tuple[CloudOfferEntry, ...] = ()
+    exchange_rates: tuple[ExchangeRateEntry, ...] = ()
+    price_policies: tuple[PricePolicyEntry, ...] = ()
+    #: The user's prices; already applied to the entries above (their ``price_kind`` is "yours").
+    price_overrides: tuple[PriceOverrideEntry, ...] = ()
     updated: date = date.min
     files: tuple[str, ...] = ()
     overridden: tuple[str, ...] = ()
+    pack: str = ""
 
     def gpu(self, entry_id: str) -> GpuEntry:
         """The GPU with this id. Raises KeyError if there is none."""

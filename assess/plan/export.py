@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from assess.plan.facts import facts_to_dict
+from assess.plan.parts import LineItem
 from assess.plan.rent import RentOffer
 from assess.plan.result import After, Plan, PlanResult
+from catalog.money import PriceView, today
+from catalog.prices import KIND_WORDS, Price, as_of
 
 STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "unverified": "CHECK"}
 
@@ -25,14 +28,30 @@ def after_to_dict(after: After) -> dict[str, Any]:
             "reasons": list(after.reasons)}
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
+def _view(view: PriceView | None) -> PriceView:
+    return view if view is not None else PriceView(today())
+
+
+def price_to_dict(price: Price, view: PriceView, per_hour: bool = False) -> dict[str, Any]:
+    """How old a price is and what it is, as JSON keys beside the figure."""
+    return {"price_kind": price.kind, "your_price": price.yours,
+            "price_as_of": as_of(price.date), "price_warning": view.warning(price) or None,
+            "price_shown": view.money(price.usd, per_hour)}
+
+
+def _item_dict(i: LineItem, view: PriceView) -> dict[str, Any]:
+    return {"kind": i.kind, "id": i.catalog_id, "name": i.name, "price_usd": i.price_usd,
+            "quantity": i.quantity,
+            "price_date": i.price_date.isoformat() if i.price_date else None,
+            "price_source": i.price_source, **price_to_dict(i.price, view), "note": i.note}
+
+
+def plan_to_dict(plan: Plan, view: PriceView | None = None) -> dict[str, Any]:
     """One plan as JSON (the keys of issue 5 plus a few more)."""
+    shown = _view(view)
     return {
         "title": plan.title, "labels": list(plan.labels),
-        "items": [{"kind": i.kind, "id": i.catalog_id, "name": i.name, "price_usd": i.price_usd,
-                   "quantity": i.quantity,
-                   "price_date": i.price_date.isoformat() if i.price_date else None,
-                   "price_source": i.price_source, "note": i.note} for i in plan.items],
+        "items": [_item_dict(i, shown) for i in plan.items],
         "total_usd": plan.total_usd, "within_budget": plan.within_budget,
         "over_budget_usd": plan.over_budget_usd, "viable": plan.viable,
         "after": after_to_dict(plan.after),
@@ -46,35 +65,43 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _offer_dict(offer: RentOffer | None) -> dict[str, Any] | None:
+def _offer_dict(offer: RentOffer | None, view: PriceView) -> dict[str, Any] | None:
     if offer is None:
         return None
     return {"offer": offer.name, "offer_id": offer.offer_id, "gpu": offer.gpu_name,
             "gpu_count": offer.gpu_count, "usd_per_hour": offer.usd_per_hour, "spot": offer.spot,
             "price_date": offer.price_date.isoformat(), "price_source": offer.price_source,
+            **price_to_dict(offer.price, view, per_hour=True),
             "verdict": offer.outcome.verdict, "hours": _r(offer.run_hours, 3),
             "cost_usd": _r(offer.run_cost_usd),
             "per_million_queries_usd": _r(offer.per_million_queries_usd)}
 
 
-def result_to_dict(result: PlanResult) -> dict[str, Any]:
-    """The whole result as JSON."""
+def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[str, Any]:
+    """The whole result as JSON; ``view`` dates the prices (today, USD when omitted)."""
+    shown = _view(view)
     rent = result.rent
-    offer = _offer_dict(rent.offer) or {"offer": None, "usd_per_hour": None, "hours": None,
+    offer = _offer_dict(rent.offer, shown) or {"offer": None, "usd_per_hour": None, "hours": None,
                                         "cost_usd": None}
     offer.update({
         "break_even_hours": _r(rent.break_even_hours, 0),
         "break_even": [{"plan": p.title, "hours": _r(p.break_even_hours, 0)}
                        for p in result.plans if p.items],
-        "spot": _offer_dict(rent.spot), "recommendation": rent.advice.choice,
+        "spot": _offer_dict(rent.spot, shown), "recommendation": rent.advice.choice,
         "advice": rent.advice.text, "reasons": list(rent.reasons),
     })
     return {
         "goal": result.goal_label, "status": result.status, "summary": result.summary,
         "budget_usd": result.budget_usd, "now": after_to_dict(result.now),
-        "plans": [plan_to_dict(p) for p in result.plans], "rent": offer,
+        "plans": [plan_to_dict(p, shown) for p in result.plans], "rent": offer,
         "assumptions": list(result.assumptions), "facts": facts_to_dict(result.facts),
         "reasons": list(result.reasons), "considered": result.considered,
+        "prices": {"today": shown.today.isoformat(), "currency": shown.currency,
+                   "exchange_rate": None if shown.rate is None else {
+                       "usd_per_unit": shown.rate.usd_per_unit,
+                       "rate_date": shown.rate.rate_date.isoformat(),
+                       "source": shown.rate.source},
+                   "notes": shown.notes()},
     }
 
 
@@ -86,13 +113,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
 
 
-def shopping_list_markdown(result: PlanResult, generated: str = "") -> str:
+def shopping_list_markdown(result: PlanResult, generated: str = "",
+                           view: PriceView | None = None) -> str:
     """The plans as a Markdown shopping list: parts with dated prices, checks, buy or rent.
 
     Args:
         result: the planner's answer.
         generated: an optional line saying when and for which PC the list was made.
+        view: today's date and the user's currency (today, USD when omitted).
     """
+    shown = _view(view)
     out = [f"# Upgrade shopping list: {result.goal_label}", ""]
     if generated:
         out += [generated, ""]
@@ -103,13 +133,16 @@ def shopping_list_markdown(result: PlanResult, generated: str = "") -> str:
         labels = ", ".join(plan.labels)
         out += [f"## Plan {n}: {plan.title}" + (f" ({labels})" if labels else ""), ""]
         if plan.items:
-            out += ["| Part | Kind | Price | Price date | Source |", "|---|---|---:|---|---|"]
+            out += ["| Part | Kind | Price | As of | Source |", "|---|---|---:|---|---|"]
             for i in plan.items:
-                date = i.price_date.isoformat() if i.price_date else "undated"
                 note = f" — {i.note}" if i.note else ""
-                out.append(f"| {_cell(i.name + note)} | {i.kind} | ${i.price_usd:,.2f} | {date} "
-                           f"| {_cell(i.price_source)} |")
-            out.append(f"| **Total** | | **${plan.total_usd:,.2f}** | | |")
+                warn = shown.warning(i.price)
+                when = as_of(i.price_date) + (f" ({KIND_WORDS.get(i.price_kind, i.price_kind)})"
+                                              if i.price_kind != "street" else "")
+                when += f" ⚠ {warn}" if warn else ""
+                out.append(f"| {_cell(i.name + note)} | {i.kind} | {shown.money(i.price_usd)} "
+                           f"| {_cell(when)} | {_cell(i.price_source)} |")
+            out.append(f"| **Total** | | **{shown.money(plan.total_usd)}** | | |")
         else:
             out.append("Nothing to buy.")
         if plan.over_budget_usd:
@@ -137,8 +170,8 @@ def shopping_list_markdown(result: PlanResult, generated: str = "") -> str:
     out += ["## Buy or rent", "", result.rent.advice.text, ""]
     offer = result.rent.offer
     if offer is not None:
-        out.append(f"- cheapest cloud offer that fits: {offer.name}, ${offer.usd_per_hour:g}/h "
-                   f"({offer.price_date.isoformat()}; {offer.price_source})")
+        out.append(f"- cheapest cloud offer that fits: {offer.name}, "
+                   f"{shown.describe(offer.price, per_hour=True)}; {offer.price_source}")
         if offer.run_hours is not None:
             out.append(f"- one run there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
         if offer.per_million_queries_usd is not None:
@@ -146,6 +179,7 @@ def shopping_list_markdown(result: PlanResult, generated: str = "") -> str:
     out += [f"- {r}" for r in result.rent.reasons]
     if result.assumptions:
         out += ["", "## Assumptions", ""] + [f"- {a}" for a in result.assumptions]
-    out += ["", "Prices are dated catalog figures, not live quotes; check current prices "
-            "before buying.", ""]
+    out += ["", *shown.notes(), f"Each price shows the date it was seen (today is "
+            f"{shown.today.isoformat()}); a price older than the catalog's limit is marked ⚠. "
+            "Check current prices before buying.", ""]
     return "\n".join(out)

@@ -27,6 +27,7 @@ from assess.plan.checks import (
 from assess.plan.rig import RigState, gpu_label
 from assess.score_facts import meets
 from catalog import Catalog, CpuEntry, DriveEntry, GpuEntry, PsuEntry, RamKitEntry
+from catalog.prices import Price, kind_of
 from catalog.schema import DRIVE_KIND_ORDER, DriveKind
 
 ItemKind = Literal["gpu", "ram", "storage", "psu", "cpu"]
@@ -48,13 +49,20 @@ class LineItem:
     label: str = ""
     #: How many of the part; ``price_usd`` is the line's total.
     quantity: int = 1
+    #: street, launch-msrp, used or yours (the user's own price); see catalog.prices.
+    price_kind: str = "street"
+
+    @property
+    def price(self) -> Price:
+        """The line's price as a dated fact (for "as of DATE" and age warnings)."""
+        return Price(self.price_usd, self.price_date, self.price_source, self.price_kind)
 
 
 def gpu_item(entry: GpuEntry) -> LineItem:
     """A catalog GPU as a line item (its street price)."""
     return LineItem("gpu", entry.id, entry.name, float(entry.street_price_usd or 0.0),
                     entry.price_date, entry.price_source or "", entry.price_note or "",
-                    gpu_label(entry))
+                    gpu_label(entry), price_kind=kind_of(entry))
 
 
 def gpu_candidates(catalog: Catalog, rig: RigState,
@@ -185,7 +193,8 @@ def _kit_options(rig: RigState, kit: RamKitEntry,
         name = kit.name if count == 1 else f"{count}x {kit.name}"
         label = f"{total:g} GB {kit.type}"
         item = LineItem("ram", kit.id, name, round(kit.price_usd * count, 2), kit.price_date,
-                        kit.price_source, note, label, quantity=count)
+                        kit.price_source, note, label, quantity=count,
+                        price_kind=kind_of(kit))
         out.append((total, item, tuple(checks)))
     return out
 
@@ -205,7 +214,8 @@ def drive_choice(catalog: Catalog, need_gb: float, kind: DriveKind | None) -> Ch
                   f"{_KIND_NAMES[drive.kind]} needs {slot}, which cannot be detected — check")
     item = LineItem("storage", drive.id, drive.name, drive.price_usd, drive.price_date,
                     drive.price_source, f"{drive.capacity_gb:,.0f} GB {_KIND_NAMES[drive.kind]}",
-                    f"{drive.capacity_gb / 1000:g} TB {_KIND_NAMES[drive.kind]}")
+                    f"{drive.capacity_gb / 1000:g} TB {_KIND_NAMES[drive.kind]}",
+                    price_kind=kind_of(drive))
     return Choice(item, (check,), reaches=drive.capacity_gb)
 
 
@@ -223,7 +233,7 @@ def psu_item(psu: PsuEntry, need_w: float, why: str) -> LineItem:
     """A catalog PSU as a line item."""
     return LineItem("psu", psu.id, psu.name, psu.price_usd, psu.price_date, psu.price_source,
                     f"{psu.watts:.0f} W ATX {psu.atx_version}, {psu.efficiency}; {why} "
-                    f"(needs {need_w:.0f} W)", f"{psu.watts:.0f} W PSU")
+                    f"(needs {need_w:.0f} W)", f"{psu.watts:.0f} W PSU", price_kind=kind_of(psu))
 
 
 def cpu_choice(catalog: Catalog, rig: RigState, cores: int) -> Choice:
@@ -249,7 +259,7 @@ def cpu_choice(catalog: Catalog, rig: RigState, cores: int) -> Choice:
                   "BIOS version) supports it cannot be detected — check the board's CPU list")
     item = LineItem("cpu", cpu.id, cpu.name, float(cpu.price_usd or 0.0), cpu.price_date,
                     cpu.price_source or "", f"{cpu.cores} cores, {cpu.tdp_w:.0f} W",
-                    cpu.name.replace("Intel ", "").replace("AMD ", ""))
+                    cpu.name.replace("Intel ", "").replace("AMD ", ""), price_kind=kind_of(cpu))
     return Choice(item, (check,), reaches=float(cpu.cores))
 
 

@@ -15,12 +15,13 @@ from datetime import date
 from assess.estimate import gpu_from_entry
 from assess.plan.goal import Goal, GpuOutcome, WorkloadGoal, catalog_outcome, workload_outcome
 from catalog import Catalog, CloudOfferEntry
+from catalog.prices import Price, kind_of
 
 #: Buying is compared with renting over this many weeks of use (two years; rigready's
 #: assumption, stated in the advice).
 HORIZON_WEEKS = 104.0
 _PROVIDERS = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Azure", "lambda": "Lambda",
-              "runpod": "RunPod"}
+              "runpod": "RunPod", "vast.ai": "Vast.ai"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,14 @@ class RentOffer:
     price_date: date
     price_source: str
     outcome: GpuOutcome
+    #: on-demand, spot or yours; "live" offers say so in their source.
+    price_kind: str = "on-demand"
+
+    @property
+    def price(self) -> Price:
+        """The hourly rate as a dated fact (cloud age limit)."""
+        return Price(self.usd_per_hour, self.price_date, self.price_source, self.price_kind,
+                     scope="cloud")
 
     @property
     def run_hours(self) -> float | None:
@@ -74,7 +83,7 @@ def judge_offer(goal: Goal, offer: CloudOfferEntry, catalog: Catalog) -> RentOff
                                   entry.tgp_w)
     return RentOffer(offer.id, offer_name(offer), entry.name, offer.gpu_count,
                      offer.usd_per_hour, offer.spot, offer.price_date, offer.price_source,
-                     outcome)
+                     outcome, kind_of(offer))
 
 
 def _cost_key(offer: RentOffer) -> tuple[float, float]:

@@ -19,6 +19,7 @@ from catalog import (
     parse_file,
 )
 from catalog.paths import user_catalog_dir
+from desktop.commands.catalog_prices import register_actions
 from desktop.commands.common import print_json
 from desktop.commands.tables import num, render_table
 
@@ -44,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help=f"one of: {', '.join(LIST_KINDS)}")
     show.add_argument("--json", action="store_true", help="print the entries as JSON")
     show.set_defaults(func=_run_list)
+    register_actions(sub)
 
 
 def _counts_table(counts: dict[str, int]) -> str:
@@ -59,9 +61,13 @@ def _run_check(args: argparse.Namespace) -> int:
         user_files = [f for f in cat.files if not f.startswith(str(BUILTIN_DATA_DIR))]
         print(f"Catalog OK (updated {cat.updated})")
         print(f"  built in: {BUILTIN_DATA_DIR}")
+        if cat.pack:
+            print(f"  data pack {cat.pack} in use (rigready catalog update)")
         print(f"  yours:    {user} ({len(user_files)} file(s))")
         print(_counts_table(entry_counts(cat)))
         _print_overrides(cat)
+        if cat.price_overrides:
+            print(f"Your prices: {len(cat.price_overrides)} (rigready catalog price list)")
         return 0
     if path.exists() and _same(path, BUILTIN_DATA_DIR):
         cat = load_catalog(None)
@@ -163,6 +169,18 @@ def _rows(kind: str, cat: Catalog) -> tuple[list[str], list[list[str]], tuple[in
                   "-" if m.num_attention_heads is None else
                   f"{m.num_attention_heads}/{m.num_key_value_heads or m.num_attention_heads}"]
                  for m in cat.models], (4, 5, 6))
+    if kind == "rates":
+        return (["id", "currency", "USD per unit", "date", "source"],
+                [[r.id, r.currency, f"{r.usd_per_unit:g}", str(r.rate_date), r.source[:60]]
+                 for r in cat.exchange_rates], (2,))
+    if kind == "price-policies":
+        return (["id", "applies to", "max age days", "source"],
+                [[p.id, p.applies_to, str(p.max_age_days), p.source[:60]]
+                 for p in cat.price_policies], (2,))
+    if kind == "overrides":
+        return (["id", "price", "currency", "date", "source"],
+                [[o.id, f"{o.price:,.2f}", o.currency, str(o.price_date), o.price_source[:60]]
+                 for o in cat.price_overrides], (1,))
     return (["id", "provider", "instance", "GPUs", "$/h", "spot", "date"],
             [[o.id, o.provider, o.instance, f"{o.gpu_count} x {o.gpu_id}",
               f"{o.usd_per_hour:g}", "yes" if o.spot else "no", str(o.price_date)]

@@ -27,7 +27,10 @@ from assess.plan import (
 from assess.plan.facts import check_number
 from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
+from catalog.money import PriceView
+from catalog.money import today
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
+from desktop.commands.live import online_enabled, with_live_offers
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
 from desktop.defaults import DEFAULT_BUDGET_USD
 
@@ -74,6 +77,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--markdown", metavar="FILE", type=Path,
                    help="also write the plans as a Markdown shopping list")
     p.add_argument("--json", action="store_true", help="print the plans as JSON")
+    p.add_argument("--online", action="store_true",
+                   help="also fetch live cloud GPU offers (Vast.ai; needs VAST_API_KEY; falls "
+                   "back to the catalog's offers with a note)")
     p.set_defaults(func=_run)
 
 
@@ -147,6 +153,10 @@ def _run(args: argparse.Namespace) -> int:
     goal = goal_from_args(args, cat)
     facts = facts_from_args(args)
     profile = load_rig(args)
+    live_note = ""
+    if args.online or online_enabled():
+        cat, live_note = with_live_offers(cat)
+    view = PriceView.from_catalog(cat)
     try:
         result = plan_upgrades(profile, goal, args.budget, facts, cat,
                                vendors=tuple(args.vendor) if args.vendor else None)
@@ -154,13 +164,17 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.markdown is not None:
         try:
-            args.markdown.write_text(shopping_list_markdown(result), encoding="utf-8")
+            args.markdown.write_text(shopping_list_markdown(result, view=view), encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write {args.markdown}: {exc.strerror or exc}") from None
     if args.json:
-        print_json(result_to_dict(result))
+        data = result_to_dict(result, view)
+        data["prices"]["live_offers"] = live_note or None
+        print_json(data)
     else:
-        print(render_plan(result))
+        print(render_plan(result, view))
+        if live_note:
+            print(f"\nLive cloud offers: {live_note}")
         if args.markdown is not None:
             print(f"\nShopping list written to {args.markdown}")
     return 0
@@ -170,8 +184,13 @@ def _money(value: float | None) -> str:
     return "unknown" if value is None else f"${value:,.2f}"
 
 
-def render_plan(result: PlanResult) -> str:
-    """The result as plain text: goal, now, plans with items and checks, buy or rent."""
+def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
+    """The result as plain text: goal, now, plans with items and checks, buy or rent.
+
+    Every price shows its kind and "as of DATE", with a warning when it is older than the
+    catalog's limit; ``view`` sets today and the user's currency (today, USD when omitted).
+    """
+    shown = view if view is not None else PriceView(today())
     now = result.now
     out = [f"Goal: {result.goal_label}"]
     need = f"needs {now.total_gib:.1f} GiB of GPU memory" if now.total_gib is not None else ""
@@ -185,10 +204,13 @@ def render_plan(result: PlanResult) -> str:
     for n, plan in enumerate(result.plans, 1):
         labels = ", ".join(plan.labels)
         over = f", ${plan.over_budget_usd:,.2f} over budget" if plan.over_budget_usd else ""
-        out += ["", f"Plan {n}: {plan.title} — {labels} ({_money(plan.total_usd)}{over})"]
+        out += ["", f"Plan {n}: {plan.title} — {labels} ({shown.money(plan.total_usd)}{over})"]
         for i in plan.items:
-            date = i.price_date.isoformat() if i.price_date else "undated"
-            out.append(f"  {i.kind:<8}{i.name:<52} {_money(i.price_usd):>11}  {date}")
+            out.append(f"  {i.kind:<8}{i.name:<52} {shown.money(i.price_usd):>11}  "
+                       f"{shown.label(i.price)}")
+            warn = shown.warning(i.price)
+            if warn:
+                out.append(f"  {'':<8}! price {warn}")
         a = plan.after
         sizes = (f"{a.total_gib:.1f} of {a.vram_gib:.1f} GiB" if a.total_gib is not None
                  and a.vram_gib is not None else "")
@@ -206,8 +228,8 @@ def render_plan(result: PlanResult) -> str:
     if offer is None:
         out.append("  no cloud offer in the catalog fits this goal")
     else:
-        out.append(f"  cheapest cloud offer that fits: {offer.name} at ${offer.usd_per_hour:g}/h "
-                   f"({offer.price_date.isoformat()})")
+        out.append(f"  cheapest cloud offer that fits: {offer.name} at "
+                   f"{shown.describe(offer.price, per_hour=True)}")
         unit = "1,000,000 queries" if result.inference else "one run"
         if offer.run_hours is not None:
             out.append(f"  {unit} there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
@@ -218,6 +240,7 @@ def render_plan(result: PlanResult) -> str:
     facts = result.facts
     psu = f"{facts.psu_watts:g} W" if facts.psu_watts is not None else "unknown"
     room = f"{facts.clearance_mm:g} mm" if facts.clearance_mm is not None else "unknown"
+    out += ["", *shown.notes()] if shown.notes() else []
     out += ["", f"Facts used: PSU {psu}, connectors {format_connectors(facts.psu_connectors)}, "
             f"GPU clearance {room}, {facts.kwh:g} USD/kWh, {facts.hours:g} h a week"]
     return "\n".join(out)
