@@ -11,7 +11,7 @@ VENV := .venv
 CORE_VENV := .venv-core
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: start test lint gui-tests core-tests bundle bundle-smoke clean-venvs
+.PHONY: start test lint gui-tests core-tests bundle bundle-smoke clean-venvs catalog-pack
 
 start: $(VENV)/.app-installed
 	$(VENV)/bin/rigready
@@ -54,6 +54,12 @@ bundle:
 
 bundle-smoke: bundle
 	packaging/smoke.sh
+
+# A catalog data pack (catalog/data as a checksummed .tar.gz) for 'rigready catalog update';
+# the pack's version and date are the data's newest [meta] updated unless VERSION/DATE are given.
+catalog-pack: $(VENV)/.app-installed
+	$(VENV)/bin/python packaging/build_catalog_pack.py dist/rigready-catalog.tar.gz \
+	    $(if $(VERSION),--version $(VERSION)) $(if $(DATE),--date $(DATE))
 
 clean-venvs:
 	rm -rf $(VENV) $(CORE_VENV)

@@ -112,7 +112,8 @@ def _gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
     # On-demand first: a spot instance can be taken away mid-run.
     rent = min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
     if rent is not None:
-        text += f", or rent one: {rent.provider} {rent.instance} at {_dated(rent, catalog, per_hour=True)}"
+        text += (f", or rent one: {rent.provider} {rent.instance} at "
+                 f"{_dated(rent, catalog, per_hour=True)}")
     return text
 
 

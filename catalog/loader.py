@@ -25,9 +25,9 @@ from typing import Any
 from catalog.checks import check_entry, check_references
 from catalog.convert import convert_entry, label_for
 from catalog.errors import CatalogError
-from catalog.prices import apply_overrides, convert_prices
 from catalog.pack import PackInfo, installed_pack
 from catalog.paths import user_catalog_dir
+from catalog.prices import apply_overrides, convert_prices
 from catalog.schema import KINDS, Catalog, KindSpec
 
 BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data"

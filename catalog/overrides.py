@@ -14,15 +14,16 @@ import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 from catalog.errors import CatalogError
 from catalog.loader import load_catalog, merge, parse_file, parse_text
 from catalog.paths import user_catalog_dir
 from catalog.prices import PRICED_TABLES, find_part
-from catalog.schema import Catalog, PriceOverrideEntry
+from catalog.schema import Catalog, PricedTable, PriceOverrideEntry
 
 OVERRIDES_FILE = "price-overrides.toml"
-_HEADER = ("# Prices you entered (rigready catalog price set, or the window's \"I found it for\").\n"
+_HEADER = ("# Prices you entered (rigready catalog price set, or the window's \"I found it\").\n"
            "# Each replaces the catalog's price of the part with that id; format:\n"
            "# docs/catalog-format.md ([[price_override]]). Remove one with\n"
            "# rigready catalog price unset ID.\n\n")
@@ -124,7 +125,8 @@ def set_price(part_id: str, price: float, *, today: date, currency: str = "USD",
     table, _entry = find_part(by_table, part_id)
     path = overrides_path(folder)
     kept = [e for e in read_overrides(path) if e.id != part_id]
-    new = PriceOverrideEntry(id=part_id, part=table if _ambiguous(by_table, part_id) else None,
+    part = cast(PricedTable, table) if _ambiguous(by_table, part_id) else None
+    new = PriceOverrideEntry(id=part_id, part=part,
                              price=round(price, 2), currency=currency.upper(), price_date=today,
                              price_source=source.strip() if source and source.strip()
                              else "your price")

@@ -107,8 +107,10 @@ def read_source(source: str, timeout_s: float = 10.0) -> bytes:
     """
     if source.startswith(("http://", "https://")):
         try:
-            with urllib.request.urlopen(source, timeout=timeout_s) as response:  # noqa: S310
+            with urllib.request.urlopen(source, timeout=timeout_s) as response:
                 data: bytes = response.read(MAX_PACK_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            raise PackError(f"cannot download {source}: HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise PackError(f"cannot download {source}: {reason}") from None
@@ -292,3 +294,30 @@ def remove_pack(root: Path | None = None) -> bool:
     pointer.unlink()
     _prune(base, keep="")
     return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``packaging/build_catalog_pack.py OUT [--version V] [--date YYYY-MM-DD]``: build a pack
+    from the shipped data (``make catalog-pack``)."""
+    import argparse
+    import sys
+
+    from catalog.loader import BUILTIN_DATA_DIR, shipped_date
+
+    parser = argparse.ArgumentParser(prog="build_catalog_pack.py",
+                                     description="Build a catalog data pack from catalog/data.")
+    parser.add_argument("out", type=Path, help="the .tar.gz to write")
+    parser.add_argument("--source", type=Path, default=BUILTIN_DATA_DIR)
+    parser.add_argument("--version", help="pack version (default: the data's date, 2026.12.01)")
+    parser.add_argument("--date", help="pack date (default: the newest [meta] updated)")
+    args = parser.parse_args(argv)
+    try:
+        when = date.fromisoformat(args.date) if args.date else shipped_date(args.source)
+        version = args.version or when.strftime("%Y.%m.%d")
+        build_pack(args.source, args.out, version, when)
+    except (PackError, ValueError, OSError) as exc:
+        print(f"build_catalog_pack.py: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} (version {version}, {when.isoformat()})")
+    return 0
+

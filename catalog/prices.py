@@ -264,7 +264,7 @@ def stale_warning(price: Price, policies: Sequence[PricePolicyEntry], today: dat
     age = age_days(price.date, today)
     if limit is None or age is None or age <= limit:
         return ""
-    span = f"{age} days" if age < 90 else f"{age / 30.44:,.0f} months"
+    span = f"{age} days" if age < 120 else f"{age / 30.44:,.0f} months"
     return f"{span} old (limit {limit} days): check it"
 
 

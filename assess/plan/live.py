@@ -1,6 +1,7 @@
 """Live cloud GPU offers from the Vast.ai marketplace, opt-in, cached, with a catalog fallback.
 
-Vast.ai's offer search (``GET /api/v0/bundles/?q=<json>``, answer ``{"offers": [...]}``) needs an
+Vast.ai's offer search (``POST /api/v0/bundles/`` with the query as JSON, as the current vast-cli
+``search_offers`` sends it; answer ``{"offers": [...]}``) needs an
 API key (docs.vast.ai, "All requests require an API key"), read from ``VAST_API_KEY``; no
 account-free marketplace API with GPU offers was found. Each row gives the GPU model
 (``gpu_name``, ``gpu_ram`` in MB), ``num_gpus``, the on-demand price of the whole offer
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from assess.hardware import GpuInfo
+from assess.hardware import GpuInfo, GpuVendor
 from assess.match import match_gpu
 from catalog import Catalog, CloudOfferEntry, GpuEntry
 from catalog.paths import cache_dir
@@ -41,7 +41,7 @@ _MAX_BYTES = 8 * 2**20
 #: Rentable, verified machines, cheapest first (the CLI's default filters).
 _QUERY = {"verified": {"eq": True}, "external": {"eq": False}, "rentable": {"eq": True},
           "rented": {"eq": False}, "type": "on-demand", "order": [["dph_total", "asc"]],
-          "limit": 1000}
+          "limit": 1000, "allocated_storage": 5.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +59,16 @@ def cache_path() -> Path:
 
 
 def _request(url: str, key: str, timeout_s: float) -> Any:
-    query = urllib.parse.urlencode({"q": json.dumps(_QUERY, separators=(",", ":"))})
-    full = f"{url}{'&' if '?' in url else '?'}{query}"
-    request = urllib.request.Request(full, headers={"Authorization": f"Bearer {key}",
-                                                    "Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-        body = response.read(_MAX_BYTES + 1)
-    if len(body) > _MAX_BYTES:
+    body = json.dumps(_QUERY, separators=(",", ":")).encode()
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {key}",
+                                              "Content-Type": "application/json",
+                                              "Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        answer = response.read(_MAX_BYTES + 1)
+    if len(answer) > _MAX_BYTES:
         raise ValueError("answer too large")
-    return json.loads(body.decode("utf-8"))
+    return json.loads(answer.decode("utf-8"))
 
 
 def _rows(payload: object) -> list[Mapping[str, Any]]:
@@ -83,12 +84,13 @@ def _number(value: object) -> float | None:
 
 
 def _entry_for(row: Mapping[str, Any], catalog: Catalog) -> GpuEntry | None:
-    name = row.get("gpu_name")
-    if not isinstance(name, str) or not name.strip():
+    raw = row.get("gpu_name")
+    if not isinstance(raw, str) or not raw.strip():
         return None
+    name = raw.replace("_", " ")  # the marketplace's query syntax writes RTX_4090
     ram_mb = _number(row.get("gpu_ram"))
-    vendor = ("amd" if "radeon" in name.lower() or name.upper().startswith(("RX ", "MI"))
-              else "nvidia")
+    vendor: GpuVendor = ("amd" if "radeon" in name.lower()
+                         or name.upper().startswith(("RX ", "MI")) else "nvidia")
     gpu = GpuInfo(vendor=vendor, name=name,
                   vram_bytes=int(ram_mb * 2**20) if ram_mb is not None else None)
     return match_gpu(gpu, catalog.gpus).entry

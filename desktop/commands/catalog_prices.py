@@ -16,6 +16,7 @@ from desktop.commands.common import UsageError, print_json
 from desktop.commands.live import online_enabled, set_online
 from desktop.commands.tables import render_table
 
+
 def register_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``price``, ``update`` and ``online`` under ``rigready catalog``."""
     price = sub.add_parser("price", help="your own prices (override the catalog's)",

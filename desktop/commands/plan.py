@@ -27,11 +27,10 @@ from assess.plan import (
 from assess.plan.facts import check_number
 from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
-from catalog.money import PriceView
-from catalog.money import today
+from catalog.money import PriceView, today
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
-from desktop.commands.live import online_enabled, with_live_offers
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
+from desktop.commands.live import online_enabled, with_live_offers
 from desktop.defaults import DEFAULT_BUDGET_USD
 
 _MARK = {"pass": "pass", "fail": "FAIL", "unverified": "check"}

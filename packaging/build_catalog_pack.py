@@ -1,0 +1,13 @@
+"""Build a catalog data pack from catalog/data (``make catalog-pack``); see catalog/pack.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from catalog.pack import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
