@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
@@ -34,8 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog import BUILTIN_DATA_DIR, CatalogError
+from catalog import BUILTIN_DATA_DIR, Catalog, CatalogError
+from catalog.loader import active_pack
+from catalog.money import PriceView, today
 from catalog.paths import config_dir, data_dir
+from catalog.prices import price_of
 from desktop.context import AppContext
 from desktop.logging_setup import current_log_file, log_file_path
 
@@ -205,6 +209,21 @@ def catalog_file_dates(paths: Iterable[Path], builtin_dir: Path = BUILTIN_DATA_D
     return tuple(out)
 
 
+def _loaded(context: AppContext | None) -> Catalog | None:
+    if context is None:
+        return None
+    try:
+        return context.catalog()
+    except CatalogError:
+        return None
+
+
+def _data_folder(context: AppContext | None) -> Path:
+    """The folder the built-in entries came from: a data pack's, or the shipped one."""
+    pack = active_pack() if context is not None else None
+    return pack.folder if pack is not None else BUILTIN_DATA_DIR
+
+
 def catalog_paths(context: AppContext | None) -> list[Path]:
     """The files the app's catalog was read from (the built-in ones if it cannot load)."""
     if context is not None:
@@ -215,7 +234,26 @@ def catalog_paths(context: AppContext | None) -> list[Path]:
     return sorted(BUILTIN_DATA_DIR.glob("*.toml"))
 
 
-def _catalog_html(dates: Sequence[CatalogFileDate]) -> str:
+def price_summary(catalog: Catalog | None, on: date | None = None) -> str:
+    """What is true about the catalog's prices: their date range, how many are past the
+    catalog's age limits, and how many are the user's own ("" without a catalog)."""
+    if catalog is None:
+        return ""
+    view = PriceView(on or today(), tuple(catalog.price_policies))
+    entries: list[Any] = [*catalog.gpus, *catalog.cpus, *catalog.ram_kits, *catalog.drives,
+                          *catalog.psus, *catalog.cloud_offers]
+    prices = [p for p in (price_of(e) for e in entries) if p is not None]
+    dated = [p.date for p in prices if p.date is not None]
+    if not dated:
+        return "no prices"
+    old = sum(1 for p in prices if view.warning(p))
+    yours = sum(1 for p in prices if p.yours)
+    text = (f"{len(prices)} prices dated {min(dated).isoformat()} to {max(dated).isoformat()}; "
+            f"{old} older than the catalog's limits (each price shows its date)")
+    return text + (f"; {yours} of yours" if yours else "")
+
+
+def _catalog_html(dates: Sequence[CatalogFileDate], catalog: Catalog | None = None) -> str:
     known = [d.updated for d in dates if d.updated is not None]
     newest = max(known).isoformat() if known else "unknown"
     parts = []
@@ -223,7 +261,13 @@ def _catalog_html(dates: Sequence[CatalogFileDate]) -> str:
         when = entry.updated.isoformat() if entry.updated else "date unreadable"
         mine = "" if entry.builtin else " (yours)"
         parts.append(f"{html.escape(entry.name)}{mine} {when}")
-    return (f"<b>Catalog</b> updated {newest}<br><small>{' · '.join(parts)}</small>")
+    pack = (f"data pack {html.escape(catalog.pack)} (rigready catalog update)"
+            if catalog is not None and catalog.pack else "the data shipped with this version "
+            "(no newer data pack installed)")
+    prices = price_summary(catalog)
+    return (f"<b>Catalog</b> files last edited {newest}, from {pack}"
+            + (f"<br>{html.escape(prices)}" if prices else "")
+            + f"<br><small>{' · '.join(parts)}</small>")
 
 
 class AboutDialog(QDialog):
@@ -236,7 +280,7 @@ class AboutDialog(QDialog):
         self.setMinimumSize(640, 560)
         self.version = app_version()
         self.licences = tuple(licences) if licences is not None else dependency_licences()
-        self.catalog_dates = catalog_file_dates(catalog_paths(context))
+        self.catalog_dates = catalog_file_dates(catalog_paths(context), _data_folder(context))
 
         icon = QLabel()
         icon.setPixmap(QIcon(str(ICON_PATH)).pixmap(72, 72))
@@ -249,7 +293,7 @@ class AboutDialog(QDialog):
         header.addWidget(icon)
         header.addWidget(self.title, 1)
 
-        self.catalog_label = QLabel(_catalog_html(self.catalog_dates))
+        self.catalog_label = QLabel(_catalog_html(self.catalog_dates, _loaded(context)))
         self.catalog_label.setWordWrap(True)
         logs = current_log_file() or log_file_path()
         folders = (("Settings", config_dir()), ("Data", data_dir()), ("Log file", logs))

@@ -40,6 +40,13 @@ class AppContext(QObject):
         self.profile = profile
         self.profile_changed.emit(profile)
 
+    def reload_catalog(self) -> None:
+        """Forget the loaded catalog (after the user set a price or installed a data pack)."""
+        from catalog import default_catalog
+
+        default_catalog.cache_clear()
+        self._catalog = None
+
     def catalog(self) -> Catalog:
         """The built-in plus user catalog, loaded once."""
         if self._catalog is None:

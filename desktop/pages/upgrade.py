@@ -18,6 +18,7 @@ from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -30,6 +31,8 @@ from assess.estimate import EstimateError
 from assess.hardware import RigProfile
 from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shopping_list_markdown
 from assess.plan.result import verdict_text
+from catalog.money import PriceView, today
+from catalog.overrides import parse_price, set_price
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.card import Card
 from desktop.widgets.plan_card import PlanCard
@@ -62,6 +65,8 @@ class UpgradePage(QWidget):
         self.last_plan_ms = 0.0
         self.cards: list[PlanCard] = []
         self._dialog: QFileDialog | None = None
+        self.price_dialog: QInputDialog | None = None
+        self.view = PriceView(today())
         self._shown_plans = False
         settings = getattr(context, "settings", None) or QSettings()
         catalog = self._catalog()
@@ -196,6 +201,7 @@ class UpgradePage(QWidget):
                              else "The catalog could not be loaded.")
             return
         start = time.perf_counter()
+        self.view = PriceView.from_catalog(catalog)
         try:
             self.constraints_step.connectors_error.setText("")
             self.constraints_step.connectors_error.hide()
@@ -242,7 +248,10 @@ class UpgradePage(QWidget):
                                    f"color:{colour}'>{escape(result.summary)}</span>")
         self.assumptions_label.setText("Assumed: " + " · ".join(escape(a)
                                                                 for a in result.assumptions))
-        self._set_cards([PlanCard(p) for p in result.plans])
+        cards = [PlanCard(p, view=self.view) for p in result.plans]
+        for card in cards:
+            card.price_found.connect(self.ask_price)
+        self._set_cards(cards)
         self._show_rent(result)
         self.export_button.setEnabled(bool(result.plans))
         self.status_label.setText(f"{result.considered} configurations weighed in "
@@ -277,9 +286,10 @@ class UpgradePage(QWidget):
             self.offer_card = Card("Renting", "no cloud offer in the catalog fits this goal")
         else:
             self.offer_card = Card("Cheapest cloud offer that fits", offer.name)
-            self.offer_card.add_row("Price", f"${offer.usd_per_hour:g} per hour",
+            self.offer_card.add_row("Price", self.view.money(offer.usd_per_hour, per_hour=True),
                                     offer.price_source)
-            self.offer_card.add_row("Price date", offer.price_date.isoformat())
+            self.offer_card.add_row("As of", self.view.label(offer.price)
+                                    + (f" — {w}" if (w := self.view.warning(offer.price)) else ""))
             self.offer_card.add_row("GPU", f"{offer.gpu_count}x {offer.gpu_name}")
             hours = (f"{offer.run_hours:,.1f} h, ${offer.run_cost_usd:,.2f}"
                      if offer.run_hours is not None and offer.run_cost_usd is not None else None)
@@ -304,6 +314,35 @@ class UpgradePage(QWidget):
         self.rent_row.addWidget(self.offer_card, 1)
         self.rent_row.addWidget(self.break_even_card, 1)
 
+    # ------------------------------------------------------------------ your prices
+    @Slot(str, str)
+    def ask_price(self, part_id: str, name: str) -> None:
+        """Ask for the price the user found for one part (non-blocking dialog)."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("I found it for…")
+        dialog.setLabelText(f"The price you found for {name}, in USD (today's date is kept "
+                            "with it; plans show it as 'your price'):")
+        dialog.setInputMode(QInputDialog.InputMode.TextInput)
+        dialog.textValueSelected.connect(lambda text: self.save_price(part_id, text))
+        self.price_dialog = dialog
+        dialog.open()
+
+    def save_price(self, part_id: str, text: str) -> bool:
+        """Record the user's price and plan again; False (and a message) when it is refused."""
+        try:
+            value = parse_price(text)
+            set_price(part_id, value, today=today(), source="your price (entered in the window)")
+        except (ValueError, KeyError, OSError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            self.status_label.setText(f"Price not saved: {message}")
+            return False
+        reload = getattr(self.context, "reload_catalog", None)
+        if reload is not None:
+            reload()
+        self.recompute()
+        self.status_label.setText(f"Your price for {part_id} saved: {self.view.money(value)}")
+        return True
+
     # ------------------------------------------------------------------ export
     @Slot()
     def export_markdown(self) -> None:
@@ -327,7 +366,7 @@ class UpgradePage(QWidget):
         made = (f"Made by rigready on {self.clock():%Y-%m-%d %H:%M} for "
                 f"{'this PC' if origin == 'detected' else origin}.")
         try:
-            path.write_text(shopping_list_markdown(self.result, generated=made),
+            path.write_text(shopping_list_markdown(self.result, generated=made, view=self.view),
                             encoding="utf-8")
         except OSError as exc:
             self.status_label.setText(f"Could not write {path}: {exc.strerror or exc}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from assess.plan import Plan
 from assess.plan.result import verdict_text
+from catalog.money import PriceView, today
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
 
 STATUS_LABEL = {"pass": "pass", "fail": "fail", "unverified": "check"}
@@ -39,11 +40,20 @@ def _badge(text: str, colour: str) -> QLabel:
 
 
 class PlanCard(QFrame):
-    """A plan, laid out to be compared side by side with others."""
+    """A plan, laid out to be compared side by side with others.
 
-    def __init__(self, plan: Plan, parent: QWidget | None = None) -> None:
+    Every part shows its price kind and "as of DATE" (amber when older than the catalog's
+    limit); "I found it for…" under each part emits :attr:`price_found` with its catalog id.
+    """
+
+    #: (catalog id, part name): the user wants to enter the price they found.
+    price_found = Signal(str, str)
+
+    def __init__(self, plan: Plan, parent: QWidget | None = None,
+                 view: PriceView | None = None) -> None:
         super().__init__(parent)
         self.plan = plan
+        self.view = view if view is not None else PriceView(today())
         theme = current_theme()
         self.setObjectName("plancard")
         edge = ACCENT[theme] if "best within budget" in plan.labels else "palette(mid)"
@@ -64,12 +74,23 @@ class PlanCard(QFrame):
         over = (f"  <span style='color:{BAD[theme]}; font-size:12px'>"
                 f"${plan.over_budget_usd:,.0f} over budget</span>" if plan.over_budget_usd else "")
         self.total_label = QLabel(f"<span style='font-size:22px; font-weight:700'>"
-                                  f"${plan.total_usd:,.2f}</span>{over}")
+                                  f"{escape(self.view.money(plan.total_usd))}</span>{over}")
         box.addWidget(self.total_label)
         self.items_label = QLabel(self._items_html())
         self.items_label.setWordWrap(True)
         self.items_label.setTextFormat(Qt.TextFormat.RichText)
         box.addWidget(self.items_label)
+        self.found_buttons: list[QPushButton] = []
+        for item in plan.items:
+            found = QPushButton(f"I found the {item.label or item.kind} for…")
+            found.setFlat(True)
+            found.setStyleSheet(f"color: {ACCENT[theme]}; font-size: 11px; text-align: left;")
+            found.setToolTip(f"Enter the price you found for {item.name}; plans use it from "
+                             "now on, marked 'your price'")
+            found.clicked.connect(lambda _=False, i=item: self.price_found.emit(i.catalog_id,
+                                                                               i.name))
+            box.addWidget(found)
+            self.found_buttons.append(found)
         a = plan.after
         sizes = (f" — {a.total_gib:.1f} of {a.vram_gib:.1f} GiB"
                  if a.total_gib is not None and a.vram_gib is not None else "")
@@ -103,13 +124,17 @@ class PlanCard(QFrame):
     def _items_html(self) -> str:
         if not self.plan.items:
             return f"<i style='color:{MUTED[current_theme()]}'>nothing to buy</i>"
+        theme = current_theme()
         rows = []
         for item in self.plan.items:
-            date = item.price_date.isoformat() if item.price_date else "undated"
+            warn = self.view.warning(item.price)
+            colour = WARN[theme] if warn else MUTED[theme]
+            note = f"<br>⚠ {escape(warn)}" if warn else ""
             rows.append(f"<tr><td style='padding-right:8px'>{escape(item.name)}<br>"
-                        f"<span style='color:{MUTED[current_theme()]}; font-size:11px'>"
-                        f"{item.kind}, priced {date}</span></td>"
-                        f"<td align='right'><b>${item.price_usd:,.2f}</b></td></tr>")
+                        f"<span style='color:{colour}; font-size:11px'>"
+                        f"{item.kind}, {escape(self.view.label(item.price))}{note}</span></td>"
+                        f"<td align='right'><b>{escape(self.view.money(item.price_usd))}</b>"
+                        "</td></tr>")
         return f"<table width='100%'>{''.join(rows)}</table>"
 
     def check_rows(self) -> list[tuple[str, str]]:

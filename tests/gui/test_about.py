@@ -130,7 +130,9 @@ def test_about_dialog_shows_version_catalog_date_and_licences(
     qtbot.addWidget(dialog)
     assert f"rigready {metadata.version('rigready')}" in dialog.title.text()
     newest = load_catalog(None).updated.isoformat()
-    assert f"updated {newest}" in dialog.catalog_label.text()
+    assert f"files last edited {newest}" in dialog.catalog_label.text()
+    assert "prices dated" in dialog.catalog_label.text()
+    assert "no newer data pack installed" in dialog.catalog_label.text()
     assert "logs" in dialog.folders_label.text()
     def cell(row: int, column: int) -> str:
         item = dialog.table.item(row, column)

@@ -35,6 +35,9 @@ class FakeContext(QObject):
     def catalog(self) -> Catalog:
         return default_catalog()
 
+    def reload_catalog(self) -> None:
+        default_catalog.cache_clear()
+
     def set_profile(self, profile: RigProfile) -> None:
         self.profile = profile
         self.profile_changed.emit(profile)
@@ -116,7 +119,8 @@ def test_drive_the_wizard_through_its_steps(qtbot, settings, tmp_path: Path) -> 
     text = target.read_text(encoding="utf-8")
     assert text == shopping_list_markdown(
         result, generated="Made by rigready on 2026-11-22 09:30 for "
-        f"{page.context.profile.origin}.")
+        f"{page.context.profile.origin}.", view=page.view)
+    assert "| As of |" in text and "as of 20" in text
     assert "## Plan 1:" in text and "| **Total** |" in text and "saved" in page.status_label.text()
 
 
@@ -192,3 +196,38 @@ def test_plan_matches_the_pure_function(qtbot, settings) -> None:  # type: ignor
     expected = plan_upgrades(profile, goal, page.constraints_step.budget.value(),
                              page.constraints_step.facts(), default_catalog())
     assert page.result == expected
+
+
+def test_i_found_it_for_saves_your_price_and_plans_again(  # type: ignore[no-untyped-def]
+        qtbot, settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from catalog.overrides import overrides_path, read_overrides
+
+    monkeypatch.setenv("RIGREADY_TODAY", "2026-12-01")
+    monkeypatch.setenv("RIGREADY_LOCALE", "en_US")
+    default_catalog.cache_clear()
+    try:
+        page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+        card = page.cards[0]
+        item = card.plan.items[0]
+        assert "as of " in card.items_label.text()
+        assert card.found_buttons and len(card.found_buttons) == len(card.plan.items)
+        card.found_buttons[0].click()
+        dialog = page.price_dialog
+        assert isinstance(dialog, QInputDialog) and dialog.isVisible()  # open(), not exec()
+        dialog.setTextValue("-3")
+        dialog.accept()
+        assert "Price not saved: price must be above zero" in page.status_label.text()
+        assert not overrides_path().exists()
+        page.save_price(item.catalog_id, "$77.50")
+        assert [(o.id, o.price) for o in read_overrides(overrides_path())] == [
+            (item.catalog_id, 77.5)]
+        mine = [i for c in page.cards for i in c.plan.items if i.catalog_id == item.catalog_id]
+        assert mine and all(i.price_kind == "yours" and i.price_usd == 77.5 * i.quantity
+                            for i in mine)
+        shown = next(c for c in page.cards if item.catalog_id in
+                     [i.catalog_id for i in c.plan.items])
+        assert "your price, as of 2026-12-01" in shown.items_label.text()
+    finally:
+        default_catalog.cache_clear()
