@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from pathlib import Path
@@ -17,9 +18,15 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
 from assess.jsonfile import read_json_file
+from catalog.userfiles import write_user_file
 
 PROFILE_SCHEMA = "rigready.profile"
 PROFILE_VERSION = 1
+#: Largest whole number a profile field may hold (bytes of a 64-bit counter; SQLite's limit).
+MAX_PROFILE_INT = 2**63 - 1
+#: Largest decimal a profile field may hold: far above any clock, wattage or TFLOP figure, far
+#: below what overflows products of two fields.
+MAX_PROFILE_FLOAT = 1e15
 
 T = TypeVar("T")
 
@@ -48,11 +55,22 @@ def profile_to_json(profile: RigProfile) -> str:
     return json.dumps(profile_to_dict(profile), indent=2, sort_keys=False) + "\n"
 
 
-def save_profile(profile: RigProfile, path: Path) -> None:
-    """Write the profile atomically, so an interrupted save never destroys an older file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(profile_to_json(profile), encoding="utf-8")
-    tmp.replace(path)
+def save_profile(profile: RigProfile, path: Path, *, force: bool = True,
+                 protect: tuple[Path | None, ...] = ()) -> None:
+    """Write the profile atomically through :mod:`catalog.userfiles` (temp file, fsync, rename),
+    so an interrupted save never destroys an older file; a symlink keeps pointing at it.
+
+    Args:
+        profile: What to save.
+        path: The file.
+        force: Replace an existing file (the GUI asks first; the CLI needs ``--force``).
+        protect: Files this must never overwrite (the command's inputs).
+
+    Raises:
+        catalog.userfiles.UserFileError: the file exists without ``force``, is a folder, or the
+            write failed (disk full, permissions).
+    """
+    write_user_file(path, profile_to_json(profile), force=force, protect=protect)
 
 
 def load_profile(path: Path) -> RigProfile:
@@ -86,10 +104,41 @@ def profile_from_dict(data: object, name: str = "<profile>") -> RigProfile:
     return profile
 
 
+def drop_non_finite(profile: RigProfile) -> RigProfile:
+    """``profile`` with every NaN or infinite reading made ``None`` (unknown), with a warning
+    naming the field: a sensor or driver that reports NaN must never raise a score."""
+    found: list[str] = []
+    cleaned = _drop_non_finite(profile, "", found)
+    assert isinstance(cleaned, RigProfile)
+    if not found:
+        return profile
+    note = f"ignored readings that were not finite numbers: {', '.join(found)}"
+    return dataclasses.replace(cleaned, warnings=(*cleaned.warnings, note))
+
+
+def _drop_non_finite(value: object, where: str, found: list[str]) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        found.append(where)
+        return None
+    if isinstance(value, tuple):
+        return tuple(_drop_non_finite(v, f"{where}[{i}]", found) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _drop_non_finite(old, f"{where}.{f.name}" if where else f.name, found)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
 # --- generic, strict dataclass <-> JSON conversion -------------------------------------------
 
 
 def _to_plain(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # a sensor that read NaN is unknown; NaN is not JSON
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, object] = {}
         for f in dataclasses.fields(value):
@@ -147,12 +196,20 @@ def _from_plain(tp: Any, value: object, name: str, where: str) -> object:
             raise ProfileError(name, where, "must be a whole number")
         if value < 0:
             raise ProfileError(name, where, "must not be negative")
+        if value > MAX_PROFILE_INT:
+            raise ProfileError(name, where, f"is too large (at most {MAX_PROFILE_INT})")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ProfileError(name, where, "must be a number")
+        if isinstance(value, int) and value > MAX_PROFILE_INT:
+            raise ProfileError(name, where, "is too large")
+        if not math.isfinite(value):
+            raise ProfileError(name, where, "must be a finite number (not NaN or infinity)")
         if value < 0:
             raise ProfileError(name, where, "must not be negative")
+        if value > MAX_PROFILE_FLOAT:
+            raise ProfileError(name, where, f"is too large (at most {MAX_PROFILE_FLOAT:g})")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -196,6 +253,7 @@ __all__ = [
     "ProfileError",
     "RigProfile",
     "SystemInfo",
+    "drop_non_finite",
     "load_profile",
     "profile_from_dict",
     "profile_to_dict",

@@ -132,15 +132,23 @@ def _convert(
     raise fail(f"unsupported field type {tp!r}")  # pragma: no cover - schema bug
 
 
+#: Ceiling for a number whose field sets no maximum: above every real figure (a 10^12-parameter
+#: model, a PB of storage in bytes is 10^15), below what overflows the estimator's products
+#: (``vram_gib = 1e300`` would turn into infinity bytes).
+DEFAULT_MAX = 1e15
+
+
 def _in_bounds(value: int | float, meta: Mapping[str, Any], fail: Any) -> int | float:
     low, high = meta.get("min"), meta.get("max")
+    if high is None:
+        high = DEFAULT_MAX
     if low is None:
         if value <= 0:
             raise fail(f"must be above zero; found {value}")
     elif value < low:
         raise fail(f"must be at least {low}; found {value}")
     if high is not None and value > high:
-        raise fail(f"must be at most {high}; found {value}")
+        raise fail(f"must be at most {high:g}; found {value:g}")
     return value
 
 

@@ -29,8 +29,11 @@ from catalog.pack import PackInfo, installed_pack
 from catalog.paths import user_catalog_dir
 from catalog.prices import apply_overrides, convert_prices
 from catalog.schema import KINDS, Catalog, KindSpec
+from catalog.userfiles import UserFileError, read_user_bytes
 
 BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data"
+#: Largest catalog file read (the biggest built-in one is a few tens of KiB).
+MAX_CATALOG_FILE_BYTES = 4 * 1024 * 1024
 _META_KEYS = {"updated": date, "description": str}
 _KIND_BY_TABLE = {k.table: k for k in KINDS}
 
@@ -122,10 +125,10 @@ def parse_file(path: Path) -> ParsedFile:
         CatalogError: the file is unreadable, not TOML, or not in the catalog format.
     """
     name = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CatalogError(name, "", "", f"cannot read the file ({exc.strerror or exc})") from None
+    try:  # a regular file within the limit: a FIFO or device in the user's folder never hangs
+        raw = read_user_bytes(path, limit=MAX_CATALOG_FILE_BYTES)
+    except UserFileError as exc:
+        raise CatalogError(name, "", "", str(exc).removeprefix(f"{name}: ")) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -16,6 +16,7 @@ from desktop.commands.common import UsageError
 from desktop.context import AppContext
 from desktop.crash_dialog import install_gui_crash_handler
 from desktop.pages import page_keys
+from desktop.png import save_widget_png
 from desktop.theme import apply_theme
 from desktop.theme_menu import saved_theme
 from desktop.window import MainWindow
@@ -52,7 +53,7 @@ def create_window(app: QApplication, context: AppContext | None = None) -> MainW
 
 
 def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None,
-            db_path: Path | None = None) -> int:
+            db_path: Path | None = None, force: bool = False) -> int:
     """Open the window (or render ``page`` to ``screenshot`` offscreen) and run the event loop.
 
     ``db_path``: a monitoring database whose newest session the Monitor page replays.
@@ -73,7 +74,7 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
         page = page or "monitor"
 
     if screenshot is not None:
-        return _screenshot(app, window, page, screenshot, profile)
+        return _screenshot(app, window, page, screenshot, profile, force)
 
     window.restore_state()
     if page is not None:
@@ -99,7 +100,7 @@ def _replay(window: MainWindow, db_path: Path) -> None:
 
 
 def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: Path,
-                profile: object) -> int:
+                profile: object, force: bool = False) -> int:
     from assess.hardware import RigProfile
 
     if isinstance(profile, RigProfile):
@@ -118,8 +119,7 @@ def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: P
     QTimer.singleShot(500, loop.quit)
     loop.exec()
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not window.grab().save(str(path), "PNG"):
-        raise UsageError(f"cannot write the screenshot to {path}")
+    save_widget_png(window, path, force=force)
     print(f"Saved {window.current_page_key()} page to {path}")
     window.remember_state = False
     window.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from desktop import crash
 from desktop.commands import COMMAND_MODULES
-from desktop.commands.common import UsageError
+from desktop.commands.common import CliParser, UsageError
 from desktop.logging_setup import configure_logging
 
 try:
@@ -30,7 +30,7 @@ except Exception:  # noqa: BLE001 - running from a source tree or a frozen bundl
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="rigready",
         description="Can this PC run, fine-tune or train an AI model? "
         "Run with no command to open the window.",
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--page", metavar="NAME",
                      help="page to show: " + ", ".join(page_keys()))
     gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
+    gui.add_argument("--force", action="store_true", help="replace the --screenshot FILE")
     gui.add_argument("--db", metavar="PATH", type=Path,
                      help="replay the newest monitoring session of this database (Monitor page)")
     gui.set_defaults(func=_run_gui)
@@ -90,7 +91,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     _prepare_platform(screenshot is not None)
     app = importlib.import_module("desktop.app")
     result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile,
-                              db_path=args.db)
+                              db_path=args.db, force=args.force)
     return result
 
 
@@ -117,8 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words == ["--version"]:  # answer without importing every command module
         print(f"rigready {__version__}")
         return 0
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"rigready: error: {exc}", file=sys.stderr)
+        return 2
     log_file = configure_logging(role="cli")
     logging.getLogger(__name__).info("command: rigready %s",
                                      " ".join(sys.argv[1:] if argv is None else argv))
@@ -132,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ProfileError) as exc:
         print(f"rigready: error: {exc}", file=sys.stderr)
         return 2
-    except _catalog_error() as exc:
+    except _known_errors() as exc:
         print(f"rigready: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -142,13 +146,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _catalog_error() -> type[Exception]:
-    try:
-        module = importlib.import_module("catalog.errors")
-    except ImportError:
-        return UsageError
-    error: type[Exception] = module.CatalogError
-    return error
+def _known_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's input or environment, not bugs: one line, exit 2.
+
+    The catalog's, the user files' and the monitor store's (disk full, locked, corrupt,
+    read-only); the store is looked up only if a command imported it (sqlite-utils is slow).
+    """
+    from catalog.errors import CatalogError
+    from catalog.userfiles import UserFileError
+
+    errors: list[type[Exception]] = [CatalogError, UserFileError]
+    store = sys.modules.get("monitor.store")
+    if store is not None:
+        errors.append(store.StoreError)
+    return tuple(errors)
 
 
 if __name__ == "__main__":

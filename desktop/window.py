@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from assess.hardware import RigProfile
 from assess.profile import ProfileError, load_profile, save_profile
+from catalog.userfiles import UserFileError
 from desktop.context import AppContext
 from desktop.pages import PAGES, PageSpec
 from desktop.theme import ACCENT, current_theme
@@ -250,7 +251,11 @@ class MainWindow(QMainWindow):
         dialog.setDefaultSuffix("json")
 
         def save(name: str) -> None:
-            save_profile(profile, Path(name))
+            try:  # the dialog asked before replacing a file
+                save_profile(profile, Path(name), force=True)
+            except UserFileError as exc:
+                self._status.setText(f"Could not save the profile: {exc}")
+                return
             self._status.setText(f"Saved profile to {name}")
 
         dialog.fileSelected.connect(save)

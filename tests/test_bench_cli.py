@@ -31,10 +31,12 @@ def leftovers(folder: Path) -> list[str]:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--path", "/definitely/not/here"], "does not exist"),
-    (["--size-mib", "0"], "--size-mib must be above zero"),
-    (["--size-mib", "-5"], "--size-mib must be above zero"),
+    (["--size-mib", "0"], "argument --size-mib: must be from 1 to"),
+    (["--size-mib", "-5"], "argument --size-mib: must be from 1 to"),
+    (["--size-mib", "9" * 5000], "argument --size-mib: 9999"),
     (["--size-mib", str(1024**3)], "not enough free space"),
-    (["--seconds", "0"], "--seconds must be above zero"),
+    (["--seconds", "0"], "argument --seconds: must be in (0, 3600]"),
+    (["--seconds", "inf"], "argument --seconds: must be a finite number"),
 ])
 def test_bad_storage_input_is_one_line_exit_2(args: list[str], message: str, tmp_path: Path,
                                                capsys: Any) -> None:
@@ -59,7 +61,9 @@ def test_not_writable_folder_exit_2(tmp_path: Path, capsys: Any, monkeypatch: An
 
 def test_bad_gemm_input(capsys: Any) -> None:
     assert main(["bench", "gemm", "--device", "cpu", "--n", "0"]) == 2
-    assert "--n must be above zero" in capsys.readouterr().err
+    assert "argument --n: must be from 1 to 65536" in capsys.readouterr().err
+    assert main(["bench", "gemm", "--device", "cpu", "--n", "99999999999"]) == 2
+    assert "argument --n: must be from 1 to 65536" in capsys.readouterr().err
     assert main(["bench", "gemm", "--device", "cpu", "--sustained"]) == 2
     assert "--sustained measures the GPU" in capsys.readouterr().err
 

@@ -101,7 +101,7 @@ def test_facts_file_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     (["llama-9000", "--budget", "100"], "unknown model"),
     (["llama-3.2-1bb", "--budget", "100"], "did you mean llama-3.2-1b"),
     (["llama-3.2-1b", "--budget", "-5"], "--budget must be zero or more"),
-    (["llama-3.2-1b", "--budget", "nan"], "--budget must be zero or more"),
+    (["llama-3.2-1b", "--budget", "nan"], "argument --budget: must be a finite number"),
     (["--budget", "100"], "give exactly one goal"),
     (["llama-3.2-1b", "--tier", "mid", "--budget", "100"], "give exactly one goal"),
     (["--tier", "middle", "--budget", "100"], "unknown tier"),

@@ -26,6 +26,7 @@ from assess.detect.nvml import NvmlApi, NvmlUnavailable, shared_nvml
 from assess.detect.storage import StatvfsFn, probe_storage
 from assess.detect.system import find_package, probe_system
 from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+from assess.profile import drop_non_finite
 
 T = TypeVar("T")
 
@@ -84,9 +85,9 @@ def detect_rig(
         lambda: probe_system(fs, check_torch=check_torch,
                              finder=find_package if fs.live or check_torch else None),
         SystemInfo(), warnings)
-    return RigProfile(cpu=cpu, memory=memory, storage=storage, gpus=gpus, system=system,
-                      warnings=tuple(warnings),
-                      created=clock().astimezone(UTC).isoformat(timespec="seconds"))
+    return drop_non_finite(RigProfile(
+        cpu=cpu, memory=memory, storage=storage, gpus=gpus, system=system,
+        warnings=tuple(warnings), created=clock().astimezone(UTC).isoformat(timespec="seconds")))
 
 
 def _probe_gpus(fs: SysRoot,

@@ -9,7 +9,6 @@ shape says so in ``notes`` and ``exact`` is False.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from typing import Any
 
 from assess.estimate import moe
 from assess.estimate.inputs import EstimateError
+from assess.jsonfile import read_json_file
 
 #: Families whose decoder layer is the Llama layout (RMSNorm, rotary, gated MLP, no dropout).
 LLAMA_LIKE = ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
@@ -214,6 +214,33 @@ def _get(cfg: dict[str, Any], *keys: str, default: Any = None) -> Any:
     return default
 
 
+#: Largest size a config.json field may give (no model dimension comes near 10^9).
+MAX_CONFIG_SIZE = 10**9
+
+
+def _size(cfg: dict[str, Any], name: str, *keys: str, default: int | None = None,
+          missing: str = "") -> int:
+    """A whole, positive config.json number (``64``, or ``64.0``), else one clear error.
+
+    Strings (``"64"``), booleans, fractions, NaN/infinity and absurd sizes are refused with the
+    field's name rather than converted or passed on to overflow later.
+    """
+    key = next((k for k in keys if cfg.get(k) is not None), None)
+    if key is None:
+        if default is None:
+            raise EstimateError(f"{name}: {missing or keys[0] + ' is missing'}")
+        return default
+    value = cfg[key]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EstimateError(f"{name}: {key} must be a whole number, found {str(value)[:40]!r}")
+    if not 0 <= value <= MAX_CONFIG_SIZE:
+        raise EstimateError(f"{name}: {key} must be from 0 to {MAX_CONFIG_SIZE:,}, "
+                            f"found {value}")
+    return value
+
+
 def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelShape:
     """Build a shape from the dict of a Hugging Face ``config.json``.
 
@@ -229,51 +256,52 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         supported = ", ".join(sorted(_MODEL_TYPE_FAMILY))
         raise EstimateError(f"{name}: model_type {model_type or '(missing)'!r} is not supported "
                             f"(supported: {supported})")
-    try:
-        h = int(_get(cfg, "hidden_size", "n_embd", "d_model"))
-        layers = int(_get(cfg, "num_hidden_layers", "n_layer", "num_layers"))
-        heads = int(_get(cfg, "num_attention_heads", "n_head"))
-        vocab = int(_get(cfg, "vocab_size"))
-    except (TypeError, ValueError):
-        raise EstimateError(f"{name}: hidden size, layers, heads and vocab_size are needed "
-                            "(hidden_size/n_embd, num_hidden_layers/n_layer, "
-                            "num_attention_heads/n_head, vocab_size)") from None
+    need = ("hidden size, layers, heads and vocab_size are needed (hidden_size/n_embd, "
+            "num_hidden_layers/n_layer, num_attention_heads/n_head, vocab_size)")
+    h = _size(cfg, name, "hidden_size", "n_embd", "d_model", missing=need)
+    layers = _size(cfg, name, "num_hidden_layers", "n_layer", "num_layers", missing=need)
+    heads = _size(cfg, name, "num_attention_heads", "n_head", missing=need)
+    vocab = _size(cfg, name, "vocab_size", missing=need)
     if min(h, layers, heads, vocab) <= 0:
         raise EstimateError(f"{name}: sizes must be above zero")
-    f = int(_get(cfg, "intermediate_size", "n_inner", "ffn_dim", default=4 * h))
-    kv = int(_get(cfg, "num_key_value_heads", default=heads))
-    head_dim = int(_get(cfg, "head_dim", default=h // heads))
+    f = _size(cfg, name, "intermediate_size", "n_inner", "ffn_dim", default=4 * h)
+    kv = _size(cfg, name, "num_key_value_heads", default=heads)
+    head_dim = _size(cfg, name, "head_dim", default=max(1, h // heads))
     act = str(_get(cfg, "hidden_activation", "hidden_act", "activation_function",
                    default="gelu_new" if family == "gpt2" else "silu"))
     tied_default = family in ("gpt2", "bert", "gemma", "gemma2", "gemma3")
-    experts = int(_get(cfg, "num_local_experts", "num_experts", "n_routed_experts", default=1))
-    shared, shared_gate = _shared_expert(cfg, model_type, f) if experts > 1 else (0, False)
-    if experts > 1 and (int(_get(cfg, "interleave_moe_layer_step", "decoder_sparse_step",
-                                 default=1)) != 1 or _get(cfg, "mlp_only_layers", default=[])):
+    experts = _size(cfg, name, "num_local_experts", "num_experts", "n_routed_experts", default=1)
+    shared, shared_gate = (_shared_expert(cfg, model_type, f, name) if experts > 1
+                           else (0, False))
+    if experts > 1 and (_size(cfg, name, "interleave_moe_layer_step", "decoder_sparse_step",
+                              default=1) != 1 or _get(cfg, "mlp_only_layers", default=[])):
         raise EstimateError(f"{name}: dense and mixture-of-experts layers alternate in this "
                             "model (e.g. Llama 4 Maverick); that layout is not modelled yet")
+    moe_f = _size(cfg, name, "moe_intermediate_size", default=f)
+    per_token = _size(cfg, name, "num_experts_per_tok", "experts_per_token", default=1)
+    max_positions = _size(cfg, name, "max_position_embeddings", "n_positions", default=0)
     return ModelShape(
         name=name, family=family, kind="encoder" if family == "bert" else "decoder",
         num_layers=layers, hidden_size=h, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
-        intermediate_size=int(_get(cfg, "moe_intermediate_size", default=f)) if experts > 1
-        else f,
+        intermediate_size=moe_f if experts > 1 else f,
         vocab_size=vocab, tie_word_embeddings=bool(cfg.get("tie_word_embeddings", tied_default)),
         gated_ffn=family not in ("gpt2", "bert"), hidden_act=act,
-        max_positions=_get(cfg, "max_position_embeddings", "n_positions"),
-        num_experts=experts,
-        experts_per_token=int(_get(cfg, "num_experts_per_tok", "experts_per_token", default=1)),
+        max_positions=max_positions or None,
+        num_experts=experts, experts_per_token=per_token,
         shared_expert_size=shared, shared_expert_gate=shared_gate,
         source=f"config.json ({model_type})",
     )
 
 
-def _shared_expert(cfg: dict[str, Any], model_type: str, ffn: int) -> tuple[int, bool]:
+def _shared_expert(cfg: dict[str, Any], model_type: str, ffn: int,
+                   name: str = "config.json") -> tuple[int, bool]:
     """Width of the shared expert and whether it has its own gate, from a MoE config."""
     if model_type.startswith("llama4"):
         return ffn, False  # one shared expert as wide as a routed one
-    width = int(_get(cfg, "shared_expert_intermediate_size", default=0))
+    width = _size(cfg, name, "shared_expert_intermediate_size", default=0)
     if not width and _get(cfg, "n_shared_experts"):
-        width = int(cfg["n_shared_experts"]) * int(_get(cfg, "moe_intermediate_size", default=ffn))
+        width = (_size(cfg, name, "n_shared_experts", default=0)
+                 * _size(cfg, name, "moe_intermediate_size", default=ffn))
     return width, model_type == "qwen2_moe" and width > 0
 
 
@@ -286,12 +314,12 @@ def shape_from_config_file(path: str | Path) -> ModelShape:
     p = Path(path)
     if p.is_dir():
         p = p / "config.json"
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EstimateError(f"{p}: cannot read the file ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise EstimateError(f"{p}: not a valid config.json (expected JSON)") from None
+
+    def error(where: str, _field: str, problem: str) -> EstimateError:
+        problem = problem.replace("not valid JSON", "not a valid config.json")
+        return EstimateError(f"{where}: {problem}")
+
+    data = read_json_file(p, error)
     if not isinstance(data, dict):
         raise EstimateError(f"{p}: not a valid config.json (expected a JSON object)")
     name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem
@@ -347,13 +375,20 @@ _COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbt]?)\s*$", r
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 
 
+MIN_PARAMS_COUNT = 1
+#: Largest parameter count accepted (100 trillion; the largest published models are ~2 T).
+MAX_PARAM_COUNT = 1e14
+
+
 def parse_param_count(text: str) -> int | None:
     """``"7e9"``, ``"7B"``, ``"1.5b"``, ``"350M"`` -> an integer count; None if not a count."""
     m = _COUNT.match(text)
     if not m:
         return None
     value = float(m.group(1)) * _SUFFIX[m.group(2).lower()]
-    return int(value) if value >= 1 else None
+    if not MIN_PARAMS_COUNT <= value <= MAX_PARAM_COUNT:  # 1e999 is inf: no such model
+        return None
+    return int(value)
 
 
 def shape_from_param_count(params: int, name: str | None = None) -> ModelShape:

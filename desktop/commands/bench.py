@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from assess.bench.progress import BenchError, Progress
-from desktop.commands.common import UsageError, print_json
+from desktop.commands.common import UsageError, int_between, number_between, print_json
 
 if TYPE_CHECKING:  # the benchmark modules import numpy: load them only when a command runs
     from assess.bench.compare import Comparison
@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mode.add_argument("--quick", action="store_true", help="each dtype briefly (default)")
     mode.add_argument("--sustained", action="store_true",
                       help="GPU: a 60 s bf16 loop that shows throttling")
-    gemm.add_argument("--n", type=int, metavar="N", help="matrix size (default: chosen per device)")
+    gemm.add_argument("--n", type=int_between(1, MAX_GEMM_N), metavar="N",
+                      help=f"matrix size, at most {MAX_GEMM_N} (default: chosen per device)")
     _common(gemm)
     gemm.set_defaults(func=_run_gemm)
 
@@ -57,18 +58,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     history = sub.add_parser("history", help="past benchmark runs")
     history.add_argument("--kind", choices=("gemm-cpu", "gemm-gpu", "storage"))
-    history.add_argument("--limit", type=int, default=20, metavar="N")
+    history.add_argument("--limit", type=int_between(1, 100_000), default=20, metavar="N")
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=_run_history)
+
+
+#: Largest GEMM side: an fp32 65536² matrix is 16 GiB, three of them fill the biggest GPU.
+MAX_GEMM_N = 65536
+#: Largest storage test file (1 PiB; the free-space check refuses what does not fit).
+MAX_SIZE_MIB = 1 << 30
+#: Longest timed storage pass (an hour).
+MAX_PASS_S = 3600.0
 
 
 def _storage_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", type=Path, metavar="DIR",
                         help="folder to test (default: the model cache, else home)")
-    parser.add_argument("--size-mib", type=int, metavar="N", help="test file size in MiB")
+    parser.add_argument("--size-mib", type=int_between(1, MAX_SIZE_MIB), metavar="N",
+                        help="test file size in MiB")
     parser.add_argument("--force", action="store_true",
                         help="measure even tmpfs, overlay or network filesystems")
-    parser.add_argument("--seconds", type=float, metavar="S", help="length of each timed pass")
+    parser.add_argument("--seconds", type=number_between(0, MAX_PASS_S, low_open=True),
+                        metavar="S", help=f"length of each timed pass (at most {MAX_PASS_S:g})")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -4,15 +4,99 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from assess.hardware import RigProfile
 
 
 class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
+
+
+#: Largest whole number any option accepts (SQLite's and numpy's 64-bit integers).
+MAX_INT = 2**63 - 1
+#: Longest number text an option accepts (Python refuses >4,300-digit ints anyway).
+_MAX_NUMBER_CHARS = 64
+
+
+class CliParser(argparse.ArgumentParser):
+    """The ``rigready`` argument parser: every mistake is one :class:`UsageError` line.
+
+    argparse's own errors (unknown option, missing argument, bad choice) would print a
+    ``usage:`` block and exit; here they raise :class:`UsageError` with a hint to ``--help``,
+    so :func:`desktop.cli.main` prints one ``rigready: error:`` line and exits 2. ``type=float``
+    and ``type=int`` options are checked for finite, 64-bit-sized values, so ``nan``, ``inf``
+    and 5,000-digit numbers never reach a command. Subparsers inherit the class.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Raise instead of printing usage and exiting."""
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """As argparse's; ``type=float``/``type=int`` resolve to the strict parsers (the
+        registry is shared with argument groups, so grouped options are checked too)."""
+        super().__init__(*args, **kwargs)
+        self.register("type", float, finite_float)
+        self.register("type", int, whole_number)
+
+
+def _number_text(text: str) -> str:
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise argparse.ArgumentTypeError(f"{text[:20]}... is too long for a number")
+    return text.strip()
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number (no ``nan``, ``inf`` or overflow such as ``1e999``)."""
+    try:
+        value = float(_number_text(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def whole_number(text: str) -> int:
+    """argparse type: a whole number that fits in 64 bits."""
+    try:
+        value = int(_number_text(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if abs(value) > MAX_INT:
+        raise argparse.ArgumentTypeError(f"{text} is too large")
+    return value
+
+
+def number_between(low: float, high: float, *, low_open: bool = False
+                   ) -> Callable[[str], float]:
+    """argparse type: a finite number in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if value > high or value < low or (low_open and value == low):
+            left = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"must be in {left}{low:g}, {high:g}], got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """argparse type: a whole number from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        value = whole_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 def add_profile_argument(parser: argparse.ArgumentParser) -> None:
@@ -38,28 +122,37 @@ def load_rig(args: argparse.Namespace) -> RigProfile:
 
 
 def print_json(data: Any) -> None:
-    """Print JSON to stdout the same way in every command."""
-    json.dump(data, sys.stdout, indent=2, default=str)
+    """Print JSON to stdout the same way in every command.
+
+    A non-finite number (a sensor that read NaN) is printed as ``null``: ``NaN`` and
+    ``Infinity`` are not JSON, and a reader would fail on them.
+    """
+    json.dump(finite_or_none(data), sys.stdout, indent=2, default=str, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def finite_or_none(data: Any) -> Any:
+    """``data`` with every NaN/infinite float (in dicts, lists and tuples) replaced by None."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite_or_none(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite_or_none(v) for v in data]
+    return data
 
 
 def positive_int(text: str) -> int:
     """argparse type: a whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = whole_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be above zero, got {value}")
     return value
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a number above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    """argparse type: a finite number above zero."""
+    value = finite_float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above zero, got {text}")
     return value

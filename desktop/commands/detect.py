@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print the rig profile as JSON")
     parser.add_argument("--save", metavar="FILE", type=Path,
                         help="also save the profile to FILE (edit it and load it with --profile)")
+    parser.add_argument("--force", action="store_true",
+                        help="with --save: replace FILE if it exists")
     parser.add_argument("--check-torch", action="store_true",
                         help="import PyTorch to check that CUDA works (slow: a second or more)")
     add_profile_argument(parser)
@@ -28,9 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    from catalog.userfiles import output_target
+
+    if args.save is not None:  # refuse a bad --save before detecting, not after
+        output_target(args.save, force=args.force, protect=(args.profile,))
     profile = load_rig(args)
     if args.save is not None:
-        save_profile(profile, args.save)
+        save_profile(profile, args.save, force=args.force, protect=(args.profile,))
     if args.json:
         print_json(profile_to_dict(profile))
     else:

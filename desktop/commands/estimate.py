@@ -20,7 +20,13 @@ from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.units import GIB
 from catalog import Catalog, default_catalog
-from desktop.commands.common import UsageError, positive_float, print_json
+from desktop.commands.common import (
+    UsageError,
+    int_between,
+    number_between,
+    positive_float,
+    print_json,
+)
 from desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_LORA_RANK,
@@ -42,12 +48,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("model", metavar="MODEL")
     add_workload_arguments(p)
-    p.add_argument("--gpus", type=int, default=1)
+    p.add_argument("--gpus", type=int_between(1, 4096), default=1)
     where = p.add_mutually_exclusive_group()
     where.add_argument("--gpu", metavar="CATALOG_ID", help="a GPU from the catalog")
     where.add_argument("--profile", metavar="FILE", type=Path,
                        help="use the best GPU of a saved rig profile")
-    p.add_argument("--tflops", type=positive_float,
+    p.add_argument("--tflops", type=number_between(0, 1e6, low_open=True),
                    help="measured matmul TFLOP/s (replaces the datasheet peak)")
     add_run_arguments(p)
     p.add_argument("--electricity-usd-kwh", type=positive_float,
@@ -79,10 +85,11 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """The run-size options shared by ``estimate`` and ``plan`` (utilisation, dataset, epochs)."""
-    p.add_argument("--utilisation", type=positive_float,
-                   help="share of peak throughput reached (default 0.35)")
+    p.add_argument("--utilisation", type=number_between(0, 1, low_open=True),
+                   help="share of peak throughput reached, above 0 and at most 1 "
+                   "(default 0.35)")
     p.add_argument("--dataset-tokens", type=int, help="tokens per epoch (or to generate)")
-    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--epochs", type=number_between(0, 1e6, low_open=True), default=1.0)
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:

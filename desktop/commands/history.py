@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from catalog.userfiles import atomic_output, output_target
 from desktop.commands.common import UsageError, positive_int
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
@@ -30,6 +31,8 @@ def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--session", type=positive_int, metavar="ID", help="one session")
     parser.add_argument("--export", choices=("csv", "json"), help="export the session")
     parser.add_argument("--output", type=Path, metavar="FILE", help="write the export here")
+    parser.add_argument("--force", action="store_true",
+                        help="with --output: replace FILE if it exists")
     parser.set_defaults(func=_run_history)
 
 
@@ -53,12 +56,14 @@ def _run_history(args: argparse.Namespace) -> int:
     if args.output and not args.export:
         raise UsageError("--output needs --export csv|json")
     path: Path = args.db or database_path()
+    if args.output is not None:  # refused before the database is even opened
+        output_target(args.output, force=args.force, protect=_database_files(path))
     store = _open(path)
     try:
         if args.session is None:
             print(render_sessions(store.sessions()))
         elif args.export:
-            _export(store, args.session, args.export, args.output)
+            _export(store, args.session, args.export, args.output, args.force)
         else:
             info = store.session(args.session)
             print(render_summary(info, store.session_samples(args.session),
@@ -72,7 +77,11 @@ def _run_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(store: Store, session: int, kind: str, output: Path | None) -> None:
+def _database_files(path: Path) -> tuple[Path, ...]:
+    return (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+
+
+def _export(store: Store, session: int, kind: str, output: Path | None, force: bool) -> None:
     def write(out: IO[str]) -> int:
         if kind == "csv":
             return store.export_session_csv(session, out)
@@ -81,11 +90,11 @@ def _export(store: Store, session: int, kind: str, output: Path | None) -> None:
     if output is None:
         write(sys.stdout)
         return
-    try:
-        with output.open("w", encoding="utf-8", newline="") as out:
-            count = write(out)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc}") from None
+    store.session(session)  # a missing session is an error before any file is made
+    # written beside the target and renamed: a failure leaves an existing file as it was
+    with atomic_output(output, force=force, protect=_database_files(store.path),
+                       newline="") as out:
+        count = write(out)
     print(f"wrote session {session} ({count} {'rows' if kind == 'csv' else 'samples'}) "
           f"to {output}")
 

@@ -28,10 +28,18 @@ from assess.plan.facts import check_number
 from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
 from catalog.money import PriceView, today
+from catalog.userfiles import output_target, write_user_file
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
 from desktop.commands.live import online_enabled, with_live_offers
 from desktop.defaults import DEFAULT_BUDGET_USD
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Path | None, ...]:
+    """The files this command reads, which an output must never replace."""
+    model = Path(args.model) if args.model and Path(args.model).exists() else None
+    return (args.profile, args.facts, model)
+
 
 _MARK = {"pass": "pass", "fail": "FAIL", "unverified": "check"}
 
@@ -75,6 +83,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="only GPUs of this vendor (repeatable; default all)")
     p.add_argument("--markdown", metavar="FILE", type=Path,
                    help="also write the plans as a Markdown shopping list")
+    p.add_argument("--force", action="store_true",
+                   help="with --markdown: replace FILE if it exists")
     p.add_argument("--json", action="store_true", help="print the plans as JSON")
     p.add_argument("--online", action="store_true",
                    help="also fetch live cloud GPU offers (Vast.ai; needs VAST_API_KEY; falls "
@@ -148,6 +158,9 @@ def goal_from_args(args: argparse.Namespace, cat: Catalog) -> Goal:
 def _run(args: argparse.Namespace) -> int:
     if not math.isfinite(args.budget) or args.budget < 0:
         raise UsageError(f"--budget must be zero or more, got {args.budget:g}")
+    protect = _inputs(args)
+    if args.markdown is not None:  # refused before planning, not after
+        output_target(args.markdown, force=args.force, protect=protect)
     cat = default_catalog()
     goal = goal_from_args(args, cat)
     facts = facts_from_args(args)
@@ -162,10 +175,8 @@ def _run(args: argparse.Namespace) -> int:
     except (PlanError, EstimateError) as exc:
         raise UsageError(str(exc)) from None
     if args.markdown is not None:
-        try:
-            args.markdown.write_text(shopping_list_markdown(result, view=view), encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.markdown}: {exc.strerror or exc}") from None
+        write_user_file(args.markdown, shopping_list_markdown(result, view=view),
+                        force=args.force, protect=protect)
     if args.json:
         data = result_to_dict(result, view)
         data["prices"]["live_offers"] = live_note or None

@@ -18,9 +18,11 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from catalog.userfiles import UserFileError
 from desktop.context import AppContext
 from desktop.monitoring.controller import MonitorController
 from desktop.pages.monitor import MonitorPage
+from desktop.png import save_widget_png
 from desktop.qt_platform import PlatformError, prepare_qt_platform
 from desktop.theme import apply_theme
 
@@ -73,7 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     page.training.refresh()
     _wait(300)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    ok = window.grab().save(str(args.out), "PNG")
+    try:  # a developer tool that regenerates docs images: replacing them is its job
+        save_widget_png(window, args.out, force=True)
+        ok = True
+    except UserFileError as exc:
+        print(f"cannot write {args.out}: {exc}", file=sys.stderr)
+        ok = False
     window.close()
     page.shutdown()
     scratch.cleanup()

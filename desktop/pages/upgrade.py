@@ -33,6 +33,7 @@ from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shoppi
 from assess.plan.result import verdict_text
 from catalog.money import PriceView, today
 from catalog.overrides import parse_price, set_price
+from catalog.userfiles import UserFileError, write_user_file
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.card import Card
 from desktop.widgets.plan_card import PlanCard
@@ -365,11 +366,11 @@ class UpgradePage(QWidget):
         origin = getattr(profile, "origin", "this PC")
         made = (f"Made by rigready on {self.clock():%Y-%m-%d %H:%M} for "
                 f"{'this PC' if origin == 'detected' else origin}.")
-        try:
-            path.write_text(shopping_list_markdown(self.result, generated=made, view=self.view),
-                            encoding="utf-8")
-        except OSError as exc:
-            self.status_label.setText(f"Could not write {path}: {exc.strerror or exc}")
+        try:  # the save dialog already asked before replacing a file
+            write_user_file(path, shopping_list_markdown(self.result, generated=made,
+                                                         view=self.view), force=True)
+        except UserFileError as exc:
+            self.status_label.setText(f"Could not save the shopping list: {exc}")
             return False
         self.status_label.setText(f"Shopping list saved to {path}")
         return True

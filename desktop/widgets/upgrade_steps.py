@@ -35,6 +35,7 @@ from desktop.defaults import (
     default_checkpointing,
     precision_choice_label,
 )
+from desktop.settings_values import setting_flag, setting_number
 from desktop.theme import MUTED, current_theme
 
 SEQ_CHOICES = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
@@ -45,18 +46,12 @@ KEY = "upgrade/"
 
 
 def _number(settings: QSettings, key: str, default: float) -> float:
-    value = settings.value(KEY + key, default)
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
+    # finite and within what a spin box holds; NaN, inf or text fall back with a warning
+    return setting_number(settings, KEY + key, default, 0, 1e9)
 
 
 def _flag(settings: QSettings, key: str, default: bool) -> bool:
-    value = settings.value(KEY + key, default)
-    if isinstance(value, str):
-        return value.lower() in ("true", "1", "yes")
-    return bool(value)
+    return setting_flag(settings, KEY + key, default)
 
 
 def _muted(text: str) -> QLabel:

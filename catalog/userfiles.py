@@ -1,0 +1,222 @@
+"""Reading and writing the user's own files safely; every command and page goes through here.
+
+Reading (:func:`read_user_bytes`, :func:`read_user_text`): only regular files (a FIFO, a device
+such as ``/dev/zero`` or a folder is refused at once, never read or waited on), at most ``limit``
+bytes, one clear :class:`UserFileError` line per problem.
+
+Writing (:func:`write_user_file`, :func:`atomic_output`): the data goes to a temporary file in
+the same folder, is flushed and ``fsync``-ed, then renamed over the target, so an interrupted or
+failed write (full disk, Ctrl-C, a bad session id) leaves the old file as it was and no
+temporary file behind. An existing file is replaced only with ``force``; the files a command
+reads (its database, its ``--profile``) are refused as outputs; a symlink is followed and the
+file it points to is replaced, the link itself stays.
+
+This module sits in ``catalog`` (the bottom layer) so that the catalog loader, ``assess``,
+``monitor`` and ``desktop`` can all use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+#: Default read limit: far above any profile, config.json, facts or catalog file.
+DEFAULT_READ_LIMIT = 8 * 1024 * 1024
+
+
+class UserFileError(ValueError):
+    """A user file that cannot be read or written as asked; the message is one line."""
+
+
+def _describe_mode(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _strerror(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    if exc.errno == errno.EDQUOT:
+        return "the disk quota is exceeded"
+    return exc.strerror or str(exc)
+
+
+def read_user_bytes(path: Path | str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes.
+
+    The file is opened non-blocking, so a FIFO without a writer does not hang, and checked with
+    ``fstat`` on the open descriptor (no race with a swapped file).
+
+    Raises:
+        UserFileError: missing, unreadable, not a regular file, or larger than ``limit``.
+    """
+    where = str(path)
+    if not where:
+        raise UserFileError("no file name given")
+    try:
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(where, flags)
+    except OSError as exc:
+        raise UserFileError(f"{where}: cannot read the file ({_strerror(exc)})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UserFileError(f"{where}: cannot read {_describe_mode(info.st_mode)}; "
+                                "give a regular file")
+        if info.st_size > limit:
+            raise UserFileError(f"{where}: too large ({info.st_size:,} bytes; at most "
+                                f"{limit:,})")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:  # read to EOF, but never more than limit + 1 (a growing file)
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise UserFileError(f"{where}: too large (more than {limit:,} bytes)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UserFileError(f"{where}: cannot read the file ({_strerror(exc)})") from None
+    finally:
+        os.close(fd)
+
+
+def read_user_text(path: Path | str, *, limit: int = DEFAULT_READ_LIMIT,
+                   kind: str = "text") -> str:
+    """:func:`read_user_bytes` decoded as UTF-8 (``kind`` names the expected format).
+
+    Raises:
+        UserFileError: as :func:`read_user_bytes`, or the bytes are not UTF-8.
+    """
+    raw = read_user_bytes(path, limit=limit)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserFileError(f"{path}: not a text file (expected {kind})") from None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def output_target(path: Path | str, *, force: bool = False,
+                  protect: Iterable[Path | str | None] = ()) -> Path:
+    """The file a write to ``path`` will replace, after every check, without writing.
+
+    Symlinks are followed (the file they point to is the target). Call it before long work so
+    a refused output is reported before the work, not after.
+
+    Raises:
+        UserFileError: no name, a folder or a device, a missing folder, an existing file without
+            ``force``, or one of the ``protect`` files (the command's own inputs).
+    """
+    text = str(path)
+    if not text or text.endswith(os.sep):
+        raise UserFileError(f"{text or 'the output'}: give a file name, not a folder")
+    target = Path(os.path.realpath(text))
+    for guarded in protect:
+        if guarded is not None and str(guarded) and _same_file(target, Path(guarded)):
+            raise UserFileError(f"{text}: refusing to write over {guarded}, which this command "
+                                "reads; choose another file")
+    if not target.parent.is_dir():
+        raise UserFileError(f"{text}: the folder {target.parent} does not exist")
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise UserFileError(f"{text}: cannot write here ({_strerror(exc)})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UserFileError(f"{text}: is {_describe_mode(info.st_mode)}; give a file name")
+    if not force:
+        raise UserFileError(f"{text} already exists; add --force to replace it")
+    return target
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path | str, *, force: bool = False,
+                  protect: Iterable[Path | str | None] = (), binary: bool = False,
+                  newline: str | None = None) -> Iterator[IO[Any]]:
+    """A file object whose content replaces ``path`` only when the block ends without error.
+
+    Written to a hidden temporary file next to the target, flushed, fsynced, renamed over it and
+    the folder fsynced. On any exception (including Ctrl-C) the temporary file is removed and the
+    target is untouched. A new file gets the usual permissions (0666 less the umask); a
+    replaced one keeps its own.
+
+    Raises:
+        UserFileError: as :func:`output_target`, or the write failed (disk full, permissions).
+    """
+    target = output_target(path, force=force, protect=protect)
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".tmp")
+    except OSError as exc:
+        raise UserFileError(f"{path}: cannot write here ({_strerror(exc)})") from None
+    tmp = Path(tmp_name)
+    try:
+        try:
+            os.chmod(fd, stat.S_IMODE(target.stat().st_mode))
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(fd, 0o666 & ~umask)
+        mode = "wb" if binary else "w"
+        encoding = None if binary else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+        _fsync_folder(target.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserFileError(f"cannot write {path} ({_strerror(exc)}); the old file, if any, "
+                            "is unchanged") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a folder; the rename itself is still atomic
+    finally:
+        os.close(fd)
+
+
+def write_user_file(path: Path | str, data: str | bytes, *, force: bool = False,
+                    protect: Iterable[Path | str | None] = ()) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_output`); returns the target.
+
+    Raises:
+        UserFileError: as :func:`atomic_output`.
+    """
+    binary = isinstance(data, bytes)
+    with atomic_output(path, force=force, protect=protect, binary=binary) as out:
+        out.write(data)
+    return Path(os.path.realpath(path))
