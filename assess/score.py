@@ -22,7 +22,7 @@ from assess.score_facts import (
 )
 from assess.score_tasks import TaskVerdict, Verdict, task_verdicts
 from catalog import Catalog, TierEntry
-from catalog.schema import DRIVE_KIND_ORDER
+from catalog.schema import DRIVE_KIND_ORDER, GpuEntry
 
 Component = Literal["gpu", "cpu", "ram", "storage"]
 COMPONENTS: tuple[Component, ...] = ("gpu", "cpu", "ram", "storage")
@@ -184,26 +184,45 @@ def _gpu_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
     if nxt:
         reasons.append(f"{nxt.name} needs {nxt.gpu_min_vram_gib:g} GiB VRAM and "
                        f"{nxt.gpu_min_fp16_tflops:g} TFLOPS 16-bit")
-    need = _gpu_need(catalog, nxt, speed) if nxt else None
+    need = _gpu_need(catalog, nxt, speed, vram) if nxt else None
     if need and facts.gpu_name and is_laptop_name(facts.gpu_name):
         need += " (a laptop's GPU cannot be swapped: that means another machine or a cloud GPU)"
     return _make(catalog, "gpu", rank, summary, need, reasons)
 
 
-def _gpu_need(catalog: Catalog, tier: TierEntry, current: float | None = None) -> str:
+def _gpu_need(catalog: Catalog, tier: TierEntry, current: float | None = None,
+              current_vram: float | None = None) -> str:
+    """What GPU reaches ``tier``: never less VRAM or speed than the card the PC has.
+
+    The tier's own examples come first; when none of them beats the current card (a 12 GB RTX
+    3060 against a tier whose examples have 8 GB), the cheapest desktop cards that do.
+    """
+    def fits(gpu: GpuEntry) -> bool:
+        return (meets(gpu.vram_gib, tier.gpu_min_vram_gib)
+                and gpu.half_tflops >= tier.gpu_min_fp16_tflops
+                and (current is None or gpu.half_tflops > current)
+                and (current_vram is None or meets(gpu.vram_gib, current_vram)))
+
     names = []
     for gpu_id in tier.example_gpus:
         try:
             gpu = catalog.gpu(gpu_id)
         except KeyError:
             continue
-        # Only examples that really reach the tier and beat the GPU the PC has.
-        if (meets(gpu.vram_gib, tier.gpu_min_vram_gib)
-                and gpu.half_tflops >= tier.gpu_min_fp16_tflops
-                and (current is None or gpu.half_tflops > current)):
+        if fits(gpu):
             names.append(gpu.name)
+    if not names:
+        priced = sorted((g for g in catalog.gpus if g.segment == "desktop"
+                         and g.street_price_usd is not None and fits(g)),
+                        key=lambda g: g.street_price_usd or 0.0)
+        names = [g.name for g in priced[:2]]
     example = f", such as {' or '.join(names[:3])}" if names else ""
-    return (f"a GPU with at least {tier.gpu_min_vram_gib:g} GiB VRAM and "
+    vram = tier.gpu_min_vram_gib
+    if current_vram is not None and current_vram > vram:
+        vram_text = f"{current_vram:.0f} GiB VRAM (no less than now)"
+    else:
+        vram_text = f"{vram:g} GiB VRAM"
+    return (f"a GPU with at least {vram_text} and "
             f"{tier.gpu_min_fp16_tflops:g} TFLOPS 16-bit{example} reaches {tier.name}")
 
 

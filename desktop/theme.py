@@ -1,10 +1,13 @@
-"""Light and dark palettes that follow the system colour scheme (or the user's choice)."""
+"""Light and dark palettes that follow the system colour scheme (or the user's choice), applied
+live to every open widget."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import re
+
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
 
 THEMES = ("system", "light", "dark")
 
@@ -14,12 +17,29 @@ GOOD = {"light": "#15803d", "dark": "#4ade80"}
 WARN = {"light": "#b45309", "dark": "#fbbf24"}
 BAD = {"light": "#b91c1c", "dark": "#f87171"}
 MUTED = {"light": "#6b7280", "dark": "#9ca3af"}
+#: A second series colour (charts), the text and the background of plots.
+SECOND = {"light": "#9333ea", "dark": "#c084fc"}
+TEXT = {"light": "#1f2328", "dark": "#e6e6e6"}
+BACKGROUND = {"light": "#ffffff", "dark": "#1e1f22"}
+
+#: Every per-theme colour: a live switch rewrites one theme's colours into the other's in the
+#: style sheets and rich texts of open widgets (see :func:`retheme_widgets`).
+_THEMED: tuple[dict[str, str], ...] = (ACCENT, GOOD, WARN, BAD, MUTED, SECOND, TEXT, BACKGROUND)
+#: A widget (and its children) with this property set keeps its own colours on a switch (the
+#: training monitor is always dark).
+FIXED_THEME_PROPERTY = "rigready_fixed_theme"
+_HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
 
 
 def effective_theme(choice: str) -> str:
     """'light' or 'dark' for a choice of 'system', 'light' or 'dark'."""
     if choice in ("light", "dark"):
         return choice
+    return system_scheme()
+
+
+def system_scheme() -> str:
+    """The desktop's light/dark preference (Qt 6.5+ style hints); 'light' when it is unknown."""
     scheme = QGuiApplication.styleHints().colorScheme()
     return "dark" if scheme == Qt.ColorScheme.Dark else "light"
 
@@ -46,9 +66,77 @@ def apply_theme(app: QApplication, choice: str) -> str:
     palette.setColor(QPalette.ColorRole.ToolTipBase, QColor(base))
     palette.setColor(QPalette.ColorRole.ToolTipText, QColor(text))
     palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(MUTED[theme]))
+    previous = app.property("rigready_theme")
     app.setPalette(palette)
     app.setProperty("rigready_theme", theme)
+    if previous in ("light", "dark") and previous != theme:
+        retheme_widgets(app, theme)
     return theme
+
+
+class ThemeSignals(QObject):
+    """Emits :attr:`changed` ('light' or 'dark') after a live switch repainted the widgets."""
+
+    changed = Signal(str)
+
+
+_signals: ThemeSignals | None = None
+
+
+def theme_signals() -> ThemeSignals:
+    """The one :class:`ThemeSignals` of the application."""
+    global _signals
+    if _signals is None:
+        _signals = ThemeSignals()
+    return _signals
+
+
+def swap_colours(text: str, theme: str) -> str:
+    """``text`` with every other-theme colour of the palette dicts replaced by ``theme``'s."""
+    other = "dark" if theme == "light" else "light"
+    table = {d[other].lower(): d[theme] for d in _THEMED}
+    return _HEX.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text)
+
+
+def _fixed(widget: QWidget) -> bool:
+    node: QWidget | None = widget
+    while node is not None:
+        if node.property(FIXED_THEME_PROPERTY):
+            return True
+        node = node.parentWidget()
+    return False
+
+
+def retheme_widgets(app: QApplication, theme: str) -> None:
+    """Repaint every open widget in ``theme``, as if it had been built in it.
+
+    A widget styled by a style sheet (its own or a parent's) keeps the palette it was polished
+    with, so titles stayed dark on a dark window: each is re-polished. Colours written into
+    style sheets and rich text are swapped to the new theme's; a widget's ``theme`` attribute
+    is updated so its next refresh uses the new colours, and a ``retheme(theme)`` method
+    (charts) is called.
+    """
+    for widget in app.allWidgets():
+        if _fixed(widget):
+            continue
+        sheet = widget.styleSheet()
+        swapped = swap_colours(sheet, theme) if sheet else sheet
+        if swapped != sheet:
+            widget.setStyleSheet(swapped)
+        else:  # also the children of a styled parent (a card's rows), which have no sheet
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        if isinstance(widget, QLabel) and "#" in widget.text():
+            widget.setText(swap_colours(widget.text(), theme))
+        if getattr(widget, "theme", None) in ("light", "dark"):
+            widget.theme = theme  # type: ignore[attr-defined]
+        hook = getattr(widget, "retheme", None)
+        if callable(hook):
+            hook(theme)
+        if isinstance(widget, QAbstractItemView):
+            widget.viewport().update()
+        widget.update()
+    theme_signals().changed.emit(theme)
 
 
 def current_theme() -> str:

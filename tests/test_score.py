@@ -159,3 +159,24 @@ def test_disk_space_shortfall(cat: Catalog) -> None:
     t = _task(r, "image-classification-small")
     assert t.verdict == "not ready"
     assert "free up or add 10 GB" in t.fix
+
+
+def test_the_gpu_upgrade_offered_is_never_a_smaller_card() -> None:
+    # Issue 15: an RTX 3060 12 GB owner was offered the 8 GB RTX 3060 Ti / 3070 to reach the
+    # next tier; a card with less VRAM than the one in the PC is never the fix.
+    from pathlib import Path
+
+    from assess.profile import load_profile
+    from assess.score import assess_readiness
+    from catalog import default_catalog
+
+    cat = default_catalog()
+    profile = load_profile(Path(__file__).parent / "data" / "profiles" / "hobbyist"
+                           / "desktop-rtx3060-12gb-32gb-ddr4.json")
+    result = assess_readiness(profile, cat)
+    gpu = next(c for c in result.components if c.component == "gpu")
+    offered = gpu.lift.split("such as ", 1)[1].split(" reaches ", 1)[0].split(" or ")
+    named = [g for g in cat.gpus if g.name in offered]
+    assert named, gpu.lift
+    assert all(g.vram_gib >= 12 for g in named), [(g.name, g.vram_gib) for g in named]
+    assert "RTX 3060 Ti" not in gpu.lift and "at least 12 GiB" in gpu.lift

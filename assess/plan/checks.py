@@ -149,8 +149,8 @@ def psu_checks(rig: RigState, gpu: GpuEntry, facts: RigFacts,
         return out
     if facts.psu_watts is None:
         out.append(Check(PSU_CAPACITY, "unverified",
-                         f"PSU unknown: assumed at least {need.watts:.0f} W — check it "
-                         f"({need.text})"))
+                         f"PSU unknown: assumed at least {need.watts:.0f} W — check it; "
+                         f"{need.text}"))
     else:
         have = facts.psu_watts
         low_cpu = need.cpu_assumed and have >= max((65.0 + gpu.tgp_w + REST_OF_PC_W)

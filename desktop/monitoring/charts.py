@@ -29,7 +29,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
 
 from desktop.monitoring.text import readout
-from desktop.theme import ACCENT, BAD, MUTED, WARN
+from desktop.theme import ACCENT, BACKGROUND, BAD, MUTED, SECOND, TEXT, WARN
 from desktop.widgets.elided_label import ElidedLabel
 from monitor.ring import (
     COLUMN,
@@ -41,9 +41,6 @@ from monitor.ring import (
     window_of,
 )
 
-SECOND = {"light": "#9333ea", "dark": "#c084fc"}
-TEXT = {"light": "#1f2328", "dark": "#e6e6e6"}
-BACKGROUND = {"light": "#ffffff", "dark": "#1e1f22"}
 GRID_ALPHA = 0.15
 MIN_BUCKETS = 200
 
@@ -200,6 +197,31 @@ class MonitorCharts(QWidget):
         if self._titles.get(spec.key) != html:
             self._titles[spec.key] = html
             plot.setTitle(html, size="9pt")
+
+    def retheme(self, theme: str) -> None:
+        """Recolour the background, axes, curves, limit lines, cursors and titles for ``theme``
+        (called on a live theme switch)."""
+        self.theme = theme
+        self.view.setBackground(BACKGROUND[theme])
+        colours = (ACCENT[theme], SECOND[theme])
+        for spec in PLOTS:
+            plot = self.plots[spec.key]
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(MUTED[theme]))
+                axis.setTextPen(pg.mkPen(TEXT[theme]))
+            for (column, _legend), colour in zip(spec.curves, colours, strict=False):
+                self.curves[column].setPen(pg.mkPen(colour, width=1))
+            line = self.limit_lines.get(spec.key)
+            if line is not None:
+                line.setPen(pg.mkPen(BAD[theme] if spec.key == "temp" else MUTED[theme], width=1,
+                                     style=Qt.PenStyle.DashLine))
+                line.label.setColor(MUTED[theme])
+            self.cursors[spec.key].setPen(pg.mkPen(MUTED[theme], width=1))
+            html = self._titles.pop(spec.key, "")
+            self._set_title(spec, plot, readings="(no readings)" not in html)
+        self.readout_label.setStyleSheet(
+            f"color: {(TEXT if self.readout_text else MUTED)[theme]};")
 
     # -- data ----------------------------------------------------------------------------
 

@@ -28,12 +28,18 @@ class Sparkline(pg.PlotWidget):  # type: ignore[misc]
         for name in ("left", "bottom"):
             self.hideAxis(name)
         self.getPlotItem().layout.setContentsMargins(0, 0, 0, 0)
+        self.theme = theme
         self.curve = self.plot(pen=pg.mkPen(ACCENT[theme], width=3), connect="finite")
         self.curve.setDownsampling(auto=True, method="peak")
         self.curve.setClipToView(True)
         self._fixed = y_range
         if y_range is not None:
             self.setYRange(*y_range, padding=0)
+
+    def retheme(self, theme: str) -> None:
+        """The line in ``theme``'s accent colour (live theme switch)."""
+        self.theme = theme
+        self.curve.setPen(pg.mkPen(ACCENT[theme], width=3))
 
     def set_series(self, times: FloatArray, values: np.ndarray, span_s: float,
                    top: float | None = None) -> None:

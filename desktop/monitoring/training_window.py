@@ -45,7 +45,7 @@ from desktop.monitoring.text import (
     tile_texts,
 )
 from desktop.monitoring.tiles import ValueTile
-from desktop.theme import BAD, GOOD, MUTED, WARN
+from desktop.theme import BAD, FIXED_THEME_PROPERTY, GOOD, MUTED, WARN
 from monitor.ring import COLUMN
 
 THEME = "dark"
@@ -95,6 +95,7 @@ class TrainingMonitorWindow(QWidget):
         self.setObjectName("training-monitor")
         self.setWindowTitle("rigready — training monitor")
         self.setPalette(dark_palette())
+        self.setProperty(FIXED_THEME_PROPERTY, True)  # dark in either app theme (a 2nd screen)
         self.setAutoFillBackground(True)
         self.setStyleSheet(f"QWidget#training-monitor {{ background: {BACKDROP}; }}")
         outer = QVBoxLayout(self)

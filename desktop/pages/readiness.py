@@ -1,108 +1,28 @@
-"""The "Readiness" page: the tier ladder with this PC on it, the component tiers, the 0-100
-score and a verdict per AI task with its reason and fix."""
+"""The "Readiness" page: the answer first (score, tier, the weakest link in one sentence), the
+tier ladder and the component tiers, then a verdict per AI task with its why and fix on demand."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Slot,
-)
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from assess.hardware import RigProfile
-from assess.score import COMPONENT_NAMES, Readiness, TaskVerdict, assess_readiness
-from assess.score_tasks import VERDICTS, Verdict
+from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
 from catalog import Catalog, CatalogError
 from desktop.commands.score import measured_for
 from desktop.context import AppContext
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
+from desktop.theme import ACCENT, BAD, MUTED, PAGE_TITLE_STYLE, current_theme
 from desktop.widgets.card import Card
+from desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
 
-_Index = QModelIndex | QPersistentModelIndex
-_SEVERITY = {"not ready": 0, "unknown": 1, "limited": 2, "ready": 3}
-
-
-def verdict_colour(verdict: Verdict) -> str:
-    """The theme colour of a verdict: green ready, amber limited, red not ready, grey unknown."""
-    palette = {"ready": GOOD, "limited": WARN, "not ready": BAD, "unknown": MUTED}[verdict]
-    return palette[current_theme()]
-
-
-class TaskTableModel(QAbstractTableModel):
-    """One row per AI task: task, verdict (coloured), reason, fix. Sortable by any column."""
-
-    HEADERS = ("Task", "Verdict", "Why", "Smallest fix")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._rows: list[TaskVerdict] = []
-
-    def set_verdicts(self, verdicts: tuple[TaskVerdict, ...]) -> None:
-        """Replace every row."""
-        self.beginResetModel()
-        self._rows = list(verdicts)
-        self.endResetModel()
-
-    def verdict_at(self, row: int) -> TaskVerdict:
-        """The verdict shown in ``row``."""
-        return self._rows[row]
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """One row per task."""
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        """Task, verdict, why, fix."""
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        """Column titles."""
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        """Text, the verdict's colour and weight, and every check as the tooltip."""
-        if not index.isValid():
-            return None
-        row, col = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (row.task, row.verdict, row.reason, row.fix or "—")[col]
-        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
-            return QColor(verdict_colour(row.verdict))
-        if role == Qt.ItemDataRole.FontRole and col == 1:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(row.reasons)
-        return None
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort by a column; the verdict column sorts by severity, worst first."""
-        def key(t: TaskVerdict) -> tuple[int, str]:
-            if column == 1:
-                return (_SEVERITY[t.verdict], t.task)
-            return (0, (t.task, t.verdict, t.reason, t.fix)[column].lower())
-
-        self.layoutAboutToBeChanged.emit()
-        self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
-        self.layoutChanged.emit()
-
+__all__ = ["ReadinessPage", "TaskTableModel", "TierLadder", "verdict_colour"]
 
 class TierLadder(QFrame):
     """The tiers top to bottom, "below entry" last; this PC's row is highlighted."""
@@ -113,10 +33,10 @@ class TierLadder(QFrame):
         self.setStyleSheet("QFrame#ladder { border: 1px solid palette(mid); border-radius: 10px;"
                            " background: palette(base); }")
         self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(12, 10, 12, 10)
-        self._layout.setSpacing(4)
+        self._layout.setContentsMargins(10, 8, 10, 8)
+        self._layout.setSpacing(2)
         title = QLabel("Tier ladder")
-        title.setStyleSheet("font-size: 16px; font-weight: 600;")
+        title.setStyleSheet("font-size: 14px; font-weight: 600;")
         self._layout.addWidget(title)
         #: The row labels by rank, for tests and screenshots.
         self.rows: dict[int, QLabel] = {}
@@ -134,22 +54,24 @@ class TierLadder(QFrame):
         ranks.append((0, "Below entry", None, None))
         for rank, name, low, high in ranks:
             parts = [COMPONENT_NAMES[c.component] for c in result.components if c.rank == rank]
-            budget = ""
-            if low is not None:
-                budget = f"  ${low:,.0f}" + (f"–{high:,.0f}" if high else "+")
-            text = f"{rank}  {name}{budget}"
-            if parts:
-                text += f"\n     {', '.join(parts)}"
             here = rank == result.overall_rank
+            text = f"{rank}  {name.split(' - ')[0]}"  # "Enthusiast", the full name in the tooltip
+            if parts:
+                text += f" · {', '.join(parts)}"
             if here:
-                text = "▶ " + text + "   ← this PC"
+                text += "  ← this PC"
             label = QLabel(text)
             label.setWordWrap(True)
+            budget = ""
+            if low is not None:
+                budget = f" (${low:,.0f}" + (f"–{high:,.0f})" if high else "+)")
+            label.setToolTip(f"{name}{budget}")
             if here:
                 label.setStyleSheet(f"border: 2px solid {ACCENT[theme]}; border-radius: 6px;"
-                                    " padding: 6px; font-weight: 600;")
+                                    " padding: 2px 6px; font-weight: 600;")
             else:
-                label.setStyleSheet(f"padding: 6px; color: {MUTED[theme] if not parts else ''};")
+                muted = MUTED[theme] if not parts else ""
+                label.setStyleSheet(f"padding: 2px 8px; color: {muted};")
             self.rows[rank] = label
             self._layout.addWidget(label)
 
@@ -175,6 +97,7 @@ class ReadinessPage(QWidget):
         layout.addLayout(header)
         self.summary = QLabel("No profile yet: detect this PC or open a saved profile.")
         self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("font-size: 15px; font-weight: 600;")
         layout.addWidget(self.summary)
         self.weakest = QLabel("")
         self.weakest.setWordWrap(True)
@@ -183,39 +106,27 @@ class ReadinessPage(QWidget):
 
         top = QHBoxLayout()
         self.ladder = TierLadder()
-        self.ladder.setMinimumWidth(260)
-        top.addWidget(self.ladder)
+        self.ladder.setFixedWidth(250)
+        top.addWidget(self.ladder, 0, Qt.AlignmentFlag.AlignTop)
         self._cards_host = QWidget()
         self._cards = QGridLayout(self._cards_host)
         self._cards.setContentsMargins(0, 0, 0, 0)
-        self._cards.setSpacing(10)
-        top.addWidget(self._cards_host, 1)
+        self._cards.setSpacing(8)
+        top.addWidget(self._cards_host, 1, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
         self.component_cards: dict[str, Card] = {}
 
-        self.counts = QLabel("")
-        self.counts.setStyleSheet("font-weight: 600;")
-        layout.addWidget(self.counts)
-        self.model = TaskTableModel()
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSortingEnabled(True)
-        self.table.setWordWrap(True)
-        self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        head = self.table.horizontalHeader()
-        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        head.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        head.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(0, 240)
-        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # worst verdicts first
-        layout.addWidget(self.table, 1)
+        self.tasks = TaskList()
+        #: The list's parts, for tests and for pages that read them.
+        self.model = self.tasks.model
+        self.table = self.tasks.table
+        self.counts = self.tasks.counts
+        layout.addWidget(self.tasks, 1)
         self.notes = QLabel("")
         self.notes.setWordWrap(True)
         self.notes.setStyleSheet(f"color: {MUTED[current_theme()]};")
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes.setVisible(False)
         layout.addWidget(self.notes)
 
         context.profile_changed.connect(self.show_profile)
@@ -232,7 +143,7 @@ class ReadinessPage(QWidget):
             self.score_label.setText("")
             self.summary.setText(f"The catalog could not be loaded: {exc}")
             self.summary.setStyleSheet(f"color: {BAD[current_theme()]};")
-            self.model.set_verdicts(())
+            self.tasks.set_verdicts(())
             return
         self.summary.setStyleSheet("")
         measured = measured_for(profile, self.context.database_path)
@@ -245,23 +156,16 @@ class ReadinessPage(QWidget):
         self.score_label.setToolTip("\n".join(
             f"{p.name}: {p.points:.1f} of {p.max_points:g} ({p.detail})"
             for p in result.score_parts))
-        self.summary.setText(f"Overall tier: {result.overall_tier_name} · AI-readiness score "
-                             f"{result.score} of 100 (hover the score for its parts)")
-        if result.weakest:
-            names = ", ".join(COMPONENT_NAMES[c] for c in result.weakest)
-            self.weakest.setText(f"Weakest link: {names}. To lift it: {result.lift or '—'}")
-        else:
-            self.weakest.setText("Every known component is at the top tier.")
+        self.summary.setText(f"Overall tier: {result.overall_tier_name}")
+        self.summary.setToolTip("AI-readiness score " + str(result.score) + " of 100; hover the "
+                                "score for its parts")
+        self.weakest.setText(weakest_sentence(result))
         self.ladder.show_ladder(catalog, result)
         self._show_components(result)
-        counts = {v: sum(t.verdict == v for t in result.tasks) for v in VERDICTS}
-        self.counts.setText("AI tasks: " + " · ".join(
-            f"<span style='color:{verdict_colour(v)}'>{counts[v]} {v}</span>" for v in VERDICTS))
-        self.model.set_verdicts(result.tasks)
-        head = self.table.horizontalHeader()
-        self.model.sort(head.sortIndicatorSection(), head.sortIndicatorOrder())
-        self.table.resizeRowsToContents()
-        self.notes.setText("\n".join(f"• {r}" for r in result.reasons))
+        self.tasks.set_verdicts(result.tasks)
+        self.notes.setText("How: " + "; ".join(result.reasons))
+        self.notes.setToolTip("\n".join(result.reasons))
+        self.notes.setVisible(bool(result.reasons))
 
     def _show_components(self, result: Readiness) -> None:
         for card in self.component_cards.values():
@@ -271,7 +175,19 @@ class ReadinessPage(QWidget):
         for i, comp in enumerate(result.components):
             card = Card(COMPONENT_NAMES[comp.component], comp.tier_name)
             card.add_row("Has", comp.summary)
-            card.add_row("To lift it", comp.lift or "already at the top tier")
-            card.setToolTip("\n".join(comp.reasons))
+            # the weakest link's lift is the sentence above; the others' in the tooltip
+            card.setToolTip("\n".join([*comp.reasons,
+                                       f"To lift it: {comp.lift or 'already at the top tier'}"]))
             self._cards.addWidget(card, i // 2, i % 2)
             self.component_cards[comp.component] = card
+
+
+def weakest_sentence(result: Readiness) -> str:
+    """The weakest link and what would lift it, as one sentence."""
+    if not result.weakest:
+        return "Every known component is at the top tier."
+    names = " and ".join(COMPONENT_NAMES[c] for c in result.weakest)
+    lift = result.lift.rstrip(".")
+    if not lift:
+        return f"Weakest link: {names}."
+    return f"Weakest link: {names} — {lift}."

@@ -68,7 +68,6 @@ class UpgradePage(QWidget):
         self._dialog: QFileDialog | None = None
         self.price_dialog: QInputDialog | None = None
         self.view = PriceView(today())
-        self._shown_plans = False
         settings = getattr(context, "settings", None) or QSettings()
         catalog = self._catalog()
         root = QVBoxLayout(self)
@@ -186,11 +185,8 @@ class UpgradePage(QWidget):
 
     @Slot(object)
     def _on_profile(self, _profile: RigProfile) -> None:
+        # A wizard starts at its first step: the plans are one Next away, already computed.
         self.recompute()
-        if self.result is not None and not self._shown_plans:
-            # the default (or remembered) goal is already answered: show the plans first
-            self._shown_plans = True
-            self.go_to(PLANS_STEP)
 
     @Slot()
     def recompute(self) -> None:

@@ -14,6 +14,22 @@ from catalog.money import PriceView, today
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
 
 STATUS_LABEL = {"pass": "pass", "fail": "fail", "unverified": "check"}
+#: Why a check got its badge, for the badge's tooltip.
+STATUS_REASON = {"pass": "pass: checked against this PC's known facts",
+                 "fail": "fail: this part does not work in this PC as it is",
+                 "unverified": "check: rigready cannot read this fact; confirm it yourself"}
+#: Why the planner shows a plan, one short phrase per label (assess.plan.planner picks them).
+LABEL_REASON = {"cheapest": "the lowest total that reaches the goal",
+                "best value": "the most speed per dollar",
+                "best within budget": "the fastest plan within your budget",
+                "nearest": "nothing reaches the goal within the limits; this comes closest",
+                "no upgrade needed": "this PC already reaches the goal"}
+
+
+def label_reasons(labels: tuple[str, ...]) -> str:
+    """``cheapest: the lowest total ...; best value: ...`` for a plan's labels."""
+    return "; ".join(f"{label}: {LABEL_REASON.get(label, 'chosen by the planner')}"
+                     for label in labels)
 
 
 def status_colour(status: str) -> str:
@@ -67,6 +83,11 @@ class PlanCard(QFrame):
         self.labels_label.setStyleSheet(f"color: {ACCENT[theme]}; font-size: 11px;"
                                         " font-weight: 700; letter-spacing: 1px;")
         box.addWidget(self.labels_label)
+        self.reason_label = QLabel(label_reasons(plan.labels))
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setStyleSheet(f"color: {MUTED[theme]}; font-size: 11px;")
+        self.reason_label.setVisible(bool(plan.labels))
+        box.addWidget(self.reason_label)
         self.title_label = QLabel(plan.title)
         self.title_label.setWordWrap(True)
         self.title_label.setStyleSheet("font-size: 15px; font-weight: 600;")
@@ -111,6 +132,7 @@ class PlanCard(QFrame):
         for row, check in enumerate(plan.checks):
             badge = _badge(STATUS_LABEL[check.status], status_colour(check.status))
             badge.setFixedWidth(54)
+            badge.setToolTip(STATUS_REASON.get(check.status, check.status))
             text = QLabel(f"<b>{escape(check.name)}</b>: {escape(check.detail)}")
             text.setWordWrap(True)
             text.setStyleSheet("font-size: 11px;")

@@ -59,11 +59,20 @@ def _page(qtbot, settings: QSettings, profile: RigProfile | None = None) -> Upgr
     return page
 
 
-def test_starts_on_goal_then_shows_plans_for_the_default_goal(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+def test_starts_on_step_1_and_stays_there_when_the_pc_is_known(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    # Issue 15: the wizard opened at step 3, with Back enabled on step 1 and Next on the last.
     page = _page(qtbot, settings)
     assert page.step == 0 and page.result is None and "Waiting" in (page.error or "")
+    assert not page.back_button.isEnabled() and page.next_button.isEnabled()
     page.context.set_profile(_profile("desktop-gtx1660-16gb-ddr4"))
-    assert page.step == PLANS_STEP and page.result is not None
+    assert page.step == 0 and page.result is not None
+    assert not page.back_button.isEnabled() and page.next_button.isEnabled()
+    for step in range(1, len(STEPS)):
+        page.next_button.click()
+        assert page.step == step and page.back_button.isEnabled()
+        assert page.next_button.isEnabled() is (step < len(STEPS) - 1)
+    page.steps.step_clicked.emit(0)  # the step pills go to the same place as Back
+    assert page.step == 0 and not page.back_button.isEnabled()
     assert page.result.goal_label.startswith("QLoRA fine-tune Llama 3.1 8B")
     assert len(page.cards) == len(page.result.plans) >= 1
     assert page.last_plan_ms < 500  # benchmarks/plan_speed.py shows the real figure
@@ -231,3 +240,23 @@ def test_i_found_it_for_saves_your_price_and_plans_again(  # type: ignore[no-unt
         assert "your price, as of 2026-12-01" in shown.items_label.text()
     finally:
         default_catalog.cache_clear()
+
+
+def test_every_badge_says_why_and_no_text_has_doubled_brackets(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLabel
+
+    from desktop.widgets.plan_card import LABEL_REASON
+
+    page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+    for kind_radio in (page.goal_step.kind_model, page.goal_step.kind_tier,
+                       page.goal_step.kind_task):
+        kind_radio.click()
+        assert page.cards
+        for card in page.cards:
+            for label in card.plan.labels:
+                assert label in LABEL_REASON
+                assert f"{label}: {LABEL_REASON[label]}" in card.reason_label.text()
+            for _name, _status, badge in card.check_badges:
+                assert badge.toolTip()
+        texts = [w.text() for w in page.findChildren(QLabel)]
+        assert not [t for t in texts if "((" in t], "doubled brackets"
