@@ -198,9 +198,7 @@ def _mix(shape: ModelShape, ftype: str, base: str, t: Tensor, imatrix: bool) -> 
             new = "Q4_K" if gqa >= 4 else "Q3_K"
         elif ftype == "Q3_K_M":
             new = "Q5_K" if i < 2 else "Q4_K"
-        elif ftype == "Q3_K_L":
-            new = "Q5_K"
-        elif ftype in ("IQ4_NL", "IQ4_XS") and gqa >= 4:
+        elif ftype == "Q3_K_L" or (ftype in ("IQ4_NL", "IQ4_XS") and gqa >= 4):
             new = "Q5_K"
         elif ftype in ("Q4_K_M", "Q5_K_M") and _use_more_bits(i, n):
             new = "Q6_K"

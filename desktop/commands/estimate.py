@@ -27,6 +27,12 @@ from desktop.commands.common import (
     positive_float,
     print_json,
 )
+from desktop.commands.estimate_llamacpp import (
+    add_runtime_arguments,
+    ram_target,
+    run_llamacpp,
+    wants_llamacpp,
+)
 from desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_LORA_RANK,
@@ -56,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--tflops", type=number_between(0, 1e6, low_open=True),
                    help="measured matmul TFLOP/s (replaces the datasheet peak)")
     add_run_arguments(p)
+    add_runtime_arguments(p)
     p.add_argument("--electricity-usd-kwh", type=positive_float,
                    default=DEFAULT_ELECTRICITY_USD_KWH)
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
@@ -132,10 +139,40 @@ def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, i
     return gpu_from_info(best, cat.gpus), ram
 
 
+def _llamacpp_target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None,
+                                                                      object | None]:
+    """The GPU, and the memory facts of the profile, or of this PC for a catalog GPU (unless
+    --ram-gib says how much RAM there is)."""
+    if args.gpu:
+        gpu, _ = _target(args, cat)
+        if args.ram_gib:
+            return gpu, None
+        from assess.detect._fs import SysRoot
+        from assess.detect.memory import probe_memory
+
+        try:  # this PC's RAM; a failed probe leaves it unknown (the estimate says so)
+            memory, _ = probe_memory(SysRoot("/"))
+        except OSError:
+            return gpu, None
+        return gpu, memory
+    from desktop.commands.common import load_rig
+
+    profile = load_rig(args)
+    best = profile.best_gpu
+    return (gpu_from_info(best, cat.gpus) if best else None), profile.memory
+
+
 def _run(args: argparse.Namespace) -> int:
     cat = default_catalog()
     # sizes are checked by estimate(), so that a bad one gives one clear line
     wl = workload_from_args(args)
+    if wants_llamacpp(args):
+        try:
+            shape = resolve_model(args.model, cat.models)
+        except EstimateError as exc:
+            raise UsageError(str(exc)) from None
+        gpu, memory = _llamacpp_target(args, cat)
+        return run_llamacpp(args, shape, gpu, ram_target(args, memory))
     try:
         shape = resolve_model(args.model, cat.models)
         gpu, ram = _target(args, cat)

@@ -1,0 +1,101 @@
+"""``rigready estimate --runtime llama.cpp``: a GGUF model on the GPU and in system RAM."""
+
+from __future__ import annotations
+
+import argparse
+
+from assess.estimate import EstimateError, GpuTarget, ModelShape
+from assess.estimate.gguf import FILE_TYPES, KV_TYPES, normalise_quant
+from assess.estimate.llamacpp import (
+    LlamaCppPlan,
+    RamTarget,
+    plan,
+    plan_to_dict,
+    ram_from_memory_info,
+)
+from assess.units import GIB
+from desktop.commands.common import UsageError, int_between, number_between, print_json
+
+RUNTIMES = ("transformers", "llama.cpp")
+
+
+def add_runtime_arguments(p: argparse.ArgumentParser) -> None:
+    """The inference-runtime options of ``estimate`` (llama.cpp GGUF quant, context, KV type)."""
+    p.add_argument("--runtime", default="transformers",
+                   help="transformers (PyTorch, the default) or llama.cpp (GGUF files, as "
+                   "Ollama and LM Studio run them)")
+    p.add_argument("--quant", default="Q4_K_M",
+                   help=f"GGUF file type for llama.cpp ({', '.join(FILE_TYPES)}); default Q4_K_M")
+    p.add_argument("--ctx", type=int_between(1, 16_777_216), default=4096,
+                   help="llama.cpp context length in tokens (-c), default 4096")
+    p.add_argument("--kv-type", default="f16",
+                   help=f"llama.cpp KV-cache type ({', '.join(KV_TYPES)}), default f16")
+    p.add_argument("--ram-gib", type=number_between(0, 65536, low_open=True),
+                   help="system RAM free for the model, GiB (default: from the profile or "
+                   "this PC)")
+    p.add_argument("--ram-gb-s", type=number_between(0, 100_000, low_open=True),
+                   help="system RAM bandwidth, GB/s (default: detected speed x channels)")
+
+
+def wants_llamacpp(args: argparse.Namespace) -> bool:
+    """Whether ``--runtime`` picks llama.cpp; an unknown runtime is a usage error.
+
+    Raises:
+        UsageError: an unknown runtime, or llama.cpp asked to fine-tune.
+    """
+    runtime = str(args.runtime).strip().lower()
+    if runtime in ("llama.cpp", "llamacpp", "gguf", "llama-cpp"):
+        if args.method != "inference":
+            raise UsageError(f"llama.cpp runs models (inference); it does not {args.method} "
+                             "them: drop --runtime or use --method inference")
+        return True
+    if runtime != "transformers":
+        raise UsageError(f"unknown runtime {args.runtime!r} (choose from {', '.join(RUNTIMES)})")
+    return False
+
+
+def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | None,
+                 ram: RamTarget) -> int:
+    """Estimate, then print text or JSON."""
+    try:
+        quant = normalise_quant(args.quant)
+        result = plan(shape, quant, ctx=args.ctx, kv_type=args.kv_type.strip().lower(),
+                      gpu=gpu, ram=ram)
+    except EstimateError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print_json(plan_to_dict(result))
+    else:
+        print(render_plan(result))
+    return 0
+
+
+def ram_target(args: argparse.Namespace, memory_info: object | None) -> RamTarget:
+    """RAM from the options, else from the profile's (or this PC's) memory."""
+    detected = ram_from_memory_info(memory_info) if memory_info is not None else RamTarget()
+    free = int(args.ram_gib * GIB) if args.ram_gib else detected.available_bytes
+    bandwidth = args.ram_gb_s or detected.bandwidth_gb_s
+    source = "given" if args.ram_gib else (detected.source or "unknown")
+    return RamTarget(available_bytes=free, bandwidth_gb_s=bandwidth, source=source)
+
+
+def render_plan(p: LlamaCppPlan) -> str:
+    """The llama.cpp estimate as plain text."""
+    s = p.shape
+    out = [f"{s.name} ({s.params / 1e9:.2f}B parameters): llama.cpp {p.size.ftype}, "
+           f"{p.ctx:,}-token context, KV cache {p.kv_type}"]
+    where = f"on {p.gpu.name}" if p.gpu else "without a GPU"
+    out.append(f"\nVerdict {where}: {p.summary}")
+    out.append(f"\n  GGUF file       {p.size.total_bytes / 1e9:7.2f} GB "
+               f"({p.size.bits_per_weight:.2f} bits per weight)")
+    out.append(f"  KV cache        {p.kv_bytes / GIB:7.2f} GiB")
+    out.append(f"  on the GPU      {p.gpu_bytes / GIB:7.2f} GiB "
+               f"({p.layers_on_gpu} of {p.layers_total} layers"
+               + (", output head" if p.output_on_gpu else "") + ")")
+    out.append(f"  in system RAM   {p.ram_bytes / GIB:7.2f} GiB")
+    if p.tokens_per_s is not None and p.tokens_per_s_full_ctx is not None:
+        out.append(f"  decoding        about {p.tokens_per_s:,.1f} tokens/s "
+                   f"({p.tokens_per_s_full_ctx:,.1f} with the context full)")
+    out.append("\nHow")
+    out.extend(f"  {r}" for r in (*s.notes, *p.reasons))
+    return "\n".join(out)
