@@ -86,3 +86,22 @@ def test_qlora_checkpoints_by_default(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["estimate", "llama-3.1-8b", "--method", "lora", "--gpu", "rtx-3060-12gb",
                  "--json", "--checkpointing"]) == 0
     assert json.loads(capsys.readouterr().out)["breakdown_gib"]["activations"] < lora
+
+
+def test_a_pc_without_a_gpu_gets_a_yes_or_no_and_offload_never_says_batch_0(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    from desktop.cli import main
+
+    cpu_only = Path(__file__).parent / "data" / "profiles" / "cpu-only-2026-11-22.json"
+    assert main(["estimate", "llama-3.2-1b", "--profile", str(cpu_only)]) == 0
+    out = capsys.readouterr().out
+    assert "\nNo GPU: Yes, on the CPU: needs about" in out
+    assert main(["estimate", "llama-3.2-1b", "--method", "qlora", "--profile",
+                 str(cpu_only)]) == 0
+    assert "No GPU: No: 4-bit and 8-bit (bitsandbytes) need a GPU" in capsys.readouterr().out
+    assert main(["estimate", "llama-3.1-8b", "--method", "lora", "--gpu", "rtx-4090"]) == 0
+    out = capsys.readouterr().out
+    assert "OFFLOAD" in out and "batch that fits: 0" not in out
+    assert "even batch 1 does not fit in VRAM alone" in out

@@ -194,3 +194,17 @@ def test_json_has_the_documented_keys() -> None:
     assert set(d["breakdown_gib"]) == {"context", "weights", "gradients", "optimizer",
                                        "activations", "logits", "kv_cache", "reserve"}
     assert sum(d["breakdown_gib"].values()) == pytest.approx(d["total_gib"], abs=0.01)
+
+
+def test_more_gpus_are_suggested_for_data_center_cards_only() -> None:
+    from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+    from catalog import default_catalog
+
+    cat = default_catalog()
+    shape = resolve_model("llama-3.1-8b", cat.models)
+    wl = Workload(method="full")
+    h100 = estimate(shape, wl, gpu_from_entry(cat.gpu("h100-sxm")))
+    assert any("GPUs of this kind" in s.change for s in h100.suggestions)
+    rtx = estimate(shape, wl, gpu_from_entry(cat.gpu("rtx-4090")))
+    assert rtx.verdict is not None and rtx.verdict.status != "fits"
+    assert not [s for s in rtx.suggestions if "GPUs of this kind" in s.change]

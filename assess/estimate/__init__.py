@@ -145,7 +145,8 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
             mb = max_batch(shape, workload, gpu.vram_bytes)
             ms = max_seq(shape, workload, gpu.vram_bytes)
             if verdict.status != "fits":
-                sugg = suggestions(shape, workload, gpu.vram_bytes)
+                sugg = suggestions(shape, workload, gpu.vram_bytes,
+                                   more_gpus=gpu.multi_gpu or workload.gpus > 1)
     host = host_needs(shape, workload, mem)
     if verdict is not None and verdict.offloaded_bytes:
         host = HostNeeds(host.ram_bytes + verdict.offloaded_bytes, host.load_peak_bytes,

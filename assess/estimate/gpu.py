@@ -27,6 +27,9 @@ class GpuTarget:
     #: A measured matmul throughput (TFLOP/s) that replaces the datasheet peak when known.
     measured_tflops: float | None = None
     source: str = ""
+    #: Whether servers usually hold several of this card (data-center and workstation parts);
+    #: "add a second GPU" is no fix for a single consumer card.
+    multi_gpu: bool = False
 
     def peak_tflops(self, dtype: str) -> float | None:
         """The throughput time estimates start from: measured if known, else the datasheet."""
@@ -53,6 +56,7 @@ def gpu_from_entry(entry: Any) -> GpuTarget:
         tgp_w=float(entry.tgp_w) if getattr(entry, "tgp_w", None) else None,
         pcie_gb_s=PCIE_GB_S.get(int(gen)) if gen else None,
         source=f"catalog {entry.id}",
+        multi_gpu=getattr(entry, "segment", None) in ("datacenter", "workstation"),
     )
 
 

@@ -142,8 +142,14 @@ def max_seq(shape: ModelShape, wl: Workload, vram: int) -> int:
                     lambda s: _fits(memory(shape, replace(wl, seq_len=s)).total, vram))
 
 
-def suggestions(shape: ModelShape, wl: Workload, vram: int) -> tuple[Suggestion, ...]:
-    """Changes that make the job fit, cheapest first (each tried on its own)."""
+def suggestions(shape: ModelShape, wl: Workload, vram: int,
+                more_gpus: bool = True) -> tuple[Suggestion, ...]:
+    """Changes that make the job fit, cheapest first (each tried on its own).
+
+    ``more_gpus``: whether "N GPUs of this kind" is offered (not for one consumer card, where
+    it means buying a second card and a board and PSU that take it). A variant that equals the
+    job as it is (checkpointing already on) is never listed.
+    """
     cands: list[tuple[str, Workload]] = []
     training = wl.training
     if training and not wl.checkpointing:
@@ -162,19 +168,21 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int) -> tuple[Suggestion,
                           replace(wl, precision="bf16")))
         cands.append(("LoRA instead of full fine-tuning",
                       replace(wl, method="lora", precision="bf16")))
-        cands.append(("LoRA with gradient checkpointing",
-                      replace(wl, method="lora", precision="bf16", checkpointing=True)))
+        if not wl.checkpointing:
+            cands.append(("LoRA with gradient checkpointing",
+                          replace(wl, method="lora", precision="bf16", checkpointing=True)))
     if wl.method in ("full", "lora"):
         cands.append(("QLoRA (4-bit base)", replace(wl, method="qlora", precision="nf4")))
-        cands.append(("QLoRA with gradient checkpointing",
-                      replace(wl, method="qlora", precision="nf4", checkpointing=True)))
+        if not wl.checkpointing:
+            cands.append(("QLoRA with gradient checkpointing",
+                          replace(wl, method="qlora", precision="nf4", checkpointing=True)))
     if wl.method == "inference" and wl.resolved_precision not in ("int8", "nf4"):
         cands.append(("8-bit weights (bitsandbytes int8)", replace(wl, precision="int8")))
         cands.append(("4-bit weights (nf4)", replace(wl, precision="nf4")))
     s = max_seq(shape, wl, vram)
     if 0 < s < wl.seq_len:
         cands.append((f"sequence length {s}", replace(wl, seq_len=s)))
-    for g in (2, 4, 8):  # the fewest GPUs that fit
+    for g in (2, 4, 8) if more_gpus else ():  # the fewest GPUs that fit
         if g > wl.gpus and memory(shape, replace(wl, gpus=g)).total <= vram:
             cands.append((f"{g} GPUs of this kind" + (" (FSDP)" if training else ""),
                           replace(wl, gpus=g)))

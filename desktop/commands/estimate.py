@@ -190,7 +190,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(estimate_to_dict(est))
     else:
-        print(render_estimate(est))
+        print(render_estimate(est, ram))
     return 0
 
 
@@ -198,8 +198,45 @@ def _gib(value: float) -> str:
     return f"{value / GIB:6.2f} GiB"
 
 
-def render_estimate(est: Estimate) -> str:
-    """The estimate as plain text: breakdown, verdict, limits, suggestions, time."""
+def cpu_answer(est: Estimate, ram_available: int | None) -> tuple[str, str]:
+    """Yes or no for a PC without a GPU: ``(status, sentence)``, status fits/tight/no/unknown.
+
+    The job then runs on the CPU from system RAM: it needs about what PyTorch would allocate on a
+    GPU. bitsandbytes' 4-bit and 8-bit formats need a GPU, so QLoRA and int8/nf4 are a no.
+    """
+    need = est.memory.allocated
+    if est.workload.resolved_precision in ("int8", "nf4"):
+        return "no", ("No: 4-bit and 8-bit (bitsandbytes) need a GPU; on the CPU use bf16 "
+                      "weights, or a GPU")
+    if ram_available is None:
+        return "unknown", (f"Unknown: needs about {need / GIB:.1f} GiB of RAM, and this PC's "
+                           "free RAM is unknown")
+    have = ram_available / GIB
+    if need > ram_available:
+        return "no", (f"No: needs about {need / GIB:.1f} GiB of RAM, this PC has "
+                      f"{have:.1f} GiB free")
+    status = "tight" if need > 0.85 * ram_available else "fits"
+    slow = "very slow to train" if est.workload.training else "slow"
+    return status, (f"Yes, on the CPU: needs about {need / GIB:.1f} GiB of the {have:.1f} GiB "
+                    f"free RAM ({slow} without a GPU; time unknown)")
+
+
+def limits_text(est: Estimate) -> str:
+    """The largest batch and sequence that fit in VRAM, in words (never "batch 0")."""
+    if not est.max_batch:
+        batch = "even batch 1 does not fit in VRAM alone"
+    else:
+        batch = f"largest batch that fits in VRAM: {est.max_batch}"
+    if est.max_seq is None:
+        return batch
+    if not est.max_seq:
+        return f"{batch}; no sequence length fits"
+    return f"{batch}; longest sequence: {est.max_seq:,}"
+
+
+def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
+    """The estimate as plain text: breakdown, verdict (or the CPU's yes/no), limits,
+    suggestions, time. ``ram_available``: free RAM, for the CPU answer of a PC without a GPU."""
     wl, m, t = est.workload, est.memory, est.timing
     out = [f"{est.shape.name} ({est.shape.params / 1e9:.2f}B parameters): {wl.method}, "
            f"{wl.resolved_precision}, batch {wl.batch} x {wl.seq_len} tokens"
@@ -214,7 +251,9 @@ def render_estimate(est: Estimate) -> str:
         v = est.verdict
         out.append(f"\nVerdict on {est.gpu.name}: {v.status.upper()}")
         out.extend(f"  {r}" for r in v.reasons)
-        out.append(f"  largest batch that fits: {est.max_batch}; longest sequence: {est.max_seq}")
+        out.append(f"  {limits_text(est)}")
+    if est.gpu is None:
+        out.append(f"\nNo GPU: {cpu_answer(est, ram_available)[1]}")
     if est.suggestions:
         out.append("\nTo make it fit")
         out.extend(f"  - {s.change}: {s.total_bytes / GIB:.1f} GiB ({s.status})"

@@ -42,6 +42,7 @@ from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.model import shape_from_config_file
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.hardware import RigProfile
+from desktop.commands.estimate import cpu_answer, limits_text
 from desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_LORA_RANK,
@@ -75,8 +76,9 @@ class CanIRunPage(QWidget):
         self.result: Estimate | None = None
         self.error: str | None = None
         self.last_update_ms = 0.0
-        self._gpus: list[GpuTarget] = []
+        self._gpus: list[GpuTarget | None] = []
         self._ram: int | None = None
+        self._no_gpu = False
         outer = QVBoxLayout(self)
         title = QLabel("Can I run it?")
         title.setStyleSheet(PAGE_TITLE_STYLE)
@@ -244,19 +246,36 @@ class CanIRunPage(QWidget):
                 target = gpu_from_info(info, entries)
                 if target is not None:
                     targets.append(target)
-        targets.extend(gpu_from_entry(e) for e in entries)
-        self._gpus = targets
+        mine = len(targets)
+        self._no_gpu = profile is not None and not profile.discrete_gpus
+        # No GPU of its own (or not detected yet): the first choice is "none", never a catalog
+        # card picked silently; the answer is then the CPU's yes or no.
+        choices: list[GpuTarget | None] = [*targets] if targets else [None]
+        choices.extend(gpu_from_entry(e) for e in entries)
+        self._gpus = choices
         self.gpu.blockSignals(True)
         self.gpu.clear()
-        for i, t in enumerate(targets):
-            mine = " (this PC)" if profile is not None and i < len(profile.discrete_gpus) else ""
-            self.gpu.addItem(f"{t.name}{mine} — {t.vram_bytes / GIB:.0f} GiB")
+        for i, t in enumerate(choices):
+            if t is None:
+                if profile is None:
+                    self.gpu.addItem("No GPU chosen (detecting this PC…)")
+                elif self._no_gpu:
+                    self.gpu.addItem("No GPU in this PC — CPU only")
+                else:
+                    self.gpu.addItem(f"{profile.discrete_gpus[0].name} (this PC, memory unknown)")
+                continue
+            tag = " (this PC)" if i < mine else ""
+            self.gpu.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
         self.gpu.blockSignals(False)
 
     @Slot(object)
     def _on_profile(self, profile: RigProfile) -> None:
         self._fill_gpus(profile)
         self.recompute()
+
+    def _visible_items(self) -> list[QListWidgetItem]:
+        rows = (self.model_list.item(i) for i in range(self.model_list.count()))
+        return [item for item in rows if item is not None and not item.isHidden()]
 
     @Slot(str)
     def _filter(self, text: str) -> None:
@@ -265,12 +284,33 @@ class CanIRunPage(QWidget):
             item = self.model_list.item(i)
             item.setHidden(bool(needle) and needle not in item.text().lower()
                            and needle not in str(item.data(Qt.ItemDataRole.UserRole)))
+        if needle and not self._visible_items():
+            # nothing matches: no answer about a model that is no longer what was asked
+            self._clear_selection()
+            self.shape = None
+            self.model_label.setText("")
+            self._show_error(f"No catalog model matches “{text.strip()}”. Press Enter to "
+                             "estimate it as a size such as 7B, or open a config.json.",
+                             title="No match")
+
+    def _clear_selection(self) -> None:
+        self.model_list.blockSignals(True)
+        self.model_list.setCurrentRow(-1)
+        self.model_list.clearSelection()
+        self.model_list.blockSignals(False)
 
     @Slot()
     def _use_typed(self) -> None:
         text = self.search.text().strip()
-        if text:
-            self.select_model(text)
+        if not text:
+            return
+        visible = self._visible_items()
+        if len(visible) == 1:  # one match: that model, highlighted
+            self.model_list.setCurrentItem(visible[0])
+            return
+        # a size such as 8B: estimate a generic model and highlight no catalog one
+        self._clear_selection()
+        self.select_model(text)
 
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_model_item(self, item: QListWidgetItem | None, _old: object) -> None:
@@ -307,10 +347,11 @@ class CanIRunPage(QWidget):
                                                                  " (shape guessed)"))
         self.recompute()
 
-    def _show_error(self, message: str) -> None:
+    def _show_error(self, message: str, title: str = "Cannot estimate") -> None:
         self.error = message
         self.result = None
-        self.verdict.setText("Cannot estimate")
+        self.legend.setText("")
+        self.verdict.setText(title)
         self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: "
                                    f"{BAD[current_theme()]};")
         self.details.setText(message)
@@ -360,20 +401,29 @@ class CanIRunPage(QWidget):
         theme = current_theme()
         m = est.memory
         self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None)
-        self.legend.setText(" ".join(
-            f"<span style='color:{PART_COLOURS[k]}'>■</span> {k.replace('_', ' ')} "
-            f"{v / GIB:.1f}" for k, v in m.parts().items() if v))
-        status = est.verdict.status if est.verdict else None
+        # each swatch stays with its name: breaks only fall between items
+        self.legend.setText(" &nbsp; ".join(
+            f"<span style='white-space:nowrap'><span style='color:{PART_COLOURS[k]}'>■</span>"
+            f"&nbsp;{k.replace('_', '&nbsp;')}&nbsp;{v / GIB:.1f}</span>"
+            for k, v in m.parts().items() if v) + " &nbsp;GiB")
+        status: str | None = est.verdict.status if est.verdict else None
+        cpu = cpu_answer(est, self._ram) if est.gpu is None and self._no_gpu else None
+        if cpu is not None:
+            status = cpu[0]
         colour = {"fits": GOOD, "tight": WARN, "offload": WARN, "no": BAD}.get(status or "",
                                                                              MUTED)[theme]
-        head = VERDICT_TEXT.get(status or "", "No GPU chosen")
-        self.verdict.setText(f"{head}: {m.total / GIB:.1f} GiB")
+        if cpu is not None:
+            head = {"fits": "Yes, on the CPU", "tight": "Yes, on the CPU (tight)",
+                    "no": "No, not on this PC"}.get(cpu[0], "Unknown")
+            self.verdict.setText(f"{head}: {m.allocated / GIB:.1f} GiB of RAM")
+        else:
+            head = VERDICT_TEXT.get(status or "", "No GPU chosen")
+            self.verdict.setText(f"{head}: {m.total / GIB:.1f} GiB")
         self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {colour};")
-        lines = []
+        lines = [f"• {cpu[1]}"] if cpu is not None else []
         if est.verdict:
             lines += [f"• {r}" for r in est.verdict.reasons]
-            lines.append(f"• largest batch that fits: {est.max_batch}; longest sequence: "
-                         f"{est.max_seq:,}" if est.max_seq is not None else "")
+            lines.append(f"• {limits_text(est)}")
         if est.suggestions:
             lines.append("\nTo make it fit:")
             lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"

@@ -60,6 +60,20 @@ class BreakdownBar(QWidget):
         scale_max = max(sum(self.parts.values()), self.vram) or 1
         return 8.0 + max(1.0, self.width() - 16.0) * self.vram / scale_max
 
+    def vram_label(self) -> str:
+        """The text beside the VRAM line."""
+        return f"VRAM {self.vram / GIB:.0f} GiB" if self.vram else ""
+
+    def vram_label_rect(self) -> QRectF | None:
+        """Where the VRAM label goes: under the bar, beside the line (right of it when there is
+        room, else left), so the line never crosses its own text."""
+        line = self.vram_x()
+        if line is None:
+            return None
+        width = self.fontMetrics().horizontalAdvance(self.vram_label()) + 2
+        left = line + 5 if line + 5 + width <= self.width() else line - 5 - width
+        return QRectF(max(0.0, left), self.height() - 14.0, width, 14.0)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: D102 - Qt override
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -72,9 +86,8 @@ class BreakdownBar(QWidget):
             pen.setWidth(2)
             pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.drawLine(int(line), 4, int(line), int(self.height() - 4))
-            left = min(max(0.0, line - 80), self.width() - 160.0)
-            painter.drawText(QRectF(left, self.height() - 14, 160, 14),
-                             Qt.AlignmentFlag.AlignCenter, f"VRAM {self.vram / GIB:.0f} GiB"
-                             if self.vram else "")
+            painter.drawLine(int(line), 4, int(line), int(top + height + 2))
+            rect = self.vram_label_rect()
+            if rect is not None:
+                painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, self.vram_label())
         painter.end()

@@ -117,3 +117,98 @@ def test_qlora_turns_on_checkpointing(page: CanIRunPage) -> None:
     page.method.setCurrentText("qlora")
     assert not page.checkpointing.isChecked()
     assert page.result is not None and not page.result.workload.checkpointing
+
+
+# --- issue 15: the defects a newcomer met ------------------------------------------------------
+
+def _cpu_only_rig(ram_gib: int = 32) -> RigProfile:
+    return RigProfile(cpu=CpuInfo(), memory=MemoryInfo(total_bytes=ram_gib * 2**30), storage=(),
+                      gpus=(), system=SystemInfo())
+
+
+def test_a_pc_without_a_gpu_gets_a_cpu_yes_or_no_not_a_silent_catalog_card(qtbot) -> None:  # type: ignore[no-untyped-def]
+    page = CanIRunPage(FakeContext(_cpu_only_rig()))
+    qtbot.addWidget(page)
+    assert page.gpu.currentIndex() == 0 and page._gpus[0] is None
+    assert page.gpu.currentText() == "No GPU in this PC — CPU only"
+    assert "GTX 1060" not in page.gpu.currentText()
+    page.select_model("llama-3.2-1b")
+    page.method.setCurrentText("inference")
+    assert page.result is not None and page.result.gpu is None
+    assert page.verdict.text().startswith("Yes, on the CPU")
+    page.method.setCurrentText("qlora")  # bitsandbytes 4-bit needs a GPU
+    assert page.verdict.text().startswith("No")
+    assert "need a GPU" in page.details.text()
+    small = CanIRunPage(FakeContext(_cpu_only_rig(4)))
+    qtbot.addWidget(small)
+    small.method.setCurrentText("inference")
+    small.select_model("llama-3.1-8b")
+    assert small.verdict.text().startswith("No") and "4.0 GiB free" in small.details.text()
+
+
+def test_before_detection_no_gpu_is_picked_for_the_user(qtbot) -> None:  # type: ignore[no-untyped-def]
+    page = CanIRunPage(FakeContext(None))
+    qtbot.addWidget(page)
+    assert page._gpus[0] is None and "No GPU chosen" in page.gpu.currentText()
+    assert page.verdict.text().startswith("No GPU chosen")
+
+
+def test_typing_a_size_estimates_it_and_unhighlights_the_catalog_model(page: CanIRunPage) -> None:
+    assert page.model_list.currentItem() is not None  # Llama 3.1 8B to start with
+    page.search.setText("8B")
+    page.search.returnPressed.emit()
+    assert page.shape is not None and page.shape.name != "llama-3.1-8b"
+    assert page.model_list.currentItem() is None and not page.model_list.selectedItems()
+
+
+def test_a_search_with_no_match_leaves_no_stale_answer(page: CanIRunPage) -> None:
+    assert page.result is not None
+    page.search.setText("no-such-model-xyz")
+    assert page.result is None and page.shape is None
+    assert page.verdict.text() == "No match"
+    assert "No catalog model matches" in page.details.text()
+    assert not page.bar.parts and page.legend.text() == ""
+
+
+def test_one_consumer_card_is_never_told_to_add_gpus(page: CanIRunPage) -> None:
+    # The page's first question, QLoRA of an 8B on a 12 GiB card, is a tight fit; the only fix
+    # offered was "2 GPUs of this kind (FSDP)".
+    assert page.result is not None and page.result.verdict is not None
+    assert page.result.verdict.status == "tight"
+    for method in ("qlora", "lora", "full", "inference"):
+        page.method.setCurrentText(method)
+        assert page.result is not None
+        assert not [s for s in page.result.suggestions if "GPUs" in s.change], method
+        assert "FSDP" not in page.details.text()
+
+
+def test_suggestions_never_repeat_the_checkpointing_already_on(page: CanIRunPage) -> None:
+    page.select_model("llama-3.1-8b")
+    page.method.setCurrentText("lora")
+    page.checkpointing.setChecked(True)
+    assert page.result is not None and page.result.suggestions
+    changes = [s.change for s in page.result.suggestions]
+    assert not [c for c in changes if "with gradient checkpointing" in c], changes
+    assert not [c for c in changes if "turn on gradient checkpointing" in c], changes
+
+
+def test_offload_never_says_batch_0(page: CanIRunPage) -> None:
+    page.select_model("llama-3.1-8b")
+    page.method.setCurrentText("lora")  # 29 GiB on a 12 GiB card: offload or no
+    assert page.result is not None and page.result.max_batch == 0
+    assert "batch that fits: 0" not in page.details.text()
+    assert "even batch 1 does not fit in VRAM alone" in page.details.text()
+
+
+def test_legend_keeps_swatches_with_names_and_the_vram_label_clear_of_its_line(
+        page: CanIRunPage) -> None:
+    text = page.legend.text()
+    assert text.count("white-space:nowrap") == text.count("■") > 0
+    assert "■</span>&nbsp;weights" in text
+    page.show()
+    for width in (300, 480, 900):
+        page.bar.resize(width, page.bar.height())
+        rect, line = page.bar.vram_label_rect(), page.bar.vram_x()
+        assert rect is not None and line is not None
+        assert not (rect.left() <= line <= rect.right()), (width, rect, line)
+        assert rect.left() >= 0 and rect.right() <= width + 1

@@ -46,7 +46,8 @@ def test_can_i_run_and_estimate_give_the_same_gib(method: str, qtbot,  # type: i
     qtbot.addWidget(page)
     page.method.setCurrentText(method)
     page.select_model("llama-3.1-8b")
-    gpu_index = next(i for i, g in enumerate(page._gpus) if g.name == "NVIDIA GeForce RTX 4090")
+    gpu_index = next(i for i, g in enumerate(page._gpus)
+                     if g is not None and g.name == "NVIDIA GeForce RTX 4090")
     page.gpu.setCurrentIndex(gpu_index)
     assert page.result is not None
     assert page.result.workload.checkpointing is default_checkpointing(method)
