@@ -13,6 +13,7 @@ from typing import Literal
 
 GpuVendor = Literal["nvidia", "amd", "intel", "other"]
 DiskKind = Literal["nvme", "sata-ssd", "hdd", "usb", "virtual", "mmc", "unknown"]
+FormFactor = Literal["desktop", "laptop", "server", "vm", "unknown"]
 MemoryType = Literal["DDR3", "DDR4", "DDR5", "LPDDR4", "LPDDR4X", "LPDDR5", "LPDDR5X", "other"]
 
 
@@ -112,6 +113,10 @@ class GpuInfo:
     max_sm_clock_mhz: int | None = None
     temp_slowdown_c: int | None = None
     temp_shutdown_c: int | None = None
+    #: PCI ``vendor:device`` id, lower-case hex (``"10de:1f11"``); tells mobile chips apart.
+    pci_device_id: str | None = None
+    #: Active NVLink links to other GPUs (0: none, so GPUs talk over PCIe); None: not read.
+    nvlink_links: int | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
 
@@ -132,6 +137,31 @@ class SystemInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class FormFactorInfo:
+    """What kind of machine this is, and the evidence for it.
+
+    ``kind`` decides what an upgrade can be: only a desktop takes a new graphics card; a laptop
+    can use an external GPU (Thunderbolt/USB4), a VM is resized by its provider. ``unknown``
+    when no evidence says (then no internal upgrade is offered as safe).
+    """
+
+    kind: FormFactor = "unknown"
+    #: SMBIOS chassis type code (``/sys/class/dmi/id/chassis_type``: 3 desktop, 10 notebook...).
+    chassis_type: int | None = None
+    #: A system battery (not a mouse's) in ``/sys/class/power_supply``; None: not readable.
+    battery: bool | None = None
+    #: Hypervisor name (``kvm``, ``vmware``, ``wsl``...), ``none`` on bare metal; None: unknown.
+    virtualization: str | None = None
+    #: A Thunderbolt or USB4 controller (``/sys/bus/thunderbolt``); None: not readable.
+    thunderbolt: bool | None = None
+    #: A small case (all-in-one, mini PC, low-profile): a full-size card may not fit.
+    compact: bool | None = None
+    #: One line per clue, e.g. ``"laptop: DMI chassis type 10 (Notebook)"``.
+    evidence: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class RigProfile:
     """Everything known about one PC: detected live, or loaded from a saved profile."""
 
@@ -140,6 +170,7 @@ class RigProfile:
     storage: tuple[Disk, ...]
     gpus: tuple[GpuInfo, ...]
     system: SystemInfo
+    form_factor: FormFactorInfo = field(default_factory=FormFactorInfo)
     warnings: tuple[str, ...] = ()
     #: ISO-8601 UTC time of detection (or of the edit that produced this profile).
     created: str | None = None

@@ -16,12 +16,16 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from assess.detect.formfactor import infer_form_factor
 from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
 from assess.jsonfile import read_json_file
 from catalog.userfiles import write_user_file
 
 PROFILE_SCHEMA = "rigready.profile"
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
+#: Versions this rigready reads. Version 1 had no ``form_factor``: it is inferred on loading
+#: from the CPU model and GPUs the file holds (the only clues a saved file keeps).
+READABLE_VERSIONS = (1, 2)
 #: Largest whole number a profile field may hold (bytes of a 64-bit counter; SQLite's limit).
 MAX_PROFILE_INT = 2**63 - 1
 #: Largest decimal a profile field may hold: far above any clock, wattage or TFLOP figure, far
@@ -94,13 +98,19 @@ def profile_from_dict(data: object, name: str = "<profile>") -> RigProfile:
     if schema != PROFILE_SCHEMA:
         raise ProfileError(name, "schema", f"expected {PROFILE_SCHEMA!r}, found {schema!r}")
     version = body.pop("version", None)
-    if version != PROFILE_VERSION:
+    if version not in READABLE_VERSIONS:
+        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
         raise ProfileError(
-            name, "version", f"this rigready reads version {PROFILE_VERSION}, found {version!r}"
+            name, "version", f"this rigready reads version {readable}, found {version!r}"
         )
     body["origin"] = name
     profile = _from_plain(RigProfile, body, name, "")
     assert isinstance(profile, RigProfile)
+    if "form_factor" not in body:
+        profile = dataclasses.replace(profile, form_factor=infer_form_factor(
+            cpu_model=profile.cpu.model, gpus=profile.gpus,
+            sources={"kind": f"inferred when loading (the file has no form_factor; version "
+                             f"{version})"}))
     return profile
 
 

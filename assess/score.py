@@ -13,7 +13,7 @@ from typing import Literal
 
 from assess.bench.performance import MeasuredPerformance
 from assess.hardware import RigProfile
-from assess.match import GpuMatch, is_laptop_name
+from assess.match import GpuMatch
 from assess.score_facts import (
     SIZE_TOLERANCE,
     ScoreFacts,
@@ -103,6 +103,7 @@ def assess_readiness(
     rank, weakest, lift, reasons = overall_tier(components)
     tier = _tier_by_rank(catalog, rank)
     parts = score_parts(facts)
+    tasks = task_verdicts(facts, catalog)
     return Readiness(
         overall_rank=rank,
         overall_tier_id=tier.id if tier else None,
@@ -112,10 +113,10 @@ def assess_readiness(
         score=round(sum(p.points for p in parts)),
         score_parts=parts,
         components=components,
-        tasks=task_verdicts(facts, catalog),
+        tasks=tasks,
         matches=facts.matches,
         facts=facts,
-        reasons=(*reasons, *facts.notes),
+        reasons=(*reasons, *weakness_impact(weakest, tasks), *facts.notes),
     )
 
 
@@ -175,9 +176,13 @@ def _gpu_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
                f"{_num(speed, 'TFLOPS 16-bit')}{' (measured)' if facts.gpu_speed_measured else ''}")
     if vram is None or speed is None:
         missing = "VRAM" if vram is None else "speed (run the GPU benchmark)"
+        if vram is None and facts.vram_problem:
+            return _make(catalog, "gpu", None, summary, facts.vram_problem,
+                         [f"GPU VRAM is unknown, so its tier is unknown: {facts.vram_problem}"])
         return _make(catalog, "gpu", None, summary, f"GPU {missing} is unknown",
                      [f"GPU {missing} is unknown, so its tier is unknown"])
-    rank = _ladder(catalog, [meets(vram, t.gpu_min_vram_gib) and
+    # vram is the card's marketed size: no tolerance on top
+    rank = _ladder(catalog, [vram >= t.gpu_min_vram_gib and
                              speed >= t.gpu_min_fp16_tflops for t in catalog.tiers])
     nxt = _next(catalog, rank)
     reasons = [f"{vram:.1f} GiB VRAM and {speed:g} TFLOPS reach {_rank_name(catalog, rank)}"]
@@ -185,8 +190,11 @@ def _gpu_tier(facts: ScoreFacts, catalog: Catalog) -> ComponentTier:
         reasons.append(f"{nxt.name} needs {nxt.gpu_min_vram_gib:g} GiB VRAM and "
                        f"{nxt.gpu_min_fp16_tflops:g} TFLOPS 16-bit")
     need = _gpu_need(catalog, nxt, speed, vram) if nxt else None
-    if need and facts.gpu_name and is_laptop_name(facts.gpu_name):
-        need += " (a laptop's GPU cannot be swapped: that means another machine or a cloud GPU)"
+    if need and facts.form_factor == "laptop":
+        need += (" (a laptop's GPU cannot be swapped: that means an external GPU, another "
+                 "machine or a cloud GPU)")
+    elif need and facts.form_factor == "vm":
+        need += " (in a VM: a bigger instance)"
     return _make(catalog, "gpu", rank, summary, need, reasons)
 
 
@@ -198,10 +206,11 @@ def _gpu_need(catalog: Catalog, tier: TierEntry, current: float | None = None,
     3060 against a tier whose examples have 8 GB), the cheapest desktop cards that do.
     """
     def fits(gpu: GpuEntry) -> bool:
-        return (meets(gpu.vram_gib, tier.gpu_min_vram_gib)
+        # marketed sizes on both sides: no tolerance
+        return (gpu.vram_gib >= tier.gpu_min_vram_gib
                 and gpu.half_tflops >= tier.gpu_min_fp16_tflops
                 and (current is None or gpu.half_tflops > current)
-                and (current_vram is None or meets(gpu.vram_gib, current_vram)))
+                and (current_vram is None or gpu.vram_gib >= current_vram))
 
     names = []
     for gpu_id in tier.example_gpus:
@@ -316,6 +325,29 @@ def overall_tier(
                        + "; the overall tier may be lower")
     lifts = [c.lift for c in known if c.rank == rank and c.lift]
     return rank, weakest, "; ".join(lifts), tuple(reasons)
+
+
+#: Which task checks each component of the tier ladder decides.
+_CHECKS_OF: dict[Component, tuple[str, ...]] = {
+    "gpu": ("GPU", "GPU link"), "cpu": ("CPU",), "ram": ("RAM",),
+    "storage": ("Disk space", "Disk speed"),
+}
+
+
+def weakness_impact(weakest: tuple[Component, ...],
+                    tasks: tuple[TaskVerdict, ...]) -> tuple[str, ...]:
+    """For each weakest link, how many tasks it stops and how many it only slows."""
+    out = []
+    for component in weakest:
+        names = _CHECKS_OF[component]
+        blocks = [t for t in tasks if any(c in names for c in t.blocking)]
+        slows = [t for t in tasks if t not in blocks and any(c in names for c in t.slowing)]
+        text = (f"the {COMPONENT_NAMES[component]} stops {len(blocks)} of {len(tasks)} tasks "
+                f"and only slows {len(slows)}")
+        if slows and not blocks:
+            text += " (they run, slower: see each task's reason)"
+        out.append(text)
+    return tuple(out)
 
 
 def _part(value: float | None, low: float, high: float) -> float:

@@ -6,20 +6,58 @@ Each figure is ``None`` when unknown, and ``notes`` says where every known one c
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass
 
 from assess.bench.compare import classify_drive
 from assess.bench.performance import MeasuredPerformance
+from assess.detect.formfactor import form_factor_of
 from assess.hardware import Disk, RigProfile
 from assess.match import GpuMatch, match_gpus
 from assess.units import GIB
 from catalog import Catalog
 from catalog.schema import DRIVE_KIND_ORDER, DriveKind
 
-#: Sizes within this fraction below a requirement count as meeting it: drivers and firmware
-#: reserve some memory (a 16 GB T4 reports 15 GiB), makers quote decimal gigabytes.
+#: RAM within this fraction below a requirement counts as meeting it: firmware and the kernel
+#: reserve some (a 32 GB PC reports about 31 GiB). Never applied to GPU memory, where the
+#: marketed size is used instead (see :func:`nominal_vram_gib`), and never to whether a model's
+#: weights fit.
 SIZE_TOLERANCE = 0.08
+#: A reported GPU memory within this fraction below a marketed size is that size (an 80 GB H100
+#: reports 79.6 GiB, a 24 GB card 23.6 GiB, a 16 GB T4 15.0 GiB with ECC on).
+VRAM_ROUNDING = 0.07
+#: Marketed GPU memory sizes, GiB, for cards the catalog does not know.
+_CARD_SIZES = (2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 11.0, 12.0, 16.0, 20.0, 24.0, 32.0, 40.0, 48.0,
+               64.0, 80.0, 94.0, 96.0, 128.0, 141.0, 192.0)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuFacts:
+    """One discrete GPU as scoring sees it."""
+
+    name: str
+    #: The card's marketed memory, GiB; None when unread or ambiguous.
+    vram_gib: float | None
+    half_tflops: float | None
+    #: PCIe lanes the card runs on now (None: unknown).
+    pcie_width: int | None
+    pcie_gen: int | None
+    #: Active NVLink links (0: PCIe only; None: not read).
+    nvlink_links: int | None
+    #: Why the VRAM is unknown (empty when known).
+    vram_problem: str = ""
+
+
+def nominal_vram_gib(reported_gib: float, catalog_gib: float | None = None) -> float:
+    """The marketed size of a card that reports ``reported_gib`` (see :data:`VRAM_ROUNDING`)."""
+    if catalog_gib is not None and catalog_gib * (1 - VRAM_ROUNDING) <= reported_gib \
+            <= catalog_gib * 1.02:
+        return catalog_gib
+    for size in _CARD_SIZES:
+        if size * (1 - VRAM_ROUNDING) <= reported_gib <= size:
+            return size
+    return reported_gib
 @dataclass(frozen=True, slots=True)
 class DiskFacts:
     """One disk as scoring sees it: its speed class (None if unknown) and sizes in decimal GB."""
@@ -38,6 +76,7 @@ class ScoreFacts:
 
     gpu_count: int
     gpu_name: str | None
+    #: The best GPU's marketed memory, GiB (None: unread or ambiguous).
     vram_gib: float | None
     gpu_half_tflops: float | None
     gpu_speed_measured: bool
@@ -50,6 +89,20 @@ class ScoreFacts:
     storage_read_mb_s: float | None
     matches: tuple[GpuMatch, ...]
     notes: tuple[str, ...]
+    gpus: tuple[GpuFacts, ...] = ()
+    #: desktop / laptop / server / vm / unknown (from the profile's form factor).
+    form_factor: str = "unknown"
+    thunderbolt: bool | None = None
+    #: Why the best GPU's VRAM is unknown and how to learn it (empty when known).
+    vram_problem: str = ""
+
+    @property
+    def interconnect(self) -> str | None:
+        """``nvlink`` when every GPU has active NVLink links, ``pcie`` when any has none."""
+        links = [g.nvlink_links for g in self.gpus]
+        if len(links) < 2 or any(n is None for n in links):
+            return None
+        return "nvlink" if all(n for n in links) else "pcie"
 
     @property
     def has_gpu(self) -> bool:
@@ -121,16 +174,16 @@ def rig_facts(
     matches = match_gpus(profile, catalog)
     discrete = [x for x in matches if not x.gpu.integrated]
 
-    vram_values: list[float] = []
-    for match in discrete:
-        if match.gpu.vram_bytes:
-            vram_values.append(match.gpu.vram_bytes / GIB)
-        elif match.entry is not None:
-            vram_values.append(match.entry.vram_gib)
-            notes.append(f"{match.gpu.name}: VRAM not detected, the catalog's "
-                         f"{match.entry.vram_gib:g} GiB is used")
-    vram = max(vram_values) if vram_values else None
-    best = max(discrete, key=lambda x: x.gpu.vram_bytes or 0).gpu.name if discrete else None
+    gpu_facts = tuple(_gpu_facts(match, catalog) for match in discrete)
+    for gf in gpu_facts:
+        if gf.vram_problem:
+            notes.append(f"{gf.name}: {gf.vram_problem}")
+    best_facts = max(gpu_facts, key=lambda g: g.vram_gib or 0.0) if gpu_facts else None
+    if best_facts is not None and any(g.vram_gib is None for g in gpu_facts):
+        # an unread card could be the biggest: the best known one is not "the best"
+        best_facts = next(g for g in gpu_facts if g.vram_gib is None)
+    vram = best_facts.vram_gib if best_facts else None
+    best = best_facts.name if best_facts else None
 
     speeds = [x.entry.half_tflops for x in discrete if x.entry is not None]
     half = max(speeds) if speeds else None
@@ -195,9 +248,59 @@ def rig_facts(
         else:
             notes.append("Storage speed unknown (no disk of a known kind; run the storage "
                          "benchmark)")
+    form = form_factor_of(profile)
     return ScoreFacts(
         gpu_count=len(discrete), gpu_name=best, vram_gib=vram, gpu_half_tflops=half,
         gpu_speed_measured=speed_measured, cpu_name=cpu.model, cpu_cores=cpu.physical_cores,
         cpu_gflops=gflops, ram_gib=ram, ram_soldered=mem.soldered, disks=facts_disks,
-        storage_read_mb_s=read, matches=matches, notes=tuple(notes),
+        storage_read_mb_s=read, matches=matches, notes=tuple(notes), gpus=gpu_facts,
+        form_factor=form.kind, thunderbolt=form.thunderbolt,
+        vram_problem=best_facts.vram_problem if best_facts else "",
     )
+
+
+def _gpu_facts(match: GpuMatch, catalog: Catalog) -> GpuFacts:
+    gpu, entry = match.gpu, match.entry
+    problem = ""
+    vram: float | None
+    if gpu.vram_bytes:
+        vram = nominal_vram_gib(gpu.vram_bytes / GIB, entry.vram_gib if entry else None)
+    elif entry is None:
+        vram = None
+        problem = ("VRAM not detected and no catalog entry matches: read it with "
+                   "'nvidia-smi --query-gpu=memory.total --format=csv' and fill in vram_bytes")
+    else:
+        sizes = {entry.vram_gib}
+        for other in match.alternatives:
+            try:
+                alt = catalog.gpu(other)
+            except KeyError:
+                continue
+            if _same_card(entry.name, alt.name):
+                sizes.add(alt.vram_gib)
+        if len(sizes) > 1 or match.confidence == "low":
+            vram = None
+            listed = " and ".join(f"{v:g}" for v in sorted(sizes))
+            problem = (f"VRAM not detected, and the {card_stem(entry.name)} exists with "
+                       f"{listed} GiB: VRAM stays unknown. Read it with 'nvidia-smi "
+                       "--query-gpu=memory.total --format=csv' (or the card's box) and fill "
+                       "in vram_bytes in a saved profile")
+        else:
+            vram = entry.vram_gib
+            problem = ""
+    return GpuFacts(name=gpu.name, vram_gib=vram, half_tflops=entry.half_tflops if entry else None,
+                    pcie_width=gpu.pcie_width_current, pcie_gen=gpu.pcie_gen_current,
+                    nvlink_links=gpu.nvlink_links, vram_problem=problem)
+
+
+def card_stem(name: str) -> str:
+    """A catalog name without its memory size (``NVIDIA GeForce RTX 3060 12 GB`` -> ``...3060``)."""
+    return re.sub(r"\s+", " ", _SIZE_WORD.sub(" ", name)).strip()
+
+
+def _same_card(a: str, b: str) -> bool:
+    """Whether two catalog names are memory variants of one card (``RTX 3060 12 GB``/``8 GB``)."""
+    return card_stem(a) == card_stem(b)
+
+
+_SIZE_WORD = re.compile(r"\b\d+\s*GB\b|\(|\)", re.IGNORECASE)

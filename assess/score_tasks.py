@@ -1,9 +1,19 @@
 """A verdict per AI task of the catalog: ready, limited, not ready or unknown.
 
-Each task's needs (GPU memory, RAM, CPU cores, free disk space, disk kind) are checked one by
-one. A check whose fact is unknown is ``unknown`` - never a silent pass. The task's verdict is
-the worst of its checks, in the order not ready > unknown > limited > ready, and its fix lists
-the smallest change for every check that is not ready (reaching the task's *recommended* sizes).
+Each task's needs (GPU memory, RAM, CPU cores, free disk space, disk kind, the GPU's PCIe link)
+are checked one by one, and each check says what a shortfall does to the job:
+
+* it **blocks** the job (GPU memory below the minimum, RAM below the minimum, too little free
+  disk): ``not ready``;
+* it **slows** the job (few CPU cores for data loading, a slow disk, a GPU on a x4 link, RAM
+  below the recommendation): ``limited``, with the expected cost;
+* the fact is unread: ``unknown`` with how to learn it when a shortfall would block; when a
+  shortfall would only slow the job, the task is at most ``limited`` and says what to check.
+
+The task's verdict is the worst of its checks (not ready > unknown > limited > ready). GPU
+memory is compared as the card's marketed size, never with a tolerance: a model whose weights
+need 24.2 GiB does not fit a 24 GB card. Several GPUs count only where the task's method can use
+them (the catalog's ``multi_gpu``): a split pools their memory, data-parallel only speeds up.
 """
 
 from __future__ import annotations
@@ -11,17 +21,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.match import is_laptop_name
 from assess.score_facts import ScoreFacts, meets
-from catalog import Catalog, CloudOfferEntry, GpuEntry, TaskEntry
-from catalog.money import today
-from catalog.prices import KIND_WORDS, as_of, price_of, stale_warning
+from assess.score_gpu_fix import gpu_fix
+from catalog import Catalog, TaskEntry
 from catalog.schema import DRIVE_KIND_ORDER
 
 Verdict = Literal["ready", "limited", "not ready", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("ready", "limited", "not ready", "unknown")
+Effect = Literal["blocks", "slows", ""]
 _KIND_NAMES = {"nvme": "NVMe SSD", "sata-ssd": "SATA SSD", "hdd": "hard disk"}
 _SEVERITY: dict[Verdict, int] = {"ready": 0, "limited": 1, "unknown": 2, "not ready": 3}
+#: PCIe bandwidth per lane and direction, GB/s (PCI-SIG: 8, 16, 32 GT/s with 128b/130b).
+PCIE_LANE_GB_S = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
+#: GPU memory a model split leaves unused on each extra GPU (CUDA context, duplicated buffers).
+SPLIT_OVERHEAD_GIB = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCheck:
+    """One need of a task, checked."""
+
+    #: ``GPU``, ``RAM``, ``CPU``, ``Disk space``, ``Disk speed`` or ``GPU link``.
+    component: str
+    verdict: Verdict
+    reason: str
+    fix: str = ""
+    #: What a shortfall does: ``blocks`` the job or ``slows`` it; empty when it passes.
+    effect: Effect = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +61,19 @@ class TaskVerdict:
     #: The smallest change that would make the task ready; empty when it is ready.
     fix: str
     reasons: tuple[str, ...]
+    checks: tuple[TaskCheck, ...] = ()
 
+    @property
+    def blocking(self) -> tuple[str, ...]:
+        """Components whose shortfall stops this task."""
+        return tuple(c.component for c in self.checks
+                     if c.effect == "blocks" and c.verdict == "not ready")
 
-@dataclass(frozen=True, slots=True)
-class _Check:
-    verdict: Verdict
-    reason: str
-    fix: str = ""
+    @property
+    def slowing(self) -> tuple[str, ...]:
+        """Components whose shortfall (or unread fact) only slows this task."""
+        return tuple(c.component for c in self.checks
+                     if c.effect == "slows" and c.verdict != "ready")
 
 
 def task_verdicts(facts: ScoreFacts, catalog: Catalog) -> tuple[TaskVerdict, ...]:
@@ -51,8 +83,8 @@ def task_verdicts(facts: ScoreFacts, catalog: Catalog) -> tuple[TaskVerdict, ...
 
 def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskVerdict:
     """The verdict for one task (the worst of its checks)."""
-    checks = [_gpu_check(facts, catalog, task), _ram_check(facts, task),
-              _cpu_check(facts, task), *_storage_checks(facts, task)]
+    checks = [_gpu_check(facts, catalog, task), *_link_checks(facts, task),
+              _ram_check(facts, task), _cpu_check(facts, task), *_storage_checks(facts, task)]
     worst = max(checks, key=lambda c: _SEVERITY[c.verdict])
     decisive = [c.reason for c in checks if c.verdict == worst.verdict]
     fixes = [c.fix for c in checks if c.verdict != "ready" and c.fix]
@@ -63,120 +95,168 @@ def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskVe
         reason="; ".join(decisive),
         fix="; ".join(dict.fromkeys(fixes)),
         reasons=tuple(f"{c.verdict}: {c.reason}" for c in checks),
+        checks=tuple(checks),
     )
 
 
-def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> _Check:
+def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskCheck:
     low, rec = task.min_vram_gib, task.recommended_vram_gib
     if not task.gpu_required:
         if facts.has_gpu:
-            return _Check("ready", "a GPU is optional for this task, and this PC has one")
-        return _Check("ready", "runs on the CPU; a GPU is optional")
+            return TaskCheck("GPU", "ready", "a GPU is optional for this task, and this PC has one")
+        return TaskCheck("GPU", "ready", "runs on the CPU; a GPU is optional")
     if not facts.has_gpu:
-        return _Check("not ready", f"needs a GPU with at least {low:g} GiB VRAM; this PC has "
-                      "no discrete GPU", _gpu_fix(facts, catalog, rec))
+        return TaskCheck("GPU", "not ready", f"needs a GPU with at least {low:g} GiB VRAM; this "
+                         "PC has no discrete GPU", gpu_fix(facts, catalog, rec), "blocks")
     vram = facts.vram_gib
     if vram is None:
-        return _Check("unknown", "the GPU's memory is unknown",
-                      "fill in the GPU's vram_bytes in the profile ('rigready detect --save')")
-    if not meets(vram, low):
-        return _Check("not ready", f"{vram:.1f} GiB VRAM is below the {low:g} GiB minimum",
-                      _gpu_fix(facts, catalog, rec))
-    if not meets(vram, rec):
-        return _Check("limited", f"{vram:.1f} GiB VRAM meets the {low:g} GiB minimum but not the "
-                      f"{rec:g} GiB recommended (smaller batches or models)",
-                      _gpu_fix(facts, catalog, rec))
-    return _Check("ready", f"{vram:.1f} GiB VRAM meets the {rec:g} GiB recommended")
+        how = facts.vram_problem or ("fill in the GPU's vram_bytes in the profile "
+                                     "('rigready detect --save')")
+        return TaskCheck("GPU", "unknown", f"the GPU's memory is unknown, so whether the "
+                         f"{low:g} GiB minimum is met cannot be told", how, "blocks")
+    pooled, how = _pooled_vram(facts, task)
+    have = max(vram, pooled or 0.0)
+    several = pooled is not None and pooled > vram
+    where = f"{have:.1f} GiB VRAM" + (f" ({how})" if several else "")
+    if have < low:
+        extra = ""
+        if len(facts.gpus) > 1 and task.multi_gpu != "split":
+            method = ("runs on one GPU" if task.multi_gpu == "single"
+                      else "copies it to every GPU")
+            extra = f" (each GPU must hold the whole job: this task's usual method {method})"
+        return TaskCheck("GPU", "not ready", f"{where} is below the {low:g} GiB minimum{extra}",
+                         gpu_fix(facts, catalog, rec), "blocks")
+    cost = f"; {_split_cost(facts)}" if several else ""
+    dp = _data_parallel_note(facts, task)
+    if have < rec:
+        return TaskCheck("GPU", "limited", f"{where} meets the {low:g} GiB minimum but not the "
+                         f"{rec:g} GiB recommended (smaller batches or models){cost}{dp}",
+                         gpu_fix(facts, catalog, rec), "slows")
+    if several and facts.interconnect != "nvlink":
+        return TaskCheck("GPU", "limited", f"{where} meets the {rec:g} GiB recommended{cost}",
+                         "", "slows")
+    return TaskCheck("GPU", "ready", f"{where} meets the {rec:g} GiB recommended{cost}{dp}")
 
 
-def _gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
-    laptop = facts.gpu_name is not None and is_laptop_name(facts.gpu_name)
-    priced = [g for g in catalog.gpus
-              if g.segment in ("desktop", "workstation") and meets(g.vram_gib, need_gib)
-              and g.street_price_usd is not None]
-    cheapest = min(priced, key=lambda g: g.street_price_usd or 0.0, default=None)
-    if laptop:
-        text = f"a GPU with at least {need_gib:g} GiB VRAM: a laptop's GPU cannot be swapped"
+def _pooled_vram(facts: ScoreFacts, task: TaskEntry) -> tuple[float | None, str]:
+    """GPU memory the task can use across GPUs (None: one GPU only, or a size unknown)."""
+    if task.multi_gpu != "split" or len(facts.gpus) < 2:
+        return None, ""
+    sizes = [g.vram_gib for g in facts.gpus]
+    if any(v is None for v in sizes):
+        return None, ""
+    known = [v for v in sizes if v is not None]
+    pooled = sum(known) - SPLIT_OVERHEAD_GIB * (len(known) - 1)
+    return pooled, (f"{len(known)} GPUs, the model split across them (FSDP, tensor/pipeline "
+                    f"parallel or a layer split), about {SPLIT_OVERHEAD_GIB:g} GiB lost per "
+                    "extra GPU")
+
+
+def _split_cost(facts: ScoreFacts) -> str:
+    link = facts.interconnect
+    if link == "nvlink":
+        return ("the GPUs are joined by NVLink, so exchanging weights and activations costs "
+                "little")
+    lanes = [g.pcie_width for g in facts.gpus if g.pcie_width]
+    gens = [g.pcie_gen for g in facts.gpus if g.pcie_gen]
+    if lanes and gens:
+        bw = min(lanes) * PCIE_LANE_GB_S.get(min(gens), 1.0)
+        speed = f"PCIe {min(gens)}.0 x{min(lanes)}, about {bw:.0f} GB/s each way"
     else:
-        text = f"a GPU with at least {need_gib:g} GiB VRAM"
-        if cheapest is not None:
-            text += f", such as the {cheapest.name} ({_dated(cheapest, catalog)})"
-    offers = []
-    for offer in catalog.cloud_offers:
-        try:
-            gpu = catalog.gpu(offer.gpu_id)
-        except KeyError:
-            continue
-        if meets(gpu.vram_gib, need_gib):
-            offers.append(offer)
-    # On-demand first: a spot instance can be taken away mid-run.
-    rent = min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
-    if rent is not None:
-        text += (f", or rent one: {rent.provider} {rent.instance} at "
-                 f"{_dated(rent, catalog, per_hour=True)}")
-    return text
+        speed = "PCIe (lane count not read)"
+    what = "no NVLink between them" if link == "pcie" else "NVLink not detected"
+    return (f"{what}: every step passes weights or activations over {speed}; an RTX 3090 NVLink "
+            "bridge moves 112.5 GB/s (NVIDIA), so expect the split to cost noticeably more time "
+            "per step than on one big GPU, most for tensor parallel, least for a pipeline or "
+            "layer split")
 
 
-def _dated(entry: GpuEntry | CloudOfferEntry, catalog: Catalog, per_hour: bool = False) -> str:
-    """``about $229, street price as of 2026-11-28`` plus an age warning when it is old."""
-    price = price_of(entry)
-    if price is None:
-        return "not priced"
-    figure = f"${price.usd:g}/h" if per_hour else f"about ${price.usd:,.0f}"
-    warn = stale_warning(price, catalog.price_policies, today())
-    label = "your price" if price.yours else KIND_WORDS.get(price.kind, price.kind)
-    return f"{figure}, {label} {as_of(price.date)}" + (f"; {warn}" if warn else "")
+def _data_parallel_note(facts: ScoreFacts, task: TaskEntry) -> str:
+    if len(facts.gpus) < 2 or task.multi_gpu != "data-parallel":
+        return ""
+    return (f"; {len(facts.gpus)} GPUs run it data-parallel (DDP): up to {len(facts.gpus)}x the "
+            "samples per second, but each GPU still needs the memory above")
 
 
-def _ram_check(facts: ScoreFacts, task: TaskEntry) -> _Check:
+def _link_checks(facts: ScoreFacts, task: TaskEntry) -> list[TaskCheck]:
+    """A GPU on a narrow PCIe link (a x4 slot or an external GPU) is slower to feed."""
+    if not task.gpu_required or not facts.gpus:
+        return []
+    narrow = [g for g in facts.gpus if g.pcie_width is not None and g.pcie_width <= 4]
+    if not narrow:
+        return []
+    g = narrow[0]
+    bw = g.pcie_width * PCIE_LANE_GB_S.get(g.pcie_gen or 3, 0.985) if g.pcie_width else 0.0
+    return [TaskCheck("GPU link", "limited",
+                      f"{g.name} runs on a PCIe x{g.pcie_width} link (about {bw:.0f} GB/s, an "
+                      "external-GPU or chipset-slot class link): loading the model and feeding "
+                      "data take longer; compute on the card is not affected",
+                      "a x16 slot wired to the CPU, if the board has one free", "slows")]
+
+
+def _ram_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
     ram, low, rec = facts.ram_gib, task.min_ram_gib, task.recommended_ram_gib
     if ram is None:
-        return _Check("unknown", "the amount of RAM is unknown",
-                      "fill in memory.total_bytes in the profile")
+        return TaskCheck("RAM", "unknown", "the amount of RAM is unknown",
+                         "fill in memory.total_bytes in the profile", "blocks")
     fix = f"{rec:g} GiB RAM (add about {max(rec - ram, 0):.0f} GiB)"
     if facts.ram_soldered:
         fix += " - this RAM is soldered, so that means another machine"
     if not meets(ram, low):
-        return _Check("not ready", f"{ram:.1f} GiB RAM is below the {low:g} GiB minimum", fix)
+        return TaskCheck("RAM", "not ready", f"{ram:.1f} GiB RAM is below the {low:g} GiB "
+                         "minimum (loading the data or model can run out of memory)", fix,
+                         "blocks")
     if not meets(ram, rec):
-        return _Check("limited", f"{ram:.1f} GiB RAM meets the {low:g} GiB minimum but not the "
-                      f"{rec:g} GiB recommended", fix)
-    return _Check("ready", f"{ram:.1f} GiB RAM meets the {rec:g} GiB recommended")
+        return TaskCheck("RAM", "limited", f"{ram:.1f} GiB RAM meets the {low:g} GiB minimum but "
+                         f"not the {rec:g} GiB recommended (smaller data caches, more disk "
+                         "reads)", fix, "slows")
+    return TaskCheck("RAM", "ready", f"{ram:.1f} GiB RAM meets the {rec:g} GiB recommended")
 
 
-def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> _Check:
+def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
     cores, need = facts.cpu_cores, task.min_cpu_cores
     if cores is None:
-        return _Check("unknown", "the number of CPU cores is unknown",
-                      "fill in cpu.physical_cores in the profile")
-    if cores < need:
-        return _Check("not ready", f"{cores} CPU cores, below the {need} needed",
-                      f"a CPU with at least {need} cores")
-    return _Check("ready", f"{cores} CPU cores (needs {need})")
+        return TaskCheck("CPU", "limited", f"the number of CPU cores is unknown: with fewer than "
+                         f"{need}, data loading would be slower",
+                         "fill in cpu.physical_cores in the profile", "slows")
+    if cores >= need:
+        return TaskCheck("CPU", "ready", f"{cores} CPU cores (needs {need})")
+    if task.gpu_required:
+        cost = ("data loading, decoding and augmentation run on the CPU, so the GPU will wait "
+                f"for input: expect slower steps (pre-process once and cache, use {cores} "
+                "DataLoader workers)")
+    else:
+        cost = f"the work runs on the CPU: expect about {need / cores:.0f}x longer"
+    return TaskCheck("CPU", "limited", f"{cores} CPU cores, below the {need} this task expects: "
+                     f"{cost}", f"a CPU (or instance) with at least {need} cores", "slows")
 
 
-def _storage_checks(facts: ScoreFacts, task: TaskEntry) -> list[_Check]:
+def _storage_checks(facts: ScoreFacts, task: TaskEntry) -> list[TaskCheck]:
     checks = []
     free, need = facts.free_gb, task.storage_gb
     if free is None:
-        checks.append(_Check("unknown", "free disk space is unknown",
-                             "mount the disks or fill in free_bytes in the profile"))
+        checks.append(TaskCheck("Disk space", "unknown", "free disk space is unknown",
+                                "mount the disks or fill in free_bytes in the profile",
+                                "blocks"))
     elif free < need:
-        checks.append(_Check("not ready", f"{free:,.0f} GB free, below the {need:,.0f} GB needed",
-                             f"free up or add {need - free:,.0f} GB of disk space"))
+        checks.append(TaskCheck("Disk space", "not ready", f"{free:,.0f} GB free, below the "
+                                f"{need:,.0f} GB needed",
+                                f"free up or add {need - free:,.0f} GB of disk space", "blocks"))
     else:
-        checks.append(_Check("ready", f"{free:,.0f} GB free (needs {need:,.0f} GB)"))
+        checks.append(TaskCheck("Disk space", "ready", f"{free:,.0f} GB free (needs "
+                                f"{need:,.0f} GB)"))
     if task.storage_kind is not None:
         kind = facts.storage_class
+        want = _KIND_NAMES[task.storage_kind]
         if kind is None:
-            checks.append(_Check("unknown", "the disk kind is unknown",
-                                 "run the storage benchmark to measure its speed"))
+            checks.append(TaskCheck("Disk speed", "limited", f"the disk kind is unknown: a disk "
+                                    f"slower than a {want} would slow data loading",
+                                    "run the storage benchmark to measure its speed", "slows"))
         elif DRIVE_KIND_ORDER.index(kind) < DRIVE_KIND_ORDER.index(task.storage_kind):
-            checks.append(_Check("limited", f"the fastest disk is a {_KIND_NAMES[kind]}; "
-                                 f"{_KIND_NAMES[task.storage_kind]} is recommended for loading "
-                                 "the data",
-                                 f"a faster drive ({_KIND_NAMES[task.storage_kind]}) for the "
-                                 "data"))
+            checks.append(TaskCheck("Disk speed", "limited", f"the fastest disk is a "
+                                    f"{_KIND_NAMES[kind]}; {want} is recommended for loading "
+                                    "the data (epochs wait on the disk)",
+                                    f"a faster drive ({want}) for the data", "slows"))
         else:
-            checks.append(_Check("ready", f"{_KIND_NAMES[kind]} storage"))
+            checks.append(TaskCheck("Disk speed", "ready", f"{_KIND_NAMES[kind]} storage"))
     return checks

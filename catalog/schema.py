@@ -20,6 +20,10 @@ CpuVendorName = Literal["intel", "amd"]
 DdrType = Literal["DDR4", "DDR5"]
 ModuleFormFactor = Literal["DIMM", "SODIMM"]
 DriveKind = Literal["nvme", "sata-ssd", "hdd"]
+#: How a task can use several GPUs: ``split`` spreads the model's memory over them (FSDP,
+#: tensor/pipeline parallel, layer split for inference), ``data-parallel`` runs a copy per GPU
+#: (faster, but each GPU must hold the whole job), ``single`` uses one GPU only.
+MultiGpu = Literal["split", "data-parallel", "single"]
 AtxVersion = Literal["2.x", "3.0", "3.1"]
 TaskCategory = Literal["vision", "nlp", "audio", "tabular", "rl", "generative"]
 ModelFamily = Literal[
@@ -248,6 +252,7 @@ class TaskEntry:
     min_cpu_cores: int
     storage_gb: float
     storage_kind: DriveKind | None = None
+    multi_gpu: MultiGpu = "data-parallel"
     notes: str
     source: str
 

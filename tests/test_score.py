@@ -128,7 +128,6 @@ def test_cpu_task_ready_without_gpu(cat: Catalog) -> None:
 @pytest.mark.parametrize("profile", [
     rig((gpu("NVIDIA GeForce RTX 9999", None),)),  # VRAM unknown
     rig((gpu("NVIDIA GeForce RTX 3090", 24),), ram_gib=None),
-    rig((gpu("NVIDIA GeForce RTX 3090", 24),), cores=None),
     rig((gpu("NVIDIA GeForce RTX 3090", 24),), disks=(disk("nvme", 2000, None),)),
 ])
 def test_unknown_fact_is_never_a_pass(cat: Catalog, profile: RigProfile) -> None:
@@ -136,6 +135,15 @@ def test_unknown_fact_is_never_a_pass(cat: Catalog, profile: RigProfile) -> None
     small = _task(r, "image-classification-small")
     assert small.verdict == "unknown"
     assert "unknown" in small.reason and small.fix
+
+
+def test_unknown_fact_that_only_slows_caps_the_task_at_limited(cat: Catalog) -> None:
+    # Few cores slow data loading but never stop the job: unknown cores cannot be "ready",
+    # and need not be "unknown" either.
+    r = assess_readiness(rig((gpu("NVIDIA GeForce RTX 3090", 24),), cores=None), cat)
+    small = _task(r, "image-classification-small")
+    assert small.verdict == "limited"
+    assert "unknown" in small.reason and "physical_cores" in small.fix
 
 
 def test_not_ready_outranks_unknown(cat: Catalog) -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from assess.hardware import DiskKind, RigProfile
 from assess.score import MeasuredPerformance, assess_readiness
+from assess.score_facts import card_stem
 from catalog import Catalog, load_catalog
 from tests.score_helpers import GIB, MINI, disk, gpu, rig
 
@@ -80,6 +81,10 @@ def test_more_ram_never_lowers(which: str, base: tuple[RigProfile, MeasuredPerfo
     assert _score(cat, more, measured) >= _score(cat, profile, measured)
 
 
+def _one_size(cat: Catalog, name: str) -> bool:
+    return len({g.vram_gib for g in cat.gpus if card_stem(g.name) == card_stem(name)}) == 1
+
+
 @pytest.mark.parametrize("which", sorted(CATALOGS))
 @settings(settings.get_profile("score"))
 @given(base=rigs(), faster=st.floats(1.0, 10.0), data=st.data())
@@ -116,11 +121,15 @@ def test_faster_gpu_never_lowers(which: str, base: tuple[RigProfile, MeasuredPer
         assert _score(cat, profile, quicker) >= before
     elif profile.gpus:
         # Swap in a catalog model at least as fast, keeping the detected VRAM (where VRAM is
-        # not detected, the catalog's figure counts, so the new model must not have less).
+        # not detected, the catalog's figure counts, so the new model must not have less, and
+        # must not be a name sold with several memory sizes, whose VRAM then stays unknown).
         facts = assess_readiness(profile, cat, measured).facts
         current, vram = facts.gpu_half_tflops or 0.0, facts.vram_gib or 0.0
+        detected = profile.gpus[0].vram_bytes is not None
         options = [g for g in cat.gpus if g.half_tflops >= current and g.segment != "laptop"
-                   and (profile.gpus[0].vram_bytes is not None or g.vram_gib >= vram)]
+                   and (detected or (g.vram_gib >= vram and _one_size(cat, g.name)))]
+        if not options:
+            return
         choice = data.draw(st.sampled_from(options))
         swapped = dataclasses.replace(profile.gpus[0], name=choice.name,
                                       vendor=choice.vendor)

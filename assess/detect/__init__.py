@@ -7,7 +7,7 @@ reason costs only its own facts: the exception becomes a warning and detection g
 Modules: :mod:`~assess.detect.cpu`, :mod:`~assess.detect.isa`, :mod:`~assess.detect.memory`,
 :mod:`~assess.detect.dmi`, :mod:`~assess.detect.storage`, :mod:`~assess.detect.mounts`,
 :mod:`~assess.detect.nvml`, :mod:`~assess.detect.gpu_nvidia`, :mod:`~assess.detect.gpu_sysfs`,
-:mod:`~assess.detect.pci`, :mod:`~assess.detect.system`.
+:mod:`~assess.detect.pci`, :mod:`~assess.detect.system`, :mod:`~assess.detect.formfactor`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,22 @@ from typing import TypeVar
 
 from assess.detect._fs import SysRoot
 from assess.detect.cpu import probe_cpu
+from assess.detect.formfactor import probe_form_factor
 from assess.detect.gpu_nvidia import probe_nvidia
 from assess.detect.gpu_sysfs import probe_sysfs_gpus
 from assess.detect.memory import DmidecodeRunner, probe_memory
 from assess.detect.nvml import NvmlApi, NvmlUnavailable, shared_nvml
 from assess.detect.storage import StatvfsFn, probe_storage
 from assess.detect.system import find_package, probe_system
-from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+from assess.hardware import (
+    CpuInfo,
+    Disk,
+    FormFactorInfo,
+    GpuInfo,
+    MemoryInfo,
+    RigProfile,
+    SystemInfo,
+)
 from assess.profile import drop_non_finite
 
 T = TypeVar("T")
@@ -85,8 +94,10 @@ def detect_rig(
         lambda: probe_system(fs, check_torch=check_torch,
                              finder=find_package if fs.live or check_torch else None),
         SystemInfo(), warnings)
+    form = _isolated("Form factor", lambda: probe_form_factor(fs, cpu.model, gpus),
+                     FormFactorInfo(), warnings)
     return drop_non_finite(RigProfile(
-        cpu=cpu, memory=memory, storage=storage, gpus=gpus, system=system,
+        cpu=cpu, memory=memory, storage=storage, gpus=gpus, system=system, form_factor=form,
         warnings=tuple(warnings), created=clock().astimezone(UTC).isoformat(timespec="seconds")))
 
 

@@ -92,6 +92,20 @@ def _gpu(nvml: NvmlApi, r: _Reader, i: int, driver: str | None, cuda: str | None
     if name is None:
         sources["name"] = "placeholder (NVML gave no name)"
     power_mw = count("power_limit_w", lambda: nvml.power_limit_mw(i))
+    # Both are optional extras: a GPU without NVLink (most GeForce cards) or an older driver
+    # is normal, so a failure here is not worth a warning.
+    quiet = _Reader()
+    packed = quiet.read("pci_device_id", i, lambda: nvml.pci_device_id(i))
+    device_id = f"{packed & 0xFFFF:04x}:{packed >> 16:04x}" if packed else None
+    if device_id is not None:
+        sources["pci_device_id"] = "nvml"
+    links = quiet.read("nvlink_links", i, lambda: nvml.nvlink_active_links(i))
+    if links is not None:
+        sources["nvlink_links"] = "nvml"
+    elif any(f == "nvlink_links" and "not supported" in why.lower()
+             for f, why in quiet.failures):
+        links = 0  # NVML's answer for a GPU that has no NVLink: it talks over PCIe
+        sources["nvlink_links"] = "nvml"
     return GpuInfo(
         vendor="nvidia",
         name=name or f"NVIDIA GPU {i}",
@@ -115,5 +129,7 @@ def _gpu(nvml: NvmlApi, r: _Reader, i: int, driver: str | None, cuda: str | None
                               lambda: nvml.temperature_threshold(i, "slowdown")),
         temp_shutdown_c=count("temp_shutdown_c",
                               lambda: nvml.temperature_threshold(i, "shutdown")),
+        pci_device_id=device_id,
+        nvlink_links=links,
         sources=sources,
     )

@@ -83,6 +83,12 @@ class NvmlApi(Protocol):
     def temperature_threshold(self, index: int, kind: Threshold) -> int:
         """Slowdown or shutdown temperature in °C."""
 
+    def pci_device_id(self, index: int) -> int:
+        """PCI ids as NVML packs them: ``device << 16 | vendor`` (0x1F1110DE)."""
+
+    def nvlink_active_links(self, index: int) -> int:
+        """NVLink links that are up (raises NvmlCallError on a GPU without NVLink)."""
+
 
 @dataclass(frozen=True, slots=True)
 class NvmlUnavailable:
@@ -185,6 +191,23 @@ class PynvmlAdapter:
         code = (self._nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN if kind == "slowdown"
                 else self._nv.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN)
         return int(self._dev("nvmlDeviceGetTemperatureThreshold", index, code))
+
+    def pci_device_id(self, index: int) -> int:
+        """See :meth:`NvmlApi.pci_device_id`."""
+        return int(self._dev("nvmlDeviceGetPciInfo", index).pciDeviceId)
+
+    def nvlink_active_links(self, index: int) -> int:
+        """See :meth:`NvmlApi.nvlink_active_links`."""
+        active = 0
+        for link in range(int(getattr(self._nv, "NVML_NVLINK_MAX_LINKS", 18))):
+            try:
+                state = self._dev("nvmlDeviceGetNvLinkState", index, link)
+            except NvmlCallError:
+                if link == 0:
+                    raise  # no NVLink at all (every GeForce card since the 40 series)
+                break  # past the last link this GPU has
+            active += int(state == getattr(self._nv, "NVML_FEATURE_ENABLED", 1))
+        return active
 
 
 _lock = threading.Lock()

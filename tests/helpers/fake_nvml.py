@@ -103,3 +103,12 @@ class FakeNvml:
 
     def temperature_threshold(self, index: int, kind: Threshold) -> int:
         return int(self._dev(index, f"temperature_threshold_{kind}"))
+
+    # Captures made before these two calls existed lack them: "not captured", not "unsupported".
+    def pci_device_id(self, index: int) -> int:
+        return int(self._get(self.devices[index].get("pci_device_id",
+                                                     Unsupported("Not Captured"))))
+
+    def nvlink_active_links(self, index: int) -> int:
+        return int(self._get(self.devices[index].get("nvlink_active_links",
+                                                     Unsupported("Not Captured"))))

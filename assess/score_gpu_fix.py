@@ -1,0 +1,89 @@
+"""What to do when a task needs more GPU memory: what works for this kind of machine.
+
+Only a desktop (or a server with a free slot) takes a new graphics card. A laptop's GPU is
+soldered: it can use an external GPU where a Thunderbolt 3/4 or USB4 port exists (the link is a
+PCIe 3.0 x4 tunnel, 32 Gbit/s, about 4 GB/s: Intel's Thunderbolt 3 and 4 specifications; a
+desktop x16 4.0 slot moves about 32 GB/s), or rent. A virtual machine is resized by choosing a
+bigger instance. When the form factor is unknown both readings are given, desktop last.
+"""
+
+from __future__ import annotations
+
+from assess.score_facts import ScoreFacts
+from catalog import Catalog, CloudOfferEntry, GpuEntry
+from catalog.money import today
+from catalog.prices import KIND_WORDS, as_of, price_of, stale_warning
+
+#: What an external GPU costs in bandwidth (stated wherever one is suggested).
+EGPU_LINK = ("an external GPU runs over a PCIe 3.0 x4 tunnel (about 4 GB/s against about 32 GB/s "
+             "in a desktop x16 slot): loading the model and CPU offload are several times slower; "
+             "training speed on the card is mostly kept")
+
+
+def egpu_text(thunderbolt: bool | None) -> str:
+    """The external-GPU option for a laptop, honest about whether it has the port."""
+    if thunderbolt:
+        return (f"an external GPU enclosure on its Thunderbolt/USB4 port ({EGPU_LINK})")
+    if thunderbolt is None:
+        return ("an external GPU only if it has a Thunderbolt 3/4 or USB4 port (none could be "
+                "detected: look for the lightning-bolt or USB4 mark next to a USB-C port); "
+                + EGPU_LINK)
+    return "no external GPU: no Thunderbolt or USB4 controller was found"
+
+
+def _desktop_card(catalog: Catalog, need_gib: float) -> str:
+    priced = [g for g in catalog.gpus
+              if g.segment in ("desktop", "workstation") and g.vram_gib >= need_gib
+              and g.street_price_usd is not None]
+    cheapest = min(priced, key=lambda g: g.street_price_usd or 0.0, default=None)
+    text = f"a GPU with at least {need_gib:g} GiB VRAM"
+    if cheapest is not None:
+        text += f", such as the {cheapest.name} ({_dated(cheapest, catalog)})"
+    return text
+
+
+def _dated(entry: GpuEntry | CloudOfferEntry, catalog: Catalog, per_hour: bool = False) -> str:
+    """``about $229, street price as of 2026-11-28`` plus an age warning when it is old."""
+    price = price_of(entry)
+    if price is None:
+        return "not priced"
+    figure = f"${price.usd:g}/h" if per_hour else f"about ${price.usd:,.0f}"
+    warn = stale_warning(price, catalog.price_policies, today())
+    label = "your price" if price.yours else KIND_WORDS.get(price.kind, price.kind)
+    return f"{figure}, {label} {as_of(price.date)}" + (f"; {warn}" if warn else "")
+
+
+def _rent(catalog: Catalog, need_gib: float) -> str:
+    offers = []
+    for offer in catalog.cloud_offers:
+        try:
+            gpu = catalog.gpu(offer.gpu_id)
+        except KeyError:
+            continue
+        if gpu.vram_gib >= need_gib:
+            offers.append(offer)
+    # On-demand first: a spot instance can be taken away mid-run.
+    rent = min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
+    if rent is None:
+        return ""
+    return f"rent one: {rent.provider} {rent.instance} at {_dated(rent, catalog, per_hour=True)}"
+
+
+def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
+    """The smallest way to get ``need_gib`` of GPU memory that works for this machine."""
+    rent = _rent(catalog, need_gib)
+    form = facts.form_factor
+    if form == "laptop":
+        parts = [f"a GPU with at least {need_gib:g} GiB VRAM: a laptop's GPU cannot be swapped",
+                 egpu_text(facts.thunderbolt)]
+    elif form == "vm":
+        parts = [f"a cloud instance with at least {need_gib:g} GiB of GPU memory (a VM's GPU is "
+                 "chosen with the instance, not installed)"]
+    elif form == "unknown":
+        parts = ["the form factor could not be read: if this is a laptop its GPU cannot be "
+                 "swapped; if it is a desktop, " + _desktop_card(catalog, need_gib)]
+    else:
+        parts = [_desktop_card(catalog, need_gib)]
+    if rent:
+        parts.append(rent)
+    return ", or ".join(parts)
