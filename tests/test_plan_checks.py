@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -128,7 +129,15 @@ def test_psu_choice_meets_watts_and_connectors(cat: Catalog) -> None:
 
 def test_laptop_gpu_cannot_be_swapped(cat: Catalog) -> None:
     rig = _rig(cat, "laptop-rtx3060-laptop-6gb-16gb-lpddr5")
+    assert rig.laptop and not rig.takes_internal_gpu
+    # Thunderbolt not known: a card can only go in an external enclosure, and that is a risk
+    # to check before buying, never a pass.
     checks = slot_checks(rig, cat.gpu("rtx-3060-12gb"), RigFacts())
+    assert [(c.name, c.status) for c in checks] == [("External GPU", "unverified"),
+                                                   ("GPU software", "pass")]
+    assert "x4" in checks[0].detail and "not priced" in checks[0].detail
+    no_port = dataclasses.replace(rig, thunderbolt=False)
+    checks = slot_checks(no_port, cat.gpu("rtx-3060-12gb"), RigFacts())
     assert [(c.name, c.status) for c in checks] == [("GPU replaceable", "fail")]
 
 

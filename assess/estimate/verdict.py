@@ -44,6 +44,8 @@ class Suggestion:
     change: str
     total_bytes: int
     status: Status
+    #: The changed workload, so a caller can re-check it (None: not recorded).
+    workload: Workload | None = None
 
 
 def _fits(total: int, vram: int) -> bool:
@@ -191,7 +193,7 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     for label, changed in cands:
         total = memory(shape, changed).total
         if total <= vram:
-            out.append(Suggestion(label, total, _status(total, vram)))
+            out.append(Suggestion(label, total, _status(total, vram), changed))
     if not out:
         combined = _combined(shape, wl, vram)
         if combined is not None:
@@ -220,7 +222,7 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
         total = memory(shape, changed).total
         if total <= vram:
             return Suggestion(" + ".join(s for s, _ in steps[: steps.index((label, changed)) + 1]),
-                              total, _status(total, vram))
+                              total, _status(total, vram), changed)
     labels = [s for s, _ in steps]
     b = max_batch(shape, current, vram)
     if b > 0:
@@ -234,7 +236,8 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
         current = replace(current, seq_len=s)
         labels.append(f"batch size 1 and sequence length {s}")
     total = memory(shape, current).total
-    return Suggestion(" + ".join(labels), total, _status(total, vram)) if total <= vram else None
+    return (Suggestion(" + ".join(labels), total, _status(total, vram), current)
+            if total <= vram else None)
 
 
 @dataclass(frozen=True, slots=True)

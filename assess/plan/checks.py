@@ -18,6 +18,7 @@ from typing import Literal
 
 from assess.plan.facts import RigFacts, format_connectors
 from assess.plan.rig import ASSUMED_CPU_W, RigState
+from assess.score_gpu_fix import EGPU_LINK
 from catalog import GpuEntry, PsuEntry
 
 Status = Literal["pass", "fail", "unverified"]
@@ -43,6 +44,10 @@ RAM_BOARD_MAX = "RAM board maximum"
 RAM_KIT = "RAM kit"
 STORAGE_SLOT = "Drive slot"
 CPU_SOCKET = "CPU socket"
+EXTERNAL_GPU = "External GPU"
+#: Unverified checks that would stop the plan if they turned out false: a plan with one open is
+#: not ready to buy until it is measured. (GPU software is a risk, not a blocker.)
+NOT_BLOCKING = frozenset({GPU_SOFTWARE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +164,14 @@ def psu_checks(rig: RigState, gpu: GpuEntry, facts: RigFacts,
             status = "unverified" if need.cpu_assumed else "pass"
         else:
             status = "unverified" if low_cpu else "fail"
-        out.append(Check(PSU_CAPACITY, status,
-                         f"your {have:.0f} W PSU; needs {need.watts:.0f} W: {need.text}"))
+        detail = f"your {have:.0f} W PSU; needs {need.watts:.0f} W: {need.text}"
+        if status == "unverified":
+            detail = (f"your {have:.0f} W PSU against {need.watts:.0f} W worked out with an "
+                      f"assumed {need.cpu_w:.0f} W CPU ({rig.cpu_name or 'the CPU'} is not in the "
+                      f"catalog), so it cannot be confirmed: look up your CPU's rated power; "
+                      f"(CPU + {gpu.tgp_w:.0f} W GPU + {REST_OF_PC_W:.0f} W) x {PSU_HEADROOM:g} "
+                      f"must stay at or below {have:.0f} W")
+        out.append(Check(PSU_CAPACITY, status, detail))
     if not gpu.power_connectors:
         out.append(Check(GPU_CONNECTORS, "pass", "slot power only (75 W), no cable needed"))
     elif facts.psu_connectors is None:
@@ -187,12 +198,14 @@ def psu_sufficient(rig: RigState, gpu: GpuEntry, facts: RigFacts) -> bool | None
 def slot_checks(rig: RigState, gpu: GpuEntry, facts: RigFacts) -> list[Check]:
     """Can the card go in: laptop, PCIe slot and generation, length, software stack."""
     out: list[Check] = []
-    if rig.laptop:
+    if rig.laptop and rig.thunderbolt is False:
         out.append(Check(GPU_REPLACEABLE, "fail",
                          f"{rig.gpu.name if rig.gpu else 'this GPU'} is a laptop GPU, soldered "
-                         "to the board: it cannot be swapped (an external GPU enclosure is "
-                         "a different, slower option)"))
+                         "to the board, and no Thunderbolt/USB4 port was found for an external "
+                         "one"))
         return out
+    if rig.laptop:
+        return [*egpu_checks(rig, gpu), _software(gpu)]
     gen = rig.platform_pcie_gen
     link = f"PCIe {gpu.pcie_gen}.0 x{gpu.pcie_lanes or 16} card"
     if gen is not None and gen < gpu.pcie_gen:
@@ -202,7 +215,12 @@ def slot_checks(rig: RigState, gpu: GpuEntry, facts: RigFacts) -> list[Check]:
     else:
         speed = "" if gen is not None else "; the board's PCIe generation is unknown " \
             "(cards work in older slots at the older speed)"
-    if rig.has_gpu:
+    if rig.compact:
+        out.append(Check(PCIE_SLOT, "unverified",
+                         f"a small case (all-in-one, mini PC or low-profile): check it has a "
+                         f"full-height x16 slot and room for the card; "
+                         f"{link}{speed}"))
+    elif rig.has_gpu:
         out.append(Check(PCIE_SLOT, "pass", f"replaces the card in its x16 slot; {link}{speed}"))
     else:
         out.append(Check(PCIE_SLOT, "unverified",
@@ -221,13 +239,27 @@ def slot_checks(rig: RigState, gpu: GpuEntry, facts: RigFacts) -> list[Check]:
         out.append(Check(GPU_LENGTH, "pass" if fits else "fail",
                          f"{gpu.length_mm:.0f} mm reference card, {facts.clearance_mm:.0f} mm "
                          "of room (partner cards are often longer)"))
-    if gpu.vendor == "nvidia":
-        out.append(Check(GPU_SOFTWARE, "pass", "NVIDIA CUDA: PyTorch, bitsandbytes and "
-                         "flash-attention support it"))
-    else:
-        stack = "ROCm" if gpu.vendor == "amd" else "oneAPI/XPU"
-        out.append(Check(GPU_SOFTWARE, "unverified",
-                         f"{gpu.vendor.upper() if gpu.vendor == 'amd' else 'Intel'} {stack}: "
-                         "PyTorch runs, but bitsandbytes, flash-attention and some kernels "
-                         "lag CUDA — check your tools support it"))
+    out.append(_software(gpu))
     return out
+
+
+def _software(gpu: GpuEntry) -> Check:
+    if gpu.vendor == "nvidia":
+        return Check(GPU_SOFTWARE, "pass", "NVIDIA CUDA: PyTorch, bitsandbytes and "
+                     "flash-attention support it")
+    stack = "ROCm" if gpu.vendor == "amd" else "oneAPI/XPU"
+    return Check(GPU_SOFTWARE, "unverified",
+                 f"{gpu.vendor.upper() if gpu.vendor == 'amd' else 'Intel'} {stack}: "
+                 "PyTorch runs, but bitsandbytes, flash-attention and some kernels "
+                 "lag CUDA — check your tools support it")
+
+
+def egpu_checks(rig: RigState, gpu: GpuEntry) -> list[Check]:
+    """A desktop card in an external enclosure on a laptop's Thunderbolt/USB4 port."""
+    port = ("the laptop has a Thunderbolt/USB4 controller" if rig.thunderbolt else
+            "no Thunderbolt/USB4 controller could be detected — check the laptop has such a "
+            "port (lightning-bolt or USB4 mark) before buying anything")
+    return [Check(EXTERNAL_GPU, "unverified",
+                  f"goes in an external GPU enclosure, not in the laptop: {port}; the enclosure "
+                  f"(not in the catalog, not priced, not in the total) must power a "
+                  f"{gpu.tgp_w:.0f} W card and fit its length; {EGPU_LINK}")]

@@ -52,6 +52,7 @@ from assess.plan.rent import (
 )
 from assess.plan.result import After, Plan, PlanResult, PlanStatus
 from assess.plan.rig import RigState, rig_state
+from assess.plan.settings import setting_fixes
 from assess.plan.summary import build_result
 from assess.score_facts import meets
 from assess.units import GIB
@@ -89,6 +90,8 @@ class _Host:
 def _host_items(rig: RigState, needs: HostNeeds, catalog: Catalog) -> _Host:
     """RAM, drive and CPU the goal needs beyond the GPU."""
     host = _Host([], [], [], rig.ram_installed_gib, [])
+    if rig.form == "vm":
+        return _vm_host(rig, needs, host)
     if needs.ram_gib is not None:
         free = (rig.ram_available_bytes / GIB if needs.ram_is_free_ram
                 and rig.ram_available_bytes is not None else rig.ram_installed_gib)
@@ -116,6 +119,23 @@ def _host_items(rig: RigState, needs: HostNeeds, catalog: Catalog) -> _Host:
             if not _take(cpu_choice(catalog, rig, needs.cpu_cores), host):
                 host.missing.append(f"a {needs.cpu_cores}-core CPU")
             host.reasons.append(f"needs {needs.cpu_cores} CPU cores, has {rig.cpu_cores}")
+    return host
+
+
+def _vm_host(rig: RigState, needs: HostNeeds, host: _Host) -> _Host:
+    """A virtual machine's RAM, disk and cores come with the instance: nothing to buy."""
+    score = rig.score
+    free = (rig.ram_available_bytes / GIB if needs.ram_is_free_ram
+            and rig.ram_available_bytes is not None else rig.ram_installed_gib)
+    if needs.ram_gib is not None and free is not None and not meets(free, needs.ram_gib):
+        host.missing.append("an instance with more RAM")
+    if needs.disk_free_gb is not None and score.free_gb is not None \
+            and score.free_gb < needs.disk_free_gb:
+        host.missing.append("a bigger disk on the instance")
+    if needs.cpu_cores is not None and rig.cpu_cores is not None \
+            and rig.cpu_cores < needs.cpu_cores:
+        host.reasons.append(f"{rig.cpu_cores} vCPUs, {needs.cpu_cores} expected: data loading "
+                            "is slower (an instance with more vCPUs fixes it)")
     return host
 
 
@@ -215,9 +235,12 @@ def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, cat
     names = [i.label or i.name for i in items] + [f"{m} (not possible)" for m in host.missing]
     title = " + ".join(names) or "Your PC as it is"
     title = title[0].upper() + title[1:]
+    if gpu is not None and rig.laptop:
+        title += " in an external enclosure (not priced)"
     plan = Plan(title=title, labels=(), items=tuple(items), after=after, checks=tuple(checks),
                 budget_usd=budget, local_usd_per_hour=per_hour, run_cost_usd=run_cost,
-                per_million_queries_usd=million, break_even_hours=be, reasons=tuple(reasons))
+                per_million_queries_usd=million, break_even_hours=be, reasons=tuple(reasons),
+                verified_goal=goal.label)
     speed = outcome.tokens_per_s or (entry.half_tflops if entry else 0.0) or 0.0
     return _Config(plan, speed, gpu, gpu_ok)
 
@@ -286,8 +309,18 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     needs = host_needs_of(goal)
     offer, spot = cheapest_offers(goal, catalog)
     keep = _configure(goal, rig, needs, facts, catalog, None, budget_usd, offer)
+    fixes = (setting_fixes(goal, rig) if isinstance(goal, WorkloadGoal)
+             and not keep.plan.viable else ())
+    today = _host_items(rig, needs, catalog)
+    host_ok = not today.items and not today.missing
+    if fixes and fixes[0].reached and host_ok:
+        # A setting reaches the goal on the GPU this PC has: no purchase is offered.
+        now = _now(goal, rig, needs, catalog, keep.plan)
+        return build_result(goal, rig, now, (), "a setting reaches the goal", budget_usd, facts,
+                            offer, spot, 1, settings=fixes)
+    candidates = gpu_candidates(catalog, rig, vendors) if _may_add_gpu(rig) else []
     configs = [keep] + [_configure(goal, rig, needs, facts, catalog, g, budget_usd, offer)
-                        for g in gpu_candidates(catalog, rig, vendors)]
+                        for g in candidates]
     viable = [c for c in configs if c.plan.viable]
     chosen: list[tuple[_Config, str]] = []
     status: PlanStatus
@@ -325,4 +358,9 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     plans = tuple(_label(chosen))
     now = _now(goal, rig, needs, catalog, keep.plan)
     return build_result(goal, rig, now, plans, status, budget_usd, facts, offer, spot,
-                        len(configs))
+                        len(configs), settings=fixes)
+
+
+def _may_add_gpu(rig: RigState) -> bool:
+    """A card can go inside (desktop, server) or outside (a laptop that may have the port)."""
+    return rig.takes_internal_gpu or (rig.laptop and rig.thunderbolt is not False)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.plan.checks import Check
+from assess.plan.checks import NOT_BLOCKING, Check
 from assess.plan.facts import RigFacts
 from assess.plan.parts import LineItem
 from assess.plan.rent import Advice, RentOffer
+from assess.plan.settings import SettingFix
 
 #: Verdicts in plain words.
 VERDICT_TEXT = {"fits": "fits", "tight": "tight fit", "offload": "only with CPU offload (slow)",
@@ -21,8 +22,8 @@ def verdict_text(verdict: str) -> str:
     return VERDICT_TEXT.get(verdict, verdict)
 
 
-PlanStatus = Literal["no upgrade needed", "ok", "nothing within budget",
-                     "no plan reaches the goal", "blocked"]
+PlanStatus = Literal["no upgrade needed", "a setting reaches the goal", "ok",
+                     "nothing within budget", "no plan reaches the goal", "blocked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class Plan:
     #: Hours of use after which buying this plan beats renting (None: never or unknown).
     break_even_hours: float | None
     reasons: tuple[str, ...]
+    #: The goal the plan was re-verified against, in words.
+    verified_goal: str = ""
 
     @property
     def total_usd(self) -> float:
@@ -92,6 +95,17 @@ class Plan:
     def over_budget_usd(self) -> float:
         """How far over the budget the total is (0 when within)."""
         return 0.0 if self.within_budget else round(self.total_usd - (self.budget_usd or 0), 2)
+
+    @property
+    def risks(self) -> tuple[Check, ...]:
+        """Checks that could not be verified and would stop the plan if false: measure first."""
+        return tuple(c for c in self.checks
+                     if c.status == "unverified" and c.name not in NOT_BLOCKING)
+
+    @property
+    def ready_to_buy(self) -> bool:
+        """Reaches the goal, no check failed, and nothing that could stop it is unverified."""
+        return self.viable and not self.risks
 
     def checks_with(self, status: str) -> tuple[Check, ...]:
         """The checks of one status."""
@@ -130,3 +144,5 @@ class PlanResult:
     considered: int
     #: Whether the goal is an inference workload (costs are then also per query).
     inference: bool = False
+    #: Settings tried on the current GPU before any purchase, reaching ones first.
+    settings: tuple[SettingFix, ...] = ()

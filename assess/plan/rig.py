@@ -10,9 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assess.detect.formfactor import form_factor_of, gpu_is_mobile
 from assess.estimate import GpuTarget, gpu_from_info
 from assess.hardware import GpuInfo, RigProfile
-from assess.match import is_laptop_name, match_gpu
+from assess.match import match_gpu
 from assess.score_facts import ScoreFacts, rig_facts
 from assess.units import GIB
 from catalog import Catalog, CpuEntry, GpuEntry
@@ -29,7 +30,7 @@ class RigState:
     gpu: GpuInfo | None
     gpu_entry: GpuEntry | None
     gpu_target: GpuTarget | None
-    #: The GPU cannot be swapped (a laptop GPU), with the reason.
+    #: The GPU cannot be swapped (a laptop, or a laptop GPU).
     laptop: bool
     cpu_name: str | None
     cpu_entry: CpuEntry | None
@@ -49,6 +50,17 @@ class RigState:
     max_capacity_gib: float | None
     score: ScoreFacts
     notes: tuple[str, ...]
+    #: desktop / laptop / server / vm / unknown.
+    form: str = "unknown"
+    #: A Thunderbolt/USB4 controller (an external GPU can be attached); None: unknown.
+    thunderbolt: bool | None = None
+    #: A small case (all-in-one, mini PC): a full-size card may not fit.
+    compact: bool = False
+
+    @property
+    def takes_internal_gpu(self) -> bool:
+        """Whether a graphics card can be installed inside (a desktop or a server)."""
+        return self.form in ("desktop", "server") and not self.laptop
 
     @property
     def has_gpu(self) -> bool:
@@ -123,7 +135,7 @@ def rig_state(profile: RigProfile, catalog: Catalog) -> RigState:
     if gpu is not None:
         entry = match_gpu(gpu, catalog.gpus).entry
         target = gpu_from_info(gpu, catalog.gpus)
-        laptop = is_laptop_name(gpu.name) or (entry is not None and entry.segment == "laptop")
+        laptop = gpu_is_mobile(gpu) or (entry is not None and entry.segment == "laptop")
         if target is None:
             notes.append(f"{gpu.name}: VRAM unknown, treated as no usable GPU")
     cpu = profile.cpu
@@ -144,6 +156,12 @@ def rig_state(profile: RigProfile, catalog: Catalog) -> RigState:
         notes.append(f"{ram_type} memory is soldered to the board")
     slots_used = mem.slots_used if mem.slots_used is not None else (
         len(mem.modules) if mem.modules else None)
+    chassis = form_factor_of(profile)
+    laptop = laptop or chassis.kind == "laptop"
+    if chassis.kind == "unknown":
+        notes.append("form factor unknown (desktop or laptop?): no graphics card is offered to "
+                     "install; if this is a desktop, say so (plan --form-factor desktop, or "
+                     "form_factor.kind in a saved profile)")
     return RigState(
         gpu=gpu, gpu_entry=entry, gpu_target=target, laptop=laptop, cpu_name=cpu.model,
         cpu_entry=cpu_entry, cpu_cores=cpu.physical_cores, ram_total_gib=total,
@@ -151,7 +169,9 @@ def rig_state(profile: RigProfile, catalog: Catalog) -> RigState:
         ram_type=ram_type.upper() if ram_type else None, ram_form=form, ram_soldered=soldered,
         slots_total=mem.slots_total, slots_used=slots_used,
         max_capacity_gib=mem.max_capacity_bytes / GIB if mem.max_capacity_bytes else None,
-        score=rig_facts(profile, catalog), notes=tuple(notes))
+        score=rig_facts(profile, catalog), notes=tuple(notes),
+        form="laptop" if laptop else chassis.kind, thunderbolt=chassis.thunderbolt,
+        compact=bool(chassis.compact))
 
 
 def gpu_label(entry: GpuEntry) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE, RigFacts
 from assess.plan.goal import Goal, WorkloadGoal
-from assess.plan.rent import HORIZON_WEEKS, RentOffer, advise
-from assess.plan.result import Plan, PlanResult, PlanStatus, RentSummary
+from assess.plan.rent import HORIZON_WEEKS, Advice, RentOffer, advise
+from assess.plan.result import Plan, PlanResult, PlanStatus, RentSummary, verdict_text
 from assess.plan.rig import ASSUMED_CPU_W, RigState
+from assess.plan.settings import SettingFix
 
 
 def _run_cost(offer: RentOffer) -> float:
@@ -17,7 +18,7 @@ def _run_cost(offer: RentOffer) -> float:
 def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                  status: PlanStatus, budget: float | None, facts: RigFacts,
                  offer: RentOffer | None, spot: RentOffer | None,
-                 considered: int) -> PlanResult:
+                 considered: int, settings: tuple[SettingFix, ...] = ()) -> PlanResult:
     """Put the ranked plans, the rent side, the summary and the assumptions together."""
     primary = next((p for p in plans if "best within budget" in p.labels), None) or (
         plans[0] if plans and plans[0].viable else None)
@@ -25,13 +26,19 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
     if status == "blocked" and plans:
         fails = plans[0].checks_with("fail")
         why = f" ({fails[0].detail.split(':')[0]})" if fails else ""
-    advice = advise(status=status, plan_title=primary.title if primary else None,
+    advice = _setting_advice(settings) if status == "a setting reaches the goal" else advise(
+                    status=status, plan_title=primary.title if primary else None,
                     purchase_usd=primary.total_usd if primary else None,
                     break_even=primary.break_even_hours if primary else None, offer=offer,
                     hours_per_week=facts.hours,
                     local_run_cost=now.run_cost_usd if status == "no upgrade needed" else None,
                     why_no_plan=why,
                     inference=isinstance(goal, WorkloadGoal) and not goal.workload.training)
+    if primary is not None and advice.choice == "buy" and not primary.ready_to_buy:
+        # never "buy" while something that could stop the plan is unmeasured
+        advice = Advice("check first", "Check first: " + "; ".join(
+            f"{c.name} ({c.detail.split(':')[0]})" for c in primary.risks)
+            + f". If they pass: {advice.text}")
     rent_reasons = []
     if offer is not None and primary is not None and primary.after.run_hours and offer.run_hours:
         ratio = primary.after.run_hours / offer.run_hours
@@ -39,22 +46,58 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
             rent_reasons.append(f"the rented {offer.gpu_name} does this job about {ratio:.1f}x "
                                 f"faster than the {primary.title} plan, so renting needs fewer "
                                 "hours than the break-even counts")
-    if spot is not None and (offer is None or _run_cost(spot) < _run_cost(offer)):
-        rent_reasons.append(f"cheaper but interruptible: {spot.name} at ${spot.usd_per_hour:g}/h "
-                            f"(spot, {spot.price_date})")
+    # A spot offer is only worth a mention when it is cheaper by the hour and for the job; a
+    # faster, dearer spot GPU next to a cheap on-demand one reads as nonsense.
+    if spot is not None and (offer is None or (spot.usd_per_hour < offer.usd_per_hour
+                                               and _run_cost(spot) < _run_cost(offer))):
+        rent_reasons.append(f"a spot instance costs less: {spot.name} at "
+                            f"${spot.usd_per_hour:g}/h ({spot.price_date}), but the provider can "
+                            "stop it mid-run, so save checkpoints often")
     rent = RentSummary(offer=offer, spot=spot,
                        break_even_hours=primary.break_even_hours if primary else None,
                        advice=advice, reasons=tuple(rent_reasons))
+    reasons = list(rig.notes)
+    if settings and status != "a setting reaches the goal" and plans:
+        best = settings[0]
+        gpu = rig.gpu_target.name if rig.gpu_target else "GPU"
+        reasons.append(f"no setting change reaches the goal on the {gpu}, so the plans buy "
+                       f"hardware: the closest, {best.change}, needs {best.need_gib:.1f} of "
+                       f"{best.vram_gib:.1f} GiB ({verdict_text(best.verdict)})")
     return PlanResult(goal_label=goal.label, status=status,
-                      summary=_summary(status, now, plans, budget, rig),
+                      summary=_summary(status, now, plans, budget, rig, settings),
                       budget_usd=budget, now=now.after, plans=plans, rent=rent,
-                      assumptions=_assumptions(goal, rig, facts), facts=facts,
-                      reasons=rig.notes, considered=considered,
-                      inference=isinstance(goal, WorkloadGoal) and not goal.workload.training)
+                      assumptions=_assumptions(goal, rig, facts, bool(plans)), facts=facts,
+                      reasons=tuple(reasons), considered=considered,
+                      inference=isinstance(goal, WorkloadGoal) and not goal.workload.training,
+                      settings=settings)
+
+
+def _setting_advice(settings: tuple[SettingFix, ...]) -> Advice:
+    fix = settings[0]
+    return Advice("use your PC", f"Use your PC with {fix.change}: no purchase needed "
+                  f"({fix.need_gib:.1f} of {fix.vram_gib:.1f} GiB, {fix.cost}).")
 
 
 def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: float | None,
-             rig: RigState) -> str:
+             rig: RigState, settings: tuple[SettingFix, ...] = ()) -> str:
+    if status == "a setting reaches the goal":
+        fix = settings[0]
+        return (f"No purchase needed: {fix.change} makes it fit on this PC's GPU "
+                f"({fix.need_gib:.1f} of {fix.vram_gib:.1f} GiB, {verdict_text(fix.verdict)}; "
+                f"{fix.cost}), re-verified for: {fix.verified_goal}.")
+    text = _purchase_summary(status, now, plans, budget, rig)
+    first = plans[0] if plans else None
+    if first is not None and first.viable and not first.ready_to_buy:
+        text += (" Not ready to buy until you check: "
+                 + "; ".join(c.name for c in first.risks) + ".")
+    if rig.form == "vm" and status != "no upgrade needed":
+        text += (" This is a virtual machine: its GPU, RAM and vCPUs come with the instance, so "
+                 "the answer is a bigger instance or another offer, not a purchase.")
+    return text
+
+
+def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
+                      budget: float | None, rig: RigState) -> str:
     a = now.after
     if status == "no upgrade needed":
         need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
@@ -83,9 +126,11 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
                if needed else "") + ".")
 
 
-def _assumptions(goal: Goal, rig: RigState, facts: RigFacts) -> tuple[str, ...]:
+def _assumptions(goal: Goal, rig: RigState, facts: RigFacts,
+                 buying: bool = True) -> tuple[str, ...]:
     out: list[str] = []
-    swap = not rig.laptop  # a laptop's GPU cannot be swapped: PSU and case facts do not apply
+    # PSU and case facts matter only for a card going inside this PC
+    swap = buying and rig.takes_internal_gpu
     if swap and facts.psu_watts is None:
         out.append("PSU unknown: assumed big enough for each plan (each states the watts it "
                    "needs) — check it")

@@ -211,6 +211,12 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
     if result.budget_usd is not None:
         out.append(f"Budget: ${result.budget_usd:,.2f}")
     out += ["", result.summary]
+    if result.settings:
+        out += ["", "Settings first (each re-verified on this PC's GPU)"]
+        for fix in result.settings:
+            mark = "works" if fix.reached else "short"
+            out.append(f"  [{mark:>5}] {fix.change}: {fix.need_gib:.1f} of {fix.vram_gib:.1f} "
+                       f"GiB, {verdict_text(fix.verdict)}; {fix.cost}")
     for n, plan in enumerate(result.plans, 1):
         labels = ", ".join(plan.labels)
         over = f", ${plan.over_budget_usd:,.2f} over budget" if plan.over_budget_usd else ""
@@ -231,6 +237,12 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
                    + (f" ({sizes}{speed}{run})" if sizes else ""))
         for c in plan.checks:
             out.append(f"  [{_MARK[c.status]:>5}] {c.name}: {c.detail}")
+        if plan.viable:
+            out.append("  ready to buy" if plan.ready_to_buy else
+                       "  not ready to buy: measure or check first: "
+                       + ", ".join(c.name for c in plan.risks))
+        if plan.verified_goal:
+            out.append(f"  re-verified against: {plan.verified_goal}")
         if plan.break_even_hours is not None:
             out.append(f"  buying beats renting after {plan.break_even_hours:,.0f} h of use")
     out += ["", "Buy or rent"]
@@ -245,6 +257,8 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
             out.append(f"  {unit} there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
     out.extend(f"  {r}" for r in result.rent.reasons)
     out.append(f"  -> {result.rent.advice.text}")
+    if result.reasons:
+        out += ["", "Notes"] + [f"  - {r}" for r in result.reasons]
     if result.assumptions:
         out += ["", "Assumptions"] + [f"  - {a}" for a in result.assumptions]
     facts = result.facts

@@ -42,7 +42,8 @@ from desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
 
 STEPS = ("Goal", "Constraints", "Plans", "Buy or rent")
 PLANS_STEP = 2
-_STATUS_COLOUR = {"no upgrade needed": GOOD, "ok": GOOD, "nothing within budget": WARN,
+_STATUS_COLOUR = {"no upgrade needed": GOOD, "a setting reaches the goal": GOOD, "ok": GOOD,
+                  "nothing within budget": WARN,
                   "blocked": BAD, "no plan reaches the goal": BAD}
 
 

@@ -1,0 +1,91 @@
+"""Free fixes first: settings that make a workload fit the GPU this PC already has.
+
+The estimator's own suggestions (gradient checkpointing, QLoRA instead of LoRA, a smaller
+micro-batch with gradient accumulation, a shorter sequence, an 8-bit optimizer, 8/4-bit weights
+for inference, several GPUs of the kind already installed) are each re-verified with the
+estimator as a goal of their own, so a setting is only offered with the verdict, memory and run
+time it was checked against. CPU offload is listed with its slowdown, never as reaching the goal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from assess.estimate import estimate
+from assess.plan.goal import REACHED, WorkloadGoal, run_estimate, workload_outcome
+from assess.plan.rig import RigState
+from assess.units import GIB
+
+_SLOWER = re.compile(r"\s*\([^)]*slower[^)]*\)")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingFix:
+    """One change of settings, re-verified on this PC's GPU."""
+
+    change: str
+    #: fits / tight / offload / no, as the estimator says for the changed job.
+    verdict: str
+    need_gib: float
+    vram_gib: float
+    #: The goal the change was re-verified against (the changed workload, in words).
+    verified_goal: str
+    #: What it costs: time against the original settings, or the offload slowdown.
+    cost: str
+
+    @property
+    def reached(self) -> bool:
+        """Whether the changed job fits (fits or tight)."""
+        return self.verdict in REACHED
+
+
+def setting_fixes(goal: WorkloadGoal, rig: RigState) -> tuple[SettingFix, ...]:
+    """Settings that help ``goal`` on the current GPU, the ones that reach it first."""
+    target = rig.gpu_target
+    if target is None:
+        return ()
+    gpus = max(1, len([g for g in rig.score.gpus if g.vram_gib]))
+    ram = rig.ram_available_bytes
+    base = workload_outcome(goal, target, ram)
+    if base.reached:
+        return ()
+    est = estimate(goal.shape, goal.workload, target, ram_available=ram,
+                   dataset_tokens=goal.run_tokens if goal.workload.training else None)
+    fixes: list[SettingFix] = []
+    for sugg in est.suggestions:
+        wl = sugg.workload
+        if wl is None:
+            continue
+        if wl.gpus > gpus:
+            continue  # "buy more GPUs of this kind" is not a setting
+        changed = replace(goal, workload=wl)
+        out = workload_outcome(changed, target, ram, gpus=wl.gpus)
+        if out.need_gib is None or out.vram_gib is None:
+            continue
+        cost = _cost(base.run_hours, out.run_hours)
+        # the estimator's label may carry its own rough cost ("(about 30% slower)"); the run
+        # time re-estimated here replaces it, so one line never states two figures
+        change = _SLOWER.sub("", sugg.change) if cost != "time not estimated" else sugg.change
+        fixes.append(SettingFix(change, out.verdict, out.need_gib, out.vram_gib,
+                                changed.label, cost))
+    if base.verdict == "offload":
+        slow = run_estimate(goal, target, ram).verdict
+        factor = slow.offload_slowdown if slow is not None else None
+        fixes.append(SettingFix(
+            "CPU offload (keep part of the model in system RAM)", "offload",
+            base.need_gib or 0.0, target.vram_bytes / GIB, goal.label,
+            f"about {factor:.1f}x slower" if factor else "much slower (slowdown unknown)"))
+    # Reaching first; within each group the estimator's order, which is the smallest change
+    # first (checkpointing before QLoRA before a shorter sequence).
+    return tuple(sorted(fixes, key=lambda f: not f.reached))
+
+
+def _cost(before: float | None, after: float | None) -> str:
+    if before is None or after is None or before <= 0:
+        return "time not estimated"
+    ratio = after / before
+    if abs(ratio - 1.0) < 0.05:
+        return "about the same run time"
+    return f"one run about {ratio:.1f}x the time" if ratio > 1 else \
+        f"one run about {1 / ratio:.1f}x faster"
