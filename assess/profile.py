@@ -16,7 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from assess.detect.formfactor import infer_form_factor
+from assess.formfactor import infer_form_factor
 from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
 from assess.jsonfile import read_json_file
 from catalog.userfiles import write_user_file

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from assess.bench.compare import classify_drive
 from assess.bench.performance import MeasuredPerformance
-from assess.detect.formfactor import form_factor_of
+from assess.formfactor import form_factor_of
 from assess.hardware import Disk, RigProfile
 from assess.match import GpuMatch, match_gpus
 from assess.units import GIB

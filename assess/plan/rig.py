@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assess.detect.formfactor import form_factor_of, gpu_is_mobile
 from assess.estimate import GpuTarget, gpu_from_info
+from assess.formfactor import form_factor_of, gpu_is_mobile
 from assess.hardware import GpuInfo, RigProfile
 from assess.match import match_gpu
 from assess.score_facts import ScoreFacts, rig_facts
