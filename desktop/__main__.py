@@ -2,6 +2,9 @@
 
 import sys
 
-from desktop.cli import main
+try:
+    from desktop.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the modules load: quiet, like Ctrl-C later
+    sys.exit(130)
 
 sys.exit(main())

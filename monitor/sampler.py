@@ -27,6 +27,7 @@ from monitor.alerts import AlertConfig, AlertEngine, AlertEvent
 from monitor.providers.base import Provider, ProviderError, Reading
 from monitor.sample import GpuSample, HostSample, Sample
 from monitor.store import Store, StoreError
+from monitor.store_guard import GuardError, MonitorLock
 from monitor.store_read import EventRecord
 from monitor.throttle import ThrottleLog
 
@@ -78,6 +79,7 @@ class Sampler:
         on_sample: Callable[[Sample], None] | None = None,
         on_alert: Callable[[AlertEvent], None] | None = None,
         on_event: Callable[[EventRecord], None] | None = None,
+        on_store_problem: Callable[[str | None], None] | None = None,
         host: str | None = None,
         commit_every_s: float = COMMIT_EVERY_S,
         retention: tuple[float, float] | None = (7.0, 365.0),
@@ -96,6 +98,9 @@ class Sampler:
             on_alert: Called on the sampler thread for every alert raised or cleared.
             on_event: Called on the sampler thread for every other event of a tick (throttle
                 episode start/end, provider gap, recovery), as an unsaved record (``id`` 0).
+            on_store_problem: Called on the sampler thread when writing to the database starts
+                failing (with the reason: disk full, locked, I/O error; the rows stay queued
+                and are retried) and with None when it works again.
             host: Host name recorded with the session (this machine's when None).
             commit_every_s: Longest time rows may wait for a commit.
             retention: (raw days, aggregate days) applied to the database when a session
@@ -113,6 +118,14 @@ class Sampler:
         self._on_sample = on_sample
         self._on_alert = on_alert
         self._on_event = on_event
+        self._on_store_problem = on_store_problem
+        self._lock_file: MonitorLock | None = None
+        #: Why the database cannot be written now (None while writes succeed).
+        self.store_problem: str | None = None
+        #: Ticks of the last session that never reached the database (known at close).
+        self.lost_samples = 0
+        #: What the user must be told about the database (a corrupt one set aside).
+        self.store_notices: tuple[str, ...] = ()
         self._host = host or socket.gethostname()
         self._commit_every = commit_every_s
         self._retention = retention
@@ -237,7 +250,16 @@ class Sampler:
         if self._db_path is None:
             self._session_id = None
             return None
-        self._store = Store(self._db_path)
+        self.lost_samples = 0
+        self._set_store_problem(None)
+        store = Store(self._db_path)
+        try:  # one monitor per database: a second one would interleave sessions and lock it
+            self._lock_file = MonitorLock(self._db_path)
+        except GuardError as exc:
+            store.close()
+            raise StoreError(str(exc), exc.kind) from None
+        self._store = store
+        self.store_notices = tuple(store.notices)
         if self._retention is not None:
             raw_days, aggregate_days = self._retention
             done = self._store.apply_retention(self._clock(), raw_days=raw_days,
@@ -255,7 +277,10 @@ class Sampler:
     def close_session(self) -> None:
         """End the session, commit and close the store."""
         store, self._store = self._store, None
+        lock, self._lock_file = self._lock_file, None
         if store is None or self._session_id is None:
+            if lock is not None:
+                lock.release()
             return
         try:
             ended = self._clock()
@@ -266,11 +291,18 @@ class Sampler:
             store.end_session(self._session_id, ended)
         except StoreError as exc:
             log.warning("could not close the session cleanly: %s", exc)
+            self._set_store_problem(str(exc))
         finally:
+            self.lost_samples = store.queued_samples + store.dropped
             try:
                 store.close()
             except StoreError as exc:
                 log.warning("closing the database failed: %s", exc)
+            if lock is not None:
+                lock.release()
+        if self.lost_samples:
+            log.error("%d samples of session %s could not be saved: %s", self.lost_samples,
+                      self._session_id, self.store_problem)
 
     def tick(self) -> Sample:
         """Read every provider once, publish, judge alerts, queue rows, commit when due."""
@@ -365,8 +397,22 @@ class Sampler:
             if mono - self._oldest_pending + self.interval_s >= self._commit_every - 1e-6:
                 store.commit()
                 self._oldest_pending = None
+                self._set_store_problem(None)
         except StoreError as exc:
-            self._warn_once("store", f"writing samples failed, will keep trying: {exc}")
+            self._set_store_problem(f"{exc} ({store.queued_samples} samples waiting in memory)")
+
+    def _set_store_problem(self, problem: str | None) -> None:
+        """Record whether writing works; tell the owner (stderr, the GUI's banner) on change."""
+        if (problem is None) == (self.store_problem is None):
+            self.store_problem = problem if problem is None else self.store_problem
+            return
+        self.store_problem = problem
+        if problem is None:
+            log.warning("writing samples works again; the waiting samples were saved")
+        else:
+            log.warning("writing samples failed, will keep trying: %s", problem)
+        if self._on_store_problem is not None:
+            self._call(self._on_store_problem, problem, "on_store_problem")
 
     def _record_session_facts(self, store: Store, session: int, sample: Sample) -> None:
         gpus = tuple(f"{g.index}: {g.name}" for g in sample.gpus)

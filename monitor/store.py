@@ -8,16 +8,25 @@ and benchmark results.
 - The schema version lives in ``PRAGMA user_version`` and is migrated forward on open
   (:mod:`monitor.schema`).
 - Each thread needs its own :class:`Store` (sqlite3 connections are per thread).
+- Queued rows stay in memory until a commit succeeds: a locked database, a full disk or an I/O
+  error rolls the batch back and keeps it for the next commit, so nothing is lost while the
+  problem lasts (up to :data:`MAX_QUEUED` rows; older ones are counted in ``dropped``).
 
 Environmental problems (unwritable folder, corrupt or foreign file, newer schema, disk full)
-raise :class:`StoreError` with a one-line message.
+raise :class:`StoreError` with a one-line message and a ``kind``. Before anything is written
+(:mod:`monitor.store_guard`): the disk must have room, a non-SQLite file or another program's
+database is refused untouched, and a corrupt rigready database is renamed aside (``notices``
+says so) and a fresh one started. Memory-mapped I/O stays off (``mmap_size=0``). Read-only
+stores never write; when the disk is full or the folder read-only they read a private copy.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +39,16 @@ from monitor import export, retention
 from monitor.retention import Aggregate, RetentionResult
 from monitor.sample import GpuSample, Sample
 from monitor.schema import GPU_COLUMNS, HOST_COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from monitor.store_guard import (
+    MIN_FREE_BYTES,
+    READER_MIN_FREE_BYTES,
+    GuardError,
+    ReadCopy,
+    check_space,
+    free_bytes,
+    inspect_file,
+    set_aside,
+)
 from monitor.store_read import (
     EventRecord,
     SessionInfo,
@@ -52,10 +71,20 @@ __all__ = [
 ]
 
 BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage")
+#: Most rows kept in memory while commits fail (a day of 1 Hz samples with events).
+MAX_QUEUED = 200_000
+log = logging.getLogger("monitor.store")
 
 
 class StoreError(Exception):
-    """The database cannot be used (path, permissions, corruption, version, disk full)."""
+    """The database cannot be used (path, permissions, corruption, version, disk full).
+
+    ``kind``: "full", "locked", "readonly", "corrupt", "foreign", "io", "version" or "other".
+    """
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,21 +119,31 @@ class Store:
     """One connection to the monitor database; use one per thread or process."""
 
     def __init__(self, path: Path | str, *, readonly: bool = False,
-                 migrations: Sequence[Callable[[Any], None]] = MIGRATIONS) -> None:
+                 migrations: Sequence[Callable[[Any], None]] = MIGRATIONS,
+                 min_free_bytes: int = MIN_FREE_BYTES) -> None:
         """Open (creating and migrating unless ``readonly``) the database at ``path``.
 
         Args:
             path: The SQLite file (its folder is created when missing).
             readonly: Open for reading only; the file must exist at the current schema.
             migrations: Forward migrations (tests pass their own list).
+            min_free_bytes: Writing stops while this much is still free on the disk.
 
         Raises:
             StoreError: The file cannot be opened, is not a rigready database, or is newer.
         """
         self.path = Path(path)
         self._migrations = tuple(migrations)
+        self._min_free = min_free_bytes
+        self._queued: deque[tuple[bool, Callable[[], object]]] = deque()  # (is a sample, write)
+        self._copy: ReadCopy | None = None
+        #: Sample ticks given up after :data:`MAX_QUEUED` writes piled up behind failing commits.
+        self.dropped = 0
+        #: What the user must be told (a corrupt database set aside).
+        self.notices: list[str] = []
         try:
             self._conn = self._connect(readonly)
+            self._conn.execute("PRAGMA mmap_size = 0")  # no SIGBUS from a mapped main file
             self.db = sqlite_utils.Database(self._conn, execute_plugins=False)
             if not readonly:
                 self._conn.execute("PRAGMA busy_timeout = 10000")
@@ -112,26 +151,79 @@ class Store:
                     self.db.enable_wal()
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate(readonly)
+        except GuardError as exc:
+            self._drop_copy()
+            raise StoreError(str(exc), exc.kind) from None
         except sqlite3.DatabaseError as exc:
-            raise StoreError(self._explain(exc)) from None
+            self._drop_copy()
+            raise StoreError(self._explain(exc), self._kind(exc)) from None
         except OSError as exc:
-            raise StoreError(f"cannot open the database at {self.path}: {exc}") from None
+            self._drop_copy()
+            raise StoreError(f"cannot open the database at {self.path}: {exc}", "io") from None
+
+    def _drop_copy(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+            self._copy = None
 
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         if readonly:
-            if not self.path.is_file():
-                raise StoreError(f"no database at {self.path}")
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            return sqlite3.connect(uri, uri=True, timeout=10)
+            return self._connect_reader()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_space(self.path, self._min_free)
+        state = inspect_file(self.path)  # refuses a foreign file before anything changes
+        if state.corrupt:
+            aside = set_aside(self.path)
+            note = (f"{self.path} was corrupt ({state.problem}); it was renamed to "
+                    f"{aside.name} and a new database started")
+            log.warning("%s", note)
+            self.notices.append(note)
         return sqlite3.connect(str(self.path), timeout=10)
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"no database at {self.path}", "io")
+        if self._safe_to_map():  # reading changes nothing, so no foreign/corrupt check here
+            try:
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, timeout=10)
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return conn
+            except sqlite3.OperationalError as exc:
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    raise
+        # Full disk (the WAL index could fault) or a read-only folder: read a private copy.
+        self._copy = ReadCopy(self.path)
+        return sqlite3.connect(str(self._copy.path), timeout=10)
+
+    def _safe_to_map(self) -> bool:
+        free = free_bytes(self.path.parent)
+        return free is None or free >= READER_MIN_FREE_BYTES
+
+    @staticmethod
+    def _kind(exc: sqlite3.DatabaseError) -> str:
+        text = str(exc).lower()
+        for needle, kind in (("full", "full"), ("locked", "locked"), ("busy", "locked"),
+                             ("readonly", "readonly"), ("read-only", "readonly"),
+                             ("unable to open", "readonly"), ("not a database", "corrupt"),
+                             ("malformed", "corrupt"), ("disk i/o", "io")):
+            if needle in text:
+                return kind
+        return "other"
 
     def _explain(self, exc: sqlite3.DatabaseError) -> str:
         text = str(exc)
-        if "not a database" in text or "malformed" in text:
+        kind = self._kind(exc)
+        if kind == "corrupt":
             return f"{self.path} is corrupt or not a rigready database ({text})"
-        if "unable to open" in text or "readonly" in text:
+        if kind == "readonly":
             return f"cannot open the database at {self.path} for writing ({text})"
+        if kind == "full":
+            return f"the disk holding {self.path} is full ({text}); free some space"
+        if kind == "locked":
+            return f"{self.path} is locked by another program ({text})"
+        if kind == "io":
+            return f"the disk holding {self.path} failed to read or write ({text})"
         return f"database error on {self.path}: {text}"
 
     def _migrate(self, readonly: bool) -> None:
@@ -139,12 +231,12 @@ class Store:
         version = self.schema_version()
         if version > target:
             raise StoreError(f"{self.path} has schema version {version}, newer than this "
-                             f"rigready understands ({target}); update rigready")
+                             f"rigready understands ({target}); update rigready", "version")
         if version == target:
             return
         if readonly:
             raise StoreError(f"{self.path} has schema version {version} and needs migrating "
-                             f"to {target}; open it once without read-only")
+                             f"to {target}; open it once without read-only", "version")
         self._conn.execute("BEGIN IMMEDIATE")  # one writer migrates; others wait then skip
         try:
             version = self.schema_version()
@@ -161,11 +253,12 @@ class Store:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
-        """Commit pending rows and close the connection."""
+        """Commit pending rows and close the connection (even when that commit fails)."""
         try:
             self.commit()
         finally:
             self._conn.close()
+            self._drop_copy()
 
     def __enter__(self) -> Store:
         return self
@@ -175,14 +268,30 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------
 
+    # _begin_note: writes start with BEGIN IMMEDIATE, which waits (busy_timeout) for the write
+    # lock. A deferred BEGIN that reads first and then writes fails at once with "database is
+    # locked" when another connection committed meanwhile (WAL snapshot), busy timeout or not:
+    # that is how two writers once each lost a third of their rows.
+
     def _write(self, action: Callable[[], Any]) -> Any:
+        """Run ``action`` now inside the open transaction (for rows whose id is needed)."""
         try:
+            check_space(self.path, self._min_free)
             if not self._conn.in_transaction:
-                self._conn.execute("BEGIN")
+                self._conn.execute("BEGIN IMMEDIATE")  # see _begin_note
             return action()
+        except GuardError as exc:
+            raise StoreError(str(exc), exc.kind) from None
         except sqlite3.DatabaseError as exc:
             self._rollback()
-            raise StoreError(self._explain(exc)) from None
+            raise StoreError(self._explain(exc), self._kind(exc)) from None
+
+    def _queue(self, action: Callable[[], object], sample: bool = False) -> None:
+        """Keep ``action`` for the next :meth:`commit` (which retries it until it succeeds)."""
+        self._queued.append((sample, action))
+        if len(self._queued) > MAX_QUEUED:
+            was_sample, _ = self._queued.popleft()
+            self.dropped += was_sample
 
     def _rollback(self) -> None:
         try:
@@ -192,18 +301,39 @@ class Store:
             pass
 
     def commit(self) -> None:
-        """Commit the open batch, if any."""
+        """Write the queued rows and commit; on failure keep them for the next call.
+
+        Raises:
+            StoreError: The disk is full (or below the free-space floor), the database is
+                locked past the busy timeout, or an I/O error; the rows stay queued.
+        """
+        if not self._queued and not self._conn.in_transaction:
+            return
         try:
-            if self._conn.in_transaction:
-                self._conn.execute("COMMIT")
+            if self._queued:
+                check_space(self.path, self._min_free)
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN IMMEDIATE")  # see _begin_note
+            for _, action in self._queued:
+                action()
+            self._conn.execute("COMMIT")
+            self._queued.clear()
+        except GuardError as exc:
+            self._rollback()
+            raise StoreError(str(exc), exc.kind) from None
         except sqlite3.DatabaseError as exc:
             self._rollback()
-            raise StoreError(self._explain(exc)) from None
+            raise StoreError(self._explain(exc), self._kind(exc)) from None
 
     @property
     def pending(self) -> bool:
         """Whether rows are waiting for :meth:`commit`."""
-        return self._conn.in_transaction
+        return bool(self._queued) or self._conn.in_transaction
+
+    @property
+    def queued_samples(self) -> int:
+        """How many sample ticks wait in memory for a commit that succeeds."""
+        return sum(1 for sample, _ in self._queued if sample)
 
     def start_session(self, *, label: str | None, host: str | None, interval_s: float,
                       started: float, gpus: Sequence[str] = (),
@@ -227,7 +357,7 @@ class Store:
         if ended is not None:
             changes["ended"] = ended
         if changes:
-            self._write(lambda: self.db.table("sessions").update(session_id, changes))
+            self._queue(lambda: self.db.table("sessions").update(session_id, changes))
 
     def end_session(self, session_id: int, ended: float) -> None:
         """Record the end time and commit."""
@@ -246,7 +376,7 @@ class Store:
             if gpu_rows:
                 self.db.table("samples").insert_all(gpu_rows)
 
-        self._write(insert)
+        self._queue(insert, sample=True)
 
     def add_event(self, session_id: int | None, *, t: float, kind: str, name: str,
                   state: str = "", gpu: int | None = None, message: str = "",
@@ -254,7 +384,7 @@ class Store:
         """Queue one event (alert raised/cleared, throttle change, gap, recovery)."""
         row = {"session_id": session_id, "t": t, "kind": kind, "gpu": gpu, "name": name,
                "state": state, "message": message, "value": value}
-        self._write(lambda: self.db.table("events").insert(row))
+        self._queue(lambda: self.db.table("events").insert(row))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -262,7 +392,7 @@ class Store:
         try:
             return action()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(self._explain(exc)) from None
+            raise StoreError(self._explain(exc), self._kind(exc)) from None
 
     def sessions(self) -> list[SessionInfo]:
         """Every session, newest first, with its tick count."""

@@ -220,8 +220,9 @@ def test_failed_migration_leaves_the_old_version(tmp_path: Path) -> None:
 def test_environment_problems_raise_store_error(tmp_path: Path) -> None:
     junk = tmp_path / "junk.sqlite3"
     junk.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StoreError, match="corrupt or not a rigready database"):
+    with pytest.raises(StoreError, match="is not a SQLite database; rigready will not touch"):
         Store(junk)
+    assert junk.read_bytes() == b"this is not a database at all" * 100
     with pytest.raises(StoreError, match="no database"):
         Store(tmp_path / "missing.sqlite3", readonly=True)
     blocker = tmp_path / "file"

@@ -7,9 +7,11 @@ median alongside. MB/s are decimal (10^6 bytes), as CrystalDiskMark shows. Queue
 Linux native AIO where available (one thread, Q requests in flight), else from Q threads.
 
 The test file is always removed: ``finally:`` on success, error, disk full and cancel
-(``generator.close()``); Ctrl-C arrives as KeyboardInterrupt in the same ``finally:``; SIGTERM is
-turned into SystemExit while the benchmark runs on the main thread; an ``atexit`` hook catches
-interpreter exit; and files left by a killed process are removed at the next start.
+(``generator.close()``); Ctrl-C arrives as KeyboardInterrupt in the same ``finally:``; SIGTERM,
+SIGHUP and SIGQUIT are turned into SystemExit while the benchmark runs on the main thread, and
+signals are held back while that cleanup runs (:mod:`assess.bench.signals`); an ``atexit`` hook
+catches interpreter exit; and files left by a killed process (SIGKILL) are removed at the next
+start.
 """
 
 from __future__ import annotations
@@ -17,19 +19,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import signal
 import statistics
 import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from assess.bench.progress import BenchError, Clock, Progress
+from assess.bench.signals import signals_deferred, stop_signals_raise
 from assess.bench.storage_aio import aio_available, run_pass_aio
 from assess.bench.storage_io import (
     CDM_TESTS,
@@ -114,10 +115,6 @@ def default_storage_folder() -> Path:
     return default_folder(os.environ, Path.home())
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def run_storage(
     folder: Path | None = None,
     size_mib: int | None = None,
@@ -176,12 +173,10 @@ def run_storage(
     started = clock()
     tf = TestFile(target.file, size)
     rng = np.random.default_rng()
-    old_handler: Any = None
-    main = threading.current_thread() is threading.main_thread()
     pool = None
+    stop_signals = stop_signals_raise()
     try:
-        if main:
-            old_handler = signal.signal(signal.SIGTERM, _on_sigterm)
+        stop_signals.__enter__()  # SIGTERM, SIGHUP, SIGQUIT: SystemExit, so finally: runs
         with _LIVE_LOCK:
             _LIVE.add(tf.path)
         tf.open()
@@ -231,13 +226,16 @@ def run_storage(
                              "the test file was removed") from None
         raise
     finally:
-        if pool is not None:
-            pool.close()
-        tf.remove()
-        with _LIVE_LOCK:
-            _LIVE.discard(tf.path)
-        if main and old_handler is not None:
-            signal.signal(signal.SIGTERM, old_handler)
+        try:
+            with signals_deferred():  # a second Ctrl-C must not cut the cleanup short
+                tf.remove()  # the user's disk space first
+                with _LIVE_LOCK:
+                    _LIVE.discard(tf.path)
+                if pool is not None:
+                    with contextlib.suppress(BufferError):  # still exported: GC frees it
+                        pool.close()
+        finally:
+            stop_signals.__exit__(None, None, None)
 
 
 def _forward(gen: Generator[float, None, PassStats], step: int, k: int, plan: list[float],

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from assess.bench.signals import signals_deferred
 from assess.bench.storage_io import ALIGN, PassStats, StorageTest, TestFile
 
 #: (io_setup, io_destroy, io_getevents, io_submit) system call numbers per machine.
@@ -210,11 +211,15 @@ def run_pass_aio(
             os.fdatasync(tf.fd)
             last = clock_ns()  # the final flush counts, as fio's end_fsync=1
     finally:
-        aio.call(aio.destroy, ctx)  # blocks until requests still in flight have ended
-        cb.release()
-        ev.release()
-        resubmit.release()
-        del anchors
-        buffers.close()
+        # No signal may cut this short: a KeyboardInterrupt between these lines would leave
+        # the anchors exported, and closing the pool later would raise BufferError.
+        with signals_deferred():
+            aio.call(aio.destroy, ctx)  # blocks until requests still in flight have ended
+            cb.release()
+            ev.release()
+            resubmit.release()
+            anchors.clear()
+            del anchors
+            buffers.close()
     return PassStats(ops=ops, bytes=ops * block, elapsed_s=max(last - start, 1) / 1e9,
                      latency_sum_s=lat / 1e9)

@@ -299,8 +299,9 @@ def _finish(args: argparse.Namespace, outcomes: list[Outcome], profile: RigProfi
         print("\n\n".join(render_outcome(o) for o in outcomes))
         if speed is not None:
             print(f"\n{speed.sentence}")
-    for problem in problems:
-        print(f"rigready: warning: {problem}", file=sys.stderr)
+    if problems:  # measured and shown, but the history did not get it: say so, and exit 2
+        print(f"rigready: error: {'; '.join(problems)}", file=sys.stderr)
+        return 2
     return 0
 
 

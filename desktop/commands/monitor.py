@@ -122,8 +122,12 @@ def _run_monitor(args: argparse.Namespace) -> int:
             exporter.update(sample)
         events.put(sample)
 
+    def on_store_problem(problem: str | None) -> None:  # at once, not only in the log
+        _err(f"warning: cannot save samples: {problem}; retrying" if problem is not None
+             else "saving samples works again; the waiting ones were saved")
+
     sampler = Sampler(providers, db_path=db_path, interval_s=interval, on_sample=on_sample,
-                      on_alert=events.put)
+                      on_alert=events.put, on_store_problem=on_store_problem)
     for line in skipped:
         _err(f"skipped {line}")
     for note in sampler.notes():
@@ -135,17 +139,22 @@ def _run_monitor(args: argparse.Namespace) -> int:
         if exporter is not None:
             exporter.close()
         raise UsageError(str(exc)) from None
+    for notice in sampler.store_notices:
+        _err(f"warning: {notice}")
     _err(f"logging session {session} to {db_path} every {interval:g} s"
          + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm(stop))
+    # SIGTERM, and SIGHUP (the terminal closed), stop cleanly like Ctrl-C: the session closes
+    stopping = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, _on_sigterm(stop)) for s in stopping}
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
         _pump(events, stop, args, wall0)
     except KeyboardInterrupt:
         _err("stopping (interrupted)")
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         sampler.close()
         if exporter is not None:
             exporter.close()
@@ -153,6 +162,9 @@ def _run_monitor(args: argparse.Namespace) -> int:
     _err(f"session {session} closed: {sampler.ticks} samples in {wall:.1f} s; "
          f"sampler thread CPU {100 * sampler.cpu_seconds / wall:.2f}% of one core, "
          f"whole process {100 * (time.process_time() - cpu0) / wall:.2f}%")
+    if sampler.lost_samples:
+        raise UsageError(f"{sampler.lost_samples} of {sampler.ticks} samples could not be "
+                         f"saved to {db_path}: {sampler.store_problem or 'write failed'}")
     return 0
 
 

@@ -140,6 +140,16 @@ class MonitorController(QObject):
         """Provider notes (switched-off fields) of the running sampler."""
         return () if self._sampler is None else self._sampler.notes()
 
+    def storage_problems(self) -> list[tuple[str, str]]:
+        """Database trouble the user must see now, as banner lines ("storage", message): a
+        write that keeps failing (disk full, locked) or a corrupt database set aside."""
+        sampler = self._sampler
+        if sampler is None:
+            return []
+        out = [("storage", f"samples are not being saved: {sampler.store_problem}")
+               ] if sampler.store_problem else []
+        return out + [("storage", notice) for notice in sampler.store_notices]
+
     def active_alerts(self) -> tuple[AlertEvent, ...]:
         """Alerts raised and not yet cleared."""
         return () if self._sampler is None else self._sampler.active_alerts()

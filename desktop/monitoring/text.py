@@ -13,13 +13,14 @@ from monitor.store_read import EventRecord
 
 #: Alert kinds that mean "act now" (red); the others are worth a look (amber). A power cap is
 #: normal for a GPU working flat out, so it is only amber.
-BAD_ALERTS = frozenset({"temperature", "thermal_throttle", "vram", "stalled"})
+BAD_ALERTS = frozenset({"temperature", "thermal_throttle", "vram", "stalled", "storage"})
 ALERT_TITLES = {
     "temperature": "Near slowdown temperature",
     "thermal_throttle": "Thermal throttling",
     "power_throttle": "Power limited",
     "vram": "VRAM almost full",
     "stalled": "Training stalled?",
+    "storage": "Database",
 }
 
 

@@ -366,7 +366,8 @@ class MonitorPage(QWidget):
             if self.replay_cursor is not None:
                 self.charts.point_at(self.replay_cursor)
         else:
-            self.banner.show_alerts(self.alerts.active_for())
+            self.banner.show_alerts([*self.controller.storage_problems(),
+                                     *self.alerts.active_for()])
         self.training.refresh()
 
     def _show_tiles(self, v: ValueArray) -> None:

@@ -1,0 +1,180 @@
+"""Faults with real processes (bounded, ~15 s in all): a disk that fills while the monitor
+writes (a real size-limited filesystem where this machine allows mounting one), two monitors
+and a concurrent writer on one database, every stop signal on the monitor and the storage
+benchmark. Each test counts what was printed against what was stored."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals, Linux mounts")
+CLOSED = re.compile(r"session \d+ closed: (\d+) samples")
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return dict(os.environ, RIGREADY_FAKE_PROVIDER="1", RIGREADY_HOME=str(tmp_path / "home"),
+                PYTHONPATH=str(ROOT))
+
+
+def _rigready(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "desktop", *args], cwd=ROOT,
+                            env=_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _monitor(tmp_path: Path, db: Path, duration: float = 60) -> subprocess.Popen[str]:
+    return _rigready(tmp_path, "monitor", "--interval", "0.2", "--duration", str(duration),
+                     "--db", str(db))
+
+
+def _wait_logging(proc: subprocess.Popen[str], db: Path, ticks: int = 3) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        with contextlib.suppress(Exception), Store(db, readonly=True) as store:
+            if sum(s.ticks for s in store.sessions()) >= ticks:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the monitor did not start logging")
+
+
+def _stored(db: Path) -> int:
+    with Store(db, readonly=True) as store:
+        return sum(s.ticks for s in store.sessions())
+
+
+@contextlib.contextmanager
+def _small_filesystem(tmp_path: Path, size_mib: int) -> Iterator[Path]:
+    """A real filesystem of ``size_mib`` (loop-mounted ext4 as in the issue, else tmpfs)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    image = tmp_path / "fs.img"
+    attempts = []
+    with open(image, "wb") as handle:
+        handle.truncate(size_mib * 2**20)
+    if subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True).returncode == 0:
+        attempts.append(["mount", "-o", "loop", str(image), str(mount)])
+    attempts.append(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", str(mount)])
+    for command in attempts:
+        try:
+            if subprocess.run(command, capture_output=True, timeout=20).returncode == 0:
+                break
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    else:
+        pytest.skip("this machine does not allow mounting a small filesystem")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 2**20)
+            handle.flush()
+    return filler
+
+
+def test_disk_fills_while_the_monitor_writes(tmp_path: Path) -> None:
+    with _small_filesystem(tmp_path, 40) as mount:
+        db = mount / "m.sqlite3"
+        proc = _monitor(tmp_path, db, duration=5)
+        _wait_logging(proc, db)
+        filler = _fill(mount)
+        time.sleep(1.0)
+        reader = _rigready(tmp_path, "history", "--db", str(db))  # used to die of SIGBUS
+        out, err = reader.communicate(timeout=30)
+        assert reader.returncode == 0, err
+        assert "closed" in out or "open" in out
+        _, err = proc.communicate(timeout=30)
+        # The disk stayed full to the end: the unsaved samples are counted and the exit says so.
+        assert proc.returncode == 2, err
+        assert "warning: cannot save samples: the disk holding" in err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("rigready: error: ") and "could not be saved" in last
+        printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
+        lost = int(re.search(r"error: (\d+) of", last).group(1))  # type: ignore[union-attr]
+        filler.unlink()
+        assert _stored(db) + lost == printed  # every sample is either stored or reported
+        assert _stored(db) >= 3
+
+
+def test_second_monitor_is_refused_and_a_concurrent_writer_loses_nothing(
+        tmp_path: Path) -> None:
+    db = tmp_path / "m.sqlite3"
+    first = _monitor(tmp_path, db, duration=4)
+    _wait_logging(first, db)
+    second = _monitor(tmp_path, db, duration=4)
+    _, err2 = second.communicate(timeout=30)
+    assert second.returncode == 2
+    assert err2.strip().splitlines()[-1].startswith(
+        f"rigready: error: another monitor (pid {first.pid}) is already logging to {db}")
+    # Another process writes benchmark rows the whole time (short transactions, busy timeout).
+    saved = 0
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        with Store(db) as store:
+            store.save_bench_result(kind="storage", fingerprint="f", label="x",
+                                    result={"n": saved})
+        saved += 1
+    _, err1 = first.communicate(timeout=30)
+    assert first.returncode == 0, err1
+    printed = int(CLOSED.search(err1).group(1))  # type: ignore[union-attr]
+    assert _stored(db) == printed  # no sample lost
+    with Store(db, readonly=True) as store:
+        assert len(store.list_bench_results(limit=10_000)) == saved
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_stop_signals_close_the_session_and_keep_every_sample(tmp_path: Path,
+                                                              stop: signal.Signals) -> None:
+    db = tmp_path / "m.sqlite3"
+    proc = _monitor(tmp_path, db)
+    _wait_logging(proc, db, ticks=2)
+    proc.send_signal(stop)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
+    with Store(db, readonly=True) as store:
+        (session,) = store.sessions()
+    assert session.ended is not None and session.ticks == printed
+
+
+def test_every_stop_signal_removes_the_storage_test_file(tmp_path: Path) -> None:
+    stops = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT]
+    runs = []
+    for k, stop in enumerate(stops):
+        folder = tmp_path / f"disk{k}"
+        folder.mkdir()
+        proc = _rigready(tmp_path, "bench", "storage", "--path", str(folder), "--size-mib", "16",
+                         "--seconds", "0.1", "--no-save", "--force")
+        runs.append((stop, folder, proc))
+    for k, (stop, folder, proc) in enumerate(runs):
+        deadline = time.monotonic() + 30
+        while not any(folder.iterdir()) and time.monotonic() < deadline:  # benchmark running
+            time.sleep(0.02)
+        time.sleep(0.4 * k)  # from writing the file to the timed passes
+        proc.send_signal(stop)
+    for stop, folder, proc in runs:
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and "unexpected error" not in err, err
+        assert proc.returncode in (128 + stop, 130, -stop, 0), (stop, proc.returncode, err)
+        assert list(folder.iterdir()) == [], (stop, err)
