@@ -5,7 +5,9 @@ Existing DCGM Grafana dashboards work unchanged: metric names are DCGM field nam
 and every series carries ``gpu``, ``UUID``, ``pci_bus_id``, ``device``, ``modelName`` and
 ``Hostname``. A metric is left out for a GPU whose value is unknown, rather than exported as 0.
 Host metrics use the ``rigready_host_`` prefix. The exporter has its own
-:class:`~prometheus_client.CollectorRegistry` and binds to 127.0.0.1 unless told otherwise.
+:class:`~prometheus_client.CollectorRegistry` and binds to 127.0.0.1 unless told otherwise; it
+answers only ``/metrics``, from :class:`~monitor.metrics_server.MetricsServer` (one selector
+thread, a fixed pool of workers, idle connections closed), not one thread per connection.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from monitor.clock_events import encode_clock_events
+from monitor.metrics_server import MetricsServer
 from monitor.sample import GpuSample, Sample
 
 MIB = 1024 * 1024
@@ -154,8 +156,7 @@ class Exporter:
         self.registry = CollectorRegistry(auto_describe=False)
         self.collector = SampleCollector(hostname)
         self.registry.register(self.collector)
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: MetricsServer | None = None
         self.port: int | None = None
 
     def update(self, sample: Sample) -> None:
@@ -168,20 +169,17 @@ class Exporter:
         Raises:
             OSError: The address is in use or cannot be bound.
         """
-        server, thread = start_http_server(port, addr=host, registry=self.registry)
-        self._server, self._thread = server, thread
-        self.port = int(server.server_address[1])
+        server = MetricsServer(self.registry, host, port)
+        server.start()
+        self._server = server
+        self.port = server.port
         return self.port
 
     def close(self) -> None:
         """Stop serving."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.close()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
 
 def parse_host_port(text: str) -> tuple[str, int]:

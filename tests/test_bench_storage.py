@@ -331,7 +331,7 @@ def test_ctrl_c_during_aio_cleanup_still_removes_the_file(tmp_path: Path,
     from assess.bench import storage_aio
 
     real_call = storage_aio._Aio.call
-    hits = []
+    hits: list[int] = []
 
     def call(self: Any, number: int, *args: Any) -> int:
         result = real_call(self, number, *args)

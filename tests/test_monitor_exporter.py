@@ -84,7 +84,7 @@ def test_text_format_has_exact_metric_names(exporter: Exporter) -> None:
 def test_default_bind_is_loopback(exporter: Exporter) -> None:
     exporter.serve(port=0)
     assert exporter._server is not None
-    assert exporter._server.server_address[0] == "127.0.0.1"
+    assert exporter._server.address[0] == "127.0.0.1"
 
 
 def test_parse_host_port() -> None:
@@ -95,3 +95,70 @@ def test_parse_host_port() -> None:
     for bad in ("host:", "host:port", "1:70000"):
         with pytest.raises(ValueError):
             parse_host_port(bad)
+
+
+def _raw(port: int, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"404"),
+    (b"GET /x HTTP/1.1\r\n\r\n", b"404"),
+    (b"GET /../../etc/passwd HTTP/1.1\r\n\r\n", b"404"),
+    (b"GET /metrics/../etc HTTP/1.1\r\n\r\n", b"404"),
+    (b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n", b"405"),
+    (b"garbage\r\n\r\n", b"400"),
+    (b"GET /metrics HTTP/1.1\r\n" + b"X: y\r\n" * 5000 + b"\r\n", b"431"),
+    (b"GET /metrics?x=1 HTTP/1.1\r\n\r\n", b"200"),
+    (b"HEAD /metrics HTTP/1.0\r\n\r\n", b"200"),
+])
+def test_only_metrics_is_served(exporter: Exporter, request_bytes: bytes, status: bytes) -> None:
+    exporter.update(Sample(time=1.0, host=HostSample(), gpus=(H100,)))
+    port = exporter.serve("127.0.0.1", 0)
+    try:
+        answer = _raw(port, request_bytes)
+    except ConnectionResetError:  # refused while the client was still sending 30 KiB
+        assert status == b"431"
+        return
+    assert answer.split(b" ", 2)[1] == status, answer[:200]
+    if status != b"200":
+        assert b"DCGM_FI" not in answer
+    elif request_bytes.startswith(b"HEAD"):
+        assert answer.endswith(b"\r\n\r\n")
+
+
+def test_idle_connections_neither_slow_a_scrape_nor_stay_open(exporter: Exporter) -> None:
+    import socket
+    import time
+
+    exporter.update(Sample(time=1.0, host=HostSample(), gpus=(H100,)))
+    port = exporter.serve("127.0.0.1", 0)
+    assert exporter._server is not None
+    exporter._server.idle_timeout_s = 1.0
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(200)]
+    for conn in idle[:100]:
+        conn.sendall(b"GET /metrics HTTP/1.1\r\n")  # half a request, then nothing (slowloris)
+    started = time.monotonic()
+    assert "DCGM_FI_DEV_GPU_UTIL" in scrape(port)
+    assert time.monotonic() - started < 0.5
+    assert threading_count() < 20  # a fixed pool, not a thread per connection
+    deadline = time.monotonic() + 5
+    while exporter._server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert exporter._server.open_connections == 0  # the idle ones were closed
+    assert idle[0].recv(10) == b""  # closed by the server
+    for conn in idle:
+        conn.close()
+
+
+def threading_count() -> int:
+    import threading
+
+    return threading.active_count()
