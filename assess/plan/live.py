@@ -30,7 +30,7 @@ from typing import Any
 from assess.hardware import GpuInfo, GpuVendor
 from assess.match import match_gpu
 from catalog import Catalog, CloudOfferEntry, GpuEntry
-from catalog.paths import cache_dir
+from catalog.paths import cache_dir, config_dir
 
 DEFAULT_URL = "https://console.vast.ai/api/v0/bundles/"
 URL_ENV = "RIGREADY_VAST_URL"
@@ -211,3 +211,39 @@ def with_offers(catalog: Catalog, offers: Sequence[CloudOfferEntry]) -> Catalog:
     import dataclasses
 
     return dataclasses.replace(catalog, cloud_offers=(*catalog.cloud_offers, *offers))
+
+
+def with_live_offers(catalog: Catalog) -> tuple[Catalog, str]:
+    """The catalog plus live offers when they can be had, and a note saying what happened."""
+    live = fetch_live_offers(catalog)
+    return with_offers(catalog, live.offers), live.note
+
+
+_SETTING = "live_cloud_offers"
+
+
+def settings_path() -> Path:
+    """The small JSON settings file for prices (in the settings folder; CLI and window share it)."""
+    return config_dir() / "prices.json"
+
+
+def online_enabled() -> bool:
+    """Whether the user turned live cloud offers on (off by default, and when unreadable)."""
+    try:
+        data = json.loads(settings_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get(_SETTING) is True
+
+
+def set_online(enabled: bool) -> None:
+    """Turn live cloud offers on or off (written through a temporary file and a rename).
+
+    Raises:
+        OSError: the settings folder cannot be written.
+    """
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({_SETTING: enabled}), encoding="utf-8")
+    os.replace(tmp, path)

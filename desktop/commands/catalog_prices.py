@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from assess.plan.live import online_enabled, set_online
 from catalog import load_catalog
 from catalog.errors import CatalogError
 from catalog.money import PriceView, today
@@ -13,7 +14,6 @@ from catalog.overrides import overrides_path, parse_price, read_overrides, set_p
 from catalog.pack import PackError, install_pack, installed_pack, read_source, remove_pack
 from catalog.prices import TABLE_WORDS, price_of
 from desktop.commands.common import UsageError, print_json
-from desktop.commands.live import online_enabled, set_online
 from desktop.commands.tables import render_table
 
 

@@ -25,13 +25,13 @@ from assess.plan import (
     shopping_list_markdown,
 )
 from assess.plan.facts import check_number
+from assess.plan.live import online_enabled, with_live_offers
 from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
 from catalog.money import PriceView, today
 from catalog.userfiles import output_target, write_user_file
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
-from desktop.commands.live import online_enabled, with_live_offers
 from desktop.defaults import DEFAULT_BUDGET_USD
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from assess.estimate import EstimateError
 from assess.hardware import RigProfile
 from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shopping_list_markdown
+from assess.plan.live import LiveOffers, fetch_live_offers, online_enabled, set_online, with_offers
 from assess.plan.result import verdict_text
 from catalog.money import PriceView, today
 from catalog.overrides import parse_price, set_price
@@ -39,6 +41,7 @@ from desktop.widgets.card import Card
 from desktop.widgets.plan_card import PlanCard
 from desktop.widgets.step_bar import StepBar
 from desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
+from desktop.worker import GeneratorWorker
 
 STEPS = ("Goal", "Constraints", "Plans", "Buy or rent")
 PLANS_STEP = 2
@@ -69,6 +72,8 @@ class UpgradePage(QWidget):
         self._dialog: QFileDialog | None = None
         self.price_dialog: QInputDialog | None = None
         self.view = PriceView(today())
+        self.live: LiveOffers | None = None
+        self.live_worker: GeneratorWorker | None = None
         settings = getattr(context, "settings", None) or QSettings()
         catalog = self._catalog()
         root = QVBoxLayout(self)
@@ -154,6 +159,15 @@ class UpgradePage(QWidget):
         self.advice_label.setWordWrap(True)
         self.advice_label.setStyleSheet("font-size: 17px; font-weight: 600; padding: 6px 0;")
         box.addWidget(self.advice_label)
+        self.live_box = QCheckBox("Live cloud offers from Vast.ai (needs VAST_API_KEY; "
+                                  "off: the catalog's dated offers)")
+        self.live_box.setChecked(online_enabled())
+        self.live_box.toggled.connect(self.set_live)
+        box.addWidget(self.live_box)
+        self.live_label = QLabel()
+        self.live_label.setWordWrap(True)
+        self.live_label.setStyleSheet(f"color: {MUTED[current_theme()]}; font-size: 11px;")
+        box.addWidget(self.live_label)
         self.rent_row = QHBoxLayout()
         self.rent_row.setSpacing(12)
         box.addLayout(self.rent_row)
@@ -200,6 +214,11 @@ class UpgradePage(QWidget):
             return
         start = time.perf_counter()
         self.view = PriceView.from_catalog(catalog)
+        if self.live_box.isChecked():
+            if self.live is None:
+                self._fetch_live(catalog)
+            else:
+                catalog = with_offers(catalog, self.live.offers)
         try:
             self.constraints_step.connectors_error.setText("")
             self.constraints_step.connectors_error.hide()
@@ -311,6 +330,42 @@ class UpgradePage(QWidget):
                                              f"${plan.run_cost_usd:,.2f} of electricity")
         self.rent_row.addWidget(self.offer_card, 1)
         self.rent_row.addWidget(self.break_even_card, 1)
+
+    # ------------------------------------------------------------------ live offers
+    @Slot(bool)
+    def set_live(self, enabled: bool) -> None:
+        """Turn live cloud offers on or off (remembered for the CLI too) and plan again."""
+        try:
+            set_online(enabled)
+        except OSError as exc:
+            self.live_label.setText(f"Setting not saved: {exc.strerror or exc}")
+        if not enabled:
+            self.live = None
+            self.live_label.setText("")
+        self.recompute()
+
+    def _fetch_live(self, catalog: Any) -> None:
+        """Fetch live offers off the GUI thread (a few seconds at most); plan again when done."""
+        if self.live_worker is not None and self.live_worker.running:
+            return
+
+        def job() -> Any:
+            yield "fetching"
+            return fetch_live_offers(catalog)
+
+        self.live_label.setText("Fetching live offers…")
+        worker = GeneratorWorker(job, self)
+        worker.finished.connect(self._live_done)
+        worker.errored.connect(lambda msg: self.live_label.setText(f"Live offers failed: {msg}"))
+        self.live_worker = worker
+        worker.start()
+
+    @Slot(object)
+    def _live_done(self, live: LiveOffers) -> None:
+        self.live = live
+        self.live_label.setText(f"Live cloud offers: {live.note}")
+        if self.live_box.isChecked():
+            self.recompute()
 
     # ------------------------------------------------------------------ your prices
     @Slot(str, str)

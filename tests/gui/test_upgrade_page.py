@@ -260,3 +260,46 @@ def test_every_badge_says_why_and_no_text_has_doubled_brackets(qtbot, settings) 
                 assert badge.toolTip()
         texts = [w.text() for w in page.findChildren(QLabel)]
         assert not [t for t in texts if "((" in t], "doubled brackets"
+
+
+def test_live_offers_box_fetches_off_the_gui_thread(  # type: ignore[no-untyped-def]
+        qtbot, settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    from assess.plan.live import online_enabled
+
+    body = (Path(__file__).parent.parent / "data" / "live" / "vast-bundles.json").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("RIGREADY_VAST_URL",
+                           f"http://127.0.0.1:{httpd.server_address[1]}/api/v0/bundles/")
+        monkeypatch.setenv("VAST_API_KEY", "test-key")
+        page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
+        assert not page.live_box.isChecked() and not online_enabled()
+        page.live_box.setChecked(True)
+        assert online_enabled()
+        qtbot.waitUntil(lambda: page.live is not None, timeout=5000)
+        assert page.live is not None and page.live.offers
+        assert "Vast.ai offers fetched" in page.live_label.text()
+        assert page.result is not None and page.result.rent.offer is not None
+        assert page.result.rent.offer.offer_id.startswith("vast-live-")
+        page.live_box.setChecked(False)
+        assert not online_enabled()
+        assert not page.result.rent.offer.offer_id.startswith("vast-live-")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
