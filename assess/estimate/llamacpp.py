@@ -76,6 +76,8 @@ class LlamaCppPlan:
     tokens_per_s: float | None
     tokens_per_s_full_ctx: float | None
     reasons: tuple[str, ...]
+    #: What the GPU holds, by part: weights, kv_cache, activations (compute buffer), context.
+    gpu_parts: tuple[tuple[str, int], ...] = ()
 
     @property
     def summary(self) -> str:
@@ -168,10 +170,12 @@ def plan(shape: ModelShape, ftype: str = "Q4_K_M", ctx: int = 4096, kv_type: str
             n += 1
     gpu_layers = range(m - n, m)
     cpu_layers = range(0, m - n)
-    gpu_bytes = (sum(size.layer_bytes[i] + kv[i] for i in gpu_layers)
-                 + (size.output_bytes if with_output else 0))
-    if gpu is not None and n:
-        gpu_bytes += compute_buffer_bytes(shape, with_output) + overhead
+    gpu_weights = (sum(size.layer_bytes[i] for i in gpu_layers)
+                   + (size.output_bytes if with_output else 0))
+    gpu_kv = sum(kv[i] for i in gpu_layers)
+    buffer = compute_buffer_bytes(shape, with_output) if gpu is not None and n else 0
+    ctx_bytes = overhead if gpu is not None and n else 0
+    gpu_bytes = gpu_weights + gpu_kv + buffer + ctx_bytes
     ram_bytes = (size.token_embd_bytes + size.other_bytes + PROCESS_RAM_BYTES
                  + sum(size.layer_bytes[i] + kv[i] for i in cpu_layers)
                  + (0 if with_output else size.output_bytes + compute_buffer_bytes(shape, True)))
@@ -193,7 +197,9 @@ def plan(shape: ModelShape, ftype: str = "Q4_K_M", ctx: int = 4096, kv_type: str
                         layers_total=m, layers_on_gpu=n, output_on_gpu=with_output,
                         kv_bytes=sum(kv), gpu_bytes=gpu_bytes, ram_bytes=ram_bytes,
                         status=status, tokens_per_s=tps, tokens_per_s_full_ctx=tps_full,
-                        reasons=tuple(reasons))
+                        reasons=tuple(reasons),
+                        gpu_parts=(("context", ctx_bytes), ("weights", gpu_weights),
+                                   ("activations", buffer), ("kv_cache", gpu_kv)))
 
 
 def _status(n: int, m: int, with_output: bool, ram_bytes: int, ram: RamTarget) -> Status:

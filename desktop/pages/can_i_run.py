@@ -39,6 +39,7 @@ from assess.estimate import (
     resolve_model,
 )
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
+from assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
 from assess.estimate.model import shape_from_config_file
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.hardware import RigProfile
@@ -52,6 +53,15 @@ from desktop.defaults import (
     DEFAULT_SEQ_LEN,
     default_checkpointing,
     precision_choice_label,
+)
+from desktop.pages.can_i_run_gguf import (
+    RUNTIME_LLAMACPP,
+    STATUS_TONE,
+    kv_combo,
+    plan_head,
+    plan_lines,
+    quant_combo,
+    runtime_combo,
 )
 from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
@@ -74,6 +84,9 @@ class CanIRunPage(QWidget):
         self.context = context
         self.shape: ModelShape | None = None
         self.result: Estimate | None = None
+        #: The llama.cpp answer when that runtime is chosen (``result`` is then None).
+        self.gguf_result: LlamaCppPlan | None = None
+        self._ram_target = RamTarget()
         self.error: str | None = None
         self.last_update_ms = 0.0
         self._gpus: list[GpuTarget | None] = []
@@ -127,6 +140,15 @@ class CanIRunPage(QWidget):
 
     def _build_controls(self) -> QFormLayout:
         form = QFormLayout()
+        self.runtime = runtime_combo()
+        self.quant = quant_combo()
+        self.kv_type = kv_combo()
+        form.addRow("Runtime", self.runtime)
+        form.addRow("GGUF quant", self.quant)
+        form.addRow("KV cache", self.kv_type)
+        for combo in (self.runtime, self.quant, self.kv_type):
+            combo.currentIndexChanged.connect(self.recompute)
+        self.runtime.currentTextChanged.connect(self._runtime_changed)
         self.method = QComboBox()
         self.method.addItems(list(METHODS))
         self.precision = QComboBox()
@@ -191,7 +213,19 @@ class CanIRunPage(QWidget):
         self.checkpointing.toggled.connect(self.recompute)
         self.lora_targets.editingFinished.connect(self.recompute)
         self.method.currentTextChanged.connect(self._method_defaults)
+        self._runtime_changed(self.runtime.currentText())
         return form
+
+    def _runtime_changed(self, runtime: str) -> None:
+        """llama.cpp only runs models: it brings inference, its quant and KV-cache choices."""
+        gguf = runtime == RUNTIME_LLAMACPP
+        if gguf:
+            self.method.setCurrentText("inference")
+        for widget in (self.method, self.precision, self.optimizer, self.lora_rank,
+                       self.lora_targets, self.attention):
+            widget.setEnabled(not gguf)
+        self.quant.setEnabled(gguf)
+        self.kv_type.setEnabled(gguf)
 
     def _method_defaults(self, method: str) -> None:
         """A method brings its defaults, the same as the CLI's (``desktop.defaults``):
@@ -204,6 +238,7 @@ class CanIRunPage(QWidget):
         box = QVBoxLayout()
         self.verdict = QLabel()
         self.verdict.setStyleSheet("font-size: 20px; font-weight: 600;")
+        self.verdict.setWordWrap(True)
         box.addWidget(self.verdict)
         self.bar = BreakdownBar()
         box.addWidget(self.bar)
@@ -240,8 +275,10 @@ class CanIRunPage(QWidget):
         entries = list(getattr(cat, "gpus", ()))
         targets: list[GpuTarget] = []
         self._ram = None
+        self._ram_target = RamTarget()
         if profile is not None:
             self._ram = profile.memory.available_bytes or profile.memory.total_bytes
+            self._ram_target = ram_from_memory_info(profile.memory)
             for info in profile.discrete_gpus:
                 target = gpu_from_info(info, entries)
                 if target is not None:
@@ -385,6 +422,11 @@ class CanIRunPage(QWidget):
             return
         index = self.gpu.currentIndex()
         gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
+        if self.runtime.currentText() == RUNTIME_LLAMACPP:
+            self._recompute_gguf(gpu, wl.seq_len)
+            self.last_update_ms = (time.perf_counter() - start) * 1000
+            return
+        self.gguf_result = None
         tokens = self.dataset.value() * 1_000_000 or None
         try:
             self.result = estimate(self.shape, wl, gpu, dataset_tokens=tokens,
@@ -396,6 +438,32 @@ class CanIRunPage(QWidget):
             self.error = None
             self._show(self.result)
         self.last_update_ms = (time.perf_counter() - start) * 1000
+
+    def _recompute_gguf(self, gpu: GpuTarget | None, ctx: int) -> None:
+        """The llama.cpp answer: the sequence slider is the context length."""
+        assert self.shape is not None
+        self.result = None
+        self.seq_label.setText(f"{ctx:,}-token context (llama.cpp -c)")
+        try:
+            self.gguf_result = plan(self.shape, self.quant.currentText(), ctx=ctx,
+                                    kv_type=self.kv_type.currentText(), gpu=gpu,
+                                    ram=self._ram_target)
+        except EstimateError as exc:
+            self.gguf_result = None
+            self._show_error(str(exc))
+            return
+        self.error = None
+        p = self.gguf_result
+        theme = current_theme()
+        parts = dict(p.gpu_parts)
+        self.bar.set_data(parts, p.gpu.vram_bytes if p.gpu else None)
+        self.legend.setText(" ".join(
+            f"<span style='color:{PART_COLOURS[k]}'>■</span> {k.replace('_', ' ')} "
+            f"{v / GIB:.1f}" for k, v in parts.items() if v))
+        tone = {"good": GOOD, "warn": WARN, "bad": BAD, "muted": MUTED}[STATUS_TONE[p.status]]
+        self.verdict.setText(plan_head(p))
+        self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {tone[theme]};")
+        self.details.setText("\n".join(plan_lines(p)))
 
     def _show(self, est: Estimate) -> None:
         theme = current_theme()
