@@ -289,8 +289,18 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         max_positions=max_positions or None,
         num_experts=experts, experts_per_token=per_token,
         shared_expert_size=shared, shared_expert_gate=shared_gate,
-        source=f"config.json ({model_type})",
+        source=f"config.json ({model_type})", notes=family_notes(family),
     )
+
+
+def family_notes(family: str) -> tuple[str, ...]:
+    """What the estimate of a family should say about itself."""
+    if family == "gpt_oss":
+        return ("gpt-oss ships its experts in MXFP4 (4.25 bits a weight): transformers keeps "
+                "them so only where its MXFP4 kernels run (recent NVIDIA GPUs with triton), "
+                "else it loads them as bf16, which is what this estimate assumes; llama.cpp's "
+                "MXFP4_MOE file keeps them (--runtime llama.cpp --quant MXFP4_MOE)",)
+    return ()
 
 
 def _shared_expert(cfg: dict[str, Any], model_type: str, ffn: int,
@@ -367,7 +377,7 @@ def shape_from_entry(entry: Any) -> ModelShape:
             getattr(entry, "shared_expert_intermediate_size", None)),
         declared_params=params, image_size=getattr(entry, "image_size", None),
         patch_size=getattr(entry, "patch_size", None),
-        source=str(getattr(entry, "source", "catalog")),
+        source=str(getattr(entry, "source", "catalog")), notes=family_notes(mapped),
     )
 
 
