@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -21,6 +19,7 @@ from catalog.loader import load_catalog, merge, parse_file, parse_text
 from catalog.paths import user_catalog_dir
 from catalog.prices import PRICED_TABLES, find_part
 from catalog.schema import Catalog, PricedTable, PriceOverrideEntry
+from catalog.userfiles import write_user_file
 
 OVERRIDES_FILE = "price-overrides.toml"
 _HEADER = ("# Prices you entered (rigready catalog price set, or the window's \"I found it\").\n"
@@ -68,23 +67,15 @@ def render_overrides(entries: Sequence[PriceOverrideEntry], updated: date) -> st
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    a crash leaves the old file or the new one, never half of one.
+    """Write ``text`` to ``path`` through the shared safe writer (temporary file, fsync, rename),
+    so a crash leaves the old file or the new one, never half of one.
 
     Raises:
-        OSError: the folder cannot be created or written.
+        OSError: the folder cannot be created.
+        UserFileError: the file cannot be written (a ``ValueError``: one line).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_user_file(path, text, force=True)
 
 
 def parse_price(text: str) -> float:

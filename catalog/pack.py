@@ -32,6 +32,7 @@ from pathlib import Path
 
 from catalog.errors import CatalogError
 from catalog.paths import data_dir
+from catalog.userfiles import UserFileError, read_user_bytes
 
 #: The manifest layout this rigready reads.
 PACK_FORMAT = 1
@@ -115,12 +116,10 @@ def read_source(source: str, timeout_s: float = 10.0) -> bytes:
             reason = getattr(exc, "reason", None) or exc
             raise PackError(f"cannot download {source}: {reason}") from None
     else:
-        path = Path(source)
         try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_PACK_BYTES + 1)
-        except OSError as exc:
-            raise PackError(f"cannot read {source}: {exc.strerror or exc}") from None
+            data = read_user_bytes(source, limit=MAX_PACK_BYTES)
+        except UserFileError as exc:
+            raise PackError(str(exc)) from None
     if len(data) > MAX_PACK_BYTES:
         raise PackError(f"{source}: larger than {MAX_PACK_BYTES // 2**20} MiB, not a catalog "
                         "pack")

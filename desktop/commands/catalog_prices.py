@@ -90,6 +90,8 @@ def _entries(cat: Any, table: str) -> tuple[Any, ...]:
 def _run_unset(args: argparse.Namespace) -> int:
     try:
         removed = unset_price(args.part, today=today())
+    except ValueError as exc:  # an invalid overrides file, or the safe writer refusing
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"cannot write {overrides_path()}: {exc.strerror or exc}") from None
     if not removed:
