@@ -58,7 +58,7 @@ def _run_check(args: argparse.Namespace) -> int:
     if path is None:
         user = user_catalog_dir()
         cat = load_catalog()
-        user_files = [f for f in cat.files if not f.startswith(str(BUILTIN_DATA_DIR))]
+        user_files = [f for f in cat.files if Path(f).parent == user]
         print(f"Catalog OK (updated {cat.updated})")
         print(f"  built in: {BUILTIN_DATA_DIR}")
         if cat.pack:
