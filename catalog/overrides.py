@@ -17,7 +17,7 @@ from typing import cast
 from catalog.errors import CatalogError
 from catalog.loader import load_catalog, merge, parse_file, parse_text
 from catalog.paths import user_catalog_dir
-from catalog.prices import PRICED_TABLES, find_part
+from catalog.prices import PRICED_TABLES, entries_of, find_part
 from catalog.schema import Catalog, PricedTable, PriceOverrideEntry
 from catalog.userfiles import write_user_file
 
@@ -112,7 +112,7 @@ def set_price(part_id: str, price: float, *, today: date, currency: str = "USD",
         raise ValueError(f"price must be above zero, got {price:g}")
     folder = user_dir if user_dir is not None else user_catalog_dir()
     cat = catalog if catalog is not None else load_catalog(folder if folder.exists() else None)
-    by_table = {t: {e.id: e for e in getattr(cat, _attr(t))} for t in PRICED_TABLES}
+    by_table = {t: {e.id: e for e in entries_of(cat, t)} for t in PRICED_TABLES}
     table, _entry = find_part(by_table, part_id)
     path = overrides_path(folder)
     kept = [e for e in read_overrides(path) if e.id != part_id]
@@ -141,11 +141,6 @@ def unset_price(part_id: str, *, today: date, user_dir: Path | None = None) -> b
         return False
     write_atomic(path, render_overrides(kept, today))
     return True
-
-
-def _attr(table: str) -> str:
-    return {"gpu": "gpus", "cpu": "cpus", "ram_kit": "ram_kits", "drive": "drives",
-            "psu": "psus", "cloud_offer": "cloud_offers"}[table]
 
 
 def _ambiguous(by_table: dict[str, dict[str, object]], part_id: str) -> bool:

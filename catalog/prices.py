@@ -47,6 +47,15 @@ _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _STREET_KINDS = ("street", "used", "yours")
 
 
+def entries_of(catalog: Any, table: str) -> tuple[Any, ...]:
+    """The catalog's entries of one table (``"ram_kit"`` -> ``catalog.ram_kits``)."""
+    from catalog.schema import KINDS
+
+    attribute = next(k.attribute for k in KINDS if k.table == table)
+    entries: tuple[Any, ...] = getattr(catalog, attribute)
+    return entries
+
+
 def usd_key(entry: Any) -> str:
     """The name of the entry's main USD price field (``street_price_usd``, ``usd_per_hour``...)."""
     if isinstance(entry, GpuEntry):
@@ -126,11 +135,8 @@ def check_price_fields(entry: Any, fail: Any) -> None:
 
 
 def usd_placeholders(cls: type[Any], raw: Mapping[Any, Any]) -> dict[str, float]:
-    """USD keys a non-USD row leaves out, filled with NaN until :func:`convert_prices` runs.
-
-    Raises:
-        CatalogError: never; a non-USD row that also gives a USD price is caught by
-            :func:`check_foreign_row`.
+    """Required USD keys a non-USD row leaves out, filled with NaN until :func:`convert_prices`
+    gives them the converted figure (a row giving both is refused by :func:`check_foreign_row`).
     """
     if cls not in PRICED_TABLES.values():
         return {}

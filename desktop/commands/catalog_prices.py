@@ -12,7 +12,7 @@ from catalog.errors import CatalogError
 from catalog.money import PriceView, today
 from catalog.overrides import overrides_path, parse_price, read_overrides, set_price, unset_price
 from catalog.pack import PackError, install_pack, installed_pack, read_source, remove_pack
-from catalog.prices import TABLE_WORDS, price_of
+from catalog.prices import TABLE_WORDS, entries_of, price_of
 from desktop.commands.common import UsageError, print_json
 from desktop.commands.tables import render_table
 
@@ -71,20 +71,13 @@ def _run_set(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {overrides_path()}: {exc.strerror or exc}") from None
     cat = load_catalog()
-    entry = next(e for e in _entries(cat, table) if e.id == override.id)
+    entry = next(e for e in entries_of(cat, table) if e.id == override.id)
     price = price_of(entry)
     shown = PriceView.from_catalog(cat).describe(price, per_hour=table == "cloud_offer") \
         if price else ""
     print(f"Your price for {TABLE_WORDS[table]} {override.id}: {shown}")
     print(f"  saved in {overrides_path()}")
     return 0
-
-
-def _entries(cat: Any, table: str) -> tuple[Any, ...]:
-    attr = {"gpu": "gpus", "cpu": "cpus", "ram_kit": "ram_kits", "drive": "drives",
-            "psu": "psus", "cloud_offer": "cloud_offers"}[table]
-    entries: tuple[Any, ...] = getattr(cat, attr)
-    return entries
 
 
 def _run_unset(args: argparse.Namespace) -> int:
