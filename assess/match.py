@@ -1,19 +1,22 @@
 """Map a detected GPU (``GpuInfo``) to its catalog entry (``GpuEntry``).
 
-Detected names vary by driver and tool ("NVIDIA GeForce RTX 3060 Laptop GPU",
-"NVIDIA A100-SXM4-80GB", "AMD Radeon RX 7900 XTX", "Tesla T4"). Both the detected name and the
-catalog's ``match`` fragments are normalised the same way: lower case, punctuation to spaces,
-"80 GB" joined to "80gb", and brand words (NVIDIA, AMD, Intel, GeForce, Radeon, Tesla, Quadro,
-"GPU", "Graphics") dropped. A fragment matches when its words appear together, in order, in the
-name and the next word of the name is not a variant word the fragment lacks ("RTX 3060" does not
-match "RTX 3060 Ti"). Laptop names (Laptop, Mobile, Max-Q) match only laptop entries and desktop
-names only non-laptop ones.
+Detected names vary by driver and tool ("NVIDIA GeForce RTX 3060 Laptop GPU", "NVIDIA
+A100-SXM4-80GB", "AMD Radeon RX 7900 XTX", "Tesla T4"). Both the detected name and the catalog's
+``match`` fragments are normalised the same way, by the name resolver's
+:func:`assess.names.normalize_name` (the one the CLI and the GUI use for typed names): lower case,
+punctuation to spaces, "80 GB" joined to "80gb", and brand words (NVIDIA, AMD, Intel, GeForce,
+Radeon, Tesla, Quadro, "GPU", "Graphics") dropped. A fragment matches when its words appear
+together, in order, in the name and the next word of the name is not a variant word the fragment
+lacks ("RTX 3060" does not match "RTX 3060 Ti"). Laptop names (Laptop, Mobile, Max-Q) match only
+laptop entries and desktop names only non-laptop ones.
 
 Among matching entries the choice prefers, in order: VRAM that agrees with the detected VRAM
 (within 10 %), an exact fragment over one matched without its form-factor or memory words
 (SXM, PCIe, HBM3, "80GB"), the longest fragment, a memory type the name mentions ("HBM3"), the
-nearest VRAM, and the board power nearest the detected power limit. An unmatched GPU keeps its
-detected facts and the match says so.
+nearest VRAM, and the board power nearest the detected power limit. When the VRAM was not read
+and the name fits entries of different VRAM equally ("RTX 3060": 12 GB or 8 GB), nothing is
+picked: the match is ambiguous, lists the candidates, and the VRAM stays unknown. An unmatched
+GPU keeps its detected facts and the match says so.
 """
 
 from __future__ import annotations
@@ -25,19 +28,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from assess.hardware import GpuInfo, RigProfile
+from assess.names import GPU_BRAND_WORDS, GPU_VARIANT_WORDS, normalize_name
 from assess.units import GIB
 from catalog import Catalog, GpuEntry
 
 Confidence = Literal["high", "medium", "low", "none"]
 
-_BRAND_WORDS = frozenset({
-    "nvidia", "amd", "ati", "intel", "geforce", "radeon", "tesla", "quadro", "gpu", "graphics",
-    "corporation", "r", "tm", "with", "design",
-})
-#: Words that, right after a model number, name a different card than the number alone.
-_VARIANT_WORDS = frozenset({
-    "ti", "super", "xt", "xtx", "gre", "ada", "laptop", "mobile", "maxq", "d", "nvl", "titan",
-})
 _LAPTOP_WORDS = frozenset({"laptop", "mobile", "maxq"})
 #: Words naming a form factor or memory, dropped in the relaxed pass.
 _QUALIFIER_RE = re.compile(r"^(sxm\d?|pcie|nvl|hbm\d?e?|gddr\d\w?|\d+gb)$")
@@ -55,6 +51,14 @@ class GpuMatch:
     reason: str
     #: Ids of other entries that matched the name but were not chosen.
     alternatives: tuple[str, ...] = ()
+    #: Entries the name fits equally when nothing (no VRAM reading) tells them apart; then
+    #: ``entry`` is None, so that VRAM stays unknown instead of taking one variant's figure.
+    candidates: tuple[GpuEntry, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        """Whether the name fits several entries of different VRAM and none was chosen."""
+        return self.entry is None and len(self.candidates) > 1
 
     @property
     def matched(self) -> bool:
@@ -79,27 +83,12 @@ class _Candidate:
 
 
 def normalize_gpu_name(name: str) -> tuple[str, ...]:
-    """The words of a GPU name as matching sees them.
+    """The words of a GPU name as matching sees them (the resolver's normalisation).
 
     >>> normalize_gpu_name("NVIDIA A100-SXM4-80GB")
     ('a100', 'sxm4', '80gb')
     """
-    text = name.lower().replace("®", " ").replace("™", " ").replace("max-q", "maxq")
-    text = re.sub(r"[^a-z0-9.]+", " ", text)
-    raw = text.split()
-    words: list[str] = []
-    for word in raw:
-        word = word.strip(".")
-        if not word:
-            continue
-        if word in ("gb", "gib") and words and words[-1].isdigit():
-            words[-1] += "gb"
-            continue
-        if word.endswith("gib") and word[:-3].isdigit():
-            word = word[:-3] + "gb"
-        if word not in _BRAND_WORDS:
-            words.append(word)
-    return tuple(words)
+    return normalize_name(name, GPU_BRAND_WORDS)
 
 
 def is_laptop_name(name: str) -> bool:
@@ -115,7 +104,7 @@ def _find(words: tuple[str, ...], fragment: tuple[str, ...]) -> bool:
         if words[start:start + n] != fragment:
             continue
         following = words[start + n] if start + n < len(words) else None
-        if following is None or following not in _VARIANT_WORDS:
+        if following is None or following not in GPU_VARIANT_WORDS:
             return True
     return False
 
@@ -189,6 +178,17 @@ def match_gpu(gpu: GpuInfo, entries: Sequence[GpuEntry]) -> GpuMatch:
                         f"no {kind}catalog entry matches {gpu.name!r}; using the detected facts "
                         f"only ({vram_text}; speed and power unknown)")
     best = candidates[0]
+    if vram is None:
+        same_name = [c for c in candidates
+                     if (c.strict, c.length, c.memory_ok) == (best.strict, best.length,
+                                                              best.memory_ok)]
+        if len({c.entry.vram_gib for c in same_name}) > 1:
+            listed = " or ".join(f"{c.entry.id} ({c.entry.vram_gib:g} GiB)"
+                                 for c in sorted(same_name, key=lambda c: entries.index(c.entry)))
+            return GpuMatch(gpu, None, "low",
+                            f"{gpu.name!r} could be {listed} and the VRAM was not read, so VRAM "
+                            "stays unknown", tuple(c.entry.id for c in candidates),
+                            tuple(sorted((c.entry for c in same_name), key=entries.index)))
     others = tuple(c.entry.id for c in candidates[1:])
     tied = len(candidates) > 1 and candidates[1].key() == best.key()
     entry = best.entry

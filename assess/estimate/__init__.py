@@ -2,8 +2,9 @@
 
 ``estimate(shape, workload, gpu)`` is a pure function: memory (per component, as NVML shows it),
 the verdict, the largest batch and sequence that fit, the cheapest changes that make it fit, time,
-energy and host needs. Models come from :func:`resolve_model` (catalog id, ``config.json`` path or
-a parameter count); GPUs from :mod:`assess.estimate.gpu`.
+energy and host needs. Models come from :func:`resolve_model` (a catalog name, a
+``config.json`` path, a parameter count or a Hugging Face Hub id); GPUs from
+:mod:`assess.estimate.gpu`.
 
 The memory formulas are checked against peaks measured on an H100 (``benchmarks/
 calibrate_memory.py``, ``tests/data/calibration/``).
@@ -11,22 +12,14 @@ calibrate_memory.py``, ``tests/data/calibration/``).
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
 from assess.estimate.inputs import EstimateError, Workload
 from assess.estimate.memory import GIB, MemoryBreakdown, effective_seq, memory, regime
-from assess.estimate.model import (
-    ModelShape,
-    parse_param_count,
-    shape_from_config_file,
-    shape_from_entry,
-    shape_from_param_count,
-)
+from assess.estimate.model import ModelShape
+from assess.estimate.resolve import find_model, resolve_model
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, Timing, timing
 from assess.estimate.verdict import (
     HostNeeds,
@@ -41,7 +34,8 @@ from assess.estimate.verdict import (
 
 __all__ = [
     "Estimate", "EstimateError", "GpuTarget", "MemoryBreakdown", "ModelShape", "Workload",
-    "estimate", "estimate_to_dict", "gpu_from_entry", "gpu_from_info", "resolve_model",
+    "estimate", "estimate_to_dict", "find_model", "gpu_from_entry", "gpu_from_info",
+    "resolve_model",
 ]
 
 
@@ -60,29 +54,6 @@ class Estimate:
     timing: Timing
     host: HostNeeds
     reasons: tuple[str, ...]
-
-
-def resolve_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape:
-    """A model from a catalog id, a path to a ``config.json`` (or its folder), or a count.
-
-    Raises:
-        EstimateError: unknown id (close ids suggested), unreadable or unsupported config.
-    """
-    entries = list(catalog_models)
-    for entry in entries:
-        if entry.id == spec:
-            return shape_from_entry(entry)
-    path = Path(spec)
-    if spec.endswith(".json") or path.is_dir() or path.exists():
-        return shape_from_config_file(path)
-    count = parse_param_count(spec)
-    if count is not None:
-        return shape_from_param_count(count)
-    ids = [e.id for e in entries]
-    close = difflib.get_close_matches(spec.lower(), ids, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else \
-        " (give a catalog id, a config.json path, or a parameter count like 7B)"
-    raise EstimateError(f"unknown model {spec!r}{hint}")
 
 
 def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None, *,

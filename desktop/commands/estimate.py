@@ -18,6 +18,7 @@ from assess.estimate import (
 )
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from assess.names import NameLookupError, find_gpu
 from assess.units import GIB
 from catalog import Catalog, default_catalog
 from desktop.commands.common import (
@@ -49,14 +50,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "estimate", help="memory, verdict and time for running or fine-tuning a model",
         description="Estimate peak GPU memory (as nvidia-smi shows it, by component), whether it "
         "fits the GPU, the largest batch and sequence that fit, what to change if it does not, "
-        "and the time and energy. MODEL is a catalog id, a config.json path or a parameter "
-        "count such as 7B.",
+        "and the time and energy. MODEL is a catalog name (id, name or Hugging Face repo, "
+        "any case), a Hugging Face id or URL (only its config.json is fetched), a config.json "
+        "path or a parameter count such as 7B.",
     )
     p.add_argument("model", metavar="MODEL")
     add_workload_arguments(p)
     p.add_argument("--gpus", type=int_between(1, 4096), default=1)
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--gpu", metavar="CATALOG_ID", help="a GPU from the catalog")
+    where.add_argument("--gpu", metavar="NAME",
+                       help="a catalog GPU by id or name: H200, 'RTX 4090', rtx-3060-12gb")
     where.add_argument("--profile", metavar="FILE", type=Path,
                        help="use the best GPU of a saved rig profile")
     p.add_argument("--tflops", type=number_between(0, 1e6, low_open=True),
@@ -121,14 +124,11 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
 def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, int | None]:
     """The GPU and the RAM available for offloading (from a profile)."""
     if args.gpu:
-        ids = [g.id for g in cat.gpus]
-        if args.gpu not in ids:
-            import difflib
-
-            close = difflib.get_close_matches(args.gpu, ids, n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise UsageError(f"unknown GPU {args.gpu!r}{hint}")
-        return gpu_from_entry(cat.gpu(args.gpu)), None
+        try:
+            entry = find_gpu(args.gpu, cat.gpus)
+        except NameLookupError as exc:
+            raise UsageError(str(exc)) from None
+        return gpu_from_entry(entry), None
     from desktop.commands.common import load_rig
 
     profile = load_rig(args)

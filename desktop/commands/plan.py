@@ -150,7 +150,7 @@ def goal_from_args(args: argparse.Namespace, cat: Catalog) -> Goal:
         shape = resolve_model(args.model, cat.models)
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
-    name = next((m.name for m in cat.models if m.id == args.model), None)
+    name = next((m.name for m in cat.models if m.id == shape.name), None)
     return WorkloadGoal(shape, workload, dataset_tokens=args.dataset_tokens, epochs=args.epochs,
                         utilisation=args.utilisation, queries=args.queries, model_name=name)
 

@@ -1,0 +1,80 @@
+"""What model the user means: a catalog name, a ``config.json`` path, a parameter count or a
+Hugging Face Hub id.
+
+:func:`find_model` does everything that needs no network and hands back a :class:`HubRef` for a
+Hub id that the catalog does not hold; :func:`resolve_model` (the CLI) then fetches it. The GUI
+calls :func:`find_model` and fetches on its worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from assess.estimate.hub import HubRef, fetch_hub_model, parse_hub_ref
+from assess.estimate.inputs import EstimateError
+from assess.estimate.model import (
+    ModelShape,
+    parse_param_count,
+    shape_from_config_file,
+    shape_from_entry,
+    shape_from_param_count,
+)
+from assess.names import Resolution, describe_failure, model_resolver
+
+#: What else MODEL may be, said when a name is unknown.
+MODEL_FORMS = ("give a catalog name, a Hugging Face id such as Qwen/Qwen3-8B, a config.json "
+               "path, or a parameter count like 7B")
+
+
+def _from_catalog(found: Resolution[Any]) -> ModelShape:
+    entry = found.entry
+    shape = shape_from_entry(entry)
+    if found.how == "variant of":
+        base = entry.hf_repo or entry.name
+        note = (f"{found.query} is a fine-tune of catalog {entry.id} ({base}) and has its "
+                "architecture, so its figures are used")
+        shape = replace(shape, notes=(*shape.notes, note))
+    return shape
+
+
+def find_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape | HubRef:
+    """The model ``spec`` names, without touching the network.
+
+    Order: an exact catalog name (id, display name, Hub repo, alias, or a fine-tune of one); a
+    ``config.json`` path or its folder; a parameter count (``7B``); a Hub id or URL not in the
+    catalog (returned as a :class:`HubRef` to fetch); the catalog by words (``mixtral``).
+
+    Raises:
+        EstimateError: an ambiguous or unknown name (with the candidates, or ranked
+            suggestions), or an unreadable or unsupported config.json.
+    """
+    spec = spec.strip()
+    found = model_resolver(catalog_models).resolve(spec)
+    if found.found and found.how != "words":
+        return _from_catalog(found)
+    path = Path(spec).expanduser()
+    if spec.endswith(".json") or path.is_dir() or path.exists():
+        return shape_from_config_file(path)
+    count = parse_param_count(spec)
+    if count is not None:
+        return shape_from_param_count(count)
+    ref = parse_hub_ref(spec)
+    if ref is not None:
+        return ref
+    if found.found:
+        return _from_catalog(found)
+    raise EstimateError(describe_failure("model", found, MODEL_FORMS))
+
+
+def resolve_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape:
+    """A model from any form :func:`find_model` accepts, fetching a Hub id's config.json.
+
+    Raises:
+        EstimateError: see :func:`find_model`; a :class:`~assess.estimate.hub.HubError` when
+            the Hub cannot give the config (one sentence saying what to do).
+    """
+    found = find_model(spec, catalog_models)
+    return fetch_hub_model(found) if isinstance(found, HubRef) else found
