@@ -153,16 +153,41 @@ def _request_errors() -> tuple[type[BaseException], ...]:
             OSError, ValueError)
 
 
-def _download_config(ref: HubRef) -> dict[str, Any]:
-    from huggingface_hub import hf_hub_download
+def _config_path(ref: HubRef) -> str:
+    """The local path of the repo's config.json, fetched into the cache if needed."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
-    try:
-        path = hf_hub_download(
+    def download(local_only: bool) -> str:
+        return hf_hub_download(
             ref.repo_id, "config.json", revision=ref.revision, endpoint=_endpoint(),
             cache_dir=os.environ.get("HF_HUB_CACHE") or None, etag_timeout=HUB_TIMEOUT_S,
-            local_files_only=_offline())
-    except _request_errors() as exc:
+            local_files_only=local_only)
+
+    errors = _request_errors()
+    if _offline():
+        try:
+            return download(True)
+        except errors as exc:
+            raise HubError(_error_line(ref, exc)) from None
+    url = hf_hub_url(ref.repo_id, "config.json", revision=ref.revision, endpoint=_endpoint())
+    try:
+        # One attempt with the short timeout first: when nothing is cached, hf_hub_download
+        # retries a failed metadata request itself with a 60 s timeout and back-off.
+        get_hf_file_metadata(url, timeout=HUB_TIMEOUT_S, endpoint=_endpoint())
+    except errors as exc:
+        try:
+            return download(True)  # the Hub did not answer; a cached copy still serves
+        except LocalEntryNotFoundError:
+            raise HubError(_error_line(ref, exc)) from None
+    try:
+        return download(False)
+    except errors as exc:
         raise HubError(_error_line(ref, exc)) from None
+
+
+def _download_config(ref: HubRef) -> dict[str, Any]:
+    path = _config_path(ref)
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)

@@ -30,7 +30,7 @@ MODEL_FORMS = ("give a catalog name, a Hugging Face id such as Qwen/Qwen3-8B, a 
 
 
 def _from_catalog(found: Resolution[Any]) -> ModelShape:
-    entry = found.entry
+    entry: Any = found.entry
     shape = shape_from_entry(entry)
     if found.how == "variant of":
         base = entry.hf_repo or entry.name
