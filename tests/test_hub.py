@@ -196,7 +196,7 @@ def test_job_yields_progress_and_can_be_closed_before_the_second_request(
 
 def test_find_model_leaves_the_network_to_the_caller(fake_hub: FakeHub) -> None:
     models = default_catalog().models
-    assert find_model("Qwen/Qwen3-8B", models) == HubRef("Qwen/Qwen3-8B")
+    assert find_model("acme/brand-new-7b", models) == HubRef("acme/brand-new-7b")
     assert find_model("meta-llama/Llama-3.1-8B", models).name == "llama-3.1-8b"  # type: ignore[union-attr]
     assert fake_hub.requests == []
     assert resolve_model("https://huggingface.co/acme/tiny-qwen", models).name == "acme/tiny-qwen"

@@ -15,16 +15,16 @@ to do.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Generator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from assess.estimate.inputs import EstimateError
-from assess.estimate.model import ModelShape, shape_from_config
+from assess.estimate.model import ModelShape, read_config_file, shape_from_config
 
 #: Seconds to wait for the Hub to answer one request (the library's default is 10).
 HUB_TIMEOUT_S = 5.0
@@ -187,16 +187,12 @@ def _config_path(ref: HubRef) -> str:
 
 
 def _download_config(ref: HubRef) -> dict[str, Any]:
-    path = _config_path(ref)
+    path = Path(_config_path(ref))
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise HubError(f"{ref.repo_id}: the config.json fetched from the Hub is not valid JSON; "
+        return read_config_file(path)
+    except EstimateError as exc:
+        raise HubError(f"{ref.repo_id}: the config.json from the Hub is unusable ({exc}); "
                        "give the path of a config.json") from None
-    if not isinstance(data, dict):
-        raise HubError(f"{ref.repo_id}: the config.json is not a JSON object")
-    return data
 
 
 def _safetensors_counts(ref: HubRef) -> tuple[dict[str, int] | None, str]:

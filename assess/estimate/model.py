@@ -324,6 +324,17 @@ def shape_from_config_file(path: str | Path) -> ModelShape:
     p = Path(path)
     if p.is_dir():
         p = p / "config.json"
+    name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem
+    return shape_from_config(read_config_file(p), name)
+
+
+def read_config_file(p: Path) -> dict[str, Any]:
+    """The dict of a ``config.json`` file, read with the shared size-limited strict reader (the
+    one path for a user's file and a Hub download alike).
+
+    Raises:
+        EstimateError: the file cannot be read, is not JSON, or is not a JSON object.
+    """
 
     def error(where: str, _field: str, problem: str) -> EstimateError:
         problem = problem.replace("not valid JSON", "not a valid config.json")
@@ -332,8 +343,7 @@ def shape_from_config_file(path: str | Path) -> ModelShape:
     data = read_json_file(p, error)
     if not isinstance(data, dict):
         raise EstimateError(f"{p}: not a valid config.json (expected a JSON object)")
-    name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem
-    return shape_from_config(data, name)
+    return data
 
 
 def shape_from_entry(entry: Any) -> ModelShape:
