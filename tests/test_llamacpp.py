@@ -147,3 +147,17 @@ def test_unknown_runtime_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["rigready: error: unknown runtime 'vllm' (choose from transformers, "
                    "llama.cpp)"]
+
+
+def test_a_moe_that_splits_also_gets_the_experts_in_ram_alternative() -> None:
+    p = plan(resolve_model("gpt-oss-120b", CAT.models), "MXFP4_MOE", gpu=_gpu("rtx-4090"),
+             ram=RamTarget(available_bytes=96 * GIB, bandwidth_gb_s=89.6))
+    assert p.status == "split"
+    alt = p.experts_in_ram_tokens_per_s
+    assert alt is not None and p.tokens_per_s is not None
+    # attention stays fast on the GPU and only 4 of 128 experts are read from RAM
+    assert alt > p.tokens_per_s
+    assert any("--n-cpu-moe 36" in r for r in p.reasons)
+    dense = plan(resolve_model("llama-3.3-70b", CAT.models), "Q4_K_M", gpu=_gpu("rtx-4090"),
+                 ram=DDR5)
+    assert dense.experts_in_ram_tokens_per_s is None

@@ -78,6 +78,8 @@ class LlamaCppPlan:
     reasons: tuple[str, ...]
     #: What the GPU holds, by part: weights, kv_cache, activations (compute buffer), context.
     gpu_parts: tuple[tuple[str, int], ...] = ()
+    #: A MoE that does not fit: decode speed with the routed experts in RAM instead.
+    experts_in_ram_tokens_per_s: float | None = None
 
     @property
     def summary(self) -> str:
@@ -193,13 +195,48 @@ def plan(shape: ModelShape, ftype: str = "Q4_K_M", ctx: int = 4096, kv_type: str
     reasons.append(_ram_reason(ram_bytes, ram))
     tps, tps_full, why = _speed(shape, size, kv_type, ctx, n, with_output, gpu, ram)
     reasons.extend(why)
+    moe_tps = None
+    if shape.is_moe and gpu is not None and not with_output:
+        moe_tps, why_moe = _experts_in_ram(shape, size, kv, ctx, kv_type, gpu, ram, usable)
+        reasons.extend(why_moe)
     return LlamaCppPlan(shape=shape, size=size, ctx=ctx, kv_type=kv_type, gpu=gpu, ram=ram,
                         layers_total=m, layers_on_gpu=n, output_on_gpu=with_output,
                         kv_bytes=sum(kv), gpu_bytes=gpu_bytes, ram_bytes=ram_bytes,
                         status=status, tokens_per_s=tps, tokens_per_s_full_ctx=tps_full,
                         reasons=tuple(reasons),
                         gpu_parts=(("context", ctx_bytes), ("weights", gpu_weights),
-                                   ("activations", buffer), ("kv_cache", gpu_kv)))
+                                   ("activations", buffer), ("kv_cache", gpu_kv)),
+                        experts_in_ram_tokens_per_s=moe_tps)
+
+
+def _experts_in_ram(shape: ModelShape, size: GgufSize, kv: list[int], ctx: int, kv_type: str,
+                    gpu: GpuTarget, ram: RamTarget, usable: int,
+                    ) -> tuple[float | None, list[str]]:
+    """The other way to split a MoE (``--n-cpu-moe`` / ``-ot exps=CPU``): every layer's
+    attention, router and shared expert on the GPU, the routed experts in RAM."""
+    m = shape.num_layers
+    experts = sum(size.expert_bytes)
+    dense = sum(size.layer_bytes) - experts
+    overhead = DRIVER_RESERVED_BYTES + CUDA_CONTEXT_BYTES
+    on_gpu = dense + size.output_bytes + sum(kv) + compute_buffer_bytes(shape, True) + overhead
+    in_ram = experts + size.token_embd_bytes + size.other_bytes + PROCESS_RAM_BYTES
+    flag = f"--n-cpu-moe {m}"
+    if on_gpu > usable:
+        return None, [f"keeping the experts in RAM ({flag}) would still need "
+                      f"{on_gpu / GIB:.1f} GiB of VRAM"]
+    if ram.available_bytes is not None and in_ram > ram.available_bytes:
+        return None, [f"keeping the experts in RAM ({flag}) needs {in_ram / GIB:.1f} GiB of "
+                      "RAM, more than is available"]
+    where = (f"keeping the experts in RAM ({flag} or -ot exps=CPU) puts all attention on the "
+             f"GPU ({on_gpu / GIB:.1f} GiB) and {in_ram / GIB:.1f} GiB in RAM")
+    if not gpu.bandwidth_gb_s or not ram.bandwidth_gb_s:
+        return None, [where + "; its speed needs the GPU's and the RAM's bandwidth"]
+    share = moe.expert_share_read(shape, 1)
+    gpu_read = dense + size.output_bytes + _kv_read(shape, range(m), 1, kv_type)
+    t = (gpu_read / (GPU_DECODE_EFFICIENCY * gpu.bandwidth_gb_s * 1e9)
+         + experts * share / (CPU_DECODE_EFFICIENCY * ram.bandwidth_gb_s * 1e9)
+         + 2 * m * PCIE_HOP_S)  # every layer hands its activations to the CPU and back
+    return 1.0 / t, [where + f": about {_rate(1.0 / t)}"]
 
 
 def _status(n: int, m: int, with_output: bool, ram_bytes: int, ram: RamTarget) -> Status:
@@ -305,5 +342,7 @@ def plan_to_dict(p: LlamaCppPlan) -> dict[str, Any]:
         "tokens_per_s": None if p.tokens_per_s is None else round(p.tokens_per_s, 1),
         "tokens_per_s_full_ctx": None if p.tokens_per_s_full_ctx is None
         else round(p.tokens_per_s_full_ctx, 1),
+        "experts_in_ram_tokens_per_s": None if p.experts_in_ram_tokens_per_s is None
+        else round(p.experts_in_ram_tokens_per_s, 1),
         "reasons": list(p.reasons),
     }
