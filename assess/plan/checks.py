@@ -45,6 +45,7 @@ RAM_KIT = "RAM kit"
 STORAGE_SLOT = "Drive slot"
 CPU_SOCKET = "CPU socket"
 EXTERNAL_GPU = "External GPU"
+CURRENT_GPU = "Current GPU"
 #: Unverified checks that would stop the plan if they turned out false: a plan with one open is
 #: not ready to buy until it is measured. (GPU software is a risk, not a blocker.)
 NOT_BLOCKING = frozenset({GPU_SOFTWARE})

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
-from assess.score_facts import meets
+from assess.score_facts import nominal_vram_gib
 from assess.units import GIB
 from catalog import GpuEntry, TaskEntry, TierEntry
 from catalog.schema import DriveKind
@@ -178,7 +178,8 @@ def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflo
         return GpuOutcome("no GPU", need, None, name,
                           reasons=(f"needs a GPU with {need:g} GiB; this PC has none",))
     reasons = [f"{vram_gib:.1f} GiB VRAM, needs {need:g} GiB"]
-    ok = meets(vram_gib, need)
+    # the card's marketed size against the need: no tolerance on top
+    ok = nominal_vram_gib(vram_gib) >= need
     if speed is not None:
         if half_tflops is None:
             reasons.append("16-bit speed unknown (no catalog figure)")

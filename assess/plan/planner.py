@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from assess.estimate import GpuTarget, gpu_from_entry
 from assess.hardware import RigProfile
 from assess.plan.checks import (
+    CURRENT_GPU,
     GPU_SOFTWARE,
     PSU_CAPACITY,
     Check,
@@ -194,6 +195,12 @@ def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, cat
         target, entry = gpu_from_entry(gpu), gpu
         items.append(gpu_item(gpu))
         checks.extend(slot_checks(rig, gpu, facts))
+        if rig.gpu is not None and rig.gpu_target is None:
+            problem = rig.score.vram_problem or "its VRAM was not read"
+            checks.append(Check(CURRENT_GPU, "unverified",
+                                f"the memory of the {rig.gpu.name} you have is unknown "
+                                f"({problem.split(':')[0]}): find it out first, it may already "
+                                "be enough"))
     if gpu is not None and not rig.laptop:
         need = power_need(rig, gpu)
         new_psu = None

@@ -1,0 +1,153 @@
+"""Ask rigready the rig test set's questions and compare with a careful engineer's answers.
+
+Used by tests/test_rig_set.py (which asserts zero false passes) and by
+benchmarks/rig_agreement.py (which prints the agreement table). The questions and the expected
+answers are in tests/data/rigs/questions.toml.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assess.detect import detect_rig
+from assess.detect.nvml import NvmlUnavailable
+from assess.estimate import Workload, estimate, gpu_from_info, resolve_model
+from assess.hardware import RigProfile
+from assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
+from assess.profile import load_profile
+from assess.score import assess_readiness
+from catalog import Catalog
+from tests.helpers.fake_nvml import FakeNvml
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+RIGS = DATA / "rigs"
+CAPTURED = {"h100-vm": "h100-vm-2026-11-22", "cpu-only-vm": "cpu-only-vm-2026-11-22"}
+#: Answers that tell the user "yes, go ahead" (run it, or no purchase needed, or buy now).
+YES = {"task": {"ready", "limited"}, "fit": {"fits", "tight"},
+       "plan": {"none-needed", "setting", "buy"}}
+#: Plan answers that claim nothing needs buying.
+NO_PURCHASE = {"none-needed", "setting"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One question, the engineer's answer and rigready's."""
+
+    rig: str
+    kind: str
+    question: str
+    truth: str
+    accept: tuple[str, ...]
+    answer: str
+    why: str
+
+    @property
+    def agrees(self) -> bool:
+        """rigready's answer is one the engineer accepts."""
+        return self.answer in self.accept
+
+    @property
+    def false_pass(self) -> bool:
+        """rigready says go ahead where the engineer says no.
+
+        For plans, also: rigready says nothing needs buying where the engineer says something
+        does, or "ready to buy" where the engineer would check first.
+        """
+        if self.agrees or self.answer not in YES[self.kind]:
+            return False
+        if not any(a in YES[self.kind] for a in self.accept):
+            return True
+        if self.kind == "plan":
+            return (self.answer in NO_PURCHASE and not any(a in NO_PURCHASE for a in self.accept)
+                    ) or self.answer == "buy"
+        return False
+
+
+def questions() -> list[dict[str, Any]]:
+    """The questions of questions.toml."""
+    with (RIGS / "questions.toml").open("rb") as fh:
+        return list(tomllib.load(fh)["question"])
+
+
+@functools.cache
+def rig_profile(name: str) -> RigProfile:
+    """A rig by name: a captured tree detected afresh, or a profile file."""
+    if name in CAPTURED:
+        tree = DATA / "detect" / CAPTURED[name]
+        stat: dict[str, list[int]] = json.loads((tree / "statvfs.json").read_text("utf-8"))
+        capture = tree / "nvml.json"
+        nvml = (FakeNvml.from_capture(capture) if "devices" in capture.read_text("utf-8")
+                else NvmlUnavailable("no NVIDIA driver on the captured machine"))
+        return detect_rig(root=tree, nvml=nvml,
+                          statvfs=lambda p: (stat[p][0], stat[p][1]) if p in stat else None)
+    return load_profile(RIGS / "profiles" / f"{name}.json")
+
+
+def _workload(q: dict[str, Any]) -> Workload:
+    return Workload(method=q.get("method", "inference"), precision=q.get("precision"),
+                    seq_len=int(q.get("seq", 2048)), checkpointing=bool(q.get("checkpointing")),
+                    gpus=int(q.get("gpus", 1)))
+
+
+def _describe(q: dict[str, Any]) -> str:
+    if q["kind"] == "task":
+        return f"task {q['task']}"
+    what = q.get("task") or (f"{q['model']} {q.get('method', 'inference')} {q.get('seq', 2048)}"
+                             + (" ckpt" if q.get("checkpointing") else "")
+                             + (f" {q['precision']}" if q.get("precision") else "")
+                             + (f" x{q['gpus']} GPUs" if q.get("gpus") else ""))
+    return f"{q['kind']} {what}" + (f" ${q['budget']:,}" if "budget" in q else "")
+
+
+def plan_answer(result: PlanResult) -> str:
+    """The planner's result as one of the question file's plan answers."""
+    if result.status == "no upgrade needed":
+        return "none-needed"
+    if result.status == "a setting reaches the goal":
+        return "setting"
+    gpu_plans = [p for p in result.plans if p.viable]
+    if not gpu_plans:
+        return "rent"
+    if result.status == "nothing within budget":
+        return "over-budget"
+    primary = next((p for p in result.plans if "best within budget" in p.labels), gpu_plans[0])
+    if "external enclosure" in primary.title:
+        return "external"
+    return "buy" if primary.ready_to_buy else "check-first"
+
+
+def answer(q: dict[str, Any], catalog: Catalog) -> str:
+    """rigready's answer to one question."""
+    profile = rig_profile(q["rig"])
+    if q["kind"] == "task":
+        readiness = assess_readiness(profile, catalog)
+        return next(t.verdict for t in readiness.tasks if t.task_id == q["task"])
+    if q["kind"] == "fit":
+        best = profile.best_gpu
+        target = gpu_from_info(best, catalog.gpus) if best else None
+        if best is None:
+            return "no"
+        if target is None:
+            return "unknown"
+        ram = profile.memory.available_bytes or profile.memory.total_bytes
+        est = estimate(resolve_model(q["model"], catalog.models), _workload(q), target,
+                       ram_available=ram, search=False)
+        return est.verdict.status if est.verdict else "unknown"
+    if "task" in q:
+        goal: TaskGoal | WorkloadGoal = TaskGoal(catalog.task(q["task"]))
+    else:
+        entry = next(m for m in catalog.models if m.id == q["model"])
+        goal = WorkloadGoal(resolve_model(q["model"], catalog.models), _workload(q),
+                            model_name=entry.name)
+    return plan_answer(plan_upgrades(profile, goal, float(q["budget"]), RigFacts(), catalog))
+
+
+def run_all(catalog: Catalog) -> list[Outcome]:
+    """Every question answered."""
+    return [Outcome(q["rig"], q["kind"], _describe(q), q["truth"], tuple(q["accept"]),
+                    answer(q, catalog), q["why"]) for q in questions()]
