@@ -41,7 +41,8 @@ _COMPACT_CHASSIS = {4: "Low Profile Desktop", 5: "Pizza Box", 13: "All in One",
 _SERVER_CHASSIS = {17: "Main Server Chassis", 23: "Rack Mount Chassis",
                    25: "Multi-system Chassis", 28: "Blade", 29: "Blade Enclosure"}
 _INTEL_MOBILE = re.compile(
-    r"\b(?:i[3579]-\d{4,5}|core\s+(?:ultra\s+)?[3579]\s+\d{3,5})(?:h|hx|hk|hs|u|p|y|v|g\d)\b",
+    r"\b(?:i[3579]-\d{4,5}|core(?:\(tm\))?\s+(?:ultra\s+)?[3579]\s+\d{3,5})"
+    r"(?:h|hx|hk|hs|u|p|y|v|g\d)\b",
     re.IGNORECASE)
 _AMD_MOBILE = re.compile(r"\bryzen\s+(?:ai\s+)?\d\s+(?:pro\s+)?(?:\d{4}(?:u|h|hs|hx)\b|"
                          r"(?:hx\s+)?\d{3}\b)", re.IGNORECASE)
