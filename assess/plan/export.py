@@ -62,6 +62,9 @@ def plan_to_dict(plan: Plan, view: PriceView | None = None) -> dict[str, Any]:
         "per_million_queries_usd": _r(plan.per_million_queries_usd),
         "break_even_hours": _r(plan.break_even_hours, 0),
         "reasons": list(plan.reasons),
+        "ready_to_buy": plan.ready_to_buy,
+        "risks": [{"name": c.name, "detail": c.detail} for c in plan.risks],
+        "verified_goal": plan.verified_goal,
     }
 
 
@@ -96,6 +99,10 @@ def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[st
         "plans": [plan_to_dict(p, shown) for p in result.plans], "rent": offer,
         "assumptions": list(result.assumptions), "facts": facts_to_dict(result.facts),
         "reasons": list(result.reasons), "considered": result.considered,
+        "settings": [{"change": f.change, "verdict": f.verdict, "reaches_goal": f.reached,
+                      "total_gib": round(f.need_gib, 2), "vram_gib": round(f.vram_gib, 2),
+                      "cost": f.cost, "verified_goal": f.verified_goal}
+                     for f in result.settings],
         "prices": {"today": shown.today.isoformat(), "currency": shown.currency,
                    "exchange_rate": None if shown.rate is None else {
                        "usd_per_unit": shown.rate.usd_per_unit,

@@ -78,6 +78,13 @@ def render_report(profile: RigProfile) -> str:
     cpu, mem, system = profile.cpu, profile.memory, profile.system
     where = "this PC" if profile.origin == "detected" else profile.origin
     out: list[str] = [f"rigready report ({where})"]
+    form = profile.form_factor
+    out.append("\nMachine")
+    out.append(_line("Form factor", form.kind + (" (small case)" if form.compact else "")))
+    out.extend(_line("  because", e) for e in form.evidence)
+    tb = {True: "yes (an external GPU can be attached)", False: "no",
+          None: "unknown (no Thunderbolt driver loaded)"}[form.thunderbolt]
+    out.append(_line("Thunderbolt/USB4", tb))
     out.append("\nCPU")
     out.append(_line("Model", _val(cpu.model)))
     cores = f"{_val(cpu.physical_cores)} physical, {_val(cpu.logical_cores)} logical"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import math
 from pathlib import Path
@@ -67,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=f"the most you want to spend (default {DEFAULT_BUDGET_USD:,.0f}, "
                    "as in the Upgrade wizard)")
     add_profile_argument(p)
+    p.add_argument("--form-factor", choices=("desktop", "laptop", "server", "vm"),
+                   help="what this machine is, when detection could not tell (only a desktop "
+                   "or server is offered a card to install)")
     facts = p.add_argument_group("facts rigready cannot detect (remembered by the window)")
     facts.add_argument("--psu-watts", metavar="W", type=float, help="your PSU's rating")
     facts.add_argument("--psu-connectors", metavar="LIST",
@@ -165,6 +169,10 @@ def _run(args: argparse.Namespace) -> int:
     goal = goal_from_args(args, cat)
     facts = facts_from_args(args)
     profile = load_rig(args)
+    if args.form_factor:
+        told = dataclasses.replace(profile.form_factor, kind=args.form_factor,
+                                   sources={**profile.form_factor.sources, "kind": "user"})
+        profile = dataclasses.replace(profile, form_factor=told)
     live_note = ""
     if args.online or online_enabled():
         cat, live_note = with_live_offers(cat)

@@ -90,7 +90,11 @@ def readiness_to_dict(result: Readiness) -> dict[str, Any]:
         "score_parts": [{"name": p.name, "points": p.points, "max_points": p.max_points,
                          "detail": p.detail} for p in result.score_parts],
         "tasks": [{"task": t.task_id, "name": t.task, "verdict": t.verdict, "reason": t.reason,
-                   "fix": t.fix} for t in result.tasks],
+                   "fix": t.fix, "blocked_by": list(t.blocking), "slowed_by": list(t.slowing),
+                   "checks": [{"component": c.component, "verdict": c.verdict,
+                               "effect": c.effect or None, "reason": c.reason}
+                              for c in t.checks]}
+                  for t in result.tasks],
         "gpu_matches": [{"detected": m.gpu.name, "entry": m.entry.id if m.entry else None,
                          "confidence": m.confidence, "reason": m.reason}
                         for m in result.matches],
@@ -143,6 +147,9 @@ def render_readiness(result: Readiness, cat: Catalog, where: str) -> str:
             out.append(f"  {verdict:<10} {task.task}")
             if verdict != "ready":
                 out.append(f"  {'':<10}   why: {task.reason}")
+                if task.slowing and verdict == "limited":
+                    out.append(f"  {'':<10}   runs, slower because of: "
+                               + ", ".join(dict.fromkeys(task.slowing)))
                 if task.fix:
                     out.append(f"  {'':<10}   fix: {task.fix}")
     if result.reasons:
