@@ -69,7 +69,7 @@ def ram(total_gib: float, kind: str | None, sticks: int = 0, slots: int | None =
 
 def disk(kind: str, size_gb: float, free_gb: float, name: str = "nvme0n1",
          gen: int | None = 4) -> Disk:
-    return _src(Disk(name=name, model=None, total_bytes=int(size_gb * 1e9),  # type: ignore[arg-type]
+    return _src(Disk(name=name, model=None, total_bytes=int(size_gb * 1e9),
                      kind=kind, pcie_gen=gen if kind == "nvme" else None,  # type: ignore[arg-type]
                      pcie_width=4 if kind == "nvme" else None, mount_points=("/",),
                      free_bytes=int(free_gb * 1e9)))  # type: ignore[return-value]
