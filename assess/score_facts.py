@@ -174,7 +174,7 @@ def rig_facts(
     matches = match_gpus(profile, catalog)
     discrete = [x for x in matches if not x.gpu.integrated]
 
-    gpu_facts = tuple(_gpu_facts(match, catalog) for match in discrete)
+    gpu_facts = tuple(_gpu_facts(match) for match in discrete)
     for gf in gpu_facts:
         if gf.vram_problem:
             notes.append(f"{gf.name}: {gf.vram_problem}")
@@ -259,35 +259,25 @@ def rig_facts(
     )
 
 
-def _gpu_facts(match: GpuMatch, catalog: Catalog) -> GpuFacts:
+def _gpu_facts(match: GpuMatch) -> GpuFacts:
     gpu, entry = match.gpu, match.entry
     problem = ""
     vram: float | None
     if gpu.vram_bytes:
         vram = nominal_vram_gib(gpu.vram_bytes / GIB, entry.vram_gib if entry else None)
+    elif match.ambiguous:
+        vram = None
+        listed = " and ".join(f"{v:g}" for v in sorted({c.vram_gib for c in match.candidates}))
+        problem = (f"VRAM not detected, and the {card_stem(match.candidates[0].name)} exists "
+                   f"with {listed} GiB: VRAM stays unknown. Read it with 'nvidia-smi "
+                   "--query-gpu=memory.total --format=csv' (or the card's box) and fill in "
+                   "vram_bytes in a saved profile")
     elif entry is None:
         vram = None
         problem = ("VRAM not detected and no catalog entry matches: read it with "
                    "'nvidia-smi --query-gpu=memory.total --format=csv' and fill in vram_bytes")
     else:
-        sizes = {entry.vram_gib}
-        for other in match.alternatives:
-            try:
-                alt = catalog.gpu(other)
-            except KeyError:
-                continue
-            if _same_card(entry.name, alt.name):
-                sizes.add(alt.vram_gib)
-        if len(sizes) > 1 or match.confidence == "low":
-            vram = None
-            listed = " and ".join(f"{v:g}" for v in sorted(sizes))
-            problem = (f"VRAM not detected, and the {card_stem(entry.name)} exists with "
-                       f"{listed} GiB: VRAM stays unknown. Read it with 'nvidia-smi "
-                       "--query-gpu=memory.total --format=csv' (or the card's box) and fill "
-                       "in vram_bytes in a saved profile")
-        else:
-            vram = entry.vram_gib
-            problem = ""
+        vram = entry.vram_gib  # one catalog card fits the name: its memory
     return GpuFacts(name=gpu.name, vram_gib=vram, half_tflops=entry.half_tflops if entry else None,
                     pcie_width=gpu.pcie_width_current, pcie_gen=gpu.pcie_gen_current,
                     nvlink_links=gpu.nvlink_links, vram_problem=problem)
@@ -296,11 +286,6 @@ def _gpu_facts(match: GpuMatch, catalog: Catalog) -> GpuFacts:
 def card_stem(name: str) -> str:
     """A catalog name without its memory size (``NVIDIA GeForce RTX 3060 12 GB`` -> ``...3060``)."""
     return re.sub(r"\s+", " ", _SIZE_WORD.sub(" ", name)).strip()
-
-
-def _same_card(a: str, b: str) -> bool:
-    """Whether two catalog names are memory variants of one card (``RTX 3060 12 GB``/``8 GB``)."""
-    return card_stem(a) == card_stem(b)
 
 
 _SIZE_WORD = re.compile(r"\b\d+\s*GB\b|\(|\)", re.IGNORECASE)

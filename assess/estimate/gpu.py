@@ -63,15 +63,11 @@ def gpu_from_entry(entry: Any) -> GpuTarget:
 def gpu_from_info(info: GpuInfo, catalog_gpus: Iterable[Any] = ()) -> GpuTarget | None:
     """A detected adapter as a target: its own VRAM, throughput from the matching catalog entry.
 
-    Returns None when the adapter's VRAM is unknown: not detected and either no catalog entry
-    or several equally likely ones (a name sold with different memory sizes).
+    Returns None when the adapter's VRAM is unknown.
     """
     from assess.match import match_gpu
 
-    match = match_gpu(info, list(catalog_gpus))
-    entry = match.entry
-    if entry is not None and info.vram_bytes is None and match.confidence == "low":
-        return None  # the name fits variants with different memory (RTX 3060 8 or 12 GB)
+    entry = match_gpu(info, list(catalog_gpus)).entry
     if entry is not None:
         target = gpu_from_entry(entry)
         vram = info.vram_bytes or target.vram_bytes
