@@ -110,6 +110,13 @@ def _run_default() -> int:
     return code
 
 
+def print_error(exc: BaseException) -> None:
+    """The one ``rigready: error:`` line: control characters from the user's input (a newline
+    in an option value) are escaped, so the message never spans lines."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))
+    print(f"rigready: error: {text}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rigready`` console script."""
     from assess.profile import ProfileError
@@ -121,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
-        print(f"rigready: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     log_file = configure_logging(role="cli")
     logging.getLogger(__name__).info("command: rigready %s",
@@ -134,10 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except (UsageError, ProfileError) as exc:
-        print(f"rigready: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     except _known_errors() as exc:
-        print(f"rigready: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return 2
     except KeyboardInterrupt:
         print("rigready: interrupted", file=sys.stderr)

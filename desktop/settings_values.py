@@ -39,7 +39,7 @@ def setting_number(settings: SettingsLike, key: str, default: float, low: float,
 def setting_int(settings: SettingsLike, key: str, default: int, low: int, high: int) -> int:
     """A whole number in ``[low, high]`` stored under ``key``; ``default`` otherwise."""
     value = setting_number(settings, key, default, low, high)
-    if value.is_integer():
+    if float(value).is_integer():
         return int(value)
     log.warning("settings: %s = %r is not a whole number; using %d", key, value, default)
     return default

@@ -293,3 +293,21 @@ def test_zooming_a_replay_redraws_every_sample_in_view(qtbot: Any, make_page: An
     x, _ = curve.getOriginalDataset()
     assert x is not None and x[0] == T0 + 999 and x[-1] == T0 + 1101
     assert np.all(np.diff(x) == 1.0)  # every sample, not the decimated pixels
+
+
+def test_a_full_disk_shows_in_the_banner_while_logging(qtbot: Any, make_page: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock(step=1.0)
+    page = make_page(fake_gpu(clock), clock)
+    page.start_logging()
+    wait_state(qtbot, page, "logging")
+    monkeypatch.setattr("monitor.store_guard.free_bytes", lambda folder: 1024)  # disk full
+    qtbot.waitUntil(lambda: page.banner.isVisible() and "Database" in page.banner.text(),
+                    timeout=10000)
+    assert "samples are not being saved" in page.banner.text() and "is full" in page.banner.text()
+    assert page.banner.level == "bad"
+    monkeypatch.undo()  # space freed: the waiting samples are written and the banner clears
+    qtbot.waitUntil(lambda: "Database" not in page.banner.text() or not page.banner.isVisible(),
+                    timeout=10000)
+    page.controller.stop_logging()
+    wait_state(qtbot, page, "watching")
