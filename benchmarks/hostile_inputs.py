@@ -141,6 +141,7 @@ def _cases(folder: Path, quick: bool) -> Iterator[tuple[str, list[str]]]:
     long_running = {("--duration", v) for v in ("5", "1e3", "1e300", "99999999999999999999999",
                                                 "１", "1_000")}
     long_running |= {("--seconds", v) for v in ("5", "1e3", "１", "1_000")}
+    long_running |= {("--size-mib", "1_000")}  # a real 1,000 MiB benchmark
     for family, base, opts in options:
         for opt, value in itertools.product(opts, NUMBERS):
             if (opt, value) in long_running:

@@ -110,6 +110,16 @@ def read_user_text(path: Path | str, *, limit: int = DEFAULT_READ_LIMIT,
         raise UserFileError(f"{path}: not a text file (expected {kind})") from None
 
 
+def path_exists(path: Path | str, *, folder: bool = False) -> bool:
+    """Whether ``path`` exists (is a folder, with ``folder``); False rather than an error for
+    a name the system cannot even look up (too long, a NUL byte, no permission)."""
+    try:
+        target = Path(path)
+        return target.is_dir() if folder else target.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)

@@ -112,8 +112,11 @@ def _run_default() -> int:
 
 def print_error(exc: BaseException) -> None:
     """The one ``rigready: error:`` line: control characters from the user's input (a newline
-    in an option value) are escaped, so the message never spans lines."""
+    in an option value) are escaped, so the message never spans lines; very long input echoed
+    back is shortened."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))
+    if len(text) > 600:  # a 5,000-digit "model" echoed back helps nobody
+        text = text[:300] + " … " + text[-200:]
     print(f"rigready: error: {text}", file=sys.stderr)
 
 

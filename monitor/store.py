@@ -23,7 +23,6 @@ stores never write; when the disk is full or the folder read-only they read a pr
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import time
 from collections import deque
@@ -41,13 +40,11 @@ from monitor.sample import GpuSample, Sample
 from monitor.schema import GPU_COLUMNS, HOST_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from monitor.store_guard import (
     MIN_FREE_BYTES,
-    READER_MIN_FREE_BYTES,
     GuardError,
     ReadCopy,
     check_space,
-    free_bytes,
-    inspect_file,
-    set_aside,
+    open_for_reading,
+    open_for_writing,
 )
 from monitor.store_read import (
     EventRecord,
@@ -73,7 +70,6 @@ __all__ = [
 BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage")
 #: Most rows kept in memory while commits fail (a day of 1 Hz samples with events).
 MAX_QUEUED = 200_000
-log = logging.getLogger("monitor.store")
 
 
 class StoreError(Exception):
@@ -168,37 +164,11 @@ class Store:
 
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         if readonly:
-            return self._connect_reader()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        check_space(self.path, self._min_free)
-        state = inspect_file(self.path)  # refuses a foreign file before anything changes
-        if state.corrupt:
-            aside = set_aside(self.path)
-            note = (f"{self.path} was corrupt ({state.problem}); it was renamed to "
-                    f"{aside.name} and a new database started")
-            log.warning("%s", note)
-            self.notices.append(note)
-        return sqlite3.connect(str(self.path), timeout=10)
-
-    def _connect_reader(self) -> sqlite3.Connection:
-        if not self.path.is_file():
-            raise StoreError(f"no database at {self.path}", "io")
-        if self._safe_to_map():  # reading changes nothing, so no foreign/corrupt check here
-            try:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, timeout=10)
-                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-                return conn
-            except sqlite3.OperationalError as exc:
-                if "unable to open" not in str(exc) and "readonly" not in str(exc):
-                    raise
-        # Full disk (the WAL index could fault) or a read-only folder: read a private copy.
-        self._copy = ReadCopy(self.path)
-        return sqlite3.connect(str(self._copy.path), timeout=10)
-
-    def _safe_to_map(self) -> bool:
-        free = free_bytes(self.path.parent)
-        return free is None or free >= READER_MIN_FREE_BYTES
+            conn, self._copy = open_for_reading(self.path)
+            return conn
+        conn, notices = open_for_writing(self.path, self._min_free)
+        self.notices.extend(notices)
+        return conn
 
     @staticmethod
     def _kind(exc: sqlite3.DatabaseError) -> str:

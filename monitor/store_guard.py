@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import sqlite3
@@ -22,6 +23,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger("monitor.store")
 
 #: Writing stops while this much is still free on the database's disk.
 MIN_FREE_BYTES = 16 * 1024 * 1024
@@ -181,6 +184,50 @@ class ReadCopy:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+
+
+def open_for_writing(path: Path, min_free: int) -> tuple[sqlite3.Connection, list[str]]:
+    """A connection for writing, after every check; and what the user must be told.
+
+    Raises:
+        GuardError: full disk, foreign file, locked, or a corrupt file that cannot be moved.
+        OSError: the folder cannot be created.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    check_space(path, min_free)
+    state = inspect_file(path)  # refuses a foreign file before anything changes
+    notices = []
+    if state.corrupt:
+        aside = set_aside(path)
+        notices.append(f"{path} was corrupt ({state.problem}); it was renamed to "
+                       f"{aside.name} and a new database started")
+        log.warning("%s", notices[-1])
+    return sqlite3.connect(str(path), timeout=10), notices
+
+
+def open_for_reading(path: Path) -> tuple[sqlite3.Connection, ReadCopy | None]:
+    """A read-only connection (``mode=ro``); on a full disk or in a read-only folder, one to a
+    private copy (returned too, for closing). Reading changes nothing, so no foreign or corrupt
+    check here.
+
+    Raises:
+        GuardError: no such file, or no room anywhere for the copy.
+        sqlite3.DatabaseError: the file cannot be read.
+    """
+    if not path.is_file():
+        raise GuardError("io", f"no database at {path}")
+    free = free_bytes(path.parent)
+    if free is None or free >= READER_MIN_FREE_BYTES:
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn, None
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                raise
+    # Full disk (the WAL index could fault) or a read-only folder: read a private copy.
+    copy = ReadCopy(path)
+    return sqlite3.connect(str(copy.path), timeout=10), copy
 
 
 class MonitorLock:

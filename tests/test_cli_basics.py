@@ -33,3 +33,14 @@ def test_no_display_prints_the_report_and_says_so(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert out.startswith("rigready: no display found, so here is the terminal report instead.")
     assert "rigready report (this PC)" in out and "\nGPUs (" in out
+
+
+def test_every_argparse_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    cases = [["estimate"], ["plan"], ["estimate", "7B", "--bogus"], ["estimate", "7B", "--epochs",
+             "nan"], ["history", "--session", "9" * 30], ["monitor", "--duration", "inf"],
+             ["estimate", "7B", "--method", "x\ny"], ["estimate", "9" * 5000], ["-x"]]
+    for argv in cases:
+        assert cli.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("rigready: error: ") and err.count("\n") == 1, (argv, err)
+        assert "usage:" not in err and len(err) < 800

@@ -114,7 +114,7 @@ def test_reader_on_a_full_disk_reads_a_copy(tmp_path: Path,
     db = tmp_path / "m.sqlite3"
     _filled(db, 7)
     real = store_guard.free_bytes
-    monkeypatch.setattr("monitor.store.free_bytes",
+    monkeypatch.setattr("monitor.store_guard.free_bytes",
                         lambda folder: 0 if Path(folder) == tmp_path else real(folder))
     with Store(db, readonly=True) as store:
         assert store.sessions()[0].ticks == 7

@@ -18,6 +18,7 @@ from typing import Any
 from assess.estimate import moe
 from assess.estimate.inputs import EstimateError
 from assess.jsonfile import read_json_file
+from catalog.userfiles import path_exists
 
 #: Families whose decoder layer is the Llama layout (RMSNorm, rotary, gated MLP, no dropout).
 LLAMA_LIKE = ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
@@ -322,7 +323,7 @@ def shape_from_config_file(path: str | Path) -> ModelShape:
         EstimateError: the file cannot be read, is not JSON, or describes an unsupported model.
     """
     p = Path(path)
-    if p.is_dir():
+    if path_exists(p, folder=True):
         p = p / "config.json"
     name = p.parent.name if p.name == "config.json" and p.parent.name else p.stem
     return shape_from_config(read_config_file(p), name)

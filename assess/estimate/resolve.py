@@ -23,6 +23,7 @@ from assess.estimate.model import (
     shape_from_param_count,
 )
 from assess.names import Resolution, describe_failure, model_resolver
+from catalog.userfiles import path_exists
 
 #: What else MODEL may be, said when a name is unknown.
 MODEL_FORMS = ("give a catalog name, a Hugging Face id such as Qwen/Qwen3-8B, a config.json "
@@ -56,7 +57,7 @@ def find_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape | Hu
     if found.found and found.how != "words":
         return _from_catalog(found)
     path = Path(spec).expanduser()
-    if spec.endswith(".json") or path.is_dir() or path.exists():
+    if spec.endswith(".json") or path_exists(path):  # a 5,000-digit "name" is no path
         return shape_from_config_file(path)
     count = parse_param_count(spec)
     if count is not None:

@@ -30,7 +30,7 @@ from assess.plan.live import online_enabled, with_live_offers
 from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
 from catalog.money import PriceView, today
-from catalog.userfiles import output_target, write_user_file
+from catalog.userfiles import output_target, path_exists, write_user_file
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
 from desktop.defaults import DEFAULT_BUDGET_USD
@@ -38,7 +38,7 @@ from desktop.defaults import DEFAULT_BUDGET_USD
 
 def _inputs(args: argparse.Namespace) -> tuple[Path | None, ...]:
     """The files this command reads, which an output must never replace."""
-    model = Path(args.model) if args.model and Path(args.model).exists() else None
+    model = Path(args.model) if args.model and path_exists(args.model) else None
     return (args.profile, args.facts, model)
 
 
