@@ -178,7 +178,7 @@ def _cases(folder: Path, quick: bool) -> Iterator[tuple[str, list[str]]]:
     rng = random.Random(16)
     words = ["estimate", "7B", "--gpu", "rtx-4090", "--method", "qlora", "lora", "full",
              "--precision", "nf4", "int8", "--seq", "--batch", "--json", "--checkpointing",
-             "--no-checkpointing", "--attn", "eager", *NUMBERS]
+             "--no-checkpointing", "--attn", "eager", "~nosuchuser", "~x/config.json", *NUMBERS]
     for _ in range(300 if quick else 2600):
         yield "random", ["estimate", *rng.sample(words, rng.randint(1, 6))]
 

@@ -38,7 +38,8 @@ def test_no_display_prints_the_report_and_says_so(capsys: pytest.CaptureFixture[
 def test_every_argparse_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     cases = [["estimate"], ["plan"], ["estimate", "7B", "--bogus"], ["estimate", "7B", "--epochs",
              "nan"], ["history", "--session", "9" * 30], ["monitor", "--duration", "inf"],
-             ["estimate", "7B", "--method", "x\ny"], ["estimate", "9" * 5000], ["-x"]]
+             ["estimate", "7B", "--method", "x\ny"], ["estimate", "9" * 5000], ["-x"],
+             ["estimate", "~nosuchuser-rigready"], ["estimate", "~nosuchuser-rigready/c.json"]]
     for argv in cases:
         assert cli.main(argv) == 2, argv
         err = capsys.readouterr().err

@@ -56,7 +56,10 @@ def find_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape | Hu
     found = model_resolver(catalog_models).resolve(spec)
     if found.found and found.how != "words":
         return _from_catalog(found)
-    path = Path(spec).expanduser()
+    try:
+        path = Path(spec).expanduser()
+    except RuntimeError:  # "~nosuchuser/...": no such home folder, so not a path
+        path = Path(spec)
     if spec.endswith(".json") or path_exists(path):  # a 5,000-digit "name" is no path
         return shape_from_config_file(path)
     count = parse_param_count(spec)
