@@ -22,7 +22,7 @@ from tests.helpers.fake_hub import (
     GOOD_TOKEN,
     FakeHub,
     FakeRepo,
-    closed_port_url,
+    isolate_hub,
     serve_fake_hub,
     silent_server,
 )
@@ -35,14 +35,7 @@ WEIGHTS = b"\0" * 4096
 
 @pytest.fixture
 def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private Hub cache and home, no token and no offline flag from the user's shell."""
-    cache = tmp_path / "hub-cache"
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())  # never the real Hub
-    return cache
+    return isolate_hub(tmp_path, monkeypatch)
 
 
 @pytest.fixture

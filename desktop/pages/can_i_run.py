@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -34,15 +33,17 @@ from assess.estimate import (
     ModelShape,
     Workload,
     estimate,
+    find_model,
     gpu_from_entry,
     gpu_from_info,
-    resolve_model,
 )
+from assess.estimate.hub import HubRef
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
 from assess.estimate.model import shape_from_config_file
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.hardware import RigProfile
+from assess.names import normalize_name
 from desktop.commands.estimate import cpu_answer, limits_text
 from desktop.defaults import (
     DEFAULT_BATCH,
@@ -63,8 +64,23 @@ from desktop.pages.can_i_run_gguf import (
     quant_combo,
     runtime_combo,
 )
+from desktop.pages.can_i_run_sources import (
+    GpuSearch,
+    HubFetchBar,
+    catalog_gpus,
+    open_config_dialog,
+)
 from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
+
+#: Item data role holding a catalog model's search words.
+_SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _search_key(text: str) -> str:
+    """Text as the name resolver compares it, joined: "Llama-3.1 8B" -> "llama3.18b"."""
+    return "".join(normalize_name(text))
+
 
 SEQ_STEPS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 VERDICT_TEXT = {"fits": "Fits", "tight": "Tight fit", "offload": "Only with CPU offload",
@@ -123,10 +139,15 @@ class CanIRunPage(QWidget):
         box = QVBoxLayout()
         box.addWidget(QLabel("<b>Model</b>"))
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search the catalog, or type a size like 7B")
+        self.search.setPlaceholderText("Search the catalog, or type a Hugging Face id "
+                                       "(Qwen/Qwen3-8B), a config.json path or a size (7B)")
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._use_typed)
         box.addWidget(self.search)
+        self.hub_bar = HubFetchBar()
+        self.hub_bar.fetched.connect(self._set_shape)
+        self.hub_bar.failed.connect(self._show_error)
+        box.addWidget(self.hub_bar)
         self.model_list = QListWidget()
         self.model_list.currentItemChanged.connect(self._on_model_item)
         box.addWidget(self.model_list, 1)
@@ -180,6 +201,10 @@ class CanIRunPage(QWidget):
         self.gpus = QSpinBox()
         self.gpus.setRange(1, 16)
         self.gpu = QComboBox()
+        self.gpu_hint = QLabel()
+        self.gpu_hint.setWordWrap(True)
+        self.gpu_search = GpuSearch(self.gpu, lambda: catalog_gpus(self._catalog()),
+                                    self._gpu_row, self.gpu_hint.setText)
         self.dataset = QSpinBox()
         self.dataset.setRange(0, 10_000_000)
         self.dataset.setSuffix(" M tokens")
@@ -198,12 +223,14 @@ class CanIRunPage(QWidget):
                               ("", self.seq_label), ("New tokens", self.new_tokens),
                               ("", self.checkpointing), ("LoRA rank", self.lora_rank),
                               ("LoRA targets", self.lora_targets), ("Attention", self.attention),
-                              ("GPU", self.gpu), ("GPUs", self.gpus), ("Dataset", self.dataset),
-                              ("Epochs", self.epochs), ("Electricity", self.price)):
+                              ("GPU", self.gpu), ("", self.gpu_hint), ("GPUs", self.gpus),
+                              ("Dataset", self.dataset), ("Epochs", self.epochs),
+                              ("Electricity", self.price)):
             form.addRow(label, widget)
         for combo in (self.method, self.precision, self.optimizer, self.lora_rank,
                       self.attention, self.gpu):
             combo.currentIndexChanged.connect(self.recompute)
+        self.gpu.currentIndexChanged.connect(self.gpu_hint.clear)
         for slider in (self.batch, self.seq):
             slider.valueChanged.connect(self.recompute)
         for spin in (self.new_tokens, self.gpus, self.dataset):
@@ -268,7 +295,16 @@ class CanIRunPage(QWidget):
         for entry in getattr(cat, "models", ()):
             item = QListWidgetItem(f"{entry.name}  ({entry.params / 1e9:.2f}B)")
             item.setData(Qt.ItemDataRole.UserRole, entry.id)
+            # what the filter compares: the resolver's words of the name, id and repo
+            item.setData(_SEARCH_ROLE, _search_key(f"{item.text()} {entry.id} "
+                                                   f"{getattr(entry, 'hf_repo', '') or ''}"))
             self.model_list.addItem(item)
+
+    def _gpu_row(self, gpu_id: str) -> int:
+        """The GPU combo row of a catalog GPU (-1 when it has none)."""
+        source = f"catalog {gpu_id}"
+        return next((i for i, t in enumerate(self._gpus) if t is not None and t.source == source),
+                    -1)
 
     def _fill_gpus(self, profile: RigProfile | None) -> None:
         cat = self._catalog()
@@ -317,17 +353,19 @@ class CanIRunPage(QWidget):
     @Slot(str)
     def _filter(self, text: str) -> None:
         needle = text.lower().strip()
+        key = _search_key(text)
         for i in range(self.model_list.count()):
             item = self.model_list.item(i)
             item.setHidden(bool(needle) and needle not in item.text().lower()
-                           and needle not in str(item.data(Qt.ItemDataRole.UserRole)))
+                           and key not in str(item.data(_SEARCH_ROLE)))
         if needle and not self._visible_items():
             # nothing matches: no answer about a model that is no longer what was asked
             self._clear_selection()
             self.shape = None
             self.model_label.setText("")
             self._show_error(f"No catalog model matches “{text.strip()}”. Press Enter to "
-                             "estimate it as a size such as 7B, or open a config.json.",
+                             "look it up (a Hugging Face id such as Qwen/Qwen3-8B, a "
+                             "config.json path, or a size such as 7B), or open a config.json.",
                              title="No match")
 
     def _clear_selection(self) -> None:
@@ -356,19 +394,24 @@ class CanIRunPage(QWidget):
 
     @Slot()
     def _open_config(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a Hugging Face config.json", "",
-                                              "config.json (*.json)")
-        if path:
-            self.load_config(Path(path))
+        self.config_dialog = open_config_dialog(self, lambda path: self.load_config(Path(path)))
 
     # ---------------------------------------------------------------- actions
     def select_model(self, spec: str) -> None:
-        """Use a catalog id or a parameter count."""
+        """Use a catalog name, a config.json path, a parameter count or a Hub id (fetched on the
+        worker thread; the answer arrives through ``hub_bar``)."""
         cat = self._catalog()
         try:
-            self._set_shape(resolve_model(spec, getattr(cat, "models", ())))
+            found = find_model(spec, getattr(cat, "models", ()))
         except EstimateError as exc:
+            self.hub_bar.cancel()
             self._show_error(str(exc))
+            return
+        if isinstance(found, HubRef):
+            self.hub_bar.fetch(found)
+            return
+        self.hub_bar.cancel()  # the newest choice wins over a look-up still running
+        self._set_shape(found)
 
     def load_config(self, path: Path) -> None:
         """Use a config.json file."""

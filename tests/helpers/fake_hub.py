@@ -19,7 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+import pytest
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 #: The token the fake Hub accepts for gated repos.
@@ -158,3 +161,16 @@ def closed_port_url() -> str:
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}"
+
+
+def isolate_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private Hub cache and home, no token or offline flag from the user's shell, and
+    ``HF_ENDPOINT`` on a closed local port (so nothing can reach the real Hub). Returns the
+    cache folder (``HF_HUB_CACHE``)."""
+    cache = tmp_path / "hub-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
+    return cache

@@ -1,0 +1,215 @@
+"""Where the "Can I run it?" page gets its model and GPU from, beyond the catalog list.
+
+- :class:`HubFetchBar`: fetches a Hugging Face Hub model's config.json off the GUI thread (the
+  project's :class:`~desktop.worker.GeneratorWorker` running
+  :func:`assess.estimate.hub.hub_model_job`), with a busy bar, what it is doing, and Cancel.
+- :class:`GpuSearch`: makes the GPU combo box typeable; its completer lists what the name
+  resolver (:mod:`assess.names`, the CLI's) suggests for the typed text, and Enter picks the GPU
+  the text names.
+- :func:`open_config_dialog`: the config.json file dialog, opened with ``open()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QWidget,
+)
+
+from assess.estimate.hub import HubRef, hub_model_job
+from assess.names import describe_failure, gpu_resolver
+from catalog import GpuEntry
+from desktop.worker import GeneratorWorker
+
+
+class HubFetchBar(QWidget):
+    """A one-line busy bar with Cancel for a Hub look-up; hidden while idle.
+
+    Signals:
+        fetched(object): the :class:`~assess.estimate.model.ModelShape` of the model.
+        failed(str): one sentence saying what went wrong and what to do.
+    """
+
+    fetched = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # no percentage to show: the Hub answers in one or two steps
+        self.busy.setMaximumWidth(80)
+        self.busy.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.busy)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.cancel_button)
+        self.worker: GeneratorWorker | None = None
+        self.setVisible(False)
+
+    @property
+    def running(self) -> bool:
+        """Whether a look-up is under way (and its answer still wanted)."""
+        return self.worker is not None
+
+    def fetch(self, ref: HubRef) -> None:
+        """Look ``ref`` up on a pool thread; a look-up already running is dropped."""
+        self.cancel()
+        worker = GeneratorWorker(lambda: hub_model_job(ref), self)
+        worker.progressed.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.errored.connect(self._on_failed)
+        self.worker = worker
+        self.label.setText(f"Looking up {ref.repo_id} on the Hugging Face Hub…")
+        self.setVisible(True)
+        worker.start()
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop waiting: the worker stops at its next step and its answer is ignored."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker = None
+        self.setVisible(False)
+
+    def _current(self) -> bool:
+        # a cancelled or replaced look-up may still report; only the current one counts
+        return self.worker is not None and self.sender() is self.worker
+
+    @Slot(object)
+    def _on_progress(self, step: object) -> None:
+        if self._current():
+            self.label.setText(f"{str(step).capitalize()}…")
+
+    @Slot(object)
+    def _on_finished(self, shape: object) -> None:
+        if self._current():
+            self.worker = None
+            self.setVisible(False)
+            self.fetched.emit(shape)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._current():
+            self.worker = None
+            self.setVisible(False)
+            self.failed.emit(message)
+
+
+def open_config_dialog(parent: QWidget, on_path: Callable[[str], None]) -> QFileDialog:
+    """Open (window-modal, not blocking) a file dialog for a config.json; ``on_path`` gets the
+    chosen file. Returns the dialog so callers and tests can reach it."""
+    dialog = QFileDialog(parent, "Open a Hugging Face config.json")
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    dialog.setNameFilter("config.json (*.json)")
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.fileSelected.connect(on_path)
+    dialog.open()
+    return dialog
+
+
+def _label(entry: GpuEntry) -> str:
+    return f"{entry.name} — {entry.vram_gib:g} GiB ({entry.id})"
+
+
+class GpuSearch:
+    """Typing in the GPU combo box finds catalog GPUs with the shared name resolver.
+
+    Args:
+        combo: the page's GPU combo box (made editable here).
+        entries: returns the catalog's GPUs (read at each keystroke, so a reloaded catalog
+            counts).
+        index_of: the combo row of a catalog GPU id (-1 when it has none).
+        on_message: shows a sentence when the typed text names no single GPU.
+    """
+
+    def __init__(self, combo: QComboBox, entries: Callable[[], Iterable[GpuEntry]],
+                 index_of: Callable[[str], int], on_message: Callable[[str], None]) -> None:
+        self.combo = combo
+        self._entries = entries
+        self._index_of = index_of
+        self._on_message = on_message
+        self._by_label: dict[str, GpuEntry] = {}
+        combo.setEditable(True)
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.model = QStringListModel(combo)
+        self.completer = QCompleter(self.model, combo)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.UnfilteredPopupCompletion)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        combo.setCompleter(self.completer)
+        self.completer.activated.connect(self._on_chosen)
+        edit = combo.lineEdit()
+        assert edit is not None  # an editable combo box always has one
+        self.edit = edit
+        edit.setPlaceholderText("Type a GPU: H200, RTX 4090, 4060 Ti 16 GB…")
+        edit.textEdited.connect(self._on_typed)
+        edit.returnPressed.connect(self._on_enter)
+
+    def suggestions(self) -> list[str]:
+        """What the completer lists now."""
+        return self.model.stringList()
+
+    def _show(self, entries: Iterable[GpuEntry]) -> None:
+        self._by_label = {_label(e): e for e in entries}
+        self.model.setStringList(list(self._by_label))
+
+    @Slot(str)
+    def _on_typed(self, text: str) -> None:
+        if not text.strip():
+            self._show(())
+            return
+        resolver = gpu_resolver(self._entries())
+        found = resolver.resolve(text)
+        # the named GPU or the equal candidates first, then the nearest others
+        first = found.candidates or ()
+        rest = [e for e in resolver.suggest(text, limit=8) if e not in first]
+        self._show([*first, *rest][:8])
+
+    @Slot(str)
+    def _on_chosen(self, label: str) -> None:
+        entry = self._by_label.get(label)
+        if entry is not None:
+            self._select(entry)
+
+    @Slot()
+    def _on_enter(self) -> None:
+        text = self.edit.text()
+        if text in self._by_label:
+            self._select(self._by_label[text])
+            return
+        if self.combo.findText(text) >= 0:
+            self.combo.setCurrentIndex(self.combo.findText(text))
+            return
+        found = gpu_resolver(self._entries()).resolve(text)
+        if found.entry is not None:
+            self._select(found.entry)
+            return
+        self._show(found.candidates or found.suggestions)
+        self._on_message(describe_failure("gpu", found))
+        self.completer.complete()
+
+    def _select(self, entry: GpuEntry) -> None:
+        index = self._index_of(entry.id)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+            # the edit shows the chosen row, not what was typed
+            self.edit.setText(self.combo.itemText(index))
+
+
+def catalog_gpus(catalog: Any) -> tuple[GpuEntry, ...]:
+    """The catalog's GPUs, or none when the catalog could not be loaded."""
+    return tuple(getattr(catalog, "gpus", ()))

@@ -1,0 +1,161 @@
+"""Can I run it?: the model box takes catalog names, Hub ids and config.json paths; the GPU box
+takes any catalog GPU by typing (issue 13, item 6). Hub look-ups hit a fake Hub on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestqt = pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
+from pytestqt.qtbot import QtBot  # noqa: E402
+
+from assess.estimate import hub as hub_module  # noqa: E402
+from desktop.pages.can_i_run import CanIRunPage  # noqa: E402
+from tests.gui.test_can_i_run import CONFIGS, FakeContext, _rig  # noqa: E402
+from tests.helpers.fake_hub import (  # noqa: E402
+    FakeHub,
+    FakeRepo,
+    isolate_hub,
+    serve_fake_hub,
+    silent_server,
+)
+
+pytestmark = pytest.mark.gui
+QWEN_CONFIG = (CONFIGS / "qwen2.5-0.5b.json").read_bytes()
+
+
+@pytest.fixture
+def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolate_hub(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def hub(hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    fake = FakeHub(repos={
+        "acme/tiny-qwen": FakeRepo({"config.json": QWEN_CONFIG}, safetensors={"BF16": 494_032_768}),
+        "acme/gated": FakeRepo({"config.json": QWEN_CONFIG}, gated=True),
+    })
+    with serve_fake_hub(fake) as served:
+        monkeypatch.setenv("HF_ENDPOINT", served.url)
+        yield served
+
+
+@pytest.fixture
+def page(qtbot: QtBot, hub_env: Path) -> CanIRunPage:
+    widget = CanIRunPage(FakeContext(_rig(12)))
+    qtbot.addWidget(widget)
+    widget.resize(1200, 700)
+    return widget
+
+
+def _type_model(page: CanIRunPage, text: str) -> None:
+    page.search.setText(text)
+    QTest.keyClick(page.search, Qt.Key.Key_Return)
+
+
+@pytest.mark.usefixtures("hub")
+def test_a_hub_id_is_fetched_off_the_gui_thread_with_progress(
+        qtbot: QtBot, page: CanIRunPage) -> None:
+    _type_model(page, "acme/tiny-qwen")
+    assert page.hub_bar.running and not page.hub_bar.isHidden()  # returned before the answer
+    assert "acme/tiny-qwen" in page.hub_bar.label.text()
+    qtbot.waitUntil(lambda: page.shape is not None and page.shape.name == "acme/tiny-qwen",
+                    timeout=10_000)
+    assert page.hub_bar.isHidden() and page.result is not None and page.error is None
+    assert page.shape is not None and page.shape.params == 494_032_768
+    assert "acme/tiny-qwen: 0.49B parameters" in page.model_label.text()
+
+
+@pytest.mark.usefixtures("hub")
+def test_a_gated_hub_model_shows_what_to_do(qtbot: QtBot, page: CanIRunPage) -> None:
+    _type_model(page, "https://huggingface.co/acme/gated")
+    qtbot.waitUntil(lambda: page.error is not None and "is gated" in page.error, timeout=10_000)
+    assert "accept its licence" in page.details.text()
+    assert page.verdict.text() == "Cannot estimate"
+
+
+def test_cancel_stops_waiting_and_ignores_the_late_answer(
+        qtbot: QtBot, page: CanIRunPage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "HUB_TIMEOUT_S", 1.0)
+    with silent_server() as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        page.select_model("llama-3.2-1b")
+        before = page.shape
+        page.select_model("acme/stalled")
+        worker = page.hub_bar.worker
+        assert worker is not None and page.hub_bar.running
+        QTest.mouseClick(page.hub_bar.cancel_button, Qt.MouseButton.LeftButton)
+        assert page.hub_bar.isHidden() and not page.hub_bar.running
+        assert worker.wait(10)  # the request times out on its own; its answer is dropped
+    qtbot.wait(100)
+    assert page.shape is before and page.error is None and page.result is not None
+
+
+def test_catalog_names_repo_ids_and_paths_need_no_network(
+        qtbot: QtBot, page: CanIRunPage) -> None:
+    # HF_ENDPOINT is a closed port here: any Hub request would fail
+    _type_model(page, "meta-llama/Llama-3.1-8B")
+    assert not page.hub_bar.running and page.shape is not None
+    assert page.shape.name == "llama-3.1-8b"
+    _type_model(page, "Qwen/Qwen2.5-7B-Instruct")
+    assert page.shape.name == "qwen2.5-7b" and not page.hub_bar.running
+    _type_model(page, str(CONFIGS / "gpt2.json"))
+    assert page.shape.name == "gpt2" and page.shape.num_layers == 12
+
+
+def test_the_filter_ignores_case_and_punctuation(page: CanIRunPage) -> None:
+    page.search.setText("LLAMA3.1 8b")
+    shown = [page.model_list.item(i).data(Qt.ItemDataRole.UserRole)
+             for i in range(page.model_list.count()) if not page.model_list.item(i).isHidden()]
+    assert shown == ["llama-3.1-8b"]
+
+
+def test_config_dialog_opens_without_blocking_and_loads_the_file(
+        qtbot: QtBot, page: CanIRunPage) -> None:
+    QTest.mouseClick(page.open_button, Qt.MouseButton.LeftButton)  # returns: open(), not exec()
+    dialog = page.config_dialog
+    assert isinstance(dialog, QFileDialog) and dialog.isVisible()
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal
+    dialog.fileSelected.emit(str(CONFIGS / "llama-3.2-1b.json"))
+    assert page.shape is not None and page.shape.name == "llama-3.2-1b"
+    dialog.reject()
+
+
+def test_gpu_box_takes_a_typed_catalog_gpu(qtbot: QtBot, page: CanIRunPage) -> None:
+    edit = page.gpu.lineEdit()
+    assert edit is not None
+    edit.clear()
+    QTest.keyClicks(edit, "NVIDIA GeForce RTX 4090")
+    assert any("RTX 4090" in s for s in page.gpu_search.suggestions())
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert page.result is not None and page.result.gpu is not None
+    assert page.result.gpu.name == "NVIDIA GeForce RTX 4090"
+    edit.clear()
+    QTest.keyClicks(edit, "h200")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert page.result.gpu is not None and page.result.gpu.name == "NVIDIA H200 141 GB"
+
+
+def test_an_ambiguous_gpu_lists_its_candidates_and_keeps_the_choice(
+        qtbot: QtBot, page: CanIRunPage) -> None:
+    chosen = page.gpu.currentIndex()
+    edit = page.gpu.lineEdit()
+    assert edit is not None
+    edit.clear()
+    QTest.keyClicks(edit, "rtx-3060")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert page.gpu.currentIndex() == chosen
+    assert "several catalog GPUs" in page.gpu_hint.text()
+    listed = page.gpu_search.suggestions()
+    assert "(rtx-3060-12gb)" in listed[0] and "(rtx-3060-8gb)" in listed[1]
+    page.gpu_search.completer.activated.emit(listed[1])
+    assert page.result is not None and page.result.gpu is not None
+    assert page.result.gpu.name == "NVIDIA GeForce RTX 3060 8 GB"
+    assert page.gpu_hint.text() == ""
