@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "electricity, hours of use) come from the flags below or --facts FILE; unknown ones are "
         "stated as assumptions and their checks stay 'unverified'.")
     p.add_argument("model", metavar="MODEL", nargs="?",
-                   help="catalog id, config.json path or parameter count such as 7B")
+                   help="a catalog name, a Hugging Face id (config.json only), a "
+                   "config.json path or a parameter count such as 7B")
     goal = p.add_mutually_exclusive_group()
     goal.add_argument("--tier", metavar="ID", help="reach a hardware tier (entry, mid, ...)")
     goal.add_argument("--task", metavar="ID", help="be ready for an AI task of the catalog")
