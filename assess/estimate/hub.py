@@ -10,7 +10,8 @@ Two requests at most, each with a short timeout: ``config.json`` (cached, so a s
 works offline), then the repo's model info with its safetensors parameter count per dtype (the
 exact count and the stored dtype; skipped offline and for packed quantized weights, whose int32
 elements are not parameters). Every failure becomes one :class:`HubError` sentence saying what
-to do.
+to do. The library's modules are imported by their own names (not through its lazy top-level
+package), so the PyInstaller bundle finds them.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def _error_line(ref: HubRef, exc: BaseException) -> str:
 
     fallback = "or give the path of a config.json"
     if isinstance(exc, GatedRepoError):
-        from huggingface_hub import get_token
+        from huggingface_hub.utils._auth import get_token
 
         if get_token() is None:
             return (f"{ref.repo_id} is gated: accept its licence on {ref.url}, then {_LOGIN}, "
@@ -155,8 +156,8 @@ def _request_errors() -> tuple[type[BaseException], ...]:
 
 def _config_path(ref: HubRef) -> str:
     """The local path of the repo's config.json, fetched into the cache if needed."""
-    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
     from huggingface_hub.errors import LocalEntryNotFoundError
+    from huggingface_hub.file_download import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     def download(local_only: bool) -> str:
         return hf_hub_download(
@@ -199,7 +200,7 @@ def _safetensors_counts(ref: HubRef) -> tuple[dict[str, int] | None, str]:
     """Parameters per storage dtype as the Hub counted them, or None and why not."""
     if _offline():
         return None, "HF_HUB_OFFLINE is set"
-    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import HfApi
 
     try:
         info = HfApi(endpoint=_endpoint()).model_info(
