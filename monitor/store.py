@@ -67,7 +67,7 @@ __all__ = [
     "StoreError",
 ]
 
-BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage")
+BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage", "measure")
 #: Most rows kept in memory while commits fail (a day of 1 Hz samples with events).
 MAX_QUEUED = 200_000
 
@@ -458,7 +458,7 @@ class Store:
         """Store one benchmark run and commit; returns its id.
 
         Args:
-            kind: One of :data:`BENCH_KINDS` ("gemm-cpu", "gemm-gpu", "storage").
+            kind: One of :data:`BENCH_KINDS` ("gemm-cpu", "gemm-gpu", "storage", "measure").
             fingerprint: The machine fingerprint string the run belongs to.
             label: A short human label.
             result: The result as a JSON-able mapping, or as JSON text.

@@ -16,30 +16,36 @@ from assess.bench import cpu_gemm, gemm, gpu_gemm, storage
 from assess.bench.cpu_gemm import CpuGemmResult
 from assess.bench.gpu_gemm import GpuGemmResult
 from assess.bench.storage import StorageResult
+from assess.measure import result as measure_result
+from assess.measure.result import MeasuredRun, measured_label
 
 BenchResultType = CpuGemmResult | GpuGemmResult | StorageResult
+#: Everything the history stores: benchmark results and workloads measured by ``--measure``.
+RecordType = BenchResultType | MeasuredRun
 KINDS: dict[str, type[Any]] = {
     "gemm-cpu": CpuGemmResult, "gemm-gpu": GpuGemmResult, "storage": StorageResult,
+    "measure": MeasuredRun,
 }
 RECORD_VERSION = 1
 
 
-def bench_kind(result: BenchResultType) -> str:
-    """The store kind of a result: ``gemm-cpu``, ``gemm-gpu`` or ``storage``."""
+def bench_kind(result: RecordType) -> str:
+    """The store kind of a result: ``gemm-cpu``, ``gemm-gpu``, ``storage`` or ``measure``
+    (a workload measured by ``rigready estimate --measure``)."""
     for kind, cls in KINDS.items():
         if isinstance(result, cls):
             return kind
     raise TypeError(f"not a benchmark result: {type(result).__name__}")
 
 
-def result_to_dict(result: BenchResultType) -> dict[str, Any]:
+def result_to_dict(result: RecordType) -> dict[str, Any]:
     """A JSON-ready dictionary of the result, with its kind and record version."""
     body = _plain(result)
     assert isinstance(body, dict)
     return {"kind": bench_kind(result), "version": RECORD_VERSION, **body}
 
 
-def result_from_dict(data: dict[str, Any]) -> BenchResultType:
+def result_from_dict(data: dict[str, Any]) -> RecordType:
     """Rebuild a result from :func:`result_to_dict` output.
 
     Raises:
@@ -53,7 +59,7 @@ def result_from_dict(data: dict[str, Any]) -> BenchResultType:
     if version != RECORD_VERSION:
         raise ValueError(f"benchmark record version {version!r}, expected {RECORD_VERSION}")
     built = _build(KINDS[kind], body, kind)
-    assert isinstance(built, CpuGemmResult | GpuGemmResult | StorageResult)
+    assert isinstance(built, CpuGemmResult | GpuGemmResult | StorageResult | MeasuredRun)
     return built
 
 
@@ -66,7 +72,7 @@ def _plain(value: object) -> object:
 
 
 _NAMESPACE: dict[str, Any] = {**vars(typing), **vars(gemm), **vars(cpu_gemm), **vars(gpu_gemm),
-                              **vars(storage)}
+                              **vars(storage), **vars(measure_result)}
 
 
 def _build(tp: Any, value: object, where: str) -> object:
@@ -113,8 +119,10 @@ def _build(tp: Any, value: object, where: str) -> object:
     raise ValueError(f"{where}: unsupported type {tp!r}")  # pragma: no cover
 
 
-def result_label(result: BenchResultType) -> str:
+def result_label(result: RecordType) -> str:
     """A one-line summary for the history list."""
+    if isinstance(result, MeasuredRun):
+        return measured_label(result)
     if isinstance(result, CpuGemmResult):
         parts = [f"{m.dtype} {m.gflops:,.0f} GFLOP/s" for m in result.measurements]
         return "CPU GEMM: " + ", ".join(parts)
@@ -135,9 +143,13 @@ def result_label(result: BenchResultType) -> str:
     return f"Storage {result.folder}: " + ", ".join(b for b in bits if b) + tag
 
 
-def result_rows(result: BenchResultType) -> list[dict[str, Any]]:
+def result_rows(result: RecordType) -> list[dict[str, Any]]:
     """The ``results[]`` rows of the CLI's JSON: GEMM ``dtype, n, gflops``; storage ``test,
     operation, mb_s, iops, latency_us``."""
+    if isinstance(result, MeasuredRun):
+        return [{"model": result.model, "method": result.method, "status": result.status,
+                 "peak_bytes": result.peak_bytes, "step_seconds": result.step_seconds,
+                 "estimate_bytes": result.estimate_bytes}]
     if isinstance(result, StorageResult):
         return [{"test": r.test, "operation": r.operation, "mb_s": round(r.mb_s, 2),
                  "iops": round(r.iops, 1), "latency_us": round(r.latency_us, 1),

@@ -20,6 +20,7 @@ from assess.estimate.inputs import EstimateError, Workload
 from assess.estimate.memory import GIB, MemoryBreakdown, effective_seq, memory, regime
 from assess.estimate.model import ModelShape
 from assess.estimate.resolve import find_model, resolve_model
+from assess.estimate.stack import assumptions, error_band, lighter_alternatives
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, Timing, timing
 from assess.estimate.verdict import (
     HostNeeds,
@@ -118,6 +119,7 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
             if verdict.status != "fits":
                 sugg = suggestions(shape, workload, gpu.vram_bytes,
                                    more_gpus=gpu.multi_gpu or workload.gpus > 1)
+        reasons.extend(lighter_alternatives(workload, mem.total, gpu.vram_bytes))
     host = host_needs(shape, workload, mem)
     if verdict is not None and verdict.offloaded_bytes:
         host = HostNeeds(host.ram_bytes + verdict.offloaded_bytes, host.load_peak_bytes,
@@ -148,6 +150,9 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "trainable_params": m.trainable_params,
         "verdict": est.verdict.status if est.verdict else None,
         "vram_gib": _gib(est.verdict.vram_bytes) if est.verdict else None,
+        "margin_gib": _gib(est.verdict.vram_bytes - m.total) if est.verdict else None,
+        "error_band": error_band(est.workload),
+        "assumes": assumptions(est.workload),
         "offload_slowdown": est.verdict.offload_slowdown if est.verdict else None,
         "ram_gib": _gib(est.host.ram_bytes), "load_peak_ram_gib": _gib(est.host.load_peak_bytes),
         "disk_gib": _gib(est.host.disk_bytes),

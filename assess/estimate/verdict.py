@@ -11,11 +11,10 @@ from assess.estimate.gpu import GpuTarget
 from assess.estimate.inputs import Workload
 from assess.estimate.memory import GIB, MemoryBreakdown, memory, weight_bytes
 from assess.estimate.model import ModelShape
+from assess.estimate.stack import error_band
 from assess.estimate.timing import flops_per_token
 
 Status = Literal["fits", "tight", "offload", "no"]
-#: Within this share of VRAM the job is "tight": allocator spikes or a longer sample may OOM.
-TIGHT_SHARE = 0.10
 #: Host memory bandwidth assumed for a CPU optimizer step (dual-channel DDR4/DDR5), GB/s.
 HOST_RAM_GB_S = 30.0
 #: A Python process with torch, CUDA libraries and transformers loaded (RSS), bytes.
@@ -54,15 +53,23 @@ def _fits(total: int, vram: int) -> bool:
 
 def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
           ram_available: int | None = None) -> Verdict:
-    """Fits / tight / offload / no for ``gpu``, with the offload slowdown."""
+    """Fits / tight / offload / no for ``gpu``, with the offload slowdown.
+
+    "fits" only when the estimate plus its own measured error band (:func:`error_band`) stays
+    inside VRAM; a fit inside the band is "tight".
+    """
     vram, total = gpu.vram_bytes, mem.total
+    band = error_band(wl)
     gib = f"{total / GIB:.1f} of {vram / GIB:.1f} GiB"
-    if total <= (1 - TIGHT_SHARE) * vram:
-        return Verdict("fits", vram, total, None, (f"needs {gib}",))
+    if total * (1 + band) <= vram:
+        return Verdict("fits", vram, total, None, (
+            f"needs {gib}: {(vram - total) / GIB:.1f} GiB to spare, more than the estimate's "
+            f"measured error band ({band:.0%})",))
     if total <= vram:
         return Verdict("tight", vram, total, None, (
-            f"needs {gib}: within {TIGHT_SHARE:.0%} of VRAM, so a longer sample or "
-            "allocator fragmentation can run out of memory",))
+            f"needs {gib}: the {(vram - total) / GIB:.1f} GiB to spare are inside the "
+            f"estimate's measured error band (peaks up to {band:.0%} above it were seen), so it "
+            "may run out of memory; a longer sample or allocator fragmentation can too",))
     offloaded, slowdown, why = _offload(shape, wl, mem, gpu)
     if offloaded is None:
         return Verdict("no", vram, total, None, (f"needs {gib}", why))
@@ -193,7 +200,7 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     for label, changed in cands:
         total = memory(shape, changed).total
         if total <= vram:
-            out.append(Suggestion(label, total, _status(total, vram), changed))
+            out.append(Suggestion(label, total, _status(total, vram, changed), changed))
     if not out:
         combined = _combined(shape, wl, vram)
         if combined is not None:
@@ -201,8 +208,8 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     return tuple(out)
 
 
-def _status(total: int, vram: int) -> Status:
-    return "fits" if total <= (1 - TIGHT_SHARE) * vram else "tight"
+def _status(total: int, vram: int, wl: Workload) -> Status:
+    return "fits" if total * (1 + error_band(wl)) <= vram else "tight"
 
 
 def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
@@ -222,7 +229,7 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
         total = memory(shape, changed).total
         if total <= vram:
             return Suggestion(" + ".join(s for s, _ in steps[: steps.index((label, changed)) + 1]),
-                              total, _status(total, vram), changed)
+                              total, _status(total, vram, changed), changed)
     labels = [s for s, _ in steps]
     b = max_batch(shape, current, vram)
     if b > 0:
@@ -236,7 +243,7 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
         current = replace(current, seq_len=s)
         labels.append(f"batch size 1 and sequence length {s}")
     total = memory(shape, current).total
-    return (Suggestion(" + ".join(labels), total, _status(total, vram), current)
+    return (Suggestion(" + ".join(labels), total, _status(total, vram, current), current)
             if total <= vram else None)
 
 

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     everything.set_defaults(func=_run_all)
 
     history = sub.add_parser("history", help="past benchmark runs")
-    history.add_argument("--kind", choices=("gemm-cpu", "gemm-gpu", "storage"))
+    history.add_argument("--kind", choices=("gemm-cpu", "gemm-gpu", "storage", "measure"),
+                         help="only one kind (measure: workloads measured by estimate --measure)")
     history.add_argument("--limit", type=int_between(1, 100_000), default=20, metavar="N")
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=_run_history)
@@ -228,9 +229,14 @@ def save_outcome(outcome: Outcome, fingerprint: str, db_path: Path | None = None
     return None
 
 
-def load_history(kind: str | None = None, limit: int = 50, db_path: Path | None = None
+def load_history(kind: str | None = None, limit: int = 50, db_path: Path | None = None, *,
+                 include_measured: bool = False
                  ) -> list[tuple[str, str, str, BenchResultType | None]]:
-    """Past runs, newest first: (created, fingerprint, label, result or None if unreadable)."""
+    """Past runs, newest first: (created, fingerprint, label, result or None if unreadable).
+
+    Workloads measured by ``estimate --measure`` (kind ``measure``) are left out unless asked
+    for (``kind="measure"`` or ``include_measured``): they are not benchmark results.
+    """
     from assess.bench.records import result_from_dict
     from catalog.paths import database_path
     from monitor.store import Store, StoreError
@@ -243,10 +249,12 @@ def load_history(kind: str | None = None, limit: int = 50, db_path: Path | None 
             rows = store.list_bench_results(kind=kind, limit=limit)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
-    out: list[tuple[str, str, str, BenchResultType | None]] = []
+    out: list[tuple[str, str, str, Any]] = []
     for row in rows:
+        if row.kind == "measure" and kind != "measure" and not include_measured:
+            continue
         try:
-            result: BenchResultType | None = result_from_dict(row.result)
+            result: Any = result_from_dict(row.result)
         except (ValueError, TypeError):
             result = None
         out.append((row.created, row.fingerprint, row.label, result))
@@ -378,7 +386,7 @@ def _run_history(args: argparse.Namespace) -> int:
 
     if args.limit <= 0:
         raise UsageError(f"--limit must be above zero, got {args.limit}")
-    rows = load_history(args.kind, args.limit)
+    rows = load_history(args.kind, args.limit, include_measured=True)
     if args.json:
         print_json([{"created": c, "fingerprint": f, "label": label,
                      "record": None if r is None else result_to_dict(r)}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any
 
 from assess.estimate import (
     Estimate,
@@ -17,7 +19,10 @@ from assess.estimate import (
     resolve_model,
 )
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
+from assess.estimate.model import ModelShape
+from assess.estimate.stack import assumptions, error_band
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from assess.measure.result import MeasuredRun
 from assess.names import NameLookupError, find_gpu
 from assess.units import GIB
 from catalog import Catalog, default_catalog
@@ -68,6 +73,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_runtime_arguments(p)
     p.add_argument("--electricity-usd-kwh", type=positive_float,
                    default=DEFAULT_ELECTRICITY_USD_KWH)
+    p.add_argument("--measure", action="store_true",
+                   help="also run the job for a few steps on this PC's GPU (model built from its "
+                   "config with random weights, no download; needs torch and transformers, plus "
+                   "peft / bitsandbytes for LoRA / QLoRA) and show the measured peak and step "
+                   "time; saved to the history and used to correct later estimates here")
+    p.add_argument("--measure-timeout", type=positive_float, default=300.0, metavar="S",
+                   help="stop the measurement after S seconds (default 300)")
     p.add_argument("--json", action="store_true", help="print the estimate as JSON")
     p.set_defaults(func=_run)
 
@@ -187,11 +199,94 @@ def _run(args: argparse.Namespace) -> int:
                        electricity_usd_kwh=args.electricity_usd_kwh)
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
+    here = not args.gpu and not args.profile
+    if here:
+        from desktop.commands.measure_job import corrected_here
+
+        est = corrected_here(est)
+    if not args.measure:
+        if args.json:
+            print_json(estimate_to_dict(est))
+        else:
+            print(render_estimate(est, ram))
+        return 0
+    return _measure(args, shape, est, here, ram)
+
+
+def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: bool,
+             ram: int | None) -> int:
+    """``--measure``: run the job here, then print the estimate beside the measurement."""
+    from desktop.commands.measure_job import (
+        MeasureError,
+        config_dict_for,
+        measure_here,
+        unavailable_reason,
+    )
+
+    if not here:
+        raise UsageError("--measure runs on this PC's GPU; leave out --gpu and --profile")
+    why = unavailable_reason(est.workload.method)
+    if why:
+        raise UsageError(why)
+    if est.gpu is None:
+        raise UsageError("--measure needs a GPU, and none was detected on this PC")
+    print(f"measuring on {est.gpu.name}: building {shape.name} with random weights and "
+          f"running a few steps (at most {args.measure_timeout:g} s)...", file=sys.stderr,
+          flush=True)
+    try:
+        outcome = measure_here(shape, est, config_dict_for(args.model),
+                               timeout_s=args.measure_timeout)
+    except MeasureError as exc:
+        raise UsageError(str(exc)) from None
+    run = outcome.run
     if args.json:
-        print_json(estimate_to_dict(est))
+        print_json({**estimate_to_dict(est), "measured": measured_to_dict(run)})
     else:
         print(render_estimate(est, ram))
-    return 0
+        print("\n" + "\n".join(render_measured(run)))
+    if outcome.saved_problem:
+        print(f"rigready: warning: {outcome.saved_problem}", file=sys.stderr)
+    return 0 if run.status in ("ok", "oom") else 1
+
+
+def measured_to_dict(run: MeasuredRun) -> dict[str, Any]:
+    """The ``measured`` object of ``estimate --measure --json``."""
+    err = None
+    if run.peak_bytes and run.estimate_bytes:
+        err = round((run.estimate_bytes - run.peak_bytes) / run.peak_bytes, 4)
+    return {"status": run.status, "gpu": run.gpu_name, "stack": run.stack,
+            "peak_gib": None if run.peak_bytes is None else round(run.peak_bytes / GIB, 3),
+            "torch_max_allocated_gib": None if run.max_allocated_bytes is None else round(
+                run.max_allocated_bytes / GIB, 3),
+            "torch_max_reserved_gib": None if run.max_reserved_bytes is None else round(
+                run.max_reserved_bytes / GIB, 3),
+            "step_seconds": run.step_seconds, "estimate_error": err,
+            "verdict": {"ok": "measured", "oom": "does not fit, measured"}.get(
+                run.status, "not measured"),
+            "message": run.message}
+
+
+def render_measured(run: MeasuredRun) -> list[str]:
+    """The measurement as text lines, beside the estimate."""
+    head = f"Measured on this GPU ({run.gpu_name or 'GPU'}; {run.stack})"
+    if run.status == "oom":
+        return [head, "  does not fit, measured: the job ran out of GPU memory"]
+    if run.status != "ok" or run.peak_bytes is None:
+        return [head, f"  not measured: {run.status}" + (f" ({run.message})" if run.message
+                                                          else "")]
+    out = [head, f"  peak (as nvidia-smi shows) {run.peak_bytes / GIB:7.2f} GiB"]
+    if run.estimate_bytes:
+        err = (run.estimate_bytes - run.peak_bytes) / run.peak_bytes
+        out.append(f"  estimate                   {run.estimate_bytes / GIB:7.2f} GiB "
+                   f"({err:+.1%})")
+    if run.max_allocated_bytes is not None and run.max_reserved_bytes is not None:
+        out.append(f"  torch allocated / reserved {run.max_allocated_bytes / GIB:7.2f} / "
+                   f"{run.max_reserved_bytes / GIB:.2f} GiB")
+    if run.step_seconds is not None:
+        what = "one generate() call" if run.method == "inference" else \
+            "median step after a warm-up step"
+        out.append(f"  step time                  {run.step_seconds:7.3f} s ({what})")
+    return out
 
 
 def _gib(value: float) -> str:
@@ -271,6 +366,10 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
         out.append(f"  dataset: {t.hours:,.2f} h"
                    + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"
                       if t.energy_kwh is not None and t.cost_usd is not None else ""))
+    a = assumptions(wl)
+    out.append(f"\nAssumes {a['stack']}")
+    out.append(f"  {a['recipe']}")
+    out.append(f"  {a['runtime']}; error band {error_band(wl):.0%} (measured)")
     notes = [*est.reasons, *t.reasons, *est.host.reasons]
     if notes:
         out.append("\nHow")

@@ -1,0 +1,219 @@
+"""Start a measurement child, poll NVML while it runs, stop it at a timeout, return the record.
+
+Two ways to start the same child code (:func:`assess.measure.child.guarded`): ``subprocess``
+(``python -m assess.measure.child``; what the CLI and the window use, safe from a GUI process)
+and ``fork`` (the calibration benchmark: the parent imports torch once and never touches CUDA,
+so each case starts at once). Either way the CUDA context lives and dies in the child.
+
+The NVML figure is device-level "used" memory polled about every millisecond, nothing
+subtracted: ``nvml_used_peak_bytes`` counts from the child's ``built`` event to its end (the
+steps), ``nvml_used_peak_build_bytes`` the build before it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from assess.measure.spec import MeasureSpec
+
+Start = Literal["subprocess", "fork"]
+
+
+class Nvml:
+    """Device-level used memory of one GPU through NVML (None when NVML is absent)."""
+
+    def __init__(self, index: int = 0) -> None:
+        self.handle: Any = None
+        self._mod: Any = None
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            self.handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+            self._mod = pynvml
+        except Exception:  # noqa: BLE001 - no NVIDIA driver: memory stays unknown
+            self.handle = None
+
+    def used(self) -> int | None:
+        """Bytes in use on the device now."""
+        if self.handle is None:
+            return None
+        try:
+            return int(self._mod.nvmlDeviceGetMemoryInfo(self.handle).used)
+        except Exception:  # noqa: BLE001 - a failed read is a missing sample
+            return None
+
+    def facts(self) -> dict[str, Any]:
+        """Name, driver, total memory and CUDA driver version of the GPU ({} without NVML)."""
+        if self.handle is None:
+            return {}
+        m = self._mod
+
+        def text(value: Any) -> str:
+            return value.decode() if isinstance(value, bytes) else str(value)
+
+        return {"name": text(m.nvmlDeviceGetName(self.handle)),
+                "driver": text(m.nvmlSystemGetDriverVersion()),
+                "total_bytes": int(m.nvmlDeviceGetMemoryInfo(self.handle).total),
+                "cuda_driver_version": int(m.nvmlSystemGetCudaDriverVersion_v2())}
+
+
+@dataclass
+class _Poller:
+    nvml: Nvml
+    peak: int = 0
+    build_peak: int = 0
+    samples: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            used = self.nvml.used()
+            if used is None:
+                return
+            with self._lock:
+                self.peak = max(self.peak, used)
+                self.samples += 1
+            time.sleep(0.001)
+
+    def built(self) -> None:
+        """The build is over: what was seen so far is the build's peak; start again."""
+        with self._lock:
+            self.build_peak, self.peak = self.peak, 0
+
+
+def _start_subprocess(request: dict[str, Any], events: queue.Queue[dict[str, Any]]
+                      ) -> tuple[Any, Any]:
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    proc = subprocess.Popen([sys.executable, "-m", "assess.measure.child"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(request) + "\n")
+    proc.stdin.close()
+    stderr_tail: list[str] = []
+
+    def read_out() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                events.put(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        events.put({"event": "eof"})
+
+    def read_err() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stderr_tail.append(line)
+            del stderr_tail[:-30]
+
+    threading.Thread(target=read_out, daemon=True).start()
+    threading.Thread(target=read_err, daemon=True).start()
+    return proc, stderr_tail
+
+
+def _fork_target(spec_dict: dict[str, Any] | None, device: str, conn: Any) -> None:
+    from assess.measure import child
+
+    spec = MeasureSpec.from_dict(spec_dict) if spec_dict is not None else None
+    child.guarded(spec, device, conn.send)
+    conn.close()
+
+
+def _start_fork(request: dict[str, Any], events: queue.Queue[dict[str, Any]]) -> Any:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    parent_conn, child_conn = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_fork_target,
+                       args=(request.get("spec"), request["device"], child_conn))
+    proc.start()
+    child_conn.close()
+
+    def read() -> None:
+        while True:
+            try:
+                events.put(parent_conn.recv())
+            except (EOFError, OSError):
+                events.put({"event": "eof"})
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return proc
+
+
+def run(spec: MeasureSpec | None, *, device: str = "cuda", timeout_s: float = 300.0,
+        start: Start = "subprocess", nvml: Nvml | None = None) -> dict[str, Any]:
+    """Run ``spec`` (None: the CUDA context probe) in a child and return its record.
+
+    ``status`` is ``ok``, ``oom`` (out of memory: an answer, not a failure), ``error``,
+    ``timeout`` or ``crashed``; the child is killed at the timeout, so no GPU memory stays held.
+    """
+    nvml = nvml or Nvml()
+    request = {"spec": spec.to_dict() if spec is not None else None, "device": device}
+    events: queue.Queue[dict[str, Any]] = queue.Queue()
+    before = nvml.used()
+    poller = _Poller(nvml)
+    stderr_tail: list[str] = []
+    if start == "fork":
+        proc = _start_fork(request, events)  # fork before the polling thread exists
+    else:
+        proc, stderr_tail = _start_subprocess(request, events)
+    thread = threading.Thread(target=poller.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    result: dict[str, Any] = {"status": "timeout", "error": f"no result within {timeout_s:g} s"}
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            msg = events.get(timeout=min(left, 1.0))
+        except queue.Empty:
+            continue
+        if msg.get("event") == "built":
+            poller.built()
+        elif msg.get("event") == "result":
+            result = {k: v for k, v in msg.items() if k != "event"}
+            break
+        elif msg.get("event") == "eof":
+            result = {"status": "crashed", "error": "the child ended without a result"}
+            break
+    _finish(proc)
+    poller._stop.set()
+    thread.join()
+    if result["status"] == "crashed" and stderr_tail:
+        result["error"] += ": " + "".join(stderr_tail)[-400:].strip()
+    result["nvml_used_before_bytes"] = before
+    result["nvml_used_peak_bytes"] = poller.peak if poller.samples else None
+    result["nvml_used_peak_build_bytes"] = poller.build_peak if poller.samples else None
+    result["nvml_samples"] = poller.samples
+    return result
+
+
+def _finish(proc: Any) -> None:
+    """Wait briefly for the child to exit, then kill it (its GPU memory goes with it)."""
+    if hasattr(proc, "wait"):  # subprocess.Popen
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return
+    proc.join(15)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()

@@ -1,0 +1,137 @@
+"""Measure an estimate's job on this PC's GPU, keep it in the history, and correct estimates with
+what was measured here: the Qt-free use case shared by ``rigready estimate --measure`` and the
+"Measure on this GPU" button of the Can I run it? page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assess.estimate import Estimate
+from assess.estimate.model import ModelShape
+from assess.measure.result import MeasuredRun, measured_label
+from assess.measure.spec import missing_packages
+from assess.measure.workload import (
+    DEFAULT_TIMEOUT_S,
+    MeasureError,
+    apply_correction,
+    correction,
+    measure,
+)
+
+__all__ = ["MeasureError", "MeasureOutcome", "config_dict_for", "corrected_here",
+           "measure_here", "measured_history", "unavailable_reason"]
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureOutcome:
+    """A finished measurement and whether it reached the history."""
+
+    run: MeasuredRun
+    saved_problem: str | None
+
+
+def config_dict_for(model_spec: str) -> dict[str, Any] | None:
+    """The user's own ``config.json`` when MODEL names one (built exactly as published)."""
+    path = Path(model_spec)
+    if path.is_dir():
+        path = path / "config.json"
+    if not (model_spec.endswith(".json") or path.name == "config.json") or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("text_config"), dict) and "hidden_size" not in data:
+        return None  # a multimodal wrapper: build the text model from the estimator's shape
+    return data
+
+
+def unavailable_reason(method: str) -> str | None:
+    """Why measuring cannot run here (a missing package), in one line; None when it can."""
+    missing = missing_packages(method)
+    if not missing:
+        return None
+    return (f"measuring needs {', '.join(missing)} installed in rigready's Python "
+            f"(pip install {' '.join(missing)}); nothing was run")
+
+
+def _fingerprint() -> str:
+    from assess.bench.fingerprint import current_fingerprint
+
+    return current_fingerprint()
+
+
+def _save(run: MeasuredRun, db_path: Path | None) -> str | None:
+    from assess.bench.records import result_to_dict
+
+    try:
+        from catalog.paths import database_path
+        from monitor.store import Store, StoreError
+    except ImportError as exc:  # pragma: no cover - the store ships with the app
+        return f"history unavailable ({exc})"
+    try:
+        with Store(db_path or database_path()) as store:
+            store.save_bench_result(kind="measure", fingerprint=_fingerprint(),
+                                    label=measured_label(run), result=result_to_dict(run))
+    except (StoreError, OSError) as exc:
+        return f"not saved to the history: {exc}"
+    return None
+
+
+def measure_here(shape: ModelShape, est: Estimate, config: dict[str, Any] | None = None, *,
+                 timeout_s: float = DEFAULT_TIMEOUT_S, db_path: Path | None = None,
+                 save: bool = True) -> MeasureOutcome:
+    """Run the estimate's job on this PC's GPU in a subprocess and save what it measured.
+
+    Raises:
+        MeasureError: the job cannot be measured by the runner.
+    """
+    run = measure(shape, est.workload, config=config, estimate_bytes=est.memory.total,
+                  timeout_s=timeout_s)
+    problem = _save(run, db_path) if save and run.status in ("ok", "oom") else None
+    return MeasureOutcome(run, problem)
+
+
+def measured_history(db_path: Path | None = None, limit: int = 200
+                     ) -> list[tuple[str, MeasuredRun]]:
+    """This PC's measured workloads, newest first (none when the history cannot be read)."""
+    from assess.bench.records import result_from_dict
+
+    try:
+        from catalog.paths import database_path
+        from monitor.store import Store, StoreError
+    except ImportError:  # pragma: no cover - the store ships with the app
+        return []
+    path = db_path or database_path()
+    if not path.exists():
+        return []
+    here = _fingerprint()
+    try:
+        with Store(path, readonly=True) as store:
+            rows = store.list_bench_results(kind="measure", limit=limit)
+    except (StoreError, OSError):
+        return []
+    out: list[tuple[str, MeasuredRun]] = []
+    for row in rows:
+        if row.fingerprint != here:
+            continue
+        try:
+            run = result_from_dict(row.result)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(run, MeasuredRun):
+            out.append((row.created, run))
+    return out
+
+
+def corrected_here(est: Estimate, db_path: Path | None = None) -> Estimate:
+    """The estimate corrected by what was measured on this PC (unchanged when nothing was)."""
+    if est.verdict is None:
+        return est
+    corr = correction(measured_history(db_path), est.shape.name, est.workload, est.memory.total)
+    return apply_correction(est, corr)
