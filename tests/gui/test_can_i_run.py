@@ -171,10 +171,11 @@ def test_a_search_with_no_match_leaves_no_stale_answer(page: CanIRunPage) -> Non
 
 
 def test_one_consumer_card_is_never_told_to_add_gpus(page: CanIRunPage) -> None:
-    # The page's first question, QLoRA of an 8B on a 12 GiB card, is a tight fit; the only fix
-    # offered was "2 GPUs of this kind (FSDP)".
+    # The page's first question, QLoRA of an 8B on a 12 GiB card, does not fit comfortably (the
+    # same job peaked at 14.8 GiB on an H200, tests/data/calibration/h200-2026-12-01.json); the
+    # only fix offered was "2 GPUs of this kind (FSDP)".
     assert page.result is not None and page.result.verdict is not None
-    assert page.result.verdict.status == "tight"
+    assert page.result.verdict.status != "fits"
     for method in ("qlora", "lora", "full", "inference"):
         page.method.setCurrentText(method)
         assert page.result is not None
