@@ -26,11 +26,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
 from desktop.monitoring.text import readout
 from desktop.theme import ACCENT, BACKGROUND, BAD, MUTED, SECOND, TEXT, WARN
-from desktop.widgets.elided_label import ElidedLabel
 from monitor.ring import (
     COLUMN,
     FloatArray,
@@ -60,7 +59,7 @@ class PlotSpec:
 
 PLOTS: tuple[PlotSpec, ...] = (
     PlotSpec("util", "Utilisation", "%", (("gpu_util_pct", "GPU"),
-                                          ("mem_util_pct", "memory controller")),
+                                          ("mem_util_pct", "memory bus")),
              fixed_range=(0, 105)),
     PlotSpec("vram", "VRAM", "GiB", (("vram_used_gib", "used"),), "vram_total_gib", "total"),
     PlotSpec("temp", "Temperature", "°C", (("temp_c", "GPU"),), "temp_slowdown_c", "slowdown"),
@@ -88,6 +87,35 @@ def _last_finite(values: np.ndarray) -> float | None:
     return float(finite[-1]) if finite.size else None
 
 
+class _TitleLabel(pg.LabelItem):  # type: ignore[misc]
+    """A plot title that lets its plot be narrower than its text.
+
+    pyqtgraph makes a title's text width its minimum on every resize, which pushed the
+    right-hand column of plots under the events panel in narrow windows. This title is left
+    aligned and clipped to its plot instead, so it never runs into the neighbouring plot.
+    """
+
+    def __init__(self, parent: pg.PlotItem) -> None:
+        super().__init__("", size="9pt", justify="left", parent=parent)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+
+    def updateMin(self) -> None:
+        """As pyqtgraph's, but no minimum width."""
+        super().updateMin()
+        self.setMinimumWidth(0)
+
+
+def _shrinkable_title(plot: pg.PlotItem) -> None:
+    """Swap the plot's title label for a :class:`_TitleLabel` (same place in its layout)."""
+    old = plot.titleLabel
+    plot.layout.removeItem(old)
+    old.setParentItem(None)
+    if old.scene() is not None:
+        old.scene().removeItem(old)
+    plot.titleLabel = _TitleLabel(plot)
+    plot.layout.addItem(plot.titleLabel, 0, 1)
+
+
 class MonitorCharts(QWidget):
     """Six plots in two columns, x-linked, under a read-out line.
 
@@ -103,7 +131,11 @@ class MonitorCharts(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        self.readout_label = ElidedLabel(" ")  # long read-outs end in "…", never widen the page
+        # The read-out wraps onto a second line in narrow windows: never cut, never wider
+        # than the page (it was elided, which hid the values at the end in replay).
+        self.readout_label = QLabel(" ")
+        self.readout_label.setWordWrap(True)
+        self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout_label.setStyleSheet(f"color: {MUTED[theme]};")
         layout.addWidget(self.readout_label)
         self.view = pg.GraphicsLayoutWidget()
@@ -125,19 +157,25 @@ class MonitorCharts(QWidget):
         self._limits: dict[str, float | None] = {}
         self._t: FloatArray = np.empty(0)
         self._v: ValueArray = np.empty((len(COLUMN), 0), dtype=np.float32)
-        first: pg.PlotItem | None = None
         for i, spec in enumerate(PLOTS):
             row, col = i // 2, i % 2
             plot = self._make_plot(spec, bottom_row=row == (len(PLOTS) - 1) // 2)
             self.view.addItem(plot, row=row, col=col)
-            if first is None:
-                first = plot
-            else:
-                plot.setXLink(first)
             self.plots[spec.key] = plot
+        # Every plot follows the CPU and RAM plot's time axis: it is the one always shown (the
+        # GPU plots are squeezed to nothing without GPU readings, and a zero-width master
+        # would give the others a nonsense range).
+        self.master = self.plots["host"]
+        for key, plot in self.plots.items():
+            if key != "host":
+                plot.setXLink(self.master)
+        #: False when the PC has no GPU readings: only the CPU and RAM plot is laid out.
+        self.gpu_plots_shown = True
+        self._min_sizes: dict[str, tuple[float, float]] = {}
+        self._max_sizes: dict[str, tuple[float, float]] = {}
         self.view.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._following = True
-        self.plots["util"].sigXRangeChanged.connect(lambda *_: self._on_x_range_changed())
+        self.master.sigXRangeChanged.connect(lambda *_: self._on_x_range_changed())
         self.set_following(True)
 
     # -- building ------------------------------------------------------------------------
@@ -182,13 +220,17 @@ class MonitorCharts(QWidget):
         self.cursors[spec.key] = cursor
         if spec.fixed_range is not None:
             plot.setYRange(*spec.fixed_range, padding=0)
+        _shrinkable_title(plot)
         self._set_title(spec, plot, readings=True)
         return plot
 
     def _set_title(self, spec: PlotSpec, plot: pg.PlotItem, *, readings: bool) -> None:
         colours = (ACCENT[self.theme], SECOND[self.theme])
+        # a key only where two curves share a plot: one curve needs no legend, and the
+        # shorter title fits two columns of plots in a 1024 px window
         keys = "  ".join(f"<span style='color:{c}'>━ {legend}</span>"
-                         for (_col, legend), c in zip(spec.curves, colours, strict=False))
+                         for (_col, legend), c in zip(spec.curves, colours, strict=False)
+                         ) if len(spec.curves) > 1 else ""
         missing = "" if readings else \
             f"  <span style='color:{MUTED[self.theme]}'>(no readings)</span>"
         html = (f"<span style='color:{TEXT[self.theme]};font-weight:600'>{spec.title}</span>"
@@ -197,6 +239,33 @@ class MonitorCharts(QWidget):
         if self._titles.get(spec.key) != html:
             self._titles[spec.key] = html
             plot.setTitle(html, size="9pt")
+
+    def show_gpu_plots(self, shown: bool) -> None:
+        """Show all six plots, or (no GPU readings) the CPU and RAM plot alone, full size:
+        five empty GPU charts would dominate the one that has data.
+
+        The plots stay in their grid cells (moving pyqtgraph items between cells breaks their
+        views); the GPU ones are hidden and squeezed to nothing, and every other cell of the
+        host plot's row and column holds only GPU plots, so the host plot gets the space.
+        """
+        if shown == self.gpu_plots_shown:
+            return
+        self.gpu_plots_shown = shown
+        for spec in PLOTS:
+            if spec.key == "host":
+                continue
+            plot = self.plots[spec.key]
+            if shown:
+                plot.setMinimumSize(*self._min_sizes.pop(spec.key))
+                plot.setMaximumSize(*self._max_sizes.pop(spec.key))
+            else:
+                self._min_sizes[spec.key] = (plot.minimumWidth(), plot.minimumHeight())
+                self._max_sizes[spec.key] = (plot.maximumWidth(), plot.maximumHeight())
+                plot.setMinimumSize(0, 0)
+                plot.setMaximumSize(0, 0)
+            plot.setVisible(shown)
+        self.view.ci.layout.setHorizontalSpacing(10 if shown else 0)
+        self.view.ci.layout.setVerticalSpacing(2 if shown else 0)
 
     def retheme(self, theme: str) -> None:
         """Recolour the background, axes, curves, limit lines, cursors and titles for ``theme``
@@ -249,7 +318,7 @@ class MonitorCharts(QWidget):
     def _draw_curves(self) -> tuple[FloatArray, ValueArray]:
         """Hand the curves the stored rows inside the x range, peak-decimated to the width."""
         times, values = window_of(self._t, self._v, *self.x_range(), edge_rows=1)
-        width = int(self.plots["util"].vb.width())
+        width = int(self.master.vb.width())
         shown_t, shown_v = peak_decimate(times, values, max(MIN_BUCKETS, width))
         for column, curve in self.curves.items():
             curve.setData(shown_t, shown_v[COLUMN[column]], connect="finite")
@@ -286,11 +355,11 @@ class MonitorCharts(QWidget):
         """Show ``[t0, t1]`` (Unix seconds) on every plot."""
         if t1 <= t0:
             t1 = t0 + 1.0
-        self.plots["util"].setXRange(t0, t1, padding=0)
+        self.master.setXRange(t0, t1, padding=0)
 
     def x_range(self) -> tuple[float, float]:
         """The visible time range."""
-        lo, hi = self.plots["util"].viewRange()[0]
+        lo, hi = self.master.viewRange()[0]
         return float(lo), float(hi)
 
     def set_following(self, following: bool) -> None:
@@ -340,7 +409,7 @@ class MonitorCharts(QWidget):
             cursor.setPos(t)
             cursor.setVisible(bool(text))
         self.readout_text = text
-        self.readout_label.set_full_text(text)
+        self.readout_label.setText(text or " ")
         self.readout_label.setStyleSheet(
             f"color: {(TEXT if text else MUTED)[self.theme]};")
         if text:

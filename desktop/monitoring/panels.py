@@ -161,6 +161,7 @@ class SourceControls(QWidget):
         self.open_button = QPushButton("Open database…")
         self.session_box = QComboBox()
         self.session_box.setMinimumWidth(220)
+        self.session_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.session_box.setVisible(False)
         self.live_button = QPushButton("Back to live")
         self.live_button.setVisible(False)
@@ -177,9 +178,12 @@ class SourceControls(QWidget):
         row.addWidget(self.gpu_box)
 
     def set_replaying(self, replaying: bool) -> None:
-        """Show the session picker and Back to live only while replaying."""
+        """Show the session picker and Back to live only while replaying, and the logging
+        controls only while live (the row had no room for both at 1024 px)."""
         self.session_box.setVisible(replaying)
         self.live_button.setVisible(replaying)
+        for widget in (self.label_edit, self.start_button, self.stop_button):
+            widget.setVisible(not replaying)
 
     def fill_sessions(self, sessions: Sequence[tuple[int, str]], current: int) -> None:
         """(id, text) entries; selects ``current`` without emitting."""
@@ -220,6 +224,7 @@ class PageHeader(QWidget):
         title.setStyleSheet(PAGE_TITLE_STYLE)
         row.addWidget(title)
         self.status = QLabel("")
+        self.status.setWordWrap(True)  # a long replay line wraps rather than being cut
         row.addWidget(self.status, 1)
         self.settings_button = QPushButton("Alert settings…")
         self.training_button = QPushButton("Training monitor…")

@@ -54,7 +54,7 @@ def live_snapshot(times: FloatArray, values: ValueArray, gpu: int, names: Mappin
         gpu: GPU shown.
         names: GPU names by index.
         session_id: The logging session, or None when only watching.
-        started: When sampling (or the session) started, for the elapsed time.
+        started: When the session started, for the elapsed time (none while only watching).
         alerts: Active alerts of every GPU.
     """
     end = float(times[-1]) if times.size else None
@@ -64,6 +64,7 @@ def live_snapshot(times: FloatArray, values: ValueArray, gpu: int, names: Mappin
         spark_t, spark_v = window_of(times, values, end - SPARK_SECONDS, end)
     source = ("Live · not logging" if session_id is None
               else f"Live · logging session {session_id}")
-    elapsed = None if end is None or started is None else end - started
+    # session time only while a session is being logged: watching is not a session
+    elapsed = None if end is None or started is None or session_id is None else end - started
     active = tuple((e.kind, e.message) for e in alerts if e.gpu == gpu)
     return MonitorSnapshot(gpu_title(gpu, names), source, elapsed, spark_t, spark_v, active)

@@ -68,7 +68,7 @@ def tile_texts(row: Sequence[float] | None) -> dict[str, tuple[str, str]]:
     cpu, ram = _get(row, "cpu_pct"), _get(row, "ram_pct")
     share = f" ({100 * used / total:.0f} %)" if used is not None and total else ""
     return {
-        "gpu": (num(util, "%"), f"memory controller {num(mem, '%')}"),
+        "gpu": (num(util, "%"), f"memory bus {num(mem, '%')}"),
         "vram": (num(used, "GiB", 1), f"of {num(total, 'GiB', 1)}{share}"),
         "temp": (num(temp, "°C"), f"slows down at {num(slow, '°C')}"),
         "power": (num(power, "W"), f"limit {num(limit, 'W')}"),

@@ -172,7 +172,7 @@ class TrainingMonitorWindow(QWidget):
         self._style_alert_bar()
 
     def _style_alert_bar(self) -> None:
-        colour = {"ok": GOOD, "warn": WARN, "bad": BAD}[self.alert_state][THEME]
+        colour = {"ok": GOOD, "warn": WARN, "bad": BAD, "none": MUTED}[self.alert_state][THEME]
         px = max(16, self._base_px // 3)
         self.alert_bar.setStyleSheet(
             f"background: {colour}; color: {BACKDROP}; font-size: {px}px; font-weight: 700;"
@@ -191,7 +191,7 @@ class TrainingMonitorWindow(QWidget):
         for key, (value, detail) in texts.items():
             if key in self.tiles:
                 self.tiles[key].set_text(value, detail, levels[key])
-        since = ""
+        since = "not logging" if snapshot.elapsed_s is None else ""
         if snapshot.elapsed_s is not None and snapshot.times.size:
             since = "since " + clock_text(float(snapshot.times[-1]) - snapshot.elapsed_s)
         self.tiles["elapsed"].set_text(format_elapsed(snapshot.elapsed_s), since)
@@ -206,7 +206,12 @@ class TrainingMonitorWindow(QWidget):
             spark.set_series(snapshot.times, snapshot.values[COLUMN[column]], SPARK_SECONDS, top)
         kinds = [kind for kind, _message in snapshot.alerts]
         self.alert_state = alert_level(kinds)
-        if snapshot.alerts:
+        read = [] if row is None else [row[COLUMN[c]] for _k, _t, c, _r in TILES if c]
+        if not read or all(np.isnan(v) for v in read):
+            # nothing is read, so nothing is "clear": say so in a neutral colour
+            self.alert_state = "none"
+            self.alert_bar.setText("No GPU readings: nothing to watch on this screen")
+        elif snapshot.alerts:
             lines = [f"{ALERT_TITLES.get(k, k)} — {m}" for k, m in snapshot.alerts]
             self.alert_bar.setText("   ·   ".join(lines))
         else:

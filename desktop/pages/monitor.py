@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -149,7 +149,9 @@ class MonitorPage(QWidget):
         split.addWidget(self.charts)
         split.addWidget(self.events_panel)
         split.setStretchFactor(0, 4)
-        split.setSizes([900, 250])
+        split.setChildrenCollapsible(False)
+        self.events_panel.setMinimumWidth(170)
+        split.setSizes([1000, 220])
         layout.addWidget(split, 1)
 
     # -- live ----------------------------------------------------------------------------
@@ -173,6 +175,7 @@ class MonitorPage(QWidget):
                 ring.append(sample.time, sample_row(sample, index))
         if self.mode == "live":
             self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
+            self._show_gpu_parts(bool(self.gpu_names) or not samples)
             self._update_notice()
             self.refresh()
 
@@ -251,6 +254,7 @@ class MonitorPage(QWidget):
     def _on_replay_loaded(self, data: ReplayData) -> None:
         self.mode, self.replay, self.history = "replay", data, None
         self.gpu = self.controls.fill_gpus(data.gpus, min(data.rows))
+        self._show_gpu_parts(bool(data.gpus))
         self.controls.fill_sessions(
             [(s.id, f"{session_title(s)} · {s.ticks} samples") for s in data.sessions],
             data.session.id)
@@ -271,6 +275,7 @@ class MonitorPage(QWidget):
         self.controls.set_replaying(False)
         self.charts.set_following(True)
         self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
+        self._show_gpu_parts(bool(self.gpu_names) or not self.rings)
         self.set_window(LIVE_WINDOW)
         if self.controller.state == "stopped" and not self.controller.busy:
             self.controller.watch()
@@ -369,6 +374,32 @@ class MonitorPage(QWidget):
             self.banner.show_alerts([*self.controller.storage_problems(),
                                      *self.alerts.active_for()])
         self.training.refresh()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Size the tiles' numbers to the tiles, so "1980 MHz" is never cut at 1024 px."""
+        super().resizeEvent(event)
+        shown = [t for t in self.tiles.values() if not t.isHidden()] or list(self.tiles.values())
+        width = (self.width() - 48 - 10 * (len(shown) - 1)) / max(1, len(shown)) - 26
+        px = 22
+        while px > 14 and self._widest_value_px(px) > width:
+            px -= 1
+        for tile in self.tiles.values():
+            if tile._value_px != px:
+                tile.set_value_px(px)
+
+    def _widest_value_px(self, px: int) -> int:
+        font = QFont(self.font())
+        font.setPixelSize(px)
+        font.setBold(True)
+        return QFontMetrics(font).horizontalAdvance("8888 MHz")
+
+    def _show_gpu_parts(self, gpu: bool) -> None:
+        """Without GPU readings only the CPU/RAM chart and tile are shown, and no GPU box."""
+        self.charts.show_gpu_plots(gpu)
+        for key, _caption in TILES:
+            self.tiles[key].setVisible(gpu or key == "host")
+        self.tiles["host"].setMaximumWidth(16777215 if gpu else 280)
+        self.controls.gpu_box.setVisible(gpu)
 
     def _show_tiles(self, v: ValueArray) -> None:
         replay = self.mode == "replay"

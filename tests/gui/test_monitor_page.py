@@ -124,7 +124,45 @@ def test_without_a_gpu_the_page_says_why_and_shows_the_host(qtbot: Any, make_pag
     assert page.tiles["host"].value_text() == "42 %"
     assert page.tiles["gpu"].value_text() == "–"
     assert page.controls.gpu_box.currentText() == "No GPU"
-    assert "(no readings)" in page.charts._titles["util"]
+    # Issue 15: five empty GPU charts dominated the one live chart, squeezed narrowest.
+    assert not page.charts.gpu_plots_shown and not page.controls.gpu_box.isVisible()
+    host = page.charts.plots["host"]
+    assert host.isVisible() and not page.charts.plots["util"].isVisible()
+    assert host.width() > 0.9 * page.charts.view.width()
+    assert [k for k, tile in page.tiles.items() if tile.isVisible()] == ["host"]
+
+
+def test_without_a_gpu_the_training_monitor_says_so_and_counts_no_session_time(
+        qtbot: Any, make_page: Any) -> None:
+    clock = Clock(step=1.0)
+    page = make_page(host_only(), clock)
+    page.controller.watch()
+    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) >= 3, timeout=5000)
+    window = page.training.open(page.screen().name())
+    page.training.refresh()
+    # not "All clear" in green above "No GPU readings"
+    assert window.alert_bar.text() == "No GPU readings: nothing to watch on this screen"
+    assert window.alert_state == "none"
+    # only watching, not logging: no session time ticking
+    assert page.snapshot().elapsed_s is None
+    assert window.tiles["elapsed"].value_text() == "–"
+    assert window.tiles["elapsed"].detail.text() == "not logging"
+    window.close()
+
+
+def test_at_1024x640_no_chart_slides_under_recent_events(qtbot: Any, make_page: Any) -> None:
+    clock = Clock()
+    page = make_page(fake_gpu(clock), clock)
+    page.resize(1024 - 200, 640 - 60)  # the page's share of a 1024x640 window
+    page.controller.watch()
+    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) == 1, timeout=5000)
+    qtbot.wait(50)
+    view = page.charts.view
+    assert page.charts.gpu_plots_shown
+    layout_width = view.ci.size().width()
+    assert layout_width <= view.viewport().width() + 1, (layout_width, view.viewport().width())
+    right = page.charts.mapTo(page, page.charts.rect().topRight()).x()
+    assert right <= page.events_panel.mapTo(page, page.events_panel.rect().topLeft()).x()
 
 
 def synthetic(seconds: int) -> list[Sample]:

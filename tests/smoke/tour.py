@@ -1,0 +1,180 @@
+"""Walk the whole window as a newcomer would and save a screenshot of every view.
+
+    python -m tests.smoke.tour --out DIR [--sizes 1024x640,1280x800] [--themes light,dark]
+                               [--profile FILE] [--db COPY_OF_SESSION.sqlite3]
+
+For each window size and theme (switched live, both ways): every page, the upgrade wizard's four
+steps, and the full-screen training monitor. Exits 1 and says why when Qt printed a warning,
+Python raised, or a view came out blank (one colour). Run it on a real X server (Xvfb) with
+``QT_QPA_PLATFORM=xcb`` (tests/gui/test_xvfb_smoke.py does), or offscreen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QEventLoop, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QWidget
+
+problems: list[str] = []
+
+
+def _on_qt_message(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+    if kind in (QtMsgType.QtWarningMsg, QtMsgType.QtCriticalMsg, QtMsgType.QtFatalMsg):
+        problems.append(f"Qt {kind.name}: {message}")
+
+
+def _on_exception(kind: type[BaseException], value: BaseException,
+                  tb: TracebackType | None) -> None:
+    problems.append("Python exception: " + "".join(traceback.format_exception(kind, value, tb)))
+
+
+def wait(ms: int) -> None:
+    """Run the event loop for ``ms`` milliseconds (layout, painting, quick follow-up work)."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def colours_in(image: QImage, step: int = 7) -> int:
+    """How many distinct colours a sample grid of ``image`` has (1 means blank)."""
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    seen = {image.pixel(x, y) for y in range(0, image.height(), step)
+            for x in range(0, image.width(), step)}
+    return len(seen)
+
+
+def save(widget: QWidget, area: QWidget, path: Path) -> None:
+    """Grab ``widget`` to ``path``; a blank ``area`` (the page itself) is a problem."""
+    wait(250)
+    if not widget.grab().save(str(path), "PNG"):
+        problems.append(f"cannot write {path}")
+    if colours_in(area.grab().toImage()) < 4:
+        problems.append(f"blank view: {path.name}")
+
+
+def tour(out: Path, sizes: Sequence[tuple[int, int]], themes: Sequence[str],
+         profile_path: Path | None, db_path: Path | None = None) -> list[str]:
+    """Visit everything at every size in every theme; returns the files written."""
+    from assess.profile import load_profile
+    from desktop.app import _application, create_window
+
+    app = _application()
+    window = create_window(app)
+    window.remember_state = False
+    if profile_path is not None:
+        profile = load_profile(profile_path)
+    else:
+        from assess.detect import detect_rig
+
+        profile = detect_rig()
+    window.show()
+    window.context.set_profile(profile)
+    written: list[str] = []
+    for width, height in sizes:
+        window.resize(width, height)
+        for theme in themes:
+            window.theme_menu.choose(theme)
+            stem = f"{width}x{height}-{theme}"
+            for key in window.page_keys():
+                window.show_page(key)
+                page = window.page(key)
+                if key == "monitor":  # the first live sample (one a second) before the shot
+                    for _ in range(30):
+                        if getattr(page, "rings", None) or getattr(page, "replay", None):
+                            break
+                        wait(100)
+                path = out / f"{stem}-{key}.png"
+                save(window, page, path)
+                written.append(path.name)
+            written += _wizard(window, out, stem)
+            if db_path is not None:
+                written += _replay(window, out, stem, db_path)
+            written += _training_monitor(app, window, out, stem, width, height)
+    window.close()
+    return written
+
+
+def _wizard(window: QWidget, out: Path, stem: str) -> list[str]:
+    window.show_page("upgrade")  # type: ignore[attr-defined]
+    page = window.page("upgrade")  # type: ignore[attr-defined]
+    names = []
+    for step in range(4):
+        page.go_to(step)
+        path = out / f"{stem}-upgrade-step{step + 1}.png"
+        save(window, page.stack.currentWidget(), path)
+        names.append(path.name)
+    page.go_to(0)
+    return names
+
+
+def _replay(window: QWidget, out: Path, stem: str, db_path: Path) -> list[str]:
+    window.show_page("monitor")  # type: ignore[attr-defined]
+    monitor = window.page("monitor")  # type: ignore[attr-defined]
+    if monitor.replay is None:
+        loop = QEventLoop()
+        monitor.replay_loaded.connect(loop.quit)
+        QTimer.singleShot(15000, loop.quit)
+        monitor.load_session(db_path)
+        loop.exec()
+    if monitor.replay is None:
+        problems.append(f"could not replay {db_path}")
+        return []
+    path = out / f"{stem}-monitor-replay.png"
+    save(window, monitor, path)
+    return [path.name]
+
+
+def _training_monitor(app: QApplication, window: QWidget, out: Path, stem: str, width: int,
+                      height: int) -> list[str]:
+    window.show_page("monitor")  # type: ignore[attr-defined]
+    monitor = window.page("monitor")  # type: ignore[attr-defined]
+    training = monitor.training.open(app.primaryScreen().name())
+    training.showNormal()  # a fixed size, whatever the screen is
+    training.resize(width, height)
+    monitor.training.refresh()
+    path = out / f"{stem}-training-monitor.png"
+    save(training, training, path)
+    training.close()
+    return [path.name]
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the tour; 0 when nothing went wrong."""
+    parser = argparse.ArgumentParser(prog="python -m tests.smoke.tour")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--sizes", default="1024x640,1280x800,1920x1080")
+    parser.add_argument("--themes", default="light,dark,light")
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--db", type=Path, help="a copy of a monitoring database to replay")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    qInstallMessageHandler(_on_qt_message)
+    sys.excepthook = _on_exception
+    try:
+        written = tour(args.out, [_size(s) for s in args.sizes.split(",")],
+                       args.themes.split(","), args.profile, args.db)
+    except Exception:  # noqa: BLE001 - reported as a problem, the run goes on to say so
+        kind, value, tb = sys.exc_info()
+        if kind is not None and value is not None:
+            _on_exception(kind, value, tb)
+        written = []
+    print(f"tour: {len(written)} screenshots in {args.out}")
+    for problem in problems:
+        print(f"tour: PROBLEM: {problem}")
+    return 1 if problems or not written else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
