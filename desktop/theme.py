@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLabel, QWidget
@@ -107,6 +108,17 @@ def _fixed(widget: QWidget) -> bool:
     return False
 
 
+def _open_widgets(app: QApplication) -> list[QWidget]:
+    """Every widget of the windows on screen (and their hidden pages); closed windows waiting
+    to be deleted are left alone."""
+    out: list[QWidget] = []
+    for top in app.topLevelWidgets():
+        if shiboken6.isValid(top) and top.isVisible():
+            out.append(top)
+            out.extend(w for w in top.findChildren(QWidget) if shiboken6.isValid(w))
+    return out
+
+
 def retheme_widgets(app: QApplication, theme: str) -> None:
     """Repaint every open widget in ``theme``, as if it had been built in it.
 
@@ -116,7 +128,7 @@ def retheme_widgets(app: QApplication, theme: str) -> None:
     is updated so its next refresh uses the new colours, and a ``retheme(theme)`` method
     (charts) is called.
     """
-    for widget in app.allWidgets():
+    for widget in _open_widgets(app):
         if _fixed(widget):
             continue
         sheet = widget.styleSheet()
@@ -128,11 +140,13 @@ def retheme_widgets(app: QApplication, theme: str) -> None:
             widget.style().polish(widget)
         if isinstance(widget, QLabel) and "#" in widget.text():
             widget.setText(swap_colours(widget.text(), theme))
-        if getattr(widget, "theme", None) in ("light", "dark"):
+        # looked up on the instance and its class only: pyqtgraph widgets forward unknown
+        # attribute names to their plot items
+        if getattr(widget, "__dict__", {}).get("theme") in ("light", "dark"):
             widget.theme = theme  # type: ignore[attr-defined]
-        hook = getattr(widget, "retheme", None)
+        hook = getattr(type(widget), "retheme", None)
         if callable(hook):
-            hook(theme)
+            hook(widget, theme)
         if isinstance(widget, QAbstractItemView):
             widget.viewport().update()
         widget.update()

@@ -41,6 +41,7 @@ from assess.bench.records import BenchResultType, result_label
 from assess.bench.storage import StorageResult, default_storage_folder, run_storage
 from assess.hardware import RigProfile
 from desktop.commands.bench import Outcome, detect_this_pc, load_history, outcome_of, save_outcome
+from desktop.commands.bench_report import machine_name, when_text
 from desktop.context import AppContext
 from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.worker import GeneratorWorker
@@ -92,6 +93,8 @@ class BenchmarksPage(QWidget):
         super().__init__()
         self.context = context
         self.worker: GeneratorWorker | None = None
+        #: The fingerprint of this PC once detected or measured (names history rows).
+        self._this_pc: str | None = None
         #: kind -> factory of the generator to run; tests replace these with fakes.
         self.factories: dict[str, Callable[[RigProfile | None], Generator[Progress, None, Any]]]
         self.factories = {"cpu": self._cpu_job, "gpu": self._gpu_job, "storage": self._storage_job}
@@ -112,8 +115,10 @@ class BenchmarksPage(QWidget):
         self.cpu_box = QCheckBox("CPU GEMM")
         self.gpu_box = QCheckBox("GPU GEMM")
         self.storage_box = QCheckBox("Storage")
-        for box in (self.cpu_box, self.gpu_box, self.storage_box):
+        for box in (self.cpu_box, self.storage_box):
             box.setChecked(True)
+        # GPU GEMM is ticked only once this PC is known to have a GPU (see _on_profile_changed)
+        self.gpu_box.setChecked(False)
         self.gpu_mode = QComboBox()
         self.gpu_mode.addItems(["Quick (about 10 s)", "Sustained (60 s, shows throttling)"])
         self.folder = QLineEdit(str(default_storage_folder()))
@@ -160,7 +165,7 @@ class BenchmarksPage(QWidget):
 
         outer.addWidget(QLabel("History"))
         self.history = QTableWidget(0, 3)
-        self.history.setHorizontalHeaderLabels(["When (UTC)", "Machine", "Result"])
+        self.history.setHorizontalHeaderLabels(["When", "Machine", "Result"])
         self.history.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -188,8 +193,11 @@ class BenchmarksPage(QWidget):
         return [kind for kind, box in boxes if box.isChecked()]
 
     def _bundle(self, kinds: list[str]) -> Generator[Progress, None, RunBundle]:
+        # A benchmark measures the machine it runs on. With a saved profile of another
+        # machine loaded, its results must not be stored as that machine's (they replaced its
+        # results and changed its readiness score): measure and save as this PC.
         profile = self.context.profile
-        if profile is None:
+        if profile is None or profile.origin != "detected":
             yield Progress(0.0, "detecting this PC")
             profile = detect_this_pc()
         results: list[BenchResultType] = []
@@ -260,6 +268,7 @@ class BenchmarksPage(QWidget):
         self.outcomes = [outcome_of(r, bundle.profile) for r in bundle.results]
         fingerprint = (profile_fingerprint(bundle.profile) if bundle.profile
                        else current_fingerprint())
+        self._this_pc = fingerprint  # what was measured is this PC
         problems = []
         for o in self.outcomes:
             if isinstance(o.result, GpuGemmResult) and not o.result.measurements:
@@ -269,7 +278,13 @@ class BenchmarksPage(QWidget):
                 problems.append(problem)
         self.show_outcomes(self.outcomes)
         self.refresh_history()
-        self.status.setText("Done." + (f" {problems[0]}" if problems else ""))
+        loaded = self.context.profile
+        note = ""
+        if loaded is not None and loaded.origin != "detected" and \
+                profile_fingerprint(loaded) != fingerprint:
+            note = (f" Measured on this PC and saved as this PC's results; the loaded profile "
+                    f"{Path(loaded.origin).name} and its score are unchanged.")
+        self.status.setText("Done." + note + (f" {problems[0]}" if problems else ""))
 
     @Slot()
     def _browse(self) -> None:
@@ -364,8 +379,18 @@ class BenchmarksPage(QWidget):
         return True
 
     def _on_profile_changed(self) -> None:
+        profile = self.context.profile
+        if profile is not None and profile.origin == "detected":
+            self._this_pc = profile_fingerprint(profile)
+            has_gpu = bool(profile.discrete_gpus)
+            self.gpu_box.setEnabled(has_gpu)
+            self.gpu_box.setChecked(has_gpu)
+            self.gpu_box.setToolTip("" if has_gpu else "No GPU was detected in this PC")
         self.refresh_history()
         self.show_latest_saved()
+        if profile is not None and profile.origin != "detected" and not self.outcomes:
+            self.status.setText(f"Showing the loaded profile {Path(profile.origin).name}. "
+                                "Start measures this PC and saves the results as this PC's.")
 
     @Slot()
     def _show_selected_run(self) -> None:
@@ -391,10 +416,19 @@ class BenchmarksPage(QWidget):
             self._history_rows = []
             self.status.setText(f"History unavailable: {exc}")
         here = self._here()
+        this_pc = self._this_pc or current_fingerprint()
         self.history.setRowCount(len(self._history_rows))
-        for row, (created, fingerprint, label, _) in enumerate(self._history_rows):
-            machine = "this PC" if fingerprint == here else fingerprint
-            for col, text in enumerate((created, machine, label)):
+        for row, (created, fingerprint, label, result) in enumerate(self._history_rows):
+            machine = machine_name(fingerprint, result, here=here, this_pc=this_pc,
+                                   loaded=self.context.profile)
+            for col, text in enumerate((when_text(created), machine, label)):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if col == 1:
+                    item.setToolTip(f"machine fingerprint {fingerprint}")
+                if col == 0:
+                    item.setToolTip(created)
                 self.history.setItem(row, col, item)
+        self.history.resizeColumnToContents(0)
+        self.history.resizeColumnToContents(1)
+

@@ -55,6 +55,7 @@ def page(qtbot: Any, tmp_path: Path, monkeypatch: Any) -> BenchmarksPage:
 
 def test_run_shows_bars_speedup_and_history(page: BenchmarksPage, qtbot: Any) -> None:
     page.storage_box.setChecked(False)
+    page.gpu_box.setChecked(True)
     page.factories["cpu"] = lambda profile: finite(cpu_result())
     page.factories["gpu"] = lambda profile: finite(gpu_result())
     seen: list[str] = []
@@ -167,8 +168,79 @@ def test_saved_results_of_this_pc_show_on_opening_and_history_rows_open(
     assert page.history.rowCount() == 2
     machines = [page.history.item(r, 1) for r in range(2)]
     other = next(r for r, item in enumerate(machines)
-                 if item is not None and item.text() == "another-machine")
+                 if item is not None and item.text() == "another PC (NVIDIA GeForce RTX 3060)")
     page.history.selectRow(other)
     qtbot.waitUntil(lambda: any(not b.title.text().startswith("CPU")
                                 for b in page.findChildren(ResultBar) if b.isVisibleTo(page)))
     assert "Run of" in page.status.text()
+
+
+# --- issue 15 ---------------------------------------------------------------------------------
+
+def test_gpu_gemm_is_not_ticked_on_a_pc_without_a_gpu(page: BenchmarksPage) -> None:
+    from dataclasses import replace
+
+    from assess.hardware import GpuInfo
+
+    assert not page.gpu_box.isChecked()  # nothing known about this PC yet
+    page.context.set_profile(PROFILE)  # detected, no GPU
+    assert not page.gpu_box.isChecked() and not page.gpu_box.isEnabled()
+    assert "No GPU" in page.gpu_box.toolTip()
+    with_gpu = replace(PROFILE, gpus=(GpuInfo(vendor="nvidia", name="NVIDIA GeForce RTX 3060",
+                                              vram_bytes=12 * 1024**3),))
+    page.context.set_profile(with_gpu)
+    assert page.gpu_box.isChecked() and page.gpu_box.isEnabled()
+
+
+def test_a_run_with_a_loaded_profile_never_replaces_that_machines_results(
+        qtbot: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    from dataclasses import replace
+
+    from assess.bench.fingerprint import profile_fingerprint
+    from desktop.commands.bench import Outcome, load_history, save_outcome
+    from desktop.pages import benchmarks
+
+    db = tmp_path / "db.sqlite3"
+    other = replace(PROFILE, system=SystemInfo(hostname="friends-pc"), origin="/x/friend.json")
+    theirs = profile_fingerprint(other)
+    assert save_outcome(Outcome(cpu_result(), ()), theirs, db) is None
+    monkeypatch.setattr(benchmarks, "detect_this_pc", lambda: PROFILE)
+    context = AppContext(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                         db_path=db)
+    context.profile = other
+    page = BenchmarksPage(context)
+    qtbot.addWidget(page)
+    page.storage_box.setChecked(False)
+    page.factories["cpu"] = lambda profile: finite(cpu_result())
+    page.start()
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
+    rows = load_history(db_path=db)
+    assert [fp for _, fp, _, _ in rows].count(theirs) == 1  # theirs untouched
+    assert profile_fingerprint(PROFILE) in [fp for _, fp, _, _ in rows]  # saved as this PC
+    assert "saved as this PC's results" in page.status.text()
+    assert "friend.json and its score are unchanged" in page.status.text()
+    machines = {page.history.item(r, 1).text() for r in range(page.history.rowCount())}  # type: ignore[union-attr]
+    assert machines == {"this PC", "friend (loaded profile)"}
+
+
+def test_history_dates_are_whole_and_machines_readable(qtbot: Any, tmp_path: Path) -> None:
+    from desktop.commands.bench import Outcome, save_outcome
+    from desktop.commands.bench_report import when_text
+
+    db = tmp_path / "db.sqlite3"
+    assert save_outcome(Outcome(gpu_result(), ()), "0be50428f2e1a9c3d4", db) is None
+    context = AppContext(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                         db_path=db)
+    context.profile = PROFILE
+    page = BenchmarksPage(context)
+    qtbot.addWidget(page)
+    page.resize(1024, 640)
+    page.show()
+    when, machine = page.history.item(0, 0), page.history.item(0, 1)
+    assert when is not None and machine is not None
+    assert machine.text() == "another PC (NVIDIA GeForce RTX 3060)"
+    assert "0be50428" not in machine.text() and "0be50428f2e1a9c3d4" in machine.toolTip()
+    assert len(when.text()) == len("2026-11-22 14:05")
+    metrics = page.history.fontMetrics()
+    assert page.history.columnWidth(0) >= metrics.horizontalAdvance(when.text())
+    assert when_text("2026-11-22T10:00:00+00:00")[:10] in ("2026-11-22", "2026-11-21")
