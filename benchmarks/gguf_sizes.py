@@ -21,7 +21,7 @@ def main() -> None:
     print(f"{'model':16} {'quant':7} {'estimate GB':>11} {'published GB':>12} {'diff':>7}")
     for row in csv.DictReader(lines):
         shape = shape_from_entry(cat.model(row["catalog_model"]))
-        est = gguf_size(shape, row["quant"]).total_bytes / 1e9
+        est = gguf_size(shape, row["quant"], imatrix=row["imatrix"] == "yes").total_bytes / 1e9
         pub = float(row["size_gb"])
         diff = (est - pub) / pub
         worst = max(worst, abs(diff))
