@@ -158,7 +158,12 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "disk_gib": _gib(est.host.disk_bytes),
         "max_batch": est.max_batch, "max_seq": est.max_seq,
         "tokens_per_s": None if t.tokens_per_s is None else round(t.tokens_per_s, 1),
-        "utilisation": t.utilisation, "hours": None if t.hours is None else round(t.hours, 3),
+        "utilisation": t.utilisation,
+        "step_seconds": None if t.step_seconds is None else round(t.step_seconds, 4),
+        "runtime": t.runtime or None,
+        "llamacpp_tokens_per_s": None if t.llamacpp_tokens_per_s is None
+        else round(t.llamacpp_tokens_per_s, 1),
+        "hours": None if t.hours is None else round(t.hours, 3),
         "energy_kwh": None if t.energy_kwh is None else round(t.energy_kwh, 3),
         "cost_usd": None if t.cost_usd is None else round(t.cost_usd, 2),
         "suggestions": [{"change": s.change, "total_gib": _gib(s.total_bytes),

@@ -1,0 +1,208 @@
+"""Step time from the model's kernels, calibrated on an H200 and scaled to other GPUs.
+
+A training step is the sum of
+
+- every matmul of the step (forward, input gradient, weight gradient where the weight trains,
+  LoRA's thin adapter matmuls, the recomputed forward under checkpointing), each
+  ``max(FLOPs / (efficiency x peak), bytes / bandwidth) + launch cost``: a roofline per kernel
+  with the efficiency measured per precision by a GEMM sweep over the shapes 124M-8B language
+  models produce (``tests/data/calibration/vision-speed/h200-2026-12-01.json``, ``gemm``);
+  shapes whose inner or outer size is not a multiple of 8 (GPT-2's 50257-token head) run at the
+  measured misaligned rate;
+- fused attention at its measured share of peak;
+- memory-bound work at bandwidth: the elementwise kernels (norms, activations, casts, residual
+  adds; traffic proportional to what the step saves for backward, the factor fitted), the loss
+  over the logits, the optimizer's reads and writes, autocast's weight casts;
+- a per-step and per-layer overhead (Python and kernel launches), fitted.
+
+The fitted factors come from measured step times of 124M-8B models on the same H200 (the
+held-out cases are never used to fit). On another GPU the compute terms scale with its
+datasheet (or measured) throughput and the memory terms with its bandwidth; the overheads are
+kept, which assumes a host CPU about as quick as the calibration machine's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assess.estimate import activations as act
+from assess.estimate.inputs import Workload
+from assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY
+from assess.estimate.model import ModelShape
+
+#: Datasheet dense figures of the calibration GPU (NVIDIA H200 SXM: H100 SXM compute, 4.8 TB/s).
+REF_TFLOPS = {"bf16": 989.0, "fp16": 989.0, "tf32": 494.5, "fp32": 67.0}
+REF_BANDWIDTH_GB_S = 4800.0
+#: Share of the datasheet peak that large, aligned matmuls reached in the sweep (median of the
+#: shapes with every side >= 1024) and the per-matmul launch cost, fitted to the same sweep.
+GEMM_EFFICIENCY = {"bf16": 0.74, "fp16": 0.76, "tf32": 0.64, "fp32": 0.74}
+GEMM_LAUNCH_S = 9e-6
+#: Measured rate of a matmul with a side that is not a multiple of 8, share of peak.
+MISALIGNED_EFFICIENCY = 0.14
+#: Copy bandwidth reached (4.2 of 4.8 TB/s measured).
+BANDWIDTH_EFFICIENCY = 0.88
+#: Fused attention (SDPA flash) forward + backward, share of the bf16 peak (sweep: 0.05-0.53,
+#: long sequences high), and three more figures fitted together on the non-held-out training
+#: cases (``benchmarks/fit_speed.py --fit``; grid search minimising the worst ratio): bytes of
+#: elementwise traffic per byte saved for backward, overhead per step and per layer.
+ATTENTION_EFFICIENCY = 0.45
+ELEMENTWISE_TRAFFIC = 10.0
+STEP_OVERHEAD_S = 0.004
+LAYER_OVERHEAD_S = 0.0015
+#: Hugging Face ``generate()``: Python and launch cost per layer per new token (fitted on GPT-2,
+#: Llama-3.2-1B and Llama-3.1-8B at batch 1: 8.0, 16.5 and 23.7 ms per token, CPU-bound).
+GENERATE_LAYER_S = 0.00085
+#: llama.cpp-class runtimes read the weights at about this share of bandwidth per token: the
+#: figure ``estimate --runtime llama.cpp`` uses (research/estimators.md section 3).
+LLAMACPP_BANDWIDTH_EFFICIENCY = GPU_DECODE_EFFICIENCY
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """What the GPU sustains for the terms of the model."""
+
+    matmul_tflops: float  # datasheet (or measured) dense peak in the compute dtype
+    attention_tflops: float
+    bandwidth_gb_s: float
+    scaled_from_reference: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StepTime:
+    """One training step's predicted time, by term (seconds)."""
+
+    matmul_s: float
+    attention_s: float
+    memory_s: float
+    overhead_s: float
+
+    @property
+    def total_s(self) -> float:
+        """The whole step."""
+        return self.matmul_s + self.attention_s + self.memory_s + self.overhead_s
+
+
+def matmul_dtype(wl: Workload) -> str:
+    """The dtype the step's matmuls run in (fp32 training uses TF32 only when enabled; HF's
+    default leaves it off)."""
+    p = wl.resolved_precision
+    if p == "fp32":
+        return "fp32"
+    return "fp16" if p in ("fp16", "amp-fp16") else "bf16"
+
+
+def gemm_seconds(m: int, k: int, n: int, dtype: str, peak_tflops: float,
+                 bandwidth_gb_s: float, elem_bytes: int = 2) -> float:
+    """One (m x k) @ (k x n) matmul: roofline plus launch cost."""
+    eff = GEMM_EFFICIENCY.get(dtype, 0.6)
+    if k % 8 or n % 8:
+        eff = min(eff, MISALIGNED_EFFICIENCY)
+    flops = 2.0 * m * k * n
+    compute = flops / (eff * peak_tflops * 1e12)
+    traffic = elem_bytes * (m * k + k * n + m * n) / (BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9)
+    return max(compute, traffic) + GEMM_LAUNCH_S
+
+
+def _linear_step(m: int, k: int, n: int, trains: bool, passes: int, dtype: str,
+                 peak: float, bw: float) -> float:
+    """Forward (``passes`` times: 2 with recomputation), input gradient, weight gradient."""
+    t = passes * gemm_seconds(m, k, n, dtype, peak, bw)
+    t += gemm_seconds(m, n, k, dtype, peak, bw)
+    if trains:
+        t += gemm_seconds(k, m, n, dtype, peak, bw)
+    return t
+
+
+def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> StepTime:
+    """Predicted time of one optimizer step of ``wl`` (one micro-batch) on a GPU with ``rates``."""
+    from assess.estimate.memory import regime
+
+    rg = regime(shape, wl)
+    dtype = matmul_dtype(wl)
+    peak, bw = rates.matmul_tflops, rates.bandwidth_gb_s
+    m = wl.batch * seq
+    passes = 2 if wl.checkpointing else 1
+    full = wl.method == "full"
+    k_exp = shape.experts_per_token if shape.is_moe else 1
+    per_layer = 0.0
+    for name, n_in, n_out, count, _ in shape.linear_modules():
+        per_layer += count * _linear_step(m, n_in, n_out, full, passes, dtype, peak, bw)
+        if name in rg.targets:
+            r = wl.lora_rank
+            per_layer += count * (_linear_step(m, n_in, r, True, passes, dtype, peak, bw)
+                                  + _linear_step(m, r, n_out, True, passes, dtype, peak, bw))
+    if shape.is_moe:
+        h, f = shape.hidden_size, shape.intermediate_size
+        per_layer += 3 * k_exp * _linear_step(m, h, f, full, passes, dtype, peak, bw)
+    matmul = shape.num_layers * per_layer
+    if shape.kind == "decoder":  # the output head
+        matmul += _linear_step(m, shape.hidden_size, shape.vocab_size,
+                               full and not shape.tie_word_embeddings, 1, dtype, peak, bw)
+    causal = 0.5 if shape.kind == "decoder" else 1.0
+    attn_flops = (4.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * causal
+                  * (2.5 + passes) * shape.num_layers)
+    attention = attn_flops / (rates.attention_tflops * 1e12)
+    saved = m * (shape.num_layers * act.layer_saved_bytes(shape, rg, seq)
+                 + act.head_saved_bytes(shape, rg))
+    traffic = ELEMENTWISE_TRAFFIC * saved * (1.0 + 0.5 * (passes - 1))
+    if shape.kind == "decoder":
+        traffic += 24.0 * m * shape.vocab_size  # logits: cast, log-softmax, its gradient
+    trainable = shape.params if full else \
+        sum(wl.lora_rank * (i + o) * c for nm, i, o, c, _ in shape.linear_modules()
+            if nm in rg.targets) * shape.num_layers
+    state_bytes = 4 if wl.resolved_precision in ("fp32", "amp-bf16", "amp-fp16") or \
+        not full else 2
+    traffic += trainable * state_bytes * 7  # AdamW: read p, g, m, v; write p, m, v
+    if rg.autocast_copies:
+        traffic += 6 * shape.linear_weight_params  # fp32 -> bf16 weight casts each forward
+    traffic += qlora_dequant_bytes(shape, wl)
+    memory = traffic / (BANDWIDTH_EFFICIENCY * bw * 1e9)
+    overhead = STEP_OVERHEAD_S + LAYER_OVERHEAD_S * shape.num_layers * (1 + 0.5 * (passes - 1))
+    return StepTime(matmul_s=matmul, attention_s=attention, memory_s=memory, overhead_s=overhead)
+
+
+def qlora_dequant_bytes(shape: ModelShape, wl: Workload) -> float:
+    """Memory traffic of bitsandbytes' dequantization per step: each 4-bit weight is read (half
+    a byte) and written as bf16, then read by the matmul, in forward, backward and recompute."""
+    if wl.method != "qlora":
+        return 0.0
+    passes = 3 if wl.checkpointing else 2
+    per_weight = 0.5 + 2.0 + 2.0 if wl.resolved_precision == "nf4" else 1.0 + 2.0 + 2.0
+    quantized = shape.linear_weight_params - (0 if shape.family == "bert" else
+                                              shape.vocab_size * shape.hidden_size)
+    return passes * per_weight * max(0, quantized)
+
+
+def prefill_seconds(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> float:
+    """The prompt's forward pass under ``generate()``: forward matmuls, attention and the
+    per-layer launch cost (a lower bound on the elementwise work)."""
+    dtype = matmul_dtype(wl)
+    m = wl.batch * seq
+    t = sum(c * gemm_seconds(m, i, o, dtype, rates.matmul_tflops, rates.bandwidth_gb_s)
+            for _, i, o, c, _ in shape.linear_modules()) * shape.num_layers
+    t += gemm_seconds(wl.batch, shape.hidden_size, shape.vocab_size, dtype,
+                      rates.matmul_tflops, rates.bandwidth_gb_s)
+    t += (2.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * shape.num_layers
+          / (rates.attention_tflops * 1e12))
+    return t + GENERATE_LAYER_S * shape.num_layers
+
+
+def decode_seconds(shape: ModelShape, step_bytes: float, rates: Rates) -> tuple[float, float]:
+    """Seconds per generated token: (Hugging Face generate(), llama.cpp-class runtime).
+
+    ``generate()`` is the slower of reading ``step_bytes`` at bandwidth and its per-layer
+    Python cost; a llama.cpp-class runtime is bandwidth-bound.
+    """
+    bw = rates.bandwidth_gb_s * 1e9
+    hf = max(step_bytes / (BANDWIDTH_EFFICIENCY * bw), GENERATE_LAYER_S * shape.num_layers)
+    return hf, step_bytes / (LLAMACPP_BANDWIDTH_EFFICIENCY * bw)
+
+
+def rates_for(peak_tflops: float, bandwidth_gb_s: float, dtype: str,
+              reference: bool = False) -> Rates:
+    """The rates of a GPU from its dense peak in ``dtype`` and its memory bandwidth."""
+    scale = peak_tflops / REF_TFLOPS.get("bf16", 989.0)
+    return Rates(matmul_tflops=peak_tflops,
+                 attention_tflops=ATTENTION_EFFICIENCY * REF_TFLOPS["bf16"] * scale
+                 if dtype != "fp32" else 0.5 * peak_tflops,
+                 bandwidth_gb_s=bandwidth_gb_s, scaled_from_reference=not reference)

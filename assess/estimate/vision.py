@@ -1,0 +1,246 @@
+"""Image classifiers as their own family: ResNet, EfficientNet, ConvNeXt and ViT, layer by layer.
+
+Each architecture is walked stage by stage and block by block (the torchvision layouts) to get,
+per image, the tensors autograd keeps for backward, the largest set alive at once in inference,
+the parameters and the multiply-accumulates. Sizes follow from the input side: a 320 px image
+has (320/224)^2 the activations of a 224 px one, never a token count.
+
+Saved tensors are tagged by what decides their dtype:
+
+- ``a``: an activation in the compute dtype (bf16 under autocast or a bf16 model, fp32 in fp32);
+- ``f``: fp32 even under autocast (LayerNorm inputs, ConvNeXt/ViT residual streams);
+- ``c``: a bf16 copy made by autocast for a conv/Linear reading an fp32 tensor (none in fp32);
+- ``i``: int64 indices (max-pool), ``m``: one-byte masks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+TAGS = ("a", "f", "c", "i", "m")
+
+
+@dataclass
+class Walk:
+    """Per-image totals gathered while walking an architecture (elements by tag)."""
+
+    saved: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TAGS, 0.0))
+    #: Largest (input + output + held residual) elements of one layer, inference.
+    live_peak: float = 0.0
+    macs: float = 0.0
+    params: int = 0
+
+    def save(self, tag: str, elems: float) -> None:
+        self.saved[tag] += elems
+
+    def live(self, elems: float) -> None:
+        self.live_peak = max(self.live_peak, elems)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageArch:
+    """One image classifier: its family and the numbers its layer walk needs."""
+
+    name: str
+    family: str  # resnet | efficientnet | convnext | vit
+    depths: tuple[int, ...] = ()
+    widths: tuple[int, ...] = ()
+    bottleneck: bool = True
+    width_mult: float = 1.0
+    depth_mult: float = 1.0
+    patch: int = 16
+    heads: int = 12
+    mlp: int = 3072
+    classes: int = 1000
+    default_image: int = 224
+
+
+def _conv(w: Walk, cin: int, cout: int, k: int, side: int, stride: int = 1,
+          groups: int = 1, bias: bool = False) -> int:
+    out = math.ceil(side / stride)
+    w.params += cout * (cin // groups) * k * k + (cout if bias else 0)
+    w.macs += out * out * cout * (cin // groups) * k * k
+    w.live(side * side * cin + out * out * cout)
+    return out
+
+
+def _bn(w: Walk, c: int) -> None:
+    w.params += 2 * c
+
+
+def _resnet(arch: ImageArch, side: int, w: Walk) -> None:
+    s = _conv(w, 3, 64, 7, side, 2)
+    _bn(w, 64)
+    w.save("c", 3 * side * side)  # the image, cast for the first conv
+    w.save("a", 2 * 64 * s * s)  # conv output (kept by BN), BN/ReLU output (ReLU, max-pool)
+    s2 = math.ceil(s / 2)
+    w.save("i", 64 * s2 * s2)  # max-pool indices
+    s, cin = s2, 64
+    exp = 4 if arch.bottleneck else 1
+    for stage, (n, width) in enumerate(zip(arch.depths, arch.widths, strict=True)):
+        for block in range(n):
+            stride = 2 if (block == 0 and stage > 0) else 1
+            cout = width * exp
+            out = math.ceil(s / stride)
+            if arch.bottleneck:
+                _conv(w, cin, width, 1, s)
+                _conv(w, width, width, 3, s, stride)
+                _conv(w, width, cout, 1, out)
+                for c in (width, width, cout):
+                    _bn(w, c)
+                w.save("a", 2 * width * s * s + 2 * width * out * out + 2 * cout * out * out)
+            else:
+                _conv(w, cin, width, 3, s, stride)
+                _conv(w, width, width, 3, out)
+                _bn(w, width)
+                _bn(w, width)
+                w.save("a", 2 * width * out * out + 2 * width * out * out)
+            if block == 0 and (stride != 1 or cin != cout):
+                _conv(w, cin, cout, 1, s, stride)
+                _bn(w, cout)
+                w.save("a", cout * out * out)
+            w.live(cin * s * s + cout * out * out + max(width, cout) * out * out)
+            s, cin = out, cout
+    w.params += cin * arch.classes + arch.classes
+    w.macs += cin * arch.classes
+
+
+def _divisible(v: float, d: int = 8) -> int:
+    new = max(d, int(v + d / 2) // d * d)
+    return new + d if new < 0.9 * v else new
+
+
+#: EfficientNet-B0's MBConv stages: (expand, kernel, stride, in, out, layers).
+_EFFNET_B0 = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
+              (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
+              (6, 3, 1, 192, 320, 1))
+
+
+def _efficientnet(arch: ImageArch, side: int, w: Walk) -> None:
+    wm, dm = arch.width_mult, arch.depth_mult
+    stem = _divisible(32 * wm)
+    s = _conv(w, 3, stem, 3, side, 2)
+    _bn(w, stem)
+    w.save("c", 3 * side * side)
+    w.save("a", 3 * stem * s * s)  # conv out (BN), BN out (SiLU), SiLU out (next conv)
+    cin = stem
+    for expand, k, stride, _, c_out, layers in _EFFNET_B0:
+        cout = _divisible(c_out * wm)
+        for i in range(math.ceil(layers * dm)):
+            st = stride if i == 0 else 1
+            mid = _divisible(cin * expand)
+            if expand != 1:
+                _conv(w, cin, mid, 1, s)
+                _bn(w, mid)
+                w.save("a", 3 * mid * s * s)
+            out = _conv(w, mid, mid, k, s, st, groups=mid)
+            _bn(w, mid)
+            w.save("a", 3 * mid * out * out)
+            sq = max(1, cin // 4)  # squeeze-and-excitation
+            w.params += mid * sq + sq + sq * mid + mid
+            w.macs += 2 * mid * sq
+            w.save("a", mid * out * out)  # the SE product's input
+            _conv(w, mid, cout, 1, out)
+            _bn(w, cout)
+            w.save("a", cout * out * out)  # projection output (BN)
+            w.live(cin * s * s + 2 * mid * out * out + cout * out * out)
+            s, cin = out, cout
+    last = 4 * cin
+    _conv(w, cin, last, 1, s)
+    _bn(w, last)
+    w.save("a", 3 * last * s * s)
+    w.params += last * arch.classes + arch.classes
+    w.macs += last * arch.classes
+
+
+def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
+    d0 = arch.widths[0]
+    s = _conv(w, 3, d0, 4, side, 4, bias=True)
+    w.params += 2 * d0
+    w.save("c", 3 * side * side)
+    w.save("f", d0 * s * s)  # stem LayerNorm input (fp32)
+    cin = d0
+    for stage, (n, d) in enumerate(zip(arch.depths, arch.widths, strict=True)):
+        if stage > 0:  # LayerNorm2d + 2x2 stride-2 conv
+            w.params += 2 * cin
+            w.save("f", cin * s * s)
+            w.save("c", cin * s * s)
+            s = _conv(w, cin, d, 2, s, 2, bias=True)
+        for _ in range(n):
+            e = d * s * s
+            _conv(w, d, d, 7, s, groups=d, bias=True)
+            w.params += 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d) + d  # LN, MLP, scale
+            w.macs += 8 * d * d * s * s
+            # dwconv input (bf16 copy of the fp32 residual), LN input (fp32), LN output cast for
+            # fc1, fc1 output (GELU), GELU output (fc2), fc2 output (layer scale), drop-path
+            w.save("c", e)
+            w.save("f", e)
+            w.save("c", e)
+            w.save("a", 4 * e + 4 * e + e)
+            w.live(2 * e + 4 * e + e)
+        cin = d
+    w.params += 2 * cin + cin * arch.classes + arch.classes
+    w.macs += cin * arch.classes
+
+
+def _vit(arch: ImageArch, side: int, w: Walk) -> None:
+    d, f = arch.widths[0], arch.mlp
+    t = (side // arch.patch) ** 2 + 1
+    _conv(w, 3, d, arch.patch, side, arch.patch, bias=True)
+    w.params += d + t * d  # class token, positions
+    w.save("c", 3 * side * side)
+    for _ in range(arch.depths[0]):
+        e = t * d
+        w.params += 2 * d + 3 * d * d + 3 * d + d * d + d + 2 * d + d * f + f + f * d + d
+        w.macs += t * (4 * d * d + 2 * d * f) + 2 * t * t * d
+        # LN1 input (fp32 residual), its output cast for the QKV projection, q/k/v copies
+        # and the attention output, LN2 input, its cast, fc1 output (GELU), GELU output (fc2)
+        w.save("f", 2 * e)
+        w.save("c", 2 * e)
+        w.save("a", 4 * e + 2 * t * f)
+        w.save("f", t * arch.heads / d)  # log-sum-exp per head, per element of d
+        w.live(2 * e + 3 * e + t * f)
+    w.params += 2 * d + d * arch.classes + arch.classes
+    w.macs += d * arch.classes
+
+
+_WALKERS = {"resnet": _resnet, "efficientnet": _efficientnet, "convnext": _convnext,
+            "vit": _vit}
+
+
+def walk(arch: ImageArch, side: int) -> Walk:
+    """Walk ``arch`` for one image of ``side`` pixels."""
+    w = Walk()
+    _WALKERS[arch.family](arch, side, w)
+    return w
+
+
+def _resnet_arch(name: str, depths: tuple[int, ...], bottleneck: bool) -> ImageArch:
+    return ImageArch(name, "resnet", depths, (64, 128, 256, 512), bottleneck)
+
+
+#: The torchvision architectures (``torchvision.models.<name>``) the estimator walks.
+ARCHS: dict[str, ImageArch] = {
+    "resnet18": _resnet_arch("resnet18", (2, 2, 2, 2), False),
+    "resnet34": _resnet_arch("resnet34", (3, 4, 6, 3), False),
+    "resnet50": _resnet_arch("resnet50", (3, 4, 6, 3), True),
+    "resnet101": _resnet_arch("resnet101", (3, 4, 23, 3), True),
+    "resnet152": _resnet_arch("resnet152", (3, 8, 36, 3), True),
+    **{f"efficientnet_b{i}": ImageArch(f"efficientnet_b{i}", "efficientnet", width_mult=wm,
+                                       depth_mult=dm, default_image=px)
+       for i, (wm, dm, px) in enumerate(((1.0, 1.0, 224), (1.0, 1.1, 240), (1.1, 1.2, 288),
+                                         (1.2, 1.4, 300), (1.4, 1.8, 380), (1.6, 2.2, 456),
+                                         (1.8, 2.6, 528), (2.0, 3.1, 600)))},
+    "convnext_tiny": ImageArch("convnext_tiny", "convnext", (3, 3, 9, 3), (96, 192, 384, 768)),
+    "convnext_small": ImageArch("convnext_small", "convnext", (3, 3, 27, 3),
+                                (96, 192, 384, 768)),
+    "convnext_base": ImageArch("convnext_base", "convnext", (3, 3, 27, 3),
+                               (128, 256, 512, 1024)),
+    "convnext_large": ImageArch("convnext_large", "convnext", (3, 3, 27, 3),
+                                (192, 384, 768, 1536)),
+    "vit_b_16": ImageArch("vit_b_16", "vit", (12,), (768,), patch=16, heads=12, mlp=3072),
+    "vit_b_32": ImageArch("vit_b_32", "vit", (12,), (768,), patch=32, heads=12, mlp=3072),
+    "vit_l_16": ImageArch("vit_l_16", "vit", (24,), (1024,), patch=16, heads=16, mlp=4096),
+    "vit_h_14": ImageArch("vit_h_14", "vit", (32,), (1280,), patch=14, heads=16, mlp=5120),
+}

@@ -1,0 +1,122 @@
+"""Fit and report the step-time model against the committed H200 measurements.
+
+Usage: python benchmarks/fit_speed.py [--fit]   (prints per-case ratios, median and worst)
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assess.estimate import speed  # noqa: E402
+from assess.estimate.inputs import Workload  # noqa: E402
+from assess.estimate.model import shape_from_config_file  # noqa: E402
+
+RECORD = ROOT / "tests" / "data" / "calibration" / "vision-speed" / "h200-2026-12-01.json"
+
+
+def lm_cases(holdout: bool | None = None) -> list[tuple[dict[str, Any], Any, Workload, float]]:
+    """(record, shape, workload, measured step seconds) of the LM training cases."""
+    doc = json.loads(RECORD.read_text("utf-8"))
+    out = []
+    for c in doc["cases"]:
+        r = c["result"]
+        if c["kind"] != "lm" or c["method"] == "inference" or r.get("status") != "ok":
+            continue
+        if c["config"].startswith("tiny") or (holdout is not None
+                                              and bool(c.get("holdout")) != holdout):
+            continue
+        shape = shape_from_config_file(ROOT / "tests/data/hf_configs" / f"{c['config']}.json")
+        ex = c["extra"]
+        wl = Workload(method=c["method"], precision=c["precision"], batch=c["batch"],
+                      seq_len=c["seq"], checkpointing=bool(ex.get("checkpointing")),
+                      lora_targets=tuple(ex.get("lora_targets", ("q_proj", "v_proj"))))
+        out.append((c, shape, wl, float(r["step_seconds"])))
+    return out
+
+
+def gemm_rows() -> list[dict[str, Any]]:
+    doc = json.loads(RECORD.read_text("utf-8"))
+    return next(c for c in doc["cases"] if c["name"] == "gemm-sweep")["result"]["gemm"]
+
+
+def gemm_errors() -> list[float]:
+    rates = speed.REF_TFLOPS
+    errs = []
+    for r in gemm_rows():
+        pred = speed.gemm_seconds(r["m"], r["k"], r["n"], r["dtype"], rates[r["dtype"]],
+                                  speed.REF_BANDWIDTH_GB_S,
+                                  4 if r["dtype"] in ("tf32", "fp32") else 2)
+        errs.append(pred / r["seconds"])
+    return errs
+
+
+def predict(shape: Any, wl: Workload) -> float:
+    dt = speed.matmul_dtype(wl)
+    rates = speed.rates_for(speed.REF_TFLOPS[dt], speed.REF_BANDWIDTH_GB_S, dt, reference=True)
+    return speed.training_step(shape, wl, wl.seq_len, rates).total_s
+
+
+def report(cases: list[tuple[dict[str, Any], Any, Workload, float]]) -> list[float]:
+    ratios = []
+    for c, shape, wl, measured in cases:
+        p = predict(shape, wl)
+        ratios.append(p / measured)
+        print(f"  {c['name']:<48} measured {measured * 1000:8.1f} ms  predicted "
+              f"{p * 1000:8.1f} ms  ratio {p / measured:5.2f}")
+    return ratios
+
+
+def _score(cases: list[Any]) -> float:
+    return max(abs(math.log(predict(s, w) / m)) for _, s, w, m in cases)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fit", action="store_true")
+    args = parser.parse_args()
+    if args.fit:
+        best = None
+        for eff, launch in itertools.product((0.6, 0.65, 0.7, 0.75), (6e-6, 9e-6, 12e-6, 15e-6)):
+            speed.GEMM_EFFICIENCY = {k: eff for k in speed.GEMM_EFFICIENCY}
+            speed.GEMM_LAUNCH_S = launch
+            e = gemm_errors()
+            score = statistics.median(abs(math.log(x)) for x in e)
+            if best is None or score < best[0]:
+                best = (score, eff, launch)
+        print("gemm fit", best)
+        train = lm_cases(holdout=False)
+        best2 = None
+        for tr, so, lo, ae in itertools.product((2, 4, 6, 8, 10), (0.0, 0.004, 0.008, 0.012),
+                                                (0.0, 0.0003, 0.0006, 0.001, 0.0015),
+                                                (0.25, 0.35, 0.45)):
+            speed.ELEMENTWISE_TRAFFIC, speed.STEP_OVERHEAD_S = tr, so
+            speed.LAYER_OVERHEAD_S, speed.ATTENTION_EFFICIENCY = lo, ae
+            score = _score(train)
+            if best2 is None or score < best2[0]:
+                best2 = (score, tr, so, lo, ae)
+        print("step fit", best2)
+        return 0
+    e = gemm_errors()
+    print(f"GEMM sweep: {len(e)} shapes, median ratio {statistics.median(e):.2f}, "
+          f"range {min(e):.2f}-{max(e):.2f}")
+    for label, flag in (("fitted", False), ("held out", True)):
+        print(f"LM training steps, {label}:")
+        r = report(lm_cases(holdout=flag))
+        print(f"  median |error| {statistics.median(abs(x - 1) for x in r):.1%}, "
+              f"worst ratio {min(r):.2f} / {max(r):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
