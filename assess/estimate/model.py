@@ -69,6 +69,9 @@ class ModelShape:
     exact: bool = True
     source: str = ""
     notes: tuple[str, ...] = ()
+    #: Image models: the walked architecture (``vision.ImageArch`` or ``image.DiffusionSpec``);
+    #: the transformer numbers above are then unused (zero).
+    image: Any = None
 
     @property
     def kv_dim(self) -> int:

@@ -9,7 +9,8 @@ Saved tensors are tagged by what decides their dtype:
 
 - ``a``: an activation in the compute dtype (bf16 under autocast or a bf16 model, fp32 in fp32);
 - ``f``: fp32 even under autocast (LayerNorm inputs, ConvNeXt/ViT residual streams);
-- ``c``: a bf16 copy made by autocast for a conv/Linear reading an fp32 tensor (none in fp32);
+- ``c``: the input a conv/Linear keeps of a tensor nobody else keeps: a bf16 copy under
+  autocast, the tensor itself otherwise;
 - ``i``: int64 indices (max-pool), ``m``: one-byte masks.
 """
 
@@ -28,6 +29,9 @@ class Walk:
     saved: dict[str, float] = field(default_factory=lambda: dict.fromkeys(TAGS, 0.0))
     #: Largest (input + output + held residual) elements of one layer, inference.
     live_peak: float = 0.0
+    #: Largest single tensor (elements): what backward's gradient buffers and cuDNN's
+    #: workspaces scale with.
+    largest: float = 0.0
     macs: float = 0.0
     params: int = 0
 
@@ -62,6 +66,7 @@ def _conv(w: Walk, cin: int, cout: int, k: int, side: int, stride: int = 1,
     w.params += cout * (cin // groups) * k * k + (cout if bias else 0)
     w.macs += out * out * cout * (cin // groups) * k * k
     w.live(side * side * cin + out * out * cout)
+    w.largest = max(w.largest, out * out * cout)
     return out
 
 
@@ -201,6 +206,7 @@ def _vit(arch: ImageArch, side: int, w: Walk) -> None:
         w.save("a", 4 * e + 2 * t * f)
         w.save("f", t * arch.heads / d)  # log-sum-exp per head, per element of d
         w.live(2 * e + 3 * e + t * f)
+        w.largest = max(w.largest, t * f)
     w.params += 2 * d + d * arch.classes + arch.classes
     w.macs += d * arch.classes
 

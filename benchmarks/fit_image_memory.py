@@ -1,0 +1,73 @@
+"""Report the image-model memory estimates against the committed H200 measurements.
+
+Usage: python benchmarks/fit_image_memory.py   (per-case error, median and worst per family)
+
+Measured = NVML used at the peak, minus what the idle card already showed, plus the driver
+reservation the estimator assumes (the reservation differs between cards; the rest does not).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assess.estimate import image  # noqa: E402
+from assess.estimate.catalog_images import diffusion_spec  # noqa: E402
+from assess.estimate.inputs import Workload  # noqa: E402
+from assess.estimate.memory import DRIVER_RESERVED_BYTES  # noqa: E402
+from assess.estimate.vision import ARCHS  # noqa: E402
+
+RECORD = ROOT / "tests" / "data" / "calibration" / "vision-speed" / "h200-2026-12-01.json"
+
+
+def cases() -> list[dict[str, Any]]:
+    """The vision and diffusion cases that ran."""
+    doc = json.loads(RECORD.read_text("utf-8"))
+    return [c for c in doc["cases"] if c["kind"] in ("vision", "diffusion")
+            and c["result"].get("status") == "ok" and not c["name"].startswith(("tiny", "resnet18-full-amp-bf16-b2-64", "vit_b_16-inference-bf16-b2-224"))]
+
+
+def measured(c: dict[str, Any]) -> int:
+    r = c["result"]
+    return int(r["nvml_used_peak_bytes"] - r["nvml_used_before_bytes"] + DRIVER_RESERVED_BYTES)
+
+
+def estimate_case(c: dict[str, Any]) -> tuple[int, str]:
+    """(estimated NVML bytes, family) of one recorded case."""
+    if c["kind"] == "vision":
+        method = "full" if c["method"] == "full" else "inference"
+        wl = Workload(method=method, precision=c["precision"], batch=c["batch"],  # type: ignore[arg-type]
+                      image_size=c["image"])
+        mem, _ = image.vision_memory(ARCHS[c["arch"]], wl)
+        return mem.total, ARCHS[c["arch"]].family
+    wl = Workload(method=c["method"], precision="fp16" if c["method"] == "inference" else "bf16",
+                  batch=c["batch"], image_size=c["image"], lora_rank=c.get("rank", 4),
+                  checkpointing=bool(c.get("checkpointing")))
+    mem, _ = image.diffusion_memory(diffusion_spec(c["model"]), wl)
+    return mem.total, f"{c['model']}-{c['method']}"
+
+
+def main() -> int:
+    errs: dict[str, list[float]] = {}
+    for c in cases():
+        est, fam = estimate_case(c)
+        m = measured(c)
+        err = est / m - 1
+        key = ("held-out " if c.get("holdout") else "") + ("diffusion" if c["kind"] == "diffusion" else "vision")
+        errs.setdefault(key, []).append(err)
+        print(f"  {c['name']:<44} measured {m / 2**30:6.2f} GiB  estimate {est / 2**30:6.2f}"
+              f"  {err:+6.1%}  {fam}")
+    for key, e in sorted(errs.items()):
+        print(f"{key}: {len(e)} cases, median |error| {statistics.median(abs(x) for x in e):.1%}, "
+              f"worst {max(e, key=abs):+.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
