@@ -17,7 +17,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assess.estimate import image  # noqa: E402
+from assess.estimate import image, speed  # noqa: E402
 from assess.estimate.catalog_images import diffusion_spec  # noqa: E402
 from assess.estimate.inputs import Workload  # noqa: E402
 from assess.estimate.memory import DRIVER_RESERVED_BYTES  # noqa: E402
@@ -53,7 +53,47 @@ def estimate_case(c: dict[str, Any]) -> tuple[int, str]:
     return mem.total, f"{c['model']}-{c['method']}"
 
 
+def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
+    """(predicted / measured step seconds, family) of one recorded case."""
+    from assess.estimate.catalog_images import image_shape
+
+    if c["kind"] == "vision":
+        shape = image_shape(c["arch"], c["arch"])
+        wl = Workload(method="full" if c["method"] == "full" else "inference",
+                      precision=c["precision"], batch=c["batch"], image_size=c["image"])
+    else:
+        shape = image_shape(c["model"], c["model"])
+        wl = Workload(method=c["method"], precision="fp16" if c["method"] == "inference"
+                      else "bf16", batch=c["batch"], image_size=c["image"],
+                      lora_rank=c.get("rank", 4), checkpointing=bool(c.get("checkpointing")),
+                      sampling_steps=c.get("steps", 30))
+    mem, plan = image.image_memory(shape, wl)
+    dt = image.image_dtype(shape, wl)
+    t, _ = image.image_seconds(shape, wl, mem, plan, speed.REF_TFLOPS[dt],
+                               speed.REF_BANDWIDTH_GB_S)
+    return t / c["result"]["step_seconds"], shape.family
+
+
+def speed_report(fit: bool = False) -> None:
+    """Predicted / measured step time per case; ``fit``: print the efficiencies that would
+    centre each family and mode on its fitted cases (median ratio)."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for c in cases():
+        r, fam = step_ratio(c)
+        mode = "train" if c["method"] in ("full", "lora") else "infer"
+        if not c.get("holdout"):
+            groups.setdefault((fam, mode), []).append(r)
+        print(f"  {c['name']:<44} {'held out' if c.get('holdout') else '':<9}"
+              f"ratio {r:5.2f}  {fam}")
+    if fit:
+        for key, rs in sorted(groups.items()):
+            print(key, round(image.COMPUTE_EFFICIENCY[key] * statistics.median(rs), 3))
+
+
 def main() -> int:
+    if "--speed" in sys.argv:
+        speed_report(fit="--fit" in sys.argv)
+        return 0
     errs: dict[str, list[float]] = {}
     for c in cases():
         est, fam = estimate_case(c)

@@ -28,7 +28,7 @@ AtxVersion = Literal["2.x", "3.0", "3.1"]
 TaskCategory = Literal["vision", "nlp", "audio", "tabular", "rl", "generative"]
 ModelFamily = Literal[
     "llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3", "gpt2", "bert", "t5",
-    "whisper", "resnet", "vit", "sd-unet", "other",
+    "whisper", "resnet", "vit", "sd-unet", "efficientnet", "convnext", "mmdit", "flux", "other",
     "qwen3", "qwen3_moe", "gemma3", "llama4", "gpt_oss", "smollm3",
 ]
 #: What a price is: a new-retail listing, the launch list price, a cloud rate (on demand or spot),
@@ -285,6 +285,9 @@ class ModelEntry:
     gated_ffn: bool | None = None
     image_size: int | None = None
     patch_size: int | None = None
+    #: Image models: the architecture the estimator walks (a torchvision model name such as
+    #: ``resnet50``, or ``sd15`` / ``sdxl``); absent: memory unknown.
+    arch: str | None = None
     hf_repo: str | None = None
     #: The parameter count as its publisher (or an independent count) states it, to check
     #: ``params`` against; ``published_params_source`` says where it is from.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -113,6 +113,7 @@ class FakeEntry:
     gated_ffn: bool | None = True
     image_size: int | None = None
     patch_size: int | None = None
+    arch: str | None = None
     source: str = "config.json"
 
 
@@ -123,12 +124,14 @@ def test_catalog_entry_matches_its_config() -> None:
     assert from_entry.kv_dim == from_config.kv_dim
 
 
-def test_non_transformer_entry_falls_back_to_count() -> None:
-    entry = FakeEntry(id="resnet-50", family="resnet", kind="vision-cnn", params=25_600_000,
+def test_image_entry_is_walked_or_unknown() -> None:
+    # an image model is never estimated as a transformer of the same parameter count
+    entry = FakeEntry(id="resnet-50", family="resnet", kind="vision-cnn", params=25_557_032,
                       num_layers=None)
-    shape = shape_from_entry(entry)
-    assert shape.params == 25_600_000 and not shape.exact
-    assert any("parameter count" in n for n in shape.notes)
+    with pytest.raises(EstimateError, match="memory is unknown"):
+        shape_from_entry(entry)
+    walked = shape_from_entry(replace(entry, arch="resnet50"))
+    assert walked.image is not None and walked.params == 25_557_032
 
 
 def test_resolve_model_by_id_path_and_count() -> None:
@@ -145,9 +148,13 @@ def test_every_catalog_model_resolves() -> None:
 
     cat = default_catalog()
     for entry in cat.models:
+        if entry.kind == "encoder-decoder" or (entry.kind == "diffusion" and not entry.arch):
+            with pytest.raises(EstimateError, match="unknown"):
+                resolve_model(entry.id, cat.models)
+            continue
         shape = resolve_model(entry.id, cat.models)
         assert shape.params == entry.params
-        if shape.exact and entry.family not in ("t5", "whisper"):
+        if shape.exact and shape.image is None and entry.family not in ("t5", "whisper"):
             # the architecture numbers in the catalog imply the published count
             assert shape.computed_params == pytest.approx(entry.params, rel=0.05), entry.id
 

@@ -12,7 +12,7 @@ calibrate_memory.py``, ``tests/data/calibration/``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
@@ -84,6 +84,9 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
         raise EstimateError(f"dataset size must be above zero, got {dataset_tokens} tokens")
     if epochs <= 0:
         raise EstimateError(f"epochs must be above zero, got {epochs}")
+    if shape.image is not None:
+        return _estimate_image(shape, workload, gpu, dataset_tokens, epochs,
+                               electricity_usd_kwh, search)
     reasons = list(shape.notes)
     rg = regime(shape, workload)
     if workload.method in ("lora", "qlora"):
@@ -132,6 +135,35 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
                     reasons=tuple(reasons))
 
 
+def _estimate_image(shape: ModelShape, wl: Workload, gpu: GpuTarget | None,
+                    dataset_items: int | None, epochs: float, electricity_usd_kwh: float,
+                    search: bool) -> Estimate:
+    """An image classifier or diffusion pipeline: its own memory and time model."""
+    from assess.estimate import image, image_estimate
+
+    if wl.gpus > 1:
+        raise EstimateError("several GPUs are not modelled for image models (give --gpus 1)")
+    if shape.kind == "diffusion" and wl.precision is None and not wl.training:
+        wl = replace(wl, precision="fp16")  # diffusers pipelines are usually loaded in fp16
+    mem, plan = image.image_memory(shape, wl)
+    reasons = [*shape.notes, *plan.notes, f"{shape.kind} ({shape.family}) at {plan.side} px: "
+               "memory from the walked layers (activations per image from each layer's shape)",
+               image.describe(mem)]
+    verdict = mb = None
+    sugg: tuple[Suggestion, ...] = ()
+    if gpu is not None:
+        verdict = image_estimate.image_verdict(mem, gpu)
+        if search:
+            mb = image_estimate.image_max_batch(shape, wl, gpu.vram_bytes)
+            if verdict.status != "fits":
+                sugg = image_estimate.image_suggestions(shape, wl, gpu.vram_bytes)
+    t = image_estimate.image_timing(shape, wl, mem, plan, gpu, dataset_items, epochs,
+                                    electricity_usd_kwh)
+    return Estimate(shape=shape, workload=wl, gpu=gpu, memory=mem, verdict=verdict,
+                    max_batch=mb, max_seq=None, suggestions=sugg, timing=t,
+                    host=host_needs(shape, wl, mem), reasons=tuple(reasons))
+
+
 def _gib(value: float | None) -> float | None:
     return None if value is None else round(value / GIB, 3)
 
@@ -163,6 +195,9 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "runtime": t.runtime or None,
         "llamacpp_tokens_per_s": None if t.llamacpp_tokens_per_s is None
         else round(t.llamacpp_tokens_per_s, 1),
+        "images_per_s": None if t.images_per_s is None else round(t.images_per_s, 2),
+        "kind": est.shape.kind, "image_size": est.shape.image_size if est.shape.image is None
+        else (est.workload.image_size or est.shape.image_size),
         "hours": None if t.hours is None else round(t.hours, 3),
         "energy_kwh": None if t.energy_kwh is None else round(t.energy_kwh, 3),
         "cost_usd": None if t.cost_usd is None else round(t.cost_usd, 2),

@@ -71,8 +71,8 @@ def unknown_image_model(entry: Any) -> EstimateError:
     """The error for a catalog image model without a walked architecture."""
     return EstimateError(
         f"{entry.id} is a {entry.kind} model ({entry.family}) whose layers the estimator does "
-        "not walk, so its memory is unknown (modelled: ResNet, EfficientNet, ConvNeXt, ViT, "
-        "Stable Diffusion 1.5 and SDXL)")
+        "not walk (no arch in its catalog entry), so its memory is unknown (modelled: ResNet, "
+        "EfficientNet, ConvNeXt, ViT, Stable Diffusion 1.5 and SDXL)")
 
 
 def shape_from_unet_config(cfg: dict[str, Any], name: str) -> ModelShape:

@@ -55,6 +55,7 @@ class UNetWalk:
     largest_block_bytes: float = 0.0  # checkpointing: one block recomputed
     skips_elems: float = 0.0
     live_elems: float = 0.0  # sampling: largest one-block working set
+    layers: int = 0  # convolutions and Linears (kernel launches scale with them)
     attention_tokens: list[int] = field(default_factory=list)
 
 
@@ -97,6 +98,7 @@ def _resnet(w: UNetWalk, cin: int, cout: int, s: int, temb: int) -> None:
         + cout * cout * 9 + cout + (cin * cout + cout if cin != cout else 0)
     px = s * s
     w.macs += px * (cin * cout * 9 + cout * cout * 9 + (cin * cout if cin != cout else 0))
+    w.layers += 3 + (cin != cout)
     # GroupNorm fp32 input and the SiLU's fp32 input, twice; the conv input copies in bf16
     block = px * (4 * cin + 4 * cin + 2 * cin + 4 * cout + 4 * cout + 2 * cout)
     w.saved_bytes += block
@@ -112,6 +114,7 @@ def _transformer(w: UNetWalk, c: int, s: int, depth: int, cross: int) -> None:
     per = (2 * c + 4 * c * c + c + 2 * c + 2 * c * c + 2 * cross * c + c + 2 * c
            + c * 8 * c + 8 * c + 4 * c * c + c)
     w.params += depth * per
+    w.layers += 2 + 10 * depth
     w.lora_params_per_rank += depth * (4 * 2 * c + 2 * (c + c) + 2 * (cross + c))
     w.macs += depth * (px * (4 * c * c + 2 * c * c + 12 * c * c) + 2 * px * px * c
                        + 2 * px * 77 * c) + 2 * px * c * c

@@ -13,6 +13,7 @@ cases never used) and are checked by ``tests/test_estimate_image.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from assess.estimate import diffusion as dif
 from assess.estimate import vision as vis
@@ -74,6 +75,7 @@ class ImagePlan:
 
     side: int
     macs_per_image: float
+    layers: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -132,7 +134,7 @@ def vision_memory(arch: vis.ImageArch, wl: Workload) -> tuple[MemoryBreakdown, I
                               optimizer=0, activations=int(act), logits=0, kv_cache=0,
                               reserve=_reserve(act, RESERVE_SHARE_INFER),
                               peak_phase="inference", gradients_total=0, trainable_params=0)
-        return mem, ImagePlan(side, w.macs)
+        return mem, ImagePlan(side, w.macs, w.layers)
     master = 2 if wl.resolved_precision in ("bf16", "fp16") else 4
     # a cast copy under autocast; without autocast the Linear/conv saves the tensor itself
     tag_bytes = {"a": e, "f": 4 if amp else e, "c": 2 if amp else e, "i": 8, "m": 1}
@@ -152,7 +154,7 @@ def vision_memory(arch: vis.ImageArch, wl: Workload) -> tuple[MemoryBreakdown, I
                           optimizer=opt, activations=int(act), logits=0, kv_cache=0,
                           reserve=_reserve(act + grads, RESERVE_SHARE_TRAIN), peak_phase=phase,
                           gradients_total=master * p, trainable_params=p)
-    return mem, ImagePlan(side, w.macs)
+    return mem, ImagePlan(side, w.macs, w.layers)
 
 
 def _optimizer_bytes(wl: Workload, trainable: int, master: int) -> int:
@@ -175,7 +177,8 @@ def diffusion_memory(spec: DiffusionSpec, wl: Workload) -> tuple[MemoryBreakdown
     b = wl.batch
     px = side * side
     if not wl.training:
-        vae_e = 4 if (spec.vae_upcast and e == 2) else e
+        # SDXL's pipeline upcasts its VAE to fp32 when it runs in fp16 (not in bf16)
+        vae_e = 4 if (spec.vae_upcast and "fp16" in wl.resolved_precision) else e
         weights = e * (u.params + spec.text_params) + vae_e * vae.params
         unet_act = 2 * b * (u.skips_elems + u.live_elems) * e
         # 896 channel-units per pixel (the walked decoder live set): per image in the decode
@@ -188,8 +191,9 @@ def diffusion_memory(spec: DiffusionSpec, wl: Workload) -> tuple[MemoryBreakdown
                               optimizer=0, activations=int(0.4 * act), logits=0, kv_cache=0,
                               reserve=int(0.6 * act), peak_phase="VAE decode" if decode >=
                               unet_act else "UNet step", gradients_total=0, trainable_params=0)
-        note = "SDXL decodes in fp32 (force_upcast)" if vae_e == 4 and e == 2 else ""
-        return mem, ImagePlan(side, u.macs, (note,) if note else ())
+        note = "the VAE decodes in fp32 (SDXL's force_upcast in an fp16 pipeline)" \
+            if vae_e == 4 and e == 2 else ""
+        return mem, ImagePlan(side, u.macs, u.layers, (note,) if note else ())
     lora = u.lora_params_per_rank * wl.lora_rank
     weights = 2 * (u.params + spec.text_params + vae.params) + 4 * lora
     opt = _optimizer_bytes(wl, lora, 4)
@@ -210,9 +214,84 @@ def diffusion_memory(spec: DiffusionSpec, wl: Workload) -> tuple[MemoryBreakdown
                           reserve=int(cached + _reserve(act, RESERVE_SHARE_DIFFUSION_TRAIN)),
                           peak_phase="start of backward" if saved >= encode else "VAE encode",
                           gradients_total=4 * lora, trainable_params=lora)
-    return mem, ImagePlan(side, u.macs)
+    return mem, ImagePlan(side, u.macs, u.layers)
 
 
 def describe(mem: MemoryBreakdown) -> str:
     """A short line on where the peak is."""
     return f"peak during {mem.peak_phase}: {mem.total / GIB:.1f} GiB as nvidia-smi shows it"
+
+
+#: Share of the dense peak the image models reach per step, by family and mode, and a per-step
+#: overhead: fitted on the measured H200 step times (``benchmarks/fit_image_memory.py --speed``;
+#: held-out cases not used). fp32 convolutions run as TF32 (cuDNN's default in PyTorch).
+COMPUTE_EFFICIENCY = {
+    ("resnet", "train"): 0.163, ("resnet", "infer"): 0.459,
+    ("efficientnet", "train"): 0.005, ("efficientnet", "infer"): 0.015,
+    ("convnext", "train"): 0.132, ("convnext", "infer"): 0.37,
+    ("vit", "train"): 0.318, ("vit", "infer"): 0.9,
+    ("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.302,
+}
+#: Not measured (no fitted case): EfficientNet and ConvNeXt inference, set from their training
+#: figure by ResNet's measured inference/training ratio (2.8).
+IMAGE_STEP_OVERHEAD_S = 0.002
+#: Launch and Python cost per convolution/Linear: a training step (forward, backward,
+#: optimizer) and an inference pass (fitted together with the shares above).
+LAYER_TRAIN_S = 0.0003
+LAYER_INFER_S = 0.00008
+#: Bytes moved per byte saved for backward (elementwise kernels: norms, activations, casts).
+IMAGE_TRAFFIC = 0.0  # the fit left it at zero: folded into the shares above
+#: VAE decode seconds per megapixel on the calibration H200 (fp16; fp32 twice), fitted.
+VAE_DECODE_S_PER_MPIX = 0.07
+
+
+def image_dtype(shape: Any, wl: Workload) -> str:
+    """The dtype whose peak an image model's step runs at."""
+    if wl.resolved_precision != "fp32":
+        return "fp16" if "fp16" in wl.resolved_precision else "bf16"
+    conv = isinstance(shape.image, DiffusionSpec) or shape.image.family != "vit"
+    return "tf32" if conv else "fp32"
+
+
+def image_memory(shape: Any, wl: Workload) -> tuple[MemoryBreakdown, ImagePlan]:
+    """Dispatch on the walked architecture a :class:`ModelShape` carries."""
+    if isinstance(shape.image, DiffusionSpec):
+        return diffusion_memory(shape.image, wl)
+    return vision_memory(shape.image, wl)
+
+
+def image_seconds(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: ImagePlan,
+                  peak_tflops: float, bandwidth_gb_s: float) -> tuple[float, str]:
+    """Seconds per step (training: one batch; sampling: one batch of images with every
+    sampling step and the decode) on the calibration GPU scaled to ``peak_tflops`` and
+    ``bandwidth_gb_s``, and what the step is."""
+    from assess.estimate.speed import BANDWIDTH_EFFICIENCY, GEMM_EFFICIENCY, REF_TFLOPS
+
+    bw = BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
+    b = wl.batch
+    mode = "train" if wl.training else "infer"
+    # the family's share is for bf16; other dtypes keep the same shortfall from their GEMM rate
+    dt = image_dtype(shape, wl)
+    rel = GEMM_EFFICIENCY.get(dt, 0.7) / GEMM_EFFICIENCY["bf16"]
+    if isinstance(shape.image, DiffusionSpec):
+        eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak_tflops * 1e12
+        if not wl.training:
+            unet = 2 * plan.macs_per_image * 2 * b / eff + LAYER_INFER_S * plan.layers
+            mpix = b * plan.side * plan.side / 1e6
+            fp32 = wl.resolved_precision == "fp32" or (
+                shape.image.vae_upcast and "fp16" in wl.resolved_precision)
+            vae = VAE_DECODE_S_PER_MPIX * mpix * (2 if fp32 else 1) * REF_TFLOPS["bf16"] / \
+                peak_tflops
+            return wl.sampling_steps * unet + vae, \
+                f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms and the VAE decode"
+        passes = 3 if wl.checkpointing else 2  # forward, input gradients, recomputation
+        t = 2 * plan.macs_per_image * b * passes / eff
+        t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
+        return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
+    eff = COMPUTE_EFFICIENCY[(shape.image.family, mode)] * rel * peak_tflops * 1e12
+    if not wl.training:
+        return 2 * plan.macs_per_image * b / eff + IMAGE_TRAFFIC * mem.activations / bw + \
+            IMAGE_STEP_OVERHEAD_S + LAYER_INFER_S * plan.layers, "one inference batch"
+    t = 6 * plan.macs_per_image * b / eff
+    t += IMAGE_TRAFFIC * mem.activations / bw + 16 * mem.trainable_params / bw
+    return t + IMAGE_STEP_OVERHEAD_S + LAYER_TRAIN_S * plan.layers, "one training step"

@@ -44,6 +44,8 @@ class Workload:
     attention: Attention = "sdpa"
     image_size: int | None = None
     gpus: int = 1
+    #: Diffusion sampling: denoising steps per image.
+    sampling_steps: int = 30
 
     @property
     def resolved_precision(self) -> Precision:
@@ -69,6 +71,8 @@ class Workload:
                              ("number of GPUs", self.gpus), ("LoRA rank", self.lora_rank)):
             if value <= 0:
                 raise EstimateError(f"{label} must be above zero, got {value}")
+        if self.sampling_steps <= 0:
+            raise EstimateError(f"sampling steps must be above zero, got {self.sampling_steps}")
         if self.new_tokens < 0:
             raise EstimateError(f"tokens to generate cannot be negative, got {self.new_tokens}")
         if self.image_size is not None and self.image_size <= 0:

@@ -262,5 +262,9 @@ RESERVE_SHARE_INFERENCE = 0.25
 
 
 def memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
-    """The breakdown for the workload's method."""
+    """The breakdown for the workload's method (image models: their own layer walk)."""
+    if shape.image is not None:
+        from assess.estimate.image import image_memory
+
+        return image_memory(shape, wl)[0]
     return training_memory(shape, wl) if wl.training else inference_memory(shape, wl)

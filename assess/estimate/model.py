@@ -251,6 +251,9 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
     Raises:
         EstimateError: the model type is not supported or a needed number is missing.
     """
+    image = _image_config(cfg, name)
+    if image is not None:
+        return image
     if isinstance(cfg.get("text_config"), dict) and "hidden_size" not in cfg:
         cfg = {**cfg["text_config"],
                "model_type": cfg["text_config"].get("model_type") or cfg.get("model_type", "")}
@@ -319,6 +322,55 @@ def _shared_expert(cfg: dict[str, Any], model_type: str, ffn: int,
     return width, model_type == "qwen2_moe" and width > 0
 
 
+#: diffusers model classes that are not walked (their memory would come from the wrong family).
+_UNMODELLED_DIFFUSERS = ("SD3Transformer2DModel", "FluxTransformer2DModel",
+                         "PixArtTransformer2DModel", "UNet2DModel", "UNetMotionModel",
+                         "AutoencoderKL")
+
+
+def _image_config(cfg: dict[str, Any], name: str) -> ModelShape | None:
+    """A diffusers UNet or a transformers ViT/ResNet/ConvNeXt config; None for others.
+
+    Raises:
+        EstimateError: an image architecture that is not modelled.
+    """
+    from assess.estimate import catalog_images as ci
+    from assess.estimate import vision
+
+    cls = str(cfg.get("_class_name", ""))
+    if cls == "UNet2DConditionModel":
+        return ci.shape_from_unet_config(cfg, name)
+    if cls in _UNMODELLED_DIFFUSERS or cls.endswith(("Transformer2DModel", "Pipeline")):
+        raise EstimateError(f"{name}: {cls} is not modelled (the estimator walks Stable "
+                            "Diffusion 1.x/XL UNets; SD 3, FLUX and others are unknown)")
+    mt = str(cfg.get("model_type", "")).lower()
+    if mt not in ("vit", "resnet", "convnext"):
+        return None
+    try:
+        if mt == "vit":
+            arch = vision.ImageArch(name, "vit", (int(cfg["num_hidden_layers"]),),
+                                    (int(cfg["hidden_size"]),), patch=int(cfg["patch_size"]),
+                                    heads=int(cfg["num_attention_heads"]),
+                                    mlp=int(cfg["intermediate_size"]),
+                                    default_image=int(cfg.get("image_size", 224)))
+        else:
+            depths = tuple(int(d) for d in cfg["depths"])
+            sizes = tuple(int(h) for h in cfg["hidden_sizes"])
+            bottleneck = cfg.get("layer_type", "bottleneck") == "bottleneck"
+            widths = tuple(h // 4 for h in sizes) if mt == "resnet" and bottleneck else sizes
+            arch = vision.ImageArch(name, mt, depths, widths, bottleneck=bottleneck)
+    except (KeyError, TypeError, ValueError):
+        raise EstimateError(f"{name}: a {mt} config needs its layer sizes (num_hidden_layers, "
+                            "hidden_size, ... or depths, hidden_sizes)") from None
+    kind = "vision-transformer" if mt == "vit" else "vision-cnn"
+    params = vision.walk(arch, arch.default_image).params
+    return ModelShape(name=name, family=mt, kind=kind, num_layers=0, hidden_size=0,
+                      num_heads=1, num_kv_heads=1, head_dim=0, intermediate_size=0,
+                      vocab_size=0, tie_word_embeddings=False, declared_params=params,
+                      image_size=arch.default_image, image=arch,
+                      source=f"config.json ({mt}), walked as the torchvision layout")
+
+
 def shape_from_config_file(path: str | Path) -> ModelShape:
     """Read a ``config.json`` (or a folder holding one).
 
@@ -358,6 +410,19 @@ def shape_from_entry(entry: Any) -> ModelShape:
         EstimateError: the entry is not a transformer the estimator models.
     """
     family = str(getattr(entry, "family", "other"))
+    kind = str(getattr(entry, "kind", "decoder"))
+    if kind in ("vision-cnn", "vision-transformer", "diffusion"):
+        from assess.estimate.catalog_images import image_shape, unknown_image_model
+
+        arch = getattr(entry, "arch", None)
+        if not arch:
+            raise unknown_image_model(entry)
+        return replace(image_shape(str(entry.id), str(arch), str(getattr(entry, "source", ""))),
+                       declared_params=int(entry.params))
+    if kind == "encoder-decoder":
+        raise EstimateError(f"{entry.id} is an encoder-decoder model ({family}); the estimator "
+                            "models decoders, encoders and image models, so its memory is "
+                            "unknown")
     mapped = _MODEL_TYPE_FAMILY.get(family, "other" if family == "other" else None)
     params = int(entry.params)
     layers = getattr(entry, "num_layers", None)

@@ -56,6 +56,8 @@ class Timing:
     runtime: str = ""
     #: Decoding in a llama.cpp-class runtime (bandwidth-bound), tokens/s.
     llamacpp_tokens_per_s: float | None = None
+    #: Image models: images trained on (or generated) per second over all GPUs.
+    images_per_s: float | None = None
 
 
 def compute_dtype(wl: Workload) -> str:

@@ -34,6 +34,8 @@ class Walk:
     largest: float = 0.0
     macs: float = 0.0
     params: int = 0
+    #: Convolutions and Linears: kernel launches scale with them.
+    layers: int = 0
 
     def save(self, tag: str, elems: float) -> None:
         self.saved[tag] += elems
@@ -67,6 +69,7 @@ def _conv(w: Walk, cin: int, cout: int, k: int, side: int, stride: int = 1,
     w.macs += out * out * cout * (cin // groups) * k * k
     w.live(side * side * cin + out * out * cout)
     w.largest = max(w.largest, out * out * cout)
+    w.layers += 1
     return out
 
 
@@ -177,6 +180,7 @@ def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
             _conv(w, d, d, 7, s, groups=d, bias=True)
             w.params += 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d) + d  # LN, MLP, scale
             w.macs += 8 * d * d * s * s
+            w.layers += 2
             # dwconv input (bf16 copy of the fp32 residual), LN input (fp32), LN output cast for
             # fc1, fc1 output (GELU), GELU output (fc2), fc2 output (layer scale), drop-path
             w.save("c", e)
@@ -207,6 +211,7 @@ def _vit(arch: ImageArch, side: int, w: Walk) -> None:
         w.save("f", t * arch.heads / d)  # log-sum-exp per head, per element of d
         w.live(2 * e + 3 * e + t * f)
         w.largest = max(w.largest, t * f)
+        w.layers += 4
     w.params += 2 * d + d * arch.classes + arch.classes
     w.macs += d * arch.classes
 

@@ -148,13 +148,15 @@ def workload_outcome(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: i
     reasons = list(est.verdict.reasons)
     query_s = run_h = None
     wl = est.workload
-    if wl.training:
+    if wl.training or t.images_per_s is not None:
         run_h = t.hours
     elif t.decode_tokens_per_s:
         step_s = wl.batch / t.decode_tokens_per_s
         query_s = ((t.prefill_s or 0.0) + wl.new_tokens * step_s) / wl.batch
         run_h = (t.hours if goal.dataset_tokens else goal.queries * query_s / 3600.0)
-    if t.tokens_per_s is None:
+    if t.images_per_s is not None:
+        reasons.append(f"{t.images_per_s:,.1f} images/s")
+    elif t.tokens_per_s is None:
         reasons.append("speed unknown: no throughput figures for this GPU")
     watts = load_watts(gpu.tgp_w or None, gpus)
     return GpuOutcome(est.verdict.status, need, gpu.vram_bytes / GIB, gpu.name,

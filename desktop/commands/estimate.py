@@ -102,7 +102,10 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-targets", default=DEFAULT_LORA_TARGETS,
                    help="comma-separated module names, or all-linear")
     p.add_argument("--attn", choices=ATTENTIONS, default="sdpa")
-    p.add_argument("--image-size", type=int, help="input side in pixels (vision)")
+    p.add_argument("--image-size", type=int,
+                   help="image side in pixels (vision: input; diffusion: output resolution)")
+    p.add_argument("--steps", type=int, default=30,
+                   help="diffusion: sampling steps per image (default 30)")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -110,7 +113,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--utilisation", type=number_between(0, 1, low_open=True),
                    help="share of peak throughput reached, above 0 and at most 1 "
                    "(default 0.35)")
-    p.add_argument("--dataset-tokens", type=int, help="tokens per epoch (or to generate)")
+    p.add_argument("--dataset-tokens", type=int,
+                   help="tokens per epoch (or to generate); image models: images")
     p.add_argument("--epochs", type=number_between(0, 1e6, low_open=True), default=1.0)
 
 
@@ -130,7 +134,7 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
                     lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
                                        if t.strip()),
                     attention=args.attn, image_size=args.image_size,
-                    gpus=getattr(args, "gpus", 1))
+                    gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30))
 
 
 def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, int | None]:
@@ -289,6 +293,26 @@ def render_measured(run: MeasuredRun) -> list[str]:
     return out
 
 
+def speed_lines(est: Estimate) -> list[str]:
+    """The speed figures of an estimate, each with the runtime it describes."""
+    wl, t = est.workload, est.timing
+    if t.images_per_s is not None and t.step_seconds is not None:
+        what = "training" if wl.training else "generating" if est.shape.kind == "diffusion" \
+            else "inference"
+        return [f"{what}: {t.images_per_s:,.2f} images/s ({t.step_seconds:.3f} s a batch of "
+                f"{wl.batch})"]
+    if t.tokens_per_s is None:
+        return ["unknown (no throughput figures for this GPU)"]
+    if wl.training:
+        step = f" ({t.step_seconds * 1000:,.0f} ms a step)" if t.step_seconds else ""
+        return [f"training: {t.tokens_per_s:,.0f} tokens/s{step}"]
+    lines = [f"decoding with Transformers generate(): {t.tokens_per_s:,.0f} tokens/s"]
+    if t.llamacpp_tokens_per_s:
+        lines.append(f"decoding with a llama.cpp-class runtime: about "
+                     f"{t.llamacpp_tokens_per_s:,.0f} tokens/s")
+    return lines
+
+
 def _gib(value: float) -> str:
     return f"{value / GIB:6.2f} GiB"
 
@@ -333,9 +357,13 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
     """The estimate as plain text: breakdown, verdict (or the CPU's yes/no), limits,
     suggestions, time. ``ram_available``: free RAM, for the CPU answer of a PC without a GPU."""
     wl, m, t = est.workload, est.memory, est.timing
-    out = [f"{est.shape.name} ({est.shape.params / 1e9:.2f}B parameters): {wl.method}, "
-           f"{wl.resolved_precision}, batch {wl.batch} x {wl.seq_len} tokens"
-           + (f", {wl.new_tokens} new" if not wl.training else "")
+    image = est.shape.image is not None
+    size = (f"{wl.image_size or est.shape.image_size} px" if image else f"{wl.seq_len} tokens"
+            + (f", {wl.new_tokens} new" if not wl.training else ""))
+    if image and est.shape.kind == "diffusion" and not wl.training:
+        size += f", {wl.sampling_steps} steps"
+    out = [f"{est.shape.name} ({est.shape.params / 1e9:.2f}B parameters, {est.shape.kind}): "
+           f"{wl.method}, {wl.resolved_precision}, batch {wl.batch} x {size}"
            + (", checkpointing" if wl.checkpointing else "")]
     out.append(f"\nPeak GPU memory (per GPU, during {m.peak_phase})")
     for name, value in m.parts().items():
@@ -356,12 +384,8 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
     host = est.host
     out.append(f"\nHost: RAM {host.ram_bytes / GIB:.1f} GiB (load peak "
                f"{host.load_peak_bytes / GIB:.1f} GiB), disk {host.disk_bytes / GIB:.1f} GiB")
-    out.append("\nTime")
-    if t.tokens_per_s is None:
-        out.append("  unknown (no throughput figures for this GPU)")
-    else:
-        kind = "training" if wl.training else "decoding"
-        out.append(f"  {kind}: {t.tokens_per_s:,.0f} tokens/s")
+    out.append("\nTime" + (f" ({t.runtime})" if t.runtime else ""))
+    out.extend(f"  {line}" for line in speed_lines(est))
     if t.hours is not None:
         out.append(f"  dataset: {t.hours:,.2f} h"
                    + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"

@@ -1,0 +1,113 @@
+"""The estimate of an image model: verdict, largest batch, changes that fit, time and energy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from assess.estimate import image
+from assess.estimate.gpu import GpuTarget
+from assess.estimate.inputs import Workload
+from assess.estimate.memory import GIB, MemoryBreakdown
+from assess.estimate.timing import POWER_SHARE, SYSTEM_OVERHEAD_W, Timing, load_watts
+from assess.estimate.verdict import TIGHT_SHARE, Suggestion, Verdict
+
+
+def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
+    """Fits / tight / no (image pipelines are not offloaded here)."""
+    vram, total = gpu.vram_bytes, mem.total
+    gib = f"needs {total / GIB:.1f} of {vram / GIB:.1f} GiB"
+    if total <= (1 - TIGHT_SHARE) * vram:
+        return Verdict("fits", vram, total, None, (gib,))
+    if total <= vram:
+        return Verdict("tight", vram, total, None, (
+            f"{gib}: within {TIGHT_SHARE:.0%} of VRAM, allocator fragmentation can run out "
+            "of memory",))
+    return Verdict("no", vram, total, None, (gib,))
+
+
+def image_max_batch(shape: Any, wl: Workload, vram: int, limit: int = 4096) -> int:
+    """Largest batch that fits (0: not even one)."""
+    def ok(b: int) -> bool:
+        return image.image_memory(shape, replace(wl, batch=b))[0].total <= vram
+    if not ok(1):
+        return 0
+    lo, hi = 1, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def image_suggestions(shape: Any, wl: Workload, vram: int) -> tuple[Suggestion, ...]:
+    """Changes that make it fit, each on its own."""
+    cands: list[tuple[str, Workload]] = []
+    b = image_max_batch(shape, wl, vram)
+    if 0 < b < wl.batch:
+        extra = f" with {-(-wl.batch // b)} gradient-accumulation steps" if wl.training else ""
+        cands.append((f"batch size {b}{extra}", replace(wl, batch=b)))
+    diffusion = isinstance(shape.image, image.DiffusionSpec)
+    if diffusion and wl.training and not wl.checkpointing:
+        cands.append(("gradient checkpointing (unet.enable_gradient_checkpointing())",
+                      replace(wl, checkpointing=True)))
+    if wl.resolved_precision == "fp32":
+        cands.append(("bf16 autocast (AMP)" if wl.training else "bf16 weights",
+                      replace(wl, precision="amp-bf16" if wl.training and not diffusion
+                              else "bf16")))
+    side = wl.image_size or shape.image_size or 0
+    step = 8 if diffusion else getattr(shape.image, "patch", 32) if \
+        getattr(shape.image, "family", "") == "vit" else 32
+    for smaller in (side * 3 // 4 // step * step, side // 2 // step * step):
+        if smaller >= 64 and smaller < side:
+            cands.append((f"image side {smaller} px", replace(wl, image_size=smaller)))
+    out = []
+    for label, changed in cands:
+        try:
+            total = image.image_memory(shape, changed)[0].total
+        except ValueError:
+            continue
+        if total <= vram:
+            status = "fits" if total <= (1 - TIGHT_SHARE) * vram else "tight"
+            out.append(Suggestion(label, total, status))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def image_timing(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: image.ImagePlan,
+                 gpu: GpuTarget | None, dataset_items: int | None, epochs: float,
+                 electricity_usd_kwh: float) -> Timing:
+    """Images per second and what a dataset (images to train on or to generate) costs."""
+    dtype = image.image_dtype(shape, wl)
+    reasons: list[str] = []
+    peak = gpu.peak_tflops(dtype) if gpu else None
+    if dtype == "tf32" and gpu and "tf32" in gpu.dense_tflops and not gpu.measured_tflops:
+        peak = gpu.dense_tflops["tf32"]
+    rate = step = None
+    if gpu is None or peak is None or not gpu.bandwidth_gb_s:
+        reasons.append("the GPU's throughput or bandwidth is unknown, so time is unknown")
+    else:
+        step, what = image.image_seconds(shape, wl, mem, plan, peak, gpu.bandwidth_gb_s)
+        rate = wl.batch * wl.gpus / step
+        reasons.append(
+            f"{what}: {step:.3f} s for {wl.batch} image(s) from the walked layers' "
+            f"multiply-accumulates ({plan.macs_per_image / 1e9:,.1f} G per image per pass) at "
+            f"the share of peak measured for this family on an H200, scaled by this GPU's "
+            f"{peak:.0f} {dtype} TFLOP/s and {gpu.bandwidth_gb_s:.0f} GB/s")
+    hours = energy = cost = None
+    if dataset_items and rate:
+        hours = dataset_items * epochs / rate / 3600.0
+        watts = load_watts(gpu.tgp_w, wl.gpus) if gpu and gpu.tgp_w else None
+        if watts is not None:
+            energy = watts * hours / 1000.0
+            cost = energy * electricity_usd_kwh
+            reasons.append(f"{watts:.0f} W while working ({POWER_SHARE:.0%} of board power + "
+                           f"{SYSTEM_OVERHEAD_W:.0f} W for the rest of the PC)")
+    runtime = ("diffusers pipeline (PyTorch eager)" if isinstance(shape.image,
+                                                                   image.DiffusionSpec)
+               else "torchvision model (PyTorch eager)")
+    return Timing(tokens_per_s=None, flops_per_token=0.0, utilisation=0.0,
+                  compute_dtype=dtype, hours=hours, energy_kwh=energy, cost_usd=cost,
+                  decode_tokens_per_s=None, prefill_s=None, reasons=tuple(reasons),
+                  step_seconds=step, runtime=runtime, images_per_s=rate)
