@@ -349,7 +349,7 @@ def _diffusion(case: Case) -> dict[str, Any]:
             te_cfg.update(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                           num_attention_heads=2)
         te1 = transformers.CLIPTextModel(transformers.CLIPTextConfig(**te_cfg)).to(half)
-        te2 = (transformers.CLIPTextModelWithProjection(
+        te2: Any = (transformers.CLIPTextModelWithProjection(
             transformers.CLIPTextConfig(**clip["clip-bigg"])).to(half) if xl else None)
     for m in (unet, vae, te1, te2):
         if m is not None:

@@ -11,7 +11,6 @@ import json
 import math
 import statistics
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,9 @@ def lm_cases(holdout: bool | None = None) -> list[tuple[dict[str, Any], Any, Wor
 
 def gemm_rows() -> list[dict[str, Any]]:
     doc = json.loads(RECORD.read_text("utf-8"))
-    return next(c for c in doc["cases"] if c["name"] == "gemm-sweep")["result"]["gemm"]
+    rows: list[dict[str, Any]] = next(
+        c for c in doc["cases"] if c["name"] == "gemm-sweep")["result"]["gemm"]
+    return rows
 
 
 def gemm_errors() -> list[float]:

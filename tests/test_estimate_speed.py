@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from assess.estimate import GpuTarget, Workload, estimate
-from assess.estimate import speed
+from assess.estimate import GpuTarget, Workload, estimate, speed
 from assess.estimate.model import shape_from_config_file
 from assess.units import GIB
 

@@ -36,7 +36,7 @@ from assess.estimate.verdict import (
 __all__ = [
     "Estimate", "EstimateError", "GpuTarget", "MemoryBreakdown", "ModelShape", "Workload",
     "estimate", "estimate_to_dict", "find_model", "gpu_from_entry", "gpu_from_info",
-    "resolve_model",
+    "resolve_model", "speed_lines",
 ]
 
 
@@ -162,6 +162,27 @@ def _estimate_image(shape: ModelShape, wl: Workload, gpu: GpuTarget | None,
     return Estimate(shape=shape, workload=wl, gpu=gpu, memory=mem, verdict=verdict,
                     max_batch=mb, max_seq=None, suggestions=sugg, timing=t,
                     host=host_needs(shape, wl, mem), reasons=tuple(reasons))
+
+
+def speed_lines(est: Estimate) -> list[str]:
+    """The speed figures of an estimate as lines of text, each naming its runtime (shared by
+    the CLI and the Can I run it? page)."""
+    wl, t = est.workload, est.timing
+    if t.images_per_s is not None and t.step_seconds is not None:
+        what = "training" if wl.training else "generating" if est.shape.kind == "diffusion" \
+            else "inference"
+        return [f"{what}: {t.images_per_s:,.2f} images/s ({t.step_seconds:.3f} s a batch of "
+                f"{wl.batch})"]
+    if t.tokens_per_s is None:
+        return ["unknown (no throughput figures for this GPU)"]
+    if wl.training:
+        step = f" ({t.step_seconds * 1000:,.0f} ms a step)" if t.step_seconds else ""
+        return [f"training: {t.tokens_per_s:,.0f} tokens/s{step}"]
+    lines = [f"decoding with Transformers generate(): {t.tokens_per_s:,.0f} tokens/s"]
+    if t.llamacpp_tokens_per_s:
+        lines.append(f"decoding with a llama.cpp-class runtime: about "
+                     f"{t.llamacpp_tokens_per_s:,.0f} tokens/s")
+    return lines
 
 
 def _gib(value: float | None) -> float | None:

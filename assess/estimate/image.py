@@ -102,7 +102,7 @@ def _check(wl: Workload, spec: vis.ImageArch | DiffusionSpec) -> int:
         raise EstimateError(f"{p} weights are not modelled for image classifiers")
     if wl.checkpointing:
         raise EstimateError("torchvision classifiers have no gradient checkpointing switch; "
-                            "run without --checkpointing")
+                            "turn gradient checkpointing off")
     side = wl.image_size or spec.default_image
     if spec.family == "vit" and side % spec.patch:
         raise EstimateError(f"{spec.name} needs an image side that is a multiple of its "

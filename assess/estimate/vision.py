@@ -38,9 +38,11 @@ class Walk:
     layers: int = 0
 
     def save(self, tag: str, elems: float) -> None:
+        """Count ``elems`` saved elements of dtype class ``tag``."""
         self.saved[tag] += elems
 
     def live(self, elems: float) -> None:
+        """Note a layer's live set (inference peak)."""
         self.live_peak = max(self.live_peak, elems)
 
 

@@ -17,6 +17,7 @@ from assess.estimate import (
     gpu_from_entry,
     gpu_from_info,
     resolve_model,
+    speed_lines,
 )
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.model import ModelShape
@@ -291,26 +292,6 @@ def render_measured(run: MeasuredRun) -> list[str]:
             "median step after a warm-up step"
         out.append(f"  step time                  {run.step_seconds:7.3f} s ({what})")
     return out
-
-
-def speed_lines(est: Estimate) -> list[str]:
-    """The speed figures of an estimate, each with the runtime it describes."""
-    wl, t = est.workload, est.timing
-    if t.images_per_s is not None and t.step_seconds is not None:
-        what = "training" if wl.training else "generating" if est.shape.kind == "diffusion" \
-            else "inference"
-        return [f"{what}: {t.images_per_s:,.2f} images/s ({t.step_seconds:.3f} s a batch of "
-                f"{wl.batch})"]
-    if t.tokens_per_s is None:
-        return ["unknown (no throughput figures for this GPU)"]
-    if wl.training:
-        step = f" ({t.step_seconds * 1000:,.0f} ms a step)" if t.step_seconds else ""
-        return [f"training: {t.tokens_per_s:,.0f} tokens/s{step}"]
-    lines = [f"decoding with Transformers generate(): {t.tokens_per_s:,.0f} tokens/s"]
-    if t.llamacpp_tokens_per_s:
-        lines.append(f"decoding with a llama.cpp-class runtime: about "
-                     f"{t.llamacpp_tokens_per_s:,.0f} tokens/s")
-    return lines
 
 
 def _gib(value: float) -> str:

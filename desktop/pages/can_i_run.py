@@ -36,6 +36,7 @@ from assess.estimate import (
     find_model,
     gpu_from_entry,
     gpu_from_info,
+    speed_lines,
 )
 from assess.estimate.hub import HubRef
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
@@ -198,6 +199,15 @@ class CanIRunPage(QWidget):
         self.lora_targets = QLineEdit(DEFAULT_LORA_TARGETS)
         self.attention = QComboBox()
         self.attention.addItems(list(ATTENTIONS))
+        # image models: their own inputs (0 = the model's default side)
+        self.image_size = QSpinBox()
+        self.image_size.setRange(0, 4096)
+        self.image_size.setSingleStep(64)
+        self.image_size.setSpecialValueText("model default")
+        self.image_size.setSuffix(" px")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 500)
+        self.steps.setValue(30)
         self.gpus = QSpinBox()
         self.gpus.setRange(1, 16)
         self.gpu = QComboBox()
@@ -223,6 +233,7 @@ class CanIRunPage(QWidget):
                               ("", self.seq_label), ("New tokens", self.new_tokens),
                               ("", self.checkpointing), ("LoRA rank", self.lora_rank),
                               ("LoRA targets", self.lora_targets), ("Attention", self.attention),
+                              ("Image size", self.image_size), ("Sampling steps", self.steps),
                               ("GPU", self.gpu), ("", self.gpu_hint), ("GPUs", self.gpus),
                               ("Dataset", self.dataset), ("Epochs", self.epochs),
                               ("Electricity", self.price)):
@@ -233,7 +244,7 @@ class CanIRunPage(QWidget):
         self.gpu.currentIndexChanged.connect(self.gpu_hint.clear)
         for slider in (self.batch, self.seq):
             slider.valueChanged.connect(self.recompute)
-        for spin in (self.new_tokens, self.gpus, self.dataset):
+        for spin in (self.new_tokens, self.gpus, self.dataset, self.image_size, self.steps):
             spin.valueChanged.connect(self.recompute)
         for dspin in (self.epochs, self.price):
             dspin.valueChanged.connect(self.recompute)
@@ -422,9 +433,27 @@ class CanIRunPage(QWidget):
 
     def _set_shape(self, shape: ModelShape) -> None:
         self.shape = shape
-        self.model_label.setText(f"{shape.name}: {shape.params / 1e9:.2f}B parameters, "
-                                 f"{shape.num_layers} layers" + ("" if shape.exact else
-                                                                 " (shape guessed)"))
+        image = shape.image is not None
+        if image:
+            self.model_label.setText(f"{shape.name}: {shape.params / 1e9:.2f}B parameters, "
+                                     f"{shape.kind}, {shape.image_size} px by default")
+        else:
+            self.model_label.setText(f"{shape.name}: {shape.params / 1e9:.2f}B parameters, "
+                                     f"{shape.num_layers} layers" + ("" if shape.exact else
+                                                                     " (shape guessed)"))
+        # show the inputs that mean something for this kind of model
+        for widget in (self.seq, self.seq_label, self.new_tokens, self.lora_targets,
+                       self.attention):
+            widget.setEnabled(not image)
+        self.image_size.setEnabled(image)
+        self.image_size.blockSignals(True)
+        self.image_size.setValue(0)  # each model starts at its own default side
+        self.image_size.blockSignals(False)
+        self.steps.setEnabled(shape.kind == "diffusion")
+        classifier = image and shape.kind != "diffusion"
+        if classifier:  # torchvision classifiers have no checkpointing switch
+            self.checkpointing.setChecked(False)
+        self.checkpointing.setEnabled(not classifier)
         self.recompute()
 
     def _show_error(self, message: str, title: str = "Cannot estimate") -> None:
@@ -452,7 +481,8 @@ class CanIRunPage(QWidget):
             lora_targets=tuple(t.strip() for t in self.lora_targets.text().split(",")
                                if t.strip()),
             attention=self.attention.currentText(),  # type: ignore[arg-type]
-            gpus=self.gpus.value())
+            gpus=self.gpus.value(), image_size=self.image_size.value() or None,
+            sampling_steps=self.steps.value())
 
     @Slot()
     def recompute(self) -> None:
@@ -540,12 +570,8 @@ class CanIRunPage(QWidget):
             lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"
                       for s in est.suggestions]
         t = est.timing
-        lines.append("\nTime and energy:")
-        if t.tokens_per_s is None:
-            lines.append("  unknown for this GPU (no throughput figures)")
-        else:
-            lines.append(f"  {t.tokens_per_s:,.0f} tokens/s "
-                         f"({'training' if est.workload.training else 'decoding'})")
+        lines.append("\nTime and energy" + (f" ({t.runtime})" if t.runtime else "") + ":")
+        lines += [f"  {line}" for line in speed_lines(est)]
         if t.hours is not None:
             energy = (f", {t.energy_kwh:,.1f} kWh, {t.cost_usd:,.2f} USD"
                       if t.energy_kwh is not None and t.cost_usd is not None else "")

@@ -213,3 +213,28 @@ def test_legend_keeps_swatches_with_names_and_the_vram_label_clear_of_its_line(
         assert rect is not None and line is not None
         assert not (rect.left() <= line <= rect.right()), (width, rect, line)
         assert rect.left() >= 0 and rect.right() <= width + 1
+
+
+def test_image_models_take_their_own_inputs(page: CanIRunPage) -> None:
+    page.select_model("sdxl-base-1.0")
+    page.method.setCurrentText("inference")
+    assert page.image_size.isEnabled() and page.steps.isEnabled()
+    assert not page.seq.isEnabled() and not page.new_tokens.isEnabled()
+    assert page.result is not None and page.result.shape.kind == "diffusion"
+    assert "images/s" in page.details.text() and "VAE" in page.details.text()
+    before = page.result.memory.total
+    page.image_size.setValue(768)
+    assert page.result.memory.total < before
+    page.select_model("resnet-50")
+    page.method.setCurrentText("full")
+    page.batch.setValue(64)
+    assert not page.steps.isEnabled()
+    assert page.result is not None, page.error
+    assert page.result.memory.logits == 0
+    assert page.result.memory.total < 6 * 2**30
+
+
+def test_unmodelled_image_model_says_unknown(page: CanIRunPage) -> None:
+    page.select_model("flux.1-dev")
+    assert page.result is None and page.error is not None
+    assert "unknown" in page.error and "Cannot estimate" in page.verdict.text()
