@@ -56,10 +56,15 @@ def test_decode_speed_of_a_moe_follows_active_weights() -> None:
     moe_est = estimate(resolve_model("qwen3-30b-a3b", CAT.models), Workload(), gpu, search=False)
     dense_est = estimate(resolve_model("qwen3-32b", CAT.models), Workload(), gpu, search=False)
     assert moe_est.memory.weights == pytest.approx(dense_est.memory.weights, rel=0.1)
-    moe_tps = moe_est.timing.decode_tokens_per_s
-    dense_tps = dense_est.timing.decode_tokens_per_s
+    # a bandwidth-bound runtime reads only the routed experts
+    moe_tps = moe_est.timing.llamacpp_tokens_per_s
+    dense_tps = dense_est.timing.llamacpp_tokens_per_s
     assert moe_tps is not None and dense_tps is not None
     assert moe_tps > 6 * dense_tps
+    # generate()'s per-layer Python cost (measured) holds both back on an H100; fewer layers
+    # still make the MoE quicker
+    hf_moe, hf_dense = moe_est.timing.decode_tokens_per_s, dense_est.timing.decode_tokens_per_s
+    assert hf_moe is not None and hf_dense is not None and hf_moe > hf_dense
     # compute follows the active parameters too
     assert moe_est.timing.flops_per_token < dense_est.timing.flops_per_token / 5
 
