@@ -69,7 +69,10 @@ def test_every_catalog_model_is_found_by_its_id_name_and_repo(data: st.DataObjec
         typed = data.draw(st.sampled_from([text, text.lower(), text.upper()]))
         found = MODELS.resolve(typed)
         assert found.entry is not None and found.entry.id == entry.id, (typed, found)
-        assert resolve_model(typed, CAT.models).name == entry.id
+        try:
+            assert resolve_model(typed, CAT.models).name == entry.id
+        except EstimateError as exc:  # found, but a family the estimator does not model
+            assert "unknown" in str(exc) and entry.id in str(exc)
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
