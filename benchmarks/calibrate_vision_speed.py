@@ -11,7 +11,7 @@ peaks, the caching allocator and the CUDA context never leak from one case to th
   weights (UNet + VAE + CLIP text encoders): sampling (classifier-free guidance, VAE decode)
   and LoRA training steps;
 - ``lm``: language-model training step times (and generate() speed) from 124M to 8B, built from
-  ``tests/data/hf_configs`` with random weights by ``calibrate_memory._build``.
+  ``tests/data/hf_configs`` with random weights by ``assess.measure``'s builder.
 
 Each record has the peak NVML "used" memory (polled by the parent), torch's peak allocated and
 reserved memory, and the median of the timed steps (``step_seconds``; each step synchronised).
@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import calibrate_memory as cm  # the shared NVML poller and LM builder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import calibrate_memory as cm  # software versions
+import calibration_grids as cg  # case names and configs of the LM calibration
+
+from assess.measure import child as measure_child  # the LM builder
+from assess.measure import launch  # the NVML poller
+from assess.measure.spec import MeasureSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DIFFUSION_DIR = ROOT / "tests" / "data" / "diffusion_configs"
@@ -62,7 +68,7 @@ def _d(model: str, method: str, batch: int, image: int, **kw: Any) -> Case:
 
 def _lm(config: str, method: str, precision: str, batch: int, seq: int, holdout: bool = False,
         **kw: Any) -> Case:
-    c = cm._c(config, method, precision, batch, seq, **kw)
+    c = cg._c(config, method, precision, batch, seq, **kw)
     return _case("lm", c.name, config=config, method=method, precision=precision, batch=batch,
                  seq=seq, extra=kw, holdout=holdout)
 
@@ -443,10 +449,14 @@ def _lm_child(case: Case) -> dict[str, Any]:
     extra = dict(case["extra"])
     if "lora_targets" in extra:
         extra["lora_targets"] = tuple(extra["lora_targets"])
-    c = cm._c(case["config"], case["method"], case["precision"], case["batch"], case["seq"],
+    c = cg._c(case["config"], case["method"], case["precision"], case["batch"], case["seq"],
               **extra)
     torch.zeros(1, device=dev)
-    model, config = cm._build(c, dev)
+    spec = MeasureSpec(name=c.name, config=cg.load_config_dict(c.config), method=c.method,
+                       precision=c.precision, batch=c.batch, seq=c.seq, task=c.task,
+                       new_tokens=c.new_tokens, checkpointing=c.checkpointing,
+                       lora_rank=c.lora_rank, lora_targets=c.lora_targets, attn=c.attn)
+    model, config, _ = measure_child.build(spec, dev)
     rec: dict[str, Any] = {"param_count": int(sum(p.numel() for p in model.parameters()))}
     vocab = int(getattr(config, "vocab_size", 1000))
     ids = torch.randint(0, vocab, (c.batch, c.seq), device=dev)
@@ -506,7 +516,7 @@ def run_one(case: Case, nvml: Any, timeout_s: float) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     parent_conn, child_conn = ctx.Pipe(duplex=False)
     before = nvml.used()
-    poller = cm._Poller(nvml)
+    poller = launch._Poller(nvml)
     thread = threading.Thread(target=poller.run, daemon=True)
     proc = ctx.Process(target=_child, args=(case, "cuda", child_conn))
     proc.start()
@@ -556,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers  # noqa: F401
 
     start = time.monotonic()
-    nvml = cm._Nvml()
+    nvml = launch.Nvml()
     soft = cm.software_versions()
     for mod in ("torchvision", "diffusers", "timm"):
         try:
@@ -572,7 +582,9 @@ def main(argv: list[str] | None = None) -> int:
                   "(step_seconds = median); AdamW fused; vision: torchvision models, "
                   "random data, cross-entropy; diffusion: UNet/VAE/CLIP from config with "
                   "random weights, inference fp16 with CFG (SDXL VAE decode in fp32), LoRA "
-                  "bf16 base + fp32 adapters under bf16 autocast; lm: calibrate_memory._build",
+                  "bf16 base + fp32 adapters under bf16 autocast; lm: assess.measure builder "
+                  "(the committed 2026-12-01 record was made with calibrate_memory._build, the "
+                  "same construction before it moved)",
         "cases": [],
     }
     for case in cases:

@@ -9,20 +9,24 @@ from assess.estimate import image
 from assess.estimate.gpu import GpuTarget
 from assess.estimate.inputs import Workload
 from assess.estimate.memory import GIB, MemoryBreakdown
+from assess.estimate.stack import IMAGE_ERROR_BAND
 from assess.estimate.timing import POWER_SHARE, SYSTEM_OVERHEAD_W, Timing, load_watts
-from assess.estimate.verdict import TIGHT_SHARE, Suggestion, Verdict
+from assess.estimate.verdict import Suggestion, Verdict
 
 
 def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
-    """Fits / tight / no (image pipelines are not offloaded here)."""
+    """Fits / tight / no (image pipelines are not offloaded here); "fits" only when the
+    estimate plus its measured error band stays inside VRAM."""
     vram, total = gpu.vram_bytes, mem.total
     gib = f"needs {total / GIB:.1f} of {vram / GIB:.1f} GiB"
-    if total <= (1 - TIGHT_SHARE) * vram:
-        return Verdict("fits", vram, total, None, (gib,))
+    if total * (1 + IMAGE_ERROR_BAND) <= vram:
+        return Verdict("fits", vram, total, None, (
+            f"{gib}, with room for the estimate's measured error band "
+            f"({IMAGE_ERROR_BAND:.0%})",))
     if total <= vram:
         return Verdict("tight", vram, total, None, (
-            f"{gib}: within {TIGHT_SHARE:.0%} of VRAM, allocator fragmentation can run out "
-            "of memory",))
+            f"{gib}: inside the estimate's measured error band (peaks up to "
+            f"{IMAGE_ERROR_BAND:.0%} above it were seen), so it may run out of memory",))
     return Verdict("no", vram, total, None, (gib,))
 
 
@@ -70,7 +74,7 @@ def image_suggestions(shape: Any, wl: Workload, vram: int) -> tuple[Suggestion, 
         except ValueError:
             continue
         if total <= vram:
-            status = "fits" if total <= (1 - TIGHT_SHARE) * vram else "tight"
+            status = "fits" if total * (1 + IMAGE_ERROR_BAND) <= vram else "tight"
             out.append(Suggestion(label, total, status))  # type: ignore[arg-type]
     return tuple(out)
 

@@ -371,10 +371,10 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
         out.append(f"  dataset: {t.hours:,.2f} h"
                    + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"
                       if t.energy_kwh is not None and t.cost_usd is not None else ""))
-    a = assumptions(wl)
+    a = assumptions(wl, est.shape.kind)
     out.append(f"\nAssumes {a['stack']}")
     out.append(f"  {a['recipe']}")
-    out.append(f"  {a['runtime']}; error band {error_band(wl):.0%} (measured)")
+    out.append(f"  {a['runtime']}; error band {error_band(wl, est.shape.kind):.0%} (measured)")
     notes = [*est.reasons, *t.reasons, *est.host.reasons]
     if notes:
         out.append("\nHow")
