@@ -120,6 +120,19 @@ class PlanCard(QFrame):
                                   f"{escape(verdict_text(a.verdict))}</b>{sizes}{speed}")
         self.after_label.setWordWrap(True)
         box.addWidget(self.after_label)
+        if plan.viable:
+            ready = ("<b>Ready to buy</b>" if plan.ready_to_buy else
+                     "<b>Not ready to buy</b> — check first: "
+                     + escape(", ".join(c.name for c in plan.risks)))
+            colour = (GOOD if plan.ready_to_buy else WARN)[theme]
+            self.ready_label = QLabel(f"<span style='color:{colour}'>{ready}</span>")
+            self.ready_label.setWordWrap(True)
+            box.addWidget(self.ready_label)
+        if plan.verified_goal:
+            goal = QLabel(f"Re-verified against: {escape(plan.verified_goal)}")
+            goal.setWordWrap(True)
+            goal.setStyleSheet(f"color: {MUTED[theme]}; font-size: 11px;")
+            box.addWidget(goal)
         if plan.break_even_hours is not None:
             be = QLabel(f"Buying beats renting after {plan.break_even_hours:,.0f} h of use")
             be.setStyleSheet(f"color: {MUTED[theme]}; font-size: 12px;")

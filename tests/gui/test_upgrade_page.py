@@ -303,3 +303,22 @@ def test_live_offers_box_fetches_off_the_gui_thread(  # type: ignore[no-untyped-
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_plan_card_says_whether_it_is_ready_to_buy(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from assess.estimate import Workload, resolve_model
+    from assess.plan import WorkloadGoal
+    from desktop.widgets.plan_card import PlanCard
+
+    cat = default_catalog()
+    profile = load_profile(Path(__file__).parents[1] / "data" / "rigs" / "profiles"
+                           / "gtx1060-desktop.json")
+    goal = WorkloadGoal(resolve_model("llama-3.1-8b", cat.models),
+                        Workload(method="qlora", seq_len=1024, checkpointing=True))
+    result = plan_upgrades(profile, goal, 600, RigFacts(), cat)
+    plan = next(p for p in result.plans if p.viable)
+    card = PlanCard(plan)
+    qtbot.addWidget(card)
+    assert not plan.ready_to_buy  # PSU and case unknown
+    assert "Not ready to buy" in card.ready_label.text()
+    assert "PSU capacity" in card.ready_label.text()
