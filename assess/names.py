@@ -10,8 +10,9 @@ as ``Laptop``, ``Ti`` or ``SUPER`` are kept. An entry is looked up, in order, by
 
 1. the exact words of its id, display name, Hugging Face repo id (with or without the org) or an
    alias: ``H200``, ``NVIDIA GeForce RTX 4090``, ``meta-llama/Llama-3.1-8B``, ``Llama 3.1 8B``;
-2. for models, the same after dropping fine-tune words that keep the architecture
-   (``Qwen/Qwen2.5-7B-Instruct`` is Qwen2.5 7B);
+2. for models, the same after dropping, on both sides, fine-tune words that keep the
+   architecture (``Qwen/Qwen2.5-7B-Instruct`` is Qwen2.5 7B, ``google/gemma-3-4b-pt`` is the
+   catalog's gemma-3-4b-it);
 3. every typed word being one of the name's words, where the name has no distinguishing word
    the query lacks: ``4090`` is the RTX 4090 (not the RTX 4090 Laptop GPU).
 
@@ -45,7 +46,7 @@ GPU_VARIANT_WORDS = frozenset({
     "ti", "super", "xt", "xtx", "gre", "ada", "laptop", "mobile", "maxq", "d", "nvl", "titan",
 })
 #: Fine-tune suffixes that keep the base model's architecture (and so its memory figures).
-MODEL_VARIANT_WORDS = frozenset({"instruct", "it", "chat", "hf", "base"})
+MODEL_VARIANT_WORDS = frozenset({"instruct", "it", "chat", "hf", "base", "pt"})
 #: Series prefixes people glue to the number ("rtx4090", "rx7900").
 _SERIES_GLUE = re.compile(r"^(rtx|gtx|gt|rx|mx|arc)(\d{3,4}\w*)$")
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)(k|m|b|t|gb|gib|mb|tb)$")
@@ -215,7 +216,9 @@ class Resolver(Generic[E]):
         exact = self._exact(_key(query))
         if exact:
             return self._result(text, exact)
-        if self._fine_tune and any(w in self._fine_tune for w in query):
+        if self._fine_tune:
+            # the base of a catalog fine-tune or a fine-tune of a catalog base: the same words
+            # once the fine-tune words are dropped on both sides
             base = tuple(w for w in query if w not in self._fine_tune)
             stripped = self._exact(_key(base), strip=self._fine_tune) if base else []
             if stripped:

@@ -15,3 +15,12 @@ def rigready_home(
     home = tmp_path_factory.mktemp("rigready-home")
     monkeypatch.setenv("RIGREADY_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated Hugging Face Hub set-up (private cache, no token, no real Hub reachable);
+    returns the cache folder."""
+    from tests.helpers.fake_hub import isolate_hub
+
+    return isolate_hub(tmp_path, monkeypatch)

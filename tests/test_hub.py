@@ -22,8 +22,7 @@ from tests.helpers.fake_hub import (
     GOOD_TOKEN,
     FakeHub,
     FakeRepo,
-    isolate_hub,
-    serve_fake_hub,
+    hub_serving,
     silent_server,
 )
 
@@ -34,13 +33,8 @@ WEIGHTS = b"\0" * 4096
 
 
 @pytest.fixture
-def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return isolate_hub(tmp_path, monkeypatch)
-
-
-@pytest.fixture
 def fake_hub(hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    hub = FakeHub(repos={
+    repos = {
         "acme/tiny-qwen": FakeRepo({"config.json": QWEN_CONFIG, "model.safetensors": WEIGHTS},
                                    safetensors={"BF16": 494_032_768}),
         "acme/gated-qwen": FakeRepo({"config.json": QWEN_CONFIG}, gated=True,
@@ -49,9 +43,8 @@ def fake_hub(hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub
                                   safetensors={"I32": 60_000_000, "F16": 140_000_000}),
         "acme/no-config": FakeRepo({"README.md": b"# weights only"}),
         "acme/no-safetensors": FakeRepo({"config.json": QWEN_CONFIG}),
-    })
-    with serve_fake_hub(hub) as served:
-        monkeypatch.setenv("HF_ENDPOINT", served.url)
+    }
+    with hub_serving(repos, monkeypatch) as served:
         yield served
 
 

@@ -116,6 +116,8 @@ def test_unknown_gpu_gets_ranked_suggestions() -> None:
     ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b", "variant of"),
     ("meta-llama/Llama-2-7b-chat-hf", "llama-2-7b", "variant of"),
     ("google/gemma-2-9b-it", "gemma-2-9b", "variant of"),
+    ("google/gemma-3-4b-pt", "gemma-3-4b", "variant of"),
+    ("meta-llama/Llama-3.3-70B", "llama-3.3-70b", "variant of"),
     ("mixtral", "mixtral-8x7b", "words"),
 ])
 def test_issue_model_names(typed: str, expected: str, how: str) -> None:
@@ -127,7 +129,7 @@ def test_issue_model_names(typed: str, expected: str, how: str) -> None:
 def test_a_fine_tune_says_whose_figures_it_uses() -> None:
     shape = resolve_model("Qwen/Qwen2.5-7B-Instruct", CAT.models)
     assert shape.name == "qwen2.5-7b"
-    assert any("fine-tune of catalog qwen2.5-7b" in n for n in shape.notes)
+    assert any("has the architecture of catalog qwen2.5-7b" in n for n in shape.notes)
 
 
 @dataclass(frozen=True)

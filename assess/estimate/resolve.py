@@ -35,8 +35,9 @@ def _from_catalog(found: Resolution[Any]) -> ModelShape:
     shape = shape_from_entry(entry)
     if found.how == "variant of":
         base = entry.hf_repo or entry.name
-        note = (f"{found.query} is a fine-tune of catalog {entry.id} ({base}) and has its "
-                "architecture, so its figures are used")
+        note = (f"{found.query} has the architecture of catalog {entry.id} ({base}): a base "
+                "model and its instruct or chat fine-tunes share their layers, so its figures "
+                "are used")
         shape = replace(shape, notes=(*shape.notes, note))
     return shape
 

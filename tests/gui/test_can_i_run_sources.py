@@ -22,8 +22,7 @@ from tests.gui.test_can_i_run import CONFIGS, FakeContext, _rig  # noqa: E402
 from tests.helpers.fake_hub import (  # noqa: E402
     FakeHub,
     FakeRepo,
-    isolate_hub,
-    serve_fake_hub,
+    hub_serving,
     silent_server,
 )
 
@@ -32,18 +31,12 @@ QWEN_CONFIG = (CONFIGS / "qwen2.5-0.5b.json").read_bytes()
 
 
 @pytest.fixture
-def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return isolate_hub(tmp_path, monkeypatch)
-
-
-@pytest.fixture
 def hub(hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
-    fake = FakeHub(repos={
+    repos = {
         "acme/tiny-qwen": FakeRepo({"config.json": QWEN_CONFIG}, safetensors={"BF16": 494_032_768}),
         "acme/gated": FakeRepo({"config.json": QWEN_CONFIG}, gated=True),
-    })
-    with serve_fake_hub(fake) as served:
-        monkeypatch.setenv("HF_ENDPOINT", served.url)
+    }
+    with hub_serving(repos, monkeypatch) as served:
         yield served
 
 

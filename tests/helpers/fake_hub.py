@@ -143,6 +143,15 @@ def serve_fake_hub(hub: FakeHub) -> Iterator[FakeHub]:
 
 
 @contextmanager
+def hub_serving(repos: dict[str, FakeRepo],
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """Serve ``repos`` on a fake Hub and point ``HF_ENDPOINT`` at it for the block."""
+    with serve_fake_hub(FakeHub(repos=repos)) as served:
+        monkeypatch.setenv("HF_ENDPOINT", served.url)
+        yield served
+
+
+@contextmanager
 def silent_server() -> Iterator[str]:
     """A port that accepts connections and never answers (a stalled Hub), as a URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
