@@ -118,12 +118,19 @@ def test_unknown_gpu_gets_ranked_suggestions() -> None:
     ("google/gemma-2-9b-it", "gemma-2-9b", "variant of"),
     ("google/gemma-3-4b-pt", "gemma-3-4b", "variant of"),
     ("meta-llama/Llama-3.3-70B", "llama-3.3-70b", "variant of"),
-    ("mixtral", "mixtral-8x7b", "words"),
+    ("mixtral 8x7b", "mixtral-8x7b", "id"),
 ])
 def test_issue_model_names(typed: str, expected: str, how: str) -> None:
     found = MODELS.resolve(typed)
     assert found.entry is not None and found.entry.id == expected
     assert found.how == how
+
+
+def test_a_family_name_with_several_sizes_lists_them() -> None:
+    # the catalog holds Mixtral 8x7B and 8x22B: "mixtral" alone picks neither
+    found = MODELS.resolve("mixtral")
+    assert found.entry is None and found.ambiguous
+    assert {e.id for e in found.candidates} == {"mixtral-8x7b", "mixtral-8x22b"}
 
 
 def test_a_fine_tune_says_whose_figures_it_uses() -> None:
