@@ -121,16 +121,16 @@ def test_disk_fills_while_the_monitor_writes(tmp_path: Path) -> None:
 def test_second_monitor_is_refused_and_a_concurrent_writer_loses_nothing(
         tmp_path: Path) -> None:
     db = tmp_path / "m.sqlite3"
-    first = _monitor(tmp_path, db, duration=4)
+    first = _monitor(tmp_path, db, duration=3)
     _wait_logging(first, db)
-    second = _monitor(tmp_path, db, duration=4)
+    second = _monitor(tmp_path, db, duration=3)
     _, err2 = second.communicate(timeout=30)
     assert second.returncode == 2
     assert err2.strip().splitlines()[-1].startswith(
         f"rigready: error: another monitor (pid {first.pid}) is already logging to {db}")
     # Another process writes benchmark rows the whole time (short transactions, busy timeout).
     saved = 0
-    deadline = time.monotonic() + 2.0
+    deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
         with Store(db) as store:
             store.save_bench_result(kind="storage", fingerprint="f", label="x",
@@ -144,19 +144,20 @@ def test_second_monitor_is_refused_and_a_concurrent_writer_loses_nothing(
         assert len(store.list_bench_results(limit=10_000)) == saved
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_stop_signals_close_the_session_and_keep_every_sample(tmp_path: Path,
-                                                              stop: signal.Signals) -> None:
-    db = tmp_path / "m.sqlite3"
-    proc = _monitor(tmp_path, db)
-    _wait_logging(proc, db, ticks=2)
-    proc.send_signal(stop)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
-    with Store(db, readonly=True) as store:
-        (session,) = store.sessions()
-    assert session.ended is not None and session.ticks == printed
+def test_stop_signals_close_the_session_and_keep_every_sample(tmp_path: Path) -> None:
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    runs = [(stop, tmp_path / f"{stop.name}.sqlite3") for stop in stops]
+    procs = [_monitor(tmp_path, db) for _, db in runs]  # all three at once
+    for (stop, db), proc in zip(runs, procs, strict=True):
+        _wait_logging(proc, db, ticks=2)
+        proc.send_signal(stop)
+    for (stop, db), proc in zip(runs, procs, strict=True):
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, (stop, err)
+        printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
+        with Store(db, readonly=True) as store:
+            (session,) = store.sessions()
+        assert session.ended is not None and session.ticks == printed, stop
 
 
 def test_every_stop_signal_removes_the_storage_test_file(tmp_path: Path) -> None:
