@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.settings_values import setting_number
 from monitor.alerts import ALERT_KINDS, AlertConfig
 
 _PREFIX = "alerts/"
@@ -68,12 +69,7 @@ _KIND_LABELS = {
 
 
 def _float(settings: QSettings, key: str, default: float, low: float, high: float) -> float:
-    raw = settings.value(_PREFIX + key, default)
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return default
-    return value if low <= value <= high else default
+    return setting_number(settings, _PREFIX + key, default, low, high)
 
 
 def _bool(raw: object, default: bool) -> bool:

@@ -322,3 +322,16 @@ def test_plan_card_says_whether_it_is_ready_to_buy(qtbot) -> None:  # type: igno
     assert not plan.ready_to_buy  # PSU and case unknown
     assert "Not ready to buy" in card.ready_label.text()
     assert "PSU capacity" in card.ready_label.text()
+
+
+def test_broken_settings_fall_back_to_defaults(qtbot, settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    """settings.ini edited by hand: ``seq=nan`` once made the page impossible to open."""
+    for key, value in {"seq": "nan", "batch": "inf", "new_tokens": "1e999", "budget_usd": "abc",
+                       "psu_watts": "-5", "checkpointing": "maybe", "kwh_price": "NaN"}.items():
+        settings.setValue(f"upgrade/{key}", value)
+    settings.sync()
+    page = _page(qtbot, settings)
+    goal, limits = page.goal_step, page.constraints_step
+    assert int(goal.seq.currentData()) == 2048 and goal.batch.value() == 1
+    assert limits.budget.value() == 600 and limits.psu_watts.value() == 0
+    assert any("upgrade/seq = 'nan'" in r.getMessage() for r in caplog.records)
