@@ -67,6 +67,8 @@ class GpuEntry:
     vendor: GpuVendorName
     segment: GpuSegment
     match: tuple[str, ...]
+    #: Other names people type for it (the name resolver finds the entry by them too).
+    aliases: tuple[str, ...] = ()
     vram_gib: float
     memory_type: str | None = None
     memory_bandwidth_gb_s: float
@@ -289,6 +291,8 @@ class ModelEntry:
     #: ``resnet50``, or ``sd15`` / ``sdxl``); absent: memory unknown.
     arch: str | None = None
     hf_repo: str | None = None
+    #: Other names people type for it (the name resolver finds the entry by them too).
+    aliases: tuple[str, ...] = ()
     #: The parameter count as its publisher (or an independent count) states it, to check
     #: ``params`` against; ``published_params_source`` says where it is from.
     published_params: int | None = None

@@ -193,3 +193,32 @@ def test_cli_takes_gpu_names_and_refuses_ambiguity_with_exit_2() -> None:
     assert bad.stderr.strip().splitlines() == [
         "rigready: error: 'rtx-3060' matches several catalog GPUs: rtx-3060-12gb (NVIDIA GeForce "
         "RTX 3060 12 GB), rtx-3060-8gb (NVIDIA GeForce RTX 3060 8 GB); give one of these ids"]
+
+
+def test_aliases_from_a_users_catalog_addition_are_names_too(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text('''
+[meta]
+updated = 2026-12-01
+description = "my additions"
+
+[[gpu]]
+id = "rtx-4090"
+name = "NVIDIA GeForce RTX 4090"
+vendor = "nvidia"
+segment = "desktop"
+match = ["RTX 4090"]
+aliases = ["the big one"]
+vram_gib = 24
+memory_bandwidth_gb_s = 1008
+fp32_tflops = 82.6
+tgp_w = 450
+power_connectors = ["12vhpwr"]
+pcie_gen = 4
+launch_year = 2022
+spec_source = "test addition: a copy of the built-in entry with an alias"
+''', encoding="utf-8")
+    from catalog import load_catalog
+
+    cat = load_catalog(tmp_path)
+    assert find_gpu("The Big One", cat.gpus).id == "rtx-4090"
+    assert gpu_resolver(cat.gpus).resolve("the-big-one").how == "alias"
