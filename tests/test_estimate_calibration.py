@@ -1,9 +1,10 @@
-"""The memory estimate against peaks measured on a real GPU (benchmarks/calibrate_memory.py).
+"""The memory estimate against peaks measured on real GPUs (benchmarks/calibrate_memory.py).
 
-Every committed case must be within 15% of the NVML "used" memory at the peak (nothing
-subtracted). The ``holdout`` file was measured after the formulas were written, as a check on
-cases they were not shaped on. QLoRA could not be measured there (no bitsandbytes): it is checked
-against published figures instead.
+Every committed case must be within 10% of the NVML "used" memory at the peak (nothing
+subtracted) and never more than 10% under it; the ``*-holdout`` files were measured for the check
+only (the formulas were not shaped on them) and must reach the issue's targets: median error at
+most 5%, worst at most 15%. H100 files: 2026-11-22 (no bitsandbytes there); H200 files:
+2026-12-01, QLoRA of the standard recipe across seven families included.
 """
 
 from __future__ import annotations
@@ -15,27 +16,36 @@ from typing import Any
 
 import pytest
 
-from assess.estimate import Workload
+from assess.estimate import Workload, qlora
 from assess.estimate.memory import (
     CUDA_CONTEXT_INFER_BYTES,
     CUDA_CONTEXT_TRAIN_BYTES,
-    DRIVER_RESERVED_BYTES,
+    driver_reserved_bytes,
     memory,
 )
 from assess.estimate.model import shape_from_config, shape_from_config_file
+from assess.estimate.stack import ERROR_BANDS
 
 DATA = Path(__file__).parent / "data"
-# H200 records (QLoRA, 2026-12-01) join once the QLoRA formulas are in
-FILES = sorted((DATA / "calibration").glob("h100-*.json"))
-TOLERANCE = 0.15
+FILES = sorted((DATA / "calibration").glob("*.json"))
+TOLERANCE = 0.10
+#: Over-estimates beyond the tolerance, each with its reason (never an under-estimate).
+KNOWN_OVER = {
+    "qwen2.5-0.5b-full-bf16-b8-s1024-ckpt": "the caching allocator re-used the logits' blocks "
+    "here (0.9 GiB reserved) where the similar Llama-3.2-1B case kept 6 GiB; the estimate keeps "
+    "the larger share, +13.6%",
+}
 
 
-def _cases() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+def _cases(holdout: bool | None = None) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     out = []
     for path in FILES:
+        if holdout is not None and ("holdout" in path.stem) != holdout:
+            continue
         doc = json.loads(path.read_text(encoding="utf-8"))
         for case in doc["cases"]:
             if case["result"]["status"] == "ok":
+                case = {**case, "vram": doc["gpu"].get("total_bytes")}
                 out.append((f"{path.stem}:{case['name']}", doc["configs"][case["config"]], case))
     return out
 
@@ -53,12 +63,14 @@ def _workload(case: dict[str, Any]) -> Workload:
 def _error(config: dict[str, Any], case: dict[str, Any]) -> float:
     shape = shape_from_config(config, case["config"])
     measured = case["result"]["nvml_used_peak_bytes"]
-    return float((memory(shape, _workload(case)).total - measured) / measured)
+    est = memory(shape, _workload(case), case["vram"]).total
+    return float((est - measured) / measured)
 
 
 def test_calibration_files_are_complete() -> None:
-    assert len(FILES) >= 2
-    assert len(CASES) >= 60
+    assert len(FILES) >= 4
+    assert len(CASES) >= 90
+    assert len({c["config"] for _, _, c in CASES if c["method"] == "qlora"}) >= 5
     for path in FILES:
         doc = json.loads(path.read_text(encoding="utf-8"))
         assert doc["gpu"]["name"] and doc["gpu"]["driver"]
@@ -70,14 +82,36 @@ def test_calibration_files_are_complete() -> None:
 def test_case_within_tolerance_of_nvml(label: str, config: dict[str, Any],
                                        case: dict[str, Any]) -> None:
     err = _error(config, case)
-    assert abs(err) <= TOLERANCE, f"{label}: estimate off by {err:+.1%}"
+    assert err >= -TOLERANCE, f"{label}: estimate {err:+.1%} under the measured peak"
+    if case["name"] not in KNOWN_OVER:
+        assert err <= TOLERANCE, f"{label}: estimate off by {err:+.1%}"
 
 
 def test_error_summary() -> None:
     errors = [abs(_error(config, case)) for _, config, case in CASES]
     # the typical case is far inside the tolerance, not just under it
     assert statistics.median(errors) < 0.05
-    assert max(errors) <= TOLERANCE
+    assert max(errors) <= 0.15
+
+
+def test_held_out_cases_reach_the_targets() -> None:
+    held = _cases(holdout=True)
+    assert len(held) >= 25
+    errors = [_error(config, case) for _, config, case in held]
+    assert statistics.median(abs(e) for e in errors) <= 0.05
+    assert max(abs(e) for e in errors) <= 0.15
+    assert min(errors) >= -0.10
+    quantized = [e for e, (_, _, c) in zip(errors, held, strict=True) if c["method"] == "qlora"]
+    assert len(quantized) >= 8 and max(abs(e) for e in quantized) <= 0.06
+
+
+@pytest.mark.parametrize("method", sorted(ERROR_BANDS))
+def test_error_band_covers_every_measured_under_estimate(method: str) -> None:
+    errors = [_error(config, case) for _, config, case in CASES if case["method"] == method]
+    assert errors, method
+    assert ERROR_BANDS[method] >= -min(errors), f"{method}: band {ERROR_BANDS[method]:.0%} " \
+        f"but an estimate was {min(errors):+.1%} under"
+    assert ERROR_BANDS[method] <= -min(errors) + 0.03  # and not padded beyond what was seen
 
 
 def test_allocated_memory_tracks_torch_closely() -> None:
@@ -85,7 +119,7 @@ def test_allocated_memory_tracks_torch_closely() -> None:
     close = 0
     for _, config, case in CASES:
         shape = shape_from_config(config, case["config"])
-        est = memory(shape, _workload(case)).allocated
+        est = memory(shape, _workload(case), case["vram"]).allocated
         measured = case["result"]["max_allocated_bytes"]
         close += abs(est - measured) / measured <= 0.05
     assert close / len(CASES) >= 0.85
@@ -108,9 +142,10 @@ def test_context_constants_match_the_measurement() -> None:
             misc = r["nvml_used_peak_bytes"] - r["max_reserved_bytes"]
             ctx = CUDA_CONTEXT_INFER_BYTES if case["method"] == "inference" else \
                 CUDA_CONTEXT_TRAIN_BYTES
-            assert abs(misc - ctx - DRIVER_RESERVED_BYTES) < 0.06 * 2**30, case["name"]
+            driver = driver_reserved_bytes(doc["gpu"]["total_bytes"])
+            assert abs(misc - ctx - driver) < 0.06 * 2**30, case["name"]
         idle = doc["context"]["nvml_before_init_bytes"]
-        assert abs(idle - DRIVER_RESERVED_BYTES) < 0.01 * 2**30
+        assert abs(idle - driver_reserved_bytes(doc["gpu"]["total_bytes"])) < 0.01 * 2**30
 
 
 # ---- QLoRA and quantized weights, from published figures (research/estimators.md) ----------
@@ -151,9 +186,35 @@ def test_qlora_7b_matches_the_qlora_paper() -> None:
 
 def test_qlora_saves_what_the_base_weights_save() -> None:
     shape = shape_from_config_file(LLAMA2_7B)
-    lora = memory(shape, Workload(method="lora", precision="amp-bf16", batch=1, seq_len=1024))
-    qlora = memory(shape, Workload(method="qlora", precision="nf4", batch=1, seq_len=1024))
-    saved = lora.weights - qlora.weights
-    # 4.127 bits instead of 16 for every layer weight; embeddings and head stay in bf16
-    assert 9.0e9 < saved < 10.0e9
-    assert qlora.allocated < lora.allocated - 0.9 * saved
+    lora = memory(shape, Workload(method="lora", precision="amp-bf16", batch=1, seq_len=1024,
+                                  checkpointing=True))
+    q = memory(shape, Workload(method="qlora", precision="nf4", batch=1, seq_len=1024,
+                               checkpointing=True))
+    saved = lora.weights - q.weights
+    # 4.127 bits instead of 16 for every layer weight; embeddings and head go from bf16 to fp32
+    assert 8.5e9 < saved < 9.5e9
+    assert q.allocated < lora.allocated - 0.8 * saved
+
+
+# ---- QLoRA components against what was measured (H200, bitsandbytes 0.50.2) ---------------
+
+QLORA = [(label, config, case) for label, config, case in CASES if case["method"] == "qlora"]
+
+
+@pytest.mark.parametrize(("label", "config", "case"), QLORA, ids=[c[0] for c in QLORA])
+def test_qlora_components_match_the_measurement(label: str, config: dict[str, Any],
+                                                case: dict[str, Any]) -> None:
+    shape = shape_from_config(config, case["config"])
+    wl = _workload(case)
+    r = case["result"]
+    rest = shape.params - qlora.quantized_params(shape)
+    # 4-bit layers with their block constants, the rest still bf16 as loaded ...
+    four_bit = qlora.quantized_params(shape) * qlora.NF4_BITS / 8 + rest * 2
+    assert abs(four_bit / r["quantized_allocated_bytes"] - 1) < 0.03, label
+    # ... then prepare_model_for_kbit_training's fp32 upcast and the fp32 adapters
+    mem = memory(shape, wl, case["vram"])
+    assert abs(mem.weights / r["weights_allocated_bytes"] - 1) < 0.02, label
+    assert mem.trainable_params == r["trainable_params"], label
+    # the step's allocations: saved tensors, head copy, logits buffers (torch's own count)
+    assert abs(mem.allocated / r["max_allocated_bytes"] - 1) < 0.03, label
+    assert r["gradient_checkpointing"] == case["checkpointing"], label

@@ -60,8 +60,14 @@ def test_each_method_and_option_moves_memory_the_right_way() -> None:
     assert total(LLAMA1B, replace(base, optimizer="adamw-8bit")) < full
     assert total(LLAMA1B, replace(base, optimizer="sgd")) < full
     lora = total(LLAMA1B, replace(base, method="lora", precision="bf16"))
-    qlora = total(LLAMA1B, replace(base, method="qlora", precision="nf4"))
-    assert qlora < lora < full
+    assert lora < full
+    # QLoRA saves weights, but prepare_model_for_kbit_training makes the embeddings, the
+    # residual stream and the MLP's saved tensors fp32: with checkpointing (its default) it is
+    # the smaller for a 7B; for a 1B with a 128k vocabulary the fp32 embedding eats the saving
+    ckpt = replace(base, checkpointing=True)
+    qlora = total(MISTRAL, replace(ckpt, method="qlora", precision="nf4"))
+    assert qlora < total(MISTRAL, replace(ckpt, method="lora", precision="bf16"))
+    assert total(MISTRAL, replace(base, method="qlora", precision="nf4")) > qlora
     assert total(LLAMA1B, replace(base, attention="eager")) > full
     inf = Workload(method="inference", seq_len=1024, new_tokens=256)
     assert total(LLAMA1B, replace(inf, precision="nf4")) < total(LLAMA1B, inf)
@@ -91,10 +97,11 @@ def test_largest_batch_and_sequence_are_boundaries() -> None:
     g = gpu(24)
     est = estimate(LLAMA1B, wl, g)
     assert est.max_batch and est.max_seq
-    assert memory(LLAMA1B, replace(wl, batch=est.max_batch)).total <= g.vram_bytes
-    assert memory(LLAMA1B, replace(wl, batch=est.max_batch + 1)).total > g.vram_bytes
-    assert memory(LLAMA1B, replace(wl, seq_len=est.max_seq)).total <= g.vram_bytes
-    assert memory(LLAMA1B, replace(wl, seq_len=est.max_seq + 1)).total > g.vram_bytes
+    v = g.vram_bytes  # the card's size also sets what its driver reserves
+    assert memory(LLAMA1B, replace(wl, batch=est.max_batch), v).total <= v
+    assert memory(LLAMA1B, replace(wl, batch=est.max_batch + 1), v).total > v
+    assert memory(LLAMA1B, replace(wl, seq_len=est.max_seq), v).total <= v
+    assert memory(LLAMA1B, replace(wl, seq_len=est.max_seq + 1), v).total > v
 
 
 def test_suggestions_all_fit_and_start_with_checkpointing() -> None:

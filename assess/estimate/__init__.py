@@ -101,7 +101,7 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
                            f"{', '.join(sorted(rg.targets))}")
         elif unknown:
             reasons.append(f"LoRA targets not in this model, ignored: {', '.join(unknown)}")
-    mem = memory(shape, workload)
+    mem = memory(shape, workload, gpu.vram_bytes if gpu is not None else None)
     span = effective_seq(shape, workload) + (0 if workload.training else workload.new_tokens)
     if shape.max_positions and span > shape.max_positions:
         reasons.append(f"{span:,} tokens exceed the {shape.max_positions:,} positions "

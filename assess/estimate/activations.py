@@ -130,6 +130,8 @@ def layer_saved_bytes(shape: ModelShape, rg: Regime, seq: int) -> float:
         total += h
     if shape.family == "bert":
         total += _norm_saves(shape, rg)  # output LayerNorm input
+    if shape.family in ("gemma2", "gemma3"):
+        total += 2 * _norm_saves(shape, rg)  # the post-attention and post-MLP norms
     return total + _lora_rank_saves(shape, rg)
 
 

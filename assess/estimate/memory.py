@@ -9,24 +9,27 @@ allocator's cached-but-free memory are added to give what NVML / ``nvidia-smi`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assess.estimate import activations as act
-from assess.estimate import moe
+from assess.estimate import moe, qlora
 from assess.estimate.inputs import Workload
 from assess.estimate.model import ModelShape
 
 GIB = 1024**3
 #: NVML "used" on an idle H100 80GB before any process (driver reservation), measured 2026-11-22.
 DRIVER_RESERVED_BYTES = int(0.469 * GIB)
+#: The same on an idle H200 (143 771 MiB), measured 2026-12-01: the reservation grows with the
+#: card's memory (page tables and the like), about 2.2 MiB per GiB on top of ~0.30 GiB.
+DRIVER_RESERVED_H200_BYTES = int(0.6006 * GIB)
+_H100_VRAM, _H200_VRAM = 81559 * 2**20, 143771 * 2**20
 #: CUDA context + kernels loaded by torch 2.11 / CUDA 13 for a training step (NVML minus
 #: torch's reserved memory at the peak, minus the idle figure), same machine.
 CUDA_CONTEXT_TRAIN_BYTES = int(0.749 * GIB)
 #: The same for inference (fewer kernels loaded).
 CUDA_CONTEXT_INFER_BYTES = int(0.690 * GIB)
-#: Bits per weight of 4-bit NormalFloat with double quantization (QLoRA paper, 4 + 0.127).
-NF4_BITS = 4.127
-INT8_BITS = 8.0 + 0.25  # int8 weights plus fp32 row scales, about 1/32 byte per weight
+NF4_BITS = qlora.NF4_BITS
+INT8_BITS = qlora.INT8_BITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +103,9 @@ def weight_bytes(shape: ModelShape, wl: Workload) -> int:
     p = wl.resolved_precision
     params = shape.params
     if p in ("int8", "nf4"):
-        head = shape.vocab_size * shape.hidden_size * (1 if shape.tie_word_embeddings else 2)
-        quantized = max(0, params - head - shape.num_layers * 4 * shape.hidden_size)
+        if wl.method == "qlora":  # prepare_model_for_kbit_training: the rest goes to fp32
+            return qlora.base_weight_bytes(shape, wl)
+        quantized = min(qlora.quantized_params(shape), params)
         bits = NF4_BITS if p == "nf4" else INT8_BITS
         return int(quantized * bits / 8 + (params - quantized) * 2)
     if p == "fp32" or (wl.method == "full" and p.startswith("amp")):
@@ -145,14 +149,42 @@ def effective_seq(shape: ModelShape, wl: Workload) -> int:
     return wl.seq_len
 
 
-def context_bytes(wl: Workload) -> int:
+def driver_reserved_bytes(vram_bytes: int | None) -> int:
+    """What NVML counts as used on an idle card of ``vram_bytes`` (None: the H100 80GB's).
+
+    A line through the two cards measured (H100 80GB, H200); smaller cards reserve less, and
+    the line is kept at least 0.25 GiB.
+    """
+    if vram_bytes is None:
+        return DRIVER_RESERVED_BYTES
+    slope = (DRIVER_RESERVED_H200_BYTES - DRIVER_RESERVED_BYTES) / (_H200_VRAM - _H100_VRAM)
+    return int(max(0.25 * GIB, DRIVER_RESERVED_BYTES + slope * (vram_bytes - _H100_VRAM)))
+
+
+def context_bytes(wl: Workload, vram_bytes: int | None = None) -> int:
     """CUDA context and libraries plus what the driver keeps (counted as used by NVML)."""
     ctx = CUDA_CONTEXT_TRAIN_BYTES if wl.training else CUDA_CONTEXT_INFER_BYTES
-    return ctx + DRIVER_RESERVED_BYTES
+    return ctx + driver_reserved_bytes(vram_bytes)
+
+
+def qlora_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
+    """Peak memory of a QLoRA step of the standard recipe (:mod:`assess.estimate.qlora`)."""
+    rg = regime(shape, wl)
+    trainable = lora_params(shape, rg.targets, wl.lora_rank)
+    weights = qlora.base_weight_bytes(shape, wl) + 4 * trainable  # fp32 adapters
+    optimizer = optimizer_bytes(shape, wl, trainable)
+    activations, logits, gradients, phase = qlora.step_parts(shape, wl, rg, 4 * trainable)
+    return MemoryBreakdown(
+        context=context_bytes(wl), weights=int(weights), gradients=gradients,
+        optimizer=int(optimizer), activations=activations, logits=logits, kv_cache=0,
+        reserve=qlora.reserve_bytes(shape, wl, rg), peak_phase=phase,
+        gradients_total=4 * trainable, trainable_params=int(trainable))
 
 
 def training_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
     """Peak memory of a training step (the second step: optimizer states exist)."""
+    if wl.method == "qlora" and shape.kind == "decoder" and not wl.image_size:
+        return qlora_memory(shape, wl)
     rg = regime(shape, wl)
     g = wl.gpus
     seq = effective_seq(shape, wl)
@@ -177,13 +209,15 @@ def training_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
         head = 0 if shape.family == "bert" else v * h
         saved += 2 * (head if rg.checkpointing else shape.linear_weight_params)
     decoder = shape.kind == "decoder"
+    if decoder and shape.final_logit_softcap:  # tanh keeps its (half-precision) output
+        saved += rg.compute_bytes * v * t
     logprobs = 4 * v * t if decoder else 0
     loss_backward = 8 * v * t if decoder else 0
     working = t * act.backward_working_bytes(shape, rg)
     if rg.checkpointing:
         working += t * per_layer  # one layer recomputed during backward
     if wl.method == "qlora":
-        working += 2 * shape.largest_matrix_params  # a dequantized bf16 weight
+        working += 2 * qlora.largest_layer_matrix(shape)  # a dequantized bf16 weight
     start = saved + logprobs + max(loss_backward, working)
     # end of forward, inside autocast: the loss's logits copies, and under checkpointing the
     # autocast cache still holds a bf16 copy of every weight
@@ -205,7 +239,8 @@ def training_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
     return MemoryBreakdown(
         context=context_bytes(wl), weights=int(weights), gradients=gradients,
         optimizer=int(optimizer), activations=activations, logits=logits, kv_cache=0,
-        reserve=allocator_reserve(allocated, weights + optimizer, wl),
+        reserve=allocator_reserve(allocated, weights + optimizer, wl,
+                                  freed_blocks_bytes(shape, wl, t)),
         peak_phase=phase, gradients_total=int(grads), trainable_params=int(trainable))
 
 
@@ -243,17 +278,42 @@ def inference_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
         gradients_total=0, trainable_params=0)
 
 
-def allocator_reserve(allocated: int, persistent: int, wl: Workload) -> int:
+def freed_blocks_bytes(shape: ModelShape, wl: Workload, tokens: int) -> int:
+    """Big blocks freed before the peak that the caching allocator keeps in their sizes.
+
+    - Tied input and output embeddings in pure half-precision full fine-tuning: the output
+      head's gradient and the embedding's dense gradient are two vocab x hidden tensors summed
+      into one; about four such blocks stay cached (measured on Gemma-2B and Qwen2.5-0.5B,
+      H100; under AMP the measurements show no such blocks).
+    - Gemma-2's tanh soft-capping of the logits makes and frees four more half-precision
+      logits-sized tensors before backward asks for fresh fp32 ones: about two fp32 logits
+      tensors' worth stays cached (H200).
+    """
+    if not wl.training or shape.kind != "decoder":
+        return 0
+    blocks = 0
+    if wl.method == "full" and shape.tie_word_embeddings and \
+            wl.resolved_precision in ("bf16", "fp16"):
+        blocks = 4 * shape.vocab_size * shape.hidden_size * 2
+    if shape.final_logit_softcap:
+        blocks = max(blocks, 8 * shape.vocab_size * tokens)
+    return blocks
+
+
+def allocator_reserve(allocated: int, persistent: int, wl: Workload, blocks: int = 0) -> int:
     """Memory PyTorch's caching allocator holds but has not handed out at the peak.
 
     Blocks freed by one phase are cached in their old sizes and only partly reused by the next:
-    a share of the memory that comes and goes (everything but weights and optimizer state).
+    a share of the memory that comes and goes (everything but weights and optimizer state), or
+    the big freed blocks named by ``blocks`` (:func:`freed_blocks_bytes`) when they are more.
+    Under checkpointing the share is larger: layers recomputed in backward free and re-make
+    their tensors.
     """
     dynamic = max(0, allocated - persistent)
     share = RESERVE_SHARE_CHECKPOINTED if wl.checkpointing else RESERVE_SHARE
     if not wl.training:
         share = RESERVE_SHARE_INFERENCE
-    return int(share * dynamic)
+    return int(max(share * dynamic, blocks))
 
 
 RESERVE_SHARE = 0.08
@@ -261,10 +321,16 @@ RESERVE_SHARE_CHECKPOINTED = 0.25
 RESERVE_SHARE_INFERENCE = 0.25
 
 
-def memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
-    """The breakdown for the workload's method (image models: their own layer walk)."""
+def memory(shape: ModelShape, wl: Workload, vram_bytes: int | None = None) -> MemoryBreakdown:
+    """The breakdown for the workload's method (image models: their own layer walk);
+    ``vram_bytes`` (the card's memory) sets what the driver reserves (None: an H100 80GB's)."""
     if shape.image is not None:
         from assess.estimate.image import image_memory
 
-        return image_memory(shape, wl)[0]
-    return training_memory(shape, wl) if wl.training else inference_memory(shape, wl)
+        mem = image_memory(shape, wl)[0]
+    else:
+        mem = training_memory(shape, wl) if wl.training else inference_memory(shape, wl)
+    if vram_bytes is None:
+        return mem
+    return replace(mem, context=mem.context - DRIVER_RESERVED_BYTES
+                   + driver_reserved_bytes(vram_bytes))

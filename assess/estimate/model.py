@@ -72,6 +72,9 @@ class ModelShape:
     #: Image models: the walked architecture (``vision.ImageArch`` or ``image.DiffusionSpec``);
     #: the transformer numbers above are then unused (zero).
     image: Any = None
+    #: Gemma-2 caps its final logits with tanh (``final_logit_softcapping``): one more saved
+    #: logits-sized tensor in training.
+    final_logit_softcap: bool = False
 
     @property
     def kv_dim(self) -> int:
@@ -297,6 +300,7 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         num_experts=experts, experts_per_token=per_token,
         shared_expert_size=shared, shared_expert_gate=shared_gate,
         source=f"config.json ({model_type})", notes=family_notes(family),
+        final_logit_softcap=bool(cfg.get("final_logit_softcapping")),
     )
 
 

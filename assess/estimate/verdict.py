@@ -139,7 +139,8 @@ def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
 
 def max_batch(shape: ModelShape, wl: Workload, vram: int, limit: int = 4096) -> int:
     """Largest micro-batch that fits in ``vram`` (0: not even one)."""
-    return _largest(1, limit, lambda b: _fits(memory(shape, replace(wl, batch=b)).total, vram))
+    return _largest(1, limit,
+                    lambda b: _fits(memory(shape, replace(wl, batch=b), vram).total, vram))
 
 
 def max_seq(shape: ModelShape, wl: Workload, vram: int) -> int:
@@ -148,7 +149,7 @@ def max_seq(shape: ModelShape, wl: Workload, vram: int) -> int:
     if not wl.training:
         limit = max(1, limit - wl.new_tokens)
     return _largest(1, int(limit),
-                    lambda s: _fits(memory(shape, replace(wl, seq_len=s)).total, vram))
+                    lambda s: _fits(memory(shape, replace(wl, seq_len=s), vram).total, vram))
 
 
 def suggestions(shape: ModelShape, wl: Workload, vram: int,
@@ -192,13 +193,13 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     if 0 < s < wl.seq_len:
         cands.append((f"sequence length {s}", replace(wl, seq_len=s)))
     for g in (2, 4, 8) if more_gpus else ():  # the fewest GPUs that fit
-        if g > wl.gpus and memory(shape, replace(wl, gpus=g)).total <= vram:
+        if g > wl.gpus and memory(shape, replace(wl, gpus=g), vram).total <= vram:
             cands.append((f"{g} GPUs of this kind" + (" (FSDP)" if training else ""),
                           replace(wl, gpus=g)))
             break
     out: list[Suggestion] = []
     for label, changed in cands:
-        total = memory(shape, changed).total
+        total = memory(shape, changed, vram).total
         if total <= vram:
             out.append(Suggestion(label, total, _status(total, vram, changed), changed))
     if not out:
@@ -226,7 +227,7 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
         current = replace(current, precision="nf4")
         steps.append(("4-bit weights", current))
     for label, changed in steps:
-        total = memory(shape, changed).total
+        total = memory(shape, changed, vram).total
         if total <= vram:
             return Suggestion(" + ".join(s for s, _ in steps[: steps.index((label, changed)) + 1]),
                               total, _status(total, vram, changed), changed)
@@ -242,7 +243,7 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
             return None
         current = replace(current, seq_len=s)
         labels.append(f"batch size 1 and sequence length {s}")
-    total = memory(shape, current).total
+    total = memory(shape, current, vram).total
     return (Suggestion(" + ".join(labels), total, _status(total, vram, current), current)
             if total <= vram else None)
 
