@@ -100,6 +100,9 @@ def _offload(shape: ModelShape, wl: Workload, mem: MemoryBreakdown,
         cpu_bytes = int(1.5 * (moved + 4 * p))
     else:
         # frozen weights stay in RAM and stream over PCIe (accelerate device_map offload)
+        if wl.method == "qlora":
+            return None, None, ("keeping part of a 4-bit QLoRA base in system RAM is not "
+                                "modelled (never measured here), so no offload verdict")
         if over > mem.weights * 0.9:
             return None, None, "even with most weights in system RAM it does not fit"
         moved = over
