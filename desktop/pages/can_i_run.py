@@ -142,6 +142,7 @@ class CanIRunPage(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search the catalog, or type a Hugging Face id "
                                        "(Qwen/Qwen3-8B), a config.json path or a size (7B)")
+        self.search.setToolTip(self.search.placeholderText())
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._use_typed)
         box.addWidget(self.search)
@@ -213,8 +214,9 @@ class CanIRunPage(QWidget):
         self.gpu = QComboBox()
         self.gpu_hint = QLabel()
         self.gpu_hint.setWordWrap(True)
+        self.gpu_hint.setVisible(False)
         self.gpu_search = GpuSearch(self.gpu, lambda: catalog_gpus(self._catalog()),
-                                    self._gpu_row, self.gpu_hint.setText)
+                                    self._gpu_row, self._set_gpu_hint)
         self.dataset = QSpinBox()
         self.dataset.setRange(0, 10_000_000)
         self.dataset.setSuffix(" M tokens")
@@ -241,7 +243,7 @@ class CanIRunPage(QWidget):
         for combo in (self.method, self.precision, self.optimizer, self.lora_rank,
                       self.attention, self.gpu):
             combo.currentIndexChanged.connect(self.recompute)
-        self.gpu.currentIndexChanged.connect(self.gpu_hint.clear)
+        self.gpu.currentIndexChanged.connect(lambda _index: self._set_gpu_hint(""))
         for slider in (self.batch, self.seq):
             slider.valueChanged.connect(self.recompute)
         for spin in (self.new_tokens, self.gpus, self.dataset, self.image_size, self.steps):
@@ -310,6 +312,11 @@ class CanIRunPage(QWidget):
             item.setData(_SEARCH_ROLE, _search_key(f"{item.text()} {entry.id} "
                                                    f"{getattr(entry, 'hf_repo', '') or ''}"))
             self.model_list.addItem(item)
+
+    def _set_gpu_hint(self, text: str) -> None:
+        """Say under the GPU box why a typed name picked no GPU (hidden when there is nothing)."""
+        self.gpu_hint.setText(text)
+        self.gpu_hint.setVisible(bool(text))
 
     def _gpu_row(self, gpu_id: str) -> int:
         """The GPU combo row of a catalog GPU (-1 when it has none)."""

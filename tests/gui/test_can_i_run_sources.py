@@ -146,9 +146,10 @@ def test_an_ambiguous_gpu_lists_its_candidates_and_keeps_the_choice(
     QTest.keyClick(edit, Qt.Key.Key_Return)
     assert page.gpu.currentIndex() == chosen
     assert "several catalog GPUs" in page.gpu_hint.text()
+    assert not page.gpu_hint.isHidden()
     listed = page.gpu_search.suggestions()
     assert "(rtx-3060-12gb)" in listed[0] and "(rtx-3060-8gb)" in listed[1]
     page.gpu_search.completer.activated.emit(listed[1])
     assert page.result is not None and page.result.gpu is not None
     assert page.result.gpu.name == "NVIDIA GeForce RTX 3060 8 GB"
-    assert page.gpu_hint.text() == ""
+    assert page.gpu_hint.text() == "" and page.gpu_hint.isHidden()
