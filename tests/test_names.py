@@ -39,13 +39,17 @@ def _restyle(text: str, data: st.DataObject) -> str:
     return cased[0] + "".join(s + w for s, w in zip(seps, cased[1:], strict=True))
 
 
+def _gpu_found_as_typed(entry: GpuEntry, texts: tuple[str, ...], data: st.DataObject) -> None:
+    for text in texts:
+        found = GPUS.resolve(_restyle(text, data))
+        assert found.entry is not None and found.entry.id == entry.id, (text, found)
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_every_catalog_gpu_is_found_by_its_id_and_name_however_typed(data: st.DataObject) -> None:
     entry: GpuEntry = data.draw(st.sampled_from(CAT.gpus))
-    for text in (entry.id, entry.name):
-        found = GPUS.resolve(_restyle(text, data))
-        assert found.entry is not None and found.entry.id == entry.id, (text, found)
+    _gpu_found_as_typed(entry, (entry.id, entry.name, *entry.aliases), data)
 
 
 @settings(max_examples=200, deadline=None)
@@ -55,9 +59,7 @@ def test_every_gpu_name_is_found_without_or_with_its_vendor_words(data: st.DataO
     brand = {"nvidia": "NVIDIA GeForce", "amd": "AMD Radeon", "intel": "Intel"}[entry.vendor]
     bare = " ".join(normalize_name(entry.name, frozenset({"nvidia", "geforce", "amd", "radeon",
                                                           "intel", "tesla", "gpu"})))
-    for text in (bare, f"{brand} {bare}"):
-        found = GPUS.resolve(_restyle(text, data))
-        assert found.entry is not None and found.entry.id == entry.id, (text, found)
+    _gpu_found_as_typed(entry, (bare, f"{brand} {bare}"), data)
 
 
 @settings(max_examples=300, deadline=None)
