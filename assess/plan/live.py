@@ -31,6 +31,7 @@ from assess.hardware import GpuInfo, GpuVendor
 from assess.match import match_gpu
 from catalog import Catalog, CloudOfferEntry, GpuEntry
 from catalog.paths import cache_dir, config_dir
+from catalog.userfiles import UserFileError, write_user_file
 
 DEFAULT_URL = "https://console.vast.ai/api/v0/bundles/"
 URL_ENV = "RIGREADY_VAST_URL"
@@ -152,11 +153,9 @@ def _read_cache(path: Path) -> tuple[datetime, object] | None:
 def _write_cache(path: Path, fetched: datetime, answer: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fetched_at": fetched.isoformat(), "answer": answer}),
-                       encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
+        write_user_file(path, json.dumps({"fetched_at": fetched.isoformat(),
+                                          "answer": answer}), force=True)
+    except (OSError, UserFileError):
         pass  # a cache that cannot be written only costs a request next time
 
 
@@ -244,6 +243,7 @@ def set_online(enabled: bool) -> None:
     """
     path = settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({_SETTING: enabled}), encoding="utf-8")
-    os.replace(tmp, path)
+    try:  # temp file, fsync, rename (nothing left behind on a full disk)
+        write_user_file(path, json.dumps({_SETTING: enabled}), force=True)
+    except UserFileError as exc:
+        raise OSError(str(exc)) from None
