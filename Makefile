@@ -2,8 +2,9 @@
 #   make start   set up .venv (first time only) and start rigready; with no display it prints the
 #                terminal report instead and says so
 #   make test    set up .venv and .venv-core (first time only), then lint, type-check, check the
-#                import layers, run every test (GUI tests offscreen), and run the core tests again
-#                in .venv-core, which has no PySide6 or pyqtgraph
+#                import layers, run every test (GUI tests offscreen, plus a smoke test of the
+#                whole window on a real X server, Xvfb, installed when missing and run as root),
+#                and run the core tests again in .venv-core, which has no PySide6 or pyqtgraph
 # Re-running either is cheap: a venv is rebuilt only when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -23,7 +24,10 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# The GUI tests run offscreen, except tests/gui/test_xvfb_smoke.py, which starts its own Xvfb:
+# gui_test_deps.sh installs Xvfb and Qt's X11 libraries first when run as root on Debian (CI).
 gui-tests: $(VENV)/.test-installed
+	packaging/gui_test_deps.sh $(VENV)/bin/python
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m pytest -q
 
 # The core packages must work on a headless server without Qt: same tests minus tests/gui, in a

@@ -187,3 +187,18 @@ def prepare_qt_platform(screenshot: bool) -> None:
     chosen = choose_platform(screenshot)
     if chosen is not None:
         os.environ["QT_QPA_PLATFORM"] = chosen
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m desktop.qt_platform --missing debian|fedora``: the packages to install."""
+    if len(argv) != 2 or argv[0] != "--missing" or argv[1] not in ("debian", "fedora"):
+        print("usage: python -m desktop.qt_platform --missing debian|fedora", file=sys.stderr)
+        return 2
+    missing = missing_libraries()
+    names = (m.debian if argv[1] == "debian" else m.fedora for m in missing)
+    print(" ".join(dict.fromkeys(names)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -115,9 +115,10 @@ class CanIRunPage(QWidget):
         outer.addWidget(title)
         root = QHBoxLayout()
         outer.addLayout(root, 1)
-        root.addLayout(self._build_picker(), 1)
-        root.addLayout(self._build_controls(), 1)
-        root.addLayout(self._build_answer(), 2)
+        # the model names need room (they were cut at 1024 px); the answer keeps the most
+        root.addLayout(self._build_picker(), 2)
+        root.addLayout(self._build_controls(), 2)
+        root.addLayout(self._build_answer(), 3)
         self._fill_models()
         self._fill_gpus(getattr(context, "profile", None))
         signal = getattr(context, "profile_changed", None)
@@ -151,6 +152,9 @@ class CanIRunPage(QWidget):
         self.hub_bar.failed.connect(self._show_error)
         box.addWidget(self.hub_bar)
         self.model_list = QListWidget()
+        self.model_list.setMinimumWidth(230)
+        self.model_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.model_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.model_list.currentItemChanged.connect(self._on_model_item)
         box.addWidget(self.model_list, 1)
         self.open_button = QPushButton("Open config.json…")
@@ -307,6 +311,7 @@ class CanIRunPage(QWidget):
         cat = self._catalog()
         for entry in getattr(cat, "models", ()):
             item = QListWidgetItem(f"{entry.name}  ({entry.params / 1e9:.2f}B)")
+            item.setToolTip(item.text())  # the whole name where the list is narrow
             item.setData(Qt.ItemDataRole.UserRole, entry.id)
             # what the filter compares: the resolver's words of the name, id and repo
             item.setData(_SEARCH_ROLE, _search_key(f"{item.text()} {entry.id} "

@@ -23,6 +23,7 @@ from desktop.widgets.card import Card
 from desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
 
 __all__ = ["ReadinessPage", "TaskTableModel", "TierLadder", "verdict_colour"]
+_SUMMARY_STYLE = "font-size: 15px; font-weight: 600;"
 
 class TierLadder(QFrame):
     """The tiers top to bottom, "below entry" last; this PC's row is highlighted."""
@@ -97,7 +98,7 @@ class ReadinessPage(QWidget):
         layout.addLayout(header)
         self.summary = QLabel("No profile yet: detect this PC or open a saved profile.")
         self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.summary.setStyleSheet(_SUMMARY_STYLE)
         layout.addWidget(self.summary)
         self.weakest = QLabel("")
         self.weakest.setWordWrap(True)
@@ -142,10 +143,10 @@ class ReadinessPage(QWidget):
             self.result = None
             self.score_label.setText("")
             self.summary.setText(f"The catalog could not be loaded: {exc}")
-            self.summary.setStyleSheet(f"color: {BAD[current_theme()]};")
+            self.summary.setStyleSheet(f"{_SUMMARY_STYLE} color: {BAD[current_theme()]};")
             self.tasks.set_verdicts(())
             return
-        self.summary.setStyleSheet("")
+        self.summary.setStyleSheet(_SUMMARY_STYLE)
         measured = measured_for(profile, self.context.database_path)
         self.show_result(assess_readiness(profile, catalog, measured), catalog)
 
@@ -163,8 +164,9 @@ class ReadinessPage(QWidget):
         self.ladder.show_ladder(catalog, result)
         self._show_components(result)
         self.tasks.set_verdicts(result.tasks)
-        self.notes.setText("How: " + "; ".join(result.reasons))
-        self.notes.setToolTip("\n".join(result.reasons))
+        self.notes.setText("How this is worked out: hover here, or see the README's "
+                           "\u201cHow the readiness score works\u201d")
+        self.notes.setToolTip("\n".join(f"• {r}" for r in result.reasons))
         self.notes.setVisible(bool(result.reasons))
 
     def _show_components(self, result: Readiness) -> None:
@@ -173,8 +175,9 @@ class ReadinessPage(QWidget):
             card.deleteLater()
         self.component_cards = {}
         for i, comp in enumerate(result.components):
-            card = Card(COMPONENT_NAMES[comp.component], comp.tier_name)
-            card.add_row("Has", comp.summary)
+            # "Enthusiast", not "Enthusiast - Serious Development": one line per card
+            card = Card(COMPONENT_NAMES[comp.component], comp.tier_name.split(" - ")[0])
+            card.compact(comp.summary)
             # the weakest link's lift is the sentence above; the others' in the tooltip
             card.setToolTip("\n".join([*comp.reasons,
                                        f"To lift it: {comp.lift or 'already at the top tier'}"]))

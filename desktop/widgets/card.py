@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.theme import MUTED, current_theme
 
@@ -42,6 +42,26 @@ class Card(QFrame):
         outer.addLayout(self._grid)
         outer.addStretch(1)
         self._rows = 0
+
+    def compact(self, text: str) -> QLabel:
+        """A small card: the title and subtitle on one line, then ``text`` (Readiness page)."""
+        self.title_label.setStyleSheet("font-size: 14px; font-weight: 600;")
+        head = QHBoxLayout()
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.removeWidget(self.title_label)
+        layout.removeWidget(self.subtitle_label)
+        head.addWidget(self.title_label)
+        head.addWidget(self.subtitle_label, 1)
+        layout.insertLayout(0, head)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(2)
+        value = QLabel(text)
+        value.setWordWrap(True)
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._grid.addWidget(value, self._rows, 0, 1, 2)
+        self._rows += 1
+        return value
 
     def add_row(self, label: str, value: str | None, source: str | None = None) -> QLabel:
         """Append ``label: value``; returns the value label (tests read its text)."""

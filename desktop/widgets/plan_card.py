@@ -27,9 +27,12 @@ LABEL_REASON = {"cheapest": "the lowest total that reaches the goal",
 
 
 def label_reasons(labels: tuple[str, ...]) -> str:
-    """``cheapest: the lowest total ...; best value: ...`` for a plan's labels."""
-    return "; ".join(f"{label}: {LABEL_REASON.get(label, 'chosen by the planner')}"
-                     for label in labels)
+    """Why a plan has its labels: the reason alone for one label (the label is just above
+    it), ``cheapest: the lowest total ...; best value: ...`` for several."""
+    reasons = [LABEL_REASON.get(label, "chosen by the planner") for label in labels]
+    if len(labels) == 1:
+        return reasons[0][:1].upper() + reasons[0][1:]
+    return "; ".join(f"{label}: {reason}" for label, reason in zip(labels, reasons, strict=True))
 
 
 def status_colour(status: str) -> str:

@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QPainter, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -48,6 +48,8 @@ FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((v.capitalize(), (v,)) for v in VERDICTS),
 )
 VERDICT_COLUMN = 1
+#: From this width on, the detail pane goes beside the list.
+WIDE_PX = 1250
 
 
 def verdict_colour(verdict: Verdict | str) -> str:
@@ -130,8 +132,14 @@ class TaskFilter(QSortFilterProxyModel):
 
     def set_filter(self, verdicts: tuple[str, ...], needle: str) -> None:
         """Apply a verdict filter and a search text."""
+        begin = getattr(self, "beginFilterChange", None)  # Qt 6.10+; older: invalidate
+        if callable(begin):
+            begin()
         self.verdicts, self.needle = verdicts, needle.strip().lower()
-        self.invalidateRowsFilter()
+        if callable(begin):
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
         """Verdict chosen and search text found in the task, why or fix."""
@@ -213,10 +221,10 @@ class TaskDetail(QFrame):
         checks = "".join(f"<li>{escape(r)}</li>" for r in task.reasons)
         fix = escape(task.fix) if task.fix else "Nothing: it is ready."
         self.body.setText(
-            f"<p style='font-size:15px; font-weight:600'>{escape(task.task)}</p>"
-            f"<p><span style='color:{colour}; font-weight:700'>{escape(task.verdict)}</span>"
-            f"</p><p><b>Why:</b> {escape(task.reason)}</p><p><b>Fix:</b> {fix}</p>"
-            f"<p style='color:{muted}'>Every check:</p><ul style='color:{muted}'>{checks}</ul>")
+            f"<b>{escape(task.task)}</b> — <span style='color:{colour}; font-weight:700'>"
+            f"{escape(task.verdict)}</span><br><b>Why:</b> {escape(task.reason)}<br>"
+            f"<b>Fix:</b> {fix}<p style='color:{muted}; margin-top:6px'>Every check:</p>"
+            f"<ul style='color:{muted}; margin-top:0'>{checks}</ul>")
 
     def retheme(self, _theme: str) -> None:
         """Re-render the colours for a new theme."""
@@ -269,16 +277,27 @@ class TaskList(QWidget):
             self.table.setColumnHidden(hidden, True)
         self.table.sortByColumn(VERDICT_COLUMN, Qt.SortOrder.AscendingOrder)  # worst first
         self.detail = TaskDetail()
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
-        layout.addWidget(splitter, 1)
+        # The detail pane sits under the list (full-width task names, why and fix in two or
+        # three lines); beside it once the window is wide (see resizeEvent).
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.detail.setMinimumHeight(90)
+        layout.addWidget(self.splitter, 1)
         self.verdict_filter.currentIndexChanged.connect(self._refilter)
         self.search.textChanged.connect(self._refilter)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Detail beside the list when there is room for both, under it otherwise."""
+        super().resizeEvent(event)
+        wide = self.width() >= WIDE_PX
+        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self.splitter.orientation() != wanted:
+            self.splitter.setOrientation(wanted)
 
     def set_verdicts(self, verdicts: tuple[TaskVerdict, ...]) -> None:
         """Show these tasks, keep the filter, and select the first (worst) one."""

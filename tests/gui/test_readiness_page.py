@@ -147,3 +147,57 @@ def test_renders(context: AppContext, qtbot: QtBot) -> None:
     qtbot.waitExposed(page)
     image = page.grab().toImage()
     assert image.width() == 1000 and not image.isNull()
+
+
+# --- issue 15: answers at a glance -----------------------------------------------------------
+
+@pytest.fixture
+def real_context(tmp_path: Path) -> AppContext:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    return AppContext(settings=settings, db_path=tmp_path / "db.sqlite3")  # the real catalog
+
+
+def test_one_line_per_task_with_why_and_fix_in_the_detail_pane(real_context: AppContext,
+                                                                qtbot: QtBot) -> None:
+    page = ReadinessPage(real_context)
+    qtbot.addWidget(page)
+    page.resize(1200, 780)  # the issue: one row at a time at this size
+    page.show()
+    real_context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    qtbot.wait(20)
+    table = page.table
+    line = table.fontMetrics().height()
+    assert all(table.rowHeight(r) < 2.5 * line for r in range(page.model.rowCount()))
+    visible = table.viewport().height() // table.rowHeight(0)
+    assert visible >= 8, visible
+    assert table.isColumnHidden(2) and table.isColumnHidden(3)  # why and fix: in the pane
+    first = page.tasks.visible_tasks()[0]
+    assert first.verdict == "not ready"  # worst first
+    detail = page.tasks.detail.body.text()
+    assert first.reason in detail.replace("&lt;", "<") or "Why:" in detail
+    assert "Fix:" in detail and page.tasks.detail.task == first
+    # the weakest link is one sentence
+    assert page.weakest.text().startswith("Weakest link: GPU — ")
+    assert page.weakest.text().count(". ") == 0 and page.weakest.text().endswith(".")
+
+
+def test_the_list_filters_by_verdict_and_text_and_sorts(real_context: AppContext,
+                                                        qtbot: QtBot) -> None:
+    page = ReadinessPage(real_context)
+    qtbot.addWidget(page)
+    real_context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    every = page.tasks.visible_tasks()
+    page.tasks.verdict_filter.setCurrentText("Ready")
+    ready = page.tasks.visible_tasks()
+    assert ready and all(t.verdict == "ready" for t in ready) and len(ready) < len(every)
+    page.tasks.verdict_filter.setCurrentText("All tasks")
+    page.tasks.search.setText("13B")
+    found = page.tasks.visible_tasks()
+    assert found and all("13b" in (t.task + t.reason + t.fix).lower() for t in found)
+    assert page.tasks.detail.task in found  # the pane follows the filter
+    page.tasks.search.setText("no such task at all")
+    assert page.tasks.visible_tasks() == [] and page.tasks.detail.task is None
+    page.tasks.search.setText("")
+    page.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    names = [t.task for t in page.tasks.visible_tasks()]
+    assert names == sorted(names, key=str.lower)

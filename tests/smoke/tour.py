@@ -52,7 +52,7 @@ def colours_in(image: QImage, step: int = 7) -> int:
 
 def save(widget: QWidget, area: QWidget, path: Path) -> None:
     """Grab ``widget`` to ``path``; a blank ``area`` (the page itself) is a problem."""
-    wait(250)
+    wait(150)
     if not widget.grab().save(str(path), "PNG"):
         problems.append(f"cannot write {path}")
     if colours_in(area.grab().toImage()) < 4:
