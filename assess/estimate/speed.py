@@ -49,6 +49,16 @@ ATTENTION_EFFICIENCY = 0.45
 ELEMENTWISE_TRAFFIC = 10.0
 STEP_OVERHEAD_S = 0.004
 LAYER_OVERHEAD_S = 0.0015
+#: LoRA: cost per adapted module per pass (peft's wrapper: dropout, A, B, scaling), fitted
+#: jointly with the QLoRA figure below on the fitted LM cases of both H200 records (worst ratio
+#: minimised).
+LORA_MODULE_S = 0.0001
+#: QLoRA: cost per quantized Linear per pass (forward, recompute, backward: dequantize
+#: launches), fitted on the
+#: QLoRA step times of ``tests/data/calibration/h200-2026-12-01.json`` (its held-out file unused).
+QLORA_LINEAR_S = 0.00004
+#: ... and per layer per pass (the fp32 norms and casts prepare_model_for_kbit_training leaves).
+QLORA_LAYER_S = 0.0006
 #: Hugging Face ``generate()``: Python and launch cost per layer per new token (fitted on GPT-2,
 #: Llama-3.2-1B and Llama-3.1-8B at batch 1: 8.0, 16.5 and 23.7 ms per token, CPU-bound).
 GENERATE_LAYER_S = 0.00085
@@ -158,6 +168,12 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
     traffic += qlora_dequant_bytes(shape, wl)
     memory = traffic / (BANDWIDTH_EFFICIENCY * bw * 1e9)
     overhead = STEP_OVERHEAD_S + LAYER_OVERHEAD_S * shape.num_layers * (1 + 0.5 * (passes - 1))
+    adapted = sum(c for nm, _, _, c, _ in shape.linear_modules() if nm in rg.targets)
+    overhead += LORA_MODULE_S * adapted * shape.num_layers * (1 + passes)  # peft's wrappers
+    if wl.method == "qlora":  # bitsandbytes' Linear4bit: Python and dequantize launches
+        linears = sum(c for _, _, _, c, _ in shape.linear_modules()) * shape.num_layers
+        overhead += QLORA_LINEAR_S * linears * (1 + passes)
+        overhead += QLORA_LAYER_S * shape.num_layers * (1 + passes)
     return StepTime(matmul_s=matmul, attention_s=attention, memory_s=memory, overhead_s=overhead)
 
 

@@ -127,8 +127,9 @@ def _training_speed(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq:
         f"{st.attention_s * 1000:.0f}, memory-bound {st.memory_s * 1000:.0f}, overhead "
         f"{st.overhead_s * 1000:.0f} ms): the model's kernels calibrated on step times measured "
         f"on an H200 (Transformers + PyTorch eager, 124M-8B), scaled by this GPU's {origin}"
-        + ("; QLoRA's dequantization counted at bandwidth, not yet checked against a measured "
-           "QLoRA step" if wl.method == "qlora" else "")
+        + ("; QLoRA: bitsandbytes' dequantization at bandwidth plus its per-Linear and "
+           "per-layer cost, "
+           "checked on measured QLoRA steps (0.79-1.28x)" if wl.method == "qlora" else "")
         + ("; several GPUs: communication not counted" if wl.gpus > 1 else ""))
     return tps, step, util
 
