@@ -145,7 +145,8 @@ def _estimate_image(shape: ModelShape, wl: Workload, gpu: GpuTarget | None,
         raise EstimateError("several GPUs are not modelled for image models (give --gpus 1)")
     if shape.kind == "diffusion" and wl.precision is None and not wl.training:
         wl = replace(wl, precision="fp16")  # diffusers pipelines are usually loaded in fp16
-    mem, plan = image.image_memory(shape, wl)
+    plan = image.image_memory(shape, wl)[1]
+    mem = memory(shape, wl, gpu.vram_bytes if gpu else None)  # the card's driver reservation
     reasons = [*shape.notes, *plan.notes, f"{shape.kind} ({shape.family}) at {plan.side} px: "
                "memory from the walked layers (activations per image from each layer's shape)",
                image.describe(mem)]

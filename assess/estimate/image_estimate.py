@@ -32,8 +32,10 @@ def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
 
 def image_max_batch(shape: Any, wl: Workload, vram: int, limit: int = 4096) -> int:
     """Largest batch that fits (0: not even one)."""
+    from assess.estimate.memory import memory
+
     def ok(b: int) -> bool:
-        return image.image_memory(shape, replace(wl, batch=b))[0].total <= vram
+        return memory(shape, replace(wl, batch=b), vram).total <= vram
     if not ok(1):
         return 0
     lo, hi = 1, limit
@@ -70,13 +72,20 @@ def image_suggestions(shape: Any, wl: Workload, vram: int) -> tuple[Suggestion, 
     out = []
     for label, changed in cands:
         try:
-            total = image.image_memory(shape, changed)[0].total
+            total = memory_for(shape, changed, vram)
         except ValueError:
             continue
         if total <= vram:
             status = "fits" if total * (1 + IMAGE_ERROR_BAND) <= vram else "tight"
             out.append(Suggestion(label, total, status))  # type: ignore[arg-type]
     return tuple(out)
+
+
+def memory_for(shape: Any, wl: Workload, vram: int) -> int:
+    """NVML total of ``wl`` on a card of ``vram`` bytes."""
+    from assess.estimate.memory import memory
+
+    return memory(shape, wl, vram).total
 
 
 def image_timing(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: image.ImagePlan,
