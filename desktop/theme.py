@@ -67,6 +67,13 @@ def apply_theme(app: QApplication, choice: str) -> str:
     palette.setColor(QPalette.ColorRole.ToolTipBase, QColor(base))
     palette.setColor(QPalette.ColorRole.ToolTipText, QColor(text))
     palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(MUTED[theme]))
+    # setColor(role, ...) paints every colour group alike, so a disabled button looked like an
+    # enabled one (the wizard's Back on step 1): disabled text gets its own, fainter colour
+    faint = QColor("#a0a5ab" if theme == "light" else "#6b6f76")
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, faint)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Light, QColor(window))
     previous = app.property("rigready_theme")
     app.setPalette(palette)
     app.setProperty("rigready_theme", theme)

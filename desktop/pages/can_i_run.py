@@ -566,9 +566,12 @@ class CanIRunPage(QWidget):
         colour = {"fits": GOOD, "tight": WARN, "offload": WARN, "no": BAD}.get(status or "",
                                                                              MUTED)[theme]
         if cpu is not None:
-            head = {"fits": "Yes, on the CPU", "tight": "Yes, on the CPU (tight)",
-                    "no": "No, not on this PC"}.get(cpu[0], "Unknown")
-            self.verdict.setText(f"{head}: {m.allocated / GIB:.1f} GiB of RAM")
+            if est.workload.resolved_precision in ("int8", "nf4"):
+                self.verdict.setText("No: 4-bit and 8-bit need a GPU")
+            else:
+                head = {"fits": "Yes, on the CPU", "tight": "Yes, on the CPU (tight)",
+                        "no": "No, not on this PC"}.get(cpu[0], "Unknown")
+                self.verdict.setText(f"{head}: needs {m.allocated / GIB:.1f} GiB of RAM")
         else:
             head = VERDICT_TEXT.get(status or "", "No GPU chosen")
             self.verdict.setText(f"{head}: {m.total / GIB:.1f} GiB")

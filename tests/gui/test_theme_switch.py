@@ -178,3 +178,21 @@ def test_following_the_system_scheme_repaints_live(tmp_path: Path, qtbot: QtBot,
     win.theme_menu.choose("light")  # an explicit choice then wins over the desktop's
     app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
     _check(title, "light", "title with Light chosen")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_disabled_controls_look_disabled(theme: str, window: MainWindow) -> None:
+    # The wizard's Back on step 1 was disabled but drawn like an enabled button.
+    from PySide6.QtGui import QPalette
+
+    window.theme_menu.choose(theme)
+    window.show_page("upgrade")
+    back = window.page("upgrade").back_button  # type: ignore[attr-defined]
+    assert not back.isEnabled()
+    palette = back.palette()
+    role = QPalette.ColorRole.ButtonText
+    off = palette.color(QPalette.ColorGroup.Disabled, role)
+    on = palette.color(QPalette.ColorGroup.Active, role)
+    button = palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Button)
+    assert abs(_luma(on) - _luma(off)) > 40
+    assert abs(_luma(off) - _luma(button)) < abs(_luma(on) - _luma(button))
