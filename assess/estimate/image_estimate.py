@@ -10,24 +10,16 @@ from assess.estimate.gpu import GpuTarget
 from assess.estimate.inputs import Workload
 from assess.estimate.memory import GIB, MemoryBreakdown
 from assess.estimate.stack import IMAGE_ERROR_BAND
-from assess.estimate.timing import POWER_SHARE, SYSTEM_OVERHEAD_W, Timing, load_watts
-from assess.estimate.verdict import Suggestion, Verdict
+from assess.estimate.timing import Timing, run_cost
+from assess.estimate.verdict import Suggestion, Verdict, band_verdict
 
 
 def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
-    """Fits / tight / no (image pipelines are not offloaded here); "fits" only when the
-    estimate plus its measured error band stays inside VRAM."""
+    """Fits / tight (the measured error band) / no: image pipelines are not offloaded here."""
     vram, total = gpu.vram_bytes, mem.total
-    gib = f"needs {total / GIB:.1f} of {vram / GIB:.1f} GiB"
-    if total * (1 + IMAGE_ERROR_BAND) <= vram:
-        return Verdict("fits", vram, total, None, (
-            f"{gib}, with room for the estimate's measured error band "
-            f"({IMAGE_ERROR_BAND:.0%})",))
-    if total <= vram:
-        return Verdict("tight", vram, total, None, (
-            f"{gib}: inside the estimate's measured error band (peaks up to "
-            f"{IMAGE_ERROR_BAND:.0%} above it were seen), so it may run out of memory",))
-    return Verdict("no", vram, total, None, (gib,))
+    within = band_verdict(total, vram, IMAGE_ERROR_BAND)
+    return within or Verdict("no", vram, total, None, (
+        f"needs {total / GIB:.1f} of {vram / GIB:.1f} GiB",))
 
 
 def image_max_batch(shape: Any, wl: Workload, vram: int, limit: int = 4096) -> int:
@@ -108,15 +100,8 @@ def image_timing(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: image.Ima
             f"multiply-accumulates ({plan.macs_per_image / 1e9:,.1f} G per image per pass) at "
             f"the share of peak measured for this family on an H200, scaled by this GPU's "
             f"{peak:.0f} {dtype} TFLOP/s and {gpu.bandwidth_gb_s:.0f} GB/s")
-    hours = energy = cost = None
-    if dataset_items and rate:
-        hours = dataset_items * epochs / rate / 3600.0
-        watts = load_watts(gpu.tgp_w, wl.gpus) if gpu and gpu.tgp_w else None
-        if watts is not None:
-            energy = watts * hours / 1000.0
-            cost = energy * electricity_usd_kwh
-            reasons.append(f"{watts:.0f} W while working ({POWER_SHARE:.0%} of board power + "
-                           f"{SYSTEM_OVERHEAD_W:.0f} W for the rest of the PC)")
+    hours, energy, cost = run_cost(rate, dataset_items, epochs, gpu, wl.gpus,
+                                   electricity_usd_kwh, reasons)
     runtime = ("diffusers pipeline (PyTorch eager)" if isinstance(shape.image,
                                                                    image.DiffusionSpec)
                else "torchvision model (PyTorch eager)")

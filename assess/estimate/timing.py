@@ -134,6 +134,24 @@ def _training_speed(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq:
     return tps, step, util
 
 
+def run_cost(rate: float | None, items: int | None, epochs: float, gpu: GpuTarget | None,
+             gpus: int, electricity_usd_kwh: float, reasons: list[str]
+             ) -> tuple[float | None, float | None, float | None]:
+    """Hours, kWh and electricity cost of ``items`` (tokens or images) x ``epochs`` at ``rate``
+    per second (None where unknown); says the power assumed in ``reasons``."""
+    if not items or not rate:
+        return None, None, None
+    hours = items * epochs / rate / 3600.0
+    watts = load_watts(gpu.tgp_w, gpus) if gpu and gpu.tgp_w else None
+    if watts is None:
+        return hours, None, None
+    energy = watts * hours / 1000.0
+    reasons.append(f"{watts:.0f} W while working ({POWER_SHARE:.0%} of board power "
+                   f"+ {SYSTEM_OVERHEAD_W:.0f} W for the rest of the PC) at "
+                   f"{electricity_usd_kwh:.2f} USD/kWh")
+    return hours, energy, energy * electricity_usd_kwh
+
+
 def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
            dataset_tokens: int | None = None, epochs: float = 1.0,
            utilisation: float | None = None,
@@ -171,18 +189,8 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
             f"{llamacpp:,.0f} tokens/s")
         if rated:
             prefill = speed.prefill_seconds(shape, wl, seq, rated[0])
-    hours = energy = cost = None
-    if dataset_tokens:
-        rate = tps if wl.training else decode
-        if rate:
-            hours = dataset_tokens * epochs / rate / 3600.0
-            watts = load_watts(gpu.tgp_w, wl.gpus) if gpu and gpu.tgp_w else None
-            if watts is not None:
-                energy = watts * hours / 1000.0
-                cost = energy * electricity_usd_kwh
-                reasons.append(f"{watts:.0f} W while working ({POWER_SHARE:.0%} of board power "
-                               f"+ {SYSTEM_OVERHEAD_W:.0f} W for the rest of the PC) at "
-                               f"{electricity_usd_kwh:.2f} USD/kWh")
+    hours, energy, cost = run_cost(tps if wl.training else decode, dataset_tokens, epochs, gpu,
+                                   wl.gpus, electricity_usd_kwh, reasons)
     return Timing(tokens_per_s=tps if wl.training else decode, flops_per_token=fpt,
                   utilisation=round(util, 3), compute_dtype=dtype, hours=hours,
                   energy_kwh=energy, cost_usd=cost, decode_tokens_per_s=decode,

@@ -51,15 +51,9 @@ def _fits(total: int, vram: int) -> bool:
     return total <= vram
 
 
-def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
-          ram_available: int | None = None) -> Verdict:
-    """Fits / tight / offload / no for ``gpu``, with the offload slowdown.
-
-    "fits" only when the estimate plus its own measured error band (:func:`error_band`) stays
-    inside VRAM; a fit inside the band is "tight".
-    """
-    vram, total = gpu.vram_bytes, mem.total
-    band = error_band(wl)
+def band_verdict(total: int, vram: int, band: float) -> Verdict | None:
+    """"fits" when ``total`` plus the measured error ``band`` stays inside ``vram``, "tight"
+    when only ``total`` does; None when it does not fit at all."""
     gib = f"{total / GIB:.1f} of {vram / GIB:.1f} GiB"
     if total * (1 + band) <= vram:
         return Verdict("fits", vram, total, None, (
@@ -70,6 +64,21 @@ def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
             f"needs {gib}: the {(vram - total) / GIB:.1f} GiB to spare are inside the "
             f"estimate's measured error band (peaks up to {band:.0%} above it were seen), so it "
             "may run out of memory; a longer sample or allocator fragmentation can too",))
+    return None
+
+
+def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
+          ram_available: int | None = None) -> Verdict:
+    """Fits / tight / offload / no for ``gpu``, with the offload slowdown.
+
+    "fits" only when the estimate plus its own measured error band (:func:`error_band`) stays
+    inside VRAM; a fit inside the band is "tight".
+    """
+    vram, total = gpu.vram_bytes, mem.total
+    gib = f"{total / GIB:.1f} of {vram / GIB:.1f} GiB"
+    within = band_verdict(total, vram, error_band(wl))
+    if within is not None:
+        return within
     offloaded, slowdown, why = _offload(shape, wl, mem, gpu)
     if offloaded is None:
         return Verdict("no", vram, total, None, (f"needs {gib}", why))
