@@ -130,12 +130,12 @@ def test_an_out_of_memory_measurement_is_a_no() -> None:
 
 def test_a_similar_job_only_ever_raises_the_estimate() -> None:
     other = replace(QLORA, batch=4)
-    high = correction([("d", _run())], "llama-3.1-8b", other, int(20 * 2**30))
+    high = correction([("d", _run())], "llama-3.1-8b", other, 20 * 2**30)
     assert high is not None and not high.exact and high.total_bytes is not None
     assert high.total_bytes > 20 * 2**30  # measured 35% above its estimate: raised
-    low = _run(peak_bytes=int(9 * 2**30))
-    assert correction([("d", low)], "llama-3.1-8b", other, int(20 * 2**30)) is None
-    assert correction([("d", _run())], "mistral-7b", other, int(20 * 2**30)) is None
+    low = _run(peak_bytes=9 * 2**30)
+    assert correction([("d", low)], "llama-3.1-8b", other, 20 * 2**30) is None
+    assert correction([("d", _run())], "mistral-7b", other, 20 * 2**30) is None
 
 
 def test_cli_measure_without_torch_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
