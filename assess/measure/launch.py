@@ -156,11 +156,13 @@ def _start_fork(request: dict[str, Any], events: queue.Queue[dict[str, Any]]) ->
 
 
 def run(spec: MeasureSpec | None, *, device: str = "cuda", timeout_s: float = 300.0,
-        start: Start = "subprocess", nvml: Nvml | None = None) -> dict[str, Any]:
+        start: Start = "subprocess", nvml: Nvml | None = None,
+        stop: threading.Event | None = None) -> dict[str, Any]:
     """Run ``spec`` (None: the CUDA context probe) in a child and return its record.
 
     ``status`` is ``ok``, ``oom`` (out of memory: an answer, not a failure), ``error``,
-    ``timeout`` or ``crashed``; the child is killed at the timeout, so no GPU memory stays held.
+    ``timeout``, ``cancelled`` (``stop`` was set) or ``crashed``; the child is killed at the
+    timeout or on ``stop``, so no GPU memory stays held.
     """
     nvml = nvml or Nvml()
     request = {"spec": spec.to_dict() if spec is not None else None, "device": device}
@@ -180,6 +182,9 @@ def run(spec: MeasureSpec | None, *, device: str = "cuda", timeout_s: float = 30
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        if stop is not None and stop.is_set():
+            result = {"status": "cancelled", "error": "stopped before it finished"}
+            break
         try:
             msg = events.get(timeout=min(left, 1.0))
         except queue.Empty:
@@ -192,7 +197,7 @@ def run(spec: MeasureSpec | None, *, device: str = "cuda", timeout_s: float = 30
         elif msg.get("event") == "eof":
             result = {"status": "crashed", "error": "the child ended without a result"}
             break
-    _finish(proc)
+    _finish(proc, 0.5 if result["status"] in ("timeout", "cancelled") else 15.0)
     poller._stop.set()
     thread.join()
     if result["status"] == "crashed" and stderr_tail:
@@ -204,16 +209,16 @@ def run(spec: MeasureSpec | None, *, device: str = "cuda", timeout_s: float = 30
     return result
 
 
-def _finish(proc: Any) -> None:
+def _finish(proc: Any, grace_s: float = 15.0) -> None:
     """Wait briefly for the child to exit, then kill it (its GPU memory goes with it)."""
     if hasattr(proc, "wait"):  # subprocess.Popen
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
         return
-    proc.join(15)
+    proc.join(grace_s)
     if proc.is_alive():
         proc.kill()
         proc.join()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-MeasureStatus = Literal["ok", "oom", "error", "timeout", "crashed", "unavailable"]
+MeasureStatus = Literal["ok", "oom", "error", "timeout", "crashed", "cancelled", "unavailable"]
 
 
 @dataclass(frozen=True, slots=True)

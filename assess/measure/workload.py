@@ -9,6 +9,7 @@ in a subprocess with a timeout, and summarised as a :class:`MeasuredRun` for the
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -109,7 +110,7 @@ def stack_versions(method: str) -> str:
 
 def measure(shape: ModelShape, wl: Workload, *, config: dict[str, Any] | None = None,
             estimate_bytes: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-            device: str = "cuda") -> MeasuredRun:
+            device: str = "cuda", stop: threading.Event | None = None) -> MeasuredRun:
     """Build the model with random weights and run a few real steps in a subprocess.
 
     Raises:
@@ -127,9 +128,10 @@ def measure(shape: ModelShape, wl: Workload, *, config: dict[str, Any] | None = 
                            max_allocated_bytes=None, max_reserved_bytes=None,
                            step_seconds=None, message="needs " + ", ".join(missing))
     nvml = launch.Nvml()
-    rec = launch.run(spec, device=device, timeout_s=timeout_s, start="subprocess", nvml=nvml)
+    rec = launch.run(spec, device=device, timeout_s=timeout_s, start="subprocess", nvml=nvml,
+                     stop=stop)
     status: MeasureStatus = rec.get("status", "error")
-    if status not in ("ok", "oom", "error", "timeout", "crashed"):
+    if status not in ("ok", "oom", "error", "timeout", "crashed", "cancelled"):
         status = "error"
     return MeasuredRun(
         **base, status=status, gpu_name=nvml.facts().get("name"),
@@ -137,6 +139,20 @@ def measure(shape: ModelShape, wl: Workload, *, config: dict[str, Any] | None = 
         max_allocated_bytes=rec.get("max_allocated_bytes"),
         max_reserved_bytes=rec.get("max_reserved_bytes"),
         step_seconds=rec.get("step_seconds"), message=str(rec.get("error", ""))[:300])
+
+
+def _with_total(mem: Any, extra: int) -> Any:
+    """The breakdown moved by ``extra`` bytes: more goes to the allocator's reserve; less comes
+    out of the reserve, then the activations, then the logits (the parts that vary most)."""
+    if extra >= 0:
+        return replace(mem, reserve=mem.reserve + extra)
+    parts = {"reserve": mem.reserve, "activations": mem.activations, "logits": mem.logits}
+    cut = -extra
+    for name, value in parts.items():
+        take = min(value, cut)
+        parts[name] = value - take
+        cut -= take
+    return replace(mem, **parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +218,7 @@ def apply_correction(est: Estimate, corr: Correction | None) -> Estimate:
     extra = corr.total_bytes - est.memory.total
     if not corr.exact and extra <= 0:
         return replace(est, reasons=reasons)
-    mem = replace(est.memory, reserve=max(0, est.memory.reserve + extra))
+    mem = _with_total(est.memory, extra)
     verdict = est.verdict
     if est.gpu is not None:
         verdict = judge(est.shape, est.workload, mem, est.gpu)

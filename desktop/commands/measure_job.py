@@ -5,6 +5,8 @@ what was measured here: the Qt-free use case shared by ``rigready estimate --mea
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from assess.measure.workload import (
 )
 
 __all__ = ["MeasureError", "MeasureOutcome", "config_dict_for", "corrected_here",
-           "measure_here", "measured_history", "unavailable_reason"]
+           "measure_here", "measure_job", "measured_history", "unavailable_reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +87,14 @@ def _save(run: MeasuredRun, db_path: Path | None) -> str | None:
 
 def measure_here(shape: ModelShape, est: Estimate, config: dict[str, Any] | None = None, *,
                  timeout_s: float = DEFAULT_TIMEOUT_S, db_path: Path | None = None,
-                 save: bool = True) -> MeasureOutcome:
+                 save: bool = True, stop: threading.Event | None = None) -> MeasureOutcome:
     """Run the estimate's job on this PC's GPU in a subprocess and save what it measured.
 
     Raises:
         MeasureError: the job cannot be measured by the runner.
     """
     run = measure(shape, est.workload, config=config, estimate_bytes=est.memory.total,
-                  timeout_s=timeout_s)
+                  timeout_s=timeout_s, stop=stop)
     problem = _save(run, db_path) if save and run.status in ("ok", "oom") else None
     return MeasureOutcome(run, problem)
 
@@ -135,3 +137,12 @@ def corrected_here(est: Estimate, db_path: Path | None = None) -> Estimate:
         return est
     corr = correction(measured_history(db_path), est.shape.name, est.workload, est.memory.total)
     return apply_correction(est, corr)
+
+
+def measure_job(shape: ModelShape, est: Estimate, config: dict[str, Any] | None,
+                stop: threading.Event, db_path: Path | None = None,
+                timeout_s: float = DEFAULT_TIMEOUT_S) -> Generator[str, None, MeasureOutcome]:
+    """The measurement as a job for the GUI's worker: one progress line, then the outcome."""
+    yield (f"Measuring {shape.name} on this GPU: building it with random weights and running "
+           f"a few steps (at most {timeout_s:g} s)…")
+    return measure_here(shape, est, config, timeout_s=timeout_s, db_path=db_path, stop=stop)

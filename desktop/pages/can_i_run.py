@@ -42,10 +42,13 @@ from assess.estimate.hub import HubRef
 from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
 from assess.estimate.model import shape_from_config_file
+from assess.estimate.stack import assumptions, error_band
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from assess.hardware import RigProfile
+from assess.measure.workload import apply_correction, correction
 from assess.names import normalize_name
 from desktop.commands.estimate import cpu_answer, limits_text
+from desktop.commands.measure_job import measured_history
 from desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_LORA_RANK,
@@ -73,6 +76,7 @@ from desktop.pages.can_i_run_sources import (
 )
 from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
+from desktop.widgets.measure_bar import MeasureBar
 
 #: Item data role holding a catalog model's search words.
 _SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -109,6 +113,8 @@ class CanIRunPage(QWidget):
         self._gpus: list[GpuTarget | None] = []
         self._ram: int | None = None
         self._no_gpu = False
+        #: This PC's measured workloads (history), read once and after each measurement.
+        self._measured: list[tuple[str, Any]] | None = None
         outer = QVBoxLayout(self)
         title = QLabel("Can I run it?")
         title.setStyleSheet(PAGE_TITLE_STYLE)
@@ -290,6 +296,10 @@ class CanIRunPage(QWidget):
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         box.addWidget(self.legend)
+        self.measure_bar = MeasureBar()
+        self.measure_bar.button.clicked.connect(self._measure)
+        self.measure_bar.measured.connect(self._on_measured)
+        box.addWidget(self.measure_bar)
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -513,6 +523,9 @@ class CanIRunPage(QWidget):
             return
         self.gguf_result = None
         tokens = self.dataset.value() * 1_000_000 or None
+        here = gpu is not None and gpu.source.startswith("detected") and self.shape.image is None
+        self.measure_bar.set_available(here, "" if gpu is None else
+                                       "Measuring runs on this PC's GPU: choose it above.")
         try:
             self.result = estimate(self.shape, wl, gpu, dataset_tokens=tokens,
                                    epochs=self.epochs.value(), ram_available=self._ram,
@@ -520,9 +533,30 @@ class CanIRunPage(QWidget):
         except EstimateError as exc:
             self._show_error(str(exc))
         else:
+            if here:  # what was measured on this PC corrects the estimate
+                self.result = apply_correction(self.result, correction(
+                    self._measured_here(), self.shape.name, wl, self.result.memory.total))
             self.error = None
             self._show(self.result)
         self.last_update_ms = (time.perf_counter() - start) * 1000
+
+    def _measured_here(self) -> list[tuple[str, Any]]:
+        if self._measured is None:
+            self._measured = measured_history(getattr(self.context, "database_path", None))
+        return self._measured
+
+    @Slot()
+    def _measure(self) -> None:
+        """Run the shown job on this PC's GPU (off the GUI thread, in a subprocess)."""
+        if self.result is None or self.shape is None:
+            return
+        self.measure_bar.start(self.shape, self.result, None,
+                               getattr(self.context, "database_path", None))
+
+    @Slot(object)
+    def _on_measured(self, _outcome: object) -> None:
+        self._measured = None  # re-read: the new measurement corrects the estimate
+        self.recompute()
 
     def _recompute_gguf(self, gpu: GpuTarget | None, ctx: int) -> None:
         """The llama.cpp answer: the sequence slider is the context length."""
@@ -580,6 +614,9 @@ class CanIRunPage(QWidget):
         if est.verdict:
             lines += [f"• {r}" for r in est.verdict.reasons]
             lines.append(f"• {limits_text(est)}")
+        a = assumptions(est.workload)
+        lines.append(f"• Assumes {a['stack']}: {a['recipe']}; {a['runtime']}. Measured error "
+                     f"band {error_band(est.workload):.0%}.")
         if est.suggestions:
             lines.append("\nTo make it fit:")
             lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"
