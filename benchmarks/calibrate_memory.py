@@ -32,7 +32,6 @@ import os
 import platform
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -128,10 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"budget spent: skipping {case.name}", flush=True)
             continue
         doc["configs"].setdefault(case.config, load_config_dict(case.config))
-        result = launch.run(case.spec(), device=args.device, timeout_s=args.case_timeout_s,
+        result = launch.run(case.spec, device=args.device, timeout_s=args.case_timeout_s,
                             start="fork", nvml=nvml)
-        entry = asdict(case)
-        entry["lora_targets"] = list(case.lora_targets)
+        entry = case.record()
         entry["grid"] = g
         entry["holdout"] = g in HOLDOUT_GRIDS
         entry["result"] = result

@@ -21,31 +21,26 @@ CONFIG_DIR = ROOT / "tests" / "data" / "hf_configs"
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """One measured workload."""
+    """One measured workload: the name of its config file and what the runner runs."""
 
-    name: str
     config: str
-    method: str  # inference | full | lora | qlora
-    precision: str  # fp32 | amp-bf16 | bf16 | nf4
-    batch: int
-    seq: int
-    task: str = "causal-lm"  # causal-lm | seq-cls
-    new_tokens: int = 0
-    checkpointing: bool = False
-    lora_rank: int = 16
-    lora_targets: tuple[str, ...] = ("q_proj", "v_proj")
-    attn: str = "sdpa"
-    optimizer: str = "adamw"
-    steps: int = 4
+    spec: MeasureSpec
 
-    def spec(self) -> MeasureSpec:
-        """What the runner builds and runs for this case."""
-        return MeasureSpec(name=self.name, config=load_config_dict(self.config),
-                           method=self.method, precision=self.precision, batch=self.batch,
-                           seq=self.seq, task=self.task, new_tokens=self.new_tokens,
-                           checkpointing=self.checkpointing, lora_rank=self.lora_rank,
-                           lora_targets=self.lora_targets, attn=self.attn,
-                           optimizer=self.optimizer, steps=self.steps)
+    @property
+    def name(self) -> str:
+        """The case's name (model, method, precision, sizes)."""
+        return self.spec.name
+
+    @property
+    def method(self) -> str:
+        """inference | full | lora | qlora."""
+        return self.spec.method
+
+    def record(self) -> dict[str, Any]:
+        """The case as the calibration JSON keeps it (the config by its file name)."""
+        out = self.spec.to_dict()
+        out["config"] = self.config
+        return out
 
 
 def _c(config: str, method: str, precision: str, batch: int, seq: int, **kw: Any) -> Case:
@@ -58,8 +53,8 @@ def _c(config: str, method: str, precision: str, batch: int, seq: int, **kw: Any
     if kw.get("lora_rank", 16) != 16:
         extra += f"-r{kw['lora_rank']}"
     name = f"{config}-{method}-{precision}-b{batch}-s{seq}{ckpt}{extra}"
-    return Case(name=name, config=config, method=method, precision=precision, batch=batch,
-                seq=seq, **kw)
+    return Case(config, MeasureSpec(name=name, config=load_config_dict(config), method=method,
+                                    precision=precision, batch=batch, seq=seq, **kw))
 
 
 def grid(name: str) -> list[Case]:
