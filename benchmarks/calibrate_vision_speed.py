@@ -42,7 +42,6 @@ import calibration_grids as cg  # case names and configs of the LM calibration
 
 from assess.measure import child as measure_child  # the LM builder
 from assess.measure import launch  # the NVML poller
-from assess.measure.spec import MeasureSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DIFFUSION_DIR = ROOT / "tests" / "data" / "diffusion_configs"
@@ -452,14 +451,11 @@ def _lm_child(case: Case) -> dict[str, Any]:
     c = cg._c(case["config"], case["method"], case["precision"], case["batch"], case["seq"],
               **extra)
     torch.zeros(1, device=dev)
-    spec = MeasureSpec(name=c.name, config=cg.load_config_dict(c.config), method=c.method,
-                       precision=c.precision, batch=c.batch, seq=c.seq, task=c.task,
-                       new_tokens=c.new_tokens, checkpointing=c.checkpointing,
-                       lora_rank=c.lora_rank, lora_targets=c.lora_targets, attn=c.attn)
+    spec = c.spec
     model, config, _ = measure_child.build(spec, dev)
     rec: dict[str, Any] = {"param_count": int(sum(p.numel() for p in model.parameters()))}
     vocab = int(getattr(config, "vocab_size", 1000))
-    ids = torch.randint(0, vocab, (c.batch, c.seq), device=dev)
+    ids = torch.randint(0, vocab, (spec.batch, spec.seq), device=dev)
     if c.method == "inference":
         model.eval()
 
@@ -469,18 +465,18 @@ def _lm_child(case: Case) -> dict[str, Any]:
                                max_new_tokens=n, min_new_tokens=n, do_sample=False,
                                pad_token_id=0)
         t1 = _timed(lambda: gen(1), 1, 3)
-        tn = _timed(lambda: gen(c.new_tokens), 1, 2)
+        tn = _timed(lambda: gen(spec.new_tokens), 1, 2)
         _memory(rec)
         rec["prefill_seconds"] = round(statistics.median(t1), 5)
         rec["generate_seconds"] = round(statistics.median(tn), 5)
         rec["decode_seconds_per_token"] = round(
-            (statistics.median(tn) - statistics.median(t1)) / max(1, c.new_tokens - 1), 6)
+            (statistics.median(tn) - statistics.median(t1)) / max(1, spec.new_tokens - 1), 6)
         return rec
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     rec["trainable_params"] = int(sum(p.numel() for p in params))
     opt = torch.optim.AdamW(params, lr=1e-5, fused=True)
-    amp = c.precision.startswith("amp")
+    amp = spec.precision.startswith("amp")
 
     def step() -> None:
         with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=amp):
