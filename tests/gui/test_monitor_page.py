@@ -349,3 +349,25 @@ def test_a_full_disk_shows_in_the_banner_while_logging(qtbot: Any, make_page: An
                     timeout=10000)
     page.controller.stop_logging()
     wait_state(qtbot, page, "watching")
+
+
+def test_replay_at_1024x640_cuts_no_read_out_combo_or_number(qtbot: Any, make_page: Any,
+                                                             h200_copy: Path) -> None:
+    # Issue 15: in replay the read-out and the session/GPU boxes were clipped at 1024x640.
+    page = make_page(host_only(), Clock())
+    page.resize(1024 - 200, 640 - 60)
+    with qtbot.waitSignal(page.replay_loaded, timeout=10000):
+        page.load_session(h200_copy)
+    qtbot.wait(50)
+    controls = page.controls
+    assert not controls.start_button.isVisible() and not controls.label_edit.isVisible()
+    for box in (controls.session_box, controls.gpu_box):
+        assert box.isVisible() and box.width() >= box.sizeHint().width(), box.currentText()
+    label = page.charts.readout_label
+    assert label.wordWrap() and label.text() == page.charts.readout_text  # whole, wrapped
+    assert label.height() >= label.heightForWidth(label.width())
+    for tile in page.tiles.values():
+        value = tile.value
+        assert value.width() >= value.fontMetrics().horizontalAdvance(value.text()), tile
+    page.show_live()
+    assert controls.start_button.isVisible() and controls.label_edit.isVisible()
