@@ -179,8 +179,10 @@ def speed_lines(est: Estimate) -> list[str]:
     if wl.training:
         step = f" ({t.step_seconds * 1000:,.0f} ms a step)" if t.step_seconds else ""
         return [f"training: {t.tokens_per_s:,.0f} tokens/s{step}"]
-    lines = [f"decoding with Transformers generate(): {t.tokens_per_s:,.0f} tokens/s"]
-    if t.llamacpp_tokens_per_s:
+    lines = [f"decoding with Transformers generate(): {t.tokens_per_s:,.0f} tokens/s"
+             + ("" if t.llamacpp_tokens_per_s and t.llamacpp_tokens_per_s > 1.05 * t.tokens_per_s
+                else " (a llama.cpp-class runtime reads the weights no faster here)")]
+    if t.llamacpp_tokens_per_s and t.llamacpp_tokens_per_s > 1.05 * t.tokens_per_s:
         lines.append(f"decoding with a llama.cpp-class runtime: about "
                      f"{t.llamacpp_tokens_per_s:,.0f} tokens/s")
     return lines

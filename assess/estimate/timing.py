@@ -179,8 +179,9 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
         runtime = "Hugging Face transformers generate()"
         reasons.append(
             f"decoding, Transformers generate(): {decode:,.0f} tokens/s ({hf_s * 1000:.1f} ms a "
-            f"step: reading {step_bytes / 1e9:.1f} GB at {speed.BANDWIDTH_EFFICIENCY:.0%} of "
-            f"{gpu.bandwidth_gb_s:.0f} GB/s, or its per-layer Python cost "
+            f"step: reading {step_bytes / 1e9:.1f} GB at "
+            f"{speed.LLAMACPP_BANDWIDTH_EFFICIENCY:.0%} of {gpu.bandwidth_gb_s:.0f} GB/s, or its "
+            "per-layer Python cost "
             f"{speed.GENERATE_LAYER_S * 1000:.2f} ms x {shape.num_layers} layers measured on an "
             f"H200, whichever is slower)")
         reasons.append(
