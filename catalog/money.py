@@ -30,24 +30,26 @@ _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
 def locale_name() -> str | None:
-    """The platform's locale for money (``de_DE``), from the locale module or the environment.
+    """The platform's locale for money (``de_DE``), from the environment or the locale module.
 
-    ``RIGREADY_LOCALE`` wins (tests and users who want another currency set it).
+    ``RIGREADY_LOCALE`` wins (tests and users who want another currency set it). Then the POSIX
+    order LC_ALL, LC_MONETARY, LANG (the first one set decides; C/POSIX means none): Python never
+    applies LC_MONETARY by itself, and ``locale.getlocale()`` reports a C.UTF-8 process as
+    ``en_US``, so asking the locale module first would hide a "Formats: Germany" desktop setting.
+    The locale module answers where none is set (Windows).
     """
     forced = os.environ.get("RIGREADY_LOCALE")
     if forced:
         return forced
+    for var in ("LC_ALL", "LC_MONETARY", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return None if value in ("C", "POSIX") or value.startswith("C.") else value
     try:
         name = locale.getlocale(locale.LC_MONETARY)[0] or locale.getlocale()[0]
     except (ValueError, AttributeError):
         name = None
-    if name:
-        return name
-    for var in ("LC_ALL", "LC_MONETARY", "LANG"):
-        value = os.environ.get(var)
-        if value and value not in ("C", "POSIX") and not value.startswith("C."):
-            return value
-    return None
+    return name or None
 
 
 def currency_for(name: str | None) -> str:

@@ -14,6 +14,8 @@ def rigready_home(
     """Point ``RIGREADY_HOME`` at a fresh folder so no test reads or writes the user's own files."""
     home = tmp_path_factory.mktemp("rigready-home")
     monkeypatch.setenv("RIGREADY_HOME", str(home))
+    # prices in USD whatever the test machine's locale (tests that need another set their own)
+    monkeypatch.setenv("RIGREADY_LOCALE", "en_US.UTF-8")
     return home
 
 

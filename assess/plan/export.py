@@ -7,7 +7,7 @@ from typing import Any
 from assess.plan.facts import facts_to_dict
 from assess.plan.parts import LineItem
 from assess.plan.rent import RentOffer
-from assess.plan.result import After, Plan, PlanResult
+from assess.plan.result import After, Plan, PlanResult, RentSummary
 from catalog.money import PriceView, today
 from catalog.prices import KIND_WORDS, Price, as_of
 
@@ -16,6 +16,17 @@ STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "unverified": "CHECK"}
 
 def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def rent_notes(rent: RentSummary, view: PriceView) -> list[str]:
+    """The rent side's notes, with the spot offer (when cheaper) priced as every other price:
+    its date and, past the catalog's cloud limit, the age warning."""
+    notes = list(rent.reasons)
+    if rent.spot_cheaper and rent.spot is not None:
+        notes.append(f"a spot instance costs less: {rent.spot.name} at "
+                     f"{view.describe(rent.spot.price, per_hour=True)}; the provider can stop "
+                     "it mid-run, so save checkpoints often")
+    return notes
 
 
 def after_to_dict(after: After) -> dict[str, Any]:
@@ -91,7 +102,7 @@ def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[st
         "break_even": [{"plan": p.title, "hours": _r(p.break_even_hours, 0)}
                        for p in result.plans if p.items],
         "spot": _offer_dict(rent.spot, shown), "recommendation": rent.advice.choice,
-        "advice": rent.advice.text, "reasons": list(rent.reasons),
+        "advice": rent.advice.text, "reasons": rent_notes(rent, shown),
     })
     return {
         "goal": result.goal_label, "status": result.status, "summary": result.summary,
@@ -183,7 +194,7 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
             out.append(f"- one run there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
         if offer.per_million_queries_usd is not None:
             out.append(f"- 1,000,000 queries there: {_money(offer.per_million_queries_usd)}")
-    out += [f"- {r}" for r in result.rent.reasons]
+    out += [f"- {r}" for r in rent_notes(result.rent, shown)]
     if result.assumptions:
         out += ["", "## Assumptions", ""] + [f"- {a}" for a in result.assumptions]
     out += ["", *shown.notes(), f"Each price shows the date it was seen (today is "

@@ -122,6 +122,9 @@ class RentSummary:
     break_even_hours: float | None
     advice: Advice
     reasons: tuple[str, ...]
+    #: The spot offer is cheaper by the hour and for the job, so worth a mention (its line is
+    #: written where today's date is known, to date and age-check its price: ``rent_notes``).
+    spot_cheaper: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,14 +48,11 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                                 "hours than the break-even counts")
     # A spot offer is only worth a mention when it is cheaper by the hour and for the job; a
     # faster, dearer spot GPU next to a cheap on-demand one reads as nonsense.
-    if spot is not None and (offer is None or (spot.usd_per_hour < offer.usd_per_hour
-                                               and _run_cost(spot) < _run_cost(offer))):
-        rent_reasons.append(f"a spot instance costs less: {spot.name} at "
-                            f"${spot.usd_per_hour:g}/h ({spot.price_date}), but the provider can "
-                            "stop it mid-run, so save checkpoints often")
+    spot_cheaper = spot is not None and (offer is None or (
+        spot.usd_per_hour < offer.usd_per_hour and _run_cost(spot) < _run_cost(offer)))
     rent = RentSummary(offer=offer, spot=spot,
                        break_even_hours=primary.break_even_hours if primary else None,
-                       advice=advice, reasons=tuple(rent_reasons))
+                       advice=advice, reasons=tuple(rent_reasons), spot_cheaper=spot_cheaper)
     reasons = list(rig.notes)
     if settings and status != "a setting reaches the goal" and plans:
         best = settings[0]

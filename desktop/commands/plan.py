@@ -25,6 +25,7 @@ from assess.plan import (
     result_to_dict,
     shopping_list_markdown,
 )
+from assess.plan.export import rent_notes
 from assess.plan.facts import check_number
 from assess.plan.live import online_enabled, with_live_offers
 from assess.plan.result import verdict_text
@@ -264,7 +265,7 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
         unit = "1,000,000 queries" if result.inference else "one run"
         if offer.run_hours is not None:
             out.append(f"  {unit} there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
-    out.extend(f"  {r}" for r in result.rent.reasons)
+    out.extend(f"  {r}" for r in rent_notes(result.rent, shown))
     out.append(f"  -> {result.rent.advice.text}")
     if result.reasons:
         out += ["", "Notes"] + [f"  - {r}" for r in result.reasons]

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from assess.estimate import EstimateError
 from assess.hardware import RigProfile
 from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shopping_list_markdown
+from assess.plan.export import rent_notes
 from assess.plan.live import LiveOffers, fetch_live_offers, online_enabled, set_online, with_offers
 from assess.plan.result import verdict_text
 from catalog.money import PriceView, today
@@ -311,7 +312,7 @@ class UpgradePage(QWidget):
             hours = (f"{offer.run_hours:,.1f} h, ${offer.run_cost_usd:,.2f}"
                      if offer.run_hours is not None and offer.run_cost_usd is not None else None)
             self.offer_card.add_row(unit, hours)
-            for reason in result.rent.reasons:
+            for reason in rent_notes(result.rent, self.view):
                 self.offer_card.add_row("Note", reason)
         self.break_even_card = Card("When buying pays off",
                                     f"at {result.facts.hours:g} h of use a week")
