@@ -176,3 +176,11 @@ def test_the_h200_transcript_shows_every_answer() -> None:
     assert "does not fit, measured" in text  # the out-of-memory job
     assert "memory.used [MiB]\n0 MiB" in text  # nothing left held on the GPU
     assert "rigready: error: measuring needs torch" in text and "exit 2" in text
+
+
+def test_the_h200_transcript_after_the_qlora_correction() -> None:
+    text = (DATA / "measure" / "h200-2026-12-01-estimate-measure-after.txt").read_text(
+        encoding="utf-8")
+    assert "estimate                     14.62 GiB (-1.0%)" in text
+    assert '"estimate_error": 0.013' in text
+    assert text.rstrip().endswith("NVIDIA H200, 580.159.04, 0 MiB")
