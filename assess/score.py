@@ -85,6 +85,14 @@ class Readiness:
     facts: ScoreFacts
     reasons: tuple[str, ...]
 
+    def overall_text(self) -> str:
+        """The overall tier as a headline can state it: with a component unknown the tier is
+        only an upper bound ("at most ..., GPU unknown"), since that component may be lower."""
+        unknown = [COMPONENT_NAMES[c.component] for c in self.components if c.rank is None]
+        if not unknown or not self.overall_rank:  # unknown overall, or already the lowest
+            return self.overall_tier_name
+        return f"at most {self.overall_tier_name} ({', '.join(unknown)} unknown)"
+
     def component(self, name: Component) -> ComponentTier:
         """The tier of one component."""
         return next(c for c in self.components if c.component == name)

@@ -105,7 +105,7 @@ def readiness_to_dict(result: Readiness) -> dict[str, Any]:
 def render_readiness(result: Readiness, cat: Catalog, where: str) -> str:
     """The readable report: ladder, components, score terms, tasks, notes."""
     out = [f"rigready readiness ({where})", ""]
-    out.append(f"Score {result.score}/100    Overall tier: {result.overall_tier_name}")
+    out.append(f"Score {result.score}/100    Overall tier: {result.overall_text()}")
     if result.weakest:
         names = ", ".join(COMPONENT_NAMES[c] for c in result.weakest)
         out.append(f"Weakest link: {names}" + (f" -> {result.lift}" if result.lift else ""))

@@ -157,7 +157,7 @@ class ReadinessPage(QWidget):
         self.score_label.setToolTip("\n".join(
             f"{p.name}: {p.points:.1f} of {p.max_points:g} ({p.detail})"
             for p in result.score_parts))
-        self.summary.setText(f"Overall tier: {result.overall_tier_name}")
+        self.summary.setText(f"Overall tier: {result.overall_text()}")
         self.summary.setToolTip("AI-readiness score " + str(result.score) + " of 100; hover the "
                                 "score for its parts")
         self.weakest.setText(weakest_sentence(result))
