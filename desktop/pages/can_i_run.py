@@ -173,6 +173,7 @@ class CanIRunPage(QWidget):
 
     def _build_controls(self) -> QFormLayout:
         form = QFormLayout()
+        self._form = form
         self.runtime = runtime_combo()
         self.quant = quant_combo()
         self.kv_type = kv_combo()
@@ -274,8 +275,10 @@ class CanIRunPage(QWidget):
         for widget in (self.method, self.precision, self.optimizer, self.lora_rank,
                        self.lora_targets, self.attention):
             widget.setEnabled(not gguf)
-        self.quant.setEnabled(gguf)
-        self.kv_type.setEnabled(gguf)
+        # the GGUF rows mean nothing to Transformers: hidden, not just greyed out
+        for widget in (self.quant, self.kv_type):
+            widget.setEnabled(gguf)
+            self._form.setRowVisible(widget, gguf)
 
     def _method_defaults(self, method: str) -> None:
         """A method brings its defaults, the same as the CLI's (``desktop.defaults``):

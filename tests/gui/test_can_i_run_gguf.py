@@ -83,3 +83,19 @@ def test_too_big_for_ram_and_back_to_transformers(page: CanIRunPage) -> None:
     page.runtime.setCurrentText(RUNTIME_TRANSFORMERS)
     assert page.gguf_result is None and page.result is not None
     assert page.method.isEnabled() and not page.quant.isEnabled()
+
+
+def test_gguf_rows_show_only_with_llamacpp(page: CanIRunPage) -> None:
+    """The quant and KV-cache rows (field and label) belong to llama.cpp alone."""
+    form = page._form
+
+    def shown(widget) -> bool:  # type: ignore[no-untyped-def]
+        label = form.labelForField(widget)
+        return form.isRowVisible(widget) and label is not None and not label.isHidden()
+
+    assert page.runtime.currentText() == RUNTIME_TRANSFORMERS
+    assert not shown(page.quant) and not shown(page.kv_type)
+    page.runtime.setCurrentText(RUNTIME_LLAMACPP)
+    assert shown(page.quant) and shown(page.kv_type)
+    page.runtime.setCurrentText(RUNTIME_TRANSFORMERS)
+    assert not shown(page.quant) and not shown(page.kv_type)
