@@ -226,3 +226,24 @@ def test_more_gpus_are_suggested_for_data_center_cards_only() -> None:
     rtx = estimate(shape, wl, gpu_from_entry(cat.gpu("rtx-4090")))
     assert rtx.verdict is not None and rtx.verdict.status != "fits"
     assert not [s for s in rtx.suggestions if "GPUs of this kind" in s.change]
+
+
+@pytest.mark.parametrize("wl", [
+    Workload(method="inference", batch=1, seq_len=32768),
+    Workload(method="lora", batch=1, seq_len=32768),
+    Workload(method="qlora", batch=1, seq_len=32768, checkpointing=True),
+    Workload(method="full", precision="amp-bf16", batch=1, seq_len=8192),
+])
+@pytest.mark.parametrize("vram_gib", [6, 8, 12])
+def test_suggestions_never_name_the_current_setting(wl: Workload, vram_gib: int) -> None:
+    """A job already at batch 1 (or this sequence, or these GPUs) is never told to use it."""
+    est = estimate(MISTRAL, wl, gpu(vram_gib))
+    assert est.verdict is not None and est.verdict.status == "no"
+    assert est.suggestions
+    for s in est.suggestions:
+        assert s.workload is not None and s.workload != wl
+        assert f"batch size {wl.batch}" not in s.change, s.change
+        assert f"sequence length {wl.seq_len}" not in s.change, s.change
+        assert f"{wl.gpus} GPUs" not in s.change, s.change
+        if "batch size" not in s.change:  # a batch it does not name stays as it was
+            assert s.workload.batch == wl.batch, s.change

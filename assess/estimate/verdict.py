@@ -211,6 +211,8 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
             break
     out: list[Suggestion] = []
     for label, changed in cands:
+        if changed == wl:  # the job as it is: not a change
+            continue
         total = memory(shape, changed, vram).total
         if total <= vram:
             out.append(Suggestion(label, total, _status(total, vram, changed), changed))
@@ -249,12 +251,15 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
         current = replace(current, batch=b)
         labels.append(f"batch size {b}")
     else:
+        was_batch = current.batch
         current = replace(current, batch=1)
         s = max_seq(shape, current, vram)
         if s <= 0:
             return None
         current = replace(current, seq_len=s)
-        labels.append(f"batch size 1 and sequence length {s}")
+        # name only what changes: a batch already at 1 is not a suggestion
+        labels.append(f"sequence length {s}" if was_batch == 1
+                      else f"batch size 1 and sequence length {s}")
     total = memory(shape, current, vram).total
     return (Suggestion(" + ".join(labels), total, _status(total, vram, current), current)
             if total <= vram else None)
