@@ -309,3 +309,18 @@ def test_recommendations_prefer_a_known_good_software_stack(cat: Catalog) -> Non
                         vendors=("amd",))
     best = next(p for p in amd.plans if "best within budget" in p.labels)
     assert software(best) == {"unverified"}
+
+
+def test_a_tight_fit_says_so_with_its_margin_and_the_setting_for_room(cat: Catalog) -> None:
+    """8B int8 on a 12 GB card needs 11.6 GiB: inside the error band, so "tight fit", never a
+    plain "no upgrade needed"; the free settings offered are re-verified to fit with room."""
+    goal = _goal(cat, "llama-3.1-8b", method="inference", precision="int8", seq_len=2048)
+    result = plan_upgrades(_profile(RTX3060), goal, 500, RigFacts(), cat)
+    assert result.now.verdict == "tight" and result.status == "tight fit"
+    assert len(result.plans) == 1 and not result.plans[0].items
+    assert "No upgrade needed" not in result.summary
+    assert result.summary.startswith("Fits tightly") and "GiB to spare" in result.summary
+    assert result.settings and all(f.verdict == "fits" for f in result.settings)
+    assert result.settings[0].change in result.summary
+    assert result.rent.advice.choice == "use your PC" and "tightly" in result.rent.advice.text
+    assert not any("no setting change reaches" in r for r in result.reasons)

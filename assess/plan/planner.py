@@ -316,11 +316,14 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     needs = host_needs_of(goal)
     offer, spot = cheapest_offers(goal, catalog)
     keep = _configure(goal, rig, needs, facts, catalog, None, budget_usd, offer)
-    fixes = (setting_fixes(goal, rig) if isinstance(goal, WorkloadGoal)
-             and not keep.plan.viable else ())
+    tight_now = keep.plan.viable and not keep.plan.items and keep.plan.after.verdict == "tight"
+    # a tight fit reaches the goal, but only inside the estimate's error band: the free
+    # settings that would give it room are offered with it
+    fixes = (setting_fixes(goal, rig, room=tight_now) if isinstance(goal, WorkloadGoal)
+             and (tight_now or not keep.plan.viable) else ())
     today = _host_items(rig, needs, catalog)
     host_ok = not today.items and not today.missing
-    if fixes and fixes[0].reached and host_ok:
+    if fixes and fixes[0].reached and host_ok and not tight_now:
         # A setting reaches the goal on the GPU this PC has: no purchase is offered.
         now = _now(goal, rig, needs, catalog, keep.plan)
         return build_result(goal, rig, now, (), "a setting reaches the goal", budget_usd, facts,
@@ -332,8 +335,8 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     chosen: list[tuple[_Config, str]] = []
     status: PlanStatus
     if keep.plan.viable and not keep.plan.items:
-        status = "no upgrade needed"
-        chosen.append((keep, "no upgrade needed"))
+        status = "tight fit" if tight_now else "no upgrade needed"
+        chosen.append((keep, status))
     elif viable:
         cheapest = min(viable, key=lambda c: (c.plan.total_usd, -c.speed))
         chosen.append((cheapest, "cheapest"))

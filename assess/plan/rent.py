@@ -148,9 +148,12 @@ def advise(*, status: str, plan_title: str | None, purchase_usd: float | None,
                f"{offer.run_hours:,.1f} h and {verbs[1]} about ${offer.run_cost_usd:,.2f}.")
     elif offer is not None:
         run = f" {offer.name} costs ${offer.usd_per_hour:g}/h ({offer.gpu_name})."
-    if status == "no upgrade needed":
+    if status in ("no upgrade needed", "tight fit"):
         local = (f" Here {unit} cost{'' if inference else 's'} about ${local_run_cost:,.2f} "
                  "in electricity." if local_run_cost is not None else "")
+        if status == "tight fit":
+            return Advice("use your PC", "Use your PC, with care: it fits, but only tightly "
+                          f"(a run may still run out of memory), no purchase needed.{local}{run}")
         return Advice("use your PC", f"Use your PC: it already does this, no purchase needed."
                       f"{local}{run}")
     if plan_title is None or purchase_usd is None:

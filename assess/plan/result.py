@@ -22,7 +22,7 @@ def verdict_text(verdict: str) -> str:
     return VERDICT_TEXT.get(verdict, verdict)
 
 
-PlanStatus = Literal["no upgrade needed", "a setting reaches the goal", "ok",
+PlanStatus = Literal["no upgrade needed", "tight fit", "a setting reaches the goal", "ok",
                      "nothing within budget", "no plan reaches the goal", "blocked"]
 
 

@@ -40,15 +40,21 @@ class SettingFix:
         return self.verdict in REACHED
 
 
-def setting_fixes(goal: WorkloadGoal, rig: RigState) -> tuple[SettingFix, ...]:
-    """Settings that help ``goal`` on the current GPU, the ones that reach it first."""
+def setting_fixes(goal: WorkloadGoal, rig: RigState, *,
+                  room: bool = False) -> tuple[SettingFix, ...]:
+    """Settings that help ``goal`` on the current GPU, the ones that reach it first (a
+    comfortable fit before a tight one).
+
+    ``room``: for a goal that already fits tightly, the settings that make it fit with room
+    (verdict "fits"); a goal that fits comfortably gets none.
+    """
     target = rig.gpu_target
     if target is None:
         return ()
     gpus = max(1, len([g for g in rig.score.gpus if g.vram_gib]))
     ram = rig.ram_available_bytes
     base = workload_outcome(goal, target, ram)
-    if base.reached:
+    if base.reached and not (room and base.verdict == "tight"):
         return ()
     est = estimate(goal.shape, goal.workload, target, ram_available=ram,
                    dataset_tokens=goal.run_tokens if goal.workload.training else None)
@@ -67,6 +73,8 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState) -> tuple[SettingFix, ...]:
         # the estimator's label may carry its own rough cost ("(about 30% slower)"); the run
         # time re-estimated here replaces it, so one line never states two figures
         change = _SLOWER.sub("", sugg.change) if cost != "time not estimated" else sugg.change
+        if room and out.verdict != "fits":
+            continue
         fixes.append(SettingFix(change, out.verdict, out.need_gib, out.vram_gib,
                                 changed.label, cost))
     if base.verdict == "offload":
@@ -78,7 +86,7 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState) -> tuple[SettingFix, ...]:
             f"about {factor:.1f}x slower" if factor else "much slower (slowdown unknown)"))
     # Reaching first; within each group the estimator's order, which is the smallest change
     # first (checkpointing before QLoRA before a shorter sequence).
-    return tuple(sorted(fixes, key=lambda f: not f.reached))
+    return tuple(sorted(fixes, key=lambda f: (not f.reached, f.verdict == "tight")))
 
 
 def _cost(before: float | None, after: float | None) -> str:

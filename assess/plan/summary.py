@@ -9,6 +9,9 @@ from assess.plan.result import Plan, PlanResult, PlanStatus, RentSummary, verdic
 from assess.plan.rig import ASSUMED_CPU_W, RigState
 from assess.plan.settings import SettingFix
 
+#: The PC reaches the goal as it is (a tight fit only just).
+_NO_PURCHASE = ("no upgrade needed", "tight fit")
+
 
 def _run_cost(offer: RentOffer) -> float:
     cost = offer.run_cost_usd
@@ -31,7 +34,7 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                     purchase_usd=primary.total_usd if primary else None,
                     break_even=primary.break_even_hours if primary else None, offer=offer,
                     hours_per_week=facts.hours,
-                    local_run_cost=now.run_cost_usd if status == "no upgrade needed" else None,
+                    local_run_cost=now.run_cost_usd if status in _NO_PURCHASE else None,
                     why_no_plan=why,
                     inference=isinstance(goal, WorkloadGoal) and not goal.workload.training)
     if primary is not None and advice.choice == "buy" and not primary.ready_to_buy:
@@ -54,7 +57,7 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                        break_even_hours=primary.break_even_hours if primary else None,
                        advice=advice, reasons=tuple(rent_reasons), spot_cheaper=spot_cheaper)
     reasons = list(rig.notes)
-    if settings and status != "a setting reaches the goal" and plans:
+    if settings and status not in ("a setting reaches the goal", "tight fit") and plans:
         best = settings[0]
         gpu = rig.gpu_target.name if rig.gpu_target else "GPU"
         reasons.append(f"no setting change reaches the goal on the {gpu}, so the plans buy "
@@ -82,15 +85,32 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
         return (f"No purchase needed: {fix.change} makes it fit on this PC's GPU "
                 f"({fix.need_gib:.1f} of {fix.vram_gib:.1f} GiB, {verdict_text(fix.verdict)}; "
                 f"{fix.cost}), re-verified for: {fix.verified_goal}.")
+    if status == "tight fit":
+        return _tight_summary(now, settings)
     text = _purchase_summary(status, now, plans, budget, rig)
     first = plans[0] if plans else None
     if first is not None and first.viable and not first.ready_to_buy:
         text += (" Not ready to buy until you check: "
                  + "; ".join(c.name for c in first.risks) + ".")
-    if rig.form == "vm" and status != "no upgrade needed":
+    if rig.form == "vm" and status not in _NO_PURCHASE:
         text += (" This is a virtual machine: its GPU, RAM and vCPUs come with the instance, so "
                  "the answer is a bigger instance or another offer, not a purchase.")
     return text
+
+
+def _tight_summary(now: Plan, settings: tuple[SettingFix, ...]) -> str:
+    """A fit inside the estimate's error band: what margin, and what would give room."""
+    a = now.after
+    margin = (f": it needs {a.total_gib:.1f} of {a.vram_gib:.1f} GiB, only "
+              f"{a.vram_gib - a.total_gib:.1f} GiB to spare, inside the estimate's measured "
+              "error band, so it may run out of memory" if a.total_gib and a.vram_gib else "")
+    text = f"Fits tightly on this PC as it is{margin}."
+    if settings:
+        fix = settings[0]
+        return (text + f" For room, free: {fix.change} ({fix.need_gib:.1f} of "
+                f"{fix.vram_gib:.1f} GiB, {verdict_text(fix.verdict)}; {fix.cost}).")
+    return text + (" No setting change gives it room on this GPU; a shorter sequence, a "
+                   "smaller batch or a GPU with more memory would.")
 
 
 def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],

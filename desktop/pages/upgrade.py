@@ -47,8 +47,16 @@ from desktop.worker import GeneratorWorker
 STEPS = ("Goal", "Constraints", "Plans", "Buy or rent")
 PLANS_STEP = 2
 _STATUS_COLOUR = {"no upgrade needed": GOOD, "a setting reaches the goal": GOOD, "ok": GOOD,
-                  "nothing within budget": WARN,
+                  "nothing within budget": WARN, "tight fit": WARN,
                   "blocked": BAD, "no plan reaches the goal": BAD}
+
+
+def _tight(result: PlanResult) -> bool:
+    """A yes only inside the estimate's error band (as it is, or with the setting offered):
+    amber, never a plain green."""
+    return result.status == "tight fit" or (result.status == "a setting reaches the goal"
+                                            and bool(result.settings)
+                                            and result.settings[0].verdict != "fits")
 
 
 def _discard(widget: QWidget) -> None:
@@ -261,7 +269,7 @@ class UpgradePage(QWidget):
         self.goal_step.now_label.setText(now_text)
         budget = f" · budget ${result.budget_usd:,.0f}" if result.budget_usd is not None else ""
         self.goal_label.setText(f"<b>{escape(result.goal_label)}</b>{budget}<br>{now_text}")
-        colour = _STATUS_COLOUR.get(result.status, MUTED)[theme]
+        colour = (WARN if _tight(result) else _STATUS_COLOUR.get(result.status, MUTED))[theme]
         self.summary_label.setText(f"<span style='font-size:15px; font-weight:600; "
                                    f"color:{colour}'>{escape(result.summary)}</span>")
         self.assumptions_label.setText("Assumed: " + " · ".join(escape(a)
@@ -292,6 +300,8 @@ class UpgradePage(QWidget):
         theme = current_theme()
         advice = result.rent.advice
         colour = {"buy": ACCENT, "rent": ACCENT, "use your PC": GOOD}.get(advice.choice, WARN)
+        if _tight(result):
+            colour = WARN
         self.advice_label.setText(f"<span style='color:{colour[theme]}'>"
                                   f"{escape(advice.text)}</span>")
         for card in (self.offer_card, self.break_even_card):

@@ -23,7 +23,8 @@ LABEL_REASON = {"cheapest": "the lowest total that reaches the goal",
                 "best value": "the most speed per dollar",
                 "best within budget": "the fastest plan within your budget",
                 "nearest": "nothing reaches the goal within the limits; this comes closest",
-                "no upgrade needed": "this PC already reaches the goal"}
+                "no upgrade needed": "this PC already reaches the goal",
+                "tight fit": "this PC reaches the goal, with little memory to spare"}
 
 
 def label_reasons(labels: tuple[str, ...]) -> str:

@@ -337,3 +337,27 @@ def test_broken_settings_fall_back_to_defaults(qtbot, settings, caplog) -> None:
     assert int(goal.seq.currentData()) == 2048 and goal.batch.value() == 1
     assert limits.budget.value() == 600 and limits.psu_watts.value() == 0
     assert any("upgrade/seq = 'nan'" in r.getMessage() for r in caplog.records)
+
+
+def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    """11.6 of 12 GiB is inside the estimate's error band: the wizard says "tight", in amber,
+    with the margin and the free setting that gives it room (4-bit weights)."""
+    from desktop.theme import GOOD, WARN, current_theme
+
+    page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
+    page.goal_step.kind_model.setChecked(True)
+    page.goal_step.model.setCurrentIndex(page.goal_step.model.findData("llama-3.1-8b"))
+    page.goal_step.method.setCurrentText("inference")
+    page.goal_step.precision.setCurrentIndex(page.goal_step.precision.findData("int8"))
+    page.goal_step.seq.setCurrentIndex(page.goal_step.seq.findData(2048))
+    result = page.result
+    assert result is not None and result.now.verdict == "tight"
+    assert "tight fit" in page.goal_step.now_label.text()
+    assert result.status == "tight fit"
+    summary = page.summary_label.text()
+    assert "No upgrade needed" not in summary and "Fits tightly" in summary
+    assert "GiB to spare" in summary and "4-bit weights" in summary
+    theme = current_theme()
+    assert WARN[theme] in summary and GOOD[theme] not in summary
+    assert result.settings and result.settings[0].verdict == "fits"
+    assert WARN[theme] in page.advice_label.text() and "tightly" in page.advice_label.text()

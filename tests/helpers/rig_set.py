@@ -106,7 +106,7 @@ def _describe(q: dict[str, Any]) -> str:
 
 def plan_answer(result: PlanResult) -> str:
     """The planner's result as one of the question file's plan answers."""
-    if result.status == "no upgrade needed":
+    if result.status in ("no upgrade needed", "tight fit"):
         return "none-needed"
     if result.status == "a setting reaches the goal":
         return "setting"
