@@ -1,7 +1,8 @@
-"""The overall tier's headline never claims more than is known (issue 14, item 2)."""
+"""Headlines that never claim more than is known (issue 14, items 1 and 2)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,15 @@ def test_below_entry_needs_no_bound() -> None:
     r = assess_readiness(load_profile(RIGS / "h200-vm-2vcpu.json"), load_catalog())
     assert r.component("storage").rank is None and r.overall_rank == 0
     assert r.overall_text() == r.overall_tier_name
+
+
+def test_a_laptop_without_thunderbolt_is_told_why_no_gpu_is_offered(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    laptop = RIGS / "rtx2060-laptop.json"
+    assert main(["plan", "llama-3.1-8b", "--method", "qlora", "--seq", "1024",
+                 "--profile", str(laptop), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert all(not p["items"] or all(i["kind"] != "gpu" for i in p["items"])
+               for p in data["plans"])
+    assert "laptop without Thunderbolt/USB4" in data["summary"]
+    assert "renting" in data["summary"]

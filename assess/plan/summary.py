@@ -95,6 +95,12 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
     if rig.form == "vm" and status not in _NO_PURCHASE:
         text += (" This is a virtual machine: its GPU, RAM and vCPUs come with the instance, so "
                  "the answer is a bigger instance or another offer, not a purchase.")
+    if rig.laptop and rig.thunderbolt is False and status != "no upgrade needed":
+        # no card was offered at all: say why, so "no upgrade reaches it" is not read as "no
+        # card in the catalog is big enough"
+        text += (" This is a laptop without Thunderbolt/USB4: a graphics card can be neither "
+                 "installed nor attached, so no GPU is offered; what helps is a setting, more "
+                 "RAM where it is not soldered, or renting.")
     return text
 
 
