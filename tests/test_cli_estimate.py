@@ -105,3 +105,22 @@ def test_a_pc_without_a_gpu_gets_a_yes_or_no_and_offload_never_says_batch_0(
     out = capsys.readouterr().out
     assert "OFFLOAD" in out and "batch that fits: 0" not in out
     assert "even batch 1 does not fit in VRAM alone" in out
+
+
+def test_json_without_a_gpu_has_the_cpu_yes_or_no(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--json`` on a CPU-only PC carries the CPU answer the text output gives (``cpu``)."""
+    cpu_only = Path(__file__).parent / "data" / "profiles" / "cpu-only-2026-11-22.json"
+    assert main(["estimate", "llama-3.2-1b", "--profile", str(cpu_only)]) == 0
+    text = capsys.readouterr().out
+    assert main(["estimate", "llama-3.2-1b", "--profile", str(cpu_only), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["gpu"] is None and data["verdict"] is None
+    cpu = data["cpu"]
+    assert cpu["verdict"] in ("fits", "tight") and cpu["answer"].startswith("Yes, on the CPU")
+    assert f"No GPU: {cpu['answer']}" in text
+    assert 0 < cpu["ram_needed_gib"] <= cpu["ram_available_gib"]
+    assert main(["estimate", "llama-3.2-1b", "--method", "qlora", "--profile", str(cpu_only),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cpu"]["verdict"] == "no"
+    assert main(["estimate", "llama-3.2-1b", "--gpu", "rtx-4090", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cpu"] is None  # a GPU verdict instead

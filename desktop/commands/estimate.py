@@ -211,7 +211,7 @@ def _run(args: argparse.Namespace) -> int:
         est = corrected_here(est)
     if not args.measure:
         if args.json:
-            print_json(estimate_to_dict(est))
+            print_json(estimate_json(est, ram))
         else:
             print(render_estimate(est, ram))
         return 0
@@ -245,7 +245,7 @@ def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: b
         raise UsageError(str(exc)) from None
     run = outcome.run
     if args.json:
-        print_json({**estimate_to_dict(est), "measured": measured_to_dict(run)})
+        print_json({**estimate_json(est, ram), "measured": measured_to_dict(run)})
     else:
         print(render_estimate(est, ram))
         print("\n" + "\n".join(render_measured(run)))
@@ -319,6 +319,19 @@ def cpu_answer(est: Estimate, ram_available: int | None) -> tuple[str, str]:
     slow = "very slow to train" if est.workload.training else "slow"
     return status, (f"Yes, on the CPU: needs about {need / GIB:.1f} GiB of the {have:.1f} GiB "
                     f"free RAM ({slow} without a GPU; time unknown)")
+
+
+def estimate_json(est: Estimate, ram_available: int | None) -> dict[str, object]:
+    """``estimate --json``: the estimate, plus ``cpu``, the same yes/no the text output and
+    the page give a PC without a GPU (null when there is a GPU to judge)."""
+    cpu = None
+    if est.gpu is None:
+        status, answer = cpu_answer(est, ram_available)
+        cpu = {"verdict": status, "answer": answer,
+               "ram_needed_gib": round(est.memory.allocated / GIB, 2),
+               "ram_available_gib": None if ram_available is None
+               else round(ram_available / GIB, 2)}
+    return {**estimate_to_dict(est), "cpu": cpu}
 
 
 def limits_text(est: Estimate) -> str:
