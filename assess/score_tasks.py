@@ -23,6 +23,7 @@ from typing import Literal
 
 from assess.score_facts import ScoreFacts, meets
 from assess.score_gpu_fix import gpu_fix
+from assess.task_disk import DiskNeed, disk_need
 from catalog import Catalog, TaskEntry
 from catalog.schema import DRIVE_KIND_ORDER
 
@@ -84,7 +85,8 @@ def task_verdicts(facts: ScoreFacts, catalog: Catalog) -> tuple[TaskVerdict, ...
 def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskVerdict:
     """The verdict for one task (the worst of its checks)."""
     checks = [_gpu_check(facts, catalog, task), *_link_checks(facts, task),
-              _ram_check(facts, task), _cpu_check(facts, task), *_storage_checks(facts, task)]
+              _ram_check(facts, task), _cpu_check(facts, task),
+              *_storage_checks(facts, task, disk_need(task, catalog))]
     worst = max(checks, key=lambda c: _SEVERITY[c.verdict])
     decisive = [c.reason for c in checks if c.verdict == worst.verdict]
     fixes = [c.fix for c in checks if c.verdict != "ready" and c.fix]
@@ -231,20 +233,20 @@ def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
                      f"{cost}", f"a CPU (or instance) with at least {need} cores", "slows")
 
 
-def _storage_checks(facts: ScoreFacts, task: TaskEntry) -> list[TaskCheck]:
+def _storage_checks(facts: ScoreFacts, task: TaskEntry, disk: DiskNeed) -> list[TaskCheck]:
     checks = []
-    free, need = facts.free_gb, task.storage_gb
+    free, need = facts.free_gb, disk.gb
     if free is None:
         checks.append(TaskCheck("Disk space", "unknown", "free disk space is unknown",
                                 "mount the disks or fill in free_bytes in the profile",
                                 "blocks"))
     elif free < need:
         checks.append(TaskCheck("Disk space", "not ready", f"{free:,.0f} GB free, below the "
-                                f"{need:,.0f} GB needed",
+                                f"{need:,.0f} GB needed ({disk.reason})",
                                 f"free up or add {need - free:,.0f} GB of disk space", "blocks"))
     else:
         checks.append(TaskCheck("Disk space", "ready", f"{free:,.0f} GB free (needs "
-                                f"{need:,.0f} GB)"))
+                                f"{need:,.0f} GB: {disk.reason})"))
     if task.storage_kind is not None:
         kind = facts.storage_class
         want = _KIND_NAMES[task.storage_kind]

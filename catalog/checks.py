@@ -97,6 +97,9 @@ def _check_task(entry: TaskEntry, fail: Fail) -> None:
     _not_below(entry, fail, "min_ram_gib", "recommended_ram_gib")
     if entry.gpu_required and entry.min_vram_gib <= 0:
         raise fail("min_vram_gib", "must be above zero when gpu_required = true")
+    if (entry.model is None) != (entry.model_weight_bytes is None):
+        raise fail("model_weight_bytes" if entry.model else "model",
+                   "model and model_weight_bytes are given together")
 
 
 def _check_model(entry: ModelEntry, fail: Fail) -> None:
@@ -171,6 +174,11 @@ def check_references(catalog: Catalog, origin: Mapping[tuple[str, str], str]) ->
         if offer.gpu_id not in gpu_ids:
             raise CatalogError(origin.get(("cloud_offer", offer.id), "<catalog>"), offer.id,
                                "gpu_id", f"no gpu with id {offer.gpu_id!r}")
+    model_ids = {m.id for m in catalog.models}
+    for task in catalog.tasks:
+        if task.model is not None and task.model not in model_ids:
+            raise CatalogError(origin.get(("task", task.id), "<catalog>"), task.id, "model",
+                               f"no model with id {task.model!r}")
     ranks: dict[int, str] = {}
     for tier in catalog.tiers:
         if tier.rank in ranks:

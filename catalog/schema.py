@@ -257,6 +257,11 @@ class TaskEntry:
     multi_gpu: MultiGpu = "data-parallel"
     notes: str
     source: str
+    #: The models.toml id whose weights the task downloads; with it the free disk the task
+    #: needs follows those weights (assess.task_disk), not ``storage_gb``. None: a generic task.
+    model: str | None = None
+    #: Bytes per parameter of those weights as downloaded (2 for 16-bit); given with ``model``.
+    model_weight_bytes: float | None = _bounded(0.1, 8, default=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

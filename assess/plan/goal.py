@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
 from assess.score_facts import nominal_vram_gib
+from assess.task_disk import disk_need
 from assess.units import GIB
-from catalog import GpuEntry, TaskEntry, TierEntry
+from catalog import Catalog, GpuEntry, TaskEntry, TierEntry
 from catalog.schema import DriveKind
 
 #: One training run when the user gives no dataset size: 10 M tokens (e.g. 5,000 samples of
@@ -204,8 +205,9 @@ def gpu_outcome(goal: Goal, target: GpuTarget | None, entry: GpuEntry | None,
                            target.tgp_w if target else None)
 
 
-def host_needs_of(goal: Goal) -> HostNeeds:
-    """RAM, disk and CPU the goal needs beyond the GPU."""
+def host_needs_of(goal: Goal, catalog: Catalog) -> HostNeeds:
+    """RAM, disk and CPU the goal needs beyond the GPU (``catalog``: the models a task
+    downloads, for its disk need)."""
     if isinstance(goal, WorkloadGoal):
         est = run_estimate(goal, None)
         return HostNeeds(ram_gib=est.host.ram_bytes / GIB, ram_is_free_ram=True,
@@ -217,7 +219,9 @@ def host_needs_of(goal: Goal) -> HostNeeds:
                          disk_capacity_gb=t.storage_min_gb, cpu_cores=t.cpu_min_cores,
                          reasons=(f"the {t.name} tier's minimums ({t.source})",))
     task = goal.task
-    return HostNeeds(ram_gib=task.recommended_ram_gib, disk_free_gb=task.storage_gb,
+    disk = disk_need(task, catalog)
+    return HostNeeds(ram_gib=task.recommended_ram_gib, disk_free_gb=disk.gb,
                      disk_kind=task.storage_kind, cpu_cores=task.min_cpu_cores,
                      gpu_required=task.gpu_required,
-                     reasons=(f"{task.name}: recommended sizes ({task.source})",))
+                     reasons=(f"{task.name}: recommended sizes ({task.source})",
+                              f"free disk: {disk.reason}"))

@@ -313,7 +313,7 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     if isinstance(goal, WorkloadGoal) and goal.workload.gpus != 1:
         raise PlanError("plans buy one GPU: use a single-GPU workload (gpus 1)")
     rig = rig_state(profile, catalog)
-    needs = host_needs_of(goal)
+    needs = host_needs_of(goal, catalog)
     offer, spot = cheapest_offers(goal, catalog)
     keep = _configure(goal, rig, needs, facts, catalog, None, budget_usd, offer)
     tight_now = keep.plan.viable and not keep.plan.items and keep.plan.after.verdict == "tight"

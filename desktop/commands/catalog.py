@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assess.task_disk import disk_need
 from catalog import (
     BUILTIN_DATA_DIR,
     KINDS,
@@ -161,7 +162,7 @@ def _rows(kind: str, cat: Catalog) -> tuple[list[str], list[list[str]], tuple[in
                 [[t.id, t.name, "needed" if t.gpu_required else "optional",
                   f"{t.min_vram_gib:g}/{t.recommended_vram_gib:g}",
                   f"{t.min_ram_gib:g}/{t.recommended_ram_gib:g}", str(t.min_cpu_cores),
-                  num(t.storage_gb)] for t in cat.tasks], (5, 6))
+                  num(round(disk_need(t, cat).gb))] for t in cat.tasks], (5, 6))
     if kind == "models":
         return (["id", "name", "family", "kind", "params", "layers", "hidden", "heads/kv"],
                 [[m.id, m.name, m.family, m.kind, _params(m.params), num(m.num_layers),
