@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--grid", default="main",
                         help="tiny | main | extra | holdout | qlora | qlora-holdout | h200-lm | "
-                        "h200-lm-holdout | all-lm, or several joined by commas")
+                        "h200-lm-holdout | mlm | all-lm, or several joined by commas")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     parser.add_argument("--out", type=Path, help="JSON file to write (rewritten after each case)")
     parser.add_argument("--budget-s", type=float, default=380.0,

@@ -52,6 +52,8 @@ def _c(config: str, method: str, precision: str, batch: int, seq: int, **kw: Any
         extra += "-alllin"
     if kw.get("lora_rank", 16) != 16:
         extra += f"-r{kw['lora_rank']}"
+    if kw.get("task") == "masked-lm":
+        extra += "-mlm"
     name = f"{config}-{method}-{precision}-b{batch}-s{seq}{ckpt}{extra}"
     return Case(config, MeasureSpec(name=name, config=load_config_dict(config), method=method,
                                     precision=precision, batch=batch, seq=seq, **kw))
@@ -70,6 +72,7 @@ def grid(name: str) -> list[Case]:
             _c("tiny-gpt2", "full", "amp-bf16", 2, 64, steps=2),
             _c("tiny-gpt2", "lora", "amp-bf16", 2, 64, lora_targets=("c_attn",), steps=2),
             _c("tiny-bert", "full", "amp-bf16", 2, 64, task="seq-cls", steps=2),
+            _c("tiny-bert", "full", "amp-bf16", 2, 64, task="masked-lm", steps=2),
             _c("tiny-mixtral", "full", "bf16", 2, 64, steps=2),
             _c("tiny-mixtral", "lora", "bf16", 2, 64, lora_targets=("all-linear",), steps=2),
         ]
@@ -226,13 +229,24 @@ def _h200_lm_holdout() -> list[Case]:
     ]
 
 
+def _mlm() -> list[Case]:
+    """BERT as its published config builds it (BertForMaskedLM, every token a target), and one
+    sequence-classification case as a control against the earlier records."""
+    return [
+        _c("bert-base-uncased", "full", "amp-bf16", 32, 512, task="masked-lm"),
+        _c("bert-base-uncased", "full", "amp-bf16", 16, 512, task="masked-lm"),
+        _c("bert-base-uncased", "full", "bf16", 64, 128, task="masked-lm"),
+        _c("bert-base-uncased", "full", "amp-bf16", 32, 512, task="seq-cls"),
+    ]
+
+
 def _all_lm() -> list[Case]:
     return [c for g in ("main", "extra", "holdout", "qlora", "qlora-holdout", "h200-lm",
-                        "h200-lm-holdout") for c in grid(g)]
+                        "h200-lm-holdout", "mlm") for c in grid(g)]
 
 
 NEW_GRIDS = {"qlora": _qlora, "qlora-holdout": _qlora_holdout, "h200-lm": _h200_lm,
-             "h200-lm-holdout": _h200_lm_holdout, "all-lm": _all_lm}
+             "h200-lm-holdout": _h200_lm_holdout, "mlm": _mlm, "all-lm": _all_lm}
 #: Grids whose cases the fitting never sees (their records go to a ``-holdout`` file).
 HOLDOUT_GRIDS = ("holdout", "qlora-holdout", "h200-lm-holdout")
 

@@ -20,6 +20,9 @@ DEFAULT_BATCH = _WORKLOAD.batch
 DEFAULT_NEW_TOKENS = _WORKLOAD.new_tokens
 DEFAULT_LORA_RANK = _WORKLOAD.lora_rank
 DEFAULT_LORA_TARGETS = ",".join(_WORKLOAD.lora_targets)
+#: An encoder's head when the user names none: None, the one its config's ``architectures``
+#: names (the estimator's own default).
+DEFAULT_HEAD = _WORKLOAD.head
 #: The label of "no precision chosen" in the window's precision boxes.
 DEFAULT_PRECISION_CHOICE = "default"
 

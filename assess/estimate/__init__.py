@@ -18,7 +18,7 @@ from typing import Any
 from assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
 from assess.estimate.inputs import EstimateError, Workload
 from assess.estimate.memory import GIB, MemoryBreakdown, effective_seq, memory, regime
-from assess.estimate.model import ModelShape
+from assess.estimate.model import ModelShape, with_head
 from assess.estimate.resolve import find_model, resolve_model
 from assess.estimate.stack import assumptions, error_band, lighter_alternatives
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, Timing, timing
@@ -80,6 +80,7 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
         EstimateError: impossible input (zero sizes, options that do not fit the method).
     """
     workload.check()
+    shape = with_head(shape, workload.head)
     if dataset_tokens is not None and dataset_tokens <= 0:
         raise EstimateError(f"dataset size must be above zero, got {dataset_tokens} tokens")
     if epochs <= 0:
@@ -208,7 +209,8 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "vram_gib": _gib(est.verdict.vram_bytes) if est.verdict else None,
         "margin_gib": _gib(est.verdict.vram_bytes - m.total) if est.verdict else None,
         "error_band": error_band(est.workload, est.shape.kind),
-        "assumes": assumptions(est.workload, est.shape.kind),
+        "assumes": assumptions(est.workload, est.shape.kind, est.shape.head),
+        "head": est.shape.head or None,
         "offload_slowdown": est.verdict.offload_slowdown if est.verdict else None,
         "ram_gib": _gib(est.host.ram_bytes), "load_peak_ram_gib": _gib(est.host.load_peak_bytes),
         "disk_gib": _gib(est.host.disk_bytes),

@@ -176,11 +176,16 @@ def embedding_saved_bytes(shape: ModelShape, rg: Regime) -> float:
     return 0.0
 
 
-def head_saved_bytes(shape: ModelShape, rg: Regime) -> float:
-    """Per token: final norm and the output head's input (decoders)."""
-    if shape.kind != "decoder":
+def head_saved_bytes(shape: ModelShape, rg: Regime, head: str = "causal-lm") -> float:
+    """Per token: final norm and the output head's input (decoders); BERT's masked-LM head
+    (``BertPredictionHeadTransform``: dense, GELU, LayerNorm over every token) keeps the
+    dense's input and output, the GELU's output and the LayerNorm's saves, then the decoder's
+    input like a decoder's head. A classification head works on one token: nothing per token."""
+    if shape.kind != "decoder" and head != "masked-lm":
         return 0.0
     saved = _norm_saves(shape, rg)
+    if head == "masked-lm":
+        saved += 3.0 * rg.compute_bytes * shape.hidden_size
     if rg.full:
         saved += 2.0 * shape.hidden_size if rg.autocast_copies else rg.compute_bytes * \
             shape.hidden_size

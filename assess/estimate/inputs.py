@@ -9,11 +9,15 @@ Method = Literal["inference", "lora", "qlora", "full"]
 Precision = Literal["fp32", "amp-bf16", "amp-fp16", "bf16", "fp16", "int8", "nf4"]
 Optimizer = Literal["adamw", "adamw-8bit", "sgd", "adafactor"]
 Attention = Literal["sdpa", "eager", "flash"]
+#: An encoder's task head: BERT-style masked LM (logits over the vocabulary for every token)
+#: or sequence classification (pooler and a small classifier).
+Head = Literal["masked-lm", "classification"]
 
 METHODS: tuple[str, ...] = get_args(Method)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 ATTENTIONS: tuple[str, ...] = get_args(Attention)
+HEADS: tuple[str, ...] = get_args(Head)
 
 
 class EstimateError(ValueError):
@@ -46,6 +50,8 @@ class Workload:
     gpus: int = 1
     #: Diffusion sampling: denoising steps per image.
     sampling_steps: int = 30
+    #: Encoders: the task head (None: the one the model's config names in ``architectures``).
+    head: Head | None = None
 
     @property
     def resolved_precision(self) -> Precision:
@@ -82,6 +88,8 @@ class Workload:
             ("precision", self.resolved_precision, PRECISIONS),
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("attention", self.attention, ATTENTIONS))
+        if self.head is not None:
+            choices = (*choices, ("head", self.head, HEADS))
         for name, choice, allowed in choices:
             if choice not in allowed:
                 raise EstimateError(f"unknown {name} {choice!r} (choose from {', '.join(allowed)})")

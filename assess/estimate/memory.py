@@ -138,6 +138,20 @@ def optimizer_bytes(shape: ModelShape, wl: Workload, trainable: int) -> int:
     return 4 * (per_layer * shape.num_layers + shape.vocab_size + shape.hidden_size)
 
 
+def head_of(shape: ModelShape, wl: Workload) -> str:
+    """The task head the step runs: ``causal-lm`` for decoders; for encoders the workload's
+    choice, else the one the model's config names."""
+    if shape.kind != "encoder":
+        return "causal-lm"
+    return wl.head or shape.head or "masked-lm"
+
+
+def vocab_logits(shape: ModelShape, wl: Workload) -> bool:
+    """Whether the step makes logits over the vocabulary for every token (and the loss's fp32
+    buffers): causal LMs and masked LMs (labels on every position, the heaviest MLM case)."""
+    return shape.kind == "decoder" or head_of(shape, wl) == "masked-lm"
+
+
 def _tokens(shape: ModelShape, wl: Workload) -> int:
     return wl.batch * effective_seq(shape, wl)
 
@@ -203,16 +217,21 @@ def training_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
         grads //= g
     per_layer = act.layer_saved_bytes(shape, rg, seq)
     kept_layer = act.checkpointed_layer_bytes(shape, rg) if rg.checkpointing else per_layer
+    decoder = vocab_logits(shape, wl)  # the loss terms below are the same for MLM and CLM
     saved = t * (shape.num_layers * kept_layer + act.embedding_saved_bytes(shape, rg)
-                 + act.head_saved_bytes(shape, rg))
+                 + act.head_saved_bytes(shape, rg, head_of(shape, wl)))
     if rg.autocast_copies:  # bf16 copies of the weights, kept for backward
-        head = 0 if shape.family == "bert" else v * h
+        head = v * h if decoder else 0
         saved += 2 * (head if rg.checkpointing else shape.linear_weight_params)
-    decoder = shape.kind == "decoder"
     if decoder and shape.final_logit_softcap:  # tanh keeps its (half-precision) output
         saved += rg.compute_bytes * v * t
-    logprobs = 4 * v * t if decoder else 0
-    loss_backward = 8 * v * t if decoder else 0
+    # the loss's log-softmax and its gradients: fp32 for a causal LM (transformers' loss upcasts
+    # the logits) and under autocast (log_softmax autocasts to fp32); BertForMaskedLM's
+    # CrossEntropyLoss takes the logits as they are, so pure half precision keeps them half
+    masked = head_of(shape, wl) == "masked-lm"
+    lb = rg.compute_bytes if (masked and not rg.autocast) else 4
+    logprobs = lb * v * t if decoder else 0
+    loss_backward = 2 * lb * v * t if decoder else 0
     working = t * act.backward_working_bytes(shape, rg)
     if rg.checkpointing:
         working += t * per_layer  # one layer recomputed during backward
@@ -221,7 +240,7 @@ def training_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
     start = saved + logprobs + max(loss_backward, working)
     # end of forward, inside autocast: the loss's logits copies, and under checkpointing the
     # autocast cache still holds a bf16 copy of every weight
-    loss_forward = ((4 + 2 * (rg.compute_bytes == 2)) * v * t if decoder else 0)
+    loss_forward = ((lb + 2 * (rg.compute_bytes == 2)) * v * t if decoder else 0)
     cache = 2 * shape.linear_weight_params if (rg.autocast_copies and rg.checkpointing) else 0
     forward = saved + cache + logprobs + loss_forward
     tied_extra = mb * v * h if (full and shape.tie_word_embeddings and decoder) else 0
@@ -289,7 +308,7 @@ def freed_blocks_bytes(shape: ModelShape, wl: Workload, tokens: int) -> int:
       logits-sized tensors before backward asks for fresh fp32 ones: about two fp32 logits
       tensors' worth stays cached (H200).
     """
-    if not wl.training or shape.kind != "decoder":
+    if not wl.training or not vocab_logits(shape, wl):
         return 0
     blocks = 0
     if wl.method == "full" and shape.tie_word_embeddings and \

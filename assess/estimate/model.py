@@ -62,6 +62,9 @@ class ModelShape:
     shared_expert_gate: bool = False
     #: Parameters as published (catalog) or None to use :attr:`computed_params`.
     declared_params: int | None = None
+    #: Encoders: the task head (``masked-lm`` or ``classification``); empty for decoders, whose
+    #: head is always the causal-LM one.
+    head: str = ""
     #: Vision models: default input side in pixels and patch size (tokens = (side/patch)^2).
     image_size: int | None = None
     patch_size: int | None = None
@@ -120,16 +123,22 @@ class ModelShape:
             n += (self.max_positions or 1024) * h + 2 * h  # wpe, ln_f
         elif self.family == "bert":
             n += (self.max_positions or 512) * h + 2 * h + 2 * h  # position, type, LayerNorm
-            n += h * h + h  # pooler
+            if self.head != "masked-lm":  # BertForMaskedLM is built without the pooler
+                n += h * h + h
         else:
             n += h  # final RMSNorm
         return n
 
     @property
     def head_params(self) -> int:
-        """The output head (0 when tied to the input embeddings; BERT's classifier is tiny)."""
+        """The output head (0 when tied to the input embeddings; BERT's classifier is tiny;
+        BERT's masked-LM head: dense + LayerNorm, the decoder's bias, its weight tied)."""
         if self.family == "bert":
-            return 2 * self.hidden_size + 2
+            h = self.hidden_size
+            if self.head == "masked-lm":
+                decoder = 0 if self.tie_word_embeddings else self.vocab_size * h
+                return h * h + 3 * h + self.vocab_size + decoder
+            return 2 * h + 2
         return 0 if self.tie_word_embeddings else self.vocab_size * self.hidden_size
 
     @property
@@ -301,7 +310,27 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         shared_expert_size=shared, shared_expert_gate=shared_gate,
         source=f"config.json ({model_type})", notes=family_notes(family),
         final_logit_softcap=bool(cfg.get("final_logit_softcapping")),
+        head=config_head(cfg) if family == "bert" else "",
     )
+
+
+def config_head(cfg: dict[str, Any]) -> str:
+    """The encoder head a config's ``architectures`` names: ``BertForMaskedLM`` (and the
+    pre-training model, which has the same vocabulary logits) give ``masked-lm``, a
+    ``*ForSequenceClassification`` gives ``classification``. A config that names neither is
+    taken as masked LM, the larger of the two, so the estimate is never the low one."""
+    names = [str(a) for a in cfg.get("architectures") or () if isinstance(a, str)]
+    if any(n.endswith("ForSequenceClassification") for n in names) and not any(
+            n.endswith(("ForMaskedLM", "ForPreTraining")) for n in names):
+        return "classification"
+    return "masked-lm"
+
+
+def with_head(shape: ModelShape, head: str | None) -> ModelShape:
+    """``shape`` with the encoder head the user chose (None, or a decoder: unchanged)."""
+    if head is None or shape.kind != "encoder" or head == shape.head:
+        return shape
+    return replace(shape, head=head)
 
 
 def family_notes(family: str) -> tuple[str, ...]:
@@ -461,6 +490,8 @@ def shape_from_entry(entry: Any) -> ModelShape:
         declared_params=params, image_size=getattr(entry, "image_size", None),
         patch_size=getattr(entry, "patch_size", None),
         source=str(getattr(entry, "source", "catalog")), notes=family_notes(mapped),
+        # the published configs of the catalog's BERT models name BertForMaskedLM
+        head="masked-lm" if mapped == "bert" else "",
     )
 
 

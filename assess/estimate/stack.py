@@ -34,9 +34,10 @@ def _versions(*names: str) -> str:
     return " + ".join(f"{labels[n]} {MEASURED_STACK[n]}" for n in names)
 
 
-def assumptions(wl: Workload, kind: str | None = None) -> dict[str, str]:
+def assumptions(wl: Workload, kind: str | None = None, head: str = "") -> dict[str, str]:
     """The stack, recipe and runtime the figure describes (shown by the CLI and the page);
-    ``kind``: the model's kind (image models have their own stacks)."""
+    ``kind``: the model's kind (image models have their own stacks); ``head``: an encoder's
+    task head (:attr:`ModelShape.head`), named when there is one."""
     if kind in IMAGE_KINDS:
         from assess.estimate.image import image_assumptions
 
@@ -67,7 +68,19 @@ def assumptions(wl: Workload, kind: str | None = None) -> dict[str, str]:
                "one training step of a Hugging Face model (loss from the model, "
                f"{wl.attention.upper()} attention"
                + (", gradient checkpointing" if wl.checkpointing else "") + ")")
-    return {"stack": stack, "recipe": recipe, "runtime": runtime}
+    out = {"stack": stack, "recipe": recipe, "runtime": runtime}
+    if head in HEAD_TEXT:
+        out["head"] = head
+        out["recipe"] = f"{recipe}; {HEAD_TEXT[head]}"
+    return out
+
+
+#: How the output names an encoder's head (``--head``).
+HEAD_TEXT = {
+    "masked-lm": "masked-LM head (BertForMaskedLM: vocabulary logits and loss for every token)",
+    "classification": "sequence-classification head (pooler and classifier, no vocabulary "
+                      "logits)",
+}
 
 
 def error_band(wl: Workload, kind: str | None = None) -> float:

@@ -51,8 +51,16 @@ def hf_config(spec: MeasureSpec) -> Any:
 def _auto(spec: MeasureSpec) -> Any:
     import transformers
 
-    return (transformers.AutoModelForSequenceClassification if spec.task == "seq-cls"
-            else transformers.AutoModelForCausalLM)
+    if spec.task == "seq-cls":
+        return transformers.AutoModelForSequenceClassification
+    if spec.task == "masked-lm":
+        return transformers.AutoModelForMaskedLM
+    return transformers.AutoModelForCausalLM
+
+
+def _task_type(spec: MeasureSpec) -> str | None:
+    """peft's task type (it has none for masked LM: the plain PeftModel passes labels on)."""
+    return {"seq-cls": "SEQ_CLS", "causal-lm": "CAUSAL_LM"}.get(spec.task)
 
 
 def _build_plain(spec: MeasureSpec, config: Any, device: str) -> Any:
@@ -176,7 +184,7 @@ def build(spec: MeasureSpec, device: str) -> tuple[Any, Any, dict[str, Any]]:
             model, use_gradient_checkpointing=spec.checkpointing)
         lcfg = peft.LoraConfig(r=spec.lora_rank, lora_alpha=2 * spec.lora_rank,
                                lora_dropout=0.05, target_modules=_targets(spec),
-                               task_type="SEQ_CLS" if spec.task == "seq-cls" else "CAUSAL_LM")
+                               task_type=_task_type(spec))
         model = peft.get_peft_model(model, lcfg)
         notes["gradient_checkpointing"] = bool(getattr(model, "is_gradient_checkpointing",
                                                        spec.checkpointing))
@@ -192,7 +200,7 @@ def build(spec: MeasureSpec, device: str) -> tuple[Any, Any, dict[str, Any]]:
 
         lcfg = peft.LoraConfig(r=spec.lora_rank, lora_alpha=2 * spec.lora_rank,
                                lora_dropout=0.0, target_modules=_targets(spec),
-                               task_type="SEQ_CLS" if spec.task == "seq-cls" else "CAUSAL_LM")
+                               task_type=_task_type(spec))
         # peft keeps adapters in fp32 over a half-precision base unless told otherwise (AMP
         # LoRA); pure bf16 LoRA keeps them in bf16
         model = peft.get_peft_model(model, lcfg,
@@ -300,6 +308,8 @@ def run(spec: MeasureSpec, device: str, send: Send) -> dict[str, Any]:
     if spec.method == "inference":
         _infer(spec, model, ids, device, rec)
     else:
+        # causal and masked LM: every token is a target (the masked-LM loss is then taken over
+        # every position, the heaviest case of the MLM objective)
         labels = (torch.randint(0, 2, (spec.batch,), generator=gen).to(device)
                   if spec.task == "seq-cls" else ids)
         _train(spec, model, ids, labels, device, rec)

@@ -25,7 +25,7 @@ class MeasureSpec:
     precision: str  # fp32 | amp-bf16 | bf16 | nf4
     batch: int
     seq: int
-    task: str = "causal-lm"  # causal-lm | seq-cls
+    task: str = "causal-lm"  # causal-lm | seq-cls | masked-lm
     new_tokens: int = 0
     checkpointing: bool = False
     lora_rank: int = 16

@@ -17,6 +17,7 @@ from typing import Any
 from assess.estimate import Estimate
 from assess.estimate.activations import lora_target_set
 from assess.estimate.inputs import EstimateError, Workload
+from assess.estimate.memory import head_of
 from assess.estimate.model import ModelShape
 from assess.estimate.verdict import judge
 from assess.measure import launch
@@ -28,6 +29,8 @@ MODEL_TYPE = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwe
               "qwen3": "qwen3", "gemma": "gemma", "gemma2": "gemma2", "phi3": "phi3",
               "gpt2": "gpt2", "bert": "bert", "other": "llama"}
 DEFAULT_TIMEOUT_S = 300.0
+#: The runner's task for the estimator's head (:func:`assess.estimate.memory.head_of`).
+TASKS = {"causal-lm": "causal-lm", "masked-lm": "masked-lm", "classification": "seq-cls"}
 
 
 class MeasureError(EstimateError):
@@ -50,7 +53,10 @@ def config_for(shape: ModelShape) -> dict[str, Any]:
         "num_attention_heads": shape.num_heads, "vocab_size": shape.vocab_size,
         "tie_word_embeddings": shape.tie_word_embeddings,
         "max_position_embeddings": shape.max_positions or 131072}
-    if shape.family != "bert":
+    if shape.family == "bert":
+        cfg["architectures"] = ["BertForMaskedLM" if shape.head == "masked-lm"
+                                else "BertForSequenceClassification"]
+    else:
         cfg.update(num_key_value_heads=shape.num_kv_heads, head_dim=shape.head_dim,
                    hidden_act=shape.hidden_act)
     if shape.is_moe:
@@ -91,7 +97,7 @@ def spec_for(shape: ModelShape, wl: Workload, config: dict[str, Any] | None = No
     return MeasureSpec(
         name=shape.name, config=dict(config) if config is not None else config_for(shape),
         method=wl.method, precision=p, batch=wl.batch, seq=wl.seq_len,
-        task="seq-cls" if shape.family == "bert" else "causal-lm",
+        task=TASKS[head_of(shape, wl)],
         new_tokens=wl.new_tokens if wl.method == "inference" else 0,
         checkpointing=wl.checkpointing, lora_rank=wl.lora_rank, lora_targets=targets,
         attn=wl.attention)

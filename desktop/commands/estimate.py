@@ -19,7 +19,7 @@ from assess.estimate import (
     resolve_model,
     speed_lines,
 )
-from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
+from assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
 from assess.estimate.model import ModelShape
 from assess.estimate.stack import assumptions, error_band
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
@@ -42,6 +42,7 @@ from desktop.commands.estimate_llamacpp import (
 )
 from desktop.defaults import (
     DEFAULT_BATCH,
+    DEFAULT_HEAD,
     DEFAULT_LORA_RANK,
     DEFAULT_LORA_TARGETS,
     DEFAULT_NEW_TOKENS,
@@ -103,6 +104,9 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lora-targets", default=DEFAULT_LORA_TARGETS,
                    help="comma-separated module names, or all-linear")
     p.add_argument("--attn", choices=ATTENTIONS, default="sdpa")
+    p.add_argument("--head", choices=HEADS, default=DEFAULT_HEAD,
+                   help="encoders (BERT): the task head; default: the one the model's config "
+                   "names in architectures (BertForMaskedLM: masked-lm)")
     p.add_argument("--image-size", type=int,
                    help="image side in pixels (vision: input; diffusion: output resolution)")
     p.add_argument("--steps", type=int, default=30,
@@ -135,7 +139,8 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
                     lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
                                        if t.strip()),
                     attention=args.attn, image_size=args.image_size,
-                    gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30))
+                    gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30),
+                    head=getattr(args, "head", DEFAULT_HEAD))
 
 
 def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, int | None]:
@@ -384,7 +389,7 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
         out.append(f"  dataset: {t.hours:,.2f} h"
                    + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"
                       if t.energy_kwh is not None and t.cost_usd is not None else ""))
-    a = assumptions(wl, est.shape.kind)
+    a = assumptions(wl, est.shape.kind, est.shape.head)
     out.append(f"\nAssumes {a['stack']}")
     out.append(f"  {a['recipe']}")
     out.append(f"  {a['runtime']}; error band {error_band(wl, est.shape.kind):.0%} (measured)")

@@ -617,7 +617,7 @@ class CanIRunPage(QWidget):
         if est.verdict:
             lines += [f"• {r}" for r in est.verdict.reasons]
             lines.append(f"• {limits_text(est)}")
-        a = assumptions(est.workload)
+        a = assumptions(est.workload, head=est.shape.head)
         lines.append(f"• Assumes {a['stack']}: {a['recipe']}; {a['runtime']}. Measured error "
                      f"band {error_band(est.workload):.0%}.")
         if est.suggestions:
