@@ -4,6 +4,7 @@ chosen from the config's ``architectures``, the catalog, or ``--head``."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def test_published_bert_config_and_catalog_entry_are_masked_lm() -> None:
 def test_masked_lm_adds_the_vocabulary_logits_and_loss() -> None:
     shape = shape_from_config_file(BERT)
     mlm = memory(shape, AMP)
-    cls = memory(shape, Workload(**{**_fields(AMP), "head": "classification"}))
+    cls = memory(shape, replace(AMP, head="classification"))
     v, t = shape.vocab_size, AMP.batch * AMP.seq_len
     # fp32 log-softmax plus its two fp32 gradient buffers appear only with the MLM head
     assert cls.logits == 0 and mlm.logits >= 12 * v * t * 0.95
@@ -69,7 +70,7 @@ def test_unknown_head_is_refused() -> None:
 def test_measure_task_follows_the_head() -> None:
     shape = shape_from_config_file(BERT)
     assert spec_for(shape, AMP).task == "masked-lm"
-    assert spec_for(shape, Workload(**{**_fields(AMP), "head": "classification"})).task == \
+    assert spec_for(shape, replace(AMP, head="classification")).task == \
         "seq-cls"
     assert config_for(shape)["architectures"] == ["BertForMaskedLM"]
     assert spec_for(shape_from_config_file(BERT.parent / "gpt2.json"), AMP).task == "causal-lm"
@@ -93,7 +94,3 @@ def test_cli_bad_head_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str])
     assert main(["estimate", str(BERT), "--head", "foo"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("rigready: error:") and "foo" in err[0]
-
-
-def _fields(wl: Workload) -> dict[str, object]:
-    return {name: getattr(wl, name) for name in wl.__slots__}  # type: ignore[attr-defined]
