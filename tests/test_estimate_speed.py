@@ -99,12 +99,38 @@ def test_small_models_are_not_flat_utilisation() -> None:
     assert u_small < 0.6 * u_big
 
 
-def test_image_step_times_within_half_on_fitted_cases() -> None:
+def test_image_step_times_within_target_on_every_recorded_case() -> None:
+    # issue #12: 0.75-1.33x of the measured step, fitted and held-out cases alike (classifiers
+    # from their kernels, Stable Diffusion from its share of peak); no exceptions
+    seen = set()
     for c in fim.cases():
-        if c.get("holdout"):
-            continue
-        ratio, _ = fim.step_ratio(c)
-        assert 0.66 <= ratio <= 1.5, (c["name"], ratio)
+        ratio, fam = fim.step_ratio(c)
+        seen.add(fam)
+        assert 0.75 <= ratio <= 1.33, (c["name"], ratio)
+    assert seen == {"resnet", "efficientnet", "convnext", "vit", "sd-unet"}
+
+
+def test_classifier_step_comes_from_its_kernels() -> None:
+    # the walk notes every conv/Linear once: ResNet-50 has 53 convs + the head; ViT-B/16 the
+    # patch conv, 4 Linears per block and the head, and 12 attentions of 197 tokens
+    from assess.estimate import image_speed, vision
+
+    r50 = vision.walk(vision.ARCHS["resnet50"], 224)
+    assert len(r50.gemms) == r50.layers + 1 == 54
+    vit = vision.walk(vision.ARCHS["vit_b_16"], 224)
+    assert len(vit.gemms) == 1 + 4 * 12 + 1 and vit.attention == [(197, 12, 64)] * 12
+    wl = Workload(method="full", precision="amp-bf16", batch=64, image_size=224)
+    base = image_speed.classifier_seconds(r50, wl, 1.0, 4800.0)
+    # twice the compute and bandwidth: every kernel term halves, the overheads (per step, per
+    # layer, three GEMM launches per conv/Linear) stay
+    fast = image_speed.classifier_seconds(r50, wl, 2.0, 9600.0)
+    fixed = (image_speed.STEP_OVERHEAD_S + image_speed.LAYER_TRAIN_S * r50.layers
+             + 3 * len(r50.gemms) * speed.GEMM_LAUNCH_S)
+    assert fast - fixed == pytest.approx((base - fixed) / 2, rel=0.05)
+    # depthwise convs are memory-bound: EfficientNet-B0 is slower per FLOP than ResNet-50
+    b0 = vision.walk(vision.ARCHS["efficientnet_b0"], 224)
+    t_b0 = image_speed.classifier_seconds(b0, wl, 1.0, 4800.0)
+    assert t_b0 / b0.macs > 3 * base / r50.macs
 
 
 def _recorded_steps(held_out: bool) -> list[tuple[str, Any, Workload, float]]:

@@ -77,6 +77,8 @@ class ImagePlan:
     macs_per_image: float
     layers: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: A classifier's layer walk (its kernels drive the speed model); None for diffusion.
+    walk: vis.Walk | None = field(default=None, compare=False, repr=False)
 
 
 def _check(wl: Workload, spec: vis.ImageArch | DiffusionSpec) -> int:
@@ -134,12 +136,9 @@ def vision_memory(arch: vis.ImageArch, wl: Workload) -> tuple[MemoryBreakdown, I
                               optimizer=0, activations=int(act), logits=0, kv_cache=0,
                               reserve=_reserve(act, RESERVE_SHARE_INFER),
                               peak_phase="inference", gradients_total=0, trainable_params=0)
-        return mem, ImagePlan(side, w.macs, w.layers)
+        return mem, ImagePlan(side, w.macs, w.layers, walk=w)
     master = 2 if wl.resolved_precision in ("bf16", "fp16") else 4
-    # a cast copy under autocast; without autocast the Linear/conv saves the tensor itself
-    tag_bytes = {"a": e, "f": 4 if amp else e, "c": 2 if amp else e, "i": 8, "m": 1}
-    saved = b * sum(tag_bytes[t] * n for t, n in w.saved.items()) * \
-        ACTIVATION_SCALE[arch.family]
+    saved = b * saved_bytes_per_image(arch, w, wl)
     if amp:
         saved += 2 * p  # autocast's bf16 weight copies, kept for backward
     working = b * w.largest * e * BACKWARD_WORKING
@@ -154,7 +153,15 @@ def vision_memory(arch: vis.ImageArch, wl: Workload) -> tuple[MemoryBreakdown, I
                           optimizer=opt, activations=int(act), logits=0, kv_cache=0,
                           reserve=_reserve(act + grads, RESERVE_SHARE_TRAIN), peak_phase=phase,
                           gradients_total=master * p, trainable_params=p)
-    return mem, ImagePlan(side, w.macs, w.layers)
+    return mem, ImagePlan(side, w.macs, w.layers, walk=w)
+
+
+def saved_bytes_per_image(arch: vis.ImageArch, w: vis.Walk, wl: Workload) -> float:
+    """Bytes one image's forward keeps for backward, from the walk's dtype-tagged tensors."""
+    e, amp = _bytes(wl)
+    # a cast copy under autocast; without autocast the Linear/conv saves the tensor itself
+    tag_bytes = {"a": e, "f": 4 if amp else e, "c": 2 if amp else e, "i": 8, "m": 1}
+    return sum(tag_bytes[t] * n for t, n in w.saved.items()) * ACTIVATION_SCALE[arch.family]
 
 
 def _optimizer_bytes(wl: Workload, trainable: int, master: int) -> int:
@@ -245,27 +252,22 @@ def describe(mem: MemoryBreakdown) -> str:
     return f"peak during {mem.peak_phase}: {mem.total / GIB:.1f} GiB as nvidia-smi shows it"
 
 
-#: Share of the dense peak the image models reach per step, by family and mode, and a per-step
-#: overhead: fitted on the measured H200 step times (``benchmarks/fit_image_memory.py --speed``;
-#: held-out cases not used). fp32 convolutions run as TF32 (cuDNN's default in PyTorch).
-COMPUTE_EFFICIENCY = {
-    ("resnet", "train"): 0.163, ("resnet", "infer"): 0.459,
-    ("efficientnet", "train"): 0.005, ("efficientnet", "infer"): 0.015,
-    ("convnext", "train"): 0.132, ("convnext", "infer"): 0.37,
-    ("vit", "train"): 0.318, ("vit", "infer"): 0.9,
-    ("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.302,
-}
-#: Not measured (no fitted case): EfficientNet and ConvNeXt inference, set from their training
-#: figure by ResNet's measured inference/training ratio (2.8).
+#: Stable Diffusion UNets (classifiers: :mod:`assess.estimate.image_speed`, from their kernels):
+#: share of the dense peak per step by mode, fitted on the measured H200 step times
+#: (``benchmarks/fit_image_memory.py --speed``; held-out cases not used).
+COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.35}
+#: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
+#: thousand kernel launches: SD 1.5's 512 px UNet step takes 35 ms at batch 1 and 49 ms at
+#: batch 4, so about 30 ms of it does not scale with the work), fitted with the share above.
+SAMPLING_STEP_OVERHEAD_S = 0.035
+#: LoRA training: per-step overhead and launch/Python cost per conv/Linear per backward pass.
 IMAGE_STEP_OVERHEAD_S = 0.002
-#: Launch and Python cost per convolution/Linear: a training step (forward, backward,
-#: optimizer) and an inference pass (fitted together with the shares above).
 LAYER_TRAIN_S = 0.0003
-LAYER_INFER_S = 0.00008
 #: Bytes moved per byte saved for backward (elementwise kernels: norms, activations, casts).
 IMAGE_TRAFFIC = 0.0  # the fit left it at zero: folded into the shares above
-#: VAE decode seconds per megapixel on the calibration H200 (fp16; fp32 twice), fitted.
-VAE_DECODE_S_PER_MPIX = 0.07
+#: VAE decode seconds per megapixel on the calibration H200 (fp16; fp32 twice), fitted with
+#: the two figures above.
+VAE_DECODE_S_PER_MPIX = 0.05
 
 
 def image_dtype(shape: Any, wl: Workload) -> str:
@@ -299,7 +301,7 @@ def image_seconds(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: ImagePla
     if isinstance(shape.image, DiffusionSpec):
         eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak_tflops * 1e12
         if not wl.training:
-            unet = 2 * plan.macs_per_image * 2 * b / eff + LAYER_INFER_S * plan.layers
+            unet = 2 * plan.macs_per_image * 2 * b / eff + SAMPLING_STEP_OVERHEAD_S
             mpix = b * plan.side * plan.side / 1e6
             fp32 = wl.resolved_precision == "fp32" or (
                 shape.image.vae_upcast and "fp16" in wl.resolved_precision)
@@ -311,10 +313,9 @@ def image_seconds(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: ImagePla
         t = 2 * plan.macs_per_image * b * passes / eff
         t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
         return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
-    eff = COMPUTE_EFFICIENCY[(shape.image.family, mode)] * rel * peak_tflops * 1e12
-    if not wl.training:
-        return 2 * plan.macs_per_image * b / eff + IMAGE_TRAFFIC * mem.activations / bw + \
-            IMAGE_STEP_OVERHEAD_S + LAYER_INFER_S * plan.layers, "one inference batch"
-    t = 6 * plan.macs_per_image * b / eff
-    t += IMAGE_TRAFFIC * mem.activations / bw + 16 * mem.trainable_params / bw
-    return t + IMAGE_STEP_OVERHEAD_S + LAYER_TRAIN_S * plan.layers, "one training step"
+    from assess.estimate.image_speed import classifier_seconds
+
+    arch = shape.image
+    w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)
+    t = classifier_seconds(w, wl, peak_tflops / REF_TFLOPS[dt], bandwidth_gb_s)
+    return t, "one training step" if wl.training else "one inference batch"

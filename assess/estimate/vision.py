@@ -36,6 +36,16 @@ class Walk:
     params: int = 0
     #: Convolutions and Linears: kernel launches scale with them.
     layers: int = 0
+    #: The step's kernels per image, for the speed model: ``(rows, k, n, kind)`` of each
+    #: conv (implicit GEMM: rows = output pixels, k = in channels x kernel area, n = out
+    #: channels; kind ``conv`` or ``depthwise``) and Linear (rows = tokens or pixels, kind
+    #: ``linear``), and ``(tokens, heads, head_dim)`` of each attention.
+    gemms: list[tuple[int, int, int, str]] = field(default_factory=list)
+    attention: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def gemm(self, rows: int, k: int, n: int, kind: str = "linear") -> None:
+        """Note one conv (as implicit GEMM) or Linear of the step."""
+        self.gemms.append((rows, k, n, kind))
 
     def save(self, tag: str, elems: float) -> None:
         """Count ``elems`` saved elements of dtype class ``tag``."""
@@ -72,6 +82,7 @@ def _conv(w: Walk, cin: int, cout: int, k: int, side: int, stride: int = 1,
     w.live(side * side * cin + out * out * cout)
     w.largest = max(w.largest, out * out * cout)
     w.layers += 1
+    w.gemm(out * out, (cin // groups) * k * k, cout, "depthwise" if groups > 1 else "conv")
     return out
 
 
@@ -114,6 +125,7 @@ def _resnet(arch: ImageArch, side: int, w: Walk) -> None:
             s, cin = out, cout
     w.params += cin * arch.classes + arch.classes
     w.macs += cin * arch.classes
+    w.gemm(1, cin, arch.classes)
 
 
 def _divisible(v: float, d: int = 8) -> int:
@@ -162,6 +174,7 @@ def _efficientnet(arch: ImageArch, side: int, w: Walk) -> None:
     w.save("a", 3 * last * s * s)
     w.params += last * arch.classes + arch.classes
     w.macs += last * arch.classes
+    w.gemm(1, last, arch.classes)
 
 
 def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
@@ -183,6 +196,8 @@ def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
             w.params += 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d) + d  # LN, MLP, scale
             w.macs += 8 * d * d * s * s
             w.layers += 2
+            w.gemm(s * s, d, 4 * d)
+            w.gemm(s * s, 4 * d, d)
             # dwconv input (bf16 copy of the fp32 residual), LN input (fp32), LN output cast for
             # fc1, fc1 output (GELU), GELU output (fc2), fc2 output (layer scale), drop-path
             w.save("c", e)
@@ -193,6 +208,7 @@ def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
         cin = d
     w.params += 2 * cin + cin * arch.classes + arch.classes
     w.macs += cin * arch.classes
+    w.gemm(1, cin, arch.classes)
 
 
 def _vit(arch: ImageArch, side: int, w: Walk) -> None:
@@ -214,8 +230,12 @@ def _vit(arch: ImageArch, side: int, w: Walk) -> None:
         w.live(2 * e + 3 * e + t * f)
         w.largest = max(w.largest, t * f)
         w.layers += 4
+        for k, n in ((d, 3 * d), (d, d), (d, f), (f, d)):
+            w.gemm(t, k, n)
+        w.attention.append((t, arch.heads, d // arch.heads))
     w.params += 2 * d + d * arch.classes + arch.classes
     w.macs += d * arch.classes
+    w.gemm(1, d, arch.classes)
 
 
 _WALKERS = {"resnet": _resnet, "efficientnet": _efficientnet, "convnext": _convnext,
