@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from assess.estimate import Workload, qlora
-from assess.estimate.inputs import Head
 from assess.estimate.memory import (
     CUDA_CONTEXT_INFER_BYTES,
     CUDA_CONTEXT_TRAIN_BYTES,
@@ -31,6 +30,7 @@ from assess.estimate.model import (
     with_head,
 )
 from assess.estimate.stack import ERROR_BANDS
+from assess.measure.workload import head_for_task
 
 DATA = Path(__file__).parent / "data"
 FILES = sorted((DATA / "calibration").glob("*.json"))
@@ -57,9 +57,6 @@ def _cases(holdout: bool | None = None) -> list[tuple[str, dict[str, Any], dict[
 
 
 CASES = _cases()
-#: The estimator's head for the runner's task (the BERT cases name theirs: the records of one
-#: config were measured with both heads).
-HEAD_OF_TASK: dict[str, Head] = {"masked-lm": "masked-lm", "seq-cls": "classification"}
 
 
 def _workload(case: dict[str, Any]) -> Workload:
@@ -67,7 +64,7 @@ def _workload(case: dict[str, Any]) -> Workload:
                     seq_len=case["seq"], new_tokens=case["new_tokens"],
                     checkpointing=case["checkpointing"], lora_rank=case["lora_rank"],
                     lora_targets=tuple(case["lora_targets"]), attention=case["attn"],
-                    head=HEAD_OF_TASK.get(case.get("task", "causal-lm")))
+                    head=head_for_task(case.get("task", "causal-lm")))
 
 
 def _shape(config: dict[str, Any], case: dict[str, Any]) -> ModelShape:

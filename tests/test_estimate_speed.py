@@ -140,6 +140,7 @@ def _recorded_steps(held_out: bool) -> list[tuple[str, Any, Workload, float]]:
     import json
 
     from assess.estimate.model import shape_from_config
+    from assess.measure.workload import head_for_task
 
     out = []
     pattern = "h200-*-holdout.json" if held_out else "h200-*.json"
@@ -154,7 +155,7 @@ def _recorded_steps(held_out: bool) -> list[tuple[str, Any, Workload, float]]:
             wl = Workload(method=c["method"], precision=c["precision"], batch=c["batch"],
                           seq_len=c["seq"], checkpointing=c["checkpointing"],
                           lora_rank=c["lora_rank"], lora_targets=tuple(c["lora_targets"]),
-                          attention=c["attn"])
+                          attention=c["attn"], head=head_for_task(c.get("task", "causal-lm")))
             out.append((c["name"], shape_from_config(doc["configs"][c["config"]], c["config"]),
                         wl, float(r["step_seconds"])))
     return out

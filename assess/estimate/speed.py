@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from assess.estimate import activations as act
 from assess.estimate.inputs import Workload
 from assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY
+from assess.estimate.memory import head_of
 from assess.estimate.model import ModelShape
 
 #: Datasheet dense figures of the calibration GPU (NVIDIA H200 SXM: H100 SXM compute, 4.8 TB/s).
@@ -145,7 +146,9 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
         h, f = shape.hidden_size, shape.intermediate_size
         per_layer += 3 * k_exp * _linear_step(m, h, f, full, passes, dtype, peak, bw)
     matmul = shape.num_layers * per_layer
-    if shape.kind == "decoder":  # the output head
+    head = head_of(shape, wl)
+    lm = head in ("causal-lm", "masked-lm")  # vocabulary logits for every token
+    if lm:  # the output head
         matmul += _linear_step(m, shape.hidden_size, shape.vocab_size,
                                full and not shape.tie_word_embeddings, 1, dtype, peak, bw)
     causal = 0.5 if shape.kind == "decoder" else 1.0
@@ -153,9 +156,9 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
                   * (2.5 + passes) * shape.num_layers)
     attention = attn_flops / (rates.attention_tflops * 1e12)
     saved = m * (shape.num_layers * act.layer_saved_bytes(shape, rg, seq)
-                 + act.head_saved_bytes(shape, rg))
+                 + act.head_saved_bytes(shape, rg, head))
     traffic = ELEMENTWISE_TRAFFIC * saved * (1.0 + 0.5 * (passes - 1))
-    if shape.kind == "decoder":
+    if lm:
         traffic += 24.0 * m * shape.vocab_size  # logits: cast, log-softmax, its gradient
     trainable = shape.params if full else \
         sum(wl.lora_rank * (i + o) * c for nm, i, o, c, _ in shape.linear_modules()

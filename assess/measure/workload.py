@@ -16,7 +16,7 @@ from typing import Any
 
 from assess.estimate import Estimate
 from assess.estimate.activations import lora_target_set
-from assess.estimate.inputs import EstimateError, Workload
+from assess.estimate.inputs import EstimateError, Head, Workload
 from assess.estimate.memory import head_of
 from assess.estimate.model import ModelShape
 from assess.estimate.verdict import judge
@@ -31,6 +31,14 @@ MODEL_TYPE = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwe
 DEFAULT_TIMEOUT_S = 300.0
 #: The runner's task for the estimator's head (:func:`assess.estimate.memory.head_of`).
 TASKS = {"causal-lm": "causal-lm", "masked-lm": "masked-lm", "classification": "seq-cls"}
+
+
+_HEAD_OF_TASK: dict[str, Head] = {"masked-lm": "masked-lm", "seq-cls": "classification"}
+
+
+def head_for_task(task: str) -> Head | None:
+    """The estimator's encoder head for a measured record's runner task (None: a causal LM)."""
+    return _HEAD_OF_TASK.get(task)
 
 
 class MeasureError(EstimateError):
