@@ -77,7 +77,8 @@ def test_measure_task_follows_the_head() -> None:
 
 
 def test_cli_head_flag_and_json(capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["estimate", str(BERT), "--method", "full", "--batch", "32", "--seq", "512"]
+    base = ["estimate", str(BERT), "--method", "full", "--batch", "32", "--seq", "512",
+            "--gpu", "H200"]
     assert main([*base, "--json"]) == 0
     default = json.loads(capsys.readouterr().out)
     assert default["head"] == "masked-lm" and default["assumes"]["head"] == "masked-lm"
