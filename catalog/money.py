@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from catalog.prices import KIND_WORDS, Price, as_of, rate_for, stale_warning
+from catalog.prices import (
+    KIND_WORDS,
+    Price,
+    age_days,
+    age_text,
+    as_of,
+    max_age_days,
+    rate_for,
+    stale_warning,
+)
 from catalog.schema import Catalog, ExchangeRateEntry, PricePolicyEntry
 
 #: Territory (the part after "_" in a locale name) -> currency, for the common cases.
@@ -147,9 +156,23 @@ class PriceView:
             return [f"Prices are in USD: the catalog has no dated exchange rate for "
                     f"{self.currency}."]
         r = self.rate
-        return [f"{self.currency} amounts are converted at {r.usd_per_unit:g} USD per "
+        line = (f"{self.currency} amounts are converted at {r.usd_per_unit:.6g} USD per "
                 f"{self.currency}, the rate of {r.rate_date.isoformat()} ({r.source}); "
-                "USD is shown alongside."]
+                "USD is shown alongside.")
+        warn = self.rate_warning()
+        return [f"{line} Warning: this rate is {warn}." if warn else line]
+
+    def rate_warning(self) -> str:
+        """"20 months old (limit 90 days): the local amounts may be off; the USD figures are
+        the ones to trust" when the rate is past the catalog's limit ("" when not, or no rate)."""
+        if self.rate is None:
+            return ""
+        limit = max_age_days(self.policies, "exchange-rate")
+        age = age_days(self.rate.rate_date, self.today)
+        if limit is None or age is None or age <= limit:
+            return ""
+        return (f"{age_text(age)} old (limit {limit} days): the {self.currency} amounts may be "
+                "off; the USD figures are the ones to trust")
 
 
 def stale_count(view: PriceView, prices: Sequence[Price]) -> int:

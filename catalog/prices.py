@@ -252,7 +252,8 @@ def apply_overrides(merged: dict[str, dict[str, Any]], overrides: Sequence[Price
 
 
 def max_age_days(policies: Sequence[PricePolicyEntry], scope: str) -> int | None:
-    """The catalog's age limit for a part ("part") or cloud ("cloud") price, in days."""
+    """The catalog's age limit for a part ("part"), cloud ("cloud") price or an exchange rate
+    ("exchange-rate"), in days."""
     days = [p.max_age_days for p in policies if p.applies_to == scope]
     return min(days) if days else None
 
@@ -270,8 +271,12 @@ def stale_warning(price: Price, policies: Sequence[PricePolicyEntry], today: dat
     age = age_days(price.date, today)
     if limit is None or age is None or age <= limit:
         return ""
-    span = f"{age} days" if age < 120 else f"{age / 30.44:,.0f} months"
-    return f"{span} old (limit {limit} days): check it"
+    return f"{age_text(age)} old (limit {limit} days): check it"
+
+
+def age_text(age: int) -> str:
+    """An age in days as people say it: ``45 days``, ``20 months``."""
+    return f"{age} days" if age < 120 else f"{age / 30.44:,.0f} months"
 
 
 def as_of(when: date | None) -> str:

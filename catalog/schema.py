@@ -35,7 +35,7 @@ ModelFamily = Literal[
 #: a used-market figure, or one the user entered ("yours").
 PriceKind = Literal["street", "launch-msrp", "on-demand", "spot", "used", "yours"]
 #: Which age limit applies to a price (``[[price_policy]] applies_to``).
-PriceScope = Literal["part", "cloud"]
+PriceScope = Literal["part", "cloud", "exchange-rate"]
 #: Tables whose entries carry a price a user may correct.
 PricedTable = Literal["gpu", "cpu", "ram_kit", "drive", "psu", "cloud_offer"]
 ModelKind = Literal[

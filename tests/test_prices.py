@@ -12,7 +12,7 @@ import pytest
 from catalog import CatalogError, load_catalog
 from catalog.money import PriceView, currency_for
 from catalog.overrides import overrides_path, parse_price, read_overrides, set_price, unset_price
-from catalog.prices import Price, kind_of, price_of, stale_warning
+from catalog.prices import Price, kind_of, price_of, rate_for, stale_warning
 from desktop.cli import main
 
 PROFILE = Path(__file__).parent / "data" / "profiles" / "cpu-only-2026-11-22.json"
@@ -54,7 +54,8 @@ def test_a_eur_price_converts_with_the_dated_rate_and_says_so(tmp_path: Path) ->
                         'price_date = 2026-11-30\nprice_source = "a shop in Berlin"\n')
     cat = load_catalog(folder)
     kit = cat.ram_kit("eu-kit")
-    rate = cat.exchange_rates[0]
+    rate = rate_for(cat.exchange_rates, "EUR")
+    assert rate is not None
     assert kit.price_usd == pytest.approx(round(100.0 * rate.usd_per_unit, 2))
     assert "EUR 100.00 converted at" in kit.price_source
     assert rate.rate_date.isoformat() in kit.price_source
@@ -64,7 +65,7 @@ def test_a_eur_price_converts_with_the_dated_rate_and_says_so(tmp_path: Path) ->
 
 @pytest.mark.parametrize(("extra", "problem"), [
     ('price_currency = "EUR"\nprice_amount = 100.0\nprice_usd = 104.0\n', "leave the USD key"),
-    ('price_currency = "GBP"\nprice_amount = 100.0\n', "no [[exchange_rate]] for GBP"),
+    ('price_currency = "NZD"\nprice_amount = 100.0\n', "no [[exchange_rate]] for NZD"),
     ('price_currency = "euro"\nprice_amount = 100.0\n', "three-letter ISO 4217"),
     ('price_usd = 100.0\nprice_amount = 90.0\n', "only for a price in another currency"),
     ('price_usd = 100.0\nprice_kind = "yours"\n', "set by your price overrides"),
@@ -81,7 +82,7 @@ def test_bad_price_keys_are_rejected(tmp_path: Path, extra: str, problem: str) -
 def test_age_limits_come_from_the_catalog() -> None:
     cat = load_catalog(None)
     limits = {p.applies_to: p.max_age_days for p in cat.price_policies}
-    assert limits == {"part": 90, "cloud": 30}
+    assert limits == {"part": 90, "cloud": 30, "exchange-rate": 90}
     today = date(2026, 12, 1)
     part = Price(100.0, date(2026, 9, 2), "s", "street")  # 90 days: still fine
     assert stale_warning(part, cat.price_policies, today) == ""
@@ -98,13 +99,14 @@ def test_currency_from_locale_and_money_shows_usd_alongside() -> None:
     assert currency_for("C") == "USD"
     assert currency_for(None) == "USD"
     cat = load_catalog(None)
-    rate = cat.exchange_rates[0]
+    rate = rate_for(cat.exchange_rates, "EUR")
+    assert rate is not None
     eur = PriceView.from_catalog(cat, on=date(2026, 12, 1), currency="EUR")
-    assert eur.money(rate.usd_per_unit * 100) == "€100.00 (US$104.11)"
+    assert eur.money(rate.usd_per_unit * 100) == f"€100.00 (US${rate.usd_per_unit * 100:,.2f})"
     assert "converted at" in eur.notes()[0]
-    gbp = PriceView.from_catalog(cat, on=date(2026, 12, 1), currency="GBP")
-    assert gbp.money(10.0) == "$10.00"  # no rate: USD alone, never a silent guess
-    assert "no dated exchange rate for GBP" in gbp.notes()[0]
+    nzd = PriceView.from_catalog(cat, on=date(2026, 12, 1), currency="NZD")
+    assert nzd.money(10.0) == "$10.00"  # no rate: USD alone, never a silent guess
+    assert "no dated exchange rate for NZD" in nzd.notes()[0]
 
 
 def test_parse_price_rejects_bad_input() -> None:
