@@ -175,7 +175,7 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     cands: list[tuple[str, Workload]] = []
     training = wl.training
     if training and not wl.checkpointing:
-        cands.append(("turn on gradient checkpointing (about 30% slower)",
+        cands.append(("gradient checkpointing (about 30% slower)",
                       replace(wl, checkpointing=True)))
     b = max_batch(shape, wl, vram)
     if 0 < b < wl.batch:

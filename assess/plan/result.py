@@ -11,16 +11,9 @@ from assess.plan.parts import LineItem
 from assess.plan.rent import Advice, RentOffer
 from assess.plan.settings import SettingFix
 
-#: Verdicts in plain words.
-VERDICT_TEXT = {"fits": "fits", "tight": "tight fit", "offload": "only with CPU offload (slow)",
-                "no": "does not fit", "no GPU": "no GPU", "ready": "ready",
-                "not ready": "not ready"}
-
-
-def verdict_text(verdict: str) -> str:
-    """A verdict in plain words (``no`` -> ``does not fit``)."""
-    return VERDICT_TEXT.get(verdict, verdict)
-
+# re-exported: callers import the verdict words from here
+from assess.plan.verdicts import VERDICT_TEXT as VERDICT_TEXT
+from assess.plan.verdicts import verdict_text as verdict_text
 
 PlanStatus = Literal["no upgrade needed", "tight fit", "a setting reaches the goal", "ok",
                      "nothing within budget", "no plan reaches the goal", "blocked"]

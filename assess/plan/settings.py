@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from assess.estimate import estimate
 from assess.plan.goal import REACHED, WorkloadGoal, run_estimate, workload_outcome
 from assess.plan.rig import RigState
+from assess.plan.verdicts import verdict_text
 from assess.units import GIB
 
 _SLOWER = re.compile(r"\s*\([^)]*slower[^)]*\)")
@@ -38,6 +39,24 @@ class SettingFix:
     def reached(self) -> bool:
         """Whether the changed job fits (fits or tight)."""
         return self.verdict in REACHED
+
+    @property
+    def mark(self) -> str:
+        """A short label for a list: works, tight (fits, little to spare), slow (CPU offload)
+        or short (does not reach the goal)."""
+        return _MARKS.get(self.verdict, "short")
+
+    def describe(self) -> str:
+        """``QLoRA (4-bit base): 9.5 of 24.0 GiB, fits; one run about 1.2x the time``; for CPU
+        offload the memory the job needs and the GPU holds, without repeating "offload"."""
+        if self.verdict == "offload":
+            return (f"{self.change}: needs {self.need_gib:.1f} GiB, the GPU holds "
+                    f"{self.vram_gib:.1f}; {self.cost}")
+        return (f"{self.change}: {self.need_gib:.1f} of {self.vram_gib:.1f} GiB, "
+                f"{verdict_text(self.verdict)}; {self.cost}")
+
+
+_MARKS = {"fits": "works", "tight": "tight", "offload": "slow"}
 
 
 def setting_fixes(goal: WorkloadGoal, rig: RigState, *,

@@ -99,6 +99,14 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def output_file(text: str) -> Path:
+    """An argparse type for a file to write: an empty name is refused here, where it is still
+    recognisable (``Path("")`` is ".", which would be reported as a folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty; give a file name")
+    return Path(text)
+
+
 def add_profile_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--profile FILE`` (use a saved rig profile instead of detecting this PC)."""
     parser.add_argument(

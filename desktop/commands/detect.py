@@ -8,7 +8,7 @@ from pathlib import Path
 from assess.hardware import RigProfile
 from assess.profile import profile_to_dict, save_profile
 from assess.units import format_bytes, format_mhz, format_watts
-from desktop.commands.common import add_profile_argument, load_rig, print_json
+from desktop.commands.common import add_profile_argument, load_rig, output_file, print_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "be known is shown as unknown with a warning, never guessed.",
     )
     parser.add_argument("--json", action="store_true", help="print the rig profile as JSON")
-    parser.add_argument("--save", metavar="FILE", type=Path,
+    parser.add_argument("--save", metavar="FILE", type=output_file,
                         help="also save the profile to FILE (edit it and load it with --profile)")
     parser.add_argument("--force", action="store_true",
                         help="with --save: replace FILE if it exists")

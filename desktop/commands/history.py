@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from catalog.userfiles import atomic_output, output_target
-from desktop.commands.common import UsageError, positive_int
+from desktop.commands.common import UsageError, output_file, positive_int
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
     from monitor.sample import Sample
@@ -30,7 +30,7 @@ def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
                         help="SQLite database (default: rigready's data folder)")
     parser.add_argument("--session", type=positive_int, metavar="ID", help="one session")
     parser.add_argument("--export", choices=("csv", "json"), help="export the session")
-    parser.add_argument("--output", type=Path, metavar="FILE", help="write the export here")
+    parser.add_argument("--output", type=output_file, metavar="FILE", help="write the export here")
     parser.add_argument("--force", action="store_true",
                         help="with --output: replace FILE if it exists")
     parser.set_defaults(func=_run_history)

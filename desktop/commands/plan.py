@@ -32,7 +32,13 @@ from assess.plan.result import verdict_text
 from catalog import Catalog, default_catalog
 from catalog.money import PriceView, today
 from catalog.userfiles import output_target, path_exists, write_user_file
-from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
+from desktop.commands.common import (
+    UsageError,
+    add_profile_argument,
+    load_rig,
+    output_file,
+    print_json,
+)
 from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
 from desktop.defaults import DEFAULT_BUDGET_USD
 
@@ -87,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        "kwh_price, hours_per_week (flags win)")
     p.add_argument("--vendor", action="append", choices=("nvidia", "amd", "intel"),
                    help="only GPUs of this vendor (repeatable; default all)")
-    p.add_argument("--markdown", metavar="FILE", type=Path,
+    p.add_argument("--markdown", metavar="FILE", type=output_file,
                    help="also write the plans as a Markdown shopping list")
     p.add_argument("--force", action="store_true",
                    help="with --markdown: replace FILE if it exists")
@@ -224,9 +230,7 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
     if result.settings:
         out += ["", "Settings first (each re-verified on this PC's GPU)"]
         for fix in result.settings:
-            mark = "works" if fix.reached else "short"
-            out.append(f"  [{mark:>5}] {fix.change}: {fix.need_gib:.1f} of {fix.vram_gib:.1f} "
-                       f"GiB, {verdict_text(fix.verdict)}; {fix.cost}")
+            out.append(f"  [{fix.mark:>5}] {fix.describe()}")
     for n, plan in enumerate(result.plans, 1):
         labels = ", ".join(plan.labels)
         over = f", ${plan.over_budget_usd:,.2f} over budget" if plan.over_budget_usd else ""
@@ -247,7 +251,7 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
                    + (f" ({sizes}{speed}{run})" if sizes else ""))
         for c in plan.checks:
             out.append(f"  [{_MARK[c.status]:>5}] {c.name}: {c.detail}")
-        if plan.viable:
+        if plan.viable and plan.items:  # "Your PC as it is" has nothing to buy
             out.append("  ready to buy" if plan.ready_to_buy else
                        "  not ready to buy: measure or check first: "
                        + ", ".join(c.name for c in plan.risks))

@@ -124,7 +124,7 @@ class PlanCard(QFrame):
                                   f"{escape(verdict_text(a.verdict))}</b>{sizes}{speed}")
         self.after_label.setWordWrap(True)
         box.addWidget(self.after_label)
-        if plan.viable:
+        if plan.viable and plan.items:  # "Your PC as it is" has nothing to buy
             ready = ("<b>Ready to buy</b>" if plan.ready_to_buy else
                      "<b>Not ready to buy</b> — check first: "
                      + escape(", ".join(c.name for c in plan.risks)))
