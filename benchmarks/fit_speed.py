@@ -98,14 +98,16 @@ def main() -> int:
         print("gemm fit", best)
         train = lm_cases(holdout=False)
         best2 = None
-        for tr, so, lo, ae in itertools.product((2, 4, 6, 8, 10), (0.0, 0.004, 0.008, 0.012),
-                                                (0.0, 0.0003, 0.0006, 0.001, 0.0015),
-                                                (0.25, 0.35, 0.45)):
+        for tr, so, lo, hs, ae in itertools.product(
+                (4, 6, 8, 10, 12, 14), (0.0, 0.002, 0.004, 0.006, 0.008, 0.012),
+                (0.001, 0.0015, 0.002, 0.0025, 0.003, 0.0035),
+                (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0), (0.35, 0.45)):
             speed.ELEMENTWISE_TRAFFIC, speed.STEP_OVERHEAD_S = tr, so
-            speed.LAYER_OVERHEAD_S, speed.ATTENTION_EFFICIENCY = lo, ae
+            speed.LAYER_OVERHEAD_S, speed.HOST_SERIAL_SHARE = lo, hs
+            speed.ATTENTION_EFFICIENCY = ae
             score = _score(train)
             if best2 is None or score < best2[0]:
-                best2 = (score, tr, so, lo, ae)
+                best2 = (score, tr, so, lo, hs, ae)
         print("step fit", best2)
         return 0
     e = gemm_errors()

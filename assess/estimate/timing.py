@@ -124,12 +124,14 @@ def _training_speed(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq:
     util = fpt * tps / wl.gpus / (peak * 1e12)
     reasons.append(
         f"step {step * 1000:.0f} ms per micro-batch (matmuls {st.matmul_s * 1000:.0f}, attention "
-        f"{st.attention_s * 1000:.0f}, memory-bound {st.memory_s * 1000:.0f}, overhead "
-        f"{st.overhead_s * 1000:.0f} ms): the model's kernels calibrated on step times measured "
+        f"{st.attention_s * 1000:.0f}, memory-bound {st.memory_s * 1000:.0f} ms on the GPU; "
+        f"host dispatch {st.overhead_s * 1000:.0f} ms, partly overlapping it"
+        + (f"; adapter wrappers {st.wrapper_s * 1000:.0f} ms" if st.wrapper_s else "")
+        + "): the model's kernels calibrated on step times measured "
         f"on an H200 (Transformers + PyTorch eager, 124M-8B), scaled by this GPU's {origin}"
         + ("; QLoRA: bitsandbytes' dequantization at bandwidth plus its per-Linear and "
            "per-layer cost, "
-           "checked on measured QLoRA steps (0.79-1.28x)" if wl.method == "qlora" else "")
+           "checked on measured QLoRA steps (0.78-1.23x)" if wl.method == "qlora" else "")
         + ("; several GPUs: communication not counted" if wl.gpus > 1 else ""))
     return tps, step, util
 
