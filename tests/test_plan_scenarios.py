@@ -324,3 +324,20 @@ def test_a_tight_fit_says_so_with_its_margin_and_the_setting_for_room(cat: Catal
     assert result.settings[0].change in result.summary
     assert result.rent.advice.choice == "use your PC" and "tightly" in result.rent.advice.text
     assert not any("no setting change reaches" in r for r in result.reasons)
+
+
+
+def test_a_card_is_sized_for_the_job_with_checkpointing_never_for_memory_it_saves(
+        cat: Catalog) -> None:
+    """Money before settings: LoRA of Llama 3.1 8B at 2,048 tokens needs 29 GiB as asked and
+    about 20.5 GiB with gradient checkpointing. A 12 GB RTX 3060 owner is offered a 24 GB card
+    re-verified with checkpointing on, not a 32 GB RTX 5090 for memory a free setting saves;
+    and a shorter sequence that only fits tightly is listed, never called 'no purchase needed'."""
+    goal = _goal(cat, "llama-3.1-8b", method="lora", seq_len=2048)
+    result = plan_upgrades(_profile(RTX3060), goal, 800, RigFacts(), cat)
+    assert result.status != "a setting reaches the goal"
+    best = result.plans[0]
+    assert best.after.reached and best.total_usd <= 800
+    assert best.after.vram_gib is not None and best.after.vram_gib < 32
+    assert "gradient checkpointing" in best.verified_goal
+    assert result.settings and not result.settings[0].settles_it

@@ -53,7 +53,7 @@ from assess.plan.rent import (
 )
 from assess.plan.result import After, Plan, PlanResult, PlanStatus
 from assess.plan.rig import RigState, rig_state
-from assess.plan.settings import setting_fixes
+from assess.plan.settings import purchase_goal, setting_fixes
 from assess.plan.summary import build_result
 from assess.score_facts import meets
 from assess.units import GIB
@@ -323,13 +323,17 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
              and (tight_now or not keep.plan.viable) else ())
     today = _host_items(rig, needs, catalog)
     host_ok = not today.items and not today.missing
-    if fixes and fixes[0].reached and host_ok and not tight_now:
-        # A setting reaches the goal on the GPU this PC has: no purchase is offered.
+    if fixes and fixes[0].settles_it and host_ok and not tight_now:
+        # A setting makes the job as asked fit with room on the GPU this PC has: no purchase is
+        # offered. A tight fit or a smaller job (a shorter sequence) is listed with the plans.
         now = _now(goal, rig, needs, catalog, keep.plan)
         return build_result(goal, rig, now, (), "a setting reaches the goal", budget_usd, facts,
                             offer, spot, 1, settings=fixes)
     candidates = gpu_candidates(catalog, rig, vendors) if _may_add_gpu(rig) else []
-    configs = [keep] + [_configure(goal, rig, needs, facts, catalog, g, budget_usd, offer)
+    # a card is sized for the job with the free, time-only setting on (each plan says so in
+    # the goal it was re-verified against), never for memory that setting would save
+    buy_goal = purchase_goal(goal) if isinstance(goal, WorkloadGoal) else goal
+    configs = [keep] + [_configure(buy_goal, rig, needs, facts, catalog, g, budget_usd, offer)
                         for g in candidates]
     viable = [c for c in configs if c.plan.viable]
     chosen: list[tuple[_Config, str]] = []

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from assess.estimate import estimate
+from assess.estimate.inputs import Workload
 from assess.plan.goal import REACHED, WorkloadGoal, run_estimate, workload_outcome
 from assess.plan.rig import RigState
 from assess.plan.verdicts import verdict_text
@@ -34,6 +35,12 @@ class SettingFix:
     verified_goal: str
     #: What it costs: time against the original settings, or the offload slowdown.
     cost: str
+    #: Whether the changed job is still the job asked for: a shorter sequence, fewer generated
+    #: tokens or a smaller image is a different job (a compromise to weigh against buying),
+    #: while checkpointing, QLoRA, an 8-bit optimizer or a micro-batch with accumulation are not.
+    keeps_goal: bool = True
+    #: The changed workload (None for CPU offload, which changes no setting of the job).
+    workload: Workload | None = None
 
     @property
     def reached(self) -> bool:
@@ -41,9 +48,18 @@ class SettingFix:
         return self.verdict in REACHED
 
     @property
+    def settles_it(self) -> bool:
+        """Whether this setting alone answers the goal, so no purchase need be offered: the
+        job as asked, with room (a tight fit may still run out of memory)."""
+        return self.verdict == "fits" and self.keeps_goal
+
+    @property
     def mark(self) -> str:
         """A short label for a list: works, tight (fits, little to spare), slow (CPU offload)
-        or short (does not reach the goal)."""
+        or short (does not reach the goal); smaller where it fits a smaller job than asked (a
+        shorter sequence)."""
+        if self.reached and not self.keeps_goal:
+            return "smaller"
         return _MARKS.get(self.verdict, "short")
 
     def describe(self) -> str:
@@ -94,8 +110,11 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState, *,
         change = _SLOWER.sub("", sugg.change) if cost != "time not estimated" else sugg.change
         if room and out.verdict != "fits":
             continue
+        asked = goal.workload
+        keeps = (wl.seq_len >= asked.seq_len and wl.new_tokens >= asked.new_tokens
+                 and (wl.image_size or 0) >= (asked.image_size or 0))
         fixes.append(SettingFix(change, out.verdict, out.need_gib, out.vram_gib,
-                                changed.label, cost))
+                                changed.label, cost, keeps, wl))
     if base.verdict == "offload":
         slow = run_estimate(goal, target, ram).verdict
         factor = slow.offload_slowdown if slow is not None else None
@@ -103,9 +122,11 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState, *,
             "CPU offload (keep part of the model in system RAM)", "offload",
             base.need_gib or 0.0, target.vram_bytes / GIB, goal.label,
             f"about {factor:.1f}x slower" if factor else "much slower (slowdown unknown)"))
-    # Reaching first; within each group the estimator's order, which is the smallest change
-    # first (checkpointing before QLoRA before a shorter sequence).
-    return tuple(sorted(fixes, key=lambda f: (not f.reached, f.verdict == "tight")))
+    # Reaching first, and among those the ones that settle it (the job as asked, with room);
+    # within each group the estimator's order, which is the smallest change first
+    # (checkpointing before QLoRA before a shorter sequence).
+    return tuple(sorted(fixes, key=lambda f: (not f.reached, not f.settles_it,
+                                              f.verdict == "tight")))
 
 
 def _cost(before: float | None, after: float | None) -> str:
@@ -116,3 +137,15 @@ def _cost(before: float | None, after: float | None) -> str:
         return "about the same run time"
     return f"one run about {ratio:.1f}x the time" if ratio > 1 else \
         f"one run about {1 / ratio:.1f}x faster"
+
+
+
+def purchase_goal(goal: WorkloadGoal) -> WorkloadGoal:
+    """The goal a purchase is sized for: a training job as asked with gradient checkpointing on
+    (the same method, precision, batch and sequence; it costs run time, about a third more, not
+    money), so a card is never bought for memory that free setting saves. Each plan states the
+    goal it was re-verified against, so the setting is never hidden."""
+    wl = goal.workload
+    if wl.training and not wl.checkpointing and not wl.image_size:
+        return replace(goal, workload=replace(wl, checkpointing=True))
+    return goal
