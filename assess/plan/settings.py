@@ -57,8 +57,8 @@ class SettingFix:
     def mark(self) -> str:
         """A short label for a list: works, tight (fits, little to spare), slow (CPU offload)
         or short (does not reach the goal); smaller where it fits a smaller job than asked (a
-        shorter sequence)."""
-        if self.reached and not self.keeps_goal:
+        shorter sequence) with room."""
+        if self.verdict == "fits" and not self.keeps_goal:
             return "smaller"
         return _MARKS.get(self.verdict, "short")
 
