@@ -11,7 +11,7 @@ from assess.estimate.inputs import Workload
 from assess.estimate.memory import GIB, MemoryBreakdown
 from assess.estimate.stack import IMAGE_ERROR_BAND
 from assess.estimate.timing import Timing, run_cost
-from assess.estimate.verdict import Suggestion, Verdict, band_verdict
+from assess.estimate.verdict import Suggestion, Verdict, band_verdict, largest_passing
 
 
 def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
@@ -28,16 +28,7 @@ def image_max_batch(shape: Any, wl: Workload, vram: int, limit: int = 4096) -> i
 
     def ok(b: int) -> bool:
         return memory(shape, replace(wl, batch=b), vram).total <= vram
-    if not ok(1):
-        return 0
-    lo, hi = 1, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    return largest_passing(1, limit, ok)
 
 
 def image_suggestions(shape: Any, wl: Workload, vram: int) -> tuple[Suggestion, ...]:

@@ -136,7 +136,7 @@ def _step_seconds(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> float | No
     return tokens * flops_per_token(shape, wl, wl.seq_len) / (0.35 * peak * 1e12)
 
 
-def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+def largest_passing(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
     """Largest n in [lo, hi] with ok(n) (ok is monotone); lo - 1 when none."""
     if not ok(lo):
         return lo - 1
@@ -151,7 +151,7 @@ def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
 
 def max_batch(shape: ModelShape, wl: Workload, vram: int, limit: int = 4096) -> int:
     """Largest micro-batch that fits in ``vram`` (0: not even one)."""
-    return _largest(1, limit,
+    return largest_passing(1, limit,
                     lambda b: _fits(memory(shape, replace(wl, batch=b), vram).total, vram))
 
 
@@ -160,7 +160,7 @@ def max_seq(shape: ModelShape, wl: Workload, vram: int) -> int:
     limit = shape.max_positions or 131072
     if not wl.training:
         limit = max(1, limit - wl.new_tokens)
-    return _largest(1, int(limit),
+    return largest_passing(1, int(limit),
                     lambda s: _fits(memory(shape, replace(wl, seq_len=s), vram).total, vram))
 
 
