@@ -169,3 +169,13 @@ def current_theme() -> str:
 
 #: The style of every page's title, so the pages read as one app.
 PAGE_TITLE_STYLE = "font-size: 22px; font-weight: 700;"
+#: The object name of every page's title (a value tile can share the title's style).
+PAGE_TITLE_NAME = "pageTitle"
+
+
+def page_title(text: str) -> QLabel:
+    """A page's title label: :data:`PAGE_TITLE_STYLE`, named :data:`PAGE_TITLE_NAME`."""
+    label = QLabel(text)
+    label.setObjectName(PAGE_TITLE_NAME)
+    label.setStyleSheet(PAGE_TITLE_STYLE)
+    return label

@@ -28,7 +28,7 @@ from desktop.monitoring.text import (
     event_level,
     format_event,
 )
-from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN
+from desktop.theme import BAD, GOOD, MUTED, WARN, page_title
 from monitor.store_read import EventRecord
 
 LEVEL = {"ok": GOOD, "warn": WARN, "bad": BAD}
@@ -220,8 +220,7 @@ class PageHeader(QWidget):
         self.theme = theme
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("Monitor")
-        title.setStyleSheet(PAGE_TITLE_STYLE)
+        title = page_title("Monitor")
         row.addWidget(title)
         self.status = QLabel("")
         self.status.setWordWrap(True)  # a long replay line wraps rather than being cut

@@ -43,7 +43,7 @@ from assess.hardware import RigProfile
 from desktop.commands.bench import Outcome, detect_this_pc, load_history, outcome_of, save_outcome
 from desktop.commands.bench_report import machine_name, when_text
 from desktop.context import AppContext
-from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
+from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
 from desktop.worker import GeneratorWorker
 
 Job = Callable[[], Generator[Progress, None, Any]]
@@ -101,8 +101,7 @@ class BenchmarksPage(QWidget):
         self.outcomes: list[Outcome] = []
 
         outer = QVBoxLayout(self)
-        title = QLabel("Benchmarks")
-        title.setStyleSheet(PAGE_TITLE_STYLE)
+        title = page_title("Benchmarks")
         outer.addWidget(title)
         hint = QLabel("Matrix-multiply throughput (CPU and GPU, timed with device events on "
                       "random data) and CrystalDiskMark's storage tests with the page cache "

@@ -74,7 +74,7 @@ from desktop.pages.can_i_run_sources import (
     catalog_gpus,
     open_config_dialog,
 )
-from desktop.theme import BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
+from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
 from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
 from desktop.widgets.measure_bar import MeasureBar
 
@@ -116,8 +116,7 @@ class CanIRunPage(QWidget):
         #: This PC's measured workloads (history), read once and after each measurement.
         self._measured: list[tuple[str, Any]] | None = None
         outer = QVBoxLayout(self)
-        title = QLabel("Can I run it?")
-        title.setStyleSheet(PAGE_TITLE_STYLE)
+        title = page_title("Can I run it?")
         outer.addWidget(title)
         root = QHBoxLayout()
         outer.addLayout(root, 1)

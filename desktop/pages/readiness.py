@@ -18,7 +18,7 @@ from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
 from catalog import Catalog, CatalogError
 from desktop.commands.score import measured_for
 from desktop.context import AppContext
-from desktop.theme import ACCENT, BAD, MUTED, PAGE_TITLE_STYLE, current_theme
+from desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
 from desktop.widgets.card import Card
 from desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
 
@@ -88,8 +88,7 @@ class ReadinessPage(QWidget):
         layout.setContentsMargins(24, 18, 24, 12)
         layout.setSpacing(10)
         header = QHBoxLayout()
-        title = QLabel("Readiness")
-        title.setStyleSheet(PAGE_TITLE_STYLE)
+        title = page_title("Readiness")
         header.addWidget(title)
         header.addStretch(1)
         self.score_label = QLabel("")

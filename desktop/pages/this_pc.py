@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 from assess.hardware import Disk, GpuInfo, RigProfile
 from assess.units import format_bytes, format_mhz, format_watts
 from desktop.context import AppContext
-from desktop.theme import MUTED, PAGE_TITLE_STYLE, WARN, current_theme
+from desktop.theme import MUTED, WARN, current_theme, page_title
 from desktop.widgets.card import Card
 
 _DISK_KINDS = {
@@ -163,8 +163,7 @@ class ThisPcPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 12)
         header = QHBoxLayout()
-        self.title = QLabel("This PC")
-        self.title.setStyleSheet(PAGE_TITLE_STYLE)
+        self.title = page_title("This PC")
         header.addWidget(self.title)
         header.addStretch(1)
         self.redetect_button = QPushButton("Detect again")

@@ -37,7 +37,7 @@ from assess.plan.result import verdict_text
 from catalog.money import PriceView, today
 from catalog.overrides import parse_price, set_price
 from catalog.userfiles import UserFileError, write_user_file
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, PAGE_TITLE_STYLE, WARN, current_theme
+from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme, page_title
 from desktop.widgets.card import Card
 from desktop.widgets.plan_card import PlanCard
 from desktop.widgets.step_bar import StepBar
@@ -87,8 +87,7 @@ class UpgradePage(QWidget):
         catalog = self._catalog()
         root = QVBoxLayout(self)
         head = QHBoxLayout()
-        title = QLabel("Upgrade wizard")
-        title.setStyleSheet(PAGE_TITLE_STYLE)
+        title = page_title("Upgrade wizard")
         head.addWidget(title)
         head.addSpacing(16)
         self.steps = StepBar(STEPS)
