@@ -160,7 +160,7 @@ class ReadCopy:
         need = sum(p.stat().st_size for p in sources) + 4 * READER_MIN_FREE_BYTES
         self.folder: Path | None = None
         for base in (tempfile.gettempdir(), "/dev/shm", str(Path.home())):
-            free = free_bytes(Path(base) / "x")
+            free = free_bytes(Path(base))  # statvfs needs a path that exists
             if free is not None and free >= need:
                 try:
                     self.folder = Path(tempfile.mkdtemp(prefix="rigready-read-", dir=base))
