@@ -290,6 +290,9 @@ class ModelEntry:
     shared_expert_intermediate_size: int | None = None
     hidden_act: str | None = None
     gated_ffn: bool | None = None
+    #: Gemma-2 caps its final logits with tanh (config.json ``final_logit_softcapping``); the
+    #: cap's saved output is part of the logits' memory.
+    final_logit_softcapping: float | None = None
     image_size: int | None = None
     patch_size: int | None = None
     #: Image models: the architecture the estimator walks (a torchvision model name such as

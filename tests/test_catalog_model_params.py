@@ -61,3 +61,34 @@ def test_moe_active_parameters_match_the_names() -> None:
         shape = shape_from_entry(CAT.model(model_id))
         embed = shape.vocab_size * shape.hidden_size
         assert shape.active_params - embed == pytest.approx(published, rel=0.02), model_id
+
+
+_SHAPE_FIELDS = ("family", "kind", "num_layers", "hidden_size", "num_heads", "num_kv_heads",
+                 "head_dim", "intermediate_size", "vocab_size", "tie_word_embeddings",
+                 "gated_ffn", "hidden_act", "final_logit_softcap", "num_experts",
+                 "experts_per_token")
+
+
+def test_a_catalog_entry_describes_its_model_as_its_config_json_does() -> None:
+    """The catalog path and the config.json path build the same shape (a Gemma-2 by name lost
+    its logit soft-cap: 7.8% under its measured peak, where its config.json was 1.9% under)."""
+    from pathlib import Path
+
+    from assess.estimate.model import shape_from_config_file
+
+    configs = Path(__file__).parent / "data" / "hf_configs"
+    by_name: dict[str, ModelEntry] = {}
+    for entry in default_catalog().models:
+        by_name[entry.id.lower()] = entry
+        if entry.hf_repo:
+            by_name.setdefault(entry.hf_repo.rsplit("/", 1)[-1].lower(), entry)
+    pairs = [(path, by_name[path.stem.lower()]) for path in sorted(configs.glob("*.json"))
+             if path.stem.lower() in by_name]
+    assert len(pairs) >= 14
+    for path, entry in pairs:
+        from_config = shape_from_config_file(path)
+        from_catalog = shape_from_entry(entry)
+        differs = {name: (getattr(from_catalog, name), getattr(from_config, name))
+                   for name in _SHAPE_FIELDS
+                   if getattr(from_catalog, name) != getattr(from_config, name)}
+        assert not differs, f"{entry.id} vs {path.name}: {differs}"

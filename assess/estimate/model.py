@@ -481,6 +481,7 @@ def shape_from_entry(entry: Any) -> ModelShape:
         tie_word_embeddings=bool(getattr(entry, "tie_word_embeddings", False)),
         gated_ffn=bool(gated) if gated is not None else mapped not in ("gpt2", "bert"),
         hidden_act=str(getattr(entry, "hidden_act", None) or "silu"),
+        final_logit_softcap=bool(getattr(entry, "final_logit_softcapping", None)),
         max_positions=getattr(entry, "max_position_embeddings", None),
         num_experts=int(experts),
         experts_per_token=int(getattr(entry, "num_experts_per_tok", None) or 1),
