@@ -144,6 +144,14 @@ def test_cli_measure_without_torch_is_one_line(capsys: pytest.CaptureFixture[str
     assert len(err) == 1 and err[0].startswith("rigready: error: measuring needs torch")
 
 
+def test_cli_measure_of_an_image_model_says_it_cannot_be_built_not_what_to_install(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "resnet-50", "--method", "full", "--measure"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be built for a measurement" in err[0], err
+    assert "pip install" not in err[0]
+
+
 def test_cli_measure_on_a_catalog_gpu_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", str(LLAMA8B), "--measure", "--gpu", "rtx-4090"]) == 2
     assert "this PC's GPU" in capsys.readouterr().err

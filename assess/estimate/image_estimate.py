@@ -86,11 +86,15 @@ def image_timing(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: image.Ima
     else:
         step, what = image.image_seconds(shape, wl, mem, plan, peak, gpu.bandwidth_gb_s)
         rate = wl.batch * wl.gpus / step
+        how = ("the share of peak measured for this family on an H200"
+               if isinstance(shape.image, image.DiffusionSpec)
+               else "each conv and Linear's matmul-shape efficiency (measured GEMM sweep), "
+                    "plus elementwise traffic and per-layer overhead fitted on an H200")
         reasons.append(
             f"{what}: {step:.3f} s for {wl.batch} image(s) from the walked layers' "
             f"multiply-accumulates ({plan.macs_per_image / 1e9:,.1f} G per image per pass) at "
-            f"the share of peak measured for this family on an H200, scaled by this GPU's "
-            f"{peak:.0f} {dtype} TFLOP/s and {gpu.bandwidth_gb_s:.0f} GB/s")
+            f"{how}, scaled by this GPU's {peak:.0f} {dtype} TFLOP/s and "
+            f"{gpu.bandwidth_gb_s:.0f} GB/s")
     hours, energy, cost = run_cost(rate, dataset_items, epochs, gpu, wl.gpus,
                                    electricity_usd_kwh, reasons)
     runtime = ("diffusers pipeline (PyTorch eager)" if isinstance(shape.image,

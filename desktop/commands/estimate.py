@@ -116,8 +116,9 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """The run-size options shared by ``estimate`` and ``plan`` (utilisation, dataset, epochs)."""
     p.add_argument("--utilisation", type=number_between(0, 1, low_open=True),
-                   help="share of peak throughput reached, above 0 and at most 1 "
-                   "(default 0.35)")
+                   help="share of peak throughput reached, above 0 and at most 1; replaces "
+                   "the kernel-by-kernel step time with a flat share of the peak (default: "
+                   "the kernel model; a flat 0.35 only where the GPU's bandwidth is unknown)")
     p.add_argument("--dataset-tokens", type=int,
                    help="tokens per epoch (or to generate); image models: images")
     p.add_argument("--epochs", type=number_between(0, 1e6, low_open=True), default=1.0)
@@ -230,12 +231,12 @@ def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: b
         MeasureError,
         config_dict_for,
         measure_here,
-        unavailable_reason,
+        refusal,
     )
 
     if not here:
         raise UsageError("--measure runs on this PC's GPU; leave out --gpu and --profile")
-    why = unavailable_reason(est.workload.method)
+    why = refusal(shape, est, config_dict_for(args.model))
     if why:
         raise UsageError(why)
     if est.gpu is None:

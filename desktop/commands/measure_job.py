@@ -21,10 +21,11 @@ from assess.measure.workload import (
     apply_correction,
     correction,
     measure,
+    spec_for,
 )
 
 __all__ = ["MeasureError", "MeasureOutcome", "config_dict_for", "corrected_here",
-           "measure_here", "measure_job", "measured_history", "unavailable_reason"]
+           "measure_here", "measure_job", "measured_history", "refusal", "unavailable_reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,17 @@ def config_dict_for(model_spec: str) -> dict[str, Any] | None:
     if isinstance(data.get("text_config"), dict) and "hidden_size" not in data:
         return None  # a multimodal wrapper: build the text model from the estimator's shape
     return data
+
+
+def refusal(shape: ModelShape, est: Estimate, config: dict[str, Any] | None) -> str | None:
+    """Why this job cannot be measured here, in one line (a job the runner does not build
+    first, then a missing package: installing packages would not help an image model); None
+    when it can be."""
+    try:
+        spec_for(shape, est.workload, config)
+    except MeasureError as exc:
+        return str(exc)
+    return unavailable_reason(est.workload.method)
 
 
 def unavailable_reason(method: str) -> str | None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from assess.estimate import Estimate
 from assess.estimate.model import ModelShape
-from desktop.commands.measure_job import MeasureError, measure_job, unavailable_reason
+from desktop.commands.measure_job import measure_job, refusal
 from desktop.worker import GeneratorWorker
 
 
@@ -71,19 +71,12 @@ class MeasureBar(QWidget):
               db_path: Path | None) -> None:
         """Measure ``est``'s job; a missing package or a job the runner cannot build is said
         in the label and nothing runs."""
-        why = unavailable_reason(est.workload.method)
+        why = refusal(shape, est, config)
         if why:
             self.label.setText(why[0].upper() + why[1:] + ".")
             return
         self._stop = threading.Event()
         stop = self._stop
-        try:
-            from assess.measure.workload import spec_for
-
-            spec_for(shape, est.workload, config)  # refuse at once what cannot be built
-        except MeasureError as exc:
-            self.label.setText(str(exc))
-            return
         worker = GeneratorWorker(lambda: measure_job(shape, est, config, stop, db_path), self)
         worker.progressed.connect(self.label.setText)
         worker.finished.connect(self._on_finished)
