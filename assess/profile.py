@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -32,7 +33,28 @@ MAX_PROFILE_INT = 2**63 - 1
 #: below what overflows products of two fields.
 MAX_PROFILE_FLOAT = 1e15
 
+#: Physical ceilings of fields whose generic bound would let a typo rank a PC (a CPU clock of
+#: 1e12 MHz raised the score): well above any real part, so no real reading is refused.
+FIELD_MAX: dict[str, float] = {
+    "base_clock_mhz": 10_000, "max_clock_mhz": 10_000, "max_sm_clock_mhz": 10_000,
+    "physical_cores": 4_096, "logical_cores": 8_192, "fp32_flops_per_cycle": 1_024,
+    "speed_mts": 100_000, "slots_used": 128, "slots_total": 128,
+    "pcie_gen": 16, "pcie_gen_max": 16, "pcie_gen_current": 16,
+    "pcie_width": 32, "pcie_width_max": 32, "pcie_width_current": 32,
+    "power_limit_w": 10_000, "temp_slowdown_c": 250, "temp_shutdown_c": 250,
+    "memory_bus_width_bits": 16_384, "cuda_cores": 10**6, "nvlink_links": 64,
+    "vram_bytes": 2**44, "l3_cache_bytes": 2**36,
+}
+
 T = TypeVar("T")
+
+
+def _check_ceiling(value: float, name: str, where: str) -> None:
+    key = re.sub(r"\[\d+\]$", "", where).rsplit(".", 1)[-1]
+    ceiling = FIELD_MAX.get(key)
+    if ceiling is not None and value > ceiling:
+        raise ProfileError(name, where, f"{value:g} is not a plausible value (at most "
+                                        f"{ceiling:g})")
 
 
 class ProfileError(ValueError):
@@ -208,6 +230,7 @@ def _from_plain(tp: Any, value: object, name: str, where: str) -> object:
             raise ProfileError(name, where, "must not be negative")
         if value > MAX_PROFILE_INT:
             raise ProfileError(name, where, f"is too large (at most {MAX_PROFILE_INT})")
+        _check_ceiling(value, name, where)
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -220,6 +243,7 @@ def _from_plain(tp: Any, value: object, name: str, where: str) -> object:
             raise ProfileError(name, where, "must not be negative")
         if value > MAX_PROFILE_FLOAT:
             raise ProfileError(name, where, f"is too large (at most {MAX_PROFILE_FLOAT:g})")
+        _check_ceiling(value, name, where)
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -399,20 +399,27 @@ class Sampler:
                 self._oldest_pending = None
                 self._set_store_problem(None)
         except StoreError as exc:
-            self._set_store_problem(f"{exc} ({store.queued_samples} samples waiting in memory)")
+            self._set_store_problem(str(exc), waiting=store.queued_samples)
 
-    def _set_store_problem(self, problem: str | None) -> None:
-        """Record whether writing works; tell the owner (stderr, the GUI's banner) on change."""
+    def _set_store_problem(self, problem: str | None, waiting: int = 0) -> None:
+        """Record whether writing works; tell the owner (stderr, the GUI's banner) on change.
+
+        :attr:`store_problem` keeps the cause only: the count of samples waiting belongs to
+        the moment it was told (a final message quoting it was stale).
+        """
         if (problem is None) == (self.store_problem is None):
             self.store_problem = problem if problem is None else self.store_problem
             return
         self.store_problem = problem
+        told = problem
         if problem is None:
             log.warning("writing samples works again; the waiting samples were saved")
         else:
-            log.warning("writing samples failed, will keep trying: %s", problem)
+            if waiting:
+                told = f"{problem} ({waiting} samples waiting in memory)"
+            log.warning("writing samples failed, will keep trying: %s", told)
         if self._on_store_problem is not None:
-            self._call(self._on_store_problem, problem, "on_store_problem")
+            self._call(self._on_store_problem, told, "on_store_problem")
 
     def _record_session_facts(self, store: Store, session: int, sample: Sample) -> None:
         gpus = tuple(f"{g.index}: {g.name}" for g in sample.gpus)

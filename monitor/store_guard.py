@@ -54,6 +54,21 @@ def free_bytes(folder: Path) -> int | None:
     return st.f_bavail * st.f_frsize
 
 
+def check_writable(path: Path) -> None:
+    """Raise :class:`GuardError` ("io") when ``path``'s folder is on a read-only filesystem or
+    not writable: SQLite would then fail to open a healthy database ("unable to open database
+    file"), which read as corruption."""
+    folder = path.parent
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return  # unknown: the open below reports what is wrong
+    if read_only or not os.access(folder, os.W_OK | os.X_OK):
+        what = "on a read-only filesystem" if read_only else "a folder this user cannot write to"
+        raise GuardError("io", f"{folder} is {what}, so rigready cannot write to {path.name} "
+                               "there; give a --db in a writable folder")
+
+
 def check_space(path: Path, minimum: int = MIN_FREE_BYTES) -> None:
     """Raise :class:`GuardError` ("full") when ``path``'s disk has less than ``minimum`` free."""
     free = free_bytes(path.parent)
@@ -194,6 +209,7 @@ def open_for_writing(path: Path, min_free: int) -> tuple[sqlite3.Connection, lis
         OSError: the folder cannot be created.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    check_writable(path)
     check_space(path, min_free)
     state = inspect_file(path)  # refuses a foreign file before anything changes
     notices = []

@@ -111,6 +111,7 @@ def test_disk_fills_while_the_monitor_writes(tmp_path: Path) -> None:
         assert "warning: cannot save samples: the disk holding" in err
         last = err.strip().splitlines()[-1]
         assert last.startswith("rigready: error: ") and "could not be saved" in last
+        assert "waiting in memory" not in last  # a count from the first warning was stale
         printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
         lost = int(re.search(r"error: (\d+) of", last).group(1))  # type: ignore[union-attr]
         filler.unlink()

@@ -118,3 +118,28 @@ def test_hobbyist_verdicts_follow_the_task_table(cat: Catalog) -> None:
                 assert t.verdict == "not ready", (stem, t)
             if task.gpu_required and vram < task.recommended_vram_gib * 0.92:
                 assert t.verdict != "ready", (stem, t)
+
+
+@pytest.mark.parametrize(("field", "value"), [("max_clock_mhz", 1e12), ("physical_cores", 10**7)])
+def test_an_implausible_reading_is_refused_not_scored(tmp_path: Path, field: str,
+                                                      value: float) -> None:
+    """A CPU clock of 1e12 MHz passed the generic bound and raised the score (54 -> 60)."""
+    import json
+
+    from assess.profile import ProfileError
+
+    data = json.loads((HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json").read_text())
+    data["cpu"][field] = value
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProfileError, match=rf"cpu\.{field}: .*not a plausible value"):
+        load_profile(path)
+
+
+def test_every_committed_profile_is_within_the_physical_ceilings() -> None:
+    data = Path(__file__).parent / "data"
+    paths = [p for p in sorted(data.rglob("*.json"))
+             if '"schema": "rigready.profile"' in p.read_text(errors="replace")[:200]]
+    assert len(paths) >= 25
+    for path in paths:
+        load_profile(path)  # raises on a reading above its field's ceiling

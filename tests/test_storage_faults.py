@@ -172,3 +172,35 @@ def test_locked_database_rows_are_retried(tmp_path: Path) -> None:
     assert store.queued_samples == 0
     store.close()
     assert _stored_ticks(db) == 3
+
+
+def test_a_healthy_database_on_a_read_only_filesystem_is_not_called_corrupt(
+        tmp_path: Path) -> None:
+    """A WAL database on a read-only mount: the writer says read-only (it said 'corrupt and
+    could not be set aside'), the reader reads it, and nothing is renamed."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root")
+    source = tmp_path / "rw"
+    source.mkdir()
+    _filled(source / "m.sqlite3", 4)
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "--bind", str(source), str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("this machine does not allow bind mounts")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(mount)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("this machine does not allow a read-only remount")
+        before = sorted(p.name for p in source.iterdir())
+        with pytest.raises(StoreError, match="read-only filesystem") as info:
+            Store(mount / "m.sqlite3")
+        assert "corrupt" not in str(info.value)
+        with Store(mount / "m.sqlite3", readonly=True) as store:
+            assert store.sessions()[0].ticks == 4
+        assert sorted(p.name for p in source.iterdir()) == before
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
