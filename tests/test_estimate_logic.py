@@ -161,9 +161,11 @@ def test_decode_speed_from_bandwidth() -> None:
     fast = estimate(MISTRAL, wl, gpu(80, bw=2000.0), search=False).timing
     slow = estimate(MISTRAL, wl, gpu(80, bw=1000.0), search=False).timing
     crawl = estimate(MISTRAL, wl, gpu(80, bw=250.0), search=False).timing
-    # llama.cpp-class runtimes are bandwidth-bound: twice the bandwidth, twice the speed
+    # llama.cpp-class runtimes are bandwidth-bound: twice the bandwidth, nearly twice the speed
+    # (a 7B's 32 layers x 15 us of launches are ~4% of its 13.4 ms read at 2 TB/s)
     assert fast.llamacpp_tokens_per_s and slow.llamacpp_tokens_per_s
-    assert fast.llamacpp_tokens_per_s == pytest.approx(2 * slow.llamacpp_tokens_per_s)
+    assert fast.llamacpp_tokens_per_s == pytest.approx(2 * slow.llamacpp_tokens_per_s, rel=0.05)
+    assert fast.llamacpp_tokens_per_s < 2 * slow.llamacpp_tokens_per_s
     # generate() is held by its per-layer Python cost at 1-2 TB/s (32 layers x 0.85 ms), and
     # by bandwidth on a slow card: 14.5 GB at 54% of 250 GB/s
     assert fast.tokens_per_s == pytest.approx(slow.tokens_per_s)

@@ -24,6 +24,11 @@ from assess.estimate.model import ModelShape
 #: Share of peak memory bandwidth llama.cpp's CUDA decode reaches (research estimators.md §3:
 #: llama.cpp PR#12183, RTX 4090, 3B Q4_K_M, about 54 %).
 GPU_DECODE_EFFICIENCY = 0.54
+#: Per GPU layer per token: launches and synchronisation the weight read does not cover. Fitted
+#: on published llama-bench tg128 runs of TinyLlama-1.1B Q4_K_M (22 layers, 636 MiB), where the
+#: read alone was 10-24% too fast: RTX 4090 762 t/s (geerlingguy/ai-benchmarks#43), RTX 2080 Ti
+#: 424 t/s (#46), RTX 3060 279 t/s (#40); with it the estimates are 0.88-1.06x of those.
+GPU_LAYER_S = 15e-6
 #: Share of the RAM's theoretical bandwidth CPU decoding reaches. Judgement, not measured.
 CPU_DECODE_EFFICIENCY = 0.6
 #: llama.cpp's CUDA context, cuBLAS handles and kernels (judgement, not measured), on top of
@@ -194,6 +199,9 @@ def plan(shape: ModelShape, ftype: str = "Q4_K_M", ctx: int = 4096, kv_type: str
                        "in RAM")
     reasons.append(_ram_reason(ram_bytes, ram))
     tps, tps_full, why = _speed(shape, size, kv_type, ctx, n, with_output, gpu, ram)
+    if status == "no-ram":  # it cannot load, so it has no speed to give
+        tps = tps_full = None
+        why = ["no speed: the model does not fit in this PC's memory"]
     reasons.extend(why)
     moe_tps = None
     if shape.is_moe and gpu is not None and not with_output:
@@ -281,7 +289,7 @@ def _speed(shape: ModelShape, size: GgufSize, kv_type: str, ctx: int, n: int,
         t = 0.0
         if gpu_w and gpu_bw:
             t += (gpu_w + _kv_read(shape, gpu_layers, pos, kv_type)) / (
-                GPU_DECODE_EFFICIENCY * gpu_bw * 1e9)
+                GPU_DECODE_EFFICIENCY * gpu_bw * 1e9) + GPU_LAYER_S * n
         if cpu_w and ram.bandwidth_gb_s:
             t += (cpu_w + _kv_read(shape, cpu_layers, pos, kv_type)) / (
                 CPU_DECODE_EFFICIENCY * ram.bandwidth_gb_s * 1e9)
@@ -296,7 +304,8 @@ def _speed(shape: ModelShape, size: GgufSize, kv_type: str, ctx: int, n: int,
                    "per layer")
     if gpu_w and gpu_bw:
         why.append(f"GPU part: {gpu_w / 1e9:.2f} GB read per token at "
-                   f"{GPU_DECODE_EFFICIENCY:.0%} of {gpu_bw:.0f} GB/s")
+                   f"{GPU_DECODE_EFFICIENCY:.0%} of {gpu_bw:.0f} GB/s, plus "
+                   f"{GPU_LAYER_S * 1e6:.0f} µs per layer of launch cost")
     if cpu_w and ram.bandwidth_gb_s:
         why.append(f"CPU part: {cpu_w / 1e9:.2f} GB read per token at "
                    f"{CPU_DECODE_EFFICIENCY:.0%} of {ram.bandwidth_gb_s:.0f} GB/s RAM bandwidth")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from assess.estimate import activations as act
 from assess.estimate.inputs import Workload
-from assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY
+from assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
 from assess.estimate.memory import head_of
 from assess.estimate.model import ModelShape
 
@@ -74,6 +74,9 @@ GENERATE_LAYER_S = 0.00085
 #: llama.cpp-class runtimes read the weights at about this share of bandwidth per token: the
 #: figure ``estimate --runtime llama.cpp`` uses (research/estimators.md section 3).
 LLAMACPP_BANDWIDTH_EFFICIENCY = GPU_DECODE_EFFICIENCY
+#: ... plus a launch cost per layer per token (``llamacpp.GPU_LAYER_S``, fitted on published
+#: small-model runs): without it GPT-2 decoded at an implausible ~9,500 tokens/s on an H200.
+LLAMACPP_LAYER_S = GPU_LAYER_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,13 +231,14 @@ def decode_seconds(shape: ModelShape, step_bytes: float, rates: Rates) -> tuple[
     """Seconds per generated token: (Hugging Face generate(), llama.cpp-class runtime).
 
     ``generate()`` is the slower of reading ``step_bytes`` and its per-layer Python cost; a
-    llama.cpp-class runtime is bound by the read alone.
+    llama.cpp-class runtime is the read plus a small launch cost per layer.
     """
     bw = rates.bandwidth_gb_s * 1e9
     # both read the weights at the published decode efficiency (no faster-than-llama.cpp
     # bandwidth is claimed for generate(): its measured excess is the Python loop)
     read = step_bytes / (LLAMACPP_BANDWIDTH_EFFICIENCY * bw)
-    return max(read, GENERATE_LAYER_S * shape.num_layers), read
+    cpp = read + LLAMACPP_LAYER_S * shape.num_layers
+    return max(read, GENERATE_LAYER_S * shape.num_layers), cpp
 
 
 def rates_for(peak_tflops: float, bandwidth_gb_s: float, dtype: str,

@@ -188,8 +188,9 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
             f"H200, whichever is slower)")
         reasons.append(
             f"decoding, llama.cpp-class runtime (bandwidth-bound, "
-            f"{speed.LLAMACPP_BANDWIDTH_EFFICIENCY:.0%} of bandwidth, a published figure): about "
-            f"{llamacpp:,.0f} tokens/s")
+            f"{speed.LLAMACPP_BANDWIDTH_EFFICIENCY:.0%} of bandwidth, a published figure, plus "
+            f"{speed.LLAMACPP_LAYER_S * 1e6:.0f} µs per layer fitted on published small-model "
+            f"runs): about {llamacpp:,.0f} tokens/s")
         if rated:
             prefill = speed.prefill_seconds(shape, wl, seq, rated[0])
     hours, energy, cost = run_cost(tps if wl.training else decode, dataset_tokens, epochs, gpu,
