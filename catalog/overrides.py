@@ -89,7 +89,9 @@ def parse_price(text: str) -> float:
         value = float(cleaned)
     except ValueError:
         raise ValueError(f"price must be a number such as 199.99, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value):
+        raise ValueError(f"price must be a finite number such as 199.99, got {text!r}")
+    if value <= 0:
         raise ValueError(f"price must be above zero, got {text!r}")
     return round(value, 2)
 
@@ -108,7 +110,9 @@ def set_price(part_id: str, price: float, *, today: date, currency: str = "USD",
         CatalogError: the result would not load (an unknown currency, say).
         OSError: the file cannot be written.
     """
-    if not math.isfinite(price) or price <= 0:
+    if not math.isfinite(price):
+        raise ValueError(f"price must be a finite number, got {price:g}")
+    if price <= 0:
         raise ValueError(f"price must be above zero, got {price:g}")
     folder = user_dir if user_dir is not None else user_catalog_dir()
     cat = catalog if catalog is not None else load_catalog(folder if folder.exists() else None)

@@ -224,15 +224,27 @@ def _check_catalog(contents: Mapping[str, bytes], name: str) -> None:
                         "catalog, so it must carry every file")
 
 
-def install_pack(data: bytes, name: str = "pack", root: Path | None = None) -> PackInfo:
+def install_pack(data: bytes, name: str = "pack", root: Path | None = None, *,
+                 allow_older: bool = False) -> PackInfo:
     """Verify ``data`` and make it the installed pack; nothing changes unless all checks pass.
 
+    Args:
+        allow_older: Replace an installed pack dated later than this one (without it an older
+            pack is refused: installing it deleted the newer data).
+
     Raises:
-        PackError: the pack fails a check (see :func:`verify_pack`).
+        PackError: the pack fails a check (see :func:`verify_pack`), or it is older than the
+            installed one.
         OSError: the data folder cannot be written (the previous pack stays in force).
     """
     manifest, members = verify_pack(data, name)
     base = root if root is not None else packs_dir()
+    current = installed_pack(base)
+    new_date = date.fromisoformat(str(manifest["date"]))
+    if current is not None and new_date < current.date and not allow_older:
+        raise PackError(f"{name} is data pack {manifest['version']} of {new_date}, older than "
+                        f"the installed {current.label}; nothing was changed (--allow-older "
+                        "goes back to it)")
     base.mkdir(parents=True, exist_ok=True)
     version = str(manifest["version"])
     staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=base))

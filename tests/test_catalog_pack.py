@@ -97,6 +97,22 @@ def test_an_older_pack_is_installed_but_not_used(tmp_path: Path, rigready_home: 
     assert shipped_date() > date(2000, 1, 1)
 
 
+def test_an_older_pack_does_not_replace_a_newer_one(pack: Path, tmp_path: Path,
+                                                    rigready_home: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Installing 2000.01.01 over 2099.01.01 exited 0 and deleted the newer pack's data."""
+    assert main(["catalog", "update", str(pack)]) == 0
+    before = sorted(p.relative_to(packs_dir()) for p in packs_dir().rglob("*"))
+    old = build_pack(BUILTIN_DATA_DIR, tmp_path / "old.tar.gz", "2000.01.01", date(2000, 1, 1))
+    capsys.readouterr()
+    assert main(["catalog", "update", str(old)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "older than the installed 2099.01.01" in err[0], err
+    assert sorted(p.relative_to(packs_dir()) for p in packs_dir().rglob("*")) == before
+    assert main(["catalog", "update", str(old), "--allow-older"]) == 0
+    assert installed_pack().version == "2000.01.01"  # type: ignore[union-attr]
+
+
 def _bad_packs(pack: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
     members = _members(pack)
     manifest = json.loads(members["manifest.json"])

@@ -28,6 +28,8 @@ class Fake:
     url: str
     requests: list[dict[str, object]] = field(default_factory=list)
     delay_s: float = 0.0
+    #: Send the body a byte at a time, this many seconds apart (each read stays short).
+    drip_s: float = 0.0
     status: int = 200
     body: bytes = b""
 
@@ -50,6 +52,12 @@ def vast() -> Iterator[Fake]:
                 self.send_response(fake.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
+                if fake.drip_s:
+                    for byte in fake.body[:20]:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(fake.drip_s)
+                    return
                 self.wfile.write(fake.body)
 
         def log_message(self, *args: object) -> None:
@@ -111,6 +119,16 @@ def test_timeout_falls_back_to_the_catalog(vast: Fake) -> None:
     assert time.monotonic() - started < 1.9
     assert live.offers == () and "using the catalog's offers" in live.note
     assert "could not fetch" in live.note
+
+
+def test_a_server_that_drips_its_answer_is_cut_off_at_the_timeout(vast: Fake) -> None:
+    """Each read returned within the socket timeout, so the old client waited for the whole
+    body (120 s against a byte every 3 s); the timeout is now for the whole request."""
+    vast.drip_s = 0.2  # 20 bytes: 4 s of answer, every read well inside 0.8 s
+    started = time.monotonic()
+    live = fetch_live_offers(load_catalog(None), now=NOW, env=_env(vast), timeout_s=0.8)
+    assert time.monotonic() - started < 1.6
+    assert live.offers == () and "within 0.8 s" in live.note, live.note
 
 
 def test_no_key_no_request(vast: Fake) -> None:

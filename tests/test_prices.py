@@ -158,6 +158,7 @@ def test_override_for_a_missing_part_fails_catalog_check(
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["rtx-3060-12gb", "-5"], "above zero"),
+    (["rtx-3060-12gb", "inf"], "must be a finite number"),
     (["rtx-3060-12gb", "abc"], "must be a number"),
     (["rtx-306", "100"], "did you mean rtx-3060-"),
     (["rtx-3060-12gb", "100", "--currency", "XYZ"], "no [[exchange_rate]] for XYZ"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -60,6 +61,33 @@ def cache_path() -> Path:
 
 
 def _request(url: str, key: str, timeout_s: float) -> Any:
+    """The marketplace's answer within ``timeout_s`` in all (name lookup, connect and the whole
+    body): ``urlopen``'s timeout bounds each socket read only, so a server sending a byte every
+    few seconds held ``plan --online`` for two minutes. The request runs on a daemon thread
+    that is abandoned when time is up.
+
+    Raises:
+        TimeoutError: no complete answer in time; what the request raised otherwise.
+    """
+    outcome: dict[str, Any] = {}
+
+    def fetch() -> None:
+        try:
+            outcome["answer"] = _request_once(url, key, timeout_s)
+        except Exception as exc:  # noqa: BLE001 - re-raised on the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=fetch, name="rigready-live-offers", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise TimeoutError(f"no complete answer within {timeout_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["answer"]
+
+
+def _request_once(url: str, key: str, timeout_s: float) -> Any:
     body = json.dumps(_QUERY, separators=(",", ":")).encode()
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"Authorization": f"Bearer {key}",

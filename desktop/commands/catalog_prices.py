@@ -47,6 +47,8 @@ def register_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                             "--remove goes back to the data shipped with rigready.")
     update.add_argument("source", nargs="?", metavar="FILE-OR-URL")
     update.add_argument("--remove", action="store_true", help="remove the installed pack")
+    update.add_argument("--allow-older", action="store_true",
+                        help="install a pack dated before the installed one")
     update.set_defaults(func=_run_update)
     online = sub.add_parser("online", help="turn live cloud offers on or off (or show)",
                             description="Live cloud offers (Vast.ai, needs VAST_API_KEY) for "
@@ -130,7 +132,8 @@ def _run_update(args: argparse.Namespace) -> int:
               else "No data pack installed (give FILE-OR-URL to install one).")
         return 0
     try:
-        info = install_pack(read_source(args.source), args.source)
+        info = install_pack(read_source(args.source), args.source,
+                            allow_older=args.allow_older)
     except PackError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
