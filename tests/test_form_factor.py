@@ -126,3 +126,20 @@ def test_version_1_profiles_still_load_with_an_inferred_form_factor(tmp_path: Pa
     assert body["version"] == 2
     body["form_factor"]["kind"] = "desktop"
     assert profile_from_dict(body).form_factor.kind == "desktop"
+
+
+def test_the_report_shows_the_form_factor_score_and_plan_use() -> None:
+    """A profile saved with 'unknown' showed 'unknown' in detect --profile while score and plan
+    inferred 'desktop' from the CPU name: the report now shows what they use, and why."""
+    from dataclasses import replace
+
+    from assess.formfactor import form_factor_of
+    from assess.hardware import FormFactorInfo
+    from desktop.commands.detect import render_report
+
+    profile = load_profile(DATA / "profiles" / "hobbyist" / "desktop-rtx3060-12gb-32gb-ddr4.json")
+    unknown = replace(profile, form_factor=FormFactorInfo(kind="unknown"),
+                      cpu=replace(profile.cpu, model="Intel(R) Core(TM) i7-10700 CPU @ 2.90GHz"))
+    assert form_factor_of(unknown).kind == "desktop"
+    line = next(x for x in render_report(unknown).splitlines() if "Form factor" in x)
+    assert "desktop" in line and "unknown" not in line

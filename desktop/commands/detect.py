@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from assess.formfactor import form_factor_of
 from assess.hardware import RigProfile
 from assess.profile import profile_to_dict, save_profile
 from assess.units import format_bytes, format_mhz, format_watts
@@ -78,7 +79,7 @@ def render_report(profile: RigProfile) -> str:
     cpu, mem, system = profile.cpu, profile.memory, profile.system
     where = "this PC" if profile.origin == "detected" else profile.origin
     out: list[str] = [f"rigready report ({where})"]
-    form = profile.form_factor
+    form = form_factor_of(profile)  # what score and plan use, inferred when the file says unknown
     out.append("\nMachine")
     out.append(_line("Form factor", form.kind + (" (small case)" if form.compact else "")))
     out.extend(_line("  because", e) for e in form.evidence)
