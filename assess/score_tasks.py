@@ -118,7 +118,10 @@ def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskChec
                          f"{low:g} GiB minimum is met cannot be told", how, "blocks")
     pooled, how = _pooled_vram(facts, task)
     have = max(vram, pooled or 0.0)
-    several = pooled is not None and pooled > vram
+    # A split is only needed where one GPU alone falls short of the recommendation: a job that
+    # fits one card runs on one card, so a second GPU never makes a verdict worse.
+    several = pooled is not None and pooled > vram and vram < rec
+    have = pooled if several and pooled is not None else vram
     where = f"{have:.1f} GiB VRAM" + (f" ({how})" if several else "")
     if have < low:
         extra = ""

@@ -114,3 +114,19 @@ def test_psu_check_with_an_assumed_cpu_says_why(cat: Catalog) -> None:
     psu = [c for p in result.plans for c in p.checks if c.name == "PSU capacity"
            and c.status == "unverified"]
     assert psu and all("assumed" in c.detail and "rated power" in c.detail for c in psu)
+
+
+def test_a_second_gpu_never_makes_a_verdict_worse(cat: Catalog) -> None:
+    one = assess_readiness(rig_profile("rtx3090-desktop"), cat).tasks
+    for name in ("dual-rtx3090-pcie", "dual-rtx3090-nvlink"):
+        two = {t.task_id: t for t in assess_readiness(rig_profile(name), cat).tasks}
+        for t in one:
+            g1 = next(c for c in t.checks if c.component == "GPU")
+            g2 = next(c for c in two[t.task_id].checks if c.component == "GPU")
+            assert _SEV[g2.verdict] <= _SEV[g1.verdict], (name, t.task_id, g2.reason)
+    pcie = _task(rig_profile("dual-rtx3090-pcie"), cat, "llm-7b-inference")
+    gpu_check = next(c for c in pcie.checks if c.component == "GPU")
+    assert gpu_check.verdict == "ready" and "split" not in gpu_check.reason
+
+
+_SEV = {"ready": 0, "limited": 1, "unknown": 2, "not ready": 3}
