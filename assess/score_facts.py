@@ -49,6 +49,17 @@ class GpuFacts:
     vram_problem: str = ""
 
 
+#: GPU memory a model split leaves unused on each extra GPU (CUDA context, duplicated buffers).
+SPLIT_OVERHEAD_GIB = 1.0
+
+
+def split_vram_gib(sizes: list[float]) -> float:
+    """GPU memory a model split across GPUs of ``sizes`` (GiB each) can use: their sum less
+    :data:`SPLIT_OVERHEAD_GIB` per extra GPU. Scoring (a PC's GPUs) and renting (a cloud offer's
+    GPUs) pool memory this one way."""
+    return sum(sizes) - SPLIT_OVERHEAD_GIB * (len(sizes) - 1)
+
+
 def nominal_vram_gib(reported_gib: float, catalog_gib: float | None = None) -> float:
     """The marketed size of a card that reports ``reported_gib`` (see :data:`VRAM_ROUNDING`)."""
     if catalog_gib is not None and catalog_gib * (1 - VRAM_ROUNDING) <= reported_gib \

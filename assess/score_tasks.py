@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.score_facts import ScoreFacts, meets
+from assess.score_facts import SPLIT_OVERHEAD_GIB, ScoreFacts, meets, split_vram_gib
 from assess.score_gpu_fix import gpu_fix
 from assess.task_disk import DiskNeed, disk_need
 from catalog import Catalog, TaskEntry
@@ -34,8 +34,6 @@ _KIND_NAMES = {"nvme": "NVMe SSD", "sata-ssd": "SATA SSD", "hdd": "hard disk"}
 _SEVERITY: dict[Verdict, int] = {"ready": 0, "limited": 1, "unknown": 2, "not ready": 3}
 #: PCIe bandwidth per lane and direction, GB/s (PCI-SIG: 8, 16, 32 GT/s with 128b/130b).
 PCIE_LANE_GB_S = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
-#: GPU memory a model split leaves unused on each extra GPU (CUDA context, duplicated buffers).
-SPLIT_OVERHEAD_GIB = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +149,7 @@ def _pooled_vram(facts: ScoreFacts, task: TaskEntry) -> tuple[float | None, str]
     if any(v is None for v in sizes):
         return None, ""
     known = [v for v in sizes if v is not None]
-    pooled = sum(known) - SPLIT_OVERHEAD_GIB * (len(known) - 1)
+    pooled = split_vram_gib(known)
     return pooled, (f"{len(known)} GPUs, the model split across them (FSDP, tensor/pipeline "
                     f"parallel or a layer split), about {SPLIT_OVERHEAD_GIB:g} GiB lost per "
                     "extra GPU")

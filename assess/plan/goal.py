@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
 from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
-from assess.score_facts import nominal_vram_gib
+from assess.score_facts import nominal_vram_gib, split_vram_gib
 from assess.task_disk import disk_need
 from assess.units import GIB
 from catalog import Catalog, GpuEntry, TaskEntry, TierEntry
@@ -166,8 +166,12 @@ def workload_outcome(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: i
 
 
 def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflops: float | None,
-                    name: str | None, tgp_w: float | None) -> GpuOutcome:
-    """Whether a GPU of ``vram_gib`` (and 16-bit speed) meets a tier's or task's GPU needs."""
+                    name: str | None, tgp_w: float | None, gpus: int = 1) -> GpuOutcome:
+    """Whether a GPU of ``vram_gib`` (and 16-bit speed) meets a tier's or task's GPU needs.
+
+    ``gpus`` of them (a cloud offer's count) pool their memory where the task's method splits a
+    model (the catalog's ``multi_gpu``), as scoring pools a PC's GPUs; a tier is judged per GPU.
+    """
     if isinstance(goal, TierGoal):
         need, speed = goal.tier.gpu_min_vram_gib, goal.tier.gpu_min_fp16_tflops
         required = True
@@ -180,9 +184,14 @@ def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflo
     if vram_gib is None:
         return GpuOutcome("no GPU", need, None, name,
                           reasons=(f"needs a GPU with {need:g} GiB; this PC has none",))
-    reasons = [f"{vram_gib:.1f} GiB VRAM, needs {need:g} GiB"]
     # the card's marketed size against the need: no tolerance on top
-    ok = nominal_vram_gib(vram_gib) >= need
+    have = nominal_vram_gib(vram_gib)
+    reasons = [f"{vram_gib:.1f} GiB VRAM, needs {need:g} GiB"]
+    if gpus > 1 and isinstance(goal, TaskGoal) and goal.task.multi_gpu == "split":
+        have = split_vram_gib([have] * gpus)
+        reasons = [f"{have:.1f} GiB VRAM ({gpus} x {vram_gib:.1f} GiB, the model split across "
+                   f"them), needs {need:g} GiB"]
+    ok = have >= need
     if speed is not None:
         if half_tflops is None:
             reasons.append("16-bit speed unknown (no catalog figure)")
