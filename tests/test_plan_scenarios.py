@@ -28,6 +28,7 @@ from assess.plan.rig import rig_state
 from assess.profile import load_profile
 from assess.units import GIB
 from catalog import Catalog, default_catalog
+from tests.helpers.rig_set import rig_profile
 
 HOBBY = Path(__file__).parent / "data" / "profiles" / "hobbyist"
 
@@ -103,7 +104,7 @@ def test_soldered_ram_blocks_the_laptop(cat: Catalog) -> None:
     _check_invariants(result)
     assert result.status == "blocked"
     plan = result.plans[0]
-    assert plan.labels == ("nearest",) and not plan.viable
+    assert plan.labels == ("does not reach the goal",) and not plan.viable
     assert [(c.name, c.status) for c in plan.checks] == [("Soldered memory", "fail")]
     assert "soldered" in result.summary
     assert result.rent.advice.choice == "rent" and result.rent.offer is not None
@@ -276,10 +277,10 @@ def test_goal_beyond_any_single_gpu(cat: Catalog) -> None:
     goal = _goal(cat, "llama-3.1-70b", method="full")
     result = plan_upgrades(_profile(RTX3090), goal, 5000, RigFacts(), cat)
     assert result.status == "no plan reaches the goal"
-    assert result.plans[0].labels == ("nearest",) and not result.plans[0].after.reached
+    # Buying a card that still cannot run the goal does not help: no plan is offered at all.
+    assert result.plans == ()
+    assert "no purchase is offered" in result.summary and "48 GiB" in result.summary
     assert result.rent.advice.choice in ("rent", "neither")
-    # Buying something that still cannot run the goal never "beats renting".
-    assert all(p.break_even_hours is None for p in result.plans if not p.after.reached)
 
 
 def test_bad_planning_input(cat: Catalog) -> None:
@@ -341,3 +342,18 @@ def test_a_card_is_sized_for_the_job_with_checkpointing_never_for_memory_it_save
     assert best.after.vram_gib is not None and best.after.vram_gib < 32
     assert "gradient checkpointing" in best.verified_goal
     assert result.settings and not result.settings[0].settles_it
+
+
+def test_a_purchase_that_leaves_the_gpu_short_is_never_offered(cat: Catalog) -> None:
+    # The RTX 2060 laptop (no Thunderbolt) cannot take a card: more RAM leaves the 6 GiB GPU
+    # short of the 12 GiB the task needs, so it must not be shown as a plan.
+    result = plan_upgrades(rig_profile("rtx2060-laptop"), TaskGoal(cat.task(
+        "language-model-medium")), 800, RigFacts(), cat)
+    assert result.plans == () and result.status == "no plan reaches the goal"
+    assert "no purchase is offered" in result.summary
+    assert result.rent.advice.choice == "rent"
+    for name, task in (("rtx3090-desktop", "llm-70b-inference"),
+                       ("rtx2060-laptop", "language-model-medium")):
+        got = plan_upgrades(rig_profile(name), TaskGoal(cat.task(task)), 2000, RigFacts(), cat)
+        assert all(p.after.reached or p.labels == ("does not reach the goal",)
+                   for p in got.plans)

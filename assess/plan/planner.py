@@ -3,8 +3,9 @@ to reach the goal in this PC, checked, priced and ranked; then buy versus rent.
 
 :func:`plan_upgrades` is pure: the same profile, goal, budget, facts and catalog give the same
 plans. Ranked plans are the cheapest that reaches the goal, the best value (speed per dollar) and
-the best within budget; when none is within budget the nearest is shown, and when none can reach
-the goal the plan that comes closest is shown with what blocks it.
+the best within budget; when none is within budget the nearest is shown. When none can reach the
+goal, a plan whose GPU would reach it is shown labelled ``does not reach the goal`` with the
+check that stops it; a purchase that leaves the GPU short of the goal is never offered.
 """
 
 from __future__ import annotations
@@ -359,20 +360,22 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
             status = "nothing within budget"
             chosen.insert(0, (cheapest, "nearest"))
     else:
+        # Nothing reaches the goal. A plan whose GPU reaches it but which a check stops is shown
+        # labelled as not reaching it (so the user sees what stops it); a purchase that leaves
+        # the GPU short of the goal does not help at all, so it is never offered.
         gpu_ok = [c for c in configs if c.gpu_reached]
+        status = "blocked" if any(c.plan.blocked for c in gpu_ok) else "no plan reaches the goal"
         if gpu_ok:
-            status = "blocked" if any(c.plan.blocked for c in gpu_ok) \
-                else "no plan reaches the goal"
-            chosen.append((min(gpu_ok, key=lambda c: (c.plan.total_usd, -c.speed)), "nearest"))
-        else:
-            status = "no plan reaches the goal"
-            free = [c for c in configs if not c.plan.blocked] or configs
-            chosen.append((max(free, key=lambda c: (c.plan.after.vram_gib or 0.0, c.speed,
-                                                   -c.plan.total_usd)), "nearest"))
+            chosen.append((min(gpu_ok, key=lambda c: (c.plan.total_usd, -c.speed)), SHORT))
     plans = tuple(_label(chosen))
     now = _now(goal, rig, needs, catalog, keep.plan)
+    closest = max((c.plan.after.vram_gib or 0.0 for c in configs), default=0.0)
     return build_result(goal, rig, now, plans, status, budget_usd, facts, offer, spot,
-                        len(configs), settings=fixes)
+                        len(configs), settings=fixes, closest_gib=closest)
+
+
+#: The label of a plan shown only to say what stops it: it is never advice to buy.
+SHORT = "does not reach the goal"
 
 
 def _may_add_gpu(rig: RigState) -> bool:

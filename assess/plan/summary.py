@@ -21,8 +21,12 @@ def _run_cost(offer: RentOffer) -> float:
 def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                  status: PlanStatus, budget: float | None, facts: RigFacts,
                  offer: RentOffer | None, spot: RentOffer | None,
-                 considered: int, settings: tuple[SettingFix, ...] = ()) -> PlanResult:
-    """Put the ranked plans, the rent side, the summary and the assumptions together."""
+                 considered: int, settings: tuple[SettingFix, ...] = (),
+                 closest_gib: float | None = None) -> PlanResult:
+    """Put the ranked plans, the rent side, the summary and the assumptions together.
+
+    ``closest_gib``: the most GPU memory any plan considered would give (for the summary when
+    no plan is offered)."""
     primary = next((p for p in plans if "best within budget" in p.labels), None) or (
         plans[0] if plans and plans[0].viable else None)
     why = ""
@@ -64,7 +68,7 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                        f"hardware: the closest, {best.change}, needs {best.need_gib:.1f} of "
                        f"{best.vram_gib:.1f} GiB ({verdict_text(best.verdict)})")
     return PlanResult(goal_label=goal.label, status=status,
-                      summary=_summary(status, now, plans, budget, rig, settings),
+                      summary=_summary(status, now, plans, budget, rig, settings, closest_gib),
                       budget_usd=budget, now=now.after, plans=plans, rent=rent,
                       assumptions=_assumptions(goal, rig, facts, bool(plans)), facts=facts,
                       reasons=tuple(reasons), considered=considered,
@@ -79,7 +83,8 @@ def _setting_advice(settings: tuple[SettingFix, ...]) -> Advice:
 
 
 def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: float | None,
-             rig: RigState, settings: tuple[SettingFix, ...] = ()) -> str:
+             rig: RigState, settings: tuple[SettingFix, ...] = (),
+             closest_gib: float | None = None) -> str:
     if status == "a setting reaches the goal":
         fix = settings[0]
         return (f"No purchase needed: {fix.change} makes it fit on this PC's GPU "
@@ -87,7 +92,7 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
                 f"{fix.cost}), re-verified for: {fix.verified_goal}.")
     if status == "tight fit":
         return _tight_summary(now, settings)
-    text = _purchase_summary(status, now, plans, budget, rig)
+    text = _purchase_summary(status, now, plans, budget, rig, closest_gib)
     first = plans[0] if plans else None
     if first is not None and first.viable and not first.ready_to_buy:
         text += (" Not ready to buy until you check: "
@@ -120,7 +125,8 @@ def _tight_summary(now: Plan, settings: tuple[SettingFix, ...]) -> str:
 
 
 def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
-                      budget: float | None, rig: RigState) -> str:
+                      budget: float | None, rig: RigState,
+                      closest_gib: float | None = None) -> str:
     a = now.after
     if status == "no upgrade needed":
         need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
@@ -142,11 +148,13 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
         fail = first.checks_with("fail")
         reason = fail[0].detail if fail else "a check failed"
         return f"No upgrade of this PC reaches the goal: {reason}."
-    largest = max((p.after.vram_gib or 0.0 for p in plans), default=0.0)
+    largest = max((p.after.vram_gib or 0.0 for p in plans), default=closest_gib or 0.0)
     needed = a.total_gib
-    return ("No single-GPU upgrade in the catalog reaches the goal"
-            + (f" (it needs {needed:.1f} GiB; the nearest plan has {largest:.0f} GiB)"
-               if needed else "") + ".")
+    text = ("No single-GPU upgrade in the catalog reaches the goal"
+            + (f" (it needs {needed:.1f} GiB; the most GPU memory this PC can be given is {largest:.0f} GiB)"
+               if needed and largest else f" (it needs {needed:.1f} GiB)" if needed else ""))
+    return text + ("." if plans else ", so no purchase is offered: buying parts would not make "
+                   "this PC do it.")
 
 
 def _assumptions(goal: Goal, rig: RigState, facts: RigFacts,

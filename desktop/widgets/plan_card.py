@@ -22,7 +22,9 @@ STATUS_REASON = {"pass": "pass: checked against this PC's known facts",
 LABEL_REASON = {"cheapest": "the lowest total that reaches the goal",
                 "best value": "the most speed per dollar",
                 "best within budget": "the fastest plan within your budget",
-                "nearest": "nothing reaches the goal within the limits; this comes closest",
+                "nearest": "nothing reaches the goal within your budget; this is the cheapest "
+                           "that does",
+                "does not reach the goal": "shown only to say what stops it: do not buy it",
                 "no upgrade needed": "this PC already reaches the goal",
                 "tight fit": "this PC reaches the goal, with little memory to spare"}
 

@@ -361,3 +361,29 @@ def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, se
     assert WARN[theme] in summary and GOOD[theme] not in summary
     assert result.settings and result.settings[0].verdict == "fits"
     assert WARN[theme] in page.advice_label.text() and "tightly" in page.advice_label.text()
+
+
+def test_a_purchase_that_would_not_help_gets_no_card(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.helpers.rig_set import rig_profile
+
+    page = _page(qtbot, settings, rig_profile("rtx2060-laptop"))
+    page.goal_step.kind_task.setChecked(True)
+    page.goal_step.kind_group.idClicked.emit(2)
+    page.goal_step.task.setCurrentIndex(page.goal_step.task.findData("language-model-medium"))
+    page.constraints_step.budget.setValue(800)
+    result = page.result
+    assert result is not None and result.plans == () and page.cards == []
+    assert "no purchase is offered" in page.summary_label.text()
+    assert not page.export_button.isEnabled()
+    assert page.advice_hint.text().count("Rent") >= 1
+
+
+def test_a_blocked_plan_is_labelled_not_to_buy(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    page = _page(qtbot, settings, _profile("laptop-rtx3060-laptop-6gb-16gb-lpddr5"))
+    page.goal_step.kind_task.setChecked(True)
+    page.goal_step.kind_group.idClicked.emit(2)
+    page.goal_step.task.setCurrentIndex(page.goal_step.task.findData("object-detection-small"))
+    card = page.cards[0]
+    assert card.plan.labels == ("does not reach the goal",)
+    assert "Ready to buy" not in "".join(w.text() for w in card.findChildren(type(
+        page.summary_label)))
