@@ -150,9 +150,11 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
         return f"No upgrade of this PC reaches the goal: {reason}."
     largest = max((p.after.vram_gib or 0.0 for p in plans), default=closest_gib or 0.0)
     needed = a.total_gib
-    text = ("No single-GPU upgrade in the catalog reaches the goal"
-            + (f" (it needs {needed:.1f} GiB; the most GPU memory this PC can be given is {largest:.0f} GiB)"
-               if needed and largest else f" (it needs {needed:.1f} GiB)" if needed else ""))
+    text = "No single-GPU upgrade in the catalog reaches the goal"
+    if needed:
+        text += f" (it needs {needed:.1f} GiB" + (
+            f"; the most GPU memory this PC can be given is {largest:.0f} GiB)" if largest
+            else ")")
     return text + ("." if plans else ", so no purchase is offered: buying parts would not make "
                    "this PC do it.")
 
