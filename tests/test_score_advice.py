@@ -130,3 +130,18 @@ def test_a_second_gpu_never_makes_a_verdict_worse(cat: Catalog) -> None:
 
 
 _SEV = {"ready": 0, "limited": 1, "unknown": 2, "not ready": 3}
+
+
+def test_free_settings_are_stacked_before_money(cat: Catalog) -> None:
+    # Full fine-tune, 1B, batch 8 at 2,048 tokens needs ~77 GiB; checkpointing + 8-bit AdamW +
+    # a smaller micro-batch with accumulation (the same effective batch) fits a 24 GB card.
+    goal = WorkloadGoal(resolve_model("llama-3.2-1b", cat.models),
+                        Workload(method="full", seq_len=2048, batch=8))
+    result = plan_upgrades(rig_profile("rtx3090-desktop"), goal, 1500, RigFacts(), cat)
+    assert result.status == "a setting reaches the goal" and result.plans == ()
+    fix = result.settings[0]
+    assert fix.settles_it and fix.workload is not None
+    wl = fix.workload
+    assert wl.checkpointing and wl.optimizer == "adamw-8bit" and 1 <= wl.batch < 8
+    assert wl.seq_len == 2048 and "gradient-accumulation" in fix.change
+    assert "adamw-8bit" in fix.verified_goal

@@ -220,7 +220,53 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
         combined = _combined(shape, wl, vram)
         if combined is not None:
             out.append(combined)
+    if not any(o.status == "fits" and o.workload is not None and _same_job(wl, o.workload)
+               for o in out):
+        stacked = _same_job_stack(shape, wl, vram)
+        if stacked is not None and all(o.change != stacked.change for o in out):
+            out.append(stacked)
     return tuple(out)
+
+
+def _same_job(wl: Workload, changed: Workload) -> bool:
+    """Whether ``changed`` is still the job asked for: no shorter sequence, fewer generated
+    tokens or smaller image (a training micro-batch with accumulation keeps the batch)."""
+    return (changed.seq_len >= wl.seq_len and changed.new_tokens >= wl.new_tokens
+            and (changed.image_size or 0) >= (wl.image_size or 0)
+            and (changed.batch >= wl.batch or wl.training))
+
+
+def _same_job_stack(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
+    """A training job as asked, with the free settings that keep it stacked until it fits with
+    room: gradient checkpointing, 8-bit AdamW (full fine-tuning), then the largest micro-batch
+    that fits with room, with gradient accumulation making up the same effective batch. None
+    when even all of them leave no room (a single change or a smaller job is then the answer)."""
+    if not wl.training:
+        return None
+    steps: list[tuple[str, Workload]] = []
+    current = wl
+    if not wl.checkpointing:
+        current = replace(current, checkpointing=True)
+        steps.append(("gradient checkpointing", current))
+    if wl.method == "full" and wl.optimizer == "adamw":
+        current = replace(current, optimizer="adamw-8bit")
+        steps.append(("8-bit AdamW", current))
+    if wl.batch > 1:
+        base = current
+
+        def roomy(b: int) -> bool:
+            total = memory(shape, replace(base, batch=b), vram).total
+            return total <= vram and _status(total, vram, base) == "fits"
+        b = largest_passing(1, wl.batch - 1, roomy)
+        if b > 0:
+            steps.append((f"batch size {b} with {-(-wl.batch // b)} gradient-accumulation "
+                          "steps", replace(base, batch=b)))
+    for n, (_, changed) in enumerate(steps, 1):
+        total = memory(shape, changed, vram).total
+        if n > 1 and _status(total, vram, changed) == "fits" and total <= vram:
+            return Suggestion(" + ".join(label for label, _ in steps[:n]), total, "fits",
+                              changed)
+    return None
 
 
 def _status(total: int, vram: int, wl: Workload) -> Status:

@@ -48,6 +48,8 @@ class WorkloadGoal:
         """``LoRA fine-tune Llama 3.1 8B at 2,048 tokens``."""
         wl = self.workload
         extra = ", gradient checkpointing" if wl.checkpointing else ""
+        if wl.method == "full" and wl.optimizer != "adamw":
+            extra = f", {wl.optimizer}{extra}"
         batch = f", batch {wl.batch}" if wl.batch != 1 else ""
         name = self.model_name or self.shape.name
         return (f"{_METHOD_WORDS[wl.method]} {name} at {wl.seq_len:,} tokens "
