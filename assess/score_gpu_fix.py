@@ -74,9 +74,8 @@ def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
     rent = _rent(catalog, need_gib)
     form = facts.form_factor
     if form == "laptop":
-        parts = [f"a GPU with at least {need_gib:g} GiB VRAM: a laptop's GPU cannot be swapped",
-                 egpu_text(facts.thunderbolt)]
-    elif form == "vm":
+        return _laptop_fix(facts.thunderbolt, need_gib, rent)
+    if form == "vm":
         parts = [f"a cloud instance with at least {need_gib:g} GiB of GPU memory (a VM's GPU is "
                  "chosen with the instance, not installed)"]
     elif form == "unknown":
@@ -87,3 +86,12 @@ def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
     if rent:
         parts.append(rent)
     return ", or ".join(parts)
+
+
+def _laptop_fix(thunderbolt: bool | None, need_gib: float, rent: str) -> str:
+    """A laptop's GPU cannot be swapped: an external GPU where the port exists, else rent."""
+    head = f"needs a GPU with at least {need_gib:g} GiB VRAM; a laptop's GPU cannot be swapped"
+    if thunderbolt is False:
+        text = head + " and, with no Thunderbolt or USB4 port, no external GPU can be attached"
+        return text + (f": {rent}" if rent else "")
+    return f"{head}: use {egpu_text(thunderbolt)}" + (f", or {rent}" if rent else "")

@@ -31,6 +31,8 @@ Verdict = Literal["ready", "limited", "not ready", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("ready", "limited", "not ready", "unknown")
 Effect = Literal["blocks", "slows", ""]
 _KIND_NAMES = {"nvme": "NVMe SSD", "sata-ssd": "SATA SSD", "hdd": "hard disk"}
+#: Tasks that run a trained model (no training data to load or augment).
+_GENERATION_TASKS = frozenset({"stable-diffusion"})
 _SEVERITY: dict[Verdict, int] = {"ready": 0, "limited": 1, "unknown": 2, "not ready": 3}
 #: PCIe bandwidth per lane and direction, GB/s (PCI-SIG: 8, 16, 32 GT/s with 128b/130b).
 PCIE_LANE_GB_S = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
@@ -224,7 +226,11 @@ def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
                          "fill in cpu.physical_cores in the profile", "slows")
     if cores >= need:
         return TaskCheck("CPU", "ready", f"{cores} CPU cores (needs {need})")
-    if task.gpu_required:
+    if task.gpu_required and (task.id in _GENERATION_TASKS or task.id.endswith("-inference")):
+        cost = ("loading the model, preparing the inputs (tokenizing prompts) and launching "
+                "the GPU's work run on the CPU: expect slower loading and responses; the "
+                "computation on the GPU is not affected")
+    elif task.gpu_required:
         cost = ("data loading, decoding and augmentation run on the CPU, so the GPU will wait "
                 f"for input: expect slower steps (pre-process once and cache, use {cores} "
                 "DataLoader workers)")

@@ -145,3 +145,26 @@ def test_free_settings_are_stacked_before_money(cat: Catalog) -> None:
     assert wl.checkpointing and wl.optimizer == "adamw-8bit" and 1 <= wl.batch < 8
     assert wl.seq_len == 2048 and "gradient-accumulation" in fix.change
     assert "adamw-8bit" in fix.verified_goal
+
+
+def test_fix_and_cpu_wording(cat: Catalog) -> None:
+    laptop = _task(rig_profile("rtx2060-laptop"), cat, "language-model-medium")
+    assert laptop.fix.startswith("needs a GPU with at least 12 GiB VRAM; a laptop's GPU cannot")
+    assert "or no external GPU" not in laptop.fix
+    assert "no external GPU can be attached" in laptop.fix
+    vm = _task(rig_profile("h200-vm-2vcpu"), cat, "llm-7b-inference")
+    cpu = next(c for c in vm.checks if c.component == "CPU")
+    assert "augmentation" not in cpu.reason and "tokenizing prompts" in cpu.reason
+    train = _task(rig_profile("h200-vm-2vcpu"), cat, "language-model-medium")
+    assert "augmentation" in next(c for c in train.checks if c.component == "CPU").reason
+
+
+def test_a_gpu_with_unread_memory_is_not_called_no_gpu(cat: Catalog) -> None:
+    from assess.plan import TaskGoal
+    from assess.plan.verdicts import gpu_words
+
+    result = plan_upgrades(rig_profile("rtx3060-vram-unread"),
+                           TaskGoal(cat.task("language-model-medium")), 800, RigFacts(), cat)
+    assert result.now.gpu_name is not None and "3060" in result.now.gpu_name
+    assert result.now.verdict == "unknown" and not result.now.reached
+    assert gpu_words(result.now.gpu_name, result.now.vram_gib).endswith("(memory not read)")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE, RigFacts
 from assess.plan.goal import Goal, WorkloadGoal
 from assess.plan.rent import HORIZON_WEEKS, Advice, RentOffer, advise
-from assess.plan.result import Plan, PlanResult, PlanStatus, RentSummary, verdict_text
+from assess.plan.result import After, Plan, PlanResult, PlanStatus, RentSummary, verdict_text
 from assess.plan.rig import ASSUMED_CPU_W, RigState
 from assess.plan.settings import SettingFix
 
@@ -69,11 +71,20 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                        f"{best.vram_gib:.1f} GiB ({verdict_text(best.verdict)})")
     return PlanResult(goal_label=goal.label, status=status,
                       summary=_summary(status, now, plans, budget, rig, settings, closest_gib),
-                      budget_usd=budget, now=now.after, plans=plans, rent=rent,
+                      budget_usd=budget, now=_now_after(now, rig), plans=plans, rent=rent,
                       assumptions=_assumptions(goal, rig, facts, bool(plans)), facts=facts,
                       reasons=tuple(reasons), considered=considered,
                       inference=isinstance(goal, WorkloadGoal) and not goal.workload.training,
                       settings=settings)
+
+
+def _now_after(now: Plan, rig: RigState) -> After:
+    """The PC today; a GPU whose memory was not read is named, with an unknown verdict (it is
+    not "no GPU")."""
+    a = now.after
+    if a.verdict == "no GPU" and rig.score.has_gpu and rig.score.gpu_name:
+        return replace(a, verdict="unknown", gpu_name=rig.score.gpu_name)
+    return a
 
 
 def _setting_advice(settings: tuple[SettingFix, ...]) -> Advice:

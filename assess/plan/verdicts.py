@@ -5,9 +5,19 @@ from __future__ import annotations
 #: Verdicts in plain words.
 VERDICT_TEXT = {"fits": "fits", "tight": "tight fit", "offload": "only with CPU offload (slow)",
                 "no": "does not fit", "no GPU": "no GPU", "ready": "ready",
-                "not ready": "not ready"}
+                "not ready": "not ready", "unknown": "cannot tell yet"}
 
 
 def verdict_text(verdict: str) -> str:
     """A verdict in plain words (``no`` -> ``does not fit``)."""
     return VERDICT_TEXT.get(verdict, verdict)
+
+
+def gpu_words(gpu_name: str | None, vram_gib: float | None) -> str:
+    """``NVIDIA GeForce RTX 3060 (12 GiB)``; a GPU whose memory was not read says so (it is
+    not "no GPU"); ``no GPU`` only when there is none."""
+    if gpu_name and vram_gib:
+        return f"{gpu_name} ({vram_gib:.0f} GiB)"
+    if gpu_name:
+        return f"{gpu_name} (memory not read)"
+    return "no GPU"

@@ -29,6 +29,7 @@ from assess.plan.export import rent_notes
 from assess.plan.facts import check_number
 from assess.plan.live import online_enabled, with_live_offers
 from assess.plan.result import verdict_text
+from assess.plan.verdicts import gpu_words
 from catalog import Catalog, default_catalog
 from catalog.money import PriceView, today
 from catalog.userfiles import output_target, path_exists, write_user_file
@@ -220,8 +221,7 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
     now = result.now
     out = [f"Goal: {result.goal_label}"]
     need = f"needs {now.total_gib:.1f} GiB of GPU memory" if now.total_gib is not None else ""
-    have = (f"{now.gpu_name} ({now.vram_gib:.0f} GiB)" if now.gpu_name and now.vram_gib
-            else "no GPU")
+    have = gpu_words(now.gpu_name, now.vram_gib)
     state = have if now.verdict == "no GPU" else f"{have}: {verdict_text(now.verdict)}"
     out.append(f"This PC: {state}" + (f"; the goal {need}" if need else ""))
     if result.budget_usd is not None:

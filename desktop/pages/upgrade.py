@@ -34,6 +34,7 @@ from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shoppi
 from assess.plan.export import rent_notes
 from assess.plan.live import LiveOffers, fetch_live_offers, online_enabled, set_online, with_offers
 from assess.plan.result import verdict_text
+from assess.plan.verdicts import gpu_words
 from catalog.money import PriceView, today
 from catalog.overrides import parse_price, set_price
 from catalog.userfiles import UserFileError, write_user_file
@@ -259,8 +260,7 @@ class UpgradePage(QWidget):
     def _show(self, result: PlanResult) -> None:
         theme = current_theme()
         now = result.now
-        have = (f"{escape(now.gpu_name)} ({now.vram_gib:.0f} GiB)" if now.gpu_name and now.vram_gib
-                else "no GPU")
+        have = escape(gpu_words(now.gpu_name, now.vram_gib))
         need = f" — the goal needs {now.total_gib:.1f} GiB" if now.total_gib else ""
         state = (f"<b>{have}</b>" if now.verdict == "no GPU"
                  else f"{have}: <b>{escape(verdict_text(now.verdict))}</b>")
