@@ -28,3 +28,25 @@ def test_a_single_gpu_task_is_judged_per_gpu() -> None:
         judged = judge_offer(goal, offer, cat)
         if judged is not None and offer.gpu_count > 1:
             assert "split" not in judged.outcome.reasons[0]
+
+
+def test_a_pc_with_two_gpus_is_not_sold_a_card_its_pair_already_beats() -> None:
+    # Scoring calls a 13B LLM in 16-bit ready on two RTX 3090s (47 GiB split): the plan must not
+    # offer an RTX 5090 for it.
+    from assess.plan import RigFacts, plan_upgrades
+    from assess.score import assess_readiness
+    from tests.helpers.rig_set import rig_profile
+
+    cat = default_catalog()
+    for name in ("dual-rtx3090-nvlink", "dual-rtx3090-pcie"):
+        profile = rig_profile(name)
+        score = next(t for t in assess_readiness(profile, cat).tasks
+                     if t.task_id == "llm-13b-inference")
+        assert score.verdict in ("ready", "limited")
+        result = plan_upgrades(profile, TaskGoal(cat.task("llm-13b-inference")), 3000,
+                               RigFacts(), cat)
+        assert result.status == "no upgrade needed" and result.now.reached
+        assert result.now.gpu_name == "2x NVIDIA GeForce RTX 3090"
+    one = plan_upgrades(rig_profile("rtx3090-desktop"), TaskGoal(cat.task("llm-13b-inference")),
+                        3000, RigFacts(), cat)
+    assert not one.now.reached

@@ -7,6 +7,7 @@ rest of the PC needs (RAM, disk, CPU cores), which the planner then checks and b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
@@ -168,11 +169,14 @@ def workload_outcome(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: i
 
 
 def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflops: float | None,
-                    name: str | None, tgp_w: float | None, gpus: int = 1) -> GpuOutcome:
+                    name: str | None, tgp_w: float | None,
+                    pool: Sequence[float] = ()) -> GpuOutcome:
     """Whether a GPU of ``vram_gib`` (and 16-bit speed) meets a tier's or task's GPU needs.
 
-    ``gpus`` of them (a cloud offer's count) pool their memory where the task's method splits a
-    model (the catalog's ``multi_gpu``), as scoring pools a PC's GPUs; a tier is judged per GPU.
+    ``pool``: the memory (GiB) of every GPU the job may spread over (a cloud offer's GPUs, or
+    this PC's): where the task's method splits a model (the catalog's ``multi_gpu``) they pool
+    their memory, as scoring pools a PC's GPUs, when one alone falls short; a tier is judged per
+    GPU.
     """
     if isinstance(goal, TierGoal):
         need, speed = goal.tier.gpu_min_vram_gib, goal.tier.gpu_min_fp16_tflops
@@ -189,10 +193,17 @@ def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflo
     # the card's marketed size against the need: no tolerance on top
     have = nominal_vram_gib(vram_gib)
     reasons = [f"{vram_gib:.1f} GiB VRAM, needs {need:g} GiB"]
-    if gpus > 1 and isinstance(goal, TaskGoal) and goal.task.multi_gpu == "split":
-        have = split_vram_gib([have] * gpus)
-        reasons = [f"{have:.1f} GiB VRAM ({gpus} x {vram_gib:.1f} GiB, the model split across "
+    shown, label, used = vram_gib, name, 1
+    if len(pool) > 1 and have < need and isinstance(goal, TaskGoal) \
+            and goal.task.multi_gpu == "split":
+        have = shown = split_vram_gib([nominal_vram_gib(v) for v in pool])
+        used = len(pool)
+        each = " + ".join(f"{v:.0f}" for v in pool)
+        reasons = [f"{have:.1f} GiB VRAM ({len(pool)} GPUs, {each} GiB, the model split across "
                    f"them), needs {need:g} GiB"]
+        if name:
+            label = (f"{len(pool)}x {name}" if len(set(pool)) == 1
+                     else f"{name} and {len(pool) - 1} more GPU(s)")
     ok = have >= need
     if speed is not None:
         if half_tflops is None:
@@ -201,19 +212,20 @@ def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflo
         else:
             reasons.append(f"{half_tflops:g} TFLOPS 16-bit, needs {speed:g}")
             ok = ok and half_tflops >= speed
-    return GpuOutcome("ready" if ok else "not ready", need, vram_gib, name,
-                      load_w=load_watts(tgp_w), reasons=tuple(reasons))
+    return GpuOutcome("ready" if ok else "not ready", need, shown, label,
+                      load_w=load_watts(tgp_w, used), reasons=tuple(reasons))
 
 
 def gpu_outcome(goal: Goal, target: GpuTarget | None, entry: GpuEntry | None,
-                ram_available: int | None = None) -> GpuOutcome:
-    """The goal judged on one GPU: ``target`` for the estimator, ``entry`` for catalog speed."""
+                ram_available: int | None = None, pool: Sequence[float] = ()) -> GpuOutcome:
+    """The goal judged on one GPU: ``target`` for the estimator, ``entry`` for catalog speed;
+    ``pool``: a task goal may split a model over these GPUs (see :func:`catalog_outcome`)."""
     if isinstance(goal, WorkloadGoal):
         return workload_outcome(goal, target, ram_available)
     vram = target.vram_bytes / GIB if target else None
     half = entry.half_tflops if entry else None
     return catalog_outcome(goal, vram, half, target.name if target else None,
-                           target.tgp_w if target else None)
+                           target.tgp_w if target else None, pool)
 
 
 def host_needs_of(goal: Goal, catalog: Catalog) -> HostNeeds:

@@ -80,7 +80,7 @@ def judge_offer(goal: Goal, offer: CloudOfferEntry, catalog: Catalog) -> RentOff
         outcome = workload_outcome(goal, target, gpus=offer.gpu_count)
     else:
         outcome = catalog_outcome(goal, entry.vram_gib, entry.half_tflops, entry.name,
-                                  entry.tgp_w, gpus=offer.gpu_count)
+                                  entry.tgp_w, (entry.vram_gib,) * offer.gpu_count)
     return RentOffer(offer.id, offer_name(offer), entry.name, offer.gpu_count,
                      offer.usd_per_hour, offer.spot, offer.price_date, offer.price_source,
                      outcome, kind_of(offer))
