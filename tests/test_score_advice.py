@@ -168,3 +168,11 @@ def test_a_gpu_with_unread_memory_is_not_called_no_gpu(cat: Catalog) -> None:
     assert result.now.gpu_name is not None and "3060" in result.now.gpu_name
     assert result.now.verdict == "unknown" and not result.now.reached
     assert gpu_words(result.now.gpu_name, result.now.vram_gib).endswith("(memory not read)")
+
+
+def test_unknown_form_factor_headline_says_cards_were_held_back(cat: Catalog) -> None:
+    unknown = rig((gpu("NVIDIA GeForce GTX 1660", 6),))
+    result = plan_upgrades(unknown, _lora_8b(cat), 3000, RigFacts(), cat)
+    assert not result.summary.startswith("No single-GPU upgrade in the catalog")
+    assert "no graphics card was offered" in result.summary
+    assert "--form-factor desktop" in result.summary

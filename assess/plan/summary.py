@@ -111,6 +111,11 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
     if rig.form == "vm" and status not in _NO_PURCHASE:
         text += (" This is a virtual machine: its GPU, RAM and vCPUs come with the instance, so "
                  "the answer is a bigger instance or another offer, not a purchase.")
+    if rig.form == "unknown" and not rig.laptop and status not in (
+            *_NO_PURCHASE, "a setting reaches the goal"):
+        text += (" The form factor is unknown (desktop or laptop?), so no graphics card was "
+                 "offered: if this is a desktop, say so (plan --form-factor desktop) to see the "
+                 "cards that would reach the goal.")
     if rig.laptop and rig.thunderbolt is False and status != "no upgrade needed":
         # no card was offered at all: say why, so "no upgrade reaches it" is not read as "no
         # card in the catalog is big enough"
@@ -161,10 +166,14 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
         return f"No upgrade of this PC reaches the goal: {reason}."
     largest = max((p.after.vram_gib or 0.0 for p in plans), default=closest_gib or 0.0)
     needed = a.total_gib
-    text = "No single-GPU upgrade in the catalog reaches the goal"
+    # with the form factor unknown no card was offered at all: "no upgrade in the catalog" would
+    # read as "no card is big enough"
+    text = ("No upgrade offered reaches the goal" if rig.form == "unknown"
+            else "No single-GPU upgrade in the catalog reaches the goal")
     if needed:
         text += f" (it needs {needed:.1f} GiB" + (
-            f"; the most GPU memory this PC can be given is {largest:.0f} GiB)" if largest
+            (f"; this PC's GPU has {largest:.0f} GiB)" if rig.form == "unknown" else
+             f"; the most GPU memory this PC can be given is {largest:.0f} GiB)") if largest
             else ")")
     return text + ("." if plans else ", so no purchase is offered: buying parts would not make "
                    "this PC do it.")
