@@ -141,15 +141,18 @@ def test_idle_connections_neither_slow_a_scrape_nor_stay_open(exporter: Exporter
     exporter.update(Sample(time=1.0, host=HostSample(), gpus=(H100,)))
     port = exporter.serve("127.0.0.1", 0)
     assert exporter._server is not None
-    exporter._server.idle_timeout_s = 1.0
-    idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(200)]
+    exporter._server.idle_timeout_s = 3.0
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(200)]
     for conn in idle[:100]:
         conn.sendall(b"GET /metrics HTTP/1.1\r\n")  # half a request, then nothing (slowloris)
     started = time.monotonic()
     assert "DCGM_FI_DEV_GPU_UTIL" in scrape(port)
-    assert time.monotonic() - started < 0.5
+    # answered while every idle connection is still open: a server that served connections in
+    # turn would wait out the 3 s idle timeout first (a tighter bound failed on a loaded CI box)
+    assert time.monotonic() - started < 2.0
+    assert exporter._server.open_connections > 0
     assert threading_count() < 20  # a fixed pool, not a thread per connection
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while exporter._server.open_connections and time.monotonic() < deadline:
         time.sleep(0.1)
     assert exporter._server.open_connections == 0  # the idle ones were closed
