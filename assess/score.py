@@ -22,6 +22,7 @@ from assess.score_facts import (
 )
 from assess.score_tasks import TaskVerdict, Verdict, task_verdicts
 from catalog import Catalog, TierEntry
+from catalog.money import PriceView
 from catalog.schema import DRIVE_KIND_ORDER, GpuEntry
 
 Component = Literal["gpu", "cpu", "ram", "storage"]
@@ -103,15 +104,19 @@ class Readiness:
 
 
 def assess_readiness(
-    profile: RigProfile, catalog: Catalog, measured: MeasuredPerformance | None = None
+    profile: RigProfile, catalog: Catalog, measured: MeasuredPerformance | None = None,
+    view: PriceView | None = None,
 ) -> Readiness:
-    """Score a PC: component tiers, overall tier and weakest link, score, task verdicts."""
+    """Score a PC: component tiers, overall tier and weakest link, score, task verdicts.
+
+    ``view`` shows the prices in the fixes (the user's currency beside USD); USD when omitted.
+    """
     facts = rig_facts(profile, catalog, measured)
     components = component_tiers(facts, catalog)
     rank, weakest, lift, reasons = overall_tier(components)
     tier = _tier_by_rank(catalog, rank)
     parts = score_parts(facts)
-    tasks = task_verdicts(facts, catalog)
+    tasks = task_verdicts(facts, catalog, view)
     return Readiness(
         overall_rank=rank,
         overall_tier_id=tier.id if tier else None,

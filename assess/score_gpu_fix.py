@@ -5,14 +5,17 @@ soldered: it can use an external GPU where a Thunderbolt 3/4 or USB4 port exists
 PCIe 3.0 x4 tunnel, 32 Gbit/s, about 4 GB/s: Intel's Thunderbolt 3 and 4 specifications; a
 desktop x16 4.0 slot moves about 32 GB/s), or rent. A virtual machine is resized by choosing a
 bigger instance. When the form factor is unknown both readings are given, desktop last.
+
+Prices are shown through the caller's :class:`~catalog.money.PriceView` (the user's currency
+with USD alongside, as in the plans); without one, in USD as of today.
 """
 
 from __future__ import annotations
 
 from assess.score_facts import ScoreFacts
 from catalog import Catalog, CloudOfferEntry, GpuEntry
-from catalog.money import today
-from catalog.prices import KIND_WORDS, as_of, price_of, stale_warning
+from catalog.money import PriceView, today
+from catalog.prices import KIND_WORDS, as_of, price_of
 
 #: What an external GPU costs in bandwidth (stated wherever one is suggested).
 EGPU_LINK = ("an external GPU runs over a PCIe 3.0 x4 tunnel (about 4 GB/s against about 32 GB/s "
@@ -31,29 +34,30 @@ def egpu_text(thunderbolt: bool | None) -> str:
     return "no external GPU: no Thunderbolt or USB4 controller was found"
 
 
-def _desktop_card(catalog: Catalog, need_gib: float) -> str:
+def _desktop_card(catalog: Catalog, need_gib: float, view: PriceView) -> str:
     priced = [g for g in catalog.gpus
               if g.segment in ("desktop", "workstation") and g.vram_gib >= need_gib
               and g.street_price_usd is not None]
     cheapest = min(priced, key=lambda g: g.street_price_usd or 0.0, default=None)
     text = f"a GPU with at least {need_gib:g} GiB VRAM"
     if cheapest is not None:
-        text += f", such as the {cheapest.name} ({_dated(cheapest, catalog)})"
+        text += f", such as the {cheapest.name} ({_dated(cheapest, view)})"
     return text
 
 
-def _dated(entry: GpuEntry | CloudOfferEntry, catalog: Catalog, per_hour: bool = False) -> str:
+def _dated(entry: GpuEntry | CloudOfferEntry, view: PriceView, per_hour: bool = False) -> str:
     """``about $229, street price as of 2026-11-28`` plus an age warning when it is old."""
     price = price_of(entry)
     if price is None:
         return "not priced"
-    figure = f"${price.usd:g}/h" if per_hour else f"about ${price.usd:,.0f}"
-    warn = stale_warning(price, catalog.price_policies, today())
+    figure = view.money(price.usd, per_hour=True) if per_hour else \
+        f"about {view.money(price.usd, whole=True)}"
+    warn = view.warning(price)
     label = "your price" if price.yours else KIND_WORDS.get(price.kind, price.kind)
     return f"{figure}, {label} {as_of(price.date)}" + (f"; {warn}" if warn else "")
 
 
-def _rent(catalog: Catalog, need_gib: float) -> str:
+def _rent(catalog: Catalog, need_gib: float, view: PriceView) -> str:
     offers = []
     for offer in catalog.cloud_offers:
         try:
@@ -66,12 +70,17 @@ def _rent(catalog: Catalog, need_gib: float) -> str:
     rent = min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
     if rent is None:
         return ""
-    return f"rent one: {rent.provider} {rent.instance} at {_dated(rent, catalog, per_hour=True)}"
+    return f"rent one: {rent.provider} {rent.instance} at {_dated(rent, view, per_hour=True)}"
 
 
-def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
-    """The smallest way to get ``need_gib`` of GPU memory that works for this machine."""
-    rent = _rent(catalog, need_gib)
+def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float,
+            view: PriceView | None = None) -> str:
+    """The smallest way to get ``need_gib`` of GPU memory that works for this machine.
+
+    ``view`` shows the prices (the user's currency beside USD); USD as of today when omitted.
+    """
+    shown = view if view is not None else PriceView(today(), tuple(catalog.price_policies))
+    rent = _rent(catalog, need_gib, shown)
     form = facts.form_factor
     if form == "laptop":
         return _laptop_fix(facts.thunderbolt, need_gib, rent)
@@ -80,9 +89,9 @@ def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float) -> str:
                  "chosen with the instance, not installed)"]
     elif form == "unknown":
         parts = ["the form factor could not be read: if this is a laptop its GPU cannot be "
-                 "swapped; if it is a desktop, " + _desktop_card(catalog, need_gib)]
+                 "swapped; if it is a desktop, " + _desktop_card(catalog, need_gib, shown)]
     else:
-        parts = [_desktop_card(catalog, need_gib)]
+        parts = [_desktop_card(catalog, need_gib, shown)]
     if rent:
         parts.append(rent)
     return ", or ".join(parts)

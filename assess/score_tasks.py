@@ -25,6 +25,7 @@ from assess.score_facts import SPLIT_OVERHEAD_GIB, ScoreFacts, meets, split_vram
 from assess.score_gpu_fix import gpu_fix
 from assess.task_disk import DiskNeed, disk_need
 from catalog import Catalog, TaskEntry
+from catalog.money import PriceView
 from catalog.schema import DRIVE_KIND_ORDER
 
 Verdict = Literal["ready", "limited", "not ready", "unknown"]
@@ -77,14 +78,17 @@ class TaskVerdict:
                      if c.effect == "slows" and c.verdict != "ready")
 
 
-def task_verdicts(facts: ScoreFacts, catalog: Catalog) -> tuple[TaskVerdict, ...]:
-    """The verdict for every task in the catalog, in catalog order."""
-    return tuple(task_verdict(facts, catalog, task) for task in catalog.tasks)
+def task_verdicts(facts: ScoreFacts, catalog: Catalog,
+                  view: PriceView | None = None) -> tuple[TaskVerdict, ...]:
+    """The verdict for every task in the catalog, in catalog order (``view`` shows the fixes'
+    prices; USD when omitted)."""
+    return tuple(task_verdict(facts, catalog, task, view) for task in catalog.tasks)
 
 
-def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskVerdict:
+def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
+                 view: PriceView | None = None) -> TaskVerdict:
     """The verdict for one task (the worst of its checks)."""
-    checks = [_gpu_check(facts, catalog, task), *_link_checks(facts, task),
+    checks = [_gpu_check(facts, catalog, task, view), *_link_checks(facts, task),
               _ram_check(facts, task), _cpu_check(facts, task),
               *_storage_checks(facts, task, disk_need(task, catalog))]
     worst = max(checks, key=lambda c: _SEVERITY[c.verdict])
@@ -101,7 +105,8 @@ def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskVe
     )
 
 
-def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskCheck:
+def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
+               view: PriceView | None = None) -> TaskCheck:
     low, rec = task.min_vram_gib, task.recommended_vram_gib
     if not task.gpu_required:
         if facts.has_gpu:
@@ -109,7 +114,7 @@ def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskChec
         return TaskCheck("GPU", "ready", "runs on the CPU; a GPU is optional")
     if not facts.has_gpu:
         return TaskCheck("GPU", "not ready", f"needs a GPU with at least {low:g} GiB VRAM; this "
-                         "PC has no discrete GPU", gpu_fix(facts, catalog, rec), "blocks")
+                         "PC has no discrete GPU", gpu_fix(facts, catalog, rec, view), "blocks")
     vram = facts.vram_gib
     if vram is None:
         how = facts.vram_problem or ("fill in the GPU's vram_bytes in the profile "
@@ -130,13 +135,13 @@ def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry) -> TaskChec
                       else "copies it to every GPU")
             extra = f" (each GPU must hold the whole job: this task's usual method {method})"
         return TaskCheck("GPU", "not ready", f"{where} is below the {low:g} GiB minimum{extra}",
-                         gpu_fix(facts, catalog, rec), "blocks")
+                         gpu_fix(facts, catalog, rec, view), "blocks")
     cost = f"; {_split_cost(facts)}" if several else ""
     dp = _data_parallel_note(facts, task)
     if have < rec:
         return TaskCheck("GPU", "limited", f"{where} meets the {low:g} GiB minimum but not the "
                          f"{rec:g} GiB recommended (smaller batches or models){cost}{dp}",
-                         gpu_fix(facts, catalog, rec), "slows")
+                         gpu_fix(facts, catalog, rec, view), "slows")
     if several and facts.interconnect != "nvlink":
         return TaskCheck("GPU", "limited", f"{where} meets the {rec:g} GiB recommended{cost}",
                          "", "slows")

@@ -81,16 +81,16 @@ def today() -> date:
     return date.today()
 
 
-def usd(amount: float, per_hour: bool = False) -> str:
-    """``$1,299.99`` (``$0.34/h`` for a rate)."""
+def usd(amount: float, per_hour: bool = False, whole: bool = False) -> str:
+    """``$1,299.99`` (``$0.34/h`` for a rate; ``$1,300`` when ``whole``, for "about ...")."""
     if per_hour:
         return f"${amount:,.4g}/h" if amount < 10 else f"${amount:,.2f}/h"
-    return f"${amount:,.2f}"
+    return f"${amount:,.0f}" if whole else f"${amount:,.2f}"
 
 
-def _in(code: str, amount: float, per_hour: bool) -> str:
+def _in(code: str, amount: float, per_hour: bool, whole: bool = False) -> str:
     symbol = _SYMBOLS.get(code)
-    digits = 0 if code in ("JPY", "KRW", "HUF") else 2
+    digits = 0 if whole or code in ("JPY", "KRW", "HUF") else 2
     text = f"{symbol}{amount:,.{digits}f}" if symbol else f"{code} {amount:,.{digits}f}"
     return text + ("/h" if per_hour else "")
 
@@ -122,13 +122,15 @@ class PriceView:
         return cls(on or today(), tuple(catalog.price_policies), code, rate,
                    tuple(catalog.exchange_rates))
 
-    def money(self, amount_usd: float, per_hour: bool = False) -> str:
+    def money(self, amount_usd: float, per_hour: bool = False, whole: bool = False) -> str:
         """The amount in the user's currency with USD alongside (``€212.40 (US$204.00)``), or
-        USD alone when the user's currency is USD or has no rate."""
+        USD alone when the user's currency is USD or has no rate. ``whole`` rounds to whole
+        units (``€364 (US$428)``) for an "about ..." figure; rates per hour are never rounded."""
         if self.rate is None:
-            return usd(amount_usd, per_hour)
+            return usd(amount_usd, per_hour, whole)
         local = amount_usd / self.rate.usd_per_unit
-        return f"{_in(self.currency, local, per_hour)} (US{usd(amount_usd, per_hour)})"
+        return (f"{_in(self.currency, local, per_hour, whole)} "
+                f"(US{usd(amount_usd, per_hour, whole)})")
 
     def warning(self, price: Price) -> str:
         """The age warning for this price ("" when it is recent enough)."""

@@ -123,8 +123,8 @@ def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[st
     }
 
 
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}"
+def _money(value: float | None, view: PriceView) -> str:
+    return "unknown" if value is None else view.money(value)
 
 
 def _cell(text: str) -> str:
@@ -164,7 +164,7 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
         else:
             out.append("Nothing to buy.")
         if plan.over_budget_usd:
-            out.append(f"\nOver budget by ${plan.over_budget_usd:,.2f}.")
+            out.append(f"\nOver budget by {shown.money(plan.over_budget_usd)}.")
         a = plan.after
         need = f"{a.total_gib:.1f} GiB needed" if a.total_gib is not None else ""
         have = f"{a.vram_gib:.1f} GiB on {a.gpu_name}" if a.vram_gib is not None else "no GPU"
@@ -173,11 +173,11 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
         if a.tokens_per_s is not None:
             out.append(f"- speed: {a.tokens_per_s:,.0f} tokens/s")
         if a.run_hours is not None:
-            out.append(f"- one run: {a.run_hours:,.1f} h, {_money(plan.run_cost_usd)} of "
+            out.append(f"- one run: {a.run_hours:,.1f} h, {_money(plan.run_cost_usd, shown)} of "
                        "electricity")
         if plan.per_million_queries_usd is not None:
-            out.append(f"- 1,000,000 queries: {_money(plan.per_million_queries_usd)} of "
-                       "electricity")
+            out.append(f"- 1,000,000 queries: {_money(plan.per_million_queries_usd, shown)} "
+                       "of electricity")
         if plan.break_even_hours is not None:
             out.append(f"- buying beats renting after {plan.break_even_hours:,.0f} h of use")
         if plan.checks:
@@ -191,9 +191,10 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
         out.append(f"- cheapest cloud offer that fits: {offer.name}, "
                    f"{shown.describe(offer.price, per_hour=True)}; {offer.price_source}")
         if offer.run_hours is not None:
-            out.append(f"- one run there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
+            out.append(f"- one run there: {offer.run_hours:,.1f} h, "
+                       f"{_money(offer.run_cost_usd, shown)}")
         if offer.per_million_queries_usd is not None:
-            out.append(f"- 1,000,000 queries there: {_money(offer.per_million_queries_usd)}")
+            out.append(f"- 1,000,000 queries there: {_money(offer.per_million_queries_usd, shown)}")
     out += [f"- {r}" for r in rent_notes(result.rent, shown)]
     if result.assumptions:
         out += ["", "## Assumptions", ""] + [f"- {a}" for a in result.assumptions]

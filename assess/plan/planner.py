@@ -59,6 +59,7 @@ from assess.plan.summary import build_result
 from assess.score_facts import meets
 from assess.units import GIB
 from catalog import Catalog, GpuEntry
+from catalog.money import PriceView
 from catalog.schema import DRIVE_KIND_ORDER, DriveKind
 
 
@@ -304,7 +305,8 @@ def _software_known_good(config: _Config) -> bool:
 
 
 def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, facts: RigFacts,
-                  catalog: Catalog, *, vendors: tuple[str, ...] | None = None) -> PlanResult:
+                  catalog: Catalog, *, vendors: tuple[str, ...] | None = None,
+                  view: PriceView | None = None) -> PlanResult:
     """Ranked upgrade plans for ``goal`` within ``budget_usd``, and the buy-versus-rent answer.
 
     Args:
@@ -314,6 +316,8 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
         facts: what the user told us about PSU, case, electricity and usage.
         catalog: parts, prices and cloud offers.
         vendors: GPU vendors to consider (None: all).
+        view: how the summary and the advice show amounts (the user's currency beside USD, as
+            the plan lines); USD when omitted.
 
     Raises:
         PlanError: a negative or non-finite budget, or a multi-GPU workload.
@@ -338,7 +342,7 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
         # offered. A tight fit or a smaller job (a shorter sequence) is listed with the plans.
         now = _now(goal, rig, needs, catalog, keep.plan)
         return build_result(goal, rig, now, (), "a setting reaches the goal", budget_usd, facts,
-                            offer, spot, 1, settings=fixes)
+                            offer, spot, 1, settings=fixes, view=view)
     candidates = gpu_candidates(catalog, rig, vendors) if _may_add_gpu(rig) else []
     # a card is sized for the job with the free, time-only setting on (each plan says so in
     # the goal it was re-verified against), never for memory that setting would save
@@ -380,7 +384,7 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     now = _now(goal, rig, needs, catalog, keep.plan)
     closest = max((c.plan.after.vram_gib or 0.0 for c in configs), default=0.0)
     return build_result(goal, rig, now, plans, status, budget_usd, facts, offer, spot,
-                        len(configs), settings=fixes, closest_gib=closest)
+                        len(configs), settings=fixes, closest_gib=closest, view=view)
 
 
 #: The label of a plan shown only to say what stops it: it is never advice to buy.

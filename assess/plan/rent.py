@@ -15,6 +15,7 @@ from datetime import date
 from assess.estimate import gpu_from_entry
 from assess.plan.goal import Goal, GpuOutcome, WorkloadGoal, catalog_outcome, workload_outcome
 from catalog import Catalog, CloudOfferEntry
+from catalog.money import PriceView, usd
 from catalog.prices import Price, kind_of
 
 #: Buying is compared with renting over this many weeks of use (two years; rigready's
@@ -135,21 +136,23 @@ class Advice:
 def advise(*, status: str, plan_title: str | None, purchase_usd: float | None,
            break_even: float | None, offer: RentOffer | None, hours_per_week: float,
            local_run_cost: float | None, why_no_plan: str = "",
-           inference: bool = False) -> Advice:
+           inference: bool = False, view: PriceView | None = None) -> Advice:
     """Buy, rent or use the PC as it is, in one or two plain sentences.
 
-    ``inference`` words a run as the goal's batch of queries (its 1,000,000 queries).
+    ``inference`` words a run as the goal's batch of queries (its 1,000,000 queries). ``view``
+    shows the amounts as the plan lines do (the user's currency beside USD); USD when omitted.
     """
+    money = view.money if view is not None else usd
     unit = "1,000,000 queries" if inference else "one run"
     run = ""
     if offer is not None and offer.run_cost_usd is not None and offer.run_hours is not None:
         verbs = ("take", "cost") if inference else ("takes", "costs")
-        run = (f" On {offer.name} (${offer.usd_per_hour:g}/h) {unit} {verbs[0]} about "
-               f"{offer.run_hours:,.1f} h and {verbs[1]} about ${offer.run_cost_usd:,.2f}.")
+        run = (f" On {offer.name} ({money(offer.usd_per_hour, True)}) {unit} {verbs[0]} about "
+               f"{offer.run_hours:,.1f} h and {verbs[1]} about {money(offer.run_cost_usd)}.")
     elif offer is not None:
-        run = f" {offer.name} costs ${offer.usd_per_hour:g}/h ({offer.gpu_name})."
+        run = f" {offer.name} costs {money(offer.usd_per_hour, True)} ({offer.gpu_name})."
     if status in ("no upgrade needed", "tight fit"):
-        local = (f" Here {unit} cost{'' if inference else 's'} about ${local_run_cost:,.2f} "
+        local = (f" Here {unit} cost{'' if inference else 's'} about {money(local_run_cost)} "
                  "in electricity." if local_run_cost is not None else "")
         if status == "tight fit":
             return Advice("use your PC", "Use your PC, with care: it fits, but only tightly "
@@ -162,7 +165,7 @@ def advise(*, status: str, plan_title: str | None, purchase_usd: float | None,
                           f"{why_no_plan}, and no cloud offer in the catalog fits it either.")
         return Advice("rent", f"Rent: no upgrade of this PC reaches the goal{why_no_plan}.{run}")
     if offer is None:
-        return Advice("buy", f"Buy the {plan_title} plan (${purchase_usd:,.2f}): no cloud offer "
+        return Advice("buy", f"Buy the {plan_title} plan ({money(purchase_usd)}): no cloud offer "
                       "in the catalog fits this goal to compare with.")
     use = hours_per_week * HORIZON_WEEKS
     if break_even is None:
@@ -172,9 +175,9 @@ def advise(*, status: str, plan_title: str | None, purchase_usd: float | None,
     when = (f"about {weeks / 52:,.1f} years" if weeks >= 104 else f"about {weeks:,.0f} weeks")
     if use >= break_even:
         return Advice("buy", f"Buy: at {hours_per_week:g} h a week the {plan_title} plan "
-                      f"(${purchase_usd:,.2f}) pays for itself after {break_even:,.0f} h of use, "
+                      f"({money(purchase_usd)}) pays for itself after {break_even:,.0f} h of use, "
                       f"{when}, compared with renting {offer.name} at "
-                      f"${offer.usd_per_hour:g}/h.")
+                      f"{money(offer.usd_per_hour, True)}.")
     return Advice("rent", f"Rent: at {hours_per_week:g} h a week you would use about "
                   f"{use:,.0f} h in two years, short of the {break_even:,.0f} h at which buying "
-                  f"the {plan_title} plan (${purchase_usd:,.2f}) pays off ({when}).{run}")
+                  f"the {plan_title} plan ({money(purchase_usd)}) pays off ({when}).{run}")

@@ -10,6 +10,7 @@ from assess.plan.rent import HORIZON_WEEKS, Advice, RentOffer, advise
 from assess.plan.result import After, Plan, PlanResult, PlanStatus, RentSummary, verdict_text
 from assess.plan.rig import ASSUMED_CPU_W, RigState
 from assess.plan.settings import SettingFix
+from catalog.money import PriceView, usd
 
 #: The PC reaches the goal as it is (a tight fit only just).
 _NO_PURCHASE = ("no upgrade needed", "tight fit")
@@ -24,11 +25,14 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                  status: PlanStatus, budget: float | None, facts: RigFacts,
                  offer: RentOffer | None, spot: RentOffer | None,
                  considered: int, settings: tuple[SettingFix, ...] = (),
-                 closest_gib: float | None = None) -> PlanResult:
+                 closest_gib: float | None = None,
+                 view: PriceView | None = None) -> PlanResult:
     """Put the ranked plans, the rent side, the summary and the assumptions together.
 
     ``closest_gib``: the most GPU memory any plan considered would give (for the summary when
-    no plan is offered)."""
+    no plan is offered). ``view`` shows the amounts in the summary and the advice as the plan
+    lines do (the user's currency beside USD); USD when omitted.
+    """
     primary = next((p for p in plans if "best within budget" in p.labels), None) or (
         plans[0] if plans and plans[0].viable else None)
     why = ""
@@ -42,7 +46,8 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                     hours_per_week=facts.hours,
                     local_run_cost=now.run_cost_usd if status in _NO_PURCHASE else None,
                     why_no_plan=why,
-                    inference=isinstance(goal, WorkloadGoal) and not goal.workload.training)
+                    inference=isinstance(goal, WorkloadGoal) and not goal.workload.training,
+                    view=view)
     if primary is not None and advice.choice == "buy" and not primary.ready_to_buy:
         # never "buy" while something that could stop the plan is unmeasured
         advice = Advice("check first", "Check first: " + "; ".join(
@@ -70,7 +75,8 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                        f"hardware: the closest, {best.change}, needs {best.need_gib:.1f} of "
                        f"{best.vram_gib:.1f} GiB ({verdict_text(best.verdict)})")
     return PlanResult(goal_label=goal.label, status=status,
-                      summary=_summary(status, now, plans, budget, rig, settings, closest_gib),
+                      summary=_summary(status, now, plans, budget, rig, settings, closest_gib,
+                                       view),
                       budget_usd=budget, now=_now_after(now, rig), plans=plans, rent=rent,
                       assumptions=_assumptions(goal, rig, facts, bool(plans)), facts=facts,
                       reasons=tuple(reasons), considered=considered,
@@ -95,7 +101,7 @@ def _setting_advice(settings: tuple[SettingFix, ...]) -> Advice:
 
 def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: float | None,
              rig: RigState, settings: tuple[SettingFix, ...] = (),
-             closest_gib: float | None = None) -> str:
+             closest_gib: float | None = None, view: PriceView | None = None) -> str:
     if status == "a setting reaches the goal":
         fix = settings[0]
         return (f"No purchase needed: {fix.change} makes it fit on this PC's GPU "
@@ -103,7 +109,7 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
                 f"{fix.cost}), re-verified for: {fix.verified_goal}.")
     if status == "tight fit":
         return _tight_summary(now, settings)
-    text = _purchase_summary(status, now, plans, budget, rig, closest_gib)
+    text = _purchase_summary(status, now, plans, budget, rig, closest_gib, view)
     first = plans[0] if plans else None
     if first is not None and first.viable and not first.ready_to_buy:
         text += (" Not ready to buy until you check: "
@@ -142,7 +148,9 @@ def _tight_summary(now: Plan, settings: tuple[SettingFix, ...]) -> str:
 
 def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
                       budget: float | None, rig: RigState,
-                      closest_gib: float | None = None) -> str:
+                      closest_gib: float | None = None,
+                      view: PriceView | None = None) -> str:
+    money = view.money if view is not None else usd
     a = now.after
     if status == "no upgrade needed":
         need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
@@ -152,14 +160,14 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
     if status == "ok" and first is not None:
         best = next(p for p in plans if "best within budget" in p.labels)
         text = (f"The cheapest plan that reaches the goal is {first.title} "
-                f"(${first.total_usd:,.2f}).")
+                f"({money(first.total_usd)}).")
         if best is not first:
-            text += f" Best within your budget: {best.title} (${best.total_usd:,.2f})."
+            text += f" Best within your budget: {best.title} ({money(best.total_usd)})."
         return text
     if status == "nothing within budget" and first is not None:
         return (f"Nothing within your ${budget or 0:,.0f} budget reaches the goal. The nearest "
-                f"plan is {first.title} at ${first.total_usd:,.2f}, "
-                f"${first.over_budget_usd:,.2f} over.")
+                f"plan is {first.title} at {money(first.total_usd)}, "
+                f"{money(first.over_budget_usd)} over.")
     if status == "blocked" and first is not None:
         fail = first.checks_with("fail")
         reason = fail[0].detail if fail else "a check failed"

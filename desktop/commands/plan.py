@@ -188,7 +188,7 @@ def _run(args: argparse.Namespace) -> int:
     view = PriceView.from_catalog(cat)
     try:
         result = plan_upgrades(profile, goal, args.budget, facts, cat,
-                               vendors=tuple(args.vendor) if args.vendor else None)
+                               vendors=tuple(args.vendor) if args.vendor else None, view=view)
     except (PlanError, EstimateError) as exc:
         raise UsageError(str(exc)) from None
     if args.markdown is not None:
@@ -207,8 +207,8 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.2f}"
+def _money(value: float | None, view: PriceView) -> str:
+    return "unknown" if value is None else view.money(value)
 
 
 def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
@@ -233,7 +233,8 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
             out.append(f"  [{fix.mark:>5}] {fix.describe()}")
     for n, plan in enumerate(result.plans, 1):
         labels = ", ".join(plan.labels)
-        over = f", ${plan.over_budget_usd:,.2f} over budget" if plan.over_budget_usd else ""
+        over = f", {shown.money(plan.over_budget_usd)} over budget" if plan.over_budget_usd \
+            else ""
         out += ["", f"Plan {n}: {plan.title} — {labels} ({shown.money(plan.total_usd)}{over})"]
         for i in plan.items:
             out.append(f"  {i.kind:<8}{i.name:<52} {shown.money(i.price_usd):>11}  "
@@ -268,7 +269,8 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
                    f"{shown.describe(offer.price, per_hour=True)}")
         unit = "1,000,000 queries" if result.inference else "one run"
         if offer.run_hours is not None:
-            out.append(f"  {unit} there: {offer.run_hours:,.1f} h, {_money(offer.run_cost_usd)}")
+            out.append(f"  {unit} there: {offer.run_hours:,.1f} h, "
+                       f"{_money(offer.run_cost_usd, shown)}")
     out.extend(f"  {r}" for r in rent_notes(result.rent, shown))
     out.append(f"  -> {result.rent.advice.text}")
     if result.reasons:

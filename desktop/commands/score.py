@@ -13,6 +13,7 @@ from assess.hardware import RigProfile
 from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
 from assess.score_tasks import VERDICTS
 from catalog import Catalog, default_catalog
+from catalog.money import PriceView
 from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
 from desktop.commands.tables import render_table
 
@@ -36,12 +37,15 @@ def _run(args: argparse.Namespace) -> int:
     profile = load_rig(args)
     cat = default_catalog()
     measured = None if args.no_bench else measured_for(profile)
-    result = assess_readiness(profile, cat, measured)
+    view = PriceView.from_catalog(cat)
+    result = assess_readiness(profile, cat, measured, view)
     if args.json:
         print_json(readiness_to_dict(result))
     else:
         where = "this PC" if profile.origin == "detected" else profile.origin
         print(render_readiness(result, cat, where))
+        if view.notes() and any("$" in t.fix for t in result.tasks):  # a price was shown
+            print("\n" + "\n".join(view.notes()))
     return 0
 
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from assess.hardware import RigProfile
 from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
 from catalog import Catalog, CatalogError
+from catalog.money import PriceView
 from desktop.commands.score import measured_for
 from desktop.context import AppContext
 from desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
@@ -147,7 +148,8 @@ class ReadinessPage(QWidget):
             return
         self.summary.setStyleSheet(_SUMMARY_STYLE)
         measured = measured_for(profile, self.context.database_path)
-        self.show_result(assess_readiness(profile, catalog, measured), catalog)
+        self.show_result(assess_readiness(profile, catalog, measured,
+                                          PriceView.from_catalog(catalog)), catalog)
 
     def show_result(self, result: Readiness, catalog: Catalog) -> None:
         """Fill every part of the page from an assessment."""
