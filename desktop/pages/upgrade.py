@@ -41,6 +41,7 @@ from catalog.userfiles import UserFileError, write_user_file
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme, page_title
 from desktop.widgets.card import Card
 from desktop.widgets.plan_card import PlanCard
+from desktop.widgets.rate_note import RateNote
 from desktop.widgets.step_bar import StepBar
 from desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
 from desktop.worker import GeneratorWorker
@@ -145,6 +146,8 @@ class UpgradePage(QWidget):
         self.assumptions_label.setWordWrap(True)
         self.assumptions_label.setStyleSheet(f"color: {MUTED[current_theme()]}; font-size: 11px;")
         box.addWidget(self.assumptions_label)
+        self.rate_note = RateNote()  # the exchange rate the prices were converted at
+        box.addWidget(self.rate_note)
         self.cards_row = QHBoxLayout()
         self.cards_row.setSpacing(12)
         holder = QWidget()
@@ -177,6 +180,8 @@ class UpgradePage(QWidget):
         self.live_label.setWordWrap(True)
         self.live_label.setStyleSheet(f"color: {MUTED[current_theme()]}; font-size: 11px;")
         box.addWidget(self.live_label)
+        self.rent_rate_note = RateNote()
+        box.addWidget(self.rent_rate_note)
         self.rent_row = QHBoxLayout()
         self.rent_row.setSpacing(12)
         box.addLayout(self.rent_row)
@@ -234,7 +239,8 @@ class UpgradePage(QWidget):
             goal = self.goal_step.goal()
             facts = self.constraints_step.facts()
             self.result = plan_upgrades(profile, goal, self.constraints_step.budget.value(),
-                                        facts, catalog, vendors=self.constraints_step.vendors())
+                                        facts, catalog, vendors=self.constraints_step.vendors(),
+                                        view=self.view)
             self.last_plan_ms = (time.perf_counter() - start) * 1000
         except FactsError as exc:
             self.constraints_step.connectors_error.setText(
@@ -254,6 +260,7 @@ class UpgradePage(QWidget):
                                    f"{escape(message)}</span>")
         self.goal_step.now_label.setText(escape(message))
         self._set_cards([])
+        self.rate_note.show_view(None)
         self.advice_hint.setText("")
         self.export_button.setEnabled(False)
 
@@ -277,6 +284,7 @@ class UpgradePage(QWidget):
         for card in cards:
             card.price_found.connect(self.ask_price)
         self._set_cards(cards)
+        self.rate_note.show_view(self.view)
         self._show_rent(result)
         self.export_button.setEnabled(bool(result.plans))
         self.status_label.setText(f"{result.considered} configurations weighed in "
@@ -303,6 +311,7 @@ class UpgradePage(QWidget):
             colour = WARN
         self.advice_label.setText(f"<span style='color:{colour[theme]}'>"
                                   f"{escape(advice.text)}</span>")
+        self.rent_rate_note.show_view(self.view)
         for card in (self.offer_card, self.break_even_card):
             if card is not None:
                 self.rent_row.removeWidget(card)
@@ -318,7 +327,7 @@ class UpgradePage(QWidget):
             self.offer_card.add_row("As of", self.view.label(offer.price)
                                     + (f" — {w}" if (w := self.view.warning(offer.price)) else ""))
             self.offer_card.add_row("GPU", f"{offer.gpu_count}x {offer.gpu_name}")
-            hours = (f"{offer.run_hours:,.1f} h, ${offer.run_cost_usd:,.2f}"
+            hours = (f"{offer.run_hours:,.1f} h, {self.view.money(offer.run_cost_usd)}"
                      if offer.run_hours is not None and offer.run_cost_usd is not None else None)
             self.offer_card.add_row(unit, hours)
             for reason in rent_notes(result.rent, self.view):
@@ -334,10 +343,12 @@ class UpgradePage(QWidget):
             else:
                 weeks = be / result.facts.hours if result.facts.hours else float("inf")
                 text = f"after {be:,.0f} h (about {weeks:,.0f} weeks)"
-            self.break_even_card.add_row(f"{plan.title} (${plan.total_usd:,.0f})", text)
+            self.break_even_card.add_row(
+                f"{plan.title} ({self.view.money(plan.total_usd, whole=True)})", text)
             if plan.run_cost_usd is not None:
                 self.break_even_card.add_row(f"  {unit.lower()} at home",
-                                             f"${plan.run_cost_usd:,.2f} of electricity")
+                                             f"{self.view.money(plan.run_cost_usd)} of "
+                                             "electricity")
         self.rent_row.addWidget(self.offer_card, 1)
         self.rent_row.addWidget(self.break_even_card, 1)
 

@@ -387,3 +387,49 @@ def test_a_blocked_plan_is_labelled_not_to_buy(qtbot, settings) -> None:  # type
     assert card.plan.labels == ("does not reach the goal",)
     assert "Ready to buy" not in "".join(w.text() for w in card.findChildren(type(
         page.summary_label)))
+
+
+def _rate_page(qtbot, settings: QSettings, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+               locale: str, today: str = "2026-12-02") -> UpgradePage:
+    monkeypatch.setenv("RIGREADY_TODAY", today)
+    monkeypatch.setenv("RIGREADY_LOCALE", locale)
+    page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
+    page.go_to(PLANS_STEP)
+    return page
+
+
+def test_plans_in_euros_show_the_dated_rate_and_warn_when_it_is_old(  # type: ignore[no-untyped-def]
+        qtbot, settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog.prices import rate_for
+    from desktop.theme import MUTED, WARN, current_theme
+
+    rate = rate_for(default_catalog().exchange_rates, "EUR")
+    assert rate is not None
+    page = _rate_page(qtbot, settings, monkeypatch, "de_DE.UTF-8")
+    assert page.result is not None and page.cards
+    note = page.rate_note
+    assert note.isVisibleTo(page)
+    text = note.text()
+    assert "EUR amounts are converted at" in text and rate.rate_date.isoformat() in text
+    assert "USD is shown alongside" in text
+    assert "⚠" in text and "old (limit" in text and WARN[current_theme()] in text  # stale rate
+    assert "€" in page.summary_label.text() and "(US$" in page.summary_label.text()
+    assert "€" in page.advice_hint.text()
+    assert rate.rate_date.isoformat() in page.rent_rate_note.text()  # step 4 says it too
+    # a rate within the catalog's limit: the same note, muted, no warning
+    fresh = _rate_page(qtbot, settings, monkeypatch, "de_DE.UTF-8",
+                       rate.rate_date.isoformat())
+    quiet = fresh.rate_note.text()
+    assert rate.rate_date.isoformat() in quiet and "⚠" not in quiet
+    assert MUTED[current_theme()] in quiet
+
+
+def test_plans_in_dollars_show_no_conversion_note(  # type: ignore[no-untyped-def]
+        qtbot, settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = _rate_page(qtbot, settings, monkeypatch, "en_US.UTF-8")
+    assert page.result is not None and page.cards
+    assert not page.rate_note.isVisibleTo(page) and page.rate_note.text() == ""
+    assert not page.rent_rate_note.isVisibleTo(page)
+    texts = [page.summary_label.text(), page.advice_hint.text(),
+             *(c.items_label.text() for c in page.cards)]
+    assert not any("converted" in t or "€" in t or "US$" in t for t in texts)
