@@ -15,10 +15,12 @@ from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import (
     QCloseEvent,
     QColor,
+    QFont,
+    QFontMetrics,
     QGuiApplication,
     QKeyEvent,
     QPalette,
-        QScreen,
+    QScreen,
 )
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +56,10 @@ FOREGROUND, PANEL, BACKDROP = "#f1f3f5", "#1b1e22", "#111316"
 SCREEN_KEY = "training_monitor/screen"
 ON_TOP_KEY = "training_monitor/on_top"
 MAIN_SCREEN_KEY = "window/screen"
+#: The widest big numbers a tile shows (VRAM of a 141 GiB card, a 2 GHz clock, a day-long
+#: session): the font is sized so that each fits its column.
+WIDEST_VALUES = ("188.8 GiB", "8888 MHz", "1000 W", "99:59:59")
+MARGINS, GRID_SPACING, TILE_PADDING = (28, 20, 28, 14), 16, 12 + 12 + 2 * 2
 #: (tile key, caption, sparkline column, fixed y range)
 TILES: tuple[tuple[str, str, str | None, tuple[float, float] | None], ...] = (
     ("gpu", "GPU UTILISATION", "gpu_util_pct", (0, 105)),
@@ -99,7 +106,7 @@ class TrainingMonitorWindow(QWidget):
         self.setAutoFillBackground(True)
         self.setStyleSheet(f"QWidget#training-monitor {{ background: {BACKDROP}; }}")
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(28, 20, 28, 14)
+        outer.setContentsMargins(*MARGINS)
         outer.setSpacing(14)
         top = QHBoxLayout()
         self.title = QLabel("—")
@@ -110,13 +117,19 @@ class TrainingMonitorWindow(QWidget):
         outer.addLayout(top)
         self.alert_bar = QLabel("All clear")
         self.alert_bar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.alert_bar.setWordWrap(True)  # several alerts at once never widen the window
         outer.addWidget(self.alert_bar)
         grid = QGridLayout()
-        grid.setSpacing(16)
+        grid.setSpacing(GRID_SPACING)
         self.tiles: dict[str, ValueTile] = {}
         for i, (key, caption, column, y_range) in enumerate(TILES):
             tile = ValueTile(caption, THEME, sparkline=column is not None, y_range=y_range,
                              colours=(FOREGROUND, PANEL))
+            if tile.sparkline is not None:
+                # a chart is as wide as its column: its 600 px size hint would make the layout
+                # shrink the columns unevenly from their hints instead of splitting them evenly
+                tile.sparkline.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                             tile.sparkline.sizePolicy().verticalPolicy())
             self.tiles[key] = tile
             grid.addWidget(tile, i // 3, i % 3)
         for grid_column in range(3):
@@ -158,7 +171,7 @@ class TrainingMonitorWindow(QWidget):
         # may deliver resize events to Python while the interpreter shuts down.
         width = self.width() if width is None else width
         height = self.height() if height is None else height
-        px = max(28, min(height // 9, width // 14))
+        px = max(28, min(height // 9, value_px_for_width(width)))
         if px == self._base_px:
             return
         self._base_px = px
@@ -217,6 +230,26 @@ class TrainingMonitorWindow(QWidget):
         else:
             self.alert_bar.setText("All clear")
         self._style_alert_bar()
+
+
+def value_px_for_width(width: int) -> int:
+    """The largest font size (px) at which :data:`WIDEST_VALUES` fit a tile of a ``width`` window.
+
+    The three columns share what the margins and spacing leave; a tile's minimum width is its
+    widest number, so a font bounded by the height only made a 1024 px screen's window 1047 px
+    wide and its columns uneven (issue 15).
+    """
+    inner = (width - MARGINS[0] - MARGINS[2] - 2 * GRID_SPACING) // 3 - TILE_PADDING
+    font = QFont()
+    font.setBold(True)
+    px = max(12, width // 14)
+    while px > 12:
+        font.setPixelSize(px)
+        metrics = QFontMetrics(font)
+        if max(metrics.horizontalAdvance(text) for text in WIDEST_VALUES) <= inner:
+            break
+        px -= 1
+    return px
 
 
 def screen_label(screen: QScreen) -> str:

@@ -243,3 +243,28 @@ def test_view_menu_entry_opens_the_screen_dialog(qtbot: Any, tmp_path: Path) -> 
     dialogs[0].reject()
     window.close()
     assert page.controller.state == "stopped"  # never shown: the sampler never started
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1280, 800), (1920, 1080)])
+def test_the_window_fits_its_screen_and_its_columns_are_even(
+        qtbot: Any, replaying: MonitorPage, size: tuple[int, int]) -> None:
+    # issue 15: on a 1024x640 screen the full-screen window was 1047 px wide (the number font
+    # followed the height only) and the three columns were uneven
+    from desktop.monitoring.training_window import TrainingMonitorWindow
+
+    width, height = size
+    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
+    window = TrainingMonitorWindow()
+    qtbot.addWidget(window)
+    window.refresh(replaying.snapshot())
+    window.tiles["vram"].set_text("141.0 GiB", "of 141.0 GiB (100 %)", "bad")  # the widest
+    window.tiles["clocks"].set_text("1980 MHz", "memory 2619 MHz")
+    window.tiles["elapsed"].set_text("26:03:41", "since 09:12:05")
+    window._scale_fonts(width, height)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= width and hint.height() <= height, (size, hint)
+    window.resize(width, height)
+    window.show()
+    qtbot.waitUntil(lambda: window.width() == width)
+    widths = {tile.width() for tile in window.tiles.values()}
+    assert max(widths) - min(widths) <= 1, widths
