@@ -2,8 +2,8 @@
 
 Runs tests/smoke/tour.py under Xvfb with Qt's real xcb platform plugin: every page, the theme
 switched both ways (the window starts light, then dark, then light again), the upgrade
-wizard's four steps, a replayed session and the training monitor, at 1024x640 and 1920x1080,
-a screenshot of each. It fails on a Qt warning, a Python exception or a blank view.
+wizard's four steps, a replayed session and the training monitor, at 1024x640, 1280x800 and
+1920x1080, a screenshot of each. It fails on a Qt warning, a Python exception or a blank view.
 ``make test`` installs Xvfb first when run as root on Debian (CI); elsewhere without Xvfb the
 test is skipped, and under ``CI`` it fails instead.
 
@@ -54,6 +54,8 @@ def _start_xvfb(xvfb: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def test_every_view_on_a_real_x_server(tmp_path: Path) -> None:
+    from PySide6.QtGui import QImage
+
     server, display = _start_xvfb(_xvfb())
     out = Path(os.environ.get("RIGREADY_SMOKE_SCREENSHOTS") or tmp_path / "screenshots")
     runtime = tmp_path / "runtime"
@@ -66,7 +68,7 @@ def test_every_view_on_a_real_x_server(tmp_path: Path) -> None:
     try:
         run = subprocess.run(
             [sys.executable, "-m", "tests.smoke.tour", "--out", str(out),
-             "--sizes", "1024x640,1920x1080", "--themes", "dark,light",
+             "--sizes", "1024x640,1280x800,1920x1080", "--themes", "dark,light",
              "--profile", str(RTX3060), "--db", str(db)],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
     finally:
@@ -76,13 +78,16 @@ def test_every_view_on_a_real_x_server(tmp_path: Path) -> None:
     assert run.returncode == 0, report
     assert "PROBLEM" not in report, report
     shots = sorted(p.name for p in out.glob("*.png"))
-    for size in ("1024x640", "1920x1080"):
+    for size in ("1024x640", "1280x800", "1920x1080"):
         for theme in ("light", "dark"):
             stem = f"{size}-{theme}"
             for view in ("this-pc", "readiness", "can-i-run", "upgrade", "benchmarks",
                          "monitor", "upgrade-step1", "upgrade-step2", "upgrade-step3",
                          "upgrade-step4", "monitor-replay", "training-monitor"):
                 assert f"{stem}-{view}.png" in shots, (stem, view, shots)
+            # the training monitor really is drawn at that size (it was 1645x856 at every size)
+            image = QImage(str(out / f"{stem}-training-monitor.png"))
+            assert f"{image.width()}x{image.height()}" == size, (stem, image.size())
 
 
 def test_the_tour_reports_qt_warnings_and_blank_views() -> None:

@@ -137,7 +137,13 @@ def _training_monitor(app: QApplication, window: QWidget, out: Path, stem: str, 
     monitor = window.page("monitor")  # type: ignore[attr-defined]
     training = monitor.training.open(app.primaryScreen().name())
     training.showNormal()  # a fixed size, whatever the screen is
+    training._scale_fonts(width, height)  # as show_on() does for a screen of that size
+    wait(50)  # the layout takes the smaller fonts' minimum size before the resize
     training.resize(width, height)
+    wait(50)
+    if (training.width(), training.height()) != (width, height):
+        problems.append(f"training monitor is {training.width()}x{training.height()},"
+                        f" not {width}x{height}")
     monitor.training.refresh()
     path = out / f"{stem}-training-monitor.png"
     save(training, training, path)
