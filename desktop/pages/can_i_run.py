@@ -222,6 +222,14 @@ class CanIRunPage(QWidget):
         self.gpus = QSpinBox()
         self.gpus.setRange(1, 16)
         self.gpu = QComboBox()
+        # a long GPU name ("NVIDIA GeForce RTX 3060 (this PC) — 12 GiB") made the form 360 px
+        # wide and left the answer 140 px at 1024x640, its bullets cut: the box is
+        # narrower instead; the whole name is in its tooltip and the open list
+        self.gpu.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.gpu.setMinimumContentsLength(18)
+        self.gpu.currentIndexChanged.connect(
+            lambda index: self.gpu.setToolTip(self.gpu.itemText(index)))
         self.gpu_hint = QLabel()
         self.gpu_hint.setWordWrap(True)
         self.gpu_hint.setVisible(False)
@@ -375,6 +383,8 @@ class CanIRunPage(QWidget):
             tag = " (this PC)" if i < mine else ""
             self.gpu.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
         self.gpu.blockSignals(False)
+        self.gpu.setToolTip(self.gpu.currentText())
+        self.gpu_search.edit.home(False)  # the start of the name where the box is narrow
 
     @Slot(object)
     def _on_profile(self, profile: RigProfile) -> None:

@@ -238,3 +238,27 @@ def test_unmodelled_image_model_says_unknown(page: CanIRunPage) -> None:
     page.select_model("flux.1-dev")
     assert page.result is None and page.error is not None
     assert "unknown" in page.error and "Cannot estimate" in page.verdict.text()
+
+
+def test_at_1024x640_the_answer_has_room_and_no_sideways_scrolling(qtbot) -> None:  # type: ignore[no-untyped-def]
+    # issue 15: at 1024x640 the long GPU name widened the form and left the answer ~140 px,
+    # its bullets cut behind a horizontal scrollbar
+    from PySide6.QtWidgets import QScrollArea
+
+    from assess.profile import load_profile
+
+    rig = load_profile(Path(__file__).parents[1]
+                       / "data/profiles/hobbyist/desktop-rtx3060-12gb-32gb-ddr4.json")
+    widget = CanIRunPage(FakeContext(rig))
+    qtbot.addWidget(widget)
+    widget.resize(824, 560)  # the page's share of a 1024x640 window, beside the side bar
+    widget.show()
+    qtbot.waitExposed(widget)
+    qtbot.wait(50)
+    assert "needs 14.3 of 12.0 GiB" in widget.details.text()
+    assert widget.gpu.toolTip().startswith("NVIDIA GeForce RTX 3060")
+    assert widget.verdict.width() >= 250, widget.verdict.width()
+    scroll = widget.details.parentWidget().parentWidget()
+    assert isinstance(scroll, QScrollArea)
+    assert scroll.horizontalScrollBar().maximum() == 0
+    assert widget.details.width() >= widget.details.minimumSizeHint().width()
