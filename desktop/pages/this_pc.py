@@ -171,6 +171,7 @@ class ThisPcPage(QWidget):
         header.addWidget(self.redetect_button)
         layout.addLayout(header)
         self.summary = QLabel("Detecting hardware…")
+        self.summary.setWordWrap(True)  # a long "Loaded from PATH" was cut at 1024x640
         self.summary.setStyleSheet(f"color: {MUTED[current_theme()]};")
         layout.addWidget(self.summary)
         self.warnings = QLabel()

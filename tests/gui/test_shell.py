@@ -63,6 +63,23 @@ def test_this_pc_shows_the_real_h100_profile(context: AppContext, qtbot: QtBot) 
     assert "1 GPU ·" in page.summary.text() and "Loaded from" in page.summary.text()
 
 
+def test_the_summary_line_wraps_a_long_profile_path_at_1024x640(context: AppContext,
+                                                                  qtbot: QtBot) -> None:
+    # issue 15: "…Loaded from tests/data/profiles/…json · hover a value to see" was cut
+    page = ThisPcPage(context)
+    qtbot.addWidget(page)
+    context.set_profile(load_profile(PROFILES / "hobbyist"
+                                     / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    page.resize(824, 560)  # the page's share of a 1024x640 window
+    page.show()
+    qtbot.waitExposed(page)
+    text = page.summary.text()
+    assert "Loaded from" in text and text.endswith("where it came from")
+    assert page.summary.fontMetrics().horizontalAdvance(text) > page.summary.width()
+    assert page.summary.wordWrap()
+    assert page.summary.height() >= page.summary.heightForWidth(page.summary.width())
+
+
 def test_unknown_facts_read_unknown_and_warnings_are_visible(context: AppContext,
                                                              qtbot: QtBot) -> None:
     page = ThisPcPage(context)
