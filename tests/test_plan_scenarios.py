@@ -357,3 +357,16 @@ def test_a_purchase_that_leaves_the_gpu_short_is_never_offered(cat: Catalog) -> 
         got = plan_upgrades(rig_profile(name), TaskGoal(cat.task(task)), 2000, RigFacts(), cat)
         assert all(p.after.reached or p.labels == ("does not reach the goal",)
                    for p in got.plans)
+
+
+def test_a_gpu_less_vm_is_told_it_has_no_gpu_not_that_the_nearest_plan_has_0_gib(
+        cat: Catalog) -> None:
+    # issue 15: a VM is offered no card, so there is no nearest plan to quote
+    profile = _profile(CPU_ONLY)
+    vm = dataclasses.replace(profile, form_factor=dataclasses.replace(
+        profile.form_factor, kind="vm", virtualization="kvm"))
+    goal = _goal(cat, "llama-3.1-8b", method="qlora", checkpointing=True)
+    result = plan_upgrades(vm, goal, 600, RigFacts(), cat)
+    assert all(not plan.items for plan in result.plans)  # only "your PC as it is"
+    assert "0 GiB" not in result.summary
+    assert "(it needs 14.5 GiB; this PC has no GPU)" in result.summary

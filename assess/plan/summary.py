@@ -182,7 +182,7 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
         text += f" (it needs {needed:.1f} GiB" + (
             (f"; this PC's GPU has {largest:.0f} GiB)" if rig.form == "unknown" else
              f"; the most GPU memory this PC can be given is {largest:.0f} GiB)") if largest
-            else ")")
+            else "; this PC has no GPU)" if rig.gpu is None else ")")
     return text + ("." if plans else ", so no purchase is offered: buying parts would not make "
                    "this PC do it.")
 
