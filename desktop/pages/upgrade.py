@@ -61,6 +61,13 @@ def _tight(result: PlanResult) -> bool:
                                             and result.settings[0].verdict != "fits")
 
 
+def _check_first(result: PlanResult) -> bool:
+    """The cheapest plan reaches the goal but is "Not ready to buy until you check…": amber, as
+    its card is, not a green headline above an amber card."""
+    first = result.plans[0] if result.plans else None
+    return first is not None and first.viable and not first.ready_to_buy
+
+
 def _discard(widget: QWidget) -> None:
     """Take a widget off the screen now and delete it later."""
     widget.hide()
@@ -275,7 +282,8 @@ class UpgradePage(QWidget):
         self.goal_step.now_label.setText(now_text)
         budget = f" · budget ${result.budget_usd:,.0f}" if result.budget_usd is not None else ""
         self.goal_label.setText(f"<b>{escape(result.goal_label)}</b>{budget}<br>{now_text}")
-        colour = (WARN if _tight(result) else _STATUS_COLOUR.get(result.status, MUTED))[theme]
+        colour = (WARN if _tight(result) or _check_first(result)
+                  else _STATUS_COLOUR.get(result.status, MUTED))[theme]
         self.summary_label.setText(f"<span style='font-size:15px; font-weight:600; "
                                    f"color:{colour}'>{escape(result.summary)}</span>")
         self.assumptions_label.setText("Assumed: " + " · ".join(escape(a)

@@ -433,3 +433,20 @@ def test_plans_in_dollars_show_no_conversion_note(  # type: ignore[no-untyped-de
     texts = [page.summary_label.text(), page.advice_hint.text(),
              *(c.items_label.text() for c in page.cards)]
     assert not any("converted" in t or "€" in t or "US$" in t for t in texts)
+
+
+def test_a_headline_that_says_check_first_is_amber_like_its_card(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    # issue 15: "…Not ready to buy until you check…" was green above an amber card
+    from desktop.theme import GOOD, WARN, current_theme
+
+    page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
+    page.goal_step.kind_model.setChecked(True)
+    page.goal_step.model.setCurrentIndex(page.goal_step.model.findData("llama-3.1-8b"))
+    page.goal_step.method.setCurrentText("qlora")
+    result = page.result
+    assert result is not None and result.status == "ok"
+    assert result.plans[0].viable and not result.plans[0].ready_to_buy
+    summary = page.summary_label.text()
+    assert "Not ready to buy until you check" in summary
+    theme = current_theme()
+    assert WARN[theme] in summary and GOOD[theme] not in summary
