@@ -163,6 +163,11 @@ class BenchmarksPage(QWidget):
         outer.addWidget(self.speedup)
 
         outer.addWidget(QLabel("History"))
+        self.history_empty = QLabel("No runs saved yet: each run's results are kept here, "
+                                    "newest first.")
+        self.history_empty.setWordWrap(True)
+        self.history_empty.setStyleSheet(f"color: {MUTED[current_theme()]};")
+        outer.addWidget(self.history_empty)
         self.history = QTableWidget(0, 3)
         self.history.setHorizontalHeaderLabels(["When", "Machine", "Result"])
         self.history.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -172,7 +177,8 @@ class BenchmarksPage(QWidget):
         self.history.itemSelectionChanged.connect(self._show_selected_run)
         outer.addWidget(self.history, 1)
         self.refresh_history()
-        self.show_latest_saved()
+        if not self.show_latest_saved():
+            self.show_outcomes([])  # the placeholder, not an empty box
         context.profile_changed.connect(lambda _profile: self._on_profile_changed())
 
     # -- jobs ------------------------------------------------------------------------------
@@ -312,6 +318,14 @@ class BenchmarksPage(QWidget):
                 note.setWordWrap(True)
                 note.setStyleSheet(f"color: {MUTED[current_theme()]};")
                 self.results_layout.addWidget(note)
+        if not outcomes:
+            self.results_placeholder = QLabel(
+                "No results yet: tick the benchmarks above and press Start. This PC's "
+                "latest saved results show here too.")
+            self.results_placeholder.setObjectName("results-placeholder")
+            self.results_placeholder.setWordWrap(True)
+            self.results_placeholder.setStyleSheet(f"color: {MUTED[current_theme()]};")
+            self.results_layout.addWidget(self.results_placeholder)
         self.results_layout.addStretch(1)
         self._show_speedup([o.result for o in outcomes])
 
@@ -417,6 +431,7 @@ class BenchmarksPage(QWidget):
         here = self._here()
         this_pc = self._this_pc or current_fingerprint()
         self.history.setRowCount(len(self._history_rows))
+        self.history_empty.setVisible(not self._history_rows)
         for row, (created, fingerprint, label, result) in enumerate(self._history_rows):
             machine = machine_name(fingerprint, result, here=here, this_pc=this_pc,
                                    loaded=self.context.profile)

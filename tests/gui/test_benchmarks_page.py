@@ -74,7 +74,7 @@ def test_run_shows_bars_speedup_and_history(page: BenchmarksPage, qtbot: Any) ->
     assert "of 25.5 expected" in gpu_bar.text.text()  # the catalog's RTX 3060 12 GB bf16
     assert gpu_bar.bar.format() == "90%"
     assert "faster than the CPU" in page.speedup.text()
-    assert page.history.rowCount() == 2
+    assert page.history.rowCount() == 2 and page.history_empty.isHidden()
     machine = page.history.item(0, 1)
     assert machine is not None and machine.text() == "this PC"
 
@@ -165,7 +165,7 @@ def test_saved_results_of_this_pc_show_on_opening_and_history_rows_open(
     shown = page.findChildren(ResultBar)
     assert shown and all(bar.title.text().startswith("CPU") for bar in shown)
     assert "latest saved results" in page.status.text()
-    assert page.history.rowCount() == 2
+    assert page.history.rowCount() == 2 and page.history_empty.isHidden()
     machines = [page.history.item(r, 1) for r in range(2)]
     other = next(r for r, item in enumerate(machines)
                  if item is not None and item.text() == "another PC (NVIDIA GeForce RTX 3060)")
@@ -244,3 +244,13 @@ def test_history_dates_are_whole_and_machines_readable(qtbot: Any, tmp_path: Pat
     metrics = page.history.fontMetrics()
     assert page.history.columnWidth(0) >= metrics.horizontalAdvance(when.text())
     assert when_text("2026-11-22T10:00:00+00:00")[:10] in ("2026-11-22", "2026-11-21")
+
+
+def test_empty_results_and_history_say_what_will_show_there(page: BenchmarksPage) -> None:
+    # issue 15: with nothing run or saved, both boxes were blank
+    assert page.history.rowCount() == 0
+    assert not page.history_empty.isHidden() and "No runs saved yet" in page.history_empty.text()
+    from PySide6.QtWidgets import QLabel
+
+    placeholders = page.results_box.findChildren(QLabel, "results-placeholder")
+    assert len(placeholders) == 1 and "No results yet" in placeholders[0].text()
