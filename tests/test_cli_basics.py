@@ -45,3 +45,20 @@ def test_every_argparse_error_is_one_line(capsys: pytest.CaptureFixture[str]) ->
         err = capsys.readouterr().err
         assert err.startswith("rigready: error: ") and err.count("\n") == 1, (argv, err)
         assert "usage:" not in err and len(err) < 800
+
+
+def test_an_unknown_option_points_at_its_own_subcommands_help(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 15: "rigready monitor --bogus" said "(see 'rigready --help')"
+    parser = cli.build_parser()
+    commands = next(a for a in parser._subparsers._group_actions  # type: ignore[union-attr]
+                    if a.dest == "command").choices
+    assert commands
+    for command in commands:
+        assert cli.main([command, "--bogus-option"]) == 2, command
+        err = capsys.readouterr().err
+        # (a command with a required argument may name that first: either way, its own help)
+        assert err.startswith("rigready: error: ") and err.count("\n") == 1, (command, err)
+        assert err.endswith(f" (see 'rigready {command} --help')\n"), (command, err)
+    assert cli.main(["--bogus-option"]) == 2
+    assert "(see 'rigready --help')" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,6 +36,21 @@ class CliParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Raise instead of printing usage and exiting."""
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_known_args(  # type: ignore[override]
+            self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None,
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """As argparse's, but the leftovers of a subcommand are its own error: argparse hands
+        them to the top-level parser, whose ``parse_args`` then pointed ``rigready monitor
+        --bogus`` at ``rigready --help`` rather than ``rigready monitor --help``."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is not None:
+            for action in self._subparsers._group_actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    sub = action.choices.get(getattr(parsed, action.dest or "", None) or "")
+                    if isinstance(sub, CliParser):
+                        sub.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """As argparse's; ``type=float``/``type=int`` resolve to the strict parsers (the
