@@ -29,7 +29,7 @@ class SystemLibrary:
 
 #: Every system library that PySide6's ``libqxcb.so``, ``libQt6XcbQpa`` and ``libQt6Gui`` name
 #: (``objdump -p``/``ldd`` on PySide6 6.11), less glibc and libstdc++; the table of
-#: https://doc.qt.io/qt-6/linux-requirements.html agrees. ``tests/gui/test_qt_platform.py`` runs
+#: https://doc.qt.io/qt-6/linux-requirements.html agrees. ``tests/test_qt_platform.py`` runs
 #: ``ldd`` on the installed plugin and fails when it needs one that is not listed here.
 XCB_LIBRARIES: tuple[SystemLibrary, ...] = (
     SystemLibrary("libxcb.so.1", "libxcb1", "libxcb"),
