@@ -258,7 +258,8 @@ def test_at_1024x640_the_answer_has_room_and_no_sideways_scrolling(qtbot) -> Non
     assert "needs 14.3 of 12.0 GiB" in widget.details.text()
     assert widget.gpu.toolTip().startswith("NVIDIA GeForce RTX 3060")
     assert widget.verdict.width() >= 250, widget.verdict.width()
-    scroll = widget.details.parentWidget().parentWidget()
+    viewport = widget.details.parentWidget()
+    scroll = viewport.parentWidget() if viewport is not None else None
     assert isinstance(scroll, QScrollArea)
     assert scroll.horizontalScrollBar().maximum() == 0
     assert widget.details.width() >= widget.details.minimumSizeHint().width()
