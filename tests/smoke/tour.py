@@ -138,9 +138,14 @@ def _training_monitor(app: QApplication, window: QWidget, out: Path, stem: str, 
     training = monitor.training.open(app.primaryScreen().name())
     training.showNormal()  # a fixed size, whatever the screen is
     training._scale_fonts(width, height)  # as show_on() does for a screen of that size
-    wait(50)  # the layout takes the smaller fonts' minimum size before the resize
-    training.resize(width, height)
-    wait(50)
+    for _ in range(20):  # the layout takes the smaller fonts' minimum size before a resize
+        wait(50)
+        layout = training.layout()
+        if layout is not None:
+            layout.activate()
+        training.resize(width, height)
+        if (training.width(), training.height()) == (width, height):
+            break
     if (training.width(), training.height()) != (width, height):
         problems.append(f"training monitor is {training.width()}x{training.height()},"
                         f" not {width}x{height}")
