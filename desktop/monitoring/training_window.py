@@ -115,7 +115,7 @@ class TrainingMonitorWindow(QWidget):
         top.addStretch(1)
         top.addWidget(self.source)
         outer.addLayout(top)
-        self.alert_bar = QLabel("All clear")
+        self.alert_bar = QLabel("Waiting for the first reading")  # nothing is "clear" yet
         self.alert_bar.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.alert_bar.setWordWrap(True)  # several alerts at once never widen the window
         outer.addWidget(self.alert_bar)
@@ -138,7 +138,7 @@ class TrainingMonitorWindow(QWidget):
         self.hint = QLabel("Esc leaves full screen · rigready")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignRight)
         outer.addWidget(self.hint)
-        self.alert_state = "ok"
+        self.alert_state = "none"
         self._base_px = 0
         self._scale_fonts()
 

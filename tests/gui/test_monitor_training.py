@@ -268,3 +268,11 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
     qtbot.waitUntil(lambda: window.width() == width)
     widths = {tile.width() for tile in window.tiles.values()}
     assert max(widths) - min(widths) <= 1, widths
+
+
+def test_before_the_first_reading_nothing_is_called_clear(qtbot: Any) -> None:
+    from desktop.monitoring.training_window import TrainingMonitorWindow
+
+    window = TrainingMonitorWindow()
+    qtbot.addWidget(window)
+    assert window.alert_state == "none" and "All clear" not in window.alert_bar.text()
