@@ -21,6 +21,7 @@ from desktop.commands.score import measured_for
 from desktop.context import AppContext
 from desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
 from desktop.widgets.card import Card
+from desktop.widgets.rate_note import RateNote
 from desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
 
 __all__ = ["ReadinessPage", "TaskTableModel", "TierLadder", "verdict_colour"]
@@ -129,6 +130,9 @@ class ReadinessPage(QWidget):
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes.setVisible(False)
         layout.addWidget(self.notes)
+        #: How the fixes' prices were converted (hidden in USD), as on the Upgrade page.
+        self.rate_note = RateNote()
+        layout.addWidget(self.rate_note)
 
         context.profile_changed.connect(self.show_profile)
         if context.profile is not None:
@@ -148,8 +152,9 @@ class ReadinessPage(QWidget):
             return
         self.summary.setStyleSheet(_SUMMARY_STYLE)
         measured = measured_for(profile, self.context.database_path)
-        self.show_result(assess_readiness(profile, catalog, measured,
-                                          PriceView.from_catalog(catalog)), catalog)
+        view = PriceView.from_catalog(catalog)
+        self.show_result(assess_readiness(profile, catalog, measured, view), catalog)
+        self.rate_note.show_view(view)
 
     def show_result(self, result: Readiness, catalog: Catalog) -> None:
         """Fill every part of the page from an assessment."""

@@ -201,3 +201,20 @@ def test_the_list_filters_by_verdict_and_text_and_sorts(real_context: AppContext
     page.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     names = [t.task for t in page.tasks.visible_tasks()]
     assert names == sorted(names, key=str.lower)
+
+
+@pytest.mark.parametrize("locale", ["de_DE.UTF-8", "en_US.UTF-8"])
+def test_converted_fix_prices_say_which_rate(real_context: AppContext, qtbot: QtBot,
+                                             monkeypatch: pytest.MonkeyPatch, locale: str) -> None:
+    """The fixes' prices are in the user's currency: the page names the rate and its date, as
+    the Upgrade page and `rigready score` do; in USD there is nothing to say."""
+    monkeypatch.setenv("RIGREADY_LOCALE", locale)
+    page = ReadinessPage(real_context)
+    qtbot.addWidget(page)
+    page.show()
+    real_context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    if locale.startswith("de"):
+        assert page.rate_note.isVisible()
+        assert "EUR amounts are converted at" in page.rate_note.text()
+    else:
+        assert not page.rate_note.isVisible() and page.rate_note.text() == ""
