@@ -218,3 +218,17 @@ def test_converted_fix_prices_say_which_rate(real_context: AppContext, qtbot: Qt
         assert "EUR amounts are converted at" in page.rate_note.text()
     else:
         assert not page.rate_note.isVisible() and page.rate_note.text() == ""
+
+
+def test_the_detail_pane_shows_why_and_fix_at_1024x640(real_context: AppContext,
+                                                       qtbot: QtBot) -> None:
+    """At 1024x640 the pane showed three lines and 'Fix:' needed a scroll."""
+    page = ReadinessPage(real_context)
+    qtbot.addWidget(page)
+    page.resize(824, 610)  # the page's share of a 1024x640 window (sidebar and menu bar off)
+    page.show()
+    real_context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    page.table.selectRow(0)
+    qtbot.wait(20)
+    assert page.tasks.detail.height() >= 120
+    assert page.tasks.splitter.orientation() == Qt.Orientation.Vertical
