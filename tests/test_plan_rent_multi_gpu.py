@@ -47,6 +47,9 @@ def test_a_pc_with_two_gpus_is_not_sold_a_card_its_pair_already_beats() -> None:
                                RigFacts(), cat)
         assert result.status == "no upgrade needed" and result.now.reached
         assert result.now.gpu_name == "2x NVIDIA GeForce RTX 3090"
+        # the split is what makes it fit: the plan says what it costs, as scoring does
+        assert "split across its 2 GPUs" in result.summary
+        assert ("PCIe" in result.summary) == name.endswith("pcie")
     one = plan_upgrades(rig_profile("rtx3090-desktop"), TaskGoal(cat.task("llm-13b-inference")),
                         3000, RigFacts(), cat)
     assert not one.now.reached

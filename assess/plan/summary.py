@@ -155,7 +155,7 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
     if status == "no upgrade needed":
         need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
             else ""
-        return f"No upgrade needed: this PC already reaches the goal{need}."
+        return f"No upgrade needed: this PC already reaches the goal{need}{_split_note(rig, a)}."
     first = plans[0] if plans else None
     if status == "ok" and first is not None:
         best = next(p for p in plans if "best within budget" in p.labels)
@@ -185,6 +185,19 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
             else "; this PC has no GPU)" if rig.gpu is None else ")")
     return text + ("." if plans else ", so no purchase is offered: buying parts would not make "
                    "this PC do it.")
+
+
+def _split_note(rig: RigState, after: After) -> str:
+    """What it costs when the goal fits only by splitting the model over this PC's GPUs (the
+    scoring says the same of the task)."""
+    sizes = [g.vram_gib for g in rig.score.gpus if g.vram_gib is not None]
+    if len(sizes) < 2 or after.vram_gib is None or after.vram_gib <= max(sizes):
+        return ""
+    link = rig.score.interconnect
+    cost = ("NVLink keeps the exchange cheap" if link == "nvlink" else
+            "without NVLink each step waits on PCIe, so expect it noticeably slower"
+            if link == "pcie" else "how they are linked was not read")
+    return f", with the model split across its {len(sizes)} GPUs ({cost})"
 
 
 def _assumptions(goal: Goal, rig: RigState, facts: RigFacts,
