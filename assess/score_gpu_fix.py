@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from assess.score_facts import ScoreFacts
 from catalog import Catalog, CloudOfferEntry, GpuEntry
-from catalog.money import PriceView, today
+from catalog.money import PriceView, view_or_usd
 from catalog.prices import KIND_WORDS, as_of, price_of
 
 #: What an external GPU costs in bandwidth (stated wherever one is suggested).
@@ -79,7 +79,7 @@ def gpu_fix(facts: ScoreFacts, catalog: Catalog, need_gib: float,
 
     ``view`` shows the prices (the user's currency beside USD); USD as of today when omitted.
     """
-    shown = view if view is not None else PriceView(today(), tuple(catalog.price_policies))
+    shown = view_or_usd(view, catalog.price_policies)
     rent = _rent(catalog, need_gib, shown)
     form = facts.form_factor
     if form == "laptop":

@@ -132,6 +132,10 @@ class PriceView:
         return (f"{_in(self.currency, local, per_hour, whole)} "
                 f"(US{usd(amount_usd, per_hour, whole)})")
 
+    def money_or_unknown(self, amount_usd: float | None) -> str:
+        """:meth:`money`, or ``unknown`` when there is no amount."""
+        return "unknown" if amount_usd is None else self.money(amount_usd)
+
     def warning(self, price: Price) -> str:
         """The age warning for this price ("" when it is recent enough)."""
         return stale_warning(price, self.policies, self.today)
@@ -180,3 +184,9 @@ class PriceView:
 def stale_count(view: PriceView, prices: Sequence[Price]) -> int:
     """How many of ``prices`` are older than the catalog allows."""
     return sum(1 for p in prices if view.warning(p))
+
+
+def view_or_usd(view: PriceView | None, policies: Sequence[PricePolicyEntry] = ()) -> PriceView:
+    """``view``, or a view in USD as of today (with the catalog's age limits ``policies``): the
+    one fallback for callers that were given no view."""
+    return view if view is not None else PriceView(today(), tuple(policies))

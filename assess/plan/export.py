@@ -8,7 +8,7 @@ from assess.plan.facts import facts_to_dict
 from assess.plan.parts import LineItem
 from assess.plan.rent import RentOffer
 from assess.plan.result import After, Plan, PlanResult, RentSummary
-from catalog.money import PriceView, today
+from catalog.money import PriceView, view_or_usd
 from catalog.prices import KIND_WORDS, Price, as_of
 
 STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "unverified": "CHECK"}
@@ -39,10 +39,6 @@ def after_to_dict(after: After) -> dict[str, Any]:
             "reasons": list(after.reasons)}
 
 
-def _view(view: PriceView | None) -> PriceView:
-    return view if view is not None else PriceView(today())
-
-
 def price_to_dict(price: Price, view: PriceView, per_hour: bool = False) -> dict[str, Any]:
     """How old a price is and what it is, as JSON keys beside the figure."""
     return {"price_kind": price.kind, "your_price": price.yours,
@@ -59,7 +55,7 @@ def _item_dict(i: LineItem, view: PriceView) -> dict[str, Any]:
 
 def plan_to_dict(plan: Plan, view: PriceView | None = None) -> dict[str, Any]:
     """One plan as JSON (the keys of issue 5 plus a few more)."""
-    shown = _view(view)
+    shown = view_or_usd(view)
     return {
         "title": plan.title, "labels": list(plan.labels),
         "items": [_item_dict(i, shown) for i in plan.items],
@@ -93,7 +89,7 @@ def _offer_dict(offer: RentOffer | None, view: PriceView) -> dict[str, Any] | No
 
 def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[str, Any]:
     """The whole result as JSON; ``view`` dates the prices (today, USD when omitted)."""
-    shown = _view(view)
+    shown = view_or_usd(view)
     rent = result.rent
     offer = _offer_dict(rent.offer, shown) or {"offer": None, "usd_per_hour": None, "hours": None,
                                         "cost_usd": None}
@@ -123,9 +119,6 @@ def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[st
     }
 
 
-def _money(value: float | None, view: PriceView) -> str:
-    return "unknown" if value is None else view.money(value)
-
 
 def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
@@ -140,7 +133,7 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
         generated: an optional line saying when and for which PC the list was made.
         view: today's date and the user's currency (today, USD when omitted).
     """
-    shown = _view(view)
+    shown = view_or_usd(view)
     out = [f"# Upgrade shopping list: {result.goal_label}", ""]
     if generated:
         out += [generated, ""]
@@ -173,11 +166,11 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
         if a.tokens_per_s is not None:
             out.append(f"- speed: {a.tokens_per_s:,.0f} tokens/s")
         if a.run_hours is not None:
-            out.append(f"- one run: {a.run_hours:,.1f} h, {_money(plan.run_cost_usd, shown)} of "
-                       "electricity")
+            out.append(f"- one run: {a.run_hours:,.1f} h, "
+                       f"{shown.money_or_unknown(plan.run_cost_usd)} of electricity")
         if plan.per_million_queries_usd is not None:
-            out.append(f"- 1,000,000 queries: {_money(plan.per_million_queries_usd, shown)} "
-                       "of electricity")
+            out.append("- 1,000,000 queries: "
+                       f"{shown.money_or_unknown(plan.per_million_queries_usd)} of electricity")
         if plan.break_even_hours is not None:
             out.append(f"- buying beats renting after {plan.break_even_hours:,.0f} h of use")
         if plan.checks:
@@ -192,9 +185,10 @@ def shopping_list_markdown(result: PlanResult, generated: str = "",
                    f"{shown.describe(offer.price, per_hour=True)}; {offer.price_source}")
         if offer.run_hours is not None:
             out.append(f"- one run there: {offer.run_hours:,.1f} h, "
-                       f"{_money(offer.run_cost_usd, shown)}")
+                       f"{shown.money_or_unknown(offer.run_cost_usd)}")
         if offer.per_million_queries_usd is not None:
-            out.append(f"- 1,000,000 queries there: {_money(offer.per_million_queries_usd, shown)}")
+            out.append("- 1,000,000 queries there: "
+                       f"{shown.money_or_unknown(offer.per_million_queries_usd)}")
     out += [f"- {r}" for r in rent_notes(result.rent, shown)]
     if result.assumptions:
         out += ["", "## Assumptions", ""] + [f"- {a}" for a in result.assumptions]

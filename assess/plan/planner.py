@@ -225,7 +225,7 @@ def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, cat
     ram_free = rig.ram_available_bytes
     if ram_free is not None and host.ram_after is not None and rig.ram_installed_gib is not None:
         ram_free = int(ram_free + (host.ram_after - rig.ram_installed_gib) * GIB)
-    outcome = gpu_outcome(goal, target, entry, ram_free, () if gpu is not None else _pool(rig))
+    outcome = gpu_outcome(goal, target, entry, ram_free, () if gpu is not None else rig.gpu_pool)
     gpu_ok = outcome.reached
     reached = gpu_ok and not host.missing
     if outcome.verdict == "ready" and not reached:
@@ -259,7 +259,7 @@ def _now(goal: Goal, rig: RigState, needs: HostNeeds, catalog: Catalog, keep: Pl
     if not keep.items:
         return keep
     outcome = gpu_outcome(goal, rig.gpu_target, rig.gpu_entry, rig.ram_available_bytes,
-                          _pool(rig))
+                          rig.gpu_pool)
     host = _host_items(rig, needs, catalog)
     reached = outcome.reached and not (host.items or host.missing)
     if outcome.verdict == "ready" and not reached:
@@ -267,14 +267,6 @@ def _now(goal: Goal, rig: RigState, needs: HostNeeds, catalog: Catalog, keep: Pl
     return replace(keep, title="Your PC as it is", items=(), checks=(),
                    after=_after(outcome, reached, rig.ram_installed_gib),
                    reasons=tuple(host.reasons), break_even_hours=None)
-
-
-def _pool(rig: RigState) -> tuple[float, ...]:
-    """The memory of every GPU this PC has (empty when one size is unread): a task that splits
-    a model may use them all, as scoring counts them."""
-    sizes = [g.vram_gib for g in rig.score.gpus]
-    return () if len(sizes) < 2 or any(v is None for v in sizes) else tuple(
-        v for v in sizes if v is not None)
 
 
 def _own_plugs_ok(gpu: GpuEntry, facts: RigFacts) -> bool:

@@ -15,7 +15,7 @@ from datetime import date
 from assess.estimate import gpu_from_entry
 from assess.plan.goal import Goal, GpuOutcome, WorkloadGoal, catalog_outcome, workload_outcome
 from catalog import Catalog, CloudOfferEntry
-from catalog.money import PriceView, usd
+from catalog.money import PriceView, view_or_usd
 from catalog.prices import Price, kind_of
 
 #: Buying is compared with renting over this many weeks of use (two years; rigready's
@@ -142,7 +142,7 @@ def advise(*, status: str, plan_title: str | None, purchase_usd: float | None,
     ``inference`` words a run as the goal's batch of queries (its 1,000,000 queries). ``view``
     shows the amounts as the plan lines do (the user's currency beside USD); USD when omitted.
     """
-    money = view.money if view is not None else usd
+    money = view_or_usd(view).money
     unit = "1,000,000 queries" if inference else "one run"
     run = ""
     if offer is not None and offer.run_cost_usd is not None and offer.run_hours is not None:

@@ -68,6 +68,13 @@ class RigState:
         return self.gpu is not None
 
     @property
+    def gpu_pool(self) -> tuple[float, ...]:
+        """The memory (GiB) of every GPU this PC has, when it has several and every size was
+        read (else empty): a task that splits a model may use them all, as scoring counts them."""
+        sizes = tuple(g.vram_gib for g in self.score.gpus if g.vram_gib is not None)
+        return sizes if len(sizes) > 1 and len(sizes) == len(self.score.gpus) else ()
+
+    @property
     def vram_gib(self) -> float | None:
         """The current GPU's memory."""
         return self.gpu_target.vram_bytes / GIB if self.gpu_target else None

@@ -10,7 +10,7 @@ from assess.plan.rent import HORIZON_WEEKS, Advice, RentOffer, advise
 from assess.plan.result import After, Plan, PlanResult, PlanStatus, RentSummary, verdict_text
 from assess.plan.rig import ASSUMED_CPU_W, RigState
 from assess.plan.settings import SettingFix
-from catalog.money import PriceView, usd
+from catalog.money import PriceView, view_or_usd
 
 #: The PC reaches the goal as it is (a tight fit only just).
 _NO_PURCHASE = ("no upgrade needed", "tight fit")
@@ -150,7 +150,7 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
                       budget: float | None, rig: RigState,
                       closest_gib: float | None = None,
                       view: PriceView | None = None) -> str:
-    money = view.money if view is not None else usd
+    money = view_or_usd(view).money
     a = now.after
     if status == "no upgrade needed":
         need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
@@ -190,8 +190,8 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
 def _split_note(rig: RigState, after: After) -> str:
     """What it costs when the goal fits only by splitting the model over this PC's GPUs (the
     scoring says the same of the task)."""
-    sizes = [g.vram_gib for g in rig.score.gpus if g.vram_gib is not None]
-    if len(sizes) < 2 or after.vram_gib is None or after.vram_gib <= max(sizes):
+    sizes = rig.gpu_pool
+    if not sizes or after.vram_gib is None or after.vram_gib <= max(sizes):
         return ""
     link = rig.score.interconnect
     cost = ("NVLink keeps the exchange cheap" if link == "nvlink" else

@@ -31,7 +31,7 @@ from assess.plan.live import online_enabled, with_live_offers
 from assess.plan.result import verdict_text
 from assess.plan.verdicts import gpu_words
 from catalog import Catalog, default_catalog
-from catalog.money import PriceView, today
+from catalog.money import PriceView, view_or_usd
 from catalog.userfiles import output_target, path_exists, write_user_file
 from desktop.commands.common import (
     UsageError,
@@ -207,9 +207,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _money(value: float | None, view: PriceView) -> str:
-    return "unknown" if value is None else view.money(value)
-
 
 def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
     """The result as plain text: goal, now, plans with items and checks, buy or rent.
@@ -217,7 +214,7 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
     Every price shows its kind and "as of DATE", with a warning when it is older than the
     catalog's limit; ``view`` sets today and the user's currency (today, USD when omitted).
     """
-    shown = view if view is not None else PriceView(today())
+    shown = view_or_usd(view)
     now = result.now
     out = [f"Goal: {result.goal_label}"]
     need = f"needs {now.total_gib:.1f} GiB of GPU memory" if now.total_gib is not None else ""
@@ -270,7 +267,7 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
         unit = "1,000,000 queries" if result.inference else "one run"
         if offer.run_hours is not None:
             out.append(f"  {unit} there: {offer.run_hours:,.1f} h, "
-                       f"{_money(offer.run_cost_usd, shown)}")
+                       f"{shown.money_or_unknown(offer.run_cost_usd)}")
     out.extend(f"  {r}" for r in rent_notes(result.rent, shown))
     out.append(f"  -> {result.rent.advice.text}")
     if result.reasons:

@@ -8,6 +8,7 @@ it. It always uses dark colours: a bright full-screen panel beside a training ru
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -232,6 +233,7 @@ class TrainingMonitorWindow(QWidget):
         self._style_alert_bar()
 
 
+@functools.lru_cache(maxsize=32)  # refresh() asks every second; the answer depends on width only
 def value_px_for_width(width: int) -> int:
     """The largest font size (px) at which :data:`WIDEST_VALUES` fit a tile of a ``width`` window.
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLay
 
 from assess.plan import Plan
 from assess.plan.result import verdict_text
-from catalog.money import PriceView, today
+from catalog.money import PriceView, view_or_usd
 from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
 
 STATUS_LABEL = {"pass": "pass", "fail": "fail", "unverified": "check"}
@@ -75,7 +75,7 @@ class PlanCard(QFrame):
                  view: PriceView | None = None) -> None:
         super().__init__(parent)
         self.plan = plan
-        self.view = view if view is not None else PriceView(today())
+        self.view = view_or_usd(view)
         theme = current_theme()
         self.setObjectName("plancard")
         edge = ACCENT[theme] if "best within budget" in plan.labels else "palette(mid)"
