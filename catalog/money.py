@@ -168,17 +168,39 @@ class PriceView:
         warn = self.rate_warning()
         return [f"{line} Warning: this rate is {warn}." if warn else line]
 
+    def short_note(self) -> str:
+        """:meth:`notes` in one line for a crowded page (the source left to the long form):
+        ``EUR at 1.175 USD per EUR, the rate of 2025-12-31 (11 months old, limit 90 days): the
+        USD figures are the ones to trust``; "" in USD."""
+        if self.currency == "USD":
+            return ""
+        if self.rate is None:
+            return f"Prices in USD: no dated exchange rate for {self.currency}"
+        r = self.rate
+        text = (f"{self.currency} at {r.usd_per_unit:.6g} USD per {self.currency}, the rate of "
+                f"{r.rate_date.isoformat()}")
+        past = self._rate_past_limit()
+        if past is not None:
+            return (f"{text} ({age_text(past[0])} old, limit {past[1]} days): the USD figures "
+                    "are the ones to trust")
+        return f"{text}; USD alongside"
+
+    def _rate_past_limit(self) -> tuple[int, int] | None:
+        """(age, limit) in days when the rate is older than the catalog allows, else None."""
+        if self.rate is None:
+            return None
+        limit = max_age_days(self.policies, "exchange-rate")
+        age = age_days(self.rate.rate_date, self.today)
+        return None if limit is None or age is None or age <= limit else (age, limit)
+
     def rate_warning(self) -> str:
         """"20 months old (limit 90 days): the local amounts may be off; the USD figures are
         the ones to trust" when the rate is past the catalog's limit ("" when not, or no rate)."""
-        if self.rate is None:
+        past = self._rate_past_limit()
+        if past is None:
             return ""
-        limit = max_age_days(self.policies, "exchange-rate")
-        age = age_days(self.rate.rate_date, self.today)
-        if limit is None or age is None or age <= limit:
-            return ""
-        return (f"{age_text(age)} old (limit {limit} days): the {self.currency} amounts may be "
-                "off; the USD figures are the ones to trust")
+        return (f"{age_text(past[0])} old (limit {past[1]} days): the {self.currency} amounts "
+                "may be off; the USD figures are the ones to trust")
 
 
 def stale_count(view: PriceView, prices: Sequence[Price]) -> int:

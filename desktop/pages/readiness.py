@@ -131,7 +131,7 @@ class ReadinessPage(QWidget):
         self.notes.setVisible(False)
         layout.addWidget(self.notes)
         #: How the fixes' prices were converted (hidden in USD), as on the Upgrade page.
-        self.rate_note = RateNote()
+        self.rate_note = RateNote(compact=True)  # one line: the task list needs the height
         layout.addWidget(self.rate_note)
 
         context.profile_changed.connect(self.show_profile)

@@ -19,8 +19,11 @@ from desktop.theme import MUTED, WARN, current_theme
 class RateNote(QLabel):
     """Small text saying how the prices on the page were converted (or why they were not)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, compact: bool = False) -> None:
+        """``compact``: one line (:meth:`PriceView.short_note`), the whole note in the tooltip,
+        for a page where every line of height counts."""
         super().__init__(parent)
+        self.compact = compact
         self.setObjectName("rate_note")
         self.setWordWrap(True)
         self.hide()
@@ -35,7 +38,8 @@ class RateNote(QLabel):
         old = bool(view and view.rate_warning())
         colour = (WARN if old else MUTED)[current_theme()]
         mark = "⚠ " if old else ""
+        shown = [view.short_note()] if self.compact and view is not None else notes
         self.setText(f"<span style='color:{colour}; font-size:11px'>{mark}"
-                     + "<br>".join(escape(n) for n in notes) + "</span>")
+                     + "<br>".join(escape(n) for n in shown) + "</span>")
         self.setToolTip("\n".join(notes))
         self.show()
