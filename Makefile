@@ -21,6 +21,7 @@ test: lint gui-tests core-tests
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python packaging/pkgroot.py >/dev/null
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -46,7 +47,7 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.app-installed
 
 $(CORE_VENV)/.installed: pyproject.toml
 	test -x $(CORE_VENV)/bin/python || $(PYTHON) -m venv $(CORE_VENV)
-	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) pytest hypothesis \
+	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) pytest hypothesis 'setuptools>=77' \
 	    $$($(PYTHON) packaging/core_requirements.py)
 	$(CORE_VENV)/bin/python -m pip install $(PIP_FLAGS) --no-deps -e .
 	touch $@

@@ -1,6 +1,6 @@
 """What kind of machine this is: desktop, laptop, server or virtual machine (the weighing).
 
-The clues are read by :mod:`assess.detect.formfactor` (live) or come from a saved profile.
+The clues are read by :mod:`rigready.assess.detect.formfactor` (live) or come from a saved profile.
 
 Each clue is read separately and kept as evidence with its source:
 
@@ -12,7 +12,7 @@ Each clue is read separately and kept as evidence with its source:
   wireless mouse reports a battery of scope Device);
 * virtualization, in the order systemd-detect-virt looks: WSL (``/proc/sys/kernel/osrelease``),
   ``/sys/hypervisor/type``, the DMI vendor strings, then the CPU's ``hypervisor`` flag;
-* a mobile GPU chip (PCI device id, :mod:`assess.mobile_gpus`, or Laptop/Mobile/Max-Q in
+* a mobile GPU chip (PCI device id, :mod:`rigready.assess.mobile_gpus`, or Laptop/Mobile/Max-Q in
   its name);
 * the CPU model's suffix (Intel H/HX/HK/HS/U/P/Y/V and G1-G7, AMD U/H/HS/HX: mobile parts;
   Xeon/EPYC: server parts).
@@ -29,8 +29,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assess.hardware import FormFactor, FormFactorInfo, GpuInfo, RigProfile
-from assess.mobile_gpus import NVIDIA_VENDOR, is_mobile_nvidia
+from rigready.assess.hardware import FormFactor, FormFactorInfo, GpuInfo, RigProfile
+from rigready.assess.mobile_gpus import NVIDIA_VENDOR, is_mobile_nvidia
 
 _LAPTOP_CHASSIS = {8: "Portable", 9: "Laptop", 10: "Notebook", 11: "Hand Held",
                    14: "Sub Notebook", 30: "Tablet", 31: "Convertible", 32: "Detachable"}

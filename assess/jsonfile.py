@@ -1,8 +1,8 @@
 """Reading a user's JSON file (a rig profile, a facts file, a config.json) defensively.
 
 One clear error per problem, never a traceback and never a hang: only regular files of at most
-:data:`MAX_JSON_BYTES` (see :mod:`catalog.userfiles`), nesting at most :data:`MAX_DEPTH` deep,
-no ``NaN``/``Infinity`` (not JSON, though Python's parser accepts them), no number that
+:data:`MAX_JSON_BYTES` (see :mod:`rigready.catalog.userfiles`), nesting at most :data:`MAX_DEPTH`
+deep, no ``NaN``/``Infinity`` (not JSON, though Python's parser accepts them), no number that
 overflows to infinity (``1e999``) and no integer longer than :data:`MAX_INT_DIGITS` digits.
 """
 
@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-from catalog.userfiles import UserFileError, read_user_text
+from rigready.catalog.userfiles import UserFileError, read_user_text
 
 #: Builds the caller's error from (file, field, problem); the field is "" for file-level problems.
 ErrorFactory = Callable[[str, str, str], Exception]

@@ -3,9 +3,9 @@
 Detected names vary by driver and tool ("NVIDIA GeForce RTX 3060 Laptop GPU", "NVIDIA
 A100-SXM4-80GB", "AMD Radeon RX 7900 XTX", "Tesla T4"). Both the detected name and the catalog's
 ``match`` fragments are normalised the same way, by the name resolver's
-:func:`assess.names.normalize_name` (the one the CLI and the GUI use for typed names): lower case,
-punctuation to spaces, "80 GB" joined to "80gb", and brand words (NVIDIA, AMD, Intel, GeForce,
-Radeon, Tesla, Quadro, "GPU", "Graphics") dropped. A fragment matches when its words appear
+:func:`rigready.assess.names.normalize_name` (the one the CLI and the GUI use for typed names):
+lower case, punctuation to spaces, "80 GB" joined to "80gb", and brand words (NVIDIA, AMD, Intel,
+GeForce, Radeon, Tesla, Quadro, "GPU", "Graphics") dropped. A fragment matches when its words appear
 together, in order, in the name and the next word of the name is not a variant word the fragment
 lacks ("RTX 3060" does not match "RTX 3060 Ti"). Laptop names (Laptop, Mobile, Max-Q) match only
 laptop entries and desktop names only non-laptop ones.
@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.hardware import GpuInfo, RigProfile
-from assess.names import GPU_BRAND_WORDS, GPU_VARIANT_WORDS, normalize_name
-from assess.units import GIB
-from catalog import Catalog, GpuEntry
+from rigready.assess.hardware import GpuInfo, RigProfile
+from rigready.assess.names import GPU_BRAND_WORDS, GPU_VARIANT_WORDS, normalize_name
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog, GpuEntry
 
 Confidence = Literal["high", "medium", "low", "none"]
 

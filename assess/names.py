@@ -1,7 +1,8 @@
 """Find catalog models and GPUs by the names people type, like a search box.
 
 One resolver for the command line (``estimate``, ``plan``), the GUI's search boxes and their
-completers, and (through :func:`normalize_name`) profile GPU matching in :mod:`assess.match`.
+completers, and (through :func:`normalize_name`) profile GPU matching in
+:mod:`rigready.assess.match`.
 
 A name is compared as words: lower case, punctuation to spaces, ``12 GB`` joined to ``12gb``,
 a series prefix glued to its number split (``rtx4090`` -> ``rtx 4090``), and for GPUs the vendor
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from catalog import GpuEntry, ModelEntry
+from rigready.catalog import GpuEntry, ModelEntry
 
 E = TypeVar("E")
 Kind = Literal["gpu", "model"]

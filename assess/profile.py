@@ -17,10 +17,10 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from assess.formfactor import infer_form_factor
-from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
-from assess.jsonfile import read_json_file
-from catalog.userfiles import write_user_file
+from rigready.assess.formfactor import infer_form_factor
+from rigready.assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+from rigready.assess.jsonfile import read_json_file
+from rigready.catalog.userfiles import write_user_file
 
 PROFILE_SCHEMA = "rigready.profile"
 PROFILE_VERSION = 2
@@ -83,8 +83,8 @@ def profile_to_json(profile: RigProfile) -> str:
 
 def save_profile(profile: RigProfile, path: Path, *, force: bool = True,
                  protect: tuple[Path | None, ...] = ()) -> None:
-    """Write the profile atomically through :mod:`catalog.userfiles` (temp file, fsync, rename),
-    so an interrupted save never destroys an older file; a symlink keeps pointing at it.
+    """Write the profile atomically through :mod:`rigready.catalog.userfiles` (temp file, fsync,
+    rename), so an interrupted save never destroys an older file; a symlink keeps pointing at it.
 
     Args:
         profile: What to save.
@@ -272,7 +272,7 @@ def _dataclass_from_plain(cls: type[T], value: object, name: str, where: str) ->
 
 
 def _hardware_module() -> types.ModuleType:
-    import assess.hardware as hardware
+    import rigready.assess.hardware as hardware
 
     return hardware
 

@@ -11,19 +11,19 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.bench.performance import MeasuredPerformance
-from assess.hardware import RigProfile
-from assess.match import GpuMatch
-from assess.score_facts import (
+from rigready.assess.bench.performance import MeasuredPerformance
+from rigready.assess.hardware import RigProfile
+from rigready.assess.match import GpuMatch
+from rigready.assess.score_facts import (
     SIZE_TOLERANCE,
     ScoreFacts,
     meets,
     rig_facts,
 )
-from assess.score_tasks import TaskVerdict, Verdict, task_verdicts
-from catalog import Catalog, TierEntry
-from catalog.money import PriceView
-from catalog.schema import DRIVE_KIND_ORDER, GpuEntry
+from rigready.assess.score_tasks import TaskVerdict, Verdict, task_verdicts
+from rigready.catalog import Catalog, TierEntry
+from rigready.catalog.money import PriceView
+from rigready.catalog.schema import DRIVE_KIND_ORDER, GpuEntry
 
 Component = Literal["gpu", "cpu", "ram", "storage"]
 COMPONENTS: tuple[Component, ...] = ("gpu", "cpu", "ram", "storage")

@@ -10,14 +10,14 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from assess.bench.compare import classify_drive
-from assess.bench.performance import MeasuredPerformance
-from assess.formfactor import form_factor_of
-from assess.hardware import Disk, RigProfile
-from assess.match import GpuMatch, match_gpus
-from assess.units import GIB
-from catalog import Catalog
-from catalog.schema import DRIVE_KIND_ORDER, DriveKind
+from rigready.assess.bench.compare import classify_drive
+from rigready.assess.bench.performance import MeasuredPerformance
+from rigready.assess.formfactor import form_factor_of
+from rigready.assess.hardware import Disk, RigProfile
+from rigready.assess.match import GpuMatch, match_gpus
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog
+from rigready.catalog.schema import DRIVE_KIND_ORDER, DriveKind
 
 #: RAM within this fraction below a requirement counts as meeting it: firmware and the kernel
 #: reserve some (a 32 GB PC reports about 31 GiB). Never applied to GPU memory, where the

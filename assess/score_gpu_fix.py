@@ -12,10 +12,10 @@ with USD alongside, as in the plans); without one, in USD as of today.
 
 from __future__ import annotations
 
-from assess.score_facts import ScoreFacts
-from catalog import Catalog, CloudOfferEntry, GpuEntry
-from catalog.money import PriceView, view_or_usd
-from catalog.prices import KIND_WORDS, as_of, price_of
+from rigready.assess.score_facts import ScoreFacts
+from rigready.catalog import Catalog, CloudOfferEntry, GpuEntry
+from rigready.catalog.money import PriceView, view_or_usd
+from rigready.catalog.prices import KIND_WORDS, as_of, price_of
 
 #: What an external GPU costs in bandwidth (stated wherever one is suggested).
 EGPU_LINK = ("an external GPU runs over a PCIe 3.0 x4 tunnel (about 4 GB/s against about 32 GB/s "

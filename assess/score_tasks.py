@@ -21,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.score_facts import SPLIT_OVERHEAD_GIB, ScoreFacts, meets, split_vram_gib
-from assess.score_gpu_fix import gpu_fix
-from assess.task_disk import DiskNeed, disk_need
-from catalog import Catalog, TaskEntry
-from catalog.money import PriceView
-from catalog.schema import DRIVE_KIND_ORDER
+from rigready.assess.score_facts import SPLIT_OVERHEAD_GIB, ScoreFacts, meets, split_vram_gib
+from rigready.assess.score_gpu_fix import gpu_fix
+from rigready.assess.task_disk import DiskNeed, disk_need
+from rigready.catalog import Catalog, TaskEntry
+from rigready.catalog.money import PriceView
+from rigready.catalog.schema import DRIVE_KIND_ORDER
 
 Verdict = Literal["ready", "limited", "not ready", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("ready", "limited", "not ready", "unknown")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog import Catalog, TaskEntry
+from rigready.catalog import Catalog, TaskEntry
 
 #: Room beyond the weights, GB: tokenizer and config files, logs and outputs, and the Python
 #: environment when it shares the disk (PyTorch with its CUDA libraries takes several GB).

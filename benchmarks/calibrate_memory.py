@@ -3,12 +3,12 @@ estimator.
 
 Each case builds a model from a ``config.json`` in ``tests/data/hf_configs/`` with random weights
 (no download), runs a few real steps and records ``torch.cuda.max_memory_allocated``,
-``max_memory_reserved``, the device-level NVML "used" memory at its peak (polled by the parent
-while the case runs; nothing subtracted) and the median step time (CUDA-synchronised, the first
-step left out as warm-up; ``step_seconds``). The runner is the one ``rigready estimate --measure``
-uses (:mod:`assess.measure`); every case runs in its own forked child, so peaks, caching-allocator
-state and the CUDA context never leak from one case into the next; torch and transformers are
-imported once in the parent (which never touches CUDA) so forks start at once.
+``max_memory_reserved``, the device-level NVML "used" memory at its peak (polled by the parent while
+the case runs; nothing subtracted) and the median step time (CUDA-synchronised, the first step left
+out as warm-up; ``step_seconds``). The runner is the one ``rigready estimate --measure`` uses
+(:mod:`rigready.assess.measure`); every case runs in its own forked child, so peaks,
+caching-allocator state and the CUDA context never leak from one case into the next; torch and
+transformers are imported once in the parent (which never touches CUDA) so forks start at once.
 
 Usage (on a machine with an NVIDIA GPU, torch, transformers, peft and bitsandbytes)::
 
@@ -36,11 +36,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from calibration_grids import HOLDOUT_GRIDS, Case, grid, load_config_dict
 
-from assess.measure import launch
+from rigready.assess.measure import launch
 
 SCHEMA = "rigready.calibration"
 METHOD = ("forked child per case; NVML used polled every ~1 ms by the parent, peak counted "

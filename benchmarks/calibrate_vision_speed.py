@@ -11,7 +11,7 @@ peaks, the caching allocator and the CUDA context never leak from one case to th
   weights (UNet + VAE + CLIP text encoders): sampling (classifier-free guidance, VAE decode)
   and LoRA training steps;
 - ``lm``: language-model training step times (and generate() speed) from 124M to 8B, built from
-  ``tests/data/hf_configs`` with random weights by ``assess.measure``'s builder.
+  ``tests/data/hf_configs`` with random weights by ``rigready.assess.measure``'s builder.
 
 Each record has the peak NVML "used" memory (polled by the parent), torch's peak allocated and
 reserved memory, and the median of the timed steps (``step_seconds``; each step synchronised).
@@ -37,11 +37,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
 import calibrate_memory as cm  # software versions
 import calibration_grids as cg  # case names and configs of the LM calibration
 
-from assess.measure import child as measure_child  # the LM builder
-from assess.measure import launch  # the NVML poller
+from rigready.assess.measure import child as measure_child  # the LM builder
+from rigready.assess.measure import launch  # the NVML poller
 
 ROOT = Path(__file__).resolve().parents[1]
 DIFFUSION_DIR = ROOT / "tests" / "data" / "diffusion_configs"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assess.measure.spec import MeasureSpec
+from rigready.assess.measure.spec import MeasureSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "tests" / "data" / "hf_configs"

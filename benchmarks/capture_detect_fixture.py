@@ -3,7 +3,8 @@
     python3 benchmarks/capture_detect_fixture.py OUT_DIR
 
 The tree keeps sysfs's symbolic links (relative, as the kernel writes them), so
-``assess.detect.detect_rig(root=OUT_DIR)`` reads it exactly as it reads ``/``. Next to the tree:
+``rigready.assess.detect.detect_rig(root=OUT_DIR)`` reads it exactly as it reads ``/``. Next to the
+tree:
 
 * ``capture.json``: date, machine, kernel, Python, library and driver versions, and errors;
 * ``statvfs.json``: total and free bytes of every mount point;
@@ -30,6 +31,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+sys.path.insert(0, str(REPO / "build" / "pkgroot"))
 
 MAX_FILE = 4 * 1024 * 1024
 _PRIVATE = re.compile(r"SERIAL|_WWN|UUID|Serial Number|Asset Tag", re.IGNORECASE)
@@ -240,7 +243,7 @@ def _run(cmd: list[str]) -> str | None:
 
 
 def capture_nvml() -> dict[str, Any]:
-    from assess.detect.nvml import NvmlCallError, NvmlUnavailable, shared_nvml
+    from rigready.assess.detect.nvml import NvmlCallError, NvmlUnavailable, shared_nvml
 
     session = shared_nvml()
     if isinstance(session, NvmlUnavailable):

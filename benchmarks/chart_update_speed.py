@@ -26,12 +26,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from monitor.ring import COLUMN, COLUMNS, SeriesRing
+from rigready.monitor.ring import COLUMN, COLUMNS, SeriesRing
 
 DAY = 86_400
 T0 = 1_795_000_000.0
@@ -130,7 +134,7 @@ def main() -> int:
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
     app = QApplication(sys.argv[:1])
-    from desktop.monitoring.charts import MonitorCharts
+    from rigready.desktop.monitoring.charts import MonitorCharts
 
     t, v = day_of_data()
     keep_back = args.updates + 10
@@ -159,9 +163,9 @@ def main() -> int:
         result = timed(update, args.updates)
         report(label, result, paints[0] / (args.updates + 5))
 
-    from desktop.context import AppContext
-    from desktop.monitoring.controller import MonitorController
-    from desktop.pages.monitor import MonitorPage
+    from rigready.desktop.context import AppContext
+    from rigready.desktop.monitoring.controller import MonitorController
+    from rigready.desktop.pages.monitor import MonitorPage
 
     scratch = Path(os.environ.get("TMPDIR", "/tmp")) / "rigready-chart-bench.ini"
     context = AppContext(settings=QSettings(str(scratch), QSettings.Format.IniFormat),

@@ -6,7 +6,8 @@ Prints the median (and min/max) of N runs of:
 
 * ``detect_rig()`` called in this process. The first call is shown apart: it loads NVML once
   for the process (a no-op without an NVIDIA driver).
-* ``python -m desktop.cli detect`` as a fresh process (interpreter start, imports, detection,
+* ``python -m rigready.desktop.cli detect`` as a fresh process (interpreter start, imports,
+  detection,
   report), and ``rigready detect`` the same way when the console script is on PATH.
 
 Target (issue 2, item 8): ``rigready detect`` under 1 s on a 2-core machine without a GPU.
@@ -27,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+sys.path.insert(0, str(REPO / "build" / "pkgroot"))
 
 
 def _stats(samples: list[float]) -> dict[str, float]:
@@ -36,7 +39,7 @@ def _stats(samples: list[float]) -> dict[str, float]:
 
 def time_in_process(runs: int) -> tuple[float, dict[str, float]]:
     """Seconds of the first detect_rig() call, and stats of the following ones."""
-    from assess.detect import detect_rig
+    from rigready.assess.detect import detect_rig
 
     start = time.perf_counter()
     detect_rig()
@@ -70,10 +73,9 @@ def main() -> int:
     first, warm = time_in_process(args.runs)
     results: dict[str, object] = {
         "machine": f"{platform.node()} ({os.cpu_count()} logical CPUs, {platform.machine()})",
-        "python": platform.python_version(),
-        "detect_rig_first_call_s": first,
-        "detect_rig": warm,
-        "cli_module": time_process([sys.executable, "-m", "desktop.cli", "detect"], args.runs),
+        "python": platform.python_version(), "detect_rig_first_call_s": first, "detect_rig": warm,
+        "cli_module": time_process([sys.executable, "-m", "rigready.desktop.cli", "detect"],
+        args.runs),
     }
     script = shutil.which("rigready")
     if script is not None:
@@ -82,7 +84,7 @@ def main() -> int:
     print(f"machine: {results['machine']}, Python {results['python']}")
     print(f"detect_rig() first call:          {first * 1000:8.1f} ms (loads NVML once)")
     for key, label in (("detect_rig", "detect_rig() later calls"),
-                       ("cli_module", "python -m desktop.cli detect"),
+                       ("cli_module", "python -m rigready.desktop.cli detect"),
                        ("cli_script", "rigready detect")):
         if key in results:
             s = results[key]

@@ -8,6 +8,8 @@ set -u
 : "${OUT:?set OUT to the output folder}"
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
+# rigready.* from this checkout, installed or not (packaging/pkgroot.py links the folders)
+export PYTHONPATH="$(python3 packaging/pkgroot.py)${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$OUT"
 { date -u +%FT%TZ; id; uname -a; $PY -V; nproc; } > "$OUT/versions.txt" 2>&1
 $PY - >> "$OUT/versions.txt" 2>&1 <<'PYEOF'
@@ -22,9 +24,9 @@ nvidia-smi >> "$OUT/versions.txt" 2>&1
 $PY benchmarks/capture_detect_fixture.py /tmp/rigready-fixture > "$OUT/capture.log" 2>&1
 echo "capture rc=$?" >> "$OUT/capture.log"
 tar czf "$OUT/fixture.tgz" -C /tmp/rigready-fixture .
-$PY -m desktop.cli detect --json > "$OUT/profile.json" 2> "$OUT/cli.err"; echo "json rc=$?" >> "$OUT/cli.err"
-$PY -m desktop.cli detect > "$OUT/report.txt" 2>> "$OUT/cli.err"; echo "report rc=$?" >> "$OUT/cli.err"
-$PY -c "from assess.detect import detect_rig; from assess.profile import profile_to_json; print(profile_to_json(detect_rig()), end='')" > "$OUT/profile-direct.json" 2> "$OUT/direct.err"
-$PY -c "from assess.detect import detect_rig; from assess.profile import profile_to_json; print(profile_to_json(detect_rig(check_torch=True)), end='')" > "$OUT/profile-torch.json" 2> "$OUT/torch.err"
+$PY -m rigready.desktop.cli detect --json > "$OUT/profile.json" 2> "$OUT/cli.err"; echo "json rc=$?" >> "$OUT/cli.err"
+$PY -m rigready.desktop.cli detect > "$OUT/report.txt" 2>> "$OUT/cli.err"; echo "report rc=$?" >> "$OUT/cli.err"
+$PY -c "from rigready.assess.detect import detect_rig; from rigready.assess.profile import profile_to_json; print(profile_to_json(detect_rig()), end='')" > "$OUT/profile-direct.json" 2> "$OUT/direct.err"
+$PY -c "from rigready.assess.detect import detect_rig; from rigready.assess.profile import profile_to_json; print(profile_to_json(detect_rig(check_torch=True)), end='')" > "$OUT/profile-torch.json" 2> "$OUT/torch.err"
 $PY benchmarks/detect_speed.py --runs 5 --json "$OUT/speed.json" > "$OUT/speed.txt" 2>&1
 echo done

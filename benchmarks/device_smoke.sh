@@ -10,11 +10,13 @@
 #   plan.json       rigready plan llama-3.1-70b --method qlora --json on that profile
 #   bench.json      rigready bench gemm --device gpu --quick --json
 #   monitor.csv     the monitor session (train loop inside it), exported by rigready history
-# Needs this repo on PYTHONPATH plus sqlite-utils and platformdirs (the device README's wheels).
+# Run from the repository root; needs sqlite-utils and platformdirs (the device README's wheels).
 set -u
 OUT=${OUT:?set OUT}
 export PYTHONUNBUFFERED=1 RIGREADY_HOME=$(mktemp -d)
-RR="python3 -m desktop.cli"
+# rigready.* from this checkout, installed or not (packaging/pkgroot.py links the folders)
+export PYTHONPATH="$(python3 packaging/pkgroot.py)${PYTHONPATH:+:$PYTHONPATH}"
+RR="python3 -m rigready.desktop.cli"
 T="$OUT/transcript.txt"
 
 run() {  # run COMMAND... ; append it, its output and its exit status to the transcript

@@ -13,8 +13,8 @@ import statistics
 import time
 from itertools import product
 
-from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-from catalog import default_catalog
+from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+from rigready.catalog import default_catalog
 
 
 def _summary(label: str, samples: list[float]) -> None:
@@ -47,7 +47,7 @@ def page() -> None:
     except ImportError:
         print("page update: PySide6 not installed, skipped")
         return
-    from desktop.pages.can_i_run import CanIRunPage
+    from rigready.desktop.pages.can_i_run import CanIRunPage
 
     class Context(QObject):
         profile_changed = Signal(object)

@@ -16,12 +16,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+sys.path.insert(0, str(ROOT / "build" / "pkgroot"))
 
-from assess.estimate import image, speed  # noqa: E402
-from assess.estimate.catalog_images import diffusion_spec  # noqa: E402
-from assess.estimate.inputs import Workload  # noqa: E402
-from assess.estimate.memory import DRIVER_RESERVED_BYTES  # noqa: E402
-from assess.estimate.vision import ARCHS  # noqa: E402
+from rigready.assess.estimate import image, speed  # noqa: E402
+from rigready.assess.estimate.catalog_images import diffusion_spec  # noqa: E402
+from rigready.assess.estimate.inputs import Workload  # noqa: E402
+from rigready.assess.estimate.memory import DRIVER_RESERVED_BYTES  # noqa: E402
+from rigready.assess.estimate.vision import ARCHS  # noqa: E402
 
 RECORD = ROOT / "tests" / "data" / "calibration" / "vision-speed" / "h200-2026-12-01.json"
 
@@ -57,7 +59,7 @@ def estimate_case(c: dict[str, Any]) -> tuple[int, str]:
 
 def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
     """(predicted / measured step seconds, family) of one recorded case."""
-    from assess.estimate.catalog_images import image_shape
+    from rigready.assess.estimate.catalog_images import image_shape
 
     if c["kind"] == "vision":
         shape = image_shape(c["arch"], c["arch"])
@@ -105,7 +107,7 @@ def fit_kernels() -> None:
     import itertools
     import math
 
-    from assess.estimate import image_speed, vision
+    from rigready.assess.estimate import image_speed, vision
 
     rows = []
     for c in cases():

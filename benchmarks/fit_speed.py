@@ -16,10 +16,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+sys.path.insert(0, str(ROOT / "build" / "pkgroot"))
 
-from assess.estimate import speed  # noqa: E402
-from assess.estimate.inputs import Workload  # noqa: E402
-from assess.estimate.model import shape_from_config_file  # noqa: E402
+from rigready.assess.estimate import speed  # noqa: E402
+from rigready.assess.estimate.inputs import Workload  # noqa: E402
+from rigready.assess.estimate.model import shape_from_config_file  # noqa: E402
 
 RECORD = ROOT / "tests" / "data" / "calibration" / "vision-speed" / "h200-2026-12-01.json"
 

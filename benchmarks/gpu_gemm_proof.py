@@ -2,7 +2,7 @@
 
 Run on a CUDA machine: ``python benchmarks/gpu_gemm_proof.py [OUT_DIR] [--sustained-s 60]``.
 
-1. The quick run through ``assess.bench.gpu_gemm.run_gpu_gemm`` (wall time measured, the
+1. The quick run through ``rigready.assess.bench.gpu_gemm.run_gpu_gemm`` (wall time measured, the
    longest gap between progress yields recorded).
 2. A careful bf16 reference written independently of the benchmark code: n=8192, warm-up, then
    rounds of 100 products each timed by one CUDA event pair around the whole round, median round.
@@ -28,10 +28,14 @@ from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assess.bench.compare import compare_gpu_result, expected_gpu_tflops
-from assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm, with_expected
-from assess.bench.progress import Progress
-from assess.bench.records import result_to_dict
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
+
+from rigready.assess.bench.compare import compare_gpu_result, expected_gpu_tflops
+from rigready.assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm, with_expected
+from rigready.assess.bench.progress import Progress
+from rigready.assess.bench.records import result_to_dict
 
 R = TypeVar("R")
 
@@ -131,9 +135,9 @@ def machine() -> dict[str, Any]:
 def expectations(result: GpuGemmResult) -> tuple[GpuGemmResult, list[str]]:
     """Attach the catalog's peaks (when the card is in the catalog) and the sentences."""
     try:
-        from assess.hardware import GpuInfo
-        from assess.match import match_gpu
-        from catalog import default_catalog
+        from rigready.assess.hardware import GpuInfo
+        from rigready.assess.match import match_gpu
+        from rigready.catalog import default_catalog
 
         entry = match_gpu(GpuInfo(vendor="nvidia", name=result.device_name or "",
                                   vram_bytes=result.vram_bytes), default_catalog().gpus).entry
@@ -217,7 +221,7 @@ def main() -> int:
     (out / "gpu_gemm_proof.json").write_text(json.dumps(record, indent=1, default=str))
 
     if args.storage:
-        from assess.bench.storage import run_storage
+        from rigready.assess.bench.storage import run_storage
 
         st, wall4, gap4 = drive(run_storage(Path.cwd(), quick=True, force=True))
         record.update({"storage": result_to_dict(st), "storage_wall_s": wall4,

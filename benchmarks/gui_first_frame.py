@@ -26,8 +26,8 @@ CHILD = """
 import sys
 from pathlib import Path
 from PySide6.QtCore import QObject, QEvent, QTimer
-from assess.profile import load_profile
-from desktop.app import _application, create_window
+from rigready.assess.profile import load_profile
+from rigready.desktop.app import _application, create_window
 
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):

@@ -1,12 +1,12 @@
 """The hostile-input sweep (issue 16): thousands of CLI invocations with bad input, counted.
 
-Every invocation runs ``desktop.cli.main(argv)`` in this process (a fresh process per case would
-take half an hour), with a 20 s alarm, stderr captured, and the files it was given hashed before
-and after. A sample of the file-kind cases also runs as a real subprocess (FIFOs, devices, exit
-status, signals). Prints, per family and in total: invocations, ok (exit 0), refused with one
+Every invocation runs ``rigready.desktop.cli.main(argv)`` in this process (a fresh process per case
+would take half an hour), with a 20 s alarm, stderr captured, and the files it was given hashed
+before and after. A sample of the file-kind cases also runs as a real subprocess (FIFOs, devices,
+exit status, signals). Prints, per family and in total: invocations, ok (exit 0), refused with one
 ``rigready: error:`` line and exit 2, contract broken (other exit, several lines, ``usage:``),
-tracebacks (an exception escaped, or the crash handler spoke), hangs, inputs changed, files
-left (``*.tmp``), and the subprocess results.
+tracebacks (an exception escaped, or the crash handler spoke), hangs, inputs changed, files left
+(``*.tmp``), and the subprocess results.
 
     RIGREADY_FAKE_PROVIDER=1 .venv/bin/python benchmarks/hostile_inputs.py [--quick]
 """
@@ -34,6 +34,8 @@ from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+sys.path.insert(0, str(ROOT / "build" / "pkgroot"))
 PROFILE = ROOT / "tests" / "data" / "profiles" / "hobbyist" / "desktop-rtx3060-12gb-32gb-ddr4.json"
 NUMBERS = ["nan", "inf", "-inf", "1e999", "-1e999", "-1", "0", "0.0", "5", "1e300", "abc", "",
            "9" * 5000, "99999999999999999999999", "1e3", "0x10", "\n", "１", "1_000", "-0"]
@@ -184,7 +186,7 @@ def _cases(folder: Path, quick: bool) -> Iterator[tuple[str, list[str]]]:
 
 
 def _run_one(argv: list[str]) -> tuple[str, str]:
-    from desktop.cli import main
+    from rigready.desktop.cli import main
 
     err = io.StringIO()
     out = io.StringIO()
@@ -226,7 +228,8 @@ def _subprocess_cases(folder: Path) -> Counter[str]:
                         ["plan", "7B", "--facts", source, "--profile", str(PROFILE)]):
             started = time.monotonic()
             try:
-                done = subprocess.run([sys.executable, "-m", "desktop", *command], cwd=ROOT,
+                done = subprocess.run([sys.executable, "-m", "rigready.desktop", *command],
+                                      cwd=ROOT,
                                       env=env, capture_output=True, text=True, timeout=30)
             except subprocess.TimeoutExpired:
                 results["hang"] += 1

@@ -7,16 +7,18 @@
 #   3. scrape /metrics once mid-run, export the session to CSV and JSON,
 #   4. measure the sampler's CPU cost with NVML (benchmarks/sampler_cost.py --provider real).
 # Results land in $OUT (at most 8 files: the device run brings back no more); intermediate
-# logs go to $WORK and are gathered into $OUT/run.log. Needs torch, a CUDA GPU, this repo on
-# PYTHONPATH.
+# logs go to $WORK and are gathered into $OUT/run.log. Needs torch and a CUDA GPU; run from the
+# repository root.
 set -u
 OUT=${OUT:?set OUT}
 DB="$OUT/gpu-session.sqlite3"
 WORK=$(mktemp -d)
 export PYTHONUNBUFFERED=1
-RR="python3 -m desktop.cli"
+# rigready.* from this checkout, installed or not (packaging/pkgroot.py links the folders)
+export PYTHONPATH="$(python3 packaging/pkgroot.py)${PYTHONPATH:+:$PYTHONPATH}"
+RR="python3 -m rigready.desktop.cli"
 if ! $RR --help > /dev/null 2> "$WORK/cli_import.err"; then
-    echo "desktop.cli does not import here; using the monitor-only entry point"
+    echo "rigready.desktop.cli does not import here; using the monitor-only entry point"
     cat "$WORK/cli_import.err"
     RR="python3 benchmarks/rigready_monitor_only.py"
 fi
@@ -42,7 +44,7 @@ cat "$OUT/env.json"
 python3 - > "$OUT/nvml_probe.json" <<'EOF'
 import json, time
 from dataclasses import asdict
-from monitor.providers.nvml import NvmlProvider
+from rigready.monitor.providers.nvml import NvmlProvider
 t0 = time.perf_counter()
 p = NvmlProvider()
 init_ms = 1000 * (time.perf_counter() - t0)
@@ -80,7 +82,7 @@ for name, fn in calls.items():
         per_call[name] = round(statistics.median(times), 1)
     except pynvml.NVMLError as exc:
         per_call[name] = str(exc)
-from monitor.providers.host import HostProvider
+from rigready.monitor.providers.host import HostProvider
 hp = HostProvider(); hp.read(); times = []
 for _ in range(100):
     t = time.perf_counter(); hp.read(); times.append(1e6 * (time.perf_counter() - t))

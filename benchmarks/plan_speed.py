@@ -14,10 +14,10 @@ import time
 from itertools import product
 from pathlib import Path
 
-from assess.estimate import Workload, resolve_model
-from assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, plan_upgrades
-from assess.profile import load_profile
-from catalog import default_catalog
+from rigready.assess.estimate import Workload, resolve_model
+from rigready.assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, plan_upgrades
+from rigready.assess.profile import load_profile
+from rigready.catalog import default_catalog
 
 HOBBY = Path(__file__).resolve().parents[1] / "tests" / "data" / "profiles" / "hobbyist"
 
@@ -58,7 +58,7 @@ def gui() -> None:
     from PySide6.QtCore import QObject, QSettings, Signal
     from PySide6.QtWidgets import QApplication
 
-    from desktop.pages.upgrade import UpgradePage
+    from rigready.desktop.pages.upgrade import UpgradePage
 
     app = QApplication.instance() or QApplication([])
 

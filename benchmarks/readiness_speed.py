@@ -10,9 +10,9 @@ import statistics
 import time
 from pathlib import Path
 
-from assess.profile import load_profile
-from assess.score import assess_readiness
-from catalog import load_catalog
+from rigready.assess.profile import load_profile
+from rigready.assess.score import assess_readiness
+from rigready.catalog import load_catalog
 
 PROFILES = Path(__file__).resolve().parent.parent / "tests" / "data" / "profiles"
 

@@ -15,7 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from catalog import default_catalog
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
+
+from rigready.catalog import default_catalog
 from tests.helpers.rig_set import run_all
 
 

@@ -1,7 +1,8 @@
 """Fallback entry point with only the ``monitor`` and ``history`` subcommands.
 
-benchmarks/monitor_device_session.sh uses it if ``python3 -m desktop.cli`` cannot be imported on
-the GPU machine (for example because an unrelated subcommand's dependency is missing there).
+benchmarks/monitor_device_session.sh uses it if ``python3 -m rigready.desktop.cli`` cannot be
+imported on the GPU machine (for example because an unrelated subcommand's dependency is missing
+there).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desktop.commands import monitor
-from desktop.commands.common import UsageError
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "build" / "pkgroot"))
+
+from rigready.desktop.commands import monitor
+from rigready.desktop.commands.common import UsageError
 
 
 def main() -> int:

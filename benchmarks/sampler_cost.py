@@ -24,10 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.providers import Provider, default_providers
-from monitor.providers.fake import FakeProvider
-from monitor.providers.host import HostProvider
-from monitor.sampler import Sampler
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "build" / "pkgroot"))
+
+from rigready.monitor.providers import Provider, default_providers
+from rigready.monitor.providers.fake import FakeProvider
+from rigready.monitor.providers.host import HostProvider
+from rigready.monitor.sampler import Sampler
 
 
 def _providers(kind: str) -> tuple[list[Provider], list[str]]:

@@ -7,9 +7,9 @@ For each CrystalDiskMark test (SEQ1M Q8T1, SEQ1M Q1T1, RND4K Q32T1, RND4K Q1T1) 
 one test file of random data created by rigready's engine, it runs ``repeats`` rounds of:
 
 * rigready AIO engine (the default): one time-based pass of ``--seconds`` after a 1 s warm-up
-  (``assess.bench.storage_aio``), against fio ``--ioengine=libaio --iodepth=Q --numjobs=1``
+  (``rigready.assess.bench.storage_aio``), against fio ``--ioengine=libaio --iodepth=Q --numjobs=1``
   (what KDiskMark runs, and CrystalDiskMark's Q/T meaning);
-* rigready threads engine (the fallback, ``assess.bench.storage_io``), against fio
+* rigready threads engine (the fallback, ``rigready.assess.bench.storage_io``), against fio
   ``--ioengine=psync --numjobs=Q --iodepth=1`` (threads too);
 
 all with O_DIRECT, time-based, ``end_fsync`` for writes, interleaved round by round so that drift
@@ -33,9 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assess.bench.storage_aio import aio_available, run_pass_aio
-from assess.bench.storage_io import CDM_TESTS, StorageTest, TestFile, random_pool, run_pass
-from assess.bench.storage_target import bench_file_name, check_target
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
+
+from rigready.assess.bench.storage_aio import aio_available, run_pass_aio
+from rigready.assess.bench.storage_io import CDM_TESTS, StorageTest, TestFile, random_pool, run_pass
+from rigready.assess.bench.storage_target import bench_file_name, check_target
 
 MIB = 1024**2
 

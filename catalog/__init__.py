@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from catalog.errors import CatalogError
-from catalog.loader import (
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.loader import (
     BUILTIN_DATA_DIR,
     DEFAULT_USER_DIR,
     entry_counts,
@@ -20,7 +20,7 @@ from catalog.loader import (
     parse_file,
     parse_text,
 )
-from catalog.schema import (
+from rigready.catalog.schema import (
     KINDS,
     Catalog,
     CloudOfferEntry,

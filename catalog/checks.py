@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from catalog.errors import CatalogError
-from catalog.prices import PRICED_TABLES, check_price_fields
-from catalog.schema import (
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.prices import PRICED_TABLES, check_price_fields
+from rigready.catalog.schema import (
     Catalog,
     CloudOfferEntry,
     CpuEntry,

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal, Union, get_args, get_origin
 
-import catalog.schema as schema
-from catalog.errors import CatalogError
-from catalog.prices import check_foreign_row, usd_placeholders
+import rigready.catalog.schema as schema
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.prices import check_foreign_row, usd_placeholders
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]*$")
 _MAX_ID = 80

@@ -6,9 +6,9 @@ of the wrong type, a size that is zero or negative, a missing required key, a pr
 date and source, a duplicate id, a reference to an id that does not exist. Nothing else escapes:
 any malformed input ends in a ``CatalogError``.
 
-The user's catalog folder (``catalog.paths.user_catalog_dir()``) uses the same format. Its entries
-are added to the built-in ones; an entry whose id already exists replaces the built-in entry, and
-the :class:`~catalog.schema.Catalog` lists each replacement in ``overridden``.
+The user's catalog folder (``rigready.catalog.paths.user_catalog_dir()``) uses the same format. Its
+entries are added to the built-in ones; an entry whose id already exists replaces the built-in
+entry, and the :class:`~catalog.schema.Catalog` lists each replacement in ``overridden``.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from catalog.checks import check_entry, check_references
-from catalog.convert import convert_entry, label_for
-from catalog.errors import CatalogError
-from catalog.pack import PackInfo, installed_pack
-from catalog.paths import user_catalog_dir
-from catalog.prices import apply_overrides, convert_prices
-from catalog.schema import KINDS, Catalog, KindSpec
-from catalog.userfiles import UserFileError, read_user_bytes
+from rigready.catalog.checks import check_entry, check_references
+from rigready.catalog.convert import convert_entry, label_for
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.pack import PackInfo, installed_pack
+from rigready.catalog.paths import user_catalog_dir
+from rigready.catalog.prices import apply_overrides, convert_prices
+from rigready.catalog.schema import KINDS, Catalog, KindSpec
+from rigready.catalog.userfiles import UserFileError, read_user_bytes
 
 BUILTIN_DATA_DIR = Path(__file__).resolve().parent / "data"
 #: Largest catalog file read (the biggest built-in one is a few tens of KiB).
@@ -42,7 +42,7 @@ class _Default(enum.Enum):
     USER_DIR = "the user's catalog folder"
 
 
-#: Marker for "use ``catalog.paths.user_catalog_dir()``" in :func:`load_catalog`.
+#: Marker for "use ``rigready.catalog.paths.user_catalog_dir()``" in :func:`load_catalog`.
 DEFAULT_USER_DIR = _Default.USER_DIR
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from catalog.prices import (
+from rigready.catalog.prices import (
     KIND_WORDS,
     Price,
     age_days,
@@ -24,7 +24,7 @@ from catalog.prices import (
     rate_for,
     stale_warning,
 )
-from catalog.schema import Catalog, ExchangeRateEntry, PricePolicyEntry
+from rigready.catalog.schema import Catalog, ExchangeRateEntry, PricePolicyEntry
 
 #: Territory (the part after "_" in a locale name) -> currency, for the common cases.
 _EURO = ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU",

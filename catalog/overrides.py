@@ -14,12 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import cast
 
-from catalog.errors import CatalogError
-from catalog.loader import load_catalog, merge, parse_file, parse_text
-from catalog.paths import user_catalog_dir
-from catalog.prices import PRICED_TABLES, entries_of, find_part
-from catalog.schema import Catalog, PricedTable, PriceOverrideEntry
-from catalog.userfiles import write_user_file
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.loader import load_catalog, merge, parse_file, parse_text
+from rigready.catalog.paths import user_catalog_dir
+from rigready.catalog.prices import PRICED_TABLES, entries_of, find_part
+from rigready.catalog.schema import Catalog, PricedTable, PriceOverrideEntry
+from rigready.catalog.userfiles import write_user_file
 
 OVERRIDES_FILE = "price-overrides.toml"
 _HEADER = ("# Prices you entered (rigready catalog price set, or the window's \"I found it\").\n"
@@ -156,7 +156,7 @@ def _validate(text: str, path: Path, folder: Path) -> None:
     parsed = parse_text(text, str(path))
     others = [parse_file(p) for p in sorted(folder.glob("*.toml"))
               if p.name != OVERRIDES_FILE] if folder.exists() else []
-    from catalog.loader import builtin_files  # the installed pack or the shipped data
+    from rigready.catalog.loader import builtin_files  # the installed pack or the shipped data
 
     merge([parse_file(p) for p in builtin_files()], [*others, parsed])
 

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from catalog.errors import CatalogError
-from catalog.paths import data_dir
-from catalog.userfiles import UserFileError, read_user_bytes
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.paths import data_dir
+from rigready.catalog.userfiles import UserFileError, read_user_bytes
 
 #: The manifest layout this rigready reads.
 PACK_FORMAT = 1
@@ -198,7 +198,7 @@ def _manifest(raw: bytes | None, name: str) -> dict[str, object]:
 
 
 def _check_catalog(contents: Mapping[str, bytes], name: str) -> None:
-    from catalog.loader import merge, parse_text
+    from rigready.catalog.loader import merge, parse_text
 
     parsed = []
     for file_name, data in sorted(contents.items()):
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from catalog.loader import BUILTIN_DATA_DIR, shipped_date
+    from rigready.catalog.loader import BUILTIN_DATA_DIR, shipped_date
 
     parser = argparse.ArgumentParser(prog="build_catalog_pack.py",
                                      description="Build a catalog data pack from catalog/data.")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from catalog.errors import CatalogError
-from catalog.schema import (
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.schema import (
     CloudOfferEntry,
     CpuEntry,
     DriveEntry,
@@ -49,7 +49,7 @@ _STREET_KINDS = ("street", "used", "yours")
 
 def entries_of(catalog: Any, table: str) -> tuple[Any, ...]:
     """The catalog's entries of one table (``"ram_kit"`` -> ``catalog.ram_kits``)."""
-    from catalog.schema import KINDS
+    from rigready.catalog.schema import KINDS
 
     attribute = next(k.attribute for k in KINDS if k.table == table)
     entries: tuple[Any, ...] = getattr(catalog, attribute)

@@ -1,9 +1,9 @@
-"""``python -m desktop`` runs the CLI (and so the app)."""
+"""``python -m rigready.desktop`` runs the CLI (and so the app)."""
 
 import sys
 
 try:
-    from desktop.cli import main
+    from rigready.desktop.cli import main
 except KeyboardInterrupt:  # Ctrl-C while the modules load: quiet, like Ctrl-C later
     sys.exit(130)
 

@@ -35,13 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from catalog import BUILTIN_DATA_DIR, Catalog, CatalogError
-from catalog.loader import active_pack
-from catalog.money import PriceView, today
-from catalog.paths import config_dir, data_dir
-from catalog.prices import price_of
-from desktop.context import AppContext
-from desktop.logging_setup import current_log_file, log_file_path
+from rigready.catalog import BUILTIN_DATA_DIR, Catalog, CatalogError
+from rigready.catalog.loader import active_pack
+from rigready.catalog.money import PriceView, today
+from rigready.catalog.paths import config_dir, data_dir
+from rigready.catalog.prices import price_of
+from rigready.desktop.context import AppContext
+from rigready.desktop.logging_setup import current_log_file, log_file_path
 
 DISTRIBUTION = "rigready"
 ICON_PATH = Path(__file__).resolve().parent / "resources" / "rigready.svg"

@@ -10,16 +10,16 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from assess.profile import load_profile
-from desktop.about import ICON_PATH
-from desktop.commands.common import UsageError
-from desktop.context import AppContext
-from desktop.crash_dialog import install_gui_crash_handler
-from desktop.pages import page_keys
-from desktop.png import save_widget_png
-from desktop.theme import apply_theme
-from desktop.theme_menu import saved_theme
-from desktop.window import MainWindow
+from rigready.assess.profile import load_profile
+from rigready.desktop.about import ICON_PATH
+from rigready.desktop.commands.common import UsageError
+from rigready.desktop.context import AppContext
+from rigready.desktop.crash_dialog import install_gui_crash_handler
+from rigready.desktop.pages import page_keys
+from rigready.desktop.png import save_widget_png
+from rigready.desktop.theme import apply_theme
+from rigready.desktop.theme_menu import saved_theme
+from rigready.desktop.window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +101,12 @@ def _replay(window: MainWindow, db_path: Path) -> None:
 
 def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: Path,
                 profile: object, force: bool = False) -> int:
-    from assess.hardware import RigProfile
+    from rigready.assess.hardware import RigProfile
 
     if isinstance(profile, RigProfile):
         rig = profile
     else:
-        from assess.detect import detect_rig
+        from rigready.assess.detect import detect_rig
 
         rig = detect_rig()
     window.resize(*SCREENSHOT_SIZE)

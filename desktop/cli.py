@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from desktop import crash
-from desktop.commands import COMMAND_MODULES
-from desktop.commands.common import CliParser, UsageError
-from desktop.logging_setup import configure_logging
+from rigready.desktop import crash
+from rigready.desktop.commands import COMMAND_MODULES
+from rigready.desktop.commands.common import CliParser, UsageError
+from rigready.desktop.logging_setup import configure_logging
 
 try:
     from importlib.metadata import version as _dist_version
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rigready {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from desktop.pages import page_keys
+    from rigready.desktop.pages import page_keys
 
     gui = subparsers.add_parser(
         "gui", help="open the window (or render a page to a PNG)",
@@ -72,7 +72,7 @@ def _qt_installed() -> bool:
 
 def _prepare_platform(screenshot: bool) -> None:
     """Pick Qt's platform before Qt loads: a missing X11 library is one line, not an abort."""
-    from desktop.qt_platform import PlatformError, prepare_qt_platform
+    from rigready.desktop.qt_platform import PlatformError, prepare_qt_platform
 
     try:
         prepare_qt_platform(screenshot)
@@ -81,7 +81,7 @@ def _prepare_platform(screenshot: bool) -> None:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
-    from desktop.pages import page_keys
+    from rigready.desktop.pages import page_keys
 
     screenshot: Path | None = args.screenshot
     if args.page is not None and args.page not in page_keys():
@@ -89,7 +89,7 @@ def _run_gui(args: argparse.Namespace) -> int:
     if not _qt_installed():
         raise UsageError("PySide6 is not installed; install rigready with its GUI dependencies")
     _prepare_platform(screenshot is not None)
-    app = importlib.import_module("desktop.app")
+    app = importlib.import_module("rigready.desktop.app")
     result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile,
                               db_path=args.db, force=args.force)
     return result
@@ -98,10 +98,10 @@ def _run_gui(args: argparse.Namespace) -> int:
 def _run_default() -> int:
     if display_available() and _qt_installed():
         _prepare_platform(False)
-        app = importlib.import_module("desktop.app")
+        app = importlib.import_module("rigready.desktop.app")
         result: int = app.run_gui(page=None, screenshot=None, profile_path=None)
         return result
-    detect = importlib.import_module("desktop.commands.detect")
+    detect = importlib.import_module("rigready.desktop.commands.detect")
     reason = "no display found" if not display_available() else "PySide6 is not installed"
     print(f"rigready: {reason}, so here is the terminal report instead.")
     print("Open the window from a desktop session with 'rigready', or render it offscreen with "
@@ -122,7 +122,7 @@ def print_error(exc: BaseException) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rigready`` console script."""
-    from assess.profile import ProfileError
+    from rigready.assess.profile import ProfileError
 
     words = sys.argv[1:] if argv is None else list(argv)
     if words == ["--version"]:  # answer without importing every command module
@@ -162,11 +162,11 @@ def _known_errors() -> tuple[type[Exception], ...]:
     The catalog's, the user files' and the monitor store's (disk full, locked, corrupt,
     read-only); the store is looked up only if a command imported it (sqlite-utils is slow).
     """
-    from catalog.errors import CatalogError
-    from catalog.userfiles import UserFileError
+    from rigready.catalog.errors import CatalogError
+    from rigready.catalog.userfiles import UserFileError
 
     errors: list[type[Exception]] = [CatalogError, UserFileError]
-    store = sys.modules.get("monitor.store")
+    store = sys.modules.get("rigready.monitor.store")
     if store is not None:
         errors.append(store.StoreError)
     return tuple(errors)

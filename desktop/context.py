@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from assess.hardware import RigProfile
-from catalog.paths import config_dir, database_path
+from rigready.assess.hardware import RigProfile
+from rigready.catalog.paths import config_dir, database_path
 
 if TYPE_CHECKING:
-    from catalog import Catalog
+    from rigready.catalog import Catalog
 
 
 class AppContext(QObject):
@@ -42,7 +42,7 @@ class AppContext(QObject):
 
     def reload_catalog(self) -> None:
         """Forget the loaded catalog (after the user set a price or installed a data pack)."""
-        from catalog import default_catalog
+        from rigready.catalog import default_catalog
 
         default_catalog.cache_clear()
         self._catalog = None
@@ -50,7 +50,7 @@ class AppContext(QObject):
     def catalog(self) -> Catalog:
         """The built-in plus user catalog, loaded once."""
         if self._catalog is None:
-            from catalog import default_catalog
+            from rigready.catalog import default_catalog
 
             self._catalog = default_catalog()
         return self._catalog

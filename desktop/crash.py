@@ -2,9 +2,10 @@
 
 :class:`CrashHandler` is installed as ``sys.excepthook`` and ``threading.excepthook`` by
 :func:`install`. For every exception nothing else caught it writes the full traceback to the log
-(``desktop.logging_setup``), then either prints one line on stderr naming the log file (the CLI)
-or hands a :class:`CrashReport` to a ``notify`` callback (the window shows a dialog, see
-``desktop.crash_dialog``), so the app never vanishes without a word. No Qt here: the CLI uses it.
+(``rigready.desktop.logging_setup``), then either prints one line on stderr naming the log file (the
+CLI) or hands a :class:`CrashReport` to a ``notify`` callback (the window shows a dialog, see
+``rigready.desktop.crash_dialog``), so the app never vanishes without a word. No Qt here: the CLI
+uses it.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from PySide6.QtCore import QEventLoop, QObject, QThread, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from desktop.crash import CrashHandler, CrashReport, cli_message, crash_message, install
-from desktop.logging_setup import configure_logging
+from rigready.desktop.crash import CrashHandler, CrashReport, cli_message, crash_message, install
+from rigready.desktop.logging_setup import configure_logging
 
 DIALOG_TITLE = "rigready: unexpected error"
 

@@ -6,8 +6,8 @@ wizard pages answer the same question the same way. No Qt here (the CLI imports 
 
 from __future__ import annotations
 
-from assess.estimate import Workload
-from assess.estimate.inputs import METHODS
+from rigready.assess.estimate import Workload
+from rigready.assess.estimate.inputs import METHODS
 
 #: What a plan may spend when the user names no budget (USD): a mid-range graphics card.
 DEFAULT_BUDGET_USD = 600.0

@@ -16,7 +16,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from catalog.paths import log_dir
+from rigready.catalog.paths import log_dir
 
 LOG_FILE_NAME = "rigready.log"
 MAX_BYTES = 1_000_000
@@ -60,7 +60,7 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
     (``RIGREADY_HOME`` changed) is closed and replaced.
 
     Args:
-        directory: folder of the log file; by default ``catalog.paths.log_dir()``.
+        directory: folder of the log file; by default ``rigready.catalog.paths.log_dir()``.
         role: ``"cli"`` or ``"gui"``, written in the start line.
 
     Returns:
@@ -99,7 +99,7 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
 
 def start_line(role: str) -> str:
     """One line naming the version, the role, Python and the system, for the top of a run."""
-    from desktop.cli import __version__
+    from rigready.desktop.cli import __version__
 
     frozen = " (bundle)" if getattr(sys, "frozen", False) else ""
     return (f"rigready {__version__}{frozen} {role} started; Python {platform.python_version()}, "

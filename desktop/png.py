@@ -1,4 +1,4 @@
-"""Saving a widget as a PNG through the shared safe writer (:mod:`catalog.userfiles`).
+"""Saving a widget as a PNG through the shared safe writer (:mod:`rigready.catalog.userfiles`).
 
 Qt's ``QPixmap.save(path)`` writes in place (an interrupted save leaves half a file and a symlink
 is replaced); here the image is encoded in memory, then written to a temporary file, fsynced and
@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtWidgets import QWidget
 
-from catalog.userfiles import UserFileError, write_user_file
+from rigready.catalog.userfiles import UserFileError, write_user_file
 
 
 def widget_png(widget: QWidget) -> bytes:

@@ -190,9 +190,11 @@ def prepare_qt_platform(screenshot: bool) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m desktop.qt_platform --missing debian|fedora``: the packages to install."""
+    """``python -m rigready.desktop.qt_platform --missing debian|fedora``: the packages to install.
+    """
     if len(argv) != 2 or argv[0] != "--missing" or argv[1] not in ("debian", "fedora"):
-        print("usage: python -m desktop.qt_platform --missing debian|fedora", file=sys.stderr)
+        print("usage: python -m rigready.desktop.qt_platform --missing debian|fedora",
+              file=sys.stderr)
         return 2
     missing = missing_libraries()
     names = (m.debian if argv[1] == "debian" else m.fedora for m in missing)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSettings, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
-from desktop.theme import THEMES, apply_theme
+from rigready.desktop.theme import THEMES, apply_theme
 
 THEME_KEY = "appearance/theme"
 _LABELS = {"system": "&System", "light": "&Light", "dark": "&Dark"}

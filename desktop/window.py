@@ -22,20 +22,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.hardware import RigProfile
-from assess.profile import ProfileError, load_profile, save_profile
-from catalog.userfiles import UserFileError
-from desktop.context import AppContext
-from desktop.pages import PAGES, PageSpec
-from desktop.theme import ACCENT, current_theme
-from desktop.theme_menu import ThemeMenu
-from desktop.worker import GeneratorWorker
+from rigready.assess.hardware import RigProfile
+from rigready.assess.profile import ProfileError, load_profile, save_profile
+from rigready.catalog.userfiles import UserFileError
+from rigready.desktop.context import AppContext
+from rigready.desktop.pages import PAGES, PageSpec
+from rigready.desktop.theme import ACCENT, current_theme
+from rigready.desktop.theme_menu import ThemeMenu
+from rigready.desktop.worker import GeneratorWorker
 
 log = logging.getLogger(__name__)
 
 
 def _detect_job() -> Generator[str, None, RigProfile]:
-    from assess.detect import detect_rig
+    from rigready.assess.detect import detect_rig
 
     yield "Detecting hardware…"
     return detect_rig()
@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         """Open the About dialog (non-blocking)."""
-        from desktop.about import AboutDialog
+        from rigready.desktop.about import AboutDialog
 
         dialog = AboutDialog(self.context, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

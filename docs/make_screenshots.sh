@@ -22,7 +22,7 @@ H200_DB=tests/data/monitor/h200-2026-11-22/h200-session.sqlite3
 
 shot() {  # shot PAGE PROFILE [extra gui options]
     local page=$1 profile=$2; shift 2
-    "$PY" -m desktop.cli gui --force --screenshot "$OUT/$page.png" --page "$page" --profile "$profile" "$@"
+    "$PY" -m rigready.desktop.cli gui --force --screenshot "$OUT/$page.png" --page "$page" --profile "$profile" "$@"
 }
 
 mkdir -p "$OUT"
@@ -45,7 +45,7 @@ shot benchmarks "$H100_RUN/detect.json"
 
 # SQLite writes -wal/-shm files beside a database it opens: replay a copy, never the fixture.
 cp "$H200_DB" "$HOME_DIR/h200.sqlite3"
-"$PY" -m desktop.cli gui --force --screenshot "$OUT/monitor.png" --db "$HOME_DIR/h200.sqlite3"
-"$PY" -m desktop.monitoring.screenshot --db "$HOME_DIR/h200.sqlite3" --at 45 \
+"$PY" -m rigready.desktop.cli gui --force --screenshot "$OUT/monitor.png" --db "$HOME_DIR/h200.sqlite3"
+"$PY" -m rigready.desktop.monitoring.screenshot --db "$HOME_DIR/h200.sqlite3" --at 45 \
     --out "$OUT/training-monitor.png"
 ls -l "$OUT"

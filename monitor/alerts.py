@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from monitor.clock_events import POWER_REASONS, THERMAL_REASONS
-from monitor.sample import GpuSample, Sample
+from rigready.monitor.clock_events import POWER_REASONS, THERMAL_REASONS
+from rigready.monitor.sample import GpuSample, Sample
 
 AlertKind = Literal["temperature", "thermal_throttle", "power_throttle", "vram", "stalled"]
 ALERT_KINDS: tuple[AlertKind, ...] = (

@@ -1,4 +1,4 @@
-"""Export of one monitoring session to CSV or JSON (used by :class:`monitor.store.Store`).
+"""Export of one monitoring session to CSV or JSON (used by :class:`rigready.monitor.store.Store`).
 
 CSV: one row per GPU per tick (a tick without GPUs gives one row with an empty ``gpu``), with the
 host columns repeated alongside, times as Unix seconds and ISO-8601 UTC. Throttle reasons are
@@ -6,7 +6,7 @@ joined with ``;``, processes written as ``pid:name:bytes`` joined with ``;``. Em
 read.
 
 JSON: ``{"format": "rigready-session", "version": 1, "session": {...}, "samples": [...],
-"events": [...]}`` where each sample mirrors :class:`monitor.sample.Sample`.
+"events": [...]}`` where each sample mirrors :class:`rigready.monitor.sample.Sample`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from monitor.sample import GpuSample, Sample
-from monitor.schema import GPU_COLUMNS, HOST_COLUMNS
-from monitor.store_read import EventRecord, SessionInfo
+from rigready.monitor.sample import GpuSample, Sample
+from rigready.monitor.schema import GPU_COLUMNS, HOST_COLUMNS
+from rigready.monitor.store_read import EventRecord, SessionInfo
 
 JSON_FORMAT = "rigready-session"
 JSON_VERSION = 1
@@ -87,7 +87,7 @@ def write_json(info: SessionInfo, samples: Sequence[Sample], events: Sequence[Ev
 
 def sample_from_dict(data: dict[str, Any]) -> Sample:
     """Rebuild a :class:`Sample` from one entry of an exported JSON document's ``samples``."""
-    from monitor.sample import GpuProcess, HostSample
+    from rigready.monitor.sample import GpuProcess, HostSample
 
     gpus = []
     for g in data.get("gpus", []):

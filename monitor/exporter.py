@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from monitor.clock_events import encode_clock_events
-from monitor.metrics_server import MetricsServer
-from monitor.sample import GpuSample, Sample
+from rigready.monitor.clock_events import encode_clock_events
+from rigready.monitor.metrics_server import MetricsServer
+from rigready.monitor.sample import GpuSample, Sample
 
 MIB = 1024 * 1024
 LABELS: tuple[str, ...] = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname")

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-log = logging.getLogger("monitor.exporter")
+log = logging.getLogger("rigready.monitor.exporter")
 
 #: A connection that has not sent a whole request after this long is closed.
 IDLE_TIMEOUT_S = 10.0

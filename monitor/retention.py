@@ -12,7 +12,7 @@ import math
 import sqlite3
 from dataclasses import dataclass
 
-from monitor.schema import GPU_METRICS, HOST_METRICS
+from rigready.monitor.schema import GPU_METRICS, HOST_METRICS
 
 DAY = 86400.0
 MINUTE = 60.0

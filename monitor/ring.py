@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from monitor.retention import Aggregate
-from monitor.sample import Sample
-from monitor.store_read import EventRecord
+from rigready.monitor.retention import Aggregate
+from rigready.monitor.sample import Sample
+from rigready.monitor.store_read import EventRecord
 
 GIB = 1024**3
 NAN = float("nan")

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from monitor.alerts import AlertConfig, AlertEngine, AlertEvent
-from monitor.providers.base import Provider, ProviderError, Reading
-from monitor.sample import GpuSample, HostSample, Sample
-from monitor.store import Store, StoreError
-from monitor.store_guard import GuardError, MonitorLock
-from monitor.store_read import EventRecord
-from monitor.throttle import ThrottleLog
+from rigready.monitor.alerts import AlertConfig, AlertEngine, AlertEvent
+from rigready.monitor.providers.base import Provider, ProviderError, Reading
+from rigready.monitor.sample import GpuSample, HostSample, Sample
+from rigready.monitor.store import Store, StoreError
+from rigready.monitor.store_guard import GuardError, MonitorLock
+from rigready.monitor.store_read import EventRecord
+from rigready.monitor.throttle import ThrottleLog
 
-log = logging.getLogger("monitor.sampler")
+log = logging.getLogger("rigready.monitor.sampler")
 _T = TypeVar("_T")
 
 MIN_INTERVAL_S = 0.2

@@ -6,18 +6,19 @@ and benchmark results.
 - Writes are batched: :meth:`Store.add_sample` and :meth:`Store.add_event` open a transaction
   that :meth:`Store.commit` closes; the sampler commits at least once a second.
 - The schema version lives in ``PRAGMA user_version`` and is migrated forward on open
-  (:mod:`monitor.schema`).
+  (:mod:`rigready.monitor.schema`).
 - Each thread needs its own :class:`Store` (sqlite3 connections are per thread).
 - Queued rows stay in memory until a commit succeeds: a locked database, a full disk or an I/O
   error rolls the batch back and keeps it for the next commit, so nothing is lost while the
   problem lasts (up to :data:`MAX_QUEUED` rows; older ones are counted in ``dropped``).
 
-Environmental problems (unwritable folder, corrupt or foreign file, newer schema, disk full)
-raise :class:`StoreError` with a one-line message and a ``kind``. Before anything is written
-(:mod:`monitor.store_guard`): the disk must have room, a non-SQLite file or another program's
-database is refused untouched, and a corrupt rigready database is renamed aside (``notices``
-says so) and a fresh one started. Memory-mapped I/O stays off (``mmap_size=0``). Read-only
-stores never write; when the disk is full or the folder read-only they read a private copy.
+Environmental problems (unwritable folder, corrupt or foreign file, newer schema, disk full) raise
+:class:`StoreError` with a one-line message and a ``kind``. Before anything is written
+(:mod:`rigready.monitor.store_guard`): the disk must have room, a non-SQLite file or another
+program's database is refused untouched, and a corrupt rigready database is renamed aside
+(``notices`` says so) and a fresh one started. Memory-mapped I/O stays off (``mmap_size=0``).
+Read-only stores never write; when the disk is full or the folder read-only they read a private
+copy.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ from typing import IO, Any
 
 import sqlite_utils
 
-from monitor import export, retention
-from monitor.retention import Aggregate, RetentionResult
-from monitor.sample import GpuSample, Sample
-from monitor.schema import GPU_COLUMNS, HOST_COLUMNS, MIGRATIONS, SCHEMA_VERSION
-from monitor.store_guard import (
+from rigready.monitor import export, retention
+from rigready.monitor.retention import Aggregate, RetentionResult
+from rigready.monitor.sample import GpuSample, Sample
+from rigready.monitor.schema import GPU_COLUMNS, HOST_COLUMNS, MIGRATIONS, SCHEMA_VERSION
+from rigready.monitor.store_guard import (
     MIN_FREE_BYTES,
     GuardError,
     ReadCopy,
@@ -46,7 +47,7 @@ from monitor.store_guard import (
     open_for_reading,
     open_for_writing,
 )
-from monitor.store_read import (
+from rigready.monitor.store_read import (
     EventRecord,
     SessionInfo,
     read_events,

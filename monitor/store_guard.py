@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-log = logging.getLogger("monitor.store")
+log = logging.getLogger("rigready.monitor.store")
 
 #: Writing stops while this much is still free on the database's disk.
 MIN_FREE_BYTES = 16 * 1024 * 1024

@@ -1,4 +1,5 @@
-"""Reading the monitor database back into dataclasses (used by :class:`monitor.store.Store`)."""
+"""Reading the monitor database back into dataclasses (used by
+:class:`rigready.monitor.store.Store`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.sample import GpuProcess, GpuSample, HostSample, Sample
-from monitor.schema import GPU_COLUMNS, HOST_COLUMNS
+from rigready.monitor.sample import GpuProcess, GpuSample, HostSample, Sample
+from rigready.monitor.schema import GPU_COLUMNS, HOST_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalog.pack import main
+# rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "build" / "pkgroot"))
+
+from rigready.catalog.pack import main
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

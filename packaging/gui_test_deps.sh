@@ -7,7 +7,7 @@
 #   packaging/gui_test_deps.sh [PYTHON]
 set -euo pipefail
 PY=${1:-.venv/bin/python}
-missing=$("$PY" -m desktop.qt_platform --missing debian)
+missing=$("$PY" -m rigready.desktop.qt_platform --missing debian)
 command -v Xvfb >/dev/null 2>&1 || missing="xvfb $missing"
 command -v desktop-file-validate >/dev/null 2>&1 || missing="desktop-file-utils $missing"
 missing=$(echo "$missing" | xargs)

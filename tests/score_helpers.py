@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assess.hardware import (
+from rigready.assess.hardware import (
     CpuInfo,
     Disk,
     DiskKind,

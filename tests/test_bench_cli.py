@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from assess.bench.progress import Progress
-from desktop.cli import main
-from desktop.commands.bench import ProgressBar, drive
+from rigready.assess.bench.progress import Progress
+from rigready.desktop.cli import main
+from rigready.desktop.commands.bench import ProgressBar, drive
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -142,7 +142,7 @@ def test_drive_closes_the_generator_on_interrupt() -> None:
 def test_signal_during_a_run_removes_the_test_file(sig: int, tmp_path: Path, home: Path) -> None:
     env = {**os.environ, "RIGREADY_HOME": str(home), "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "bench", "storage", "--path", str(tmp_path),
+        [sys.executable, "-m", "rigready.desktop.cli", "bench", "storage", "--path", str(tmp_path),
          "--size-mib", "8", "--seconds", "30", "--no-save"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assess.bench.compare import (
+from rigready.assess.bench.compare import (
     classify_drive,
     compare_cpu,
     compare_drive,
@@ -18,20 +18,20 @@ from assess.bench.compare import (
     gpu_speedup,
     healthy_fraction,
 )
-from assess.bench.cpu_gemm import BlasInfo, CpuGemmResult
-from assess.bench.fingerprint import machine_fingerprint, profile_fingerprint
-from assess.bench.gemm import GemmMeasurement, Telemetry, summarize
-from assess.bench.gpu_gemm import GpuGemmResult, Skipped, SustainedPoint, trace_from_points
-from assess.bench.performance import measured_performance
-from assess.bench.records import (
+from rigready.assess.bench.cpu_gemm import BlasInfo, CpuGemmResult
+from rigready.assess.bench.fingerprint import machine_fingerprint, profile_fingerprint
+from rigready.assess.bench.gemm import GemmMeasurement, Telemetry, summarize
+from rigready.assess.bench.gpu_gemm import GpuGemmResult, Skipped, SustainedPoint, trace_from_points
+from rigready.assess.bench.performance import measured_performance
+from rigready.assess.bench.records import (
     bench_kind,
     result_from_dict,
     result_label,
     result_rows,
     result_to_dict,
 )
-from assess.bench.storage import StorageResult, StorageTestResult
-from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+from rigready.assess.bench.storage import StorageResult, StorageTestResult
+from rigready.assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, RigProfile, SystemInfo
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from assess.bench.cpu_gemm import (
+from rigready.assess.bench.cpu_gemm import (
     BlasInfo,
     CpuGemmResult,
     blas_from_config,
@@ -14,9 +14,9 @@ from assess.bench.cpu_gemm import (
     threads_from_env,
     time_limited_n,
 )
-from assess.bench.gemm import gemm_flops, quantile, summarize
-from assess.bench.progress import Progress
-from assess.hardware import CpuInfo
+from rigready.assess.bench.gemm import gemm_flops, quantile, summarize
+from rigready.assess.bench.progress import Progress
+from rigready.assess.hardware import CpuInfo
 from tests.helpers.fake_gemm import drain
 
 # numpy.show_config(mode="dicts") on the development VM (numpy 2.4.6 wheel), trimmed.

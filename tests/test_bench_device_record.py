@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from assess.bench.gpu_gemm import GpuGemmResult
-from assess.bench.records import result_from_dict
+from rigready.assess.bench.gpu_gemm import GpuGemmResult
+from rigready.assess.bench.records import result_from_dict
 
 DATA = Path(__file__).parent / "data" / "bench"
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from assess.bench.gemm import gemm_flops
-from assess.bench.gpu_backends import (
+from rigready.assess.bench.gemm import gemm_flops
+from rigready.assess.bench.gpu_backends import (
     BackendUnavailable,
     GpuDevice,
     TorchBackend,
@@ -14,7 +14,7 @@ from assess.bench.gpu_backends import (
     open_backend,
     rotation_pairs,
 )
-from assess.bench.gpu_gemm import (
+from rigready.assess.bench.gpu_gemm import (
     GpuGemmResult,
     SustainedPoint,
     default_n,
@@ -22,7 +22,7 @@ from assess.bench.gpu_gemm import (
     trace_from_points,
     with_expected,
 )
-from assess.bench.gpu_telemetry import (
+from rigready.assess.bench.gpu_telemetry import (
     TelemetryReading,
     TelemetrySampler,
     decode_reasons,

@@ -9,11 +9,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from assess.bench.progress import BenchError, Progress
-from assess.bench.storage import DEGRADED_LABEL, Engine, StorageResult, run_storage
-from assess.bench.storage_aio import aio_available, run_pass_aio
-from assess.bench.storage_io import CDM_TESTS, PassStats, StorageTest, TestFile, random_pool
-from assess.bench.storage_target import (
+from rigready.assess.bench.progress import BenchError, Progress
+from rigready.assess.bench.storage import DEGRADED_LABEL, Engine, StorageResult, run_storage
+from rigready.assess.bench.storage_aio import aio_available, run_pass_aio
+from rigready.assess.bench.storage_io import (
+    CDM_TESTS,
+    PassStats,
+    StorageTest,
+    TestFile,
+    random_pool,
+)
+from rigready.assess.bench.storage_target import (
     bench_file_name,
     check_target,
     clean_stale,
@@ -304,7 +310,7 @@ def test_aio_pass_keeps_the_queue_full_and_reports_errors(tmp_path: Path) -> Non
 
 
 def test_aio_required_but_unavailable(tmp_path: Path, monkeypatch: Any) -> None:
-    import assess.bench.storage as storage_module
+    import rigready.assess.bench.storage as storage_module
 
     monkeypatch.setattr(storage_module, "aio_available", lambda: False)
     with pytest.raises(BenchError, match="native AIO is not available"):
@@ -328,7 +334,7 @@ def test_ctrl_c_during_aio_cleanup_still_removes_the_file(tmp_path: Path,
     closing it raised BufferError and the test file stayed (1 run in 12 in the issue)."""
     import signal
 
-    from assess.bench import storage_aio
+    from rigready.assess.bench import storage_aio
 
     real_call = storage_aio._Aio.call
     hits: list[int] = []

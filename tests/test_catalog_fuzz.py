@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import catalog
-from catalog import KINDS, CatalogError, merge, parse_document, parse_file, parse_text
+from rigready import catalog
+from rigready.catalog import KINDS, CatalogError, merge, parse_document, parse_file, parse_text
 
 MINI = Path(__file__).parent / "data" / "catalog" / "mini"
 VALID_TEXTS = {p.name: p.read_text(encoding="utf-8") for p in sorted(MINI.glob("*.toml"))}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import catalog
-from catalog import CatalogError, load_catalog, parse_text
+from rigready import catalog
+from rigready.catalog import CatalogError, load_catalog, parse_text
 
 MINI = Path(__file__).parent / "data" / "catalog" / "mini"
 

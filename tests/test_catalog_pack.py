@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from catalog import BUILTIN_DATA_DIR, load_catalog
-from catalog.loader import shipped_date
-from catalog.overrides import overrides_path, set_price
-from catalog.pack import PackError, build_pack, install_pack, installed_pack, packs_dir
-from desktop.cli import main
+from rigready.catalog import BUILTIN_DATA_DIR, load_catalog
+from rigready.catalog.loader import shipped_date
+from rigready.catalog.overrides import overrides_path, set_price
+from rigready.catalog.pack import PackError, build_pack, install_pack, installed_pack, packs_dir
+from rigready.desktop.cli import main
 
 FUTURE = date(2099, 1, 1)
 

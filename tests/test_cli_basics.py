@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from desktop import cli
+from rigready.desktop import cli
 
 
 def test_version_answers_without_building_the_parser(capsys: pytest.CaptureFixture[str],

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import catalog
-from catalog.paths import user_catalog_dir
-from desktop.cli import main
-from desktop.commands.catalog import LIST_KINDS
+from rigready import catalog
+from rigready.catalog.paths import user_catalog_dir
+from rigready.desktop.cli import main
+from rigready.desktop.commands.catalog import LIST_KINDS
 
 PROFILES = Path(__file__).parent / "data" / "profiles"
 RTX3060 = PROFILES / "hobbyist" / "desktop-rtx3060-12gb-32gb-ddr4.json"
@@ -175,10 +175,10 @@ def test_score_bad_profile_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def _save_cpu_result(db: Path, fingerprint: str, gflops: float) -> None:
-    from assess.bench.cpu_gemm import BlasInfo, CpuGemmResult
-    from assess.bench.gemm import GemmMeasurement
-    from assess.bench.records import result_to_dict
-    from monitor.store import Store
+    from rigready.assess.bench.cpu_gemm import BlasInfo, CpuGemmResult
+    from rigready.assess.bench.gemm import GemmMeasurement
+    from rigready.assess.bench.records import result_to_dict
+    from rigready.monitor.store import Store
 
     result = CpuGemmResult(
         measurements=(GemmMeasurement("fp32", 2048, gflops, gflops * 0.9, gflops * 1.1, 5,
@@ -191,9 +191,9 @@ def _save_cpu_result(db: Path, fingerprint: str, gflops: float) -> None:
 
 def test_score_uses_saved_benchmarks_of_the_same_machine(
         capsys: pytest.CaptureFixture[str]) -> None:
-    from assess.bench.fingerprint import profile_fingerprint
-    from assess.profile import load_profile
-    from catalog.paths import database_path
+    from rigready.assess.bench.fingerprint import profile_fingerprint
+    from rigready.assess.profile import load_profile
+    from rigready.catalog.paths import database_path
 
     profile = load_profile(RTX3060)
     _save_cpu_result(database_path(), profile_fingerprint(profile), 4321.0)
@@ -210,7 +210,7 @@ def test_score_uses_saved_benchmarks_of_the_same_machine(
 
 
 def test_no_history_means_no_measurements() -> None:
-    from assess.profile import load_profile
-    from desktop.commands.score import measured_for
+    from rigready.assess.profile import load_profile
+    from rigready.desktop.commands.score import measured_for
 
     assert measured_for(load_profile(RTX3060)) is None

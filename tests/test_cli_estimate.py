@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
+from rigready.desktop.cli import main
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 
@@ -32,8 +32,8 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_profile_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo
-    from assess.profile import save_profile
+    from rigready.assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+    from rigready.assess.profile import save_profile
 
     rig = RigProfile(cpu=CpuInfo(), memory=MemoryInfo(total_bytes=32 * 2**30), storage=(),
                      gpus=(GpuInfo(vendor="nvidia", name="NVIDIA GeForce RTX 3060",
@@ -92,7 +92,7 @@ def test_a_pc_without_a_gpu_gets_a_yes_or_no_and_offload_never_says_batch_0(
         capsys: pytest.CaptureFixture[str]) -> None:
     from pathlib import Path
 
-    from desktop.cli import main
+    from rigready.desktop.cli import main
 
     cpu_only = Path(__file__).parent / "data" / "profiles" / "cpu-only-2026-11-22.json"
     assert main(["estimate", "llama-3.2-1b", "--profile", str(cpu_only)]) == 0

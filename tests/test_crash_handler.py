@@ -11,7 +11,7 @@ from types import TracebackType
 
 import pytest
 
-from desktop.crash import (
+from rigready.desktop.crash import (
     CrashHandler,
     CrashReport,
     cli_message,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assess.detect._fs import SysRoot
-from assess.detect.cpu import (
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.cpu import (
     _model_and_vendor,
     parse_cpu_list,
     parse_cpuinfo,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from assess.detect import detect_rig
-from assess.detect._fs import SysRoot
-from assess.detect.gpu_nvidia import format_cuda_version, probe_nvidia
-from assess.detect.gpu_sysfs import probe_sysfs_gpus
-from assess.detect.nvml import NvmlCallError, NvmlUnavailable, PynvmlAdapter
+from rigready.assess.detect import detect_rig
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.gpu_nvidia import format_cuda_version, probe_nvidia
+from rigready.assess.detect.gpu_sysfs import probe_sysfs_gpus
+from rigready.assess.detect.nvml import NvmlCallError, NvmlUnavailable, PynvmlAdapter
 from tests.helpers.fake_nvml import FakeNvml, Unsupported
 
 CPU_ONLY = Path(__file__).parent / "data" / "detect" / "cpu-only-vm-2026-11-22"

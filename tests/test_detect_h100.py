@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assess.detect import detect_rig
-from assess.hardware import RigProfile
-from assess.profile import load_profile, profile_to_dict
-from assess.units import GIB
+from rigready.assess.detect import detect_rig
+from rigready.assess.hardware import RigProfile
+from rigready.assess.profile import load_profile, profile_to_dict
+from rigready.assess.units import GIB
 from tests.helpers.fake_nvml import FakeNvml
 
 DATA = Path(__file__).parent / "data"
@@ -79,7 +79,7 @@ def test_h100_tree_details() -> None:
 
 
 def test_both_committed_profiles_render_as_a_report() -> None:
-    from desktop.commands.detect import render_report
+    from rigready.desktop.commands.detect import render_report
 
     h100 = render_report(load_profile(PROFILE))
     assert "NVIDIA H100 80GB HBM3" in h100 and "79.6 GiB" in h100 and "9.0" in h100

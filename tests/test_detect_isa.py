@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assess.detect.isa import AI_FLAGS, ai_flags, fp32_flops_per_cycle
+from rigready.assess.detect.isa import AI_FLAGS, ai_flags, fp32_flops_per_cycle
 
 
 @pytest.mark.parametrize(

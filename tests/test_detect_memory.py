@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assess.detect._fs import SysRoot
-from assess.detect.dmi import is_soldered, parse_dmi_size, parse_dmidecode, parse_udev_memory
-from assess.detect.memory import parse_meminfo, probe_memory
-from assess.hardware import MemoryModule
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.dmi import (
+    is_soldered,
+    parse_dmi_size,
+    parse_dmidecode,
+    parse_udev_memory,
+)
+from rigready.assess.detect.memory import parse_meminfo, probe_memory
+from rigready.assess.hardware import MemoryModule
 
 CPU_ONLY = Path(__file__).parent / "data" / "detect" / "cpu-only-vm-2026-11-22"
 

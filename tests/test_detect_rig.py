@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-import assess.detect as detect
-from assess.detect import detect_rig
-from assess.detect.nvml import NvmlUnavailable
-from assess.hardware import CpuInfo
-from assess.profile import load_profile, profile_from_dict, profile_to_dict
+import rigready.assess.detect as detect
+from rigready.assess.detect import detect_rig
+from rigready.assess.detect.nvml import NvmlUnavailable
+from rigready.assess.hardware import CpuInfo
+from rigready.assess.profile import load_profile, profile_from_dict, profile_to_dict
 
 DATA = Path(__file__).parent / "data"
 CPU_ONLY = DATA / "detect" / "cpu-only-vm-2026-11-22"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assess.detect._fs import SysRoot
-from assess.detect.mounts import parse_mountinfo, shown_mount_point
-from assess.detect.storage import StatvfsFn, classify_disk, probe_storage
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.mounts import parse_mountinfo, shown_mount_point
+from rigready.assess.detect.storage import StatvfsFn, classify_disk, probe_storage
 
 CPU_ONLY = Path(__file__).parent / "data" / "detect" / "cpu-only-vm-2026-11-22"
 

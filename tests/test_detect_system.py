@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assess.detect._fs import SysRoot
-from assess.detect.system import NOT_CHECKED, find_package, probe_system, read_assignments
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.system import NOT_CHECKED, find_package, probe_system, read_assignments
 
 CPU_ONLY = Path(__file__).parent / "data" / "detect" / "cpu-only-vm-2026-11-22"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from assess.profile import load_profile
-from desktop.cli import main
+from rigready.assess.profile import load_profile
+from rigready.desktop.cli import main
 
 RUN = Path(__file__).parent / "data" / "device-smoke" / "h100-2026-11-22"
 

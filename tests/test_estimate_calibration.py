@@ -16,21 +16,21 @@ from typing import Any
 
 import pytest
 
-from assess.estimate import Workload, qlora
-from assess.estimate.memory import (
+from rigready.assess.estimate import Workload, qlora
+from rigready.assess.estimate.memory import (
     CUDA_CONTEXT_INFER_BYTES,
     CUDA_CONTEXT_TRAIN_BYTES,
     driver_reserved_bytes,
     memory,
 )
-from assess.estimate.model import (
+from rigready.assess.estimate.model import (
     ModelShape,
     shape_from_config,
     shape_from_config_file,
     with_head,
 )
-from assess.estimate.stack import ERROR_BANDS
-from assess.measure.workload import head_for_task
+from rigready.assess.estimate.stack import ERROR_BANDS
+from rigready.assess.measure.workload import head_for_task
 
 DATA = Path(__file__).parent / "data"
 FILES = sorted((DATA / "calibration").glob("*.json"))

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import EstimateError, Workload, estimate
-from assess.estimate.memory import memory
-from assess.estimate.model import config_head, shape_from_config, shape_from_config_file
-from assess.measure.workload import config_for, spec_for
-from desktop.cli import main
+from rigready.assess.estimate import EstimateError, Workload, estimate
+from rigready.assess.estimate.memory import memory
+from rigready.assess.estimate.model import config_head, shape_from_config, shape_from_config_file
+from rigready.assess.measure.workload import config_for, spec_for
+from rigready.desktop.cli import main
 
 BERT = Path(__file__).parent / "data" / "hf_configs" / "bert-base-uncased.json"
 GIB = 2**30

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from assess.estimate import EstimateError, Workload, estimate, resolve_model
-from assess.estimate import diffusion as dif
-from assess.estimate.catalog_images import DIFFUSION, image_shape
-from assess.estimate.memory import GIB, memory
-from assess.estimate.model import shape_from_config_file
-from assess.estimate.vision import ARCHS, walk
+from rigready.assess.estimate import EstimateError, Workload, estimate, resolve_model
+from rigready.assess.estimate import diffusion as dif
+from rigready.assess.estimate.catalog_images import DIFFUSION, image_shape
+from rigready.assess.estimate.memory import GIB, memory
+from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.estimate.vision import ARCHS, walk
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -88,7 +88,7 @@ def test_unet_config_file_is_walked() -> None:
 
 
 def test_unmodelled_image_families_are_unknown_with_the_reason() -> None:
-    from catalog import default_catalog
+    from rigready.catalog import default_catalog
 
     cat = default_catalog()
     for model_id in ("flux.1-dev", "sd-3.5-medium"):

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assess.estimate import EstimateError, GpuTarget, Workload, estimate, estimate_to_dict
-from assess.estimate.gpu import gpu_from_info
-from assess.estimate.memory import GIB, memory
-from assess.estimate.model import shape_from_config_file
-from assess.estimate.timing import flops_per_token
-from assess.hardware import GpuInfo
+from rigready.assess.estimate import EstimateError, GpuTarget, Workload, estimate, estimate_to_dict
+from rigready.assess.estimate.gpu import gpu_from_info
+from rigready.assess.estimate.memory import GIB, memory
+from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.estimate.timing import flops_per_token
+from rigready.assess.hardware import GpuInfo
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 LLAMA1B = shape_from_config_file(CONFIGS / "llama-3.2-1b.json")
@@ -194,7 +194,7 @@ def test_bad_input(wl: Workload, problem: str) -> None:
 
 
 def test_gpu_from_detected_info_uses_catalog_figures() -> None:
-    from catalog import default_catalog
+    from rigready.catalog import default_catalog
 
     info = GpuInfo(vendor="nvidia", name="NVIDIA GeForce RTX 4090", vram_bytes=24 * GIB,
                    power_limit_w=450.0, pcie_gen_max=4)
@@ -217,8 +217,8 @@ def test_json_has_the_documented_keys() -> None:
 
 
 def test_more_gpus_are_suggested_for_data_center_cards_only() -> None:
-    from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-    from catalog import default_catalog
+    from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+    from rigready.catalog import default_catalog
 
     cat = default_catalog()
     shape = resolve_model("llama-3.1-8b", cat.models)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import EstimateError, resolve_model
-from assess.estimate.model import (
+from rigready.assess.estimate import EstimateError, resolve_model
+from rigready.assess.estimate.model import (
     parse_param_count,
     shape_from_config_file,
     shape_from_entry,
@@ -144,7 +144,7 @@ def test_resolve_model_by_id_path_and_count() -> None:
 
 
 def test_every_catalog_model_resolves() -> None:
-    from catalog import default_catalog
+    from rigready.catalog import default_catalog
 
     cat = default_catalog()
     for entry in cat.models:

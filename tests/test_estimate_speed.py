@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from assess.estimate import GpuTarget, Workload, estimate, speed
-from assess.estimate.model import shape_from_config_file
-from assess.units import GIB
+from rigready.assess.estimate import GpuTarget, Workload, estimate, speed
+from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.units import GIB
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -60,7 +60,7 @@ def test_generate_decode_matches_the_measured_runs() -> None:
         wl = Workload(method="inference", batch=c["batch"], seq_len=c["seq"],
                       new_tokens=c["extra"]["new_tokens"])
         rates = speed.rates_for(989.0, 4800.0, "bf16", reference=True)
-        from assess.estimate.memory import kv_cache_bytes, weight_bytes
+        from rigready.assess.estimate.memory import kv_cache_bytes, weight_bytes
 
         hf, cpp = speed.decode_seconds(shape, weight_bytes(shape, wl) + kv_cache_bytes(shape, wl),
                                        rates)
@@ -113,7 +113,7 @@ def test_image_step_times_within_target_on_every_recorded_case() -> None:
 def test_classifier_step_comes_from_its_kernels() -> None:
     # the walk notes every conv/Linear once: ResNet-50 has 53 convs + the head; ViT-B/16 the
     # patch conv, 4 Linears per block and the head, and 12 attentions of 197 tokens
-    from assess.estimate import image_speed, vision
+    from rigready.assess.estimate import image_speed, vision
 
     r50 = vision.walk(vision.ARCHS["resnet50"], 224)
     assert len(r50.gemms) == r50.layers + 1 == 54
@@ -139,8 +139,8 @@ def _recorded_steps(held_out: bool) -> list[tuple[str, Any, Workload, float]]:
     non-held-out file."""
     import json
 
-    from assess.estimate.model import shape_from_config
-    from assess.measure.workload import head_for_task
+    from rigready.assess.estimate.model import shape_from_config
+    from rigready.assess.measure.workload import head_for_task
 
     out = []
     pattern = "h200-*-holdout.json" if held_out else "h200-*.json"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store import Store
+from rigready.monitor.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals, Linux mounts")
@@ -31,7 +31,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _rigready(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "desktop", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "rigready.desktop", *args], cwd=ROOT,
                             env=_env(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -187,7 +187,7 @@ def test_sigkill_loop_on_the_monitor_and_the_benchmark(tmp_path: Path) -> None:
     """SIGKILL at start-up, mid-run and later (three monitors at once), and once mid-benchmark:
     every database stays intact and reopens for writing, at most ~1 s of samples is lost, and
     the benchmark's orphaned test file is removed by the next run's first step."""
-    from assess.bench.storage_target import clean_stale
+    from rigready.assess.bench.storage_target import clean_stale
 
     runs = []
     for k, delay in enumerate((0.05, 1.5, 3.0)):

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assess.detect import detect_rig
-from assess.detect._fs import SysRoot
-from assess.detect.formfactor import probe_form_factor
-from assess.formfactor import cpu_clue, gpu_is_mobile, infer_form_factor
-from assess.hardware import GpuInfo
-from assess.profile import load_profile, profile_from_dict, profile_to_dict
+from rigready.assess.detect import detect_rig
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.formfactor import probe_form_factor
+from rigready.assess.formfactor import cpu_clue, gpu_is_mobile, infer_form_factor
+from rigready.assess.hardware import GpuInfo
+from rigready.assess.profile import load_profile, profile_from_dict, profile_to_dict
 
 DATA = Path(__file__).parent / "data"
 
@@ -133,9 +133,9 @@ def test_the_report_shows_the_form_factor_score_and_plan_use() -> None:
     inferred 'desktop' from the CPU name: the report now shows what they use, and why."""
     from dataclasses import replace
 
-    from assess.formfactor import form_factor_of
-    from assess.hardware import FormFactorInfo
-    from desktop.commands.detect import render_report
+    from rigready.assess.formfactor import form_factor_of
+    from rigready.assess.hardware import FormFactorInfo
+    from rigready.desktop.commands.detect import render_report
 
     profile = load_profile(DATA / "profiles" / "hobbyist" / "desktop-rtx3060-12gb-32gb-ddr4.json")
     unknown = replace(profile, form_factor=FormFactorInfo(kind="unknown"),

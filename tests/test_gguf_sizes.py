@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import EstimateError
-from assess.estimate.gguf import (
+from rigready.assess.estimate import EstimateError
+from rigready.assess.estimate.gguf import (
     BLOCKS,
     bits_per_weight,
     gguf_size,
@@ -16,8 +16,8 @@ from assess.estimate.gguf import (
     normalise_quant,
     tensor_type,
 )
-from assess.estimate.model import shape_from_entry
-from catalog import default_catalog
+from rigready.assess.estimate.model import shape_from_entry
+from rigready.catalog import default_catalog
 
 TABLE = Path(__file__).parent / "data" / "gguf" / "published_sizes.csv"
 #: Published sizes are rounded to 10 MB; the estimate counts every tensor, so 1 % is generous.
@@ -69,7 +69,7 @@ def test_rows_not_a_multiple_of_the_block_fall_back() -> None:
     assert experts == pytest.approx(24 * 32 * 3 * 2880 * 2880 * 4.25 / 8, rel=1e-6)
     assert size.total_bytes == pytest.approx(experts + (shape.params - 24 * 32 * 3 * 2880 * 2880)
                                              * 8.5 / 8, rel=0.01)
-    from assess.estimate.gguf import layer_tensors
+    from rigready.assess.estimate.gguf import layer_tensors
 
     q = layer_tensors(shape, 0)[0]
     assert tensor_type(shape, "Q4_K_M", q) == "Q5_0"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from assess.hardware import GpuInfo, GpuVendor
-from assess.match import is_laptop_name, match_gpu, normalize_gpu_name
-from catalog import Catalog, load_catalog
+from rigready.assess.hardware import GpuInfo, GpuVendor
+from rigready.assess.match import is_laptop_name, match_gpu, normalize_gpu_name
+from rigready.catalog import Catalog, load_catalog
 
 MINI = Path(__file__).parent / "data" / "catalog" / "mini"
 GIB = 1024**3

@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import EstimateError, find_model, resolve_model
-from assess.estimate import hub as hub_module
-from assess.estimate.hub import HubError, HubRef, fetch_hub_model, hub_model_job, parse_hub_ref
-from catalog import default_catalog
+from rigready.assess.estimate import EstimateError, find_model, resolve_model
+from rigready.assess.estimate import hub as hub_module
+from rigready.assess.estimate.hub import (
+    HubError,
+    HubRef,
+    fetch_hub_model,
+    hub_model_job,
+    parse_hub_ref,
+)
+from rigready.catalog import default_catalog
 from tests.helpers.fake_hub import (
     COMMIT,
     GOOD_TOKEN,
@@ -197,7 +203,7 @@ def test_unsupported_model_type_on_the_hub_is_an_estimate_error(
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rigready.desktop", *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=60, check=False, env={**os.environ, **env})
 
 

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assess.estimate.inputs import EstimateError
-from assess.estimate.model import MAX_PARAM_COUNT, parse_param_count, shape_from_config
-from assess.jsonfile import parse_json_text, read_json_file
-from assess.plan.facts import FactsError, load_facts
-from assess.profile import ProfileError, profile_from_dict, profile_to_dict
-from desktop.cli import build_parser
-from desktop.commands.common import UsageError
-from desktop.settings_values import setting_flag, setting_int, setting_number
-from monitor.metrics_server import response_for
+from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.model import MAX_PARAM_COUNT, parse_param_count, shape_from_config
+from rigready.assess.jsonfile import parse_json_text, read_json_file
+from rigready.assess.plan.facts import FactsError, load_facts
+from rigready.assess.profile import ProfileError, profile_from_dict, profile_to_dict
+from rigready.desktop.cli import build_parser
+from rigready.desktop.commands.common import UsageError
+from rigready.desktop.settings_values import setting_flag, setting_int, setting_number
+from rigready.monitor.metrics_server import response_for
 
 PROFILES = Path(__file__).parent / "data" / "profiles"
 VALID_PROFILE = json.loads((PROFILES / "hobbyist" / "desktop-rtx3060-12gb-32gb-ddr4.json")
@@ -72,7 +72,7 @@ def _printed_line(exc: BaseException) -> None:
     import contextlib
     import io
 
-    from desktop.cli import print_error
+    from rigready.desktop.cli import print_error
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assess.plan.live import cache_path, fetch_live_offers, parse_offers
-from catalog import load_catalog
-from desktop.cli import main
+from rigready.assess.plan.live import cache_path, fetch_live_offers, parse_offers
+from rigready.catalog import load_catalog
+from rigready.desktop.cli import main
 
 ANSWER = Path(__file__).parent / "data" / "live" / "vast-bundles.json"
 PROFILE = Path(__file__).parent / "data" / "profiles" / "cpu-only-2026-11-22.json"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop import crash
-from desktop.cli import __version__, main
-from desktop.logging_setup import (
+from rigready.desktop import crash
+from rigready.desktop.cli import __version__, main
+from rigready.desktop.logging_setup import (
     BACKUP_COUNT,
     LOG_FILE_NAME,
     MAX_BYTES,
@@ -114,7 +114,7 @@ def test_environment_level_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_cli_logs_the_command_and_stays_quiet_on_stderr(
         rigready_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["catalog", "check"]) == 0
-    logging.getLogger("desktop.commands").warning("a warning nobody asked to see")
+    logging.getLogger("rigready.desktop.commands").warning("a warning nobody asked to see")
     _flush()
     captured = capsys.readouterr()
     assert captured.err == ""
@@ -146,11 +146,11 @@ def test_an_unexpected_cli_error_is_one_line_with_the_log_and_the_traceback_is_l
         tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "import desktop.commands.catalog as c\n"
+        "import rigready.desktop.commands.catalog as c\n"
         "def boom(args):\n"
         "    raise RuntimeError('the catalog exploded')\n"
         "c._run_check = boom\n"
-        "from desktop.cli import main\n"
+        "from rigready.desktop.cli import main\n"
         "sys.argv = ['rigready', 'catalog', 'check']\n"
         "sys.exit(main())\n"
     )

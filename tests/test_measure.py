@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from assess.bench.records import result_from_dict, result_label, result_to_dict
-from assess.estimate import Workload, estimate, resolve_model
-from assess.estimate.gpu import GpuTarget
-from assess.estimate.model import shape_from_config_file
-from assess.measure import launch
-from assess.measure.result import MeasuredRun
-from assess.measure.spec import MeasureSpec, missing_packages
-from assess.measure.workload import (
+from rigready.assess.bench.records import result_from_dict, result_label, result_to_dict
+from rigready.assess.estimate import Workload, estimate, resolve_model
+from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.measure import launch
+from rigready.assess.measure.result import MeasuredRun
+from rigready.assess.measure.spec import MeasureSpec, missing_packages
+from rigready.assess.measure.workload import (
     MeasureError,
     apply_correction,
     config_for,
@@ -28,7 +28,7 @@ from assess.measure.workload import (
     measure,
     spec_for,
 )
-from desktop.cli import main
+from rigready.desktop.cli import main
 
 DATA = Path(__file__).parent / "data"
 LLAMA8B = DATA / "hf_configs" / "llama-3.1-8b.json"

@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-from assess.estimate.memory import kv_cache_bytes, weight_bytes
-from assess.estimate.model import shape_from_config, shape_from_config_file, shape_from_entry
-from assess.estimate.moe import decode_read_bytes, expert_share_read, experts_touched
-from catalog import default_catalog
+from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+from rigready.assess.estimate.memory import kv_cache_bytes, weight_bytes
+from rigready.assess.estimate.model import (
+    shape_from_config,
+    shape_from_config_file,
+    shape_from_entry,
+)
+from rigready.assess.estimate.moe import decode_read_bytes, expert_share_read, experts_touched
+from rigready.catalog import default_catalog
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 CAT = default_catalog()
@@ -90,7 +94,7 @@ def test_router_and_shared_expert_are_counted() -> None:
 
 
 def test_interleaved_dense_and_moe_layers_are_refused_not_guessed() -> None:
-    from assess.estimate import EstimateError
+    from rigready.assess.estimate import EstimateError
 
     with pytest.raises(EstimateError, match="alternate"):
         shape_from_config({"model_type": "llama4_text", "hidden_size": 64,

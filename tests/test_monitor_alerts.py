@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerts import AlertConfig, AlertEngine, AlertEvent
-from monitor.clock_events import CLOCK_EVENT_BITS, decode_clock_events, encode_clock_events
-from monitor.sample import GpuSample, HostSample, Sample
-from monitor.throttle import ThrottleLog
+from rigready.monitor.alerts import AlertConfig, AlertEngine, AlertEvent
+from rigready.monitor.clock_events import CLOCK_EVENT_BITS, decode_clock_events, encode_clock_events
+from rigready.monitor.sample import GpuSample, HostSample, Sample
+from rigready.monitor.throttle import ThrottleLog
 
 GIB = 1024**3
 BASE = GpuSample(index=0, name="GPU", utilization_pct=95.0, memory_used_bytes=10 * GIB,

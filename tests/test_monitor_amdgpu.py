@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.providers.amdgpu import AmdgpuProvider, parse_dpm
-from monitor.providers.base import Provider, ProviderError, ProviderUnavailable
+from rigready.monitor.providers.amdgpu import AmdgpuProvider, parse_dpm
+from rigready.monitor.providers.base import Provider, ProviderError, ProviderUnavailable
 
 FIXTURE = Path(__file__).parent / "data" / "monitor" / "amdgpu_sysfs"
 

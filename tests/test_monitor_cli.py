@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
-from desktop.commands.monitor import format_sample
-from monitor.providers.fake import FakeProvider
-from monitor.sample import Sample
+from rigready.desktop.cli import main
+from rigready.desktop.commands.monitor import format_sample
+from rigready.monitor.providers.fake import FakeProvider
+from rigready.monitor.sample import Sample
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store import Store
+from rigready.monitor.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def start_monitor(db: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, RIGREADY_FAKE_PROVIDER="1", RIGREADY_HOME=str(tmp_path / "home"),
                PYTHONPATH=str(ROOT))
     return subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "monitor", "--interval", "0.2", "--duration",
+        [sys.executable, "-m", "rigready.desktop.cli", "monitor", "--interval", "0.2", "--duration",
          "120", "--db", str(db), "--label", "killed"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

@@ -8,8 +8,8 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.exporter import Exporter, gpu_labels, parse_host_port
-from monitor.sample import GpuSample, HostSample, Sample
+from rigready.monitor.exporter import Exporter, gpu_labels, parse_host_port
+from rigready.monitor.sample import GpuSample, HostSample, Sample
 
 MIB = 1024 * 1024
 H100 = GpuSample(index=0, name="NVIDIA H100 80GB HBM3", uuid="GPU-af89", pci_bus_id="0:06.0",

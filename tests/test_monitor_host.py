@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from monitor.providers.host import HostProvider
+from rigready.monitor.providers.host import HostProvider
 
 GIB = 1024**3
 
@@ -99,7 +99,7 @@ def test_real_psutil_gives_plausible_values() -> None:
 
 
 def test_default_providers_fake_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor.providers import FAKE_PROVIDER_ENV, default_providers
+    from rigready.monitor.providers import FAKE_PROVIDER_ENV, default_providers
 
     monkeypatch.setenv(FAKE_PROVIDER_ENV, "1")
     monkeypatch.setenv("RIGREADY_FAKE_GPUS", "2")

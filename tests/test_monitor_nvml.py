@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from monitor.providers.base import Provider, ProviderError, ProviderUnavailable
-from monitor.providers.nvml import NvmlProvider
+from rigready.monitor.providers.base import Provider, ProviderError, ProviderUnavailable
+from rigready.monitor.providers.nvml import NvmlProvider
 from tests.helpers.fake_pynvml import (
     DRIVER_NOT_LOADED,
     GPU_IS_LOST,

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.alerts import AlertEngine
-from monitor.export import sample_from_dict
-from monitor.sample import GpuSample, Sample
-from monitor.store import Store
+from rigready.monitor.alerts import AlertEngine
+from rigready.monitor.export import sample_from_dict
+from rigready.monitor.sample import GpuSample, Sample
+from rigready.monitor.store import Store
 
 DATA = Path(__file__).parent / "data" / "monitor"
 GIB = 1024**3

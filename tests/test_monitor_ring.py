@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.ring import (
+from rigready.monitor.ring import (
     COLUMN,
     COLUMNS,
     GIB,
@@ -27,8 +27,8 @@ from monitor.ring import (
     sample_row,
     window_of,
 )
-from monitor.sample import GpuSample, HostSample, Sample
-from monitor.store import Store
+from rigready.monitor.sample import GpuSample, HostSample, Sample
+from rigready.monitor.store import Store
 
 H200 = Path(__file__).parent / "data" / "monitor" / "h200-2026-11-22" / "h200-session.sqlite3"
 INF = float("inf")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from monitor.alerts import AlertConfig
-from monitor.providers.base import Reading
-from monitor.providers.fake import ScriptedProvider
-from monitor.ring import Span, spans_from_events
-from monitor.sample import GpuSample, HostSample
-from monitor.sampler import Sampler
-from monitor.store import Store
-from monitor.store_read import EventRecord
+from rigready.monitor.alerts import AlertConfig
+from rigready.monitor.providers.base import Reading
+from rigready.monitor.providers.fake import ScriptedProvider
+from rigready.monitor.ring import Span, spans_from_events
+from rigready.monitor.sample import GpuSample, HostSample
+from rigready.monitor.sampler import Sampler
+from rigready.monitor.store import Store
+from rigready.monitor.store_read import EventRecord
 
 DATA = Path(__file__).parent / "data" / "monitor"
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import AlertConfig, AlertEvent
-from monitor.providers.base import ProviderError, Reading
-from monitor.providers.fake import FakeProvider, ScriptedProvider
-from monitor.sample import GpuSample, HostSample, Sample
-from monitor.sampler import Sampler, SamplerError, validate_interval
-from monitor.store import Store, StoreError
+from rigready.monitor.alerts import AlertConfig, AlertEvent
+from rigready.monitor.providers.base import ProviderError, Reading
+from rigready.monitor.providers.fake import FakeProvider, ScriptedProvider
+from rigready.monitor.sample import GpuSample, HostSample, Sample
+from rigready.monitor.sampler import Sampler, SamplerError, validate_interval
+from rigready.monitor.store import Store, StoreError
 
 
 class Clock:
@@ -71,7 +71,7 @@ def test_provider_failure_is_a_gap_with_backoff_then_recovery(
     sampler = make([nvml], tmp_path, clock)
     sampler.open_session()
     read_at: list[float] = []
-    with caplog.at_level(logging.WARNING, logger="monitor.sampler"):
+    with caplog.at_level(logging.WARNING, logger="rigready.monitor.sampler"):
         for _ in range(12):
             before = nvml.reads
             sample = sampler.tick()

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from monitor.export import CSV_HEADER, sample_from_dict
-from monitor.providers.fake import FakeProvider
-from monitor.sample import GpuSample, HostSample, Sample
-from monitor.schema import MIGRATIONS, SCHEMA_VERSION
-from monitor.store import Store, StoreError
+from rigready.monitor.export import CSV_HEADER, sample_from_dict
+from rigready.monitor.providers.fake import FakeProvider
+from rigready.monitor.sample import GpuSample, HostSample, Sample
+from rigready.monitor.schema import MIGRATIONS, SCHEMA_VERSION
+from rigready.monitor.store import Store, StoreError
 
 
 class Clock:

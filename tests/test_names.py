@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assess.estimate import EstimateError, resolve_model
-from assess.hardware import GpuInfo
-from assess.match import match_gpu
-from assess.names import (
+from rigready.assess.estimate import EstimateError, resolve_model
+from rigready.assess.hardware import GpuInfo
+from rigready.assess.match import match_gpu
+from rigready.assess.names import (
     NameLookupError,
     describe_failure,
     find_gpu,
@@ -22,7 +22,7 @@ from assess.names import (
     model_resolver,
     normalize_name,
 )
-from catalog import GpuEntry, ModelEntry, default_catalog
+from rigready.catalog import GpuEntry, ModelEntry, default_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = default_catalog()
@@ -182,7 +182,7 @@ def test_detected_gpu_with_unread_vram_is_ambiguous_not_a_guess() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "desktop", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rigready.desktop", *args], capture_output=True,
                           text=True, cwd=ROOT, timeout=60, check=False)
 
 
@@ -219,7 +219,7 @@ pcie_gen = 4
 launch_year = 2022
 spec_source = "test addition: a copy of the built-in entry with an alias"
 ''', encoding="utf-8")
-    from catalog import load_catalog
+    from rigready.catalog import load_catalog
 
     cat = load_catalog(tmp_path)
     assert find_gpu("The Big One", cat.gpus).id == "rtx-4090"

@@ -120,15 +120,28 @@ def _name(call: ast.Call) -> str:
 def test_spec_bundles_the_catalog_data_and_every_app_package() -> None:
     data_calls = [c for c in _spec_calls() if _name(c) == "collect_data_files"]
     catalog = [c for c in data_calls
-               if isinstance(c.args[0], ast.Constant) and c.args[0].value == "catalog"]
+               if isinstance(c.args[0], ast.Constant) and c.args[0].value == "rigready.catalog"]
     assert len(catalog) == 1
     includes = {kw.arg: ast.literal_eval(kw.value) for kw in catalog[0].keywords}["includes"]
-    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["catalog"]
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["rigready.catalog"]
     assert includes == patterns == ["data/*.toml"]
     assert list((ROOT / "catalog" / "data").glob("*.toml"))
     text = SPEC.read_text(encoding="utf-8")
-    assert '("catalog", "assess", "monitor", "desktop")' in text  # collect_submodules of each
+    # collect_submodules of each
+    assert '("rigready.catalog", "rigready.assess", "rigready.monitor", "rigready.desktop")' in text
     assert 'copy_metadata("rigready", recursive=True)' in text
+
+
+def test_every_package_folder_is_installed_under_the_rigready_name() -> None:
+    setuptools = PYPROJECT["tool"]["setuptools"]
+    folders = setuptools["package-dir"]
+    assert folders == {f"rigready.{name}": name
+                       for name in ("catalog", "assess", "monitor", "desktop")}
+    on_disk = {"rigready." + str(init.parent.relative_to(ROOT)).replace("/", ".")
+               for name in ("catalog", "assess", "monitor", "desktop")
+               for init in (ROOT / name).rglob("__init__.py")
+               if "__pycache__" not in init.parts}
+    assert sorted(setuptools["packages"]) == sorted(on_disk)
 
 
 def test_spec_never_bundles_torch_or_test_tools() -> None:

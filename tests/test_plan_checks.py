@@ -8,9 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from assess.hardware import CpuInfo, GpuInfo, MemoryInfo, MemoryModule, RigProfile, SystemInfo
-from assess.plan import RigFacts, power_need
-from assess.plan.checks import (
+from rigready.assess.hardware import (
+    CpuInfo,
+    GpuInfo,
+    MemoryInfo,
+    MemoryModule,
+    RigProfile,
+    SystemInfo,
+)
+from rigready.assess.plan import RigFacts, power_need
+from rigready.assess.plan.checks import (
     EIGHT_PIN_W,
     PSU_HEADROOM,
     REST_OF_PC_W,
@@ -20,10 +27,10 @@ from assess.plan.checks import (
     psu_plugs,
     slot_checks,
 )
-from assess.plan.parts import cpu_choice, drive_choice, psu_choice, ram_choice
-from assess.plan.rig import ASSUMED_CPU_W, match_cpu, rig_state
-from assess.profile import load_profile
-from catalog import Catalog, GpuEntry, default_catalog
+from rigready.assess.plan.parts import cpu_choice, drive_choice, psu_choice, ram_choice
+from rigready.assess.plan.rig import ASSUMED_CPU_W, match_cpu, rig_state
+from rigready.assess.profile import load_profile
+from rigready.catalog import Catalog, GpuEntry, default_catalog
 
 HOBBY = Path(__file__).parent / "data" / "profiles" / "hobbyist"
 GIB = 2**30

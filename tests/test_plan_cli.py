@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assess.plan import RigFacts, WorkloadGoal, plan_upgrades, shopping_list_markdown
-from assess.profile import load_profile
-from catalog import default_catalog
-from desktop.cli import main
+from rigready.assess.plan import RigFacts, WorkloadGoal, plan_upgrades, shopping_list_markdown
+from rigready.assess.profile import load_profile
+from rigready.catalog import default_catalog
+from rigready.desktop.cli import main
 
 HOBBY = Path(__file__).parent / "data" / "profiles" / "hobbyist"
 GTX1660 = str(HOBBY / "desktop-gtx1660-16gb-ddr4.json")
@@ -50,7 +50,7 @@ def test_json_has_the_issue_keys(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_json_matches_the_pure_planner(capsys: pytest.CaptureFixture[str]) -> None:
     cat = default_catalog()
-    from assess.estimate import Workload, resolve_model
+    from rigready.assess.estimate import Workload, resolve_model
 
     # The CLI turns gradient checkpointing on for QLoRA unless told otherwise.
     goal = WorkloadGoal(resolve_model("llama-3.1-8b", cat.models),
@@ -134,7 +134,7 @@ def test_bad_facts_file_names_file_and_field(tmp_path: Path,
 
 def test_markdown_writer_lists_parts_checks_and_rent() -> None:
     cat = default_catalog()
-    from assess.estimate import Workload, resolve_model
+    from rigready.assess.estimate import Workload, resolve_model
 
     goal = WorkloadGoal(resolve_model("llama-3.1-8b", cat.models), Workload(method="qlora"),
                         model_name="Llama 3.1 8B")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assess.plan import (
+from rigready.assess.plan import (
     FactsError,
     RigFacts,
     facts_from_dict,
@@ -16,7 +16,7 @@ from assess.plan import (
     load_facts,
     parse_connectors,
 )
-from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
+from rigready.assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
 
 
 @pytest.mark.parametrize(("text", "expected"), [

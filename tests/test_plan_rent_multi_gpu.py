@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from assess.estimate import Workload, resolve_model
-from assess.plan import TaskGoal, WorkloadGoal
-from assess.plan.rent import cheapest_offers, judge_offer
-from catalog import default_catalog
+from rigready.assess.estimate import Workload, resolve_model
+from rigready.assess.plan import TaskGoal, WorkloadGoal
+from rigready.assess.plan.rent import cheapest_offers, judge_offer
+from rigready.catalog import default_catalog
 
 
 def test_a_task_that_splits_a_model_is_rented_on_several_gpus() -> None:
@@ -33,8 +33,8 @@ def test_a_single_gpu_task_is_judged_per_gpu() -> None:
 def test_a_pc_with_two_gpus_is_not_sold_a_card_its_pair_already_beats() -> None:
     # Scoring calls a 13B LLM in 16-bit ready on two RTX 3090s (47 GiB split): the plan must not
     # offer an RTX 5090 for it.
-    from assess.plan import RigFacts, plan_upgrades
-    from assess.score import assess_readiness
+    from rigready.assess.plan import RigFacts, plan_upgrades
+    from rigready.assess.score import assess_readiness
     from tests.helpers.rig_set import rig_profile
 
     cat = default_catalog()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-from assess.estimate.timing import load_watts
-from assess.hardware import RigProfile
-from assess.plan import (
+from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
+from rigready.assess.estimate.timing import load_watts
+from rigready.assess.hardware import RigProfile
+from rigready.assess.plan import (
     HORIZON_WEEKS,
     Plan,
     PlanError,
@@ -24,10 +24,10 @@ from assess.plan import (
     plan_upgrades,
     power_need,
 )
-from assess.plan.rig import rig_state
-from assess.profile import load_profile
-from assess.units import GIB
-from catalog import Catalog, default_catalog
+from rigready.assess.plan.rig import rig_state
+from rigready.assess.profile import load_profile
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog, default_catalog
 from tests.helpers.rig_set import rig_profile
 
 HOBBY = Path(__file__).parent / "data" / "profiles" / "hobbyist"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.cli import main
+from rigready.desktop.cli import main
 
 PROFILES = Path(__file__).parent / "data" / "rigs" / "profiles"
 

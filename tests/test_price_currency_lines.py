@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from assess.estimate import Workload, resolve_model
-from assess.plan import PlanResult, RigFacts, TierGoal, WorkloadGoal, plan_upgrades
-from assess.profile import load_profile
-from assess.score import assess_readiness
-from catalog import Catalog, default_catalog
-from catalog.money import PriceView
-from desktop.cli import main
+from rigready.assess.estimate import Workload, resolve_model
+from rigready.assess.plan import PlanResult, RigFacts, TierGoal, WorkloadGoal, plan_upgrades
+from rigready.assess.profile import load_profile
+from rigready.assess.score import assess_readiness
+from rigready.catalog import Catalog, default_catalog
+from rigready.catalog.money import PriceView
+from rigready.desktop.cli import main
 
 HOBBY = Path(__file__).parent / "data" / "profiles" / "hobbyist"
 RTX3060 = HOBBY / "desktop-rtx3060-12gb-32gb-ddr4.json"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.money import currency_for, locale_name
-from desktop.cli import main
+from rigready.catalog.money import currency_for, locale_name
+from rigready.desktop.cli import main
 
 LAPTOP = Path(__file__).parent / "data" / "rigs" / "profiles" / "igpu-laptop.json"
 

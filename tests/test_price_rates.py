@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from catalog import load_catalog
-from catalog.money import PriceView
-from catalog.prices import rate_for
-from desktop.cli import main
+from rigready.catalog import load_catalog
+from rigready.catalog.money import PriceView
+from rigready.catalog.prices import rate_for
+from rigready.desktop.cli import main
 
 LAPTOP = Path(__file__).parent / "data" / "rigs" / "profiles" / "igpu-laptop.json"
 SOURCED = ("EUR", "GBP", "CAD", "AUD", "JPY", "CHF", "SEK", "PLN", "INR")

@@ -9,11 +9,17 @@ from typing import Any
 
 import pytest
 
-from catalog import CatalogError, load_catalog
-from catalog.money import PriceView, currency_for
-from catalog.overrides import overrides_path, parse_price, read_overrides, set_price, unset_price
-from catalog.prices import Price, kind_of, price_of, rate_for, stale_warning
-from desktop.cli import main
+from rigready.catalog import CatalogError, load_catalog
+from rigready.catalog.money import PriceView, currency_for
+from rigready.catalog.overrides import (
+    overrides_path,
+    parse_price,
+    read_overrides,
+    set_price,
+    unset_price,
+)
+from rigready.catalog.prices import Price, kind_of, price_of, rate_for, stale_warning
+from rigready.desktop.cli import main
 
 PROFILE = Path(__file__).parent / "data" / "profiles" / "cpu-only-2026-11-22.json"
 _META = '[meta]\nupdated = 2026-12-01\ndescription = "test"\n\n'
@@ -180,7 +186,7 @@ def test_plan_uses_and_marks_your_price(capsys: pytest.CaptureFixture[str],
     assert main(["catalog", "price", "set", "rtx-3060-12gb", "99", "--source", "flea market"]) == 0
     out = capsys.readouterr().out
     assert "$99.00 (your price, as of 2026-12-01)" in out
-    from catalog import default_catalog
+    from rigready.catalog import default_catalog
     default_catalog.cache_clear()
     # 512 tokens: at 2,048 the QLoRA recipe needs 14.3 GiB, more than the 3060's 12 GB
     goal = ["plan", "llama-3.1-8b", "--method", "qlora", "--seq", "512", "--budget", "900",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop import cli, qt_platform
-from desktop.qt_platform import XCB_LIBRARIES, PlatformError, choose_platform, install_line
+from rigready.desktop import cli, qt_platform
+from rigready.desktop.qt_platform import XCB_LIBRARIES, PlatformError, choose_platform, install_line
 
 ROOT = Path(__file__).resolve().parent.parent
 

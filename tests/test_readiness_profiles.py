@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assess.profile import load_profile
-from assess.score import Readiness, assess_readiness
-from catalog import Catalog, load_catalog
+from rigready.assess.profile import load_profile
+from rigready.assess.score import Readiness, assess_readiness
+from rigready.catalog import Catalog, load_catalog
 
 PROFILES = Path(__file__).parent / "data" / "profiles"
 HOBBYIST = PROFILES / "hobbyist"
@@ -126,7 +126,7 @@ def test_an_implausible_reading_is_refused_not_scored(tmp_path: Path, field: str
     """A CPU clock of 1e12 MHz passed the generic bound and raised the score (54 -> 60)."""
     import json
 
-    from assess.profile import ProfileError
+    from rigready.assess.profile import ProfileError
 
     data = json.loads((HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json").read_text())
     data["cpu"][field] = value

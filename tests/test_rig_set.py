@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog import Catalog, default_catalog
+from rigready.catalog import Catalog, default_catalog
 from tests.helpers.rig_set import Outcome, questions, run_all
 
 

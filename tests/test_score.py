@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assess.hardware import RigProfile
-from assess.score import MeasuredPerformance, Readiness, TaskVerdict, assess_readiness
-from catalog import Catalog, load_catalog
+from rigready.assess.hardware import RigProfile
+from rigready.assess.score import MeasuredPerformance, Readiness, TaskVerdict, assess_readiness
+from rigready.catalog import Catalog, load_catalog
 from tests.score_helpers import MINI, disk, gpu, rig
 
 
@@ -174,9 +174,9 @@ def test_the_gpu_upgrade_offered_is_never_a_smaller_card() -> None:
     # next tier; a card with less VRAM than the one in the PC is never the fix.
     from pathlib import Path
 
-    from assess.profile import load_profile
-    from assess.score import assess_readiness
-    from catalog import default_catalog
+    from rigready.assess.profile import load_profile
+    from rigready.assess.score import assess_readiness
+    from rigready.catalog import default_catalog
 
     cat = default_catalog()
     profile = load_profile(Path(__file__).parent / "data" / "profiles" / "hobbyist"

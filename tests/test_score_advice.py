@@ -8,11 +8,11 @@ import dataclasses
 
 import pytest
 
-from assess.estimate import Workload, resolve_model
-from assess.hardware import FormFactorInfo, RigProfile
-from assess.plan import RigFacts, WorkloadGoal, plan_upgrades
-from assess.score import assess_readiness
-from catalog import Catalog, default_catalog
+from rigready.assess.estimate import Workload, resolve_model
+from rigready.assess.hardware import FormFactorInfo, RigProfile
+from rigready.assess.plan import RigFacts, WorkloadGoal, plan_upgrades
+from rigready.assess.score import assess_readiness
+from rigready.catalog import Catalog, default_catalog
 from tests.helpers.rig_set import rig_profile
 from tests.score_helpers import gpu, rig
 
@@ -160,8 +160,8 @@ def test_fix_and_cpu_wording(cat: Catalog) -> None:
 
 
 def test_a_gpu_with_unread_memory_is_not_called_no_gpu(cat: Catalog) -> None:
-    from assess.plan import TaskGoal
-    from assess.plan.verdicts import gpu_words
+    from rigready.assess.plan import TaskGoal
+    from rigready.assess.plan.verdicts import gpu_words
 
     result = plan_upgrades(rig_profile("rtx3060-vram-unread"),
                            TaskGoal(cat.task("language-model-medium")), 800, RigFacts(), cat)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assess.profile import load_profile
-from assess.score import assess_readiness
-from catalog import load_catalog
-from desktop.cli import main
+from rigready.assess.profile import load_profile
+from rigready.assess.score import assess_readiness
+from rigready.catalog import load_catalog
+from rigready.desktop.cli import main
 
 RIGS = Path(__file__).parent / "data" / "rigs" / "profiles"
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assess.hardware import DiskKind, RigProfile
-from assess.score import MeasuredPerformance, assess_readiness
-from assess.score_facts import card_stem
-from catalog import Catalog, load_catalog
+from rigready.assess.hardware import DiskKind, RigProfile
+from rigready.assess.score import MeasuredPerformance, assess_readiness
+from rigready.assess.score_facts import card_stem
+from rigready.catalog import Catalog, load_catalog
 from tests.score_helpers import GIB, MINI, disk, gpu, rig
 
 CATALOGS = {"mini": load_catalog(None, builtin_dir=MINI), "builtin": load_catalog(None)}

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor import store_guard
-from monitor.providers.fake import FakeProvider
-from monitor.sampler import Sampler
-from monitor.store import Store, StoreError
+from rigready.monitor import store_guard
+from rigready.monitor.providers.fake import FakeProvider
+from rigready.monitor.sampler import Sampler
+from rigready.monitor.store import Store, StoreError
 
 
 def _filled(db: Path, ticks: int = 5) -> None:
@@ -114,7 +114,7 @@ def test_reader_on_a_full_disk_reads_a_copy(tmp_path: Path,
     db = tmp_path / "m.sqlite3"
     _filled(db, 7)
     real = store_guard.free_bytes
-    monkeypatch.setattr("monitor.store_guard.free_bytes",
+    monkeypatch.setattr("rigready.monitor.store_guard.free_bytes",
                         lambda folder: 0 if Path(folder) == tmp_path else real(folder))
     with Store(db, readonly=True) as store:
         assert store.sessions()[0].ticks == 7
@@ -159,7 +159,7 @@ def test_locked_database_rows_are_retried(tmp_path: Path) -> None:
     session = store.start_session(label="x", host="h", interval_s=1, started=1.0)
     blocker = sqlite3.connect(db, timeout=0.05)
     blocker.execute("BEGIN IMMEDIATE")
-    from monitor.sample import HostSample, Sample
+    from rigready.monitor.sample import HostSample, Sample
 
     for t in range(3):
         store.add_sample(session, Sample(time=2.0 + t, host=HostSample(cpu_pct=1.0)))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assess.profile import load_profile
-from assess.score import assess_readiness
-from assess.task_disk import WORKING_MARGIN_GB, disk_need
-from catalog import Catalog, CatalogError, load_catalog
+from rigready.assess.profile import load_profile
+from rigready.assess.score import assess_readiness
+from rigready.assess.task_disk import WORKING_MARGIN_GB, disk_need
+from rigready.catalog import Catalog, CatalogError, load_catalog
 
 H100 = Path(__file__).parent / "data" / "profiles" / "h100-2026-11-22.json"
 MINI = Path(__file__).parent / "data" / "catalog" / "mini"

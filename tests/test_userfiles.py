@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from catalog.userfiles import (
+from rigready.catalog.userfiles import (
     UserFileError,
     atomic_output,
     read_user_bytes,
     read_user_text,
     write_user_file,
 )
-from desktop.cli import main
+from rigready.desktop.cli import main
 
 PROFILE = Path(__file__).parent / "data" / "profiles" / "hobbyist"
 RTX3060 = PROFILE / "desktop-rtx3060-12gb-32gb-ddr4.json"
@@ -155,7 +155,7 @@ def test_plan_markdown_never_overwrites_the_profile(tmp_path: Path,
 
 def test_history_export_errors_leave_files_alone(tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    from monitor.store import Store
+    from rigready.monitor.store import Store
 
     db = tmp_path / "m.sqlite3"
     Store(db).close()

@@ -12,20 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from assess.bench.gemm import GemmMeasurement
-from assess.bench.gpu_telemetry import THROTTLING_REASONS
-from assess.hardware import Disk
+from rigready.assess.bench.gemm import GemmMeasurement
+from rigready.assess.bench.gpu_telemetry import THROTTLING_REASONS
+from rigready.assess.hardware import Disk
 
 if TYPE_CHECKING:  # these import numpy (~100 ms); the readiness score uses this module without it
-    from assess.bench.cpu_gemm import CpuGemmResult
-    from assess.bench.gpu_gemm import GpuGemmResult
-    from assess.bench.storage import StorageResult
+    from rigready.assess.bench.cpu_gemm import CpuGemmResult
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult
+    from rigready.assess.bench.storage import StorageResult
 
 Verdict = Literal["healthy", "below", "investigate", "unknown"]
 
 
 class GpuPeaks(Protocol):
-    """The catalog fields a GPU comparison reads (``catalog.schema.GpuEntry`` has them)."""
+    """The catalog fields a GPU comparison reads (``rigready.catalog.schema.GpuEntry`` has them)."""
 
     @property
     def name(self) -> str:  # noqa: D102

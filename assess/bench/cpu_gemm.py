@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from assess.bench.gemm import GemmMeasurement, gemm_flops, summarize
-from assess.bench.progress import Clock, Progress
-from assess.hardware import CpuInfo
+from rigready.assess.bench.gemm import GemmMeasurement, gemm_flops, summarize
+from rigready.assess.bench.progress import Clock, Progress
+from rigready.assess.hardware import CpuInfo
 
 #: Candidate square sizes, smallest first.
 SIZES: tuple[int, ...] = (1024, 1536, 2048, 3072, 4096, 6144, 8192)

@@ -12,7 +12,7 @@ import hashlib
 import socket
 from collections.abc import Iterable
 
-from assess.hardware import RigProfile
+from rigready.assess.hardware import RigProfile
 
 
 def machine_fingerprint(cpu_model: str | None, gpu_ids: Iterable[str], hostname: str | None

@@ -16,8 +16,8 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from assess.bench.gemm import GemmMeasurement, gemm_flops, summarize
-from assess.bench.gpu_backends import (
+from rigready.assess.bench.gemm import GemmMeasurement, gemm_flops, summarize
+from rigready.assess.bench.gpu_backends import (
     ITEMSIZE,
     BackendUnavailable,
     GemmBackend,
@@ -25,13 +25,13 @@ from assess.bench.gpu_backends import (
     open_backend,
     rotation_pairs,
 )
-from assess.bench.gpu_telemetry import (
+from rigready.assess.bench.gpu_telemetry import (
     THROTTLING_REASONS,
     TelemetrySampler,
     TelemetrySource,
     open_nvml_source,
 )
-from assess.bench.progress import Clock, Progress
+from rigready.assess.bench.progress import Clock, Progress
 
 QUICK_DTYPES: tuple[str, ...] = ("fp32", "tf32", "fp16", "bf16", "int8")
 GIB = 1024**3

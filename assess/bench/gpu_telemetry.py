@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from assess.bench.gemm import Telemetry
-from assess.bench.progress import Clock
+from rigready.assess.bench.gemm import Telemetry
+from rigready.assess.bench.progress import Clock
 
 #: NVML clock-event ("throttle") reason bits (nvml.h ``nvmlClocksEventReason*``) and our names.
 REASON_BITS: tuple[tuple[int, str], ...] = (

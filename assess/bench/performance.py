@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the benchmark modules import numpy (~100 ms); scoring alone must not pay it
-    from assess.bench.cpu_gemm import CpuGemmResult
-    from assess.bench.gpu_gemm import GpuGemmResult
-    from assess.bench.storage import StorageResult
+    from rigready.assess.bench.cpu_gemm import CpuGemmResult
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult
+    from rigready.assess.bench.storage import StorageResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,9 @@ def measured_performance(
     (no PyTorch) and a degraded storage run (page cache not bypassed) are skipped, so a figure is
     either measured properly or None.
     """
-    from assess.bench.cpu_gemm import CpuGemmResult
-    from assess.bench.gpu_gemm import GpuGemmResult
-    from assess.bench.storage import StorageResult
+    from rigready.assess.bench.cpu_gemm import CpuGemmResult
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult
+    from rigready.assess.bench.storage import StorageResult
 
     gpu: GpuGemmResult | None = None
     cpu: CpuGemmResult | None = None

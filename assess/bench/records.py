@@ -1,8 +1,8 @@
 """Benchmark results to and from JSON, the store's kinds and labels, and the CLI's rows.
 
-The store (``monitor.store``) keeps each run as ``kind`` + JSON text; this module owns that JSON:
-:func:`result_to_dict` writes every field of the frozen result (nested dataclasses included) and
-:func:`result_from_dict` rebuilds the same object, strictly (unknown keys are errors).
+The store (``rigready.monitor.store``) keeps each run as ``kind`` + JSON text; this module owns that
+JSON: :func:`result_to_dict` writes every field of the frozen result (nested dataclasses included)
+and :func:`result_from_dict` rebuilds the same object, strictly (unknown keys are errors).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import types
 import typing
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from assess.bench import cpu_gemm, gemm, gpu_gemm, storage
-from assess.bench.cpu_gemm import CpuGemmResult
-from assess.bench.gpu_gemm import GpuGemmResult
-from assess.bench.storage import StorageResult
-from assess.measure import result as measure_result
-from assess.measure.result import MeasuredRun, measured_label
+from rigready.assess.bench import cpu_gemm, gemm, gpu_gemm, storage
+from rigready.assess.bench.cpu_gemm import CpuGemmResult
+from rigready.assess.bench.gpu_gemm import GpuGemmResult
+from rigready.assess.bench.storage import StorageResult
+from rigready.assess.measure import result as measure_result
+from rigready.assess.measure.result import MeasuredRun, measured_label
 
 BenchResultType = CpuGemmResult | GpuGemmResult | StorageResult
 #: Everything the history stores: benchmark results and workloads measured by ``--measure``.

@@ -9,8 +9,8 @@ Linux native AIO where available (one thread, Q requests in flight), else from Q
 The test file is always removed: ``finally:`` on success, error, disk full and cancel
 (``generator.close()``); Ctrl-C arrives as KeyboardInterrupt in the same ``finally:``; SIGTERM,
 SIGHUP and SIGQUIT are turned into SystemExit while the benchmark runs on the main thread, and
-signals are held back while that cleanup runs (:mod:`assess.bench.signals`); an ``atexit`` hook
-catches interpreter exit; and files left by a killed process (SIGKILL) are removed at the next
+signals are held back while that cleanup runs (:mod:`rigready.assess.bench.signals`); an ``atexit``
+hook catches interpreter exit; and files left by a killed process (SIGKILL) are removed at the next
 start.
 """
 
@@ -29,10 +29,10 @@ from typing import Literal
 
 import numpy as np
 
-from assess.bench.progress import BenchError, Clock, Progress
-from assess.bench.signals import signals_deferred, stop_signals_raise
-from assess.bench.storage_aio import aio_available, run_pass_aio
-from assess.bench.storage_io import (
+from rigready.assess.bench.progress import BenchError, Clock, Progress
+from rigready.assess.bench.signals import signals_deferred, stop_signals_raise
+from rigready.assess.bench.storage_aio import aio_available, run_pass_aio
+from rigready.assess.bench.storage_io import (
     CDM_TESTS,
     MIB,
     IoCall,
@@ -42,7 +42,12 @@ from assess.bench.storage_io import (
     random_pool,
     run_pass,
 )
-from assess.bench.storage_target import check_target, clean_stale, default_folder, is_disk_full
+from rigready.assess.bench.storage_target import (
+    check_target,
+    clean_stale,
+    default_folder,
+    is_disk_full,
+)
 
 DEGRADED_LABEL = "cache bypass degraded"
 QD_NOTE = ("queue depth emulated with one thread per outstanding I/O (os.preadv/os.pwritev), "

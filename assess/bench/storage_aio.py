@@ -5,7 +5,7 @@ CrystalDiskMark's "Q32T1" means one thread keeping 32 requests in flight; KDiskM
 calls (``io_setup``, ``io_submit``, ``io_getevents``, ``io_destroy``) need no library: they are
 called here through libc's ``syscall()``. With ``O_DIRECT`` they are truly asynchronous; without
 it they complete synchronously, so the storage benchmark falls back to threads then (see
-:mod:`assess.bench.storage_io`).
+:mod:`rigready.assess.bench.storage_io`).
 
 Structure layouts follow ``linux/aio_abi.h`` (little-endian: ``aio_key`` before ``aio_rw_flags``).
 """
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from assess.bench.signals import signals_deferred
-from assess.bench.storage_io import ALIGN, PassStats, StorageTest, TestFile
+from rigready.assess.bench.signals import signals_deferred
+from rigready.assess.bench.storage_io import ALIGN, PassStats, StorageTest, TestFile
 
 #: (io_setup, io_destroy, io_getevents, io_submit) system call numbers per machine.
 _SYSCALLS = {"x86_64": (206, 207, 208, 209), "aarch64": (0, 1, 4, 2)}
@@ -102,8 +102,8 @@ def run_pass_aio(
 ) -> Generator[float, None, PassStats]:
     """One time-based pass with ``test.queue_depth`` requests in flight; yields elapsed fraction.
 
-    Same contract as :func:`assess.bench.storage_io.run_pass`. Closing the generator waits for
-    the requests in flight (``io_destroy`` blocks until they end) before buffers are freed.
+    Same contract as :func:`rigready.assess.bench.storage_io.run_pass`. Closing the generator waits
+    for the requests in flight (``io_destroy`` blocks until they end) before buffers are freed.
 
     The hot loop touches the request and event arrays through int64 memoryviews rather than
     ctypes attributes (several times cheaper per field), and draws random offsets from numpy in

@@ -1,15 +1,14 @@
 """The storage benchmark's test file and its portable I/O engine (threads).
 
-The preferred engine is Linux native AIO (:mod:`assess.bench.storage_aio`): one thread with N
-requests in flight, like fio's libaio. Where that is unavailable (buffered fallback, sandboxes,
+The preferred engine is Linux native AIO (:mod:`rigready.assess.bench.storage_aio`): one thread with
+N requests in flight, like fio's libaio. Where that is unavailable (buffered fallback, sandboxes,
 other systems) a queue depth of N is emulated here with N threads, each issuing one blocking
 ``os.preadv``/``os.pwritev`` at a time (the GIL is released inside the system call): fio's
-``numjobs=N, iodepth=1``. At high queue depths on few CPU cores the threads contend for the GIL,
-so this engine reads low there (``benchmarks/README.md`` has the comparison with fio).
-Sequential tests share one offset cursor (DiskSpd's ``-si``), so eight threads keep eight
-consecutive 1 MiB blocks in flight like a Q8 sequential stream. Random tests pick a uniformly
-random 4 KiB-aligned offset per operation. Buffers come from anonymous ``mmap`` (page-aligned),
-as ``O_DIRECT`` requires.
+``numjobs=N, iodepth=1``. At high queue depths on few CPU cores the threads contend for the GIL, so
+this engine reads low there (``benchmarks/README.md`` has the comparison with fio). Sequential tests
+share one offset cursor (DiskSpd's ``-si``), so eight threads keep eight consecutive 1 MiB blocks in
+flight like a Q8 sequential stream. Random tests pick a uniformly random 4 KiB-aligned offset per
+operation. Buffers come from anonymous ``mmap`` (page-aligned), as ``O_DIRECT`` requires.
 """
 
 from __future__ import annotations

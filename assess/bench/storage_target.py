@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from assess.bench.progress import BenchError
+from rigready.assess.bench.progress import BenchError
 
 TEST_FILE_PREFIX = ".rigready-bench-"
 TEST_FILE_SUFFIX = ".tmp"

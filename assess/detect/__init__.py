@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from assess.detect._fs import SysRoot
-from assess.detect.cpu import probe_cpu
-from assess.detect.formfactor import probe_form_factor
-from assess.detect.gpu_nvidia import probe_nvidia
-from assess.detect.gpu_sysfs import probe_sysfs_gpus
-from assess.detect.memory import DmidecodeRunner, probe_memory
-from assess.detect.nvml import NvmlApi, NvmlUnavailable, shared_nvml
-from assess.detect.storage import StatvfsFn, probe_storage
-from assess.detect.system import find_package, probe_system
-from assess.hardware import (
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.cpu import probe_cpu
+from rigready.assess.detect.formfactor import probe_form_factor
+from rigready.assess.detect.gpu_nvidia import probe_nvidia
+from rigready.assess.detect.gpu_sysfs import probe_sysfs_gpus
+from rigready.assess.detect.memory import DmidecodeRunner, probe_memory
+from rigready.assess.detect.nvml import NvmlApi, NvmlUnavailable, shared_nvml
+from rigready.assess.detect.storage import StatvfsFn, probe_storage
+from rigready.assess.detect.system import find_package, probe_system
+from rigready.assess.hardware import (
     CpuInfo,
     Disk,
     FormFactorInfo,
@@ -35,7 +35,7 @@ from assess.hardware import (
     RigProfile,
     SystemInfo,
 )
-from assess.profile import drop_non_finite
+from rigready.assess.profile import drop_non_finite
 
 T = TypeVar("T")
 
@@ -72,8 +72,8 @@ def detect_rig(
         root: folder that holds ``proc``, ``sys``, ``run`` and ``etc``; ``/`` for this PC.
         nvml: NVML to use. None means the process-wide session for a live probe and "not
             probed" for a captured tree; tests pass a fake.
-        statvfs: free-space reader for mount points (see :mod:`assess.detect.storage`).
-        dmidecode: source of ``dmidecode -t 16,17`` text (see :mod:`assess.detect.memory`).
+        statvfs: free-space reader for mount points (see :mod:`rigready.assess.detect.storage`).
+        dmidecode: source of ``dmidecode -t 16,17`` text (see :mod:`rigready.assess.detect.memory`).
         check_torch: import torch in a subprocess to learn ``torch.cuda.is_available()``
             (takes seconds; off by default).
         clock: returns the current time (UTC) for ``RigProfile.created``.

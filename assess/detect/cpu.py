@@ -11,9 +11,9 @@ import platform
 import re
 from typing import Any
 
-from assess.detect._fs import SysRoot
-from assess.detect.isa import ai_flags, fp32_flops_per_cycle
-from assess.hardware import CpuInfo
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.isa import ai_flags, fp32_flops_per_cycle
+from rigready.assess.hardware import CpuInfo
 
 _CPU = "sys/devices/system/cpu"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assess.hardware import MemoryModule
+from rigready.assess.hardware import MemoryModule
 
 OUT_OF_SPEC = "<OUT OF SPEC>"
 _NOT_A_VALUE = {"", "unknown", "not specified", "other", "none", "not provided",

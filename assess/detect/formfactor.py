@@ -1,15 +1,15 @@
 """Reading the form-factor clues below a root folder (``/`` live, a captured tree in tests).
 
-What the clues mean and how they are weighed: :mod:`assess.formfactor`.
+What the clues mean and how they are weighed: :mod:`rigready.assess.formfactor`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assess.detect._fs import SysRoot
-from assess.formfactor import infer_form_factor
-from assess.hardware import FormFactorInfo, GpuInfo
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.formfactor import infer_form_factor
+from rigready.assess.hardware import FormFactorInfo, GpuInfo
 
 #: DMI vendor/product prefixes of hypervisors (systemd src/basic/virt.c, dmi_vendor_table).
 _DMI_VENDORS: tuple[tuple[str, str], ...] = (

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from assess.detect.nvml import NvmlApi, NvmlCallError
-from assess.detect.pci import normalise_bus_id
-from assess.hardware import GpuInfo
+from rigready.assess.detect.nvml import NvmlApi, NvmlCallError
+from rigready.assess.detect.pci import normalise_bus_id
+from rigready.assess.hardware import GpuInfo
 
 T = TypeVar("T")
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 import re
 
-from assess.detect._fs import SysRoot
-from assess.detect.pci import pci_ids_name, pcie_gen, pcie_width
-from assess.hardware import GpuInfo, GpuVendor
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.pci import pci_ids_name, pcie_gen, pcie_width
+from rigready.assess.hardware import GpuInfo, GpuVendor
 
 PCI = "sys/bus/pci/devices"
 _VENDORS: dict[int, GpuVendor] = {0x10DE: "nvidia", 0x1002: "amd", 0x8086: "intel"}

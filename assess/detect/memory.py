@@ -13,9 +13,9 @@ import subprocess
 from collections import Counter
 from collections.abc import Callable
 
-from assess.detect._fs import SysRoot
-from assess.detect.dmi import DmiMemory, is_soldered, parse_dmidecode, parse_udev_memory
-from assess.hardware import MemoryInfo
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.dmi import DmiMemory, is_soldered, parse_dmidecode, parse_udev_memory
+from rigready.assess.hardware import MemoryInfo
 
 UDEV_DMI = "run/udev/data/+dmi:id"
 DmidecodeRunner = Callable[[], str | None]

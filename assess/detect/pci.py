@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assess.detect._fs import SysRoot
+from rigready.assess.detect._fs import SysRoot
 
 #: Transfer rate per lane -> PCIe generation.
 _GT_TO_GEN = {2.5: 1, 5.0: 2, 8.0: 3, 16.0: 4, 32.0: 5, 64.0: 6, 128.0: 7}

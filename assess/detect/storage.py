@@ -12,11 +12,11 @@ import os
 import re
 from collections.abc import Callable, Mapping
 
-from assess.detect._fs import SysRoot
-from assess.detect.dmi import parse_udev_properties
-from assess.detect.mounts import Mount, parse_mountinfo, shown_mount_point
-from assess.detect.pci import pcie_link
-from assess.hardware import Disk, DiskKind
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.detect.dmi import parse_udev_properties
+from rigready.assess.detect.mounts import Mount, parse_mountinfo, shown_mount_point
+from rigready.assess.detect.pci import pcie_link
+from rigready.assess.hardware import Disk, DiskKind
 
 #: Mount point -> (total bytes, bytes free to unprivileged users), or None when unreadable.
 StatvfsFn = Callable[[str], tuple[int, int] | None]

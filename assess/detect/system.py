@@ -24,8 +24,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from assess.detect._fs import SysRoot
-from assess.hardware import SystemInfo
+from rigready.assess.detect._fs import SysRoot
+from rigready.assess.hardware import SystemInfo
 
 #: Returns the folder of an installed top-level package, or None when it is not installed.
 PackageFinder = Callable[[str], Path | None]

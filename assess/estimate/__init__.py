@@ -4,7 +4,7 @@
 the verdict, the largest batch and sequence that fit, the cheapest changes that make it fit, time,
 energy and host needs. Models come from :func:`resolve_model` (a catalog name, a
 ``config.json`` path, a parameter count or a Hugging Face Hub id); GPUs from
-:mod:`assess.estimate.gpu`.
+:mod:`rigready.assess.estimate.gpu`.
 
 The memory formulas are checked against peaks measured on an H100 (``benchmarks/
 calibrate_memory.py``, ``tests/data/calibration/``).
@@ -15,14 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
-from assess.estimate.inputs import EstimateError, Workload
-from assess.estimate.memory import GIB, MemoryBreakdown, effective_seq, memory, regime
-from assess.estimate.model import ModelShape, with_head
-from assess.estimate.resolve import find_model, resolve_model
-from assess.estimate.stack import assumptions, error_band, lighter_alternatives
-from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, Timing, timing
-from assess.estimate.verdict import (
+from rigready.assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
+from rigready.assess.estimate.inputs import EstimateError, Workload
+from rigready.assess.estimate.memory import GIB, MemoryBreakdown, effective_seq, memory, regime
+from rigready.assess.estimate.model import ModelShape, with_head
+from rigready.assess.estimate.resolve import find_model, resolve_model
+from rigready.assess.estimate.stack import assumptions, error_band, lighter_alternatives
+from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, Timing, timing
+from rigready.assess.estimate.verdict import (
     HostNeeds,
     Suggestion,
     Verdict,
@@ -140,7 +140,7 @@ def _estimate_image(shape: ModelShape, wl: Workload, gpu: GpuTarget | None,
                     dataset_items: int | None, epochs: float, electricity_usd_kwh: float,
                     search: bool) -> Estimate:
     """An image classifier or diffusion pipeline: its own memory and time model."""
-    from assess.estimate import image, image_estimate
+    from rigready.assess.estimate import image, image_estimate
 
     if wl.gpus > 1:
         raise EstimateError("several GPUs are not modelled for image models (give --gpus 1)")

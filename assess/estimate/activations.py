@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assess.estimate import moe
-from assess.estimate.model import ModelShape
+from rigready.assess.estimate import moe
+from rigready.assess.estimate.model import ModelShape
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from assess.estimate import diffusion as dif
-from assess.estimate.image import DiffusionSpec
-from assess.estimate.inputs import EstimateError
-from assess.estimate.model import ModelShape
-from assess.estimate.vision import ARCHS, ImageArch, walk
+from rigready.assess.estimate import diffusion as dif
+from rigready.assess.estimate.image import DiffusionSpec
+from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.vision import ARCHS, ImageArch, walk
 
 #: stable-diffusion-v1-5 unet/config.json (tests/data/diffusion_configs/sd15-unet.json).
 SD15_UNET = dif.UNetConfig(channels=(320, 640, 1280, 1280), layers_per_block=2,

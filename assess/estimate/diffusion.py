@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.inputs import EstimateError
 
 #: Channels of the block that a 1 -> 8 pixel VAE decoder walks through (SD and SDXL).
 VAE_CHANNELS = (128, 256, 512, 512)

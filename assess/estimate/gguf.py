@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from assess.estimate.inputs import EstimateError
-from assess.estimate.model import ModelShape
+from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.model import ModelShape
 
 #: ggml tensor types: (weights per block, bytes per block), from ggml-common.h.
 BLOCKS: dict[str, tuple[int, int]] = {

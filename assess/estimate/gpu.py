@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assess.hardware import GpuInfo
+from rigready.assess.hardware import GpuInfo
 
 GIB = 1024**3
 #: Usable host-to-device bandwidth by PCIe generation at x16, GB/s (about 80% of the link rate).
@@ -65,7 +65,7 @@ def gpu_from_info(info: GpuInfo, catalog_gpus: Iterable[Any] = ()) -> GpuTarget 
 
     Returns None when the adapter's VRAM is unknown.
     """
-    from assess.match import match_gpu
+    from rigready.assess.match import match_gpu
 
     entry = match_gpu(info, list(catalog_gpus)).entry
     if entry is not None:

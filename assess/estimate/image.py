@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assess.estimate import diffusion as dif
-from assess.estimate import vision as vis
-from assess.estimate.inputs import EstimateError, Workload
-from assess.estimate.memory import GIB, MemoryBreakdown, context_bytes
+from rigready.assess.estimate import diffusion as dif
+from rigready.assess.estimate import vision as vis
+from rigready.assess.estimate.inputs import EstimateError, Workload
+from rigready.assess.estimate.memory import GIB, MemoryBreakdown, context_bytes
 
 #: Measured saved tensors / walked saved tensors, per family (1.0: the walk is used as is; the
 #: fit below left every family at 1.0).
@@ -252,8 +252,8 @@ def describe(mem: MemoryBreakdown) -> str:
     return f"peak during {mem.peak_phase}: {mem.total / GIB:.1f} GiB as nvidia-smi shows it"
 
 
-#: Stable Diffusion UNets (classifiers: :mod:`assess.estimate.image_speed`, from their kernels):
-#: share of the dense peak per step by mode, fitted on the measured H200 step times
+#: Stable Diffusion UNets (classifiers: :mod:`rigready.assess.estimate.image_speed`, from their
+#: kernels): share of the dense peak per step by mode, fitted on the measured H200 step times
 #: (``benchmarks/fit_image_memory.py --speed``; held-out cases not used).
 COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.35}
 #: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
@@ -290,7 +290,7 @@ def image_seconds(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: ImagePla
     """Seconds per step (training: one batch; sampling: one batch of images with every
     sampling step and the decode) on the calibration GPU scaled to ``peak_tflops`` and
     ``bandwidth_gb_s``, and what the step is."""
-    from assess.estimate.speed import BANDWIDTH_EFFICIENCY, GEMM_EFFICIENCY, REF_TFLOPS
+    from rigready.assess.estimate.speed import BANDWIDTH_EFFICIENCY, GEMM_EFFICIENCY, REF_TFLOPS
 
     bw = BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
     b = wl.batch
@@ -313,7 +313,7 @@ def image_seconds(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: ImagePla
         t = 2 * plan.macs_per_image * b * passes / eff
         t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
         return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
-    from assess.estimate.image_speed import classifier_seconds
+    from rigready.assess.estimate.image_speed import classifier_seconds
 
     arch = shape.image
     w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)

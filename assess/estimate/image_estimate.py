@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from assess.estimate import image
-from assess.estimate.gpu import GpuTarget
-from assess.estimate.inputs import Workload
-from assess.estimate.memory import GIB, MemoryBreakdown
-from assess.estimate.stack import IMAGE_ERROR_BAND
-from assess.estimate.timing import Timing, run_cost
-from assess.estimate.verdict import Suggestion, Verdict, band_verdict, largest_passing
+from rigready.assess.estimate import image
+from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.memory import GIB, MemoryBreakdown
+from rigready.assess.estimate.stack import IMAGE_ERROR_BAND
+from rigready.assess.estimate.timing import Timing, run_cost
+from rigready.assess.estimate.verdict import Suggestion, Verdict, band_verdict, largest_passing
 
 
 def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
@@ -24,7 +24,7 @@ def image_verdict(mem: MemoryBreakdown, gpu: GpuTarget) -> Verdict:
 
 def image_max_batch(shape: Any, wl: Workload, vram: int, limit: int = 4096) -> int:
     """Largest batch that fits (0: not even one)."""
-    from assess.estimate.memory import memory
+    from rigready.assess.estimate.memory import memory
 
     def ok(b: int) -> bool:
         return memory(shape, replace(wl, batch=b), vram).total <= vram
@@ -66,7 +66,7 @@ def image_suggestions(shape: Any, wl: Workload, vram: int) -> tuple[Suggestion, 
 
 def memory_for(shape: Any, wl: Workload, vram: int) -> int:
     """NVML total of ``wl`` on a card of ``vram`` bytes."""
-    from assess.estimate.memory import memory
+    from rigready.assess.estimate.memory import memory
 
     return memory(shape, wl, vram).total
 

@@ -1,8 +1,8 @@
 """Step time of an image classifier from its kernels, the way ``speed`` does it for language
 models.
 
-The layer walk (:mod:`assess.estimate.vision`) notes every conv and Linear of a forward pass;
-a step is then the sum of
+The layer walk (:mod:`rigready.assess.estimate.vision`) notes every conv and Linear of a forward
+pass; a step is then the sum of
 
 - each conv as an implicit GEMM (rows = batch x output pixels, inner = in channels x kernel
   area, outer = out channels) and each Linear, through :func:`speed.gemm_seconds` (the roofline
@@ -26,9 +26,9 @@ cases are only checked.
 
 from __future__ import annotations
 
-from assess.estimate import speed
-from assess.estimate import vision as vis
-from assess.estimate.inputs import Workload
+from rigready.assess.estimate import speed
+from rigready.assess.estimate import vision as vis
+from rigready.assess.estimate.inputs import Workload
 
 #: Fused attention in a ViT (197 tokens): forward + backward at the rate the SDPA sweep measured
 #: at its shortest sequence (1024 tokens, head 64, not causal: 201 TFLOPS, 0.20 of the bf16

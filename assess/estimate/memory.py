@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from assess.estimate import activations as act
-from assess.estimate import moe, qlora
-from assess.estimate.inputs import Workload
-from assess.estimate.model import ModelShape
+from rigready.assess.estimate import activations as act
+from rigready.assess.estimate import moe, qlora
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.model import ModelShape
 
 GIB = 1024**3
 #: NVML "used" on an idle H100 80GB before any process (driver reservation), measured 2026-11-22.
@@ -182,7 +182,7 @@ def context_bytes(wl: Workload, vram_bytes: int | None = None) -> int:
 
 
 def qlora_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
-    """Peak memory of a QLoRA step of the standard recipe (:mod:`assess.estimate.qlora`)."""
+    """Peak memory of a QLoRA step of the standard recipe (``rigready.assess.estimate.qlora``)."""
     rg = regime(shape, wl)
     trainable = lora_params(shape, rg.targets, wl.lora_rank)
     weights = qlora.base_weight_bytes(shape, wl) + 4 * trainable  # fp32 adapters
@@ -344,7 +344,7 @@ def memory(shape: ModelShape, wl: Workload, vram_bytes: int | None = None) -> Me
     """The breakdown for the workload's method (image models: their own layer walk);
     ``vram_bytes`` (the card's memory) sets what the driver reserves (None: an H100 80GB's)."""
     if shape.image is not None:
-        from assess.estimate.image import image_memory
+        from rigready.assess.estimate.image import image_memory
 
         mem = image_memory(shape, wl)[0]
     else:

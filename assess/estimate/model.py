@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assess.estimate import moe
-from assess.estimate.inputs import EstimateError
-from assess.jsonfile import read_json_file
-from catalog.userfiles import path_exists
+from rigready.assess.estimate import moe
+from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.jsonfile import read_json_file
+from rigready.catalog.userfiles import path_exists
 
 #: Families whose decoder layer is the Llama layout (RMSNorm, rotary, gated MLP, no dropout).
 LLAMA_LIKE = ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
@@ -367,8 +367,8 @@ def _image_config(cfg: dict[str, Any], name: str) -> ModelShape | None:
     Raises:
         EstimateError: an image architecture that is not modelled.
     """
-    from assess.estimate import catalog_images as ci
-    from assess.estimate import vision
+    from rigready.assess.estimate import catalog_images as ci
+    from rigready.assess.estimate import vision
 
     cls = str(cfg.get("_class_name", ""))
     if cls == "UNet2DConditionModel":
@@ -445,7 +445,7 @@ def shape_from_entry(entry: Any) -> ModelShape:
     family = str(getattr(entry, "family", "other"))
     kind = str(getattr(entry, "kind", "decoder"))
     if kind in ("vision-cnn", "vision-transformer", "diffusion"):
-        from assess.estimate.catalog_images import image_shape, unknown_image_model
+        from rigready.assess.estimate.catalog_images import image_shape, unknown_image_model
 
         arch = getattr(entry, "arch", None)
         if not arch:

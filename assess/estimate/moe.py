@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from assess.estimate.model import ModelShape
+    from rigready.assess.estimate.model import ModelShape
 
 #: The pseudo-target for the routed experts, and the names that mean it.
 EXPERTS = "experts"

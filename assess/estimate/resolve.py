@@ -13,17 +13,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from assess.estimate.hub import HubRef, fetch_hub_model, parse_hub_ref
-from assess.estimate.inputs import EstimateError
-from assess.estimate.model import (
+from rigready.assess.estimate.hub import HubRef, fetch_hub_model, parse_hub_ref
+from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.model import (
     ModelShape,
     parse_param_count,
     shape_from_config_file,
     shape_from_entry,
     shape_from_param_count,
 )
-from assess.names import Resolution, describe_failure, model_resolver
-from catalog.userfiles import path_exists
+from rigready.assess.names import Resolution, describe_failure, model_resolver
+from rigready.catalog.userfiles import path_exists
 
 #: What else MODEL may be, said when a name is unknown.
 MODEL_FORMS = ("give a catalog name, a Hugging Face id such as Qwen/Qwen3-8B, a config.json "

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assess.estimate import activations as act
-from assess.estimate.inputs import Workload
-from assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
-from assess.estimate.memory import head_of
-from assess.estimate.model import ModelShape
+from rigready.assess.estimate import activations as act
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
+from rigready.assess.estimate.memory import head_of
+from rigready.assess.estimate.model import ModelShape
 
 #: Datasheet dense figures of the calibration GPU (NVIDIA H200 SXM: H100 SXM compute, 4.8 TB/s).
 REF_TFLOPS = {"bf16": 989.0, "fp16": 989.0, "tf32": 494.5, "fp32": 67.0}
@@ -146,7 +146,7 @@ def _linear_step(m: int, k: int, n: int, trains: bool, passes: int, dtype: str,
 
 def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> StepTime:
     """Predicted time of one optimizer step of ``wl`` (one micro-batch) on a GPU with ``rates``."""
-    from assess.estimate.memory import regime
+    from rigready.assess.estimate.memory import regime
 
     rg = regime(shape, wl)
     dtype = matmul_dtype(wl)

@@ -10,7 +10,7 @@ under-estimate seen on the committed measurements of that kind of job, checked b
 
 from __future__ import annotations
 
-from assess.estimate.inputs import Workload
+from rigready.assess.estimate.inputs import Workload
 
 #: Library versions the committed measurements were taken with (H100 2026-11-22, H200
 #: 2026-12-01).
@@ -39,7 +39,7 @@ def assumptions(wl: Workload, kind: str | None = None, head: str = "") -> dict[s
     ``kind``: the model's kind (image models have their own stacks); ``head``: an encoder's
     task head (:attr:`ModelShape.head`), named when there is one."""
     if kind in IMAGE_KINDS:
-        from assess.estimate.image import image_assumptions
+        from rigready.assess.estimate.image import image_assumptions
 
         return image_assumptions(wl, kind == "diffusion")
     p = wl.resolved_precision

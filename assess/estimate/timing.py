@@ -1,6 +1,6 @@
 """Time and energy: training step time from the model's kernels, decoding per runtime.
 
-Training speed comes from :mod:`assess.estimate.speed`: every matmul at its measured
+Training speed comes from :mod:`rigready.assess.estimate.speed`: every matmul at its measured
 shape-dependent efficiency, attention, memory-bound work at bandwidth and a per-step overhead,
 calibrated on step times measured on an H200 and scaled to the target GPU by its throughput and
 bandwidth. A ``utilisation`` given by the user replaces that with the old flat model: FLOPs per
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assess.estimate import moe, speed
-from assess.estimate.gpu import GpuTarget
-from assess.estimate.inputs import Workload
-from assess.estimate.memory import kv_cache_bytes, weight_bytes
-from assess.estimate.model import ModelShape
+from rigready.assess.estimate import moe, speed
+from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.memory import kv_cache_bytes, weight_bytes
+from rigready.assess.estimate.model import ModelShape
 
 #: Default share of the dense peak a Hugging Face training loop reaches (research §3: 30-40%
 #: for bf16 full/LoRA on consumer GPUs, 20-30% for QLoRA; our judgement until benchmarked).

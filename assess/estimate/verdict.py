@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from assess.estimate.gpu import GpuTarget
-from assess.estimate.inputs import Workload
-from assess.estimate.memory import GIB, MemoryBreakdown, memory, weight_bytes
-from assess.estimate.model import ModelShape
-from assess.estimate.stack import error_band
-from assess.estimate.timing import flops_per_token
+from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.memory import GIB, MemoryBreakdown, memory, weight_bytes
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.stack import error_band
+from rigready.assess.estimate.timing import flops_per_token
 
 Status = Literal["fits", "tight", "offload", "no"]
 #: Host memory bandwidth assumed for a CPU optimizer step (dual-channel DDR4/DDR5), GB/s.

@@ -1,8 +1,8 @@
 """The child process of a measurement: build the model, run the steps, report what was measured.
 
-Run by :mod:`assess.measure.launch`, never in the caller's process: the CUDA context, the caching
-allocator and every tensor die with the child, so nothing stays on the GPU and one model never
-inflates the next. Torch, transformers, peft and bitsandbytes are imported here only.
+Run by :mod:`rigready.assess.measure.launch`, never in the caller's process: the CUDA context, the
+caching allocator and every tensor die with the child, so nothing stays on the GPU and one model
+never inflates the next. Torch, transformers, peft and bitsandbytes are imported here only.
 
 The workload is what people run with the Hugging Face stack: ``from_config`` with random weights
 (no download); LoRA through ``peft.get_peft_model``; QLoRA as the standard recipe (nf4 with double
@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from assess.measure.spec import MeasureSpec
+from rigready.assess.measure.spec import MeasureSpec
 
 Send = Callable[[dict[str, Any]], None]
 
@@ -342,7 +342,7 @@ def context_probe(device: str) -> dict[str, Any]:
     matmul (which loads cuBLAS and its workspace)."""
     import torch
 
-    from assess.measure.launch import Nvml
+    from rigready.assess.measure.launch import Nvml
 
     nv = Nvml()
     rec: dict[str, Any] = {"nvml_before_init_bytes": nv.used()}
@@ -371,7 +371,8 @@ def guarded(spec: MeasureSpec | None, device: str, send: Send) -> None:
 
 
 def main() -> int:
-    """``python -m assess.measure.child``: a JSON request on stdin, JSON-line events on stdout
+    """``python -m rigready.assess.measure.child``: a JSON request on stdin, JSON-line events on
+    stdout
     (everything else the libraries print goes to stderr)."""
     request = json.loads(sys.stdin.readline())
     out = sys.stdout

@@ -1,9 +1,9 @@
 """Start a measurement child, poll NVML while it runs, stop it at a timeout, return the record.
 
-Two ways to start the same child code (:func:`assess.measure.child.guarded`): ``subprocess``
-(``python -m assess.measure.child``; what the CLI and the window use, safe from a GUI process)
-and ``fork`` (the calibration benchmark: the parent imports torch once and never touches CUDA,
-so each case starts at once). Either way the CUDA context lives and dies in the child.
+Two ways to start the same child code (:func:`rigready.assess.measure.child.guarded`):
+``subprocess`` (``python -m rigready.assess.measure.child``; what the CLI and the window use, safe
+from a GUI process) and ``fork`` (the calibration benchmark: the parent imports torch once and never
+touches CUDA, so each case starts at once). Either way the CUDA context lives and dies in the child.
 
 The NVML figure is device-level "used" memory polled about every millisecond, nothing
 subtracted: ``nvml_used_peak_bytes`` counts from the child's ``built`` event to its end (the
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from assess.measure.spec import MeasureSpec
+from rigready.assess.measure.spec import MeasureSpec
 
 Start = Literal["subprocess", "fork"]
 
@@ -93,11 +93,12 @@ class _Poller:
 
 def _start_subprocess(request: dict[str, Any], events: queue.Queue[dict[str, Any]]
                       ) -> tuple[Any, Any]:
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # The child imports rigready the way this process did: an install, or a checkout's
+    # build/pkgroot tree that a script put on sys.path, so it gets this process's path.
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
     env.setdefault("PYTHONUNBUFFERED", "1")
-    proc = subprocess.Popen([sys.executable, "-m", "assess.measure.child"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "rigready.assess.measure.child"], env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdin is not None and proc.stdout is not None
@@ -126,7 +127,7 @@ def _start_subprocess(request: dict[str, Any], events: queue.Queue[dict[str, Any
 
 
 def _fork_target(spec_dict: dict[str, Any] | None, device: str, conn: Any) -> None:
-    from assess.measure import child
+    from rigready.assess.measure import child
 
     spec = MeasureSpec.from_dict(spec_dict) if spec_dict is not None else None
     child.guarded(spec, device, conn.send)

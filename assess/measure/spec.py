@@ -17,7 +17,7 @@ STACK = {
 
 @dataclass(frozen=True, slots=True)
 class MeasureSpec:
-    """One workload to build and run (names as in :class:`assess.estimate.Workload`)."""
+    """One workload to build and run (names as in :class:`rigready.assess.estimate.Workload`)."""
 
     name: str
     config: dict[str, Any]

@@ -2,8 +2,9 @@
 --measure`` and the "Measure on this GPU" button, and how a measurement corrects the estimate.
 
 The job is turned into a :class:`MeasureSpec` (the model's own ``config.json`` where the user gave
-one, else a config written from the estimator's shape), run by :func:`assess.measure.launch.run`
-in a subprocess with a timeout, and summarised as a :class:`MeasuredRun` for the history.
+one, else a config written from the estimator's shape), run by
+:func:`rigready.assess.measure.launch.run` in a subprocess with a timeout, and summarised as a
+:class:`MeasuredRun` for the history.
 """
 
 from __future__ import annotations
@@ -14,22 +15,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from assess.estimate import Estimate
-from assess.estimate.activations import lora_target_set
-from assess.estimate.inputs import EstimateError, Head, Workload
-from assess.estimate.memory import head_of
-from assess.estimate.model import ModelShape
-from assess.estimate.verdict import judge
-from assess.measure import launch
-from assess.measure.result import MeasuredRun, MeasureStatus
-from assess.measure.spec import STACK, MeasureSpec, missing_packages
+from rigready.assess.estimate import Estimate
+from rigready.assess.estimate.activations import lora_target_set
+from rigready.assess.estimate.inputs import EstimateError, Head, Workload
+from rigready.assess.estimate.memory import head_of
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.verdict import judge
+from rigready.assess.measure import launch
+from rigready.assess.measure.result import MeasuredRun, MeasureStatus
+from rigready.assess.measure.spec import STACK, MeasureSpec, missing_packages
 
 #: transformers ``model_type`` for each estimator family (``other``: the Llama layout).
 MODEL_TYPE = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwen2": "qwen2",
               "qwen3": "qwen3", "gemma": "gemma", "gemma2": "gemma2", "phi3": "phi3",
               "gpt2": "gpt2", "bert": "bert", "other": "llama"}
 DEFAULT_TIMEOUT_S = 300.0
-#: The runner's task for the estimator's head (:func:`assess.estimate.memory.head_of`).
+#: The runner's task for the estimator's head (:func:`rigready.assess.estimate.memory.head_of`).
 TASKS = {"causal-lm": "causal-lm", "masked-lm": "masked-lm", "classification": "seq-cls"}
 
 

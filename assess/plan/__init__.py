@@ -11,9 +11,9 @@ assumptions and ``unverified`` checks.
 
 from __future__ import annotations
 
-from assess.plan.checks import STATUSES, Check, PowerNeed, Status, power_need
-from assess.plan.export import plan_to_dict, result_to_dict, shopping_list_markdown
-from assess.plan.facts import (
+from rigready.assess.plan.checks import STATUSES, Check, PowerNeed, Status, power_need
+from rigready.assess.plan.export import plan_to_dict, result_to_dict, shopping_list_markdown
+from rigready.assess.plan.facts import (
     CONNECTOR_NAMES,
     FactsError,
     RigFacts,
@@ -23,11 +23,11 @@ from assess.plan.facts import (
     load_facts,
     parse_connectors,
 )
-from assess.plan.goal import Goal, TaskGoal, TierGoal, WorkloadGoal
-from assess.plan.parts import LineItem
-from assess.plan.planner import PlanError, plan_upgrades
-from assess.plan.rent import HORIZON_WEEKS, RentOffer, break_even_hours
-from assess.plan.result import After, Plan, PlanResult, PlanStatus, RentSummary
+from rigready.assess.plan.goal import Goal, TaskGoal, TierGoal, WorkloadGoal
+from rigready.assess.plan.parts import LineItem
+from rigready.assess.plan.planner import PlanError, plan_upgrades
+from rigready.assess.plan.rent import HORIZON_WEEKS, RentOffer, break_even_hours
+from rigready.assess.plan.result import After, Plan, PlanResult, PlanStatus, RentSummary
 
 __all__ = [
     "CONNECTOR_NAMES",

@@ -16,10 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.plan.facts import RigFacts, format_connectors
-from assess.plan.rig import ASSUMED_CPU_W, RigState
-from assess.score_gpu_fix import EGPU_LINK
-from catalog import GpuEntry, PsuEntry
+from rigready.assess.plan.facts import RigFacts, format_connectors
+from rigready.assess.plan.rig import ASSUMED_CPU_W, RigState
+from rigready.assess.score_gpu_fix import EGPU_LINK
+from rigready.catalog import GpuEntry, PsuEntry
 
 Status = Literal["pass", "fail", "unverified"]
 STATUSES: tuple[Status, ...] = ("pass", "fail", "unverified")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from assess.plan.facts import facts_to_dict
-from assess.plan.parts import LineItem
-from assess.plan.rent import RentOffer
-from assess.plan.result import After, Plan, PlanResult, RentSummary
-from catalog.money import PriceView, view_or_usd
-from catalog.prices import KIND_WORDS, Price, as_of
+from rigready.assess.plan.facts import facts_to_dict
+from rigready.assess.plan.parts import LineItem
+from rigready.assess.plan.rent import RentOffer
+from rigready.assess.plan.result import After, Plan, PlanResult, RentSummary
+from rigready.catalog.money import PriceView, view_or_usd
+from rigready.catalog.prices import KIND_WORDS, Price, as_of
 
 STATUS_MARK = {"pass": "PASS", "fail": "FAIL", "unverified": "CHECK"}
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
-from assess.jsonfile import read_json_file
+from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.jsonfile import read_json_file
 
 #: Connector names as in the catalog's ``power_connectors`` (``docs/catalog-format.md``).
 CONNECTOR_NAMES: tuple[str, ...] = ("6-pin", "8-pin", "12vhpwr", "12v-2x6", "eps-8pin")

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
-from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
-from assess.score_facts import nominal_vram_gib, split_vram_gib
-from assess.task_disk import disk_need
-from assess.units import GIB
-from catalog import Catalog, GpuEntry, TaskEntry, TierEntry
-from catalog.schema import DriveKind
+from rigready.assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
+from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
+from rigready.assess.score_facts import nominal_vram_gib, split_vram_gib
+from rigready.assess.task_disk import disk_need
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog, GpuEntry, TaskEntry, TierEntry
+from rigready.catalog.schema import DriveKind
 
 #: One training run when the user gives no dataset size: 10 M tokens (e.g. 5,000 samples of
 #: 2,048 tokens), one epoch. rigready's assumption, stated in every result that uses it.

@@ -1,13 +1,13 @@
 """Live cloud GPU offers from the Vast.ai marketplace, opt-in, cached, with a catalog fallback.
 
 Vast.ai's offer search (``POST /api/v0/bundles/`` with the query as JSON, as the current vast-cli
-``search_offers`` sends it; answer ``{"offers": [...]}``) needs an
-API key (docs.vast.ai, "All requests require an API key"), read from ``VAST_API_KEY``; no
-account-free marketplace API with GPU offers was found. Each row gives the GPU model
-(``gpu_name``, ``gpu_ram`` in MB), ``num_gpus``, the on-demand price of the whole offer
-(``dph_total``, USD/h) and the lowest interruptible bid (``min_bid``, USD/h). GPU names are
-mapped to catalog GPUs with the catalog's matching (``assess.match``); rows that match nothing
-are dropped and counted. The cheapest on-demand and spot offer per GPU and count is kept.
+``search_offers`` sends it; answer ``{"offers": [...]}``) needs an API key (docs.vast.ai, "All
+requests require an API key"), read from ``VAST_API_KEY``; no account-free marketplace API with GPU
+offers was found. Each row gives the GPU model (``gpu_name``, ``gpu_ram`` in MB), ``num_gpus``, the
+on-demand price of the whole offer (``dph_total``, USD/h) and the lowest interruptible bid
+(``min_bid``, USD/h). GPU names are mapped to catalog GPUs with the catalog's matching
+(``rigready.assess.match``); rows that match nothing are dropped and counted. The cheapest on-demand
+and spot offer per GPU and count is kept.
 
 The answer is cached in the user's cache folder with its fetch time; a fresh cache (under an
 hour) is used without a request, and when a request fails an older cache is used with its age,
@@ -28,11 +28,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from assess.hardware import GpuInfo, GpuVendor
-from assess.match import match_gpu
-from catalog import Catalog, CloudOfferEntry, GpuEntry
-from catalog.paths import cache_dir, config_dir
-from catalog.userfiles import UserFileError, write_user_file
+from rigready.assess.hardware import GpuInfo, GpuVendor
+from rigready.assess.match import match_gpu
+from rigready.catalog import Catalog, CloudOfferEntry, GpuEntry
+from rigready.catalog.paths import cache_dir, config_dir
+from rigready.catalog.userfiles import UserFileError, write_user_file
 
 DEFAULT_URL = "https://console.vast.ai/api/v0/bundles/"
 URL_ENV = "RIGREADY_VAST_URL"

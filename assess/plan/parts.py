@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from assess.plan.checks import (
+from rigready.assess.plan.checks import (
     CPU_SOCKET,
     RAM_BOARD_MAX,
     RAM_KIT,
@@ -24,11 +24,11 @@ from assess.plan.checks import (
     power_need,
     psu_plugs,
 )
-from assess.plan.rig import RigState, gpu_label
-from assess.score_facts import meets
-from catalog import Catalog, CpuEntry, DriveEntry, GpuEntry, PsuEntry, RamKitEntry
-from catalog.prices import Price, kind_of
-from catalog.schema import DRIVE_KIND_ORDER, DriveKind
+from rigready.assess.plan.rig import RigState, gpu_label
+from rigready.assess.score_facts import meets
+from rigready.catalog import Catalog, CpuEntry, DriveEntry, GpuEntry, PsuEntry, RamKitEntry
+from rigready.catalog.prices import Price, kind_of
+from rigready.catalog.schema import DRIVE_KIND_ORDER, DriveKind
 
 ItemKind = Literal["gpu", "ram", "storage", "psu", "cpu"]
 _KIND_NAMES = {"nvme": "NVMe SSD", "sata-ssd": "SATA SSD", "hdd": "hard disk"}

@@ -14,9 +14,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from assess.estimate import GpuTarget, gpu_from_entry
-from assess.hardware import RigProfile
-from assess.plan.checks import (
+from rigready.assess.estimate import GpuTarget, gpu_from_entry
+from rigready.assess.hardware import RigProfile
+from rigready.assess.plan.checks import (
     CURRENT_GPU,
     GPU_SOFTWARE,
     PSU_CAPACITY,
@@ -26,8 +26,8 @@ from assess.plan.checks import (
     psu_checks,
     slot_checks,
 )
-from assess.plan.facts import RigFacts
-from assess.plan.goal import (
+from rigready.assess.plan.facts import RigFacts
+from rigready.assess.plan.goal import (
     Goal,
     GpuOutcome,
     HostNeeds,
@@ -35,7 +35,7 @@ from assess.plan.goal import (
     gpu_outcome,
     host_needs_of,
 )
-from assess.plan.parts import (
+from rigready.assess.plan.parts import (
     Choice,
     LineItem,
     cpu_choice,
@@ -46,21 +46,21 @@ from assess.plan.parts import (
     psu_item,
     ram_choice,
 )
-from assess.plan.rent import (
+from rigready.assess.plan.rent import (
     RentOffer,
     break_even_hours,
     cheapest_offers,
     local_usd_per_hour,
 )
-from assess.plan.result import After, Plan, PlanResult, PlanStatus
-from assess.plan.rig import RigState, rig_state
-from assess.plan.settings import purchase_goal, setting_fixes
-from assess.plan.summary import build_result
-from assess.score_facts import meets
-from assess.units import GIB
-from catalog import Catalog, GpuEntry
-from catalog.money import PriceView
-from catalog.schema import DRIVE_KIND_ORDER, DriveKind
+from rigready.assess.plan.result import After, Plan, PlanResult, PlanStatus
+from rigready.assess.plan.rig import RigState, rig_state
+from rigready.assess.plan.settings import purchase_goal, setting_fixes
+from rigready.assess.plan.summary import build_result
+from rigready.assess.score_facts import meets
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog, GpuEntry
+from rigready.catalog.money import PriceView
+from rigready.catalog.schema import DRIVE_KIND_ORDER, DriveKind
 
 
 class PlanError(ValueError):

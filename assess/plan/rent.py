@@ -12,11 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from assess.estimate import gpu_from_entry
-from assess.plan.goal import Goal, GpuOutcome, WorkloadGoal, catalog_outcome, workload_outcome
-from catalog import Catalog, CloudOfferEntry
-from catalog.money import PriceView, view_or_usd
-from catalog.prices import Price, kind_of
+from rigready.assess.estimate import gpu_from_entry
+from rigready.assess.plan.goal import (
+    Goal,
+    GpuOutcome,
+    WorkloadGoal,
+    catalog_outcome,
+    workload_outcome,
+)
+from rigready.catalog import Catalog, CloudOfferEntry
+from rigready.catalog.money import PriceView, view_or_usd
+from rigready.catalog.prices import Price, kind_of
 
 #: Buying is compared with renting over this many weeks of use (two years; rigready's
 #: assumption, stated in the advice).

@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from assess.plan.checks import NOT_BLOCKING, Check
-from assess.plan.facts import RigFacts
-from assess.plan.parts import LineItem
-from assess.plan.rent import Advice, RentOffer
-from assess.plan.settings import SettingFix
+from rigready.assess.plan.checks import NOT_BLOCKING, Check
+from rigready.assess.plan.facts import RigFacts
+from rigready.assess.plan.parts import LineItem
+from rigready.assess.plan.rent import Advice, RentOffer
+from rigready.assess.plan.settings import SettingFix
 
 # re-exported: callers import the verdict words from here
-from assess.plan.verdicts import VERDICT_TEXT as VERDICT_TEXT
-from assess.plan.verdicts import verdict_text as verdict_text
+from rigready.assess.plan.verdicts import VERDICT_TEXT as VERDICT_TEXT
+from rigready.assess.plan.verdicts import verdict_text as verdict_text
 
 PlanStatus = Literal["no upgrade needed", "tight fit", "a setting reaches the goal", "ok",
                      "nothing within budget", "no plan reaches the goal", "blocked"]

@@ -10,13 +10,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assess.estimate import GpuTarget, gpu_from_info
-from assess.formfactor import form_factor_of, gpu_is_mobile
-from assess.hardware import GpuInfo, RigProfile
-from assess.match import match_gpu
-from assess.score_facts import ScoreFacts, rig_facts
-from assess.units import GIB
-from catalog import Catalog, CpuEntry, GpuEntry
+from rigready.assess.estimate import GpuTarget, gpu_from_info
+from rigready.assess.formfactor import form_factor_of, gpu_is_mobile
+from rigready.assess.hardware import GpuInfo, RigProfile
+from rigready.assess.match import match_gpu
+from rigready.assess.score_facts import ScoreFacts, rig_facts
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog, CpuEntry, GpuEntry
 
 #: CPU power assumed for PSU sizing when the CPU is not in the catalog (a typical desktop
 #: K-series base power; rigready's assumption, stated wherever it is used).

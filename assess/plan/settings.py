@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from assess.estimate import estimate
-from assess.estimate.inputs import Workload
-from assess.plan.goal import REACHED, WorkloadGoal, run_estimate, workload_outcome
-from assess.plan.rig import RigState
-from assess.plan.verdicts import verdict_text
-from assess.units import GIB
+from rigready.assess.estimate import estimate
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.plan.goal import REACHED, WorkloadGoal, run_estimate, workload_outcome
+from rigready.assess.plan.rig import RigState
+from rigready.assess.plan.verdicts import verdict_text
+from rigready.assess.units import GIB
 
 _SLOWER = re.compile(r"\s*\([^)]*slower[^)]*\)")
 

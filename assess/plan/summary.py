@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE, RigFacts
-from assess.plan.goal import Goal, WorkloadGoal
-from assess.plan.rent import HORIZON_WEEKS, Advice, RentOffer, advise
-from assess.plan.result import After, Plan, PlanResult, PlanStatus, RentSummary, verdict_text
-from assess.plan.rig import ASSUMED_CPU_W, RigState
-from assess.plan.settings import SettingFix
-from catalog.money import PriceView, view_or_usd
+from rigready.assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE, RigFacts
+from rigready.assess.plan.goal import Goal, WorkloadGoal
+from rigready.assess.plan.rent import HORIZON_WEEKS, Advice, RentOffer, advise
+from rigready.assess.plan.result import (
+    After,
+    Plan,
+    PlanResult,
+    PlanStatus,
+    RentSummary,
+    verdict_text,
+)
+from rigready.assess.plan.rig import ASSUMED_CPU_W, RigState
+from rigready.assess.plan.settings import SettingFix
+from rigready.catalog.money import PriceView, view_or_usd
 
 #: The PC reaches the goal as it is (a tight fit only just).
 _NO_PURCHASE = ("no upgrade needed", "tight fit")

@@ -5,11 +5,11 @@ subparser(s) and sets ``func`` (``Callable[[argparse.Namespace], int]``) as the 
 """
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "desktop.commands.detect",
-    "desktop.commands.monitor",
-    "desktop.commands.bench",
-    "desktop.commands.catalog",
-    "desktop.commands.score",
-    "desktop.commands.estimate",
-    "desktop.commands.plan",
+    "rigready.desktop.commands.detect",
+    "rigready.desktop.commands.monitor",
+    "rigready.desktop.commands.bench",
+    "rigready.desktop.commands.catalog",
+    "rigready.desktop.commands.score",
+    "rigready.desktop.commands.estimate",
+    "rigready.desktop.commands.plan",
 )

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from assess.bench.progress import BenchError, Progress
-from desktop.commands.common import UsageError, int_between, number_between, print_json
+from rigready.assess.bench.progress import BenchError, Progress
+from rigready.desktop.commands.common import UsageError, int_between, number_between, print_json
 
 if TYPE_CHECKING:  # the benchmark modules import numpy: load them only when a command runs
-    from assess.bench.compare import Comparison
-    from assess.bench.gpu_gemm import GpuGemmResult
-    from assess.bench.records import BenchResultType
-    from assess.hardware import RigProfile
+    from rigready.assess.bench.compare import Comparison
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult
+    from rigready.assess.bench.records import BenchResultType
+    from rigready.assess.hardware import RigProfile
 
 R = TypeVar("R")
 
@@ -158,20 +158,20 @@ class Outcome:
 
 def detect_this_pc() -> RigProfile:
     """A live detection (no torch subprocess), for peaks, disks and the fingerprint."""
-    from assess.detect import detect_rig
+    from rigready.assess.detect import detect_rig
 
     return detect_rig()
 
 
 def gpu_entry_for(result: GpuGemmResult, profile: RigProfile | None) -> Any:
     """The catalog entry of the benchmarked card (None when unknown or no catalog)."""
-    from assess.hardware import GpuInfo
+    from rigready.assess.hardware import GpuInfo
 
     if result.device_name is None:
         return None
     try:
-        from assess.match import match_gpu
-        from catalog import default_catalog
+        from rigready.assess.match import match_gpu
+        from rigready.catalog import default_catalog
 
         catalog = default_catalog()
     except Exception:  # noqa: BLE001 - no catalog: comparisons are left out, not fatal
@@ -185,15 +185,15 @@ def gpu_entry_for(result: GpuGemmResult, profile: RigProfile | None) -> Any:
 
 def outcome_of(result: BenchResultType, profile: RigProfile | None) -> Outcome:
     """Attach the catalog's expectations and the comparisons to a finished result."""
-    from assess.bench.compare import (
+    from rigready.assess.bench.compare import (
         compare_cpu,
         compare_drive,
         compare_gpu_result,
         disk_for_folder,
         expected_gpu_tflops,
     )
-    from assess.bench.cpu_gemm import CpuGemmResult
-    from assess.bench.gpu_gemm import GpuGemmResult, with_expected
+    from rigready.assess.bench.cpu_gemm import CpuGemmResult
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult, with_expected
 
     if isinstance(result, GpuGemmResult):
         entry = gpu_entry_for(result, profile)
@@ -212,11 +212,11 @@ def outcome_of(result: BenchResultType, profile: RigProfile | None) -> Outcome:
 
 def save_outcome(outcome: Outcome, fingerprint: str, db_path: Path | None = None) -> str | None:
     """Save to the history; None on success, else why it could not be saved."""
-    from assess.bench.records import bench_kind, result_label, result_to_dict
+    from rigready.assess.bench.records import bench_kind, result_label, result_to_dict
 
     try:
-        from catalog.paths import database_path
-        from monitor.store import Store, StoreError
+        from rigready.catalog.paths import database_path
+        from rigready.monitor.store import Store, StoreError
     except ImportError as exc:  # pragma: no cover - the store ships with the app
         return f"history unavailable ({exc})"
     try:
@@ -237,9 +237,9 @@ def load_history(kind: str | None = None, limit: int = 50, db_path: Path | None 
     Workloads measured by ``estimate --measure`` (kind ``measure``) are left out unless asked
     for (``kind="measure"`` or ``include_measured``): they are not benchmark results.
     """
-    from assess.bench.records import result_from_dict
-    from catalog.paths import database_path
-    from monitor.store import Store, StoreError
+    from rigready.assess.bench.records import result_from_dict
+    from rigready.catalog.paths import database_path
+    from rigready.monitor.store import Store, StoreError
 
     path = db_path or database_path()
     if not path.exists():
@@ -269,11 +269,11 @@ def _bar(args: argparse.Namespace) -> ProgressBar:
 
 
 def _finish(args: argparse.Namespace, outcomes: list[Outcome], profile: RigProfile) -> int:
-    from assess.bench.compare import gpu_speedup
-    from assess.bench.cpu_gemm import CpuGemmResult
-    from assess.bench.fingerprint import profile_fingerprint
-    from assess.bench.gpu_gemm import GpuGemmResult
-    from assess.bench.records import bench_kind, result_label, result_rows, result_to_dict
+    from rigready.assess.bench.compare import gpu_speedup
+    from rigready.assess.bench.cpu_gemm import CpuGemmResult
+    from rigready.assess.bench.fingerprint import profile_fingerprint
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult
+    from rigready.assess.bench.records import bench_kind, result_label, result_rows, result_to_dict
 
     fingerprint = profile_fingerprint(profile)
     problems: list[str] = []
@@ -302,7 +302,7 @@ def _finish(args: argparse.Namespace, outcomes: list[Outcome], profile: RigProfi
             "saved": not args.no_save and not problems,
         })
     else:
-        from desktop.commands.bench_report import render_outcome
+        from rigready.desktop.commands.bench_report import render_outcome
 
         print("\n\n".join(render_outcome(o) for o in outcomes))
         if speed is not None:
@@ -327,8 +327,8 @@ def _check_n(n: int | None) -> None:
 
 def _gemm_outcomes(args: argparse.Namespace, profile: RigProfile, device: str | None,
                    sustained: bool) -> list[Outcome]:
-    from assess.bench.cpu_gemm import run_cpu_gemm
-    from assess.bench.gpu_gemm import run_gpu_gemm
+    from rigready.assess.bench.cpu_gemm import run_cpu_gemm
+    from rigready.assess.bench.gpu_gemm import run_gpu_gemm
 
     outcomes: list[Outcome] = []
     if device in (None, "cpu"):
@@ -352,7 +352,7 @@ def _run_gemm(args: argparse.Namespace) -> int:
 
 
 def _storage_outcome(args: argparse.Namespace, profile: RigProfile, quick: bool) -> Outcome:
-    from assess.bench.storage import run_storage
+    from rigready.assess.bench.storage import run_storage
 
     if args.size_mib is not None and args.size_mib <= 0:
         raise UsageError(f"--size-mib must be above zero, got {args.size_mib}")
@@ -382,7 +382,7 @@ def _run_all(args: argparse.Namespace) -> int:
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from assess.bench.records import result_to_dict
+    from rigready.assess.bench.records import result_to_dict
 
     if args.limit <= 0:
         raise UsageError(f"--limit must be above zero, got {args.limit}")

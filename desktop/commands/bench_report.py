@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assess.bench.cpu_gemm import CpuGemmResult
-from assess.bench.gemm import GemmMeasurement
-from assess.bench.gpu_gemm import GpuGemmResult
-from assess.bench.storage import StorageResult
-from assess.units import format_bytes
+from rigready.assess.bench.cpu_gemm import CpuGemmResult
+from rigready.assess.bench.gemm import GemmMeasurement
+from rigready.assess.bench.gpu_gemm import GpuGemmResult
+from rigready.assess.bench.storage import StorageResult
+from rigready.assess.units import format_bytes
 
 if TYPE_CHECKING:
-    from assess.hardware import RigProfile
-    from desktop.commands.bench import Outcome
+    from rigready.assess.hardware import RigProfile
+    from rigready.desktop.commands.bench import Outcome
 
 
 def _num(value: float | None, fmt: str = "{:,.0f}", unknown: str = "-") -> str:

@@ -8,8 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assess.task_disk import disk_need
-from catalog import (
+from rigready.assess.task_disk import disk_need
+from rigready.catalog import (
     BUILTIN_DATA_DIR,
     KINDS,
     Catalog,
@@ -19,10 +19,10 @@ from catalog import (
     merge,
     parse_file,
 )
-from catalog.paths import user_catalog_dir
-from desktop.commands.catalog_prices import register_actions
-from desktop.commands.common import print_json
-from desktop.commands.tables import num, render_table
+from rigready.catalog.paths import user_catalog_dir
+from rigready.desktop.commands.catalog_prices import register_actions
+from rigready.desktop.commands.common import print_json
+from rigready.desktop.commands.tables import num, render_table
 
 LIST_KINDS = tuple(k.plural for k in KINDS)
 

@@ -6,15 +6,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from assess.plan.live import online_enabled, set_online
-from catalog import load_catalog
-from catalog.errors import CatalogError
-from catalog.money import PriceView, today
-from catalog.overrides import overrides_path, parse_price, read_overrides, set_price, unset_price
-from catalog.pack import PackError, install_pack, installed_pack, read_source, remove_pack
-from catalog.prices import TABLE_WORDS, entries_of, price_of
-from desktop.commands.common import UsageError, print_json
-from desktop.commands.tables import render_table
+from rigready.assess.plan.live import online_enabled, set_online
+from rigready.catalog import load_catalog
+from rigready.catalog.errors import CatalogError
+from rigready.catalog.money import PriceView, today
+from rigready.catalog.overrides import (
+    overrides_path,
+    parse_price,
+    read_overrides,
+    set_price,
+    unset_price,
+)
+from rigready.catalog.pack import PackError, install_pack, installed_pack, read_source, remove_pack
+from rigready.catalog.prices import TABLE_WORDS, entries_of, price_of
+from rigready.desktop.commands.common import UsageError, print_json
+from rigready.desktop.commands.tables import render_table
 
 
 def register_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -116,7 +122,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _override_price(e: Any) -> Any:
-    from catalog.prices import Price
+    from rigready.catalog.prices import Price
 
     return Price(e.price, e.price_date, e.price_source, "yours")
 

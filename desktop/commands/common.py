@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from assess.hardware import RigProfile
+from rigready.assess.hardware import RigProfile
 
 
 class UsageError(Exception):
@@ -26,11 +26,11 @@ _MAX_NUMBER_CHARS = 64
 class CliParser(argparse.ArgumentParser):
     """The ``rigready`` argument parser: every mistake is one :class:`UsageError` line.
 
-    argparse's own errors (unknown option, missing argument, bad choice) would print a
-    ``usage:`` block and exit; here they raise :class:`UsageError` with a hint to ``--help``,
-    so :func:`desktop.cli.main` prints one ``rigready: error:`` line and exits 2. ``type=float``
-    and ``type=int`` options are checked for finite, 64-bit-sized values, so ``nan``, ``inf``
-    and 5,000-digit numbers never reach a command. Subparsers inherit the class.
+    argparse's own errors (unknown option, missing argument, bad choice) would print a ``usage:``
+    block and exit; here they raise :class:`UsageError` with a hint to ``--help``, so
+    :func:`rigready.desktop.cli.main` prints one ``rigready: error:`` line and exits 2.
+    ``type=float`` and ``type=int`` options are checked for finite, 64-bit-sized values, so ``nan``,
+    ``inf`` and 5,000-digit numbers never reach a command. Subparsers inherit the class.
     """
 
     def error(self, message: str) -> NoReturn:
@@ -134,12 +134,12 @@ def add_profile_argument(parser: argparse.ArgumentParser) -> None:
 
 def load_rig(args: argparse.Namespace) -> RigProfile:
     """The profile named by ``--profile``, else a live detection of this PC."""
-    from assess.profile import load_profile
+    from rigready.assess.profile import load_profile
 
     path: Path | None = getattr(args, "profile", None)
     if path is not None:
         return load_profile(path)
-    from assess.detect import detect_rig
+    from rigready.assess.detect import detect_rig
 
     return detect_rig(check_torch=bool(getattr(args, "check_torch", False)))
 

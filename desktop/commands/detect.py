@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assess.formfactor import form_factor_of
-from assess.hardware import RigProfile
-from assess.profile import profile_to_dict, save_profile
-from assess.units import format_bytes, format_mhz, format_watts
-from desktop.commands.common import add_profile_argument, load_rig, output_file, print_json
+from rigready.assess.formfactor import form_factor_of
+from rigready.assess.hardware import RigProfile
+from rigready.assess.profile import profile_to_dict, save_profile
+from rigready.assess.units import format_bytes, format_mhz, format_watts
+from rigready.desktop.commands.common import add_profile_argument, load_rig, output_file, print_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from catalog.userfiles import output_target
+    from rigready.catalog.userfiles import output_target
 
     if args.save is not None:  # refuse a bad --save before detecting, not after
         output_target(args.save, force=args.force, protect=(args.profile,))

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assess.estimate import (
+from rigready.assess.estimate import (
     Estimate,
     EstimateError,
     GpuTarget,
@@ -19,28 +19,28 @@ from assess.estimate import (
     resolve_model,
     speed_lines,
 )
-from assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
-from assess.estimate.model import ModelShape
-from assess.estimate.stack import assumptions, error_band
-from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
-from assess.measure.result import MeasuredRun
-from assess.names import NameLookupError, find_gpu
-from assess.units import GIB
-from catalog import Catalog, default_catalog
-from desktop.commands.common import (
+from rigready.assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.stack import assumptions, error_band
+from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.measure.result import MeasuredRun
+from rigready.assess.names import NameLookupError, find_gpu
+from rigready.assess.units import GIB
+from rigready.catalog import Catalog, default_catalog
+from rigready.desktop.commands.common import (
     UsageError,
     int_between,
     number_between,
     positive_float,
     print_json,
 )
-from desktop.commands.estimate_llamacpp import (
+from rigready.desktop.commands.estimate_llamacpp import (
     add_runtime_arguments,
     ram_target,
     run_llamacpp,
     wants_llamacpp,
 )
-from desktop.defaults import (
+from rigready.desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_HEAD,
     DEFAULT_LORA_RANK,
@@ -152,7 +152,7 @@ def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, i
         except NameLookupError as exc:
             raise UsageError(str(exc)) from None
         return gpu_from_entry(entry), None
-    from desktop.commands.common import load_rig
+    from rigready.desktop.commands.common import load_rig
 
     profile = load_rig(args)
     ram = profile.memory.available_bytes or profile.memory.total_bytes
@@ -170,15 +170,15 @@ def _llamacpp_target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget 
         gpu, _ = _target(args, cat)
         if args.ram_gib:
             return gpu, None
-        from assess.detect._fs import SysRoot
-        from assess.detect.memory import probe_memory
+        from rigready.assess.detect._fs import SysRoot
+        from rigready.assess.detect.memory import probe_memory
 
         try:  # this PC's RAM; a failed probe leaves it unknown (the estimate says so)
             memory, _ = probe_memory(SysRoot("/"))
         except OSError:
             return gpu, None
         return gpu, memory
-    from desktop.commands.common import load_rig
+    from rigready.desktop.commands.common import load_rig
 
     profile = load_rig(args)
     best = profile.best_gpu
@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     here = not args.gpu and not args.profile
     if here:
-        from desktop.commands.measure_job import corrected_here
+        from rigready.desktop.commands.measure_job import corrected_here
 
         est = corrected_here(est)
     if not args.measure:
@@ -227,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: bool,
              ram: int | None) -> int:
     """``--measure``: run the job here, then print the estimate beside the measurement."""
-    from desktop.commands.measure_job import (
+    from rigready.desktop.commands.measure_job import (
         MeasureError,
         config_dict_for,
         measure_here,

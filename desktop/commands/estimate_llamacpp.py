@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from assess.estimate import EstimateError, GpuTarget, ModelShape
-from assess.estimate.gguf import FILE_TYPES, KV_TYPES, normalise_quant
-from assess.estimate.llamacpp import (
+from rigready.assess.estimate import EstimateError, GpuTarget, ModelShape
+from rigready.assess.estimate.gguf import FILE_TYPES, KV_TYPES, normalise_quant
+from rigready.assess.estimate.llamacpp import (
     LlamaCppPlan,
     RamTarget,
     plan,
     plan_to_dict,
     ram_from_memory_info,
 )
-from assess.units import GIB
-from desktop.commands.common import UsageError, int_between, number_between, print_json
+from rigready.assess.units import GIB
+from rigready.desktop.commands.common import UsageError, int_between, number_between, print_json
 
 RUNTIMES = ("transformers", "llama.cpp")
 

@@ -1,7 +1,7 @@
 """``rigready history``: list logged sessions, summarise one, or export it to CSV/JSON.
 
-Registered by :mod:`desktop.commands.monitor`. Opens the database read-only, so it works while
-``rigready monitor`` or the window is still writing to it.
+Registered by :mod:`rigready.desktop.commands.monitor`. Opens the database read-only, so it works
+while ``rigready monitor`` or the window is still writing to it.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from catalog.userfiles import atomic_output, output_target
-from desktop.commands.common import UsageError, output_file, positive_int
+from rigready.catalog.userfiles import atomic_output, output_target
+from rigready.desktop.commands.common import UsageError, output_file, positive_int
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
-    from monitor.sample import Sample
-    from monitor.store import SessionInfo, Store
+    from rigready.monitor.sample import Sample
+    from rigready.monitor.store import SessionInfo, Store
 
 
 def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,7 +37,7 @@ def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _open(path: Path) -> Store:
-    from monitor.store import Store, StoreError
+    from rigready.monitor.store import Store, StoreError
 
     if not path.exists():
         raise UsageError(f"no monitor database at {path}; run 'rigready monitor' first")
@@ -48,8 +48,8 @@ def _open(path: Path) -> Store:
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from catalog.paths import database_path
-    from monitor.store import StoreError
+    from rigready.catalog.paths import database_path
+    from rigready.monitor.store import StoreError
 
     if args.export and args.session is None:
         raise UsageError("--export needs --session ID (see 'rigready history' for the ids)")
@@ -100,7 +100,7 @@ def _export(store: Store, session: int, kind: str, output: Path | None, force: b
 
 
 def _clock(t: float | None) -> str:
-    from monitor.export import iso_utc
+    from rigready.monitor.export import iso_utc
 
     return "-" if t is None else iso_utc(t)[:19].replace("T", " ")
 

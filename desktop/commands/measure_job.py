@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assess.estimate import Estimate
-from assess.estimate.model import ModelShape
-from assess.measure.result import MeasuredRun, measured_label
-from assess.measure.spec import missing_packages
-from assess.measure.workload import (
+from rigready.assess.estimate import Estimate
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.measure.result import MeasuredRun, measured_label
+from rigready.assess.measure.spec import missing_packages
+from rigready.assess.measure.workload import (
     DEFAULT_TIMEOUT_S,
     MeasureError,
     apply_correction,
@@ -75,17 +75,17 @@ def unavailable_reason(method: str) -> str | None:
 
 
 def _fingerprint() -> str:
-    from assess.bench.fingerprint import current_fingerprint
+    from rigready.assess.bench.fingerprint import current_fingerprint
 
     return current_fingerprint()
 
 
 def _save(run: MeasuredRun, db_path: Path | None) -> str | None:
-    from assess.bench.records import result_to_dict
+    from rigready.assess.bench.records import result_to_dict
 
     try:
-        from catalog.paths import database_path
-        from monitor.store import Store, StoreError
+        from rigready.catalog.paths import database_path
+        from rigready.monitor.store import Store, StoreError
     except ImportError as exc:  # pragma: no cover - the store ships with the app
         return f"history unavailable ({exc})"
     try:
@@ -114,11 +114,11 @@ def measure_here(shape: ModelShape, est: Estimate, config: dict[str, Any] | None
 def measured_history(db_path: Path | None = None, limit: int = 200
                      ) -> list[tuple[str, MeasuredRun]]:
     """This PC's measured workloads, newest first (none when the history cannot be read)."""
-    from assess.bench.records import result_from_dict
+    from rigready.assess.bench.records import result_from_dict
 
     try:
-        from catalog.paths import database_path
-        from monitor.store import Store, StoreError
+        from rigready.catalog.paths import database_path
+        from rigready.monitor.store import Store, StoreError
     except ImportError:  # pragma: no cover - the store ships with the app
         return []
     path = db_path or database_path()

@@ -21,11 +21,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from assess.units import GIB
-from desktop.commands.common import UsageError, positive_float
-from desktop.commands.history import register_history
-from monitor.alerts import AlertEvent
-from monitor.sample import GpuSample, Sample
+from rigready.assess.units import GIB
+from rigready.desktop.commands.common import UsageError, positive_float
+from rigready.desktop.commands.history import register_history
+from rigready.monitor.alerts import AlertEvent
+from rigready.monitor.sample import GpuSample, Sample
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,7 +84,7 @@ def format_sample(sample: Sample) -> str:
 def _parse_prometheus(text: str | None) -> tuple[str, int] | None:
     if text is None:
         return None
-    from monitor.exporter import parse_host_port
+    from rigready.monitor.exporter import parse_host_port
 
     try:
         return parse_host_port(text)
@@ -93,10 +93,10 @@ def _parse_prometheus(text: str | None) -> tuple[str, int] | None:
 
 
 def _run_monitor(args: argparse.Namespace) -> int:
-    from catalog.paths import database_path
-    from monitor.providers import default_providers
-    from monitor.sampler import Sampler, SamplerError, validate_interval
-    from monitor.store import StoreError
+    from rigready.catalog.paths import database_path
+    from rigready.monitor.providers import default_providers
+    from rigready.monitor.sampler import Sampler, SamplerError, validate_interval
+    from rigready.monitor.store import StoreError
 
     try:
         interval = validate_interval(args.interval)
@@ -108,7 +108,7 @@ def _run_monitor(args: argparse.Namespace) -> int:
     events: queue.Queue[Sample | AlertEvent] = queue.Queue()
     exporter = None
     if bind is not None:
-        from monitor.exporter import Exporter
+        from rigready.monitor.exporter import Exporter
 
         exporter = Exporter()
         try:

@@ -8,8 +8,8 @@ import difflib
 import math
 from pathlib import Path
 
-from assess.estimate import EstimateError, resolve_model
-from assess.plan import (
+from rigready.assess.estimate import EstimateError, resolve_model
+from rigready.assess.plan import (
     FactsError,
     Goal,
     PlanError,
@@ -25,23 +25,27 @@ from assess.plan import (
     result_to_dict,
     shopping_list_markdown,
 )
-from assess.plan.export import rent_notes
-from assess.plan.facts import check_number
-from assess.plan.live import online_enabled, with_live_offers
-from assess.plan.result import verdict_text
-from assess.plan.verdicts import gpu_words
-from catalog import Catalog, default_catalog
-from catalog.money import PriceView, view_or_usd
-from catalog.userfiles import output_target, path_exists, write_user_file
-from desktop.commands.common import (
+from rigready.assess.plan.export import rent_notes
+from rigready.assess.plan.facts import check_number
+from rigready.assess.plan.live import online_enabled, with_live_offers
+from rigready.assess.plan.result import verdict_text
+from rigready.assess.plan.verdicts import gpu_words
+from rigready.catalog import Catalog, default_catalog
+from rigready.catalog.money import PriceView, view_or_usd
+from rigready.catalog.userfiles import output_target, path_exists, write_user_file
+from rigready.desktop.commands.common import (
     UsageError,
     add_profile_argument,
     load_rig,
     output_file,
     print_json,
 )
-from desktop.commands.estimate import add_run_arguments, add_workload_arguments, workload_from_args
-from desktop.defaults import DEFAULT_BUDGET_USD
+from rigready.desktop.commands.estimate import (
+    add_run_arguments,
+    add_workload_arguments,
+    workload_from_args,
+)
+from rigready.desktop.defaults import DEFAULT_BUDGET_USD
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Path | None, ...]:

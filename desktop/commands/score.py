@@ -7,15 +7,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from assess.bench.fingerprint import profile_fingerprint
-from assess.bench.performance import MeasuredPerformance, measured_performance
-from assess.hardware import RigProfile
-from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
-from assess.score_tasks import VERDICTS
-from catalog import Catalog, default_catalog
-from catalog.money import PriceView
-from desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
-from desktop.commands.tables import render_table
+from rigready.assess.bench.fingerprint import profile_fingerprint
+from rigready.assess.bench.performance import MeasuredPerformance, measured_performance
+from rigready.assess.hardware import RigProfile
+from rigready.assess.score import COMPONENT_NAMES, Readiness, assess_readiness
+from rigready.assess.score_tasks import VERDICTS
+from rigready.catalog import Catalog, default_catalog
+from rigready.catalog.money import PriceView
+from rigready.desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
+from rigready.desktop.commands.tables import render_table
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,7 +55,7 @@ def measured_for(profile: RigProfile, db_path: Path | None = None) -> MeasuredPe
     Results are matched by machine fingerprint, so a saved profile of another PC never borrows
     this PC's numbers. A missing or unreadable history simply means no measurements.
     """
-    from desktop.commands.bench import load_history
+    from rigready.desktop.commands.bench import load_history
 
     try:
         rows = load_history(limit=200, db_path=db_path)

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.settings_values import setting_number
-from monitor.alerts import ALERT_KINDS, AlertConfig
+from rigready.desktop.settings_values import setting_number
+from rigready.monitor.alerts import ALERT_KINDS, AlertConfig
 
 _PREFIX = "alerts/"
 CLEAR_STEP = 3.0

@@ -2,11 +2,11 @@
 shaded throttle/alert spans and a crosshair read-out.
 
 Curves are created once; each update hands them the rows of the visible window only (the ring
-buffer's view clipped to the x range) after peak downsampling (:func:`monitor.ring.peak_decimate`
-keeps each pixel column's min and max, one numpy pass for all columns), so a 24 h window of 1 Hz
-data draws nearly as fast as a 1 minute one. pyqtgraph's own clip-to-view and auto-downsampling
-are left off: they would repeat that work on data already one point pair per pixel (measured:
-about 3 ms of a 24 h update).
+buffer's view clipped to the x range) after peak downsampling
+(:func:`rigready.monitor.ring.peak_decimate` keeps each pixel column's min and max, one numpy pass
+for all columns), so a 24 h window of 1 Hz data draws nearly as fast as a 1 minute one. pyqtgraph's
+own clip-to-view and auto-downsampling are left off: they would repeat that work on data already one
+point pair per pixel (measured: about 3 ms of a 24 h update).
 
 Drawing, not data, is what costs (measured with ``benchmarks/chart_update_speed.py``): in
 software rendering, alpha-blended vertical grid lines moving every second doubled the time, so
@@ -28,9 +28,9 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
-from desktop.monitoring.text import readout
-from desktop.theme import ACCENT, BACKGROUND, BAD, MUTED, SECOND, TEXT, WARN
-from monitor.ring import (
+from rigready.desktop.monitoring.text import readout
+from rigready.desktop.theme import ACCENT, BACKGROUND, BAD, MUTED, SECOND, TEXT, WARN
+from rigready.monitor.ring import (
     COLUMN,
     FloatArray,
     Span,

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop.worker import GeneratorWorker
-from monitor.alerts import AlertConfig, AlertEvent
-from monitor.providers.base import Provider
-from monitor.sample import Sample
-from monitor.sampler import Sampler
-from monitor.store_read import EventRecord
+from rigready.desktop.worker import GeneratorWorker
+from rigready.monitor.alerts import AlertConfig, AlertEvent
+from rigready.monitor.providers.base import Provider
+from rigready.monitor.sample import Sample
+from rigready.monitor.sampler import Sampler
+from rigready.monitor.store_read import EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ _QUEUE = 100_000
 
 
 def _default_providers() -> tuple[list[Provider], list[str]]:
-    from monitor.providers import default_providers
+    from rigready.monitor.providers import default_providers
 
     return default_providers()
 

@@ -8,16 +8,16 @@ from collections import deque
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from desktop.monitoring.alert_settings import (
+from rigready.desktop.monitoring.alert_settings import (
     AlertSettings,
     AlertSettingsDialog,
     load_alert_settings,
     save_alert_settings,
 )
-from desktop.monitoring.controller import MonitorController
-from desktop.monitoring.notify import AlertNotifier
-from monitor.alerts import AlertEvent
-from monitor.store_read import EventRecord
+from rigready.desktop.monitoring.controller import MonitorController
+from rigready.desktop.monitoring.notify import AlertNotifier
+from rigready.monitor.alerts import AlertEvent
+from rigready.monitor.store_read import EventRecord
 
 MAX_EVENTS = 500
 

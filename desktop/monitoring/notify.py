@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from desktop.monitoring.text import ALERT_TITLES, BAD_ALERTS
-from monitor.alerts import AlertEvent
+from rigready.desktop.monitoring.text import ALERT_TITLES, BAD_ALERTS
+from rigready.monitor.alerts import AlertEvent
 
 log = logging.getLogger(__name__)
 

@@ -21,15 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.monitoring.text import (
+from rigready.desktop.monitoring.text import (
     ALERT_TITLES,
     WINDOWS,
     alert_level,
     event_level,
     format_event,
 )
-from desktop.theme import BAD, GOOD, MUTED, WARN, page_title
-from monitor.store_read import EventRecord
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, page_title
+from rigready.monitor.store_read import EventRecord
 
 LEVEL = {"ok": GOOD, "warn": WARN, "bad": BAD}
 MAX_EVENTS = 200

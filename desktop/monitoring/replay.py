@@ -11,7 +11,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.ring import (
+from rigready.monitor.ring import (
     GPU_SERIES_COLUMNS,
     HOST_SERIES_COLUMNS,
     FloatArray,
@@ -19,8 +19,8 @@ from monitor.ring import (
     rows_from_aggregates,
     rows_from_series,
 )
-from monitor.store import SessionInfo, Store, StoreError
-from monitor.store_read import EventRecord
+from rigready.monitor.store import SessionInfo, Store, StoreError
+from rigready.monitor.store_read import EventRecord
 
 Rows = tuple[FloatArray, ValueArray]
 INF = float("inf")

@@ -1,6 +1,6 @@
 """Render the training monitor replaying a saved session to a PNG (for the docs).
 
-    python -m desktop.monitoring.screenshot \\
+    python -m rigready.desktop.monitoring.screenshot \\
         --db COPY_OF_SESSION.sqlite3 --at 45 --out docs/screenshots/training-monitor.png
 
 Open a *copy* of a committed database: SQLite creates ``-shm``/``-wal`` files beside a WAL
@@ -18,13 +18,13 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from catalog.userfiles import UserFileError
-from desktop.context import AppContext
-from desktop.monitoring.controller import MonitorController
-from desktop.pages.monitor import MonitorPage
-from desktop.png import save_widget_png
-from desktop.qt_platform import PlatformError, prepare_qt_platform
-from desktop.theme import apply_theme
+from rigready.catalog.userfiles import UserFileError
+from rigready.desktop.context import AppContext
+from rigready.desktop.monitoring.controller import MonitorController
+from rigready.desktop.pages.monitor import MonitorPage
+from rigready.desktop.png import save_widget_png
+from rigready.desktop.qt_platform import PlatformError, prepare_qt_platform
+from rigready.desktop.theme import apply_theme
 
 
 def _wait(ms: int) -> None:
@@ -35,7 +35,7 @@ def _wait(ms: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Render and save; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m desktop.monitoring.screenshot")
+    parser = argparse.ArgumentParser(prog="python -m rigready.desktop.monitoring.screenshot")
     parser.add_argument("--db", type=Path, required=True, help="monitoring database")
     parser.add_argument("--session", type=int, help="session id (default: the newest)")
     parser.add_argument("--at", type=float, default=None,

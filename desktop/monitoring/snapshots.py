@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from desktop.monitoring.replay import ReplayData, session_title
-from desktop.monitoring.text import MonitorSnapshot
-from monitor.alerts import AlertEvent
-from monitor.ring import COLUMN, FloatArray, ValueArray, spans_from_events, window_of
+from rigready.desktop.monitoring.replay import ReplayData, session_title
+from rigready.desktop.monitoring.text import MonitorSnapshot
+from rigready.monitor.alerts import AlertEvent
+from rigready.monitor.ring import COLUMN, FloatArray, ValueArray, spans_from_events, window_of
 
 SPARK_SECONDS = 300.0
 

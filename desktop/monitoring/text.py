@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from monitor.ring import COLUMN, FloatArray, ValueArray
-from monitor.store_read import EventRecord
+from rigready.monitor.ring import COLUMN, FloatArray, ValueArray
+from rigready.monitor.store_read import EventRecord
 
 #: Alert kinds that mean "act now" (red); the others are worth a look (amber). A power cap is
 #: normal for a GPU working flat out, so it is only amber.

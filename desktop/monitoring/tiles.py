@@ -10,8 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN
-from monitor.ring import FloatArray
+from rigready.desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN
+from rigready.monitor.ring import FloatArray
 
 LEVEL_COLOURS = {"ok": None, "good": GOOD, "warn": WARN, "bad": BAD}
 

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.monitoring.snapshots import SPARK_SECONDS
-from desktop.monitoring.text import (
+from rigready.desktop.monitoring.snapshots import SPARK_SECONDS
+from rigready.desktop.monitoring.text import (
     ALERT_TITLES,
     MonitorSnapshot,
     alert_level,
@@ -48,9 +48,9 @@ from desktop.monitoring.text import (
     tile_levels,
     tile_texts,
 )
-from desktop.monitoring.tiles import ValueTile
-from desktop.theme import BAD, FIXED_THEME_PROPERTY, GOOD, MUTED, WARN
-from monitor.ring import COLUMN
+from rigready.desktop.monitoring.tiles import ValueTile
+from rigready.desktop.theme import BAD, FIXED_THEME_PROPERTY, GOOD, MUTED, WARN
+from rigready.monitor.ring import COLUMN
 
 THEME = "dark"
 FOREGROUND, PANEL, BACKDROP = "#f1f3f5", "#1b1e22", "#111316"

@@ -21,12 +21,12 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("this-pc", "This PC", "desktop.pages.this_pc", "ThisPcPage"),
-    PageSpec("readiness", "Readiness", "desktop.pages.readiness", "ReadinessPage"),
-    PageSpec("can-i-run", "Can I run it?", "desktop.pages.can_i_run", "CanIRunPage"),
-    PageSpec("upgrade", "Upgrade wizard", "desktop.pages.upgrade", "UpgradePage"),
-    PageSpec("benchmarks", "Benchmarks", "desktop.pages.benchmarks", "BenchmarksPage"),
-    PageSpec("monitor", "Monitor", "desktop.pages.monitor", "MonitorPage"),
+    PageSpec("this-pc", "This PC", "rigready.desktop.pages.this_pc", "ThisPcPage"),
+    PageSpec("readiness", "Readiness", "rigready.desktop.pages.readiness", "ReadinessPage"),
+    PageSpec("can-i-run", "Can I run it?", "rigready.desktop.pages.can_i_run", "CanIRunPage"),
+    PageSpec("upgrade", "Upgrade wizard", "rigready.desktop.pages.upgrade", "UpgradePage"),
+    PageSpec("benchmarks", "Benchmarks", "rigready.desktop.pages.benchmarks", "BenchmarksPage"),
+    PageSpec("monitor", "Monitor", "rigready.desktop.pages.monitor", "MonitorPage"),
 )
 
 

@@ -32,19 +32,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.bench.compare import Comparison, gpu_speedup
-from assess.bench.cpu_gemm import CpuGemmResult, run_cpu_gemm
-from assess.bench.fingerprint import current_fingerprint, profile_fingerprint
-from assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm
-from assess.bench.progress import Progress
-from assess.bench.records import BenchResultType, result_label
-from assess.bench.storage import StorageResult, default_storage_folder, run_storage
-from assess.hardware import RigProfile
-from desktop.commands.bench import Outcome, detect_this_pc, load_history, outcome_of, save_outcome
-from desktop.commands.bench_report import machine_name, when_text
-from desktop.context import AppContext
-from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
-from desktop.worker import GeneratorWorker
+from rigready.assess.bench.compare import Comparison, gpu_speedup
+from rigready.assess.bench.cpu_gemm import CpuGemmResult, run_cpu_gemm
+from rigready.assess.bench.fingerprint import current_fingerprint, profile_fingerprint
+from rigready.assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm
+from rigready.assess.bench.progress import Progress
+from rigready.assess.bench.records import BenchResultType, result_label
+from rigready.assess.bench.storage import StorageResult, default_storage_folder, run_storage
+from rigready.assess.hardware import RigProfile
+from rigready.desktop.commands.bench import (
+    Outcome,
+    detect_this_pc,
+    load_history,
+    outcome_of,
+    save_outcome,
+)
+from rigready.desktop.commands.bench_report import machine_name, when_text
+from rigready.desktop.context import AppContext
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
+from rigready.desktop.worker import GeneratorWorker
 
 Job = Callable[[], Generator[Progress, None, Any]]
 _VERDICT_COLOUR = {"healthy": GOOD, "below": WARN, "investigate": BAD, "unknown": MUTED}

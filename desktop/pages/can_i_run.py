@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.estimate import (
+from rigready.assess.estimate import (
     Estimate,
     EstimateError,
     GpuTarget,
@@ -38,18 +38,18 @@ from assess.estimate import (
     gpu_from_info,
     speed_lines,
 )
-from assess.estimate.hub import HubRef
-from assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
-from assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
-from assess.estimate.model import shape_from_config_file
-from assess.estimate.stack import assumptions, error_band
-from assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
-from assess.hardware import RigProfile
-from assess.measure.workload import apply_correction, correction
-from assess.names import normalize_name
-from desktop.commands.estimate import cpu_answer, limits_text
-from desktop.commands.measure_job import measured_history
-from desktop.defaults import (
+from rigready.assess.estimate.hub import HubRef
+from rigready.assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
+from rigready.assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
+from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.estimate.stack import assumptions, error_band
+from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.hardware import RigProfile
+from rigready.assess.measure.workload import apply_correction, correction
+from rigready.assess.names import normalize_name
+from rigready.desktop.commands.estimate import cpu_answer, limits_text
+from rigready.desktop.commands.measure_job import measured_history
+from rigready.desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_LORA_RANK,
     DEFAULT_LORA_TARGETS,
@@ -59,7 +59,7 @@ from desktop.defaults import (
     default_checkpointing,
     precision_choice_label,
 )
-from desktop.pages.can_i_run_gguf import (
+from rigready.desktop.pages.can_i_run_gguf import (
     RUNTIME_LLAMACPP,
     STATUS_TONE,
     kv_combo,
@@ -68,15 +68,15 @@ from desktop.pages.can_i_run_gguf import (
     quant_combo,
     runtime_combo,
 )
-from desktop.pages.can_i_run_sources import (
+from rigready.desktop.pages.can_i_run_sources import (
     GpuSearch,
     HubFetchBar,
     catalog_gpus,
     open_config_dialog,
 )
-from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
-from desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
-from desktop.widgets.measure_bar import MeasureBar
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
+from rigready.desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
+from rigready.desktop.widgets.measure_bar import MeasureBar
 
 #: Item data role holding a catalog model's search words.
 _SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -288,7 +288,7 @@ class CanIRunPage(QWidget):
             self._form.setRowVisible(widget, gguf)
 
     def _method_defaults(self, method: str) -> None:
-        """A method brings its defaults, the same as the CLI's (``desktop.defaults``):
+        """A method brings its defaults, the same as the CLI's (``rigready.desktop.defaults``):
         checkpointing on for QLoRA only, and the precision it assumes shown in the box."""
         self.checkpointing.setChecked(default_checkpointing(method))
         self.checkpointing.setEnabled(method != "inference")

@@ -2,10 +2,11 @@
 
 - :class:`HubFetchBar`: fetches a Hugging Face Hub model's config.json off the GUI thread (the
   project's :class:`~desktop.worker.GeneratorWorker` running
-  :func:`assess.estimate.hub.hub_model_job`), with a busy bar, what it is doing, and Cancel.
+  :func:`rigready.assess.estimate.hub.hub_model_job`), with a busy bar, what it is doing, and
+  Cancel.
 - :class:`GpuSearch`: makes the GPU combo box typeable; its completer lists what the name
-  resolver (:mod:`assess.names`, the CLI's) suggests for the typed text, and Enter picks the GPU
-  the text names.
+  resolver (:mod:`rigready.assess.names`, the CLI's) suggests for the typed text, and Enter picks
+  the GPU the text names.
 - :func:`open_config_dialog`: the config.json file dialog, opened with ``open()``.
 """
 
@@ -26,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.estimate.hub import HubRef, hub_model_job
-from assess.names import describe_failure, gpu_resolver
-from catalog import GpuEntry
-from desktop.worker import GeneratorWorker
+from rigready.assess.estimate.hub import HubRef, hub_model_job
+from rigready.assess.names import describe_failure, gpu_resolver
+from rigready.catalog import GpuEntry
+from rigready.desktop.worker import GeneratorWorker
 
 
 class HubFetchBar(QWidget):

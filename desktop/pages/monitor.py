@@ -26,28 +26,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.context import AppContext
-from desktop.monitoring.alert_settings import AlertSettings, AlertSettingsDialog
-from desktop.monitoring.charts import MonitorCharts
-from desktop.monitoring.controller import MonitorController
-from desktop.monitoring.live_alerts import LiveAlerts
-from desktop.monitoring.notify import AlertNotifier
-from desktop.monitoring.panels import (
+from rigready.desktop.context import AppContext
+from rigready.desktop.monitoring.alert_settings import AlertSettings, AlertSettingsDialog
+from rigready.desktop.monitoring.charts import MonitorCharts
+from rigready.desktop.monitoring.controller import MonitorController
+from rigready.desktop.monitoring.live_alerts import LiveAlerts
+from rigready.desktop.monitoring.notify import AlertNotifier
+from rigready.desktop.monitoring.panels import (
     AlertBanner,
     EventsPanel,
     PageHeader,
     SourceControls,
     WindowSelector,
 )
-from desktop.monitoring.replay import (
+from rigready.desktop.monitoring.replay import (
     HistoryData,
     ReplayData,
     load_history,
     load_replay,
     session_title,
 )
-from desktop.monitoring.snapshots import busiest_time, live_snapshot, replay_snapshot
-from desktop.monitoring.text import (
+from rigready.desktop.monitoring.snapshots import busiest_time, live_snapshot, replay_snapshot
+from rigready.desktop.monitoring.text import (
     WINDOW_BY_KEY,
     MonitorSnapshot,
     live_status,
@@ -55,11 +55,11 @@ from desktop.monitoring.text import (
     tile_levels,
     tile_texts,
 )
-from desktop.monitoring.tiles import ValueTile
-from desktop.monitoring.training_window import TrainingMonitorLink
-from desktop.theme import MUTED, current_theme
-from desktop.worker import GeneratorWorker
-from monitor.ring import (
+from rigready.desktop.monitoring.tiles import ValueTile
+from rigready.desktop.monitoring.training_window import TrainingMonitorLink
+from rigready.desktop.theme import MUTED, current_theme
+from rigready.desktop.worker import GeneratorWorker
+from rigready.monitor.ring import (
     FloatArray,
     SeriesRing,
     ValueArray,
@@ -67,7 +67,7 @@ from monitor.ring import (
     sample_row,
     spans_from_events,
 )
-from monitor.sample import Sample
+from rigready.monitor.sample import Sample
 
 RING_CAPACITY = 86_400
 LIVE_WINDOW = "5 min"

@@ -13,16 +13,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.hardware import RigProfile
-from assess.score import COMPONENT_NAMES, Readiness, assess_readiness
-from catalog import Catalog, CatalogError
-from catalog.money import PriceView
-from desktop.commands.score import measured_for
-from desktop.context import AppContext
-from desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
-from desktop.widgets.card import Card
-from desktop.widgets.rate_note import RateNote
-from desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
+from rigready.assess.hardware import RigProfile
+from rigready.assess.score import COMPONENT_NAMES, Readiness, assess_readiness
+from rigready.catalog import Catalog, CatalogError
+from rigready.catalog.money import PriceView
+from rigready.desktop.commands.score import measured_for
+from rigready.desktop.context import AppContext
+from rigready.desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
+from rigready.desktop.widgets.card import Card
+from rigready.desktop.widgets.rate_note import RateNote
+from rigready.desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
 
 __all__ = ["ReadinessPage", "TaskTableModel", "TierLadder", "verdict_colour"]
 _SUMMARY_STYLE = "font-size: 15px; font-weight: 600;"

@@ -13,11 +13,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.hardware import Disk, GpuInfo, RigProfile
-from assess.units import format_bytes, format_mhz, format_watts
-from desktop.context import AppContext
-from desktop.theme import MUTED, WARN, current_theme, page_title
-from desktop.widgets.card import Card
+from rigready.assess.hardware import Disk, GpuInfo, RigProfile
+from rigready.assess.units import format_bytes, format_mhz, format_watts
+from rigready.desktop.context import AppContext
+from rigready.desktop.theme import MUTED, WARN, current_theme, page_title
+from rigready.desktop.widgets.card import Card
 
 _DISK_KINDS = {
     "nvme": "NVMe SSD",

@@ -28,23 +28,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.estimate import EstimateError
-from assess.hardware import RigProfile
-from assess.plan import FactsError, PlanError, PlanResult, plan_upgrades, shopping_list_markdown
-from assess.plan.export import rent_notes
-from assess.plan.live import LiveOffers, fetch_live_offers, online_enabled, set_online, with_offers
-from assess.plan.result import verdict_text
-from assess.plan.verdicts import gpu_words
-from catalog.money import PriceView, today
-from catalog.overrides import parse_price, set_price
-from catalog.userfiles import UserFileError, write_user_file
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme, page_title
-from desktop.widgets.card import Card
-from desktop.widgets.plan_card import PlanCard
-from desktop.widgets.rate_note import RateNote
-from desktop.widgets.step_bar import StepBar
-from desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
-from desktop.worker import GeneratorWorker
+from rigready.assess.estimate import EstimateError
+from rigready.assess.hardware import RigProfile
+from rigready.assess.plan import (
+    FactsError,
+    PlanError,
+    PlanResult,
+    plan_upgrades,
+    shopping_list_markdown,
+)
+from rigready.assess.plan.export import rent_notes
+from rigready.assess.plan.live import (
+    LiveOffers,
+    fetch_live_offers,
+    online_enabled,
+    set_online,
+    with_offers,
+)
+from rigready.assess.plan.result import verdict_text
+from rigready.assess.plan.verdicts import gpu_words
+from rigready.catalog.money import PriceView, today
+from rigready.catalog.overrides import parse_price, set_price
+from rigready.catalog.userfiles import UserFileError, write_user_file
+from rigready.desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme, page_title
+from rigready.desktop.widgets.card import Card
+from rigready.desktop.widgets.plan_card import PlanCard
+from rigready.desktop.widgets.rate_note import RateNote
+from rigready.desktop.widgets.step_bar import StepBar
+from rigready.desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
+from rigready.desktop.worker import GeneratorWorker
 
 STEPS = ("Goal", "Constraints", "Plans", "Buy or rent")
 PLANS_STEP = 2

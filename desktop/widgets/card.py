@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from desktop.theme import MUTED, current_theme
+from rigready.desktop.theme import MUTED, current_theme
 
 
 class Card(QFrame):

@@ -1,10 +1,10 @@
 """The "Measure on this GPU" row of the Can I run it? page.
 
-A button, what it is doing and Cancel: the job runs :func:`desktop.commands.measure_job.measure_job`
-on the project's :class:`~desktop.worker.GeneratorWorker` (off the GUI thread); the model is built
-and stepped in a subprocess with a timeout, so the window never holds GPU memory. Cancel stops the
-subprocess at once. The outcome is saved to the history by the use case and handed on through
-``measured``.
+A button, what it is doing and Cancel: the job runs
+:func:`rigready.desktop.commands.measure_job.measure_job` on the project's
+:class:`~desktop.worker.GeneratorWorker` (off the GUI thread); the model is built and stepped in a
+subprocess with a timeout, so the window never holds GPU memory. Cancel stops the subprocess at
+once. The outcome is saved to the history by the use case and handed on through ``measured``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from assess.estimate import Estimate
-from assess.estimate.model import ModelShape
-from desktop.commands.measure_job import measure_job, refusal
-from desktop.worker import GeneratorWorker
+from rigready.assess.estimate import Estimate
+from rigready.assess.estimate.model import ModelShape
+from rigready.desktop.commands.measure_job import measure_job, refusal
+from rigready.desktop.worker import GeneratorWorker
 
 
 class MeasureBar(QWidget):
@@ -104,7 +104,7 @@ class MeasureBar(QWidget):
 
     @Slot(object)
     def _on_finished(self, outcome: Any) -> None:
-        from desktop.commands.estimate import render_measured
+        from rigready.desktop.commands.estimate import render_measured
 
         self.worker = None
         self._busy(False)

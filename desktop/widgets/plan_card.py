@@ -8,10 +8,10 @@ from html import escape
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from assess.plan import Plan
-from assess.plan.result import verdict_text
-from catalog.money import PriceView, view_or_usd
-from desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
+from rigready.assess.plan import Plan
+from rigready.assess.plan.result import verdict_text
+from rigready.catalog.money import PriceView, view_or_usd
+from rigready.desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme
 
 STATUS_LABEL = {"pass": "pass", "fail": "fail", "unverified": "check"}
 #: Why a check got its badge, for the badge's tooltip.

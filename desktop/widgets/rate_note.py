@@ -1,8 +1,8 @@
 """The exchange-rate note under converted prices: which rate, its date, and whether it is old.
 
-The CLI and the shopping list print :meth:`catalog.money.PriceView.notes` once under an answer;
-this label shows the same lines on a page. It is hidden when prices are in USD (no note), muted
-when the rate is within the catalog's limit, and amber with a ⚠ when it is older, like a stale
+The CLI and the shopping list print :meth:`rigready.catalog.money.PriceView.notes` once under an
+answer; this label shows the same lines on a page. It is hidden when prices are in USD (no note),
+muted when the rate is within the catalog's limit, and amber with a ⚠ when it is older, like a stale
 price on a plan card.
 """
 
@@ -12,8 +12,8 @@ from html import escape
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from catalog.money import PriceView
-from desktop.theme import MUTED, WARN, current_theme
+from rigready.catalog.money import PriceView
+from rigready.desktop.theme import MUTED, WARN, current_theme
 
 
 class RateNote(QLabel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from desktop.theme import ACCENT, MUTED, current_theme
+from rigready.desktop.theme import ACCENT, MUTED, current_theme
 
 
 class StepBar(QWidget):

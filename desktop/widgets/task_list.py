@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.score import TaskVerdict
-from assess.score_tasks import VERDICTS, Verdict
-from desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
+from rigready.assess.score import TaskVerdict
+from rigready.assess.score_tasks import VERDICTS, Verdict
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
 
 _Index = QModelIndex | QPersistentModelIndex
 #: Worst first when sorted ascending by verdict.

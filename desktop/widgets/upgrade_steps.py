@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from assess.estimate import Workload, resolve_model
-from assess.estimate.inputs import METHODS, PRECISIONS
-from assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, parse_connectors
-from assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
-from desktop.defaults import (
+from rigready.assess.estimate import Workload, resolve_model
+from rigready.assess.estimate.inputs import METHODS, PRECISIONS
+from rigready.assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, parse_connectors
+from rigready.assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
+from rigready.desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_BUDGET_USD,
     DEFAULT_NEW_TOKENS,
@@ -35,8 +35,8 @@ from desktop.defaults import (
     default_checkpointing,
     precision_choice_label,
 )
-from desktop.settings_values import setting_flag, setting_number
-from desktop.theme import MUTED, current_theme
+from rigready.desktop.settings_values import setting_flag, setting_number
+from rigready.desktop.theme import MUTED, current_theme
 
 SEQ_CHOICES = (256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 DEFAULT_MODEL = "llama-3.1-8b"
@@ -188,7 +188,8 @@ class GoalStep(QWidget):
 
     def _method_defaults(self, method: str) -> None:
         """A method brings the same defaults as in the CLI and Can I run it?
-        (``desktop.defaults``): checkpointing on for QLoRA only; the precision it assumes."""
+        (``rigready.desktop.defaults``): checkpointing on for QLoRA only; the precision it assumes.
+        """
         self.checkpointing.setChecked(default_checkpointing(method))
         self.precision.setItemText(0, precision_choice_label(method))
 

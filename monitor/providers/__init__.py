@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from monitor.providers.base import (
+from rigready.monitor.providers.base import (
     Provider,
     ProviderError,
     ProviderUnavailable,
@@ -21,7 +21,7 @@ __all__ = [
     "default_providers",
 ]
 
-log = logging.getLogger("monitor.providers")
+log = logging.getLogger("rigready.monitor.providers")
 
 #: Test-only switch: when set to "1", :func:`default_providers` returns the synthetic
 #: :class:`~monitor.providers.fake.FakeProvider` instead of touching real hardware.
@@ -38,14 +38,14 @@ def default_providers(*, pcie: bool = False) -> tuple[list[Provider], list[str]]
         pcie: Ask NVML for PCIe throughput on a background thread.
     """
     if os.environ.get(FAKE_PROVIDER_ENV) == "1":
-        from monitor.providers.fake import FakeProvider
+        from rigready.monitor.providers.fake import FakeProvider
 
         return [FakeProvider(gpus=int(os.environ.get("RIGREADY_FAKE_GPUS", "1")))], [
             f"real hardware ({FAKE_PROVIDER_ENV}=1: synthetic readings, test-only)"
         ]
-    from monitor.providers.amdgpu import AmdgpuProvider
-    from monitor.providers.host import HostProvider
-    from monitor.providers.nvml import NvmlProvider
+    from rigready.monitor.providers.amdgpu import AmdgpuProvider
+    from rigready.monitor.providers.host import HostProvider
+    from rigready.monitor.providers.nvml import NvmlProvider
 
     providers: list[Provider] = [HostProvider()]
     skipped: list[str] = []

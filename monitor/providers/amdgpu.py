@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.providers.base import NoteLog, ProviderError, ProviderUnavailable, Reading
-from monitor.sample import GpuSample
+from rigready.monitor.providers.base import NoteLog, ProviderError, ProviderUnavailable, Reading
+from rigready.monitor.sample import GpuSample
 
 DEFAULT_ROOT = Path("/sys/class/drm")
 _AMD_VENDOR = "0x1002"

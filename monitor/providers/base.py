@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from monitor.sample import GpuSample, HostSample
+from rigready.monitor.sample import GpuSample, HostSample
 
-log = logging.getLogger("monitor.providers")
+log = logging.getLogger("rigready.monitor.providers")
 
 
 class ProviderError(Exception):

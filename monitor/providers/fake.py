@@ -12,8 +12,8 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from monitor.providers.base import Reading
-from monitor.sample import GpuProcess, GpuSample, HostSample
+from rigready.monitor.providers.base import Reading
+from rigready.monitor.sample import GpuProcess, GpuSample, HostSample
 
 GIB = 1024**3
 

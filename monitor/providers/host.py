@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from monitor.providers.base import NoteLog, Reading
-from monitor.sample import HostSample
+from rigready.monitor.providers.base import NoteLog, Reading
+from rigready.monitor.sample import HostSample
 
 
 class HostProvider:

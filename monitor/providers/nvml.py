@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.providers.base import NoteLog, ProviderError, ProviderUnavailable, Reading
-from monitor.providers.nvml_fields import (
+from rigready.monitor.providers.base import NoteLog, ProviderError, ProviderUnavailable, Reading
+from rigready.monitor.providers.nvml_fields import (
     ABSENT,
     FATAL,
     FIELDS,
@@ -33,7 +33,7 @@ from monitor.providers.nvml_fields import (
     Field,
     text,
 )
-from monitor.sample import GpuProcess, GpuSample
+from rigready.monitor.sample import GpuProcess, GpuSample
 
 
 @dataclass(slots=True)

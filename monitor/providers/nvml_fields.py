@@ -1,4 +1,4 @@
-"""NVML field table for :mod:`monitor.providers.nvml`: return codes, and how each GpuSample
+"""NVML field table for :mod:`rigready.monitor.providers.nvml`: return codes, and how each GpuSample
 field is read (candidate calls, newest API first) and converted (mW -> W, mJ -> J, masks -> names).
 """
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.clock_events import decode_clock_events
+from rigready.monitor.clock_events import decode_clock_events
 
 # NVML return codes (stable C ABI values; see nvml.h).
 _NOT_SUPPORTED, _NO_PERMISSION, _FUNCTION_NOT_FOUND, _INVALID_ARGUMENT, _NOT_FOUND = 3, 4, 13, 2, 6

@@ -19,8 +19,8 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from catalog import BUILTIN_DATA_DIR, load_catalog
-from desktop.about import (
+from rigready.catalog import BUILTIN_DATA_DIR, load_catalog
+from rigready.desktop.about import (
     FALLBACK_LICENCES,
     AboutDialog,
     catalog_file_dates,
@@ -29,11 +29,11 @@ from desktop.about import (
     normalize,
     requirement_name,
 )
-from desktop.app import create_window
-from desktop.context import AppContext
-from desktop.theme import apply_theme, current_theme
-from desktop.theme_menu import THEME_KEY, ThemeMenu, saved_theme
-from desktop.window import MainWindow
+from rigready.desktop.app import create_window
+from rigready.desktop.context import AppContext
+from rigready.desktop.theme import apply_theme, current_theme
+from rigready.desktop.theme_menu import THEME_KEY, ThemeMenu, saved_theme
+from rigready.desktop.window import MainWindow
 
 pytestmark = pytest.mark.gui
 

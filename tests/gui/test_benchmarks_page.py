@@ -12,13 +12,13 @@ pytestmark = pytest.mark.gui
 
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from assess.bench.cpu_gemm import BlasInfo, CpuGemmResult  # noqa: E402
-from assess.bench.gemm import summarize  # noqa: E402
-from assess.bench.gpu_gemm import GpuGemmResult  # noqa: E402
-from assess.bench.progress import Progress  # noqa: E402
-from assess.hardware import CpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
-from desktop.context import AppContext  # noqa: E402
-from desktop.pages.benchmarks import BenchmarksPage, ResultBar  # noqa: E402
+from rigready.assess.bench.cpu_gemm import BlasInfo, CpuGemmResult  # noqa: E402
+from rigready.assess.bench.gemm import summarize  # noqa: E402
+from rigready.assess.bench.gpu_gemm import GpuGemmResult  # noqa: E402
+from rigready.assess.bench.progress import Progress  # noqa: E402
+from rigready.assess.hardware import CpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
+from rigready.desktop.context import AppContext  # noqa: E402
+from rigready.desktop.pages.benchmarks import BenchmarksPage, ResultBar  # noqa: E402
 
 PROFILE = RigProfile(cpu=CpuInfo(model="Test CPU"), memory=MemoryInfo(), storage=(), gpus=(),
                      system=SystemInfo(hostname="testhost"))
@@ -126,7 +126,7 @@ def test_gui_stays_responsive_during_a_run(page: BenchmarksPage, qtbot: Any) -> 
 
 
 def test_errors_are_shown_in_one_line(page: BenchmarksPage, qtbot: Any) -> None:
-    from assess.bench.progress import BenchError
+    from rigready.assess.bench.progress import BenchError
 
     def failing(profile: Any) -> Generator[Progress, None, Any]:
         yield Progress(0.0, "checking")
@@ -149,8 +149,8 @@ def test_nothing_ticked(page: BenchmarksPage) -> None:
 
 def test_saved_results_of_this_pc_show_on_opening_and_history_rows_open(
         qtbot: Any, tmp_path: Path) -> None:
-    from assess.bench.fingerprint import profile_fingerprint
-    from desktop.commands.bench import Outcome, save_outcome
+    from rigready.assess.bench.fingerprint import profile_fingerprint
+    from rigready.desktop.commands.bench import Outcome, save_outcome
 
     db = tmp_path / "db.sqlite3"
     here = profile_fingerprint(PROFILE)
@@ -180,7 +180,7 @@ def test_saved_results_of_this_pc_show_on_opening_and_history_rows_open(
 def test_gpu_gemm_is_not_ticked_on_a_pc_without_a_gpu(page: BenchmarksPage) -> None:
     from dataclasses import replace
 
-    from assess.hardware import GpuInfo
+    from rigready.assess.hardware import GpuInfo
 
     assert not page.gpu_box.isChecked()  # nothing known about this PC yet
     page.context.set_profile(PROFILE)  # detected, no GPU
@@ -196,9 +196,9 @@ def test_a_run_with_a_loaded_profile_never_replaces_that_machines_results(
         qtbot: Any, tmp_path: Path, monkeypatch: Any) -> None:
     from dataclasses import replace
 
-    from assess.bench.fingerprint import profile_fingerprint
-    from desktop.commands.bench import Outcome, load_history, save_outcome
-    from desktop.pages import benchmarks
+    from rigready.assess.bench.fingerprint import profile_fingerprint
+    from rigready.desktop.commands.bench import Outcome, load_history, save_outcome
+    from rigready.desktop.pages import benchmarks
 
     db = tmp_path / "db.sqlite3"
     other = replace(PROFILE, system=SystemInfo(hostname="friends-pc"), origin="/x/friend.json")
@@ -224,8 +224,8 @@ def test_a_run_with_a_loaded_profile_never_replaces_that_machines_results(
 
 
 def test_history_dates_are_whole_and_machines_readable(qtbot: Any, tmp_path: Path) -> None:
-    from desktop.commands.bench import Outcome, save_outcome
-    from desktop.commands.bench_report import when_text
+    from rigready.desktop.commands.bench import Outcome, save_outcome
+    from rigready.desktop.commands.bench_report import when_text
 
     db = tmp_path / "db.sqlite3"
     assert save_outcome(Outcome(gpu_result(), ()), "0be50428f2e1a9c3d4", db) is None

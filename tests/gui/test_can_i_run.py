@@ -12,9 +12,9 @@ pytestqt = pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QObject, Signal  # noqa: E402
 
-from assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
-from catalog import default_catalog  # noqa: E402
-from desktop.pages.can_i_run import SEQ_STEPS, CanIRunPage  # noqa: E402
+from rigready.assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
+from rigready.catalog import default_catalog  # noqa: E402
+from rigready.desktop.pages.can_i_run import SEQ_STEPS, CanIRunPage  # noqa: E402
 
 CONFIGS = Path(__file__).parents[1] / "data" / "hf_configs"
 pytestmark = pytest.mark.gui
@@ -245,7 +245,7 @@ def test_at_1024x640_the_answer_has_room_and_no_sideways_scrolling(qtbot) -> Non
     # its bullets cut behind a horizontal scrollbar
     from PySide6.QtWidgets import QScrollArea
 
-    from assess.profile import load_profile
+    from rigready.assess.profile import load_profile
 
     rig = load_profile(Path(__file__).parents[1]
                        / "data/profiles/hobbyist/desktop-rtx3060-12gb-32gb-ddr4.json")

@@ -9,10 +9,10 @@ pytestqt = pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QObject, Signal  # noqa: E402
 
-from assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
-from catalog import default_catalog  # noqa: E402
-from desktop.pages.can_i_run import SEQ_STEPS, CanIRunPage  # noqa: E402
-from desktop.pages.can_i_run_gguf import RUNTIME_LLAMACPP, RUNTIME_TRANSFORMERS  # noqa: E402
+from rigready.assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
+from rigready.catalog import default_catalog  # noqa: E402
+from rigready.desktop.pages.can_i_run import SEQ_STEPS, CanIRunPage  # noqa: E402
+from rigready.desktop.pages.can_i_run_gguf import RUNTIME_LLAMACPP, RUNTIME_TRANSFORMERS  # noqa: E402
 
 pytestmark = pytest.mark.gui
 GIB = 2**30

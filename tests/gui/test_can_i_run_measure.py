@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QObject, Signal
 
-from assess.bench.fingerprint import current_fingerprint
-from assess.bench.records import result_to_dict
-from assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo
-from assess.measure.result import MeasuredRun, measured_label
-from catalog import default_catalog
-from catalog.paths import database_path
-from desktop.pages.can_i_run import CanIRunPage
-from monitor.store import Store
+from rigready.assess.bench.fingerprint import current_fingerprint
+from rigready.assess.bench.records import result_to_dict
+from rigready.assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo
+from rigready.assess.measure.result import MeasuredRun, measured_label
+from rigready.catalog import default_catalog
+from rigready.catalog.paths import database_path
+from rigready.desktop.pages.can_i_run import CanIRunPage
+from rigready.monitor.store import Store
 
 pytestmark = pytest.mark.gui
 

@@ -16,8 +16,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
 from pytestqt.qtbot import QtBot  # noqa: E402
 
-from assess.estimate import hub as hub_module  # noqa: E402
-from desktop.pages.can_i_run import CanIRunPage  # noqa: E402
+from rigready.assess.estimate import hub as hub_module  # noqa: E402
+from rigready.desktop.pages.can_i_run import CanIRunPage  # noqa: E402
 from tests.gui.test_can_i_run import CONFIGS, FakeContext, _rig  # noqa: E402
 from tests.helpers.fake_hub import (  # noqa: E402
     FakeHub,

@@ -18,9 +18,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop.crash import CrashHandler, CrashReport, restore
-from desktop.crash_dialog import DIALOG_TITLE, CrashNotifier, install_gui_crash_handler
-from desktop.logging_setup import LOG_FILE_NAME, remove_logging
+from rigready.desktop.crash import CrashHandler, CrashReport, restore
+from rigready.desktop.crash_dialog import DIALOG_TITLE, CrashNotifier, install_gui_crash_handler
+from rigready.desktop.logging_setup import LOG_FILE_NAME, remove_logging
 
 pytestmark = pytest.mark.gui
 

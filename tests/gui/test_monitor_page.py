@@ -18,15 +18,15 @@ pytestmark = pytest.mark.gui
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QSystemTrayIcon  # noqa: E402
 
-from desktop.context import AppContext  # noqa: E402
-from desktop.monitoring.controller import MonitorController  # noqa: E402
-from desktop.monitoring.notify import AlertNotifier  # noqa: E402
-from desktop.pages.monitor import MonitorPage  # noqa: E402
-from monitor.providers.base import Provider, Reading  # noqa: E402
-from monitor.providers.fake import FakeProvider, ScriptedProvider  # noqa: E402
-from monitor.ring import COLUMN  # noqa: E402
-from monitor.sample import GpuSample, HostSample, Sample  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from rigready.desktop.context import AppContext  # noqa: E402
+from rigready.desktop.monitoring.controller import MonitorController  # noqa: E402
+from rigready.desktop.monitoring.notify import AlertNotifier  # noqa: E402
+from rigready.desktop.pages.monitor import MonitorPage  # noqa: E402
+from rigready.monitor.providers.base import Provider, Reading  # noqa: E402
+from rigready.monitor.providers.fake import FakeProvider, ScriptedProvider  # noqa: E402
+from rigready.monitor.ring import COLUMN  # noqa: E402
+from rigready.monitor.sample import GpuSample, HostSample, Sample  # noqa: E402
+from rigready.monitor.store import Store  # noqa: E402
 
 DATA = Path(__file__).parents[1] / "data" / "monitor"
 GIB = 1024**3
@@ -339,7 +339,7 @@ def test_a_full_disk_shows_in_the_banner_while_logging(qtbot: Any, make_page: An
     page = make_page(fake_gpu(clock), clock)
     page.start_logging()
     wait_state(qtbot, page, "logging")
-    monkeypatch.setattr("monitor.store_guard.free_bytes", lambda folder: 1024)  # disk full
+    monkeypatch.setattr("rigready.monitor.store_guard.free_bytes", lambda folder: 1024)  # disk full
     qtbot.waitUntil(lambda: page.banner.isVisible() and "Database" in page.banner.text(),
                     timeout=10000)
     assert "samples are not being saved" in page.banner.text() and "is full" in page.banner.text()

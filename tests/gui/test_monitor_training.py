@@ -21,28 +21,28 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
 
-from desktop.context import AppContext  # noqa: E402
-from desktop.monitoring.alert_settings import (  # noqa: E402
+from rigready.desktop.context import AppContext  # noqa: E402
+from rigready.desktop.monitoring.alert_settings import (  # noqa: E402
     AlertSettings,
     load_alert_settings,
     save_alert_settings,
 )
-from desktop.monitoring.controller import MonitorController  # noqa: E402
-from desktop.monitoring.notify import AlertNotifier  # noqa: E402
-from desktop.monitoring.text import (  # noqa: E402
+from rigready.desktop.monitoring.controller import MonitorController  # noqa: E402
+from rigready.desktop.monitoring.notify import AlertNotifier  # noqa: E402
+from rigready.desktop.monitoring.text import (  # noqa: E402
     alert_level,
     choose_screen,
     format_elapsed,
     tile_levels,
 )
-from desktop.monitoring.training_window import (  # noqa: E402
+from rigready.desktop.monitoring.training_window import (  # noqa: E402
     MAIN_SCREEN_KEY,
     ON_TOP_KEY,
     SCREEN_KEY,
 )
-from desktop.pages.monitor import MonitorPage  # noqa: E402
-from monitor.alerts import AlertEvent  # noqa: E402
-from monitor.ring import COLUMN, COLUMNS  # noqa: E402
+from rigready.desktop.pages.monitor import MonitorPage  # noqa: E402
+from rigready.monitor.alerts import AlertEvent  # noqa: E402
+from rigready.monitor.ring import COLUMN, COLUMNS  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
 H200 = ROOT / "tests" / "data" / "monitor" / "h200-2026-11-22" / "h200-session.sqlite3"
@@ -130,8 +130,8 @@ SCRIPT = textwrap.dedent("""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QWidget
     app = QApplication([])
-    from desktop.monitoring.training_window import TrainingMonitorDialog, TrainingMonitorWindow
-    from desktop.monitoring.training_window import find_screen
+    from rigready.desktop.monitoring.training_window import (
+        TrainingMonitorDialog, TrainingMonitorWindow, find_screen)
     settings = QSettings(sys.argv[1], QSettings.Format.IniFormat)
     dialog = TrainingMonitorDialog(settings, main_screen="laptop")
     name, on_top = dialog.value()
@@ -227,8 +227,8 @@ def test_texts_and_levels() -> None:
 
 
 def test_view_menu_entry_opens_the_screen_dialog(qtbot: Any, tmp_path: Path) -> None:
-    from desktop.monitoring.training_window import TrainingMonitorDialog
-    from desktop.window import MainWindow
+    from rigready.desktop.monitoring.training_window import TrainingMonitorDialog
+    from rigready.desktop.window import MainWindow
 
     context = AppContext(settings=settings_at(tmp_path / "w.ini"), db_path=tmp_path / "db.sqlite3")
     window = MainWindow(context)
@@ -250,7 +250,7 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
         qtbot: Any, replaying: MonitorPage, size: tuple[int, int]) -> None:
     # issue 15: on a 1024x640 screen the full-screen window was 1047 px wide (the number font
     # followed the height only) and the three columns were uneven
-    from desktop.monitoring.training_window import TrainingMonitorWindow
+    from rigready.desktop.monitoring.training_window import TrainingMonitorWindow
 
     width, height = size
     replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
@@ -271,7 +271,7 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
 
 
 def test_before_the_first_reading_nothing_is_called_clear(qtbot: Any) -> None:
-    from desktop.monitoring.training_window import TrainingMonitorWindow
+    from rigready.desktop.monitoring.training_window import TrainingMonitorWindow
 
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)

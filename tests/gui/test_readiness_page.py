@@ -14,12 +14,12 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
-from assess.hardware import RigProfile
-from assess.profile import load_profile
-from assess.score import assess_readiness
-from catalog import Catalog, CatalogError, load_catalog
-from desktop.context import AppContext
-from desktop.pages.readiness import ReadinessPage, verdict_colour
+from rigready.assess.hardware import RigProfile
+from rigready.assess.profile import load_profile
+from rigready.assess.score import assess_readiness
+from rigready.catalog import Catalog, CatalogError, load_catalog
+from rigready.desktop.context import AppContext
+from rigready.desktop.pages.readiness import ReadinessPage, verdict_colour
 from tests.score_helpers import MINI, disk, gpu, rig
 
 pytestmark = pytest.mark.gui

@@ -12,11 +12,11 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from catalog import default_catalog
-from desktop.cli import main
-from desktop.defaults import DEFAULT_BUDGET_USD, default_checkpointing
-from desktop.pages.can_i_run import CanIRunPage
-from desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
+from rigready.catalog import default_catalog
+from rigready.desktop.cli import main
+from rigready.desktop.defaults import DEFAULT_BUDGET_USD, default_checkpointing
+from rigready.desktop.pages.can_i_run import CanIRunPage
+from rigready.desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
 
 pytestmark = pytest.mark.gui
 GTX1660 = str(Path(__file__).parents[1] / "data/profiles/hobbyist/desktop-gtx1660-16gb-ddr4.json")

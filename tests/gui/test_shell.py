@@ -16,13 +16,13 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from assess.hardware import RigProfile
-from assess.profile import load_profile, save_profile
-from desktop.context import AppContext
-from desktop.pages import page_keys
-from desktop.pages.this_pc import ThisPcPage
-from desktop.window import MainWindow
-from desktop.worker import GeneratorWorker, WorkerState
+from rigready.assess.hardware import RigProfile
+from rigready.assess.profile import load_profile, save_profile
+from rigready.desktop.context import AppContext
+from rigready.desktop.pages import page_keys
+from rigready.desktop.pages.this_pc import ThisPcPage
+from rigready.desktop.window import MainWindow
+from rigready.desktop.worker import GeneratorWorker, WorkerState
 from tests.score_helpers import disk, gpu, rig
 
 pytestmark = pytest.mark.gui
@@ -235,7 +235,7 @@ def test_detection_runs_off_the_gui_thread(context: AppContext, qtbot: QtBot,
         threads.append(threading.current_thread() is threading.main_thread())
         return dataclasses.replace(profile, origin="detected")
 
-    monkeypatch.setattr("assess.detect.detect_rig", fake_detect_rig)
+    monkeypatch.setattr("rigready.assess.detect.detect_rig", fake_detect_rig)
     window = MainWindow(context)
     qtbot.addWidget(window)
     with qtbot.waitSignal(context.profile_changed, timeout=5000):

@@ -20,10 +20,10 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from assess.profile import load_profile
-from desktop.context import AppContext
-from desktop.theme import PAGE_TITLE_NAME, apply_theme, swap_colours
-from desktop.window import MainWindow
+from rigready.assess.profile import load_profile
+from rigready.desktop.context import AppContext
+from rigready.desktop.theme import PAGE_TITLE_NAME, apply_theme, swap_colours
+from rigready.desktop.window import MainWindow
 
 pytestmark = pytest.mark.gui
 RTX3060 = Path(__file__).parents[1] / "data/profiles/hobbyist/desktop-rtx3060-12gb-32gb-ddr4.json"
@@ -159,8 +159,8 @@ def test_following_the_system_scheme_repaints_live(tmp_path: Path, qtbot: QtBot,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from PySide6.QtCore import Qt
 
-    from desktop import app as app_module
-    from desktop import theme
+    from rigready.desktop import app as app_module
+    from rigready.desktop import theme
 
     app = QApplication.instance()
     assert isinstance(app, QApplication)

@@ -13,12 +13,12 @@ pytestqt = pytest.importorskip("pytestqt")
 from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
-from assess.hardware import RigProfile  # noqa: E402
-from assess.plan import RigFacts, plan_upgrades, shopping_list_markdown  # noqa: E402
-from assess.profile import load_profile  # noqa: E402
-from catalog import Catalog, default_catalog  # noqa: E402
-from desktop.pages.upgrade import PLANS_STEP, STEPS, UpgradePage  # noqa: E402
-from desktop.widgets.plan_card import status_colour  # noqa: E402
+from rigready.assess.hardware import RigProfile  # noqa: E402
+from rigready.assess.plan import RigFacts, plan_upgrades, shopping_list_markdown  # noqa: E402
+from rigready.assess.profile import load_profile  # noqa: E402
+from rigready.catalog import Catalog, default_catalog  # noqa: E402
+from rigready.desktop.pages.upgrade import PLANS_STEP, STEPS, UpgradePage  # noqa: E402
+from rigready.desktop.widgets.plan_card import status_colour  # noqa: E402
 
 HOBBY = Path(__file__).parents[1] / "data" / "profiles" / "hobbyist"
 pytestmark = pytest.mark.gui
@@ -213,7 +213,7 @@ def test_i_found_it_for_saves_your_price_and_plans_again(  # type: ignore[no-unt
         qtbot, settings, monkeypatch: pytest.MonkeyPatch) -> None:
     from PySide6.QtWidgets import QInputDialog
 
-    from catalog.overrides import overrides_path, read_overrides
+    from rigready.catalog.overrides import overrides_path, read_overrides
 
     monkeypatch.setenv("RIGREADY_TODAY", "2026-12-01")
     monkeypatch.setenv("RIGREADY_LOCALE", "en_US")
@@ -247,7 +247,7 @@ def test_i_found_it_for_saves_your_price_and_plans_again(  # type: ignore[no-unt
 def test_every_badge_says_why_and_no_text_has_doubled_brackets(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
     from PySide6.QtWidgets import QLabel
 
-    from desktop.widgets.plan_card import LABEL_REASON
+    from rigready.desktop.widgets.plan_card import LABEL_REASON
 
     page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
     for kind_radio in (page.goal_step.kind_model, page.goal_step.kind_tier,
@@ -269,7 +269,7 @@ def test_live_offers_box_fetches_off_the_gui_thread(  # type: ignore[no-untyped-
     import http.server
     import threading
 
-    from assess.plan.live import online_enabled
+    from rigready.assess.plan.live import online_enabled
 
     body = (Path(__file__).parent.parent / "data" / "live" / "vast-bundles.json").read_bytes()
 
@@ -308,9 +308,9 @@ def test_live_offers_box_fetches_off_the_gui_thread(  # type: ignore[no-untyped-
 
 
 def test_plan_card_says_whether_it_is_ready_to_buy(qtbot) -> None:  # type: ignore[no-untyped-def]
-    from assess.estimate import Workload, resolve_model
-    from assess.plan import WorkloadGoal
-    from desktop.widgets.plan_card import PlanCard
+    from rigready.assess.estimate import Workload, resolve_model
+    from rigready.assess.plan import WorkloadGoal
+    from rigready.desktop.widgets.plan_card import PlanCard
 
     cat = default_catalog()
     profile = load_profile(Path(__file__).parents[1] / "data" / "rigs" / "profiles"
@@ -342,7 +342,7 @@ def test_broken_settings_fall_back_to_defaults(qtbot, settings, caplog) -> None:
 def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
     """11.6 of 12 GiB is inside the estimate's error band: the wizard says "tight", in amber,
     with the margin and the free setting that gives it room (4-bit weights)."""
-    from desktop.theme import GOOD, WARN, current_theme
+    from rigready.desktop.theme import GOOD, WARN, current_theme
 
     page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
     page.goal_step.kind_model.setChecked(True)
@@ -400,8 +400,8 @@ def _rate_page(qtbot, settings: QSettings, monkeypatch: pytest.MonkeyPatch,  # t
 
 def test_plans_in_euros_show_the_dated_rate_and_warn_when_it_is_old(  # type: ignore[no-untyped-def]
         qtbot, settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    from catalog.prices import rate_for
-    from desktop.theme import MUTED, WARN, current_theme
+    from rigready.catalog.prices import rate_for
+    from rigready.desktop.theme import MUTED, WARN, current_theme
 
     rate = rate_for(default_catalog().exchange_rates, "EUR")
     assert rate is not None
@@ -437,7 +437,7 @@ def test_plans_in_dollars_show_no_conversion_note(  # type: ignore[no-untyped-de
 
 def test_a_headline_that_says_check_first_is_amber_like_its_card(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
     # issue 15: "…Not ready to buy until you check…" was green above an amber card
-    from desktop.theme import GOOD, WARN, current_theme
+    from rigready.desktop.theme import GOOD, WARN, current_theme
 
     page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
     page.goal_step.kind_model.setChecked(True)

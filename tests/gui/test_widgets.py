@@ -11,7 +11,7 @@ pytest.importorskip("PySide6")
 
 from pytestqt.qtbot import QtBot
 
-from desktop.widgets.elided_label import ElidedLabel
+from rigready.desktop.widgets.elided_label import ElidedLabel
 
 pytestmark = pytest.mark.gui
 READOUT = "03:51:56 · GPU 100 % · VRAM 21.3/140.4 GiB · 54 °C · 699 W · CPU 6 % · RAM 41 %"

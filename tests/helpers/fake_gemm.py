@@ -6,8 +6,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from assess.bench.gpu_backends import GpuDevice, capability_reason
-from assess.bench.gpu_telemetry import TelemetryReading
+from rigready.assess.bench.gpu_backends import GpuDevice, capability_reason
+from rigready.assess.bench.gpu_telemetry import TelemetryReading
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""A fake NVML (implements ``assess.detect.nvml.NvmlApi``) for logic tests and captured data."""
+"""A fake NVML (implements ``rigready.assess.detect.nvml.NvmlApi``) for logic tests and captured
+data."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assess.detect.nvml import NvmlCallError, Threshold
+from rigready.assess.detect.nvml import NvmlCallError, Threshold
 
 
 class Unsupported:

@@ -2,7 +2,7 @@
 
 Products take simulated device time (2n^3 / rate per dtype) on a queue that runs ahead of the
 host, like a real stream: ``Event.record`` stamps the queue's time, ``Event.synchronize`` sleeps
-until the host clock reaches it. Only what ``assess.bench.gpu_backends.TorchBackend`` and
+until the host clock reaches it. Only what ``rigready.assess.bench.gpu_backends.TorchBackend`` and
 ``benchmarks/gpu_gemm_proof.py`` call is here.
 """
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assess.detect import detect_rig
-from assess.detect.nvml import NvmlUnavailable
-from assess.estimate import Workload, estimate, gpu_from_info, resolve_model
-from assess.hardware import RigProfile
-from assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
-from assess.profile import load_profile
-from assess.score import assess_readiness
-from catalog import Catalog
+from rigready.assess.detect import detect_rig
+from rigready.assess.detect.nvml import NvmlUnavailable
+from rigready.assess.estimate import Workload, estimate, gpu_from_info, resolve_model
+from rigready.assess.hardware import RigProfile
+from rigready.assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
+from rigready.assess.profile import load_profile
+from rigready.assess.score import assess_readiness
+from rigready.catalog import Catalog
 from tests.helpers.fake_nvml import FakeNvml
 
 DATA = Path(__file__).resolve().parents[1] / "data"

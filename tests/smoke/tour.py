@@ -62,8 +62,8 @@ def save(widget: QWidget, area: QWidget, path: Path) -> None:
 def tour(out: Path, sizes: Sequence[tuple[int, int]], themes: Sequence[str],
          profile_path: Path | None, db_path: Path | None = None) -> list[str]:
     """Visit everything at every size in every theme; returns the files written."""
-    from assess.profile import load_profile
-    from desktop.app import _application, create_window
+    from rigready.assess.profile import load_profile
+    from rigready.desktop.app import _application, create_window
 
     app = _application()
     window = create_window(app)
@@ -71,7 +71,7 @@ def tour(out: Path, sizes: Sequence[tuple[int, int]], themes: Sequence[str],
     if profile_path is not None:
         profile = load_profile(profile_path)
     else:
-        from assess.detect import detect_rig
+        from rigready.assess.detect import detect_rig
 
         profile = detect_rig()
     window.show()

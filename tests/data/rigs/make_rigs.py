@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from assess.hardware import (
+from rigready.assess.hardware import (
     CpuInfo,
     Disk,
     FormFactorInfo,
@@ -26,7 +26,7 @@ from assess.hardware import (
     RigProfile,
     SystemInfo,
 )
-from assess.profile import profile_to_json
+from rigready.assess.profile import profile_to_json
 
 GIB = 1024**3
 MIB = 1024**2

@@ -12,8 +12,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from assess.hardware import CpuInfo, Disk, GpuInfo, MemoryInfo, MemoryModule, RigProfile, SystemInfo
-from assess.profile import profile_to_json
+from rigready.assess.hardware import (
+    CpuInfo,
+    Disk,
+    GpuInfo,
+    MemoryInfo,
+    MemoryModule,
+    RigProfile,
+    SystemInfo,
+)
+from rigready.assess.profile import profile_to_json
 
 GIB = 1024**3
 HERE = Path(__file__).resolve().parent
