@@ -4,10 +4,13 @@ Existing DCGM Grafana dashboards work unchanged: metric names are DCGM field nam
 (``DCGM_FI_DEV_GPU_UTIL`` ...), units follow dcgm-exporter's help texts (%, °C, W, mJ, MHz, MiB)
 and every series carries ``gpu``, ``UUID``, ``pci_bus_id``, ``device``, ``modelName`` and
 ``Hostname``. A metric is left out for a GPU whose value is unknown, rather than exported as 0.
-Host metrics use the ``rigready_host_`` prefix. The exporter has its own
-:class:`~prometheus_client.CollectorRegistry` and binds to 127.0.0.1 unless told otherwise; it
-answers only ``/metrics``, from :class:`~monitor.metrics_server.MetricsServer` (one selector
-thread, a fixed pool of workers, idle connections closed), not one thread per connection.
+Host metrics use the ``rigready_host_`` prefix; a followed training run (``rigready run``,
+``rigready monitor --watch``) adds ``rigready_run_*`` metrics (step, total, loss, ETA seconds,
+throughput...) labelled ``run`` (its label, else its session id) and ``Hostname``. The
+exporter has its own :class:`~prometheus_client.CollectorRegistry` and binds to 127.0.0.1
+unless told otherwise; it answers only ``/metrics``, from
+:class:`~monitor.metrics_server.MetricsServer` (one selector thread, a fixed pool of workers,
+idle connections closed), not one thread per connection.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from rigready.monitor.clock_events import encode_clock_events
 from rigready.monitor.metrics_server import MetricsServer
 from rigready.monitor.sample import GpuSample, Sample
+from rigready.monitor.training.tracker import RunSnapshot
 
 MIB = 1024 * 1024
 LABELS: tuple[str, ...] = ("gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname")
@@ -102,6 +106,61 @@ HOST_METRICS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+#: (name, help, value of a run snapshot) of the run metrics.
+RUN_METRICS: tuple[tuple[str, str, Callable[[RunSnapshot], float | None]], ...] = (
+    ("rigready_run_step", "Steps the training run has done.",
+     lambda r: None if r.step is None else float(r.step)),
+    ("rigready_run_total_steps", "Steps of the whole run (when known).",
+     lambda r: None if r.total is None else float(r.total)),
+    ("rigready_run_progress_ratio", "Share of the run done (0-1).", lambda r: r.fraction),
+    ("rigready_run_loss", "Latest training loss logged.", lambda r: r.loss),
+    ("rigready_run_eval_loss", "Latest evaluation loss logged.", lambda r: r.eval_loss),
+    ("rigready_run_learning_rate", "Latest learning rate logged.", lambda r: r.learning_rate),
+    ("rigready_run_grad_norm", "Latest gradient norm logged.", lambda r: r.grad_norm),
+    ("rigready_run_eta_seconds", "Seconds until the run ends (smoothed measured rate).",
+     lambda r: r.eta_s),
+    ("rigready_run_steps_per_second", "Steps per second (the progress bar's rate).",
+     lambda r: r.rate),
+    ("rigready_run_elapsed_seconds", "Seconds since the run started.", lambda r: r.elapsed_s),
+    ("rigready_run_process_vram_bytes", "VRAM held by the run's own processes (in bytes).",
+     lambda r: None if r.process_vram_bytes is None else float(r.process_vram_bytes)),
+    ("rigready_run_process_vram_peak_bytes", "Peak VRAM of the run's processes (in bytes).",
+     lambda r: None if r.process_vram_peak_bytes is None
+     else float(r.process_vram_peak_bytes)),
+    ("rigready_run_running", "1 while the run's process lives, 0 once it ended.",
+     lambda r: 1.0 if r.outcome == "running" else 0.0),
+)
+RUN_THROUGHPUT = "rigready_run_throughput"
+
+
+def run_label(run: RunSnapshot) -> str:
+    """The ``run`` label: the run's label, else ``session N``, else its start time."""
+    if run.info.label:
+        return run.info.label
+    if run.info.session_id is not None:
+        return f"session {run.info.session_id}"
+    return f"run {int(run.info.started)}"
+
+
+def run_families(run: RunSnapshot, hostname: str) -> Iterator[Metric]:
+    """The ``rigready_run_*`` metric families of one run snapshot (unknown values left out)."""
+    labels = ["run", "Hostname"]
+    values = [run_label(run), hostname]
+    for name, help_text, value_of in RUN_METRICS:
+        value = value_of(run)
+        if value is None:
+            continue
+        family = GaugeMetricFamily(name, help_text, labels=labels)
+        family.add_metric(values, float(value))
+        yield family
+    if run.throughput is not None:
+        family = GaugeMetricFamily(RUN_THROUGHPUT, "The run's throughput in the unit it reports "
+                                   "(tokens/s, samples/s or it/s: see the unit label).",
+                                   labels=[*labels, "unit"])
+        family.add_metric([*values, run.throughput_unit or ""], float(run.throughput))
+        yield family
+
+
 def gpu_labels(gpu: GpuSample, hostname: str) -> dict[str, str]:
     """The dcgm-exporter label set of one GPU."""
     return {"gpu": str(gpu.index), "UUID": gpu.uuid or "", "pci_bus_id": gpu.pci_bus_id or "",
@@ -116,11 +175,17 @@ class SampleCollector:
         self.hostname = hostname or socket.gethostname()
         self._lock = threading.Lock()
         self._sample: Sample | None = None
+        self._run: RunSnapshot | None = None
 
     def update(self, sample: Sample) -> None:
         """Publish a new sample (call from the sampler's ``on_sample``)."""
         with self._lock:
             self._sample = sample
+
+    def update_run(self, run: RunSnapshot | None) -> None:
+        """Publish a training run's newest snapshot (None: no run)."""
+        with self._lock:
+            self._run = run
 
     def describe(self) -> list[Metric]:
         """No fixed description: series appear with the GPUs."""
@@ -129,7 +194,9 @@ class SampleCollector:
     def collect(self) -> Iterator[Metric]:
         """Metric families for the current sample."""
         with self._lock:
-            sample = self._sample
+            sample, run = self._sample, self._run
+        if run is not None:
+            yield from run_families(run, self.hostname)
         if sample is None:
             return
         for spec in GPU_METRICS:
@@ -162,6 +229,10 @@ class Exporter:
     def update(self, sample: Sample) -> None:
         """Publish a new sample."""
         self.collector.update(sample)
+
+    def update_run(self, run: RunSnapshot | None) -> None:
+        """Publish a training run's newest snapshot."""
+        self.collector.update_run(run)
 
     def serve(self, host: str = "127.0.0.1", port: int = 9400) -> int:
         """Start serving on ``host:port`` (port 0 picks a free one); returns the bound port.

@@ -91,6 +91,33 @@ def _v1(db: Any) -> None:
     db["bench_results"].create_index(["kind", "created"])
 
 
+def _v2(db: Any) -> None:
+    """Training runs (issue 21): one ``runs`` row per followed run, keyed by the monitor session
+    that holds its GPU samples; its logged metrics; its progress once a second."""
+    db["runs"].create(
+        {"session_id": int, "label": str, "command": str, "cwd": str, "source": str,
+         "started": float, "ended": float, "outcome": str, "exit_code": int, "signal": int,
+         "steps": int, "total_steps": int, "final_loss": float,
+         "peak_process_vram_bytes": int, "card_vram_total_bytes": int, "out_of_memory": int,
+         "last_lines": str, "job": str, "comparison": str},
+        pk="session_id", not_null={"started"},
+    )
+    db["runs"].create_index(["started"])
+    db["run_metrics"].create(
+        {"session_id": int, "t": float, "step": int, "kind": str, "loss": float,
+         "eval_loss": float, "learning_rate": float, "grad_norm": float, "epoch": float,
+         "throughput": float, "throughput_unit": str, "extra": str, "source": str},
+        not_null={"session_id", "t"},
+    )
+    db["run_metrics"].create_index(["session_id", "t"])
+    db["run_progress"].create(
+        {"session_id": int, "t": float, "step": int, "total": int, "rate": float,
+         "eta_s": float, "process_vram_bytes": int, "cpu_pct": float},
+        not_null={"session_id", "t"},
+    )
+    db["run_progress"].create_index(["session_id", "t"])
+
+
 #: Forward migrations, oldest first; the schema version is their count.
-MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[Any], None], ...] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)

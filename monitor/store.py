@@ -55,6 +55,16 @@ from rigready.monitor.store_read import (
     read_series,
     read_sessions,
 )
+from rigready.monitor.store_runs import (
+    ProgressRow,
+    RunRecord,
+    metrics_row,
+    read_run_metrics,
+    read_run_progress,
+    read_runs,
+    run_row,
+)
+from rigready.monitor.training.events import RunMetrics
 
 __all__ = [
     "BENCH_KINDS",
@@ -62,7 +72,9 @@ __all__ = [
     "Aggregate",
     "BenchResult",
     "EventRecord",
+    "ProgressRow",
     "RetentionResult",
+    "RunRecord",
     "SessionInfo",
     "Store",
     "StoreError",
@@ -487,3 +499,54 @@ class Store:
         rows = self._read(lambda: self._conn.execute(sql, [*params, limit]).fetchall())
         return [BenchResult(int(r[0]), r[1], r[2] or "", r[3], r[4] or "", r[5]) for r in rows]
 
+
+    # -- training runs (schema v2, :mod:`rigready.monitor.store_runs`) ---------------------
+
+    def start_run(self, session_id: int, **fields: Any) -> None:
+        """Insert the ``runs`` row of a session (fields: :data:`~.store_runs.RUN_FIELDS`)
+        and commit.
+
+        Raises:
+            ValueError: An unknown field.
+        """
+        row = run_row({"session_id": session_id, "outcome": "running", **fields})
+        self._write(lambda: self.db.table("runs").insert(row, replace=True))
+        self.commit()
+
+    def update_run(self, session_id: int, **fields: Any) -> None:
+        """Change fields of a run (committed with the next batch)."""
+        row = run_row(fields)
+        if row:
+            self._queue(lambda: self.db.table("runs").update(session_id, row))
+
+    def add_run_metrics(self, session_id: int, metrics: RunMetrics) -> None:
+        """Queue one logged record of a run."""
+        row = metrics_row(session_id, metrics)
+        self._queue(lambda: self.db.table("run_metrics").insert(row))
+
+    def add_run_progress(self, session_id: int, row: ProgressRow) -> None:
+        """Queue one second of a run's progress."""
+        values = {"session_id": session_id, "t": row.time, "step": row.step,
+                  "total": row.total, "rate": row.rate, "eta_s": row.eta_s,
+                  "process_vram_bytes": row.process_vram_bytes, "cpu_pct": row.cpu_pct}
+        self._queue(lambda: self.db.table("run_progress").insert(values))
+
+    def runs(self) -> list[RunRecord]:
+        """Every run, newest first."""
+        result: list[RunRecord] = self._read(lambda: read_runs(self._conn))
+        return result
+
+    def run(self, session_id: int) -> RunRecord | None:
+        """The run of one session (None when the session is not a run)."""
+        found: list[RunRecord] = self._read(lambda: read_runs(self._conn, session_id))
+        return found[0] if found else None
+
+    def run_metrics(self, session_id: int) -> list[RunMetrics]:
+        """A run's logged records, oldest first."""
+        result: list[RunMetrics] = self._read(lambda: read_run_metrics(self._conn, session_id))
+        return result
+
+    def run_progress(self, session_id: int) -> list[ProgressRow]:
+        """A run's once-a-second progress, oldest first."""
+        result: list[ProgressRow] = self._read(lambda: read_run_progress(self._conn, session_id))
+        return result

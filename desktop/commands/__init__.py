@@ -12,4 +12,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rigready.desktop.commands.score",
     "rigready.desktop.commands.estimate",
     "rigready.desktop.commands.plan",
+    "rigready.desktop.commands.run",
 )

@@ -1,0 +1,222 @@
+"""The run's output stream, read from a copy of the bytes the wrapper passes through.
+
+Bytes are cut into segments at ``\\r`` and ``\\n`` (tqdm redraws with ``\\r``; the pty turns
+``\\n`` into ``\\r\\n``), decoded as UTF-8 (bad bytes replaced), and freed of terminal escapes
+(colours, cursor moves). A segment longer than :data:`MAX_SEGMENT` is dropped up to its end, so
+memory stays bounded whatever the child prints (a 10 MB line, binary junk).
+
+Each segment may be a progress bar (:mod:`.tqdm_parse`), a Trainer log dict or banner line
+(:mod:`.trainer_log`), an out-of-memory report, or anything else. The Trainer prints a log dict
+just before redrawing its bar at the step that logged it, so a dict's step is the count of the
+*next* main-bar redraw (checked against ``log_history`` in tests/test_run_fixtures.py).
+
+Bars: the *main* bar is the run's training bar. Data and evaluation bars (``Map``,
+``Validation``, ``Sanity Checking``...) never are; another bar that appears while the main one is
+unfinished (the Trainer's nested evaluation bar) is secondary. Once the main bar has finished, a
+new bar replaces it when its total is at least as large, or when the main bar has not been drawn
+for :data:`PHASE_GAP_S` (the next phase or stage); a short bar right after the end (the
+Trainer's final evaluation) does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rigready.monitor.training.events import RunEvent, RunMetrics, RunProgress
+from rigready.monitor.training.tqdm_parse import BarReading, metrics_from_bar, parse_bar
+from rigready.monitor.training.trainer_log import (
+    metrics_from_dict,
+    parse_banner,
+    parse_log_dict,
+    says_out_of_memory,
+)
+
+#: Longest segment (bytes between two line ends) that is parsed; longer ones are skipped.
+MAX_SEGMENT = 64 * 1024
+#: Lines kept for a crash report, each cut to :data:`MAX_LINE_CHARS`.
+KEEP_LINES = 30
+MAX_LINE_CHARS = 300
+#: A finished main bar silent this long gives way to any new bar.
+PHASE_GAP_S = 30.0
+_SPLIT = re.compile(rb"\r\n|[\r\n]")
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SIDE_BARS = re.compile(
+    r"^(?:validation|valid|val|sanity checking|testing|test|predicting|predict|eval|evaluating|"
+    r"evaluation|map|filter|loading|downloading|fetching|generating|tokeniz|resolving|saving|"
+    r"uploading|extracting|computing|reading|writing|preparing|processing)", re.IGNORECASE)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def clean(segment: bytes) -> str:
+    """Decode a segment and remove terminal escapes and control characters."""
+    text = segment.decode("utf-8", "replace")
+    if "\x1b" in text:
+        text = _ESCAPES.sub("", text)
+    return _CONTROL.sub("", text).strip()
+
+
+@dataclass(slots=True)
+class _Bar:
+    key: tuple[str, str, int | None]
+    last_seen: float
+    finished: bool = False
+
+
+@dataclass(slots=True)
+class StreamParser:
+    """Feed it the child's output bytes in order; it returns the events they contained."""
+
+    clock: Callable[[], float]
+    max_segment: int = MAX_SEGMENT
+    _buffer: bytearray = field(default_factory=bytearray)
+    _skipping: bool = False
+    _main: _Bar | None = None
+    _step: int | None = None
+    _pending: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    _lines: deque[str] = field(default_factory=lambda: deque(maxlen=KEEP_LINES))
+    #: The text of a segment ended by a lone "\r": a line if a "\n" follows in the next chunk.
+    _cr_line: str = ""
+    #: The output reported running out of device memory.
+    out_of_memory: bool = False
+    #: Segments skipped for being longer than ``max_segment``.
+    skipped_segments: int = 0
+    bytes_seen: int = 0
+
+    def feed(self, data: bytes) -> list[RunEvent]:
+        """Parse ``data`` (any chunk of the stream); returns the events of complete segments."""
+        self.bytes_seen += len(data)
+        out: list[RunEvent] = []
+        start = 0
+        for m in _SPLIT.finditer(data):
+            self._take(data[start:m.start()], m.group() != b"\r", out)
+            start = m.end()
+        rest = data[start:]
+        if self._skipping:
+            return out
+        if len(self._buffer) + len(rest) > self.max_segment:
+            self._buffer.clear()
+            self._skipping = True
+            self.skipped_segments += 1
+        else:
+            self._buffer += rest
+        return out
+
+    def close(self) -> list[RunEvent]:
+        """The stream ended: parse what is left and give pending log dicts the last step."""
+        out: list[RunEvent] = []
+        if self._buffer and not self._skipping:
+            self._segment(bytes(self._buffer), True, out)
+        self._buffer.clear()
+        self._skipping = False
+        self._flush_pending(self._step, out)
+        return out
+
+    def last_lines(self) -> tuple[str, ...]:
+        """The last lines printed (for a crash report), oldest first."""
+        return tuple(self._lines)
+
+    @property
+    def step(self) -> int | None:
+        """The main bar's latest count."""
+        return self._step
+
+    def _take(self, piece: bytes, newline: bool, out: list[RunEvent]) -> None:
+        if self._skipping:  # the end of an over-long segment: drop it, resume after it
+            self._skipping = False
+            self._buffer.clear()
+            return
+        if self._buffer:
+            if len(self._buffer) + len(piece) > self.max_segment:
+                self._buffer.clear()
+                self.skipped_segments += 1
+                return
+            piece = bytes(self._buffer) + piece
+            self._buffer.clear()
+        elif len(piece) > self.max_segment:
+            self.skipped_segments += 1
+            return
+        if piece:
+            self._segment(piece, newline, out)
+        elif newline and self._cr_line:  # "\r" ended one chunk and "\n" began the next
+            self._keep_line(self._cr_line)
+            self._cr_line = ""
+
+    def _segment(self, raw: bytes, newline: bool, out: list[RunEvent]) -> None:
+        text = clean(raw)
+        if not text:
+            return
+        now = self.clock()
+        if newline:
+            self._keep_line(text)
+            self._cr_line = ""
+        else:
+            self._cr_line = text
+        if not self.out_of_memory and "emory" in text and says_out_of_memory(text):
+            self.out_of_memory = True
+        reading = parse_bar(text, now)
+        if reading is not None:
+            self._bar(reading, out)
+            return
+        if "{" in text:
+            fields = parse_log_dict(text)
+            if fields is not None:
+                self._pending.append((now, fields))
+                return
+        if "=" in text:
+            hints = parse_banner(text, now)
+            if hints is not None:
+                out.append(hints)
+
+    def _keep_line(self, text: str) -> None:
+        line = text[:MAX_LINE_CHARS]
+        if not self._lines or self._lines[-1] != line:
+            self._lines.append(line)
+
+    def _bar(self, reading: BarReading, out: list[RunEvent]) -> None:
+        p = reading.progress
+        key = ("rich" if p.source == "rich" else "tqdm", _DIGITS.sub("#", p.desc), p.total)
+        if _SIDE_BARS.match(p.desc):
+            return
+        main = self._main
+        if main is None or (main.key != key and main.finished and (
+                (p.total or 0) >= (main.key[2] or 0) or p.time - main.last_seen >= PHASE_GAP_S)):
+            main = self._main = _Bar(key, p.time)
+        elif main.key != key:
+            return  # a nested bar (the Trainer's evaluation), or a short one after the end
+        main.last_seen = p.time
+        main.finished = p.total is not None and p.step >= p.total
+        progress = _global(p)
+        self._step = progress.step
+        self._flush_pending(progress.step, out)
+        out.append(progress)
+        metrics = metrics_from_bar(reading, progress.step)
+        if metrics is not None:
+            out.append(metrics)
+
+    def _flush_pending(self, step: int | None, out: list[RunEvent]) -> None:
+        for seen, fields in self._pending:
+            out.append(metrics_from_dict(fields, seen, step))
+        self._pending.clear()
+
+
+def _global(p: RunProgress) -> RunProgress:
+    """A per-epoch bar with a known epoch count ("Epoch 2/9") as progress over the whole run."""
+    if p.epoch is None or p.epochs is None or not p.total:
+        return p
+    from dataclasses import replace
+
+    return replace(p, step=p.epoch * p.total + p.step, total=p.epochs * p.total)
+
+
+def metrics_only(events: list[RunEvent]) -> list[RunMetrics]:
+    """The metrics records among ``events``."""
+    return [e for e in events if isinstance(e, RunMetrics)]
+
+
+def progress_only(events: list[RunEvent]) -> list[RunProgress]:
+    """The progress readings among ``events``."""
+    return [e for e in events if isinstance(e, RunProgress)]
