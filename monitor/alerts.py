@@ -17,12 +17,13 @@ Alerts:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from rigready.monitor.clock_events import POWER_REASONS, THERMAL_REASONS
 from rigready.monitor.sample import GpuSample, Sample
+from rigready.monitor.store_read import EventRecord
 
 AlertKind = Literal["temperature", "thermal_throttle", "power_throttle", "vram", "stalled"]
 ALERT_KINDS: tuple[AlertKind, ...] = (
@@ -210,3 +211,51 @@ def _reasons(g: GpuSample, group: frozenset[str],
     if active:
         return True, None, f"GPU {g.index} {word} throttling: {', '.join(active)}"
     return False, None, f"GPU {g.index} no longer {word} throttling"
+
+
+def throttle_alert_kind(reason: str) -> AlertKind | None:
+    """The alert kind a throttle reason belongs to (None for reasons no alert watches)."""
+    if reason in THERMAL_REASONS:
+        return "thermal_throttle"
+    if reason in POWER_REASONS:
+        return "power_throttle"
+    return None
+
+
+def live_conditions(events: Iterable[EventRecord], *, gpu: int | None,
+                    at: float) -> tuple[tuple[str, str], ...]:
+    """(kind, message) of every alert and throttle episode live at time ``at``, oldest first.
+
+    "All clear" is true only when this is empty. A throttle episode starts the moment its
+    reason is first seen, while the matching alert waits ``raise_after_s`` (and a reason that
+    flips on and off never raises it): the episode alone is reason enough not to say "All
+    clear". Episodes are named by their alert kind (``power_throttle``...), and left out when
+    that alert is live too. Events after ``at`` are ignored; ``gpu`` None keeps every GPU's.
+    """
+    open_: dict[tuple[str, str, int | None], EventRecord] = {}
+    for e in events:
+        if e.time > at:
+            break
+        if e.kind not in ("alert", "throttle") or (gpu is not None and e.gpu not in (gpu, None)):
+            continue
+        key = (e.kind, e.name, e.gpu)
+        if e.state == "raised":
+            open_.setdefault(key, e)
+        elif e.state == "cleared":
+            open_.pop(key, None)
+    live: list[tuple[float, str, str]] = []
+    alert_kinds = {(name, g) for kind, name, g in open_ if kind == "alert"}
+    for (kind, name, g), e in open_.items():
+        if kind == "alert":
+            live.append((e.time, name, e.message))
+            continue
+        as_alert = throttle_alert_kind(name) or "throttle"
+        if (as_alert, g) not in alert_kinds:
+            live.append((e.time, as_alert, e.message))
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for _t, kind, message in sorted(live):
+        if (kind, message) not in seen:
+            seen.add((kind, message))
+            out.append((kind, message))
+    return tuple(out)

@@ -7,13 +7,18 @@ read.
 
 JSON: ``{"format": "rigready-session", "version": 1, "session": {...}, "samples": [...],
 "events": [...]}`` where each sample mirrors :class:`rigready.monitor.sample.Sample`.
+
+A session that is a training run adds, in CSV, the run's columns (``run_step``, ``run_loss``...:
+its progress and latest logged values at each tick) and, in JSON, ``run`` (the record),
+``run_metrics`` (every logged record) and ``run_progress`` (once a second).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -46,15 +51,22 @@ def _gpu_cells(gpu: GpuSample | None) -> list[object]:
     return [gpu.index, *(_cell(getattr(gpu, c)) for c in GPU_COLUMNS), reasons, procs]
 
 
-def write_csv(info: SessionInfo, samples: Sequence[Sample], out: IO[str]) -> int:
-    """Write the session's samples as CSV; returns the number of data rows."""
+def write_csv(info: SessionInfo, samples: Sequence[Sample], out: IO[str], *,
+              run_columns: Sequence[str] = (),
+              run_cells: Callable[[float], list[object]] | None = None) -> int:
+    """Write the session's samples as CSV; returns the number of data rows.
+
+    ``run_columns``/``run_cells``: a training run's extra columns and their cells at a time.
+    """
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow((*CSV_HEADER, *run_columns))
     rows = 0
     for sample in samples:
         host = [_cell(getattr(sample.host, c)) for c in HOST_COLUMNS]
+        extra = run_cells(sample.time) if run_cells is not None else []
         for gpu in sample.gpus or (None,):
-            writer.writerow([f"{sample.time:.3f}", iso_utc(sample.time), *_gpu_cells(gpu), *host])
+            writer.writerow([f"{sample.time:.3f}", iso_utc(sample.time), *_gpu_cells(gpu), *host,
+                             *extra])
             rows += 1
     return rows
 
@@ -71,18 +83,32 @@ def session_dict(info: SessionInfo) -> dict[str, Any]:
 
 
 def write_json(info: SessionInfo, samples: Sequence[Sample], events: Sequence[EventRecord],
-               out: IO[str]) -> int:
-    """Write the session document; returns the number of samples."""
-    document = {
+               out: IO[str], run: dict[str, Any] | None = None) -> int:
+    """Write the session document; returns the number of samples. ``run``: a training run's
+    ``run``, ``run_metrics`` and ``run_progress`` entries."""
+    document: dict[str, Any] = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
         "session": session_dict(info),
         "samples": [asdict(s) for s in samples],
         "events": [asdict(e) for e in events],
     }
-    json.dump(document, out, indent=1)
+    if run is not None:
+        document.update(run)
+    json.dump(_finite(document), out, indent=1)
     out.write("\n")
     return len(samples)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as strings ("nan"): JSON has no such numbers (a run's NaN loss)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def sample_from_dict(data: dict[str, Any]) -> Sample:

@@ -28,7 +28,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -56,12 +56,14 @@ from rigready.monitor.store_read import (
     read_sessions,
 )
 from rigready.monitor.store_runs import (
+    RUN_CSV_COLUMNS,
     ProgressRow,
     RunRecord,
     metrics_row,
     read_run_metrics,
     read_run_progress,
     read_runs,
+    run_cells,
     run_row,
 )
 from rigready.monitor.training.events import RunMetrics
@@ -452,8 +454,13 @@ class Store:
     def export_session_csv(self, session_id: int, out: IO[str]) -> int:
         """Write one session as CSV (one row per GPU per tick, host columns alongside)."""
         info = self.session(session_id)
-        rows: int = self._read(lambda: export.write_csv(info, self.session_samples(session_id),
-                                                        out))
+        run = self.run(session_id)
+        cells = None if run is None else run_cells(self.run_progress(session_id),
+                                                   self.run_metrics(session_id))
+        columns = () if run is None else RUN_CSV_COLUMNS
+        rows: int = self._read(lambda: export.write_csv(
+            info, self.session_samples(session_id), out, run_columns=columns,
+            run_cells=cells))
         return rows
 
     def export_session_json(self, session_id: int, out: IO[str]) -> int:
@@ -461,7 +468,12 @@ class Store:
         info = self.session(session_id)
         samples = self.session_samples(session_id)
         events = self.events_between(float("-inf"), float("inf"), session_id=session_id)
-        count: int = export.write_json(info, samples, events, out)
+        run = self.run(session_id)
+        extra = None if run is None else {
+            "run": run.to_dict(),
+            "run_metrics": [asdict(m) for m in self.run_metrics(session_id)],
+            "run_progress": [asdict(p) for p in self.run_progress(session_id)]}
+        count: int = export.write_json(info, samples, events, out, extra)
         return count
 
     # -- benchmark results ----------------------------------------------------------------

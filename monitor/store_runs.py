@@ -11,9 +11,11 @@ rows of ``events`` (kind ``alert``, names ``loss_nan``, ``loss_spike``, ``run_st
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,3 +181,42 @@ def read_run_progress(conn: sqlite3.Connection, session_id: int) -> list[Progres
     sql = ("SELECT t, step, total, rate, eta_s, process_vram_bytes, cpu_pct FROM run_progress "
            "WHERE session_id = ? ORDER BY t")
     return [ProgressRow(float(r[0]), *r[1:]) for r in conn.execute(sql, [session_id])]
+
+
+#: Columns a run adds to each row of a session's CSV export.
+RUN_CSV_COLUMNS: tuple[str, ...] = ("run_step", "run_total", "run_eta_s",
+                                    "run_process_vram_bytes", "run_loss", "run_eval_loss",
+                                    "run_learning_rate", "run_grad_norm")
+
+
+def run_cells(progress: list[ProgressRow], metrics: list[RunMetrics]
+              ) -> Callable[[float], list[object]]:
+    """A function giving, for a sample time, the run's CSV cells: the progress row and the
+    latest logged values at or before it (empty cells before the first)."""
+    p_times = [row.time for row in progress]
+    latest: list[tuple[float, dict[str, float]]] = []
+    values: dict[str, float] = {}
+    for m in metrics:
+        for name in ("loss", "eval_loss", "learning_rate", "grad_norm"):
+            value = getattr(m, name)
+            if value is not None and not (m.kind == "summary" and name == "loss"):
+                values[name] = value
+        latest.append((m.time, dict(values)))
+    m_times = [t for t, _ in latest]
+
+    def cells(t: float) -> list[object]:
+        i = bisect.bisect_right(p_times, t) - 1
+        row = progress[i] if i >= 0 else None
+        j = bisect.bisect_right(m_times, t) - 1
+        known = latest[j][1] if j >= 0 else {}
+        head: list[object] = ["", "", "", ""] if row is None else [
+            _blank(row.step), _blank(row.total), _blank(row.eta_s),
+            _blank(row.process_vram_bytes)]
+        return head + [_blank(known.get(n)) for n in ("loss", "eval_loss", "learning_rate",
+                                                      "grad_norm")]
+
+    return cells
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value

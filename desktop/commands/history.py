@@ -1,4 +1,6 @@
-"""``rigready history``: list logged sessions, summarise one, or export it to CSV/JSON.
+"""``rigready history``: list logged sessions (or, with ``--runs``, the training runs followed by
+``rigready run`` / ``monitor --watch``), summarise one (with its run), or export it to CSV/JSON
+(a run's metrics included).
 
 Registered by :mod:`rigready.desktop.commands.monitor`. Opens the database read-only, so it works
 while ``rigready monitor`` or the window is still writing to it.
@@ -16,7 +18,7 @@ from rigready.desktop.commands.common import UsageError, output_file, positive_i
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
     from rigready.monitor.sample import Sample
-    from rigready.monitor.store import SessionInfo, Store
+    from rigready.monitor.store import RunRecord, SessionInfo, Store
 
 
 def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,8 @@ def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--db", type=Path, metavar="PATH",
                         help="SQLite database (default: rigready's data folder)")
     parser.add_argument("--session", type=positive_int, metavar="ID", help="one session")
+    parser.add_argument("--runs", action="store_true",
+                        help="list the training runs (rigready run, monitor --watch)")
     parser.add_argument("--export", choices=("csv", "json"), help="export the session")
     parser.add_argument("--output", type=output_file, metavar="FILE", help="write the export here")
     parser.add_argument("--force", action="store_true",
@@ -60,8 +64,11 @@ def _run_history(args: argparse.Namespace) -> int:
         output_target(args.output, force=args.force, protect=_database_files(path))
     store = _open(path)
     try:
-        if args.session is None:
-            print(render_sessions(store.sessions()))
+        if args.session is None and args.runs:
+            print(render_runs(store.runs()))
+        elif args.session is None:
+            runs = {r.session_id: r for r in store.runs()}
+            print(render_sessions(store.sessions(), runs))
         elif args.export:
             _export(store, args.session, args.export, args.output, args.force)
         else:
@@ -70,6 +77,9 @@ def _run_history(args: argparse.Namespace) -> int:
                                  [f"{_clock(e.time)}  {e.kind:<9} {e.state:<7} {e.message}"
                                   for e in store.events_between(float("-inf"), float("inf"),
                                                                 session_id=args.session)]))
+            run = store.run(args.session)
+            if run is not None:
+                print(render_run(run, len(store.run_metrics(args.session))))
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -113,8 +123,9 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def render_sessions(sessions: list[SessionInfo]) -> str:
-    """The session list as a text table (times in UTC)."""
+def render_sessions(sessions: list[SessionInfo],
+                    runs: dict[int, RunRecord] | None = None) -> str:
+    """The session list as a text table (times in UTC); a run's outcome beside its label."""
     if not sessions:
         return "No sessions yet. Start one with 'rigready monitor'."
     lines = [f"{'ID':>4}  {'started (UTC)':<19}  {'length':>7}  {'samples':>7}  {'state':<8}  "
@@ -122,6 +133,10 @@ def render_sessions(sessions: list[SessionInfo]) -> str:
     for s in sessions:
         state = "closed" if s.ended is not None else "open"
         what = s.label or "-"
+        run = (runs or {}).get(s.id)
+        if run is not None:
+            what += f"  [run {run.outcome}" + (f", step {run.steps}" if run.steps is not None
+                                               else "") + "]"
         if s.gpus:
             what += "  (" + "; ".join(s.gpus) + ")"
         lines.append(f"{s.id:>4}  {_clock(s.started):<19}  {_duration(s.duration_s):>7}  "
@@ -160,4 +175,63 @@ def render_summary(info: SessionInfo, samples: list[Sample], events: list[str]) 
         lines.append(f"  note: {note}")
     lines.append(f"  events ({len(events)}):" if events else "  no events")
     lines.extend(f"    {e}" for e in events)
+    return "\n".join(lines)
+
+
+def _loss(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _gib_text(value: int | None) -> str:
+    return "-" if not value else f"{value / 2**30:.2f}"
+
+
+def render_runs(runs: list[RunRecord]) -> str:
+    """The training runs as a text table (times in UTC)."""
+    if not runs:
+        return ("No training runs yet. Follow one with 'rigready run -- COMMAND' or "
+                "'rigready monitor --watch DIR'.")
+    lines = [f"{'ID':>4}  {'started (UTC)':<19}  {'length':>7}  {'outcome':<11}  {'exit':>4}  "
+             f"{'steps':>11}  {'loss':>8}  {'VRAM GiB':>8}  label / command"]
+    for r in runs:
+        steps = "-" if r.steps is None else str(r.steps) + (
+            f"/{r.total_steps}" if r.total_steps else "")
+        status = "-" if r.exit_code is None and r.signal is None else (
+            f"s{r.signal}" if r.signal is not None else str(r.exit_code))
+        what = r.label or " ".join(r.command)[:60] or "-"
+        lines.append(f"{r.session_id:>4}  {_clock(r.started):<19}  {_duration(r.duration_s):>7}  "
+                     f"{r.outcome:<11}  {status:>4}  {steps:>11}  {_loss(r.final_loss):>8}  "
+                     f"{_gib_text(r.peak_process_vram_bytes):>8}  {what}")
+    return "\n".join(lines)
+
+
+def render_run(run: RunRecord, metrics: int) -> str:
+    """One run's record: command, outcome, steps, loss, the run's VRAM, estimate vs measured."""
+    how = run.outcome + ("" if run.signal is None else f" (signal {run.signal})") + (
+        "" if not run.exit_code else f" (exit status {run.exit_code})") + (
+        ", out of GPU memory" if run.out_of_memory else "")
+    lines = [f"  run: {' '.join(run.command)}",
+             f"    {how}; steps {run.steps if run.steps is not None else '-'}"
+             + (f" of {run.total_steps}" if run.total_steps else "")
+             + f"; final loss {_loss(run.final_loss)}; {metrics} logged records; the run's "
+             f"VRAM peak {_gib_text(run.peak_process_vram_bytes)} GiB"
+             + (f" of {_gib_text(run.card_vram_total_bytes)}" if run.card_vram_total_bytes
+                else "")]
+    if run.job:
+        lines.append(f"    job: {run.job.get('model')} {run.job.get('method')} "
+                     f"{run.job.get('precision')} batch {run.job.get('batch')} x "
+                     f"{run.job.get('seq_len')}")
+    c = run.comparison
+    if c:
+        est, got = c.get("estimate_peak_bytes"), c.get("measured_peak_bytes")
+        if est:
+            lines.append(f"    estimate {_gib_text(est)} GiB vs measured {_gib_text(got)} GiB"
+                         + (f"; step {c['estimate_step_seconds']:.3g} s estimated vs "
+                            f"{c['measured_step_seconds']:.3g} s measured"
+                            if c.get("estimate_step_seconds") and c.get("measured_step_seconds")
+                            else "")
+                         + ("; kept as a measurement" if c.get("saved") else ""))
+    if run.last_lines and run.outcome in ("crashed", "killed"):
+        lines.append("    last output:")
+        lines.extend(f"      {line}" for line in run.last_lines[-8:])
     return "\n".join(lines)

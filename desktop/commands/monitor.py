@@ -3,7 +3,8 @@
 ``monitor`` samples every ``--interval`` seconds into the SQLite database as one session, prints
 one line per tick (or one JSON object per line with ``--jsonl``), optionally serves Prometheus
 ``/metrics`` with dcgm-exporter names, and stops after ``--duration`` or on Ctrl-C / SIGTERM,
-closing the session. Test-only: ``RIGREADY_FAKE_PROVIDER=1`` replaces the hardware by a
+closing the session. ``monitor --watch DIR`` follows a training run's log folder instead
+(:mod:`.run_watch`). Test-only: ``RIGREADY_FAKE_PROVIDER=1`` replaces the hardware by a
 synthetic GPU (used by the crash tests).
 """
 
@@ -49,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "127.0.0.1; use 0.0.0.0:9400 to let other machines scrape)")
     parser.add_argument("--pcie", action="store_true",
                         help="also read PCIe throughput (NVML, on a background thread)")
+    from rigready.desktop.commands.run_watch import add_watch_arguments
+
+    add_watch_arguments(parser)
     parser.set_defaults(func=_run_monitor)
     register_history(subparsers)
 
@@ -93,6 +97,10 @@ def _parse_prometheus(text: str | None) -> tuple[str, int] | None:
 
 
 def _run_monitor(args: argparse.Namespace) -> int:
+    if args.watch is not None:
+        from rigready.desktop.commands.run_watch import run_watch
+
+        return run_watch(args)
     from rigready.catalog.paths import database_path
     from rigready.monitor.providers import default_providers
     from rigready.monitor.sampler import Sampler, SamplerError, validate_interval

@@ -16,7 +16,7 @@ from rigready.desktop.monitoring.alert_settings import (
 )
 from rigready.desktop.monitoring.controller import MonitorController
 from rigready.desktop.monitoring.notify import AlertNotifier
-from rigready.monitor.alerts import AlertEvent
+from rigready.monitor.alerts import AlertEvent, throttle_alert_kind
 from rigready.monitor.store_read import EventRecord
 
 MAX_EVENTS = 500
@@ -43,8 +43,10 @@ class LiveAlerts(QObject):
         controller.set_alert_config(self.values.config())
         self.events: deque[EventRecord] = deque(maxlen=MAX_EVENTS)
         self.active: dict[tuple[str, int], AlertEvent] = {}
+        #: Open throttle episodes by ("throttle:REASON", gpu).
+        self._episodes: dict[tuple[str, int], AlertEvent] = {}
         controller.alert_changed.connect(self._on_alert)
-        controller.event_logged.connect(self.events.append)
+        controller.event_logged.connect(self._on_event)
         controller.state_changed.connect(self._on_state)
 
     def active_for(self, gpu: int | None = None) -> list[tuple[str, str]]:
@@ -59,15 +61,44 @@ class LiveAlerts(QObject):
             self.notifier.notify(event)
         else:
             self.active.pop(key, None)
+        self._sync_episodes()
         self.events.append(EventRecord(0, self.controller.session_id, event.time, "alert",
                                        event.kind, event.state, event.gpu, event.message,
                                        event.value))
         self.changed.emit()
 
+    @Slot(object)
+    def _on_event(self, event: EventRecord) -> None:
+        """Keep the event; a throttle episode counts as active while it lasts, so "All clear"
+        is never shown in the second a throttle reason appears (its alert waits
+        ``raise_after_s``, and a reason that flips never raises it)."""
+        self.events.append(event)
+        if event.kind != "throttle" or event.gpu is None:
+            return
+        key = (f"throttle:{event.name}", event.gpu)
+        kind = throttle_alert_kind(event.name)
+        if event.state == "raised" and kind is not None:
+            self._episodes[key] = AlertEvent(event.time, kind, event.gpu, "raised",
+                                             event.message)
+        elif event.state != "cleared" or self._episodes.pop(key, None) is None:
+            return
+        self._sync_episodes()
+        self.changed.emit()
+
+    def _sync_episodes(self) -> None:
+        """Show open throttle episodes among the active alerts, unless the alert of their kind
+        is itself active (one line per condition in the banner)."""
+        for key in [k for k in self.active if k[0].startswith("throttle:")]:
+            del self.active[key]
+        for key, episode in self._episodes.items():
+            if (episode.kind, episode.gpu) not in self.active:
+                self.active[key] = episode
+
     @Slot(str)
     def _on_state(self, state: str) -> None:
         if state in ("starting", "switching"):
             self.active.clear()  # a new sampler judges its alerts afresh
+            self._episodes.clear()
 
     def open_dialog(self, parent: QWidget) -> AlertSettingsDialog:
         """Edit the thresholds in a dialog opened with ``open()``; applied on OK."""

@@ -8,8 +8,8 @@ import numpy as np
 
 from rigready.desktop.monitoring.replay import ReplayData, session_title
 from rigready.desktop.monitoring.text import MonitorSnapshot
-from rigready.monitor.alerts import AlertEvent
-from rigready.monitor.ring import COLUMN, FloatArray, ValueArray, spans_from_events, window_of
+from rigready.monitor.alerts import AlertEvent, live_conditions
+from rigready.monitor.ring import COLUMN, FloatArray, ValueArray, window_of
 
 SPARK_SECONDS = 300.0
 
@@ -36,9 +36,8 @@ def replay_snapshot(data: ReplayData, gpu: int, at: float | None) -> MonitorSnap
     times, values = data.rows.get(gpu, next(iter(data.rows.values())))
     moment = data.end if at is None else at
     spark_t, spark_v = window_of(times, values, moment - SPARK_SECONDS, moment)
-    spans = spans_from_events(data.events, gpu=gpu, skip_alerts=frozenset())
-    active = tuple((s.name, s.message) for s in spans
-                   if s.kind == "alert" and s.start <= moment <= s.end_or(data.end))
+    # alerts and throttle episodes alike: "All clear" never shows while either is live
+    active = live_conditions(data.events, gpu=gpu, at=moment)
     return MonitorSnapshot(gpu_title(gpu, data.gpus), f"Replay · {session_title(data.session)}",
                            moment - data.session.started, spark_t, spark_v, active)
 
