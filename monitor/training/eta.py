@@ -37,8 +37,10 @@ class EtaEstimator:
     window_fraction: float = 0.5
     min_window_s: float = 30.0
     smoothing_s: float = 20.0
-    #: No ETA before this much time of steady progress has been seen.
+    #: No ETA before this much time of progress has been seen, or :attr:`warmup_steps` steps
+    #: over at least a second (a fast run has its rate sooner).
     warmup_s: float = 3.0
+    warmup_steps: int = 20
     _obs: deque[tuple[float, int]] = field(default_factory=deque)
     _first: tuple[float, int] | None = None
     _last: tuple[float, int] | None = None
@@ -81,11 +83,14 @@ class EtaEstimator:
             self._obs.popleft()
 
     def rate(self) -> float | None:
-        """Steps per second over the window (None until :attr:`warmup_s` of progress)."""
+        """Steps per second over the window (None until enough progress, see
+        :attr:`warmup_s`)."""
         if len(self._obs) < 2:
             return None
         (t0, s0), (t1, s1) = self._obs[0], self._obs[-1]
-        if t1 - t0 < self.warmup_s or s1 <= s0:
+        span = t1 - t0
+        if s1 <= s0 or span < min(1.0, self.warmup_s) or (
+                span < self.warmup_s and s1 - s0 < self.warmup_steps):
             return None
         return (s1 - s0) / (t1 - t0)
 
