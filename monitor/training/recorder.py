@@ -378,7 +378,10 @@ class RunRecorder:
         try:
             store.close()
         except Exception as exc:  # noqa: BLE001
-            self._tell("close", f"some of the run could not be saved: {exc}")
+            if self._store_failing:  # already told: say it once
+                log.warning("closing the run's store failed: %s", exc)
+            else:
+                self._tell("close", f"some of the run could not be saved: {exc}")
 
 
 def progress_fields(snap: RunSnapshot, final_loss: float | None) -> dict[str, Any]:
