@@ -264,11 +264,15 @@ def summary_line(snap: RunSnapshot, session_id: int | None, db_path: Path | None
 def stderr_say(prefix: str) -> Callable[[str], None]:
     """A function printing ``prefix: text`` lines on stderr (never raising)."""
     lock = threading.Lock()
+    try:  # on a terminal, start at column 0 over a half-drawn progress bar and clear it
+        start = "\r\x1b[K" if sys.stderr.isatty() else ""
+    except (OSError, ValueError):
+        start = ""
 
     def say(text: str) -> None:
         with lock:
             try:
-                sys.stderr.write(f"\r{prefix}: {text}\n")
+                sys.stderr.write(f"{start}{prefix}: {text}\n")
                 sys.stderr.flush()
             except (OSError, ValueError):
                 pass

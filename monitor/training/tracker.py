@@ -37,6 +37,8 @@ SeriesName = Literal["loss", "eval_loss", "learning_rate", "grad_norm", "through
 SERIES: tuple[SeriesName, ...] = ("loss", "eval_loss", "learning_rate", "grad_norm",
                                   "throughput", "process_vram")
 FloatArray = npt.NDArray[np.float64]
+#: Progress read from log files: one may lag another, so it never moves the step back.
+_LOG_SOURCES = frozenset({"trainer_state", "csv", "tensorboard"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class RunTracker:
             self.alerts.pop(alert.kind, None)
 
     def _progress(self, p: RunProgress) -> None:
+        if p.source in _LOG_SOURCES and self.step is not None and p.step < self.step:
+            return  # a log file behind another (trainer_state.json saved less often)
         self.step = p.step
         if p.total:
             self.total = p.total

@@ -111,6 +111,16 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
+def _recency(path: Path) -> tuple[float, float]:
+    """Newest first by modification time; on a tie (a copied folder), the final
+    ``trainer_state.json`` before ``checkpoint-N`` ones, and a later checkpoint first."""
+    parent = path.parent.name
+    rank = float("inf")
+    if parent.startswith("checkpoint-") and parent[len("checkpoint-"):].isdigit():
+        rank = float(parent[len("checkpoint-"):])
+    return _mtime(path), rank
+
+
 def _newest_folder(paths: tuple[Path, ...]) -> Path | None:
     if not paths:
         return None
@@ -179,12 +189,13 @@ class RunWatcher:
             current = self._followed.get(kind)
             if current is not None and folder != current and folder is not None:
                 self._tell(f"following a new run: {folder}")
+                self._seen_metrics.clear()  # its steps count from the start again
             if folder is None:
                 return
             self._followed[kind] = folder
             wanted = [p for p in paths if p.parent == folder]
         else:
-            newest = max(paths, key=_mtime)
+            newest = max(paths, key=_recency)
             self._followed[kind] = newest
             wanted = [newest]
         for path in list(self.sources):

@@ -8,7 +8,7 @@
 - :class:`TrainerStateSource`: ``trainer_state.json`` (rewritten whole at each save, not
   atomically: a half-written file is retried at the next poll); new ``log_history`` entries,
   ``global_step`` / ``max_steps``.
-- :class:`CsvSource`: Lightning's ``metrics.csv`` (rows appended; the file is rewritten with a
+- :class:`CsvSource`: Lightning's ``metrics.csv`` (rows appended, ``\r\n`` line ends; the file is rewritten with a
   wider header when a new metric appears); read from the last offset, a partial last line is
   waited for, a rewrite is detected by the header and re-read past the rows already taken.
 
@@ -335,8 +335,8 @@ class CsvSource:
         for raw in lines:
             if self._header is None:
                 self._header_line = raw + b"\n"
-                self._header = next(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))),
-                                    [])
+                self._header = next(csv.reader(io.StringIO(
+                    raw.rstrip(b"\r").decode("utf-8", "replace"))), [])
                 index = 0
                 continue
             index += 1
@@ -348,7 +348,8 @@ class CsvSource:
 
     def _row(self, raw: bytes) -> Iterator[RunEvent]:
         assert self._header is not None
-        cells = next(csv.reader(io.StringIO(raw.decode("utf-8", "replace"))), [])
+        # Lightning writes "\r\n" line ends (the csv module's default)
+        cells = next(csv.reader(io.StringIO(raw.rstrip(b"\r").decode("utf-8", "replace"))), [])
         values: dict[str, float] = {}
         for name, cell in zip(self._header, cells, strict=False):
             try:
