@@ -112,13 +112,13 @@ def _mtime(path: Path) -> float:
 
 
 def _recency(path: Path) -> tuple[float, float]:
-    """Newest first by modification time; on a tie (a copied folder), the final
-    ``trainer_state.json`` before ``checkpoint-N`` ones, and a later checkpoint first."""
+    """Newest first by modification time (to the second); on a tie (a copied or checked-out
+    folder), the final ``trainer_state.json`` before ``checkpoint-N`` ones, then the highest N."""
     parent = path.parent.name
     rank = float("inf")
     if parent.startswith("checkpoint-") and parent[len("checkpoint-"):].isdigit():
         rank = float(parent[len("checkpoint-"):])
-    return _mtime(path), rank
+    return float(int(_mtime(path))), rank
 
 
 def _newest_folder(paths: tuple[Path, ...]) -> Path | None:
