@@ -52,7 +52,7 @@ def main() -> int:
         if step % args.print_every == 0:
             tqdm.write(f"step {step} loss {value:.5f}")
         if args.kill_at is not None and step == args.kill_at:
-            sys.stdout.flush()
+            print(f"killing myself at {time.time():.6f}", file=sys.stderr, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)
         if args.sleep:
             time.sleep(args.sleep)
