@@ -4,6 +4,7 @@ ETA error at 25 % and 50 % of a steady run, Lightning's bars, a SIGKILLed run.""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -93,7 +94,7 @@ def test_eta_counts_down_without_jumping_each_step() -> None:
         est = eta.estimate(b.time)
         if est is not None and b.step >= 30:
             shown.append((b.time, est.end_time))
-    moves = [abs(b[1] - a[1]) for a, b in zip(shown, shown[1:], strict=False)]
+    moves = [abs(b[1] - a[1]) for a, b in itertools.pairwise(shown)]
     run_length = shown[-1][0] - shown[0][0]
     assert max(moves) < 0.05 * run_length  # the predicted end never leaps by 5% of the run
 

@@ -36,7 +36,7 @@ fmt = tqdm.format_meter
 ])
 def test_bars_drawn_by_tqdm_are_read(kwargs: dict[str, object], step: int, total: int | None,
                                       rate: float | None, unit: str) -> None:
-    text = fmt(ncols=kwargs.pop("ncols", 100), **kwargs)  # type: ignore[arg-type]
+    text = fmt(ncols=kwargs.pop("ncols", 100), **kwargs)
     reading = parse_bar(text, 5.0)
     assert reading is not None, text
     p = reading.progress

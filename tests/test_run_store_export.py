@@ -14,14 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from rigready.monitor.exporter import GPU_METRICS, HOST_METRICS, RUN_METRICS, RUN_THROUGHPUT, \
-    Exporter
+from rigready.monitor.exporter import (
+    GPU_METRICS,
+    HOST_METRICS,
+    RUN_METRICS,
+    RUN_THROUGHPUT,
+    Exporter,
+)
 from rigready.monitor.schema import MIGRATIONS
 from rigready.monitor.store import Store
 from rigready.monitor.store_runs import ProgressRow
 from rigready.monitor.training.events import RunEnded, RunMetrics
-from rigready.monitor.training.notify import Notice, Notifier, command_argv, command_env, \
-    desktop_argv, split_command
+from rigready.monitor.training.notify import (
+    Notice,
+    Notifier,
+    command_argv,
+    command_env,
+    desktop_argv,
+    split_command,
+)
 from rigready.monitor.training.tracker import RunInfo, RunTracker
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,6 +8,7 @@ import math
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from rigready.monitor.training.watch_sources import CsvSource, TrainerStateSourc
 from tests.helpers.training import DATA, log_history
 
 
-def _metrics(events: list[object]) -> list[RunMetrics]:
+def _metrics(events: Sequence[object]) -> list[RunMetrics]:
     return [e for e in events if isinstance(e, RunMetrics)]
 
 
@@ -47,7 +48,7 @@ def test_a_growing_event_file_is_tailed_and_a_cut_record_waited_for(tmp_path: Pa
     with target.open("ab") as handle:
         handle.write(data[len(data) // 2 + 7:])
     rest = _metrics(watcher.poll() + watcher.poll())
-    steps = [m.step for m in first + rest]
+    steps = [m.step or 0 for m in first + rest]
     assert steps == sorted(steps) and len(steps) == len(set((m.step, m.kind)
                                                             for m in first + rest))
     assert len(first + rest) == len(log_history("hf_steady"))

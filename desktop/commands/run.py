@@ -63,8 +63,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "the job (optional; as for 'rigready estimate'): compare with the estimate and keep "
         "the measurement")
     job.add_argument("--model", metavar="MODEL", help="the model being trained")
-    add_workload_arguments(job)
-    add_run_arguments(job)
+    add_workload_arguments(job)  # type: ignore[arg-type]  # a group takes the same calls
+    add_run_arguments(job)  # type: ignore[arg-type]
     p.set_defaults(method=None, gpu=None, profile=None, gpus=1, func=_run)
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
@@ -185,8 +185,9 @@ def _finish(follow: Following, ended: Any, started: float, link_box: dict[str, A
             db_path: Path, capture: Any, say: Any) -> int:
     import signal as signals
 
-    from rigready.monitor.training.events import RunEnded
+    from rigready.monitor.training.events import Outcome, RunEnded
 
+    outcome: Outcome
     if ended.exit_code == 0 and ended.signal is None:
         outcome = "finished"
     elif ended.signal == signals.SIGINT or (

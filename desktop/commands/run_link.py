@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rigready.assess.estimate import Estimate, EstimateError, Workload, estimate, resolve_model
-from rigready.assess.measure.result import MeasuredRun
+from rigready.assess.measure.result import MeasuredRun, MeasureStatus
 from rigready.assess.units import GIB
 from rigready.monitor.training.events import RunEnded
 from rigready.monitor.training.tracker import RunSnapshot
@@ -123,6 +123,7 @@ def measured_run(link: JobLink, snap: RunSnapshot, ended: RunEnded | None,
     if est.gpu is None or ended is None:
         return None
     wl = link.workload
+    status: MeasureStatus
     if ended.out_of_memory:
         status, peak = "oom", None
     elif (snap.step or 0) >= MIN_STEPS and snap.process_vram_peak_bytes:

@@ -8,9 +8,10 @@
 - :class:`TrainerStateSource`: ``trainer_state.json`` (rewritten whole at each save, not
   atomically: a half-written file is retried at the next poll); new ``log_history`` entries,
   ``global_step`` / ``max_steps``.
-- :class:`CsvSource`: Lightning's ``metrics.csv`` (rows appended, ``\r\n`` line ends; the file is rewritten with a
-  wider header when a new metric appears); read from the last offset, a partial last line is
-  waited for, a rewrite is detected by the header and re-read past the rows already taken.
+- :class:`CsvSource`: Lightning's ``metrics.csv`` (rows appended, ``\r\n`` line ends; the file
+  is rewritten with a wider header when a new metric appears); read from the last offset, a
+  partial last line is waited for, a rewrite is detected by the header and re-read past the rows
+  already taken.
 
 Each ``poll()`` returns new events and never raises for what a file contains: a problem is one
 line in :attr:`problem` (the watcher prints it once).
