@@ -83,6 +83,9 @@ __all__ = [
 ]
 
 BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage", "measure")
+#: The oldest schema a read-only store reads without migrating (v2 only added the run tables,
+#: which read as empty when missing), so 'history' and a replay work on a file not yet migrated.
+READABLE_FROM = 1
 #: Most rows kept in memory while commits fail (a day of 1 Hz samples with events).
 MAX_QUEUED = 200_000
 
@@ -220,6 +223,8 @@ class Store:
         if version == target:
             return
         if readonly:
+            if version >= READABLE_FROM and target == SCHEMA_VERSION:
+                return  # later versions only add tables (runs): an older file reads as is
             raise StoreError(f"{self.path} has schema version {version} and needs migrating "
                              f"to {target}; open it once without read-only", "version")
         self._conn.execute("BEGIN IMMEDIATE")  # one writer migrates; others wait then skip

@@ -130,8 +130,16 @@ def _json(text: str | None) -> Any:
         return None
 
 
+def has_run_tables(conn: sqlite3.Connection) -> bool:
+    """Whether the database has the run tables (a v1 file opened read-only has not)."""
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'")
+    return row.fetchone() is not None
+
+
 def read_runs(conn: sqlite3.Connection, session_id: int | None = None) -> list[RunRecord]:
     """Runs (all, or one), newest first."""
+    if not has_run_tables(conn):
+        return []
     where, params = ("WHERE session_id = ?", [session_id]) if session_id is not None else ("", [])
     sql = (f"SELECT session_id, {', '.join(RUN_FIELDS)} FROM runs {where} "
            "ORDER BY started DESC, session_id DESC")
@@ -159,6 +167,8 @@ def _restore(value: float | None, extra: dict[str, Any], name: str) -> float | N
 
 def read_run_metrics(conn: sqlite3.Connection, session_id: int) -> list[RunMetrics]:
     """A run's metrics records, oldest first (non-finite values restored)."""
+    if not has_run_tables(conn):
+        return []
     sql = ("SELECT t, step, kind, loss, eval_loss, learning_rate, grad_norm, epoch, throughput, "
            "throughput_unit, extra, source FROM run_metrics WHERE session_id = ? "
            "ORDER BY t, rowid")
@@ -178,6 +188,8 @@ def read_run_metrics(conn: sqlite3.Connection, session_id: int) -> list[RunMetri
 
 def read_run_progress(conn: sqlite3.Connection, session_id: int) -> list[ProgressRow]:
     """A run's once-a-second progress rows, oldest first."""
+    if not has_run_tables(conn):
+        return []
     sql = ("SELECT t, step, total, rate, eta_s, process_vram_bytes, cpu_pct FROM run_progress "
            "WHERE session_id = ? ORDER BY t")
     return [ProgressRow(float(r[0]), *r[1:]) for r in conn.execute(sql, [session_id])]

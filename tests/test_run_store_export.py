@@ -71,6 +71,15 @@ def test_a_v1_database_gains_the_run_tables_and_keeps_its_sessions(tmp_path: Pat
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
+def test_a_v1_database_reads_without_migrating(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite3"
+    with Store(db, migrations=MIGRATIONS[:1]) as old:
+        sid = old.start_session(label="before", host="h", interval_s=1.0, started=1.0)
+    with Store(db, readonly=True) as store:  # 'history' and a replay on a file not migrated
+        assert store.schema_version() == 1 and store.runs() == [] and store.run(sid) is None
+        assert store.run_metrics(sid) == [] and [s.id for s in store.sessions()] == [sid]
+
+
 def test_history_lists_runs_and_details(tmp_path: Path) -> None:
     db = tmp_path / "db.sqlite3"
     with Store(db) as store:

@@ -66,11 +66,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_workload_arguments(job)  # type: ignore[arg-type]  # a group takes the same calls
     add_run_arguments(job)  # type: ignore[arg-type]
     p.set_defaults(method=None, gpu=None, profile=None, gpus=1, func=_run)
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
 
 def _command(args: argparse.Namespace) -> list[str]:
-    words = list(args.command)
+    words = list(args.argv)
     if words and words[0] == "--":
         words = words[1:]
     if not words:

@@ -247,13 +247,16 @@ class PtyRun:
                 if wake_r in ready:
                     with contextlib.suppress(BlockingIOError, InterruptedError):
                         os.read(wake_r, 512)
+                child_changed = not ready  # a timeout: look at the child anyway
                 while received:
                     signum = received.pop(0)
                     if signum == getattr(signal, "SIGWINCH", None):
                         self._resize()
                     elif signum == getattr(signal, "SIGCONT", None):
                         self._raw()
-                    elif signum != getattr(signal, "SIGCHLD", None):
+                    elif signum == getattr(signal, "SIGCHLD", None):
+                        child_changed = True
+                    else:
                         forwarded = signum
                         with contextlib.suppress(ProcessLookupError, PermissionError):
                             os.killpg(proc.pid, signum)
@@ -262,7 +265,8 @@ class PtyRun:
                 if self._forward_input and self._stdin in ready:
                     self._forward_keys()
                 if ended is None:
-                    ended = self._reap(proc)
+                    if child_changed:  # waitpid only when SIGCHLD came (or nothing else did)
+                        ended = self._reap(proc)
                 elif self._master not in ready:
                     break  # exited, and nothing more came for DRAIN_AFTER_EXIT_S
             if ended is None:
