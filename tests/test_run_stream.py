@@ -77,3 +77,16 @@ def test_metrics_from_every_source_keep_their_order() -> None:
     events = [e for e in _events([HF]) if e[0] == "RunMetrics"]
     steps = [int(str(e[1])) for e in events]
     assert steps == sorted(steps) and len(events) == 24 + 3 + 1  # logs, evals, summary
+
+
+def test_a_redraw_still_waiting_for_its_line_end_gives_the_dict_its_step_at_once() -> None:
+    # tqdm writes the next "\r" only with the next redraw, a whole slow step later
+    parser = StreamParser(clock=lambda: 0.0)
+    first = parser.feed(b"\r  4%|#         | 2/50 [00:01<00:10,  4.00it/s]")
+    assert [getattr(e, "step", None) for e in first] == [2]
+    out = parser.feed(b"\r{'loss': '0', 'grad_norm': 'nan', 'learning_rate': '5e+04', "
+                      b"'epoch': '0.1'}\r\n\r  6%|#         | 3/50 [00:01<00:09,  4.10it/s]")
+    assert [(type(e).__name__, getattr(e, "step", None)) for e in out] == [
+        ("RunMetrics", 3), ("RunProgress", 3)]
+    later = parser.feed(b"\r  8%|#         | 4/50 [00:02<00:09,  4.10it/s]")
+    assert [getattr(e, "step", None) for e in later] == [4]  # the peeked redraw is not repeated

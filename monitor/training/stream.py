@@ -80,6 +80,8 @@ class StreamParser:
     _lines: deque[str] = field(default_factory=lambda: deque(maxlen=KEEP_LINES))
     #: The text of a segment ended by a lone "\r": a line if a "\n" follows in the next chunk.
     _cr_line: str = ""
+    #: A bar read before its line end arrived (see :meth:`_peek`).
+    _peeked: str = ""
     #: The output reported running out of device memory.
     out_of_memory: bool = False
     #: Segments skipped for being longer than ``max_segment``.
@@ -103,7 +105,24 @@ class StreamParser:
             self.skipped_segments += 1
         else:
             self._buffer += rest
+            self._peek(out)
         return out
+
+    def _peek(self, out: list[RunEvent]) -> None:
+        """Read a bar still waiting for its line end. tqdm ends a redraw with ``]`` and writes
+        the next ``\r`` only with the next redraw, which may be a whole (slow) step later; the
+        Trainer's log dict waits for this redraw to get its step, so a NaN would be told a
+        step late. The bar is read now and skipped when its end arrives."""
+        tail = bytes(self._buffer[-8:]).rstrip()
+        if not tail.endswith(b"]") or b"/" not in self._buffer:
+            return
+        text = clean(bytes(self._buffer))
+        if text == self._peeked:
+            return
+        reading = parse_bar(text, self.clock())
+        if reading is not None:
+            self._peeked = text
+            self._bar(reading, out)
 
     def close(self) -> list[RunEvent]:
         """The stream ended: parse what is left and give pending log dicts the last step."""
@@ -157,6 +176,10 @@ class StreamParser:
             self._cr_line = text
         if not self.out_of_memory and "emory" in text and says_out_of_memory(text):
             self.out_of_memory = True
+        if text == self._peeked:  # already read before its line end came
+            self._peeked = ""
+            return
+        self._peeked = ""
         reading = parse_bar(text, now)
         if reading is not None:
             self._bar(reading, out)
