@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Training-monitor proof on real hardware (issue 21, item 7). Run from the repository root on
 # the GPU machine; about 3-4 minutes on an H100. Each job runs under `rigready run` while
-# `rigready monitor --watch` follows its log folder at the same time (two databases: one
-# monitor per database). Jobs (benchmarks/training_jobs/):
+# `rigready monitor --watch` follows its log folder (live, while it runs, except for hf_steady,
+# whose finished folder is read afterwards so that nothing else shares the GPU machine's CPUs
+# while its runtime is compared with hf_bare's; two databases: one monitor per database).
+# Jobs (benchmarks/training_jobs/):
 #   hf_steady   HF Trainer + peft LoRA, Llama-shaped model from a config (random weights),
 #               synthetic data, report_to=tensorboard, logging every 5 steps, trainer_state.json
 #   hf_bare     the same job without rigready (the wrapper's overhead: train_runtime compared)
 #   hf_nan      SGD at a learning rate that drives the run to NaN, logging every step
 #   lightning   PyTorch Lightning with CSVLogger (its default Rich bar)
-#   tqdm_loop   a plain loop with a tqdm bar (postfix loss), steady (the ETA figure)
+#   tqdm_loop   a plain loop with a tqdm bar (postfix loss), a fixed sleep per step: steady
 #   tqdm_kill   the loop SIGKILLs itself at step 200 (the crash-alert latency)
+# Then benchmarks/run_wrapper_cost.py (CPU and added latency per line at 100 lines/s).
 # Alerts run a --notify-cmd hook that logs the alert with its own clock (alert latency).
 # Sizes can be changed by environment (HF_HIDDEN, HF_LAYERS, HF_BATCH, HF_SEQ, HF_STEPS,
 # L_BATCHES, L_WIDTH, LOOP_WIDTH, LOOP_BATCH, LOOP_STEPS): a CPU rehearsal uses small ones.
@@ -58,7 +61,7 @@ print(json.dumps(out, indent=1, default=str))
 PY
 cat "$OUT/env.json"
 
-job() {  # job NAME WATCH(0/1) -- COMMAND...
+job() {  # job NAME WATCH(0/1: live) -- COMMAND...
     local name=$1 watch=$2; shift 3
     mkdir -p "$WORK/$name/out"
     local wpid=""
@@ -82,8 +85,12 @@ job() {  # job NAME WATCH(0/1) -- COMMAND...
 }
 
 HF_ARGS="--hidden ${HF_HIDDEN:-1024} --layers ${HF_LAYERS:-8} --batch ${HF_BATCH:-16} --seq ${HF_SEQ:-512}"
-job hf_steady 1 -- python3 $J/hf_lora.py --out "$WORK/hf_steady/out" --steps ${HF_STEPS:-600} \
+job hf_steady 0 -- python3 $J/hf_lora.py --out "$WORK/hf_steady/out" --steps ${HF_STEPS:-600} \
     --logging-steps 5 --eval-steps 200 --save-steps 200 $HF_ARGS
+$RR monitor --watch "$WORK/hf_steady/out" --db "$WORK/watch.sqlite3" --label hf_steady \
+    --no-desktop-notify --quiet --exit-when-done --duration 60 > "$WORK/hf_steady/watch.out" \
+    2> "$WORK/hf_steady/watch.err"
+tail -2 "$WORK/hf_steady/watch.err" | tee -a "$LOG"
 mkdir -p "$WORK/hf_bare"
 t0=$(date +%s.%N)
 python3 $J/hf_lora.py --out "$WORK/hf_bare/out" --steps ${HF_STEPS:-600} --logging-steps 5 \
@@ -93,8 +100,9 @@ job hf_nan 1 -- python3 $J/hf_lora.py --out "$WORK/hf_nan/out" --steps 60 --nan-
 job lightning 1 -- python3 $J/lightning_csv.py --out "$WORK/lightning/out" --epochs 4 \
     --batches ${L_BATCHES:-100} --width ${L_WIDTH:-2048}
 LOOP_ARGS="--width ${LOOP_WIDTH:-4096} --batch ${LOOP_BATCH:-1024}"
-job tqdm_loop 0 -- python3 $J/tqdm_loop.py --steps ${LOOP_STEPS:-1500} $LOOP_ARGS
+job tqdm_loop 0 -- python3 $J/tqdm_loop.py --steps ${LOOP_STEPS:-1500} $LOOP_ARGS --sleep 0.02
 job tqdm_kill 0 -- python3 $J/tqdm_loop.py --steps 3000 $LOOP_ARGS --kill-at 200
+python3 benchmarks/run_wrapper_cost.py --seconds 15 2>&1 | tee "$WORK/wrapper_cost.txt" | tee -a "$LOG"
 
 python3 benchmarks/training_proof_report.py "$WORK" "$OUT/report.json" > "$OUT/report.txt" 2>> "$LOG"
 cat "$OUT/report.txt"
@@ -109,6 +117,7 @@ print(json.dumps({p.name: json.loads(p.read_text()) for p in sorted(work.glob("h
 PY
 # weights and optimizer states stay behind: the streams and logs are what the tests read
 (cd "$WORK" && tar --exclude='*.safetensors' --exclude='*.pt' --exclude='*.pth' --exclude='*.bin' \
-    -czf "$OUT/jobs.tar.gz" hf_steady hf_bare hf_nan lightning tqdm_loop tqdm_kill alerts.log)
+    -czf "$OUT/jobs.tar.gz" hf_steady hf_bare hf_nan lightning tqdm_loop tqdm_kill alerts.log \
+    wrapper_cost.txt)
 (cd "$WORK" && tar -czf "$OUT/dbs.tar.gz" run.sqlite3 watch.sqlite3)
 ls -la "$OUT" | tee -a "$LOG"
