@@ -155,3 +155,24 @@ def test_a_full_disk_is_told_once_and_the_run_goes_on(tmp_path: Path,
     snap = recorder.finish(RunEnded(time=3.0, outcome="finished", exit_code=0))
     assert snap.step == 199 and snap.outcome == "finished"
     assert len([t for t in told if "full" in t]) == 1
+
+
+def test_a_parser_exception_is_told_once_and_recording_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rigready.monitor.training import stream
+    from rigready.monitor.training.events import RunEnded
+    from rigready.monitor.training.recorder import RunRecorder
+    from rigready.monitor.training.tracker import RunInfo
+
+    def broken(self: object, data: bytes) -> list[object]:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(stream.StreamParser, "feed", broken)
+    told: list[str] = []
+    recorder = RunRecorder(RunInfo("r", ("train",), 0.0), on_problem=told.append, tick_s=0.05)
+    recorder.start(None)
+    for i in range(50):
+        recorder.feed_output(b"line %d\n" % i, float(i))
+    snap = recorder.finish(RunEnded(time=2.0, outcome="finished", exit_code=0))
+    assert snap.outcome == "finished" and recorder.stats.chunks == 50
+    assert len(told) == 1 and "parser bug" in told[0]

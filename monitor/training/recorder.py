@@ -224,13 +224,20 @@ class RunRecorder:
                         batch.append(self._inbox.get_nowait())
                     except queue.Empty:
                         break
-            try:
-                for item in batch:
-                    if isinstance(item, tuple) and item and item[0] is _END:
+            for item in batch:  # each item on its own: a failure never drops the rest (the end)
+                if isinstance(item, tuple) and item and item[0] is _END:
+                    ended = True
+                    try:
                         self._end(item[1])
-                        ended = True
-                        break
+                    except Exception as exc:  # noqa: BLE001 - still end the thread
+                        self._bug(exc)
+                        self._close_store()
+                    break
+                try:
                     self._handle(item)
+                except Exception as exc:  # a bug here must not end the recording
+                    self._bug(exc)
+            try:
                 if not ended and time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self._tick_s
                     self._tick()
@@ -238,10 +245,13 @@ class RunRecorder:
                     last_commit = time.monotonic()
                     self._commit()
             except Exception as exc:  # a bug here must not end the recording
-                log.exception("run recorder")
-                self._tell("bug", f"rigready's run reader failed ({exc!r}); the run goes on")
+                self._bug(exc)
             self.stats.cpu_seconds = time.thread_time() - cpu0
         self.stats.cpu_seconds = time.thread_time() - cpu0
+
+    def _bug(self, exc: Exception) -> None:
+        log.error("run recorder", exc_info=exc)
+        self._tell("bug", f"rigready's run reader failed ({exc!r}); the run goes on")
 
     def _handle(self, item: Any) -> None:
         if isinstance(item, _Chunk):
@@ -325,7 +335,10 @@ class RunRecorder:
         self._call(self._on_snapshot, snap, "snapshot callback")
 
     def _end(self, ended: RunEnded | None) -> None:
-        self._events(self.parser.close())
+        try:
+            self._events(self.parser.close())
+        except Exception as exc:  # noqa: BLE001 - the end is recorded all the same
+            self._bug(exc)
         if ended is not None:
             ended = RunEnded(time=ended.time, outcome=ended.outcome, exit_code=ended.exit_code,
                              signal=ended.signal, duration_s=ended.duration_s,
