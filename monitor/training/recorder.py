@@ -235,7 +235,7 @@ class RunRecorder:
                     break
                 try:
                     self._handle(item)
-                except Exception as exc:  # a bug here must not end the recording
+                except Exception as exc:  # noqa: BLE001 - a bug must not end the recording
                     self._bug(exc)
             try:
                 if not ended and time.monotonic() >= next_tick:
@@ -244,7 +244,7 @@ class RunRecorder:
                 if not ended and time.monotonic() - last_commit >= COMMIT_EVERY_S:
                     last_commit = time.monotonic()
                     self._commit()
-            except Exception as exc:  # a bug here must not end the recording
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the recording
                 self._bug(exc)
             self.stats.cpu_seconds = time.thread_time() - cpu0
         self.stats.cpu_seconds = time.thread_time() - cpu0
