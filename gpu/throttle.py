@@ -1,8 +1,15 @@
-"""NVIDIA clock-event ("throttle") reasons: the NVML bit mask, decoded to names and back.
+"""The one table of NVIDIA clock-event ("throttle") reasons: NVML's bit mask, decoded to names.
 
 The bits are NVML's ``nvmlClocksEventReason*`` constants (the same bits dcgm-exporter decodes in
-its clock-events collector). Names follow NVML's wording in snake case, so a chart legend or a log
-line reads ``sw_power_cap`` rather than ``0x4``.
+its clock-events collector). Names follow NVML's wording in snake case, so a chart legend, a log
+line or a benchmark verdict reads ``sw_power_cap`` rather than ``0x4``. The monitor, benchmark
+telemetry and the NVML door all decode through this module.
+
+These names are stored: monitor samples and events (SQLite, CSV exports) use them as they are.
+Benchmark records written before this table was shared used a shorter spelling for five reasons
+(``sw_thermal`` for ``sw_thermal_slowdown`` ...); :func:`canonical_reasons` maps those on read.
+``gpu_idle`` and ``sw_power_cap`` were spelled the same in both, and are the only reasons in the
+committed fixtures (tests/data/monitor, tests/data/bench).
 """
 
 from __future__ import annotations
@@ -29,8 +36,20 @@ THERMAL_REASONS: frozenset[str] = frozenset(
 )
 #: Reasons that mean "limited by power".
 POWER_REASONS: frozenset[str] = frozenset({"sw_power_cap", "hw_power_brake_slowdown"})
+#: Reasons that mean the card ran below the clock it could reach (heat or power).
+LIMITING_REASONS: frozenset[str] = THERMAL_REASONS | POWER_REASONS
+
+#: Spellings benchmark records used before the table was shared -> the names above.
+LEGACY_NAMES: dict[str, str] = {
+    "applications_clocks": "applications_clocks_setting",
+    "sw_thermal": "sw_thermal_slowdown",
+    "hw_thermal": "hw_thermal_slowdown",
+    "hw_power_brake": "hw_power_brake_slowdown",
+    "display_clocks": "display_clock_setting",
+}
 
 _NAME_TO_BIT = {name: bit for bit, name in CLOCK_EVENT_BITS}
+_KNOWN_BITS = sum(bit for bit, _ in CLOCK_EVENT_BITS)
 _UNKNOWN_PREFIX = "unknown_0x"
 
 
@@ -45,8 +64,7 @@ def decode_clock_events(mask: int) -> tuple[str, ...]:
         does not know (newer drivers add bits), so nothing is silently dropped.
     """
     names = [name for bit, name in CLOCK_EVENT_BITS if mask & bit]
-    known = sum(bit for bit, _ in CLOCK_EVENT_BITS)
-    rest = mask & ~known
+    rest = mask & ~_KNOWN_BITS
     if rest:
         names.append(f"{_UNKNOWN_PREFIX}{rest:x}")
     return tuple(names)
@@ -55,11 +73,13 @@ def decode_clock_events(mask: int) -> tuple[str, ...]:
 def encode_clock_events(names: Iterable[str]) -> int:
     """The NVML bit mask for reason names (the inverse of :func:`decode_clock_events`).
 
+    Legacy spellings (:data:`LEGACY_NAMES`) are accepted.
+
     Raises:
         ValueError: For a name that is neither known nor an ``unknown_0x...`` entry.
     """
     mask = 0
-    for name in names:
+    for name in canonical_reasons(names):
         if name in _NAME_TO_BIT:
             mask |= _NAME_TO_BIT[name]
         elif name.startswith(_UNKNOWN_PREFIX):
@@ -67,3 +87,8 @@ def encode_clock_events(names: Iterable[str]) -> int:
         else:
             raise ValueError(f"unknown clock-event reason {name!r}")
     return mask
+
+
+def canonical_reasons(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` with legacy spellings replaced by this table's names, order kept."""
+    return tuple(LEGACY_NAMES.get(name, name) for name in names)
