@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -45,8 +44,6 @@ from rigready.gpu.types import (
     Unknown,
 )
 from rigready.gpu.vendor import ProcessNames, psutil_name
-
-_BINDING = "pynvml"
 
 
 def _library_name(platform: str) -> str:
@@ -101,10 +98,11 @@ class NvmlDoor:
             return Unknown("library_not_found", "no NVIDIA driver on macOS")
         if self._module is None:
             try:
-                self._module = importlib.import_module(_BINDING)
+                import pynvml  # the one import of nvidia-ml-py in rigready (a contract checks)
             except ImportError:
                 return Unknown("package_missing",
                                "nvidia-ml-py is not installed (pip install nvidia-ml-py)")
+            self._module = pynvml
         n = self._module
         try:
             n.nvmlInit()

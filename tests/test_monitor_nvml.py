@@ -209,3 +209,23 @@ def test_slow_field_is_read_on_the_slow_period_only() -> None:
     clock.now += 4.5
     assert provider.read().gpus[0].energy_j == 200_000.0
     assert nvml.calls["nvmlDeviceGetTotalEnergyConsumption"] == calls + 2
+
+
+def test_the_h200_reading_of_the_reference_session_comes_back_unchanged() -> None:
+    """NVML's raw answers on the H200 of tests/data/monitor/h200-2026-11-22 (nvml_probe.json's
+    reading, in NVML's units) go through the door and the provider to the same sample."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    probe = Path(__file__).parent / "data" / "monitor" / "h200-2026-11-22" / "nvml_probe.json"
+    want = json.loads(probe.read_text(encoding="utf-8"))["reading"][0]
+    raw = h100_like(
+        name=want["name"], uuid=want["uuid"], pci=want["pci_bus_id"],
+        util=(0, 0), mem=(want["memory_used_bytes"], want["memory_total_bytes"]), temp=37,
+        thresholds={1: 89, 0: 95}, power_mw=79_762, limit_mw=700_000, energy_mj=2_529_475,
+        clocks={1: 345, 2: 3201}, max_clocks={1: 1980, 2: 3201}, pstate=0, reasons=0x1,
+        procs=[], gprocs=[])
+    (got,) = make(FakePynvml([raw])).read().gpus
+    as_json = json.loads(json.dumps(dataclasses.asdict(got)))
+    assert as_json == want
