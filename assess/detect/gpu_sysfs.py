@@ -22,7 +22,6 @@ import re
 from rigready.assess.detect._fs import SysRoot
 from rigready.assess.detect.pci import pci_ids_name, pcie_gen, pcie_width
 from rigready.assess.hardware import GpuInfo, GpuVendor
-from rigready.gpu.amd_sysfs import AmdSysfs
 
 PCI = "sys/bus/pci/devices"
 _VENDORS: dict[int, GpuVendor] = {0x10DE: "nvidia", 0x1002: "amd", 0x8086: "intel"}
@@ -127,6 +126,8 @@ def _amd(fs: SysRoot, bdf: str, index: int, warnings: list[str]) -> GpuInfo:
     base = f"{PCI}/{bdf}"
     name, name_source = _name(fs, base, "amd")
     sources = {"name": name_source, "pci_bus_id": "sysfs"}
+    from rigready.gpu.amd_sysfs import AmdSysfs  # only machines with an AMD card pay for it
+
     door = AmdSysfs(fs.root)
     facts = door.facts(door.device_at(fs.path(base), index))
     vram, gtt = facts.memory_total_bytes, facts.shared_memory_bytes
