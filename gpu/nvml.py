@@ -9,7 +9,8 @@ reference count that shuts NVML down when the last user lets go: ``nvmlInit`` co
 and closes those users all the time (detect, then a benchmark, then the monitor page); a
 process-lifetime session pays it once. The cost is an open handle on ``/dev/nvidia*`` while the
 process lives, which the monitor needed anyway. NVML's own calls are thread-safe; the door's lock
-guards only its bookkeeping (session, handles, which call answers each field).
+guards only its bookkeeping (session, handles, which call answers each field). A forked child
+(the calibration benchmark forks) drops the inherited session and starts its own.
 
 **Errors become None with a reason.** No method raises for an NVML failure: every value that
 could not be read is None and named in the result's ``unknown`` map with an
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -39,15 +41,10 @@ from rigready.gpu.types import (
     GpuFacts,
     GpuProcessUse,
     GpuReading,
-    ProcessKind,
     ProcessList,
     Unknown,
 )
 from rigready.gpu.vendor import ProcessNames, psutil_name
-
-
-def _library_name(platform: str) -> str:
-    return "nvml.dll" if platform == "win32" else "libnvidia-ml.so.1"
 
 
 class NvmlDoor:
@@ -121,17 +118,9 @@ class NvmlDoor:
         return None if count else Unknown("no_device", "NVML found no NVIDIA GPU")
 
     def _explain(self, why: Unknown) -> Unknown:
-        sentence = {
-            "library_not_found":
-                f"no NVIDIA driver found ({_library_name(self._platform)} not loadable)",
-            "driver_not_loaded":
-                "NVIDIA driver installed but not loaded (NVML: Driver Not Loaded)",
-            "driver_mismatch":
-                "NVIDIA driver and library versions differ (NVML); reboot after a driver update",
-            "no_permission":
-                "no permission to open the NVIDIA device (NVML: Insufficient Permissions)",
-        }.get(why.kind, f"NVML failed to start ({why.reason})")
-        return Unknown(why.kind, sentence)
+        library = "nvml.dll" if self._platform == "win32" else "libnvidia-ml.so.1"
+        sentence = nf.START_FAILURES.get(why.kind, "NVML failed to start ({reason})")
+        return Unknown(why.kind, sentence.format(library=library, reason=why.reason))
 
     def status(self) -> Unknown | None:
         """None when NVML works and sees a GPU; else why not, in a sentence for people."""
@@ -163,6 +152,21 @@ class NvmlDoor:
             self._shutdown()
             self._tried = False
             self._why = None
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's session without shutting it down.
+
+        The child asks NVML again on its first question (its own ``nvmlInit``), as a fresh
+        process would; the locks are new, since a parent thread may have held them at the fork.
+        """
+        self._lock = threading.RLock()
+        self._names = ProcessNames(self._names.lookup)
+        self._tried = self._up = False
+        self._why = None
+        self._count = 0
+        self._handles.clear()
+        self._chosen.clear()
+        self._off.clear()
 
     def _shutdown(self) -> None:
         self._handles.clear()
@@ -244,7 +248,7 @@ class NvmlDoor:
         n = self._module
         active = 0
         for link in range(nf.max_links(n)):
-            state = self._call(_invoke, n, "nvmlDeviceGetNvLinkState", handle, link)
+            state = self._call(nf.invoke, n, "nvmlDeviceGetNvLinkState", handle, link)
             if isinstance(state, Unknown):
                 if link > 0:
                     break  # past the last link this GPU has
@@ -284,7 +288,7 @@ class NvmlDoor:
         last: Unknown | None = None
         for position in range(self._chosen.get((index, key), 0), len(group.calls)):
             call = group.calls[position]
-            raw = self._call(_apply, group.apply, call, self._module, handle)
+            raw = self._call(nf.apply, group.apply, call, self._module, handle)
             if not isinstance(raw, Unknown):
                 self._chosen[(index, key)] = position
                 values.update(raw)
@@ -311,7 +315,7 @@ class NvmlDoor:
         kinds: dict[int, list[str]] = {}
         failed: list[tuple[str, Unknown]] = []
         for kind, function in nf.PROCESS_LISTS:
-            got = self._call(_invoke, self._module, function, handle)
+            got = self._call(nf.invoke, self._module, function, handle)
             if isinstance(got, Unknown):
                 failed.append((kind, got))
                 continue
@@ -325,7 +329,7 @@ class NvmlDoor:
         if len(failed) == len(nf.PROCESS_LISTS) or any(why.fatal for _, why in failed):
             return ProcessList(device, None, failed[0][1])
         names = self._names.names(device.key, memory)
-        out = tuple(GpuProcessUse(pid, names.get(pid), memory[pid], _kind(kinds[pid]))
+        out = tuple(GpuProcessUse(pid, names.get(pid), memory[pid], nf.process_kind(kinds[pid]))
                     for pid in sorted(memory))
         why = None
         if failed:
@@ -342,7 +346,7 @@ class NvmlDoor:
             if isinstance(handle, Unknown):
                 unknown[key] = handle
                 continue
-            raw = self._call(_invoke, self._module, function, handle)
+            raw = self._call(nf.invoke, self._module, function, handle)
             if isinstance(raw, Unknown):
                 unknown[key] = raw
             else:
@@ -350,22 +354,19 @@ class NvmlDoor:
         return DisplayState(device, unknown=unknown, **values)
 
 
-def _invoke(module: Any, function: str, *args: Any) -> Any:
-    return getattr(module, function)(*args)
-
-
-def _apply(convert: Callable[[Any], Any], call: nf.Call, module: Any, handle: Any) -> Any:
-    return convert(call(module, handle))
-
-
-def _kind(kinds: list[str]) -> ProcessKind:
-    if len(set(kinds)) > 1:
-        return "compute+graphics"
-    return "graphics" if kinds[0] == "graphics" else "compute"
-
-
 _door: NvmlDoor | None = None
 _door_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _door_lock
+    _door_lock = threading.Lock()
+    if _door is not None:
+        _door.forget_after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def nvml_door() -> NvmlDoor:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rigready.gpu.throttle import decode_clock_events
-from rigready.gpu.types import UnknownKind
+from rigready.gpu.types import ProcessKind, UnknownKind
 
 #: NVML return code -> kind (stable C ABI values; see nvml.h). Codes not listed are "error".
 CODE_KINDS: dict[int, UnknownKind] = {
@@ -22,6 +22,16 @@ CODE_KINDS: dict[int, UnknownKind] = {
     13: "function_missing", 15: "gpu_lost", 16: "gpu_lost", 18: "driver_mismatch",
     19: "transient", 21: "transient", 23: "transient", 27: "transient", 28: "gpu_lost",
     999: "unknown_error",
+}
+
+#: Why NVML could not start, for people (``{library}``, ``{reason}`` filled in); others:
+#: "NVML failed to start ({reason})".
+START_FAILURES: dict[str, str] = {
+    "library_not_found": "no NVIDIA driver found ({library} not loadable)",
+    "driver_not_loaded": "NVIDIA driver installed but not loaded (NVML: Driver Not Loaded)",
+    "driver_mismatch":
+        "NVIDIA driver and library versions differ (NVML); reboot after a driver update",
+    "no_permission": "no permission to open the NVIDIA device (NVML: Insufficient Permissions)",
 }
 
 _TEMP_GPU, _THRESH_SHUTDOWN, _THRESH_SLOWDOWN = 0, 0, 1
@@ -172,3 +182,20 @@ PROCESS_LISTS: tuple[tuple[str, str], ...] = (
 )
 #: What old bindings put in ``usedGpuMemory`` when the driver hides it (new ones give None).
 NOT_AVAILABLE = 2**64 - 1
+
+
+def invoke(module: Any, function: str, *args: Any) -> Any:
+    """``module.function(*args)`` (an AttributeError says the binding lacks it)."""
+    return getattr(module, function)(*args)
+
+
+def apply(convert: Callable[[Any], Any], call: Call, module: Any, handle: Any) -> Any:
+    """A group's call and its conversion, as one step that either answers or fails."""
+    return convert(call(module, handle))
+
+
+def process_kind(kinds: list[str]) -> ProcessKind:
+    """The kind of a pid seen on these lists."""
+    if len(set(kinds)) > 1:
+        return "compute+graphics"
+    return "graphics" if kinds[0] == "graphics" else "compute"

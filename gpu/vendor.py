@@ -146,7 +146,7 @@ class ProcessNames:
     """
 
     def __init__(self, lookup: Callable[[int], str | None] = psutil_name) -> None:
-        self._lookup = lookup
+        self.lookup = lookup
         self._names: dict[int, str | None] = {}
         self._live: dict[str, frozenset[int]] = {}
         self._lock = threading.Lock()
@@ -160,7 +160,7 @@ class ProcessNames:
             for pid in [p for p in self._names if p not in alive]:
                 del self._names[pid]
             missing = [p for p in wanted if p not in self._names]
-        found = {pid: self._lookup(pid) for pid in sorted(missing)}
+        found = {pid: self.lookup(pid) for pid in sorted(missing)}
         with self._lock:
             self._names.update(found)
             return {pid: self._names.get(pid) for pid in wanted}

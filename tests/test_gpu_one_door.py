@@ -109,3 +109,27 @@ def test_the_gpu_package_imports_no_other_rigready_package() -> None:
                 for name in names:
                     assert not name.startswith("rigready.") or name.startswith("rigready.gpu"), \
                         f"{path.name} imports {name}"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_starts_its_own_session(
+        process_door: tuple[NvmlDoor, FakePynvml]) -> None:
+    """The calibration benchmark forks after the parent asked NVML: the child asks again."""
+    import os
+
+    installed, fake = process_door
+    installed.devices()
+    assert fake.inits == 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its copy of the door forgot the parent's session
+        try:
+            ok = nvml_door() is installed and len(installed.devices()) == 2 and fake.inits == 2
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    assert fake.inits == 1  # the parent's session is untouched
