@@ -34,7 +34,7 @@ except ImportError:  # a bare checkout (the GPU machine's): link the folders, as
 from rigready.gpu.amd_sysfs import AmdSysfs
 from rigready.gpu.nvml import nvml_door
 from rigready.gpu.types import SAMPLE_FIELDS, Unknown
-from rigready.gpu.vendor import GpuVendor
+from rigready.gpu.vendor import GpuDoor
 
 
 def _plain(value: Any) -> Any:
@@ -49,7 +49,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def read_door(door: GpuVendor, seconds: float) -> dict[str, Any]:
+def read_door(door: GpuDoor, seconds: float) -> dict[str, Any]:
     """Everything ``door`` can say, as plain JSON values."""
     start = time.perf_counter()
     status = door.status()
@@ -96,7 +96,7 @@ def main() -> int:
     except ImportError:
         calls = {"n": 0}
         report["nvidia_ml_py"] = None
-    doors: list[GpuVendor] = [nvml_door(), AmdSysfs()]
+    doors: list[GpuDoor] = [nvml_door(), AmdSysfs()]
     report["doors"] = []
     for door in doors:
         try:

@@ -1,4 +1,4 @@
-"""AMD GPUs through the amdgpu driver's sysfs and hwmon files (no ROCm needed), as a GpuVendor.
+"""AMD GPUs through the amdgpu driver's sysfs and hwmon files (no ROCm needed), as a GpuDoor.
 
 Discovery follows btop's ROCm-free fallback: ``/sys/class/drm/cardN`` (digits only) whose
 ``device/vendor`` is 0x1002 and whose driver is amdgpu. Detection also asks about one PCI

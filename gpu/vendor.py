@@ -26,7 +26,7 @@ from rigready.gpu.types import (
 
 
 @runtime_checkable
-class GpuVendor(Protocol):
+class GpuDoor(Protocol):
     """One vendor's GPUs. No method raises for a missing sensor: values are None with reasons."""
 
     @property
@@ -72,7 +72,7 @@ class VendorUnavailable:
 
     @property
     def name(self) -> str:
-        """See :meth:`GpuVendor.name`."""
+        """See :meth:`GpuDoor.name`."""
         return self._name
 
     def status(self) -> Unknown | None:
@@ -103,7 +103,7 @@ class VendorUnavailable:
         """Nothing to forget."""
 
 
-def find_device(door: GpuVendor, *, uuid: str | None = None, pci_bus_id: str | None = None,
+def find_device(door: GpuDoor, *, uuid: str | None = None, pci_bus_id: str | None = None,
                 index: int | None = None) -> GpuDevice | None:
     """The door's GPU with this UUID, else this PCI address, else this index; None if none.
 

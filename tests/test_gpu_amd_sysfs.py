@@ -1,4 +1,4 @@
-"""The amdgpu sysfs door through the GpuVendor protocol, on the fixture tree and built trees."""
+"""The amdgpu sysfs door through the GpuDoor protocol, on the fixture tree and built trees."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from rigready.gpu.amd_sysfs import AmdSysfs
 from rigready.gpu.types import Unknown
-from rigready.gpu.vendor import GpuVendor, find_device
+from rigready.gpu.vendor import GpuDoor, find_device
 
 FIXTURE = Path(__file__).parent / "data" / "monitor" / "amdgpu_sysfs"
 
@@ -23,8 +23,8 @@ def drm(tmp_path: Path) -> Path:
 
 
 def test_facts_through_the_protocol() -> None:
-    door: GpuVendor = AmdSysfs(drm=FIXTURE)
-    assert isinstance(door, GpuVendor) and door.status() is None
+    door: GpuDoor = AmdSysfs(drm=FIXTURE)
+    assert isinstance(door, GpuDoor) and door.status() is None
     dgpu, apu = door.devices()  # card1 (vendor 0x10de) is skipped
     facts = door.facts(dgpu)
     assert (facts.name, facts.pci_bus_id, facts.pci_ids) == (

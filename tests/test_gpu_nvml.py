@@ -13,7 +13,7 @@ import pytest
 from rigready.gpu.nvml import NvmlDoor
 from rigready.gpu.throttle import canonical_reasons, encode_clock_events
 from rigready.gpu.types import DEFAULT_GROUPS, SAMPLE_FIELDS, GpuDevice, Unknown
-from rigready.gpu.vendor import GpuVendor, ProcessNames, find_device, psutil_name
+from rigready.gpu.vendor import GpuDoor, ProcessNames, find_device, psutil_name
 from tests.helpers.fake_pynvml import (
     GPU_IS_LOST,
     NOT_SUPPORTED,
@@ -44,7 +44,7 @@ REAL_ERRORS: list[tuple[type[Exception], str, str]] = [
 
 
 def test_the_door_is_a_gpu_vendor() -> None:
-    assert isinstance(door(FakePynvml([h100_like()])), GpuVendor)
+    assert isinstance(door(FakePynvml([h100_like()])), GpuDoor)
 
 
 @pytest.mark.parametrize(("error", "kind", "words"), REAL_ERRORS)

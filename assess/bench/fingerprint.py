@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from rigready.assess.hardware import RigProfile
 from rigready.gpu.nvml import nvml_door
-from rigready.gpu.vendor import GpuVendor
+from rigready.gpu.vendor import GpuDoor
 
 
 def machine_fingerprint(cpu_model: str | None, gpu_ids: Iterable[str], hostname: str | None
@@ -68,7 +68,7 @@ def current_fingerprint() -> str:
     return machine_fingerprint(cpu, _nvml_gpu_ids(), socket.gethostname())
 
 
-def _nvml_gpu_ids(door: GpuVendor | None = None) -> list[str]:
+def _nvml_gpu_ids(door: GpuDoor | None = None) -> list[str]:
     """UUIDs of the GPUs NVML sees (the process's NVML door unless ``door`` is given)."""
     door = door or nvml_door()
     return [f.uuid for f in (door.facts(d) for d in door.devices()) if f.uuid]

@@ -22,7 +22,7 @@ from rigready.assess.bench.progress import Clock
 from rigready.gpu.nvml import nvml_door
 from rigready.gpu.throttle import decode_clock_events
 from rigready.gpu.types import GpuDevice
-from rigready.gpu.vendor import GpuVendor, find_device
+from rigready.gpu.vendor import GpuDoor, find_device
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ class NvmlSource:
 
     _GROUPS = ("sm_clock", "temperature", "power", "throttle")
 
-    def __init__(self, door: GpuVendor, device: GpuDevice) -> None:
+    def __init__(self, door: GpuDoor, device: GpuDevice) -> None:
         self._door = door
         self._device = device
 
@@ -102,7 +102,7 @@ class NvmlSource:
 
 def open_nvml_source(
     uuid: str | None = None, pci_bus_id: str | None = None, index: int | None = None,
-    door: GpuVendor | None = None,
+    door: GpuDoor | None = None,
 ) -> tuple[NvmlSource | None, str | None]:
     """An :class:`NvmlSource` for the GPU (by UUID, else PCI bus id, else index), or None and
     the reason it cannot be opened.

@@ -38,7 +38,7 @@ from rigready.assess.hardware import (
 from rigready.assess.profile import drop_non_finite
 from rigready.gpu.nvml import nvml_door
 from rigready.gpu.types import Unknown
-from rigready.gpu.vendor import GpuVendor, VendorUnavailable
+from rigready.gpu.vendor import GpuDoor, VendorUnavailable
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ def _isolated(component: str, probe: Callable[[], tuple[T, list[str]]], default:
 def detect_rig(
     *,
     root: Path | str = "/",
-    nvml: GpuVendor | None = None,
+    nvml: GpuDoor | None = None,
     statvfs: StatvfsFn | None = None,
     dmidecode: DmidecodeRunner | None = None,
     check_torch: bool = False,
@@ -106,7 +106,7 @@ def detect_rig(
 
 
 def _probe_gpus(fs: SysRoot,
-                nvml: GpuVendor | None) -> tuple[tuple[GpuInfo, ...], list[str]]:
+                nvml: GpuDoor | None) -> tuple[tuple[GpuInfo, ...], list[str]]:
     warnings: list[str] = []
     if nvml is None:
         nvml = nvml_door() if fs.live else VendorUnavailable(

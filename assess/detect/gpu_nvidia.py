@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rigready.assess.hardware import GpuInfo
 from rigready.gpu.types import GpuFacts, Unknown, normalise_bus_id
-from rigready.gpu.vendor import GpuVendor
+from rigready.gpu.vendor import GpuDoor
 
 #: GpuInfo field -> (GpuFacts field, words for the warning), in the order warnings are listed.
 _FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -62,7 +62,7 @@ class _Failures:
         return out
 
 
-def probe_nvidia(door: GpuVendor) -> tuple[tuple[GpuInfo, ...], list[str]]:
+def probe_nvidia(door: GpuDoor) -> tuple[tuple[GpuInfo, ...], list[str]]:
     """All NVIDIA GPUs the door sees, with driver-wide facts copied to each."""
     failures = _Failures()
     gpus = []

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from rigready.assess.measure.spec import MeasureSpec
 from rigready.gpu.nvml import nvml_door
 from rigready.gpu.types import GpuDevice
-from rigready.gpu.vendor import GpuVendor
+from rigready.gpu.vendor import GpuDoor
 
 Start = Literal["subprocess", "fork"]
 
@@ -34,7 +34,7 @@ Start = Literal["subprocess", "fork"]
 class Nvml:
     """Device-level used memory of one GPU through the process's NVML door (None without NVML)."""
 
-    def __init__(self, index: int = 0, door: GpuVendor | None = None) -> None:
+    def __init__(self, index: int = 0, door: GpuDoor | None = None) -> None:
         self._door = door or nvml_door()
         self.device: GpuDevice | None = next(
             (d for d in self._door.devices() if d.index == index), None)

@@ -32,7 +32,7 @@ from rigready.gpu.types import (
     ProcessList,
     Unknown,
 )
-from rigready.gpu.vendor import GpuVendor
+from rigready.gpu.vendor import GpuDoor
 from rigready.monitor.providers.base import NoteLog, ProviderError, ProviderUnavailable, Reading
 from rigready.monitor.sample import GpuProcess, GpuSample
 
@@ -66,7 +66,7 @@ class GpuProvider:
 
     def __init__(
         self,
-        door: GpuVendor,
+        door: GpuDoor,
         *,
         first_index: int = 0,
         process_interval_s: float = 2.0,

@@ -18,7 +18,7 @@ from typing import Any
 
 from rigready.gpu.nvml import NvmlDoor
 from rigready.gpu.types import Unknown
-from rigready.gpu.vendor import GpuVendor, VendorUnavailable
+from rigready.gpu.vendor import GpuDoor, VendorUnavailable
 
 UNINITIALIZED, INVALID_ARGUMENT, NOT_SUPPORTED, NO_PERMISSION = 1, 2, 3, 4
 DRIVER_NOT_LOADED, TIMEOUT, LIBRARY_NOT_FOUND, FUNCTION_NOT_FOUND = 9, 10, 12, 13
@@ -292,7 +292,7 @@ def capture_gpu(device: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return gpu
 
 
-def replay_capture(path: Path) -> GpuVendor:
+def replay_capture(path: Path) -> GpuDoor:
     """The NVML door a detection capture describes (a no-NVML door for a machine without)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if "devices" not in data:
