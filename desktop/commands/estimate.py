@@ -19,10 +19,10 @@ from rigready.assess.estimate import (
     resolve_model,
     speed_lines,
 )
+from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.estimate.estimator import assumptions, error_band
 from rigready.assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
 from rigready.assess.estimate.model import ModelShape
-from rigready.assess.estimate.stack import assumptions, error_band
-from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from rigready.assess.measure.result import MeasuredRun
 from rigready.assess.names import NameLookupError, find_gpu
 from rigready.assess.units import GIB

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from rigready.assess.estimate import EstimateError, GpuTarget, ModelShape
-from rigready.assess.estimate.gguf import FILE_TYPES, KV_TYPES, normalise_quant
-from rigready.assess.estimate.llamacpp import (
+from rigready.assess.estimate.language.gguf import FILE_TYPES, KV_TYPES, normalise_quant
+from rigready.assess.estimate.language.llamacpp import (
     LlamaCppPlan,
     RamTarget,
     plan,

@@ -38,12 +38,17 @@ from rigready.assess.estimate import (
     gpu_from_info,
     speed_lines,
 )
+from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.estimate.estimator import assumptions, error_band
 from rigready.assess.estimate.hub import HubRef
 from rigready.assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
-from rigready.assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
-from rigready.assess.estimate.model import shape_from_config_file
-from rigready.assess.estimate.stack import assumptions, error_band
-from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.estimate.language.llamacpp import (
+    LlamaCppPlan,
+    RamTarget,
+    plan,
+    ram_from_memory_info,
+)
+from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.hardware import RigProfile
 from rigready.assess.measure.workload import apply_correction, correction
 from rigready.assess.names import normalize_name
