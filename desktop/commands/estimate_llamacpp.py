@@ -14,7 +14,8 @@ from rigready.assess.estimate.language.llamacpp import (
     ram_from_memory_info,
 )
 from rigready.assess.units import GIB
-from rigready.desktop.commands.common import UsageError, int_between, number_between, print_json
+from rigready.desktop.commands.common import int_between, number_between, print_json
+from rigready.desktop.usecases.errors import UsageError
 
 RUNTIMES = ("transformers", "llama.cpp")
 

@@ -40,16 +40,17 @@ from rigready.assess.bench.progress import Progress
 from rigready.assess.bench.records import BenchResultType, result_label
 from rigready.assess.bench.storage import StorageResult, default_storage_folder, run_storage
 from rigready.assess.hardware import RigProfile
-from rigready.desktop.commands.bench import (
+from rigready.desktop.context import AppContext
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
+from rigready.desktop.usecases.bench import (
     Outcome,
     detect_this_pc,
     load_history,
+    machine_name,
     outcome_of,
     save_outcome,
+    when_text,
 )
-from rigready.desktop.commands.bench_report import machine_name, when_text
-from rigready.desktop.context import AppContext
-from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
 from rigready.desktop.worker import GeneratorWorker
 
 Job = Callable[[], Generator[Progress, None, Any]]

@@ -50,10 +50,7 @@ from rigready.assess.estimate.language.llamacpp import (
 )
 from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.hardware import RigProfile
-from rigready.assess.measure.workload import apply_correction, correction
 from rigready.assess.names import normalize_name
-from rigready.desktop.commands.estimate import cpu_answer, limits_text
-from rigready.desktop.commands.measure_job import measured_history
 from rigready.desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_LORA_RANK,
@@ -80,6 +77,8 @@ from rigready.desktop.pages.can_i_run_sources import (
     open_config_dialog,
 )
 from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
+from rigready.desktop.usecases.answers import cpu_answer, limits_text
+from rigready.desktop.usecases.measure import corrected_here, measured_history
 from rigready.desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
 from rigready.desktop.widgets.measure_bar import MeasureBar
 
@@ -551,8 +550,7 @@ class CanIRunPage(QWidget):
             self._show_error(str(exc))
         else:
             if here:  # what was measured on this PC corrects the estimate
-                self.result = apply_correction(self.result, correction(
-                    self._measured_here(), self.shape.name, wl, self.result.memory.total))
+                self.result = corrected_here(self.result, self._measured_here())
             self.error = None
             self._show(self.result)
         self.last_update_ms = (time.perf_counter() - start) * 1000

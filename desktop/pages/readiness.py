@@ -17,9 +17,9 @@ from rigready.assess.hardware import RigProfile
 from rigready.assess.score import COMPONENT_NAMES, Readiness, assess_readiness
 from rigready.catalog import Catalog, CatalogError
 from rigready.catalog.money import PriceView
-from rigready.desktop.commands.score import measured_for
 from rigready.desktop.context import AppContext
 from rigready.desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
+from rigready.desktop.usecases.readiness import measured_for
 from rigready.desktop.widgets.card import Card
 from rigready.desktop.widgets.rate_note import RateNote
 from rigready.desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
