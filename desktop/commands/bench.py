@@ -21,7 +21,7 @@ from rigready.desktop.usecases.bench import (
     detect_this_pc,
     load_history,
     outcome_of,
-    save_outcome,
+    save_outcomes,
 )
 from rigready.desktop.usecases.errors import UsageError
 
@@ -165,14 +165,7 @@ def _finish(args: argparse.Namespace, outcomes: list[Outcome], profile: RigProfi
     from rigready.assess.bench.records import bench_kind, result_label, result_rows, result_to_dict
 
     fingerprint = profile_fingerprint(profile)
-    problems: list[str] = []
-    if not args.no_save:
-        for o in outcomes:
-            if isinstance(o.result, GpuGemmResult) and not o.result.measurements:
-                continue  # nothing measured (no PyTorch): nothing worth keeping
-            problem = save_outcome(o, fingerprint)
-            if problem:
-                problems.append(problem)
+    problems = [] if args.no_save else save_outcomes(outcomes, fingerprint)
     speed = None
     cpu = next((o.result for o in outcomes if isinstance(o.result, CpuGemmResult)), None)
     gpu = next((o.result for o in outcomes if isinstance(o.result, GpuGemmResult)), None)

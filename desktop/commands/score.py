@@ -6,13 +6,12 @@ import argparse
 from collections import Counter
 from typing import Any
 
-from rigready.assess.score import COMPONENT_NAMES, Readiness, assess_readiness
+from rigready.assess.score import COMPONENT_NAMES, Readiness
 from rigready.assess.score_tasks import VERDICTS
 from rigready.catalog import Catalog, default_catalog
-from rigready.catalog.money import PriceView
 from rigready.desktop.commands.common import add_profile_argument, load_rig, print_json
 from rigready.desktop.commands.tables import render_table
-from rigready.desktop.usecases.readiness import measured_for
+from rigready.desktop.usecases.readiness import assess
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,9 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     profile = load_rig(args)
     cat = default_catalog()
-    measured = None if args.no_bench else measured_for(profile)
-    view = PriceView.from_catalog(cat)
-    result = assess_readiness(profile, cat, measured, view)
+    result, view = assess(profile, cat, bench=not args.no_bench)
     if args.json:
         print_json(readiness_to_dict(result))
     else:

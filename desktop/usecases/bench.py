@@ -101,6 +101,22 @@ def save_outcome(outcome: Outcome, fingerprint: str, db_path: Path | None = None
     return None
 
 
+def save_outcomes(outcomes: list[Outcome], fingerprint: str, db_path: Path | None = None
+                  ) -> list[str]:
+    """Save a run's results to the history as the machine ``fingerprint``; a GPU result that
+    measured nothing (no PyTorch) is not kept. Returns why any could not be saved."""
+    from rigready.assess.bench.gpu_gemm import GpuGemmResult
+
+    problems: list[str] = []
+    for o in outcomes:
+        if isinstance(o.result, GpuGemmResult) and not o.result.measurements:
+            continue  # nothing measured (no PyTorch): nothing worth keeping
+        problem = save_outcome(o, fingerprint, db_path)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def load_history(kind: str | None = None, limit: int = 50, db_path: Path | None = None, *,
                  include_measured: bool = False
                  ) -> list[tuple[str, str, str, BenchResultType | None]]:

@@ -18,7 +18,8 @@ from rigready.assess.bench.gpu_gemm import GpuGemmResult  # noqa: E402
 from rigready.assess.bench.progress import Progress  # noqa: E402
 from rigready.assess.hardware import CpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
 from rigready.desktop.context import AppContext  # noqa: E402
-from rigready.desktop.pages.benchmarks import BenchmarksPage, ResultBar  # noqa: E402
+from rigready.desktop.pages.benchmarks import BenchmarksPage  # noqa: E402
+from rigready.desktop.pages.benchmarks_results import ResultBar  # noqa: E402
 
 PROFILE = RigProfile(cpu=CpuInfo(model="Test CPU"), memory=MemoryInfo(), storage=(), gpus=(),
                      system=SystemInfo(hostname="testhost"))
