@@ -110,9 +110,9 @@ def details_lines(est: Estimate, cpu: tuple[str, str] | None) -> list[str]:
     if est.verdict:
         lines += [f"• {r}" for r in est.verdict.reasons]
         lines.append(f"• {limits_text(est)}")
-    a = assumptions(est.workload, head=est.shape.head)
+    a = assumptions(est.workload, est.shape.kind, est.shape.head)
     lines.append(f"• Assumes {a['stack']}: {a['recipe']}; {a['runtime']}. Measured error "
-                 f"band {error_band(est.workload):.0%}.")
+                 f"band {error_band(est.workload, est.shape.kind):.0%}.")
     if est.suggestions:
         lines.append("\nTo make it fit:")
         lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"

@@ -236,6 +236,24 @@ def test_image_models_take_their_own_inputs(page: CanIRunPage) -> None:
     assert page.result.memory.total < 6 * 2**30
 
 
+def test_an_image_model_names_its_own_stack_and_band_as_the_cli_does(page: CanIRunPage) -> None:
+    # the page said "Hugging Face generate() ... KV cache in bf16" and a 7% band for ResNet-50
+    # and SDXL, where `rigready estimate` says torchvision / diffusers and 6%
+    from rigready.assess.estimate.estimator import assumptions, error_band
+
+    page.form.method.setCurrentText("inference")
+    for model, stack in (("resnet-50", "torchvision"), ("sdxl-base-1.0", "diffusers")):
+        page.select_model(model)
+        assert page.result is not None, page.error
+        est = page.result
+        a = assumptions(est.workload, est.shape.kind, est.shape.head)
+        text = page.answer.details.text()
+        assert f"Assumes {a['stack']}: {a['recipe']}; {a['runtime']}." in text
+        assert stack in a["stack"] and "generate()" not in text and "KV cache" not in text
+        assert f"Measured error band {error_band(est.workload, est.shape.kind):.0%}." in text
+        assert "Measured error band 6%." in text
+
+
 def test_unmodelled_image_model_says_unknown(page: CanIRunPage) -> None:
     page.select_model("flux.1-dev")
     assert page.result is None and page.error is not None
