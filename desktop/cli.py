@@ -17,8 +17,9 @@ from pathlib import Path
 
 from rigready.desktop import crash
 from rigready.desktop.commands import COMMAND_MODULES
-from rigready.desktop.commands.common import CliParser, UsageError
+from rigready.desktop.commands.common import CliParser
 from rigready.desktop.logging_setup import configure_logging
+from rigready.desktop.usecases.errors import UsageError
 
 try:
     from importlib.metadata import version as _dist_version

@@ -19,8 +19,9 @@ from rigready.catalog.overrides import (
 )
 from rigready.catalog.pack import PackError, install_pack, installed_pack, read_source, remove_pack
 from rigready.catalog.prices import TABLE_WORDS, entries_of, price_of
-from rigready.desktop.commands.common import UsageError, print_json
+from rigready.desktop.commands.common import print_json
 from rigready.desktop.commands.tables import render_table
+from rigready.desktop.usecases.errors import UsageError
 
 
 def register_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

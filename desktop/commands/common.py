@@ -11,11 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from rigready.assess.hardware import RigProfile
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
-
+from rigready.desktop.usecases.errors import UsageError
 
 #: Largest whole number any option accepts (SQLite's and numpy's 64-bit integers).
 MAX_INT = 2**63 - 1

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from rigready.catalog.userfiles import atomic_output, output_target
-from rigready.desktop.commands.common import UsageError, output_file, positive_int
+from rigready.desktop.commands.common import output_file, positive_int
+from rigready.desktop.usecases.errors import UsageError
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
     from rigready.monitor.sample import Sample

@@ -22,8 +22,9 @@ from types import FrameType
 from typing import Any
 
 from rigready.assess.units import GIB
-from rigready.desktop.commands.common import UsageError, positive_float
+from rigready.desktop.commands.common import positive_float
 from rigready.desktop.commands.history import register_history
+from rigready.desktop.usecases.errors import UsageError
 from rigready.monitor.alerts import AlertEvent
 from rigready.monitor.sample import GpuSample, Sample
 

@@ -1,70 +1,27 @@
-"""Does it fit: the verdict, CPU offload and its slowdown, the largest batch and sequence length
-that fit, and the cheapest changes that make a job fit. Also system RAM and disk."""
+"""Does a language model's job fit: the verdict, CPU offload and its slowdown, the largest batch
+and sequence length that fit, and the cheapest changes that make a job fit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
+from rigready.assess.estimate.breakdown import MemoryBreakdown
+from rigready.assess.estimate.fit import band_verdict, largest_passing
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.inputs import Workload
-from rigready.assess.estimate.memory import GIB, MemoryBreakdown, memory, weight_bytes
+from rigready.assess.estimate.language.memory import memory, weight_bytes
+from rigready.assess.estimate.language.stack import error_band
+from rigready.assess.estimate.language.timing import flops_per_token
 from rigready.assess.estimate.model import ModelShape
-from rigready.assess.estimate.stack import error_band
-from rigready.assess.estimate.timing import flops_per_token
+from rigready.assess.estimate.result import Status, Suggestion, Verdict
+from rigready.assess.units import GIB
 
-Status = Literal["fits", "tight", "offload", "no"]
 #: Host memory bandwidth assumed for a CPU optimizer step (dual-channel DDR4/DDR5), GB/s.
 HOST_RAM_GB_S = 30.0
-#: A Python process with torch, CUDA libraries and transformers loaded (RSS), bytes.
-PROCESS_BASE_RAM = int(3.0 * GIB)
-#: Hugging Face checkpoints are saved in shards of at most this size (transformers default).
-SHARD_BYTES = 5 * 10**9
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The answer for one GPU."""
-
-    status: Status
-    vram_bytes: int
-    needed_bytes: int
-    offload_slowdown: float | None
-    reasons: tuple[str, ...]
-    #: System RAM the offloaded part needs (offload verdicts only).
-    offloaded_bytes: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A change to the workload and what it would need."""
-
-    change: str
-    total_bytes: int
-    status: Status
-    #: The changed workload, so a caller can re-check it (None: not recorded).
-    workload: Workload | None = None
 
 
 def _fits(total: int, vram: int) -> bool:
     return total <= vram
-
-
-def band_verdict(total: int, vram: int, band: float) -> Verdict | None:
-    """"fits" when ``total`` plus the measured error ``band`` stays inside ``vram``, "tight"
-    when only ``total`` does; None when it does not fit at all."""
-    gib = f"{total / GIB:.1f} of {vram / GIB:.1f} GiB"
-    if total * (1 + band) <= vram:
-        return Verdict("fits", vram, total, None, (
-            f"needs {gib}: {(vram - total) / GIB:.1f} GiB to spare, more than the estimate's "
-            f"measured error band ({band:.0%})",))
-    if total <= vram:
-        return Verdict("tight", vram, total, None, (
-            f"needs {gib}: the {(vram - total) / GIB:.1f} GiB to spare are inside the "
-            f"estimate's measured error band (peaks up to {band:.0%} above it were seen), so it "
-            "may run out of memory; a longer sample or allocator fragmentation can too",))
-    return None
 
 
 def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
@@ -134,19 +91,6 @@ def _step_seconds(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> float | No
         return None
     tokens = wl.batch * wl.seq_len
     return tokens * flops_per_token(shape, wl, wl.seq_len) / (0.35 * peak * 1e12)
-
-
-def largest_passing(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
-    """Largest n in [lo, hi] with ok(n) (ok is monotone); lo - 1 when none."""
-    if not ok(lo):
-        return lo - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if ok(mid):
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def max_batch(shape: ModelShape, wl: Workload, vram: int, limit: int = 4096) -> int:
@@ -309,33 +253,3 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
     total = memory(shape, current, vram).total
     return (Suggestion(" + ".join(labels), total, _status(total, vram, current), current)
             if total <= vram else None)
-
-
-@dataclass(frozen=True, slots=True)
-class HostNeeds:
-    """System RAM and disk for the job."""
-
-    ram_bytes: int
-    load_peak_bytes: int
-    disk_bytes: int
-    reasons: tuple[str, ...]
-
-
-def host_needs(shape: ModelShape, wl: Workload, mem: MemoryBreakdown) -> HostNeeds:
-    """RAM (the load-time peak included) and disk for weights and one checkpoint."""
-    stored_dtype_bytes = 4 if shape.family in ("gpt2", "bert") else 2
-    download = shape.params * stored_dtype_bytes
-    shard = min(download, SHARD_BYTES)
-    # safetensors shards are memory-mapped and copied to the GPU one at a time; a quantized
-    # load materialises a shard in bf16 before quantizing it
-    load_peak = PROCESS_BASE_RAM + shard * (2 if wl.resolved_precision in ("int8", "nf4") else 1)
-    ram = load_peak
-    reasons = [f"loading: {PROCESS_BASE_RAM / GIB:.0f} GiB for Python, torch and CUDA plus "
-               f"one {shard / GIB:.1f} GiB checkpoint shard at a time"]
-    if wl.method == "full":
-        ckpt = shape.params * (4 + 8) if wl.optimizer == "adamw" else shape.params * 6
-        reasons.append("a resumable checkpoint holds fp32 weights and optimizer states")
-    else:
-        ckpt = mem.trainable_params * 12 if wl.training else 0
-    return HostNeeds(ram_bytes=int(ram), load_peak_bytes=int(load_peak),
-                     disk_bytes=int(download + ckpt), reasons=tuple(reasons))

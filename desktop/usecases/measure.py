@@ -1,6 +1,7 @@
 """Measure an estimate's job on this PC's GPU, keep it in the history, and correct estimates with
 what was measured here: the Qt-free use case shared by ``rigready estimate --measure`` and the
-"Measure on this GPU" button of the Can I run it? page."""
+"Measure on this GPU" button of the Can I run it? page (and its "measured here" corrections).
+"""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from rigready.assess.measure.workload import (
     measure,
     spec_for,
 )
+from rigready.assess.units import GIB
 
 __all__ = ["MeasureError", "MeasureOutcome", "config_dict_for", "corrected_here",
-           "measure_here", "measure_job", "measured_history", "refusal", "unavailable_reason"]
+           "measure_here", "measure_job", "measured_history", "refusal", "render_measured",
+           "unavailable_reason"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +146,14 @@ def measured_history(db_path: Path | None = None, limit: int = 200
     return out
 
 
-def corrected_here(est: Estimate, db_path: Path | None = None) -> Estimate:
-    """The estimate corrected by what was measured on this PC (unchanged when nothing was)."""
+def corrected_here(est: Estimate, history: list[tuple[str, MeasuredRun]]) -> Estimate:
+    """The estimate of a job on this PC's GPU corrected by what was measured here (``history``:
+    :func:`measured_history`, newest first); unchanged when nothing matches or there is no
+    verdict to correct (no GPU)."""
     if est.verdict is None:
         return est
-    corr = correction(measured_history(db_path), est.shape.name, est.workload, est.memory.total)
-    return apply_correction(est, corr)
+    return apply_correction(est, correction(history, est.shape.name, est.workload,
+                                            est.memory.total))
 
 
 def measure_job(shape: ModelShape, est: Estimate, config: dict[str, Any] | None,
@@ -158,3 +163,26 @@ def measure_job(shape: ModelShape, est: Estimate, config: dict[str, Any] | None,
     yield (f"Measuring {shape.name} on this GPU: building it with random weights and running "
            f"a few steps (at most {timeout_s:g} s)…")
     return measure_here(shape, est, config, timeout_s=timeout_s, db_path=db_path, stop=stop)
+
+
+def render_measured(run: MeasuredRun) -> list[str]:
+    """The measurement as text lines, beside the estimate."""
+    head = f"Measured on this GPU ({run.gpu_name or 'GPU'}; {run.stack})"
+    if run.status == "oom":
+        return [head, "  does not fit, measured: the job ran out of GPU memory"]
+    if run.status != "ok" or run.peak_bytes is None:
+        return [head, f"  not measured: {run.status}" + (f" ({run.message})" if run.message
+                                                          else "")]
+    out = [head, f"  peak (as nvidia-smi shows) {run.peak_bytes / GIB:7.2f} GiB"]
+    if run.estimate_bytes:
+        err = (run.estimate_bytes - run.peak_bytes) / run.peak_bytes
+        out.append(f"  estimate                   {run.estimate_bytes / GIB:7.2f} GiB "
+                   f"({err:+.1%})")
+    if run.max_allocated_bytes is not None and run.max_reserved_bytes is not None:
+        out.append(f"  torch allocated / reserved {run.max_allocated_bytes / GIB:7.2f} / "
+                   f"{run.max_reserved_bytes / GIB:.2f} GiB")
+    if run.step_seconds is not None:
+        what = "one generate() call" if run.method == "inference" else \
+            "median step after a warm-up step"
+        out.append(f"  step time                  {run.step_seconds:7.3f} s ({what})")
+    return out

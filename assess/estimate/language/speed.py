@@ -31,23 +31,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rigready.assess.estimate import activations as act
+from rigready.assess.estimate import kernels
 from rigready.assess.estimate.inputs import Workload
-from rigready.assess.estimate.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
-from rigready.assess.estimate.memory import head_of
+from rigready.assess.estimate.language import activations as act
+from rigready.assess.estimate.language.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
+from rigready.assess.estimate.language.memory import head_of, regime
 from rigready.assess.estimate.model import ModelShape
 
-#: Datasheet dense figures of the calibration GPU (NVIDIA H200 SXM: H100 SXM compute, 4.8 TB/s).
-REF_TFLOPS = {"bf16": 989.0, "fp16": 989.0, "tf32": 494.5, "fp32": 67.0}
-REF_BANDWIDTH_GB_S = 4800.0
-#: Share of the datasheet peak that large, aligned matmuls reached in the sweep (median of the
-#: shapes with every side >= 1024) and the per-matmul launch cost, fitted to the same sweep.
-GEMM_EFFICIENCY = {"bf16": 0.74, "fp16": 0.76, "tf32": 0.64, "fp32": 0.74}
-GEMM_LAUNCH_S = 9e-6
-#: Measured rate of a matmul with a side that is not a multiple of 8, share of peak.
-MISALIGNED_EFFICIENCY = 0.14
-#: Copy bandwidth reached (4.2 of 4.8 TB/s measured).
-BANDWIDTH_EFFICIENCY = 0.88
 #: Fused attention (SDPA flash) forward + backward, share of the bf16 peak (sweep: 0.05-0.53,
 #: long sequences high), and three more figures fitted together on the non-held-out training
 #: cases (``benchmarks/fit_speed.py --fit``; grid search minimising the worst ratio): bytes of
@@ -122,32 +112,18 @@ def matmul_dtype(wl: Workload) -> str:
     return "fp16" if p in ("fp16", "amp-fp16") else "bf16"
 
 
-def gemm_seconds(m: int, k: int, n: int, dtype: str, peak_tflops: float,
-                 bandwidth_gb_s: float, elem_bytes: int = 2) -> float:
-    """One (m x k) @ (k x n) matmul: roofline plus launch cost."""
-    eff = GEMM_EFFICIENCY.get(dtype, 0.6)
-    if k % 8 or n % 8:
-        eff = min(eff, MISALIGNED_EFFICIENCY)
-    flops = 2.0 * m * k * n
-    compute = flops / (eff * peak_tflops * 1e12)
-    traffic = elem_bytes * (m * k + k * n + m * n) / (BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9)
-    return max(compute, traffic) + GEMM_LAUNCH_S
-
-
 def _linear_step(m: int, k: int, n: int, trains: bool, passes: int, dtype: str,
                  peak: float, bw: float) -> float:
     """Forward (``passes`` times: 2 with recomputation), input gradient, weight gradient."""
-    t = passes * gemm_seconds(m, k, n, dtype, peak, bw)
-    t += gemm_seconds(m, n, k, dtype, peak, bw)
+    t = passes * kernels.gemm_seconds(m, k, n, dtype, peak, bw)
+    t += kernels.gemm_seconds(m, n, k, dtype, peak, bw)
     if trains:
-        t += gemm_seconds(k, m, n, dtype, peak, bw)
+        t += kernels.gemm_seconds(k, m, n, dtype, peak, bw)
     return t
 
 
 def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> StepTime:
     """Predicted time of one optimizer step of ``wl`` (one micro-batch) on a GPU with ``rates``."""
-    from rigready.assess.estimate.memory import regime
-
     rg = regime(shape, wl)
     dtype = matmul_dtype(wl)
     peak, bw = rates.matmul_tflops, rates.bandwidth_gb_s
@@ -189,7 +165,7 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
     if rg.autocast_copies:
         traffic += 6 * shape.linear_weight_params  # fp32 -> bf16 weight casts each forward
     traffic += qlora_dequant_bytes(shape, wl)
-    memory = traffic / (BANDWIDTH_EFFICIENCY * bw * 1e9)
+    memory = traffic / (kernels.BANDWIDTH_EFFICIENCY * bw * 1e9)
     overhead = STEP_OVERHEAD_S + LAYER_OVERHEAD_S * shape.num_layers * (1 + 0.5 * (passes - 1))
     adapted = sum(c for nm, _, _, c, _ in shape.linear_modules() if nm in rg.targets)
     wrappers = LORA_MODULE_S * adapted * shape.num_layers * (1 + passes)  # peft's wrappers
@@ -218,9 +194,9 @@ def prefill_seconds(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> 
     per-layer launch cost (a lower bound on the elementwise work)."""
     dtype = matmul_dtype(wl)
     m = wl.batch * seq
-    t = sum(c * gemm_seconds(m, i, o, dtype, rates.matmul_tflops, rates.bandwidth_gb_s)
+    t = sum(c * kernels.gemm_seconds(m, i, o, dtype, rates.matmul_tflops, rates.bandwidth_gb_s)
             for _, i, o, c, _ in shape.linear_modules()) * shape.num_layers
-    t += gemm_seconds(wl.batch, shape.hidden_size, shape.vocab_size, dtype,
+    t += kernels.gemm_seconds(wl.batch, shape.hidden_size, shape.vocab_size, dtype,
                       rates.matmul_tflops, rates.bandwidth_gb_s)
     t += (2.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * shape.num_layers
           / (rates.attention_tflops * 1e12))
@@ -244,8 +220,8 @@ def decode_seconds(shape: ModelShape, step_bytes: float, rates: Rates) -> tuple[
 def rates_for(peak_tflops: float, bandwidth_gb_s: float, dtype: str,
               reference: bool = False) -> Rates:
     """The rates of a GPU from its dense peak in ``dtype`` and its memory bandwidth."""
-    scale = peak_tflops / REF_TFLOPS.get("bf16", 989.0)
+    scale = peak_tflops / kernels.REF_TFLOPS.get("bf16", 989.0)
     return Rates(matmul_tflops=peak_tflops,
-                 attention_tflops=ATTENTION_EFFICIENCY * REF_TFLOPS["bf16"] * scale
+                 attention_tflops=ATTENTION_EFFICIENCY * kernels.REF_TFLOPS["bf16"] * scale
                  if dtype != "fp32" else 0.5 * peak_tflops,
                  bandwidth_gb_s=bandwidth_gb_s, scaled_from_reference=not reference)

@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rigready.assess.estimate import moe
-from rigready.assess.estimate.gguf import GgufSize, gguf_size, kv_bytes_per_element
+from rigready.assess.estimate.breakdown import DRIVER_RESERVED_BYTES
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.inputs import EstimateError
-from rigready.assess.estimate.memory import DRIVER_RESERVED_BYTES, GIB
+from rigready.assess.estimate.language import moe
+from rigready.assess.estimate.language.gguf import GgufSize, gguf_size, kv_bytes_per_element
 from rigready.assess.estimate.model import ModelShape
+from rigready.assess.units import GIB
 
 #: Share of peak memory bandwidth llama.cpp's CUDA decode reaches (research estimators.md §3:
 #: llama.cpp PR#12183, RTX 4090, 3B Q4_K_M, about 54 %).

@@ -14,23 +14,11 @@ counts as the pseudo-target ``experts``: one rank-r adapter per expert and proje
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.model import ModelShape
 
 #: The pseudo-target for the routed experts, and the names that mean it.
 EXPERTS = "experts"
 EXPERT_TARGETS = frozenset({EXPERTS, "mlp.experts", "gate_up_proj"})
-
-
-def expert_params(shape: ModelShape) -> int:
-    """Parameters of one routed expert: gate, up and down projections (+ biases in gpt-oss)."""
-    h, f = shape.hidden_size, shape.intermediate_size
-    params = 3 * h * f
-    if shape.family == "gpt_oss":
-        params += 2 * f + h  # gate_up_proj_bias and down_proj_bias
-    return params
 
 
 def router_params(shape: ModelShape) -> int:
@@ -50,16 +38,8 @@ def shared_expert_params(shape: ModelShape) -> int:
 
 def moe_layer_params(shape: ModelShape) -> int:
     """Everything of one layer's MoE block: all routed experts, router, shared expert."""
-    return (shape.num_experts * expert_params(shape) + router_params(shape)
+    return (shape.num_experts * shape.expert_params + router_params(shape)
             + shared_expert_params(shape))
-
-
-def idle_params(shape: ModelShape) -> int:
-    """Parameters a token does not touch: the routed experts it is not sent to, every layer."""
-    if not shape.is_moe:
-        return 0
-    idle = shape.num_experts - shape.experts_per_token
-    return idle * expert_params(shape) * shape.num_layers
 
 
 def experts_touched(shape: ModelShape, tokens: int) -> float:
@@ -101,6 +81,6 @@ def decode_read_bytes(shape: ModelShape, weight_bytes: int, tokens: int = 1) -> 
     """
     if not shape.is_moe or shape.params <= 0:
         return weight_bytes
-    expert_share = shape.num_layers * shape.num_experts * expert_params(shape) / shape.params
+    expert_share = shape.num_layers * shape.num_experts * shape.expert_params / shape.params
     unread = weight_bytes * expert_share * (1.0 - expert_share_read(shape, tokens))
     return int(weight_bytes - unread)

@@ -24,8 +24,8 @@ measurements in ``tests/data/calibration/h200-2026-12-01*.json``:
 
 from __future__ import annotations
 
-from rigready.assess.estimate import activations as act
 from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.language import activations as act
 from rigready.assess.estimate.model import QK_NORM_FAMILIES, ModelShape
 
 #: Bits per weight of 4-bit NormalFloat with double quantization (4 + 8/64 + 32/(64*256)).

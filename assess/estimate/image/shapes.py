@@ -1,20 +1,23 @@
-"""The image architectures the estimator walks, by name, and their :class:`ModelShape` form.
+"""Image models' shapes: the architectures the estimator walks, by name, and their
+:class:`ModelShape` form from a catalog entry or a ``config.json``.
 
 A catalog entry names one with ``arch`` (a torchvision model name such as ``resnet50``, or a
-Stable Diffusion pipeline ``sd15`` / ``sdxl``). A diffusers UNet ``config.json`` is read
-directly. Image models that are not walked here (Stable Diffusion 3, FLUX, detection or
-segmentation networks) are refused with the reason, never estimated as something else.
+Stable Diffusion pipeline ``sd15`` / ``sdxl``). A diffusers UNet ``config.json`` and a
+transformers ViT/ResNet/ConvNeXt ``config.json`` are read directly. Image models that are not
+walked here (Stable Diffusion 3, FLUX, detection or segmentation networks) are refused with the
+reason, never estimated as something else.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from rigready.assess.estimate import diffusion as dif
-from rigready.assess.estimate.image import DiffusionSpec
+from rigready.assess.estimate.image import diffusion as dif
+from rigready.assess.estimate.image.memory import DiffusionSpec
+from rigready.assess.estimate.image.vision import ARCHS, ImageArch, walk
 from rigready.assess.estimate.inputs import EstimateError
 from rigready.assess.estimate.model import ModelShape
-from rigready.assess.estimate.vision import ARCHS, ImageArch, walk
 
 #: stable-diffusion-v1-5 unet/config.json (tests/data/diffusion_configs/sd15-unet.json).
 SD15_UNET = dif.UNetConfig(channels=(320, 640, 1280, 1280), layers_per_block=2,
@@ -31,8 +34,12 @@ DIFFUSION: dict[str, DiffusionSpec] = {
                           default_image=1024),
 }
 
-#: Kinds of model the image path handles.
+#: Kinds of model the image family handles (a catalog entry's ``kind``, a shape's ``kind``).
 IMAGE_KINDS = ("vision-cnn", "vision-transformer", "diffusion")
+#: diffusers model classes that are not walked (their memory would come from the wrong family).
+_UNMODELLED_DIFFUSERS = ("SD3Transformer2DModel", "FluxTransformer2DModel",
+                         "PixArtTransformer2DModel", "UNet2DModel", "UNetMotionModel",
+                         "AutoencoderKL")
 
 
 def diffusion_spec(name: str) -> DiffusionSpec:
@@ -95,3 +102,54 @@ def shape_from_unet_config(cfg: dict[str, Any], name: str) -> ModelShape:
                             "text features (e.g. SD 2.x's OpenCLIP-H) is not modelled")
     return _shape(name, "diffusion", "sd-unet", spec.params, spec, spec.default_image,
                   f"UNet config.json ({name})")
+
+
+def shape_from_entry(entry: Any) -> ModelShape:
+    """The shape of a catalog image model (``kind`` in :data:`IMAGE_KINDS`), walked from the
+    architecture its ``arch`` names, with the catalog's published parameter count.
+
+    Raises:
+        EstimateError: the entry names no walked architecture.
+    """
+    arch = getattr(entry, "arch", None)
+    if not arch:
+        raise unknown_image_model(entry)
+    return replace(image_shape(str(entry.id), str(arch), str(getattr(entry, "source", ""))),
+                   declared_params=int(entry.params))
+
+
+def shape_from_config(cfg: dict[str, Any], name: str) -> ModelShape | None:
+    """A diffusers UNet or a transformers ViT/ResNet/ConvNeXt config; None for others (a
+    language model's config).
+
+    Raises:
+        EstimateError: an image architecture that is not modelled.
+    """
+    cls = str(cfg.get("_class_name", ""))
+    if cls == "UNet2DConditionModel":
+        return shape_from_unet_config(cfg, name)
+    if cls in _UNMODELLED_DIFFUSERS or cls.endswith(("Transformer2DModel", "Pipeline")):
+        raise EstimateError(f"{name}: {cls} is not modelled (the estimator walks Stable "
+                            "Diffusion 1.x/XL UNets; SD 3, FLUX and others are unknown)")
+    mt = str(cfg.get("model_type", "")).lower()
+    if mt not in ("vit", "resnet", "convnext"):
+        return None
+    try:
+        if mt == "vit":
+            arch = ImageArch(name, "vit", (int(cfg["num_hidden_layers"]),),
+                             (int(cfg["hidden_size"]),), patch=int(cfg["patch_size"]),
+                             heads=int(cfg["num_attention_heads"]),
+                             mlp=int(cfg["intermediate_size"]),
+                             default_image=int(cfg.get("image_size", 224)))
+        else:
+            depths = tuple(int(d) for d in cfg["depths"])
+            sizes = tuple(int(h) for h in cfg["hidden_sizes"])
+            bottleneck = cfg.get("layer_type", "bottleneck") == "bottleneck"
+            widths = tuple(h // 4 for h in sizes) if mt == "resnet" and bottleneck else sizes
+            arch = ImageArch(name, mt, depths, widths, bottleneck=bottleneck)
+    except (KeyError, TypeError, ValueError):
+        raise EstimateError(f"{name}: a {mt} config needs its layer sizes (num_hidden_layers, "
+                            "hidden_size, ... or depths, hidden_sizes)") from None
+    kind = "vision-transformer" if mt == "vit" else "vision-cnn"
+    return _shape(name, kind, mt, walk(arch, arch.default_image).params, arch,
+                  arch.default_image, f"config.json ({mt}), walked as the torchvision layout")

@@ -1,4 +1,4 @@
-"""Memory and time of image models: classifiers (ResNet, EfficientNet, ConvNeXt, ViT) and Stable
+"""Memory of image models: classifiers (ResNet, EfficientNet, ConvNeXt, ViT) and Stable
 Diffusion pipelines (UNet + VAE + CLIP text encoders), from their layer walks.
 
 The stack assumed is the one measured: torchvision classifiers trained with AdamW under bf16
@@ -13,12 +13,12 @@ cases never used) and are checked by ``tests/test_estimate_image.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from rigready.assess.estimate import diffusion as dif
-from rigready.assess.estimate import vision as vis
+from rigready.assess.estimate.breakdown import MemoryBreakdown, context_bytes, on_card
+from rigready.assess.estimate.image import diffusion as dif
+from rigready.assess.estimate.image import vision as vis
 from rigready.assess.estimate.inputs import EstimateError, Workload
-from rigready.assess.estimate.memory import GIB, MemoryBreakdown, context_bytes
+from rigready.assess.estimate.model import ModelShape
 
 #: Measured saved tensors / walked saved tensors, per family (1.0: the walk is used as is; the
 #: fit below left every family at 1.0).
@@ -224,98 +224,14 @@ def diffusion_memory(spec: DiffusionSpec, wl: Workload) -> tuple[MemoryBreakdown
     return mem, ImagePlan(side, u.macs, u.layers)
 
 
-def image_assumptions(wl: Workload, diffusion: bool) -> dict[str, str]:
-    """The stack, recipe and runtime an image model's figure describes."""
-    if diffusion:
-        stack = "PyTorch 2.11 + diffusers 0.42 + Transformers 5.17 (CLIP text encoders)"
-        if wl.training:
-            recipe = ("train_text_to_image_lora: frozen bf16 UNet, VAE and text encoders, fp32 "
-                      f"LoRA rank {wl.lora_rank} on to_q/to_k/to_v/to_out.0, bf16 autocast, AdamW"
-                      + (", unet.enable_gradient_checkpointing()" if wl.checkpointing else ""))
-        else:
-            recipe = (f"{wl.resolved_precision} pipeline, classifier-free guidance (UNet batch "
-                      "2x), VAE decode at the end (SDXL's in fp32 when the pipeline is fp16)")
-        runtime = "a diffusers pipeline with every part on the GPU (no CPU offload)"
-    else:
-        stack = "PyTorch 2.11 + torchvision 0.26"
-        recipe = ({"amp-bf16": "fp32 weights and AdamW states, bf16 autocast",
-                   "fp32": "fp32 weights, gradients and AdamW states (cuDNN convolutions in TF32)"}
-                  .get(wl.resolved_precision, f"{wl.resolved_precision} weights and states")
-                  if wl.training else f"{wl.resolved_precision} model in inference_mode")
-        runtime = ("one training step (cross-entropy)" if wl.training else
-                   "one forward pass of the batch")
-    return {"stack": stack, "recipe": recipe, "runtime": runtime}
-
-
-def describe(mem: MemoryBreakdown) -> str:
-    """A short line on where the peak is."""
-    return f"peak during {mem.peak_phase}: {mem.total / GIB:.1f} GiB as nvidia-smi shows it"
-
-
-#: Stable Diffusion UNets (classifiers: :mod:`rigready.assess.estimate.image_speed`, from their
-#: kernels): share of the dense peak per step by mode, fitted on the measured H200 step times
-#: (``benchmarks/fit_image_memory.py --speed``; held-out cases not used).
-COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.35}
-#: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
-#: thousand kernel launches: SD 1.5's 512 px UNet step takes 35 ms at batch 1 and 49 ms at
-#: batch 4, so about 30 ms of it does not scale with the work), fitted with the share above.
-SAMPLING_STEP_OVERHEAD_S = 0.035
-#: LoRA training: per-step overhead and launch/Python cost per conv/Linear per backward pass.
-IMAGE_STEP_OVERHEAD_S = 0.002
-LAYER_TRAIN_S = 0.0003
-#: Bytes moved per byte saved for backward (elementwise kernels: norms, activations, casts).
-IMAGE_TRAFFIC = 0.0  # the fit left it at zero: folded into the shares above
-#: VAE decode seconds per megapixel on the calibration H200 (fp16; fp32 twice), fitted with
-#: the two figures above.
-VAE_DECODE_S_PER_MPIX = 0.05
-
-
-def image_dtype(shape: Any, wl: Workload) -> str:
-    """The dtype whose peak an image model's step runs at."""
-    if wl.resolved_precision != "fp32":
-        return "fp16" if "fp16" in wl.resolved_precision else "bf16"
-    conv = isinstance(shape.image, DiffusionSpec) or shape.image.family != "vit"
-    return "tf32" if conv else "fp32"
-
-
-def image_memory(shape: Any, wl: Workload) -> tuple[MemoryBreakdown, ImagePlan]:
+def image_memory(shape: ModelShape, wl: Workload) -> tuple[MemoryBreakdown, ImagePlan]:
     """Dispatch on the walked architecture a :class:`ModelShape` carries."""
     if isinstance(shape.image, DiffusionSpec):
         return diffusion_memory(shape.image, wl)
     return vision_memory(shape.image, wl)
 
 
-def image_seconds(shape: Any, wl: Workload, mem: MemoryBreakdown, plan: ImagePlan,
-                  peak_tflops: float, bandwidth_gb_s: float) -> tuple[float, str]:
-    """Seconds per step (training: one batch; sampling: one batch of images with every
-    sampling step and the decode) on the calibration GPU scaled to ``peak_tflops`` and
-    ``bandwidth_gb_s``, and what the step is."""
-    from rigready.assess.estimate.speed import BANDWIDTH_EFFICIENCY, GEMM_EFFICIENCY, REF_TFLOPS
-
-    bw = BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
-    b = wl.batch
-    mode = "train" if wl.training else "infer"
-    # the family's share is for bf16; other dtypes keep the same shortfall from their GEMM rate
-    dt = image_dtype(shape, wl)
-    rel = GEMM_EFFICIENCY.get(dt, 0.7) / GEMM_EFFICIENCY["bf16"]
-    if isinstance(shape.image, DiffusionSpec):
-        eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak_tflops * 1e12
-        if not wl.training:
-            unet = 2 * plan.macs_per_image * 2 * b / eff + SAMPLING_STEP_OVERHEAD_S
-            mpix = b * plan.side * plan.side / 1e6
-            fp32 = wl.resolved_precision == "fp32" or (
-                shape.image.vae_upcast and "fp16" in wl.resolved_precision)
-            vae = VAE_DECODE_S_PER_MPIX * mpix * (2 if fp32 else 1) * REF_TFLOPS["bf16"] / \
-                peak_tflops
-            return wl.sampling_steps * unet + vae, \
-                f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms and the VAE decode"
-        passes = 3 if wl.checkpointing else 2  # forward, input gradients, recomputation
-        t = 2 * plan.macs_per_image * b * passes / eff
-        t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
-        return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
-    from rigready.assess.estimate.image_speed import classifier_seconds
-
-    arch = shape.image
-    w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)
-    t = classifier_seconds(w, wl, peak_tflops / REF_TFLOPS[dt], bandwidth_gb_s)
-    return t, "one training step" if wl.training else "one inference batch"
+def memory(shape: ModelShape, wl: Workload, vram_bytes: int | None = None) -> MemoryBreakdown:
+    """The breakdown of an image model's step; ``vram_bytes`` (the card's memory) sets what the
+    driver reserves (None: an H100 80GB's)."""
+    return on_card(image_memory(shape, wl)[0], vram_bytes)

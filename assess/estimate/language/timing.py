@@ -1,63 +1,31 @@
-"""Time and energy: training step time from the model's kernels, decoding per runtime.
+"""Time and energy of a language model: training step time from the model's kernels, decoding
+per runtime.
 
-Training speed comes from :mod:`rigready.assess.estimate.speed`: every matmul at its measured
-shape-dependent efficiency, attention, memory-bound work at bandwidth and a per-step overhead,
-calibrated on step times measured on an H200 and scaled to the target GPU by its throughput and
-bandwidth. A ``utilisation`` given by the user replaces that with the old flat model: FLOPs per
-token (6N full, 4N LoRA, +2N recomputation, plus attention; EleutherAI "Transformer Math 101")
-at that share of the dense peak. Decoding is given for two runtimes: Hugging Face ``generate()``
-(what was measured; per-layer Python cost bounds it on fast GPUs) and a llama.cpp-class runtime
-(bandwidth-bound; research/estimators.md section 3).
+Training speed comes from :mod:`rigready.assess.estimate.language.speed`: every matmul at its
+measured shape-dependent efficiency, attention, memory-bound work at bandwidth and a per-step
+overhead, calibrated on step times measured on an H200 and scaled to the target GPU by its
+throughput and bandwidth. A ``utilisation`` given by the user replaces that with the old flat model:
+FLOPs per token (6N full, 4N LoRA, +2N recomputation, plus attention; EleutherAI "Transformer Math
+101") at that share of the dense peak. Decoding is given for two runtimes: Hugging Face
+``generate()`` (what was measured; per-layer Python cost bounds it on fast GPUs) and a
+llama.cpp-class runtime (bandwidth-bound; research/estimators.md section 3).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from rigready.assess.estimate import moe, speed
+from rigready.assess.estimate import kernels
+from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH, run_cost
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.inputs import Workload
-from rigready.assess.estimate.memory import kv_cache_bytes, weight_bytes
+from rigready.assess.estimate.language import moe, speed
+from rigready.assess.estimate.language.memory import kv_cache_bytes, weight_bytes
 from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.result import Timing
 
 #: Default share of the dense peak a Hugging Face training loop reaches (research §3: 30-40%
 #: for bf16 full/LoRA on consumer GPUs, 20-30% for QLoRA; our judgement until benchmarked).
 TRAIN_UTILISATION = 0.35
 QLORA_UTILISATION = 0.25
-#: Share of board power drawn on average under a training or decoding load.
-POWER_SHARE = 0.85
-#: Rest of the PC (CPU, board, drives, fans) while the GPU works, watts.
-SYSTEM_OVERHEAD_W = 100.0
-DEFAULT_ELECTRICITY_USD_KWH = 0.17
-
-
-def load_watts(tgp_w: float | None, gpus: int = 1) -> float | None:
-    """Watts the whole PC draws while its GPUs work (None when the board power is unknown)."""
-    return None if tgp_w is None else tgp_w * POWER_SHARE * gpus + SYSTEM_OVERHEAD_W
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """Speed and the cost of a job; None where the GPU's figures are unknown."""
-
-    tokens_per_s: float | None
-    flops_per_token: float
-    utilisation: float
-    compute_dtype: str
-    hours: float | None
-    energy_kwh: float | None
-    cost_usd: float | None
-    decode_tokens_per_s: float | None
-    prefill_s: float | None
-    reasons: tuple[str, ...]
-    #: One optimizer step (training) of one micro-batch per GPU, seconds.
-    step_seconds: float | None = None
-    #: The runtime the speed describes (``tokens_per_s`` and ``decode_tokens_per_s``).
-    runtime: str = ""
-    #: Decoding in a llama.cpp-class runtime (bandwidth-bound), tokens/s.
-    llamacpp_tokens_per_s: float | None = None
-    #: Image models: images trained on (or generated) per second over all GPUs.
-    images_per_s: float | None = None
 
 
 def compute_dtype(wl: Workload) -> str:
@@ -88,7 +56,7 @@ def _rates(gpu: GpuTarget, wl: Workload) -> tuple[speed.Rates, str] | None:
         return None
     if gpu.measured_tflops:
         # a measured matmul rate already includes the efficiency the model applies
-        peak = gpu.measured_tflops / speed.GEMM_EFFICIENCY.get(dtype, 0.7)
+        peak = gpu.measured_tflops / kernels.GEMM_EFFICIENCY.get(dtype, 0.7)
         origin = f"measured {gpu.measured_tflops:.0f} TFLOP/s matmul"
     else:
         origin = f"datasheet {peak:.0f} {dtype} TFLOP/s"
@@ -134,24 +102,6 @@ def _training_speed(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq:
            "checked on measured QLoRA steps (0.78-1.23x)" if wl.method == "qlora" else "")
         + ("; several GPUs: communication not counted" if wl.gpus > 1 else ""))
     return tps, step, util
-
-
-def run_cost(rate: float | None, items: int | None, epochs: float, gpu: GpuTarget | None,
-             gpus: int, electricity_usd_kwh: float, reasons: list[str]
-             ) -> tuple[float | None, float | None, float | None]:
-    """Hours, kWh and electricity cost of ``items`` (tokens or images) x ``epochs`` at ``rate``
-    per second (None where unknown); says the power assumed in ``reasons``."""
-    if not items or not rate:
-        return None, None, None
-    hours = items * epochs / rate / 3600.0
-    watts = load_watts(gpu.tgp_w, gpus) if gpu and gpu.tgp_w else None
-    if watts is None:
-        return hours, None, None
-    energy = watts * hours / 1000.0
-    reasons.append(f"{watts:.0f} W while working ({POWER_SHARE:.0%} of board power "
-                   f"+ {SYSTEM_OVERHEAD_W:.0f} W for the rest of the PC) at "
-                   f"{electricity_usd_kwh:.2f} USD/kWh")
-    return hours, energy, energy * electricity_usd_kwh
 
 
 def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rigready.assess.estimate import moe
+from rigready.assess.estimate.language import moe
 from rigready.assess.estimate.model import ModelShape
 
 

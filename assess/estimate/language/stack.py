@@ -1,4 +1,5 @@
-"""What a memory figure assumes (software stack, recipe, runtime) and how far it can be off.
+"""What a language model's memory figure assumes (software stack, recipe, runtime) and how far
+it can be off.
 
 The formulas model one stack, the one they were measured on (``tests/data/calibration/``):
 PyTorch + Hugging Face Transformers (+ PEFT, + bitsandbytes for QLoRA). Other stacks differ by a
@@ -20,10 +21,6 @@ MEASURED_STACK = {"torch": "2.11", "transformers": "5.17", "peft": "0.21",
 #: Share by which the estimate may fall short of the measured peak, by kind of job: the worst
 #: under-estimate on the committed cases (rounded up), at least 3%.
 ERROR_BANDS = {"qlora": 0.05, "lora": 0.08, "full": 0.10, "inference": 0.07}
-#: Image classifiers and diffusion pipelines (tests/data/calibration/vision-speed/): worst
-#: under-estimate 5.5% (SDXL sampling, held out), rounded up.
-IMAGE_ERROR_BAND = 0.06
-IMAGE_KINDS = ("vision-cnn", "vision-transformer", "diffusion")
 #: Kinds of job with no measurement behind them get this band.
 UNMEASURED_BAND = 0.15
 
@@ -34,14 +31,9 @@ def _versions(*names: str) -> str:
     return " + ".join(f"{labels[n]} {MEASURED_STACK[n]}" for n in names)
 
 
-def assumptions(wl: Workload, kind: str | None = None, head: str = "") -> dict[str, str]:
+def assumptions(wl: Workload, head: str = "") -> dict[str, str]:
     """The stack, recipe and runtime the figure describes (shown by the CLI and the page);
-    ``kind``: the model's kind (image models have their own stacks); ``head``: an encoder's
-    task head (:attr:`ModelShape.head`), named when there is one."""
-    if kind in IMAGE_KINDS:
-        from rigready.assess.estimate.image import image_assumptions
-
-        return image_assumptions(wl, kind == "diffusion")
+    ``head``: an encoder's task head (:attr:`ModelShape.head`), named when there is one."""
     p = wl.resolved_precision
     if wl.method == "qlora":
         stack = _versions("torch", "transformers", "peft", "bitsandbytes")
@@ -83,11 +75,8 @@ HEAD_TEXT = {
 }
 
 
-def error_band(wl: Workload, kind: str | None = None) -> float:
-    """How far below the measured peak this kind of estimate has been (a share of it);
-    ``kind``: the model's kind (image models have their own measured band)."""
-    if kind in IMAGE_KINDS:
-        return IMAGE_ERROR_BAND
+def error_band(wl: Workload) -> float:
+    """How far below the measured peak this kind of estimate has been (a share of it)."""
     if wl.gpus > 1 or wl.image_size:
         return UNMEASURED_BAND
     if wl.resolved_precision in ("int8", "nf4") and wl.method == "inference":

@@ -1,11 +1,11 @@
-"""Step time of an image classifier from its kernels, the way ``speed`` does it for language
-models.
+"""Step time of an image classifier from its kernels, the way
+:mod:`rigready.assess.estimate.language.speed` does it for language models.
 
-The layer walk (:mod:`rigready.assess.estimate.vision`) notes every conv and Linear of a forward
-pass; a step is then the sum of
+The layer walk (:mod:`rigready.assess.estimate.image.vision`) notes every conv and Linear of a
+forward pass; a step is then the sum of
 
 - each conv as an implicit GEMM (rows = batch x output pixels, inner = in channels x kernel
-  area, outer = out channels) and each Linear, through :func:`speed.gemm_seconds` (the roofline
+  area, outer = out channels) and each Linear, through :func:`kernels.gemm_seconds` (the roofline
   with the efficiency the measured GEMM sweep gives that precision and shape): forward, and in
   training the input and weight gradients (backward = 2x forward);
 - depthwise convs (EfficientNet, ConvNeXt) as memory-bound: their input and output tensors
@@ -26,8 +26,8 @@ cases are only checked.
 
 from __future__ import annotations
 
-from rigready.assess.estimate import speed
-from rigready.assess.estimate import vision as vis
+from rigready.assess.estimate import kernels
+from rigready.assess.estimate.image import vision as vis
 from rigready.assess.estimate.inputs import Workload
 
 #: Fused attention in a ViT (197 tokens): forward + backward at the rate the SDPA sweep measured
@@ -64,7 +64,7 @@ def classifier_seconds(w: vis.Walk, wl: Workload, scale: float,
     p = wl.resolved_precision
     e = 4 if p == "fp32" else 2
     b, train = wl.batch, wl.training
-    bw = speed.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
+    bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
     t = 0.0
     dw_bytes = 0.0
     for rows, k, n, kind in w.gemms:
@@ -73,16 +73,16 @@ def classifier_seconds(w: vis.Walk, wl: Workload, scale: float,
             dw_bytes += (3 if train else 1) * 2 * e * m * n
             continue
         dt = _gemm_dtype(kind, p)
-        peak = speed.REF_TFLOPS[dt] * scale
-        g = speed.gemm_seconds(m, k, n, dt, peak, bandwidth_gb_s, e)
+        peak = kernels.REF_TFLOPS[dt] * scale
+        g = kernels.gemm_seconds(m, k, n, dt, peak, bandwidth_gb_s, e)
         if train:  # input gradient and weight gradient
-            g += speed.gemm_seconds(m, n, k, dt, peak, bandwidth_gb_s, e)
-            g += speed.gemm_seconds(k, m, n, dt, peak, bandwidth_gb_s, e)
+            g += kernels.gemm_seconds(m, n, k, dt, peak, bandwidth_gb_s, e)
+            g += kernels.gemm_seconds(k, m, n, dt, peak, bandwidth_gb_s, e)
         t += g / CONV_SHARE if kind == "conv" else g
     t += DEPTHWISE_SLOWDOWN * dw_bytes / bw
     passes = 3.5 if train else 1.0  # flash forward + backward, as ``speed``
-    attn_rate = (0.5 * speed.REF_TFLOPS["fp32"] if p == "fp32" else
-                 VIT_ATTENTION_EFFICIENCY * speed.REF_TFLOPS["bf16"]) * scale * 1e12
+    attn_rate = (0.5 * kernels.REF_TFLOPS["fp32"] if p == "fp32" else
+                 VIT_ATTENTION_EFFICIENCY * kernels.REF_TFLOPS["bf16"]) * scale * 1e12
     t += sum(4.0 * b * h * tok * tok * hd * passes for tok, h, hd in w.attention) / attn_rate
     # elementwise kernels on NCHW tensors compute in fp32 and are bound by elements, not
     # bytes: a bf16 step's BN/ReLU take about as long per element as an fp32 one's
