@@ -139,17 +139,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if words == ["--version"]:  # answered before anything else is imported
         print(f"rigready {__version__}")
         return 0
-    import logging
-
-    from rigready.desktop import crash
     from rigready.desktop.commands.common import UsageError
-    from rigready.desktop.logging_setup import configure_logging
 
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
         print_error(exc)
         return 2
+    import logging
+
+    from rigready.desktop import crash
+    from rigready.desktop.logging_setup import configure_logging
+
     log_file = configure_logging(role="cli")
     logging.getLogger(__name__).info("command: rigready %s",
                                      " ".join(sys.argv[1:] if argv is None else argv))

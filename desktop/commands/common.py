@@ -8,9 +8,10 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from rigready.assess.hardware import RigProfile
+if TYPE_CHECKING:
+    from rigready.assess.hardware import RigProfile
 
 
 class UsageError(Exception):
