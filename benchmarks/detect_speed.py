@@ -6,8 +6,10 @@ Prints the median (and min/max) of N runs of:
 
 * ``detect_rig()`` called in this process. The first call is shown apart: it loads NVML once
   for the process (a no-op without an NVIDIA driver).
-* fresh processes, for scale: ``python -c pass`` (the interpreter alone) and
-  ``python -c "import cpuinfo"`` (py-cpuinfo, which detection uses);
+* fresh processes, for scale: ``python -c pass`` (the interpreter alone),
+  ``python -c "import cpuinfo"`` (py-cpuinfo, the usual way to read the CPU in Python; rigready
+  reads ``/proc`` itself on Linux) and ``python -c "import pynvml"`` (NVML's Python binding, which
+  ``detect_rig()`` imports on its first call: its share of ``detect``);
 * ``rigready --version`` and ``rigready detect --json`` (the console script; ``--rigready``, else
   the one on PATH, else the one beside this Python), and ``python -m rigready.desktop.cli
   detect`` (interpreter start, imports, detection, report).
@@ -101,6 +103,7 @@ LABELS = {
     "detect_rig": "detect_rig() later calls",
     "python_pass": "python -c pass",
     "import_cpuinfo": "python -c 'import cpuinfo'",
+    "import_pynvml": "python -c 'import pynvml'",
     "version": "rigready --version",
     "detect_json": "rigready detect --json",
     "cli_module": "python -m rigready.desktop.cli detect",
@@ -118,7 +121,8 @@ def main() -> int:
     first, warm = time_in_process(args.runs)
     python = sys.executable
     commands = {"python_pass": [python, "-c", "pass"],
-                "import_cpuinfo": [python, "-c", "import cpuinfo"]}
+                "import_cpuinfo": [python, "-c", "import cpuinfo"],
+                "import_pynvml": [python, "-c", "import pynvml"]}
     script = _console_script(args.rigready)
     if script is not None:
         commands["version"] = [script, "--version"]
