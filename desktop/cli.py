@@ -3,6 +3,10 @@
 ``rigready`` with no arguments opens the window when a display is available, else prints the
 detect report and says how to open the window. The GUI is imported lazily through importlib so
 that neither this module nor its imports pull in Qt.
+
+Start-up is kept small: ``--version`` is answered before anything else is imported, and a
+subcommand's module is imported only when it is the one chosen (``rigready.desktop.commands``
+lists them for ``--help``); ``tests/test_cli_startup.py`` checks what a fresh process imports.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ import sys
 
 from rigready.desktop import __version__
 
-# typing.TYPE_CHECKING without importing typing: ``rigready --version`` imports nothing it does
-# not need (PEP 781's idiom; mypy and ruff read the name the same way)
+# typing.TYPE_CHECKING without importing typing (2 ms): ``rigready --version`` imports nothing
+# beyond this module; mypy and ruff treat a module's own TYPE_CHECKING = False the same way
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
