@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rigready.assess.plan.live import online_enabled, set_online
 from rigready.catalog import load_catalog
 from rigready.catalog.errors import CatalogError
 from rigready.catalog.money import PriceView, today
@@ -157,6 +156,9 @@ def _run_update(args: argparse.Namespace) -> int:
 
 
 def _run_online(args: argparse.Namespace) -> int:
+    # here, not at the top: the planner's package would load with every 'catalog' command
+    from rigready.assess.plan.live import online_enabled, set_online
+
     if args.state is not None:
         try:
             set_online(args.state == "on")

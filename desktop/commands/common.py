@@ -8,10 +8,13 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from rigready.assess.hardware import RigProfile
 from rigready.desktop.usecases.errors import UsageError
+
+if TYPE_CHECKING:
+    from rigready.assess.hardware import RigProfile
+
 
 #: Largest whole number any option accepts (SQLite's and numpy's 64-bit integers).
 MAX_INT = 2**63 - 1
