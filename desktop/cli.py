@@ -87,8 +87,8 @@ def _qt_installed() -> bool:
 
 def _prepare_platform(screenshot: bool) -> None:
     """Pick Qt's platform before Qt loads: a missing X11 library is one line, not an abort."""
-    from rigready.desktop.usecases.errors import UsageError
     from rigready.desktop.qt_platform import PlatformError, prepare_qt_platform
+    from rigready.desktop.usecases.errors import UsageError
 
     try:
         prepare_qt_platform(screenshot)
@@ -97,8 +97,8 @@ def _prepare_platform(screenshot: bool) -> None:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
-    from rigready.desktop.usecases.errors import UsageError
     from rigready.desktop.pages import page_keys
+    from rigready.desktop.usecases.errors import UsageError
 
     screenshot: Path | None = args.screenshot
     if args.page is not None and args.page not in page_keys():
