@@ -25,9 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "build" / "pkgroot"))
 
-from rigready.assess.measure import child as measure_child  # noqa: E402
-from rigready.assess.measure import tasks  # noqa: E402
-from rigready.assess.measure.spec import MeasureSpec  # noqa: E402
+from rigready.assess.measure import child as measure_child
+from rigready.assess.measure import tasks
+from rigready.assess.measure.spec import MeasureSpec
 
 MARK = "@@RESULT@@ "
 #: ``cuda``; ``cpu`` for the dry run (``--cpu``: language models and SD3.5/FLUX only).

@@ -17,10 +17,10 @@ Variants: ``bf16`` (every component in bf16); ``fp8`` (the transformer's Linear/
 stored in float8_e4m3fn, up-cast per layer to bf16 when it runs:
 ``enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=torch.bfloat16)``);
 ``fp8-all`` (the T5 encoder too, through ``diffusers.hooks.apply_layerwise_casting``: the
-"t5xxl_fp8" people pair with it; its ``wo`` projections stay bf16: T5's feed-forward casts its
-input to ``wo``'s stored dtype, which fails in fp8). Offload ``none`` (everything resident) or ``model`` (what
-``pipe.enable_model_cpu_offload()`` does: one component on the GPU at a time, the previous one
-moved back to system RAM when the next one is called).
+"t5xxl_fp8" people pair with it; its ``wo`` projections stay bf16: T5's feed-forward casts
+its input to ``wo``'s stored dtype, which fails in fp8). Offload ``none`` (everything
+resident) or ``model`` (what ``pipe.enable_model_cpu_offload()`` does: one component on the
+GPU at a time, the previous one moved back to system RAM when the next one is called).
 
 Weights: each component is built on the meta device, cast, then given real storage on the GPU
 (``to_empty``) and filled with N(0, 0.02) per tensor, so the build never holds a bf16 copy of an
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DIFFUSION_DIR = ROOT / "tests" / "data" / "diffusion_configs"
 
 #: Tiny stand-ins with the real layouts, for the CPU dry run.
-TINY = {
+TINY: dict[str, dict[str, Any]] = {
     "transformer-sd3": {"_class_name": "SD3Transformer2DModel", "attention_head_dim": 8,
                         "caption_projection_dim": 32, "dual_attention_layers": [0],
                         "in_channels": 16, "joint_attention_dim": 64, "num_attention_heads": 4,
@@ -169,7 +169,8 @@ class _Offload:
     """One component on the GPU at a time (``enable_model_cpu_offload``'s hooks)."""
 
     def __init__(self, parts: dict[str, Any], device: str, active: bool) -> None:
-        self.parts, self.device, self.active, self.current = parts, device, active, None
+        self.parts, self.device, self.active = parts, device, active
+        self.current: str | None = None
 
     def __call__(self, name: str) -> Any:
         if self.active and self.current != name:

@@ -61,7 +61,7 @@ def build(case: dict[str, Any], device: str) -> Any:
     config.use_cache = False
     with torch.device("meta"):
         model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-    for pname, parent in list(model.named_modules()):
+    for _, parent in list(model.named_modules()):
         for cname, child in list(parent.named_children()):
             if type(child) is torch.nn.Linear and cname != "lm_head":
                 parent._modules[cname] = _linear4bit(child, device)

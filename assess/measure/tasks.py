@@ -41,8 +41,8 @@ def text_config(config: Any) -> Any:
 
 def vocab_size(config: Any) -> int:
     """Vocabulary of the language part (1000 when the config names none)."""
-    return int(getattr(text_config(config), "vocab_size", None)
-               or getattr(config, "vocab_size", 1000))
+    vocab: Any = getattr(text_config(config), "vocab_size", None)
+    return int(vocab or getattr(config, "vocab_size", 1000))
 
 
 def _dtype(model: Any) -> Any:
@@ -85,8 +85,8 @@ def batch(spec: MeasureSpec, model: Any, config: Any, device: str,
         vis = config.vision_config
         size = int(vis.image_size)
         image_tokens = int(getattr(config, "mm_tokens_per_image", 256))
-        image_id = int(getattr(config, "image_token_id", None)
-                       or getattr(config, "image_token_index", 262144))
+        image_tok: Any = getattr(config, "image_token_id", None)
+        image_id = int(image_tok or getattr(config, "image_token_index", 262144))
         text = torch.randint(0, min(vocab, image_id) - 1, (b, s), generator=gen)
         text[:, 1:1 + image_tokens] = image_id
         types = torch.zeros_like(text)
