@@ -13,7 +13,7 @@ Phases, one process per run (``calibrate_capped_child.py``, started as a subproc
    never bound), then under the caps of the consumer cards that bracket its allocated peak:
    the card just above must pass, the one just below must fail; a surprise walks on to the next
    card. A card of N GiB leaves ``N - driver reservation(N) - context`` to the allocator
-   (:func:`card_cap`). Runs run side by side while their caps (plus 1.5 GiB each beside the
+   (:func:`card_cap`). Runs run side by side while their caps (plus 1.2 GiB each beside the
    allocator) sum to less than the GPU's free memory, so the device-level NVML peak is shared:
    each run records its own process's figures (torch's peaks, NVML's per-process use at the end,
    and the parent's per-process NVML peak, polled every ~20 ms).

@@ -19,7 +19,7 @@ import calibration_grids as cg
 
 METHOD = (
     "one subprocess per run (calibrate_capped_child.py), several at once on the one GPU while "
-    "their caps + 1.5 GiB each sum under the pool; cap = torch.cuda.set_per_process_memory_"
+    "their caps + 1.2 GiB each sum under the pool; cap = torch.cuda.set_per_process_memory_"
     "fraction(cap / total_memory) set right after CUDA starts (before the model is built); "
     "card cap = N GiB - driver reservation (rigready.assess.estimate.memory."
     "driver_reserved_bytes) - the context measured by the 'context' run (process memory NVML "
