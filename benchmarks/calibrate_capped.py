@@ -47,7 +47,7 @@ sys.path.insert(0, str(HERE.parent / "build" / "pkgroot"))
 
 import calibrate_capped_grid as grid_mod  # noqa: E402
 
-from rigready.assess.estimate.memory import driver_reserved_bytes  # noqa: E402
+from rigready.assess.estimate.breakdown import driver_reserved_bytes  # noqa: E402
 
 GIB = 2**30
 #: Consumer cards (GiB of memory on the card) the verdicts are calibrated for.

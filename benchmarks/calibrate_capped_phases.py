@@ -25,10 +25,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "build" / "pkgroot"))
 
-from rigready.assess.estimate import Workload, estimate, gpu_from_entry, speed  # noqa: E402
-from rigready.assess.estimate.catalog_images import image_shape  # noqa: E402
+from rigready.assess.estimate import (  # noqa: E402
+    Workload,
+    estimate,
+    gpu_from_entry,
+    kernels,
+)
 from rigready.assess.estimate.gpu import GpuTarget  # noqa: E402
-from rigready.assess.estimate.model import ModelShape, shape_from_config  # noqa: E402
+from rigready.assess.estimate.image.shapes import image_shape  # noqa: E402
+from rigready.assess.estimate.language import speed  # noqa: E402
+from rigready.assess.estimate.model import ModelShape  # noqa: E402
+from rigready.assess.estimate.shapes import shape_from_config  # noqa: E402
 from rigready.assess.names import find_gpu  # noqa: E402
 from rigready.catalog.loader import load_catalog  # noqa: E402
 
@@ -80,9 +87,9 @@ def _head_seconds(shape: ModelShape, wl: Workload, rates: speed.Rates, weight_gr
     m, h, v = wl.batch * wl.seq_len, shape.hidden_size, shape.vocab_size
     dt = speed.matmul_dtype(wl)
     gemms = [(m, h, v), (m, v, h)] + ([(h, m, v)] if weight_grad else [])
-    t = sum(speed.gemm_seconds(a, b, c, dt, rates.matmul_tflops, rates.bandwidth_gb_s)
+    t = sum(kernels.gemm_seconds(a, b, c, dt, rates.matmul_tflops, rates.bandwidth_gb_s)
             for a, b, c in gemms)
-    return t + 24.0 * m * v / (speed.BANDWIDTH_EFFICIENCY * rates.bandwidth_gb_s * 1e9)
+    return t + 24.0 * m * v / (kernels.BANDWIDTH_EFFICIENCY * rates.bandwidth_gb_s * 1e9)
 
 
 def lm_speed(paths: list[Path], gpu: GpuTarget) -> list[str]:

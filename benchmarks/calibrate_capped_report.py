@@ -28,9 +28,10 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "build" / "pkgroot"))
 
 from rigready.assess.estimate import EstimateError, Workload, estimate  # noqa: E402
-from rigready.assess.estimate.catalog_images import image_shape  # noqa: E402
 from rigready.assess.estimate.gpu import GpuTarget  # noqa: E402
-from rigready.assess.estimate.model import ModelShape, shape_from_config  # noqa: E402
+from rigready.assess.estimate.image.shapes import image_shape  # noqa: E402
+from rigready.assess.estimate.model import ModelShape  # noqa: E402
+from rigready.assess.estimate.shapes import shape_from_config  # noqa: E402
 from rigready.assess.measure.workload import head_for_task  # noqa: E402
 
 GIB = 2**30

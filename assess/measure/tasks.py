@@ -150,17 +150,14 @@ def process_used_bytes() -> int | None:
     """GPU memory NVML counts for this process (context + allocator + libraries), or None."""
     import os
 
-    try:
-        import pynvml
+    from rigready.gpu.nvml import nvml_door
 
-        pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(0)
-        for proc in pynvml.nvmlDeviceGetComputeRunningProcesses(handle):
-            if proc.pid == os.getpid() and proc.usedGpuMemory is not None:
-                return int(proc.usedGpuMemory)
-    except Exception:  # noqa: BLE001 - no NVML, or no per-process figures here
+    door = nvml_door()
+    devices = door.devices()
+    if not devices:
         return None
-    return None
+    mine = door.processes(devices[0]).find(os.getpid())
+    return mine.used_memory_bytes if mine is not None else None
 
 
 def peaks_after_failure() -> dict[str, Any]:
