@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rigready.desktop import crash
 from rigready.desktop.commands import COMMAND_MODULES
-from rigready.desktop.commands.common import CliParser, UsageError
+from rigready.desktop.commands.common import CliParser, UsageError, input_file
 from rigready.desktop.logging_setup import configure_logging
 
 try:
@@ -47,9 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="render the page offscreen to a PNG and exit")
     gui.add_argument("--page", metavar="NAME",
                      help="page to show: " + ", ".join(page_keys()))
-    gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
+    gui.add_argument("--profile", metavar="FILE", type=input_file,
+                     help="load a saved rig profile")
     gui.add_argument("--force", action="store_true", help="replace the --screenshot FILE")
-    gui.add_argument("--db", metavar="PATH", type=Path,
+    gui.add_argument("--db", metavar="PATH", type=input_file,
                      help="replay the newest monitoring session of this database (Monitor page)")
     gui.set_defaults(func=_run_gui)
     for module_name in COMMAND_MODULES:
@@ -123,11 +124,13 @@ def print_error(exc: BaseException) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rigready`` console script."""
     from rigready.assess.profile import ProfileError
+    from rigready.catalog.userfiles import forget_inputs
 
     words = sys.argv[1:] if argv is None else list(argv)
     if words == ["--version"]:  # answer without importing every command module
         print(f"rigready {__version__}")
         return 0
+    forget_inputs()  # the files this command reads are declared while its arguments are parsed
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
