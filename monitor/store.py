@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections import deque
@@ -57,7 +58,13 @@ from rigready.monitor.store_read import (
     read_series,
     read_sessions,
 )
-from rigready.monitor.store_wal import WalDamage, db_page_size, keep_aside, scan_wal
+from rigready.monitor.store_wal import (
+    WalDamage,
+    db_page_size,
+    keep_aside,
+    orphaned_log,
+    scan_wal,
+)
 
 __all__ = [
     "BENCH_KINDS",
@@ -135,6 +142,9 @@ class Store:
             StoreError: The file cannot be opened, is not a rigready database, or is newer.
         """
         self.path = Path(path)
+        #: The file itself (symlinks, ``..`` and ``/proc/self/fd`` resolved, as SQLite resolves
+        #: them to name the ``-wal``): what the checks look at, what is opened.
+        self.real = Path(os.path.realpath(path))
         self._migrations = tuple(migrations)
         self._min_free = min_free_bytes
         self._queued: deque[tuple[bool, Callable[[], object]]] = deque()  # (is a sample, write)
@@ -146,6 +156,8 @@ class Store:
         #: A damaged write-ahead log found on opening, and where its copy was kept (writers).
         self.wal_damage: WalDamage | None = None
         self.wal_kept: Path | None = None
+        #: The database was started anew (a corrupt one renamed aside) when it was opened.
+        self.fresh = False
         try:
             self._conn = self._connect(readonly)
             self._conn.execute("PRAGMA mmap_size = 0")  # no SIGBUS from a mapped main file
@@ -191,10 +203,11 @@ class Store:
     def _connect(self, readonly: bool) -> sqlite3.Connection:
         self._check_wal(readonly)
         if readonly:
-            conn, self._copy = open_for_reading(self.path)
+            conn, self._copy = open_for_reading(self.real)
             return conn
-        conn, notices = open_for_writing(self.path, self._min_free)
+        conn, notices = open_for_writing(self.real, self._min_free)
         self.notices.extend(notices)
+        self.fresh = bool(notices)  # the only notice: a corrupt database was set aside
         return conn
 
     def _check_wal(self, readonly: bool) -> None:
@@ -204,19 +217,24 @@ class Store:
         A reader only reports (and skips the check while a monitor writes: the live log is
         its writer's business); a writer refuses to open when no copy can be kept.
         """
-        wal = Path(f"{self.path}-wal")
-        if readonly and monitor_running(self.path):
+        wal = Path(f"{self.real}-wal")
+        if readonly and monitor_running(self.real):
             return
-        damage = scan_wal(wal, db_page_size(self.path))
+        orphan = orphaned_log(self.real, wal)
+        damage = orphan or scan_wal(wal, db_page_size(self.real))
         if damage is None:
             return
         self.wal_damage = damage
+        if readonly and orphan is not None:  # opening would delete the log: do not open
+            raise GuardError("corrupt", f"{damage.describe()}; not opened, so nothing is "
+                                        "discarded (the next 'rigready monitor' keeps a copy "
+                                        "aside)")
         if readonly:
             self.notices.append(f"{damage.describe()}; the next 'rigready monitor' keeps a "
                                 "copy aside before using the database")
             return
         try:
-            self.wal_kept = keep_aside(self.path, wal)
+            self.wal_kept = keep_aside(self.real, wal)
         except OSError as exc:
             raise GuardError("io", f"{damage.describe()}, and no copy could be kept aside "
                                    f"({exc.strerror or exc}); rigready will not write to "
@@ -303,7 +321,7 @@ class Store:
     def _write(self, action: Callable[[], Any]) -> Any:
         """Run ``action`` now inside the open transaction (for rows whose id is needed)."""
         try:
-            check_space(self.path, self._min_free)
+            check_space(self.real, self._min_free)
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN IMMEDIATE")  # see _begin_note
             return action()
@@ -338,7 +356,7 @@ class Store:
             return
         try:
             if self._queued:
-                check_space(self.path, self._min_free)
+                check_space(self.real, self._min_free)
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN IMMEDIATE")  # see _begin_note
             for _, action in self._queued:

@@ -125,8 +125,9 @@ def inspect_file(path: Path) -> FileState:
                                         f"(tables: {', '.join(sorted(tables)[:5])}); rigready "
                                         "will not change it (choose another --db)")
         check = conn.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
-            return FileState(exists=True, ours=True, corrupt=True, problem=str(check[0][0]))
+        if check != [("ok",)]:  # SQLite's report spans lines: one line for the user
+            problem = " ".join(str(check[0][0]).replace("***", "").split())
+            return FileState(exists=True, ours=True, corrupt=True, problem=problem)
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:

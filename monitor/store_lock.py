@@ -37,10 +37,11 @@ from pathlib import Path
 from rigready.monitor.store_guard import GuardError
 
 #: A lock record: the pid line, then the status line (fixed width, rewritten in place).
-_RECORD = re.compile(rb"\A(\d+)\n(?:session +(\d+) ticks +(\d+) waiting +(\d+)\n)?\s*\Z")
+_RECORD = re.compile(rb"\A(\d+)\n(session +(\d+) ticks +(\d+) waiting +(\d+)(?: pid +(\d+))?\n)?"
+                     rb"\s*\Z")
 _NUMBER = 12  # digits reserved per status number: the record never changes length
 #: How long a start waits for a lock held for a moment (a ``history`` probing it).
-_RETRY_S = 0.3
+_RETRY_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +86,17 @@ def _parse(raw: bytes) -> LockRecord | None:
     found = _RECORD.match(raw)
     if found is None:
         return None
-    pid, session, ticks, waiting = found.groups()
-    if session is None:
-        return LockRecord(int(pid))
-    return LockRecord(int(pid), int(session) or None, int(ticks), int(waiting))
+    holder, status, session, ticks, waiting, writer = found.groups()
+    if status is None:
+        return LockRecord(int(holder))
+    return LockRecord(int(writer or holder), int(session) or None, int(ticks), int(waiting))
+
+
+def _status_line(raw: bytes) -> bytes:
+    """The status line of a record (b"" when none): kept when a new holder takes the lock, so
+    a start that fails before its session opens does not erase what a killed monitor left."""
+    found = _RECORD.match(raw)
+    return b"" if found is None or found.group(2) is None else found.group(2)
 
 
 def _flock_holder(key: tuple[int, int]) -> int | None:
@@ -208,7 +216,7 @@ class MonitorLock:
         except BaseException:
             self.release()
             raise
-        self.record(None, 0, 0)
+        self._write(f"{os.getpid()}\n".encode() + _status_line(os.pread(self._fd, 256, 0)))
 
     def _open_lock_file(self) -> int:
         try:
@@ -261,7 +269,7 @@ class MonitorLock:
                     raise GuardError("locked", f"another monitor (pid {holder}) is already "
                                                f"logging to {self.db}; stop it first, or give "
                                                "this one another --db") from None
-                time.sleep(0.02)
+                time.sleep(0.01)
         self.previous = _parse(os.pread(self._fd, 256, 0))
 
     def follow(self) -> None:
@@ -296,12 +304,13 @@ class MonitorLock:
         self._file_fd, self._file_key = fd, key
 
     def record(self, session: int | None, ticks: int, waiting: int) -> None:
-        """Rewrite the status line in place (same length: no new disk space needed)."""
-        if self._fd is None:
-            return
-        status = (f"{os.getpid()}\nsession {session or 0:>{_NUMBER}} ticks {ticks:>{_NUMBER}} "
-                  f"waiting {waiting:>{_NUMBER}}\n").encode()
-        if status == self._status:
+        """Rewrite the status line in place (same length each time: no new disk space)."""
+        pid = os.getpid()
+        self._write(f"{pid}\nsession {session or 0:>{_NUMBER}} ticks {ticks:>{_NUMBER}} "
+                    f"waiting {waiting:>{_NUMBER}} pid {pid:>{_NUMBER}}\n".encode())
+
+    def _write(self, status: bytes) -> None:
+        if self._fd is None or status == self._status:
             return
         with contextlib.suppress(OSError):
             os.pwrite(self._fd, status, 0)

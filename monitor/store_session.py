@@ -32,16 +32,18 @@ from rigready.monitor.store_read import SessionInfo
 #: Event names of the reports stored in the events table (kind "gap").
 UNCLOSED_EVENT = "unclosed"
 WAL_EVENT = "wal-damaged"
+LOST_EVENT = "lost"
 STALL_EVENT = "stall"
 
 
 @dataclass(frozen=True, slots=True)
-class Unclosed:
-    """One session that was never closed."""
+class Loss:
+    """Samples a monitor took but the database does not hold (or may not), in words."""
 
-    session: SessionInfo
+    session_id: int | None  # the session they belong to (None: that session is gone)
     message: str
-    lost: int | None  # samples known lost (None: none known)
+    lost: int | None  # how many are known lost (None: unknown)
+    event: str  # the event name it is stored under: UNCLOSED_EVENT or LOST_EVENT
 
 
 def _utc(t: float | None) -> str:
@@ -50,50 +52,59 @@ def _utc(t: float | None) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def unclosed_sessions(sessions: list[SessionInfo], record: LockRecord | None, *,
-                      running: bool = False) -> list[Unclosed]:
-    """The sessions never closed, newest first (``running``: a monitor writes now, so the
-    newest open session is alive and left out)."""
-    out: list[Unclosed] = []
+def _unclosed(info: SessionInfo, mine: LockRecord | None) -> Loss:
+    parts = [f"session {info.id} ended without closing (its monitor"
+             + (f", pid {mine.pid}," if mine is not None else "")
+             + f" was killed, crashed or lost power): it holds {info.ticks} samples, the last "
+             f"at {_utc(info.last_sample)}"]
+    lost = 0
+    if mine is not None and mine.waiting:
+        lost += mine.waiting
+        parts.append(f"{mine.waiting} samples waiting in memory for a commit (the disk was "
+                     "full or the database locked) are lost")
+    missing = 0 if mine is None else mine.stored - info.ticks
+    if missing > 0:
+        lost += missing
+        parts.append(f"{missing} samples it had saved are missing (its write-ahead log was "
+                     "damaged or cut)")
+    return Loss(info.id, "; ".join(parts), lost or None, UNCLOSED_EVENT)
+
+
+def losses(sessions: list[SessionInfo], record: LockRecord | None, *,
+           running: bool = False, fresh: bool = False) -> list[Loss]:
+    """What the database and the last lock record say was lost, newest session first.
+
+    Args:
+        sessions: Every session (newest first).
+        record: The lock file's record (the last monitor's status), if any.
+        running: A monitor writes now: the newest open session is alive, and the record is
+            its own.
+        fresh: The database was just started anew (a corrupt one set aside): the record
+            describes the old one.
+    """
+    out: list[Loss] = []
     skip_live = running
-    for info in sessions:  # newest first
-        if info.ended is not None:
-            continue
-        if skip_live:
-            skip_live = False
-            continue
-        mine = record if record is not None and record.session == info.id else None
-        parts = [f"session {info.id} ended without closing (its monitor"
-                 + (f", pid {mine.pid}," if mine is not None else "")
-                 + f" was killed, crashed or lost power): it holds {info.ticks} samples, "
-                 f"the last at {_utc(info.last_sample)}"]
-        lost = 0
-        if mine is not None and mine.waiting:
-            lost += mine.waiting
-            parts.append(f"{mine.waiting} samples waiting in memory for a commit (the disk "
-                         "was full or the database locked) are lost")
-        missing = 0 if mine is None else mine.stored - info.ticks
-        if missing > 0:
-            lost += missing
-            parts.append(f"{missing} samples it had saved are missing (its write-ahead log "
-                         "was damaged or cut)")
-        out.append(Unclosed(info, "; ".join(parts), lost or None))
+    for info in sessions:
+        if info.ended is None:
+            if skip_live:
+                skip_live = False
+                continue
+            mine = record if record is not None and record.session == info.id else None
+            out.append(_unclosed(info, mine))
+    if record is None or record.session is None or fresh or running:
+        return out
+    found = next((s for s in sessions if s.id == record.session), None)
+    if found is None and record.stored:
+        out.append(Loss(None, f"the session the last monitor (pid {record.pid}) wrote, with "
+                              f"{record.stored} saved samples, is missing from the database "
+                              "(its write-ahead log was lost or damaged)", record.stored,
+                        LOST_EVENT))
+    elif found is not None and found.ended is not None and record.stored > found.ticks:
+        missing = record.stored - found.ticks
+        out.append(Loss(found.id, f"{missing} samples of session {found.id} that its monitor "
+                                  f"had saved are missing (it saved {record.stored}, the "
+                                  f"database holds {found.ticks})", missing, LOST_EVENT))
     return out
-
-
-def wal_samples_lost(sessions: list[SessionInfo], record: LockRecord | None) -> str:
-    """Samples of the lock record's session missing from the database, in words ("" when
-    unknown): the best count of what a damaged log took."""
-    if record is None or record.session is None:
-        return ""
-    info = next((s for s in sessions if s.id == record.session), None)
-    if info is None:
-        return f"session {record.session}, with {record.stored} saved samples, is missing"
-    missing = record.stored - info.ticks
-    if missing <= 0:
-        return ""
-    return (f"{missing} samples of session {info.id} are missing (its monitor had saved "
-            f"{record.stored}, the database holds {info.ticks})")
 
 
 def open_for_session(path: Path) -> tuple[Store, MonitorLock]:
@@ -124,34 +135,32 @@ def open_for_session(path: Path) -> tuple[Store, MonitorLock]:
 def report_previous(store: Store, record: LockRecord | None,
                     clock: Callable[[], float]) -> list[str]:
     """Tell (and store as ``gap`` events, once) what the last writer could not: a damaged
-    write-ahead log found on opening, sessions never closed. Call it holding the lock.
+    write-ahead log found on opening, sessions never closed, saved samples now missing. Call
+    it holding the lock, before the new session starts.
 
     Returns:
-        The notices for the user.
+        The notices for the user (besides ``store.notices``).
     """
     sessions = store.sessions()
-    notices: list[str] = []
+    known = {s.id for s in sessions}
     if store.wal_damage is not None:
-        lost = wal_samples_lost(sessions, record)
-        target = record.session if record is not None and record.session else None
-        if target is None and sessions:
-            target = sessions[0].id
         message = store.wal_damage.describe()
         if store.wal_kept is not None:
             message += f"; copies kept in {store.wal_kept.name} and {store.wal_kept.name}-wal"
-        if lost:  # told to the user with the unclosed session below; stored here
-            message = f"{message}; {lost}"
+        target = record.session if record is not None and record.session in known else None
         store.add_event(target, t=clock(), kind="gap", name=WAL_EVENT, state="raised",
                         message=message, value=store.wal_damage.lost_frames)
-    for item in unclosed_sessions(sessions, record):
-        told = store.events_between(float("-inf"), float("inf"), session_id=item.session.id)
-        if any(e.kind == "gap" and e.name == UNCLOSED_EVENT for e in told):
-            continue
-        notices.append(item.message)
-        when = item.session.last_sample or item.session.started
-        store.add_event(item.session.id, t=when, kind="gap", name=UNCLOSED_EVENT,
-                        state="raised", message=item.message,
-                        value=None if item.lost is None else float(item.lost))
+    notices: list[str] = []
+    for loss in losses(sessions, record, fresh=store.fresh):
+        if loss.event == UNCLOSED_EVENT and loss.session_id is not None:
+            told = store.events_between(float("-inf"), float("inf"), session_id=loss.session_id)
+            if any(e.kind == "gap" and e.name == UNCLOSED_EVENT for e in told):
+                continue  # said at an earlier start
+        notices.append(loss.message)
+        info = next((s for s in sessions if s.id == loss.session_id), None)
+        when = clock() if info is None else (info.last_sample or info.started)
+        store.add_event(loss.session_id, t=when, kind="gap", name=loss.event, state="raised",
+                        message=loss.message, value=None if loss.lost is None else loss.lost)
     with contextlib.suppress(StoreError):  # a full disk: the events stay queued for later
         store.commit()
     return notices

@@ -136,13 +136,13 @@ def _scan_frames(wal: Path, data: bytes, page: int, salts: tuple[int, int],
     break_at: int | None = None
     last_lost_commit: int | None = None
     lost_commits = 0
-    current = 0
+    extent = 0  # frames of the current log: up to the last frame carrying its salts
     for index in range(count):
         offset = _HEADER + index * size
         header = data[offset:offset + _FRAME_HEADER]
         pgno, commit, s1, s2, k1, k2 = struct.unpack(">6I", header)
         ours = (s1, s2) == salts and pgno > 0
-        current += ours
+        extent = index + 1 if ours else extent
         if ours:
             body = header[:8] + data[offset + _FRAME_HEADER:offset + size]
             expected = running if chained else stored
@@ -166,12 +166,62 @@ def _scan_frames(wal: Path, data: bytes, page: int, salts: tuple[int, int],
         cut = (s1, s2) == salts and pgno > 0
     if last_lost_commit is not None:
         where = f"frame {(break_at or 0) + 1} fails its checksum"
-        return WalDamage(wal, current, applied, last_lost_commit + 1 - applied, lost_commits,
+        return WalDamage(wal, extent, applied, last_lost_commit + 1 - applied, lost_commits,
                          where)
     if cut:
-        return WalDamage(wal, current + 1, applied, current + 1 - applied, 0,
+        return WalDamage(wal, count + 1, applied, count + 1 - applied, 0,
                          f"it ends inside frame {count + 1}: the file was cut short")
     return None
+
+
+def committed_frames(wal: Path) -> tuple[int, int]:
+    """``(frames, commits)`` of the log SQLite would replay (a valid header and chain)."""
+    try:
+        with wal.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        return 0, 0
+    if len(data) <= _HEADER:
+        return 0, 0
+    magic, version, page, _seq, salt1, salt2, c1, c2 = struct.unpack(">8I", data[:_HEADER])
+    big = magic == _MAGIC[1]
+    if not (magic in _MAGIC and version == _VERSION and _page_size(page)
+            and _checksum(data[:24], 0, 0, big) == (c1, c2)):
+        return 0, 0
+    running = (c1, c2)
+    frames = commits = 0
+    for index in range(_frames(data, page)):
+        offset = _HEADER + index * (_FRAME_HEADER + page)
+        header = data[offset:offset + _FRAME_HEADER]
+        pgno, commit, s1, s2, k1, k2 = struct.unpack(">6I", header)
+        body = header[:8] + data[offset + _FRAME_HEADER:offset + _FRAME_HEADER + page]
+        if (s1, s2) != (salt1, salt2) or pgno == 0 \
+                or _checksum(body, *running, big) != (k1, k2):
+            break
+        running = (k1, k2)
+        if commit:
+            frames, commits = index + 1, commits + 1
+    return frames, commits
+
+
+def orphaned_log(db: Path, wal: Path) -> WalDamage | None:
+    """A log with committed frames next to a database file that is missing or empty: SQLite
+    deletes such a log as soon as anything opens the database (a reader too)."""
+    try:
+        size = db.stat().st_size
+    except FileNotFoundError:
+        size = 0
+    except OSError:
+        return None
+    if size:
+        return None
+    frames, commits = committed_frames(wal)
+    if not commits:
+        return None
+    what = "missing" if not db.exists() else "empty"
+    return WalDamage(wal, frames, 0, frames, commits,
+                     f"the database file is {what}, and SQLite deletes the log of an empty "
+                     "database when it opens it")
 
 
 def _scan_headless(wal: Path, data: bytes, page_hint: int) -> WalDamage | None:

@@ -87,19 +87,18 @@ def _run_history(args: argparse.Namespace) -> int:
 
 
 def _losses(store: Store, sessions: list[SessionInfo], running: bool) -> list[str]:
-    """What was lost, oldest report first: damaged logs a monitor start reported, and every
-    session never closed (as the next monitor start told it, else from the lock file now)."""
+    """What was lost: what monitor starts reported (damaged logs, sessions never closed,
+    saved samples missing), then what the database and the lock file say now."""
     from rigready.monitor.store_lock import read_record
-    from rigready.monitor.store_session import UNCLOSED_EVENT, WAL_EVENT, unclosed_sessions
+    from rigready.monitor.store_session import LOST_EVENT, UNCLOSED_EVENT, WAL_EVENT, losses
 
+    names = (WAL_EVENT, UNCLOSED_EVENT, LOST_EVENT)
     events = [e for e in store.events_between(float("-inf"), float("inf"))
-              if e.kind == "gap" and e.name in (UNCLOSED_EVENT, WAL_EVENT)]
+              if e.kind == "gap" and e.name in names]
     told = {e.session_id for e in events if e.name == UNCLOSED_EVENT}
-    lines = [f"{_clock(e.time)} UTC: {e.message}" for e in events if e.name == WAL_EVENT]
-    lines += [e.message for e in events if e.name == UNCLOSED_EVENT]
-    lines += [u.message for u in unclosed_sessions(sessions, read_record(store.path),
-                                                   running=running)
-              if u.session.id not in told]
+    lines = [f"{_clock(e.time)} UTC: {e.message}" for e in events]
+    lines += [loss.message for loss in losses(sessions, read_record(store.path), running=running)
+              if loss.session_id not in told or loss.event != UNCLOSED_EVENT]
     return lines
 
 
