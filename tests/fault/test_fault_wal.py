@@ -141,6 +141,11 @@ def _garbage_page(page: Callable[[int], int]) -> Callable[[Path], None]:
     return damage
 
 
+def _no_record(folder: Path) -> None:
+    (folder / "w.db.lock").unlink()
+    _overwrite("w.db-wal", 0.5)(folder)
+
+
 CASES: dict[str, Callable[[Path], None]] = {
     **{f"WAL: 64 bytes overwritten at {f:.0%}": _overwrite("w.db-wal", f)
        for f in (0.0, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.25, 0.33, 0.4, 0.5, 0.6, 0.67, 0.75,
@@ -170,8 +175,7 @@ CASES: dict[str, Callable[[Path], None]] = {
     "DB: page 2 garbage": _garbage_page(lambda n: 1),
     "DB: last page garbage": _garbage_page(lambda n: n - 1),
     "DB: deleted, WAL left": _delete("w.db"),
-    "lock record gone, WAL damaged": lambda folder: (
-        _delete("w.db.lock")(folder), _overwrite("w.db-wal", 0.5)(folder)),
+    "lock record gone, WAL damaged": lambda folder: _no_record(folder),
 }
 
 LOSS_WORDS = re.compile(r"damaged|missing|corrupt|not a SQLite database|lost|cut short")
