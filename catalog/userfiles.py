@@ -268,7 +268,8 @@ def atomic_output(path: Path | str, *, force: bool = False,
     Written to a hidden temporary file next to the target, flushed, fsynced, renamed over it and
     the folder fsynced. On any exception (including Ctrl-C) the temporary file is removed and the
     target is untouched. A new file gets the usual permissions (0666 less the umask); a
-    replaced one keeps its own.
+    replaced one keeps its own. ``force``, ``protect`` and ``app_file``: as
+    :func:`output_target`.
 
     Raises:
         UserFileError: as :func:`output_target`, or the write failed (disk full, permissions).

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rigready.monitor.store_guard import GuardError
+from rigready.monitor.store_guard import GuardError, check_writable
 
 #: A lock record: the pid line, then the status line (fixed width, rewritten in place).
 _RECORD = re.compile(rb"\A(\d+)\n(session +(\d+) ticks +(\d+) waiting +(\d+)(?: pid +(\d+))?\n)?"
@@ -225,6 +225,7 @@ class MonitorLock:
             raise GuardError("io", f"cannot open the database at {self.db}: cannot create "
                                    f"the folder {self.path.parent} ({exc.strerror or exc})"
                              ) from None
+        check_writable(self.real)  # a read-only disk: say so, not "cannot create the lock"
         flags = (os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
                  | getattr(os, "O_CLOEXEC", 0))
         try:

@@ -281,7 +281,7 @@ def test_hard_link_and_symlink_monitors_are_refused_and_nothing_is_lost(tmp_path
     """Item 1: ``monitor --db a.db &``; ``ln a.db b.db; monitor --db b.db`` was accepted and the
     first session later vanished. Both aliases are refused; every printed sample is stored."""
     db = tmp_path / "a.db"
-    first = monitor(tmp_path, db, duration=3)
+    first = monitor(tmp_path, db, duration=120)  # stopped below: never a race with load
     wait_logging(first, db, ticks=1)
     os.link(db, tmp_path / "b.db")
     (tmp_path / "s.db").symlink_to(db)
@@ -291,6 +291,7 @@ def test_hard_link_and_symlink_monitors_are_refused_and_nothing_is_lost(tmp_path
         assert second.returncode == 2, err
         assert err.strip().splitlines()[-1].startswith(
             f"rigready: error: another monitor (pid {first.pid}) is already logging"), err
+    first.send_signal(signal.SIGTERM)
     _, err = first.communicate(timeout=30)
     assert first.returncode == 0, err
     printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
@@ -307,7 +308,7 @@ def test_an_export_over_a_held_lock_file_is_refused(tmp_path: Path) -> None:
     """Item 2: the export replaced the lock file by rename and a second monitor was then
     accepted. Now the lock file is never an output, and the file lock stays regardless."""
     db = tmp_path / "c.db"
-    first = monitor(tmp_path, db, duration=10)
+    first = monitor(tmp_path, db, duration=120)
     wait_logging(first, db, ticks=1)
     lock = Path(f"{db}.lock")
     before = lock.read_bytes()

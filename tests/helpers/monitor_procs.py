@@ -65,6 +65,21 @@ def wait_logging(proc: subprocess.Popen[str], db: Path, ticks: int = 3,
     raise AssertionError("the monitor did not start logging")
 
 
+def wait_started(proc: subprocess.Popen[str], db: Path, timeout: float = 30) -> None:
+    """Wait until the monitor's session is open (its lock record names it): it has taken its
+    first sample, perhaps not yet committed."""
+    from rigready.monitor.store_lock import read_record
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        record = read_record(db)
+        if record is not None and record.pid == proc.pid and record.session:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the monitor did not start")
+
+
 @contextlib.contextmanager
 def small_filesystem(tmp_path: Path, size_mib: int, name: str = "small") -> Iterator[Path]:
     """A real filesystem of ``size_mib`` (loop-mounted ext4 as in the issue, else tmpfs)."""
@@ -96,8 +111,9 @@ def small_filesystem(tmp_path: Path, size_mib: int, name: str = "small") -> Iter
 def fill(folder: Path) -> Path:
     """Fill ``folder``'s filesystem with one file; returns it."""
     filler = folder / "filler"
-    with open(filler, "wb") as handle, contextlib.suppress(OSError):
-        while True:
-            handle.write(b"\0" * 2**20)
-            handle.flush()
+    with open(filler, "wb", buffering=0) as handle:
+        for chunk in (2**20, 2**14, 2**9, 1):  # down to the last byte, not the last MiB
+            with contextlib.suppress(OSError):
+                while True:
+                    handle.write(b"\0" * chunk)
     return filler
