@@ -282,6 +282,10 @@ class MonitorLock:
         """
         import fcntl
 
+        with contextlib.suppress(OSError):
+            info = os.stat(self.real)
+            if (info.st_dev, info.st_ino) == self._file_key:
+                return  # already held: no second descriptor (closing it would cost locks)
         try:
             fd = os.open(self.real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
                          | getattr(os, "O_CLOEXEC", 0))
@@ -290,7 +294,7 @@ class MonitorLock:
         info = os.fstat(fd)
         key = (info.st_dev, info.st_ino)
         if key == self._file_key or not stat.S_ISREG(info.st_mode):
-            os.close(fd)  # safe: the store is not open yet, or holds this file already locked
+            _close_when_safe(key, fd)
             return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
