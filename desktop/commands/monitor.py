@@ -168,9 +168,11 @@ def _run_monitor(args: argparse.Namespace) -> int:
              + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
         cpu0, wall0 = time.process_time(), time.monotonic()
         try:
-            _pump(events, stop, args, wall0)
-            if received:
-                _err(f"stopping ({_signal_name(received[0])} received)")
+            why = _pump(events, stop, args, wall0)
+            if why is None and received:
+                why = f"{_signal_name(received[0])} received"
+            if why is not None:
+                _err(f"stopping ({why})")
         finally:
             sampler.close()  # still catching: a second signal cannot cut the close short
             if exporter is not None:
@@ -225,12 +227,14 @@ def _signal_name(number: int) -> str:
 
 
 def _pump(events: queue.Queue[_Item], stop: threading.Event, args: argparse.Namespace,
-          wall0: float) -> None:
+          wall0: float) -> str | None:
+    """Show what the sampler sends until the duration ends or ``stop`` is set; returns why it
+    stopped early when the output was closed."""
     deadline = None if args.duration is None else wall0 + args.duration
     while not stop.is_set():
         remaining = 0.5 if deadline is None else deadline - time.monotonic()
         if remaining <= 0:
-            return
+            return None
         try:
             item = events.get(timeout=min(0.5, remaining))
         except queue.Empty:
@@ -240,8 +244,8 @@ def _pump(events: queue.Queue[_Item], stop: threading.Event, args: argparse.Name
         except BrokenPipeError:  # the reader of stdout is gone: stop like SIGPIPE, keep stderr
             with contextlib.suppress(OSError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            _err("stopping (the output was closed)")
-            return
+            return "the output was closed"
+    return None
 
 
 def _show(item: _Item, *, jsonl: bool) -> None:
