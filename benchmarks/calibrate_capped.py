@@ -137,22 +137,34 @@ def run_child(case: dict[str, Any], cap: int | None, timeout_s: float, peaks: Pr
 
 
 class Pool:
-    """Runs side by side while their GPU reservations and host RAM fit."""
+    """Runs side by side while their GPU reservations and host RAM fit, first come first served:
+    a large run waiting at the head is not overtaken by smaller ones (the first H100 call let
+    small runs take every freed GiB, and seven 19-41 GiB jobs never started)."""
 
     def __init__(self, gpu_bytes: int, ram_bytes: int, max_procs: int) -> None:
         self.gpu, self.ram, self.procs = gpu_bytes, ram_bytes, max_procs
         self.lock = threading.Condition()
+        self.queue: list[int] = []
+        self.tickets = 0
 
     def take(self, gpu: int, ram: int, deadline: float) -> bool:
-        """Wait until the run fits (False once the deadline passes)."""
+        """Wait for this run's turn and room (False once the deadline passes)."""
         with self.lock:
-            while not (gpu <= self.gpu and ram <= self.ram and self.procs > 0):
+            self.tickets += 1
+            ticket = self.tickets
+            self.queue.append(ticket)
+            while not (self.queue[0] == ticket and gpu <= self.gpu and ram <= self.ram
+                       and self.procs > 0):
                 if time.monotonic() > deadline:
+                    self.queue.remove(ticket)
+                    self.lock.notify_all()
                     return False
                 self.lock.wait(1.0)
+            self.queue.pop(0)
             self.gpu -= gpu
             self.ram -= ram
             self.procs -= 1
+            self.lock.notify_all()
             return True
 
     def give(self, gpu: int, ram: int) -> None:

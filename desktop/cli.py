@@ -53,6 +53,7 @@ def register_gui(subparsers: SubParsers) -> None:
     """Add the ``gui`` subcommand."""
     from pathlib import Path
 
+    from rigready.desktop.commands.common import input_file
     from rigready.desktop.pages import page_keys
 
     gui = subparsers.add_parser(
@@ -63,9 +64,10 @@ def register_gui(subparsers: SubParsers) -> None:
                      help="render the page offscreen to a PNG and exit")
     gui.add_argument("--page", metavar="NAME",
                      help="page to show: " + ", ".join(page_keys()))
-    gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
+    gui.add_argument("--profile", metavar="FILE", type=input_file,
+                     help="load a saved rig profile")
     gui.add_argument("--force", action="store_true", help="replace the --screenshot FILE")
-    gui.add_argument("--db", metavar="PATH", type=Path,
+    gui.add_argument("--db", metavar="PATH", type=input_file,
                      help="replay the newest monitoring session of this database (Monitor page)")
     gui.set_defaults(func=_run_gui)
 
@@ -145,6 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from rigready.desktop.usecases.errors import UsageError
 
+    # The files a command reads are declared while its arguments are parsed (input_file); a
+    # second main() in one process (tests) starts with none. Not imported for --help.
+    userfiles = sys.modules.get("rigready.catalog.userfiles")
+    if userfiles is not None:
+        userfiles.forget_inputs()
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:

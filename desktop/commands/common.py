@@ -121,12 +121,23 @@ def output_file(text: str) -> Path:
     return Path(text)
 
 
+def input_file(text: str) -> Path:
+    """An argparse type for a file the command reads (``--profile``, ``--db``): declared with
+    :func:`rigready.catalog.userfiles.declare_input`, so no output of the command (``--output``,
+    ``--screenshot``, ``--markdown``, ``--save``) can replace it, under any name."""
+    from rigready.catalog.userfiles import declare_input
+
+    path = Path(text)
+    declare_input(path)
+    return path
+
+
 def add_profile_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--profile FILE`` (use a saved rig profile instead of detecting this PC)."""
     parser.add_argument(
         "--profile",
         metavar="FILE",
-        type=Path,
+        type=input_file,
         help="use a saved rig profile (from 'rigready detect --save') instead of detecting",
     )
 
