@@ -113,7 +113,7 @@ def test_the_child_sees_a_terminal_of_the_callers_size(tmp_path: Path) -> None:
 
 
 def test_a_locked_database_never_touches_the_run(tmp_path: Path) -> None:
-    from rigready.monitor.store_guard import MonitorLock
+    from rigready.monitor.store_lock import MonitorLock
 
     db = tmp_path / "db.sqlite3"
     Store(db).close()

@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rigready.assess.estimate.inputs import EstimateError
-from rigready.assess.estimate.model import ModelShape, read_config_file, shape_from_config
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.shapes import read_config_file, shape_from_config
 
 #: Seconds to wait for the Hub to answer one request (the library's default is 10).
 HUB_TIMEOUT_S = 5.0

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rigready.desktop.commands.common import UsageError, output_file
+from rigready.desktop.commands.common import output_file
 from rigready.desktop.commands.run_support import (
     Following,
     add_follow_arguments,
@@ -32,6 +32,7 @@ from rigready.desktop.commands.run_support import (
     stderr_say,
     summary_line,
 )
+from rigready.desktop.usecases.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -8,8 +8,8 @@ of the run's own processes, steady step time) and the measurement is saved to th
 "CUDA out of memory" is saved as "does not fit, measured". The estimate's answer and its
 suggestions become the advice a crash report gives after "out of memory".
 
-The history call is :func:`save_measured` alone (the "measured here" use cases are moving to
-``desktop/usecases``: re-point it there).
+The history call is :func:`save_measured` alone, into the "measured here" use case
+(``desktop/usecases/measure.py``).
 """
 
 from __future__ import annotations
@@ -145,9 +145,9 @@ def save_measured(run: MeasuredRun, db_path: Path | None) -> str | None:
 
     The one call into the "measured here" use case (see the module docstring).
     """
-    from rigready.desktop.commands import measure_job
+    from rigready.desktop.usecases import measure
 
-    problem: str | None = measure_job._save(run, db_path)
+    problem: str | None = measure._save(run, db_path)
     return problem
 
 

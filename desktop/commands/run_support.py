@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from rigready.desktop.commands.common import UsageError, positive_float
+from rigready.desktop.commands.common import positive_float
+from rigready.desktop.usecases.errors import UsageError
 from rigready.monitor.alerts import ALERT_KINDS, AlertConfig, AlertEvent
 from rigready.monitor.training.notify import Notice, Notifier, NotifyError, split_command
 from rigready.monitor.training.run_alerts import RUN_ALERT_TITLES, RunAlert, RunAlertConfig

@@ -19,7 +19,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from rigready.desktop.commands.common import UsageError
 from rigready.desktop.commands.run_support import (
     duration_text,
     make_following,
@@ -28,6 +27,7 @@ from rigready.desktop.commands.run_support import (
     stderr_say,
     summary_line,
 )
+from rigready.desktop.usecases.errors import UsageError
 from rigready.monitor.training.tracker import RunInfo, RunSnapshot
 
 

@@ -1,9 +1,10 @@
 """The run's process tree: which pids are the run's, how much CPU they use, how much VRAM.
 
-Per-process GPU memory comes from the sampler's own readings (NVML's running-process lists in
-:class:`~rigready.monitor.sample.GpuSample.processes`, refreshed every 2 s by the NVML
-provider). :func:`process_tree_vram` is the ONE place that turns those into "the run's VRAM", so
-that switching to another door to NVML (a ``processes()`` per device) changes one function.
+Per-process GPU memory comes from the sampler's own readings
+(:class:`~rigready.monitor.sample.GpuSample.processes`, which the GPU provider fills from
+``rigready.gpu``'s ``processes()`` per device every couple of seconds).
+:func:`process_tree_vram` is the ONE place that turns those into "the run's VRAM", so another
+source changes one function.
 In a container without ``--pid=host`` NVML reports host pids that match none of ours: the
 result is then 0, and :func:`vram_note` says why.
 """
