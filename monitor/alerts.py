@@ -43,6 +43,10 @@ class AlertConfig:
     stall_after_s: float = 120.0
     raise_after_s: float = 5.0
     clear_after_s: float = 10.0
+    #: Throttle reasons that flip off for at most this long still count as one sustained
+    #: throttling (an H100 at its power cap flips ``sw_power_cap`` every second or two, which
+    #: a strict "5 s in a row" never raises). 0 keeps the strict rule.
+    throttle_grace_s: float = 0.0
     enabled: frozenset[str] = frozenset(ALERT_KINDS)
 
     def __post_init__(self) -> None:
@@ -54,7 +58,8 @@ class AlertConfig:
             problems.append("vram_clear_pct must be <= vram_raise_pct")
         if self.stall_busy_pct < self.stall_util_pct:
             problems.append("stall_busy_pct must be >= stall_util_pct")
-        if min(self.raise_after_s, self.clear_after_s, self.stall_after_s) < 0:
+        if min(self.raise_after_s, self.clear_after_s, self.stall_after_s,
+               self.throttle_grace_s) < 0:
             problems.append("durations must be >= 0")
         unknown = set(self.enabled) - set(ALERT_KINDS)
         if unknown:
@@ -80,6 +85,7 @@ class _State:
     raised: bool = False
     bad_since: float | None = None
     good_since: float | None = None
+    last_bad: float | None = None
 
 
 Verdict = bool | None  # True bad, False good, None in between / unknown
@@ -91,6 +97,9 @@ class _Rule:
     judge: Callable[[GpuSample], tuple[Verdict, float | None, str]]
     raise_after: float
     clear_after: float
+    #: A good verdict this soon after a bad one is a flicker: it neither ends the bad stretch
+    #: nor starts the good one.
+    grace: float = 0.0
 
 
 @dataclass(slots=True)
@@ -134,9 +143,9 @@ class AlertEngine:
         rules = [
             _Rule("temperature", self._temperature, c.raise_after_s, c.clear_after_s),
             _Rule("thermal_throttle", lambda g: _reasons(g, THERMAL_REASONS, "thermal"),
-                  c.raise_after_s, c.clear_after_s),
+                  c.raise_after_s, c.clear_after_s, c.throttle_grace_s),
             _Rule("power_throttle", lambda g: _reasons(g, POWER_REASONS, "power"),
-                  c.raise_after_s, c.clear_after_s),
+                  c.raise_after_s, c.clear_after_s, c.throttle_grace_s),
             _Rule("vram", self._vram, c.raise_after_s, c.clear_after_s),
         ]
         if in_session:
@@ -146,8 +155,12 @@ class AlertEngine:
     def _step(self, rule: _Rule, gpu: int, now: float, verdict: Verdict, value: float | None,
               message: str) -> AlertEvent | None:
         state = self._states.setdefault((rule.kind, gpu), _State())
+        if verdict is False and state.last_bad is not None and \
+                now - state.last_bad <= rule.grace:
+            return None  # a flicker inside the grace: the bad stretch goes on
         if verdict is True:
             state.good_since = None
+            state.last_bad = now
             if state.bad_since is None:
                 state.bad_since = now
             if not state.raised and now - state.bad_since >= rule.raise_after:

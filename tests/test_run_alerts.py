@@ -112,3 +112,26 @@ def test_replay_snapshot_is_not_all_clear_during_an_episode() -> None:
                       (_event(10, "throttle", "sw_power_cap", "raised", "capped"),))
     assert replay_snapshot(data, 0, 10.0).alerts == (("power_throttle", "capped"),)
     assert replay_snapshot(data, 0, 9.0).alerts == ()
+
+
+def test_flapping_power_cap_is_sustained_throttling_with_a_grace() -> None:
+    from dataclasses import replace
+
+    from rigready.monitor.alerts import AlertConfig, AlertEngine
+    from rigready.monitor.sample import GpuSample, HostSample, Sample
+
+    base = GpuSample(index=0, name="GPU", throttle_reasons=())
+    flapping = [("sw_power_cap",), ()] * 8 + [()] * 15  # on/off every second, then off
+
+    def run(config: AlertConfig) -> list[tuple[str, float]]:
+        engine = AlertEngine(config)
+        out = []
+        for i, reasons in enumerate(flapping):
+            sample = Sample(time=float(i), host=HostSample(),
+                            gpus=(replace(base, throttle_reasons=reasons),))
+            out.extend((e.state, e.time) for e in engine.update(sample))
+        return out
+
+    assert run(AlertConfig(raise_after_s=5, clear_after_s=10)) == []  # strict: never raised
+    assert run(AlertConfig(raise_after_s=5, clear_after_s=10, throttle_grace_s=2)) == [
+        ("raised", 6.0), ("cleared", 27.0)]

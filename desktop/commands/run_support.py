@@ -187,7 +187,9 @@ def set_up(follow: Following, *, db_path: Path, interval_s: float, label: str | 
                 follow.say(f"warning: cannot save GPU samples: {problem}; retrying, the run "
                            "goes on")
 
-        config = AlertConfig(enabled=frozenset(ALERT_KINDS) - {"stalled"})  # the run's own
+        # the run has its own stall alert; throttling that flickers (a GPU at its power cap)
+        # is still sustained throttling
+        config = AlertConfig(enabled=frozenset(ALERT_KINDS) - {"stalled"}, throttle_grace_s=3.0)
         sampler = Sampler(providers, db_path=db_path, interval_s=interval_s,
                           on_sample=on_sample, on_alert=recorder.feed_gpu_alert,
                           on_store_problem=on_store_problem, alert_config=config)
