@@ -125,7 +125,7 @@ def test_flapping_power_cap_is_sustained_throttling_with_a_grace() -> None:
 
     def run(config: AlertConfig) -> list[tuple[str, float]]:
         engine = AlertEngine(config)
-        out = []
+        out: list[tuple[str, float]] = []
         for i, reasons in enumerate(flapping):
             sample = Sample(time=float(i), host=HostSample(),
                             gpus=(replace(base, throttle_reasons=reasons),))
