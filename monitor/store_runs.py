@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rigready.monitor.training.events import RunMetrics
+from rigready.monitor.training.tracker import RunSnapshot
 
 #: Columns of ``runs`` that :meth:`Store.update_run` may change.
 RUN_FIELDS: tuple[str, ...] = (
@@ -232,3 +233,23 @@ def run_cells(progress: list[ProgressRow], metrics: list[RunMetrics]
 
 def _blank(value: object) -> object:
     return "" if value is None else value
+
+
+def progress_fields(snap: RunSnapshot, final_loss: float | None) -> dict[str, Any]:
+    """The ``runs`` columns that change while the run goes on."""
+    return {"steps": snap.step, "total_steps": snap.total,
+            "final_loss": final_loss if final_loss is not None else snap.loss,
+            "peak_process_vram_bytes": snap.process_vram_peak_bytes,
+            "card_vram_total_bytes": snap.card_vram_total_bytes}
+
+
+def final_fields(snap: RunSnapshot, final_loss: float | None) -> dict[str, Any]:
+    """The ``runs`` columns known at the end."""
+    end = snap.ended
+    return {**progress_fields(snap, final_loss),
+            "ended": None if end is None else end.time,
+            "outcome": "unknown" if end is None else end.outcome,
+            "exit_code": None if end is None else end.exit_code,
+            "signal": None if end is None else end.signal,
+            "out_of_memory": bool(end and end.out_of_memory),
+            "last_lines": None if end is None else list(end.last_lines[-12:])}

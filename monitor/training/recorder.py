@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from rigready.monitor.alerts import AlertEvent
 from rigready.monitor.sample import Sample
+from rigready.monitor.store_runs import ProgressRow, final_fields, progress_fields
 from rigready.monitor.training.capture import write_chunk
 from rigready.monitor.training.events import ProcessTick, RunEnded, RunEvent, RunMetrics
 from rigready.monitor.training.process import ProcessTree, process_tree_vram
@@ -323,8 +324,6 @@ class RunRecorder:
         with self._lock:
             self._snapshot = snap
         if self._ended is None:
-            from rigready.monitor.store_runs import ProgressRow
-
             row = ProgressRow(now, snap.step, snap.total, snap.rate, snap.eta_s,
                               snap.process_vram_bytes, cpu)
             self._store_call(lambda s: s.add_run_progress(self.info.session_id, row))
@@ -408,23 +407,3 @@ class RunRecorder:
                 log.warning("closing the run's store failed: %s", exc)
             else:
                 self._tell("close", f"some of the run could not be saved: {exc}")
-
-
-def progress_fields(snap: RunSnapshot, final_loss: float | None) -> dict[str, Any]:
-    """The ``runs`` columns that change while the run goes on."""
-    return {"steps": snap.step, "total_steps": snap.total,
-            "final_loss": final_loss if final_loss is not None else snap.loss,
-            "peak_process_vram_bytes": snap.process_vram_peak_bytes,
-            "card_vram_total_bytes": snap.card_vram_total_bytes}
-
-
-def final_fields(snap: RunSnapshot, final_loss: float | None) -> dict[str, Any]:
-    """The ``runs`` columns known at the end."""
-    end = snap.ended
-    return {**progress_fields(snap, final_loss),
-            "ended": None if end is None else end.time,
-            "outcome": "unknown" if end is None else end.outcome,
-            "exit_code": None if end is None else end.exit_code,
-            "signal": None if end is None else end.signal,
-            "out_of_memory": bool(end and end.out_of_memory),
-            "last_lines": None if end is None else list(end.last_lines[-12:])}
