@@ -79,8 +79,10 @@ class SettingFix:
         """``QLoRA (4-bit base): 9.5 of 24.0 GiB, fits; one run about 1.2x the time``; for CPU
         offload the memory the job needs and the GPU holds, without repeating "offload"."""
         if self.verdict == "offload":
-            return (f"{self.change}: needs {self.need_gib:.1f} GiB, the GPU holds "
-                    f"{self.free_gib or self.vram_gib:.1f}; {self.cost}")
+            room = (f"{self.free_gib:.1f} GiB free on the GPU ({self.vram_gib:.0f} GiB card)"
+                    if self.free_gib is not None and self.free_gib < self.vram_gib - 0.05
+                    else f"the GPU holds {self.vram_gib:.1f}")
+            return f"{self.change}: needs {self.need_gib:.1f} GiB, {room}; {self.cost}"
         return f"{self.change}: {self.sizes}, {verdict_text(self.verdict)}; {self.cost}"
 
 

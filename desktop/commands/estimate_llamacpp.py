@@ -83,7 +83,7 @@ def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | N
                     **plan_to_dict(result)})
     else:
         print(first + "\n")
-        print(render_plan(result) + (f"\n  {note}" if note else ""))
+        print(render_plan(result, unread_gpu) + (f"\n  {note}" if note else ""))
     return 0
 
 
@@ -96,12 +96,15 @@ def ram_target(args: argparse.Namespace, memory_info: object | None) -> RamTarge
     return RamTarget(available_bytes=free, bandwidth_gb_s=bandwidth, source=source)
 
 
-def render_plan(p: LlamaCppPlan) -> str:
-    """The llama.cpp estimate as plain text."""
+def render_plan(p: LlamaCppPlan, unread_gpu: str | None = None) -> str:
+    """The llama.cpp estimate as plain text (``unread_gpu``: a GPU whose memory was not read,
+    so the placement shown is the CPU-only one)."""
     s = p.shape
     out = [f"{s.name} ({s.params / 1e9:.2f}B parameters): llama.cpp {p.size.ftype}, "
            f"{p.ctx:,}-token context, KV cache {p.kv_type}"]
-    where = f"on {p.gpu.name}" if p.gpu else "without a GPU"
+    where = (f"on {p.gpu.name}" if p.gpu else
+             f"with nothing on the {unread_gpu} (its memory was not read)" if unread_gpu
+             else "without a GPU")
     out.append(f"\nVerdict {where}: {p.summary}")
     out.append(f"\n  GGUF file       {p.size.total_bytes / 1e9:7.2f} GB "
                f"({p.size.bits_per_weight:.2f} bits per weight)")
