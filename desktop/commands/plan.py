@@ -34,6 +34,7 @@ from rigready.catalog import Catalog, default_catalog
 from rigready.catalog.money import PriceView, view_or_usd
 from rigready.catalog.userfiles import output_target, path_exists, write_user_file
 from rigready.desktop.commands.common import (
+    add_gpu_memory_arguments,
     add_profile_argument,
     load_rig,
     output_file,
@@ -81,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=f"the most you want to spend (default {DEFAULT_BUDGET_USD:,.0f}, "
                    "as in the Upgrade wizard)")
     add_profile_argument(p)
+    add_gpu_memory_arguments(p)
     p.add_argument("--form-factor", choices=("desktop", "laptop", "server", "vm"),
                    help="what this machine is, when detection could not tell (only a desktop "
                    "or server is offered a card to install)")
