@@ -114,7 +114,7 @@ def test_catalog_cards_consumer_keep_the_desktops_share_datacenter_none(cat: Cat
     assert gpu_from_entry(cat.gpu("rtx-4090"), drives_display=False).held_bytes == 0
     told = with_free_gib(gpu_from_entry(cat.gpu("rtx-4090")), 23.5)
     assert told.job_bytes == int(23.5 * GIB) and "you said 23.5 GiB" in told.held_source
-    with pytest.raises(ValueError, match="more than the 24.0 GiB"):
+    with pytest.raises(ValueError, match=r"more than the 24\.0 GiB"):
         with_free_gib(told, 30)
 
 

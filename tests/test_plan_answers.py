@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rigready.assess.estimate import Workload, resolve_model
 from rigready.assess.plan import RigFacts, WorkloadGoal, plan_upgrades
 from rigready.assess.plan.parts import used_offer
-from rigready.assess.estimate import Workload, resolve_model
 from rigready.assess.profile import load_profile
 from rigready.catalog import Catalog, default_catalog
 from rigready.desktop.cli import main

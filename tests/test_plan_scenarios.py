@@ -337,7 +337,8 @@ def test_a_tight_fit_says_so_with_its_margin_and_the_setting_for_room(cat: Catal
     shared = plan_upgrades(_profile(RTX3060), goal, 500, RigFacts(), cat)
     assert shared.now.verdict not in ("fits", "tight")
     assert shared.now.free_gib == pytest.approx(11.0, abs=0.01)
-    assert "11.0 GiB free on the GPU (12 GiB card)" in " ".join(f.describe() for f in shared.settings)
+    described = " ".join(f.describe() for f in shared.settings)
+    assert "11.0 GiB free on the GPU (12 GiB card)" in described
 
 
 def _headless(profile: RigProfile) -> RigProfile:
