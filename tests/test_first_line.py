@@ -63,9 +63,10 @@ def test_stack_need_interpolates_the_table_and_reads_the_context_table(cat: Cata
     # 11 GiB (11.8 GB) lies between the 8 GB (2,972) and 12 GB (21,848) rows
     assert need.max_tokens is not None and 15_000 < need.max_tokens < 21_848
     assert need.fits(11 * GIB, 2048) and not need.fits(11 * GIB, 32768)
-    assert stack_need(cat.stack_figures, 8e9, "qlora", 4 * GIB).max_tokens == 0  # type: ignore[union-attr]
-    assert stack_need(cat.stack_figures, 500e9, "qlora", 80 * GIB) is None  # beyond the table
-    lora = stack_need(cat.stack_figures, 8e9, "lora", 24 * GIB)
+    assert stack_need(cat.stack_figures, 8_000_000_000, "qlora", 4 * GIB).max_tokens == 0  # type: ignore[union-attr]
+    # beyond the table's largest model
+    assert stack_need(cat.stack_figures, 500_000_000_000, "qlora", 80 * GIB) is None
+    lora = stack_need(cat.stack_figures, 8_000_000_000, "lora", 24 * GIB)
     assert lora is not None and lora.need_bytes == pytest.approx(22e9)
 
 
