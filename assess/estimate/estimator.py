@@ -65,7 +65,10 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
     # The families compare with the card's memory; what they may use is what the job gets
     # (GpuTarget.job_bytes: the card less what the desktop and other programs hold). Until
     # every comparison reads job_bytes itself, the card is handed to them at that size here.
-    fit_gpu = None if gpu is None else gpu.for_the_job()
+    # several GPUs: an inference split by layers gives the display card fewer layers; FSDP
+    # shards are equal, so there the display card's share binds
+    fit_gpu = None if gpu is None else gpu.for_the_job(
+        1 if workload.training else workload.gpus)
     if shape.image is not None:
         est = image_estimate.estimate(shape, workload, fit_gpu, dataset_items=dataset_tokens,
                                       epochs=epochs, electricity_usd_kwh=electricity_usd_kwh,

@@ -81,12 +81,15 @@ class GpuTarget:
         an estimate's ``total`` is, the driver's own reservation being part of the job's)."""
         return max(0, self.vram_bytes - self.held_bytes)
 
-    def for_the_job(self) -> GpuTarget:
+    def for_the_job(self, spread_over: int = 1) -> GpuTarget:
         """The card as the job sees it: ``job_bytes`` of memory, nothing else on it (for a
-        comparison that reads ``vram_bytes``)."""
+        comparison that reads ``vram_bytes``). ``spread_over``: GPUs a job splits unevenly
+        (layers of an inference split), so the one that drives the desktop takes less and what
+        it keeps counts once over all of them; the desktop sits on one card only."""
         if not self.held_bytes:
             return self
-        return replace(self, vram_bytes=self.job_bytes, held_bytes=0, holders=())
+        held = self.held_bytes // max(1, spread_over)
+        return replace(self, vram_bytes=self.vram_bytes - held, held_bytes=0, holders=())
 
     def peak_tflops(self, dtype: str) -> float | None:
         """The throughput time estimates start from: measured if known, else the datasheet."""
