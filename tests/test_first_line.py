@@ -175,3 +175,13 @@ def test_stack_need_words() -> None:
     assert StackNeed("unsloth", "qlora", int(6.03e9), None, "").words == \
         "about 6 GB published, not measured here"
     assert StackNeed("unsloth", "qlora", int(8.5e9), None, "").words.startswith("about 8.5 GB")
+
+
+def test_unsloths_table_is_not_a_yes_for_a_large_vocabulary(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Gemma 3's 262k-token vocabulary makes the embeddings, head and logits several GB bigger
+    than the table's Llama/Qwen-sized models: its figure is named but never made a yes."""
+    out = _cli(capsys, "estimate", "gemma 3 12b", "--method", "qlora", "--profile", str(RTX3060))
+    first = out.splitlines()[0]
+    assert first.startswith("No: QLoRA of gemma-3-12b") and "262,144" in first
+    assert "Yes with Unsloth" not in out

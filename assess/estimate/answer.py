@@ -29,6 +29,11 @@ from rigready.assess.estimate.useful import MIN_USEFUL_SEQ
 from rigready.assess.units import GIB
 
 AnswerStatus = Literal["yes", "tight", "slow", "no", "unknown"]
+#: Largest vocabulary Unsloth's VRAM table is taken to cover: the models it was published with
+#: (Llama 3's 128,256 tokens, Qwen's 151,936). A larger vocabulary (Gemma's 262,144) makes the
+#: embeddings, the head and the logits several GB bigger than the table allows for, so its
+#: figure is not used as a "yes" there (truth first: a yes that dies is the worst answer).
+STACK_TABLE_MAX_VOCAB = 160_000
 _METHOD = {"lora": "LoRA", "qlora": "QLoRA", "full": "full fine-tuning"}
 
 
@@ -197,7 +202,8 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
     notes = (f"{stack.stack.capitalize()}'s own figure, the table's absolute minimum (a model "
              f"with a large vocabulary needs more): {stack.source}",) if stack else ()
     tokens = wl.batch * wl.seq_len
-    lighter = stack is not None and stack.fits(est.gpu.job_bytes, tokens)
+    big_vocab = est.shape.vocab_size > STACK_TABLE_MAX_VOCAB
+    lighter = stack is not None and not big_vocab and stack.fits(est.gpu.job_bytes, tokens)
     if v.status in ("fits", "tight"):
         tight = ", only tightly (it may run out of memory)" if v.status == "tight" else ""
         also = (f"; {stack.stack.capitalize()} needs less ({stack.words})" if lighter and stack
@@ -210,7 +216,11 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
                       f"{need:.1f} GiB: no ({_free(est)}).", stack.stack, notes)
     why = ""
     if stack is not None:
-        if stack.need_bytes > est.gpu.job_bytes:
+        if big_vocab and stack.need_bytes <= est.gpu.job_bytes:
+            why = (f"; {stack.stack.capitalize()}'s published table ({stack.words}) is for "
+                   f"vocabularies up to about 150k tokens, and {est.shape.name}'s "
+                   f"{est.shape.vocab_size:,} need several GB more, so it is not counted on")
+        elif stack.need_bytes > est.gpu.job_bytes:
             why = f", {stack.stack.capitalize()} {stack.words}"
         elif stack.max_tokens is not None:
             why = (f", and {stack.stack.capitalize()}'s published context table gives about "

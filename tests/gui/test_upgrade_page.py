@@ -342,9 +342,9 @@ def test_broken_settings_fall_back_to_defaults(qtbot, settings, caplog) -> None:
 def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
     """11.6 of 12 GiB is inside the estimate's error band: the wizard says "tight", in amber,
     with the margin and the free setting that gives it room (4-bit weights)."""
-    from rigready.desktop.theme import GOOD, WARN, current_theme
-
     import dataclasses
+
+    from rigready.desktop.theme import GOOD, WARN, current_theme
 
     rig = _profile("desktop-rtx3060-12gb-32gb-ddr4")
     # the desktop on the integrated GPU: all 12 GiB free for the job
