@@ -89,6 +89,17 @@ class Disk:
 
 
 @dataclass(frozen=True, slots=True)
+class GpuMemoryHolder:
+    """A program holding memory on a GPU when it was read (NVML's compute and graphics lists)."""
+
+    #: Process name (``Xorg``, ``firefox``); None when it could not be read (another user's).
+    name: str | None = None
+    pid: int | None = None
+    #: Bytes it held; None when the driver hides it (Windows WDDM, some containers).
+    used_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GpuInfo:
     """One graphics adapter."""
 
@@ -117,6 +128,15 @@ class GpuInfo:
     pci_device_id: str | None = None
     #: Active NVLink links to other GPUs (0: none, so GPUs talk over PCIe); None: not read.
     nvlink_links: int | None = None
+    #: The desktop draws on this GPU (a display is active on it), so the compositor and the
+    #: programs on screen share its memory with a job; None: not read.
+    drives_display: bool | None = None
+    #: Programs that held memory on it when it was detected, biggest first; None: not read
+    #: (a saved profile of another PC, or a driver that does not list them).
+    memory_holders: tuple[GpuMemoryHolder, ...] | None = None
+    #: Memory a job may use on it, as the user says (the card's total less what the desktop and
+    #: other programs keep), bytes; None: rigready works it out (``estimate --free-gib``).
+    free_for_job_bytes: int | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
 

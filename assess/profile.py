@@ -43,7 +43,8 @@ FIELD_MAX: dict[str, float] = {
     "pcie_width": 32, "pcie_width_max": 32, "pcie_width_current": 32,
     "power_limit_w": 10_000, "temp_slowdown_c": 250, "temp_shutdown_c": 250,
     "memory_bus_width_bits": 16_384, "cuda_cores": 10**6, "nvlink_links": 64,
-    "vram_bytes": 2**44, "l3_cache_bytes": 2**36,
+    "vram_bytes": 2**44, "l3_cache_bytes": 2**36, "free_for_job_bytes": 2**44,
+    "used_bytes": 2**44, "pid": 2**32,
 }
 
 T = TypeVar("T")
@@ -134,6 +135,39 @@ def profile_from_dict(data: object, name: str = "<profile>") -> RigProfile:
             sources={"kind": f"inferred when loading (the file has no form_factor; version "
                              f"{version})"}))
     return profile
+
+
+def with_stated_gpu(profile: RigProfile, *, vram_bytes: int | None = None,
+                    free_for_job_bytes: int | None = None) -> RigProfile:
+    """``profile`` with what the user says of its GPU (the one estimates use, the best one):
+    its memory when detection could not read it, and the memory a job may use on it.
+
+    Raises:
+        ProfileError: the PC has no discrete GPU to say it of, or the free memory is more than
+            the card has.
+    """
+    if vram_bytes is None and free_for_job_bytes is None:
+        return profile
+    best = profile.best_gpu
+    if best is None:
+        raise ProfileError(profile.origin, "gpus", "there is no GPU to give its memory: use "
+                           "--gpu NAME for a catalog card")
+    sources = dict(best.sources)
+    changed = best
+    if vram_bytes is not None:
+        sources["vram_bytes"] = "user (--vram-gib)"
+        changed = dataclasses.replace(changed, vram_bytes=vram_bytes)
+    if free_for_job_bytes is not None:
+        total = changed.vram_bytes
+        if total is not None and free_for_job_bytes > total:
+            raise ProfileError(profile.origin, "gpus", f"{free_for_job_bytes / 2**30:g} GiB "
+                               f"free is more than the {total / 2**30:g} GiB the {best.name} "
+                               "has")
+        sources["free_for_job_bytes"] = "user (--free-gib)"
+        changed = dataclasses.replace(changed, free_for_job_bytes=free_for_job_bytes)
+    changed = dataclasses.replace(changed, sources=sources)
+    return dataclasses.replace(profile, gpus=tuple(changed if g is best else g
+                                                   for g in profile.gpus))
 
 
 def drop_non_finite(profile: RigProfile) -> RigProfile:
@@ -293,4 +327,5 @@ __all__ = [
     "profile_to_dict",
     "profile_to_json",
     "save_profile",
+    "with_stated_gpu",
 ]

@@ -20,6 +20,7 @@ from rigready.assess.score_facts import (
     meets,
     rig_facts,
 )
+from rigready.assess.score_gpu_fix import fix_price_warnings
 from rigready.assess.score_tasks import TaskVerdict, Verdict, task_verdicts
 from rigready.catalog import Catalog, TierEntry
 from rigready.catalog.money import PriceView
@@ -85,6 +86,8 @@ class Readiness:
     matches: tuple[GpuMatch, ...]
     facts: ScoreFacts
     reasons: tuple[str, ...]
+    #: The age warning of each old price the fixes name, each said once.
+    price_warnings: tuple[str, ...] = ()
 
     def overall_text(self) -> str:
         """The overall tier as a headline can state it: with a component unknown the tier is
@@ -117,6 +120,9 @@ def assess_readiness(
     tier = _tier_by_rank(catalog, rank)
     parts = score_parts(facts)
     tasks = task_verdicts(facts, catalog, view)
+    priced = [catalog.task(t.task_id).recommended_vram_gib for t in tasks
+              if any(c.component == "GPU" and c.fix and c.verdict in ("not ready", "limited")
+                     for c in t.checks) and (facts.vram_gib is not None or not facts.has_gpu)]
     return Readiness(
         overall_rank=rank,
         overall_tier_id=tier.id if tier else None,
@@ -130,6 +136,7 @@ def assess_readiness(
         matches=facts.matches,
         facts=facts,
         reasons=(*reasons, *weakness_impact(weakest, tasks), *facts.notes),
+        price_warnings=fix_price_warnings(facts, catalog, priced, view),
     )
 
 

@@ -34,11 +34,15 @@ def egpu_text(thunderbolt: bool | None) -> str:
     return "no external GPU: no Thunderbolt or USB4 controller was found"
 
 
-def _desktop_card(catalog: Catalog, need_gib: float, view: PriceView) -> str:
+def _cheapest_card(catalog: Catalog, need_gib: float) -> GpuEntry | None:
     priced = [g for g in catalog.gpus
               if g.segment in ("desktop", "workstation") and g.vram_gib >= need_gib
               and g.street_price_usd is not None]
-    cheapest = min(priced, key=lambda g: g.street_price_usd or 0.0, default=None)
+    return min(priced, key=lambda g: g.street_price_usd or 0.0, default=None)
+
+
+def _desktop_card(catalog: Catalog, need_gib: float, view: PriceView) -> str:
+    cheapest = _cheapest_card(catalog, need_gib)
     text = f"a GPU with at least {need_gib:g} GiB VRAM"
     if cheapest is not None:
         text += f", such as the {cheapest.name} ({_dated(cheapest, view)})"
@@ -46,18 +50,42 @@ def _desktop_card(catalog: Catalog, need_gib: float, view: PriceView) -> str:
 
 
 def _dated(entry: GpuEntry | CloudOfferEntry, view: PriceView, per_hour: bool = False) -> str:
-    """``about $229, street price as of 2026-11-28`` plus an age warning when it is old."""
+    """``about $229, street price as of 2026-11-28`` (an old price's warning is said once per
+    answer, by :func:`fix_price_warnings`, not in every fix that names it)."""
     price = price_of(entry)
     if price is None:
         return "not priced"
     figure = view.money(price.usd, per_hour=True) if per_hour else \
         f"about {view.money(price.usd, whole=True)}"
-    warn = view.warning(price)
     label = "your price" if price.yours else KIND_WORDS.get(price.kind, price.kind)
-    return f"{figure}, {label} {as_of(price.date)}" + (f"; {warn}" if warn else "")
+    return f"{figure}, {label} {as_of(price.date)}"
 
 
-def _rent(catalog: Catalog, need_gib: float, view: PriceView) -> str:
+def fix_price_warnings(facts: ScoreFacts, catalog: Catalog, needs: list[float],
+                       view: PriceView | None = None) -> tuple[str, ...]:
+    """The age warning of each price the fixes for ``needs`` (GiB of GPU memory) name, each
+    once: ``NVIDIA GeForce RTX 3090 (used as of 2026-05-16): 7 months old (limit 90 days):
+    check it``."""
+    shown = view_or_usd(view, catalog.price_policies)
+    out: dict[str, None] = {}
+    for need in dict.fromkeys(needs):
+        named: list[tuple[str, GpuEntry | CloudOfferEntry]] = []
+        card = _cheapest_card(catalog, need)
+        if card is not None and facts.form_factor not in ("laptop", "vm"):
+            named.append((card.name, card))
+        offer = _cheapest_rent(catalog, need)
+        if offer is not None:
+            named.append((f"{offer.provider} {offer.instance}", offer))
+        for name, entry in named:
+            price = price_of(entry)
+            warn = shown.warning(price) if price is not None else ""
+            if price is not None and warn:
+                label = "your price" if price.yours else KIND_WORDS.get(price.kind, price.kind)
+                out[f"{name} ({label} {as_of(price.date)}): {warn}"] = None
+    return tuple(out)
+
+
+def _cheapest_rent(catalog: Catalog, need_gib: float) -> CloudOfferEntry | None:
     offers = []
     for offer in catalog.cloud_offers:
         try:
@@ -67,7 +95,11 @@ def _rent(catalog: Catalog, need_gib: float, view: PriceView) -> str:
         if gpu.vram_gib >= need_gib:
             offers.append(offer)
     # On-demand first: a spot instance can be taken away mid-run.
-    rent = min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
+    return min(offers, key=lambda o: (o.spot, o.usd_per_hour), default=None)
+
+
+def _rent(catalog: Catalog, need_gib: float, view: PriceView) -> str:
+    rent = _cheapest_rent(catalog, need_gib)
     if rent is None:
         return ""
     return f"rent one: {rent.provider} {rent.instance} at {_dated(rent, view, per_hour=True)}"

@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     print(f"{'total':<24} {len(outcomes):>9} {agree:>6} {false:>10}")
     print(f"\nagreement {agree}/{len(outcomes)} = {agree / len(outcomes):.0%}; "
           f"false passes {false}")
-    for kind in ("task", "fit", "plan"):
+    for kind in ("task", "fit", "plan", "route"):
         mine = [o for o in outcomes if o.kind == kind]
         print(f"  {kind:<5} {sum(o.agrees for o in mine)}/{len(mine)} agree, "
               f"{sum(o.false_pass for o in mine)} false passes")

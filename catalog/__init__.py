@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ModelEntry,
         PsuEntry,
         RamKitEntry,
+        StackFigureEntry,
         TaskEntry,
         TierEntry,
     )
@@ -47,8 +48,8 @@ _LAZY = {
                      "merge", "parse_document", "parse_file", "parse_text"),
                     "rigready.catalog.loader"),
     **dict.fromkeys(("KINDS", "Catalog", "CloudOfferEntry", "CpuEntry", "DriveEntry", "GpuEntry",
-                     "KindSpec", "ModelEntry", "PsuEntry", "RamKitEntry", "TaskEntry",
-                     "TierEntry"), "rigready.catalog.schema"),
+                     "KindSpec", "ModelEntry", "PsuEntry", "RamKitEntry", "StackFigureEntry",
+                     "TaskEntry", "TierEntry"), "rigready.catalog.schema"),
 }
 
 
@@ -93,6 +94,7 @@ __all__ = [
     "ModelEntry",
     "PsuEntry",
     "RamKitEntry",
+    "StackFigureEntry",
     "TaskEntry",
     "TierEntry",
     "default_catalog",

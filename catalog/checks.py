@@ -14,6 +14,7 @@ from rigready.catalog.schema import (
     CpuEntry,
     GpuEntry,
     ModelEntry,
+    StackFigureEntry,
     TaskEntry,
     TierEntry,
 )
@@ -70,6 +71,11 @@ def _not_below(entry: Any, fail: Fail, low_key: str, high_key: str) -> None:
 
 def _check_gpu(entry: GpuEntry, fail: Fail) -> None:
     _price_needs_date(entry, fail, "launch_price_usd", "street_price_usd", "price_amount")
+    if entry.used_price_usd is not None:
+        for key in ("used_price_date", "used_price_source"):
+            if getattr(entry, key) is None:
+                raise fail(key, "missing: a used_price_usd needs used_price_date and "
+                           "used_price_source")
     if entry.compute_capability is not None:
         if entry.vendor != "nvidia":
             raise fail("compute_capability", "only NVIDIA GPUs have a CUDA compute capability")
@@ -132,12 +138,22 @@ def _check_model(entry: ModelEntry, fail: Fail) -> None:
 PUBLISHED_PARAMS_TOLERANCE = 0.015
 
 
+def _check_stack_figure(entry: StackFigureEntry, fail: Fail) -> None:
+    context = (entry.model, entry.card_gb, entry.max_context_tokens)
+    if entry.vram_gb is None and None in context:
+        raise fail("vram_gb", "a stack figure needs vram_gb, or model, card_gb and "
+                   "max_context_tokens")
+    if entry.vram_gb is not None and any(v is not None for v in context):
+        raise fail("vram_gb", "one figure per entry: vram_gb or a context figure, not both")
+
+
 _CHECKERS: Mapping[type[Any], Callable[[Any, Fail], None]] = {
     GpuEntry: _check_gpu,
     CpuEntry: _check_cpu,
     TierEntry: _check_tier,
     TaskEntry: _check_task,
     ModelEntry: _check_model,
+    StackFigureEntry: _check_stack_figure,
 }
 
 

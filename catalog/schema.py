@@ -96,6 +96,11 @@ class GpuEntry:
     price_currency: str = "USD"
     price_amount: float | None = None
     price_note: str | None = None
+    #: A used-market price beside the new one (plans offer both, the used one labelled so),
+    #: USD, with its own date and source.
+    used_price_usd: float | None = None
+    used_price_date: date | None = None
+    used_price_source: str | None = None
     spec_source: str
 
     @property
@@ -367,6 +372,37 @@ class PriceOverrideEntry:
     price_source: str = "your price"
 
 
+#: Training stacks whose own published figures the catalog keeps (``[[stack_figure]]``).
+StackName = Literal["unsloth"]
+StackMethod = Literal["qlora", "lora"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StackFigureEntry:
+    """A figure a fine-tuning stack publishes about itself (``[[stack_figure]]`` in
+    stacks.toml): the least GPU memory it needs for a model size (``vram_gb``), or the longest
+    sequence that fits a card of ``card_gb`` for one model (``max_context_tokens``). Published,
+    not measured by rigready: every answer that uses one says so, with ``source``."""
+
+    id: str
+    stack: StackName
+    method: StackMethod
+    #: The model size the figure is for, billions of parameters.
+    params_b: float
+    #: Least GPU memory for this model size, GB as published.
+    vram_gb: float | None = None
+    #: A context figure: the catalog model it was measured on, the card's memory (GB as
+    #: published) and the longest sequence that trained at ``batch``.
+    model: str | None = None
+    card_gb: float | None = None
+    max_context_tokens: int | None = None
+    batch: int = 1
+    source: str
+    #: When the figure was read from its source (the page is not dated).
+    source_date: date
+    note: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class KindSpec:
     """How one ``[[table]]`` name maps to its entry class and its ``Catalog`` attribute."""
@@ -391,6 +427,7 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("exchange_rate", "exchange_rates", ExchangeRateEntry, "rates"),
     KindSpec("price_policy", "price_policies", PricePolicyEntry, "price-policies"),
     KindSpec("price_override", "price_overrides", PriceOverrideEntry, "overrides"),
+    KindSpec("stack_figure", "stack_figures", StackFigureEntry, "stacks"),
 )
 
 
@@ -429,6 +466,8 @@ class Catalog:
     price_policies: tuple[PricePolicyEntry, ...] = ()
     #: The user's prices; already applied to the entries above (their ``price_kind`` is "yours").
     price_overrides: tuple[PriceOverrideEntry, ...] = ()
+    #: What fine-tuning stacks publish about themselves (Unsloth's VRAM and context tables).
+    stack_figures: tuple[StackFigureEntry, ...] = ()
     updated: date = date.min
     files: tuple[str, ...] = ()
     overridden: tuple[str, ...] = ()

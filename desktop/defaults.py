@@ -6,6 +6,8 @@ wizard pages answer the same question the same way. No Qt here (the CLI imports 
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 from rigready.assess.estimate import Workload
 from rigready.assess.estimate.inputs import METHODS
 
@@ -25,6 +27,21 @@ DEFAULT_LORA_TARGETS = ",".join(_WORKLOAD.lora_targets)
 DEFAULT_HEAD = _WORKLOAD.head
 #: The label of "no precision chosen" in the window's precision boxes.
 DEFAULT_PRECISION_CHOICE = "default"
+#: llama.cpp's context (``-c``, the KV cache it allocates) when none is given: 4,096 tokens,
+#: what Ollama gives a model on a card under 24 GiB (ollama docs/context-length.mdx: "< 24 GiB
+#: VRAM: 4k context") and LM Studio's default. The window's llama.cpp answer and the CLI's
+#: ``--ctx`` use it; a longer job asked for (prompt + tokens to generate) raises it.
+DEFAULT_CTX = 4096
+#: The GGUF file type people download first (the "recommended" quant of most GGUF repos).
+DEFAULT_QUANT = "Q4_K_M"
+#: llama.cpp's own default KV-cache type.
+DEFAULT_KV_TYPE = "f16"
+#: How image generation is answered when the user names no runtime. "diffusers": a plain
+#: pipeline with every part on the GPU, the only way the image family estimates today. The way
+#: ComfyUI and Forge run it (models loaded as needed, tiled VAE decode when short of memory)
+#: becomes the default by setting this to "comfyui" once the image workload carries a
+#: ``runtime`` (see :func:`with_image_runtime`).
+DEFAULT_IMAGE_RUNTIME = "diffusers"
 
 
 def default_checkpointing(method: str) -> bool:
@@ -47,3 +64,19 @@ def default_precision(method: str) -> str:
 def precision_choice_label(method: str) -> str:
     """What the window shows for "no precision chosen", e.g. ``default (nf4)``."""
     return f"{DEFAULT_PRECISION_CHOICE} ({default_precision(method)})"
+
+
+def llamacpp_ctx(wl: Workload, asked: int | None = None) -> int:
+    """The llama.cpp context for ``wl``: ``asked`` when given, else :data:`DEFAULT_CTX`, or the
+    job's own prompt + generated tokens when they need more (the same job in both runtimes)."""
+    if asked is not None:
+        return asked
+    return max(DEFAULT_CTX, wl.seq_len + wl.new_tokens)
+
+
+def with_image_runtime(wl: Workload, runtime: str = DEFAULT_IMAGE_RUNTIME) -> Workload:
+    """``wl`` with the image runtime to estimate, where the workload has that field (an older
+    estimator without it estimates its one runtime, a plain diffusers pipeline)."""
+    if "runtime" not in {f.name for f in fields(Workload)}:
+        return wl
+    return replace(wl, runtime=runtime)  # type: ignore[call-arg,unused-ignore]

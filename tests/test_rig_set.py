@@ -29,7 +29,7 @@ def test_the_set_covers_at_least_twelve_rigs_with_three_questions_each() -> None
     counts = {r: sum(q["rig"] == r for q in qs) for r in per_rig}
     assert min(counts.values()) >= 3
     # readiness, a model/method fit and an upgrade plan asked across the set
-    assert {k for kinds in per_rig.values() for k in kinds} == {"task", "fit", "plan"}
+    assert {k for kinds in per_rig.values() for k in kinds} == {"task", "fit", "plan", "route"}
 
 
 def test_no_false_passes(outcomes: list[Outcome]) -> None:

@@ -46,5 +46,6 @@ def test_a_laptop_without_thunderbolt_is_told_why_no_gpu_is_offered(
     data = json.loads(capsys.readouterr().out)
     assert all(not p["items"] or all(i["kind"] != "gpu" for i in p["items"])
                for p in data["plans"])
-    assert "laptop without Thunderbolt/USB4" in data["summary"]
+    assert data["summary"].startswith("This is a laptop: its GPU is soldered")
+    assert "without Thunderbolt/USB4" in data["summary"]
     assert "renting" in data["summary"]

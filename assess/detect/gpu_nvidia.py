@@ -8,8 +8,11 @@ NVML answers "none" (0 for a link width, no CUDA version) the fact is None witho
 
 from __future__ import annotations
 
-from rigready.assess.hardware import GpuInfo
-from rigready.gpu.types import GpuFacts, Unknown, normalise_bus_id
+import os
+from dataclasses import replace
+
+from rigready.assess.hardware import GpuInfo, GpuMemoryHolder
+from rigready.gpu.types import GpuDevice, GpuFacts, Unknown, normalise_bus_id
 from rigready.gpu.vendor import GpuDoor
 
 #: GpuInfo field -> (GpuFacts field, words for the warning), in the order warnings are listed.
@@ -70,8 +73,29 @@ def probe_nvidia(door: GpuDoor) -> tuple[tuple[GpuInfo, ...], list[str]]:
         facts = door.facts(device)
         for key, words in _SYSTEM:
             failures.add(words, facts.unknown.get(key), -1)
-        gpus.append(_gpu(facts, failures))
+        gpus.append(_desktop_share(door, device, _gpu(facts, failures)))
     return tuple(gpus), failures.warnings()
+
+
+def _desktop_share(door: GpuDoor, device: GpuDevice, gpu: GpuInfo) -> GpuInfo:
+    """``gpu`` with whether it drives a display and the programs holding its memory now (what
+    a job on it must share). A list or state the driver cannot give stays None, without a
+    warning: the estimate then assumes a desktop's typical use and says so."""
+    sources = dict(gpu.sources)
+    display = door.display(device).drives_display
+    if display is not None:
+        sources["drives_display"] = "nvml"
+    listed = door.processes(device)
+    holders: tuple[GpuMemoryHolder, ...] | None = None
+    if listed.processes is not None:
+        me = os.getpid()  # rigready itself: what it holds is not in a job's way
+        holders = tuple(sorted(
+            (GpuMemoryHolder(p.name, p.pid, p.used_memory_bytes) for p in listed.processes
+             if p.pid != me),
+            key=lambda h: -(h.used_bytes or 0)))
+        sources["memory_holders"] = "nvml (when detected)" + (
+            f"; partly: {listed.unknown.reason}" if listed.unknown is not None else "")
+    return replace(gpu, drives_display=display, memory_holders=holders, sources=sources)
 
 
 def _gpu(facts: GpuFacts, failures: _Failures) -> GpuInfo:

@@ -30,14 +30,32 @@ from __future__ import annotations
 
 from rigready.assess.estimate.breakdown import MemoryBreakdown
 from rigready.assess.estimate.estimator import estimate, estimate_to_dict, speed_lines
-from rigready.assess.estimate.gpu import GpuTarget, gpu_from_entry, gpu_from_info
+from rigready.assess.estimate.gpu import (
+    GpuTarget,
+    gpu_from_entry,
+    gpu_from_info,
+    gpu_from_profile,
+    with_free_gib,
+)
 from rigready.assess.estimate.inputs import EstimateError, Workload
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.resolve import find_model, resolve_model
 from rigready.assess.estimate.result import Estimate
 
 __all__ = [
-    "Estimate", "EstimateError", "GpuTarget", "MemoryBreakdown", "ModelShape", "Workload",
-    "estimate", "estimate_to_dict", "find_model", "gpu_from_entry", "gpu_from_info",
-    "resolve_model", "speed_lines",
+    "Estimate",
+    "EstimateError",
+    "GpuTarget",
+    "MemoryBreakdown",
+    "ModelShape",
+    "Workload",
+    "estimate",
+    "estimate_to_dict",
+    "find_model",
+    "gpu_from_entry",
+    "gpu_from_info",
+    "gpu_from_profile",
+    "resolve_model",
+    "speed_lines",
+    "with_free_gib",
 ]

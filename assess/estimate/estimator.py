@@ -10,6 +10,7 @@ the families; neither family imports the other, and both return the shared types
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rigready.assess.estimate.breakdown import MemoryBreakdown
@@ -25,6 +26,7 @@ from rigready.assess.estimate.language import memory as language_memory
 from rigready.assess.estimate.language import stack as language_stack
 from rigready.assess.estimate.model import ModelShape, with_head
 from rigready.assess.estimate.result import Estimate
+from rigready.assess.estimate.useful import useful, useful_seq
 from rigready.assess.units import GIB
 
 __all__ = ["IMAGE_KINDS", "assumptions", "error_band", "estimate", "estimate_to_dict", "memory",
@@ -60,14 +62,43 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
         raise EstimateError(f"dataset size must be above zero, got {dataset_tokens} tokens")
     if epochs <= 0:
         raise EstimateError(f"epochs must be above zero, got {epochs}")
+    # The families compare with the card's memory; what they may use is what the job gets
+    # (GpuTarget.job_bytes: the card less what the desktop and other programs hold). Until
+    # every comparison reads job_bytes itself, the card is handed to them at that size here.
+    # several GPUs: an inference split by layers gives the display card fewer layers; FSDP
+    # shards are equal, so there the display card's share binds
+    fit_gpu = None if gpu is None else gpu.for_the_job(
+        1 if workload.training else workload.gpus)
     if shape.image is not None:
-        return image_estimate.estimate(shape, workload, gpu, dataset_items=dataset_tokens,
-                                       epochs=epochs, electricity_usd_kwh=electricity_usd_kwh,
-                                       search=search)
-    return language_estimate.estimate(shape, workload, gpu, dataset_tokens=dataset_tokens,
-                                      epochs=epochs, utilisation=utilisation,
-                                      ram_available=ram_available,
-                                      electricity_usd_kwh=electricity_usd_kwh, search=search)
+        est = image_estimate.estimate(shape, workload, fit_gpu, dataset_items=dataset_tokens,
+                                      epochs=epochs, electricity_usd_kwh=electricity_usd_kwh,
+                                      search=search)
+    else:
+        est = language_estimate.estimate(shape, workload, fit_gpu, dataset_tokens=dataset_tokens,
+                                         epochs=epochs, utilisation=utilisation,
+                                         ram_available=ram_available,
+                                         electricity_usd_kwh=electricity_usd_kwh, search=search)
+    return _on_the_card(est, gpu)
+
+
+def _on_the_card(est: Estimate, gpu: GpuTarget | None) -> Estimate:
+    """``est`` answered for ``gpu`` as the user has it: the card itself, the verdict saying how
+    much of it is free for the job and who holds the rest, no change that makes the job
+    pointless (:mod:`~rigready.assess.estimate.useful`), and no run time or cost for a job that
+    does not fit."""
+    if gpu is None:
+        return est
+    note = gpu.free_note()
+    verdict = est.verdict
+    if verdict is not None and note:
+        verdict = replace(verdict, reasons=(*verdict.reasons, note))
+    timing = est.timing
+    if verdict is not None and verdict.status == "no" and timing.hours is not None:
+        timing = replace(timing, hours=None, energy_kwh=None, cost_usd=None, reasons=(
+            *timing.reasons, "no run time or cost: the job does not fit this card"))
+    return replace(est, gpu=gpu, verdict=verdict, timing=timing,
+                   suggestions=useful(est.shape, est.workload, est.suggestions),
+                   max_seq=est.max_seq if useful_seq(est.shape, est.max_seq) else 0)
 
 
 def memory(shape: ModelShape, wl: Workload, vram_bytes: int | None = None) -> MemoryBreakdown:
@@ -135,8 +166,14 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "peak_phase": m.peak_phase, "gradients_total_gib": _gib(m.gradients_total),
         "trainable_params": m.trainable_params,
         "verdict": est.verdict.status if est.verdict else None,
+        # the memory the verdict compared with: what the job may use on the card
         "vram_gib": _gib(est.verdict.vram_bytes) if est.verdict else None,
         "margin_gib": _gib(est.verdict.vram_bytes - m.total) if est.verdict else None,
+        "card_vram_gib": _gib(est.gpu.vram_bytes) if est.gpu else None,
+        "held_gib": _gib(est.gpu.held_bytes) if est.gpu else None,
+        "held_by": [{"name": h.name, "gib": _gib(h.used_bytes)} for h in est.gpu.holders]
+        if est.gpu else [],
+        "held_source": (est.gpu.held_source or None) if est.gpu else None,
         "error_band": error_band(est.workload, est.shape.kind),
         "assumes": assumptions(est.workload, est.shape.kind, est.shape.head),
         "head": est.shape.head or None,

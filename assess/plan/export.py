@@ -33,6 +33,7 @@ def after_to_dict(after: After) -> dict[str, Any]:
     """The goal re-checked, as JSON."""
     return {"verdict": after.verdict, "reached": after.reached,
             "total_gib": _r(after.total_gib, 3), "vram_gib": _r(after.vram_gib, 3),
+            "free_gib": _r(after.free_gib, 3),
             "gpu": after.gpu_name, "ram_gib": _r(after.ram_gib, 1),
             "tokens_per_s": _r(after.tokens_per_s, 1), "run_hours": _r(after.run_hours, 3),
             "query_seconds": _r(after.query_seconds, 3), "load_w": _r(after.load_w, 0),
@@ -99,6 +100,7 @@ def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[st
                        for p in result.plans if p.items],
         "spot": _offer_dict(rent.spot, shown), "recommendation": rent.advice.choice,
         "advice": rent.advice.text, "reasons": rent_notes(rent, shown),
+        "priced_for": rent.verified_goal or None,
     })
     return {
         "goal": result.goal_label, "status": result.status, "summary": result.summary,
@@ -108,6 +110,7 @@ def result_to_dict(result: PlanResult, view: PriceView | None = None) -> dict[st
         "reasons": list(result.reasons), "considered": result.considered,
         "settings": [{"change": f.change, "verdict": f.verdict, "reaches_goal": f.reached,
                       "total_gib": round(f.need_gib, 2), "vram_gib": round(f.vram_gib, 2),
+                      "free_gib": None if f.free_gib is None else round(f.free_gib, 2),
                       "cost": f.cost, "verified_goal": f.verified_goal}
                      for f in result.settings],
         "prices": {"today": shown.today.isoformat(), "currency": shown.currency,

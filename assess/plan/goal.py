@@ -100,6 +100,8 @@ class GpuOutcome:
     vram_gib: float | None
     gpu_name: str | None
     tokens_per_s: float | None = None
+    #: GPU memory free for the job (the card less what the desktop keeps), GiB; None: all.
+    free_gib: float | None = None
     #: Hours for one run (training: the dataset; inference: the queries).
     run_hours: float | None = None
     #: Inference: seconds per query, batching as in the workload.
@@ -165,7 +167,7 @@ def workload_outcome(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: i
     watts = load_watts(gpu.tgp_w or None, gpus)
     return GpuOutcome(est.verdict.status, need, gpu.vram_bytes / GIB, gpu.name,
                       tokens_per_s=t.tokens_per_s, run_hours=run_h, query_seconds=query_s,
-                      load_w=watts, reasons=tuple(reasons))
+                      load_w=watts, reasons=tuple(reasons), free_gib=gpu.job_bytes / GIB)
 
 
 def catalog_outcome(goal: TierGoal | TaskGoal, vram_gib: float | None, half_tflops: float | None,

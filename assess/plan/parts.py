@@ -6,7 +6,7 @@ that say why it fits (or why nothing can).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
@@ -67,13 +67,33 @@ def gpu_item(entry: GpuEntry) -> LineItem:
 
 def gpu_candidates(catalog: Catalog, rig: RigState,
                    vendors: tuple[str, ...] | None = None) -> list[GpuEntry]:
-    """Desktop and workstation cards with a street price, no smaller than the current GPU."""
+    """Desktop and workstation cards with a street price, no smaller than the current GPU; a
+    card with a dated used-market price is weighed a second time at that price (see
+    :func:`used_offer`)."""
     current = rig.vram_gib or 0.0
     own = rig.gpu_entry.id if rig.gpu_entry else None
-    return [g for g in catalog.gpus
-            if g.segment in ("desktop", "workstation") and g.street_price_usd
-            and g.id != own and g.vram_gib >= current
-            and (vendors is None or g.vendor in vendors)]
+    out: list[GpuEntry] = []
+    for g in catalog.gpus:
+        if g.segment not in ("desktop", "workstation") or g.id == own \
+                or g.vram_gib < current or (vendors is not None and g.vendor not in vendors):
+            continue
+        if g.street_price_usd:
+            out.append(g)
+        used = used_offer(g)
+        if used is not None:
+            out.append(used)
+    return out
+
+
+def used_offer(entry: GpuEntry) -> GpuEntry | None:
+    """``entry`` priced at its used-market price (None without one, or when its own price is
+    already a used one): the same card, labelled used, with that price's date."""
+    if entry.used_price_usd is None or kind_of(entry) == "used":
+        return None
+    return replace(entry, street_price_usd=entry.used_price_usd,
+                   price_date=entry.used_price_date, price_source=entry.used_price_source,
+                   price_kind="used", price_currency="USD", price_amount=None,
+                   price_note="used")
 
 
 @dataclass(frozen=True, slots=True)

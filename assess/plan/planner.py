@@ -51,6 +51,7 @@ from rigready.assess.plan.rent import (
     break_even_hours,
     cheapest_offers,
     local_usd_per_hour,
+    rent_per_hour_here,
 )
 from rigready.assess.plan.result import After, Plan, PlanResult, PlanStatus
 from rigready.assess.plan.rig import RigState, rig_state
@@ -182,7 +183,7 @@ def _after(outcome: GpuOutcome, reached: bool, ram_gib: float | None) -> After:
                  vram_gib=outcome.vram_gib, gpu_name=outcome.gpu_name, ram_gib=ram_gib,
                  tokens_per_s=outcome.tokens_per_s, run_hours=outcome.run_hours,
                  query_seconds=outcome.query_seconds, load_w=outcome.load_w,
-                 reasons=outcome.reasons)
+                 reasons=outcome.reasons, free_gib=outcome.free_gib)
 
 
 def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, catalog: Catalog,
@@ -194,7 +195,7 @@ def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, cat
     target: GpuTarget | None = rig.gpu_target
     entry = rig.gpu_entry
     if gpu is not None:
-        target, entry = gpu_from_entry(gpu), gpu
+        target, entry = gpu_from_entry(gpu, drives_display=rig.desktop_on_gpu), gpu
         items.append(gpu_item(gpu))
         checks.extend(slot_checks(rig, gpu, facts))
         if rig.gpu is not None and rig.gpu_target is None:
@@ -238,8 +239,9 @@ def _configure(goal: Goal, rig: RigState, needs: HostNeeds, facts: RigFacts, cat
                if outcome.query_seconds is not None and per_hour is not None else None)
     total = sum(i.price_usd for i in items)
     # Buying only competes with renting when the purchase reaches the goal; a break-even for a
-    # plan that still cannot run it would compare unlike things.
-    be = (break_even_hours(total, offer.usd_per_hour, per_hour)
+    # plan that still cannot run it would compare unlike things. Both sides do the same job:
+    # an hour of work here is worth what renting costs for the share of a run it does.
+    be = (break_even_hours(total, rent_per_hour_here(offer, outcome), per_hour)
           if offer is not None and items and reached else None)
     names = [i.label or i.name for i in items] + [f"{m} (not possible)" for m in host.missing]
     title = " + ".join(names) or "Your PC as it is"
@@ -320,7 +322,11 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
         raise PlanError("plans buy one GPU: use a single-GPU workload (gpus 1)")
     rig = rig_state(profile, catalog)
     needs = host_needs_of(goal, catalog)
-    offer, spot = cheapest_offers(goal, catalog)
+    # a card is sized for the job with the free, time-only setting on (each plan says so in
+    # the goal it was re-verified against), never for memory that setting would save; renting
+    # is priced for that same job, so buying and renting compare one job
+    buy_goal = purchase_goal(goal) if isinstance(goal, WorkloadGoal) else goal
+    offer, spot = cheapest_offers(buy_goal, catalog)
     keep = _configure(goal, rig, needs, facts, catalog, None, budget_usd, offer)
     tight_now = keep.plan.viable and not keep.plan.items and keep.plan.after.verdict == "tight"
     # a tight fit reaches the goal, but only inside the estimate's error band: the free
@@ -334,11 +340,8 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
         # offered. A tight fit or a smaller job (a shorter sequence) is listed with the plans.
         now = _now(goal, rig, needs, catalog, keep.plan)
         return build_result(goal, rig, now, (), "a setting reaches the goal", budget_usd, facts,
-                            offer, spot, 1, settings=fixes, view=view)
+                            offer, spot, 1, settings=fixes, view=view, rent_goal=buy_goal.label)
     candidates = gpu_candidates(catalog, rig, vendors) if _may_add_gpu(rig) else []
-    # a card is sized for the job with the free, time-only setting on (each plan says so in
-    # the goal it was re-verified against), never for memory that setting would save
-    buy_goal = purchase_goal(goal) if isinstance(goal, WorkloadGoal) else goal
     configs = [keep] + [_configure(buy_goal, rig, needs, facts, catalog, g, budget_usd, offer)
                         for g in candidates]
     viable = [c for c in configs if c.plan.viable]
@@ -353,9 +356,11 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
         # "Cheapest" is the cheapest, whatever its software; the two recommendations prefer a
         # card whose software stack is known to work (bitsandbytes, flash-attention and many
         # kernels lag on ROCm and oneAPI), and fall back to the others when none qualifies.
-        chosen.append((max(viable, key=lambda c: (_software_known_good(c), _value(c),
-                                                  -c.plan.total_usd)), "best value"))
+        # "Best value" is only ever a plan the budget allows.
         within = [c for c in viable if c.plan.within_budget]
+        if within:
+            chosen.append((max(within, key=lambda c: (_software_known_good(c), _value(c),
+                                                      -c.plan.total_usd)), "best value"))
         if within:
             status = "ok"
             chosen.append((max(within, key=lambda c: (_software_known_good(c), c.speed,
@@ -376,7 +381,8 @@ def plan_upgrades(profile: RigProfile, goal: Goal, budget_usd: float | None, fac
     now = _now(goal, rig, needs, catalog, keep.plan)
     closest = max((c.plan.after.vram_gib or 0.0 for c in configs), default=0.0)
     return build_result(goal, rig, now, plans, status, budget_usd, facts, offer, spot,
-                        len(configs), settings=fixes, closest_gib=closest, view=view)
+                        len(configs), settings=fixes, closest_gib=closest, view=view,
+                        rent_goal=buy_goal.label)
 
 
 #: The label of a plan shown only to say what stops it: it is never advice to buy.

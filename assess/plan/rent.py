@@ -82,7 +82,7 @@ def judge_offer(goal: Goal, offer: CloudOfferEntry, catalog: Catalog) -> RentOff
         entry = catalog.gpu(offer.gpu_id)
     except KeyError:
         return None
-    target = gpu_from_entry(entry)
+    target = gpu_from_entry(entry, drives_display=False)  # a cloud GPU drives no desktop
     if isinstance(goal, WorkloadGoal):
         outcome = workload_outcome(goal, target, gpus=offer.gpu_count)
     else:
@@ -114,6 +114,19 @@ def cheapest_offers(goal: Goal, catalog: Catalog) -> tuple[RentOffer | None, Ren
 def local_usd_per_hour(load_w: float | None, kwh: float) -> float | None:
     """Electricity cost of one hour of local work."""
     return None if load_w is None else load_w / 1000.0 * kwh
+
+
+def rent_per_hour_here(offer: RentOffer, here: GpuOutcome) -> float:
+    """What renting costs for the work one hour here does: the offer's price scaled by how much
+    faster (or slower) it does the same run, so buying and renting price one job. The hourly
+    price itself where either run time is unknown."""
+    there = offer.run_hours if offer.run_hours else None
+    local = here.run_hours
+    if there is None or not local:
+        there, local = offer.outcome.query_seconds, here.query_seconds
+    if not there or not local:
+        return offer.usd_per_hour
+    return offer.usd_per_hour * there / local
 
 
 def break_even_hours(purchase_usd: float, rent_usd_per_hour: float,

@@ -13,6 +13,7 @@ from rigready.assess.plan.settings import SettingFix
 
 # re-exported: callers import the verdict words from here
 from rigready.assess.plan.verdicts import VERDICT_TEXT as VERDICT_TEXT
+from rigready.assess.plan.verdicts import need_words
 from rigready.assess.plan.verdicts import verdict_text as verdict_text
 
 PlanStatus = Literal["no upgrade needed", "tight fit", "a setting reaches the goal", "ok",
@@ -39,6 +40,15 @@ class After:
     #: Watts the PC draws while working (None: unknown).
     load_w: float | None
     reasons: tuple[str, ...]
+    #: GPU memory free for the job (the card less what the desktop keeps), GiB; None: all.
+    free_gib: float | None = None
+
+    @property
+    def sizes(self) -> str:
+        """``20.4 of 24.0 GiB`` (or ``... of the 23.0 GiB free (24 GiB card)``); "" unknown."""
+        if self.total_gib is None or self.vram_gib is None:
+            return ""
+        return need_words(self.total_gib, self.vram_gib, self.free_gib)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +128,8 @@ class RentSummary:
     #: The spot offer is cheaper by the hour and for the job, so worth a mention (its line is
     #: written where today's date is known, to date and age-check its price: ``rent_notes``).
     spot_cheaper: bool = False
+    #: The job the offer is priced for (the same one the purchase plans are checked against).
+    verified_goal: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +154,23 @@ class PlanResult:
     inference: bool = False
     #: Settings tried on the current GPU before any purchase, reaching ones first.
     settings: tuple[SettingFix, ...] = ()
+    #: Why no card could be offered (a virtual machine, a laptop...), said first; "" for a PC
+    #: that takes one.
+    no_card_reason: str = ""
+
+    @property
+    def headline(self) -> str:
+        """The answer's first sentence (the real reason first where no card can be added)."""
+        text = self.summary
+        cut = text.find(". ")
+        return text if cut < 0 else text[:cut + 1]
+
+    @property
+    def weighed(self) -> str:
+        """What was weighed, in words: ``53 configurations weighed``, or, where no card can
+        be added, that only the PC as it is was."""
+        if self.considered <= 1 and self.no_card_reason:
+            return "only this PC as it is was weighed: " + self.no_card_reason.split(":")[0] + \
+                (" takes no card" if "virtual machine" in self.no_card_reason else
+                 " whose GPU cannot be swapped" if "laptop" in self.no_card_reason else "")
+        return f"{self.considered} configuration{'s' if self.considered != 1 else ''} weighed"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rigready.assess.estimate import GpuTarget, gpu_from_info
+from rigready.assess.estimate import GpuTarget, gpu_from_profile
 from rigready.assess.formfactor import form_factor_of, gpu_is_mobile
 from rigready.assess.hardware import GpuInfo, RigProfile
 from rigready.assess.match import match_gpu
@@ -56,6 +56,15 @@ class RigState:
     thunderbolt: bool | None = None
     #: A small case (all-in-one, mini PC): a full-size card may not fit.
     compact: bool = False
+
+    @property
+    def desktop_on_gpu(self) -> bool:
+        """Whether a card put in this PC would drive its desktop (and keep memory for it): not
+        on a VM or server, nor where the card it has today is known to drive no display."""
+        if self.form in ("vm", "server"):
+            return False
+        shown = self.gpu_target.drives_display if self.gpu_target else None
+        return shown is not False
 
     @property
     def takes_internal_gpu(self) -> bool:
@@ -141,7 +150,7 @@ def rig_state(profile: RigProfile, catalog: Catalog) -> RigState:
     laptop = False
     if gpu is not None:
         entry = match_gpu(gpu, catalog.gpus).entry
-        target = gpu_from_info(gpu, catalog.gpus)
+        target = gpu_from_profile(profile, catalog.gpus)
         laptop = gpu_is_mobile(gpu) or (entry is not None and entry.segment == "laptop")
         if target is None:
             notes.append(f"{gpu.name}: VRAM unknown, treated as no usable GPU")
@@ -182,9 +191,11 @@ def rig_state(profile: RigProfile, catalog: Catalog) -> RigState:
 
 
 def gpu_label(entry: GpuEntry) -> str:
-    """A short display name (``RTX 3060 12 GB``) without the brand words."""
+    """A short display name (``RTX 3060 12 GB``) without the brand words; ``(used)`` where the
+    price is a used-market one."""
     words = [w for w in entry.name.split() if w not in _BRANDS]
-    return " ".join(words) or entry.name
+    label = " ".join(words) or entry.name
+    return f"{label} (used)" if entry.price_kind == "used" else label
 
 
 _BRANDS = frozenset({"NVIDIA", "GeForce", "AMD", "Radeon", "Intel"})

@@ -14,9 +14,15 @@ from dataclasses import dataclass, replace
 
 from rigready.assess.estimate import estimate
 from rigready.assess.estimate.inputs import Workload
-from rigready.assess.plan.goal import REACHED, WorkloadGoal, run_estimate, workload_outcome
+from rigready.assess.plan.goal import (
+    REACHED,
+    GpuOutcome,
+    WorkloadGoal,
+    run_estimate,
+    workload_outcome,
+)
 from rigready.assess.plan.rig import RigState
-from rigready.assess.plan.verdicts import verdict_text
+from rigready.assess.plan.verdicts import need_words, verdict_text
 from rigready.assess.units import GIB
 
 _SLOWER = re.compile(r"\s*\([^)]*slower[^)]*\)")
@@ -41,6 +47,13 @@ class SettingFix:
     keeps_goal: bool = True
     #: The changed workload (None for CPU offload, which changes no setting of the job).
     workload: Workload | None = None
+    #: GPU memory free for the job (the card less what the desktop keeps); None: all of it.
+    free_gib: float | None = None
+
+    @property
+    def sizes(self) -> str:
+        """``9.5 of 24.0 GiB`` (or ``... of the 11.0 GiB free (12 GiB card)``)."""
+        return need_words(self.need_gib, self.vram_gib, self.free_gib)
 
     @property
     def reached(self) -> bool:
@@ -66,10 +79,11 @@ class SettingFix:
         """``QLoRA (4-bit base): 9.5 of 24.0 GiB, fits; one run about 1.2x the time``; for CPU
         offload the memory the job needs and the GPU holds, without repeating "offload"."""
         if self.verdict == "offload":
-            return (f"{self.change}: needs {self.need_gib:.1f} GiB, the GPU holds "
-                    f"{self.vram_gib:.1f}; {self.cost}")
-        return (f"{self.change}: {self.need_gib:.1f} of {self.vram_gib:.1f} GiB, "
-                f"{verdict_text(self.verdict)}; {self.cost}")
+            room = (f"{self.free_gib:.1f} GiB free on the GPU ({self.vram_gib:.0f} GiB card)"
+                    if self.free_gib is not None and self.free_gib < self.vram_gib - 0.05
+                    else f"the GPU holds {self.vram_gib:.1f}")
+            return f"{self.change}: needs {self.need_gib:.1f} GiB, {room}; {self.cost}"
+        return f"{self.change}: {self.sizes}, {verdict_text(self.verdict)}; {self.cost}"
 
 
 _MARKS = {"fits": "works", "tight": "tight", "offload": "slow"}
@@ -104,7 +118,7 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState, *,
         out = workload_outcome(changed, target, ram, gpus=wl.gpus)
         if out.need_gib is None or out.vram_gib is None:
             continue
-        cost = _cost(base.run_hours, out.run_hours)
+        cost = _cost(base, out)
         # the estimator's label may carry its own rough cost ("(about 30% slower)"); the run
         # time re-estimated here replaces it, so one line never states two figures
         change = _SLOWER.sub("", sugg.change) if cost != "time not estimated" else sugg.change
@@ -114,14 +128,15 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState, *,
         keeps = (wl.seq_len >= asked.seq_len and wl.new_tokens >= asked.new_tokens
                  and (wl.image_size or 0) >= (asked.image_size or 0))
         fixes.append(SettingFix(change, out.verdict, out.need_gib, out.vram_gib,
-                                changed.label, cost, keeps, wl))
+                                changed.label, cost, keeps, wl, free_gib=out.free_gib))
     if base.verdict == "offload":
         slow = run_estimate(goal, target, ram).verdict
         factor = slow.offload_slowdown if slow is not None else None
         fixes.append(SettingFix(
             "CPU offload (keep part of the model in system RAM)", "offload",
             base.need_gib or 0.0, target.vram_bytes / GIB, goal.label,
-            f"about {factor:.1f}x slower" if factor else "much slower (slowdown unknown)"))
+            f"about {factor:.1f}x slower" if factor else "much slower (slowdown unknown)",
+            free_gib=target.job_bytes / GIB))
     # Reaching first, and among those the ones that settle it (the job as asked, with room);
     # within each group the estimator's order, which is the smallest change first
     # (checkpointing before QLoRA before a shorter sequence).
@@ -129,7 +144,12 @@ def setting_fixes(goal: WorkloadGoal, rig: RigState, *,
                                               f.verdict == "tight")))
 
 
-def _cost(before: float | None, after: float | None) -> str:
+def _cost(base: GpuOutcome, changed: GpuOutcome) -> str:
+    """The changed job's run time against the job as asked (from the speeds when the job as
+    asked, not fitting, has no run time of its own)."""
+    before, after = base.run_hours, changed.run_hours
+    if (before is None or after is None) and base.tokens_per_s and changed.tokens_per_s:
+        before, after = 1.0 / base.tokens_per_s, 1.0 / changed.tokens_per_s
     if before is None or after is None or before <= 0:
         return "time not estimated"
     ratio = after / before

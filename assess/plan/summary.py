@@ -33,7 +33,7 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                  offer: RentOffer | None, spot: RentOffer | None,
                  considered: int, settings: tuple[SettingFix, ...] = (),
                  closest_gib: float | None = None,
-                 view: PriceView | None = None) -> PlanResult:
+                 view: PriceView | None = None, rent_goal: str = "") -> PlanResult:
     """Put the ranked plans, the rent side, the summary and the assumptions together.
 
     ``closest_gib``: the most GPU memory any plan considered would give (for the summary when
@@ -43,9 +43,13 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
     primary = next((p for p in plans if "best within budget" in p.labels), None) or (
         plans[0] if plans and plans[0].viable else None)
     why = ""
+    reason = "" if status in _NO_PURCHASE else no_card_reason(rig)
     if status == "blocked" and plans:
         fails = plans[0].checks_with("fail")
         why = f" ({fails[0].detail.split(':')[0]})" if fails else ""
+    elif reason and not plans:
+        why = (" (a virtual machine takes no card)" if rig.form == "vm" else
+               " (a laptop's GPU cannot be swapped)" if rig.laptop else "")
     advice = _setting_advice(settings) if status == "a setting reaches the goal" else advise(
                     status=status, plan_title=primary.title if primary else None,
                     purchase_usd=primary.total_usd if primary else None,
@@ -61,26 +65,32 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
             f"{c.name} ({c.detail.split(':')[0]})" for c in primary.risks)
             + f". If they pass: {advice.text}")
     rent_reasons = []
-    if offer is not None and primary is not None and primary.after.run_hours and offer.run_hours:
-        ratio = primary.after.run_hours / offer.run_hours
-        if ratio > 1.2:
-            rent_reasons.append(f"the rented {offer.gpu_name} does this job about {ratio:.1f}x "
-                                f"faster than the {primary.title} plan, so renting needs fewer "
-                                "hours than the break-even counts")
+    if offer is not None and primary is not None and primary.after.run_hours and offer.run_hours \
+            and primary.items:
+        here, there = primary.after.run_hours, offer.run_hours
+        if abs(here / there - 1.0) > 0.2:
+            money = view_or_usd(view).money
+            rate = offer.usd_per_hour * there / here
+            rent_reasons.append(
+                f"one job, both ways: a run takes {there:,.1f} h on the rented "
+                f"{offer.gpu_name} and {here:,.1f} h with the {primary.title} plan, so renting "
+                f"the same work costs about {money(round(rate, 2))} per hour of work at home; "
+                "the break-even counts hours at home at that price")
     # A spot offer is only worth a mention when it is cheaper by the hour and for the job; a
     # faster, dearer spot GPU next to a cheap on-demand one reads as nonsense.
     spot_cheaper = spot is not None and (offer is None or (
         spot.usd_per_hour < offer.usd_per_hour and _run_cost(spot) < _run_cost(offer)))
     rent = RentSummary(offer=offer, spot=spot,
                        break_even_hours=primary.break_even_hours if primary else None,
-                       advice=advice, reasons=tuple(rent_reasons), spot_cheaper=spot_cheaper)
+                       advice=advice, reasons=tuple(rent_reasons), spot_cheaper=spot_cheaper,
+                       verified_goal=rent_goal or goal.label)
     reasons = list(rig.notes)
     if settings and status not in ("a setting reaches the goal", "tight fit") and plans:
         best = settings[0]
         gpu = rig.gpu_target.name if rig.gpu_target else "GPU"
         reasons.append(f"no setting change reaches the goal on the {gpu}, so the plans buy "
-                       f"hardware: the closest, {best.change}, needs {best.need_gib:.1f} of "
-                       f"{best.vram_gib:.1f} GiB ({verdict_text(best.verdict)})")
+                       f"hardware: the closest, {best.change}, needs {best.sizes} "
+                       f"({verdict_text(best.verdict)})")
     return PlanResult(goal_label=goal.label, status=status,
                       summary=_summary(status, now, plans, budget, rig, settings, closest_gib,
                                        view),
@@ -88,7 +98,7 @@ def build_result(goal: Goal, rig: RigState, now: Plan, plans: tuple[Plan, ...],
                       assumptions=_assumptions(goal, rig, facts, bool(plans)), facts=facts,
                       reasons=tuple(reasons), considered=considered,
                       inference=isinstance(goal, WorkloadGoal) and not goal.workload.training,
-                      settings=settings)
+                      settings=settings, no_card_reason=reason)
 
 
 def _now_after(now: Plan, rig: RigState) -> After:
@@ -103,7 +113,7 @@ def _now_after(now: Plan, rig: RigState) -> After:
 def _setting_advice(settings: tuple[SettingFix, ...]) -> Advice:
     fix = settings[0]
     return Advice("use your PC", f"Use your PC with {fix.change}: no purchase needed "
-                  f"({fix.need_gib:.1f} of {fix.vram_gib:.1f} GiB, {fix.cost}).")
+                  f"({fix.sizes}, {fix.cost}).")
 
 
 def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: float | None,
@@ -112,43 +122,62 @@ def _summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...], budget: flo
     if status == "a setting reaches the goal":
         fix = settings[0]
         return (f"No purchase needed: {fix.change} makes it fit on this PC's GPU "
-                f"({fix.need_gib:.1f} of {fix.vram_gib:.1f} GiB, {verdict_text(fix.verdict)}; "
+                f"({fix.sizes}, {verdict_text(fix.verdict)}; "
                 f"{fix.cost}), re-verified for: {fix.verified_goal}.")
     if status == "tight fit":
         return _tight_summary(now, settings)
-    text = _purchase_summary(status, now, plans, budget, rig, closest_gib, view)
+    reason = "" if status in _NO_PURCHASE else no_card_reason(rig)
+    no_card = reason and not any(p.items and p.items[0].kind == "gpu" for p in plans)
+    if no_card:
+        # the real reason comes first, and no "no card in the catalog is big enough"
+        need = now.after.total_gib
+        text = reason + (f" The goal needs {need:.1f} GiB of GPU memory." if need else "")
+        if plans:
+            text += " " + _purchase_summary(status, now, plans, budget, rig, closest_gib, view)
+    else:
+        text = _purchase_summary(status, now, plans, budget, rig, closest_gib, view)
+        if reason:
+            text = f"{reason} {text}"
     first = plans[0] if plans else None
     if first is not None and first.viable and not first.ready_to_buy:
         text += (" Not ready to buy until you check: "
                  + "; ".join(c.name for c in first.risks) + ".")
-    if rig.form == "vm" and status not in _NO_PURCHASE:
-        text += (" This is a virtual machine: its GPU, RAM and vCPUs come with the instance, so "
-                 "the answer is a bigger instance or another offer, not a purchase.")
-    if rig.form == "unknown" and not rig.laptop and status not in (
-            *_NO_PURCHASE, "a setting reaches the goal"):
-        text += (" The form factor is unknown (desktop or laptop?), so no graphics card was "
-                 "offered: if this is a desktop, say so (plan --form-factor desktop) to see the "
-                 "cards that would reach the goal.")
-    if rig.laptop and rig.thunderbolt is False and status != "no upgrade needed":
-        # no card was offered at all: say why, so "no upgrade reaches it" is not read as "no
-        # card in the catalog is big enough"
-        text += (" This is a laptop without Thunderbolt/USB4: a graphics card can be neither "
-                 "installed nor attached, so no GPU is offered; what helps is a setting, more "
-                 "RAM where it is not soldered, or renting.")
     return text
+
+
+def no_card_reason(rig: RigState) -> str:
+    """Why no graphics card can be bought for this PC (or only an external one), said first
+    in a plan; "" for a desktop or server that takes one."""
+    if rig.form == "vm":
+        return ("This is a virtual machine: no card can be added to it. Its GPU, RAM and vCPUs "
+                "come with the instance, so the answer is a bigger instance or another cloud "
+                "offer, not a purchase.")
+    if rig.laptop and rig.thunderbolt is False:
+        return ("This is a laptop: its GPU is soldered to the board and cannot be swapped, and "
+                "without Thunderbolt/USB4 no external GPU can be attached. What helps is a "
+                "setting, more RAM where it is not soldered, or renting.")
+    if rig.laptop:
+        return ("This is a laptop: its GPU cannot be swapped; a card can only be attached "
+                "outside, in an enclosure on a Thunderbolt/USB4 port.")
+    if rig.form == "unknown":
+        return ("The form factor is unknown (desktop or laptop?), so no graphics card was "
+                "offered: if this is a desktop, say so (plan --form-factor desktop) to see the "
+                "cards that would reach the goal.")
+    return ""
 
 
 def _tight_summary(now: Plan, settings: tuple[SettingFix, ...]) -> str:
     """A fit inside the estimate's error band: what margin, and what would give room."""
     a = now.after
-    margin = (f": it needs {a.total_gib:.1f} of {a.vram_gib:.1f} GiB, only "
-              f"{a.vram_gib - a.total_gib:.1f} GiB to spare, inside the estimate's measured "
-              "error band, so it may run out of memory" if a.total_gib and a.vram_gib else "")
+    room = a.free_gib if a.free_gib is not None else a.vram_gib
+    margin = (f": it needs {a.sizes}, only {room - a.total_gib:.1f} GiB to spare, inside the "
+              "estimate's measured error band, so it may run out of memory"
+              if a.total_gib and room else "")
     text = f"Fits tightly on this PC as it is{margin}."
     if settings:
         fix = settings[0]
-        return (text + f" For room, free: {fix.change} ({fix.need_gib:.1f} of "
-                f"{fix.vram_gib:.1f} GiB, {verdict_text(fix.verdict)}; {fix.cost}).")
+        return (text + f" For room, free: {fix.change} ({fix.sizes}, "
+                f"{verdict_text(fix.verdict)}; {fix.cost}).")
     return text + (" No setting change gives it room on this GPU; a shorter sequence, a "
                    "smaller batch or a GPU with more memory would.")
 
@@ -160,8 +189,7 @@ def _purchase_summary(status: PlanStatus, now: Plan, plans: tuple[Plan, ...],
     money = view_or_usd(view).money
     a = now.after
     if status == "no upgrade needed":
-        need = f" ({a.total_gib:.1f} of {a.vram_gib:.1f} GiB)" if a.total_gib and a.vram_gib \
-            else ""
+        need = f" ({a.sizes})" if a.sizes else ""
         return f"No upgrade needed: this PC already reaches the goal{need}{_split_note(rig, a)}."
     first = plans[0] if plans else None
     if status == "ok" and first is not None:

@@ -13,6 +13,14 @@ def verdict_text(verdict: str) -> str:
     return VERDICT_TEXT.get(verdict, verdict)
 
 
+def need_words(need_gib: float, vram_gib: float, free_gib: float | None = None) -> str:
+    """``20.4 of 24.0 GiB``, or, where the desktop or other programs keep part of the card,
+    ``11.2 of the 11.0 GiB free (12 GiB card)``."""
+    if free_gib is not None and free_gib < vram_gib - 0.05:
+        return f"{need_gib:.1f} of the {free_gib:.1f} GiB free ({vram_gib:.0f} GiB card)"
+    return f"{need_gib:.1f} of {vram_gib:.1f} GiB"
+
+
 def gpu_words(gpu_name: str | None, vram_gib: float | None) -> str:
     """``NVIDIA GeForce RTX 3060 (12 GiB)``; a GPU whose memory was not read says so (it is
     not "no GPU"); ``no GPU`` only when there is none."""

@@ -182,6 +182,14 @@ def _rows(kind: str, cat: Catalog) -> tuple[list[str], list[list[str]], tuple[in
         return (["id", "price", "currency", "date", "source"],
                 [[o.id, f"{o.price:,.2f}", o.currency, str(o.price_date), o.price_source[:60]]
                  for o in cat.price_overrides], (1,))
+    if kind == "stacks":
+        return (["id", "stack", "method", "params", "VRAM GB", "card GB", "max tokens",
+                 "read on"],
+                [[f.id, f.stack, f.method, f"{f.params_b:g}B",
+                  "-" if f.vram_gb is None else f"{f.vram_gb:g}",
+                  "-" if f.card_gb is None else f"{f.card_gb:g}",
+                  "-" if f.max_context_tokens is None else f"{f.max_context_tokens:,}",
+                  str(f.source_date)] for f in cat.stack_figures], (3, 4, 5, 6))
     return (["id", "provider", "instance", "GPUs", "$/h", "spot", "date"],
             [[o.id, o.provider, o.instance, f"{o.gpu_count} x {o.gpu_id}",
               f"{o.usd_per_hour:g}", "yes" if o.spot else "no", str(o.price_date)]

@@ -142,16 +142,45 @@ def add_profile_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_gpu_memory_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--vram-gib`` and ``--free-gib``: what the user says of the GPU's memory (used by
+    ``estimate``, ``plan`` and ``score``, read by :func:`load_rig`)."""
+    parser.add_argument(
+        "--vram-gib", metavar="GIB", type=number_between(0, 2**14, low_open=True),
+        help="the GPU's memory when detection could not read it (a driver not loaded, a "
+        "profile without vram_bytes)")
+    parser.add_argument(
+        "--free-gib", metavar="GIB", type=number_between(0, 2**14, low_open=True),
+        help="GPU memory a job may use: the card's total less what the desktop and other "
+        "programs hold (nvidia-smi lists them). Default: read on this PC; for a saved "
+        "profile or a catalog card that drives the display, a desktop's typical 1.0 GiB is "
+        "kept for it")
+
+
 def load_rig(args: argparse.Namespace) -> RigProfile:
-    """The profile named by ``--profile``, else a live detection of this PC."""
-    from rigready.assess.profile import load_profile
+    """The profile named by ``--profile``, else a live detection of this PC, with what
+    ``--vram-gib`` and ``--free-gib`` say of its GPU.
+
+    Raises:
+        UsageError: ``--vram-gib``/``--free-gib`` for a PC without a GPU, or more free memory
+            than the card has.
+    """
+    from rigready.assess.profile import ProfileError, load_profile, with_stated_gpu
 
     path: Path | None = getattr(args, "profile", None)
     if path is not None:
-        return load_profile(path)
-    from rigready.assess.detect import detect_rig
+        profile = load_profile(path)
+    else:
+        from rigready.assess.detect import detect_rig
 
-    return detect_rig(check_torch=bool(getattr(args, "check_torch", False)))
+        profile = detect_rig(check_torch=bool(getattr(args, "check_torch", False)))
+    vram = getattr(args, "vram_gib", None)
+    free = None if getattr(args, "gpu", None) else getattr(args, "free_gib", None)
+    try:
+        return with_stated_gpu(profile, vram_bytes=None if vram is None else int(vram * 2**30),
+                               free_for_job_bytes=None if free is None else int(free * 2**30))
+    except ProfileError as exc:
+        raise UsageError(f"--vram-gib/--free-gib: {exc.problem}") from None
 
 
 def print_json(data: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +16,22 @@ from rigready.assess.estimate import (
     estimate,
     estimate_to_dict,
     gpu_from_entry,
-    gpu_from_info,
+    gpu_from_profile,
     resolve_model,
     speed_lines,
+    with_free_gib,
 )
 from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH
 from rigready.assess.estimate.estimator import assumptions, error_band
 from rigready.assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
+from rigready.assess.estimate.language.llamacpp import plan_to_dict
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.measure.result import MeasuredRun
 from rigready.assess.names import NameLookupError, find_gpu
 from rigready.assess.units import GIB
 from rigready.catalog import Catalog, default_catalog
 from rigready.desktop.commands.common import (
+    add_gpu_memory_arguments,
     int_between,
     number_between,
     positive_float,
@@ -47,8 +51,9 @@ from rigready.desktop.defaults import (
     DEFAULT_NEW_TOKENS,
     DEFAULT_SEQ_LEN,
     default_checkpointing,
+    llamacpp_ctx,
 )
-from rigready.desktop.usecases.answers import cpu_answer, limits_text
+from rigready.desktop.usecases.answers import FirstLine, cpu_answer, first_line, limits_text
 from rigready.desktop.usecases.errors import UsageError
 
 
@@ -72,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="use the best GPU of a saved rig profile")
     p.add_argument("--tflops", type=number_between(0, 1e6, low_open=True),
                    help="measured matmul TFLOP/s (replaces the datasheet peak)")
+    add_gpu_memory_arguments(p)
     add_run_arguments(p)
     add_runtime_arguments(p)
     p.add_argument("--electricity-usd-kwh", type=positive_float,
@@ -145,61 +151,82 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
                     head=getattr(args, "head", DEFAULT_HEAD))
 
 
-def _target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None, int | None]:
-    """The GPU and the RAM available for offloading (from a profile)."""
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What the job runs on: the GPU (None: none, or its memory unread), the RAM."""
+
+    gpu: GpuTarget | None
+    #: Free RAM for offloading and the CPU's answer.
+    ram_available: int | None
+    #: The memory facts of the profile (or of this PC for a catalog GPU), for llama.cpp.
+    memory: object | None
+    #: A GPU whose memory was not read: it is a GPU, not "no GPU".
+    unread_gpu: str | None = None
+
+
+def _where(args: argparse.Namespace, cat: Catalog) -> _Where:
+    """The GPU (a catalog card, or the profile's / this PC's with what the user said of it)
+    and the RAM.
+
+    Raises:
+        UsageError: an unknown or ambiguous GPU name, ``--vram-gib`` with a catalog card, or
+            ``--free-gib`` beyond the card.
+    """
     if args.gpu:
         try:
             entry = find_gpu(args.gpu, cat.gpus)
         except NameLookupError as exc:
             raise UsageError(str(exc)) from None
-        return gpu_from_entry(entry), None
+        if args.vram_gib:
+            raise UsageError("--vram-gib is for a GPU whose memory was not read; a catalog "
+                             f"card has its own ({entry.name}: {entry.vram_gib:g} GiB)")
+        gpu = gpu_from_entry(entry)
+        if args.free_gib:
+            try:
+                gpu = with_free_gib(gpu, args.free_gib)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+        return _Where(gpu, None, None if args.ram_gib else _this_pc_memory())
     from rigready.desktop.commands.common import load_rig
 
     profile = load_rig(args)
     ram = profile.memory.available_bytes or profile.memory.total_bytes
+    mine = gpu_from_profile(profile, cat.gpus)
     best = profile.best_gpu
-    if best is None:
-        return None, ram
-    return gpu_from_info(best, cat.gpus), ram
+    unread = best.name if best is not None and mine is None else None
+    return _Where(mine, ram, profile.memory, unread)
 
 
-def _llamacpp_target(args: argparse.Namespace, cat: Catalog) -> tuple[GpuTarget | None,
-                                                                      object | None]:
-    """The GPU, and the memory facts of the profile, or of this PC for a catalog GPU (unless
-    --ram-gib says how much RAM there is)."""
-    if args.gpu:
-        gpu, _ = _target(args, cat)
-        if args.ram_gib:
-            return gpu, None
-        from rigready.assess.detect._fs import SysRoot
-        from rigready.assess.detect.memory import probe_memory
+def _this_pc_memory() -> object | None:
+    """This PC's RAM for a catalog GPU's llama.cpp answer; a failed probe leaves it unknown
+    (the estimate says so)."""
+    from rigready.assess.detect._fs import SysRoot
+    from rigready.assess.detect.memory import probe_memory
 
-        try:  # this PC's RAM; a failed probe leaves it unknown (the estimate says so)
-            memory, _ = probe_memory(SysRoot("/"))
-        except OSError:
-            return gpu, None
-        return gpu, memory
-    from rigready.desktop.commands.common import load_rig
-
-    profile = load_rig(args)
-    best = profile.best_gpu
-    return (gpu_from_info(best, cat.gpus) if best else None), profile.memory
+    try:
+        memory, _ = probe_memory(SysRoot("/"))
+    except OSError:
+        return None
+    return memory
 
 
 def _run(args: argparse.Namespace) -> int:
     cat = default_catalog()
     # sizes are checked by estimate(), so that a bad one gives one clear line
     wl = workload_from_args(args)
-    if wants_llamacpp(args):
-        try:
-            shape = resolve_model(args.model, cat.models)
-        except EstimateError as exc:
-            raise UsageError(str(exc)) from None
-        gpu, memory = _llamacpp_target(args, cat)
-        return run_llamacpp(args, shape, gpu, ram_target(args, memory))
+    llamacpp = wants_llamacpp(args)
     try:
         shape = resolve_model(args.model, cat.models)
-        gpu, ram = _target(args, cat)
+    except EstimateError as exc:
+        raise UsageError(str(exc)) from None
+    where = _where(args, cat)
+    if llamacpp:
+        gpu = None if where.gpu is None else where.gpu.for_the_job()
+        ctx = llamacpp_ctx(wl, args.ctx)
+        return run_llamacpp(args, shape, gpu, ram_target(args, where.memory), ctx=ctx,
+                            unread_gpu=where.unread_gpu, card=where.gpu)
+    gpu, ram = where.gpu, where.ram_available
+    try:
         if gpu is not None and args.tflops:
             from dataclasses import replace
 
@@ -216,17 +243,20 @@ def _run(args: argparse.Namespace) -> int:
         from rigready.desktop.usecases.measure import corrected_here, measured_history
 
         est = corrected_here(est, measured_history())
+    first = first_line(est, ram=ram_target(args, where.memory), ram_available=ram,
+                       stack_figures=cat.stack_figures, unread_gpu=where.unread_gpu,
+                       ctx=args.ctx)
     if not args.measure:
         if args.json:
-            print_json(estimate_json(est, ram))
+            print_json(estimate_json(est, ram, first))
         else:
-            print(render_estimate(est, ram))
+            print(render_estimate(est, ram, first))
         return 0
-    return _measure(args, shape, est, here, ram)
+    return _measure(args, shape, est, here, ram, first)
 
 
 def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: bool,
-             ram: int | None) -> int:
+             ram: int | None, first: FirstLine | None = None) -> int:
     """``--measure``: run the job here, then print the estimate beside the measurement."""
     from rigready.desktop.usecases.measure import (
         MeasureError,
@@ -253,9 +283,9 @@ def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: b
         raise UsageError(str(exc)) from None
     run = outcome.run
     if args.json:
-        print_json({**estimate_json(est, ram), "measured": measured_to_dict(run)})
+        print_json({**estimate_json(est, ram, first), "measured": measured_to_dict(run)})
     else:
-        print(render_estimate(est, ram))
+        print(render_estimate(est, ram, first))
         print("\n" + "\n".join(render_measured(run)))
     if outcome.saved_problem:
         print(f"rigready: warning: {outcome.saved_problem}", file=sys.stderr)
@@ -283,30 +313,45 @@ def _gib(value: float) -> str:
     return f"{value / GIB:6.2f} GiB"
 
 
-def estimate_json(est: Estimate, ram_available: int | None) -> dict[str, object]:
-    """``estimate --json``: the estimate, plus ``cpu``, the same yes/no the text output and
-    the page give a PC without a GPU (null when there is a GPU to judge)."""
+def estimate_json(est: Estimate, ram_available: int | None,
+                  first: FirstLine | None = None) -> dict[str, object]:
+    """``estimate --json``: the estimate, plus ``answer`` (the first line: ``status``,
+    ``sentence``, ``route``, ``notes``), ``llamacpp`` (the same model as a GGUF in a
+    llama.cpp-based app, running a decoder; else null) and ``cpu``, the same yes/no the text
+    output and the page give a PC without a GPU (null when there is a GPU to judge)."""
     cpu = None
-    if est.gpu is None:
+    extra: dict[str, object] = {}
+    if first is not None:
+        a = first.answer
+        extra = {"answer": {"status": a.status, "sentence": a.sentence, "route": a.route or None,
+                            "notes": list(a.notes)},
+                 "llamacpp": plan_to_dict(first.gguf) if first.gguf is not None else None}
+    unread = first.unread_gpu if first is not None else None
+    extra["gpu_memory_not_read"] = unread
+    if est.gpu is None and unread is None:
         status, answer = cpu_answer(est, ram_available)
         cpu = {"verdict": status, "answer": answer,
                "ram_needed_gib": round(est.memory.allocated / GIB, 2),
                "ram_available_gib": None if ram_available is None
                else round(ram_available / GIB, 2)}
-    return {**estimate_to_dict(est), "cpu": cpu}
+    return {**extra, **estimate_to_dict(est), "cpu": cpu}
 
 
-def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
-    """The estimate as plain text: breakdown, verdict (or the CPU's yes/no), limits,
-    suggestions, time. ``ram_available``: free RAM, for the CPU answer of a PC without a GPU."""
+def render_estimate(est: Estimate, ram_available: int | None = None,
+                    first: FirstLine | None = None) -> str:
+    """The estimate as plain text: the first line (yes or no, and the route that works),
+    breakdown, verdict (or the CPU's yes/no), limits, suggestions, time. ``ram_available``:
+    free RAM, for the CPU answer of a PC without a GPU."""
     wl, m, t = est.workload, est.memory, est.timing
+    head = [] if first is None else [first.answer.sentence, *(
+        f"  ({n})" for n in first.answer.notes), ""]
     image = est.shape.image is not None
     size = (f"{wl.image_size or est.shape.image_size} px" if image else f"{wl.seq_len} tokens"
             + (f", {wl.new_tokens} new" if not wl.training else ""))
     if image and est.shape.kind == "diffusion" and not wl.training:
         size += f", {wl.sampling_steps} steps"
-    out = [f"{est.shape.name} ({est.shape.params / 1e9:.2f}B parameters, {est.shape.kind}): "
-           f"{wl.method}, {wl.resolved_precision}, batch {wl.batch} x {size}"
+    out = [*head, f"{est.shape.name} ({est.shape.params / 1e9:.2f}B parameters, "
+           f"{est.shape.kind}): {wl.method}, {wl.resolved_precision}, batch {wl.batch} x {size}"
            + (", checkpointing" if wl.checkpointing else "")]
     out.append(f"\nPeak GPU memory (per GPU, during {m.peak_phase})")
     for name, value in m.parts().items():
@@ -318,8 +363,13 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
         out.append(f"\nVerdict on {est.gpu.name}: {v.status.upper()}")
         out.extend(f"  {r}" for r in v.reasons)
         out.append(f"  {limits_text(est)}")
+    if first is not None and first.gguf is not None:
+        g = first.gguf
+        out.append(f"\nIn a llama.cpp-based app ({g.size.ftype}, {g.ctx:,}-token context): "
+                   f"{g.summary} (rigready estimate ... --runtime llama.cpp for the details)")
     if est.gpu is None:
-        out.append(f"\nNo GPU: {cpu_answer(est, ram_available)[1]}")
+        out.append(f"\nGPU: {first.answer.sentence}" if first is not None and first.unread_gpu
+                   else f"\nNo GPU: {cpu_answer(est, ram_available)[1]}")
     if est.suggestions:
         out.append("\nTo make it fit")
         out.extend(f"  - {s.change}: {s.total_bytes / GIB:.1f} GiB ({s.status})"
@@ -328,7 +378,10 @@ def render_estimate(est: Estimate, ram_available: int | None = None) -> str:
     out.append(f"\nHost: RAM {host.ram_bytes / GIB:.1f} GiB (load peak "
                f"{host.load_peak_bytes / GIB:.1f} GiB), disk {host.disk_bytes / GIB:.1f} GiB")
     out.append("\nTime" + (f" ({t.runtime})" if t.runtime else ""))
-    out.extend(f"  {line}" for line in speed_lines(est))
+    if est.verdict is not None and est.verdict.status == "no":
+        out.append("  not estimated: the job does not fit this card")
+    else:
+        out.extend(f"  {line}" for line in speed_lines(est))
     if t.hours is not None:
         out.append(f"  dataset: {t.hours:,.2f} h"
                    + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rigready.assess.estimate import EstimateError, GpuTarget, ModelShape
+from rigready.assess.estimate.answer import llamacpp_answer
 from rigready.assess.estimate.language.gguf import FILE_TYPES, KV_TYPES, normalise_quant
 from rigready.assess.estimate.language.llamacpp import (
     LlamaCppPlan,
@@ -15,6 +16,8 @@ from rigready.assess.estimate.language.llamacpp import (
 )
 from rigready.assess.units import GIB
 from rigready.desktop.commands.common import int_between, number_between, print_json
+from rigready.desktop.defaults import DEFAULT_CTX, DEFAULT_KV_TYPE, DEFAULT_QUANT
+from rigready.desktop.usecases.answers import memory_not_read
 from rigready.desktop.usecases.errors import UsageError
 
 RUNTIMES = ("transformers", "llama.cpp")
@@ -25,12 +28,16 @@ def add_runtime_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runtime", default="transformers",
                    help="transformers (PyTorch, the default) or llama.cpp (GGUF files, as "
                    "Ollama and LM Studio run them)")
-    p.add_argument("--quant", default="Q4_K_M",
-                   help=f"GGUF file type for llama.cpp ({', '.join(FILE_TYPES)}); default Q4_K_M")
-    p.add_argument("--ctx", type=int_between(1, 16_777_216), default=4096,
-                   help="llama.cpp context length in tokens (-c), default 4096")
-    p.add_argument("--kv-type", default="f16",
-                   help=f"llama.cpp KV-cache type ({', '.join(KV_TYPES)}), default f16")
+    p.add_argument("--quant", default=DEFAULT_QUANT,
+                   help=f"GGUF file type for llama.cpp ({', '.join(FILE_TYPES)}); default "
+                   f"{DEFAULT_QUANT}")
+    p.add_argument("--ctx", type=int_between(1, 16_777_216),
+                   help=f"llama.cpp context length in tokens (-c); default {DEFAULT_CTX:,} "
+                   "(Ollama's on cards under 24 GiB), or the prompt plus the tokens to "
+                   "generate when longer")
+    p.add_argument("--kv-type", default=DEFAULT_KV_TYPE,
+                   help=f"llama.cpp KV-cache type ({', '.join(KV_TYPES)}), default "
+                   f"{DEFAULT_KV_TYPE}")
     p.add_argument("--ram-gib", type=number_between(0, 65536, low_open=True),
                    help="system RAM free for the model, GiB (default: from the profile or "
                    "this PC)")
@@ -56,18 +63,27 @@ def wants_llamacpp(args: argparse.Namespace) -> bool:
 
 
 def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | None,
-                 ram: RamTarget) -> int:
-    """Estimate, then print text or JSON."""
+                 ram: RamTarget, *, ctx: int, unread_gpu: str | None = None,
+                 card: GpuTarget | None = None) -> int:
+    """Estimate, then print text or JSON. ``gpu``: the card as the job sees it (its memory
+    free for the job); ``card``: the card itself (for the note on what else holds it);
+    ``unread_gpu``: a GPU whose memory was not read (said first, never "without a GPU")."""
     try:
         quant = normalise_quant(args.quant)
-        result = plan(shape, quant, ctx=args.ctx, kv_type=args.kv_type.strip().lower(),
+        result = plan(shape, quant, ctx=ctx, kv_type=args.kv_type.strip().lower(),
                       gpu=gpu, ram=ram)
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
+    first = (memory_not_read(unread_gpu) + "." if unread_gpu
+             else llamacpp_answer(result).sentence)
+    note = card.free_note() if card is not None else ""
     if args.json:
-        print_json(plan_to_dict(result))
+        print_json({"answer": first, "gpu_memory_not_read": unread_gpu,
+                    "held_source": (card.held_source or None) if card else None,
+                    **plan_to_dict(result)})
     else:
-        print(render_plan(result))
+        print(first + "\n")
+        print(render_plan(result, unread_gpu) + (f"\n  {note}" if note else ""))
     return 0
 
 
@@ -80,12 +96,15 @@ def ram_target(args: argparse.Namespace, memory_info: object | None) -> RamTarge
     return RamTarget(available_bytes=free, bandwidth_gb_s=bandwidth, source=source)
 
 
-def render_plan(p: LlamaCppPlan) -> str:
-    """The llama.cpp estimate as plain text."""
+def render_plan(p: LlamaCppPlan, unread_gpu: str | None = None) -> str:
+    """The llama.cpp estimate as plain text (``unread_gpu``: a GPU whose memory was not read,
+    so the placement shown is the CPU-only one)."""
     s = p.shape
     out = [f"{s.name} ({s.params / 1e9:.2f}B parameters): llama.cpp {p.size.ftype}, "
            f"{p.ctx:,}-token context, KV cache {p.kv_type}"]
-    where = f"on {p.gpu.name}" if p.gpu else "without a GPU"
+    where = (f"on {p.gpu.name}" if p.gpu else
+             f"with nothing on the {unread_gpu} (its memory was not read)" if unread_gpu
+             else "without a GPU")
     out.append(f"\nVerdict {where}: {p.summary}")
     out.append(f"\n  GGUF file       {p.size.total_bytes / 1e9:7.2f} GB "
                f"({p.size.bits_per_weight:.2f} bits per weight)")

@@ -34,6 +34,7 @@ from rigready.catalog import Catalog, default_catalog
 from rigready.catalog.money import PriceView, view_or_usd
 from rigready.catalog.userfiles import output_target, path_exists, write_user_file
 from rigready.desktop.commands.common import (
+    add_gpu_memory_arguments,
     add_profile_argument,
     load_rig,
     output_file,
@@ -81,6 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=f"the most you want to spend (default {DEFAULT_BUDGET_USD:,.0f}, "
                    "as in the Upgrade wizard)")
     add_profile_argument(p)
+    add_gpu_memory_arguments(p)
     p.add_argument("--form-factor", choices=("desktop", "laptop", "server", "vm"),
                    help="what this machine is, when detection could not tell (only a desktop "
                    "or server is offered a card to install)")
@@ -220,18 +222,19 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
     """
     shown = view_or_usd(view)
     now = result.now
-    out = [f"Goal: {result.goal_label}"]
+    out = [result.summary, "", f"Goal: {result.goal_label}"]
     need = f"needs {now.total_gib:.1f} GiB of GPU memory" if now.total_gib is not None else ""
     have = gpu_words(now.gpu_name, now.vram_gib)
     state = have if now.verdict == "no GPU" else f"{have}: {verdict_text(now.verdict)}"
     out.append(f"This PC: {state}" + (f"; the goal {need}" if need else ""))
     if result.budget_usd is not None:
         out.append(f"Budget: ${result.budget_usd:,.2f}")
-    out += ["", result.summary]
+
     if result.settings:
         out += ["", "Settings first (each re-verified on this PC's GPU)"]
         for fix in result.settings:
             out.append(f"  [{fix.mark:>5}] {fix.describe()}")
+    warned: set[tuple[str, str]] = set()  # each old price is said once per answer
     for n, plan in enumerate(result.plans, 1):
         labels = ", ".join(plan.labels)
         over = f", {shown.money(plan.over_budget_usd)} over budget" if plan.over_budget_usd \
@@ -241,11 +244,11 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
             out.append(f"  {i.kind:<8}{i.name:<52} {shown.money(i.price_usd):>11}  "
                        f"{shown.label(i.price)}")
             warn = shown.warning(i.price)
-            if warn:
+            if warn and (i.name, warn) not in warned:
+                warned.add((i.name, warn))
                 out.append(f"  {'':<8}! price {warn}")
         a = plan.after
-        sizes = (f"{a.total_gib:.1f} of {a.vram_gib:.1f} GiB" if a.total_gib is not None
-                 and a.vram_gib is not None else "")
+        sizes = a.sizes
         speed = f", {a.tokens_per_s:,.0f} tokens/s" if a.tokens_per_s else ""
         run = f", one run {a.run_hours:,.1f} h" if a.run_hours is not None and \
             not result.inference else ""
@@ -272,6 +275,8 @@ def render_plan(result: PlanResult, view: PriceView | None = None) -> str:
         if offer.run_hours is not None:
             out.append(f"  {unit} there: {offer.run_hours:,.1f} h, "
                        f"{shown.money_or_unknown(offer.run_cost_usd)}")
+        if result.rent.verified_goal:
+            out.append(f"  priced for: {result.rent.verified_goal}")
     out.extend(f"  {r}" for r in rent_notes(result.rent, shown))
     out.append(f"  -> {result.rent.advice.text}")
     if result.reasons:

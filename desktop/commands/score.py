@@ -9,7 +9,12 @@ from typing import Any
 from rigready.assess.score import COMPONENT_NAMES, Readiness
 from rigready.assess.score_tasks import VERDICTS
 from rigready.catalog import Catalog, default_catalog
-from rigready.desktop.commands.common import add_profile_argument, load_rig, print_json
+from rigready.desktop.commands.common import (
+    add_gpu_memory_arguments,
+    add_profile_argument,
+    load_rig,
+    print_json,
+)
 from rigready.desktop.commands.tables import render_table
 from rigready.desktop.usecases.readiness import assess
 
@@ -26,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-bench", action="store_true",
                         help="ignore saved benchmark results (use catalog figures only)")
     add_profile_argument(parser)
+    add_gpu_memory_arguments(parser)
     parser.set_defaults(func=_run)
 
 
@@ -38,8 +44,12 @@ def _run(args: argparse.Namespace) -> int:
     else:
         where = "this PC" if profile.origin == "detected" else profile.origin
         print(render_readiness(result, cat, where))
+        notes = list(result.price_warnings)
         if view.notes() and any("$" in t.fix for t in result.tasks):  # a price was shown
-            print("\n" + "\n".join(view.notes()))
+            notes.extend(view.notes())
+        if notes:
+            print("\nPrices (each old price said once)" if result.price_warnings else "")
+            print("\n".join(f"  ! {n}" if n in result.price_warnings else n for n in notes))
     return 0
 
 
@@ -77,6 +87,7 @@ def readiness_to_dict(result: Readiness) -> dict[str, Any]:
                          "confidence": m.confidence, "reason": m.reason}
                         for m in result.matches],
         "reasons": list(result.reasons),
+        "price_warnings": list(result.price_warnings),
     }
 
 
@@ -117,6 +128,7 @@ def render_readiness(result: Readiness, cat: Catalog, where: str) -> str:
             target = m.entry.id if m.entry else "no entry"
             out.append(f"  [{m.gpu.index}] {m.gpu.name} -> {target} ({m.confidence}): {m.reason}")
     counts = Counter(t.verdict for t in result.tasks)
+    said: dict[str, str] = {}  # a fix already given, by the task it was given for
     out.append("\nAI tasks (" + ", ".join(f"{counts[v]} {v}" for v in VERDICTS) + ")")
     for verdict in VERDICTS:
         for task in result.tasks:
@@ -128,7 +140,10 @@ def render_readiness(result: Readiness, cat: Catalog, where: str) -> str:
                 if task.slowing and verdict == "limited":
                     out.append(f"  {'':<10}   runs, slower because of: "
                                + ", ".join(dict.fromkeys(task.slowing)))
-                if task.fix:
+                if task.fix in said:
+                    out.append(f"  {'':<10}   fix: as for {said[task.fix]}")
+                elif task.fix:
+                    said[task.fix] = task.task
                     out.append(f"  {'':<10}   fix: {task.fix}")
     if result.reasons:
         out.append("\nNotes")

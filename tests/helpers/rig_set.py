@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from rigready.assess.detect import detect_rig
-from rigready.assess.estimate import Workload, estimate, gpu_from_info, resolve_model
+from rigready.assess.estimate import Workload, estimate, gpu_from_profile, resolve_model
 from rigready.assess.hardware import RigProfile
 from rigready.assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
-from rigready.assess.profile import load_profile
+from rigready.assess.profile import load_profile, with_stated_gpu
 from rigready.assess.score import assess_readiness
 from rigready.catalog import Catalog
 from rigready.gpu.types import Unknown
@@ -29,8 +29,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 RIGS = DATA / "rigs"
 CAPTURED = {"h100-vm": "h100-vm-2026-11-22", "cpu-only-vm": "cpu-only-vm-2026-11-22"}
 #: Answers that tell the user "yes, go ahead" (run it, or no purchase needed, or buy now).
+#: A "route" question asks which runtime or stack the answer's first line names as the one
+#: that works on this card (llama.cpp, unsloth, transformers, ...; "none" when it names none).
 YES = {"task": {"ready", "limited"}, "fit": {"fits", "tight"},
-       "plan": {"none-needed", "setting", "buy"}}
+       "plan": {"none-needed", "setting", "buy"},
+       "route": {"llama.cpp", "unsloth", "transformers", "diffusers", "comfyui", "cpu"}}
 #: Plan answers that claim nothing needs buying.
 NO_PURCHASE = {"none-needed", "setting"}
 
@@ -96,13 +99,23 @@ def _workload(q: dict[str, Any]) -> Workload:
                     gpus=int(q.get("gpus", 1)))
 
 
+def _profile(q: dict[str, Any]) -> RigProfile:
+    """The question's rig, with what the question says of its GPU's memory (``free_gib``: the
+    memory a job may use on it, as ``--free-gib`` gives it)."""
+    profile = rig_profile(q["rig"])
+    if "free_gib" in q:
+        profile = with_stated_gpu(profile, free_for_job_bytes=int(q["free_gib"] * 2**30))
+    return profile
+
+
 def _describe(q: dict[str, Any]) -> str:
     if q["kind"] == "task":
         return f"task {q['task']}"
     what = q.get("task") or (f"{q['model']} {q.get('method', 'inference')} {q.get('seq', 2048)}"
                              + (" ckpt" if q.get("checkpointing") else "")
                              + (f" {q['precision']}" if q.get("precision") else "")
-                             + (f" x{q['gpus']} GPUs" if q.get("gpus") else ""))
+                             + (f" x{q['gpus']} GPUs" if q.get("gpus") else "")
+                             + (f" {q['free_gib']} GiB free" if "free_gib" in q else ""))
     return f"{q['kind']} {what}" + (f" ${q['budget']:,}" if "budget" in q else "")
 
 
@@ -125,20 +138,22 @@ def plan_answer(result: PlanResult) -> str:
 
 def answer(q: dict[str, Any], catalog: Catalog) -> str:
     """rigready's answer to one question."""
-    profile = rig_profile(q["rig"])
+    profile = _profile(q)
     if q["kind"] == "task":
         readiness = assess_readiness(profile, catalog)
         return next(t.verdict for t in readiness.tasks if t.task_id == q["task"])
-    if q["kind"] == "fit":
+    if q["kind"] in ("fit", "route"):
         best = profile.best_gpu
-        target = gpu_from_info(best, catalog.gpus) if best else None
+        target = gpu_from_profile(profile, catalog.gpus)
         if best is None:
-            return "no"
+            return "no" if q["kind"] == "fit" else "none"
         if target is None:
             return "unknown"
         ram = profile.memory.available_bytes or profile.memory.total_bytes
         est = estimate(resolve_model(q["model"], catalog.models), _workload(q), target,
-                       ram_available=ram, search=False)
+                       ram_available=ram, search=q["kind"] == "route")
+        if q["kind"] == "route":
+            return _route(est, profile, catalog)
         return est.verdict.status if est.verdict else "unknown"
     if "task" in q:
         goal: TaskGoal | WorkloadGoal = TaskGoal(catalog.task(q["task"]))
@@ -147,6 +162,16 @@ def answer(q: dict[str, Any], catalog: Catalog) -> str:
         goal = WorkloadGoal(resolve_model(q["model"], catalog.models), _workload(q),
                             model_name=entry.name)
     return plan_answer(plan_upgrades(profile, goal, float(q["budget"]), RigFacts(), catalog))
+
+
+def _route(est: Any, profile: RigProfile, catalog: Catalog) -> str:
+    """The runtime or stack the answer's first line names as working ("none": none)."""
+    from rigready.assess.estimate.language.llamacpp import ram_from_memory_info
+    from rigready.desktop.usecases.answers import first_line
+
+    line = first_line(est, ram=ram_from_memory_info(profile.memory),
+                      stack_figures=catalog.stack_figures)
+    return line.answer.route or "none"
 
 
 def run_all(catalog: Catalog) -> list[Outcome]:

@@ -103,5 +103,5 @@ def image_suggestions(shape: ModelShape, wl: Workload, vram: int) -> tuple[Sugge
             continue
         if total <= vram:
             status = "fits" if total * (1 + IMAGE_ERROR_BAND) <= vram else "tight"
-            out.append(Suggestion(label, total, status))  # type: ignore[arg-type]
+            out.append(Suggestion(label, total, status, changed))  # type: ignore[arg-type]
     return tuple(out)

@@ -12,7 +12,6 @@ from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.host import host_needs
 from rigready.assess.estimate.inputs import EstimateError, Workload
 from rigready.assess.estimate.language.memory import effective_seq, memory, regime
-from rigready.assess.estimate.language.stack import lighter_alternatives
 from rigready.assess.estimate.language.timing import timing
 from rigready.assess.estimate.language.verdict import judge, max_batch, max_seq, suggestions
 from rigready.assess.estimate.model import ModelShape
@@ -65,7 +64,6 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None, *,
             if verdict.status != "fits":
                 sugg = suggestions(shape, workload, gpu.vram_bytes,
                                    more_gpus=gpu.multi_gpu or workload.gpus > 1)
-        reasons.extend(lighter_alternatives(workload, mem.total, gpu.vram_bytes))
     host = host_needs(shape, workload, mem)
     if verdict is not None and verdict.offloaded_bytes:
         host = HostNeeds(host.ram_bytes + verdict.offloaded_bytes, host.load_peak_bytes,

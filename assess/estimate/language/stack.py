@@ -84,23 +84,3 @@ def error_band(wl: Workload) -> float:
     if wl.optimizer not in ("adamw",) and wl.training:
         return UNMEASURED_BAND
     return ERROR_BANDS.get(wl.method, UNMEASURED_BAND)
-
-
-#: Published by Unsloth for Llama 3.1 8B QLoRA against Hugging Face + Flash Attention 2: "60%
-#: less memory" (https://unsloth.ai/blog/llama3-1, 2024-07-23; batch 2, rank 32, all linear
-#: layers). Their figure, not measured by rigready.
-UNSLOTH_VRAM_REDUCTION = 0.60
-UNSLOTH_SOURCE = "https://unsloth.ai/blog/llama3-1"
-
-
-def lighter_alternatives(wl: Workload, total: int, vram: int) -> tuple[str, ...]:
-    """Other stacks worth naming when they would change a (Q)LoRA verdict, with their source."""
-    if wl.method not in ("qlora", "lora") or total * (1 + error_band(wl)) <= vram:
-        return ()
-    lighter = total * (1 - UNSLOTH_VRAM_REDUCTION)
-    if lighter > vram:
-        return ()
-    return (f"Unsloth publishes {UNSLOTH_VRAM_REDUCTION:.0%} less VRAM than Hugging Face + "
-            f"Flash Attention 2 for Llama 3.1 8B QLoRA ({UNSLOTH_SOURCE}); at that saving this "
-            f"job would need about {lighter / 2**30:.1f} GiB. That is Unsloth's own figure for "
-            "its own test, not measured by rigready",)

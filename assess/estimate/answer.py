@@ -1,0 +1,324 @@
+"""The one sentence an answer starts with: yes or no for this card, and the route that works.
+
+A hobbyist asks "can I run / fine-tune X on my card?" and acts on the first line. The estimate
+itself describes one stack (Transformers, a diffusers pipeline); the people asking mostly use
+another: a llama.cpp-based app (LM Studio, Ollama) to run a language model, Unsloth to
+fine-tune one. :func:`answer` puts the route that works first and the estimated stack beside it:
+
+- running a language model: the llama.cpp answer (a GGUF, :mod:`.language.llamacpp`) first,
+  then Transformers;
+- LoRA / QLoRA: the standard Hugging Face stack (the estimate); where it does not fit and
+  Unsloth's published table says it does, "Yes with Unsloth", marked published, not measured;
+- everything else: the estimate's own verdict.
+
+A "no" names what does instead (a 4-bit route, QLoRA, a rental, a card), never a change that
+makes the job pointless (:mod:`.useful`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from itertools import pairwise
+from typing import Any, Literal
+
+from rigready.assess.estimate.estimator import memory
+from rigready.assess.estimate.language.llamacpp import LlamaCppPlan
+from rigready.assess.estimate.result import Estimate, Suggestion
+from rigready.assess.estimate.useful import MIN_USEFUL_SEQ
+from rigready.assess.units import GIB
+
+AnswerStatus = Literal["yes", "tight", "slow", "no", "unknown"]
+#: Largest vocabulary Unsloth's VRAM table is taken to cover: the models it was published with
+#: (Llama 3's 128,256 tokens, Qwen's 151,936). A larger vocabulary (Gemma's 262,144) makes the
+#: embeddings, the head and the logits several GB bigger than the table allows for, so its
+#: figure is not used as a "yes" there (truth first: a yes that dies is the worst answer).
+STACK_TABLE_MAX_VOCAB = 160_000
+_METHOD = {"lora": "LoRA", "qlora": "QLoRA", "full": "full fine-tuning"}
+
+
+@dataclass(frozen=True, slots=True)
+class StackNeed:
+    """What a fine-tuning stack publishes for a job of this size (its own figure, never
+    measured by rigready)."""
+
+    stack: str
+    method: str
+    #: Least GPU memory for the model's size, bytes (published GB, interpolated by size).
+    need_bytes: int
+    #: The longest sequence a card of this size trains at batch 1, per the stack's context
+    #: table for a model of this size (None: no table for this size or card).
+    max_tokens: int | None
+    source: str
+
+    @property
+    def words(self) -> str:
+        """``about 6 GB published, not measured here``."""
+        return f"about {round(self.need_bytes / 1e9, 1):g} GB published, not measured here"
+
+    def fits(self, job_bytes: int, tokens: int) -> bool:
+        """Whether the published figures say the job fits ``job_bytes`` at ``tokens`` per
+        micro-batch (a context table, where there is one, must allow them too)."""
+        if self.need_bytes > job_bytes:
+            return False
+        return self.max_tokens is None or tokens <= self.max_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The first line of an answer, and what it rests on."""
+
+    status: AnswerStatus
+    #: One sentence: yes or no for this card, naming the route that works.
+    sentence: str
+    #: The runtime or stack the sentence recommends (``llama.cpp``, ``transformers``,
+    #: ``unsloth``, ``diffusers``; "" when nothing works).
+    route: str
+    #: Where the figures come from when they are not rigready's estimate (published tables).
+    notes: tuple[str, ...] = ()
+
+
+def stack_need(figures: Iterable[Any], params: int, method: str, job_bytes: int,
+               stack: str = "unsloth") -> StackNeed | None:
+    """The published need of ``stack`` for a ``method`` job on a model of ``params``
+    parameters, on a card with ``job_bytes`` free (None: no figure for this method or size).
+
+    ``figures`` are the catalog's ``stack_figure`` entries: VRAM per model size (interpolated
+    linearly between rows, never beyond the table) and context per card size (for a model
+    within 15% of the size a context table was measured on).
+    """
+    rows = sorted(((f.params_b, f.vram_gb, f.source) for f in figures
+                   if f.stack == stack and f.method == method and f.vram_gb is not None),
+                  key=lambda r: r[0])
+    size = params / 1e9
+    if not rows or size > rows[-1][0] * 1.02:
+        return None
+    need_gb, source = rows[0][1], rows[0][2]
+    for (p0, v0, s0), (p1, v1, s1) in pairwise(rows):
+        if p0 <= size <= p1:
+            need_gb = v0 + (v1 - v0) * (size - p0) / (p1 - p0)
+            source = s0 if size - p0 <= p1 - size else s1
+            break
+    ctx = [f for f in figures if f.stack == stack and f.method == method
+           and f.max_context_tokens is not None and abs(f.params_b - size) <= 0.15 * f.params_b]
+    return StackNeed(stack, method, int(need_gb * 1e9), _context(ctx, job_bytes), source)
+
+
+def _context(rows: list[Any], job_bytes: int) -> int | None:
+    """Longest sequence at ``job_bytes`` by the context table (linear between its cards);
+    None when there is no table or the card is outside it; 0 below its smallest card."""
+    if not rows:
+        return None
+    pts = sorted((float(r.card_gb) * 1e9, int(r.max_context_tokens)) for r in rows)
+    if job_bytes < pts[0][0]:
+        return 0
+    for (c0, t0), (c1, t1) in pairwise(pts):
+        if c0 <= job_bytes <= c1:
+            return int(t0 + (t1 - t0) * (job_bytes - c0) / (c1 - c0))
+    return None  # beyond the largest card measured: the VRAM figure decides
+
+
+def answer(est: Estimate, *, gguf: LlamaCppPlan | None = None,
+           stack: StackNeed | None = None) -> Answer:
+    """The first line for ``est`` on its GPU (``est.gpu`` must be set): ``gguf``, the same
+    model as a llama.cpp GGUF (running a language model); ``stack``, a lighter fine-tuning
+    stack's published need (LoRA / QLoRA)."""
+    assert est.gpu is not None and est.verdict is not None
+    wl = est.workload
+    if not wl.training and est.shape.image is None and gguf is not None:
+        return _run_language(est, gguf)
+    if wl.method in ("lora", "qlora") and est.shape.image is None:
+        return _fine_tune(est, stack)
+    return _plain(est)
+
+
+def _free(est: Estimate) -> str:
+    assert est.gpu is not None
+    return f"{est.gpu.job_bytes / GIB:.1f} GiB free on your GPU"
+
+
+def _transformers_words(est: Estimate) -> str:
+    """How the Transformers estimate fares, in a clause."""
+    v, p = est.verdict, est.workload.resolved_precision
+    assert v is not None
+    tps = est.timing.tokens_per_s
+    speed = f", about {tps:,.0f} tokens/s" if tps else ""
+    if v.status == "fits":
+        return f"Transformers in {p} fits too ({est.memory.total / GIB:.1f} GiB{speed})"
+    if v.status == "tight":
+        return f"Transformers in {p} fits only tightly ({est.memory.total / GIB:.1f} GiB)"
+    if v.status == "offload":
+        slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
+        return f"Transformers in {p} would need CPU offload{slow}"
+    return f"Transformers in {p} does not fit (needs {est.memory.total / GIB:.1f} GiB)"
+
+
+def _run_language(est: Estimate, g: LlamaCppPlan) -> Answer:
+    """Running a language model: the llama.cpp route first, Transformers beside it."""
+    hf = _transformers_words(est)
+    if g.status != "gpu" and est.verdict is not None and est.verdict.status == "fits":
+        return Answer("yes", f"Yes with Transformers ({est.memory.total / GIB:.1f} GiB of "
+                      f"{_free(est)}); a llama.cpp {g.size.ftype} file would not fit fully on "
+                      "the GPU.", "transformers")
+    return llamacpp_answer(g, hf)
+
+
+def llamacpp_answer(g: LlamaCppPlan, beside: str = "") -> Answer:
+    """The first line for a GGUF in a llama.cpp-based app; ``beside``: a clause on the other
+    runtime, said after it."""
+    quant = g.size.ftype
+    tps = f", about {g.tokens_per_s:,.0f} tokens/s" if g.tokens_per_s else ""
+    also = f"; {beside}" if beside else ""
+    if g.gpu is None:
+        return Answer("slow" if g.status != "no-ram" else "no",
+                      f"Without a GPU, a llama.cpp-based app runs the {quant} file from RAM: "
+                      f"{g.summary}{also}.", "llama.cpp" if g.status != "no-ram" else "")
+    if g.status == "gpu":
+        return Answer("yes", f"Yes: runs fully on your GPU in a llama.cpp-based app (LM Studio, "
+                      f"Ollama; {quant}{tps}){also}.", "llama.cpp")
+    if g.status in ("split", "unknown-ram") and g.layers_on_gpu:
+        ram = "" if g.status == "split" else " if the RAM is free"
+        return Answer("slow", f"Yes, partly on the CPU: a llama.cpp-based app keeps "
+                      f"{g.layers_on_gpu} of {g.layers_total} layers on your GPU and the rest in "
+                      f"RAM{ram} ({quant}{tps}){also}.", "llama.cpp")
+    if g.status in ("split", "cpu", "unknown-ram"):
+        return Answer("slow", f"Only on the CPU: not one layer of the {quant} file fits on your "
+                      f"GPU, so a llama.cpp-based app runs it from RAM{tps and f' ({tps[2:]})'}"
+                      f"{also}. What runs on the GPU: a smaller model or a smaller quant "
+                      "(Q3_K_M, Q2_K).", "llama.cpp")
+    return Answer("no", f"No: the {quant} file does not fit in your GPU and RAM together{also}. "
+                  "What does: a smaller model, a smaller quant, more RAM or a rented GPU "
+                  "(rigready plan).", "")
+
+
+def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
+    """LoRA / QLoRA: the standard Hugging Face stack, and Unsloth's published figure."""
+    assert est.gpu is not None and est.verdict is not None
+    v, wl = est.verdict, est.workload
+    method = _METHOD[wl.method]
+    hf = "the standard Hugging Face " + method + " stack" + (
+        " (PEFT + bitsandbytes)" if wl.method == "qlora" else " (PEFT)")
+    need = est.memory.total / GIB
+    notes = (f"{stack.stack.capitalize()}'s own figure, the table's absolute minimum (a model "
+             f"with a large vocabulary needs more): {stack.source}",) if stack else ()
+    tokens = wl.batch * wl.seq_len
+    big_vocab = est.shape.vocab_size > STACK_TABLE_MAX_VOCAB
+    lighter = stack is not None and not big_vocab and stack.fits(est.gpu.job_bytes, tokens)
+    if v.status in ("fits", "tight"):
+        tight = ", only tightly (it may run out of memory)" if v.status == "tight" else ""
+        also = (f"; {stack.stack.capitalize()} needs less ({stack.words})" if lighter and stack
+                else "")
+        return Answer("yes" if v.status == "fits" else "tight",
+                      f"Yes: fits with {hf}{tight}, {need:.1f} GiB of {_free(est)}{also}.",
+                      "transformers", notes)
+    if lighter and stack is not None:
+        return Answer("yes", f"Yes with {stack.stack.capitalize()} ({stack.words}); {hf} needs "
+                      f"{need:.1f} GiB: no ({_free(est)}).", stack.stack, notes)
+    why = ""
+    if stack is not None:
+        if big_vocab and stack.need_bytes <= est.gpu.job_bytes:
+            why = (f"; {stack.stack.capitalize()}'s published table ({stack.words}) is for "
+                   f"vocabularies up to about 150k tokens, and {est.shape.name}'s "
+                   f"{est.shape.vocab_size:,} need several GB more, so it is not counted on")
+        elif stack.need_bytes > est.gpu.job_bytes:
+            why = f", {stack.stack.capitalize()} {stack.words}"
+        elif stack.max_tokens is not None:
+            why = (f", and {stack.stack.capitalize()}'s published context table gives about "
+                   f"{stack.max_tokens:,} tokens on a card this size, short of {tokens:,}")
+    return Answer("no", f"No: {method} of {est.shape.name} needs {need:.1f} GiB with {hf}"
+                  f"{why}; {_free(est)}. {_what_does(est)}", "", notes)
+
+
+def _plain(est: Estimate) -> Answer:
+    """Every other job: the estimate's own verdict."""
+    assert est.gpu is not None and est.verdict is not None
+    v, wl = est.verdict, est.workload
+    need = est.memory.total / GIB
+    route = _route(est)
+    if v.status == "fits":
+        return Answer("yes", f"Yes: fits {route} ({need:.1f} GiB of {_free(est)}).",
+                      _route_name(est))
+    if v.status == "tight":
+        return Answer("tight", f"Yes, but only tightly {route} ({need:.1f} GiB of "
+                      f"{_free(est)}): it may run out of memory.", _route_name(est))
+    if v.status == "offload":
+        slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
+        how = "the optimizer in system RAM" if wl.method == "full" else "CPU offload"
+        return Answer("slow", f"Only with {how}{slow}: needs {need:.1f} GiB, {_free(est)}.",
+                      _route_name(est))
+    free = free_settings(est)
+    first = (f" Free settings first: {'; '.join(free)}." if free else "")
+    return Answer("no", f"No: needs {need:.1f} GiB {route}, {_free(est)}.{first} "
+                  f"{_what_does(est)}", "")
+
+
+def free_settings(est: Estimate) -> tuple[str, ...]:
+    """Settings that cost nothing but time, offered before a smaller job or a purchase (image
+    generation: the estimator's own suggestions cover the language models' checkpointing,
+    8-bit optimizer and micro-batches)."""
+    spec, wl = est.shape.image, est.workload
+    if est.shape.kind != "diffusion" or wl.training or est.gpu is None:
+        return ()
+    out = []
+    if getattr(spec, "vae_upcast", False) and "fp16" in wl.resolved_precision:
+        fixed = replace(est.shape, image=replace(spec, vae_upcast=False))
+        need = memory(fixed, wl, est.gpu.vram_bytes).total
+        verdict = "fits" if need <= est.gpu.job_bytes else "still too much"
+        out.append(f"the fp16-fix VAE (madebyollin/sdxl-vae-fp16-fix, decodes in fp16 instead "
+                   f"of fp32): {need / GIB:.1f} GiB, {verdict}")
+    if not loaded_as_needed(wl):
+        out.append("tiled VAE decode and loading the models as needed, as ComfyUI and Forge do "
+                   "(diffusers: pipe.enable_vae_tiling(), pipe.enable_model_cpu_offload()), "
+                   "which run SDXL on 8 GB cards: not estimated by rigready yet")
+    return tuple(out)
+
+
+def _route(est: Estimate) -> str:
+    """The stack the estimate describes, as a phrase."""
+    if est.shape.kind == "diffusion" and not est.workload.training:
+        return ("in a ComfyUI / Forge-class app (models loaded as needed, tiled VAE decode)"
+                if loaded_as_needed(est.workload) else
+                "with a plain diffusers pipeline (every part on the GPU)")
+    if est.shape.image is not None:
+        return "with PyTorch"
+    return "with Transformers"
+
+
+def _route_name(est: Estimate) -> str:
+    if est.shape.kind == "diffusion" and not est.workload.training:
+        return "comfyui" if loaded_as_needed(est.workload) else "diffusers"
+    return "transformers"
+
+
+def loaded_as_needed(workload: object) -> bool:
+    """Whether an image workload describes the way ComfyUI / Forge run a pipeline (models
+    loaded as needed, tiled VAE decode when short of memory) rather than every part on the GPU.
+    Read by name so the wording follows the workload field the image family defines."""
+    runtime = str(getattr(workload, "runtime", "") or "")
+    return bool(getattr(workload, "offload", False)) or runtime in ("comfyui", "loaded-as-needed",
+                                                                    "model-offload")
+
+
+def _what_does(est: Estimate) -> str:
+    """What would work instead, best first: the estimator's fitting changes (only useful
+    ones), then a route that needs no change of the job."""
+    fits = [s for s in est.suggestions if s.status == "fits"] or list(est.suggestions)
+    options = [_suggestion_words(s) for s in fits[:2]]
+    wl = est.workload
+    if wl.method in ("lora", "full") and est.shape.image is None and not any(
+            "QLoRA" in o for o in options):
+        options.append("QLoRA (a 4-bit base)")
+    if not wl.training and est.shape.image is None and wl.resolved_precision not in ("nf4",):
+        options.append("a 4-bit GGUF in a llama.cpp-based app")
+    options += ["a smaller model", f"a card with at least {est.memory.total / GIB:.0f} GiB "
+                "free, or renting one (rigready plan)"]
+    text = "What does: " + "; ".join(dict.fromkeys(options)) + "."
+    if est.max_seq == 0 and est.shape.image is None and wl.seq_len >= MIN_USEFUL_SEQ:
+        text += (f" No sequence of {MIN_USEFUL_SEQ} tokens or more fits, so a shorter one is "
+                 "not offered.")
+    return text
+
+
+def _suggestion_words(s: Suggestion) -> str:
+    tight = " (tight)" if s.status == "tight" else ""
+    return f"{s.change}{tight}, {s.total_bytes / GIB:.1f} GiB"
