@@ -152,7 +152,7 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
 
 
 @dataclass(frozen=True, slots=True)
-class _Where:
+class RunsOn:
     """What the job runs on: the GPU (None: none, or its memory unread), the RAM."""
 
     gpu: GpuTarget | None
@@ -164,7 +164,7 @@ class _Where:
     unread_gpu: str | None = None
 
 
-def _where(args: argparse.Namespace, cat: Catalog) -> _Where:
+def runs_on(args: argparse.Namespace, cat: Catalog) -> RunsOn:
     """The GPU (a catalog card, or the profile's / this PC's with what the user said of it)
     and the RAM.
 
@@ -177,16 +177,17 @@ def _where(args: argparse.Namespace, cat: Catalog) -> _Where:
             entry = find_gpu(args.gpu, cat.gpus)
         except NameLookupError as exc:
             raise UsageError(str(exc)) from None
-        if args.vram_gib:
+        if getattr(args, "vram_gib", None):
             raise UsageError("--vram-gib is for a GPU whose memory was not read; a catalog "
                              f"card has its own ({entry.name}: {entry.vram_gib:g} GiB)")
         gpu = gpu_from_entry(entry)
-        if args.free_gib:
+        free_gib = getattr(args, "free_gib", None)
+        if free_gib:
             try:
-                gpu = with_free_gib(gpu, args.free_gib)
+                gpu = with_free_gib(gpu, free_gib)
             except ValueError as exc:
                 raise UsageError(str(exc)) from None
-        return _Where(gpu, None, None if args.ram_gib else _this_pc_memory())
+        return RunsOn(gpu, None, None if getattr(args, "ram_gib", None) else _this_pc_memory())
     from rigready.desktop.commands.common import load_rig
 
     profile = load_rig(args)
@@ -194,7 +195,7 @@ def _where(args: argparse.Namespace, cat: Catalog) -> _Where:
     mine = gpu_from_profile(profile, cat.gpus)
     best = profile.best_gpu
     unread = best.name if best is not None and mine is None else None
-    return _Where(mine, ram, profile.memory, unread)
+    return RunsOn(mine, ram, profile.memory, unread)
 
 
 def _this_pc_memory() -> object | None:
@@ -219,7 +220,7 @@ def _run(args: argparse.Namespace) -> int:
         shape = resolve_model(args.model, cat.models)
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
-    where = _where(args, cat)
+    where = runs_on(args, cat)
     if llamacpp:
         gpu = None if where.gpu is None else where.gpu.for_the_job()
         ctx = llamacpp_ctx(wl, args.ctx)

@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     job.add_argument("--model", metavar="MODEL", help="the model being trained")
     add_workload_arguments(job)  # type: ignore[arg-type]  # a group takes the same calls
     add_run_arguments(job)  # type: ignore[arg-type]
-    p.set_defaults(method=None, gpu=None, profile=None, gpus=1, func=_run)
+    p.set_defaults(method=None, gpu=None, profile=None, gpus=1, vram_gib=None, free_gib=None,
+                   ram_gib=None, func=_run)
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
 
 

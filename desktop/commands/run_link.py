@@ -50,12 +50,13 @@ def describe_job(args: argparse.Namespace) -> JobLink:
         UsageError: Bad sizes (as ``estimate`` refuses them).
     """
     from rigready.catalog import default_catalog
-    from rigready.desktop.commands.estimate import _target, workload_from_args
+    from rigready.desktop.commands.estimate import runs_on, workload_from_args
 
     cat = default_catalog()
     wl = workload_from_args(args)
     shape = resolve_model(args.model, cat.models)
-    gpu, ram = _target(args, cat)
+    where = runs_on(args, cat)
+    gpu, ram = where.gpu, where.ram_available
     est = estimate(shape, wl, gpu, ram_available=ram, dataset_tokens=args.dataset_tokens,
                    epochs=args.epochs)
     job = {"model": args.model, "resolved": shape.name, "method": wl.method,
