@@ -8,6 +8,7 @@ that neither this module nor its imports pull in Qt.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -88,6 +89,10 @@ def _run_gui(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown page {args.page!r}; pages: {', '.join(page_keys())}")
     if not _qt_installed():
         raise UsageError("PySide6 is not installed; install rigready with its GUI dependencies")
+    if screenshot is not None:  # a missing folder or an existing file is refused before Qt starts
+        from rigready.catalog.userfiles import output_target
+
+        output_target(screenshot, force=args.force)
     _prepare_platform(screenshot is not None)
     app = importlib.import_module("rigready.desktop.app")
     result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile,
@@ -154,6 +159,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.errno not in _PATH_ERRNOS:
+            raise
+        print_error(UsageError(f"{exc.filename or 'a file name'}: {exc.strerror or exc} "
+                               "(check the path)"))
+        return 2
+
+
+#: A path the user gave that the system cannot even look up: too long, a file used as a folder,
+#: a symlink loop. Whichever command meets it, one line, not "unexpected error".
+_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP})
 
 
 def _known_errors() -> tuple[type[Exception], ...]:
