@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -147,14 +147,36 @@ def _announced(response: http.client.HTTPResponse) -> int | None:
         return None
 
 
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirect handling, remembering where it went (for messages)."""
+
+    last: str | None = None
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+                         headers: Any, newurl: str) -> urllib.request.Request | None:
+        self.last = newurl
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _stream(url: str, sink: Callable[[bytes], None], method: str, data: bytes | None,
             headers: Mapping[str, str]) -> int:
     limits = current_limits()
     assert limits is not None, "call through fetch_bytes/fetch_to"
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+    redirects = _Redirects()
+    return _read(urllib.request.build_opener(redirects), request, sink, limits, redirects)
+
+
+def _read(opener: urllib.request.OpenerDirector, request: urllib.request.Request,
+          sink: Callable[[bytes], None], limits: Limits, redirects: _Redirects) -> int:
+    def who() -> str:  # the server that failed: after a redirect, where it led
+        if redirects.last is None:
+            return limits.server
+        return f"{server_of(redirects.last)} (where {limits.server} redirected)"
+
     total = 0
     try:
-        with urllib.request.urlopen(request, timeout=limits.read_timeout()) as response:
+        with opener.open(request, timeout=limits.read_timeout()) as response:
             length = _announced(response)
             limits.check_announced(length)
             while True:
@@ -166,12 +188,12 @@ def _stream(url: str, sink: Callable[[bytes], None], method: str, data: bytes | 
                 limits.check_received(total)
                 sink(chunk)
             if length is not None and total < length:
-                raise NetError(f"{limits.server} cut its answer short ({total:,} of "
+                raise NetError(f"{who()} cut its answer short ({total:,} of "
                                f"{length:,} bytes)")
     except urllib.error.HTTPError as exc:
-        raise NetError(f"{limits.server} answered HTTP {exc.code} {exc.reason}") from None
+        raise NetError(f"{who()} answered HTTP {exc.code} {exc.reason}") from None
     except http.client.IncompleteRead as exc:
-        raise NetError(f"{limits.server} cut its answer short ({len(exc.partial):,} bytes "
+        raise NetError(f"{who()} cut its answer short ({len(exc.partial):,} bytes "
                        "arrived)") from None
     except TimeoutError:
         raise DeadlineError(limits.server, limits.seconds) from None
@@ -180,11 +202,11 @@ def _stream(url: str, sink: Callable[[bytes], None], method: str, data: bytes | 
         if isinstance(reason, TimeoutError | socket.timeout):
             raise DeadlineError(limits.server, limits.seconds) from None
         why = getattr(reason, "strerror", None) or reason
-        raise NetError(f"cannot reach {limits.server} ({why})") from None
+        raise NetError(f"cannot reach {who()} ({why})") from None
     except (http.client.HTTPException, OSError, ValueError) as exc:
         if isinstance(exc, NetError):
             raise
-        raise NetError(f"{limits.server} gave a broken answer ({type(exc).__name__}: "
+        raise NetError(f"{who()} gave a broken answer ({type(exc).__name__}: "
                        f"{exc})") from None
     return total
 

@@ -215,6 +215,19 @@ def read_user_json(path: Path | str, *, limit: int = DEFAULT_READ_LIMIT) -> obje
         raise UserFileError(f"{path}: {json_problem(exc)}") from None
 
 
+def regular_or_absent(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file (through any symlink) or nothing yet: safe to hand to
+    a library that opens it blocking (Qt's settings, the log handler). A FIFO there would hang
+    the open until someone read or wrote the pipe; ``stat`` itself never waits."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(info.st_mode)
+
+
 def path_exists(path: Path | str, *, folder: bool = False) -> bool:
     """Whether ``path`` exists (is a folder, with ``folder``); False rather than an error for
     a name the system cannot even look up (too long, a NUL byte, no permission)."""

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import platform
-import stat
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from rigready.catalog.paths import log_dir
+from rigready.catalog.userfiles import regular_or_absent
 
 LOG_FILE_NAME = "rigready.log"
 MAX_BYTES = 1_000_000
@@ -86,8 +86,8 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    if not os.access(target.parent, os.W_OK) or not _regular_or_new(target):
-        return None
+    if not os.access(target.parent, os.W_OK) or not regular_or_absent(target):
+        return None  # a FIFO in its place would hang the first log line of every command
     handler = _RigreadyLogHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
                                   encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -96,21 +96,6 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
     root.setLevel(level)
     log.info("%s", start_line(role))
     return target
-
-
-def _regular_or_new(target: Path) -> bool:
-    """Whether the log can be appended to without blocking: a regular file, or none yet. A FIFO
-    in its place would hang the first log line of every command until someone read the pipe;
-    opening it non-blocking fails at once (no reader) or shows what it is."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(target, flags, 0o644)
-    except OSError:
-        return False
-    try:
-        return stat.S_ISREG(os.fstat(fd).st_mode)
-    finally:
-        os.close(fd)
 
 
 def start_line(role: str) -> str:

@@ -23,9 +23,10 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer. ``drip_s``: seconds between bytes (head and body); ``never``: accept and say
-    nothing; ``length``: the Content-Length to announce (default: the body's); ``send``: how
-    many body bytes to send (default all; fewer = truncated)."""
+    """One answer. ``drip_s``: seconds between bytes (head and body, or the body alone with
+    ``drip_body_only``); ``never``: accept and say nothing; ``length``: the Content-Length to
+    announce (default: the body's; -1: none, the body ends at close); ``send``: how many body
+    bytes to send (default all; fewer = truncated)."""
 
     status: int = 200
     body: bytes = b""
@@ -35,7 +36,6 @@ class Reply:
     never: bool = False
     length: int | None = None
     send: int | None = None
-    close_early: bool = False
 
 
 Route = Callable[[str, str], Reply]
@@ -114,8 +114,9 @@ def serve(route: Route) -> Iterator[Served]:
                     return
                 body = reply.body
                 length = reply.length if reply.length is not None else len(body)
-                lines = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}",
-                         f"Content-Length: {length}", "Connection: close"]
+                lines = [f"HTTP/1.1 {reply.status} {_reason(reply.status)}", "Connection: close"]
+                if length >= 0:  # -1: no length, the body ends when the connection closes
+                    lines.append(f"Content-Length: {length}")
                 lines += [f"{k}: {v}" for k, v in reply.headers.items()]
                 raw_head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
                 head_drip = 0.0 if reply.drip_body_only else reply.drip_s
@@ -125,7 +126,7 @@ def serve(route: Route) -> Iterator[Served]:
                     return
                 sent = body if reply.send is None else body[:reply.send]
                 _send(sock, sent, reply.drip_s, stop)
-                if reply.close_early or reply.send is not None:
+                if reply.send is not None or length < 0:
                     sock.shutdown(socket.SHUT_RDWR)
 
     class Server(socketserver.ThreadingTCPServer):
