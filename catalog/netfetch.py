@@ -162,7 +162,10 @@ def _stream(url: str, sink: Callable[[bytes], None], method: str, data: bytes | 
             headers: Mapping[str, str]) -> int:
     limits = current_limits()
     assert limits is not None, "call through fetch_bytes/fetch_to"
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+    try:
+        request = urllib.request.Request(url, data=data, method=method, headers=dict(headers))
+    except ValueError as exc:  # "http://[::1": an unclosed IPv6 address, ...
+        raise NetError(f"{url[:200]} is not a usable address ({exc})") from None
     redirects = _Redirects()
     return _read(urllib.request.build_opener(redirects), request, sink, limits, redirects)
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, urlparse, urlsplit
 
 from rigready.assess.estimate.hub_info import safetensors_counts
 from rigready.assess.estimate.inputs import EstimateError
@@ -77,7 +77,23 @@ class HubRef:
 
 
 def _endpoint() -> str:
-    return (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT).rstrip("/")
+    """``HF_ENDPOINT`` or the Hub's address.
+
+    Raises:
+        HubError: it is no http(s) address (``http://[::1``, a port over 65535): the library
+            itself would fail on it with a ValueError when first imported.
+    """
+    value = (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT).rstrip("/")
+    try:
+        parts = urlsplit(value)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise HubError(f"HF_ENDPOINT={value[:100]!r} is not a usable address ({exc})") from None
+    if not usable:
+        raise HubError(f"HF_ENDPOINT={value[:100]!r} is not an http(s) address such as "
+                       f"{_DEFAULT_ENDPOINT}")
+    return value
 
 
 def valid_repo_id(text: str) -> bool:
@@ -372,6 +388,7 @@ def hub_model_job(ref: HubRef) -> Generator[str, None, ModelShape]:
         HubError: the Hub or the cache could not give a usable config.json.
         EstimateError: the config describes a model type the estimator does not support.
     """
+    _endpoint()  # a broken HF_ENDPOINT is one line, before the library reads it on import
     yield f"fetching config.json of {ref.repo_id}"
     config = _download_config(ref)
     shape = shape_from_config(config, name=ref.repo_id)

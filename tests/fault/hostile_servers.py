@@ -36,6 +36,8 @@ class Reply:
     never: bool = False
     length: int | None = None
     send: int | None = None
+    #: Zero bytes streamed after ``body`` without holding them in memory (a huge answer).
+    zeros: int = 0
 
 
 Route = Callable[[str, str], Reply]
@@ -126,6 +128,10 @@ def serve(route: Route) -> Iterator[Served]:
                     return
                 sent = body if reply.send is None else body[:reply.send]
                 _send(sock, sent, reply.drip_s, stop)
+                left = reply.zeros
+                while left > 0 and not stop.is_set():
+                    sock.sendall(bytes(min(left, 1 << 16)))
+                    left -= 1 << 16
                 if reply.send is not None or length < 0:
                     sock.shutdown(socket.SHUT_RDWR)
 

@@ -115,7 +115,7 @@ def pax_bomb(out: Path, header_mib: int = 64) -> Path:
     return out
 
 
-def over_total(out: Path, members: int = 3, member_mib: float = 3.5) -> Path:
+def over_total(out: Path, members: int = 5, member_mib: float = 0.9) -> Path:
     """A pack of ``members`` files each within the per-file limit, together over the total."""
     data = b"# filler\n" * int(member_mib * 2**20 / 10)
     digest = hashlib.sha256(data).hexdigest()

@@ -6,7 +6,6 @@ the log) — never a traceback, never a hang."""
 
 from __future__ import annotations
 
-import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,12 +16,11 @@ import pytest
 from rigready.catalog.paths import cache_dir, config_dir, data_dir, log_dir, user_catalog_dir
 from rigready.desktop.cli import main
 from rigready.desktop.logging_setup import remove_logging
+from tests.fault.hostile_files import KINDS, make
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "tests" / "data" / "rigs" / "profiles" / "rtx4090-desktop.json"
 HANG_S = 20
-KINDS = ("fifo", "folder", "symlink-to-fifo", "symlink-to-dev-zero", "dangling-symlink",
-         "symlink-loop", "huge", "nested", "binary", "empty")
 
 
 class Hang(Exception):
@@ -43,37 +41,6 @@ def _watchdog() -> Iterator[None]:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         remove_logging()
-
-
-def make(path: Path, kind: str, *, toml: bool = False) -> Path:
-    """Put a hostile ``kind`` of file at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "folder":
-        path.mkdir()
-    elif kind == "symlink-to-fifo":
-        os.mkfifo(path.with_name(path.name + ".pipe"))
-        path.symlink_to(path.with_name(path.name + ".pipe"))
-    elif kind == "symlink-to-dev-zero":
-        path.symlink_to("/dev/zero")
-    elif kind == "dangling-symlink":
-        path.symlink_to(path.with_name("nowhere"))
-    elif kind == "symlink-loop":
-        path.symlink_to(path)
-    elif kind == "huge":
-        with path.open("wb") as handle:
-            handle.truncate(64 * 2**20)  # sparse: no disk used, but over every read limit
-    elif kind == "nested":
-        path.write_text(("a = " + "[" * 100_000 + "]" * 100_000) if toml
-                        else "[" * 100_000 + "]" * 100_000)
-    elif kind == "binary":
-        path.write_bytes(b"\x00\xff\xfe\x10" * 64)
-    elif kind == "empty":
-        path.write_bytes(b"")
-    else:  # pragma: no cover - a test's typo
-        raise ValueError(kind)
-    return path
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:

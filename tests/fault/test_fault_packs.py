@@ -68,7 +68,7 @@ BOMBS: dict[str, tuple[Callable[[Path], Path], str]] = {
         "refused before unpacking it"),
     "sparse": (pack_bombs.sparse_bomb, "is a sparse file"),
     "pax-header-bomb": (pack_bombs.pax_bomb, "unpacks to more than"),
-    "over-total": (pack_bombs.over_total, "unpacks to more than 8 MiB"),
+    "over-total": (pack_bombs.over_total, "unpacks to more than 4 MiB"),
     "many-members": (lambda p: pack_bombs.many_members(p, 2000), "lists 2,000 files"),
     "nested-manifest": (pack_bombs.nested_manifest, "nested more than 64 levels deep"),
     "wrong-checksum": (pack_bombs.wrong_checksum, "checksum mismatch"),
