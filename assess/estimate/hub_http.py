@@ -8,7 +8,8 @@ default client plus two event hooks. Inside a call run by
 of rigready shares) the hooks apply that call's :class:`~rigready.catalog.netfetch.Limits` to
 every request and every redirect hop:
 
-- no request is sent once the time is up, and each one's timeouts are cut to the time left;
+- no request is sent once the time is up, and each one's timeouts are cut to the time left
+  (plus a moment, so that the deadline rather than a socket timeout ends the call);
 - compressed answers are not asked for (``Accept-Encoding: identity``) and refused if sent, so
   the byte limit is what lands in memory or in the cache;
 - an answer announcing more than the byte limit is refused before its body is read, and a body
@@ -75,7 +76,9 @@ def _on_request(request: httpx2.Request) -> None:
         limits.check()
     except DeadlineError as exc:
         raise _refuse(exc) from None
-    left = max(0.05, limits.remaining())
+    # A little past the deadline, so the caller's deadline (not a socket timeout racing it)
+    # decides the message; the abandoned request then stops a moment later.
+    left = limits.remaining() + 0.25
     asked = request.extensions.get("timeout") or {}
     request.extensions["timeout"] = {
         key: left if asked.get(key) is None else min(float(asked[key]), left)
