@@ -54,7 +54,9 @@ def _c(config: str, method: str, precision: str, batch: int, seq: int, **kw: Any
         extra += f"-r{kw['lora_rank']}"
     if kw.get("task") == "masked-lm":
         extra += "-mlm"
-    name = f"{config}-{method}-{precision}-b{batch}-s{seq}{ckpt}{extra}"
+    if kw.get("target_seq"):
+        extra += f"-t{kw['target_seq']}"
+    name = f"{Path(config).name}-{method}-{precision}-b{batch}-s{seq}{ckpt}{extra}"
     return Case(config, MeasureSpec(name=name, config=load_config_dict(config), method=method,
                                     precision=precision, batch=batch, seq=seq, **kw))
 
@@ -265,6 +267,25 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "tiny-mixtral": {"model_type": "mixtral", "hidden_size": 64, "intermediate_size": 96,
                      "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
                      "num_local_experts": 4, "num_experts_per_tok": 2, "vocab_size": 500},
+    "tiny-t5": {"model_type": "t5", "d_model": 64, "d_ff": 128, "d_kv": 16, "num_heads": 4,
+                "num_layers": 2, "num_decoder_layers": 2, "feed_forward_proj": "gated-gelu",
+                "vocab_size": 500, "tie_word_embeddings": False, "decoder_start_token_id": 0},
+    "tiny-whisper": {"model_type": "whisper", "d_model": 64, "encoder_layers": 2,
+                     "decoder_layers": 2, "encoder_attention_heads": 4,
+                     "decoder_attention_heads": 4, "encoder_ffn_dim": 128, "decoder_ffn_dim": 128,
+                     "num_mel_bins": 80, "max_source_positions": 1500,
+                     "max_target_positions": 448, "vocab_size": 500,
+                     "decoder_start_token_id": 1, "pad_token_id": 0},
+    "tiny-gemma3": {"model_type": "gemma3", "mm_tokens_per_image": 16,
+                    "image_token_index": 499, "boi_token_index": 497, "eoi_token_index": 498,
+                    "text_config": {"model_type": "gemma3_text", "hidden_size": 64,
+                                    "intermediate_size": 128, "num_hidden_layers": 2,
+                                    "num_attention_heads": 4, "num_key_value_heads": 2,
+                                    "head_dim": 16, "vocab_size": 500, "sliding_window": 32},
+                    "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 32,
+                                      "intermediate_size": 64, "num_hidden_layers": 1,
+                                      "num_attention_heads": 2, "image_size": 56,
+                                      "patch_size": 14, "vision_use_head": False}},
 }
 
 

@@ -8,7 +8,7 @@ tree:
 
 * ``capture.json``: date, machine, kernel, Python, library and driver versions, and errors;
 * ``statvfs.json``: total and free bytes of every mount point;
-* ``nvml.json``: every NVML value rigready reads (or NVML's error for it), per GPU;
+* ``nvml.json``: every NVML value detection reads, raw (or NVML's error for it), per GPU;
 * ``commands/``: ``dmidecode -t 16,17`` and ``nvidia-smi -q`` output when they can run.
 
 Serial numbers and UUID-like identifiers of disks and memory are left out. Only the standard
@@ -243,32 +243,74 @@ def _run(cmd: list[str]) -> str | None:
 
 
 def capture_nvml() -> dict[str, Any]:
-    from rigready.assess.detect.nvml import NvmlCallError, NvmlUnavailable, shared_nvml
+    """Raw NVML values, keyed by what ``tests/helpers/fake_pynvml.replay_capture`` replays.
 
-    session = shared_nvml()
-    if isinstance(session, NvmlUnavailable):
-        return {"unavailable": session.reason}
+    This script reads ``pynvml`` itself (not rigready's door), so the file holds what NVML
+    answered, before any conversion; the replay then runs the door's conversions on it.
+    """
+    from rigready.gpu.nvml import NvmlDoor
+
+    why = NvmlDoor().status()  # the sentence detection shows when NVML cannot start
+    if why is not None and why.kind != "no_device":
+        return {"unavailable": why.reason}
+    import pynvml
+
+    pynvml.nvmlInit()
 
     def value(call: Any, *args: Any) -> dict[str, Any]:
         try:
-            return {"value": call(*args)}
-        except NvmlCallError as exc:
-            return {"error": exc.reason}
+            got = call(*args)
+        except pynvml.NVMLError as exc:
+            return {"error": str(exc)}
+        except AttributeError:
+            return {"error": "Function Not Found"}
+        return {"value": got.decode() if isinstance(got, bytes) else got}
 
-    out: dict[str, Any] = {"driver_version": value(session.driver_version),
-                           "cuda_driver_version": value(session.cuda_driver_version),
+    def links(handle: Any) -> dict[str, Any]:
+        first = value(pynvml.nvmlDeviceGetNvLinkState, handle, 0)
+        if "error" in first:
+            return first
+        active = 0
+        for link in range(int(getattr(pynvml, "NVML_NVLINK_MAX_LINKS", 18))):
+            state = value(pynvml.nvmlDeviceGetNvLinkState, handle, link)
+            if "error" in state:
+                break
+            active += int(state["value"] == pynvml.NVML_FEATURE_ENABLED)
+        return {"value": active}
+
+    n = pynvml
+    out: dict[str, Any] = {"driver_version": value(n.nvmlSystemGetDriverVersion),
+                           "cuda_driver_version": value(n.nvmlSystemGetCudaDriverVersion_v2),
                            "devices": []}
-    count = session.device_count()
-    for i in range(count):
-        dev = {name: value(getattr(session, name), i) for name in (
-            "name", "uuid", "pci_bus_id", "memory_total", "compute_capability",
-            "power_limit_mw", "pcie_gen_max", "pcie_gen_current", "pcie_width_max",
-            "pcie_width_current", "memory_bus_width", "num_cores", "max_sm_clock_mhz")}
-        dev["temperature_threshold_slowdown"] = value(session.temperature_threshold, i,
-                                                      "slowdown")
-        dev["temperature_threshold_shutdown"] = value(session.temperature_threshold, i,
-                                                      "shutdown")
-        out["devices"].append(dev)
+    try:
+        for i in range(n.nvmlDeviceGetCount()):
+            h = n.nvmlDeviceGetHandleByIndex(i)
+            out["devices"].append({
+                "name": value(n.nvmlDeviceGetName, h),
+                "uuid": value(n.nvmlDeviceGetUUID, h),
+                "pci_bus_id": value(lambda h=h: n.nvmlDeviceGetPciInfo(h).busId),
+                "pci_device_id": value(lambda h=h: n.nvmlDeviceGetPciInfo(h).pciDeviceId),
+                "memory_total": value(lambda h=h: n.nvmlDeviceGetMemoryInfo(h).total),
+                "compute_capability": value(n.nvmlDeviceGetCudaComputeCapability, h),
+                "power_limit_mw": value(n.nvmlDeviceGetEnforcedPowerLimit, h),
+                "pcie_gen_max": value(n.nvmlDeviceGetMaxPcieLinkGeneration, h),
+                "pcie_gen_current": value(n.nvmlDeviceGetCurrPcieLinkGeneration, h),
+                "pcie_width_max": value(n.nvmlDeviceGetMaxPcieLinkWidth, h),
+                "pcie_width_current": value(n.nvmlDeviceGetCurrPcieLinkWidth, h),
+                "memory_bus_width": value(n.nvmlDeviceGetMemoryBusWidth, h),
+                "num_cores": value(n.nvmlDeviceGetNumGpuCores, h),
+                "max_sm_clock_mhz": value(n.nvmlDeviceGetMaxClockInfo, h, n.NVML_CLOCK_SM),
+                "temperature_threshold_slowdown": value(
+                    n.nvmlDeviceGetTemperatureThreshold, h,
+                    n.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN),
+                "temperature_threshold_shutdown": value(
+                    n.nvmlDeviceGetTemperatureThreshold, h,
+                    n.NVML_TEMPERATURE_THRESHOLD_SHUTDOWN),
+                "nvlink_active_links": links(h),
+            })
+    finally:
+        with contextlib.suppress(pynvml.NVMLError):
+            pynvml.nvmlShutdown()
     return out
 
 

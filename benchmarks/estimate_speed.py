@@ -64,10 +64,10 @@ def page() -> None:
     view.select_model("llama-3.1-8b")
     samples = []
     for method in ("lora", "full", "inference"):
-        view.method.setCurrentText(method)
+        view.form.method.setCurrentText(method)
         for value in range(1, 65):
             start = time.perf_counter()
-            view.batch.setValue(value)  # recompute() runs synchronously
+            view.form.batch.setValue(value)  # recompute() runs synchronously
             view.repaint()
             app.processEvents()
             samples.append((time.perf_counter() - start) * 1000)

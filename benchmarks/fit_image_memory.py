@@ -19,11 +19,13 @@ sys.path.insert(0, str(ROOT))
 # rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
 sys.path.insert(0, str(ROOT / "build" / "pkgroot"))
 
-from rigready.assess.estimate import image, speed  # noqa: E402
-from rigready.assess.estimate.catalog_images import diffusion_spec  # noqa: E402
+from rigready.assess.estimate import kernels  # noqa: E402
+from rigready.assess.estimate.breakdown import DRIVER_RESERVED_BYTES  # noqa: E402
+from rigready.assess.estimate.image import memory as image_memory  # noqa: E402
+from rigready.assess.estimate.image import timing as image_timing  # noqa: E402
+from rigready.assess.estimate.image.shapes import diffusion_spec  # noqa: E402
+from rigready.assess.estimate.image.vision import ARCHS  # noqa: E402
 from rigready.assess.estimate.inputs import Workload  # noqa: E402
-from rigready.assess.estimate.memory import DRIVER_RESERVED_BYTES  # noqa: E402
-from rigready.assess.estimate.vision import ARCHS  # noqa: E402
 
 RECORD = ROOT / "tests" / "data" / "calibration" / "vision-speed" / "h200-2026-12-01.json"
 
@@ -48,18 +50,18 @@ def estimate_case(c: dict[str, Any]) -> tuple[int, str]:
         method = "full" if c["method"] == "full" else "inference"
         wl = Workload(method=method, precision=c["precision"], batch=c["batch"],  # type: ignore[arg-type]
                       image_size=c["image"])
-        mem, _ = image.vision_memory(ARCHS[c["arch"]], wl)
+        mem, _ = image_memory.vision_memory(ARCHS[c["arch"]], wl)
         return mem.total, ARCHS[c["arch"]].family
     wl = Workload(method=c["method"], precision="fp16" if c["method"] == "inference" else "bf16",
                   batch=c["batch"], image_size=c["image"], lora_rank=c.get("rank", 4),
                   checkpointing=bool(c.get("checkpointing")))
-    mem, _ = image.diffusion_memory(diffusion_spec(c["model"]), wl)
+    mem, _ = image_memory.diffusion_memory(diffusion_spec(c["model"]), wl)
     return mem.total, f"{c['model']}-{c['method']}"
 
 
 def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
     """(predicted / measured step seconds, family) of one recorded case."""
-    from rigready.assess.estimate.catalog_images import image_shape
+    from rigready.assess.estimate.image.shapes import image_shape
 
     if c["kind"] == "vision":
         shape = image_shape(c["arch"], c["arch"])
@@ -71,10 +73,10 @@ def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
                       else "bf16", batch=c["batch"], image_size=c["image"],
                       lora_rank=c.get("rank", 4), checkpointing=bool(c.get("checkpointing")),
                       sampling_steps=c.get("steps", 30))
-    mem, plan = image.image_memory(shape, wl)
-    dt = image.image_dtype(shape, wl)
-    t, _ = image.image_seconds(shape, wl, mem, plan, speed.REF_TFLOPS[dt],
-                               speed.REF_BANDWIDTH_GB_S)
+    mem, plan = image_memory.image_memory(shape, wl)
+    dt = image_timing.image_dtype(shape, wl)
+    t, _ = image_timing.image_seconds(shape, wl, mem, plan, kernels.REF_TFLOPS[dt],
+                                      kernels.REF_BANDWIDTH_GB_S)
     return t / c["result"]["step_seconds"], shape.family
 
 
@@ -91,8 +93,8 @@ def speed_report(fit: bool = False) -> None:
               f"ratio {r:5.2f}  {fam}")
     if fit:  # classifiers come from their kernels (image_speed's few constants: grid-fitted)
         for key, rs in sorted(groups.items()):
-            if key in image.COMPUTE_EFFICIENCY:
-                print(key, round(image.COMPUTE_EFFICIENCY[key] * statistics.median(rs), 3))
+            if key in image_timing.COMPUTE_EFFICIENCY:
+                print(key, round(image_timing.COMPUTE_EFFICIENCY[key] * statistics.median(rs), 3))
 
 
 #: The grid ``--fit-kernels`` searches for image_speed's constants (worst ratio minimised).
@@ -107,7 +109,8 @@ def fit_kernels() -> None:
     import itertools
     import math
 
-    from rigready.assess.estimate import image_speed, vision
+    from rigready.assess.estimate.image import speed as image_speed
+    from rigready.assess.estimate.image import vision
 
     rows = []
     for c in cases():

@@ -19,9 +19,10 @@ sys.path.insert(0, str(ROOT))
 # rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
 sys.path.insert(0, str(ROOT / "build" / "pkgroot"))
 
-from rigready.assess.estimate import speed  # noqa: E402
+from rigready.assess.estimate import kernels  # noqa: E402
 from rigready.assess.estimate.inputs import Workload  # noqa: E402
-from rigready.assess.estimate.model import shape_from_config_file  # noqa: E402
+from rigready.assess.estimate.language import speed  # noqa: E402
+from rigready.assess.estimate.shapes import shape_from_config_file  # noqa: E402
 
 RECORD = ROOT / "tests" / "data" / "calibration" / "vision-speed" / "h200-2026-12-01.json"
 
@@ -54,19 +55,20 @@ def gemm_rows() -> list[dict[str, Any]]:
 
 
 def gemm_errors() -> list[float]:
-    rates = speed.REF_TFLOPS
+    rates = kernels.REF_TFLOPS
     errs = []
     for r in gemm_rows():
-        pred = speed.gemm_seconds(r["m"], r["k"], r["n"], r["dtype"], rates[r["dtype"]],
-                                  speed.REF_BANDWIDTH_GB_S,
-                                  4 if r["dtype"] in ("tf32", "fp32") else 2)
+        pred = kernels.gemm_seconds(r["m"], r["k"], r["n"], r["dtype"], rates[r["dtype"]],
+                                    kernels.REF_BANDWIDTH_GB_S,
+                                    4 if r["dtype"] in ("tf32", "fp32") else 2)
         errs.append(pred / r["seconds"])
     return errs
 
 
 def predict(shape: Any, wl: Workload) -> float:
     dt = speed.matmul_dtype(wl)
-    rates = speed.rates_for(speed.REF_TFLOPS[dt], speed.REF_BANDWIDTH_GB_S, dt, reference=True)
+    rates = speed.rates_for(kernels.REF_TFLOPS[dt], kernels.REF_BANDWIDTH_GB_S, dt,
+                            reference=True)
     return speed.training_step(shape, wl, wl.seq_len, rates).total_s
 
 
@@ -91,8 +93,8 @@ def main() -> int:
     if args.fit:
         best = None
         for eff, launch in itertools.product((0.6, 0.65, 0.7, 0.75), (6e-6, 9e-6, 12e-6, 15e-6)):
-            speed.GEMM_EFFICIENCY = {k: eff for k in speed.GEMM_EFFICIENCY}
-            speed.GEMM_LAUNCH_S = launch
+            kernels.GEMM_EFFICIENCY = {k: eff for k in kernels.GEMM_EFFICIENCY}
+            kernels.GEMM_LAUNCH_S = launch
             e = gemm_errors()
             score = statistics.median(abs(math.log(x)) for x in e)
             if best is None or score < best[0]:

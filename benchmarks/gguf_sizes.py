@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from rigready.assess.estimate.gguf import gguf_size
-from rigready.assess.estimate.model import shape_from_entry
+from rigready.assess.estimate.language.gguf import gguf_size
+from rigready.assess.estimate.shapes import shape_from_entry
 from rigready.catalog import default_catalog
 
 TABLE = Path(__file__).parents[1] / "tests" / "data" / "gguf" / "published_sizes.csv"

@@ -44,9 +44,10 @@ cat "$OUT/env.json"
 python3 - > "$OUT/nvml_probe.json" <<'EOF'
 import json, time
 from dataclasses import asdict
-from rigready.monitor.providers.nvml import NvmlProvider
+from rigready.gpu.nvml import nvml_door
+from rigready.monitor.providers.gpu import GpuProvider
 t0 = time.perf_counter()
-p = NvmlProvider()
+p = GpuProvider(nvml_door())
 init_ms = 1000 * (time.perf_counter() - t0)
 reads = []
 for _ in range(50):

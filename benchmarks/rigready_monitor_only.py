@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "build" / "pkgroot"))
 
 from rigready.desktop.commands import monitor
-from rigready.desktop.commands.common import UsageError
+from rigready.desktop.usecases.errors import UsageError
 
 
 def main() -> int:

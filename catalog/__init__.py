@@ -7,33 +7,64 @@ described in ``docs/catalog-format.md``; bad files raise :class:`CatalogError`.
 
 from __future__ import annotations
 
+import sys
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rigready.catalog.errors import CatalogError
-from rigready.catalog.loader import (
-    BUILTIN_DATA_DIR,
-    DEFAULT_USER_DIR,
-    entry_counts,
-    load_catalog,
-    merge,
-    parse_document,
-    parse_file,
-    parse_text,
-)
-from rigready.catalog.schema import (
-    KINDS,
-    Catalog,
-    CloudOfferEntry,
-    CpuEntry,
-    DriveEntry,
-    GpuEntry,
-    KindSpec,
-    ModelEntry,
-    PsuEntry,
-    RamKitEntry,
-    TaskEntry,
-    TierEntry,
-)
+if TYPE_CHECKING:
+    from rigready.catalog.errors import CatalogError
+    from rigready.catalog.loader import (
+        BUILTIN_DATA_DIR,
+        DEFAULT_USER_DIR,
+        entry_counts,
+        load_catalog,
+        merge,
+        parse_document,
+        parse_file,
+        parse_text,
+    )
+    from rigready.catalog.schema import (
+        KINDS,
+        Catalog,
+        CloudOfferEntry,
+        CpuEntry,
+        DriveEntry,
+        GpuEntry,
+        KindSpec,
+        ModelEntry,
+        PsuEntry,
+        RamKitEntry,
+        TaskEntry,
+        TierEntry,
+    )
+
+#: Where each name of this package is defined. They are imported on first use (PEP 562), not
+#: with the package: ``rigready.catalog.paths`` or ``.errors`` alone (the CLI's start-up, the log
+#: file) must not parse the schema and the loader, about half of ``rigready detect``'s imports.
+_LAZY = {
+    "CatalogError": "rigready.catalog.errors",
+    **dict.fromkeys(("BUILTIN_DATA_DIR", "DEFAULT_USER_DIR", "entry_counts", "load_catalog",
+                     "merge", "parse_document", "parse_file", "parse_text"),
+                    "rigready.catalog.loader"),
+    **dict.fromkeys(("KINDS", "Catalog", "CloudOfferEntry", "CpuEntry", "DriveEntry", "GpuEntry",
+                     "KindSpec", "ModelEntry", "PsuEntry", "RamKitEntry", "TaskEntry",
+                     "TierEntry"), "rigready.catalog.schema"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its module on first use and keep it in the package."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    __import__(module)
+    value = getattr(sys.modules[module], name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 @cache
@@ -43,6 +74,8 @@ def default_catalog() -> Catalog:
     Raises:
         CatalogError: a catalog file is invalid (the error is raised again on the next call).
     """
+    from rigready.catalog.loader import load_catalog
+
     return load_catalog()
 
 

@@ -75,7 +75,7 @@ def write_atomic(path: Path, text: str) -> None:
         UserFileError: the file cannot be written (a ``ValueError``: one line).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_user_file(path, text, force=True)
+    write_user_file(path, text, force=True, app_file=True)
 
 
 def parse_price(text: str) -> float:

@@ -2,7 +2,8 @@
 
 ``RIGREADY_HOME`` overrides all four (tests and portable installs use it): settings then live in
 ``$RIGREADY_HOME/config``, data in ``$RIGREADY_HOME/data``, logs in ``$RIGREADY_HOME/logs`` and
-fetched copies in ``$RIGREADY_HOME/cache``.
+fetched copies in ``$RIGREADY_HOME/cache``. :func:`app_owned` lists what no command output may
+replace (enforced by :func:`rigready.catalog.userfiles.output_target`).
 """
 
 from __future__ import annotations
@@ -52,3 +53,18 @@ def cache_dir() -> Path:
     """Folder for things fetched from the network that can be fetched again (live offers)."""
     home = _home_override()
     return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+#: The folder under :func:`data_dir` where installed catalog packs live (``catalog.pack``).
+PACKS_FOLDER = "catalog-packs"
+
+
+def app_owned() -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """``(files, folders)`` rigready owns: no command's output may replace them.
+
+    The files: the default database (its ``-wal``/``-shm``/``.lock`` are recognised by name
+    next to any database). The folders, whole: settings (``settings.ini``, ``prices.json``, the
+    user's catalog files and price overrides), logs, the cache and the installed packs.
+    """
+    return ((database_path(),),
+            (config_dir(), log_dir(), cache_dir(), data_dir() / PACKS_FOLDER))

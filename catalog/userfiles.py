@@ -11,9 +11,16 @@ to infinity and no integer longer than :data:`MAX_INT_DIGITS` digits.
 Writing (:func:`write_user_file`, :func:`atomic_output`): the data goes to a temporary file in
 the same folder, is flushed and ``fsync``-ed, then renamed over the target, so an interrupted or
 failed write (full disk, Ctrl-C, a bad session id) leaves the old file as it was and no
-temporary file behind. An existing file is replaced only with ``force``; the files a command
-reads (its database, its ``--profile``) are refused as outputs; a symlink is followed and the
-file it points to is replaced, the link itself stays.
+temporary file behind. An existing file is replaced only with ``force``; a symlink is followed
+and the file it points to is replaced, the link itself stays.
+
+What no output may replace, checked here for every write so no command can forget
+(:func:`output_target`), compared by file identity (a hard link, a symlink, ``..`` or a bind
+mount of the same file is the same file): the command's inputs (``protect``, and every file
+declared with :func:`declare_input`: the CLI's ``--profile`` and ``--db`` are declared as they
+are parsed), rigready's own files (:func:`rigready.catalog.paths.app_owned`: the database, the
+settings, logs, cache and packs folders), any SQLite database, and a database's ``-wal``,
+``-shm``, ``-journal`` or ``.lock`` file. The app writing its own settings passes ``app_file``.
 
 This module sits in ``catalog`` (the bottom layer) so that the catalog loader, ``assess``,
 ``monitor`` and ``desktop`` can all use it.
@@ -241,29 +248,120 @@ def path_exists(path: Path | str, *, folder: bool = False) -> bool:
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)
-    except OSError:
+    except (OSError, ValueError):
         return os.path.realpath(a) == os.path.realpath(b)
 
 
+#: Files the running command reads (see :func:`declare_input`).
+_inputs: list[Path] = []
+#: Names of the files SQLite and the monitor keep beside a database, and what they are.
+_SIDECARS = (("-wal", "write-ahead log"), ("-shm", "shared-memory index"),
+             ("-journal", "rollback journal"), (".lock", "monitor lock file"))
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def declare_input(path: Path | str) -> None:
+    """Record a file the running command reads: no output of this process may replace it."""
+    if str(path):
+        _inputs.append(Path(path))
+
+
+def forget_inputs() -> None:
+    """Forget the declared inputs (a new command starts)."""
+    _inputs.clear()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _in_folder(target: Path, folders: dict[tuple[int, int], Path]) -> Path | None:
+    """The app folder that holds ``target`` (by identity of ``target``'s folder or any folder
+    above it, so a bind mount or a second name of the folder is seen), or None."""
+    for folder in (target.parent, *target.parent.parents):
+        found = folders.get(_identity(folder) or (-1, -1))
+        if found is not None:
+            return found
+    return None
+
+
+def _is_database(path: Path) -> bool:
+    """Whether ``path`` is a regular file holding a SQLite database (or an empty one, as a
+    monitor database is for a moment). Never waits on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        return info.st_size == 0 or os.read(fd, len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _never_replaced(text: str, target: Path, protect: Iterable[Path | str | None],
+                    app_file: bool) -> None:
+    """Raise :class:`UserFileError` when ``target`` is an input, an app-owned file or
+    something a database needs (see the module doc)."""
+    for guarded in (*protect, *_inputs):
+        if guarded is not None and str(guarded) and _same_file(target, Path(guarded)):
+            raise UserFileError(f"{text}: refusing to write over {guarded}, which this command "
+                                "reads; choose another file")
+    if not app_file:
+        from rigready.catalog.paths import app_owned
+
+        files, folders = app_owned()
+        for owned in files:
+            if _same_file(target, owned):
+                raise UserFileError(f"{text}: refusing to write over {owned}, rigready's own "
+                                    "file; choose another file")
+        known = {key: folder for folder in folders if (key := _identity(folder)) is not None}
+        holder = _in_folder(target, known)
+        if holder is not None:
+            raise UserFileError(f"{text}: refusing to write into {holder}, where rigready keeps "
+                                "its own files; choose another folder")
+    for suffix, what in _SIDECARS:
+        base = Path(str(target)[:-len(suffix)]) if target.name.endswith(suffix) else None
+        if base is not None and base.name and _is_database(base):
+            raise UserFileError(f"{text}: refusing to write over the {what} of {base.name}; "
+                                "choose another file")
+    if _is_database(target) and os.path.getsize(target) > 0:
+        raise UserFileError(f"{text}: refusing to write over a SQLite database (a monitor "
+                            "history, or another program's data); choose another file")
+
+
 def output_target(path: Path | str, *, force: bool = False,
-                  protect: Iterable[Path | str | None] = ()) -> Path:
+                  protect: Iterable[Path | str | None] = (), app_file: bool = False) -> Path:
     """The file a write to ``path`` will replace, after every check, without writing.
 
     Symlinks are followed (the file they point to is the target). Call it before long work so
     a refused output is reported before the work, not after.
 
+    Args:
+        path: Where to write.
+        force: Replace an existing file.
+        protect: The command's inputs (besides those declared with :func:`declare_input`).
+        app_file: rigready writes one of its own files (settings, cache, price overrides):
+            skip the app-owned check, keep the others.
+
     Raises:
         UserFileError: no name, a folder or a device, a missing folder, an existing file without
-            ``force``, or one of the ``protect`` files (the command's own inputs).
+            ``force``, an input of the command, one of rigready's own files, a SQLite database
+            or a database's ``-wal``/``-shm``/``-journal``/``.lock`` file.
     """
     text = str(path)
     if not text or text.endswith(os.sep):
         raise UserFileError(f"{text or 'the output'}: give a file name, not a folder")
     target = Path(os.path.realpath(text))
-    for guarded in protect:
-        if guarded is not None and str(guarded) and _same_file(target, Path(guarded)):
-            raise UserFileError(f"{text}: refusing to write over {guarded}, which this command "
-                                "reads; choose another file")
+    _never_replaced(text, target, protect, app_file)
     if not target.parent.is_dir():
         raise UserFileError(f"{text}: the folder {target.parent} does not exist")
     try:
@@ -282,18 +380,19 @@ def output_target(path: Path | str, *, force: bool = False,
 @contextlib.contextmanager
 def atomic_output(path: Path | str, *, force: bool = False,
                   protect: Iterable[Path | str | None] = (), binary: bool = False,
-                  newline: str | None = None) -> Iterator[IO[Any]]:
+                  newline: str | None = None, app_file: bool = False) -> Iterator[IO[Any]]:
     """A file object whose content replaces ``path`` only when the block ends without error.
 
     Written to a hidden temporary file next to the target, flushed, fsynced, renamed over it and
     the folder fsynced. On any exception (including Ctrl-C) the temporary file is removed and the
     target is untouched. A new file gets the usual permissions (0666 less the umask); a
-    replaced one keeps its own.
+    replaced one keeps its own. ``force``, ``protect`` and ``app_file``: as
+    :func:`output_target`.
 
     Raises:
         UserFileError: as :func:`output_target`, or the write failed (disk full, permissions).
     """
-    target = output_target(path, force=force, protect=protect)
+    target = output_target(path, force=force, protect=protect, app_file=app_file)
     try:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                         suffix=".tmp")
@@ -338,13 +437,14 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def write_user_file(path: Path | str, data: str | bytes, *, force: bool = False,
-                    protect: Iterable[Path | str | None] = ()) -> Path:
+                    protect: Iterable[Path | str | None] = (), app_file: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_output`); returns the target.
 
     Raises:
         UserFileError: as :func:`atomic_output`.
     """
     binary = isinstance(data, bytes)
-    with atomic_output(path, force=force, protect=protect, binary=binary) as out:
+    with atomic_output(path, force=force, protect=protect, binary=binary,
+                       app_file=app_file) as out:
         out.write(data)
     return Path(os.path.realpath(path))

@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QApplication
 
 from rigready.assess.profile import load_profile
 from rigready.desktop.about import ICON_PATH
-from rigready.desktop.commands.common import UsageError
 from rigready.desktop.context import AppContext
 from rigready.desktop.crash_dialog import install_gui_crash_handler
 from rigready.desktop.pages import page_keys
 from rigready.desktop.png import save_widget_png
 from rigready.desktop.theme import apply_theme
 from rigready.desktop.theme_menu import saved_theme
+from rigready.desktop.usecases.errors import UsageError
 from rigready.desktop.window import MainWindow
 
 log = logging.getLogger(__name__)

@@ -3,41 +3,57 @@
 ``rigready`` with no arguments opens the window when a display is available, else prints the
 detect report and says how to open the window. The GUI is imported lazily through importlib so
 that neither this module nor its imports pull in Qt.
+
+Start-up is kept small: ``--version`` is answered before anything else is imported, and a
+subcommand's module is imported only when it is the one chosen (``rigready.desktop.commands``
+lists them for ``--help``); ``tests/test_cli_startup.py`` checks what a fresh process imports.
 """
 
 from __future__ import annotations
 
-import argparse
-import errno
 import importlib
-import logging
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from rigready.desktop import crash
-from rigready.desktop.commands import COMMAND_MODULES
-from rigready.desktop.commands.common import CliParser, UsageError
-from rigready.desktop.logging_setup import configure_logging
+from rigready.desktop import __version__
 
-try:
-    from importlib.metadata import version as _dist_version
+# typing.TYPE_CHECKING without importing typing (2 ms): ``rigready --version`` imports nothing
+# beyond this module; mypy and ruff treat a module's own TYPE_CHECKING = False the same way
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from pathlib import Path
 
-    __version__ = _dist_version("rigready")
-except Exception:  # noqa: BLE001 - running from a source tree or a frozen bundle
-    __version__ = "0.1.0"
+    from rigready.desktop.commands import SubParsers
+
+__all__ = ["__version__", "build_parser", "display_available", "main", "print_error"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, with every subcommand registered."""
+    """The argument parser: every subcommand listed, each registered when it is chosen."""
+    from rigready.desktop.commands import COMMANDS, LazySubcommands
+    from rigready.desktop.commands.common import CliParser
+
     parser = CliParser(
         prog="rigready",
         description="Can this PC run, fine-tune or train an AI model? "
         "Run with no command to open the window.",
     )
     parser.add_argument("--version", action="version", version=f"rigready {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                       action=LazySubcommands)
+    assert isinstance(subparsers, LazySubcommands)
+    for command in COMMANDS:
+        subparsers.add_listed(command)
+    return parser
+
+
+def register_gui(subparsers: SubParsers) -> None:
+    """Add the ``gui`` subcommand."""
+    from pathlib import Path
+
+    from rigready.desktop.commands.common import input_file
     from rigready.desktop.pages import page_keys
 
     gui = subparsers.add_parser(
@@ -48,14 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="render the page offscreen to a PNG and exit")
     gui.add_argument("--page", metavar="NAME",
                      help="page to show: " + ", ".join(page_keys()))
-    gui.add_argument("--profile", metavar="FILE", type=Path, help="load a saved rig profile")
+    gui.add_argument("--profile", metavar="FILE", type=input_file,
+                     help="load a saved rig profile")
     gui.add_argument("--force", action="store_true", help="replace the --screenshot FILE")
-    gui.add_argument("--db", metavar="PATH", type=Path,
+    gui.add_argument("--db", metavar="PATH", type=input_file,
                      help="replay the newest monitoring session of this database (Monitor page)")
     gui.set_defaults(func=_run_gui)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
-    return parser
 
 
 def display_available() -> bool:
@@ -68,12 +82,15 @@ def display_available() -> bool:
 
 
 def _qt_installed() -> bool:
+    import importlib.util
+
     return importlib.util.find_spec("PySide6") is not None
 
 
 def _prepare_platform(screenshot: bool) -> None:
     """Pick Qt's platform before Qt loads: a missing X11 library is one line, not an abort."""
     from rigready.desktop.qt_platform import PlatformError, prepare_qt_platform
+    from rigready.desktop.usecases.errors import UsageError
 
     try:
         prepare_qt_platform(screenshot)
@@ -83,6 +100,7 @@ def _prepare_platform(screenshot: bool) -> None:
 
 def _run_gui(args: argparse.Namespace) -> int:
     from rigready.desktop.pages import page_keys
+    from rigready.desktop.usecases.errors import UsageError
 
     screenshot: Path | None = args.screenshot
     if args.page is not None and args.page not in page_keys():
@@ -127,17 +145,27 @@ def print_error(exc: BaseException) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rigready`` console script."""
-    from rigready.assess.profile import ProfileError
-
     words = sys.argv[1:] if argv is None else list(argv)
-    if words == ["--version"]:  # answer without importing every command module
+    if words == ["--version"]:  # answered before anything else is imported
         print(f"rigready {__version__}")
         return 0
+    from rigready.desktop.usecases.errors import UsageError
+
+    # The files a command reads are declared while its arguments are parsed (input_file); a
+    # second main() in one process (tests) starts with none. Not imported for --help.
+    userfiles = sys.modules.get("rigready.catalog.userfiles")
+    if userfiles is not None:
+        userfiles.forget_inputs()
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
         print_error(exc)
         return 2
+    import logging
+
+    from rigready.desktop import crash
+    from rigready.desktop.logging_setup import configure_logging
+
     log_file = configure_logging(role="cli")
     logging.getLogger(__name__).info("command: rigready %s",
                                      " ".join(sys.argv[1:] if argv is None else argv))
@@ -148,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_default()
         code: int = args.func(args)
         return code
-    except (UsageError, ProfileError) as exc:
+    except UsageError as exc:
         print_error(exc)
         return 2
     except _known_errors() as exc:
@@ -160,28 +188,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except OSError as exc:
-        if exc.errno not in _PATH_ERRNOS:
+        import errno  # here, not at the top: 'rigready --version' imports nothing else
+
+        # A path the user gave that the system cannot even look up (too long, a file used as
+        # a folder, a symlink loop): one line, whichever command meets it.
+        if exc.errno not in (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP):
             raise
         print_error(UsageError(f"{exc.filename or 'a file name'}: {exc.strerror or exc} "
                                "(check the path)"))
         return 2
 
 
-#: A path the user gave that the system cannot even look up: too long, a file used as a folder,
-#: a symlink loop. Whichever command meets it, one line, not "unexpected error".
-_PATH_ERRNOS = frozenset({errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP})
-
 
 def _known_errors() -> tuple[type[Exception], ...]:
     """Errors that are the user's input or environment, not bugs: one line, exit 2.
 
-    The catalog's, the user files' and the monitor store's (disk full, locked, corrupt,
-    read-only); the store is looked up only if a command imported it (sqlite-utils is slow).
+    The catalog's, the user files', a saved profile's and the monitor store's (disk full, locked,
+    corrupt, read-only); the profile's and the store's are looked up only if a command imported
+    their module (none other can raise them; sqlite-utils is slow to import).
     """
     from rigready.catalog.errors import CatalogError
     from rigready.catalog.userfiles import UserFileError
 
     errors: list[type[Exception]] = [CatalogError, UserFileError]
+    profile = sys.modules.get("rigready.assess.profile")
+    if profile is not None:
+        errors.append(profile.ProfileError)
     store = sys.modules.get("rigready.monitor.store")
     if store is not None:
         errors.append(store.StoreError)

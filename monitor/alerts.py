@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rigready.monitor.clock_events import POWER_REASONS, THERMAL_REASONS
+from rigready.gpu.throttle import POWER_REASONS, THERMAL_REASONS
 from rigready.monitor.sample import GpuSample, Sample
 
 AlertKind = Literal["temperature", "thermal_throttle", "power_throttle", "vram", "stalled"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from rigready.monitor.clock_events import encode_clock_events
+from rigready.gpu.throttle import encode_clock_events
 from rigready.monitor.metrics_server import MetricsServer
 from rigready.monitor.sample import GpuSample, Sample
 

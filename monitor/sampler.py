@@ -14,6 +14,7 @@ Clocks are injected; :meth:`Sampler.open_session`, :meth:`Sampler.tick` and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -27,8 +28,9 @@ from rigready.monitor.alerts import AlertConfig, AlertEngine, AlertEvent
 from rigready.monitor.providers.base import Provider, ProviderError, Reading
 from rigready.monitor.sample import GpuSample, HostSample, Sample
 from rigready.monitor.store import Store, StoreError
-from rigready.monitor.store_guard import GuardError, MonitorLock
+from rigready.monitor.store_lock import MonitorLock
 from rigready.monitor.store_read import EventRecord
+from rigready.monitor.store_session import STALL_EVENT, open_for_session, report_previous
 from rigready.monitor.throttle import ThrottleLog
 
 log = logging.getLogger("rigready.monitor.sampler")
@@ -134,6 +136,7 @@ class Sampler:
         self._store: Store | None = None
         self._session_id: int | None = None
         self._oldest_pending: float | None = None
+        self._last_tick: tuple[float, float] | None = None  # (clock, monotonic) of the last tick
         self._throttle = ThrottleLog()
         self._recorded_gpus: tuple[str, ...] = ()
         self._recorded_notes: tuple[str, ...] = ()
@@ -245,6 +248,7 @@ class Sampler:
         self._alerts.reset()
         self._throttle.reset()
         self._recorded_gpus = ()
+        self._last_tick = None
         self.ticks = 0
         self.cpu_seconds = 0.0
         if self._db_path is None:
@@ -252,26 +256,29 @@ class Sampler:
             return None
         self.lost_samples = 0
         self._set_store_problem(None)
-        store = Store(self._db_path)
-        try:  # one monitor per database: a second one would interleave sessions and lock it
-            self._lock_file = MonitorLock(self._db_path)
-        except GuardError as exc:
-            store.close()
-            raise StoreError(str(exc), exc.kind) from None
-        self._store = store
-        self.store_notices = tuple(store.notices)
-        if self._retention is not None:
-            raw_days, aggregate_days = self._retention
-            done = self._store.apply_retention(self._clock(), raw_days=raw_days,
-                                               aggregate_days=aggregate_days)
-            if done.folded_rows or done.deleted_aggregates:
-                log.info("retention: %d raw rows folded into 1-minute aggregates, %d old "
-                         "aggregates removed", done.folded_rows, done.deleted_aggregates)
-        self._recorded_notes = self.notes()
-        self._session_id = self._store.start_session(
-            label=label, host=self._host, interval_s=self.interval_s, started=self._clock(),
-            notes=self._recorded_notes)
+        store, lock = open_for_session(self._db_path)
+        try:
+            self.store_notices = (*store.notices,
+                                  *report_previous(store, lock.previous, self._clock))
+            if self._retention is not None:
+                raw_days, aggregate_days = self._retention
+                done = store.apply_retention(self._clock(), raw_days=raw_days,
+                                             aggregate_days=aggregate_days)
+                if done.folded_rows or done.deleted_aggregates:
+                    log.info("retention: %d raw rows folded into 1-minute aggregates, %d old "
+                             "aggregates removed", done.folded_rows, done.deleted_aggregates)
+            self._recorded_notes = self.notes()
+            self._session_id = store.start_session(
+                label=label, host=self._host, interval_s=self.interval_s,
+                started=self._clock(), notes=self._recorded_notes)
+        except BaseException:
+            with contextlib.suppress(StoreError):  # a failed start leaves neither a
+                store.close()                      # connection nor a lock behind
+            lock.release()
+            raise
+        self._store, self._lock_file = store, lock
         self._oldest_pending = None
+        lock.record(self._session_id, 0, 0)
         return self._session_id
 
     def close_session(self) -> None:
@@ -299,6 +306,7 @@ class Sampler:
             except StoreError as exc:
                 log.warning("closing the database failed: %s", exc)
             if lock is not None:
+                lock.record(self._session_id, self.ticks, self.lost_samples)
                 lock.release()
         if self.lost_samples:
             log.error("%d samples of session %s could not be saved: %s", self.lost_samples,
@@ -310,7 +318,7 @@ class Sampler:
         mono = self._monotonic()
         host: HostSample | None = None
         gpus: list[GpuSample] = []
-        events: list[_Event] = []
+        events: list[_Event] = self._stall(now, mono)
         for state in self._providers:
             reading = self._read(state, now, mono, events)
             if reading is None:
@@ -333,6 +341,23 @@ class Sampler:
                                                    gpu_index, message, value), "on_event")
         self._call(self._on_sample, sample, "on_sample")
         return sample
+
+    def _stall(self, now: float, mono: float) -> list[_Event]:
+        """A ``gap`` event when this tick comes more than two intervals after the last one
+        (the process was stopped by SIGSTOP or Ctrl-Z, the machine slept or stalled): the
+        samples that were never taken are counted, not silently missing."""
+        last, self._last_tick = self._last_tick, (now, mono)
+        if last is None:
+            return []
+        elapsed = max(mono - last[1], now - last[0])
+        if elapsed <= 2 * self.interval_s:
+            return []
+        missed = max(1, round(elapsed / self.interval_s) - 1)
+        message = (f"no samples for {elapsed:.1f} s (about {missed} missed at one every "
+                   f"{self.interval_s:g} s): the monitor was paused (SIGSTOP, Ctrl-Z), the "
+                   "computer slept or the system stalled")
+        log.warning("%s", message)
+        return [("gap", STALL_EVENT, None, message, elapsed, "")]
 
     def _read(self, state: _ProviderState, now: float, mono: float,
               events: list[_Event]) -> Reading | None:
@@ -398,8 +423,17 @@ class Sampler:
                 store.commit()
                 self._oldest_pending = None
                 self._set_store_problem(None)
+                self._record_status(store)
         except StoreError as exc:
             self._set_store_problem(str(exc), waiting=store.queued_samples)
+            self._record_status(store)
+
+    def _record_status(self, store: Store) -> None:
+        """After each commit attempt: the lock file's status line says how many samples were
+        taken and how many wait in memory, for the next start to report after a SIGKILL."""
+        if self._lock_file is not None:
+            self._lock_file.record(self._session_id, self.ticks,
+                                   store.queued_samples + store.dropped)
 
     def _set_store_problem(self, problem: str | None, waiting: int = 0) -> None:
         """Record whether writing works; tell the owner (stderr, the GUI's banner) on change.

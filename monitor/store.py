@@ -24,6 +24,8 @@ copy.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import time
 from collections import deque
@@ -47,6 +49,7 @@ from rigready.monitor.store_guard import (
     open_for_reading,
     open_for_writing,
 )
+from rigready.monitor.store_lock import monitor_running
 from rigready.monitor.store_read import (
     EventRecord,
     SessionInfo,
@@ -54,6 +57,13 @@ from rigready.monitor.store_read import (
     read_samples,
     read_series,
     read_sessions,
+)
+from rigready.monitor.store_wal import (
+    WalDamage,
+    db_page_size,
+    keep_aside,
+    orphaned_log,
+    scan_wal,
 )
 
 __all__ = [
@@ -67,6 +77,8 @@ __all__ = [
     "Store",
     "StoreError",
 ]
+
+log = logging.getLogger("rigready.monitor.store")
 
 BENCH_KINDS: tuple[str, ...] = ("gemm-cpu", "gemm-gpu", "storage", "measure")
 #: Most rows kept in memory while commits fail (a day of 1 Hz samples with events).
@@ -130,14 +142,22 @@ class Store:
             StoreError: The file cannot be opened, is not a rigready database, or is newer.
         """
         self.path = Path(path)
+        #: The file itself (symlinks, ``..`` and ``/proc/self/fd`` resolved, as SQLite resolves
+        #: them to name the ``-wal``): what the checks look at, what is opened.
+        self.real = Path(os.path.realpath(path))
         self._migrations = tuple(migrations)
         self._min_free = min_free_bytes
         self._queued: deque[tuple[bool, Callable[[], object]]] = deque()  # (is a sample, write)
         self._copy: ReadCopy | None = None
         #: Sample ticks given up after :data:`MAX_QUEUED` writes piled up behind failing commits.
         self.dropped = 0
-        #: What the user must be told (a corrupt database set aside).
+        #: What the user must be told (a corrupt database set aside, a damaged log).
         self.notices: list[str] = []
+        #: A damaged write-ahead log found on opening, and where its copy was kept (writers).
+        self.wal_damage: WalDamage | None = None
+        self.wal_kept: Path | None = None
+        #: The database was started anew (a corrupt one renamed aside) when it was opened.
+        self.fresh = False
         try:
             self._conn = self._connect(readonly)
             self._conn.execute("PRAGMA mmap_size = 0")  # no SIGBUS from a mapped main file
@@ -149,14 +169,31 @@ class Store:
                 self._conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate(readonly)
         except GuardError as exc:
-            self._drop_copy()
-            raise StoreError(str(exc), exc.kind) from None
+            self._abandon()
+            raise StoreError(self._told(str(exc)), exc.kind) from None
         except sqlite3.DatabaseError as exc:
-            self._drop_copy()
-            raise StoreError(self._explain(exc), self._kind(exc)) from None
+            self._abandon()
+            raise StoreError(self._told(self._explain(exc)), self._kind(exc)) from None
         except OSError as exc:
-            self._drop_copy()
-            raise StoreError(f"cannot open the database at {self.path}: {exc}", "io") from None
+            self._abandon()
+            raise StoreError(self._told(f"cannot open the database at {self.path}: {exc}"),
+                             "io") from None
+        except StoreError as exc:
+            self._abandon()
+            raise StoreError(self._told(str(exc)), exc.kind) from None
+
+    def _abandon(self) -> None:
+        """After a failed open: close what was opened."""
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+        self._drop_copy()
+
+    def _told(self, problem: str) -> str:
+        """``problem``, after what was found first (a damaged log explains missing tables)."""
+        if self.wal_damage is None or not self.notices:
+            return problem
+        return f"{'; '.join(self.notices)}; and: {problem}"
 
     def _drop_copy(self) -> None:
         if self._copy is not None:
@@ -164,12 +201,49 @@ class Store:
             self._copy = None
 
     def _connect(self, readonly: bool) -> sqlite3.Connection:
+        self._check_wal(readonly)
         if readonly:
-            conn, self._copy = open_for_reading(self.path)
+            conn, self._copy = open_for_reading(self.real)
             return conn
-        conn, notices = open_for_writing(self.path, self._min_free)
+        conn, notices = open_for_writing(self.real, self._min_free)
         self.notices.extend(notices)
+        self.fresh = bool(notices)  # the only notice: a corrupt database was set aside
         return conn
+
+    def _check_wal(self, readonly: bool) -> None:
+        """Before SQLite opens the file: find a damaged log (which it would replay only in
+        part, and a writer then checkpoint away), keep a copy aside, say so.
+
+        A reader only reports (and skips the check while a monitor writes: the live log is
+        its writer's business); a writer refuses to open when no copy can be kept.
+        """
+        wal = Path(f"{self.real}-wal")
+        if readonly and monitor_running(self.real):
+            return
+        orphan = orphaned_log(self.real, wal)
+        damage = orphan or scan_wal(wal, db_page_size(self.real))
+        if damage is None:
+            return
+        self.wal_damage = damage
+        if readonly and orphan is not None:  # opening would delete the log: do not open
+            raise GuardError("corrupt", f"{damage.describe()}; not opened, so nothing is "
+                                        "discarded (the next 'rigready monitor' keeps a copy "
+                                        "aside)")
+        if readonly:
+            self.notices.append(f"{damage.describe()}; the next 'rigready monitor' keeps a "
+                                "copy aside before using the database")
+            return
+        try:
+            self.wal_kept = keep_aside(self.real, wal)
+        except OSError as exc:
+            raise GuardError("io", f"{damage.describe()}, and no copy could be kept aside "
+                                   f"({exc.strerror or exc}); rigready will not write to "
+                                   f"{self.path.name}, which would discard the damaged part "
+                                   "for good: free some space") from None
+        self.notices.append(f"{damage.describe()}; the database and the damaged log as they "
+                            f"were are kept in {self.wal_kept.name} and "
+                            f"{self.wal_kept.name}-wal")
+        log.warning("%s", self.notices[-1])
 
     @staticmethod
     def _kind(exc: sqlite3.DatabaseError) -> str:
@@ -247,7 +321,7 @@ class Store:
     def _write(self, action: Callable[[], Any]) -> Any:
         """Run ``action`` now inside the open transaction (for rows whose id is needed)."""
         try:
-            check_space(self.path, self._min_free)
+            check_space(self.real, self._min_free)
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN IMMEDIATE")  # see _begin_note
             return action()
@@ -282,7 +356,7 @@ class Store:
             return
         try:
             if self._queued:
-                check_space(self.path, self._min_free)
+                check_space(self.real, self._min_free)
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN IMMEDIATE")  # see _begin_note
             for _, action in self._queued:

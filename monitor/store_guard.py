@@ -8,12 +8,12 @@
   refused *before* anything in it changes (no tables added, no switch to WAL).
 - :func:`set_aside`: a corrupt rigready database is renamed (never written into, never deleted)
   so a fresh one can start.
-- :class:`MonitorLock`: one monitor per database (an exclusive ``flock`` on ``DB.lock``).
+One monitor per database file: :mod:`rigready.monitor.store_lock`; a damaged write-ahead log:
+:mod:`rigready.monitor.store_wal`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
@@ -125,8 +125,9 @@ def inspect_file(path: Path) -> FileState:
                                         f"(tables: {', '.join(sorted(tables)[:5])}); rigready "
                                         "will not change it (choose another --db)")
         check = conn.execute("PRAGMA quick_check").fetchall()
-        if check != [("ok",)]:
-            return FileState(exists=True, ours=True, corrupt=True, problem=str(check[0][0]))
+        if check != [("ok",)]:  # SQLite's report spans lines: one line for the user
+            problem = " ".join(str(check[0][0]).replace("***", "").split())
+            return FileState(exists=True, ours=True, corrupt=True, problem=problem)
     except sqlite3.DatabaseError as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
@@ -244,40 +245,3 @@ def open_for_reading(path: Path) -> tuple[sqlite3.Connection, ReadCopy | None]:
     # Full disk (the WAL index could fault) or a read-only folder: read a private copy.
     copy = ReadCopy(path)
     return sqlite3.connect(str(copy.path), timeout=10), copy
-
-
-class MonitorLock:
-    """An exclusive lock on ``DB.lock`` held while a monitor session writes to ``DB``."""
-
-    def __init__(self, db: Path) -> None:
-        """Take the lock.
-
-        Raises:
-            GuardError: ("locked") another monitor holds it; ("io") it cannot be created.
-        """
-        import fcntl
-
-        self.path = Path(f"{db}.lock")
-        try:
-            self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise GuardError("io", f"cannot create the lock file {self.path}: "
-                                   f"{exc.strerror}") from None
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(self._fd, 64).decode("ascii", "replace").strip() or "?"
-            os.close(self._fd)
-            self._fd = None
-            raise GuardError("locked", f"another monitor (pid {holder}) is already logging to "
-                                       f"{db}; stop it first, or give this one another --db"
-                             ) from None
-        with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)
-            os.write(self._fd, f"{os.getpid()}\n".encode())
-
-    def release(self) -> None:
-        """Drop the lock (the file stays; an unlocked file means nobody holds it)."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None

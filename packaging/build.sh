@@ -40,7 +40,7 @@ say "staging the sources in $WORK/src"
 rm -rf "$WORK/src"
 mkdir -p "$WORK/src"
 tar -c --exclude=__pycache__ --exclude='*.pyc' \
-    pyproject.toml README.md catalog assess monitor desktop | tar -x -C "$WORK/src"
+    pyproject.toml README.md gpu catalog assess monitor desktop | tar -x -C "$WORK/src"
 say "installing PyInstaller $PYINSTALLER_VERSION and rigready into the build venv"
 "$VENV/bin/python" -m pip install --quiet "pyinstaller==$PYINSTALLER_VERSION"
 "$VENV/bin/python" -m pip install --quiet "$WORK/src"

@@ -1,7 +1,7 @@
-"""Make ``build/pkgroot/rigready/``: links to the four top-level folders under their import names.
+"""Make ``build/pkgroot/rigready/``: links to the five top-level folders under their import names.
 
-rigready's folders (``catalog/``, ``assess/``, ``monitor/``, ``desktop/``) are installed as
-``rigready.catalog`` and so on through setuptools' package-dir mapping. An editable install
+rigready's folders (``gpu/``, ``catalog/``, ``assess/``, ``monitor/``, ``desktop/``) are
+installed as ``rigready.gpu`` and so on through setuptools' package-dir mapping. An editable install
 serves that mapping through an import hook, which static tools cannot follow; mypy (and a
 checkout run without installing, such as the GPU machine's) reads the packages through this tree
 instead. The links are relative, so the tree survives moving the checkout.
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("catalog", "assess", "monitor", "desktop")
+PACKAGES = ("gpu", "catalog", "assess", "monitor", "desktop")
 TREE = ROOT / "build" / "pkgroot"
 
 

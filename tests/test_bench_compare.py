@@ -187,11 +187,12 @@ def test_measured_performance_takes_the_newest_valid_of_each_kind() -> None:
 
 
 def test_records_round_trip_through_json_for_every_kind() -> None:
-    tel = Telemetry(samples=3, sm_clock_mhz_median=1800.0, throttle_reasons=("sw_thermal",))
+    tel = Telemetry(samples=3, sm_clock_mhz_median=1800.0,
+                    throttle_reasons=("sw_thermal_slowdown",))
     g = gpu(("bf16", 20.0))
     trace = trace_from_points("bf16", 4096, [SustainedPoint(1.0, 20000.0, 1800.0, 60.0, 150.0),
                                              SustainedPoint(2.0, 19000.0, None, None, None)],
-                              ("sw_thermal",))
+                              ("sw_thermal_slowdown",))
     g = GpuGemmResult(mode="sustained", measurements=(summarize(
         "bf16", 4096, [0.01, 0.011], 25500.0, tel),), sustained=trace, device_name="X")
     for result in (g, gpu(("fp16", 5.0)), cpu(100.0), storage(500.0, 30.0)):
@@ -204,6 +205,22 @@ def test_records_round_trip_through_json_for_every_kind() -> None:
     with pytest.raises(ValueError, match="kind"):
         result_from_dict({"kind": "nope", "version": 1})
 
+
+
+def test_records_written_with_the_old_reason_names_read_back_with_todays() -> None:
+    """Before the throttle table was shared, benchmark records spelt five reasons shorter."""
+    tel = Telemetry(samples=3, throttle_reasons=("sw_power_cap", "sw_thermal_slowdown",
+                                                 "hw_power_brake_slowdown"))
+    g = GpuGemmResult(mode="quick", measurements=(summarize(
+        "bf16", 4096, [0.01, 0.011], 25500.0, tel),), device_name="X")
+    old = json.loads(json.dumps(result_to_dict(g)).replace(
+        "sw_thermal_slowdown", "sw_thermal").replace("hw_power_brake_slowdown", "hw_power_brake"))
+    assert "sw_thermal_slowdown" not in json.dumps(old)
+    back = result_from_dict(old)
+    assert back == g
+    limits = compare_gemm(back.measurements[0], Entry()).reasons
+    assert "NVML reported clock limits during the run: sw_power_cap, sw_thermal_slowdown, " \
+           "hw_power_brake_slowdown" in limits
 
 def test_cli_rows_have_the_documented_fields() -> None:
     (row,) = result_rows(cpu(100.0))

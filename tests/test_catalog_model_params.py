@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rigready.assess.estimate.model import shape_from_entry
+from rigready.assess.estimate.shapes import shape_from_entry
 from rigready.catalog import default_catalog
 from rigready.catalog.checks import PUBLISHED_PARAMS_TOLERANCE
 from rigready.catalog.schema import ModelEntry
@@ -74,7 +74,7 @@ def test_a_catalog_entry_describes_its_model_as_its_config_json_does() -> None:
     its logit soft-cap: 7.8% under its measured peak, where its config.json was 1.9% under)."""
     from pathlib import Path
 
-    from rigready.assess.estimate.model import shape_from_config_file
+    from rigready.assess.estimate.shapes import shape_from_config_file
 
     configs = Path(__file__).parent / "data" / "hf_configs"
     by_name: dict[str, ModelEntry] = {}

@@ -211,6 +211,6 @@ def test_score_uses_saved_benchmarks_of_the_same_machine(
 
 def test_no_history_means_no_measurements() -> None:
     from rigready.assess.profile import load_profile
-    from rigready.desktop.commands.score import measured_for
+    from rigready.desktop.usecases.readiness import measured_for
 
     assert measured_for(load_profile(RTX3060)) is None

@@ -1,38 +1,43 @@
-"""GPU probes: NVML through a fake, the pynvml adapter, and AMD/Intel/NVIDIA from sysfs trees."""
+"""GPU probes: NVIDIA through the NVML door over a fake pynvml, AMD/Intel/NVIDIA from sysfs."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
-
-import pytest
 
 from rigready.assess.detect import detect_rig
 from rigready.assess.detect._fs import SysRoot
 from rigready.assess.detect.gpu_nvidia import format_cuda_version, probe_nvidia
 from rigready.assess.detect.gpu_sysfs import probe_sysfs_gpus
-from rigready.assess.detect.nvml import NvmlCallError, NvmlUnavailable, PynvmlAdapter
-from tests.helpers.fake_nvml import FakeNvml, Unsupported
+from rigready.gpu.nvml import NvmlDoor
+from rigready.gpu.types import Unknown
+from rigready.gpu.vendor import VendorUnavailable
+from tests.helpers.fake_pynvml import UNKNOWN, Fail, FakePynvml, door
 
 CPU_ONLY = Path(__file__).parent / "data" / "detect" / "cpu-only-vm-2026-11-22"
+NO_DRIVER = "no NVIDIA driver found (libnvidia-ml.so.1 not loadable)"
 
 
 def h100(**overrides: Any) -> dict[str, Any]:
     dev: dict[str, Any] = {
-        "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-0000", "pci_bus_id": "00000000:1B:00.0",
-        "memory_total": 85520809984, "compute_capability": (9, 0), "power_limit_mw": 700000,
+        "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-0000", "pci": "00000000:1B:00.0",
+        "mem": (0, 85520809984), "compute_capability": (9, 0), "limit_mw": 700000,
         "pcie_gen_max": 5, "pcie_gen_current": 5, "pcie_width_max": 16, "pcie_width_current": 16,
-        "memory_bus_width": 5120, "num_cores": 16896, "max_sm_clock_mhz": 1980,
-        "temperature_threshold_slowdown": 90, "temperature_threshold_shutdown": 92,
+        "memory_bus_width": 5120, "num_cores": 16896, "max_clocks": {1: 1980},
+        "thresholds": {1: 90, 0: 92},
     }
     dev.update(overrides)
     return dev
 
 
+def nvml(*gpus: dict[str, Any], **kwargs: Any) -> NvmlDoor:
+    kwargs.setdefault("driver", "580.159")
+    return door(FakePynvml(list(gpus), **kwargs))
+
+
 def test_nvml_facts() -> None:
-    gpus, warnings = probe_nvidia(FakeNvml([h100()], driver="580.159", cuda=13000))
+    gpus, warnings = probe_nvidia(nvml(h100(), cuda=13000))
     (gpu,) = gpus
     assert gpu.vendor == "nvidia" and gpu.name == "NVIDIA H100 80GB HBM3"
     assert gpu.pci_bus_id == "0000:1b:00.0"
@@ -41,14 +46,21 @@ def test_nvml_facts() -> None:
     assert gpu.cuda_driver_version == "13.0" and gpu.driver_version == "580.159"
     assert gpu.cuda_cores == 16896 and gpu.memory_bus_width_bits == 5120
     assert (gpu.temp_slowdown_c, gpu.temp_shutdown_c) == (90, 92)
+    assert gpu.nvlink_links == 0  # NVML: NVLink "Not Supported" = no NVLink, PCIe only
     assert not gpu.integrated
     assert set(gpu.sources.values()) == {"nvml"}
     assert warnings == []
 
 
+def test_pci_device_id_and_nvlink_links() -> None:
+    (gpu,), _ = probe_nvidia(nvml(h100(pci_device_id=0x233010DE, nvlink=4)))
+    assert gpu.pci_device_id == "10de:2330" and gpu.nvlink_links == 4
+    assert gpu.sources["pci_device_id"] == gpu.sources["nvlink_links"] == "nvml"
+
+
 def test_unsupported_fields_are_none_with_one_warning_per_field() -> None:
-    fake = FakeNvml([h100(num_cores=Unsupported(), memory_bus_width=Unsupported()),
-                     h100(num_cores=Unsupported(), power_limit_mw=Unsupported("Unknown Error"))])
+    fake = nvml(h100(num_cores=Fail(), memory_bus_width=Fail()),
+                h100(num_cores=Fail(), limit_mw=Fail(UNKNOWN)))
     gpus, warnings = probe_nvidia(fake)
     assert [g.cuda_cores for g in gpus] == [None, None]
     assert gpus[0].memory_bus_width_bits is None and gpus[1].memory_bus_width_bits == 5120
@@ -60,16 +72,31 @@ def test_unsupported_fields_are_none_with_one_warning_per_field() -> None:
     ])
 
 
+def test_driver_wide_failure_is_one_warning_without_gpu_numbers() -> None:
+    _, warnings = probe_nvidia(nvml(h100(), h100(), driver=Fail(), cuda=Fail()))
+    assert warnings == ["GPU: NVML could not report driver version (Not Supported)",
+                        "GPU: NVML could not report CUDA driver version (Not Supported)"]
+
+
 def test_unexpected_exception_is_one_missing_field() -> None:
-    gpus, warnings = probe_nvidia(FakeNvml([h100(uuid=RuntimeError("boom"))]))
+    gpus, warnings = probe_nvidia(nvml(h100(uuid=RuntimeError("boom"))))
     assert gpus[0].uuid is None and gpus[0].vram_bytes == 85520809984
     assert warnings == ["GPU: NVML could not report UUID on GPU 0 (RuntimeError: boom)"]
 
 
 def test_zero_means_not_applicable() -> None:
-    gpus, _ = probe_nvidia(FakeNvml([h100(pcie_gen_current=0)]))
+    gpus, warnings = probe_nvidia(nvml(h100(pcie_gen_current=0)))
     assert gpus[0].pcie_gen_current is None
     assert "pcie_gen_current" not in gpus[0].sources
+    assert warnings == []
+
+
+def test_older_binding_without_a_function_is_one_missing_field() -> None:
+    fake = FakePynvml([h100()], missing={"nvmlDeviceGetMemoryBusWidth"})
+    gpus, warnings = probe_nvidia(door(fake))
+    assert gpus[0].memory_bus_width_bits is None
+    assert warnings == ["GPU: NVML could not report memory bus width on GPU 0 "
+                        "(nvmlDeviceGetMemoryBusWidth missing from this nvidia-ml-py)"]
 
 
 def test_cuda_version_format() -> None:
@@ -78,39 +105,11 @@ def test_cuda_version_format() -> None:
     assert format_cuda_version(11080) == "11.8"
 
 
-class _FakeNvmlError(Exception):
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-
-
-def test_pynvml_adapter_translates_errors() -> None:
-    def unsupported(*_: Any) -> Any:
-        raise _FakeNvmlError("Not Supported")
-
-    module = SimpleNamespace(
-        NVMLError=_FakeNvmlError, NVML_CLOCK_SM=1,
-        NVML_TEMPERATURE_THRESHOLD_SLOWDOWN=1, NVML_TEMPERATURE_THRESHOLD_SHUTDOWN=0,
-        nvmlDeviceGetHandleByIndex=lambda i: f"h{i}",
-        nvmlDeviceGetPciInfo=lambda h: SimpleNamespace(busId=b"00000000:01:00.0"),
-        nvmlDeviceGetMaxClockInfo=lambda h, clock: 1980 if clock == 1 else 0,
-        nvmlDeviceGetTemperatureThreshold=lambda h, kind: {1: 89, 0: 95}[kind],
-        nvmlDeviceGetNumGpuCores=unsupported,
-    )
-    adapter = PynvmlAdapter(module)
-    assert adapter.pci_bus_id(0) == "00000000:01:00.0"
-    assert adapter.max_sm_clock_mhz(0) == 1980
-    assert adapter.temperature_threshold(0, "shutdown") == 95
-    with pytest.raises(NvmlCallError, match="Not Supported"):
-        adapter.num_cores(0)
-    with pytest.raises(NvmlCallError, match="missing from this nvidia-ml-py"):
-        adapter.memory_bus_width(0)
-
-
 def test_no_driver_means_empty_list_and_the_reason() -> None:
-    reason = "no NVIDIA driver found (libnvidia-ml.so.1 not loadable)"
-    profile = detect_rig(root=CPU_ONLY, nvml=NvmlUnavailable(reason))
+    no_library = door(FakePynvml([h100()], init_error=12))  # NVML_ERROR_LIBRARY_NOT_FOUND
+    profile = detect_rig(root=CPU_ONLY, nvml=no_library)
     assert profile.gpus == ()
-    assert f"GPU: {reason}" in profile.warnings
+    assert f"GPU: {NO_DRIVER}" in profile.warnings
     assert "GPU: no GPU found (no NVIDIA, AMD or Intel display device)" in profile.warnings
 
 
@@ -209,8 +208,9 @@ def test_nvidia_card_without_driver_is_listed_with_the_reason(tmp_path: Path) ->
                                                        "device": "0x2330",
                                                        "max_link_speed": "32.0 GT/s PCIe",
                                                        "max_link_width": "16"})
-    reason = "no NVIDIA driver found (libnvidia-ml.so.1 not loadable)"
-    profile = detect_rig(root=tmp_path, nvml=NvmlUnavailable(reason))
+    reason = NO_DRIVER
+    profile = detect_rig(root=tmp_path, nvml=VendorUnavailable("nvml", Unknown(
+        "library_not_found", reason)))
     (gpu,) = profile.gpus
     assert (gpu.vendor, gpu.name, gpu.vram_bytes) == ("nvidia", "NVIDIA GPU [10de:2330]", None)
     assert (gpu.pcie_gen_max, gpu.pcie_width_max) == (5, 16)
@@ -222,5 +222,5 @@ def test_nvidia_card_without_driver_is_listed_with_the_reason(tmp_path: Path) ->
 def test_nvml_gpus_are_not_listed_twice(tmp_path: Path) -> None:
     _pci(tmp_path, ["0000:00:01.0", "0000:1b:00.0"], {"class": "0x030200", "vendor": "0x10de",
                                                        "device": "0x2330"})
-    profile = detect_rig(root=tmp_path, nvml=FakeNvml([h100()]))
+    profile = detect_rig(root=tmp_path, nvml=nvml(h100()))
     assert [g.name for g in profile.gpus] == ["NVIDIA H100 80GB HBM3"]

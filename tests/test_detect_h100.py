@@ -14,7 +14,7 @@ from rigready.assess.detect import detect_rig
 from rigready.assess.hardware import RigProfile
 from rigready.assess.profile import load_profile, profile_to_dict
 from rigready.assess.units import GIB
-from tests.helpers.fake_nvml import FakeNvml
+from tests.helpers.fake_pynvml import replay_capture
 
 DATA = Path(__file__).parent / "data"
 TREE = DATA / "detect" / "h100-vm-2026-11-22"
@@ -23,7 +23,7 @@ PROFILE = DATA / "profiles" / "h100-2026-11-22.json"
 
 def _from_tree() -> RigProfile:
     stat: dict[str, list[int]] = json.loads((TREE / "statvfs.json").read_text(encoding="utf-8"))
-    return detect_rig(root=TREE, nvml=FakeNvml.from_capture(TREE / "nvml.json"),
+    return detect_rig(root=TREE, nvml=replay_capture(TREE / "nvml.json"),
                       statvfs=lambda p: (stat[p][0], stat[p][1]) if p in stat else None)
 
 

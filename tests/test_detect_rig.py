@@ -10,13 +10,15 @@ import pytest
 
 import rigready.assess.detect as detect
 from rigready.assess.detect import detect_rig
-from rigready.assess.detect.nvml import NvmlUnavailable
 from rigready.assess.hardware import CpuInfo
 from rigready.assess.profile import load_profile, profile_from_dict, profile_to_dict
+from rigready.gpu.types import Unknown
+from rigready.gpu.vendor import VendorUnavailable
 
 DATA = Path(__file__).parent / "data"
 CPU_ONLY = DATA / "detect" / "cpu-only-vm-2026-11-22"
-NO_NVML = NvmlUnavailable("no NVIDIA driver found (libnvidia-ml.so.1 not loadable)")
+NO_NVML = VendorUnavailable("nvml", Unknown(
+    "library_not_found", "no NVIDIA driver found (libnvidia-ml.so.1 not loadable)"))
 
 
 def _clock() -> datetime:

@@ -16,20 +16,17 @@ from typing import Any
 
 import pytest
 
-from rigready.assess.estimate import Workload, qlora
-from rigready.assess.estimate.memory import (
+from rigready.assess.estimate import Workload
+from rigready.assess.estimate.breakdown import (
     CUDA_CONTEXT_INFER_BYTES,
     CUDA_CONTEXT_TRAIN_BYTES,
     driver_reserved_bytes,
-    memory,
 )
-from rigready.assess.estimate.model import (
-    ModelShape,
-    shape_from_config,
-    shape_from_config_file,
-    with_head,
-)
-from rigready.assess.estimate.stack import ERROR_BANDS
+from rigready.assess.estimate.estimator import memory
+from rigready.assess.estimate.language import qlora
+from rigready.assess.estimate.language.stack import ERROR_BANDS
+from rigready.assess.estimate.model import ModelShape, with_head
+from rigready.assess.estimate.shapes import shape_from_config, shape_from_config_file
 from rigready.assess.measure.workload import head_for_task
 
 DATA = Path(__file__).parent / "data"

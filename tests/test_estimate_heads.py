@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import EstimateError, Workload, estimate
-from rigready.assess.estimate.memory import memory
-from rigready.assess.estimate.model import config_head, shape_from_config, shape_from_config_file
+from rigready.assess.estimate.estimator import memory
+from rigready.assess.estimate.language.config import config_head
+from rigready.assess.estimate.shapes import shape_from_config, shape_from_config_file
 from rigready.assess.measure.workload import config_for, spec_for
 from rigready.desktop.cli import main
 

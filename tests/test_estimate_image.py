@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from rigready.assess.estimate import EstimateError, Workload, estimate, resolve_model
-from rigready.assess.estimate import diffusion as dif
-from rigready.assess.estimate.catalog_images import DIFFUSION, image_shape
-from rigready.assess.estimate.memory import GIB, memory
-from rigready.assess.estimate.model import shape_from_config_file
-from rigready.assess.estimate.vision import ARCHS, walk
+from rigready.assess.estimate.estimator import memory
+from rigready.assess.estimate.image import diffusion as dif
+from rigready.assess.estimate.image.shapes import DIFFUSION, image_shape
+from rigready.assess.estimate.image.vision import ARCHS, walk
+from rigready.assess.estimate.shapes import shape_from_config_file
+from rigready.assess.units import GIB
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rigready.assess.estimate import EstimateError, GpuTarget, Workload, estimate, estimate_to_dict
+from rigready.assess.estimate.estimator import memory
 from rigready.assess.estimate.gpu import gpu_from_info
-from rigready.assess.estimate.memory import GIB, memory
-from rigready.assess.estimate.model import shape_from_config_file
-from rigready.assess.estimate.timing import flops_per_token
+from rigready.assess.estimate.language.timing import flops_per_token
+from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.hardware import GpuInfo
+from rigready.assess.units import GIB
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 LLAMA1B = shape_from_config_file(CONFIGS / "llama-3.2-1b.json")

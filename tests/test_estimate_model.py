@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import EstimateError, resolve_model
-from rigready.assess.estimate.model import (
-    parse_param_count,
-    shape_from_config_file,
-    shape_from_entry,
-    shape_from_param_count,
-)
+from rigready.assess.estimate.language.config import parse_param_count, shape_from_param_count
+from rigready.assess.estimate.shapes import shape_from_config_file, shape_from_entry
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 

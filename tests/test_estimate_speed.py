@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from rigready.assess.estimate import GpuTarget, Workload, estimate, speed
-from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.estimate import GpuTarget, Workload, estimate, kernels
+from rigready.assess.estimate.language import speed
+from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.units import GIB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_generate_decode_matches_the_measured_runs() -> None:
         wl = Workload(method="inference", batch=c["batch"], seq_len=c["seq"],
                       new_tokens=c["extra"]["new_tokens"])
         rates = speed.rates_for(989.0, 4800.0, "bf16", reference=True)
-        from rigready.assess.estimate.memory import kv_cache_bytes, weight_bytes
+        from rigready.assess.estimate.language.memory import kv_cache_bytes, weight_bytes
 
         hf, cpp = speed.decode_seconds(shape, weight_bytes(shape, wl) + kv_cache_bytes(shape, wl),
                                        rates)
@@ -113,7 +114,8 @@ def test_image_step_times_within_target_on_every_recorded_case() -> None:
 def test_classifier_step_comes_from_its_kernels() -> None:
     # the walk notes every conv/Linear once: ResNet-50 has 53 convs + the head; ViT-B/16 the
     # patch conv, 4 Linears per block and the head, and 12 attentions of 197 tokens
-    from rigready.assess.estimate import image_speed, vision
+    from rigready.assess.estimate.image import speed as image_speed
+    from rigready.assess.estimate.image import vision
 
     r50 = vision.walk(vision.ARCHS["resnet50"], 224)
     assert len(r50.gemms) == r50.layers + 1 == 54
@@ -125,7 +127,7 @@ def test_classifier_step_comes_from_its_kernels() -> None:
     # layer, three GEMM launches per conv/Linear) stay
     fast = image_speed.classifier_seconds(r50, wl, 2.0, 9600.0)
     fixed = (image_speed.STEP_OVERHEAD_S + image_speed.LAYER_TRAIN_S * r50.layers
-             + 3 * len(r50.gemms) * speed.GEMM_LAUNCH_S)
+             + 3 * len(r50.gemms) * kernels.GEMM_LAUNCH_S)
     assert fast - fixed == pytest.approx((base - fixed) / 2, rel=0.05)
     # depthwise convs are memory-bound: EfficientNet-B0 is slower per FLOP than ResNet-50
     b0 = vision.walk(vision.ARCHS["efficientnet_b0"], 224)
@@ -139,7 +141,7 @@ def _recorded_steps(held_out: bool) -> list[tuple[str, Any, Workload, float]]:
     non-held-out file."""
     import json
 
-    from rigready.assess.estimate.model import shape_from_config
+    from rigready.assess.estimate.shapes import shape_from_config
     from rigready.assess.measure.workload import head_for_task
 
     out = []

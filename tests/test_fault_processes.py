@@ -5,106 +5,40 @@ benchmark. Each test counts what was printed against what was stored."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rigready.monitor.store import Store
+from tests.helpers.monitor_procs import (
+    CLOSED,
+    fill,
+    monitor,
+    rigready,
+    small_filesystem,
+    stored,
+    wait_logging,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals, Linux mounts")
-CLOSED = re.compile(r"session \d+ closed: (\d+) samples")
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    return dict(os.environ, RIGREADY_FAKE_PROVIDER="1", RIGREADY_HOME=str(tmp_path / "home"),
-                PYTHONPATH=str(ROOT))
-
-
-def _rigready(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "rigready.desktop", *args], cwd=ROOT,
-                            env=_env(tmp_path), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _monitor(tmp_path: Path, db: Path, duration: float = 60) -> subprocess.Popen[str]:
-    return _rigready(tmp_path, "monitor", "--interval", "0.2", "--duration", str(duration),
-                     "--db", str(db))
-
-
-def _wait_logging(proc: subprocess.Popen[str], db: Path, ticks: int = 3) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        with contextlib.suppress(Exception), Store(db, readonly=True) as store:
-            if sum(s.ticks for s in store.sessions()) >= ticks:
-                return
-        time.sleep(0.1)
-    raise AssertionError("the monitor did not start logging")
-
-
-def _stored(db: Path) -> int:
-    with Store(db, readonly=True) as store:
-        return sum(s.ticks for s in store.sessions())
-
-
-@contextlib.contextmanager
-def _small_filesystem(tmp_path: Path, size_mib: int) -> Iterator[Path]:
-    """A real filesystem of ``size_mib`` (loop-mounted ext4 as in the issue, else tmpfs)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root")
-    image = tmp_path / "fs.img"
-    attempts = []
-    with open(image, "wb") as handle:
-        handle.truncate(size_mib * 2**20)
-    if subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True).returncode == 0:
-        attempts.append(["mount", "-o", "loop", str(image), str(mount)])
-    attempts.append(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", str(mount)])
-    for command in attempts:
-        try:
-            if subprocess.run(command, capture_output=True, timeout=20).returncode == 0:
-                break
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-    else:
-        pytest.skip("this machine does not allow mounting a small filesystem")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
-def _fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with open(filler, "wb") as handle, contextlib.suppress(OSError):
-        while True:
-            handle.write(b"\0" * 2**20)
-            handle.flush()
-    return filler
 
 
 def test_disk_fills_while_the_monitor_writes(tmp_path: Path) -> None:
-    with _small_filesystem(tmp_path, 40) as mount:
+    with small_filesystem(tmp_path, 40) as mount:
         db = mount / "m.sqlite3"
-        proc = _monitor(tmp_path, db, duration=5)
-        _wait_logging(proc, db)
-        filler = _fill(mount)
+        proc = monitor(tmp_path, db, duration=5)
+        wait_logging(proc, db)
+        filler = fill(mount)
         time.sleep(1.0)
-        reader = _rigready(tmp_path, "history", "--db", str(db))  # used to die of SIGBUS
+        reader = rigready(tmp_path, "history", "--db", str(db))  # used to die of SIGBUS
         out, err = reader.communicate(timeout=30)
         assert reader.returncode == 0, err
-        assert "closed" in out or "open" in out
+        assert "closed" in out or "running" in out
         _, err = proc.communicate(timeout=30)
         # The disk stayed full to the end: the unsaved samples are counted and the exit says so.
         assert proc.returncode == 2, err
@@ -115,16 +49,16 @@ def test_disk_fills_while_the_monitor_writes(tmp_path: Path) -> None:
         printed = int(CLOSED.search(err).group(1))  # type: ignore[union-attr]
         lost = int(re.search(r"error: (\d+) of", last).group(1))  # type: ignore[union-attr]
         filler.unlink()
-        assert _stored(db) + lost == printed  # every sample is either stored or reported
-        assert _stored(db) >= 3
+        assert stored(db) + lost == printed  # every sample is either stored or reported
+        assert stored(db) >= 3
 
 
 def test_second_monitor_is_refused_and_a_concurrent_writer_loses_nothing(
         tmp_path: Path) -> None:
     db = tmp_path / "m.sqlite3"
-    first = _monitor(tmp_path, db, duration=3)
-    _wait_logging(first, db)
-    second = _monitor(tmp_path, db, duration=3)
+    first = monitor(tmp_path, db, duration=3)
+    wait_logging(first, db)
+    second = monitor(tmp_path, db, duration=3)
     _, err2 = second.communicate(timeout=30)
     assert second.returncode == 2
     assert err2.strip().splitlines()[-1].startswith(
@@ -140,7 +74,7 @@ def test_second_monitor_is_refused_and_a_concurrent_writer_loses_nothing(
     _, err1 = first.communicate(timeout=30)
     assert first.returncode == 0, err1
     printed = int(CLOSED.search(err1).group(1))  # type: ignore[union-attr]
-    assert _stored(db) == printed  # no sample lost
+    assert stored(db) == printed  # no sample lost
     with Store(db, readonly=True) as store:
         assert len(store.list_bench_results(limit=10_000)) == saved
 
@@ -148,9 +82,9 @@ def test_second_monitor_is_refused_and_a_concurrent_writer_loses_nothing(
 def test_stop_signals_close_the_session_and_keep_every_sample(tmp_path: Path) -> None:
     stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     runs = [(stop, tmp_path / f"{stop.name}.sqlite3") for stop in stops]
-    procs = [_monitor(tmp_path, db) for _, db in runs]  # all three at once
+    procs = [monitor(tmp_path, db) for _, db in runs]  # all three at once
     for (stop, db), proc in zip(runs, procs, strict=True):
-        _wait_logging(proc, db, ticks=2)
+        wait_logging(proc, db, ticks=2)
         proc.send_signal(stop)
     for (stop, db), proc in zip(runs, procs, strict=True):
         _, err = proc.communicate(timeout=30)
@@ -167,7 +101,7 @@ def test_every_stop_signal_removes_the_storage_test_file(tmp_path: Path) -> None
     for k, stop in enumerate(stops):
         folder = tmp_path / f"disk{k}"
         folder.mkdir()
-        proc = _rigready(tmp_path, "bench", "storage", "--path", str(folder), "--size-mib", "16",
+        proc = rigready(tmp_path, "bench", "storage", "--path", str(folder), "--size-mib", "16",
                          "--seconds", "0.1", "--no-save", "--force")
         runs.append((stop, folder, proc))
     for k, (stop, folder, proc) in enumerate(runs):
@@ -192,10 +126,10 @@ def test_sigkill_loop_on_the_monitor_and_the_benchmark(tmp_path: Path) -> None:
     runs = []
     for k, delay in enumerate((0.05, 1.5, 3.0)):
         db = tmp_path / f"k{k}.sqlite3"
-        runs.append((db, delay, _monitor(tmp_path, db), time.monotonic()))
+        runs.append((db, delay, monitor(tmp_path, db), time.monotonic()))
     bench_dir = tmp_path / "disk"
     bench_dir.mkdir()
-    bench = _rigready(tmp_path, "bench", "storage", "--path", str(bench_dir), "--size-mib", "16",
+    bench = rigready(tmp_path, "bench", "storage", "--path", str(bench_dir), "--size-mib", "16",
                       "--seconds", "0.1", "--no-save", "--force")
     deadline = time.monotonic() + 30
     while not any(bench_dir.iterdir()) and time.monotonic() < deadline:

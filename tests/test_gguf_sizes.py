@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import EstimateError
-from rigready.assess.estimate.gguf import (
+from rigready.assess.estimate.language.gguf import (
     BLOCKS,
     bits_per_weight,
     gguf_size,
@@ -16,7 +16,7 @@ from rigready.assess.estimate.gguf import (
     normalise_quant,
     tensor_type,
 )
-from rigready.assess.estimate.model import shape_from_entry
+from rigready.assess.estimate.shapes import shape_from_entry
 from rigready.catalog import default_catalog
 
 TABLE = Path(__file__).parent / "data" / "gguf" / "published_sizes.csv"
@@ -69,7 +69,7 @@ def test_rows_not_a_multiple_of_the_block_fall_back() -> None:
     assert experts == pytest.approx(24 * 32 * 3 * 2880 * 2880 * 4.25 / 8, rel=1e-6)
     assert size.total_bytes == pytest.approx(experts + (shape.params - 24 * 32 * 3 * 2880 * 2880)
                                              * 8.5 / 8, rel=0.01)
-    from rigready.assess.estimate.gguf import layer_tensors
+    from rigready.assess.estimate.language.gguf import layer_tensors
 
     q = layer_tensors(shape, 0)[0]
     assert tensor_type(shape, "Q4_K_M", q) == "Q5_0"

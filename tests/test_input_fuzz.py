@@ -20,13 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rigready.assess.estimate.inputs import EstimateError
-from rigready.assess.estimate.model import MAX_PARAM_COUNT, parse_param_count, shape_from_config
+from rigready.assess.estimate.language.config import MAX_PARAM_COUNT, parse_param_count
+from rigready.assess.estimate.shapes import shape_from_config
 from rigready.assess.jsonfile import parse_json_text, read_json_file
 from rigready.assess.plan.facts import FactsError, load_facts
 from rigready.assess.profile import ProfileError, profile_from_dict, profile_to_dict
 from rigready.desktop.cli import build_parser
-from rigready.desktop.commands.common import UsageError
 from rigready.desktop.settings_values import setting_flag, setting_int, setting_number
+from rigready.desktop.usecases.errors import UsageError
 from rigready.monitor.metrics_server import response_for
 
 PROFILES = Path(__file__).parent / "data" / "profiles"

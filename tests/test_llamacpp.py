@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import EstimateError, gpu_from_entry, resolve_model
-from rigready.assess.estimate.gguf import gguf_size
-from rigready.assess.estimate.llamacpp import RamTarget, kv_layer_bytes, plan, ram_from_memory_info
+from rigready.assess.estimate.language.gguf import gguf_size
+from rigready.assess.estimate.language.llamacpp import (
+    RamTarget,
+    kv_layer_bytes,
+    plan,
+    ram_from_memory_info,
+)
 from rigready.assess.hardware import MemoryInfo
 from rigready.assess.units import GIB
 from rigready.catalog import default_catalog
@@ -174,7 +179,7 @@ PUBLISHED_TG128 = {"rtx-4090": 762.37, "rtx-2080-ti": 424.32, "rtx-3060-12gb": 2
 def test_small_model_decode_matches_published_llama_bench(gpu_id: str, published: float) -> None:
     """A read-only model was 10-24% too fast on a 1.1B (and ~9,500 tokens/s for GPT-2 on an
     H200); the per-layer launch cost brings these runs within 0.85-1.15x."""
-    from rigready.assess.estimate.model import shape_from_config_file
+    from rigready.assess.estimate.shapes import shape_from_config_file
 
     shape = shape_from_config_file(Path(__file__).parent / "data/hf_configs/tinyllama-1.1b.json")
     p = plan(shape, "Q4_K_M", ctx=512, gpu=_gpu(gpu_id), ram=DDR5)

@@ -16,7 +16,7 @@ import pytest
 from rigready.assess.bench.records import result_from_dict, result_label, result_to_dict
 from rigready.assess.estimate import Workload, estimate, resolve_model
 from rigready.assess.estimate.gpu import GpuTarget
-from rigready.assess.estimate.model import shape_from_config_file
+from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.measure import launch
 from rigready.assess.measure.result import MeasuredRun
 from rigready.assess.measure.spec import MeasureSpec, missing_packages

@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-from rigready.assess.estimate.memory import kv_cache_bytes, weight_bytes
-from rigready.assess.estimate.model import (
+from rigready.assess.estimate.language.memory import kv_cache_bytes, weight_bytes
+from rigready.assess.estimate.language.moe import (
+    decode_read_bytes,
+    expert_share_read,
+    experts_touched,
+)
+from rigready.assess.estimate.shapes import (
     shape_from_config,
     shape_from_config_file,
     shape_from_entry,
 )
-from rigready.assess.estimate.moe import decode_read_bytes, expert_share_read, experts_touched
 from rigready.catalog import default_catalog
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"

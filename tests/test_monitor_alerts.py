@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rigready.gpu.throttle import CLOCK_EVENT_BITS, decode_clock_events, encode_clock_events
 from rigready.monitor.alerts import AlertConfig, AlertEngine, AlertEvent
-from rigready.monitor.clock_events import CLOCK_EVENT_BITS, decode_clock_events, encode_clock_events
 from rigready.monitor.sample import GpuSample, HostSample, Sample
 from rigready.monitor.throttle import ThrottleLog
 

@@ -1,3 +1,5 @@
+"""The monitor's GPU provider over the amdgpu sysfs door, on a fixture tree."""
+
 from __future__ import annotations
 
 import shutil
@@ -5,10 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from rigready.monitor.providers.amdgpu import AmdgpuProvider, parse_dpm
+from rigready.gpu.amd_sysfs import AmdSysfs, parse_dpm
 from rigready.monitor.providers.base import Provider, ProviderError, ProviderUnavailable
+from rigready.monitor.providers.gpu import GpuProvider
 
 FIXTURE = Path(__file__).parent / "data" / "monitor" / "amdgpu_sysfs"
+
+
+def amd_provider(root: Path, first_index: int = 0) -> GpuProvider:
+    return GpuProvider(AmdSysfs(drm=root), first_index=first_index)
 
 
 @pytest.fixture
@@ -19,7 +26,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 def test_discovers_only_amdgpu_cards_and_reads_them() -> None:
-    provider = AmdgpuProvider(root=FIXTURE, first_index=1)
+    provider = amd_provider(root=FIXTURE, first_index=1)
     assert isinstance(provider, Provider)
     dgpu, apu = provider.read().gpus
     assert (dgpu.index, dgpu.name, dgpu.pci_bus_id) == (1, "AMD GPU (card0)", "0000:03:00.0")
@@ -36,11 +43,12 @@ def test_discovers_only_amdgpu_cards_and_reads_them() -> None:
     assert (apu.index, apu.name) == (2, "AMD Radeon 780M")
     assert apu.power_w == pytest.approx(9.0)  # only power1_input exists: not 0 W
     assert apu.memory_utilization_pct is None and apu.memory_clock_mhz is None
-    assert any("GPU 2" in n and "mem busy" in n for n in provider.notes())
+    assert any("GPU 2" in n and "mem_busy_percent" in n for n in provider.notes())
+    assert provider.name == "amdgpu"
 
 
 def test_values_are_read_fresh_each_tick_and_busy_is_clamped(tree: Path) -> None:
-    provider = AmdgpuProvider(root=tree)
+    provider = amd_provider(root=tree)
     (tree / "card0/device/gpu_busy_percent").write_text("130\n")
     (tree / "card0/device/pp_dpm_sclk").write_text("0: 500Mhz *\n1: 2304Mhz\n2: 2526Mhz\n")
     gpu = provider.read().gpus[0]
@@ -48,7 +56,7 @@ def test_values_are_read_fresh_each_tick_and_busy_is_clamped(tree: Path) -> None
 
 
 def test_suspended_card_is_not_polled(tree: Path) -> None:
-    provider = AmdgpuProvider(root=tree)
+    provider = amd_provider(root=tree)
     (tree / "card0/device/power/runtime_status").write_text("suspended\n")
     (tree / "card0/device/gpu_busy_percent").unlink()  # would be a read error if touched
     gpu = provider.read().gpus[0]
@@ -58,7 +66,7 @@ def test_suspended_card_is_not_polled(tree: Path) -> None:
 
 
 def test_card_that_disappears_is_a_provider_error_then_rediscovered(tree: Path) -> None:
-    provider = AmdgpuProvider(root=tree)
+    provider = amd_provider(root=tree)
     backup = tree.parent / "card0"
     shutil.move(tree / "card0", backup)
     with pytest.raises(ProviderError, match="disappeared"):
@@ -69,16 +77,16 @@ def test_card_that_disappears_is_a_provider_error_then_rediscovered(tree: Path) 
 
 def test_garbage_content_is_none_with_a_note(tree: Path) -> None:
     (tree / "card0/device/mem_info_vram_used").write_text("n/a\n")
-    provider = AmdgpuProvider(root=tree)
+    provider = amd_provider(root=tree)
     assert provider.read().gpus[0].memory_used_bytes is None
     assert any("unexpected content" in n for n in provider.notes())
 
 
 def test_no_card_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ProviderUnavailable):
-        AmdgpuProvider(root=tmp_path)
+        amd_provider(root=tmp_path)
     with pytest.raises(ProviderUnavailable):
-        AmdgpuProvider(root=tmp_path / "missing")
+        amd_provider(root=tmp_path / "missing")
 
 
 def test_parse_dpm() -> None:

@@ -96,3 +96,27 @@ def test_format_sample_line() -> None:
     assert "GPU0 90% 40°C 250/350 W 18.0/24.0 GiB SM 1800 MHz" in line
     assert "GPU1" in line and line.endswith("CPU 25% RAM 12.0/32.0 GiB")
     assert "\n" not in line
+
+
+def test_every_terminating_signal_stops_the_monitor_like_ctrl_c() -> None:
+    """Issue 24, item 6: SIGQUIT, SIGUSR1 and friends used to kill it with the session open."""
+    import signal
+
+    from rigready.desktop.commands.monitor import stop_signals
+
+    if not hasattr(signal, "SIGQUIT"):
+        pytest.skip("POSIX signals")
+    stops = set(stop_signals())
+    wanted = {"SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGPIPE",
+              "SIGALRM", "SIGXCPU", "SIGVTALRM", "SIGPROF"}
+    assert {getattr(signal, name) for name in wanted} <= stops
+    if hasattr(signal, "SIGRTMIN"):
+        assert set(range(signal.SIGRTMIN, signal.SIGRTMAX + 1)) <= stops
+    never = {"SIGKILL", "SIGSTOP", "SIGTSTP", "SIGCONT", "SIGCHLD", "SIGWINCH", "SIGSEGV",
+             "SIGBUS", "SIGABRT"}
+    assert not {getattr(signal, name) for name in never} & stops
+    previous = signal.signal(signal.SIGUSR2, signal.SIG_IGN)  # as 'nohup' leaves SIGHUP
+    try:
+        assert signal.SIGUSR2 not in stop_signals()  # the parent's choice is kept
+    finally:
+        signal.signal(signal.SIGUSR2, previous)

@@ -4,7 +4,6 @@ subprocess with the test-only fake provider (about 5 s)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,19 +14,16 @@ from pathlib import Path
 import pytest
 
 from rigready.monitor.store import Store
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.monitor_procs import ROOT, env
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 
 def start_monitor(db: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, RIGREADY_FAKE_PROVIDER="1", RIGREADY_HOME=str(tmp_path / "home"),
-               PYTHONPATH=str(ROOT))
     return subprocess.Popen(
         [sys.executable, "-m", "rigready.desktop.cli", "monitor", "--interval", "0.2", "--duration",
          "120", "--db", str(db), "--label", "killed"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def test_sigkill_keeps_the_database_intact_and_recent(tmp_path: Path) -> None:

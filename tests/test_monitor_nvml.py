@@ -1,11 +1,16 @@
+"""The monitor's GPU provider over the NVML door (a fake pynvml behind the real door)."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from rigready.gpu.nvml import NvmlDoor
 from rigready.monitor.providers.base import Provider, ProviderError, ProviderUnavailable
-from rigready.monitor.providers.nvml import NvmlProvider
+from rigready.monitor.providers.gpu import GpuProvider
 from tests.helpers.fake_pynvml import (
     DRIVER_NOT_LOADED,
     GPU_IS_LOST,
@@ -13,6 +18,7 @@ from tests.helpers.fake_pynvml import (
     TIMEOUT,
     Fail,
     FakePynvml,
+    door,
     h100_like,
 )
 
@@ -25,8 +31,10 @@ class Clock:
         return self.now
 
 
-def make(nvml: FakePynvml, **kwargs: object) -> NvmlProvider:
-    return NvmlProvider(nvml=nvml, process_name=lambda pid: f"proc{pid}", **kwargs)  # type: ignore[arg-type]
+def make(nvml: FakePynvml, process_name: Callable[[int], str | None] | None = None,
+         **kwargs: Any) -> GpuProvider:
+    names = process_name or (lambda pid: f"proc{pid}")
+    return GpuProvider(NvmlDoor(module=nvml, process_name=names), **kwargs)
 
 
 def test_reads_every_field_with_units_converted() -> None:
@@ -60,6 +68,7 @@ def test_unsupported_field_is_probed_once_and_noted_once() -> None:
     assert nvml.calls["nvmlDeviceGetFanSpeed"] == 1  # the probe only
     assert nvml.calls["nvmlDeviceGetPowerUsage"] == power_after_probe + 5
     assert provider.disabled_fields() == {0: ("fan",)}
+    assert provider.name == "nvml"
     fan_notes = [n for n in provider.notes() if "fan" in n]
     assert fan_notes == ["fan speed: not supported on GPU 0 (NVIDIA H100 80GB HBM3)"]
 
@@ -121,7 +130,7 @@ def test_gpu_lost_raises_then_reinitialises() -> None:
 def test_no_driver_is_unavailable() -> None:
     with pytest.raises(ProviderUnavailable):
         make(FakePynvml([h100_like()], init_error=DRIVER_NOT_LOADED))
-    with pytest.raises(ProviderUnavailable, match="no NVIDIA GPU"):
+    with pytest.raises(ProviderUnavailable, match="NVML found no NVIDIA GPU"):
         make(FakePynvml([]))
 
 
@@ -134,8 +143,7 @@ def test_processes_refresh_on_their_own_period_and_names_are_cached() -> None:
         looked_up.append(pid)
         return f"p{pid}"
 
-    provider = NvmlProvider(nvml=nvml, monotonic=clock, process_interval_s=2.0,
-                            process_name=name)
+    provider = make(nvml, monotonic=clock, process_interval_s=2.0, process_name=name)
     first = provider.read().gpus[0].processes
     assert [(p.pid, p.name, p.used_memory_bytes) for p in first] == [
         (10, "p10", 100), (11, "p11", None)]
@@ -160,7 +168,8 @@ def test_pcie_thread_is_off_the_sampling_path() -> None:
         assert (gpu.pcie_tx_bytes_s, gpu.pcie_rx_bytes_s) == (1000 * 1024.0, 2000 * 1024.0)
     finally:
         provider.close()
-    assert nvml.shutdowns == 1
+    # The door is the process's: closing one provider leaves NVML up for the others.
+    assert nvml.shutdowns == 0
 
 
 def test_two_gpus_keep_their_indexes() -> None:
@@ -185,8 +194,8 @@ class SlowEnergy(FakePynvml):
 def test_slow_field_is_read_on_the_slow_period_only() -> None:
     timer, clock = Clock(), Clock()
     nvml = SlowEnergy(timer, [h100_like()])
-    provider = NvmlProvider(nvml=nvml, process_name=str, monotonic=clock, timer=timer,
-                            slow_call_ms=1.0, slow_interval_s=5.0)
+    provider = GpuProvider(door(nvml), monotonic=clock, timer=timer, slow_call_ms=1.0,
+                           slow_interval_s=5.0)
     assert provider.slow_fields() == {0: {"energy": pytest.approx(3.0)}}
     assert any("total energy counter: slow" in n for n in provider.notes())
     calls = nvml.calls["nvmlDeviceGetTotalEnergyConsumption"]
@@ -200,3 +209,23 @@ def test_slow_field_is_read_on_the_slow_period_only() -> None:
     clock.now += 4.5
     assert provider.read().gpus[0].energy_j == 200_000.0
     assert nvml.calls["nvmlDeviceGetTotalEnergyConsumption"] == calls + 2
+
+
+def test_the_h200_reading_of_the_reference_session_comes_back_unchanged() -> None:
+    """NVML's raw answers on the H200 of tests/data/monitor/h200-2026-11-22 (nvml_probe.json's
+    reading, in NVML's units) go through the door and the provider to the same sample."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    probe = Path(__file__).parent / "data" / "monitor" / "h200-2026-11-22" / "nvml_probe.json"
+    want = json.loads(probe.read_text(encoding="utf-8"))["reading"][0]
+    raw = h100_like(
+        name=want["name"], uuid=want["uuid"], pci=want["pci_bus_id"],
+        util=(0, 0), mem=(want["memory_used_bytes"], want["memory_total_bytes"]), temp=37,
+        thresholds={1: 89, 0: 95}, power_mw=79_762, limit_mw=700_000, energy_mj=2_529_475,
+        clocks={1: 345, 2: 3201}, max_clocks={1: 1980, 2: 3201}, pstate=0, reasons=0x1,
+        procs=[], gprocs=[])
+    (got,) = make(FakePynvml([raw])).read().gpus
+    as_json = json.loads(json.dumps(dataclasses.asdict(got)))
+    assert as_json == want

@@ -196,3 +196,23 @@ def test_start_reports_an_unusable_database(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         sampler.start()
     assert not sampler.running
+
+
+def test_a_stall_is_a_gap_event_with_its_length_and_the_samples_missed(tmp_path: Path) -> None:
+    """A tick more than two intervals after the last (SIGSTOP, Ctrl-Z, a suspended machine)
+    is recorded, not silently missing (issue 24, item 6)."""
+    clock = Clock()
+    seen: list[object] = []
+    sampler = make([FakeProvider(clock=clock)], tmp_path, clock, interval_s=0.5,
+                   retention=None, on_event=seen.append)
+    sampler.open_session("paused")
+    for step in (0.5, 0.5, 1.0, 5.0, 0.5):  # on time, a late tick (two intervals), a pause
+        sampler.tick()
+        clock.now += step
+    sampler.tick()
+    sampler.close_session()
+    with Store(tmp_path / "m.sqlite3", readonly=True) as store:
+        gaps = [e for e in store.events_between(0, 2e10) if e.kind == "gap"]
+    assert [(g.name, g.value) for g in gaps] == [("stall", 5.0)]
+    assert "no samples for 5.0 s (about 9 missed at one every 0.5 s)" in gaps[0].message
+    assert len(seen) == 1

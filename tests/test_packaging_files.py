@@ -128,7 +128,8 @@ def test_spec_bundles_the_catalog_data_and_every_app_package() -> None:
     assert list((ROOT / "catalog" / "data").glob("*.toml"))
     text = SPEC.read_text(encoding="utf-8")
     # collect_submodules of each
-    assert '("rigready.catalog", "rigready.assess", "rigready.monitor", "rigready.desktop")' in text
+    assert ('("rigready.gpu", "rigready.catalog", "rigready.assess", "rigready.monitor",\n'
+            '                "rigready.desktop")') in text
     assert 'copy_metadata("rigready", recursive=True)' in text
 
 
@@ -136,9 +137,9 @@ def test_every_package_folder_is_installed_under_the_rigready_name() -> None:
     setuptools = PYPROJECT["tool"]["setuptools"]
     folders = setuptools["package-dir"]
     assert folders == {f"rigready.{name}": name
-                       for name in ("catalog", "assess", "monitor", "desktop")}
+                       for name in ("gpu", "catalog", "assess", "monitor", "desktop")}
     on_disk = {"rigready." + str(init.parent.relative_to(ROOT)).replace("/", ".")
-               for name in ("catalog", "assess", "monitor", "desktop")
+               for name in ("gpu", "catalog", "assess", "monitor", "desktop")
                for init in (ROOT / name).rglob("__init__.py")
                if "__pycache__" not in init.parts}
     assert sorted(setuptools["packages"]) == sorted(on_disk)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-from rigready.assess.estimate.timing import load_watts
+from rigready.assess.estimate.energy import load_watts
 from rigready.assess.hardware import RigProfile
 from rigready.assess.plan import (
     HORIZON_WEEKS,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from rigready.assess.bench.gemm import GemmMeasurement
-from rigready.assess.bench.gpu_telemetry import THROTTLING_REASONS
 from rigready.assess.hardware import Disk
+from rigready.gpu.throttle import LIMITING_REASONS
 
 if TYPE_CHECKING:  # these import numpy (~100 ms); the readiness score uses this module without it
     from rigready.assess.bench.cpu_gemm import CpuGemmResult
@@ -105,7 +105,7 @@ def compare_gemm(m: GemmMeasurement, gpu: GpuPeaks) -> Comparison:
     unit = "TOPS" if m.dtype == "int8" else "TFLOP/s"
     reasons: list[str] = []
     if m.telemetry is not None:
-        limits = [r for r in m.telemetry.throttle_reasons if r in THROTTLING_REASONS]
+        limits = [r for r in m.telemetry.throttle_reasons if r in LIMITING_REASONS]
         if limits:
             reasons.append(f"NVML reported clock limits during the run: {', '.join(limits)}")
         if m.telemetry.sm_clock_mhz_median is not None:

@@ -7,12 +7,13 @@ tell "this PC" from a saved result of another machine.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import socket
 from collections.abc import Iterable
 
 from rigready.assess.hardware import RigProfile
+from rigready.gpu.nvml import nvml_door
+from rigready.gpu.vendor import GpuDoor
 
 
 def machine_fingerprint(cpu_model: str | None, gpu_ids: Iterable[str], hostname: str | None
@@ -67,24 +68,7 @@ def current_fingerprint() -> str:
     return machine_fingerprint(cpu, _nvml_gpu_ids(), socket.gethostname())
 
 
-def _nvml_gpu_ids() -> list[str]:
-    try:
-        import pynvml as nvml
-    except ImportError:
-        return []
-    try:
-        nvml.nvmlInit()
-    except Exception:  # noqa: BLE001 - no NVIDIA driver: no GPU ids
-        return []
-    ids: list[str] = []
-    try:
-        for i in range(nvml.nvmlDeviceGetCount()):
-            handle = nvml.nvmlDeviceGetHandleByIndex(i)
-            uuid = nvml.nvmlDeviceGetUUID(handle)
-            ids.append(uuid.decode() if isinstance(uuid, bytes) else str(uuid))
-    except Exception:  # noqa: BLE001 - a lost GPU leaves the ids read so far
-        pass
-    finally:
-        with contextlib.suppress(Exception):
-            nvml.nvmlShutdown()
-    return ids
+def _nvml_gpu_ids(door: GpuDoor | None = None) -> list[str]:
+    """UUIDs of the GPUs NVML sees (the process's NVML door unless ``door`` is given)."""
+    door = door or nvml_door()
+    return [f.uuid for f in (door.facts(d) for d in door.devices()) if f.uuid]

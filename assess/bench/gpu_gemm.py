@@ -26,12 +26,12 @@ from rigready.assess.bench.gpu_backends import (
     rotation_pairs,
 )
 from rigready.assess.bench.gpu_telemetry import (
-    THROTTLING_REASONS,
     TelemetrySampler,
     TelemetrySource,
     open_nvml_source,
 )
 from rigready.assess.bench.progress import Clock, Progress
+from rigready.gpu.throttle import LIMITING_REASONS
 
 QUICK_DTYPES: tuple[str, ...] = ("fp32", "tf32", "fp16", "bf16", "int8")
 GIB = 1024**3
@@ -316,7 +316,7 @@ def trace_from_points(dtype: str, n: int, points: list[SustainedPoint],
         or [points[-1].gflops]
     first, last = statistics.median(head), statistics.median(tail)
     drop = 1.0 - last / first if first > 0 else 0.0
-    limiting = [r for r in reasons if r in THROTTLING_REASONS]
+    limiting = [r for r in reasons if r in LIMITING_REASONS]
     if drop >= THROTTLE_DROP:
         cause = f" ({', '.join(limiting)})" if limiting else ""
         verdict = (f"throttling: {drop:.0%} slower after {duration:.0f} s than in the first "

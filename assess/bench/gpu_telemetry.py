@@ -2,8 +2,10 @@
 
 A small daemon thread reads the source every ``interval_s`` (each NVML read costs a few
 microseconds, see ``measured-h200.md``), so a throttled card shows in the result: a falling SM
-clock, a temperature near slowdown, power at the cap, and the clock-event reasons NVML gives.
-The source sits behind :class:`TelemetrySource` so tests drive the sampler with a fake.
+clock, a temperature near slowdown, power at the cap, and the clock-event reasons NVML gives
+(named by :mod:`rigready.gpu.throttle`, the table the monitor uses too). NVML is read through the
+process's one door (:func:`rigready.gpu.nvml.nvml_door`). The source sits behind
+:class:`TelemetrySource` so tests drive the sampler with a fake.
 """
 
 from __future__ import annotations
@@ -13,26 +15,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from rigready.assess.bench.gemm import Telemetry
 from rigready.assess.bench.progress import Clock
-
-#: NVML clock-event ("throttle") reason bits (nvml.h ``nvmlClocksEventReason*``) and our names.
-REASON_BITS: tuple[tuple[int, str], ...] = (
-    (0x1, "gpu_idle"),
-    (0x2, "applications_clocks"),
-    (0x4, "sw_power_cap"),
-    (0x8, "hw_slowdown"),
-    (0x10, "sync_boost"),
-    (0x20, "sw_thermal"),
-    (0x40, "hw_thermal"),
-    (0x80, "hw_power_brake"),
-    (0x100, "display_clocks"),
-)
-#: Reasons that mean the card ran below the clock it could reach (power or heat).
-THROTTLING_REASONS = frozenset({"sw_power_cap", "hw_slowdown", "sw_thermal", "hw_thermal",
-                                "hw_power_brake"})
+from rigready.gpu.nvml import nvml_door
+from rigready.gpu.throttle import decode_clock_events
+from rigready.gpu.types import GpuDevice
+from rigready.gpu.vendor import GpuDoor, find_device
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +49,9 @@ class TelemetrySource(Protocol):
 
 
 def decode_reasons(mask: int | None) -> tuple[str, ...]:
-    """Names of the reason bits set in ``mask`` (unknown bits are ignored)."""
-    if not mask:
-        return ()
-    return tuple(name for bit, name in REASON_BITS if mask & bit)
+    """Names of the reason bits set in ``mask`` (:func:`rigready.gpu.throttle.decode_clock_events`;
+    bits the table does not know come out as one ``unknown_0x...`` name)."""
+    return decode_clock_events(mask) if mask else ()
 
 
 def summarize_telemetry(
@@ -93,67 +82,46 @@ def summarize_telemetry(
 
 
 class NvmlSource:
-    """An NVML handle on one GPU, found by UUID, else PCI bus id, else index."""
+    """One GPU read through a door (the process's NVML door in the app)."""
 
-    def __init__(self, handle: Any, nvml: Any) -> None:
-        self._handle = handle
-        self._nvml = nvml
+    _GROUPS = ("sm_clock", "temperature", "power", "throttle")
+
+    def __init__(self, door: GpuDoor, device: GpuDevice) -> None:
+        self._door = door
+        self._device = device
 
     def read(self, t: float) -> TelemetryReading:
-        """The SM clock, temperature, power and clock-event reasons now."""
-        nvml, h = self._nvml, self._handle
-        return TelemetryReading(
-            t=t,
-            sm_clock_mhz=_try(lambda: float(nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM))),
-            temperature_c=_try(lambda: float(
-                nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU))),
-            power_w=_try(lambda: nvml.nvmlDeviceGetPowerUsage(h) / 1000.0),
-            reasons_mask=_try(lambda: int(_reasons_call(nvml)(h))),
-        )
+        """The SM clock, temperature, power and clock-event reasons now (None: unreadable)."""
+        r = self._door.sample(self._device, self._GROUPS)
+        return TelemetryReading(t=t, sm_clock_mhz=r.sm_clock_mhz, temperature_c=r.temperature_c,
+                                power_w=r.power_w, reasons_mask=r.throttle_mask)
 
     def close(self) -> None:
-        """Shut NVML down (reference-counted by the library)."""
-        _try(self._nvml.nvmlShutdown)
-
-
-def _reasons_call(nvml: Any) -> Any:
-    return getattr(nvml, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
-        nvml.nvmlDeviceGetCurrentClocksThrottleReasons
-
-
-def _try(call: Any) -> Any:
-    try:
-        return call()
-    except Exception:  # noqa: BLE001 - an unsupported field reads as None
-        return None
+        """Nothing to release: the door stays open for the rest of the process."""
 
 
 def open_nvml_source(
-    uuid: str | None = None, pci_bus_id: str | None = None, index: int | None = None
+    uuid: str | None = None, pci_bus_id: str | None = None, index: int | None = None,
+    door: GpuDoor | None = None,
 ) -> tuple[NvmlSource | None, str | None]:
-    """An :class:`NvmlSource` for the GPU, or None and the reason it cannot be opened."""
-    try:
-        import pynvml as nvml
-    except ImportError:
-        return None, "nvidia-ml-py is not installed: no clock, temperature or power readings"
-    try:
-        nvml.nvmlInit()
-    except Exception as exc:  # noqa: BLE001 - no driver, or not NVIDIA
-        return None, f"NVML unavailable ({exc}): no clock, temperature or power readings"
-    attempts: list[Any] = []
-    if uuid:
-        for form in (uuid, uuid if uuid.startswith(("GPU-", "MIG-")) else f"GPU-{uuid}"):
-            attempts.append(lambda form=form: nvml.nvmlDeviceGetHandleByUUID(form))
-    if pci_bus_id:
-        attempts.append(lambda: nvml.nvmlDeviceGetHandleByPciBusId(pci_bus_id))
-    if index is not None:
-        attempts.append(lambda: nvml.nvmlDeviceGetHandleByIndex(index))
-    for attempt in attempts:
-        handle = _try(attempt)
-        if handle is not None:
-            return NvmlSource(handle, nvml), None
-    _try(nvml.nvmlShutdown)
-    return None, "NVML could not find the benchmarked GPU: no clock, temperature or power readings"
+    """An :class:`NvmlSource` for the GPU (by UUID, else PCI bus id, else index), or None and
+    the reason it cannot be opened.
+
+    Args:
+        uuid: The GPU's UUID, with or without NVML's ``GPU-`` prefix.
+        pci_bus_id: Its PCI address, NVML's or sysfs's form.
+        index: Its NVML index.
+        door: The door to read (the process's NVML door when None; tests pass a fake's).
+    """
+    door = door or nvml_door()
+    why = door.status()
+    if why is not None:
+        return None, f"{why}: no clock, temperature or power readings"
+    device = find_device(door, uuid=uuid, pci_bus_id=pci_bus_id, index=index)
+    if device is None:
+        return None, ("NVML could not find the benchmarked GPU: no clock, temperature or power "
+                      "readings")
+    return NvmlSource(door, device), None
 
 
 class TelemetrySampler:

@@ -18,6 +18,7 @@ from rigready.assess.bench.gpu_gemm import GpuGemmResult
 from rigready.assess.bench.storage import StorageResult
 from rigready.assess.measure import result as measure_result
 from rigready.assess.measure.result import MeasuredRun, measured_label
+from rigready.gpu.throttle import canonical_reasons
 
 BenchResultType = CpuGemmResult | GpuGemmResult | StorageResult
 #: Everything the history stores: benchmark results and workloads measured by ``--measure``.
@@ -58,9 +59,21 @@ def result_from_dict(data: dict[str, Any]) -> RecordType:
         raise ValueError(f"unknown benchmark kind {kind!r}")
     if version != RECORD_VERSION:
         raise ValueError(f"benchmark record version {version!r}, expected {RECORD_VERSION}")
-    built = _build(KINDS[kind], body, kind)
+    built = _build(KINDS[kind], _current_reason_names(body), kind)
     assert isinstance(built, CpuGemmResult | GpuGemmResult | StorageResult | MeasuredRun)
     return built
+
+
+def _current_reason_names(value: object) -> object:
+    """Records written before the throttle-reason table was shared spell five reasons the old way
+    (``sw_thermal``): every ``throttle_reasons`` list is read with today's names."""
+    if isinstance(value, dict):
+        return {k: list(canonical_reasons(v)) if k == "throttle_reasons" and isinstance(v, list)
+                and all(isinstance(r, str) for r in v) else _current_reason_names(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_current_reason_names(v) for v in value]
+    return value
 
 
 def _plain(value: object) -> object:

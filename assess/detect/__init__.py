@@ -6,8 +6,9 @@ reason costs only its own facts: the exception becomes a warning and detection g
 
 Modules: :mod:`~assess.detect.cpu`, :mod:`~assess.detect.isa`, :mod:`~assess.detect.memory`,
 :mod:`~assess.detect.dmi`, :mod:`~assess.detect.storage`, :mod:`~assess.detect.mounts`,
-:mod:`~assess.detect.nvml`, :mod:`~assess.detect.gpu_nvidia`, :mod:`~assess.detect.gpu_sysfs`,
-:mod:`~assess.detect.pci`, :mod:`~assess.detect.system`, :mod:`~assess.detect.formfactor`.
+:mod:`~assess.detect.gpu_nvidia`, :mod:`~assess.detect.gpu_sysfs`, :mod:`~assess.detect.pci`,
+:mod:`~assess.detect.system`, :mod:`~assess.detect.formfactor`. GPUs are read through the doors
+of :mod:`rigready.gpu` (NVML, amdgpu sysfs), which the monitor and the benchmarks share.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from rigready.assess.detect.formfactor import probe_form_factor
 from rigready.assess.detect.gpu_nvidia import probe_nvidia
 from rigready.assess.detect.gpu_sysfs import probe_sysfs_gpus
 from rigready.assess.detect.memory import DmidecodeRunner, probe_memory
-from rigready.assess.detect.nvml import NvmlApi, NvmlUnavailable, shared_nvml
 from rigready.assess.detect.storage import StatvfsFn, probe_storage
 from rigready.assess.detect.system import find_package, probe_system
 from rigready.assess.hardware import (
@@ -36,10 +36,13 @@ from rigready.assess.hardware import (
     SystemInfo,
 )
 from rigready.assess.profile import drop_non_finite
+from rigready.gpu.nvml import nvml_door
+from rigready.gpu.types import Unknown
+from rigready.gpu.vendor import GpuDoor, VendorUnavailable
 
 T = TypeVar("T")
 
-__all__ = ["NvmlApi", "detect_rig"]
+__all__ = ["detect_rig"]
 
 
 def _utc_now() -> datetime:
@@ -60,7 +63,7 @@ def _isolated(component: str, probe: Callable[[], tuple[T, list[str]]], default:
 def detect_rig(
     *,
     root: Path | str = "/",
-    nvml: NvmlApi | NvmlUnavailable | None = None,
+    nvml: GpuDoor | None = None,
     statvfs: StatvfsFn | None = None,
     dmidecode: DmidecodeRunner | None = None,
     check_torch: bool = False,
@@ -70,8 +73,9 @@ def detect_rig(
 
     Args:
         root: folder that holds ``proc``, ``sys``, ``run`` and ``etc``; ``/`` for this PC.
-        nvml: NVML to use. None means the process-wide session for a live probe and "not
-            probed" for a captured tree; tests pass a fake.
+        nvml: The NVIDIA door to read. None means the process-wide NVML door
+            (:func:`rigready.gpu.nvml.nvml_door`) for a live probe and "not probed" for a
+            captured tree; tests pass a door over a fake ``pynvml``.
         statvfs: free-space reader for mount points (see :mod:`rigready.assess.detect.storage`).
         dmidecode: source of ``dmidecode -t 16,17`` text (see :mod:`rigready.assess.detect.memory`).
         check_torch: import torch in a subprocess to learn ``torch.cuda.is_available()``
@@ -102,15 +106,17 @@ def detect_rig(
 
 
 def _probe_gpus(fs: SysRoot,
-                nvml: NvmlApi | NvmlUnavailable | None) -> tuple[tuple[GpuInfo, ...], list[str]]:
+                nvml: GpuDoor | None) -> tuple[tuple[GpuInfo, ...], list[str]]:
     warnings: list[str] = []
     if nvml is None:
-        nvml = shared_nvml() if fs.live else NvmlUnavailable("NVML not probed (captured tree)")
+        nvml = nvml_door() if fs.live else VendorUnavailable(
+            "nvml", Unknown("error", "NVML not probed (captured tree)"))
     nvidia: tuple[GpuInfo, ...] = ()
     problem: str | None = None
-    if isinstance(nvml, NvmlUnavailable):
-        problem = nvml.reason
-    else:
+    why = nvml.status()
+    if why is not None and why.kind != "no_device":
+        problem = why.reason
+    elif why is None:
         try:
             nvidia, found = probe_nvidia(nvml)
             warnings.extend(found)

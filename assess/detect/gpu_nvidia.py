@@ -1,30 +1,38 @@
-"""NVIDIA GPUs through NVML: every field read separately, so one unsupported call costs one field.
+"""NVIDIA GPUs through the NVML door: every fact read separately, so one unsupported call costs one
+fact.
 
-A field NVML cannot give becomes None, and one warning per field and reason names the GPUs it
-concerns ("GPU: NVML could not report memory bus width on GPU 0, 1 (Not Supported)").
+A fact NVML cannot give becomes None, and one warning per fact and reason names the GPUs it
+concerns ("GPU: NVML could not report memory bus width on GPU 0, 1 (Not Supported)"). Where
+NVML answers "none" (0 for a link width, no CUDA version) the fact is None without a warning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
-from rigready.assess.detect.nvml import NvmlApi, NvmlCallError
-from rigready.assess.detect.pci import normalise_bus_id
 from rigready.assess.hardware import GpuInfo
+from rigready.gpu.types import GpuFacts, Unknown, normalise_bus_id
+from rigready.gpu.vendor import GpuDoor
 
-T = TypeVar("T")
-
-_LABELS = {
-    "name": "name", "uuid": "UUID", "pci_bus_id": "PCI bus id", "vram_bytes": "memory size",
-    "compute_capability": "compute capability", "power_limit_w": "power limit",
-    "pcie_gen_max": "max PCIe generation", "pcie_gen_current": "current PCIe generation",
-    "pcie_width_max": "max PCIe width", "pcie_width_current": "current PCIe width",
-    "memory_bus_width_bits": "memory bus width", "cuda_cores": "CUDA core count",
-    "max_sm_clock_mhz": "max SM clock", "temp_slowdown_c": "slowdown temperature",
-    "temp_shutdown_c": "shutdown temperature", "driver_version": "driver version",
-    "cuda_driver_version": "CUDA driver version",
-}
+#: GpuInfo field -> (GpuFacts field, words for the warning), in the order warnings are listed.
+_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("name", "name", "name"),
+    ("power_limit_w", "power_limit_w", "power limit"),
+    ("uuid", "uuid", "UUID"),
+    ("pci_bus_id", "pci_bus_id", "PCI bus id"),
+    ("vram_bytes", "memory_total_bytes", "memory size"),
+    ("compute_capability", "compute_capability", "compute capability"),
+    ("pcie_gen_max", "pcie_gen_max", "max PCIe generation"),
+    ("pcie_gen_current", "pcie_gen_current", "current PCIe generation"),
+    ("pcie_width_max", "pcie_width_max", "max PCIe width"),
+    ("pcie_width_current", "pcie_width_current", "current PCIe width"),
+    ("memory_bus_width_bits", "memory_bus_width_bits", "memory bus width"),
+    ("cuda_cores", "cuda_cores", "CUDA core count"),
+    ("max_sm_clock_mhz", "sm_clock_max_mhz", "max SM clock"),
+    ("temp_slowdown_c", "temp_slowdown_c", "slowdown temperature"),
+    ("temp_shutdown_c", "temp_shutdown_c", "shutdown temperature"),
+)
+#: Driver-wide facts: a failure is reported once, not per GPU.
+_SYSTEM: tuple[tuple[str, str], ...] = (
+    ("driver_version", "driver version"), ("cuda_driver_version", "CUDA driver version"))
 
 
 def format_cuda_version(encoded: int) -> str:
@@ -32,104 +40,102 @@ def format_cuda_version(encoded: int) -> str:
     return f"{encoded // 1000}.{(encoded % 1000) // 10}"
 
 
-class _Reader:
-    """Runs NVML calls, collecting failures as (field, reason) -> GPU indices."""
+class _Failures:
+    """(fact words, reason) -> GPU indices, in the order first seen (-1: driver-wide)."""
 
     def __init__(self) -> None:
-        self.failures: dict[tuple[str, str], list[int]] = {}
+        self.seen: dict[tuple[str, str], list[int]] = {}
 
-    def read(self, field: str, index: int, call: Callable[[], T]) -> T | None:
-        try:
-            return call()
-        except NvmlCallError as exc:
-            reason = exc.reason
-        except Exception as exc:  # noqa: BLE001 - any driver oddity is one missing field
-            reason = f"{type(exc).__name__}: {exc}"
-        self.failures.setdefault((field, reason), []).append(index)
-        return None
+    def add(self, words: str, why: Unknown | None, index: int) -> None:
+        if why is None or why.kind == "not_applicable":
+            return
+        indices = self.seen.setdefault((words, why.reason), [])
+        if index not in indices:
+            indices.append(index)
 
     def warnings(self) -> list[str]:
         out = []
-        for (field, reason), indices in self.failures.items():
+        for (words, reason), indices in self.seen.items():
             where = ", ".join(str(i) for i in indices if i >= 0)
             target = f" on GPU {where}" if where else ""
-            out.append(f"GPU: NVML could not report {_LABELS.get(field, field)}{target} ({reason})")
+            out.append(f"GPU: NVML could not report {words}{target} ({reason})")
         return out
 
 
-def probe_nvidia(nvml: NvmlApi) -> tuple[tuple[GpuInfo, ...], list[str]]:
-    """All NVIDIA GPUs NVML sees, with driver-wide facts copied to each."""
-    reader = _Reader()
-    driver = reader.read("driver_version", -1, nvml.driver_version)
-    cuda = reader.read("cuda_driver_version", -1, nvml.cuda_driver_version)
-    cuda_text = format_cuda_version(cuda) if cuda else None
-    count = reader.read("device count", -1, nvml.device_count) or 0
-    gpus = [_gpu(nvml, reader, i, driver, cuda_text) for i in range(count)]
-    return tuple(gpus), reader.warnings()
+def probe_nvidia(door: GpuDoor) -> tuple[tuple[GpuInfo, ...], list[str]]:
+    """All NVIDIA GPUs the door sees, with driver-wide facts copied to each."""
+    failures = _Failures()
+    gpus = []
+    for device in door.devices():
+        facts = door.facts(device)
+        for key, words in _SYSTEM:
+            failures.add(words, facts.unknown.get(key), -1)
+        gpus.append(_gpu(facts, failures))
+    return tuple(gpus), failures.warnings()
 
 
-def _gpu(nvml: NvmlApi, r: _Reader, i: int, driver: str | None, cuda: str | None) -> GpuInfo:
+def _gpu(facts: GpuFacts, failures: _Failures) -> GpuInfo:
     sources: dict[str, str] = {}
-    if driver is not None:
+    values: dict[str, object] = {}
+    if facts.driver_version is not None:
         sources["driver_version"] = "nvml"
+    cuda = None if facts.cuda_driver_version is None else format_cuda_version(
+        facts.cuda_driver_version)
     if cuda is not None:
         sources["cuda_driver_version"] = "nvml"
-
-    def get(field: str, call: Callable[[], T]) -> T | None:
-        value = r.read(field, i, call)
-        if value is not None:
-            sources[field] = "nvml"
-        return value
-
-    def count(field: str, call: Callable[[], int]) -> int | None:
-        value = get(field, call)
-        if value is not None and value <= 0:  # NVML writes 0 for "not applicable"
-            sources.pop(field, None)
-            return None
-        return value
-
-    name = get("name", lambda: nvml.name(i))
-    if name is None:
+    pci_device_id: str | None = None
+    for info_key, facts_key, words in _FIELDS:
+        if info_key == "uuid":  # sources list the optional extras between power and UUID
+            pci_device_id = _extras(facts, sources)
+        value = getattr(facts, facts_key)
+        if value is None:
+            failures.add(words, facts.unknown.get(facts_key), facts.device.index)
+            continue
+        sources[info_key] = "nvml"
+        values[info_key] = value
+    if "name" not in values:
         sources["name"] = "placeholder (NVML gave no name)"
-    power_mw = count("power_limit_w", lambda: nvml.power_limit_mw(i))
-    # Both are optional extras: a GPU without NVLink (most GeForce cards) or an older driver
-    # is normal, so a failure here is not worth a warning.
-    quiet = _Reader()
-    packed = quiet.read("pci_device_id", i, lambda: nvml.pci_device_id(i))
-    device_id = f"{packed & 0xFFFF:04x}:{packed >> 16:04x}" if packed else None
-    if device_id is not None:
-        sources["pci_device_id"] = "nvml"
-    links = quiet.read("nvlink_links", i, lambda: nvml.nvlink_active_links(i))
-    if links is not None:
-        sources["nvlink_links"] = "nvml"
-    elif any(f == "nvlink_links" and "not supported" in why.lower()
-             for f, why in quiet.failures):
-        links = 0  # NVML's answer for a GPU that has no NVLink: it talks over PCIe
-        sources["nvlink_links"] = "nvml"
+    major_minor = facts.compute_capability
     return GpuInfo(
         vendor="nvidia",
-        name=name or f"NVIDIA GPU {i}",
-        index=i,
-        uuid=get("uuid", lambda: nvml.uuid(i)),
-        pci_bus_id=get("pci_bus_id", lambda: normalise_bus_id(nvml.pci_bus_id(i))),
-        vram_bytes=count("vram_bytes", lambda: nvml.memory_total(i)),
-        driver_version=driver,
+        name=str(values.get("name") or f"NVIDIA GPU {facts.device.index}"),
+        index=facts.device.index,
+        uuid=facts.uuid,
+        pci_bus_id=None if facts.pci_bus_id is None else normalise_bus_id(facts.pci_bus_id),
+        vram_bytes=facts.memory_total_bytes,
+        driver_version=facts.driver_version,
         cuda_driver_version=cuda,
-        compute_capability=get("compute_capability",
-                               lambda: "{}.{}".format(*nvml.compute_capability(i))),
-        power_limit_w=power_mw / 1000 if power_mw is not None else None,
-        pcie_gen_max=count("pcie_gen_max", lambda: nvml.pcie_gen_max(i)),
-        pcie_gen_current=count("pcie_gen_current", lambda: nvml.pcie_gen_current(i)),
-        pcie_width_max=count("pcie_width_max", lambda: nvml.pcie_width_max(i)),
-        pcie_width_current=count("pcie_width_current", lambda: nvml.pcie_width_current(i)),
-        memory_bus_width_bits=count("memory_bus_width_bits", lambda: nvml.memory_bus_width(i)),
-        cuda_cores=count("cuda_cores", lambda: nvml.num_cores(i)),
-        max_sm_clock_mhz=count("max_sm_clock_mhz", lambda: nvml.max_sm_clock_mhz(i)),
-        temp_slowdown_c=count("temp_slowdown_c",
-                              lambda: nvml.temperature_threshold(i, "slowdown")),
-        temp_shutdown_c=count("temp_shutdown_c",
-                              lambda: nvml.temperature_threshold(i, "shutdown")),
-        pci_device_id=device_id,
-        nvlink_links=links,
+        compute_capability=None if major_minor is None else "{}.{}".format(*major_minor),
+        power_limit_w=facts.power_limit_w,
+        pcie_gen_max=facts.pcie_gen_max,
+        pcie_gen_current=facts.pcie_gen_current,
+        pcie_width_max=facts.pcie_width_max,
+        pcie_width_current=facts.pcie_width_current,
+        memory_bus_width_bits=facts.memory_bus_width_bits,
+        cuda_cores=facts.cuda_cores,
+        max_sm_clock_mhz=_whole(facts.sm_clock_max_mhz),
+        temp_slowdown_c=_whole(facts.temp_slowdown_c),
+        temp_shutdown_c=_whole(facts.temp_shutdown_c),
+        pci_device_id=pci_device_id,
+        nvlink_links=facts.nvlink_links,
         sources=sources,
     )
+
+
+def _extras(facts: GpuFacts, sources: dict[str, str]) -> str | None:
+    """The PCI ``vendor:device`` id, and the sources of both optional extras.
+
+    A GPU without NVLink, an older driver or an older capture is normal: no warning for these.
+    """
+    pci_device_id = None
+    if facts.pci_ids is not None:
+        vendor, device = facts.pci_ids
+        pci_device_id = f"{vendor:04x}:{device:04x}"
+        sources["pci_device_id"] = "nvml"
+    if facts.nvlink_links is not None:
+        sources["nvlink_links"] = "nvml"
+    return pci_device_id
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else round(value)

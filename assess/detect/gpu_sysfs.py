@@ -1,9 +1,10 @@
 """AMD and Intel GPUs (and NVIDIA cards NVML cannot reach) from the PCI tree in sysfs.
 
 Display-class PCI functions (class ``0x03xxxx``) are listed from ``/sys/bus/pci/devices``, so a
-card shows up even when its driver is not loaded. AMD cards add amdgpu's ``mem_info_*`` files and
-hwmon power cap; Intel cards give presence and name. BMC display chips (ASPEED, Matrox) and
-virtual display adapters are not GPUs one computes on and are left out.
+card shows up even when its driver is not loaded. AMD cards add what the amdgpu door
+(:class:`rigready.gpu.amd_sysfs.AmdSysfs`, shared with the monitor) reads: VRAM and GTT size and
+the hwmon power cap. Intel cards give presence and name (detection only). BMC display chips
+(ASPEED, Matrox) and virtual display adapters are not GPUs one computes on and are left out.
 
 Integrated GPUs are flagged from evidence, never from a size guess:
 
@@ -73,11 +74,6 @@ def _name(fs: SysRoot, base: str, vendor: GpuVendor) -> tuple[str, str]:
     return f"{_LABEL[vendor]} GPU [{vendor_id:04x}:{device_id:04x}]", "sysfs PCI ids"
 
 
-def _driver(fs: SysRoot, base: str) -> str | None:
-    target = fs.resolve(f"{base}/driver")
-    return os.path.basename(target) if target else None
-
-
 def _link_along_path(fs: SysRoot, bdf: str) -> tuple[int | None, int | None, int | None,
                                                      int | None]:
     """(gen max, gen now, width max, width now): the narrowest link between the GPU and the CPU.
@@ -130,8 +126,11 @@ def _amd(fs: SysRoot, bdf: str, index: int, warnings: list[str]) -> GpuInfo:
     base = f"{PCI}/{bdf}"
     name, name_source = _name(fs, base, "amd")
     sources = {"name": name_source, "pci_bus_id": "sysfs"}
-    vram = fs.int(f"{base}/mem_info_vram_total")
-    gtt = fs.int(f"{base}/mem_info_gtt_total")
+    from rigready.gpu.amd_sysfs import AmdSysfs  # only machines with an AMD card pay for it
+
+    door = AmdSysfs(fs.root)
+    facts = door.facts(door.device_at(fs.path(base), index))
+    vram, gtt = facts.memory_total_bytes, facts.shared_memory_bytes
     integrated, evidence = _amd_integrated(fs, bdf)
     sources["integrated"] = evidence
     if vram is not None:
@@ -139,25 +138,18 @@ def _amd(fs: SysRoot, bdf: str, index: int, warnings: list[str]) -> GpuInfo:
         if integrated and gtt:
             sources["vram_bytes"] += (f" (BIOS carve-out; the GPU can also use {gtt / 1024**3:.1f}"
                                       " GiB of shared system memory, mem_info_gtt_total)")
-    elif _driver(fs, base) != "amdgpu":
-        warnings.append(f"GPU: {name} at {bdf}: amdgpu driver not loaded; memory size unknown")
     else:
-        warnings.append(f"GPU: {name} at {bdf}: amdgpu does not report mem_info_vram_total")
-    power = _power_cap_w(fs, base)
+        why = facts.unknown.get("memory_total_bytes")
+        warnings.append(f"GPU: {name} at {bdf}: {why}; memory size unknown"
+                        if why is not None and why.kind == "driver_not_loaded"
+                        else f"GPU: {name} at {bdf}: amdgpu does not report mem_info_vram_total")
+    power = facts.power_limit_w
     if power is not None:
         sources["power_limit_w"] = "amdgpu hwmon power1_cap"
     elif not integrated:
         warnings.append(f"GPU: {name} at {bdf}: no power cap in hwmon (power1_cap)")
     link = _with_link(fs, bdf, sources)
     return _gpu("amd", name, index, bdf, link, sources, vram, integrated, power)
-
-
-def _power_cap_w(fs: SysRoot, base: str) -> float | None:
-    for hwmon in fs.listdir(f"{base}/hwmon"):
-        micro = fs.int(f"{base}/hwmon/{hwmon}/power1_cap")
-        if micro:
-            return micro / 1_000_000
-    return None
 
 
 def _amd_integrated(fs: SysRoot, bdf: str) -> tuple[bool, str]:

@@ -1,4 +1,4 @@
-"""PCI helpers shared by the GPU and NVMe probes: link speeds, bus ids and ``pci.ids`` names."""
+"""PCI helpers shared by the GPU and NVMe probes: link speeds and ``pci.ids`` names."""
 
 from __future__ import annotations
 
@@ -41,18 +41,6 @@ def pcie_link(fs: SysRoot, device: str) -> tuple[int | None, int | None, int | N
         pcie_width(fs.text(f"{device}/max_link_width")),
         pcie_width(fs.text(f"{device}/current_link_width")),
     )
-
-
-def normalise_bus_id(bus_id: str) -> str:
-    """NVML's ``"00000000:01:00.0"`` and sysfs's ``"0000:01:00.0"`` -> ``"0000:01:00.0"``."""
-    text = bus_id.strip().lower()
-    domain, sep, rest = text.partition(":")
-    if not sep or not rest:
-        return text
-    try:
-        return f"{int(domain, 16):04x}:{rest}"
-    except ValueError:
-        return text
 
 
 def pci_ids_name(fs: SysRoot, vendor: int, device: int) -> tuple[str | None, str | None]:

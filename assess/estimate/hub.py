@@ -32,12 +32,9 @@ from urllib.parse import quote, urlparse, urlsplit
 
 from rigready.assess.estimate.hub_info import safetensors_counts
 from rigready.assess.estimate.inputs import EstimateError
-from rigready.assess.estimate.model import (
-    MAX_PARAM_COUNT,
-    ModelShape,
-    read_config_file,
-    shape_from_config,
-)
+from rigready.assess.estimate.language.config import MAX_PARAM_COUNT
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.shapes import read_config_file, shape_from_config
 from rigready.catalog.netfetch import NetError, run_with_deadline
 from rigready.catalog.userfiles import UserFileError, parse_json_bytes
 

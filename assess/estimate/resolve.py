@@ -15,13 +15,9 @@ from typing import Any
 
 from rigready.assess.estimate.hub import HubRef, fetch_hub_model, parse_hub_ref
 from rigready.assess.estimate.inputs import EstimateError
-from rigready.assess.estimate.model import (
-    ModelShape,
-    parse_param_count,
-    shape_from_config_file,
-    shape_from_entry,
-    shape_from_param_count,
-)
+from rigready.assess.estimate.language.config import parse_param_count, shape_from_param_count
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.shapes import shape_from_config_file, shape_from_entry
 from rigready.assess.names import Resolution, describe_failure, model_resolver
 from rigready.catalog.userfiles import path_exists
 

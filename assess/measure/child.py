@@ -23,6 +23,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from rigready.assess.measure import tasks
 from rigready.assess.measure.spec import MeasureSpec
 
 Send = Callable[[dict[str, Any]], None]
@@ -45,22 +46,18 @@ def hf_config(spec: MeasureSpec) -> Any:
     if spec.task == "seq-cls":
         config.num_labels = 2
     config.use_cache = spec.method == "inference"
+    tasks.text_config(config).use_cache = config.use_cache
     return config
 
 
 def _auto(spec: MeasureSpec) -> Any:
-    import transformers
-
-    if spec.task == "seq-cls":
-        return transformers.AutoModelForSequenceClassification
-    if spec.task == "masked-lm":
-        return transformers.AutoModelForMaskedLM
-    return transformers.AutoModelForCausalLM
+    return tasks.auto_class(spec)
 
 
 def _task_type(spec: MeasureSpec) -> str | None:
-    """peft's task type (it has none for masked LM: the plain PeftModel passes labels on)."""
-    return {"seq-cls": "SEQ_CLS", "causal-lm": "CAUSAL_LM"}.get(spec.task)
+    """peft's task type (none for masked LM and Whisper: the plain PeftModel passes every
+    input on)."""
+    return tasks.PEFT_TASK.get(spec.task)
 
 
 def _build_plain(spec: MeasureSpec, config: Any, device: str) -> Any:
@@ -174,6 +171,11 @@ def build(spec: MeasureSpec, device: str) -> tuple[Any, Any, dict[str, Any]]:
     config = hf_config(spec)
     notes: dict[str, Any] = {}
     cuda = device == "cuda"
+    if spec.method == "inference" and spec.precision == "nf4":
+        # what from_pretrained(quantization_config=BitsAndBytesConfig(load_in_4bit=True,
+        # bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        # bnb_4bit_compute_dtype=torch.bfloat16)) builds: every Linear but the head in nf4
+        return _build_qlora(spec, config, device), config, notes
     if spec.method == "qlora":
         import peft
 
@@ -219,7 +221,7 @@ def _sync(cuda: bool) -> None:
         torch.cuda.synchronize()
 
 
-def _train(spec: MeasureSpec, model: Any, ids: Any, labels: Any, device: str,
+def _train(spec: MeasureSpec, model: Any, inputs: dict[str, Any], device: str,
            rec: dict[str, Any]) -> None:
     import torch
 
@@ -236,7 +238,7 @@ def _train(spec: MeasureSpec, model: Any, ids: Any, labels: Any, device: str,
             rec["persistent_before_step2_bytes"] = int(torch.cuda.memory_allocated())
         t0 = time.perf_counter()
         with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=amp):
-            loss = model(input_ids=ids, labels=labels).loss
+            loss = model(**inputs).loss
         if step == 1 and cuda:
             _sync(cuda)
             rec["after_forward_step2_bytes"] = int(torch.cuda.memory_allocated())
@@ -253,29 +255,28 @@ def _train(spec: MeasureSpec, model: Any, ids: Any, labels: Any, device: str,
     rec["tokens_per_step"] = spec.batch * spec.seq
 
 
-def _infer(spec: MeasureSpec, model: Any, ids: Any, device: str, rec: dict[str, Any]) -> None:
+def _infer(spec: MeasureSpec, model: Any, inputs: dict[str, Any], device: str,
+           rec: dict[str, Any]) -> None:
     import torch
 
     cuda = device == "cuda"
     model.eval()
-    mask = torch.ones_like(ids)
+    short = {k: (v[:, :8] if k in ("input_ids", "attention_mask") else v)
+             for k, v in inputs.items()} if spec.task == "causal-lm" else inputs
     with torch.inference_mode():
-        warm = model.generate(input_ids=ids[:, :8], attention_mask=mask[:, :8],
-                              max_new_tokens=2, do_sample=False, pad_token_id=0)
+        warm = model.generate(**short, max_new_tokens=2, do_sample=False, pad_token_id=0)
         del warm
         _sync(cuda)
         t0 = time.perf_counter()  # the prompt's forward pass and one sampled token
-        model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=1, do_sample=False,
-                       pad_token_id=0)
+        model.generate(**inputs, max_new_tokens=1, do_sample=False, pad_token_id=0)
         _sync(cuda)
         prefill = time.perf_counter() - t0
         t0 = time.perf_counter()
-        out = model.generate(input_ids=ids, attention_mask=mask,
-                             max_new_tokens=spec.new_tokens, min_new_tokens=spec.new_tokens,
-                             do_sample=False, pad_token_id=0)
+        out = model.generate(**inputs, max_new_tokens=spec.new_tokens,
+                             min_new_tokens=spec.new_tokens, do_sample=False, pad_token_id=0)
         _sync(cuda)
         total = time.perf_counter() - t0
-    rec["generated_tokens"] = int(out.shape[1] - spec.seq)
+    rec["generated_tokens"] = int(out.shape[1] - inputs["input_ids"].shape[1])
     rec["prefill_seconds"] = round(prefill, 5)
     rec["step_seconds"] = round(total, 5)  # one whole generate call
     if spec.new_tokens > 0:
@@ -290,7 +291,9 @@ def run(spec: MeasureSpec, device: str, send: Send) -> dict[str, Any]:
     rec: dict[str, Any] = {}
     if cuda:
         torch.zeros(1, device="cuda")
+        tasks.apply_cap(spec, rec)
     t0 = time.perf_counter()
+    _STAGE["stage"] = "build"
     model, config, notes = build(spec, device)
     rec.update(notes)
     if cuda:
@@ -302,17 +305,12 @@ def run(spec: MeasureSpec, device: str, send: Send) -> dict[str, Any]:
     rec["param_count"] = int(sum(_numel(p) for p in model.parameters()))
     rec["trainable_params"] = int(sum(p.numel() for p in model.parameters() if p.requires_grad))
     send({"event": "built"})
-    vocab = int(getattr(config, "vocab_size", 1000))
-    gen = torch.Generator(device="cpu").manual_seed(0)
-    ids = torch.randint(0, vocab, (spec.batch, spec.seq), generator=gen).to(device)
+    _STAGE["stage"] = "steps"
+    inputs = tasks.batch(spec, model, config, device, training=spec.method != "inference")
     if spec.method == "inference":
-        _infer(spec, model, ids, device, rec)
+        _infer(spec, model, inputs, device, rec)
     else:
-        # causal and masked LM: every token is a target (the masked-LM loss is then taken over
-        # every position, the heaviest case of the MLM objective)
-        labels = (torch.randint(0, 2, (spec.batch,), generator=gen).to(device)
-                  if spec.task == "seq-cls" else ids)
-        _train(spec, model, ids, labels, device, rec)
+        _train(spec, model, inputs, device, rec)
     if cuda:
         torch.cuda.synchronize()
         rec["max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
@@ -322,8 +320,14 @@ def run(spec: MeasureSpec, device: str, send: Send) -> dict[str, Any]:
         rec["allocator"] = {k: int(stats.get(k, 0)) for k in (
             "num_alloc_retries", "num_ooms", "inactive_split_bytes.all.peak",
             "segment.all.peak", "reserved_bytes.large_pool.peak")}
+        # the process's share of the card beyond the allocator (context, loaded kernels)
+        rec["nvml_process_used_end_bytes"] = tasks.process_used_bytes()
     rec["seconds"] = round(time.perf_counter() - t0, 3)
     return rec
+
+
+#: How far the child got, for the record of a failure (build or steps).
+_STAGE: dict[str, str] = {"stage": "start"}
 
 
 def _numel(p: Any) -> int:
@@ -365,8 +369,11 @@ def guarded(spec: MeasureSpec | None, device: str, send: Send) -> None:
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
         text = f"{type(exc).__name__}: {exc}"
         oom = "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError"
-        result = {"status": "oom" if oom else "error", "error": text[:400],
-                  "traceback": traceback.format_exc()[-1500:]}
+        result = {"status": "oom" if oom else "error", "error": text[:600],
+                  "traceback": traceback.format_exc()[-1500:], "stage": _STAGE["stage"]}
+        if oom:
+            result.update(tasks.oom_figures(text))
+            result.update(tasks.peaks_after_failure())
     send({"event": "result", **result})
 
 

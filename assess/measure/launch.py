@@ -5,9 +5,10 @@ Two ways to start the same child code (:func:`rigready.assess.measure.child.guar
 from a GUI process) and ``fork`` (the calibration benchmark: the parent imports torch once and never
 touches CUDA, so each case starts at once). Either way the CUDA context lives and dies in the child.
 
-The NVML figure is device-level "used" memory polled about every millisecond, nothing
-subtracted: ``nvml_used_peak_bytes`` counts from the child's ``built`` event to its end (the
-steps), ``nvml_used_peak_build_bytes`` the build before it.
+The NVML figure is device-level "used" memory polled about every millisecond through the
+process's one NVML door (:func:`rigready.gpu.nvml.nvml_door`), nothing subtracted:
+``nvml_used_peak_bytes`` counts from the child's ``built`` event to its end (the steps),
+``nvml_used_peak_build_bytes`` the build before it.
 """
 
 from __future__ import annotations
@@ -23,47 +24,35 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rigready.assess.measure.spec import MeasureSpec
+from rigready.gpu.nvml import nvml_door
+from rigready.gpu.types import GpuDevice
+from rigready.gpu.vendor import GpuDoor
 
 Start = Literal["subprocess", "fork"]
 
 
 class Nvml:
-    """Device-level used memory of one GPU through NVML (None when NVML is absent)."""
+    """Device-level used memory of one GPU through the process's NVML door (None without NVML)."""
 
-    def __init__(self, index: int = 0) -> None:
-        self.handle: Any = None
-        self._mod: Any = None
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            self.handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            self._mod = pynvml
-        except Exception:  # noqa: BLE001 - no NVIDIA driver: memory stays unknown
-            self.handle = None
+    def __init__(self, index: int = 0, door: GpuDoor | None = None) -> None:
+        self._door = door or nvml_door()
+        self.device: GpuDevice | None = next(
+            (d for d in self._door.devices() if d.index == index), None)
 
     def used(self) -> int | None:
         """Bytes in use on the device now."""
-        if self.handle is None:
+        if self.device is None:
             return None
-        try:
-            return int(self._mod.nvmlDeviceGetMemoryInfo(self.handle).used)
-        except Exception:  # noqa: BLE001 - a failed read is a missing sample
-            return None
+        return self._door.sample(self.device, ("memory",)).memory_used_bytes
 
     def facts(self) -> dict[str, Any]:
-        """Name, driver, total memory and CUDA driver version of the GPU ({} without NVML)."""
-        if self.handle is None:
+        """Name, driver, total memory and CUDA driver version of the GPU ({} without NVML);
+        a fact NVML could not give is None."""
+        if self.device is None:
             return {}
-        m = self._mod
-
-        def text(value: Any) -> str:
-            return value.decode() if isinstance(value, bytes) else str(value)
-
-        return {"name": text(m.nvmlDeviceGetName(self.handle)),
-                "driver": text(m.nvmlSystemGetDriverVersion()),
-                "total_bytes": int(m.nvmlDeviceGetMemoryInfo(self.handle).total),
-                "cuda_driver_version": int(m.nvmlSystemGetCudaDriverVersion_v2())}
+        f = self._door.facts(self.device)
+        return {"name": f.name, "driver": f.driver_version, "total_bytes": f.memory_total_bytes,
+                "cuda_driver_version": f.cuda_driver_version}
 
 
 @dataclass

@@ -13,6 +13,8 @@ STACK = {
     "lora": ("torch", "transformers", "peft"),
     "qlora": ("torch", "transformers", "peft", "bitsandbytes"),
 }
+#: Runner tasks: the model class built from the config and the inputs the steps get.
+TASKS = ("causal-lm", "seq-cls", "masked-lm", "seq2seq", "speech-seq2seq", "image-text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,10 +24,10 @@ class MeasureSpec:
     name: str
     config: dict[str, Any]
     method: str  # inference | full | lora | qlora
-    precision: str  # fp32 | amp-bf16 | bf16 | nf4
+    precision: str  # fp32 | amp-bf16 | bf16 | nf4 (QLoRA, or 4-bit inference)
     batch: int
     seq: int
-    task: str = "causal-lm"  # causal-lm | seq-cls | masked-lm
+    task: str = "causal-lm"  # one of TASKS
     new_tokens: int = 0
     checkpointing: bool = False
     lora_rank: int = 16
@@ -34,6 +36,12 @@ class MeasureSpec:
     optimizer: str = "adamw"
     #: Training steps (the first is a warm-up: optimizer states appear there).
     steps: int = 4
+    #: Decoder (label) tokens of an encoder-decoder task (seq2seq, speech-seq2seq).
+    target_seq: int = 0
+    #: Cap on what PyTorch's caching allocator may reserve, bytes
+    #: (``torch.cuda.set_per_process_memory_fraction``): "a card with this much free".
+    #: None: no cap.
+    cap_bytes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (lists for tuples)."""
@@ -56,7 +64,9 @@ class MeasureSpec:
             raise ValueError(f"bad measurement spec: {exc}") from None
 
 
-def missing_packages(method: str) -> list[str]:
+def missing_packages(method: str, precision: str = "") -> list[str]:
     """The Python packages this method needs that are not installed (no import is done)."""
-    return [name for name in STACK.get(method, STACK["lora"])
-            if importlib.util.find_spec(name) is None]
+    names = STACK.get(method, STACK["lora"])
+    if precision == "nf4" and "bitsandbytes" not in names:
+        names = (*names, "bitsandbytes")
+    return [name for name in names if importlib.util.find_spec(name) is None]

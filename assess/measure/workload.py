@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rigready.assess.estimate import Estimate
-from rigready.assess.estimate.activations import lora_target_set
 from rigready.assess.estimate.inputs import EstimateError, Head, Workload
-from rigready.assess.estimate.memory import head_of
+from rigready.assess.estimate.language.activations import lora_target_set
+from rigready.assess.estimate.language.memory import head_of
+from rigready.assess.estimate.language.verdict import judge
 from rigready.assess.estimate.model import ModelShape
-from rigready.assess.estimate.verdict import judge
 from rigready.assess.measure import launch
 from rigready.assess.measure.result import MeasuredRun, MeasureStatus
 from rigready.assess.measure.spec import STACK, MeasureSpec, missing_packages
@@ -30,7 +30,8 @@ MODEL_TYPE = {"llama": "llama", "mistral": "mistral", "mixtral": "mixtral", "qwe
               "qwen3": "qwen3", "gemma": "gemma", "gemma2": "gemma2", "phi3": "phi3",
               "gpt2": "gpt2", "bert": "bert", "other": "llama"}
 DEFAULT_TIMEOUT_S = 300.0
-#: The runner's task for the estimator's head (:func:`rigready.assess.estimate.memory.head_of`).
+#: The runner's task for the estimator's head
+#: (:func:`rigready.assess.estimate.language.memory.head_of`).
 TASKS = {"causal-lm": "causal-lm", "masked-lm": "masked-lm", "classification": "seq-cls"}
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH
 from rigready.assess.jsonfile import read_json_file
 
 #: Connector names as in the catalog's ``power_connectors`` (``docs/catalog-format.md``).

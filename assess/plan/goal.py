@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rigready.assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
-from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH, load_watts
+from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH, load_watts
 from rigready.assess.score_facts import nominal_vram_gib, split_vram_gib
 from rigready.assess.task_disk import disk_need
 from rigready.assess.units import GIB

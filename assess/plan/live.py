@@ -166,7 +166,7 @@ def _write_cache(path: Path, fetched: datetime, answer: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_user_file(path, json.dumps({"fetched_at": fetched.isoformat(),
-                                          "answer": answer}), force=True)
+                                          "answer": answer}), force=True, app_file=True)
     except (OSError, UserFileError):
         pass  # a cache that cannot be written only costs a request next time
 
@@ -255,6 +255,6 @@ def set_online(enabled: bool) -> None:
     path = settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:  # temp file, fsync, rename (nothing left behind on a full disk)
-        write_user_file(path, json.dumps({_SETTING: enabled}), force=True)
+        write_user_file(path, json.dumps({_SETTING: enabled}), force=True, app_file=True)
     except UserFileError as exc:
         raise OSError(str(exc)) from None

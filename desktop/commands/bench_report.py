@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rigready.assess.bench.cpu_gemm import CpuGemmResult
@@ -13,8 +11,7 @@ from rigready.assess.bench.storage import StorageResult
 from rigready.assess.units import format_bytes
 
 if TYPE_CHECKING:
-    from rigready.assess.hardware import RigProfile
-    from rigready.desktop.commands.bench import Outcome
+    from rigready.desktop.usecases.bench import Outcome
 
 
 def _num(value: float | None, fmt: str = "{:,.0f}", unknown: str = "-") -> str:
@@ -107,26 +104,3 @@ def render_outcome(outcome: Outcome) -> str:
     lines.extend(f"  note: {n}" for n in outcome.notes)
     lines.extend(f"  ! {w}" for w in r.warnings)
     return "\n".join(lines)
-
-
-def when_text(created: str) -> str:
-    """A stored ISO time as the user's local date and minute, e.g. ``2026-11-22 14:05``."""
-    try:
-        moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return created
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def machine_name(fingerprint: str, result: object, *, here: str, this_pc: str,
-                 loaded: RigProfile | None) -> str:
-    """A person's name for the machine a run was measured on, never a bare fingerprint."""
-    detected = loaded is None or loaded.origin == "detected"
-    if fingerprint == this_pc or (fingerprint == here and detected):
-        return "this PC"
-    if loaded is not None and fingerprint == here:
-        return f"{Path(loaded.origin).stem} (loaded profile)"
-    device = getattr(result, "device_name", None) or getattr(result, "cpu_model", None)
-    return f"another PC ({device})" if device else f"another PC ({fingerprint[:8]})"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rigready.assess.plan.live import online_enabled, set_online
 from rigready.catalog import load_catalog
 from rigready.catalog.errors import CatalogError
 from rigready.catalog.money import PriceView, today
@@ -19,8 +18,9 @@ from rigready.catalog.overrides import (
 )
 from rigready.catalog.pack import PackError, install_pack, installed_pack, opened_pack, remove_pack
 from rigready.catalog.prices import TABLE_WORDS, entries_of, price_of
-from rigready.desktop.commands.common import UsageError, print_json
+from rigready.desktop.commands.common import print_json
 from rigready.desktop.commands.tables import render_table
+from rigready.desktop.usecases.errors import UsageError
 
 
 def register_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -158,6 +158,9 @@ def _run_update(args: argparse.Namespace) -> int:
 
 
 def _run_online(args: argparse.Namespace) -> int:
+    # here, not at the top: the planner's package would load with every 'catalog' command
+    from rigready.assess.plan.live import online_enabled, set_online
+
     if args.state is not None:
         try:
             set_online(args.state == "on")

@@ -8,13 +8,12 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from rigready.assess.hardware import RigProfile
+from rigready.desktop.usecases.errors import UsageError
 
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
+if TYPE_CHECKING:
+    from rigready.assess.hardware import RigProfile
 
 
 #: Largest whole number any option accepts (SQLite's and numpy's 64-bit integers).
@@ -122,12 +121,23 @@ def output_file(text: str) -> Path:
     return Path(text)
 
 
+def input_file(text: str) -> Path:
+    """An argparse type for a file the command reads (``--profile``, ``--db``): declared with
+    :func:`rigready.catalog.userfiles.declare_input`, so no output of the command (``--output``,
+    ``--screenshot``, ``--markdown``, ``--save``) can replace it, under any name."""
+    from rigready.catalog.userfiles import declare_input
+
+    path = Path(text)
+    declare_input(path)
+    return path
+
+
 def add_profile_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--profile FILE`` (use a saved rig profile instead of detecting this PC)."""
     parser.add_argument(
         "--profile",
         metavar="FILE",
-        type=Path,
+        type=input_file,
         help="use a saved rig profile (from 'rigready detect --save') instead of detecting",
     )
 

@@ -19,16 +19,15 @@ from rigready.assess.estimate import (
     resolve_model,
     speed_lines,
 )
+from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.estimate.estimator import assumptions, error_band
 from rigready.assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
 from rigready.assess.estimate.model import ModelShape
-from rigready.assess.estimate.stack import assumptions, error_band
-from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
 from rigready.assess.measure.result import MeasuredRun
 from rigready.assess.names import NameLookupError, find_gpu
 from rigready.assess.units import GIB
 from rigready.catalog import Catalog, default_catalog
 from rigready.desktop.commands.common import (
-    UsageError,
     int_between,
     number_between,
     positive_float,
@@ -49,6 +48,8 @@ from rigready.desktop.defaults import (
     DEFAULT_SEQ_LEN,
     default_checkpointing,
 )
+from rigready.desktop.usecases.answers import cpu_answer, limits_text
+from rigready.desktop.usecases.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -211,10 +212,10 @@ def _run(args: argparse.Namespace) -> int:
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
     here = not args.gpu and not args.profile
-    if here:
-        from rigready.desktop.commands.measure_job import corrected_here
+    if here:  # the measuring modules load only here
+        from rigready.desktop.usecases.measure import corrected_here, measured_history
 
-        est = corrected_here(est)
+        est = corrected_here(est, measured_history())
     if not args.measure:
         if args.json:
             print_json(estimate_json(est, ram))
@@ -227,11 +228,12 @@ def _run(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace, shape: ModelShape, est: Estimate, here: bool,
              ram: int | None) -> int:
     """``--measure``: run the job here, then print the estimate beside the measurement."""
-    from rigready.desktop.commands.measure_job import (
+    from rigready.desktop.usecases.measure import (
         MeasureError,
         config_dict_for,
         measure_here,
         refusal,
+        render_measured,
     )
 
     if not here:
@@ -277,54 +279,8 @@ def measured_to_dict(run: MeasuredRun) -> dict[str, Any]:
             "message": run.message}
 
 
-def render_measured(run: MeasuredRun) -> list[str]:
-    """The measurement as text lines, beside the estimate."""
-    head = f"Measured on this GPU ({run.gpu_name or 'GPU'}; {run.stack})"
-    if run.status == "oom":
-        return [head, "  does not fit, measured: the job ran out of GPU memory"]
-    if run.status != "ok" or run.peak_bytes is None:
-        return [head, f"  not measured: {run.status}" + (f" ({run.message})" if run.message
-                                                          else "")]
-    out = [head, f"  peak (as nvidia-smi shows) {run.peak_bytes / GIB:7.2f} GiB"]
-    if run.estimate_bytes:
-        err = (run.estimate_bytes - run.peak_bytes) / run.peak_bytes
-        out.append(f"  estimate                   {run.estimate_bytes / GIB:7.2f} GiB "
-                   f"({err:+.1%})")
-    if run.max_allocated_bytes is not None and run.max_reserved_bytes is not None:
-        out.append(f"  torch allocated / reserved {run.max_allocated_bytes / GIB:7.2f} / "
-                   f"{run.max_reserved_bytes / GIB:.2f} GiB")
-    if run.step_seconds is not None:
-        what = "one generate() call" if run.method == "inference" else \
-            "median step after a warm-up step"
-        out.append(f"  step time                  {run.step_seconds:7.3f} s ({what})")
-    return out
-
-
 def _gib(value: float) -> str:
     return f"{value / GIB:6.2f} GiB"
-
-
-def cpu_answer(est: Estimate, ram_available: int | None) -> tuple[str, str]:
-    """Yes or no for a PC without a GPU: ``(status, sentence)``, status fits/tight/no/unknown.
-
-    The job then runs on the CPU from system RAM: it needs about what PyTorch would allocate on a
-    GPU. bitsandbytes' 4-bit and 8-bit formats need a GPU, so QLoRA and int8/nf4 are a no.
-    """
-    need = est.memory.allocated
-    if est.workload.resolved_precision in ("int8", "nf4"):
-        return "no", ("No: 4-bit and 8-bit (bitsandbytes) need a GPU; on the CPU use bf16 "
-                      "weights, or a GPU")
-    if ram_available is None:
-        return "unknown", (f"Unknown: needs about {need / GIB:.1f} GiB of RAM, and this PC's "
-                           "free RAM is unknown")
-    have = ram_available / GIB
-    if need > ram_available:
-        return "no", (f"No: needs about {need / GIB:.1f} GiB of RAM, this PC has "
-                      f"{have:.1f} GiB free")
-    status = "tight" if need > 0.85 * ram_available else "fits"
-    slow = "very slow to train" if est.workload.training else "slow"
-    return status, (f"Yes, on the CPU: needs about {need / GIB:.1f} GiB of the {have:.1f} GiB "
-                    f"free RAM ({slow} without a GPU; time unknown)")
 
 
 def estimate_json(est: Estimate, ram_available: int | None) -> dict[str, object]:
@@ -338,19 +294,6 @@ def estimate_json(est: Estimate, ram_available: int | None) -> dict[str, object]
                "ram_available_gib": None if ram_available is None
                else round(ram_available / GIB, 2)}
     return {**estimate_to_dict(est), "cpu": cpu}
-
-
-def limits_text(est: Estimate) -> str:
-    """The largest batch and sequence that fit in VRAM, in words (never "batch 0")."""
-    if not est.max_batch:
-        batch = "even batch 1 does not fit in VRAM alone"
-    else:
-        batch = f"largest batch that fits in VRAM: {est.max_batch}"
-    if est.max_seq is None:
-        return batch
-    if not est.max_seq:
-        return f"{batch}; no sequence length fits"
-    return f"{batch}; longest sequence: {est.max_seq:,}"
 
 
 def render_estimate(est: Estimate, ram_available: int | None = None) -> str:

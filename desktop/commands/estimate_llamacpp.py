@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from rigready.assess.estimate import EstimateError, GpuTarget, ModelShape
-from rigready.assess.estimate.gguf import FILE_TYPES, KV_TYPES, normalise_quant
-from rigready.assess.estimate.llamacpp import (
+from rigready.assess.estimate.language.gguf import FILE_TYPES, KV_TYPES, normalise_quant
+from rigready.assess.estimate.language.llamacpp import (
     LlamaCppPlan,
     RamTarget,
     plan,
@@ -14,7 +14,8 @@ from rigready.assess.estimate.llamacpp import (
     ram_from_memory_info,
 )
 from rigready.assess.units import GIB
-from rigready.desktop.commands.common import UsageError, int_between, number_between, print_json
+from rigready.desktop.commands.common import int_between, number_between, print_json
+from rigready.desktop.usecases.errors import UsageError
 
 RUNTIMES = ("transformers", "llama.cpp")
 

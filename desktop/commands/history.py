@@ -1,7 +1,9 @@
 """``rigready history``: list logged sessions, summarise one, or export it to CSV/JSON.
 
 Registered by :mod:`rigready.desktop.commands.monitor`. Opens the database read-only, so it works
-while ``rigready monitor`` or the window is still writing to it.
+while ``rigready monitor`` or the window is still writing to it. Says what was lost: a damaged
+write-ahead log (found now, or reported by a monitor start), sessions whose monitor was killed
+(state "unclosed", with what the database and the lock file tell about them).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from rigready.catalog.userfiles import atomic_output, output_target
-from rigready.desktop.commands.common import UsageError, output_file, positive_int
+from rigready.desktop.commands.common import input_file, output_file, positive_int
+from rigready.desktop.usecases.errors import UsageError
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
     from rigready.monitor.sample import Sample
@@ -26,7 +29,7 @@ def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         description="Without --session: list the sessions. With --session ID: summarise it, "
         "or with --export write it as CSV or JSON (to --output or stdout).",
     )
-    parser.add_argument("--db", type=Path, metavar="PATH",
+    parser.add_argument("--db", type=input_file, metavar="PATH",
                         help="SQLite database (default: rigready's data folder)")
     parser.add_argument("--session", type=positive_int, metavar="ID", help="one session")
     parser.add_argument("--export", choices=("csv", "json"), help="export the session")
@@ -50,6 +53,7 @@ def _open(path: Path) -> Store:
 def _run_history(args: argparse.Namespace) -> int:
     from rigready.catalog.paths import database_path
     from rigready.monitor.store import StoreError
+    from rigready.monitor.store_lock import monitor_running
 
     if args.export and args.session is None:
         raise UsageError("--export needs --session ID (see 'rigready history' for the ids)")
@@ -57,11 +61,17 @@ def _run_history(args: argparse.Namespace) -> int:
         raise UsageError("--output needs --export csv|json")
     path: Path = args.db or database_path()
     if args.output is not None:  # refused before the database is even opened
-        output_target(args.output, force=args.force, protect=_database_files(path))
+        output_target(args.output, force=args.force)
+    running = monitor_running(path)
     store = _open(path)
+    for notice in store.notices:
+        print(f"rigready history: warning: {notice}", file=sys.stderr)
     try:
         if args.session is None:
-            print(render_sessions(store.sessions()))
+            sessions = store.sessions()
+            print(render_sessions(sessions, running=running))
+            for line in _losses(store, sessions, running):
+                print(f"note: {line}")
         elif args.export:
             _export(store, args.session, args.export, args.output, args.force)
         else:
@@ -77,8 +87,20 @@ def _run_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _database_files(path: Path) -> tuple[Path, ...]:
-    return (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+def _losses(store: Store, sessions: list[SessionInfo], running: bool) -> list[str]:
+    """What was lost: what monitor starts reported (damaged logs, sessions never closed,
+    saved samples missing), then what the database and the lock file say now."""
+    from rigready.monitor.store_lock import read_record
+    from rigready.monitor.store_session import LOST_EVENT, UNCLOSED_EVENT, WAL_EVENT, losses
+
+    names = (WAL_EVENT, UNCLOSED_EVENT, LOST_EVENT)
+    events = [e for e in store.events_between(float("-inf"), float("inf"))
+              if e.kind == "gap" and e.name in names]
+    told = {e.session_id for e in events if e.name == UNCLOSED_EVENT}
+    lines = [f"{_clock(e.time)} UTC: {e.message}" for e in events]
+    lines += [loss.message for loss in losses(sessions, read_record(store.path), running=running)
+              if loss.session_id not in told or loss.event != UNCLOSED_EVENT]
+    return lines
 
 
 def _export(store: Store, session: int, kind: str, output: Path | None, force: bool) -> None:
@@ -92,8 +114,7 @@ def _export(store: Store, session: int, kind: str, output: Path | None, force: b
         return
     store.session(session)  # a missing session is an error before any file is made
     # written beside the target and renamed: a failure leaves an existing file as it was
-    with atomic_output(output, force=force, protect=_database_files(store.path),
-                       newline="") as out:
+    with atomic_output(output, force=force, newline="") as out:
         count = write(out)
     print(f"wrote session {session} ({count} {'rows' if kind == 'csv' else 'samples'}) "
           f"to {output}")
@@ -113,14 +134,18 @@ def _duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
-def render_sessions(sessions: list[SessionInfo]) -> str:
-    """The session list as a text table (times in UTC)."""
+def render_sessions(sessions: list[SessionInfo], *, running: bool = False) -> str:
+    """The session list as a text table (times in UTC). State: "closed"; "running" (the
+    newest open session while a monitor holds the database); "unclosed" (its monitor was
+    killed)."""
     if not sessions:
         return "No sessions yet. Start one with 'rigready monitor'."
     lines = [f"{'ID':>4}  {'started (UTC)':<19}  {'length':>7}  {'samples':>7}  {'state':<8}  "
              f"{'host':<14}  label / GPUs"]
+    live = next((s.id for s in sessions if s.ended is None), None) if running else None
     for s in sessions:
-        state = "closed" if s.ended is not None else "open"
+        state = ("closed" if s.ended is not None else
+                 "running" if s.id == live else "unclosed")
         what = s.label or "-"
         if s.gpus:
             what += "  (" + "; ".join(s.gpus) + ")"

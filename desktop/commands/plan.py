@@ -34,7 +34,6 @@ from rigready.catalog import Catalog, default_catalog
 from rigready.catalog.money import PriceView, view_or_usd
 from rigready.catalog.userfiles import output_target, path_exists, write_user_file
 from rigready.desktop.commands.common import (
-    UsageError,
     add_profile_argument,
     load_rig,
     output_file,
@@ -46,6 +45,7 @@ from rigready.desktop.commands.estimate import (
     workload_from_args,
 )
 from rigready.desktop.defaults import DEFAULT_BUDGET_USD
+from rigready.desktop.usecases.errors import UsageError
 
 
 def _inputs(args: argparse.Namespace) -> tuple[Path | None, ...]:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from rigready.assess.bench.fingerprint import profile_fingerprint
-from rigready.assess.bench.performance import MeasuredPerformance, measured_performance
-from rigready.assess.hardware import RigProfile
-from rigready.assess.score import COMPONENT_NAMES, Readiness, assess_readiness
+from rigready.assess.score import COMPONENT_NAMES, Readiness
 from rigready.assess.score_tasks import VERDICTS
 from rigready.catalog import Catalog, default_catalog
-from rigready.catalog.money import PriceView
-from rigready.desktop.commands.common import UsageError, add_profile_argument, load_rig, print_json
+from rigready.desktop.commands.common import add_profile_argument, load_rig, print_json
 from rigready.desktop.commands.tables import render_table
+from rigready.desktop.usecases.readiness import assess
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,9 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     profile = load_rig(args)
     cat = default_catalog()
-    measured = None if args.no_bench else measured_for(profile)
-    view = PriceView.from_catalog(cat)
-    result = assess_readiness(profile, cat, measured, view)
+    result, view = assess(profile, cat, bench=not args.no_bench)
     if args.json:
         print_json(readiness_to_dict(result))
     else:
@@ -47,26 +41,6 @@ def _run(args: argparse.Namespace) -> int:
         if view.notes() and any("$" in t.fix for t in result.tasks):  # a price was shown
             print("\n" + "\n".join(view.notes()))
     return 0
-
-
-def measured_for(profile: RigProfile, db_path: Path | None = None) -> MeasuredPerformance | None:
-    """The newest saved benchmark figures of the machine ``profile`` describes, if any.
-
-    Results are matched by machine fingerprint, so a saved profile of another PC never borrows
-    this PC's numbers. A missing or unreadable history simply means no measurements.
-    """
-    from rigready.desktop.commands.bench import load_history
-
-    try:
-        rows = load_history(limit=200, db_path=db_path)
-    except (UsageError, OSError):
-        return None
-    mine = profile_fingerprint(profile)
-    results = [r for _, fingerprint, _, r in rows if fingerprint == mine and r is not None]
-    if not results:
-        return None
-    measured = measured_performance(results)
-    return measured if measured.sources else None
 
 
 def _tier_key(result: Readiness) -> str | None:

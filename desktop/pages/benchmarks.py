@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rigready.assess.bench.compare import Comparison, gpu_speedup
+from rigready.assess.bench.compare import gpu_speedup
 from rigready.assess.bench.cpu_gemm import CpuGemmResult, run_cpu_gemm
 from rigready.assess.bench.fingerprint import current_fingerprint, profile_fingerprint
 from rigready.assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm
@@ -40,20 +40,21 @@ from rigready.assess.bench.progress import Progress
 from rigready.assess.bench.records import BenchResultType, result_label
 from rigready.assess.bench.storage import StorageResult, default_storage_folder, run_storage
 from rigready.assess.hardware import RigProfile
-from rigready.desktop.commands.bench import (
+from rigready.desktop.context import AppContext
+from rigready.desktop.pages.benchmarks_results import result_bars
+from rigready.desktop.theme import MUTED, current_theme, page_title
+from rigready.desktop.usecases.bench import (
     Outcome,
     detect_this_pc,
     load_history,
+    machine_name,
     outcome_of,
-    save_outcome,
+    save_outcomes,
+    when_text,
 )
-from rigready.desktop.commands.bench_report import machine_name, when_text
-from rigready.desktop.context import AppContext
-from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
 from rigready.desktop.worker import GeneratorWorker
 
 Job = Callable[[], Generator[Progress, None, Any]]
-_VERDICT_COLOUR = {"healthy": GOOD, "below": WARN, "investigate": BAD, "unknown": MUTED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,30 +63,6 @@ class RunBundle:
 
     results: tuple[BenchResultType, ...]
     profile: RigProfile | None
-
-
-class ResultBar(QWidget):
-    """Label, a bar of measured/expected and the figures as text."""
-
-    def __init__(self, title: str, fraction: float | None, text: str, verdict: str,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel(title)
-        self.title.setMinimumWidth(150)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setValue(round(min(1.0, fraction or 0.0) * 1000))
-        self.bar.setTextVisible(True)
-        self.bar.setFormat("no expectation" if fraction is None else f"{fraction:.0%}")
-        colour = _VERDICT_COLOUR.get(verdict, MUTED)[current_theme()]
-        self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
-        self.text = QLabel(text)
-        self.text.setWordWrap(True)
-        row.addWidget(self.title)
-        row.addWidget(self.bar, 1)
-        row.addWidget(self.text, 2)
 
 
 #: Order of the kinds when several saved results are shown together.
@@ -280,13 +257,7 @@ class BenchmarksPage(QWidget):
         fingerprint = (profile_fingerprint(bundle.profile) if bundle.profile
                        else current_fingerprint())
         self._this_pc = fingerprint  # what was measured is this PC
-        problems = []
-        for o in self.outcomes:
-            if isinstance(o.result, GpuGemmResult) and not o.result.measurements:
-                continue
-            problem = save_outcome(o, fingerprint, self.context.database_path)
-            if problem:
-                problems.append(problem)
+        problems = save_outcomes(self.outcomes, fingerprint, self.context.database_path)
         self.show_outcomes(self.outcomes)
         self.refresh_history()
         loaded = self.context.profile
@@ -317,7 +288,7 @@ class BenchmarksPage(QWidget):
             heading.setStyleSheet("font-weight: 600;")
             heading.setWordWrap(True)
             self.results_layout.addWidget(heading)
-            for bar in self._bars(o):
+            for bar in result_bars(o):
                 self.results_layout.addWidget(bar)
             for line in (*o.notes, *o.result.warnings):
                 note = QLabel(f"• {line}")
@@ -334,35 +305,6 @@ class BenchmarksPage(QWidget):
             self.results_layout.addWidget(self.results_placeholder)
         self.results_layout.addStretch(1)
         self._show_speedup([o.result for o in outcomes])
-
-    def _bars(self, o: Outcome) -> list[ResultBar]:
-        r = o.result
-        compared = {c.subject: c for c in o.comparisons}
-        bars: list[ResultBar] = []
-        if isinstance(r, CpuGemmResult | GpuGemmResult):
-            prefix = "CPU " if isinstance(r, CpuGemmResult) else ""
-            for m in r.measurements:
-                c: Comparison | None = compared.get(f"{prefix}{m.dtype} GEMM")
-                unit, value = ("GFLOP/s", m.gflops) if prefix else (
-                    "TOPS" if m.dtype == "int8" else "TFLOP/s", m.tflops)
-                text = f"{value:,.1f} {unit}" + (
-                    f" of {m.peak_gflops / (1 if prefix else 1000):,.1f} expected"
-                    if m.peak_gflops else "")
-                if c is not None and c.verdict != "unknown":
-                    text += f" — {c.verdict}"
-                bars.append(ResultBar(f"{prefix or 'GPU '}{m.dtype} (n={m.n})",
-                                      m.fraction_of_peak, text,
-                                      c.verdict if c else "unknown"))
-            if isinstance(r, GpuGemmResult) and r.message:
-                bars.append(ResultBar("GPU", None, r.message, "unknown"))
-        elif isinstance(r, StorageResult):
-            for t in r.results:
-                bars.append(ResultBar(f"{t.test} {t.operation}", None,
-                                      f"{t.mb_s:,.1f} MB/s, {t.iops:,.0f} IOPS, "
-                                      f"{t.latency_us:,.0f} µs", "unknown"))
-            for c in o.comparisons:
-                bars.append(ResultBar("Drive class", c.fraction, c.sentence, c.verdict))
-        return bars
 
     def _show_speedup(self, results: list[BenchResultType]) -> None:
         cpu = next((r for r in results if isinstance(r, CpuGemmResult)), None)

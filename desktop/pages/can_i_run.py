@@ -9,19 +9,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
-    QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -31,52 +24,34 @@ from rigready.assess.estimate import (
     EstimateError,
     GpuTarget,
     ModelShape,
-    Workload,
     estimate,
     find_model,
     gpu_from_entry,
     gpu_from_info,
-    speed_lines,
 )
 from rigready.assess.estimate.hub import HubRef
-from rigready.assess.estimate.inputs import ATTENTIONS, METHODS, OPTIMIZERS, PRECISIONS
-from rigready.assess.estimate.llamacpp import LlamaCppPlan, RamTarget, plan, ram_from_memory_info
-from rigready.assess.estimate.model import shape_from_config_file
-from rigready.assess.estimate.stack import assumptions, error_band
-from rigready.assess.estimate.timing import DEFAULT_ELECTRICITY_USD_KWH
+from rigready.assess.estimate.language.llamacpp import (
+    LlamaCppPlan,
+    RamTarget,
+    plan,
+    ram_from_memory_info,
+)
+from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.hardware import RigProfile
-from rigready.assess.measure.workload import apply_correction, correction
 from rigready.assess.names import normalize_name
-from rigready.desktop.commands.estimate import cpu_answer, limits_text
-from rigready.desktop.commands.measure_job import measured_history
-from rigready.desktop.defaults import (
-    DEFAULT_BATCH,
-    DEFAULT_LORA_RANK,
-    DEFAULT_LORA_TARGETS,
-    DEFAULT_NEW_TOKENS,
-    DEFAULT_PRECISION_CHOICE,
-    DEFAULT_SEQ_LEN,
-    default_checkpointing,
-    precision_choice_label,
-)
-from rigready.desktop.pages.can_i_run_gguf import (
-    RUNTIME_LLAMACPP,
-    STATUS_TONE,
-    kv_combo,
-    plan_head,
-    plan_lines,
-    quant_combo,
-    runtime_combo,
-)
+from rigready.desktop.pages.can_i_run_answer import AnswerPanel
+from rigready.desktop.pages.can_i_run_form import JobForm
 from rigready.desktop.pages.can_i_run_sources import (
-    GpuSearch,
     HubFetchBar,
     catalog_gpus,
     open_config_dialog,
 )
-from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
-from rigready.desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
-from rigready.desktop.widgets.measure_bar import MeasureBar
+from rigready.desktop.theme import page_title
+from rigready.desktop.usecases.answers import cpu_answer
+from rigready.desktop.usecases.measure import corrected_here, measured_history
+from rigready.desktop.widgets.breakdown_bar import GIB
+
+__all__ = ["CanIRunPage"]
 
 #: Item data role holding a catalog model's search words.
 _SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -85,11 +60,6 @@ _SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 def _search_key(text: str) -> str:
     """Text as the name resolver compares it, joined: "Llama-3.1 8B" -> "llama3.18b"."""
     return "".join(normalize_name(text))
-
-
-SEQ_STEPS = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
-VERDICT_TEXT = {"fits": "Fits", "tight": "Tight fit", "offload": "Only with CPU offload",
-                "no": "Does not fit"}
 
 
 #: The page opens on this model and method (when the catalog has it).
@@ -122,8 +92,13 @@ class CanIRunPage(QWidget):
         outer.addLayout(root, 1)
         # the model names need room (they were cut at 1024 px); the answer keeps the most
         root.addLayout(self._build_picker(), 2)
-        root.addLayout(self._build_controls(), 2)
-        root.addLayout(self._build_answer(), 3)
+        self.form = JobForm(self.recompute, lambda: catalog_gpus(self._catalog()),
+                            self._gpu_row)
+        root.addLayout(self.form.layout, 2)
+        self.answer = AnswerPanel()
+        self.answer.measure_bar.button.clicked.connect(self._measure)
+        self.answer.measure_bar.measured.connect(self._on_measured)
+        root.addLayout(self.answer.layout, 3)
         self._fill_models()
         self._fill_gpus(getattr(context, "profile", None))
         signal = getattr(context, "profile_changed", None)
@@ -136,7 +111,7 @@ class CanIRunPage(QWidget):
         rows = [self.model_list.item(i) for i in range(self.model_list.count())]
         ids = [row.data(Qt.ItemDataRole.UserRole) if row is not None else None for row in rows]
         if DEFAULT_MODEL_ID in ids:
-            self.method.setCurrentText(DEFAULT_METHOD)
+            self.form.method.setCurrentText(DEFAULT_METHOD)
             self.model_list.setCurrentRow(ids.index(DEFAULT_MODEL_ID))
         elif rows:
             self.model_list.setCurrentRow(0)
@@ -170,156 +145,6 @@ class CanIRunPage(QWidget):
         box.addWidget(self.model_label)
         return box
 
-    def _build_controls(self) -> QFormLayout:
-        form = QFormLayout()
-        self._form = form
-        self.runtime = runtime_combo()
-        self.quant = quant_combo()
-        self.kv_type = kv_combo()
-        form.addRow("Runtime", self.runtime)
-        form.addRow("GGUF quant", self.quant)
-        form.addRow("KV cache", self.kv_type)
-        for combo in (self.runtime, self.quant, self.kv_type):
-            combo.currentIndexChanged.connect(self.recompute)
-        self.runtime.currentTextChanged.connect(self._runtime_changed)
-        self.method = QComboBox()
-        self.method.addItems(list(METHODS))
-        self.precision = QComboBox()
-        self.precision.addItem(precision_choice_label(self.method.currentText()),
-                               DEFAULT_PRECISION_CHOICE)
-        for precision in PRECISIONS:
-            self.precision.addItem(precision, precision)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(list(OPTIMIZERS))
-        self.batch = QSlider(Qt.Orientation.Horizontal)
-        self.batch.setRange(1, 128)
-        self.batch.setValue(DEFAULT_BATCH)
-        self.batch_label = QLabel()
-        self.seq = QSlider(Qt.Orientation.Horizontal)
-        self.seq.setRange(0, len(SEQ_STEPS) - 1)
-        self.seq.setValue(SEQ_STEPS.index(DEFAULT_SEQ_LEN))
-        self.seq_label = QLabel()
-        self.new_tokens = QSpinBox()
-        self.new_tokens.setRange(0, 1_000_000)
-        self.new_tokens.setValue(DEFAULT_NEW_TOKENS)
-        self.checkpointing = QCheckBox("gradient checkpointing")
-        self.checkpointing.setChecked(default_checkpointing(self.method.currentText()))
-        self.lora_rank = QComboBox()
-        self.lora_rank.addItems(["4", "8", "16", "32", "64", "128"])
-        self.lora_rank.setCurrentText(str(DEFAULT_LORA_RANK))
-        self.lora_targets = QLineEdit(DEFAULT_LORA_TARGETS)
-        self.attention = QComboBox()
-        self.attention.addItems(list(ATTENTIONS))
-        # image models: their own inputs (0 = the model's default side)
-        self.image_size = QSpinBox()
-        self.image_size.setRange(0, 4096)
-        self.image_size.setSingleStep(64)
-        self.image_size.setSpecialValueText("model default")
-        self.image_size.setSuffix(" px")
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 500)
-        self.steps.setValue(30)
-        self.gpus = QSpinBox()
-        self.gpus.setRange(1, 16)
-        self.gpu = QComboBox()
-        # a long GPU name ("NVIDIA GeForce RTX 3060 (this PC) — 12 GiB") made the form 360 px
-        # wide and left the answer 140 px at 1024x640, its bullets cut: the box is
-        # narrower instead; the whole name is in its tooltip and the open list
-        self.gpu.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.gpu.setMinimumContentsLength(18)
-        self.gpu.currentIndexChanged.connect(
-            lambda index: self.gpu.setToolTip(self.gpu.itemText(index)))
-        self.gpu_hint = QLabel()
-        self.gpu_hint.setWordWrap(True)
-        self.gpu_hint.setVisible(False)
-        self.gpu_search = GpuSearch(self.gpu, lambda: catalog_gpus(self._catalog()),
-                                    self._gpu_row, self._set_gpu_hint)
-        self.dataset = QSpinBox()
-        self.dataset.setRange(0, 10_000_000)
-        self.dataset.setSuffix(" M tokens")
-        self.dataset.setValue(10)
-        self.epochs = QDoubleSpinBox()
-        self.epochs.setRange(0.1, 1000)
-        self.epochs.setValue(1.0)
-        self.price = QDoubleSpinBox()
-        self.price.setRange(0.0, 10.0)
-        self.price.setDecimals(3)
-        self.price.setValue(DEFAULT_ELECTRICITY_USD_KWH)
-        self.price.setSuffix(" USD/kWh")
-        for label, widget in (("Method", self.method), ("Precision", self.precision),
-                              ("Optimizer", self.optimizer), ("Batch", self.batch),
-                              ("", self.batch_label), ("Sequence", self.seq),
-                              ("", self.seq_label), ("New tokens", self.new_tokens),
-                              ("", self.checkpointing), ("LoRA rank", self.lora_rank),
-                              ("LoRA targets", self.lora_targets), ("Attention", self.attention),
-                              ("Image size", self.image_size), ("Sampling steps", self.steps),
-                              ("GPU", self.gpu), ("", self.gpu_hint), ("GPUs", self.gpus),
-                              ("Dataset", self.dataset), ("Epochs", self.epochs),
-                              ("Electricity", self.price)):
-            form.addRow(label, widget)
-        for combo in (self.method, self.precision, self.optimizer, self.lora_rank,
-                      self.attention, self.gpu):
-            combo.currentIndexChanged.connect(self.recompute)
-        self.gpu.currentIndexChanged.connect(lambda _index: self._set_gpu_hint(""))
-        for slider in (self.batch, self.seq):
-            slider.valueChanged.connect(self.recompute)
-        for spin in (self.new_tokens, self.gpus, self.dataset, self.image_size, self.steps):
-            spin.valueChanged.connect(self.recompute)
-        for dspin in (self.epochs, self.price):
-            dspin.valueChanged.connect(self.recompute)
-        self.checkpointing.toggled.connect(self.recompute)
-        self.lora_targets.editingFinished.connect(self.recompute)
-        self.method.currentTextChanged.connect(self._method_defaults)
-        self._runtime_changed(self.runtime.currentText())
-        return form
-
-    def _runtime_changed(self, runtime: str) -> None:
-        """llama.cpp only runs models: it brings inference, its quant and KV-cache choices."""
-        gguf = runtime == RUNTIME_LLAMACPP
-        if gguf:
-            self.method.setCurrentText("inference")
-        for widget in (self.method, self.precision, self.optimizer, self.lora_rank,
-                       self.lora_targets, self.attention):
-            widget.setEnabled(not gguf)
-        # the GGUF rows mean nothing to Transformers: hidden, not just greyed out
-        for widget in (self.quant, self.kv_type):
-            widget.setEnabled(gguf)
-            self._form.setRowVisible(widget, gguf)
-
-    def _method_defaults(self, method: str) -> None:
-        """A method brings its defaults, the same as the CLI's (``rigready.desktop.defaults``):
-        checkpointing on for QLoRA only, and the precision it assumes shown in the box."""
-        self.checkpointing.setChecked(default_checkpointing(method))
-        self.checkpointing.setEnabled(method != "inference")
-        self.precision.setItemText(0, precision_choice_label(method))
-
-    def _build_answer(self) -> QVBoxLayout:
-        box = QVBoxLayout()
-        self.verdict = QLabel()
-        self.verdict.setStyleSheet("font-size: 20px; font-weight: 600;")
-        self.verdict.setWordWrap(True)
-        box.addWidget(self.verdict)
-        self.bar = BreakdownBar()
-        box.addWidget(self.bar)
-        self.legend = QLabel()
-        self.legend.setWordWrap(True)
-        self.legend.setTextFormat(Qt.TextFormat.RichText)
-        box.addWidget(self.legend)
-        self.measure_bar = MeasureBar()
-        self.measure_bar.button.clicked.connect(self._measure)
-        self.measure_bar.measured.connect(self._on_measured)
-        box.addWidget(self.measure_bar)
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.details)
-        box.addWidget(scroll, 1)
-        return box
-
     # ---------------------------------------------------------------- data sources
     def _catalog(self) -> Any | None:
         try:
@@ -337,11 +162,6 @@ class CanIRunPage(QWidget):
             item.setData(_SEARCH_ROLE, _search_key(f"{item.text()} {entry.id} "
                                                    f"{getattr(entry, 'hf_repo', '') or ''}"))
             self.model_list.addItem(item)
-
-    def _set_gpu_hint(self, text: str) -> None:
-        """Say under the GPU box why a typed name picked no GPU (hidden when there is nothing)."""
-        self.gpu_hint.setText(text)
-        self.gpu_hint.setVisible(bool(text))
 
     def _gpu_row(self, gpu_id: str) -> int:
         """The GPU combo row of a catalog GPU (-1 when it has none)."""
@@ -369,22 +189,23 @@ class CanIRunPage(QWidget):
         choices: list[GpuTarget | None] = [*targets] if targets else [None]
         choices.extend(gpu_from_entry(e) for e in entries)
         self._gpus = choices
-        self.gpu.blockSignals(True)
-        self.gpu.clear()
+        box = self.form.gpu
+        box.blockSignals(True)
+        box.clear()
         for i, t in enumerate(choices):
             if t is None:
                 if profile is None:
-                    self.gpu.addItem("No GPU chosen (detecting this PC…)")
+                    box.addItem("No GPU chosen (detecting this PC…)")
                 elif self._no_gpu:
-                    self.gpu.addItem("No GPU in this PC — CPU only")
+                    box.addItem("No GPU in this PC — CPU only")
                 else:
-                    self.gpu.addItem(f"{profile.discrete_gpus[0].name} (this PC, memory unknown)")
+                    box.addItem(f"{profile.discrete_gpus[0].name} (this PC, memory unknown)")
                 continue
             tag = " (this PC)" if i < mine else ""
-            self.gpu.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
-        self.gpu.blockSignals(False)
-        self.gpu.setToolTip(self.gpu.currentText())
-        self.gpu_search.edit.home(False)  # the start of the name where the box is narrow
+            box.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
+        box.blockSignals(False)
+        box.setToolTip(box.currentText())
+        self.form.gpu_search.edit.home(False)  # the start of the name where the box is narrow
 
     @Slot(object)
     def _on_profile(self, profile: RigProfile) -> None:
@@ -467,89 +288,52 @@ class CanIRunPage(QWidget):
 
     def _set_shape(self, shape: ModelShape) -> None:
         self.shape = shape
-        image = shape.image is not None
-        if image:
+        if shape.image is not None:
             self.model_label.setText(f"{shape.name}: {shape.params / 1e9:.2f}B parameters, "
                                      f"{shape.kind}, {shape.image_size} px by default")
         else:
             self.model_label.setText(f"{shape.name}: {shape.params / 1e9:.2f}B parameters, "
                                      f"{shape.num_layers} layers" + ("" if shape.exact else
                                                                      " (shape guessed)"))
-        # show the inputs that mean something for this kind of model
-        for widget in (self.seq, self.seq_label, self.new_tokens, self.lora_targets,
-                       self.attention):
-            widget.setEnabled(not image)
-        self.image_size.setEnabled(image)
-        self.image_size.blockSignals(True)
-        self.image_size.setValue(0)  # each model starts at its own default side
-        self.image_size.blockSignals(False)
-        self.steps.setEnabled(shape.kind == "diffusion")
-        classifier = image and shape.kind != "diffusion"
-        if classifier:  # torchvision classifiers have no checkpointing switch
-            self.checkpointing.setChecked(False)
-        self.checkpointing.setEnabled(not classifier)
+        self.form.fit_to(shape)  # the inputs that mean something for this kind of model
         self.recompute()
 
     def _show_error(self, message: str, title: str = "Cannot estimate") -> None:
         self.error = message
         self.result = None
-        self.legend.setText("")
-        self.verdict.setText(title)
-        self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: "
-                                   f"{BAD[current_theme()]};")
-        self.details.setText(message)
-        self.bar.set_data({}, None)
-
-    def workload(self) -> Workload:
-        """The job the controls describe."""
-        precision = self.precision.currentData()
-        method = self.method.currentText()
-        return Workload(
-            method=method,  # type: ignore[arg-type]
-            precision=None if precision == DEFAULT_PRECISION_CHOICE else precision,
-            optimizer=self.optimizer.currentText(),  # type: ignore[arg-type]
-            batch=self.batch.value(), seq_len=SEQ_STEPS[self.seq.value()],
-            new_tokens=self.new_tokens.value(),
-            checkpointing=self.checkpointing.isChecked() and method != "inference",
-            lora_rank=int(self.lora_rank.currentText()),
-            lora_targets=tuple(t.strip() for t in self.lora_targets.text().split(",")
-                               if t.strip()),
-            attention=self.attention.currentText(),  # type: ignore[arg-type]
-            gpus=self.gpus.value(), image_size=self.image_size.value() or None,
-            sampling_steps=self.steps.value())
+        self.answer.show_error(message, title)
 
     @Slot()
     def recompute(self) -> None:
         """Estimate again and refresh every output (timed in ``last_update_ms``)."""
         start = time.perf_counter()
-        wl = self.workload()
-        self.batch_label.setText(f"{wl.batch} per GPU")
-        self.seq_label.setText(f"{wl.seq_len:,} tokens")
+        wl = self.form.workload()
+        self.form.show_sizes(wl)
         if self.shape is None:
             return
-        index = self.gpu.currentIndex()
+        index = self.form.gpu.currentIndex()
         gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
-        if self.runtime.currentText() == RUNTIME_LLAMACPP:
+        if self.form.llamacpp:
             self._recompute_gguf(gpu, wl.seq_len)
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         self.gguf_result = None
-        tokens = self.dataset.value() * 1_000_000 or None
         here = gpu is not None and gpu.source.startswith("detected") and self.shape.image is None
-        self.measure_bar.set_available(here, "" if gpu is None else
-                                       "Measuring runs on this PC's GPU: choose it above.")
+        self.answer.measure_bar.set_available(here, "" if gpu is None else
+                                              "Measuring runs on this PC's GPU: choose it above.")
         try:
-            self.result = estimate(self.shape, wl, gpu, dataset_tokens=tokens,
-                                   epochs=self.epochs.value(), ram_available=self._ram,
-                                   electricity_usd_kwh=self.price.value())
+            self.result = estimate(self.shape, wl, gpu, dataset_tokens=self.form.dataset_tokens(),
+                                   epochs=self.form.epochs.value(), ram_available=self._ram,
+                                   electricity_usd_kwh=self.form.price.value())
         except EstimateError as exc:
             self._show_error(str(exc))
         else:
             if here:  # what was measured on this PC corrects the estimate
-                self.result = apply_correction(self.result, correction(
-                    self._measured_here(), self.shape.name, wl, self.result.memory.total))
+                self.result = corrected_here(self.result, self._measured_here())
             self.error = None
-            self._show(self.result)
+            cpu = (cpu_answer(self.result, self._ram)
+                   if self.result.gpu is None and self._no_gpu else None)
+            self.answer.show_estimate(self.result, cpu)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 
     def _measured_here(self) -> list[tuple[str, Any]]:
@@ -562,7 +346,7 @@ class CanIRunPage(QWidget):
         """Run the shown job on this PC's GPU (off the GUI thread, in a subprocess)."""
         if self.result is None or self.shape is None:
             return
-        self.measure_bar.start(self.shape, self.result, None,
+        self.answer.measure_bar.start(self.shape, self.result, None,
                                getattr(self.context, "database_path", None))
 
     @Slot(object)
@@ -574,74 +358,14 @@ class CanIRunPage(QWidget):
         """The llama.cpp answer: the sequence slider is the context length."""
         assert self.shape is not None
         self.result = None
-        self.seq_label.setText(f"{ctx:,}-token context (llama.cpp -c)")
+        self.form.show_context(ctx)
         try:
-            self.gguf_result = plan(self.shape, self.quant.currentText(), ctx=ctx,
-                                    kv_type=self.kv_type.currentText(), gpu=gpu,
+            self.gguf_result = plan(self.shape, self.form.quant.currentText(), ctx=ctx,
+                                    kv_type=self.form.kv_type.currentText(), gpu=gpu,
                                     ram=self._ram_target)
         except EstimateError as exc:
             self.gguf_result = None
             self._show_error(str(exc))
             return
         self.error = None
-        p = self.gguf_result
-        theme = current_theme()
-        parts = dict(p.gpu_parts)
-        self.bar.set_data(parts, p.gpu.vram_bytes if p.gpu else None)
-        self.legend.setText(" ".join(
-            f"<span style='color:{PART_COLOURS[k]}'>■</span> {k.replace('_', ' ')} "
-            f"{v / GIB:.1f}" for k, v in parts.items() if v))
-        tone = {"good": GOOD, "warn": WARN, "bad": BAD, "muted": MUTED}[STATUS_TONE[p.status]]
-        self.verdict.setText(plan_head(p))
-        self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {tone[theme]};")
-        self.details.setText("\n".join(plan_lines(p)))
-
-    def _show(self, est: Estimate) -> None:
-        theme = current_theme()
-        m = est.memory
-        self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None)
-        # each swatch stays with its name: breaks only fall between items
-        self.legend.setText(" &nbsp; ".join(
-            f"<span style='white-space:nowrap'><span style='color:{PART_COLOURS[k]}'>■</span>"
-            f"&nbsp;{k.replace('_', '&nbsp;')}&nbsp;{v / GIB:.1f}</span>"
-            for k, v in m.parts().items() if v) + " &nbsp;GiB")
-        status: str | None = est.verdict.status if est.verdict else None
-        cpu = cpu_answer(est, self._ram) if est.gpu is None and self._no_gpu else None
-        if cpu is not None:
-            status = cpu[0]
-        colour = {"fits": GOOD, "tight": WARN, "offload": WARN, "no": BAD}.get(status or "",
-                                                                             MUTED)[theme]
-        if cpu is not None:
-            if est.workload.resolved_precision in ("int8", "nf4"):
-                self.verdict.setText("No: 4-bit and 8-bit need a GPU")
-            else:
-                head = {"fits": "Yes, on the CPU", "tight": "Yes, on the CPU (tight)",
-                        "no": "No, not on this PC"}.get(cpu[0], "Unknown")
-                self.verdict.setText(f"{head}: needs {m.allocated / GIB:.1f} GiB of RAM")
-        else:
-            head = VERDICT_TEXT.get(status or "", "No GPU chosen")
-            self.verdict.setText(f"{head}: {m.total / GIB:.1f} GiB")
-        self.verdict.setStyleSheet(f"font-size: 20px; font-weight: 600; color: {colour};")
-        lines = [f"• {cpu[1]}"] if cpu is not None else []
-        if est.verdict:
-            lines += [f"• {r}" for r in est.verdict.reasons]
-            lines.append(f"• {limits_text(est)}")
-        a = assumptions(est.workload, head=est.shape.head)
-        lines.append(f"• Assumes {a['stack']}: {a['recipe']}; {a['runtime']}. Measured error "
-                     f"band {error_band(est.workload):.0%}.")
-        if est.suggestions:
-            lines.append("\nTo make it fit:")
-            lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"
-                      for s in est.suggestions]
-        t = est.timing
-        lines.append("\nTime and energy" + (f" ({t.runtime})" if t.runtime else "") + ":")
-        lines += [f"  {line}" for line in speed_lines(est)]
-        if t.hours is not None:
-            energy = (f", {t.energy_kwh:,.1f} kWh, {t.cost_usd:,.2f} USD"
-                      if t.energy_kwh is not None and t.cost_usd is not None else "")
-            lines.append(f"  {t.hours:,.1f} h for the dataset{energy}")
-        lines.append(f"\nSystem RAM {est.host.ram_bytes / GIB:.1f} GiB, disk "
-                     f"{est.host.disk_bytes / GIB:.1f} GiB")
-        lines.append("\nHow:")
-        lines += [f"  {r}" for r in (*est.reasons, *t.reasons)]
-        self.details.setText("\n".join(line for line in lines if line is not None))
+        self.answer.show_plan(self.gguf_result)

@@ -1,12 +1,13 @@
 """The llama.cpp (GGUF) half of the "Can I run it?" page: its controls and how its answer reads.
-The estimate itself is :func:`rigready.assess.estimate.llamacpp.plan`, the same the CLI uses."""
+The estimate itself is :func:`rigready.assess.estimate.language.llamacpp.plan`, the same the CLI
+uses."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox
 
-from rigready.assess.estimate.gguf import FILE_TYPES, KV_TYPES
-from rigready.assess.estimate.llamacpp import LlamaCppPlan
+from rigready.assess.estimate.language.gguf import FILE_TYPES, KV_TYPES
+from rigready.assess.estimate.language.llamacpp import LlamaCppPlan
 from rigready.desktop.widgets.breakdown_bar import GIB
 
 RUNTIME_TRANSFORMERS = "Transformers (PyTorch)"

@@ -14,12 +14,11 @@ from PySide6.QtWidgets import (
 )
 
 from rigready.assess.hardware import RigProfile
-from rigready.assess.score import COMPONENT_NAMES, Readiness, assess_readiness
+from rigready.assess.score import COMPONENT_NAMES, Readiness
 from rigready.catalog import Catalog, CatalogError
-from rigready.catalog.money import PriceView
-from rigready.desktop.commands.score import measured_for
 from rigready.desktop.context import AppContext
 from rigready.desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
+from rigready.desktop.usecases.readiness import assess
 from rigready.desktop.widgets.card import Card
 from rigready.desktop.widgets.rate_note import RateNote
 from rigready.desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
@@ -151,9 +150,8 @@ class ReadinessPage(QWidget):
             self.tasks.set_verdicts(())
             return
         self.summary.setStyleSheet(_SUMMARY_STYLE)
-        measured = measured_for(profile, self.context.database_path)
-        view = PriceView.from_catalog(catalog)
-        self.show_result(assess_readiness(profile, catalog, measured, view), catalog)
+        result, view = assess(profile, catalog, self.context.database_path)
+        self.show_result(result, catalog)
         self.rate_note.show_view(view)
 
     def show_result(self, result: Readiness, catalog: Catalog) -> None:

@@ -1,10 +1,11 @@
 """The "Measure on this GPU" row of the Can I run it? page.
 
 A button, what it is doing and Cancel: the job runs
-:func:`rigready.desktop.commands.measure_job.measure_job` on the project's
-:class:`~desktop.worker.GeneratorWorker` (off the GUI thread); the model is built and stepped in a
-subprocess with a timeout, so the window never holds GPU memory. Cancel stops the subprocess at
-once. The outcome is saved to the history by the use case and handed on through ``measured``.
+:func:`rigready.desktop.usecases.measure.measure_job` on the project's
+:class:`~rigready.desktop.worker.GeneratorWorker` (off the GUI thread); the model is built and
+stepped in a subprocess with a timeout, so the window never holds GPU memory. Cancel stops the
+subprocess at once. The outcome is saved to the history by the use case and handed on through
+``measured``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from rigready.assess.estimate import Estimate
 from rigready.assess.estimate.model import ModelShape
-from rigready.desktop.commands.measure_job import measure_job, refusal
+from rigready.desktop.usecases.measure import measure_job, refusal, render_measured
 from rigready.desktop.worker import GeneratorWorker
 
 
@@ -26,7 +27,7 @@ class MeasureBar(QWidget):
     """Run the shown estimate's job on this PC's GPU and say what was measured.
 
     Signals:
-        measured(object): the :class:`~desktop.commands.measure_job.MeasureOutcome`.
+        measured(object): the :class:`~rigready.desktop.usecases.measure.MeasureOutcome`.
     """
 
     measured = Signal(object)
@@ -104,8 +105,6 @@ class MeasureBar(QWidget):
 
     @Slot(object)
     def _on_finished(self, outcome: Any) -> None:
-        from rigready.desktop.commands.estimate import render_measured
-
         self.worker = None
         self._busy(False)
         lines = render_measured(outcome.run)

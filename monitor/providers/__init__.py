@@ -1,4 +1,4 @@
-"""Sampling providers (NVML, amdgpu sysfs, psutil host, fakes) behind one Protocol."""
+"""Sampling providers (GPUs through rigready.gpu's doors, psutil host, fakes): one Protocol."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ FAKE_PROVIDER_ENV = "RIGREADY_FAKE_PROVIDER"
 def default_providers(*, pcie: bool = False) -> tuple[list[Provider], list[str]]:
     """The providers that work on this machine, and a line for each source that was skipped.
 
-    Host (psutil) always; NVIDIA through NVML when a driver and GPU are there; AMD through amdgpu
-    sysfs when such a card exists (numbered after the NVIDIA GPUs).
+    Host (psutil) always; then each GPU door of :mod:`rigready.gpu` that finds a GPU: NVIDIA
+    through the process's NVML door, AMD through amdgpu sysfs (numbered after the NVIDIA GPUs).
 
     Args:
         pcie: Ask NVML for PCIe throughput on a background thread.
@@ -43,21 +43,22 @@ def default_providers(*, pcie: bool = False) -> tuple[list[Provider], list[str]]
         return [FakeProvider(gpus=int(os.environ.get("RIGREADY_FAKE_GPUS", "1")))], [
             f"real hardware ({FAKE_PROVIDER_ENV}=1: synthetic readings, test-only)"
         ]
-    from rigready.monitor.providers.amdgpu import AmdgpuProvider
+    from rigready.gpu.amd_sysfs import AmdSysfs
+    from rigready.gpu.nvml import nvml_door
+    from rigready.monitor.providers.gpu import GpuProvider
     from rigready.monitor.providers.host import HostProvider
-    from rigready.monitor.providers.nvml import NvmlProvider
 
     providers: list[Provider] = [HostProvider()]
     skipped: list[str] = []
     nvidia_count = 0
     try:
-        nvml = NvmlProvider(pcie=pcie)
+        nvml = GpuProvider(nvml_door(), pcie=pcie)
         nvidia_count = len(nvml.disabled_fields())
         providers.append(nvml)
     except ProviderError as exc:
         skipped.append(f"NVIDIA: {exc}")
     try:
-        providers.append(AmdgpuProvider(first_index=nvidia_count))
+        providers.append(GpuProvider(AmdSysfs(), first_index=nvidia_count))
     except ProviderError as exc:
         skipped.append(f"AMD: {exc}")
     for line in skipped:

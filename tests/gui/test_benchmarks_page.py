@@ -18,7 +18,8 @@ from rigready.assess.bench.gpu_gemm import GpuGemmResult  # noqa: E402
 from rigready.assess.bench.progress import Progress  # noqa: E402
 from rigready.assess.hardware import CpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
 from rigready.desktop.context import AppContext  # noqa: E402
-from rigready.desktop.pages.benchmarks import BenchmarksPage, ResultBar  # noqa: E402
+from rigready.desktop.pages.benchmarks import BenchmarksPage  # noqa: E402
+from rigready.desktop.pages.benchmarks_results import ResultBar  # noqa: E402
 
 PROFILE = RigProfile(cpu=CpuInfo(model="Test CPU"), memory=MemoryInfo(), storage=(), gpus=(),
                      system=SystemInfo(hostname="testhost"))
@@ -150,7 +151,7 @@ def test_nothing_ticked(page: BenchmarksPage) -> None:
 def test_saved_results_of_this_pc_show_on_opening_and_history_rows_open(
         qtbot: Any, tmp_path: Path) -> None:
     from rigready.assess.bench.fingerprint import profile_fingerprint
-    from rigready.desktop.commands.bench import Outcome, save_outcome
+    from rigready.desktop.usecases.bench import Outcome, save_outcome
 
     db = tmp_path / "db.sqlite3"
     here = profile_fingerprint(PROFILE)
@@ -197,8 +198,8 @@ def test_a_run_with_a_loaded_profile_never_replaces_that_machines_results(
     from dataclasses import replace
 
     from rigready.assess.bench.fingerprint import profile_fingerprint
-    from rigready.desktop.commands.bench import Outcome, load_history, save_outcome
     from rigready.desktop.pages import benchmarks
+    from rigready.desktop.usecases.bench import Outcome, load_history, save_outcome
 
     db = tmp_path / "db.sqlite3"
     other = replace(PROFILE, system=SystemInfo(hostname="friends-pc"), origin="/x/friend.json")
@@ -224,8 +225,7 @@ def test_a_run_with_a_loaded_profile_never_replaces_that_machines_results(
 
 
 def test_history_dates_are_whole_and_machines_readable(qtbot: Any, tmp_path: Path) -> None:
-    from rigready.desktop.commands.bench import Outcome, save_outcome
-    from rigready.desktop.commands.bench_report import when_text
+    from rigready.desktop.usecases.bench import Outcome, save_outcome, when_text
 
     db = tmp_path / "db.sqlite3"
     assert save_outcome(Outcome(gpu_result(), ()), "0be50428f2e1a9c3d4", db) is None

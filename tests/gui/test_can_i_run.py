@@ -14,7 +14,8 @@ from PySide6.QtCore import QObject, Signal  # noqa: E402
 
 from rigready.assess.hardware import CpuInfo, GpuInfo, MemoryInfo, RigProfile, SystemInfo  # noqa: E402
 from rigready.catalog import default_catalog  # noqa: E402
-from rigready.desktop.pages.can_i_run import SEQ_STEPS, CanIRunPage  # noqa: E402
+from rigready.desktop.pages.can_i_run import CanIRunPage  # noqa: E402
+from rigready.desktop.pages.can_i_run_form import SEQ_STEPS  # noqa: E402
 
 CONFIGS = Path(__file__).parents[1] / "data" / "hf_configs"
 pytestmark = pytest.mark.gui
@@ -48,36 +49,36 @@ def page(qtbot) -> CanIRunPage:  # type: ignore[no-untyped-def]
 def test_starts_with_a_model_and_the_detected_gpu(page: CanIRunPage) -> None:
     assert page.shape is not None and page.result is not None
     # The question most people ask first: QLoRA on an 8B model, with checkpointing.
-    assert page.shape.name == "llama-3.1-8b" and page.method.currentText() == "qlora"
+    assert page.shape.name == "llama-3.1-8b" and page.form.method.currentText() == "qlora"
     assert page.result.workload.checkpointing
-    assert "this PC" in page.gpu.currentText()
+    assert "this PC" in page.form.gpu.currentText()
     assert page.result.gpu is not None and page.result.gpu.vram_bytes == 12 * 2**30
-    assert page.bar.parts and page.bar.vram == 12 * 2**30
+    assert page.answer.bar.parts and page.answer.bar.vram == 12 * 2**30
 
 
 def test_sliders_update_the_breakdown(page: CanIRunPage) -> None:
     page.select_model("llama-3.2-1b")
-    page.method.setCurrentText("lora")
-    page.checkpointing.setChecked(False)  # the page opened on QLoRA, which ticks it
+    page.form.method.setCurrentText("lora")
+    page.form.checkpointing.setChecked(False)  # the page opened on QLoRA, which ticks it
     before = page.result.memory.total  # type: ignore[union-attr]
-    page.batch.setValue(8)
+    page.form.batch.setValue(8)
     assert page.result.memory.total > before  # type: ignore[union-attr]
-    page.seq.setValue(SEQ_STEPS.index(512))
+    page.form.seq.setValue(SEQ_STEPS.index(512))
     shorter = page.result.memory.total  # type: ignore[union-attr]
-    page.checkpointing.setChecked(True)
+    page.form.checkpointing.setChecked(True)
     assert page.result.memory.total < shorter  # type: ignore[union-attr]
     assert page.last_update_ms < 500  # generous here; benchmarks/estimate_speed.py shows <50 ms
 
 
 def test_verdict_turns_bad_and_suggests_fixes(page: CanIRunPage) -> None:
     page.select_model("llama-3.1-8b")
-    page.method.setCurrentText("full")
+    page.form.method.setCurrentText("full")
     assert page.result is not None and page.result.verdict is not None
     assert page.result.verdict.status == "no"
-    assert "Does not fit" in page.verdict.text()
-    assert page.result.suggestions and "To make it fit" in page.details.text()
-    segments = page.bar.segments()
-    line = page.bar.vram_x()
+    assert "Does not fit" in page.answer.verdict.text()
+    assert page.result.suggestions and "To make it fit" in page.answer.details.text()
+    segments = page.answer.bar.segments()
+    line = page.answer.bar.vram_x()
     assert segments and line is not None and segments[-1][1] + segments[-1][2] > line
 
 
@@ -97,7 +98,7 @@ def test_config_file_and_bad_inputs(page: CanIRunPage, tmp_path: Path) -> None:
     bad = tmp_path / "config.json"
     bad.write_text(json.dumps({"model_type": "whisper"}))
     page.load_config(bad)
-    assert page.error and "not supported" in page.details.text()
+    assert page.error and "not supported" in page.answer.details.text()
     page.select_model("no-such-model")
     assert page.error and "unknown model" in page.error
 
@@ -109,13 +110,13 @@ def test_profile_change_refreshes_gpus(page: CanIRunPage) -> None:
 
 
 def test_qlora_turns_on_checkpointing(page: CanIRunPage) -> None:
-    page.method.setCurrentText("lora")
-    page.checkpointing.setChecked(False)
-    page.method.setCurrentText("qlora")
-    assert page.checkpointing.isChecked()
-    page.checkpointing.setChecked(False)  # the user may still turn it off
-    page.method.setCurrentText("qlora")
-    assert not page.checkpointing.isChecked()
+    page.form.method.setCurrentText("lora")
+    page.form.checkpointing.setChecked(False)
+    page.form.method.setCurrentText("qlora")
+    assert page.form.checkpointing.isChecked()
+    page.form.checkpointing.setChecked(False)  # the user may still turn it off
+    page.form.method.setCurrentText("qlora")
+    assert not page.form.checkpointing.isChecked()
     assert page.result is not None and not page.result.workload.checkpointing
 
 
@@ -129,28 +130,29 @@ def _cpu_only_rig(ram_gib: int = 32) -> RigProfile:
 def test_a_pc_without_a_gpu_gets_a_cpu_yes_or_no_not_a_silent_catalog_card(qtbot) -> None:  # type: ignore[no-untyped-def]
     page = CanIRunPage(FakeContext(_cpu_only_rig()))
     qtbot.addWidget(page)
-    assert page.gpu.currentIndex() == 0 and page._gpus[0] is None
-    assert page.gpu.currentText() == "No GPU in this PC — CPU only"
-    assert "GTX 1060" not in page.gpu.currentText()
+    assert page.form.gpu.currentIndex() == 0 and page._gpus[0] is None
+    assert page.form.gpu.currentText() == "No GPU in this PC — CPU only"
+    assert "GTX 1060" not in page.form.gpu.currentText()
     page.select_model("llama-3.2-1b")
-    page.method.setCurrentText("inference")
+    page.form.method.setCurrentText("inference")
     assert page.result is not None and page.result.gpu is None
-    assert page.verdict.text().startswith("Yes, on the CPU")
-    page.method.setCurrentText("qlora")  # bitsandbytes 4-bit needs a GPU
-    assert page.verdict.text().startswith("No")
-    assert "need a GPU" in page.details.text()
+    assert page.answer.verdict.text().startswith("Yes, on the CPU")
+    page.form.method.setCurrentText("qlora")  # bitsandbytes 4-bit needs a GPU
+    assert page.answer.verdict.text().startswith("No")
+    assert "need a GPU" in page.answer.details.text()
     small = CanIRunPage(FakeContext(_cpu_only_rig(4)))
     qtbot.addWidget(small)
-    small.method.setCurrentText("inference")
+    small.form.method.setCurrentText("inference")
     small.select_model("llama-3.1-8b")
-    assert small.verdict.text().startswith("No") and "4.0 GiB free" in small.details.text()
+    assert small.answer.verdict.text().startswith("No") and \
+        "4.0 GiB free" in small.answer.details.text()
 
 
 def test_before_detection_no_gpu_is_picked_for_the_user(qtbot) -> None:  # type: ignore[no-untyped-def]
     page = CanIRunPage(FakeContext(None))
     qtbot.addWidget(page)
-    assert page._gpus[0] is None and "No GPU chosen" in page.gpu.currentText()
-    assert page.verdict.text().startswith("No GPU chosen")
+    assert page._gpus[0] is None and "No GPU chosen" in page.form.gpu.currentText()
+    assert page.answer.verdict.text().startswith("No GPU chosen")
 
 
 def test_typing_a_size_estimates_it_and_unhighlights_the_catalog_model(page: CanIRunPage) -> None:
@@ -165,9 +167,9 @@ def test_a_search_with_no_match_leaves_no_stale_answer(page: CanIRunPage) -> Non
     assert page.result is not None
     page.search.setText("no-such-model-xyz")
     assert page.result is None and page.shape is None
-    assert page.verdict.text() == "No match"
-    assert "No catalog model matches" in page.details.text()
-    assert not page.bar.parts and page.legend.text() == ""
+    assert page.answer.verdict.text() == "No match"
+    assert "No catalog model matches" in page.answer.details.text()
+    assert not page.answer.bar.parts and page.answer.legend.text() == ""
 
 
 def test_one_consumer_card_is_never_told_to_add_gpus(page: CanIRunPage) -> None:
@@ -177,16 +179,16 @@ def test_one_consumer_card_is_never_told_to_add_gpus(page: CanIRunPage) -> None:
     assert page.result is not None and page.result.verdict is not None
     assert page.result.verdict.status != "fits"
     for method in ("qlora", "lora", "full", "inference"):
-        page.method.setCurrentText(method)
+        page.form.method.setCurrentText(method)
         assert page.result is not None
         assert not [s for s in page.result.suggestions if "GPUs" in s.change], method
-        assert "FSDP" not in page.details.text()
+        assert "FSDP" not in page.answer.details.text()
 
 
 def test_suggestions_never_repeat_the_checkpointing_already_on(page: CanIRunPage) -> None:
     page.select_model("llama-3.1-8b")
-    page.method.setCurrentText("lora")
-    page.checkpointing.setChecked(True)
+    page.form.method.setCurrentText("lora")
+    page.form.checkpointing.setChecked(True)
     assert page.result is not None and page.result.suggestions
     changes = [s.change for s in page.result.suggestions]
     assert not [c for c in changes if "with gradient checkpointing" in c], changes
@@ -195,21 +197,21 @@ def test_suggestions_never_repeat_the_checkpointing_already_on(page: CanIRunPage
 
 def test_offload_never_says_batch_0(page: CanIRunPage) -> None:
     page.select_model("llama-3.1-8b")
-    page.method.setCurrentText("lora")  # 29 GiB on a 12 GiB card: offload or no
+    page.form.method.setCurrentText("lora")  # 29 GiB on a 12 GiB card: offload or no
     assert page.result is not None and page.result.max_batch == 0
-    assert "batch that fits: 0" not in page.details.text()
-    assert "even batch 1 does not fit in VRAM alone" in page.details.text()
+    assert "batch that fits: 0" not in page.answer.details.text()
+    assert "even batch 1 does not fit in VRAM alone" in page.answer.details.text()
 
 
 def test_legend_keeps_swatches_with_names_and_the_vram_label_clear_of_its_line(
         page: CanIRunPage) -> None:
-    text = page.legend.text()
+    text = page.answer.legend.text()
     assert text.count("white-space:nowrap") == text.count("■") > 0
     assert "■</span>&nbsp;weights" in text
     page.show()
     for width in (300, 480, 900):
-        page.bar.resize(width, page.bar.height())
-        rect, line = page.bar.vram_label_rect(), page.bar.vram_x()
+        page.answer.bar.resize(width, page.answer.bar.height())
+        rect, line = page.answer.bar.vram_label_rect(), page.answer.bar.vram_x()
         assert rect is not None and line is not None
         assert not (rect.left() <= line <= rect.right()), (width, rect, line)
         assert rect.left() >= 0 and rect.right() <= width + 1
@@ -217,27 +219,45 @@ def test_legend_keeps_swatches_with_names_and_the_vram_label_clear_of_its_line(
 
 def test_image_models_take_their_own_inputs(page: CanIRunPage) -> None:
     page.select_model("sdxl-base-1.0")
-    page.method.setCurrentText("inference")
-    assert page.image_size.isEnabled() and page.steps.isEnabled()
-    assert not page.seq.isEnabled() and not page.new_tokens.isEnabled()
+    page.form.method.setCurrentText("inference")
+    assert page.form.image_size.isEnabled() and page.form.steps.isEnabled()
+    assert not page.form.seq.isEnabled() and not page.form.new_tokens.isEnabled()
     assert page.result is not None and page.result.shape.kind == "diffusion"
-    assert "images/s" in page.details.text() and "VAE" in page.details.text()
+    assert "images/s" in page.answer.details.text() and "VAE" in page.answer.details.text()
     before = page.result.memory.total
-    page.image_size.setValue(768)
+    page.form.image_size.setValue(768)
     assert page.result.memory.total < before
     page.select_model("resnet-50")
-    page.method.setCurrentText("full")
-    page.batch.setValue(64)
-    assert not page.steps.isEnabled()
+    page.form.method.setCurrentText("full")
+    page.form.batch.setValue(64)
+    assert not page.form.steps.isEnabled()
     assert page.result is not None, page.error
     assert page.result.memory.logits == 0
     assert page.result.memory.total < 6 * 2**30
 
 
+def test_an_image_model_names_its_own_stack_and_band_as_the_cli_does(page: CanIRunPage) -> None:
+    # the page said "Hugging Face generate() ... KV cache in bf16" and a 7% band for ResNet-50
+    # and SDXL, where `rigready estimate` says torchvision / diffusers and 6%
+    from rigready.assess.estimate.estimator import assumptions, error_band
+
+    page.form.method.setCurrentText("inference")
+    for model, stack in (("resnet-50", "torchvision"), ("sdxl-base-1.0", "diffusers")):
+        page.select_model(model)
+        assert page.result is not None, page.error
+        est = page.result
+        a = assumptions(est.workload, est.shape.kind, est.shape.head)
+        text = page.answer.details.text()
+        assert f"Assumes {a['stack']}: {a['recipe']}; {a['runtime']}." in text
+        assert stack in a["stack"] and "generate()" not in text and "KV cache" not in text
+        assert f"Measured error band {error_band(est.workload, est.shape.kind):.0%}." in text
+        assert "Measured error band 6%." in text
+
+
 def test_unmodelled_image_model_says_unknown(page: CanIRunPage) -> None:
     page.select_model("flux.1-dev")
     assert page.result is None and page.error is not None
-    assert "unknown" in page.error and "Cannot estimate" in page.verdict.text()
+    assert "unknown" in page.error and "Cannot estimate" in page.answer.verdict.text()
 
 
 def test_at_1024x640_the_answer_has_room_and_no_sideways_scrolling(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -255,11 +275,11 @@ def test_at_1024x640_the_answer_has_room_and_no_sideways_scrolling(qtbot) -> Non
     widget.show()
     qtbot.waitExposed(widget)
     qtbot.wait(50)
-    assert "needs 14.3 of 12.0 GiB" in widget.details.text()
-    assert widget.gpu.toolTip().startswith("NVIDIA GeForce RTX 3060")
-    assert widget.verdict.width() >= 250, widget.verdict.width()
-    viewport = widget.details.parentWidget()
+    assert "needs 14.3 of 12.0 GiB" in widget.answer.details.text()
+    assert widget.form.gpu.toolTip().startswith("NVIDIA GeForce RTX 3060")
+    assert widget.answer.verdict.width() >= 250, widget.answer.verdict.width()
+    viewport = widget.answer.details.parentWidget()
     scroll = viewport.parentWidget() if viewport is not None else None
     assert isinstance(scroll, QScrollArea)
     assert scroll.horizontalScrollBar().maximum() == 0
-    assert widget.details.width() >= widget.details.minimumSizeHint().width()
+    assert widget.answer.details.width() >= widget.answer.details.minimumSizeHint().width()

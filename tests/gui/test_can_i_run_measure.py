@@ -40,7 +40,7 @@ def _page(qtbot) -> CanIRunPage:  # type: ignore[no-untyped-def]
 
 def test_the_answer_says_which_stack_it_assumes(qtbot) -> None:  # type: ignore[no-untyped-def]
     page = _page(qtbot)
-    text = page.details.text()
+    text = page.answer.details.text()
     assert "Assumes PyTorch 2.11 + Transformers 5.17 + PEFT 0.21 + bitsandbytes 0.50.2" in text
     assert "prepare_model_for_kbit_training" in text and "error band 5%" in text
     # the page's first question does not fit a 12 GiB card (measured 14.8 GiB on an H200)
@@ -50,18 +50,18 @@ def test_the_answer_says_which_stack_it_assumes(qtbot) -> None:  # type: ignore[
 
 def test_measure_without_torch_says_so_and_runs_nothing(qtbot) -> None:  # type: ignore[no-untyped-def]
     page = _page(qtbot)
-    assert page.measure_bar.button.isEnabled()  # this PC's GPU is chosen
-    page.measure_bar.button.click()
-    assert not page.measure_bar.running
-    assert "measuring needs torch" in page.measure_bar.label.text().lower()
+    assert page.answer.measure_bar.button.isEnabled()  # this PC's GPU is chosen
+    page.answer.measure_bar.button.click()
+    assert not page.answer.measure_bar.running
+    assert "measuring needs torch" in page.answer.measure_bar.label.text().lower()
 
 
 def test_measuring_is_for_this_pcs_gpu_only(qtbot) -> None:  # type: ignore[no-untyped-def]
     page = _page(qtbot)
-    row = next(i for i in range(page.gpu.count()) if "RTX 4090" in page.gpu.itemText(i))
-    page.gpu.setCurrentIndex(row)
-    assert not page.measure_bar.button.isEnabled()
-    assert "this PC's GPU" in page.measure_bar.label.text()
+    row = next(i for i in range(page.form.gpu.count()) if "RTX 4090" in page.form.gpu.itemText(i))
+    page.form.gpu.setCurrentIndex(row)
+    assert not page.answer.measure_bar.button.isEnabled()
+    assert "this PC's GPU" in page.answer.measure_bar.label.text()
 
 
 def test_a_measurement_here_corrects_the_estimate(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -79,4 +79,4 @@ def test_a_measurement_here_corrects_the_estimate(qtbot) -> None:  # type: ignor
                                 label=measured_label(run), result=result_to_dict(run))
     page._on_measured(None)  # what the bar signals once a run is saved
     assert page.result is not None and page.result.memory.total == int(11.5 * 2**30)
-    assert "measured on this GPU" in page.details.text()
+    assert "measured on this GPU" in page.answer.details.text()

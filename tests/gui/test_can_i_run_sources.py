@@ -70,8 +70,8 @@ def test_a_hub_id_is_fetched_off_the_gui_thread_with_progress(
 def test_a_gated_hub_model_shows_what_to_do(qtbot: QtBot, page: CanIRunPage) -> None:
     _type_model(page, "https://huggingface.co/acme/gated")
     qtbot.waitUntil(lambda: page.error is not None and "is gated" in page.error, timeout=10_000)
-    assert "accept its licence" in page.details.text()
-    assert page.verdict.text() == "Cannot estimate"
+    assert "accept its licence" in page.answer.details.text()
+    assert page.answer.verdict.text() == "Cannot estimate"
 
 
 def test_cancel_stops_waiting_and_ignores_the_late_answer(
@@ -122,11 +122,11 @@ def test_config_dialog_opens_without_blocking_and_loads_the_file(
 
 
 def test_gpu_box_takes_a_typed_catalog_gpu(qtbot: QtBot, page: CanIRunPage) -> None:
-    edit = page.gpu.lineEdit()
+    edit = page.form.gpu.lineEdit()
     assert edit is not None
     edit.clear()
     QTest.keyClicks(edit, "NVIDIA GeForce RTX 4090")
-    assert any("RTX 4090" in s for s in page.gpu_search.suggestions())
+    assert any("RTX 4090" in s for s in page.form.gpu_search.suggestions())
     QTest.keyClick(edit, Qt.Key.Key_Return)
     assert page.result is not None and page.result.gpu is not None
     assert page.result.gpu.name == "NVIDIA GeForce RTX 4090"
@@ -138,18 +138,18 @@ def test_gpu_box_takes_a_typed_catalog_gpu(qtbot: QtBot, page: CanIRunPage) -> N
 
 def test_an_ambiguous_gpu_lists_its_candidates_and_keeps_the_choice(
         qtbot: QtBot, page: CanIRunPage) -> None:
-    chosen = page.gpu.currentIndex()
-    edit = page.gpu.lineEdit()
+    chosen = page.form.gpu.currentIndex()
+    edit = page.form.gpu.lineEdit()
     assert edit is not None
     edit.clear()
     QTest.keyClicks(edit, "rtx-3060")
     QTest.keyClick(edit, Qt.Key.Key_Return)
-    assert page.gpu.currentIndex() == chosen
-    assert "several catalog GPUs" in page.gpu_hint.text()
-    assert not page.gpu_hint.isHidden()
-    listed = page.gpu_search.suggestions()
+    assert page.form.gpu.currentIndex() == chosen
+    assert "several catalog GPUs" in page.form.gpu_hint.text()
+    assert not page.form.gpu_hint.isHidden()
+    listed = page.form.gpu_search.suggestions()
     assert "(rtx-3060-12gb)" in listed[0] and "(rtx-3060-8gb)" in listed[1]
-    page.gpu_search.completer.activated.emit(listed[1])
+    page.form.gpu_search.completer.activated.emit(listed[1])
     assert page.result is not None and page.result.gpu is not None
     assert page.result.gpu.name == "NVIDIA GeForce RTX 3060 8 GB"
-    assert page.gpu_hint.text() == "" and page.gpu_hint.isHidden()
+    assert page.form.gpu_hint.text() == "" and page.form.gpu_hint.isHidden()

@@ -44,11 +44,11 @@ def test_can_i_run_and_estimate_give_the_same_gib(method: str, qtbot,  # type: i
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     page = CanIRunPage(FakeContext())
     qtbot.addWidget(page)
-    page.method.setCurrentText(method)
+    page.form.method.setCurrentText(method)
     page.select_model("llama-3.1-8b")
     gpu_index = next(i for i, g in enumerate(page._gpus)
                      if g is not None and g.name == "NVIDIA GeForce RTX 4090")
-    page.gpu.setCurrentIndex(gpu_index)
+    page.form.gpu.setCurrentIndex(gpu_index)
     assert page.result is not None
     assert page.result.workload.checkpointing is default_checkpointing(method)
     cli = _cli_estimate(capsys, "llama-3.1-8b", "--method", method, "--gpu", "rtx-4090")
@@ -60,10 +60,10 @@ def test_lora_of_an_8b_has_checkpointing_off_in_both(qtbot) -> None:  # type: ig
     # The issue: the GUI carried QLoRA's checkpointing over to LoRA (20.5 GiB), the CLI not (29.2)
     page = CanIRunPage(FakeContext())
     qtbot.addWidget(page)
-    assert page.method.currentText() == "qlora" and page.checkpointing.isChecked()
-    page.method.setCurrentText("lora")
-    assert not page.checkpointing.isChecked()
-    assert page.precision.itemText(0) == "default (bf16)"
+    assert page.form.method.currentText() == "qlora" and page.form.checkpointing.isChecked()
+    page.form.method.setCurrentText("lora")
+    assert not page.form.checkpointing.isChecked()
+    assert page.form.precision.itemText(0) == "default (bf16)"
 
 
 def test_wizard_goal_uses_the_same_checkpointing_and_budget(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from rigready.assess.detect import detect_rig
-from rigready.assess.detect.nvml import NvmlUnavailable
 from rigready.assess.estimate import Workload, estimate, gpu_from_info, resolve_model
 from rigready.assess.hardware import RigProfile
 from rigready.assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
 from rigready.assess.profile import load_profile
 from rigready.assess.score import assess_readiness
 from rigready.catalog import Catalog
-from tests.helpers.fake_nvml import FakeNvml
+from rigready.gpu.types import Unknown
+from rigready.gpu.vendor import VendorUnavailable
+from tests.helpers.fake_pynvml import replay_capture
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RIGS = DATA / "rigs"
@@ -81,8 +82,9 @@ def rig_profile(name: str) -> RigProfile:
         tree = DATA / "detect" / CAPTURED[name]
         stat: dict[str, list[int]] = json.loads((tree / "statvfs.json").read_text("utf-8"))
         capture = tree / "nvml.json"
-        nvml = (FakeNvml.from_capture(capture) if "devices" in capture.read_text("utf-8")
-                else NvmlUnavailable("no NVIDIA driver on the captured machine"))
+        nvml = (replay_capture(capture) if "devices" in capture.read_text("utf-8")
+                else VendorUnavailable("nvml", Unknown(
+                    "library_not_found", "no NVIDIA driver on the captured machine")))
         return detect_rig(root=tree, nvml=nvml,
                           statvfs=lambda p: (stat[p][0], stat[p][1]) if p in stat else None)
     return load_profile(RIGS / "profiles" / f"{name}.json")

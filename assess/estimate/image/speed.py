@@ -1,0 +1,97 @@
+"""Step time of an image classifier from its kernels, the way
+:mod:`rigready.assess.estimate.language.speed` does it for language models.
+
+The layer walk (:mod:`rigready.assess.estimate.image.vision`) notes every conv and Linear of a
+forward pass; a step is then the sum of
+
+- each conv as an implicit GEMM (rows = batch x output pixels, inner = in channels x kernel
+  area, outer = out channels) and each Linear, through :func:`kernels.gemm_seconds` (the roofline
+  with the efficiency the measured GEMM sweep gives that precision and shape): forward, and in
+  training the input and weight gradients (backward = 2x forward);
+- depthwise convs (EfficientNet, ConvNeXt) as memory-bound: their input and output tensors
+  moved at bandwidth, times a fitted slowdown (cuDNN's depthwise kernels stay far below copy
+  bandwidth);
+- ViT's attention at the SDPA throughput measured at the shortest swept sequence;
+- the elementwise work (BN/LN, activations, residual adds, casts) as traffic proportional to
+  what the step saves for backward, autocast's weight casts and fused AdamW's reads and writes,
+  all at the measured copy bandwidth;
+- a per-step and a per-layer overhead (launches, Python).
+
+Convs in fp32 run as TF32 (cuDNN's default in PyTorch); fp32 Linears do not (PyTorch's matmul
+default) and run at the fp32 peak. The fitted constants were fitted on the non-held-out vision
+cases of ``tests/data/calibration/vision-speed/h200-2026-12-01.json``
+(``benchmarks/fit_image_memory.py --fit-kernels``; grid, worst ratio minimised); the held-out
+cases are only checked.
+"""
+
+from __future__ import annotations
+
+from rigready.assess.estimate import kernels
+from rigready.assess.estimate.image import vision as vis
+from rigready.assess.estimate.inputs import Workload
+
+#: Fused attention in a ViT (197 tokens): forward + backward at the rate the SDPA sweep measured
+#: at its shortest sequence (1024 tokens, head 64, not causal: 201 TFLOPS, 0.20 of the bf16
+#: peak); shorter sequences are not faster. fp32 attention: half the fp32 peak (as ``speed``).
+VIT_ATTENTION_EFFICIENCY = 0.20
+#: Fitted (see the module docstring): bytes of elementwise traffic per 4 bytes per element
+#: saved for backward in a training step ...
+ELEMENTWISE_TRAFFIC = 10.0
+#: ... cuDNN's convs (NCHW tensors, as torchvision leaves them) over the GEMM rate of their
+#: implicit-GEMM shape ...
+CONV_SHARE = 0.7
+#: ... the same in an inference pass, per element the training walk would save ...
+ELEMENTWISE_INFER = 0.25
+#: ... depthwise convs' time over their bandwidth-bound time ...
+DEPTHWISE_SLOWDOWN = 20.0
+#: ... and the overheads: per step, and per conv/Linear per training step / inference pass.
+STEP_OVERHEAD_S = 0.002
+LAYER_TRAIN_S = 0.0002
+LAYER_INFER_S = 0.00002
+
+
+def _gemm_dtype(kind: str, precision: str) -> str:
+    if precision == "fp32":
+        return "tf32" if kind == "conv" else "fp32"
+    return "fp16" if "fp16" in precision else "bf16"
+
+
+def classifier_seconds(w: vis.Walk, wl: Workload, scale: float,
+                       bandwidth_gb_s: float) -> float:
+    """Seconds of one training step (or inference pass) of ``wl.batch`` images walked as
+    ``w``; ``scale``: the GPU's dense throughput over the calibration H200's;
+    ``bandwidth_gb_s``: its memory bandwidth."""
+    p = wl.resolved_precision
+    e = 4 if p == "fp32" else 2
+    b, train = wl.batch, wl.training
+    bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
+    t = 0.0
+    dw_bytes = 0.0
+    for rows, k, n, kind in w.gemms:
+        m = b * rows
+        if kind == "depthwise":  # read the input, write the output; backward twice that
+            dw_bytes += (3 if train else 1) * 2 * e * m * n
+            continue
+        dt = _gemm_dtype(kind, p)
+        peak = kernels.REF_TFLOPS[dt] * scale
+        g = kernels.gemm_seconds(m, k, n, dt, peak, bandwidth_gb_s, e)
+        if train:  # input gradient and weight gradient
+            g += kernels.gemm_seconds(m, n, k, dt, peak, bandwidth_gb_s, e)
+            g += kernels.gemm_seconds(k, m, n, dt, peak, bandwidth_gb_s, e)
+        t += g / CONV_SHARE if kind == "conv" else g
+    t += DEPTHWISE_SLOWDOWN * dw_bytes / bw
+    passes = 3.5 if train else 1.0  # flash forward + backward, as ``speed``
+    attn_rate = (0.5 * kernels.REF_TFLOPS["fp32"] if p == "fp32" else
+                 VIT_ATTENTION_EFFICIENCY * kernels.REF_TFLOPS["bf16"]) * scale * 1e12
+    t += sum(4.0 * b * h * tok * tok * hd * passes for tok, h, hd in w.attention) / attn_rate
+    # elementwise kernels on NCHW tensors compute in fp32 and are bound by elements, not
+    # bytes: a bf16 step's BN/ReLU take about as long per element as an fp32 one's
+    elems = sum(w.saved.values())
+    traffic = (ELEMENTWISE_TRAFFIC if train else ELEMENTWISE_INFER) * 4.0 * b * elems
+    if train:
+        master = 2 if p in ("bf16", "fp16") else 4
+        traffic += 7 * master * w.params  # fused AdamW: read p, g, m, v; write p, m, v
+        if p.startswith("amp"):
+            traffic += 6 * w.params  # fp32 -> bf16 weight casts each forward
+    t += traffic / bw
+    return t + STEP_OVERHEAD_S + (LAYER_TRAIN_S if train else LAYER_INFER_S) * w.layers

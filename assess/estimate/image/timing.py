@@ -1,0 +1,109 @@
+"""Time and energy of image models: a Stable Diffusion step from the share of peak measured
+for the family, a classifier's step from its kernels (:mod:`rigready.assess.estimate.image.speed`),
+both scaled from the calibration H200 to the target GPU.
+"""
+
+from __future__ import annotations
+
+from rigready.assess.estimate import kernels
+from rigready.assess.estimate.breakdown import MemoryBreakdown
+from rigready.assess.estimate.energy import run_cost
+from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.image import vision as vis
+from rigready.assess.estimate.image.memory import DiffusionSpec, ImagePlan
+from rigready.assess.estimate.image.speed import classifier_seconds
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.result import Timing
+
+#: Stable Diffusion UNets (classifiers: :mod:`rigready.assess.estimate.image.speed`, from their
+#: kernels): share of the dense peak per step by mode, fitted on the measured H200 step times
+#: (``benchmarks/fit_image_memory.py --speed``; held-out cases not used).
+COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.35}
+#: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
+#: thousand kernel launches: SD 1.5's 512 px UNet step takes 35 ms at batch 1 and 49 ms at
+#: batch 4, so about 30 ms of it does not scale with the work), fitted with the share above.
+SAMPLING_STEP_OVERHEAD_S = 0.035
+#: LoRA training: per-step overhead and launch/Python cost per conv/Linear per backward pass.
+IMAGE_STEP_OVERHEAD_S = 0.002
+LAYER_TRAIN_S = 0.0003
+#: Bytes moved per byte saved for backward (elementwise kernels: norms, activations, casts).
+IMAGE_TRAFFIC = 0.0  # the fit left it at zero: folded into the shares above
+#: VAE decode seconds per megapixel on the calibration H200 (fp16; fp32 twice), fitted with
+#: the two figures above.
+VAE_DECODE_S_PER_MPIX = 0.05
+
+
+def image_dtype(shape: ModelShape, wl: Workload) -> str:
+    """The dtype whose peak an image model's step runs at."""
+    if wl.resolved_precision != "fp32":
+        return "fp16" if "fp16" in wl.resolved_precision else "bf16"
+    conv = isinstance(shape.image, DiffusionSpec) or shape.image.family != "vit"
+    return "tf32" if conv else "fp32"
+
+
+def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: ImagePlan,
+                  peak_tflops: float, bandwidth_gb_s: float) -> tuple[float, str]:
+    """Seconds per step (training: one batch; sampling: one batch of images with every
+    sampling step and the decode) on the calibration GPU scaled to ``peak_tflops`` and
+    ``bandwidth_gb_s``, and what the step is."""
+    bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
+    b = wl.batch
+    mode = "train" if wl.training else "infer"
+    # the family's share is for bf16; other dtypes keep the same shortfall from their GEMM rate
+    dt = image_dtype(shape, wl)
+    rel = kernels.GEMM_EFFICIENCY.get(dt, 0.7) / kernels.GEMM_EFFICIENCY["bf16"]
+    if isinstance(shape.image, DiffusionSpec):
+        eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak_tflops * 1e12
+        if not wl.training:
+            unet = 2 * plan.macs_per_image * 2 * b / eff + SAMPLING_STEP_OVERHEAD_S
+            mpix = b * plan.side * plan.side / 1e6
+            fp32 = wl.resolved_precision == "fp32" or (
+                shape.image.vae_upcast and "fp16" in wl.resolved_precision)
+            vae = VAE_DECODE_S_PER_MPIX * mpix * (2 if fp32 else 1) * kernels.REF_TFLOPS["bf16"] / \
+                peak_tflops
+            return wl.sampling_steps * unet + vae, \
+                f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms and the VAE decode"
+        passes = 3 if wl.checkpointing else 2  # forward, input gradients, recomputation
+        t = 2 * plan.macs_per_image * b * passes / eff
+        t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
+        return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
+    arch = shape.image
+    w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)
+    t = classifier_seconds(w, wl, peak_tflops / kernels.REF_TFLOPS[dt], bandwidth_gb_s)
+    return t, "one training step" if wl.training else "one inference batch"
+
+
+def image_timing(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: ImagePlan,
+                 gpu: GpuTarget | None, dataset_items: int | None, epochs: float,
+                 electricity_usd_kwh: float) -> Timing:
+    """Images per second and what a dataset (images to train on or to generate) costs."""
+    dtype = image_dtype(shape, wl)
+    reasons: list[str] = []
+    peak = gpu.peak_tflops(dtype) if gpu else None
+    if dtype == "tf32" and gpu and "tf32" in gpu.dense_tflops and not gpu.measured_tflops:
+        peak = gpu.dense_tflops["tf32"]
+    rate = step = None
+    if gpu is None or peak is None or not gpu.bandwidth_gb_s:
+        reasons.append("the GPU's throughput or bandwidth is unknown, so time is unknown")
+    else:
+        step, what = image_seconds(shape, wl, mem, plan, peak, gpu.bandwidth_gb_s)
+        rate = wl.batch * wl.gpus / step
+        how = ("the share of peak measured for this family on an H200"
+               if isinstance(shape.image, DiffusionSpec)
+               else "each conv and Linear's matmul-shape efficiency (measured GEMM sweep), "
+                    "plus elementwise traffic and per-layer overhead fitted on an H200")
+        reasons.append(
+            f"{what}: {step:.3f} s for {wl.batch} image(s) from the walked layers' "
+            f"multiply-accumulates ({plan.macs_per_image / 1e9:,.1f} G per image per pass) at "
+            f"{how}, scaled by this GPU's {peak:.0f} {dtype} TFLOP/s and "
+            f"{gpu.bandwidth_gb_s:.0f} GB/s")
+    hours, energy, cost = run_cost(rate, dataset_items, epochs, gpu, wl.gpus,
+                                   electricity_usd_kwh, reasons)
+    runtime = ("diffusers pipeline (PyTorch eager)" if isinstance(shape.image,
+                                                                   DiffusionSpec)
+               else "torchvision model (PyTorch eager)")
+    return Timing(tokens_per_s=None, flops_per_token=0.0, utilisation=0.0,
+                  compute_dtype=dtype, hours=hours, energy_kwh=energy, cost_usd=cost,
+                  decode_tokens_per_s=None, prefill_s=None, reasons=tuple(reasons),
+                  step_seconds=step, runtime=runtime, images_per_s=rate)

@@ -1,0 +1,227 @@
+"""Step time from the model's kernels, calibrated on an H200 and scaled to other GPUs.
+
+A training step is the sum of
+
+- every matmul of the step (forward, input gradient, weight gradient where the weight trains,
+  LoRA's thin adapter matmuls, the recomputed forward under checkpointing), each
+  ``max(FLOPs / (efficiency x peak), bytes / bandwidth) + launch cost``: a roofline per kernel
+  with the efficiency measured per precision by a GEMM sweep over the shapes 124M-8B language
+  models produce (``tests/data/calibration/vision-speed/h200-2026-12-01.json``, ``gemm``);
+  shapes whose inner or outer size is not a multiple of 8 (GPT-2's 50257-token head) run at the
+  measured misaligned rate;
+- fused attention at its measured share of peak;
+- memory-bound work at bandwidth: the elementwise kernels (norms, activations, casts, residual
+  adds; traffic proportional to what the step saves for backward, the factor fitted), the loss
+  over the logits, the optimizer's reads and writes, autocast's weight casts;
+- the host's dispatch time (Python and kernel launches, per step and per layer, fitted), which
+  CUDA's asynchronous launches overlap with the GPU's work: the step is the longer of the two
+  plus a fitted share of the shorter (the part that does not overlap: the loss, the start of
+  backward, the optimizer step, stretches of small kernels the GPU finishes faster than the host
+  queues them). A sum would over-predict a step whose GPU time is close to its host time (a
+  12-layer encoder at b32x512 measured no slower than at b16x512 on the H200: host-bound);
+- peft's and bitsandbytes' wrapper costs, added (fitted as such).
+
+The fitted factors come from measured step times of 124M-8B models on the same H200 (the
+held-out cases are never used to fit). On another GPU the compute terms scale with its
+datasheet (or measured) throughput and the memory terms with its bandwidth; the overheads are
+kept, which assumes a host CPU about as quick as the calibration machine's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rigready.assess.estimate import kernels
+from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.language import activations as act
+from rigready.assess.estimate.language.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
+from rigready.assess.estimate.language.memory import head_of, regime
+from rigready.assess.estimate.model import ModelShape
+
+#: Fused attention (SDPA flash) forward + backward, share of the bf16 peak (sweep: 0.05-0.53,
+#: long sequences high), and three more figures fitted together on the non-held-out training
+#: cases (``benchmarks/fit_speed.py --fit``; grid search minimising the worst ratio): bytes of
+#: elementwise traffic per byte saved for backward, host time per step and per layer, and the
+#: share of the shorter of host and GPU time that does not overlap the longer.
+ATTENTION_EFFICIENCY = 0.35
+ELEMENTWISE_TRAFFIC = 6.0
+STEP_OVERHEAD_S = 0.004
+LAYER_OVERHEAD_S = 0.0025
+HOST_SERIAL_SHARE = 0.6
+#: LoRA: cost per adapted module per pass (peft's wrapper: dropout, A, B, scaling), fitted
+#: jointly with the QLoRA figure below on the fitted LM cases of both H200 records (worst ratio
+#: minimised).
+LORA_MODULE_S = 0.0001
+#: QLoRA: cost per quantized Linear per pass (forward, recompute, backward: dequantize
+#: launches), fitted on the
+#: QLoRA step times of ``tests/data/calibration/h200-2026-12-01.json`` (its held-out file unused).
+QLORA_LINEAR_S = 0.00004
+#: ... and per layer per pass (the fp32 norms and casts prepare_model_for_kbit_training leaves).
+QLORA_LAYER_S = 0.0006
+#: Hugging Face ``generate()``: Python and launch cost per layer per new token (fitted on GPT-2,
+#: Llama-3.2-1B and Llama-3.1-8B at batch 1: 8.0, 16.5 and 23.7 ms per token, CPU-bound).
+GENERATE_LAYER_S = 0.00085
+#: llama.cpp-class runtimes read the weights at about this share of bandwidth per token: the
+#: figure ``estimate --runtime llama.cpp`` uses (research/estimators.md section 3).
+LLAMACPP_BANDWIDTH_EFFICIENCY = GPU_DECODE_EFFICIENCY
+#: ... plus a launch cost per layer per token (``llamacpp.GPU_LAYER_S``, fitted on published
+#: small-model runs): without it GPT-2 decoded at an implausible ~9,500 tokens/s on an H200.
+LLAMACPP_LAYER_S = GPU_LAYER_S
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """What the GPU sustains for the terms of the model."""
+
+    matmul_tflops: float  # datasheet (or measured) dense peak in the compute dtype
+    attention_tflops: float
+    bandwidth_gb_s: float
+    scaled_from_reference: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StepTime:
+    """One training step's predicted time, by term (seconds): GPU terms, the host's dispatch
+    time (overlapping them) and the wrappers' cost (added)."""
+
+    matmul_s: float
+    attention_s: float
+    memory_s: float
+    overhead_s: float  # host dispatch (Python, launches)
+    wrapper_s: float = 0.0  # peft / bitsandbytes module wrappers
+
+    @property
+    def gpu_s(self) -> float:
+        """The GPU's busy time."""
+        return self.matmul_s + self.attention_s + self.memory_s
+
+    @property
+    def total_s(self) -> float:
+        """The whole step: the longer of GPU and host time, the share of the shorter that does
+        not overlap, and the wrappers."""
+        gpu, host = self.gpu_s, self.overhead_s
+        return max(gpu, host) + HOST_SERIAL_SHARE * min(gpu, host) + self.wrapper_s
+
+
+def matmul_dtype(wl: Workload) -> str:
+    """The dtype the step's matmuls run in (fp32 training uses TF32 only when enabled; HF's
+    default leaves it off)."""
+    p = wl.resolved_precision
+    if p == "fp32":
+        return "fp32"
+    return "fp16" if p in ("fp16", "amp-fp16") else "bf16"
+
+
+def _linear_step(m: int, k: int, n: int, trains: bool, passes: int, dtype: str,
+                 peak: float, bw: float) -> float:
+    """Forward (``passes`` times: 2 with recomputation), input gradient, weight gradient."""
+    t = passes * kernels.gemm_seconds(m, k, n, dtype, peak, bw)
+    t += kernels.gemm_seconds(m, n, k, dtype, peak, bw)
+    if trains:
+        t += kernels.gemm_seconds(k, m, n, dtype, peak, bw)
+    return t
+
+
+def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> StepTime:
+    """Predicted time of one optimizer step of ``wl`` (one micro-batch) on a GPU with ``rates``."""
+    rg = regime(shape, wl)
+    dtype = matmul_dtype(wl)
+    peak, bw = rates.matmul_tflops, rates.bandwidth_gb_s
+    m = wl.batch * seq
+    passes = 2 if wl.checkpointing else 1
+    full = wl.method == "full"
+    k_exp = shape.experts_per_token if shape.is_moe else 1
+    per_layer = 0.0
+    for name, n_in, n_out, count, _ in shape.linear_modules():
+        per_layer += count * _linear_step(m, n_in, n_out, full, passes, dtype, peak, bw)
+        if name in rg.targets:
+            r = wl.lora_rank
+            per_layer += count * (_linear_step(m, n_in, r, True, passes, dtype, peak, bw)
+                                  + _linear_step(m, r, n_out, True, passes, dtype, peak, bw))
+    if shape.is_moe:
+        h, f = shape.hidden_size, shape.intermediate_size
+        per_layer += 3 * k_exp * _linear_step(m, h, f, full, passes, dtype, peak, bw)
+    matmul = shape.num_layers * per_layer
+    head = head_of(shape, wl)
+    lm = head in ("causal-lm", "masked-lm")  # vocabulary logits for every token
+    if lm:  # the output head
+        matmul += _linear_step(m, shape.hidden_size, shape.vocab_size,
+                               full and not shape.tie_word_embeddings, 1, dtype, peak, bw)
+    causal = 0.5 if shape.kind == "decoder" else 1.0
+    attn_flops = (4.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * causal
+                  * (2.5 + passes) * shape.num_layers)
+    attention = attn_flops / (rates.attention_tflops * 1e12)
+    saved = m * (shape.num_layers * act.layer_saved_bytes(shape, rg, seq)
+                 + act.head_saved_bytes(shape, rg, head))
+    traffic = ELEMENTWISE_TRAFFIC * saved * (1.0 + 0.5 * (passes - 1))
+    if lm:
+        traffic += 24.0 * m * shape.vocab_size  # logits: cast, log-softmax, its gradient
+    trainable = shape.params if full else \
+        sum(wl.lora_rank * (i + o) * c for nm, i, o, c, _ in shape.linear_modules()
+            if nm in rg.targets) * shape.num_layers
+    state_bytes = 4 if wl.resolved_precision in ("fp32", "amp-bf16", "amp-fp16") or \
+        not full else 2
+    traffic += trainable * state_bytes * 7  # AdamW: read p, g, m, v; write p, m, v
+    if rg.autocast_copies:
+        traffic += 6 * shape.linear_weight_params  # fp32 -> bf16 weight casts each forward
+    traffic += qlora_dequant_bytes(shape, wl)
+    memory = traffic / (kernels.BANDWIDTH_EFFICIENCY * bw * 1e9)
+    overhead = STEP_OVERHEAD_S + LAYER_OVERHEAD_S * shape.num_layers * (1 + 0.5 * (passes - 1))
+    adapted = sum(c for nm, _, _, c, _ in shape.linear_modules() if nm in rg.targets)
+    wrappers = LORA_MODULE_S * adapted * shape.num_layers * (1 + passes)  # peft's wrappers
+    if wl.method == "qlora":  # bitsandbytes' Linear4bit: Python and dequantize launches
+        linears = sum(c for _, _, _, c, _ in shape.linear_modules()) * shape.num_layers
+        wrappers += QLORA_LINEAR_S * linears * (1 + passes)
+        wrappers += QLORA_LAYER_S * shape.num_layers * (1 + passes)
+    return StepTime(matmul_s=matmul, attention_s=attention, memory_s=memory, overhead_s=overhead,
+                    wrapper_s=wrappers)
+
+
+def qlora_dequant_bytes(shape: ModelShape, wl: Workload) -> float:
+    """Memory traffic of bitsandbytes' dequantization per step: each 4-bit weight is read (half
+    a byte) and written as bf16, then read by the matmul, in forward, backward and recompute."""
+    if wl.method != "qlora":
+        return 0.0
+    passes = 3 if wl.checkpointing else 2
+    per_weight = 0.5 + 2.0 + 2.0 if wl.resolved_precision == "nf4" else 1.0 + 2.0 + 2.0
+    quantized = shape.linear_weight_params - (0 if shape.family == "bert" else
+                                              shape.vocab_size * shape.hidden_size)
+    return passes * per_weight * max(0, quantized)
+
+
+def prefill_seconds(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> float:
+    """The prompt's forward pass under ``generate()``: forward matmuls, attention and the
+    per-layer launch cost (a lower bound on the elementwise work)."""
+    dtype = matmul_dtype(wl)
+    m = wl.batch * seq
+    t = sum(c * kernels.gemm_seconds(m, i, o, dtype, rates.matmul_tflops, rates.bandwidth_gb_s)
+            for _, i, o, c, _ in shape.linear_modules()) * shape.num_layers
+    t += kernels.gemm_seconds(wl.batch, shape.hidden_size, shape.vocab_size, dtype,
+                      rates.matmul_tflops, rates.bandwidth_gb_s)
+    t += (2.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * shape.num_layers
+          / (rates.attention_tflops * 1e12))
+    return t + GENERATE_LAYER_S * shape.num_layers
+
+
+def decode_seconds(shape: ModelShape, step_bytes: float, rates: Rates) -> tuple[float, float]:
+    """Seconds per generated token: (Hugging Face generate(), llama.cpp-class runtime).
+
+    ``generate()`` is the slower of reading ``step_bytes`` and its per-layer Python cost; a
+    llama.cpp-class runtime is the read plus a small launch cost per layer.
+    """
+    bw = rates.bandwidth_gb_s * 1e9
+    # both read the weights at the published decode efficiency (no faster-than-llama.cpp
+    # bandwidth is claimed for generate(): its measured excess is the Python loop)
+    read = step_bytes / (LLAMACPP_BANDWIDTH_EFFICIENCY * bw)
+    cpp = read + LLAMACPP_LAYER_S * shape.num_layers
+    return max(read, GENERATE_LAYER_S * shape.num_layers), cpp
+
+
+def rates_for(peak_tflops: float, bandwidth_gb_s: float, dtype: str,
+              reference: bool = False) -> Rates:
+    """The rates of a GPU from its dense peak in ``dtype`` and its memory bandwidth."""
+    scale = peak_tflops / kernels.REF_TFLOPS.get("bf16", 989.0)
+    return Rates(matmul_tflops=peak_tflops,
+                 attention_tflops=ATTENTION_EFFICIENCY * kernels.REF_TFLOPS["bf16"] * scale
+                 if dtype != "fp32" else 0.5 * peak_tflops,
+                 bandwidth_gb_s=bandwidth_gb_s, scaled_from_reference=not reference)

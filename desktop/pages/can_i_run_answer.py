@@ -1,0 +1,131 @@
+"""The answer half of the "Can I run it?" page: the verdict, memory against VRAM, the "Measure on
+this GPU" row and the details (reasons, what to change, time and energy, how it was worked out).
+
+It shows an :class:`~rigready.assess.estimate.Estimate` (Transformers), a
+:class:`~rigready.assess.estimate.language.llamacpp.LlamaCppPlan` (llama.cpp) or an error; the
+words the CLI says the same way come from :mod:`rigready.desktop.usecases.answers`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout
+
+from rigready.assess.estimate import Estimate, speed_lines
+from rigready.assess.estimate.estimator import assumptions, error_band
+from rigready.assess.estimate.language.llamacpp import LlamaCppPlan
+from rigready.desktop.pages.can_i_run_gguf import STATUS_TONE, plan_head, plan_lines
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
+from rigready.desktop.usecases.answers import limits_text
+from rigready.desktop.widgets.breakdown_bar import GIB, PART_COLOURS, BreakdownBar
+from rigready.desktop.widgets.measure_bar import MeasureBar
+
+VERDICT_TEXT = {"fits": "Fits", "tight": "Tight fit", "offload": "Only with CPU offload",
+                "no": "Does not fit"}
+_VERDICT_STYLE = "font-size: 20px; font-weight: 600;"
+
+
+class AnswerPanel:
+    """The answer's widgets in one :class:`QVBoxLayout` (``layout``), which the page places."""
+
+    def __init__(self) -> None:
+        box = QVBoxLayout()
+        self.layout = box
+        self.verdict = QLabel()
+        self.verdict.setStyleSheet(_VERDICT_STYLE)
+        self.verdict.setWordWrap(True)
+        box.addWidget(self.verdict)
+        self.bar = BreakdownBar()
+        box.addWidget(self.bar)
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        box.addWidget(self.legend)
+        self.measure_bar = MeasureBar()
+        box.addWidget(self.measure_bar)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.details)
+        box.addWidget(scroll, 1)
+
+    def _head(self, text: str, colour: str) -> None:
+        self.verdict.setText(text)
+        self.verdict.setStyleSheet(f"{_VERDICT_STYLE} color: {colour};")
+
+    def show_error(self, message: str, title: str = "Cannot estimate") -> None:
+        """No answer: ``title`` in the verdict's place, ``message`` below it."""
+        self.legend.setText("")
+        self._head(title, BAD[current_theme()])
+        self.details.setText(message)
+        self.bar.set_data({}, None)
+
+    def show_plan(self, p: LlamaCppPlan) -> None:
+        """The llama.cpp answer: where the layers go and how fast it decodes."""
+        parts = dict(p.gpu_parts)
+        self.bar.set_data(parts, p.gpu.vram_bytes if p.gpu else None)
+        self.legend.setText(" ".join(
+            f"<span style='color:{PART_COLOURS[k]}'>■</span> {k.replace('_', ' ')} "
+            f"{v / GIB:.1f}" for k, v in parts.items() if v))
+        tone = {"good": GOOD, "warn": WARN, "bad": BAD, "muted": MUTED}[STATUS_TONE[p.status]]
+        self._head(plan_head(p), tone[current_theme()])
+        self.details.setText("\n".join(plan_lines(p)))
+
+    def show_estimate(self, est: Estimate, cpu: tuple[str, str] | None) -> None:
+        """The Transformers answer; ``cpu``: the CPU's (status, sentence) when the PC has no
+        GPU (:func:`rigready.desktop.usecases.answers.cpu_answer`), else None."""
+        theme = current_theme()
+        m = est.memory
+        self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None)
+        # each swatch stays with its name: breaks only fall between items
+        self.legend.setText(" &nbsp; ".join(
+            f"<span style='white-space:nowrap'><span style='color:{PART_COLOURS[k]}'>■</span>"
+            f"&nbsp;{k.replace('_', '&nbsp;')}&nbsp;{v / GIB:.1f}</span>"
+            for k, v in m.parts().items() if v) + " &nbsp;GiB")
+        status: str | None = est.verdict.status if est.verdict else None
+        if cpu is not None:
+            status = cpu[0]
+        colour = {"fits": GOOD, "tight": WARN, "offload": WARN, "no": BAD}.get(status or "",
+                                                                             MUTED)[theme]
+        if cpu is not None:
+            if est.workload.resolved_precision in ("int8", "nf4"):
+                head = "No: 4-bit and 8-bit need a GPU"
+            else:
+                words = {"fits": "Yes, on the CPU", "tight": "Yes, on the CPU (tight)",
+                         "no": "No, not on this PC"}.get(cpu[0], "Unknown")
+                head = f"{words}: needs {m.allocated / GIB:.1f} GiB of RAM"
+        else:
+            head = f"{VERDICT_TEXT.get(status or '', 'No GPU chosen')}: {m.total / GIB:.1f} GiB"
+        self._head(head, colour)
+        self.details.setText("\n".join(details_lines(est, cpu)))
+
+
+def details_lines(est: Estimate, cpu: tuple[str, str] | None) -> list[str]:
+    """The details below the bar: the verdict's reasons (or the CPU's answer), the limits, what
+    the figure assumes, what to change, time and energy, host needs and how."""
+    lines = [f"• {cpu[1]}"] if cpu is not None else []
+    if est.verdict:
+        lines += [f"• {r}" for r in est.verdict.reasons]
+        lines.append(f"• {limits_text(est)}")
+    a = assumptions(est.workload, est.shape.kind, est.shape.head)
+    lines.append(f"• Assumes {a['stack']}: {a['recipe']}; {a['runtime']}. Measured error "
+                 f"band {error_band(est.workload, est.shape.kind):.0%}.")
+    if est.suggestions:
+        lines.append("\nTo make it fit:")
+        lines += [f"  – {s.change} ({s.total_bytes / GIB:.1f} GiB, {s.status})"
+                  for s in est.suggestions]
+    t = est.timing
+    lines.append("\nTime and energy" + (f" ({t.runtime})" if t.runtime else "") + ":")
+    lines += [f"  {line}" for line in speed_lines(est)]
+    if t.hours is not None:
+        energy = (f", {t.energy_kwh:,.1f} kWh, {t.cost_usd:,.2f} USD"
+                  if t.energy_kwh is not None and t.cost_usd is not None else "")
+        lines.append(f"  {t.hours:,.1f} h for the dataset{energy}")
+    lines.append(f"\nSystem RAM {est.host.ram_bytes / GIB:.1f} GiB, disk "
+                 f"{est.host.disk_bytes / GIB:.1f} GiB")
+    lines.append("\nHow:")
+    lines += [f"  {r}" for r in (*est.reasons, *est.timing.reasons)]
+    return lines

@@ -1,0 +1,80 @@
+"""The capped-run runner of issue 22 without a GPU: card caps, the bracket walk's reading of
+runs, PyTorch's out-of-memory message, the grid's cases and the configs they name."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from rigready.assess.measure.spec import MeasureSpec
+from rigready.assess.measure.tasks import oom_figures
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import calibrate_capped as cc  # noqa: E402
+import calibrate_capped_grid as grid  # noqa: E402
+
+GIB = 2**30
+#: The message torch 2.11's caching allocator raises under set_per_process_memory_fraction
+#: (format of c10/cuda/CUDACachingAllocator.cpp: "allowed" appears when a fraction is set).
+OOM = ("OutOfMemoryError: CUDA out of memory. Tried to allocate 1.96 GiB. GPU 0 has a total "
+       "capacity of 79.19 GiB of which 60.12 GiB is free. Process 4242 has 18.97 GiB memory in "
+       "use. 11.18 GiB allowed; Including non-PyTorch memory, this process has 11.70 GiB memory "
+       "in use. Of the allocated memory 10.85 GiB is allocated by PyTorch, and 152.00 MiB is "
+       "reserved by PyTorch but unallocated.")
+
+
+def test_oom_message_figures() -> None:
+    got = oom_figures(OOM)
+    assert got["oom_tried_bytes"] == int(1.96 * GIB)
+    assert got["oom_allowed_bytes"] == int(11.18 * GIB)
+    assert got["oom_process_in_use_bytes"] == int(11.70 * GIB)
+    assert got["oom_allocated_bytes"] == int(10.85 * GIB)
+    assert got["oom_reserved_unallocated_bytes"] == 152 * 2**20
+
+
+def test_card_caps_leave_reservation_and_context() -> None:
+    ctx = int(0.4 * GIB)
+    caps = [cc.card_cap(n, ctx) for n in cc.CARDS]
+    assert caps == sorted(caps)
+    for n, cap in zip(cc.CARDS, caps, strict=True):
+        # the driver keeps 0.25-0.35 GiB on these cards (the estimator's figure)
+        assert n * GIB - ctx - 0.36 * GIB < cap < n * GIB - ctx - 0.24 * GIB
+    assert cc.card_cap(24, 0) == pytest.approx(24 * GIB - 0.348 * GIB, rel=2e-3)
+
+
+def test_spec_round_trips_the_cap_and_target() -> None:
+    spec = MeasureSpec(name="x", config={"model_type": "t5"}, method="full",
+                       precision="amp-bf16", batch=2, seq=64, task="seq2seq", target_seq=16,
+                       cap_bytes=11 * GIB)
+    assert MeasureSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_grid_cases_cover_every_family_with_a_held_out_third() -> None:
+    cases = grid.capped()
+    names = [c["name"] for c in cases]
+    assert len(names) == len(set(names))
+    families = {c["family"] for c in cases}
+    assert {"lm-inference", "lora", "qlora", "full", "encoder", "image-classifier",
+            "diffusion-unet", "t5", "whisper", "gemma3-vision",
+            "diffusion-transformer"} <= families
+    held = [c for c in cases if c["holdout"]]
+    assert 0.2 <= len(held) / len(cases) <= 0.4
+    for fam in families:
+        assert any(not c["holdout"] for c in cases if c["family"] == fam), fam
+    json.dumps(grid.phases("capped"))  # every case travels as JSON to its child
+
+
+def test_family_configs_name_their_source() -> None:
+    root = Path(__file__).parent / "data"
+    for path in [*(root / "hf_configs" / "families").glob("*.json"),
+                 *(root / "diffusion_configs").glob("*.json")]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data.get("_source"), path.name
+    for case in grid.capped():
+        if case["kind"] == "lm":
+            assert case["spec"]["config"].get("model_type"), case["name"]
