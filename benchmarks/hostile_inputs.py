@@ -235,7 +235,7 @@ def _subprocess_cases(folder: Path) -> Counter[str]:
         os.mkfifo(fifo)
     results: Counter[str] = Counter()
     env = dict(os.environ, RIGREADY_HOME=str(folder / "home"), RIGREADY_FAKE_PROVIDER="1",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=os.pathsep.join([str(ROOT / "build" / "pkgroot"), str(ROOT)]))
     for source in [str(fifo), "/dev/zero", "/dev/urandom", "/dev/null", str(folder)]:
         for command in (["score", "--profile", source], ["estimate", source],
                         ["plan", "7B", "--facts", source, "--profile", str(PROFILE)]):

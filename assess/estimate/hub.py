@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlparse, urlsplit
 
+from rigready.assess.estimate.hub_http import use_bounded_client
 from rigready.assess.estimate.hub_info import safetensors_counts
 from rigready.assess.estimate.inputs import EstimateError
 from rigready.assess.estimate.language.config import MAX_PARAM_COUNT
@@ -202,11 +203,9 @@ def _problem_in_chain(exc: BaseException) -> str:
     import httpx2
     from huggingface_hub.errors import FileMetadataError
 
-    from rigready.assess.estimate.hub_http import HubLimitError
-
     hub = f"the Hugging Face Hub at {_endpoint()}"
     for link in _chain(exc):
-        if isinstance(link, NetError | HubLimitError | HubError):
+        if isinstance(link, NetError | HubError):  # a deadline or limit (HubLimitError too)
             return str(link)
         if isinstance(link, FileMetadataError):
             if "x-repo-commit" in str(link).lower():
@@ -249,8 +248,6 @@ def _hub_call(call: Callable[[], T]) -> T:
     Raises:
         DeadlineError: not done in time (naming the Hub's address); what ``call`` raised.
     """
-    from rigready.assess.estimate.hub_http import use_bounded_client
-
     use_bounded_client()
     return run_with_deadline(call, seconds=HUB_DEADLINE_S, max_bytes=MAX_HUB_ANSWER_BYTES,
                              server=f"the Hugging Face Hub at {_endpoint()}")

@@ -23,23 +23,26 @@ Outside such a call the hooks do nothing: the client behaves as the library's de
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
-from collections.abc import Iterator
-from typing import Any
-
-import httpx2
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from rigready.catalog.netfetch import DeadlineError, Limits, NetError, current_limits
+
+if TYPE_CHECKING:  # httpx2 (80 ms) is imported when the Hub is first used, not with this module
+    import httpx2
 
 _installed = False
 _install_lock = threading.Lock()
 
 
-class HubLimitError(httpx2.HTTPError):
+class HubLimitError(NetError):
     """A Hub answer refused by the look-up's limits (too slow, too large, compressed, or rate
-    limited for longer than the time left); the message is one line. An ``httpx2`` error that
-    ``huggingface_hub`` neither retries nor mistakes for a lost connection."""
+    limited for longer than the time left); the message is one line. Not an ``httpx2`` error,
+    so ``huggingface_hub`` neither retries it nor mistakes it for a lost connection: it ends
+    the call."""
 
 
 def use_bounded_client() -> None:
@@ -114,7 +117,7 @@ def _on_response(response: httpx2.Response) -> None:
             limits.check_announced(_int(response.headers.get("Content-Length")))
         except NetError as exc:
             raise _refuse(exc) from None
-        response.stream = _BoundedStream(response.stream, limits)
+        response.stream = _bounded_stream_type()(response.stream, limits)
 
 
 def _int(value: str | None) -> int | None:
@@ -124,25 +127,33 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-class _BoundedStream(httpx2.SyncByteStream):
-    """An answer body read within the call's deadline and byte limit."""
+@functools.cache
+def _bounded_stream_type() -> Callable[[Any, Limits], httpx2.SyncByteStream]:
+    """The stream wrapper (defined on first use: httpx2 checks ``isinstance`` against its own
+    ``SyncByteStream``, which this module does not import at load time)."""
+    import httpx2
 
-    def __init__(self, inner: Any, limits: Limits) -> None:
-        self._inner = inner
-        self._limits = limits
+    class BoundedStream(httpx2.SyncByteStream):
+        """An answer body read within the call's deadline and byte limit."""
 
-    def __iter__(self) -> Iterator[bytes]:
-        total = 0
-        for chunk in self._inner:
-            total += len(chunk)
-            try:
-                self._limits.check_received(total)
-                self._limits.check()
-            except NetError as exc:
-                raise _refuse(exc) from None
-            yield chunk
+        def __init__(self, inner: Any, limits: Limits) -> None:
+            self._inner = inner
+            self._limits = limits
 
-    def close(self) -> None:
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
+        def __iter__(self) -> Iterator[bytes]:
+            total = 0
+            for chunk in self._inner:
+                total += len(chunk)
+                try:
+                    self._limits.check_received(total)
+                    self._limits.check()
+                except NetError as exc:
+                    raise _refuse(exc) from None
+                yield chunk
+
+        def close(self) -> None:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+
+    return BoundedStream
