@@ -2,7 +2,7 @@
 
 One clear error per problem, never a traceback and never a hang: only regular files of at most
 :data:`MAX_JSON_BYTES`, parsed by the one strict JSON reader every part of the app uses
-(:func:`rigready.catalog.userfiles.parse_json_text`): nesting at most :data:`MAX_DEPTH` deep, no
+(:func:`rigready.catalog.userjson.parse_json_text`): nesting at most :data:`MAX_DEPTH` deep, no
 ``NaN``/``Infinity`` (not JSON, though Python's parser accepts them), no number that overflows to
 infinity (``1e999``) and no integer longer than :data:`MAX_INT_DIGITS` digits.
 """
@@ -12,14 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from rigready.catalog.userfiles import (
-    MAX_INT_DIGITS,
-    MAX_JSON_DEPTH,
-    UserFileError,
-    json_problem,
-    parse_json_text,
-    read_user_text,
-)
+from rigready.catalog.userfiles import UserFileError, read_user_text
+from rigready.catalog.userjson import MAX_INT_DIGITS, MAX_JSON_DEPTH, json_problem, parse_json_text
 
 #: Builds the caller's error from (file, field, problem); the field is "" for file-level problems.
 ErrorFactory = Callable[[str, str, str], Exception]

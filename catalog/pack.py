@@ -55,7 +55,8 @@ from rigready.catalog.pack_verify import (
     verify_pack,
 )
 from rigready.catalog.paths import data_dir
-from rigready.catalog.userfiles import UserFileError, read_user_bytes, read_user_json
+from rigready.catalog.userfiles import UserFileError, read_user_bytes
+from rigready.catalog.userjson import read_user_json
 
 __all__ = [
     "MANIFEST",

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from rigready.catalog.errors import CatalogError
-from rigready.catalog.userfiles import UserFileError, parse_json_bytes, read_user_bytes
+from rigready.catalog.userfiles import UserFileError, read_user_bytes
+from rigready.catalog.userjson import parse_json_bytes
 
 #: The manifest layout this rigready reads.
 PACK_FORMAT = 1

@@ -37,7 +37,8 @@ from rigready.assess.estimate.language.config import MAX_PARAM_COUNT
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.shapes import read_config_file, shape_from_config
 from rigready.catalog.netfetch import NetError, run_with_deadline
-from rigready.catalog.userfiles import UserFileError, parse_json_bytes
+from rigready.catalog.userfiles import UserFileError
+from rigready.catalog.userjson import parse_json_bytes
 
 T = TypeVar("T")
 

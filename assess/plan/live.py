@@ -30,12 +30,8 @@ from rigready.assess.match import match_gpu
 from rigready.catalog import Catalog, CloudOfferEntry, GpuEntry
 from rigready.catalog.netfetch import NetError, fetch_bytes
 from rigready.catalog.paths import cache_dir, config_dir
-from rigready.catalog.userfiles import (
-    UserFileError,
-    parse_json_bytes,
-    read_user_json,
-    write_user_file,
-)
+from rigready.catalog.userfiles import UserFileError, write_user_file
+from rigready.catalog.userjson import parse_json_bytes, read_user_json
 
 DEFAULT_URL = "https://console.vast.ai/api/v0/bundles/"
 URL_ENV = "RIGREADY_VAST_URL"
