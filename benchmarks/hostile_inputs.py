@@ -1,14 +1,20 @@
-"""The hostile-input sweep (issue 16): thousands of CLI invocations with bad input, counted.
+"""The hostile-input sweep (issues 16 and 24): thousands of CLI invocations with bad input, and
+the fault-injection suite, counted together.
 
 Every invocation runs ``rigready.desktop.cli.main(argv)`` in this process (a fresh process per case
 would take half an hour), with a 20 s alarm, stderr captured, and the files it was given hashed
 before and after. A sample of the file-kind cases also runs as a real subprocess (FIFOs, devices,
-exit status, signals). Prints, per family and in total: invocations, ok (exit 0), refused with one
-``rigready: error:`` line and exit 2, contract broken (other exit, several lines, ``usage:``),
-tracebacks (an exception escaped, or the crash handler spoke), hangs, inputs changed, files left
-(``*.tmp``), and the subprocess results.
+exit status, signals). Issue 24's families (``hostile_families.py``: data-pack bombs, Hub-shaped
+ids, app files replaced by FIFOs/folders/symlinks/junk, impossible paths, configs no model has)
+run the same way. Then the fault-injection suite (``tests/fault``: hostile servers, bombs, locks,
+WALs, signals) runs under pytest and its cases are added, per owner (``test_fault_packs``,
+``_http``, ``_files``, ``_hub``, ``_inputs`` are this sweep's; the rest the other helper's).
+Prints, per family and in total: invocations, ok (exit 0), refused with one ``rigready: error:``
+line and exit 2, contract broken (other exit, several lines, ``usage:``), tracebacks (an
+exception escaped, or the crash handler spoke), hangs, inputs changed, files left (``*.tmp``),
+the subprocess results and the suite's; ``--counts FILE`` writes the one-line total there.
 
-    RIGREADY_FAKE_PROVIDER=1 .venv/bin/python benchmarks/hostile_inputs.py [--quick]
+    RIGREADY_FAKE_PROVIDER=1 .venv/bin/python benchmarks/hostile_inputs.py [--quick] [--no-suite]
 """
 
 from __future__ import annotations
@@ -29,14 +35,19 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # rigready.* from a checkout with nothing installed (made by packaging/pkgroot.py)
 sys.path.insert(0, str(ROOT / "build" / "pkgroot"))
 PROFILE = ROOT / "tests" / "data" / "profiles" / "hobbyist" / "desktop-rtx3060-12gb-32gb-ddr4.json"
+
+from hostile_families import families  # noqa: E402 - after the path set-up (tests.fault)
+
 NUMBERS = ["nan", "inf", "-inf", "1e999", "-1e999", "-1", "0", "0.0", "5", "1e300", "abc", "",
            "9" * 5000, "99999999999999999999999", "1e3", "0x10", "\n", "１", "1_000", "-0"]
 
@@ -52,6 +63,8 @@ def _alarm(signum: int, frame: FrameType | None) -> None:
 def _files(folder: Path) -> dict[str, str]:
     out = {}
     for path in folder.rglob("*"):
+        if "/home/" in str(path) or "/packs/" in str(path):
+            continue  # rigready's own homes and the built bombs: not inputs of the user's
         if path.is_file() and not path.is_symlink():
             out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
@@ -222,7 +235,7 @@ def _subprocess_cases(folder: Path) -> Counter[str]:
         os.mkfifo(fifo)
     results: Counter[str] = Counter()
     env = dict(os.environ, RIGREADY_HOME=str(folder / "home"), RIGREADY_FAKE_PROVIDER="1",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=os.pathsep.join([str(ROOT / "build" / "pkgroot"), str(ROOT)]))
     for source in [str(fifo), "/dev/zero", "/dev/urandom", "/dev/null", str(folder)]:
         for command in (["score", "--profile", source], ["estimate", source],
                         ["plan", "7B", "--facts", source, "--profile", str(PROFILE)]):
@@ -248,19 +261,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="about 1,100 cases, not 3,400")
     parser.add_argument("--show", type=int, default=3, help="examples shown per problem kind")
+    parser.add_argument("--no-suite", dest="suite", action="store_false",
+                        help="skip the fault-injection suite (tests/fault)")
+    parser.add_argument("--counts", type=Path, help="write the one-line total to this file")
     opts = parser.parse_args()
     os.environ.setdefault("RIGREADY_FAKE_PROVIDER", "1")
     with tempfile.TemporaryDirectory(prefix="rigready-hostile-") as tmp:
         folder = Path(tmp)
         os.environ["RIGREADY_HOME"] = str(folder / "home")
-        cases = list(_cases(folder, opts.quick))
+        os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # the Hub is a closed local port
+        os.environ["HF_HUB_CACHE"] = str(folder / "home" / "hf")
+        cases: list[tuple[Any, ...]] = [*_cases(folder, opts.quick),
+                                        *families(folder, opts.quick)]
         before = _files(folder)
         totals: Counter[str] = Counter()
         by_family: dict[str, Counter[str]] = {}
         examples: dict[str, list[str]] = {}
         started = time.monotonic()
-        for family, argv in cases:
+        shared_env = dict(os.environ)
+        for family, argv, *rest in cases:
+            setup = rest[0] if rest else None
+            if setup is not None:
+                setup()  # a planted file or a hostile environment variable, for this case
             outcome, detail = _run_one(argv)
+            if setup is not None:
+                os.environ.clear()
+                os.environ.update(shared_env)
             totals[outcome] += 1
             by_family.setdefault(family, Counter())[outcome] += 1
             if outcome in ("traceback", "hang", "broken"):
@@ -285,7 +311,56 @@ def main() -> int:
         sub = _subprocess_cases(folder)
         print("subprocess (FIFO, /dev/zero, /dev/urandom, /dev/null, a folder as input): "
               + ", ".join(f"{k} {v}" for k, v in sorted(sub.items())))
-    return 0 if not (totals["traceback"] or totals["hang"]) else 1
+    suite = run_suite() if opts.suite else {}
+    mine = suite.get("this sweep's", Counter())
+    fuzzed = len(cases) + sum(v for k, v in sub.items() if k != "slowest_ms")
+    bad = totals["traceback"] + totals["hang"] + sub["hang"] + mine["failed"] + mine["hang"]
+    line = (f"hostile: {fuzzed + mine['cases']:,} hostile inputs ({fuzzed:,} fuzzed CLI runs + "
+            f"{mine['cases']} fault-suite cases), {totals['traceback']} tracebacks, "
+            f"{totals['hang'] + sub['hang'] + mine['hang']} hangs, {mine['failed']} suite "
+            f"failures ({date.today().isoformat()})")
+    print(line)
+    if opts.counts:
+        opts.counts.parent.mkdir(parents=True, exist_ok=True)
+        opts.counts.write_text(line + "\n", encoding="utf-8")
+    return 0 if not bad else 1
+
+
+#: This sweep's files in tests/fault (the rest of the folder is the other helper's).
+MINE = ("test_fault_packs", "test_fault_http", "test_fault_files", "test_fault_hub",
+        "test_fault_inputs")
+
+
+def run_suite(timeout_s: float = 900) -> dict[str, Counter[str]]:
+    """Run ``tests/fault`` under pytest; cases, failures and hangs per owner."""
+    import xml.etree.ElementTree as ET
+
+    with tempfile.TemporaryDirectory(prefix="rigready-suite-") as tmp:
+        report = Path(tmp) / "junit.xml"
+        started = time.monotonic()
+        try:
+            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
+                            str(ROOT / "tests" / "fault"), f"--junitxml={report}"],
+                           cwd=ROOT, timeout=timeout_s, capture_output=True, check=False)
+        except subprocess.TimeoutExpired:
+            print(f"fault suite: still running after {timeout_s:.0f} s (counted as a hang)")
+            return {"this sweep's": Counter(hang=1)}
+        elapsed = time.monotonic() - started
+        counts: dict[str, Counter[str]] = {"this sweep's": Counter(), "the other helper's":
+                                           Counter()}
+        for case in ET.parse(report).getroot().iter("testcase"):
+            module = case.get("classname", "").rsplit(".", 1)[-1]
+            owner = "this sweep's" if module.startswith(MINE) else "the other helper's"
+            counts[owner]["cases"] += 1
+            if case.find("failure") is not None or case.find("error") is not None:
+                counts[owner]["failed"] += 1
+            elif case.find("skipped") is not None:
+                counts[owner]["skipped"] += 1
+    for owner, c in counts.items():
+        print(f"fault suite, {owner} files: {c['cases']} cases, {c['failed']} failed, "
+              f"{c['skipped']} skipped")
+    print(f"fault suite ran in {elapsed:.0f} s")
+    return counts
 
 
 if __name__ == "__main__":

@@ -6,15 +6,23 @@ format (:data:`PACK_FORMAT`), the pack's version and date, and the SHA-256 of ev
     {"format": 1, "version": "2026.12.01", "date": "2026-12-01",
      "files": {"gpus.toml": "3f0c...", ...}}
 
-:func:`install_pack` checks everything (format, members, checksums, every file through the
-loader) before anything is written, then unpacks into a new folder under the user's data folder
-and switches the ``current.json`` pointer to it with one atomic rename. The loader uses an
-installed pack when it is newer than the data shipped with rigready. The user's own catalog
-folder (additions, price overrides) is elsewhere and never touched.
+:func:`opened_pack` reads a pack from a file or downloads it (streamed to a temporary file,
+hashed as it goes, bounded in size and in time; with ``--sha256`` the whole pack is checked
+before it is opened). :func:`install_pack` then reads the archive as a stream: the manifest
+first, and every other member is checked against it from its header (listed, a plain file, not
+sparse, within :data:`MAX_MEMBER_BYTES` and :data:`MAX_UNPACKED_BYTES`, at most
+:data:`MAX_MEMBERS`) before a byte of it is decompressed; each is streamed to disk in a hidden
+folder and its checksum compared, then every file goes through the loader. Only then is the
+folder renamed into place and the ``current.json`` pointer switched to it with one atomic rename;
+a failure leaves nothing behind. The decompressed stream itself is capped, so a gzip bomb or
+tarfile's own header reads stop at the cap: memory stays in the tens of MiB whatever the pack.
+The loader uses an installed pack when it is newer than the data shipped with rigready. The
+user's own catalog folder (additions, price overrides) is elsewhere and never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -23,30 +31,58 @@ import re
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import BinaryIO
 
-from rigready.catalog.errors import CatalogError
+from rigready.catalog.netfetch import NetError, TooLargeError, fetch_to
+from rigready.catalog.pack_verify import (
+    MANIFEST,
+    MAX_MANIFEST_BYTES,
+    MAX_MEMBER_BYTES,
+    MAX_MEMBERS,
+    MAX_PACK_BYTES,
+    MAX_UNPACKED_BYTES,
+    NAME_RE,
+    PACK_FORMAT,
+    PackError,
+    as_file,
+    check_catalog,
+    sha256_hex,
+    unpack_verified,
+    verify_pack,
+)
 from rigready.catalog.paths import data_dir
 from rigready.catalog.userfiles import UserFileError, read_user_bytes
+from rigready.catalog.userjson import read_user_json
 
-#: The manifest layout this rigready reads.
-PACK_FORMAT = 1
-MANIFEST = "manifest.json"
-#: A pack larger than this is refused (the catalog is well under 1 MB).
-MAX_PACK_BYTES = 16 * 2**20
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\.toml$")
-#: The user tables a pack must not carry (they belong to the user's own folder).
-_USER_TABLES = ("price_override",)
+__all__ = [
+    "MANIFEST",
+    "MAX_MEMBERS",
+    "MAX_MEMBER_BYTES",
+    "MAX_PACK_BYTES",
+    "MAX_UNPACKED_BYTES",
+    "PACK_DEADLINE_S",
+    "PACK_FORMAT",
+    "PackError",
+    "PackInfo",
+    "build_pack",
+    "install_pack",
+    "installed_pack",
+    "opened_pack",
+    "packs_dir",
+    "remove_pack",
+    "verify_pack",
+]
 
-
-class PackError(ValueError):
-    """A data pack that cannot be installed; the message says why, in one line."""
-
+POINTER = "current.json"
+#: Longest a download of a pack may take in all (name lookup, connect, every byte).
+PACK_DEADLINE_S = 60.0
+_CHUNK = 64 * 1024
+#: An installed pack's folder: ``<version>-<first 12 hex digits of the pack's sha256>``.
+_FOLDER_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}-[0-9a-f]{12}$")
 
 @dataclass(frozen=True, slots=True)
 class PackInfo:
@@ -68,10 +104,6 @@ def packs_dir() -> Path:
     return data_dir() / "catalog-packs"
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def build_pack(source: Path, out: Path, version: str, pack_date: date) -> Path:
     """Write ``source``'s TOML files as a pack at ``out``; returns ``out``.
 
@@ -83,9 +115,9 @@ def build_pack(source: Path, out: Path, version: str, pack_date: date) -> Path:
     if not files:
         raise PackError(f"{source}: no *.toml files to pack")
     contents = {p.name: p.read_bytes() for p in files}
-    _check_catalog(contents, str(source))
+    check_catalog(contents, str(source))
     manifest = {"format": PACK_FORMAT, "version": version, "date": pack_date.isoformat(),
-                "files": {name: _sha256(data) for name, data in contents.items()}}
+                "files": {name: sha256_hex(data) for name, data in contents.items()}}
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in [(MANIFEST, json.dumps(manifest, indent=1).encode()),
@@ -100,183 +132,145 @@ def build_pack(source: Path, out: Path, version: str, pack_date: date) -> Path:
     return out
 
 
-def read_source(source: str, timeout_s: float = 10.0) -> bytes:
-    """The pack's bytes from a file path or an ``http(s)://`` URL.
+@contextlib.contextmanager
+def opened_pack(source: str, *, sha256: str | None = None,
+                seconds: float | None = None) -> Iterator[tuple[BinaryIO, str]]:
+    """The pack at a file path or ``http(s)://`` URL as an open file, and its SHA-256.
+
+    A download streams to a temporary file, hashed as it goes, within :data:`PACK_DEADLINE_S`
+    in all and at most :data:`MAX_PACK_BYTES`; a local file must be a regular file within the
+    same size. With ``sha256`` the pack must match it before it is opened as an archive.
 
     Raises:
-        PackError: it cannot be read, or it is larger than :data:`MAX_PACK_BYTES`.
+        PackError: it cannot be read or downloaded (the message names the slow or failing
+            server), it is too large, or it does not match ``sha256``.
     """
-    if source.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(source, timeout=timeout_s) as response:
-                data: bytes = response.read(MAX_PACK_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise PackError(f"cannot download {source}: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise PackError(f"cannot download {source}: {reason}") from None
-    else:
-        try:
-            data = read_user_bytes(source, limit=MAX_PACK_BYTES)
-        except UserFileError as exc:
-            raise PackError(str(exc)) from None
-    if len(data) > MAX_PACK_BYTES:
-        raise PackError(f"{source}: larger than {MAX_PACK_BYTES // 2**20} MiB, not a catalog "
-                        "pack")
-    return data
+    if sha256 is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise PackError(f"--sha256 must be 64 hexadecimal digits, got {sha256[:80]!r}")
+    digest = hashlib.sha256()
+    with tempfile.TemporaryFile(prefix="rigready-pack-") as spool:
+        def keep(chunk: bytes) -> None:
+            digest.update(chunk)
+            spool.write(chunk)
+
+        if source.startswith(("http://", "https://")):
+            try:
+                fetch_to(source, keep, seconds=seconds or PACK_DEADLINE_S,
+                         max_bytes=MAX_PACK_BYTES)
+            except TooLargeError as exc:
+                raise PackError(f"cannot download {source}: {exc} (a catalog pack is well "
+                                "under 1 MiB)") from None
+            except NetError as exc:
+                raise PackError(f"cannot download {source}: {exc}") from None
+        else:
+            try:
+                keep(read_user_bytes(source, limit=MAX_PACK_BYTES))
+            except UserFileError as exc:
+                raise PackError(f"{exc} (a catalog pack is a .tar.gz well under 1 MiB)"
+                                if "too large" in str(exc) else str(exc)) from None
+        if sha256 is not None and digest.hexdigest() != sha256.lower():
+            raise PackError(f"{source}: SHA-256 {digest.hexdigest()} does not match the "
+                            f"expected {sha256.lower()}; nothing was unpacked")
+        spool.seek(0)
+        yield spool, digest.hexdigest()
 
 
-def verify_pack(data: bytes, name: str = "pack") -> tuple[dict[str, object], dict[str, bytes]]:
-    """Check a pack completely; returns its manifest and its files' contents.
+def install_pack(data: bytes | BinaryIO, name: str = "pack", root: Path | None = None, *,
+                 allow_older: bool = False, digest: str | None = None) -> PackInfo:
+    """Verify a pack and make it the installed pack; nothing changes unless all checks pass.
 
-    Raises:
-        PackError: not a gzip tar, a wrong format version, a member that is not a plain TOML
-            file, a file missing from or extra to the manifest, a checksum mismatch, or a file
-            the catalog loader rejects.
-    """
-    members: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar:
-                if not member.isfile():
-                    raise PackError(f"{name}: {member.name!r} is not a plain file")
-                if member.name != MANIFEST and not _NAME_RE.match(member.name):
-                    raise PackError(f"{name}: unexpected member {member.name!r} (only "
-                                    "manifest.json and *.toml files at the top level)")
-                if member.name in members:
-                    raise PackError(f"{name}: {member.name!r} appears twice")
-                handle = tar.extractfile(member)
-                members[member.name] = handle.read() if handle else b""
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, PackError):
-            raise
-        raise PackError(f"{name}: not a readable .tar.gz catalog pack "
-                        f"({type(exc).__name__}: {exc})") from None
-    manifest = _manifest(members.pop(MANIFEST, None), name)
-    listed = manifest["files"]
-    assert isinstance(listed, dict)
-    missing = sorted(set(listed) - set(members))
-    extra = sorted(set(members) - set(listed))
-    if missing:
-        raise PackError(f"{name}: files listed in the manifest are missing: {', '.join(missing)}")
-    if extra:
-        raise PackError(f"{name}: files not in the manifest: {', '.join(extra)}")
-    for file_name, digest in listed.items():
-        if _sha256(members[file_name]) != digest:
-            raise PackError(f"{name}: {file_name}: checksum mismatch (the file is damaged or "
-                            "was changed after the pack was made)")
-    _check_catalog(members, name)
-    return manifest, members
-
-
-def _manifest(raw: bytes | None, name: str) -> dict[str, object]:
-    if raw is None:
-        raise PackError(f"{name}: no manifest.json (not a catalog pack)")
-    try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise PackError(f"{name}: manifest.json is not valid JSON") from None
-    if not isinstance(manifest, dict):
-        raise PackError(f"{name}: manifest.json must be an object")
-    if manifest.get("format") != PACK_FORMAT:
-        raise PackError(f"{name}: pack format {manifest.get('format')!r}; this rigready reads "
-                        f"format {PACK_FORMAT} (update rigready, or use a matching pack)")
-    version = manifest.get("version")
-    if not isinstance(version, str) or not re.match(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$",
-                                                     version):
-        raise PackError(f"{name}: manifest version must be a short string such as 2026.12.01")
-    try:
-        date.fromisoformat(str(manifest.get("date")))
-    except ValueError:
-        raise PackError(f"{name}: manifest date must be YYYY-MM-DD") from None
-    files = manifest.get("files")
-    if (not isinstance(files, dict) or not files
-            or not all(isinstance(k, str) and _NAME_RE.match(k) and isinstance(v, str)
-                       and re.match(r"^[0-9a-f]{64}$", v) for k, v in files.items())):
-        raise PackError(f"{name}: manifest files must map each NAME.toml to its sha256")
-    return manifest
-
-
-def _check_catalog(contents: Mapping[str, bytes], name: str) -> None:
-    from rigready.catalog.loader import merge, parse_text
-
-    parsed = []
-    for file_name, data in sorted(contents.items()):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PackError(f"{name}: {file_name}: not UTF-8 text") from None
-        try:
-            one = parse_text(text, file_name)
-        except CatalogError as exc:
-            raise PackError(f"{name}: {exc}") from None
-        if any(t in one.entries for t in _USER_TABLES):
-            raise PackError(f"{name}: {file_name}: a pack must not carry [[price_override]] "
-                            "(your prices stay in your own catalog folder)")
-        parsed.append(one)
-    try:
-        merge(parsed)
-    except CatalogError as exc:
-        raise PackError(f"{name}: {exc}") from None
-    kinds = {t for p in parsed for t in p.entries}
-    if "gpu" not in kinds:
-        raise PackError(f"{name}: has no [[gpu]] entries; a pack replaces the whole built-in "
-                        "catalog, so it must carry every file")
-
-
-def install_pack(data: bytes, name: str = "pack", root: Path | None = None, *,
-                 allow_older: bool = False) -> PackInfo:
-    """Verify ``data`` and make it the installed pack; nothing changes unless all checks pass.
+    The files are streamed into a hidden folder beside the installed packs while they are
+    checked (see :func:`_unpack`), the folder is renamed into place and ``current.json`` is
+    switched to it with one atomic rename; on any failure the hidden folder is removed and the
+    previous pack stays in force.
 
     Args:
+        data: the pack's bytes or an open file (see :func:`opened_pack`).
         allow_older: Replace an installed pack dated later than this one (without it an older
             pack is refused: installing it deleted the newer data).
+        digest: the pack's SHA-256 when the caller has it (it names the folder).
 
     Raises:
-        PackError: the pack fails a check (see :func:`verify_pack`), or it is older than the
-            installed one.
+        PackError: a member that is not a plain listed ``*.toml`` file within the size limits,
+            a checksum mismatch, a missing file, a file the loader rejects, an older pack, or a
+            packs folder in a state rigready did not leave it in.
         OSError: the data folder cannot be written (the previous pack stays in force).
     """
-    manifest, members = verify_pack(data, name)
+    pack = as_file(data)
+    if digest is None:
+        digest = _filesha256_hex(pack)
     base = root if root is not None else packs_dir()
+    pointer = base / POINTER
+    if os.path.lexists(pointer) and not (pointer.is_file() and not pointer.is_symlink()):
+        raise PackError(f"{pointer} is not the pointer file rigready writes (a folder or a "
+                        "link?); 'rigready catalog update --remove' clears the packs folder")
     current = installed_pack(base)
-    new_date = date.fromisoformat(str(manifest["date"]))
-    if current is not None and new_date < current.date and not allow_older:
-        raise PackError(f"{name} is data pack {manifest['version']} of {new_date}, older than "
-                        f"the installed {current.label}; nothing was changed (--allow-older "
-                        "goes back to it)")
+
+    def not_older(manifest: dict[str, object]) -> None:
+        new_date = date.fromisoformat(str(manifest["date"]))
+        if current is not None and new_date < current.date and not allow_older:
+            raise PackError(f"{name} is data pack {manifest['version']} of {new_date}, older "
+                            f"than the installed {current.label}; nothing was changed "
+                            "(--allow-older goes back to it)")
+
     base.mkdir(parents=True, exist_ok=True)
-    version = str(manifest["version"])
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=base))
+    staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=base))
+    final: Path | None = None
     try:
-        for file_name, content in members.items():
-            (staging / file_name).write_bytes(content)
+        manifest = unpack_verified(pack, staging, name, not_older)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        final = base / f"{version}-{_sha256(data)[:12]}"
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(staging, final)
+        final = base / f"{manifest['version']}-{digest[:12]}"
+        if final.exists() and (current is None or current.folder != final):
+            shutil.rmtree(final)  # a leftover of an interrupted install of this very pack
+        if final.exists():  # the installed pack again: keep it, nothing to switch
+            shutil.rmtree(staging)
+        else:
+            os.replace(staging, final)
+        _write_pointer(base, final.name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if final is not None and (current is None or current.folder != final):
+            shutil.rmtree(final, ignore_errors=True)
         raise
-    _write_pointer(base, final.name)
     _prune(base, keep=final.name)
-    return PackInfo(version, date.fromisoformat(str(manifest["date"])), final,
-                    tuple(sorted(members)))
+    files = manifest["files"]
+    assert isinstance(files, dict)
+    return PackInfo(str(manifest["version"]), date.fromisoformat(str(manifest["date"])), final,
+                    tuple(sorted(files)))
+
+
+def _filesha256_hex(pack: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    start = pack.tell()
+    while chunk := pack.read(_CHUNK):
+        digest.update(chunk)
+    pack.seek(start)
+    return digest.hexdigest()
 
 
 def _write_pointer(base: Path, folder: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".current.", dir=base)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"folder": folder}, handle)
-    os.replace(tmp, base / "current.json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"folder": folder}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, base / POINTER)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _prune(base: Path, keep: str) -> None:
-    """Remove older pack folders (best effort: a folder in use on Windows stays)."""
+    """Remove older pack folders and leftovers of interrupted installs (best effort: a folder
+    in use on Windows stays)."""
     for child in base.iterdir():
-        if child.is_dir() and child.name != keep:
+        if child.name == keep:
+            continue
+        if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(".current."):
+            child.unlink(missing_ok=True)
 
 
 def installed_pack(root: Path | None = None) -> PackInfo | None:
@@ -284,11 +278,16 @@ def installed_pack(root: Path | None = None) -> PackInfo | None:
     data is used; ``rigready catalog check`` says why)."""
     base = root if root is not None else packs_dir()
     try:
-        pointer = json.loads((base / "current.json").read_text(encoding="utf-8"))
-        folder = base / str(pointer["folder"])
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        pointer = read_user_json(base / POINTER, limit=4096)
+        name = pointer["folder"] if isinstance(pointer, dict) else None
+        if not isinstance(name, str) or not _FOLDER_RE.match(name):
+            return None
+        folder = base / name
+        manifest = read_user_json(folder / MANIFEST, limit=MAX_MANIFEST_BYTES)
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            return None
         files = tuple(sorted(str(k) for k in manifest["files"]))
-        if not all((folder / f).is_file() for f in files) or "/" in str(pointer["folder"]):
+        if not all(NAME_RE.match(f) and (folder / f).is_file() for f in files):
             return None
         return PackInfo(str(manifest["version"]), date.fromisoformat(str(manifest["date"])),
                         folder, files)
@@ -297,12 +296,19 @@ def installed_pack(root: Path | None = None) -> PackInfo | None:
 
 
 def remove_pack(root: Path | None = None) -> bool:
-    """Go back to the data shipped with rigready (False when no pack was installed)."""
+    """Go back to the data shipped with rigready (False when no pack was installed).
+
+    Whatever is in the packs folder goes: the pointer (even a folder or a link someone left in
+    its place), every pack folder and the leftovers of interrupted installs.
+    """
     base = root if root is not None else packs_dir()
-    pointer = base / "current.json"
-    if not pointer.exists():
+    pointer = base / POINTER
+    if not os.path.lexists(pointer):
         return False
-    pointer.unlink()
+    if pointer.is_dir() and not pointer.is_symlink():
+        shutil.rmtree(pointer)
+    else:
+        pointer.unlink()
     _prune(base, keep="")
     return True
 
@@ -329,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     except (PackError, ValueError, OSError) as exc:
         print(f"build_catalog_pack.py: error: {exc}", file=sys.stderr)
         return 2
+    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
     print(f"wrote {args.out} (version {version}, {when.isoformat()})")
+    print(f"sha256 {digest} (publish it: 'rigready catalog update URL --sha256 {digest}' checks "
+          "the download before unpacking anything)")
     return 0
 

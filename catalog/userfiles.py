@@ -2,7 +2,9 @@
 
 Reading (:func:`read_user_bytes`, :func:`read_user_text`): only regular files (a FIFO, a device
 such as ``/dev/zero`` or a folder is refused at once, never read or waited on), at most ``limit``
-bytes, one clear :class:`UserFileError` line per problem.
+bytes, one clear :class:`UserFileError` line per problem; JSON through
+:mod:`rigready.catalog.userjson` on top of them. :func:`regular_or_absent` checks a file that a
+library will open blocking.
 
 Writing (:func:`write_user_file`, :func:`atomic_output`): the data goes to a temporary file in
 the same folder, is flushed and ``fsync``-ed, then renamed over the target, so an interrupted or
@@ -115,6 +117,19 @@ def read_user_text(path: Path | str, *, limit: int = DEFAULT_READ_LIMIT,
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise UserFileError(f"{path}: not a text file (expected {kind})") from None
+
+
+def regular_or_absent(path: Path | str) -> bool:
+    """Whether ``path`` is a regular file (through any symlink) or nothing yet: safe to hand to
+    a library that opens it blocking (Qt's settings, the log handler). A FIFO there would hang
+    the open until someone read or wrote the pipe; ``stat`` itself never waits."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(info.st_mode)
 
 
 def path_exists(path: Path | str, *, folder: bool = False) -> bool:

@@ -118,8 +118,7 @@ def _screenshot(app: QApplication, window: MainWindow, page: str | None, path: P
     loop = QEventLoop()
     QTimer.singleShot(500, loop.quit)
     loop.exec()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_widget_png(window, path, force=force)
+    save_widget_png(window, path, force=force)  # a missing folder is refused, as elsewhere
     print(f"Saved {window.current_page_key()} page to {path}")
     window.remember_state = False
     window.close()

@@ -107,6 +107,10 @@ def _run_gui(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown page {args.page!r}; pages: {', '.join(page_keys())}")
     if not _qt_installed():
         raise UsageError("PySide6 is not installed; install rigready with its GUI dependencies")
+    if screenshot is not None:  # a missing folder or an existing file is refused before Qt starts
+        from rigready.catalog.userfiles import output_target
+
+        output_target(screenshot, force=args.force)
     _prepare_platform(screenshot is not None)
     app = importlib.import_module("rigready.desktop.app")
     result: int = app.run_gui(page=args.page, screenshot=screenshot, profile_path=args.profile,
@@ -183,6 +187,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        import errno  # here, not at the top: 'rigready --version' imports nothing else
+
+        # A path the user gave that the system cannot even look up (too long, a file used as
+        # a folder, a symlink loop): one line, whichever command meets it.
+        if exc.errno not in (errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP):
+            raise
+        print_error(UsageError(f"{exc.filename or 'a file name'}: {exc.strerror or exc} "
+                               "(check the path)"))
+        return 2
+
 
 
 def _known_errors() -> tuple[type[Exception], ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +11,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from rigready.assess.hardware import RigProfile
 from rigready.catalog.paths import config_dir, database_path
+from rigready.catalog.userfiles import regular_or_absent
 
 if TYPE_CHECKING:
     from rigready.catalog import Catalog
@@ -30,7 +33,12 @@ class AppContext(QObject):
         self.profile: RigProfile | None = None
         if settings is None:
             config_dir().mkdir(parents=True, exist_ok=True)
-            settings = QSettings(str(config_dir() / "settings.ini"), QSettings.Format.IniFormat)
+            path = config_dir() / "settings.ini"
+            if not regular_or_absent(path):  # a FIFO there hung the window before it showed
+                logging.getLogger(__name__).warning("%s is not a regular file; settings are "
+                                                    "kept for this session only", path)
+                path = Path(tempfile.mkdtemp(prefix="rigready-settings-")) / "settings.ini"
+            settings = QSettings(str(path), QSettings.Format.IniFormat)
         self.settings = settings
         self.database_path = db_path or database_path()
         self._catalog: Catalog | None = None

@@ -17,6 +17,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from rigready.catalog.paths import log_dir
+from rigready.catalog.userfiles import regular_or_absent
 
 LOG_FILE_NAME = "rigready.log"
 MAX_BYTES = 1_000_000
@@ -85,8 +86,8 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    if not os.access(target.parent, os.W_OK):
-        return None
+    if not os.access(target.parent, os.W_OK) or not regular_or_absent(target):
+        return None  # a FIFO in its place would hang the first log line of every command
     handler = _RigreadyLogHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
                                   encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))

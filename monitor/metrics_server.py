@@ -5,6 +5,8 @@ prometheus-client's own server starts one thread per connection and answers ever
 every connection through a selector: it accepts, reads request headers without blocking, and
 closes connections that stay idle or send nothing useful for :data:`IDLE_TIMEOUT_S`. Only a
 complete request goes to a small fixed pool of workers, which render the metrics and send them.
+When accepting fails for want of file descriptors, the listening socket is left out of the
+selector for a growing pause (:data:`ACCEPT_BACKOFF_S`) instead of being retried in a tight loop.
 Only ``GET``/``HEAD /metrics`` is served (404 for other paths, 405 for other methods); every
 answer closes the connection (HTTP/1.0 style, which Prometheus handles).
 """
@@ -12,6 +14,7 @@ answer closes the connection (HTTP/1.0 style, which Prometheus handles).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import selectors
 import socket
@@ -34,6 +37,11 @@ WORKERS = 4
 MAX_HEAD_BYTES = 16 * 1024
 #: Longest time sending one response may take.
 SEND_TIMEOUT_S = 10.0
+#: First and longest pause in accepting when the process is out of file descriptors (or the
+#: system of memory for sockets): the pending connection stays in the backlog, so the selector
+#: would report it ready at once, forever, and the loop would spin at 100% CPU.
+ACCEPT_BACKOFF_S = (0.05, 2.0)
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class MetricsServer:
@@ -58,6 +66,10 @@ class MetricsServer:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="metrics")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="metrics-server", daemon=True)
+        #: While out of descriptors: when to listen again (None: listening) and the next pause.
+        self._resume_at: float | None = None
+        self._backoff_s = 0.0
+        self.accept_pauses = 0
 
     def start(self) -> None:
         """Start answering."""
@@ -92,6 +104,9 @@ class MetricsServer:
             except OSError:  # pragma: no cover - the selector was closed under us
                 return
             now = time.monotonic()
+            if self._resume_at is not None and now >= self._resume_at:
+                self._resume_at = None
+                self._selector.register(self._sock, selectors.EVENT_READ, None)
             for key, _ in ready:
                 if key.data is None:
                     self._accept(now)
@@ -108,14 +123,30 @@ class MetricsServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # too many open files, ...: keep serving the others
-                log.debug("accept failed: %s", exc)
+                if exc.errno in _OUT_OF_RESOURCES:
+                    self._pause_accepting(now, exc)
+                else:
+                    log.debug("accept failed: %s", exc)
                 return
+            self._backoff_s = 0.0
             conn.setblocking(False)
             if len(self._open) >= MAX_CONNECTIONS:
                 oldest = min(self._open, key=lambda c: self._open[c][0])
                 self._drop(oldest)
             self._open[conn] = (now, bytearray())
             self._selector.register(conn, selectors.EVENT_READ, "client")
+
+    def _pause_accepting(self, now: float, exc: OSError) -> None:
+        """Stop watching the listening socket for a while (doubling up to the longest pause);
+        idle connections keep timing out meanwhile, which frees descriptors."""
+        first, longest = ACCEPT_BACKOFF_S
+        if self._backoff_s == 0.0:
+            log.warning("metrics server: cannot accept connections (%s); pausing", exc.strerror)
+        self._backoff_s = min(longest, max(first, 2 * self._backoff_s))
+        self._resume_at = now + self._backoff_s
+        self.accept_pauses += 1
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(self._sock)
 
     def _receive(self, conn: socket.socket, now: float) -> None:
         try:

@@ -273,6 +273,25 @@ def run_cpu_gemm(
     )
 
 
+def measured_gflops(dtypes: tuple[str, ...] = ("fp32", "fp64"), n: int = SIZES[0],
+                    seed: int | None = None) -> dict[str, float]:
+    """GFLOP/s of a quick n x n product per dtype (the second of two: the first spins up the
+    BLAS threads); a fraction of a second, for estimating a longer run before it starts."""
+    rng = np.random.default_rng(seed)
+    rates: dict[str, float] = {}
+    for dtype in dtypes:
+        a = rng.standard_normal((n, n), dtype=_NP_DTYPE[dtype])
+        b = rng.standard_normal((n, n), dtype=_NP_DTYPE[dtype])
+        c = np.empty_like(a)
+        seconds = 0.0
+        for _ in range(2):
+            start = time.perf_counter()
+            _matmul(a, b, c)
+            seconds = time.perf_counter() - start
+        rates[dtype] = gemm_flops(n) / max(seconds, 1e-9) / 1e9
+    return rates
+
+
 def _matmul(a: Any, b: Any, c: Any) -> None:
     np.matmul(a, b, out=c)
 

@@ -44,7 +44,6 @@ from rigready.assess.bench.storage_io import (
 )
 from rigready.assess.bench.storage_target import (
     check_target,
-    clean_stale,
     default_folder,
     is_disk_full,
 )
@@ -172,7 +171,7 @@ def run_storage(
                          f"(one block per outstanding I/O), got {size // MIB} MiB")
     target = check_target(folder or default_storage_folder(), size, force, mountinfo_text)
     warnings = list(target.warnings)
-    stale = clean_stale(target.folder)
+    stale = target.stale_removed
     if stale:
         warnings.append(f"removed {len(stale)} test file(s) left by an earlier run that stopped")
     started = clock()

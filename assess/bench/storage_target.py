@@ -3,7 +3,8 @@
 The folder must exist, be a writable directory on a real local disk (tmpfs, overlay and network
 filesystems give misleading numbers and are refused unless forced), and have room for the test
 file plus 10% (CrystalDiskMark's rule). The test file has a fixed, recognisable name with the
-owner's pid, so files left by a crashed run are found and removed at the next start.
+owner's pid, so files left by a crashed run are found and removed at the next start, before the
+free space is measured (a killed 256 MiB run on a small disk otherwise blocked the next one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +58,8 @@ class Target:
     free_bytes: int
     forced: bool
     warnings: tuple[str, ...] = ()
+    #: Test files of earlier runs that were killed, removed before the free space was measured.
+    stale_removed: tuple[Path, ...] = ()
 
 
 def bench_file_name(pid: int) -> str:
@@ -178,13 +182,19 @@ def check_target(
     """
     if size_bytes <= 0:
         raise BenchError(f"the test size must be above zero, got {size_bytes // MIB} MiB")
-    if not folder.exists():
-        raise BenchError(f"{folder} does not exist")
-    if not folder.is_dir():
+    try:
+        info = folder.stat()
+        real = folder.resolve()
+    except FileNotFoundError:
+        raise BenchError(f"{folder} does not exist") from None
+    except (OSError, RuntimeError) as exc:  # a name too long, a file used as a folder, a loop
+        raise BenchError(f"{folder}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not stat.S_ISDIR(info.st_mode):
         raise BenchError(f"{folder} is not a folder")
-    real = folder.resolve()
     if not os.access(real, os.W_OK | os.X_OK):
         raise BenchError(f"{folder} is not writable by this user")
+    # A test file left by a killed run would count against the free space it needs itself.
+    removed = tuple(clean_stale(real))
     warnings: list[str] = []
     if mountinfo_text is None:
         try:
@@ -208,7 +218,7 @@ def check_target(
                          f"(size + 10%), {free // MIB} MiB are free")
     return Target(folder=real, file=real / bench_file_name(pid or os.getpid()),
                   size_bytes=size_bytes, fs_type=fs_type, device=mount.source if mount else None,
-                  free_bytes=free, forced=force, warnings=tuple(warnings))
+                  free_bytes=free, forced=force, warnings=tuple(warnings), stale_removed=removed)
 
 
 def is_disk_full(exc: OSError) -> bool:

@@ -6,32 +6,53 @@ token (``HF_TOKEN`` or ``hf auth login``), its offline mode (``HF_HUB_OFFLINE=1`
 setting (``HF_ENDPOINT``) behave as in every other tool. Those variables are read at call time,
 not when the library is first imported, so a change takes effect at once.
 
-Two requests at most, each with a short timeout: ``config.json`` (cached, so a second look-up
-works offline), then the repo's model info with its safetensors parameter count per dtype (the
-exact count and the stored dtype; skipped offline and for packed quantized weights, whose int32
-elements are not parameters). Every failure becomes one :class:`HubError` sentence saying what
-to do. The library's modules are imported by their own names (not through its lazy top-level
-package), so the PyInstaller bundle finds them.
+Two steps, each ended within :data:`HUB_DEADLINE_S` in all (name lookup, redirects, retries and
+the whole answer: the deadline mechanism every network client of rigready shares,
+:func:`rigready.catalog.netfetch.run_with_deadline`, applied to the library's own HTTP client by
+:mod:`.hub_http`) and each answer at most :data:`MAX_HUB_ANSWER_BYTES`: ``config.json`` (cached,
+so a second look-up works offline; a cached copy also serves when the Hub is slow or down), then
+the repo's model info with its safetensors parameter count per dtype (the exact count and the
+stored dtype; skipped offline and for packed quantized weights, whose int32 elements are not
+parameters; a malformed count is ignored with a note naming the field). Every failure becomes one
+:class:`HubError` sentence saying what happened (too slow, rate limited, too large, redirected
+somewhere unreachable, cut short, not a Hub) and what to do. Ids the library's validator would
+refuse are not taken for Hub ids at all. The library's modules are imported by their own names
+(not through its lazy top-level package), so the PyInstaller bundle finds them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlparse
+from typing import Any, TypeVar
+from urllib.parse import quote, urlparse, urlsplit
 
+from rigready.assess.estimate.hub_http import use_bounded_client
+from rigready.assess.estimate.hub_info import safetensors_counts
 from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.language.config import MAX_PARAM_COUNT
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.shapes import read_config_file, shape_from_config
+from rigready.catalog.netfetch import NetError, run_with_deadline
+from rigready.catalog.userfiles import UserFileError
+from rigready.catalog.userjson import parse_json_bytes
 
-#: Seconds to wait for the Hub to answer one request (the library's default is 10).
+T = TypeVar("T")
+
+#: Seconds to wait for any one read from the Hub (the library's default is 10).
 HUB_TIMEOUT_S = 5.0
+#: Seconds each step (config.json; the model info) may take in all, whatever the server does.
+HUB_DEADLINE_S = 10.0
+#: Largest answer accepted from the Hub (a config.json or a model info is a few KB).
+MAX_HUB_ANSWER_BYTES = 4 * 2**20
 _DEFAULT_ENDPOINT = "https://huggingface.co"
-_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: One part of a repo id as huggingface_hub's validator accepts it (utils.validate_repo_id):
+#: 1-96 of ``A-Z a-z 0-9 _ . -``, starting and ending with a letter, digit or ``_``.
+_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
+_REPO_ID = re.compile(rf"^{_PART}/{_PART}$")
 #: Storage dtypes that hold packed quantized weights (several parameters per element).
 _PACKED = frozenset({"I32", "U32", "I8", "U8", "I16", "U16", "I64"})
 _LOGIN = "log in with `hf auth login` or set HF_TOKEN"
@@ -55,7 +76,31 @@ class HubRef:
 
 
 def _endpoint() -> str:
-    return (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT).rstrip("/")
+    """``HF_ENDPOINT`` or the Hub's address.
+
+    Raises:
+        HubError: it is no http(s) address (``http://[::1``, a port over 65535): the library
+            itself would fail on it with a ValueError when first imported.
+    """
+    value = (os.environ.get("HF_ENDPOINT") or _DEFAULT_ENDPOINT).rstrip("/")
+    try:
+        parts = urlsplit(value)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise HubError(f"HF_ENDPOINT={value[:100]!r} is not a usable address ({exc})") from None
+    if not usable:
+        raise HubError(f"HF_ENDPOINT={value[:100]!r} is not an http(s) address such as "
+                       f"{_DEFAULT_ENDPOINT}")
+    return value
+
+
+def valid_repo_id(text: str) -> bool:
+    """Whether ``text`` is ``org/name`` as the Hub's client accepts it (no ``--`` or ``..``,
+    no ``.git`` at the end, each part 1-96 characters): a name it would refuse with
+    HFValidationError is simply not a Hub id here."""
+    return (bool(_REPO_ID.match(text)) and "--" not in text and ".." not in text
+            and not text.endswith(".git"))
 
 
 def _offline() -> bool:
@@ -82,8 +127,8 @@ def parse_hub_ref(text: str) -> HubRef | None:
         revision = parts[3] if len(parts) > 3 and parts[2] in ("tree", "blob", "resolve") \
             else None
         repo = "/".join(parts[:2])
-        return HubRef(repo, revision) if _REPO_ID.match(repo) else None
-    if _REPO_ID.match(text) and not text.endswith(".json"):
+        return HubRef(repo, revision) if valid_repo_id(repo) else None
+    if valid_repo_id(text) and not text.endswith(".json"):
         return HubRef(text)
     return None
 
@@ -121,13 +166,19 @@ def _error_line(ref: HubRef, exc: BaseException) -> str:
     if isinstance(exc, (LocalEntryNotFoundError, OfflineModeIsEnabled)) and _offline():
         return (f"{ref.repo_id}: config.json is not in the Hugging Face cache and HF_HUB_OFFLINE "
                 f"is set: go online once (unset HF_HUB_OFFLINE) to fetch it, {fallback}")
-    if isinstance(exc, HfHubHTTPError):
+    if isinstance(exc, HfHubHTTPError) and not _problem_in_chain(exc):
         status = exc.response.status_code
         if status == 401:
             return f"the Hugging Face Hub refused your token (401): {_LOGIN} again"
+        if status == 429:
+            return (f"the Hugging Face Hub at {_endpoint()} answered 429 (too many requests) "
+                    f"for {ref.repo_id}: try again later, {fallback}")
         return (f"the Hugging Face Hub answered {status} for {ref.repo_id}: try again later, "
                 f"{fallback}")
-    cause = _root_cause(exc)
+    problem = _problem_in_chain(exc)
+    if problem:
+        return f"{problem}, and {ref.repo_id} is not in the cache: try again later, {fallback}"
+    cause = _chain(exc)[-1]
     if "timeout" in type(cause).__name__.lower():
         why = f"no answer within {HUB_TIMEOUT_S:g} s"
     else:
@@ -136,27 +187,76 @@ def _error_line(ref: HubRef, exc: BaseException) -> str:
             f"not in the cache: go online, {fallback}")
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    seen = {id(exc)}
-    while True:
-        nxt = exc.__cause__ or exc.__context__
-        if nxt is None or id(nxt) in seen:
-            return exc
-        seen.add(id(nxt))
-        exc = nxt
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes, outermost first."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _problem_in_chain(exc: BaseException) -> str:
+    """What went wrong when it was not a plain lost connection, as a phrase ("" otherwise):
+    a deadline or a limit, an answer that is not the Hub's, a redirect loop or a redirect to
+    somewhere unreachable, an answer cut short."""
+    import httpx2
+    from huggingface_hub.errors import FileMetadataError
+
+    hub = f"the Hugging Face Hub at {_endpoint()}"
+    for link in _chain(exc):
+        if isinstance(link, NetError | HubError):  # a deadline or limit (HubLimitError too)
+            return str(link)
+        if isinstance(link, FileMetadataError):
+            if "x-repo-commit" in str(link).lower():
+                return (f"the server at {_endpoint()} does not answer like the Hugging Face Hub "
+                        "(no X-Repo-Commit header): check HF_ENDPOINT")
+            if "etag" in str(link).lower():
+                return (f"{hub} answered without an ETag (a file that cannot be cached "
+                        "reliably; a proxy in the way?)")
+            return f"{hub} gave unusable file details ({str(link)[:160]})"
+        if isinstance(link, httpx2.TooManyRedirects):
+            return f"{hub} redirected too many times (a redirect loop)"
+        if isinstance(link, httpx2.RemoteProtocolError) or (
+                isinstance(link, OSError) and "Consistency check failed" in str(link)):
+            return f"{hub} cut its answer short"
+        if isinstance(link, httpx2.RequestError):
+            try:
+                where = link.request.url.netloc.decode("ascii", "replace")
+            except RuntimeError:
+                continue
+            if where and where != urlparse(_endpoint()).netloc:
+                return (f"{hub} redirected to {where}, which could not be reached "
+                        f"({type(link).__name__})")
+    return ""
 
 
 def _request_errors() -> tuple[type[BaseException], ...]:
-    """What the client raises for a failed request (HTTP, connection, timeout, cache miss)."""
+    """What the client raises for a failed request (HTTP, connection, timeout, cache miss, a
+    deadline or a limit)."""
     import httpx2
     from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
 
     return (HfHubHTTPError, EntryNotFoundError, OfflineModeIsEnabled, httpx2.HTTPError,
-            OSError, ValueError)
+            OSError, ValueError, NetError)
+
+
+def _hub_call(call: Callable[[], T]) -> T:
+    """``call()`` (requests through huggingface_hub) within :data:`HUB_DEADLINE_S` in all and
+    :data:`MAX_HUB_ANSWER_BYTES` per answer.
+
+    Raises:
+        DeadlineError: not done in time (naming the Hub's address); what ``call`` raised.
+    """
+    use_bounded_client()
+    return run_with_deadline(call, seconds=HUB_DEADLINE_S, max_bytes=MAX_HUB_ANSWER_BYTES,
+                             server=f"the Hugging Face Hub at {_endpoint()}")
 
 
 def _config_path(ref: HubRef) -> str:
-    """The local path of the repo's config.json, fetched into the cache if needed."""
+    """The local path of the repo's config.json, fetched into the cache if needed; a cached copy
+    serves when the Hub fails, is too slow or answers nonsense."""
     from huggingface_hub.errors import LocalEntryNotFoundError
     from huggingface_hub.file_download import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
@@ -165,6 +265,12 @@ def _config_path(ref: HubRef) -> str:
             ref.repo_id, "config.json", revision=ref.revision, endpoint=_endpoint(),
             cache_dir=os.environ.get("HF_HUB_CACHE") or None, etag_timeout=HUB_TIMEOUT_S,
             local_files_only=local_only)
+
+    def cached_or_error(exc: BaseException) -> str:
+        try:
+            return download(True)  # the Hub failed; a cached copy still serves
+        except LocalEntryNotFoundError:
+            raise HubError(_error_line(ref, exc)) from None
 
     errors = _request_errors()
     if _offline():
@@ -176,16 +282,37 @@ def _config_path(ref: HubRef) -> str:
     try:
         # One attempt with the short timeout first: when nothing is cached, hf_hub_download
         # retries a failed metadata request itself with a 60 s timeout and back-off.
-        get_hf_file_metadata(url, timeout=HUB_TIMEOUT_S, endpoint=_endpoint())
+        meta = _hub_call(lambda: get_hf_file_metadata(url, timeout=HUB_TIMEOUT_S,
+                                                      endpoint=_endpoint()))
     except errors as exc:
-        try:
-            return download(True)  # the Hub did not answer; a cached copy still serves
-        except LocalEntryNotFoundError:
-            raise HubError(_error_line(ref, exc)) from None
+        return cached_or_error(exc)
+    problem = _metadata_problem(url, meta.commit_hash, meta.etag, meta.location)
+    if problem:
+        return cached_or_error(HubError(problem))
+    if meta.size is not None and meta.size > MAX_HUB_ANSWER_BYTES:
+        raise HubError(f"{ref.repo_id}: the Hub says its config.json is {meta.size:,} bytes "
+                       f"(a config.json is a few KB; more than {MAX_HUB_ANSWER_BYTES:,} is not "
+                       "downloaded); give the path of a config.json")
     try:
-        return download(False)
+        return _hub_call(lambda: download(False))
     except errors as exc:
-        raise HubError(_error_line(ref, exc)) from None
+        return cached_or_error(exc)
+
+
+def _metadata_problem(url: str, commit: str | None, etag: str | None, location: str) -> str:
+    """Why the file details the server gave are not the Hub's ("" when they are)."""
+    if commit is not None and etag is not None:
+        return ""
+    missing = "X-Repo-Commit header" if commit is None else "ETag"
+    if location != url:
+        return (f"the Hugging Face Hub at {_endpoint()} redirected config.json to {location} "
+                f"without the Hub's file details (no {missing}): check HF_ENDPOINT and any "
+                "proxy")
+    if commit is None:
+        return (f"the server at {_endpoint()} does not answer like the Hugging Face Hub "
+                "(no X-Repo-Commit header): check HF_ENDPOINT")
+    return (f"the Hugging Face Hub at {_endpoint()} answered without an ETag (a file that "
+            "cannot be cached reliably; a proxy in the way?)")
 
 
 def _download_config(ref: HubRef) -> dict[str, Any]:
@@ -197,21 +324,33 @@ def _download_config(ref: HubRef) -> dict[str, Any]:
                        "give the path of a config.json") from None
 
 
+def _model_info(ref: HubRef) -> object:
+    """The repo's model info with its safetensors counts, as parsed JSON (the library's own
+    session, token and error mapping; the body parsed by rigready's strict JSON reader so that
+    a malformed answer is named field by field rather than failing inside the library)."""
+    from huggingface_hub.utils._headers import build_hf_headers
+    from huggingface_hub.utils._http import get_session, hf_raise_for_status
+
+    path = f"{_endpoint()}/api/models/{ref.repo_id}"
+    if ref.revision:
+        path += f"/revision/{quote(ref.revision, safe='')}"
+    response = get_session().get(path, headers=build_hf_headers(), timeout=HUB_TIMEOUT_S,
+                                 params={"expand": "safetensors"})
+    hf_raise_for_status(response)
+    return parse_json_bytes(response.content, "the model info")
+
+
 def _safetensors_counts(ref: HubRef) -> tuple[dict[str, int] | None, str]:
     """Parameters per storage dtype as the Hub counted them, or None and why not."""
     if _offline():
         return None, "HF_HUB_OFFLINE is set"
-    from huggingface_hub.hf_api import HfApi
-
     try:
-        info = HfApi(endpoint=_endpoint()).model_info(
-            ref.repo_id, revision=ref.revision, expand=["safetensors"], timeout=HUB_TIMEOUT_S)
+        info = _hub_call(lambda: _model_info(ref))
+    except UserFileError as exc:
+        return None, f"the Hub's answer is unusable: {exc}"
     except _request_errors() as exc:
         return None, _error_line(ref, exc)
-    counts = getattr(info.safetensors, "parameters", None) if info.safetensors else None
-    if not counts:
-        return None, "the repo has no safetensors weights"
-    return {str(k): int(v) for k, v in counts.items()}, ""
+    return safetensors_counts(info, MAX_PARAM_COUNT)
 
 
 def _with_counts(shape: ModelShape, config: dict[str, Any],
@@ -244,6 +383,7 @@ def hub_model_job(ref: HubRef) -> Generator[str, None, ModelShape]:
         HubError: the Hub or the cache could not give a usable config.json.
         EstimateError: the config describes a model type the estimator does not support.
     """
+    _endpoint()  # a broken HF_ENDPOINT is one line, before the library reads it on import
     yield f"fetching config.json of {ref.repo_id}"
     config = _download_config(ref)
     shape = shape_from_config(config, name=ref.repo_id)

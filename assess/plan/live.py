@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,8 +28,10 @@ from typing import Any
 from rigready.assess.hardware import GpuInfo, GpuVendor
 from rigready.assess.match import match_gpu
 from rigready.catalog import Catalog, CloudOfferEntry, GpuEntry
+from rigready.catalog.netfetch import NetError, fetch_bytes
 from rigready.catalog.paths import cache_dir, config_dir
 from rigready.catalog.userfiles import UserFileError, write_user_file
+from rigready.catalog.userjson import parse_json_bytes, read_user_json
 
 DEFAULT_URL = "https://console.vast.ai/api/v0/bundles/"
 URL_ENV = "RIGREADY_VAST_URL"
@@ -62,42 +61,21 @@ def cache_path() -> Path:
 
 def _request(url: str, key: str, timeout_s: float) -> Any:
     """The marketplace's answer within ``timeout_s`` in all (name lookup, connect and the whole
-    body): ``urlopen``'s timeout bounds each socket read only, so a server sending a byte every
-    few seconds held ``plan --online`` for two minutes. The request runs on a daemon thread
-    that is abandoned when time is up.
+    body) and at most :data:`_MAX_BYTES`, through the deadline every network client of rigready
+    shares (:mod:`rigready.catalog.netfetch`): ``urlopen``'s timeout bounds each socket read
+    only, so a server sending a byte every few seconds held ``plan --online`` for two minutes.
 
     Raises:
-        TimeoutError: no complete answer in time; what the request raised otherwise.
+        NetError: no complete answer in time (the message names the server), too large, an
+            HTTP error or no connection.
+        UserFileError: the answer is not JSON (or nested absurdly deep).
     """
-    outcome: dict[str, Any] = {}
-
-    def fetch() -> None:
-        try:
-            outcome["answer"] = _request_once(url, key, timeout_s)
-        except Exception as exc:  # noqa: BLE001 - re-raised on the caller's thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=fetch, name="rigready-live-offers", daemon=True)
-    worker.start()
-    worker.join(timeout_s)
-    if worker.is_alive():
-        raise TimeoutError(f"no complete answer within {timeout_s:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["answer"]
-
-
-def _request_once(url: str, key: str, timeout_s: float) -> Any:
     body = json.dumps(_QUERY, separators=(",", ":")).encode()
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {key}",
-                                              "Content-Type": "application/json",
-                                              "Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        answer = response.read(_MAX_BYTES + 1)
-    if len(answer) > _MAX_BYTES:
-        raise ValueError("answer too large")
-    return json.loads(answer.decode("utf-8"))
+    answer = fetch_bytes(url, seconds=timeout_s, max_bytes=_MAX_BYTES, method="POST", data=body,
+                         headers={"Authorization": f"Bearer {key}",
+                                  "Content-Type": "application/json",
+                                  "Accept": "application/json"})
+    return parse_json_bytes(answer, "the answer")
 
 
 def _rows(payload: object) -> list[Mapping[str, Any]]:
@@ -168,8 +146,10 @@ def parse_offers(payload: object, catalog: Catalog, fetched_at: datetime,
 
 
 def _read_cache(path: Path) -> tuple[datetime, object] | None:
+    """The cached answer and its time; None when missing or unusable (a FIFO or a folder in its
+    place, absurd nesting, not JSON: the safe reader refuses them at once)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = read_user_json(path, limit=_MAX_BYTES + 4096)
         fetched = datetime.fromisoformat(data["fetched_at"])
         if fetched.tzinfo is None:
             return None
@@ -209,9 +189,8 @@ def fetch_live_offers(catalog: Catalog, *, now: datetime | None = None,
         try:
             answer = _request(url, key, timeout_s)
             _rows(answer)
-        except (urllib.error.URLError, OSError, ValueError, TimeoutError) as exc:
-            reason = getattr(exc, "reason", None) or exc
-            why = f"could not fetch {url} ({reason})"
+        except (NetError, ValueError) as exc:
+            why = f"could not fetch {url} ({exc})"
         else:
             _write_cache(path, moment, answer)
             return _from_answer(catalog, moment, answer, "fetched")
@@ -256,9 +235,9 @@ def settings_path() -> Path:
 
 def online_enabled() -> bool:
     """Whether the user turned live cloud offers on (off by default, and when unreadable)."""
-    try:
-        data = json.loads(settings_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # a FIFO, a folder or absurd nesting in its place reads as "off", never hangs
+        data = read_user_json(settings_path(), limit=64 * 1024)
+    except UserFileError:
         return False
     return isinstance(data, dict) and data.get(_SETTING) is True
 

@@ -47,7 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mode.add_argument("--sustained", action="store_true",
                       help="GPU: a 60 s bf16 loop that shows throttling")
     gemm.add_argument("--n", type=int_between(1, MAX_GEMM_N), metavar="N",
-                      help=f"matrix size, at most {MAX_GEMM_N} (default: chosen per device)")
+                      help=f"matrix size, at most {MAX_GEMM_N} (default: chosen per device); "
+                      "refused when it does not fit in memory, its time is said first")
+    gemm.add_argument("--allow-long", action="store_true",
+                      help="with --n: run even when the estimate is over 2 minutes")
     _common(gemm)
     gemm.set_defaults(func=_run_gemm)
 
@@ -213,6 +216,16 @@ def _gemm_outcomes(args: argparse.Namespace, profile: RigProfile, device: str | 
     from rigready.assess.bench.gpu_gemm import run_gpu_gemm
 
     outcomes: list[Outcome] = []
+    if getattr(args, "n", None):  # a size the user chose: memory and time checked first
+        from rigready.assess.bench.gemm_budget import gemm_budgets
+
+        try:
+            budgets = gemm_budgets(args.n, profile, device, sustained=sustained,
+                                   allow_long=args.allow_long)
+        except BenchError as exc:
+            raise UsageError(str(exc)) from None
+        for budget in budgets:
+            print(f"rigready bench: {budget.sentence()}", file=sys.stderr)
     if device in (None, "cpu"):
         sizes = {"fp32": args.n, "fp64": args.n} if getattr(args, "n", None) else None
         cpu = drive(run_cpu_gemm(profile.cpu, sizes=sizes), _bar(args))

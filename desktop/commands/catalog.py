@@ -20,6 +20,7 @@ from rigready.catalog import (
     parse_file,
 )
 from rigready.catalog.paths import user_catalog_dir
+from rigready.catalog.userfiles import path_exists
 from rigready.desktop.commands.catalog_prices import register_actions
 from rigready.desktop.commands.common import print_json
 from rigready.desktop.commands.tables import num, render_table
@@ -70,14 +71,20 @@ def _run_check(args: argparse.Namespace) -> int:
         if cat.price_overrides:
             print(f"Your prices: {len(cat.price_overrides)} (rigready catalog price list)")
         return 0
-    if path.exists() and _same(path, BUILTIN_DATA_DIR):
+    if path_exists(path, folder=True) and _same(path, BUILTIN_DATA_DIR):
         cat = load_catalog(None)
         print(f"{path}: OK (updated {cat.updated})")
         print(_counts_table(entry_counts(cat)))
         return 0
-    if not path.exists():
-        raise CatalogError(str(path), "", "", "no such file or folder")
-    files = [path] if path.is_file() else sorted(path.glob("*.toml"))
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise CatalogError(str(path), "", "", "no such file or folder") from None
+    except OSError as exc:  # a name too long, a file used as a folder, a loop
+        raise CatalogError(str(path), "", "", exc.strerror or str(exc)) from None
+    files = sorted(path.glob("*.toml")) if path_exists(path, folder=True) else [path]
+    if not files:  # /etc is a folder but no catalog: "OK (0 files)" checked nothing
+        raise CatalogError(str(path), "", "", "no *.toml catalog files in this folder")
     parsed = [parse_file(f) for f in files]
     own = {k.plural: sum(len(p.entries.get(k.table, ())) for p in parsed) for k in KINDS}
     cat = merge([parse_file(f) for f in sorted(BUILTIN_DATA_DIR.glob("*.toml"))], parsed)

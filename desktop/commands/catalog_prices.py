@@ -16,7 +16,7 @@ from rigready.catalog.overrides import (
     set_price,
     unset_price,
 )
-from rigready.catalog.pack import PackError, install_pack, installed_pack, read_source, remove_pack
+from rigready.catalog.pack import PackError, install_pack, installed_pack, opened_pack, remove_pack
 from rigready.catalog.prices import TABLE_WORDS, entries_of, price_of
 from rigready.desktop.commands.common import print_json
 from rigready.desktop.commands.tables import render_table
@@ -55,6 +55,8 @@ def register_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     update.add_argument("--remove", action="store_true", help="remove the installed pack")
     update.add_argument("--allow-older", action="store_true",
                         help="install a pack dated before the installed one")
+    update.add_argument("--sha256", metavar="HEX",
+                        help="the pack's published SHA-256: checked before anything is unpacked")
     update.set_defaults(func=_run_update)
     online = sub.add_parser("online", help="turn live cloud offers on or off (or show)",
                             description="Live cloud offers (Vast.ai, needs VAST_API_KEY) for "
@@ -138,8 +140,8 @@ def _run_update(args: argparse.Namespace) -> int:
               else "No data pack installed (give FILE-OR-URL to install one).")
         return 0
     try:
-        info = install_pack(read_source(args.source), args.source,
-                            allow_older=args.allow_older)
+        with opened_pack(args.source, sha256=args.sha256) as (archive, digest):
+            info = install_pack(archive, args.source, allow_older=args.allow_older, digest=digest)
     except PackError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:

@@ -91,6 +91,7 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
     f = _size(cfg, name, "intermediate_size", "n_inner", "ffn_dim", default=4 * h)
     kv = _size(cfg, name, "num_key_value_heads", default=heads)
     head_dim = _size(cfg, name, "head_dim", default=max(1, h // heads))
+    _check_heads(cfg, name, h, heads, kv, head_dim)
     act = str(_get(cfg, "hidden_activation", "hidden_act", "activation_function",
                    default="gelu_new" if family == "gpt2" else "silu"))
     tied_default = family in ("gpt2", "bert", "gemma", "gemma2", "gemma3")
@@ -103,8 +104,11 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
                             "model (e.g. Llama 4 Maverick); that layout is not modelled yet")
     moe_f = _size(cfg, name, "moe_intermediate_size", default=f)
     per_token = _size(cfg, name, "num_experts_per_tok", "experts_per_token", default=1)
+    if experts > 1 and not 1 <= per_token <= experts:
+        raise EstimateError(f"{name}: num_experts_per_tok ({per_token}) must be from 1 to the "
+                            f"number of experts ({experts})")
     max_positions = _size(cfg, name, "max_position_embeddings", "n_positions", default=0)
-    return ModelShape(
+    return _plausible(ModelShape(
         name=name, family=family, kind="encoder" if family == "bert" else "decoder",
         num_layers=layers, hidden_size=h, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
         intermediate_size=moe_f if experts > 1 else f,
@@ -116,7 +120,35 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         source=f"config.json ({model_type})", notes=family_notes(family),
         final_logit_softcap=bool(cfg.get("final_logit_softcapping")),
         head=config_head(cfg) if family == "bert" else "",
-    )
+    ))
+
+
+def _check_heads(cfg: dict[str, Any], name: str, hidden: int, heads: int, kv: int,
+                 head_dim: int) -> None:
+    """Attention sizes that no model has are refused with the fields named: more KV heads than
+    heads, heads not a multiple of the KV heads (grouped-query attention shares each KV head by
+    a whole group), or a hidden size the heads do not divide when no head_dim is given."""
+    if kv <= 0 or head_dim <= 0:
+        raise EstimateError(f"{name}: num_key_value_heads and head_dim must be above zero")
+    if kv > heads:
+        raise EstimateError(f"{name}: num_key_value_heads ({kv}) is more than "
+                            f"num_attention_heads ({heads})")
+    if heads % kv:
+        raise EstimateError(f"{name}: num_attention_heads ({heads}) is not a multiple of "
+                            f"num_key_value_heads ({kv})")
+    if _get(cfg, "head_dim") is None and hidden % heads:
+        raise EstimateError(f"{name}: hidden_size ({hidden}) is not divisible by "
+                            f"num_attention_heads ({heads}) and no head_dim is given")
+
+
+def _plausible(shape: ModelShape) -> ModelShape:
+    """The shape, unless its sizes add up to more parameters than any model has (absurd but
+    individually valid fields, such as a hidden size of 10^9)."""
+    if shape.computed_params > MAX_PARAM_COUNT:
+        raise EstimateError(f"{shape.name}: these sizes make {shape.computed_params:.3g} "
+                            f"parameters, more than any model ({MAX_PARAM_COUNT:.0e}); check "
+                            "hidden_size, num_hidden_layers, intermediate_size and vocab_size")
+    return shape
 
 
 def config_head(cfg: dict[str, Any]) -> str:
