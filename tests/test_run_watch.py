@@ -96,7 +96,7 @@ def test_metrics_csv_appends_partial_lines_and_rewrites(tmp_path: Path) -> None:
     path.write_bytes(wider + b"".join(r.rstrip(b"\r\n") + b",1\r\n" for r in rows[1:])
                      + b"0,99,1.5,,1\r\n")
     third = _metrics(source.poll())
-    assert [(m.step, m.loss) for m in third] == [(99, 1.5)]
+    assert [(m.step, m.loss) for m in third] == [(100, 1.5)]  # Lightning counts from 0
 
 
 def test_missing_empty_and_unreadable_folders(tmp_path: Path,

@@ -11,7 +11,9 @@
 - :class:`CsvSource`: Lightning's ``metrics.csv`` (rows appended, ``\r\n`` line ends; the file
   is rewritten with a wider header when a new metric appears); read from the last offset, a
   partial last line is waited for, a rewrite is detected by the header and re-read past the rows
-  already taken.
+  already taken. Its ``step`` column counts from 0 (the row written after a run's 400th and last
+  step says 399: Lightning logs ``global_step - 1``), so a row's step is taken as ``step + 1``,
+  the steps done, as the bar and the Trainer count them.
 
 Each ``poll()`` returns new events and never raises for what a file contains: a problem is one
 line in :attr:`problem` (the watcher prints it once).
@@ -359,7 +361,10 @@ class CsvSource:
                 continue
             values[name] = value
         step_value = values.pop("step", None)
-        step = None if step_value is None or not math.isfinite(step_value) else int(step_value)
+        # the zero-based index of the last optimizer step: the steps done are one more (the
+        # H100 capture's 4 x 100-step run ends with "3,399,..." while its bar says 400/400)
+        step = None if step_value is None or not math.isfinite(step_value) else \
+            int(step_value) + 1
         now = _mtime(self.path)
         if step is not None:
             yield RunProgress(time=now, step=step, total=None, source="csv")
