@@ -18,20 +18,13 @@ from typing import Any
 
 from rigready.monitor.store import Store
 from rigready.monitor.training.capture import read_capture
-from rigready.monitor.training.eta import EtaEstimator
 from rigready.monitor.training.events import RunEvent, RunMetrics, RunProgress
-from rigready.monitor.training.stream import StreamParser
+from rigready.monitor.training.replay import replay_capture, shown_eta_errors
 
 
 def replay(capture: Path) -> list[RunEvent]:
     """The capture's events, each at its chunk's time."""
-    clock = [0.0]
-    parser = StreamParser(clock=lambda: clock[0])
-    events: list[RunEvent] = []
-    for t, data in read_capture(capture):
-        clock[0] = t
-        events.extend(parser.feed(data))
-    return events + parser.close()
+    return replay_capture(capture)[0]
 
 
 def _kind(entry: dict[str, Any]) -> str:
@@ -49,23 +42,20 @@ def steps_vs_history(job: Path) -> dict[str, Any]:
 
 
 def eta_errors(job: Path) -> dict[str, Any]:
-    """ETA error (share of the run) at 25 % and 50 % of the steps."""
-    bars = [e for e in replay(job / "capture.jsonl") if isinstance(e, RunProgress)]
+    """ETA error (share of the run) at 25 % and 50 % of the steps, as a screen showed it: the
+    events through a RunTracker, its snapshot read once a second (``shown_eta_errors``)."""
+    events = replay(job / "capture.jsonl")
+    bars = [e for e in events if isinstance(e, RunProgress)]
     if not bars or not bars[-1].total:
         return {"error": "no progress bar with a total"}
     total = bars[-1].total
     end = next(b.time for b in bars if b.step >= total)
     start = next(b.time for b in bars if b.step >= 1)
-    eta = EtaEstimator()
+    errors = shown_eta_errors(events, (0.25, 0.5))
     out: dict[str, Any] = {"run_s": round(end - start, 2), "steps": total}
-    for b in bars:
-        eta.observe(b.time, b.step, b.total)
-        for mark in (0.25, 0.5):
-            key = f"at_{int(mark * 100)}pct"
-            if key not in out and b.step >= mark * total:
-                est = eta.estimate(b.time)
-                out[key] = None if est is None else round(
-                    (est.end_time - end) / (end - start), 4)
+    for mark in (0.25, 0.5):
+        error = errors.get(mark)
+        out[f"at_{int(mark * 100)}pct"] = None if error is None else round(error, 4)
     return out
 
 
