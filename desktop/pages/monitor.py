@@ -1,12 +1,15 @@
 """The "Monitor" page: live GPU and host charts, session logging, alerts, replay of saved
-sessions and the second-screen training monitor.
+sessions, the training run followed or replayed, per-process GPU memory and the second-screen
+training monitor.
 
 Live: :class:`~desktop.monitoring.controller.MonitorController` runs the sampler on its own
 thread and hands over samples once a second; the page keeps them in one ring buffer per GPU
 (24 h at 1 Hz) and redraws only while it (or the training monitor) is on screen. Replay: a saved
 session is read on the thread pool and charted from arrays; the tiles then show its peaks, the
 crosshair reads any moment of it and starts at the moment of highest power draw. The 7-day and
-30-day views read the store's 1-minute aggregates, also on the thread pool.
+30-day views read the store's 1-minute aggregates, also on the thread pool. A run started with
+``rigready run`` or followed with ``rigready monitor --watch`` is found in the database and
+followed off the GUI thread (:mod:`rigready.desktop.monitoring.page_run`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -32,6 +35,7 @@ from rigready.desktop.monitoring.charts import MonitorCharts
 from rigready.desktop.monitoring.controller import MonitorController
 from rigready.desktop.monitoring.live_alerts import LiveAlerts
 from rigready.desktop.monitoring.notify import AlertNotifier
+from rigready.desktop.monitoring.page_run import RunSection
 from rigready.desktop.monitoring.panels import (
     AlertBanner,
     EventsPanel,
@@ -44,8 +48,10 @@ from rigready.desktop.monitoring.replay import (
     ReplayData,
     load_history,
     load_replay,
+    session_entry,
     session_title,
 )
+from rigready.desktop.monitoring.run_follower import RunFollower
 from rigready.desktop.monitoring.snapshots import busiest_time, live_snapshot, replay_snapshot
 from rigready.desktop.monitoring.text import (
     WINDOW_BY_KEY,
@@ -56,7 +62,7 @@ from rigready.desktop.monitoring.text import (
     tile_texts,
 )
 from rigready.desktop.monitoring.tiles import ValueTile
-from rigready.desktop.monitoring.training_window import TrainingMonitorLink
+from rigready.desktop.monitoring.training_link import TrainingMonitorLink
 from rigready.desktop.theme import MUTED, current_theme
 from rigready.desktop.worker import GeneratorWorker
 from rigready.monitor.ring import (
@@ -81,7 +87,8 @@ class MonitorPage(QWidget):
     replay_loaded = Signal()
 
     def __init__(self, context: AppContext, *, controller: MonitorController | None = None,
-                 notifier: AlertNotifier | None = None, autostart: bool = True) -> None:
+                 notifier: AlertNotifier | None = None, autostart: bool = True,
+                 follower: RunFollower | None = None) -> None:
         super().__init__()
         self.context = context
         self.settings = context.settings
@@ -99,11 +106,16 @@ class MonitorPage(QWidget):
         self.window_key = LIVE_WINDOW
         self.gpu = 0
         self._worker: GeneratorWorker | None = None
-        self.training = TrainingMonitorLink(self.settings, self.snapshot, self)
+        self.latest: Sample | None = None
+        self.runs = RunSection(context.database_path, self.alerts, self.theme,
+                               follower=follower, clock=self.controller.now, parent=self)
+        self.training = TrainingMonitorLink(self.settings, self.snapshot, self,
+                                            on_open=self._ensure_live)
         self._build()
         c = self.controller
         c.samples_ready.connect(self._on_samples)
         self.alerts.changed.connect(self._on_alert)
+        self.runs.changed.connect(self._on_alert)
         c.state_changed.connect(self._on_state)
         c.failed.connect(self._on_failed)
         self._on_state(c.state)
@@ -146,13 +158,25 @@ class MonitorPage(QWidget):
         self.charts = MonitorCharts(self.theme)
         self.charts.cursor_moved.connect(self._on_cursor)
         self.events_panel = EventsPanel(self.theme)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.runs.processes)
+        column.addWidget(self.events_panel, 1)
         split.addWidget(self.charts)
-        split.addWidget(self.events_panel)
+        split.addWidget(right)
         split.setStretchFactor(0, 4)
         split.setChildrenCollapsible(False)
-        self.events_panel.setMinimumWidth(170)
+        right.setMinimumWidth(170)
         split.setSizes([1000, 220])
-        layout.addWidget(split, 1)
+        # the run above the GPU charts; a hidden panel (no run) takes no room
+        self.run_split = QSplitter(Qt.Orientation.Vertical)
+        self.run_split.addWidget(self.runs.panel)
+        self.run_split.addWidget(split)
+        self.run_split.setChildrenCollapsible(False)
+        self.run_split.setStretchFactor(0, 2)
+        self.run_split.setStretchFactor(1, 3)
+        layout.addWidget(self.run_split, 1)
 
     # -- live ----------------------------------------------------------------------------
 
@@ -165,6 +189,8 @@ class MonitorPage(QWidget):
 
     @Slot(list)
     def _on_samples(self, samples: list[Sample]) -> None:
+        if samples:
+            self.latest = samples[-1]
         for sample in samples:
             for g in sample.gpus:
                 self.gpu_names[g.index] = g.name
@@ -217,10 +243,17 @@ class MonitorPage(QWidget):
         """Start watching the first time the page is shown; redraw after being hidden."""
         super().showEvent(event)
         loading = self._worker is not None and self._worker.running  # a replay, say
-        if self.autostart and self.mode == "live" and self.controller.state == "stopped" \
-                and not self.controller.busy and not loading:
-            self.controller.watch()
+        if self.autostart and not loading:
+            self._ensure_live()
         self.refresh()
+
+    def _ensure_live(self) -> None:
+        """Sample (live values) and look for a run, unless already (the page or the training
+        monitor is on screen)."""
+        if self.mode == "live" and self.controller.state == "stopped" \
+                and not self.controller.busy:
+            self.controller.watch()
+        self.runs.start()
 
     def shutdown(self) -> None:
         """The window is closing: remember its screen, close the monitor, stop the sampler."""
@@ -229,6 +262,7 @@ class MonitorPage(QWidget):
         self.training.close()
         if self._worker is not None:
             self._worker.cancel()
+        self.runs.stop()
         self.controller.shutdown()
 
     # -- replay and history --------------------------------------------------------------
@@ -256,7 +290,7 @@ class MonitorPage(QWidget):
         self.gpu = self.controls.fill_gpus(data.gpus, min(data.rows))
         self._show_gpu_parts(bool(data.gpus))
         self.controls.fill_sessions(
-            [(s.id, f"{session_title(s)} · {s.ticks} samples") for s in data.sessions],
+            [(s.id, session_entry(s, data.runs.get(s.id))) for s in data.sessions],
             data.session.id)
         self.controls.set_replaying(True)
         self.charts.set_following(False)
@@ -364,15 +398,20 @@ class MonitorPage(QWidget):
             self.charts.set_data(t, v)
         self.events_panel.set_events(events)
         self._show_tiles(self._rows()[1])
+        run = self.runs.display(self.replay, self.replay_cursor)
+        self.runs.show(run)
         if self.mode == "replay":
             raised = [(e.name, e.message) for e in events
                       if e.kind == "alert" and e.state == "raised"]
             self.banner.show_alerts(raised, "During this session — ")
             if self.replay_cursor is not None:
                 self.charts.point_at(self.replay_cursor)
+            self.runs.processes.setVisible(False)  # per-process memory is a live reading
         else:
             self.banner.show_alerts([*self.controller.storage_problems(),
+                                     *(run.alerts if run is not None else ()),
                                      *self.alerts.active_for()])
+            self.runs.show_processes(self.latest, self.gpu, run)
         self.training.refresh()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -414,12 +453,14 @@ class MonitorPage(QWidget):
     def _on_cursor(self, t: float) -> None:
         if self.mode == "replay" and self.replay_cursor != t:
             self.replay_cursor = t
+            self.runs.show(self.runs.display(self.replay, t))
             self.training.refresh()
 
     def seek(self, t: float) -> None:
-        """Replay: put the crosshair (and the training monitor) at time ``t``."""
+        """Replay: put the crosshair (and the run and the training monitor) at time ``t``."""
         self.replay_cursor = t
         self.charts.point_at(t)
+        self.runs.show(self.runs.display(self.replay, t))
         self.training.refresh()
 
     # -- training monitor and alert settings ---------------------------------------------
@@ -431,7 +472,8 @@ class MonitorPage(QWidget):
         t, v = self._rows()
         c = self.controller
         return live_snapshot(t, v, self.gpu, self.gpu_names, session_id=c.session_id,
-                             started=c.session_started, alerts=self.alerts.active.values())
+                             started=c.session_started, alerts=self.alerts.active.values(),
+                             run=self.runs.display(None, None))
 
     @Slot()
     def open_training_monitor_dialog(self) -> None:

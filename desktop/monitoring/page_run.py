@@ -1,0 +1,116 @@
+"""The Monitor page's training-run parts: the run followed live (through
+:class:`~rigready.desktop.monitoring.run_follower.RunFollower`) or replayed, its panel, its
+alerts (banner, recent events, notifications) and the per-process GPU memory list.
+
+Notifications: a run's alerts are notified here only when the run's own rigready does not
+notify them itself (started with ``--no-desktop-notify``, or without a desktop session: over
+SSH, in tmux, in a container), and only those raised after the window began following it (a
+run found half-way shows its earlier alerts in the banner and the events, without popping
+them up). While such a rigready notifies, the window's own GPU alerts that it also raises
+(VRAM, throttling, temperature) are not notified twice either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from rigready.desktop.monitoring.live_alerts import LiveAlerts
+from rigready.desktop.monitoring.replay import ReplayData
+from rigready.desktop.monitoring.run_follower import RunFollower, RunPoll
+from rigready.desktop.monitoring.run_text import process_lines, unlisted_bytes
+from rigready.desktop.monitoring.run_view import LiveRun, RunDisplay
+from rigready.desktop.monitoring.run_widgets import ProcessPanel, RunPanel
+from rigready.monitor.sample import Sample
+
+#: GPU alert kinds that ``rigready run`` / ``monitor --watch`` raise and notify themselves.
+RUN_NOTIFIES_GPU_KINDS = frozenset({"temperature", "thermal_throttle", "power_throttle", "vram"})
+#: A run alert raised this long before following began still pops up (the first poll's).
+FRESH_S = 10.0
+
+
+class RunSection(QObject):
+    """See the module docstring. Signal ``changed``: the followed run has news."""
+
+    changed = Signal()
+
+    def __init__(self, db_path: Path, alerts: LiveAlerts, theme: str, *,
+                 follower: RunFollower | None = None,
+                 clock: Callable[[], float] = time.time, parent: QObject | None = None) -> None:
+        """Create the widgets (the page places them) and the follower (started by
+        :meth:`start`)."""
+        super().__init__(parent)
+        self.alerts = alerts
+        self._clock = clock
+        self.follower = follower or RunFollower(db_path, parent=self)
+        self.follower.polled.connect(self._on_poll)
+        self.panel = RunPanel(theme, compact=True)
+        self.panel.setVisible(False)
+        self.processes = ProcessPanel(theme)
+        self.processes.setVisible(False)
+        self.live: LiveRun | None = None
+        self._since = 0.0
+        self._run_notifies = False
+
+    def start(self) -> None:
+        """Begin looking for a live run in the database (no-op when already)."""
+        if not self.follower.running:
+            self._since = self._clock()
+            self.follower.start()
+
+    def stop(self) -> None:
+        """Stop following (the window is closing)."""
+        self.follower.stop()
+
+    @Slot(object)
+    def _on_poll(self, poll: RunPoll) -> None:
+        if poll.new or self.live is None or self.live.session_id != poll.record.session_id:
+            self.live = LiveRun(poll.record)
+            self._run_notifies = poll.notifies is True
+        live = self.live
+        fresh = live.apply(poll.record, poll.rows)
+        if poll.pids is not None:
+            live.pids = poll.pids
+        if not poll.recording:
+            live.stopped_recording(self._clock())
+        going = live.tracker.ended is None
+        self.alerts.quiet_kinds = RUN_NOTIFIES_GPU_KINDS if going and self._run_notifies \
+            else frozenset()
+        for event in fresh:
+            self.alerts.add_run_event(
+                event, label=live.record.label,
+                notify=not self._run_notifies and event.time >= self._since - FRESH_S)
+        self.changed.emit()
+
+    def display(self, replay: ReplayData | None, at: float | None) -> RunDisplay | None:
+        """The run to show: the replayed session's at ``at`` (its end when None), else the
+        live one now."""
+        if replay is not None:
+            if replay.run is None:
+                return None
+            return replay.run.at(replay.run.end if at is None else at)
+        return None if self.live is None else self.live.display(self._clock())
+
+    def show(self, run: RunDisplay | None) -> None:
+        """Show ``run`` in the panel, or hide it."""
+        self.panel.setVisible(run is not None)
+        if run is not None:
+            self.panel.show_run(run)
+
+    def show_processes(self, sample: Sample | None, gpu: int, run: RunDisplay | None,
+                       note: str = "") -> None:
+        """The processes holding memory on GPU ``gpu`` in ``sample`` (the sampler's own
+        reading: nothing is polled twice), the run's own marked."""
+        g = None if sample is None else next((x for x in sample.gpus if x.index == gpu), None)
+        if g is None:
+            self.processes.setVisible(False)
+            return
+        ours = run.pids if run is not None else frozenset()
+        lines = process_lines(g.processes, ours)
+        if not lines and not note:
+            note = "No process holds memory on this GPU (or the driver does not list them)."
+        self.processes.set_lines(lines, unlisted_bytes(g.processes, g.memory_used_bytes), note)
+        self.processes.setVisible(True)

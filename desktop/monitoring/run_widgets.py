@@ -1,0 +1,310 @@
+"""A training run's widgets, for the full-screen training monitor and the Monitor page: the
+progress bar, the loss chart and the run's tiles (:class:`RunPanel`), and the per-process GPU
+memory list (:class:`ProcessPanel`).
+
+The loss chart's curves are made once and handed numpy arrays with ``setData``, only when the
+run logged something new (:attr:`~rigready.desktop.monitoring.run_view.RunCharts.version`): the
+raw loss faint, its smoothed curve (TensorBoard's debiased moving average) bold, the eval loss
+as points on a line of the second colour, and in a replay a marker at the step shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rigready.desktop.monitoring.run_text import (
+    OUTCOME_WORDS,
+    ProcessLine,
+    gib,
+    outcome_level,
+    percent_text,
+    run_tiles,
+    step_text,
+)
+from rigready.desktop.monitoring.run_view import RunCharts, RunDisplay
+from rigready.desktop.monitoring.tiles import ValueTile
+from rigready.desktop.theme import ACCENT, GOOD, MUTED, SECOND, TEXT
+
+#: (key, caption) of the run's tiles, in reading order (two columns).
+RUN_TILES = (("eta", "ETA"), ("elapsed", "ELAPSED"), ("loss", "LOSS"), ("lr", "LEARNING RATE"),
+             ("throughput", "THROUGHPUT"), ("vram", "RUN VRAM"))
+LAST_LINES = 4
+
+
+class LossChart(pg.PlotWidget):  # type: ignore[misc]
+    """Loss over steps: raw faint, smoothed bold, eval loss as points, a step marker."""
+
+    def __init__(self, theme: str, background: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent, background=background)
+        self.theme = theme
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.showGrid(x=False, y=True, alpha=0.15)
+        item = self.getPlotItem()
+        item.layout.setContentsMargins(0, 0, 4, 0)
+        self.raw = self.plot(connect="finite")
+        self.raw.setDownsampling(auto=True, method="peak")
+        self.raw.setClipToView(True)
+        self.smoothed = self.plot(connect="finite")
+        self.eval = self.plot(connect="finite", symbol="o", symbolSize=7)
+        self.marker = pg.InfiniteLine(angle=90, movable=False)
+        self.marker.setVisible(False)
+        self.addItem(self.marker, ignoreBounds=True)
+        self._shown: tuple[int, int, float | None] = (-1, -1, None)
+        self.retheme(theme)
+
+    def retheme(self, theme: str) -> None:
+        """Colours of ``theme`` (the page's live theme switch)."""
+        self.theme = theme
+        faint = QColor(ACCENT[theme])
+        faint.setAlpha(90)
+        self.raw.setPen(pg.mkPen(faint, width=1))
+        self.smoothed.setPen(pg.mkPen(ACCENT[theme], width=3))
+        self.eval.setPen(pg.mkPen(SECOND[theme], width=2))
+        self.eval.setSymbolBrush(SECOND[theme])
+        self.eval.setSymbolPen(pg.mkPen(SECOND[theme]))
+        self.marker.setPen(pg.mkPen(MUTED[theme], width=1, style=Qt.PenStyle.DashLine))
+        for name in ("left", "bottom"):
+            axis = self.getAxis(name)
+            axis.setPen(pg.mkPen(MUTED[theme]))
+            axis.setTextPen(pg.mkPen(TEXT[theme]))
+
+    def set_font_px(self, px: int) -> None:
+        """Axis numbers at ``px`` pixels (the training monitor scales them with the window)."""
+        font = QFont()
+        font.setPixelSize(max(9, px))
+        for name in ("left", "bottom"):
+            self.getAxis(name).setStyle(tickFont=font)
+        self.getAxis("left").setWidth(max(40, px * 4))
+
+    def set_charts(self, charts: RunCharts, total: int | None) -> None:
+        """Draw the series (only when they or the marker changed)."""
+        key = (charts.version, total or 0, charts.marker_step)
+        if key == self._shown:
+            return
+        if key[:2] != self._shown[:2]:
+            self.raw.setData(charts.loss_x, charts.loss, connect="finite")
+            self.smoothed.setData(charts.loss_x, charts.loss_smoothed, connect="finite")
+            self.eval.setData(charts.eval_x, charts.eval_loss, connect="finite")
+            last = max([float(a[-1]) for a in (charts.loss_x, charts.eval_x) if a.size] or [0.0])
+            self.setXRange(0, max(float(total or 0), last, 1.0), padding=0.01)
+            finite = charts.loss[np.isfinite(charts.loss)]
+            if finite.size:
+                self.enableAutoRange(axis="y")
+        self.marker.setVisible(charts.marker_step is not None)
+        if charts.marker_step is not None:
+            self.marker.setPos(charts.marker_step)
+        self._shown = key
+
+    def points(self) -> int:
+        """How many raw loss points are set (tests)."""
+        x, _ = self.raw.getOriginalDataset()
+        return 0 if x is None else int(x.size)
+
+
+class RunPanel(QWidget):
+    """Step / total with a progress bar, the loss chart and six tiles (ETA, elapsed, loss,
+    learning rate, throughput, the run's VRAM), and a crashed run's last lines.
+
+    ``compact`` (the Monitor page) puts the tiles in one row under the chart; the training
+    monitor puts them in two columns beside it and scales every font with :meth:`set_scale`.
+    """
+
+    def __init__(self, theme: str, *, compact: bool,
+                 colours: tuple[str, str] = ("palette(window-text)", "palette(base)"),
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.compact = compact
+        self._colours = colours
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(6 if compact else 10)
+        head = QHBoxLayout()
+        self.heading = QLabel("")  # the page names the run here; the monitor in its title
+        self.heading.setVisible(compact)
+        self.step_caption = QLabel("STEP")
+        self.step = QLabel("–")
+        self.percent = QLabel("")
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        for widget in (self.heading, self.step_caption, self.step, self.percent):
+            head.addWidget(widget)
+        head.addWidget(self.bar, 1)
+        outer.addLayout(head)
+        self.last_lines = QLabel("")
+        self.last_lines.setVisible(False)
+        self.last_lines.setWordWrap(True)
+        self.last_lines.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.last_lines)
+        body = QHBoxLayout()
+        body.setSpacing(10 if compact else 16)
+        background = None if colours[1].startswith("palette(") else colours[1]
+        self.chart = LossChart(theme, background)
+        self.chart.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.chart_caption = QLabel("")
+        chart_box = QVBoxLayout()
+        chart_box.setSpacing(2)
+        chart_box.addWidget(self.chart_caption)
+        chart_box.addWidget(self.chart, 1)
+        body.addLayout(chart_box, 3 if compact else 5)
+        grid = QGridLayout()
+        grid.setSpacing(8 if compact else 14)
+        self.tiles: dict[str, ValueTile] = {}
+        for i, (key, caption) in enumerate(RUN_TILES):
+            tile = ValueTile(caption, theme, value_px=18 if compact else 40, colours=colours)
+            tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            self.tiles[key] = tile
+            grid.addWidget(tile, *((i // 3, i % 3) if compact else (i // 2, i % 2)))
+        body.addLayout(grid, 4)
+        outer.addLayout(body, 1)
+        self._px = 0
+        self.set_scale(18 if compact else 40)
+
+    def set_scale(self, px: int) -> None:
+        """The tiles' numbers at ``px`` pixels; the step line larger, the rest in proportion."""
+        if px == self._px:
+            return
+        self._px = px
+        for tile in self.tiles.values():
+            tile.set_value_px(px)
+        small = max(11, round(px * 0.32))
+        step_px = round(px * (1.0 if self.compact else 1.25))
+        text = self._colours[0]
+        self.heading.setStyleSheet(f"font-weight: 700; font-size: {max(13, small + 3)}px;")
+        self.step_caption.setStyleSheet(f"color: {MUTED[self.theme]}; font-weight: 600;"
+                                        f" font-size: {small}px;")
+        self.step.setStyleSheet(f"color: {text}; font-weight: 700; font-size: {step_px}px;")
+        self.percent.setStyleSheet(f"color: {MUTED[self.theme]}; font-weight: 600;"
+                                   f" font-size: {max(small, step_px // 2)}px;")
+        self.bar.setFixedHeight(max(8, step_px // 3))
+        trough = QColor(MUTED[self.theme])
+        trough.setAlpha(70)
+        self.bar.setStyleSheet(
+            f"QProgressBar {{ border: none; border-radius: {max(4, step_px // 6)}px;"
+            f" background: rgba({trough.red()}, {trough.green()}, {trough.blue()}, 70); }}"
+            f" QProgressBar::chunk {{ border-radius: {max(4, step_px // 6)}px;"
+            f" background: {ACCENT[self.theme]}; }}")
+        self.chart_caption.setStyleSheet(f"font-size: {small}px;")
+        self.last_lines.setStyleSheet(f"color: {MUTED[self.theme]}; font-family: monospace;"
+                                      f" font-size: {max(11, small)}px;")
+        self.chart.set_font_px(max(10, small - 1))
+        self._caption()
+
+    def _caption(self) -> None:
+        theme = self.theme
+        self.chart_caption.setText(
+            f"<span style='color:{MUTED[theme]};font-weight:600'>LOSS BY STEP</span>&nbsp;&nbsp;"
+            f"<span style='color:{ACCENT[theme]}'>━ smoothed</span>&nbsp;&nbsp;"
+            f"<span style='color:{MUTED[theme]}'>━ raw</span>&nbsp;&nbsp;"
+            f"<span style='color:{SECOND[theme]}'>● eval</span>")
+
+    def retheme(self, theme: str) -> None:
+        """Recolour for ``theme`` (page only: the monitor is always dark)."""
+        self.theme = theme
+        px, self._px = self._px, 0
+        self.set_scale(px)
+
+    def show_run(self, run: RunDisplay) -> None:
+        """Show ``run`` at its moment."""
+        snap = run.snapshot
+        outcome = OUTCOME_WORDS.get(snap.outcome, snap.outcome)
+        self.heading.setText(f"{run.title} · {outcome}")
+        self.heading.setToolTip(run.command)
+        self.step.setText(step_text(snap))
+        self.percent.setText(percent_text(snap))
+        fraction = snap.fraction
+        self.bar.setValue(0 if fraction is None else round(1000 * fraction))
+        self.bar.setToolTip("no total step count" if fraction is None else percent_text(snap))
+        levels = {"eta": outcome_level(snap) if snap.ended is not None else "ok"}
+        if snap.loss is not None and snap.loss != snap.loss:  # NaN
+            levels["loss"] = "bad"
+        for key, (value, detail) in run_tiles(snap).items():
+            self.tiles[key].set_text(value, detail, levels.get(key, "ok"))
+        lines = [line for line in (run.record.last_lines if run.record else ()) if line.strip()]
+        crashed = snap.outcome in ("crashed", "killed") and bool(lines)
+        self.last_lines.setVisible(crashed)
+        if crashed:
+            self.last_lines.setText("Last lines it printed:\n" + "\n".join(
+                line[:200] for line in lines[-LAST_LINES:]))
+        self.chart.set_charts(run.charts, snap.total)
+
+
+class ProcessPanel(QWidget):
+    """"GPU memory by process": who holds memory on the GPU shown, the run's own marked."""
+
+    def __init__(self, theme: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel("GPU memory by process")
+        self.title.setStyleSheet("font-weight: 600;")
+        layout.addWidget(self.title)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        layout.addWidget(self.list)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: {MUTED[theme]};")
+        layout.addWidget(self.note)
+        self._shown: tuple[object, ...] = ()
+
+    def set_lines(self, lines: Sequence[ProcessLine], unlisted: int | None, note: str) -> None:
+        """Show the processes (largest first), memory nobody listed accounts for, a note."""
+        key = (tuple(lines), unlisted, note)
+        if key == self._shown:
+            return
+        self._shown = key
+        self.list.clear()
+        for line in lines:
+            item = QListWidgetItem(line.text() + (" · this run" if line.ours else ""))
+            if line.ours:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+                item.setForeground(QColor(GOOD[self.theme]))
+            self.list.addItem(item)
+        if unlisted is not None:
+            item = QListWidgetItem(f"not listed by any process · {gib(unlisted, 2)}")
+            item.setForeground(QColor(MUTED[self.theme]))
+            item.setToolTip("the driver's own memory, or processes of another container or "
+                            "user that the driver does not list")
+            self.list.addItem(item)
+        rows = self.list.count()
+        self.list.setVisible(rows > 0)
+        height = self.list.sizeHintForRow(0) if rows else 0
+        self.list.setFixedHeight(min(6, rows) * max(height, 16) + 6 if rows else 0)
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
+
+    def texts(self) -> list[str]:
+        """The rows as shown (tests)."""
+        return [self.list.item(i).text() for i in range(self.list.count())]
+
+    def retheme(self, theme: str) -> None:
+        """Recolour for ``theme``."""
+        self.theme = theme
+        self._shown = ()
+
