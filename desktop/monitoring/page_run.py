@@ -65,6 +65,16 @@ class RunSection(QObject):
         """Stop following (the window is closing)."""
         self.follower.stop()
 
+    def use_follower(self, follower: RunFollower) -> None:
+        """Follow through ``follower`` from now on (tests and the smoke tour fake the lock)."""
+        running = self.follower.running
+        self.follower.stop()
+        self.follower.polled.disconnect(self._on_poll)
+        self.follower = follower
+        follower.polled.connect(self._on_poll)
+        if running:
+            self.start()
+
     @Slot(object)
     def _on_poll(self, poll: RunPoll) -> None:
         if poll.new or self.live is None or self.live.session_id != poll.record.session_id:
@@ -85,14 +95,19 @@ class RunSection(QObject):
                 notify=not self._run_notifies and event.time >= self._since - FRESH_S)
         self.changed.emit()
 
-    def display(self, replay: ReplayData | None, at: float | None) -> RunDisplay | None:
+    def display(self, replay: ReplayData | None, at: float | None,
+                sample: Sample | None = None) -> RunDisplay | None:
         """The run to show: the replayed session's at ``at`` (its end when None), else the
-        live one now."""
+        live one now (``sample``: the window's newest reading, for the card's memory)."""
         if replay is not None:
             if replay.run is None:
                 return None
             return replay.run.at(replay.run.end if at is None else at)
-        return None if self.live is None else self.live.display(self._clock())
+        if self.live is None:
+            return None
+        totals = [g.memory_total_bytes for g in (sample.gpus if sample else ())
+                  if g.memory_total_bytes]
+        return self.live.display(self._clock(), max(totals, default=None))
 
     def show(self, run: RunDisplay | None) -> None:
         """Show ``run`` in the panel, or hide it."""

@@ -17,6 +17,8 @@ throughput, by step), its record (command, outcome, last lines) and the run aler
 from __future__ import annotations
 
 import bisect
+import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -120,6 +122,21 @@ def progress_events(row: ProgressRow, card_total: int | None
     return progress, tick
 
 
+def feed(tracker: RunTracker, metrics: Sequence[RunMetrics], progress: Sequence[ProgressRow],
+         card_total: int | None) -> None:
+    """Apply stored rows in time order (a progress row written after a log has its step)."""
+    for item in heapq.merge(((m.time, 0, m) for m in metrics),
+                            ((r.time, 1, r) for r in progress), key=lambda x: (x[0], x[1])):
+        row = item[2]
+        if isinstance(row, RunMetrics):
+            tracker.apply(row)
+            continue
+        step, tick = progress_events(row, card_total)
+        if step is not None:
+            tracker.apply(step)
+        tracker.apply(tick)
+
+
 def run_alert_of(event: EventRecord) -> RunAlert | None:
     """A stored run-alert event as a :class:`RunAlert` (None for GPU alerts and the rest)."""
     if event.kind != "alert" or event.name not in RUN_KINDS or \
@@ -190,15 +207,9 @@ class LiveRun:
         self.record = record
         fresh: list[EventRecord] = []
         if rows is not None:
-            for metrics in rows.metrics:
-                self.tracker.apply(metrics)
-            card = record.card_vram_total_bytes
-            for row in rows.progress:
-                progress, tick = progress_events(row, card)
-                if progress is not None:
-                    self.tracker.apply(progress)
-                self.tracker.apply(tick)
-                self.last_progress = row
+            feed(self.tracker, rows.metrics, rows.progress, record.card_vram_total_bytes)
+            if rows.progress:
+                self.last_progress = rows.progress[-1]
             for event in rows.events:
                 alert = run_alert_of(event)
                 if alert is not None:
@@ -218,9 +229,12 @@ class LiveRun:
             self.recording = False
             self.tracker.apply(RunEnded(time=self.tracker.last_time or now, outcome="unknown"))
 
-    def display(self, now: float) -> RunDisplay:
-        """The run now."""
+    def display(self, now: float, card_total: int | None = None) -> RunDisplay:
+        """The run now; ``card_total`` is the card's memory as the window reads it, shown
+        until the run's record has its own (written every few seconds)."""
         snap = _recorded_eta(self.tracker.snapshot(now), self.last_progress, now)
+        if snap.card_vram_total_bytes is None and card_total:
+            snap = replace(snap, card_vram_total_bytes=card_total)
         if self._charts is None:
             self._charts = charts_of(self.tracker, self._version, self._smoothed)
         alerts = tuple((a.kind, a.message) for a in snap.alerts)
@@ -248,13 +262,7 @@ class RunReplay:
         self.events = events
         self.progress = progress
         tracker = RunTracker(run_info(record))
-        for m in metrics:
-            tracker.apply(m)
-        for row in progress:
-            step, tick = progress_events(row, record.card_vram_total_bytes)
-            if step is not None:
-                tracker.apply(step)
-            tracker.apply(tick)
+        feed(tracker, metrics, progress, record.card_vram_total_bytes)
         end = ended_of(record)
         if end is not None:
             tracker.apply(end)

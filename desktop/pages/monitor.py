@@ -398,7 +398,7 @@ class MonitorPage(QWidget):
             self.charts.set_data(t, v)
         self.events_panel.set_events(events)
         self._show_tiles(self._rows()[1])
-        run = self.runs.display(self.replay, self.replay_cursor)
+        run = self.runs.display(self.replay, self.replay_cursor, self.latest)
         self.runs.show(run)
         if self.mode == "replay":
             raised = [(e.name, e.message) for e in events
@@ -473,7 +473,7 @@ class MonitorPage(QWidget):
         c = self.controller
         return live_snapshot(t, v, self.gpu, self.gpu_names, session_id=c.session_id,
                              started=c.session_started, alerts=self.alerts.active.values(),
-                             run=self.runs.display(None, None))
+                             run=self.runs.display(None, None, self.latest))
 
     @Slot()
     def open_training_monitor_dialog(self) -> None:

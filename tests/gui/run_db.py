@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rigready.monitor.sample import GpuProcess, GpuSample, HostSample, Sample
 from rigready.monitor.store import Store
-from rigready.monitor.store_runs import ProgressRow, final_fields
+from rigready.monitor.store_runs import ProgressRow, final_fields, progress_fields
 from rigready.monitor.training.events import RunEnded, RunEvent, RunMetrics
 from rigready.monitor.training.run_alerts import RunAlertEngine
 from rigready.monitor.training.tracker import RunInfo, RunTracker
@@ -55,6 +55,7 @@ class RunWriter:
     started: float = 0.0
     _i: int = 0
     _next_tick: float = 0.0
+    _ticks: int = 0
 
     def __post_init__(self) -> None:
         events, parser = replay(self.name)
@@ -120,16 +121,19 @@ class RunWriter:
         snap = self.tracker.snapshot(t)
         store.add_run_progress(self.session_id, ProgressRow(
             t, snap.step, snap.total, snap.rate, snap.eta_s, vram, 180.0))
+        self._ticks += 1
+        if self._ticks % 10 == 0:  # as the recorder (RUN_ROW_EVERY)
+            store.update_run(self.session_id, **progress_fields(snap, self.alerts.final_loss))
 
     def finish(self, end: RunEnded | None = None) -> None:
         """Write the rest and the end (default: finished, exit 0, a second after the last
         event)."""
         self.write_until(self.last_time + 0.5)
         t = self.last_time + 1.0
-        end = end or RunEnded(t, "finished", exit_code=0, duration_s=t - self.started)
-        end = RunEnded(end.time, end.outcome, end.exit_code, end.signal,
-                       end.time - self.started, end.last_lines or tuple(self.last_lines),
-                       end.out_of_memory)
+        end = end or RunEnded(t, "finished", exit_code=0)
+        when = max(end.time, t)  # an end given without its time comes after the last event
+        end = RunEnded(when, end.outcome, end.exit_code, end.signal, when - self.started,
+                       end.last_lines or tuple(self.last_lines), end.out_of_memory)
         with Store(self.path) as store:
             self._event(store, end, end.time)
             snap = self.tracker.snapshot(end.time)
