@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from rigready.desktop.monitoring.live_alerts import LiveAlerts
 from rigready.desktop.monitoring.replay import ReplayData
@@ -52,6 +53,7 @@ class RunSection(QObject):
         self.processes = ProcessPanel(theme)
         self.processes.setVisible(False)
         self.live: LiveRun | None = None
+        self.split: QSplitter | None = None
         self._since = 0.0
         self._run_notifies = False
 
@@ -109,11 +111,36 @@ class RunSection(QObject):
                   if g.memory_total_bytes]
         return self.live.display(self._clock(), max(totals, default=None))
 
+    def above(self, below: QWidget) -> QSplitter:
+        """The run's panel above ``below`` (the GPU charts) in a splitter; hidden (no run),
+        it takes no room."""
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(self.panel)
+        self.split.addWidget(below)
+        self.split.setChildrenCollapsible(False)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 3)
+        return self.split
+
+    def beside(self, events: QWidget) -> QWidget:
+        """A column: the per-process memory list above ``events``."""
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.processes)
+        layout.addWidget(events, 1)
+        return column
+
     def show(self, run: RunDisplay | None) -> None:
-        """Show ``run`` in the panel, or hide it."""
+        """Show ``run`` in the panel, or hide it. When the panel appears it gets two fifths of
+        the height (the splitter keeps the user's own split afterwards)."""
+        appearing = run is not None and self.panel.isHidden()
         self.panel.setVisible(run is not None)
         if run is not None:
             self.panel.show_run(run)
+        if appearing and self.split is not None:
+            total = sum(self.split.sizes()) or self.split.height()
+            self.split.setSizes([total * 2 // 5, total - total * 2 // 5])
 
     def show_processes(self, sample: Sample | None, gpu: int, run: RunDisplay | None,
                        note: str = "") -> None:

@@ -62,13 +62,15 @@ def loss_value(value: float | None) -> str:
 
 
 def loss_texts(snap: RunSnapshot) -> tuple[str, str]:
-    """(loss, detail with the eval loss and epoch)."""
-    parts = []
+    """(loss, detail with the eval loss)."""
     if snap.eval_loss is not None:
-        parts.append(f"eval {loss_value(snap.eval_loss)}")
-    if _ok(snap.epoch):
-        parts.append(f"epoch {snap.epoch:.2f}")
-    return loss_value(snap.loss), " · ".join(parts) or "training loss"
+        return loss_value(snap.loss), f"eval {loss_value(snap.eval_loss)}"
+    return loss_value(snap.loss), "training loss"
+
+
+def epoch_text(snap: RunSnapshot) -> str:
+    """``epoch 0.38`` (the Trainer's fractional epoch), or empty."""
+    return f"epoch {snap.epoch:.2f}" if _ok(snap.epoch) else ""
 
 
 def lr_text(value: float | None) -> str:
@@ -98,7 +100,7 @@ def throughput_texts(snap: RunSnapshot) -> tuple[str, str]:
     assert value is not None
     if unit.endswith("it/s") and 0 < value < 1:
         return f"{rate_value(1 / value)} s/it", "seconds per step"
-    detail = "logged by the run" if unit != f"{snap.unit}/s" else "progress bar"
+    detail = "logged by the run" if unit != f"{snap.unit}/s" else "from the progress bar"
     return f"{rate_value(value)} {unit}", detail
 
 
@@ -112,11 +114,9 @@ def vram_texts(snap: RunSnapshot) -> tuple[str, str]:
     now, peak, card = (snap.process_vram_bytes, snap.process_vram_peak_bytes,
                        snap.card_vram_total_bytes)
     if now is None and peak is None:
-        return "–", "its processes' GPU memory is not readable"
-    detail = f"peak {gib(peak)}" if peak is not None else "peak –"
-    if card:
-        detail += f" of {gib(card)}"
-    return gib(now), detail
+        return "–", "not readable"
+    top = "–" if peak is None else f"{peak / GIB:.1f}"
+    return gib(now), f"peak {top} of {gib(card)}" if card else f"peak {gib(peak)}"
 
 
 def elapsed_texts(snap: RunSnapshot) -> tuple[str, str]:
@@ -127,7 +127,8 @@ def elapsed_texts(snap: RunSnapshot) -> tuple[str, str]:
 
 def run_tiles(snap: RunSnapshot) -> dict[str, tuple[str, str]]:
     """``{tile: (value, detail)}`` for the tiles loss, lr, throughput, vram, eta, elapsed."""
-    return {"loss": loss_texts(snap), "lr": (lr_text(snap.learning_rate), "learning rate"),
+    grad = "" if snap.grad_norm is None else f"grad norm {loss_value(snap.grad_norm)}"
+    return {"loss": loss_texts(snap), "lr": (lr_text(snap.learning_rate), grad),
             "throughput": throughput_texts(snap), "vram": vram_texts(snap),
             "eta": eta_texts(snap), "elapsed": elapsed_texts(snap)}
 

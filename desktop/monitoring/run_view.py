@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -125,9 +125,10 @@ def progress_events(row: ProgressRow, card_total: int | None
 def feed(tracker: RunTracker, metrics: Sequence[RunMetrics], progress: Sequence[ProgressRow],
          card_total: int | None) -> None:
     """Apply stored rows in time order (a progress row written after a log has its step)."""
-    for item in heapq.merge(((m.time, 0, m) for m in metrics),
-                            ((r.time, 1, r) for r in progress), key=lambda x: (x[0], x[1])):
-        row = item[2]
+    merged: Iterator[tuple[float, int, RunMetrics | ProgressRow]] = heapq.merge(
+        ((m.time, 0, m) for m in metrics), ((r.time, 1, r) for r in progress),
+        key=lambda x: (x[0], x[1]))
+    for _t, _order, row in merged:
         if isinstance(row, RunMetrics):
             tracker.apply(row)
             continue

@@ -11,6 +11,7 @@ as points on a line of the second colour, and in a replay a marker at the step s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,8 +21,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QSizePolicy,
     QVBoxLayout,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 from rigready.desktop.monitoring.run_text import (
     OUTCOME_WORDS,
     ProcessLine,
+    epoch_text,
     gib,
     outcome_level,
     percent_text,
@@ -38,13 +38,16 @@ from rigready.desktop.monitoring.run_text import (
     step_text,
 )
 from rigready.desktop.monitoring.run_view import RunCharts, RunDisplay
+from rigready.desktop.monitoring.text import format_elapsed
 from rigready.desktop.monitoring.tiles import ValueTile
-from rigready.desktop.theme import ACCENT, GOOD, MUTED, SECOND, TEXT
+from rigready.desktop.theme import ACCENT, BACKGROUND, GOOD, MUTED, SECOND, TEXT
 
 #: (key, caption) of the run's tiles, in reading order (two columns).
 RUN_TILES = (("eta", "ETA"), ("elapsed", "ELAPSED"), ("loss", "LOSS"), ("lr", "LEARNING RATE"),
              ("throughput", "THROUGHPUT"), ("vram", "RUN VRAM"))
 LAST_LINES = 4
+#: Processes listed by name; the rest are summed on one line.
+MAX_PROCESSES = 6
 
 
 class LossChart(pg.PlotWidget):  # type: ignore[misc]
@@ -52,8 +55,10 @@ class LossChart(pg.PlotWidget):  # type: ignore[misc]
 
     def __init__(self, theme: str, background: str | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent=parent, background=background)
+        """``background``: a fixed colour (the training monitor); None follows the theme."""
+        super().__init__(parent=parent, background=background or BACKGROUND[theme])
         self.theme = theme
+        self._fixed_background = background is not None
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -74,8 +79,10 @@ class LossChart(pg.PlotWidget):  # type: ignore[misc]
     def retheme(self, theme: str) -> None:
         """Colours of ``theme`` (the page's live theme switch)."""
         self.theme = theme
+        if not self._fixed_background:
+            self.setBackground(BACKGROUND[theme])
         faint = QColor(ACCENT[theme])
-        faint.setAlpha(90)
+        faint.setAlpha(130)
         self.raw.setPen(pg.mkPen(faint, width=1))
         self.smoothed.setPen(pg.mkPen(ACCENT[theme], width=3))
         self.eval.setPen(pg.mkPen(SECOND[theme], width=2))
@@ -173,9 +180,13 @@ class RunPanel(QWidget):
         self.tiles: dict[str, ValueTile] = {}
         for i, (key, caption) in enumerate(RUN_TILES):
             tile = ValueTile(caption, theme, value_px=18 if compact else 40, colours=colours)
-            tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            # on the page the tiles keep their height (numbers at the top, as the GPU's)
+            tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum
+                               if compact else QSizePolicy.Policy.Preferred)
             self.tiles[key] = tile
             grid.addWidget(tile, *((i // 3, i % 3) if compact else (i // 2, i % 2)))
+        if compact:
+            grid.setRowStretch(2, 1)
         body.addLayout(grid, 4)
         outer.addLayout(body, 1)
         self._px = 0
@@ -228,11 +239,17 @@ class RunPanel(QWidget):
     def show_run(self, run: RunDisplay) -> None:
         """Show ``run`` at its moment."""
         snap = run.snapshot
-        outcome = OUTCOME_WORDS.get(snap.outcome, snap.outcome)
+        if run.live or run.record is None:
+            outcome = OUTCOME_WORDS.get(snap.outcome, snap.outcome)
+        else:  # a replay names how the run ended, and the moment shown
+            outcome = OUTCOME_WORDS.get(run.record.outcome, run.record.outcome)
+            if snap.ended is None:
+                outcome += f" · at {format_elapsed(snap.elapsed_s)}"
         self.heading.setText(f"{run.title} · {outcome}")
         self.heading.setToolTip(run.command)
         self.step.setText(step_text(snap))
-        self.percent.setText(percent_text(snap))
+        self.percent.setText("  ·  ".join(t for t in (percent_text(snap), epoch_text(snap))
+                                          if t))
         fraction = snap.fraction
         self.bar.setValue(0 if fraction is None else round(1000 * fraction))
         self.bar.setToolTip("no total step count" if fraction is None else percent_text(snap))
@@ -257,54 +274,48 @@ class ProcessPanel(QWidget):
         super().__init__(parent)
         self.theme = theme
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(0, 0, 0, 4)
         self.title = QLabel("GPU memory by process")
         self.title.setStyleSheet("font-weight: 600;")
         layout.addWidget(self.title)
-        self.list = QListWidget()
-        self.list.setWordWrap(True)
-        self.list.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
-        layout.addWidget(self.list)
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet(f"color: {MUTED[theme]};")
-        layout.addWidget(self.note)
+        self.rows = QLabel("")
+        self.rows.setWordWrap(True)
+        self.rows.setTextFormat(Qt.TextFormat.RichText)
+        self.rows.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.rows.setToolTip("What each process holds on this GPU (the driver's per-process "
+                             "list); a training run's own processes are marked")
+        layout.addWidget(self.rows)
+        self._lines: list[str] = []
         self._shown: tuple[object, ...] = ()
 
     def set_lines(self, lines: Sequence[ProcessLine], unlisted: int | None, note: str) -> None:
         """Show the processes (largest first), memory nobody listed accounts for, a note."""
-        key = (tuple(lines), unlisted, note)
+        key = (tuple(lines), unlisted, note, self.theme)
         if key == self._shown:
             return
         self._shown = key
-        self.list.clear()
-        for line in lines:
-            item = QListWidgetItem(line.text() + (" · this run" if line.ours else ""))
-            if line.ours:
-                font = item.font()
-                font.setBold(True)
-                item.setFont(font)
-                item.setForeground(QColor(GOOD[self.theme]))
-            self.list.addItem(item)
+        texts, html = [], []
+        for line in lines[:MAX_PROCESSES]:
+            text = line.text() + (" · this run" if line.ours else "")
+            texts.append(text)
+            html.append(f"<b style='color:{GOOD[self.theme]}'>{escape(text)}</b>" if line.ours
+                        else escape(text))
+        if len(lines) > MAX_PROCESSES:
+            rest = sum(x.used_bytes or 0 for x in lines[MAX_PROCESSES:])
+            texts.append(f"{len(lines) - MAX_PROCESSES} more · {gib(rest, 2)}")
+            html.append(escape(texts[-1]))
         if unlisted is not None:
-            item = QListWidgetItem(f"not listed by any process · {gib(unlisted, 2)}")
-            item.setForeground(QColor(MUTED[self.theme]))
-            item.setToolTip("the driver's own memory, or processes of another container or "
-                            "user that the driver does not list")
-            self.list.addItem(item)
-        rows = self.list.count()
-        self.list.setVisible(rows > 0)
-        height = self.list.sizeHintForRow(0) if rows else 0
-        self.list.setFixedHeight(min(6, rows) * max(height, 16) + 6 if rows else 0)
-        self.note.setText(note)
-        self.note.setVisible(bool(note))
+            texts.append(f"not listed by any process · {gib(unlisted, 2)}")
+            html.append(f"<span style='color:{MUTED[self.theme]}'>{escape(texts[-1])}</span>")
+        if note:
+            html.append(f"<span style='color:{MUTED[self.theme]}'>{escape(note)}</span>")
+        self._lines = texts
+        self.rows.setText("<br>".join(html))
 
     def texts(self) -> list[str]:
-        """The rows as shown (tests)."""
-        return [self.list.item(i).text() for i in range(self.list.count())]
+        """The rows as shown, without the note (tests)."""
+        return list(self._lines)
 
     def retheme(self, theme: str) -> None:
-        """Recolour for ``theme``."""
+        """Recolour for ``theme`` (on the next :meth:`set_lines`)."""
         self.theme = theme
-        self._shown = ()
-

@@ -18,11 +18,10 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QSplitter,
     QVBoxLayout,
@@ -58,10 +57,8 @@ from rigready.desktop.monitoring.text import (
     MonitorSnapshot,
     live_status,
     notice_text,
-    tile_levels,
-    tile_texts,
 )
-from rigready.desktop.monitoring.tiles import ValueTile
+from rigready.desktop.monitoring.tiles import GpuTileRow
 from rigready.desktop.monitoring.training_link import TrainingMonitorLink
 from rigready.desktop.theme import MUTED, current_theme
 from rigready.desktop.worker import GeneratorWorker
@@ -77,8 +74,6 @@ from rigready.monitor.sample import Sample
 
 RING_CAPACITY = 86_400
 LIVE_WINDOW = "5 min"
-TILES = (("gpu", "GPU"), ("vram", "VRAM"), ("temp", "Temperature"), ("power", "Power"),
-         ("clocks", "SM clock"), ("host", "CPU"))
 
 
 class MonitorPage(QWidget):
@@ -148,35 +143,21 @@ class MonitorPage(QWidget):
         layout.addWidget(self.notice)
         self.banner = AlertBanner(self.theme)
         layout.addWidget(self.banner)
-        tiles = QHBoxLayout()
-        tiles.setSpacing(10)
-        self.tiles = {key: ValueTile(caption, self.theme, value_px=22) for key, caption in TILES}
-        for tile in self.tiles.values():
-            tiles.addWidget(tile)
-        layout.addLayout(tiles)
+        self.tile_row = GpuTileRow(self.theme)
+        self.tiles = self.tile_row.tiles
+        layout.addWidget(self.tile_row)
         split = QSplitter()
         self.charts = MonitorCharts(self.theme)
         self.charts.cursor_moved.connect(self._on_cursor)
         self.events_panel = EventsPanel(self.theme)
-        right = QWidget()
-        column = QVBoxLayout(right)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.runs.processes)
-        column.addWidget(self.events_panel, 1)
+        right = self.runs.beside(self.events_panel)  # per-process memory above the events
         split.addWidget(self.charts)
         split.addWidget(right)
         split.setStretchFactor(0, 4)
         split.setChildrenCollapsible(False)
         right.setMinimumWidth(170)
         split.setSizes([1000, 220])
-        # the run above the GPU charts; a hidden panel (no run) takes no room
-        self.run_split = QSplitter(Qt.Orientation.Vertical)
-        self.run_split.addWidget(self.runs.panel)
-        self.run_split.addWidget(split)
-        self.run_split.setChildrenCollapsible(False)
-        self.run_split.setStretchFactor(0, 2)
-        self.run_split.setStretchFactor(1, 3)
-        layout.addWidget(self.run_split, 1)
+        layout.addWidget(self.runs.above(split), 1)  # the run above the GPU charts
 
     # -- live ----------------------------------------------------------------------------
 
@@ -306,8 +287,10 @@ class MonitorPage(QWidget):
     def show_live(self) -> None:
         """Leave replay and follow the live samples."""
         self.mode, self.replay, self.history = "live", None, None
+        self.replay_cursor = None
         self.controls.set_replaying(False)
         self.charts.set_following(True)
+        self.charts.point_at(float("nan"))  # the replay's read-out is not a live value
         self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
         self._show_gpu_parts(bool(self.gpu_names) or not self.rings)
         self.set_window(LIVE_WINDOW)
@@ -417,37 +400,19 @@ class MonitorPage(QWidget):
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Size the tiles' numbers to the tiles, so "1980 MHz" is never cut at 1024 px."""
         super().resizeEvent(event)
-        shown = [t for t in self.tiles.values() if not t.isHidden()] or list(self.tiles.values())
-        width = (self.width() - 48 - 10 * (len(shown) - 1)) / max(1, len(shown)) - 26
-        px = 22
-        while px > 14 and self._widest_value_px(px) > width:
-            px -= 1
-        for tile in self.tiles.values():
-            if tile._value_px != px:
-                tile.set_value_px(px)
-
-    def _widest_value_px(self, px: int) -> int:
-        font = QFont(self.font())
-        font.setPixelSize(px)
-        font.setBold(True)
-        return QFontMetrics(font).horizontalAdvance("8888 MHz")
+        self.tile_row.fit(self.width() - 48)
 
     def _show_gpu_parts(self, gpu: bool) -> None:
         """Without GPU readings only the CPU/RAM chart and tile are shown, and no GPU box."""
         self.charts.show_gpu_plots(gpu)
-        for key, _caption in TILES:
-            self.tiles[key].setVisible(gpu or key == "host")
-        self.tiles["host"].setMaximumWidth(16777215 if gpu else 280)
+        self.tile_row.show_gpu(gpu)
         self.controls.gpu_box.setVisible(gpu)
 
     def _show_tiles(self, v: ValueArray) -> None:
         replay = self.mode == "replay"
         row = column_peaks(v) if replay else ([float(x) for x in v[:, -1]] if v.shape[1]
                                               else None)
-        texts, levels = tile_texts(row), tile_levels(row)
-        for key, caption in TILES:
-            self.tiles[key].caption.setText(f"{caption} · peak" if replay else caption)
-            self.tiles[key].set_text(*texts[key], levels[key])
+        self.tile_row.show_values(row, replay)
 
     @Slot(float)
     def _on_cursor(self, t: float) -> None:

@@ -326,7 +326,8 @@ def test_a_replayed_run_at_a_moment(qtbot: Any, make_page: Make, tmp_path: Path)
     panel = page.runs.panel
     assert panel.step.text() == f"{row.step:,} / 200"
     assert panel.chart.marker.isVisible() and panel.chart.marker.value() == row.step
-    assert panel.heading.text() == "Run 'loop' · running"
+    # a replay names how the run ended and the moment shown
+    assert panel.heading.text().startswith("Run 'loop' · finished · at 0:")
     eta = panel.tiles["eta"].value_text()
     assert eta != "–" and row.eta_s is not None
     assert abs(int(eta.split(":")[1]) - (row.eta_s - 0.1)) <= 1
@@ -483,6 +484,7 @@ def test_run_words() -> None:
     from dataclasses import replace
 
     from rigready.desktop.monitoring.run_text import (
+        epoch_text,
         eta_texts,
         loss_texts,
         lr_text,
@@ -501,12 +503,12 @@ def test_run_words() -> None:
                    throughput=0.25, throughput_unit="it/s", process_vram_bytes=3 << 30,
                    process_vram_peak_bytes=4 << 30, card_vram_total_bytes=12 << 30)
     assert eta_texts(snap)[0] == "1:02:05"
-    assert loss_texts(snap) == ("nan", "eval 1.235 · epoch 0.50")
+    assert loss_texts(snap) == ("nan", "eval 1.235") and epoch_text(snap) == "epoch 0.50"
     assert lr_text(2e-4) == "2.0e-04" and lr_text(None) == "–"
     assert throughput_texts(snap) == ("4.00 s/it", "seconds per step")
     assert throughput_texts(replace(snap, throughput=1234.5, throughput_unit="tokens/s")) == (
         "1,234 tokens/s", "logged by the run")
-    assert vram_texts(snap) == ("3.0 GiB", "peak 4.0 GiB of 12.0 GiB")
+    assert vram_texts(snap) == ("3.0 GiB", "peak 4.0 of 12.0 GiB")
     procs = [GpuProcess(1, "Xorg", 400 << 20), GpuProcess(7, "python3", 3 << 30),
              GpuProcess(9, None, None)]
     lines = process_lines(procs, {7})
