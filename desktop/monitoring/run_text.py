@@ -125,6 +125,19 @@ def elapsed_texts(snap: RunSnapshot) -> tuple[str, str]:
         "%H:%M", time.localtime(snap.info.started))
 
 
+def uses_gpu(snap: RunSnapshot) -> bool:
+    """Whether the run's GPU memory was read at all (a CPU run shows its CPU instead)."""
+    return snap.card_vram_total_bytes is not None or snap.process_vram_peak_bytes is not None
+
+
+def cpu_texts(cpu_pct: float | None) -> tuple[str, str]:
+    """(the run's processes' CPU, what 100 % means)."""
+    if not _ok(cpu_pct):
+        return "–", "not readable"
+    assert cpu_pct is not None
+    return f"{cpu_pct:.0f} %", "its processes; 100 % = one core"
+
+
 def run_tiles(snap: RunSnapshot) -> dict[str, tuple[str, str]]:
     """``{tile: (value, detail)}`` for the tiles loss, lr, throughput, vram, eta, elapsed."""
     grad = "" if snap.grad_norm is None else f"grad norm {loss_value(snap.grad_norm)}"

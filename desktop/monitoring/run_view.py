@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import cast
 
 import numpy as np
@@ -41,12 +43,11 @@ from rigready.monitor.training.tracker import (
     RunSnapshot,
     RunTracker,
     SeriesName,
-    smooth,
+    Smoother,
 )
 
 RUN_KINDS = frozenset(RUN_ALERT_KINDS)
 _OUTCOMES = frozenset({"running", "finished", "crashed", "killed", "interrupted", "unknown"})
-EMPTY: FloatArray = np.empty(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ class RunDisplay:
     live: bool
     #: The run's process tree (live, when known): its rows in the process list are marked.
     pids: frozenset[int] = frozenset()
+    #: CPU of the run's process tree at that moment (100 = one core), None when unread.
+    cpu_pct: float | None = None
 
     @property
     def title(self) -> str:
@@ -90,8 +93,12 @@ class RunDisplay:
 
     @property
     def command(self) -> str:
-        """The command line (wrapper) or the folder followed (``--watch``)."""
-        return " ".join(self.snapshot.info.command)
+        """The command line (wrapper; the program by its name, not its folder) or the folder
+        followed (``--watch``)."""
+        words = list(self.snapshot.info.command)
+        if words and self.snapshot.info.source != "watch":
+            words[0] = PurePath(words[0]).name or words[0]
+        return shlex.join(words)
 
 
 def run_info(record: RunRecord) -> RunInfo:
@@ -147,21 +154,7 @@ def run_alert_of(event: EventRecord) -> RunAlert | None:
                     event.value)
 
 
-class _Smoothed:
-    """The smoothed loss, recomputed only when new points arrived."""
-
-    def __init__(self) -> None:
-        self._size = -1
-        self._values: FloatArray = EMPTY
-
-    def of(self, values: FloatArray) -> FloatArray:
-        if values.size != self._size:
-            self._size = values.size
-            self._values = smooth(values)
-        return self._values
-
-
-def charts_of(tracker: RunTracker, version: int, smoothed: _Smoothed,
+def charts_of(tracker: RunTracker, version: int, smoothed: Smoother,
               marker_step: float | None = None) -> RunCharts:
     """The chart series of everything ``tracker`` was fed."""
     def get(name: SeriesName) -> tuple[FloatArray, FloatArray]:
@@ -171,7 +164,7 @@ def charts_of(tracker: RunTracker, version: int, smoothed: _Smoothed,
     eval_x, eval_loss = get("eval_loss")
     lr_x, lr = get("learning_rate")
     tp_x, tp = get("throughput")
-    return RunCharts(loss_x, loss, smoothed.of(loss), eval_x, eval_loss, lr_x, lr, tp_x, tp,
+    return RunCharts(loss_x, loss, smoothed.extend(loss), eval_x, eval_loss, lr_x, lr, tp_x, tp,
                      marker_step, version)
 
 
@@ -195,7 +188,7 @@ class LiveRun:
         #: False once the run stopped being recorded without an end (its rigready was killed).
         self.recording = True
         self._version = 0
-        self._smoothed = _Smoothed()
+        self._smoothed = Smoother()
         self._charts: RunCharts | None = None
 
     @property
@@ -239,7 +232,9 @@ class LiveRun:
         if self._charts is None:
             self._charts = charts_of(self.tracker, self._version, self._smoothed)
         alerts = tuple((a.kind, a.message) for a in snap.alerts)
-        return RunDisplay(snap, self._charts, self.record, alerts, live=True, pids=self.pids)
+        cpu = None if self.last_progress is None else self.last_progress.cpu_pct
+        return RunDisplay(snap, self._charts, self.record, alerts, live=True, pids=self.pids,
+                          cpu_pct=cpu)
 
 
 def _ffill(times: list[float], values: list[float | None]) -> tuple[list[float], list[float]]:
@@ -268,7 +263,7 @@ class RunReplay:
         if end is not None:
             tracker.apply(end)
         self.final = tracker.snapshot(end.time if end is not None else tracker.last_time)
-        self.charts = charts_of(tracker, 1, _Smoothed())
+        self.charts = charts_of(tracker, 1, Smoother())
         self._p_times = [row.time for row in progress]
         peak, peaks = 0, []
         for row in progress:
@@ -318,4 +313,4 @@ class RunReplay:
                        live_conditions(self.events, gpu=None, at=t) if kind in RUN_KINDS)
         marker = None if snap.step is None else float(snap.step)
         return RunDisplay(snap, replace(self.charts, marker_step=marker), self.record, alerts,
-                          live=False)
+                          live=False, cpu_pct=None if row is None else row.cpu_pct)

@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
+    QGraphicsItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -30,22 +31,27 @@ from PySide6.QtWidgets import (
 from rigready.desktop.monitoring.run_text import (
     OUTCOME_WORDS,
     ProcessLine,
+    cpu_texts,
     epoch_text,
     gib,
     outcome_level,
     percent_text,
     run_tiles,
     step_text,
+    uses_gpu,
 )
 from rigready.desktop.monitoring.run_view import RunCharts, RunDisplay
 from rigready.desktop.monitoring.text import format_elapsed
 from rigready.desktop.monitoring.tiles import ValueTile
 from rigready.desktop.theme import ACCENT, BACKGROUND, GOOD, MUTED, SECOND, TEXT
+from rigready.monitor.ring import peak_decimate
 
 #: (key, caption) of the run's tiles, in reading order (two columns).
 RUN_TILES = (("eta", "ETA"), ("elapsed", "ELAPSED"), ("loss", "LOSS"), ("lr", "LEARNING RATE"),
              ("throughput", "THROUGHPUT"), ("vram", "RUN VRAM"))
 LAST_LINES = 4
+#: The loss chart hands over at least this many pixel columns of min/max (as the GPU charts).
+MIN_BUCKETS = 200
 #: Processes listed by name; the rest are summed on one line.
 MAX_PROCESSES = 6
 
@@ -65,10 +71,12 @@ class LossChart(pg.PlotWidget):  # type: ignore[misc]
         self.showGrid(x=False, y=True, alpha=0.15)
         item = self.getPlotItem()
         item.layout.setContentsMargins(0, 0, 4, 0)
+        # a long run logs tens of thousands of losses: they are handed over as each pixel
+        # column's min and max (monitor.ring.peak_decimate, as the GPU charts do)
         self.raw = self.plot(connect="finite")
-        self.raw.setDownsampling(auto=True, method="peak")
-        self.raw.setClipToView(True)
         self.smoothed = self.plot(connect="finite")
+        # the y axis is drawn from a cache: its numbers change far less often than the curves
+        self.getAxis("left").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.eval = self.plot(connect="finite", symbol="o", symbolSize=7)
         self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.marker.setVisible(False)
@@ -108,8 +116,11 @@ class LossChart(pg.PlotWidget):  # type: ignore[misc]
         if key == self._shown:
             return
         if key[:2] != self._shown[:2]:
-            self.raw.setData(charts.loss_x, charts.loss, connect="finite")
-            self.smoothed.setData(charts.loss_x, charts.loss_smoothed, connect="finite")
+            buckets = max(MIN_BUCKETS, int(self.getPlotItem().vb.width()))
+            x, y = peak_decimate(charts.loss_x, np.vstack([charts.loss, charts.loss_smoothed]),
+                                 buckets)
+            self.raw.setData(x, y[0], connect="finite")
+            self.smoothed.setData(x, y[1], connect="finite")
             self.eval.setData(charts.eval_x, charts.eval_loss, connect="finite")
             last = max([float(a[-1]) for a in (charts.loss_x, charts.eval_x) if a.size] or [0.0])
             self.setXRange(0, max(float(total or 0), last, 1.0), padding=0.01)
@@ -122,7 +133,7 @@ class LossChart(pg.PlotWidget):  # type: ignore[misc]
         self._shown = key
 
     def points(self) -> int:
-        """How many raw loss points are set (tests)."""
+        """How many raw loss points are drawn (tests; pixel columns once decimated)."""
         x, _ = self.raw.getOriginalDataset()
         return 0 if x is None else int(x.size)
 
@@ -256,7 +267,12 @@ class RunPanel(QWidget):
         levels = {"eta": outcome_level(snap) if snap.ended is not None else "ok"}
         if snap.loss is not None and snap.loss != snap.loss:  # NaN
             levels["loss"] = "bad"
-        for key, (value, detail) in run_tiles(snap).items():
+        texts = run_tiles(snap)
+        gpu = uses_gpu(snap)
+        if not gpu:  # a run on the CPU: its processes' CPU where its VRAM would be
+            texts["vram"] = cpu_texts(run.cpu_pct)
+        self.tiles["vram"].caption.setText("RUN VRAM" if gpu else "RUN CPU")
+        for key, (value, detail) in texts.items():
             self.tiles[key].set_text(value, detail, levels.get(key, "ok"))
         lines = [line for line in (run.record.last_lines if run.record else ()) if line.strip()]
         crashed = snap.outcome in ("crashed", "killed") and bool(lines)

@@ -252,7 +252,6 @@ class TrainingMonitorWindow(QWidget):
         self._scale_fonts()
         self._set_titles(snapshot)
         texts, levels = tile_texts(row), tile_levels(row)
-        texts["cpu"], levels["cpu"] = texts["host"], levels["host"]
         for key in self.shown_tiles():
             if key in texts:
                 self.tiles[key].set_text(*texts[key], levels[key])
