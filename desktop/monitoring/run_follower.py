@@ -8,7 +8,8 @@ second GPU sampler, and runs started from a terminal, over SSH or in tmux show u
 
 :class:`RunFinder` (Qt-free) does one poll: it finds the newest run whose rigready still holds
 the database's lock (a run row says "running" after its rigready was killed; the lock does not
-outlive it), then reads only the rows written since the last poll
+outlive it), or one that ended since the window began looking (a run that crashed within a
+second), then reads only the rows written since the last poll
 (:meth:`~rigready.monitor.store.Store.run_rows_after`), the run's process tree and whether its
 rigready shows desktop notifications itself. :class:`RunFollower` runs it once a second on a
 daemon thread with its own read-only connection; a 1 s ``QTimer`` on the GUI thread hands the
@@ -95,6 +96,10 @@ class RunFinder:
         self._last_find = -float("inf")
         self._last_pids = -float("inf")
         self._holder: int | None = None
+        #: Runs that end after this are shown even if they ended between two polls (a run that
+        #: crashes in its first second); set at the first poll.
+        self._since: float | None = None
+        self._followed: set[int] = set()
 
     def _holder_of(self, session_id: int) -> int | None:
         """The pid of the rigready recording ``session_id`` now, else None."""
@@ -105,13 +110,18 @@ class RunFinder:
 
     def _find(self, store: Store) -> RunRecord | None:
         now = self._clock()
+        if self._since is None:
+            self._since = now
         if now - self._last_find < self._find_every:
             return None
         self._last_find = now
         for record in store.runs():  # newest first
-            if record.outcome == "running" and record.session_id != self.session_id \
-                    and self._holder_of(record.session_id) is not None:
+            if record.session_id in self._followed:
+                continue
+            if record.outcome == "running" and self._holder_of(record.session_id) is not None:
                 return record
+            if record.ended is not None and record.ended >= self._since:
+                return record  # ended since the window looked: it is news
         return None
 
     def poll(self, store: Store) -> RunPoll | None:
@@ -123,6 +133,7 @@ class RunFinder:
                 return None
             self.session_id, self._cursors, self._ended, new = found.session_id, (0, 0, 0), \
                 False, True
+            self._followed.add(found.session_id)
             self._holder = self._holder_of(found.session_id)
             self._last_pids = -float("inf")
         session_id = self.session_id

@@ -24,8 +24,6 @@ from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import cast
 
-import numpy as np
-
 from rigready.monitor.alerts import live_conditions
 from rigready.monitor.store_read import EventRecord
 from rigready.monitor.store_runs import ProgressRow, RunRecord, RunRowsAfter
