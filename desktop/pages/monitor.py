@@ -277,7 +277,10 @@ class MonitorPage(QWidget):
         self.charts.set_following(False)
         self.window_key = "Session"
         self.window_selector.set_current("Session")
-        self.replay_cursor = busiest_time(*data.rows[self.gpu])
+        # a run opens at its end (how it ended, its whole loss curve); a session at its
+        # moment of highest power draw
+        self.replay_cursor = data.run.end if data.run is not None else \
+            busiest_time(*data.rows[self.gpu])
         self.notice.setVisible(False)
         self.refresh()
         self._update_status()
@@ -388,7 +391,11 @@ class MonitorPage(QWidget):
                       if e.kind == "alert" and e.state == "raised"]
             self.banner.show_alerts(raised, "During this session — ")
             if self.replay_cursor is not None:
+                # the crosshair snaps to a sample; the moment shown stays the one chosen (a
+                # run's end is a second after its last sample)
+                self.charts.blockSignals(True)
                 self.charts.point_at(self.replay_cursor)
+                self.charts.blockSignals(False)
             self.runs.processes.setVisible(False)  # per-process memory is a live reading
         else:
             self.banner.show_alerts([*self.controller.storage_problems(),

@@ -516,3 +516,30 @@ def test_run_words() -> None:
     assert lines[2].text() == "? (pid 9) · hidden by the driver"
     assert unlisted_bytes(procs, (3 << 30) + (400 << 20) + (512 << 20)) == 512 << 20
     assert unlisted_bytes(procs, (3 << 30) + (400 << 20)) is None
+
+
+def test_a_database_written_by_a_real_rigready_run_replays(qtbot: Any, make_page: Make,
+                                                           tmp_path: Path) -> None:
+    # tests/data/training/cpu_lora_db: HF Trainer + peft LoRA on CPU under `rigready run`
+    db = tmp_path / "run.sqlite3"
+    shutil.copy(Path(__file__).parents[1] / "data" / "training" / "cpu_lora_db" / "run.sqlite3",
+                db)
+    page = make_page(Clock())
+    with qtbot.waitSignal(page.replay_loaded, timeout=10000):
+        page.load_session(db)
+    assert page.replay is not None and page.replay.run is not None
+    panel = page.runs.panel
+    assert panel.heading.text() == "Run 'LoRA r8 (CPU)' · finished"  # no GPU: shown at its end
+    assert panel.step.text() == "1,500 / 1,500" and panel.tiles["eta"].value_text() == "done"
+    assert panel.tiles["loss"].value_text() == "4.525"
+    assert panel.tiles["vram"].caption.text() == "RUN CPU"  # a CPU run: its CPU, not VRAM
+    assert panel.chart.points() == 150  # every logged training loss (10 steps apart)
+    assert "Finished in 1m31s at step 1500" in page.banner.text()
+    page.seek(page.replay.run.record.started + 30)
+    step = int(panel.step.text().split(" /")[0].replace(",", ""))
+    assert 300 < step < 700 and panel.tiles["eta"].value_text().startswith("0:")
+    window = page.training.open(page.screen().name())
+    page.training.refresh()
+    assert window.title.toolTip().startswith("Run 'LoRA r8 (CPU)' — python train_lora.py --out")
+    assert window.shown_tiles() == ("cpu", "ram")
+    window.close()
