@@ -120,8 +120,9 @@ def vram_texts(snap: RunSnapshot) -> tuple[str, str]:
 
 
 def elapsed_texts(snap: RunSnapshot) -> tuple[str, str]:
-    """(elapsed, ``since 13:02``)."""
-    return format_elapsed(snap.elapsed_s), "since " + time.strftime(
+    """(elapsed, ``since 13:02``), rounded to the second as the run's alerts say it."""
+    elapsed = None if snap.elapsed_s is None else float(round(snap.elapsed_s))
+    return format_elapsed(elapsed), "since " + time.strftime(
         "%H:%M", time.localtime(snap.info.started))
 
 

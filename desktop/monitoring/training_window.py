@@ -270,14 +270,17 @@ class TrainingMonitorWindow(QWidget):
             self.title.setText(snapshot.title)
             self.source.setText(snapshot.source)
             return
+        self.source.setText(f"{snapshot.source} · {snapshot.title}")
         font = QFont(self.title.font())
         font.setPixelSize(self._small + 6)
-        room = max(100, self.width() * 2 // 3)
+        source = QFont(self.source.font())
+        source.setPixelSize(self._small)
+        room = self.width() - MARGINS[0] - MARGINS[2] - 32 - QFontMetrics(
+            source).horizontalAdvance(self.source.text())
         heading = f"{run.title} — {run.command}" if run.command else run.title
         self.title.setText(QFontMetrics(font).elidedText(heading, Qt.TextElideMode.ElideRight,
-                                                         room))
+                                                         max(100, room)))
         self.title.setToolTip(heading)
-        self.source.setText(f"{snapshot.source} · {snapshot.title}")
 
     def _set_sparklines(self, snapshot: MonitorSnapshot, row: list[float] | None) -> None:
         for key, _caption, column, _range in TILES:
