@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 import shlex
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -45,6 +46,8 @@ from rigready.monitor.training.tracker import (
 )
 
 RUN_KINDS = frozenset(RUN_ALERT_KINDS)
+#: Chart series versions, unique in the process.
+_VERSIONS = itertools.count(1)
 _OUTCOMES = frozenset({"running", "finished", "crashed", "killed", "interrupted", "unknown"})
 
 
@@ -63,7 +66,8 @@ class RunCharts:
     throughput: FloatArray
     #: The step of the moment shown (replay: the crosshair's), for a marker line.
     marker_step: float | None = None
-    #: Changes whenever the series do, so a chart skips ``setData`` when it is unchanged.
+    #: Unique to these series (across runs, live and replayed), so a chart skips ``setData``
+    #: only when it shows these very series already.
     version: int = 0
 
 
@@ -185,7 +189,7 @@ class LiveRun:
         self.pids: frozenset[int] = frozenset()
         #: False once the run stopped being recorded without an end (its rigready was killed).
         self.recording = True
-        self._version = 0
+        self._version = next(_VERSIONS)
         self._smoothed = Smoother()
         self._charts: RunCharts | None = None
 
@@ -208,7 +212,7 @@ class LiveRun:
                     self.tracker.apply_alert(alert)
                     fresh.append(event)
             if rows.metrics:
-                self._version += 1
+                self._version = next(_VERSIONS)
                 self._charts = None
         end = ended_of(record)
         if end is not None and self.tracker.ended is None:
@@ -261,7 +265,7 @@ class RunReplay:
         if end is not None:
             tracker.apply(end)
         self.final = tracker.snapshot(end.time if end is not None else tracker.last_time)
-        self.charts = charts_of(tracker, 1, Smoother())
+        self.charts = charts_of(tracker, next(_VERSIONS), Smoother())
         self._p_times = [row.time for row in progress]
         peak, peaks = 0, []
         for row in progress:

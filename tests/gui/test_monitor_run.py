@@ -543,3 +543,22 @@ def test_a_database_written_by_a_real_rigready_run_replays(qtbot: Any, make_page
     assert window.title.toolTip().startswith("Run 'LoRA r8 (CPU)' — python train_lora.py --out")
     assert window.shown_tiles() == ("cpu", "ram")
     window.close()
+
+
+def test_a_replay_after_a_live_run_draws_its_own_losses(qtbot: Any, make_page: Make,
+                                                        tmp_path: Path) -> None:
+    # the chart skipped setData when the replay's series had the live run's version number
+    clock, lock = Clock(), Lock()
+    page = make_page(clock, lock=lock)
+    start(page)
+    live = RunWriter(tmp_path / "db.sqlite3", "hf_steady", shift=T0 + 5 - 1_796_571_811)
+    live.write_until(live.started + 8)  # one batch of rows: the live series' first version
+    lock.session = live.session_id
+    qtbot.waitUntil(lambda: page.runs.panel.chart.points() > 0, timeout=5000)
+    assert page.runs.panel.step.text().endswith("/ 120")  # the same total as the replay's
+    history = tmp_path / "history.sqlite3"
+    saved = write_run(history, "hf_steady", label="saved")
+    with qtbot.waitSignal(page.replay_loaded, timeout=10000):
+        page.load_session(history)
+    assert page.runs.panel.heading.text() == "Run 'saved' · finished"
+    assert page.runs.panel.chart.points() == saved.tracker.series("loss")[0].size == 24
