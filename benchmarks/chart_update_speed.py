@@ -9,12 +9,15 @@ script counts the paint events to show each update was drawn exactly once). Run:
 
 Prints the median and 95th percentile per window (24 h, 1 h, 5 min), split into the data part
 (ring slice, ``setData``, range) and the whole update including the paint, and the same for a
-full page refresh (charts plus tiles, banner and events list).
+full page refresh (charts plus tiles, banner and events list), and that refresh again while a
+10-hour training run is followed live (its loss chart, tiles and progress; one new logged loss a
+second).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import statistics
@@ -22,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +90,35 @@ class Feed:
         self._next += 1
         self.ring.append(float(self.t[k]), self.v[:, k].tolist())
         return self.ring.last_time or T0
+
+
+def new_rows(step: int, t: float) -> Any:
+    """One second of a live run: a logged loss and a progress row."""
+    from rigready.monitor.store_runs import ProgressRow, RunRowsAfter
+    from rigready.monitor.training.events import RunMetrics
+
+    loss = 2.0 + 3.0 * math.exp(-step / 20_000) + 0.05 * math.sin(step)
+    metrics = RunMetrics(t, step, loss=loss, learning_rate=2e-4, grad_norm=0.5, epoch=step / 1e4)
+    progress = ProgressRow(t, step, 180_000, 5.0, (180_000 - step) / 5, 18 << 30, 150.0)
+    return RunRowsAfter((metrics,), (progress,), (), 0, 0, 0)
+
+
+def long_run(page: Any) -> Any:
+    """A live run 10 hours in: 36,000 progress rows and 7,200 logged losses (every 5 steps of
+    5 steps/s), followed by the page as if its poller had read them."""
+    from rigready.desktop.monitoring.run_view import LiveRun
+    from rigready.monitor.store_runs import RunRecord, RunRowsAfter
+
+    start = T0 + DAY - 36_000
+    record = RunRecord(1, "bench", ("python", "train.py"), None, "wrapper", start, None,
+                       "running", None, None, None, 180_000, None, None, 24 << 30, False, (),
+                       None, None)
+    run = LiveRun(record)
+    rows = [new_rows(5 * i, start + i) for i in range(1, 36_001)]
+    metrics = tuple(r.metrics[0] for i, r in enumerate(rows) if i % 5 == 0)
+    run.apply(record, RunRowsAfter(metrics, tuple(r.progress[0] for r in rows), (), 0, 0, 0))
+    page.runs.live = run
+    return run
 
 
 def count_paints(widget: object) -> list[int]:
@@ -190,6 +223,21 @@ def main() -> int:
 
     result = timed(page_update, args.updates)
     report("whole page, 24 h window", result, page_paints[0] / (args.updates + 5))
+    run = long_run(page)
+    step = [run.tracker.step or 0]
+
+    def run_update(_i: int) -> float:
+        feed.next_row()
+        step[0] += 5  # one new logged loss and one progress row a second, as a poll brings
+        run.apply(run.record, new_rows(step[0], T0 + DAY + step[0] / 5))
+        page.refresh()
+        data_done = time.perf_counter()
+        app.processEvents()
+        return data_done
+
+    page_paints[0] = 0
+    result = timed(run_update, args.updates)
+    report("whole page + a 10 h run", result, page_paints[0] / (args.updates + 5))
     page.shutdown()
     scratch.unlink(missing_ok=True)
     return 0

@@ -5,6 +5,8 @@
 #   Benchmarks   the H100 live profile and the GPU GEMM run measured on it by
 #                benchmarks/device_smoke.sh (tests/data/device-smoke/h100-2026-11-22)
 #   Monitor, Training monitor   the H200 training-loop session (tests/data/monitor/h200-2026-11-22)
+#   Monitor and Training monitor with a run   a LoRA run recorded by `rigready run` on a CPU-only
+#                machine (tests/data/training/cpu_lora_db): the page at its end, the monitor 30 s in
 # Uses a throwaway RIGREADY_HOME, so your own settings, history and window state stay untouched.
 #
 #   docs/make_screenshots.sh            (needs .venv: make start or make test first)
@@ -19,6 +21,7 @@ RTX3060=tests/data/profiles/hobbyist/desktop-rtx3060-12gb-32gb-ddr4.json
 GTX1660=tests/data/profiles/hobbyist/desktop-gtx1660-16gb-ddr4.json
 H100_RUN=tests/data/device-smoke/h100-2026-11-22
 H200_DB=tests/data/monitor/h200-2026-11-22/h200-session.sqlite3
+RUN_DB=tests/data/training/cpu_lora_db/run.sqlite3
 
 shot() {  # shot PAGE PROFILE [extra gui options]
     local page=$1 profile=$2; shift 2
@@ -32,8 +35,8 @@ shot upgrade "$GTX1660"
 # The benchmark history gets the H100's real run, saved under that machine's fingerprint.
 "$PY" - "$H100_RUN/bench.json" <<'PY'
 import json, sys
-from catalog.paths import database_path
-from monitor.store import Store
+from rigready.catalog.paths import database_path
+from rigready.monitor.store import Store
 record = json.load(open(sys.argv[1]))
 database_path().parent.mkdir(parents=True, exist_ok=True)
 with Store(database_path()) as store:
@@ -48,4 +51,8 @@ cp "$H200_DB" "$HOME_DIR/h200.sqlite3"
 "$PY" -m rigready.desktop.cli gui --force --screenshot "$OUT/monitor.png" --db "$HOME_DIR/h200.sqlite3"
 "$PY" -m rigready.desktop.monitoring.screenshot --db "$HOME_DIR/h200.sqlite3" --at 45 \
     --out "$OUT/training-monitor.png"
+cp "$RUN_DB" "$HOME_DIR/run.sqlite3"
+"$PY" -m rigready.desktop.cli gui --force --screenshot "$OUT/monitor-run.png" --db "$HOME_DIR/run.sqlite3"
+"$PY" -m rigready.desktop.monitoring.screenshot --db "$HOME_DIR/run.sqlite3" --at 30 \
+    --out "$OUT/training-monitor-run.png"
 ls -l "$OUT"

@@ -62,9 +62,11 @@ from rigready.monitor.store_runs import (
     RUN_CSV_COLUMNS,
     ProgressRow,
     RunRecord,
+    RunRowsAfter,
     metrics_row,
     read_run_metrics,
     read_run_progress,
+    read_run_rows_after,
     read_runs,
     run_cells,
     run_row,
@@ -635,6 +637,14 @@ class Store:
     def run_metrics(self, session_id: int) -> list[RunMetrics]:
         """A run's logged records, oldest first."""
         result: list[RunMetrics] = self._read(lambda: read_run_metrics(self._conn, session_id))
+        return result
+
+    def run_rows_after(self, session_id: int, metrics_after: int = 0, progress_after: int = 0,
+                       events_after: int = 0) -> RunRowsAfter:
+        """What a run wrote after the given row ids (a live view follows a run with this,
+        reading only new rows; pass back the returned cursors)."""
+        result: RunRowsAfter = self._read(lambda: read_run_rows_after(
+            self._conn, session_id, metrics_after, progress_after, events_after))
         return result
 
     def run_progress(self, session_id: int) -> list[ProgressRow]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rigready.monitor.store_read import EventRecord
 from rigready.monitor.training.events import RunMetrics
 from rigready.monitor.training.tracker import RunSnapshot
 
@@ -170,30 +171,77 @@ def read_run_metrics(conn: sqlite3.Connection, session_id: int) -> list[RunMetri
     """A run's metrics records, oldest first (non-finite values restored)."""
     if not has_run_tables(conn):
         return []
-    sql = ("SELECT t, step, kind, loss, eval_loss, learning_rate, grad_norm, epoch, throughput, "
-           "throughput_unit, extra, source FROM run_metrics WHERE session_id = ? "
+    sql = (f"SELECT {_METRICS_SELECT} FROM run_metrics WHERE session_id = ? "
            "ORDER BY t, rowid")
-    out = []
-    for r in conn.execute(sql, [session_id]):
-        extra = _json(r[10]) or {}
-        loss = _restore(r[3], extra, "loss")
-        eval_loss = _restore(r[4], extra, "eval_loss")
-        grad_norm = _restore(r[6], extra, "grad_norm")
-        pairs = tuple(sorted((str(k), float(v)) for k, v in extra.items()))
-        out.append(RunMetrics(time=float(r[0]), step=r[1], kind=r[2] or "train", loss=loss,
-                              eval_loss=eval_loss, learning_rate=r[5], grad_norm=grad_norm,
-                              epoch=r[7], throughput=r[8], throughput_unit=r[9], extra=pairs,
-                              source=r[11] or "log"))
-    return out
+    return [_metrics(r) for r in conn.execute(sql, [session_id])]
+
+
+_METRICS_SELECT = ("t, step, kind, loss, eval_loss, learning_rate, grad_norm, epoch, "
+                   "throughput, throughput_unit, extra, source")
+_PROGRESS_SELECT = "t, step, total, rate, eta_s, process_vram_bytes, cpu_pct"
+
+
+def _metrics(r: Any) -> RunMetrics:
+    extra = _json(r[10]) or {}
+    loss = _restore(r[3], extra, "loss")
+    eval_loss = _restore(r[4], extra, "eval_loss")
+    grad_norm = _restore(r[6], extra, "grad_norm")
+    pairs = tuple(sorted((str(k), float(v)) for k, v in extra.items()))
+    return RunMetrics(time=float(r[0]), step=r[1], kind=r[2] or "train", loss=loss,
+                      eval_loss=eval_loss, learning_rate=r[5], grad_norm=grad_norm,
+                      epoch=r[7], throughput=r[8], throughput_unit=r[9], extra=pairs,
+                      source=r[11] or "log")
 
 
 def read_run_progress(conn: sqlite3.Connection, session_id: int) -> list[ProgressRow]:
     """A run's once-a-second progress rows, oldest first."""
     if not has_run_tables(conn):
         return []
-    sql = ("SELECT t, step, total, rate, eta_s, process_vram_bytes, cpu_pct FROM run_progress "
-           "WHERE session_id = ? ORDER BY t")
+    sql = f"SELECT {_PROGRESS_SELECT} FROM run_progress WHERE session_id = ? ORDER BY t"
     return [ProgressRow(float(r[0]), *r[1:]) for r in conn.execute(sql, [session_id])]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRowsAfter:
+    """What a run added since a reader last looked (a live view reads only new rows).
+
+    The ``*_after`` cursors are row ids (the order rows were written in, which a watched log
+    folder's own record times need not follow); pass them back for the next read."""
+
+    metrics: tuple[RunMetrics, ...]
+    progress: tuple[ProgressRow, ...]
+    events: tuple[EventRecord, ...]
+    metrics_after: int
+    progress_after: int
+    events_after: int
+
+
+def read_run_rows_after(conn: sqlite3.Connection, session_id: int, metrics_after: int = 0,
+                        progress_after: int = 0, events_after: int = 0) -> RunRowsAfter:
+    """A run's metrics, progress and events rows written after the given row ids, in the order
+    written (events: the run's session's, alerts and throttle episodes alike)."""
+    if not has_run_tables(conn):
+        return RunRowsAfter((), (), (), metrics_after, progress_after, events_after)
+    metrics, progress, events = [], [], []
+    m_after, p_after, e_after = metrics_after, progress_after, events_after
+    sql = (f"SELECT rowid, {_METRICS_SELECT} FROM run_metrics WHERE session_id = ? "
+           "AND rowid > ? ORDER BY rowid")
+    for r in conn.execute(sql, [session_id, metrics_after]):
+        m_after = max(m_after, int(r[0]))
+        metrics.append(_metrics(r[1:]))
+    sql = (f"SELECT rowid, {_PROGRESS_SELECT} FROM run_progress WHERE session_id = ? "
+           "AND rowid > ? ORDER BY rowid")
+    for r in conn.execute(sql, [session_id, progress_after]):
+        p_after = max(p_after, int(r[0]))
+        progress.append(ProgressRow(float(r[1]), *r[2:]))
+    sql = ("SELECT id, t, kind, name, state, gpu, message, value FROM events "
+           "WHERE session_id = ? AND id > ? ORDER BY id")
+    for r in conn.execute(sql, [session_id, events_after]):
+        e_after = max(e_after, int(r[0]))
+        events.append(EventRecord(int(r[0]), session_id, float(r[1]), r[2], r[3] or "",
+                                  r[4] or "", r[5], r[6] or "", r[7]))
+    return RunRowsAfter(tuple(metrics), tuple(progress), tuple(events), m_after, p_after,
+                        e_after)
 
 
 #: Columns a run adds to each row of a session's CSV export.

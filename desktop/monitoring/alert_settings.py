@@ -25,6 +25,9 @@ from rigready.monitor.alerts import ALERT_KINDS, AlertConfig
 
 _PREFIX = "alerts/"
 CLEAR_STEP = 3.0
+#: As ``rigready run`` and ``monitor --watch``: a throttle reason that flips off for up to 3 s
+#: (a GPU at its power cap flips ``sw_power_cap`` every second) is still sustained throttling.
+THROTTLE_GRACE_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class AlertSettings:
             stall_util_pct=self.stall_util_pct,
             stall_busy_pct=max(30.0, self.stall_util_pct + 10.0),
             stall_after_s=self.stall_minutes * 60.0,
+            throttle_grace_s=THROTTLE_GRACE_S,
             enabled=self.enabled & frozenset(ALERT_KINDS),
         )
 

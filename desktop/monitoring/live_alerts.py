@@ -1,5 +1,6 @@
 """The live side of alerts: which are active, the recent-events list, notifications and the
-user's thresholds, for one :class:`~desktop.monitoring.controller.MonitorController`."""
+user's thresholds, for one :class:`~desktop.monitoring.controller.MonitorController`, plus the
+alerts of a followed training run (:meth:`LiveAlerts.add_run_event`)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class LiveAlerts(QObject):
         controller.set_alert_config(self.values.config())
         self.events: deque[EventRecord] = deque(maxlen=MAX_EVENTS)
         self.active: dict[tuple[str, int], AlertEvent] = {}
+        #: GPU alert kinds not notified here because the run followed now has its own rigready
+        #: notifying them (one notification per alert, not two).
+        self.quiet_kinds: frozenset[str] = frozenset()
         #: Open throttle episodes by ("throttle:REASON", gpu).
         self._episodes: dict[tuple[str, int], AlertEvent] = {}
         controller.alert_changed.connect(self._on_alert)
@@ -58,13 +62,22 @@ class LiveAlerts(QObject):
         key = (event.kind, event.gpu)
         if event.state == "raised":
             self.active[key] = event
-            self.notifier.notify(event)
+            if event.kind not in self.quiet_kinds:
+                self.notifier.notify(event)
         else:
             self.active.pop(key, None)
         self._sync_episodes()
         self.events.append(EventRecord(0, self.controller.session_id, event.time, "alert",
                                        event.kind, event.state, event.gpu, event.message,
                                        event.value))
+        self.changed.emit()
+
+    def add_run_event(self, event: EventRecord, *, label: str | None, notify: bool) -> None:
+        """A followed run's alert (read from the database): into the recent events, and a
+        notification when it was raised and ``notify``."""
+        self.events.append(event)
+        if notify and event.state == "raised":
+            self.notifier.notify_text(event.name, event.message, event.time, label)
         self.changed.emit()
 
     @Slot(object)

@@ -31,7 +31,7 @@ from rigready.desktop.monitoring.text import (
 from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, page_title
 from rigready.monitor.store_read import EventRecord
 
-LEVEL = {"ok": GOOD, "warn": WARN, "bad": BAD}
+LEVEL = {"ok": GOOD, "good": GOOD, "warn": WARN, "bad": BAD}
 MAX_EVENTS = 200
 
 

@@ -1,5 +1,6 @@
-"""Reading saved monitoring data for the charts (Qt-free): a whole session for replay, or the
-store's 1-minute aggregates for the 7-day and 30-day views.
+"""Reading saved monitoring data for the charts (Qt-free): a whole session for replay (with its
+training run, when it recorded one), or the store's 1-minute aggregates for the 7-day and
+30-day views.
 
 Both are generators in the project's long-work style (yield progress text, return the result) so
 the page runs them on the thread pool: a day-long session is 86,400 rows per GPU.
@@ -11,6 +12,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rigready.desktop.monitoring.run_view import RunReplay
 from rigready.monitor.ring import (
     GPU_SERIES_COLUMNS,
     HOST_SERIES_COLUMNS,
@@ -21,6 +23,7 @@ from rigready.monitor.ring import (
 )
 from rigready.monitor.store import SessionInfo, Store, StoreError
 from rigready.monitor.store_read import EventRecord
+from rigready.monitor.store_runs import RunRecord
 
 Rows = tuple[FloatArray, ValueArray]
 INF = float("inf")
@@ -41,6 +44,15 @@ def session_title(info: SessionInfo) -> str:
     return f"session {info.id}" + (f" '{info.label}'" if info.label else "")
 
 
+def session_entry(info: SessionInfo, run: RunRecord | None) -> str:
+    """A line of the session picker: a run says so, with its outcome and steps."""
+    if run is None:
+        return f"{session_title(info)} · {info.ticks} samples"
+    steps = f" · {run.steps:,} steps" if run.steps else ""
+    return f"run {info.id}" + (f" '{run.label}'" if run.label else "") + \
+        f" · {run.outcome}{steps}"
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayData:
     """One saved session, ready to chart."""
@@ -51,6 +63,10 @@ class ReplayData:
     gpus: dict[int, str]
     rows: dict[int, Rows]  # GPU index (0 when the session has none) -> rows
     events: tuple[EventRecord, ...] = field(default=())
+    #: The training run recorded in this session (None: a plain monitor session).
+    run: RunReplay | None = None
+    #: The runs of the database by session id (the picker marks them).
+    runs: dict[int, RunRecord] = field(default_factory=dict)
 
     @property
     def end(self) -> float:
@@ -83,7 +99,14 @@ def load_replay(path: Path, session_id: int | None = None
             rows[index] = rows_from_series(series, host)
             yield f"Read GPU {index}"
         events = tuple(store.events_between(-INF, INF, session_id=info.id))
-    return ReplayData(path, sessions, info, gpus, rows, events)
+        runs = {run.session_id: run for run in store.runs()}
+        run = None
+        record = runs.get(info.id)
+        if record is not None:
+            yield f"Reading run {info.id}…"
+            run = RunReplay(record, store.run_metrics(info.id), store.run_progress(info.id),
+                            events)
+    return ReplayData(path, sessions, info, gpus, rows, events, run, runs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from rigready.desktop.monitoring.replay import ReplayData, session_title
+from rigready.desktop.monitoring.run_view import RunDisplay
 from rigready.desktop.monitoring.text import MonitorSnapshot
 from rigready.monitor.alerts import AlertEvent, live_conditions
 from rigready.monitor.ring import COLUMN, FloatArray, ValueArray, window_of
@@ -36,15 +37,18 @@ def replay_snapshot(data: ReplayData, gpu: int, at: float | None) -> MonitorSnap
     times, values = data.rows.get(gpu, next(iter(data.rows.values())))
     moment = data.end if at is None else at
     spark_t, spark_v = window_of(times, values, moment - SPARK_SECONDS, moment)
-    # alerts and throttle episodes alike: "All clear" never shows while either is live
+    # alerts and throttle episodes alike: "All clear" never shows while either is live (the
+    # run's alerts are in the session's events too)
     active = live_conditions(data.events, gpu=gpu, at=moment)
+    run = None if data.run is None else data.run.at(moment)
     return MonitorSnapshot(gpu_title(gpu, data.gpus), f"Replay · {session_title(data.session)}",
-                           moment - data.session.started, spark_t, spark_v, active)
+                           moment - data.session.started, spark_t, spark_v, active, run)
 
 
 def live_snapshot(times: FloatArray, values: ValueArray, gpu: int, names: Mapping[int, str],
                   *, session_id: int | None, started: float | None,
-                  alerts: Iterable[AlertEvent]) -> MonitorSnapshot:
+                  alerts: Iterable[AlertEvent], run: RunDisplay | None = None
+                  ) -> MonitorSnapshot:
     """The newest live values, the 5 minutes before them and ``gpu``'s active alerts.
 
     Args:
@@ -55,6 +59,7 @@ def live_snapshot(times: FloatArray, values: ValueArray, gpu: int, names: Mappin
         session_id: The logging session, or None when only watching.
         started: When the session started, for the elapsed time (none while only watching).
         alerts: Active alerts of every GPU.
+        run: The run followed now, whose alerts join the GPU's.
     """
     end = float(times[-1]) if times.size else None
     if end is None:
@@ -65,5 +70,9 @@ def live_snapshot(times: FloatArray, values: ValueArray, gpu: int, names: Mappin
               else f"Live · logging session {session_id}")
     # session time only while a session is being logged: watching is not a session
     elapsed = None if end is None or started is None or session_id is None else end - started
-    active = tuple((e.kind, e.message) for e in alerts if e.gpu == gpu)
-    return MonitorSnapshot(gpu_title(gpu, names), source, elapsed, spark_t, spark_v, active)
+    active: tuple[tuple[str, str], ...] = tuple((e.kind, e.message) for e in alerts
+                                                if e.gpu == gpu)
+    if run is not None:
+        active = run.alerts + active
+    return MonitorSnapshot(gpu_title(gpu, names), source, elapsed, spark_t, spark_v, active,
+                           run)

@@ -8,12 +8,18 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rigready.desktop.monitoring.run_view import RunDisplay
 from rigready.monitor.ring import COLUMN, FloatArray, ValueArray
 from rigready.monitor.store_read import EventRecord
+from rigready.monitor.training.run_alerts import RUN_ALERT_LEVELS, RUN_ALERT_TITLES
 
 #: Alert kinds that mean "act now" (red); the others are worth a look (amber). A power cap is
-#: normal for a GPU working flat out, so it is only amber.
-BAD_ALERTS = frozenset({"temperature", "thermal_throttle", "vram", "stalled", "storage"})
+#: normal for a GPU working flat out, so it is only amber. A run's alerts keep their own levels
+#: (a NaN loss and a crash are red, a finished run is good news).
+BAD_ALERTS = frozenset({"temperature", "thermal_throttle", "vram", "stalled", "storage"}
+                       | {k for k, level in RUN_ALERT_LEVELS.items() if level == "bad"})
+#: Alert kinds that are news, not trouble (green).
+GOOD_ALERTS = frozenset(k for k, level in RUN_ALERT_LEVELS.items() if level == "ok")
 ALERT_TITLES = {
     "temperature": "Near slowdown temperature",
     "thermal_throttle": "Thermal throttling",
@@ -21,6 +27,7 @@ ALERT_TITLES = {
     "vram": "VRAM almost full",
     "stalled": "Training stalled?",
     "storage": "Database",
+    **RUN_ALERT_TITLES,
 }
 
 
@@ -59,7 +66,8 @@ def _get(row: Sequence[float] | None, name: str) -> float | None:
 
 
 def tile_texts(row: Sequence[float] | None) -> dict[str, tuple[str, str]]:
-    """``{tile: (big value, detail line)}`` for the tiles gpu, vram, temp, power, clocks, host."""
+    """``{tile: (big value, detail line)}`` for the tiles gpu, vram, temp, power, clocks, host
+    (CPU with RAM as detail), cpu and ram."""
     util, mem = _get(row, "gpu_util_pct"), _get(row, "mem_util_pct")
     used, total = _get(row, "vram_used_gib"), _get(row, "vram_total_gib")
     temp, slow = _get(row, "temp_c"), _get(row, "temp_slowdown_c")
@@ -74,13 +82,15 @@ def tile_texts(row: Sequence[float] | None) -> dict[str, tuple[str, str]]:
         "power": (num(power, "W"), f"limit {num(limit, 'W')}"),
         "clocks": (num(sm, "MHz"), f"memory {num(memclk, 'MHz')}"),
         "host": (num(cpu, "%"), f"RAM {num(ram, '%')} used"),
+        "cpu": (num(cpu, "%"), "all cores together"),
+        "ram": (num(ram, "%"), "of the host's memory in use"),
     }
 
 
 def tile_levels(row: Sequence[float] | None, temp_margin_c: float = 5.0,
                 vram_pct: float = 95.0) -> dict[str, str]:
     """``{tile: "ok" | "warn" | "bad"}``: temperature near its slowdown point, VRAM nearly full."""
-    levels = dict.fromkeys(("gpu", "vram", "temp", "power", "clocks", "host"), "ok")
+    levels = dict.fromkeys(("gpu", "vram", "temp", "power", "clocks", "host", "cpu", "ram"), "ok")
     temp, slow = _get(row, "temp_c"), _get(row, "temp_slowdown_c")
     if temp is not None and slow is not None:
         if temp >= slow - temp_margin_c:
@@ -113,11 +123,14 @@ def readout(t: float, row: Sequence[float]) -> str:
 
 
 def alert_level(kinds: Iterable[str]) -> str:
-    """"bad" if any alert in :data:`BAD_ALERTS` is active, "warn" for others, else "ok"."""
+    """"bad" if any alert in :data:`BAD_ALERTS` is active, "warn" for others, "good" when
+    only good news (a finished run) is, else "ok"."""
     found = set(kinds)
     if found & BAD_ALERTS:
         return "bad"
-    return "warn" if found else "ok"
+    if found - GOOD_ALERTS:
+        return "warn"
+    return "good" if found else "ok"
 
 
 def event_level(event: EventRecord) -> str:
@@ -125,7 +138,7 @@ def event_level(event: EventRecord) -> str:
     if event.state == "cleared" or event.kind == "recovered":
         return "ok"
     if event.kind == "alert":
-        return "bad" if event.name in BAD_ALERTS else "warn"
+        return alert_level([event.name])
     return "warn" if event.kind in ("throttle", "gap") else "ok"
 
 
@@ -205,7 +218,9 @@ class MonitorSnapshot:
     elapsed_s: float | None
     times: FloatArray
     values: ValueArray
-    alerts: tuple[tuple[str, str], ...] = ()  # (kind, message) of active alerts
+    alerts: tuple[tuple[str, str], ...] = ()  # (kind, message) of active alerts (run's too)
+    #: The training run followed or replayed at this moment (None: no run).
+    run: RunDisplay | None = None
 
     def latest(self) -> list[float] | None:
         """The newest row, or None without rows."""

@@ -1,4 +1,5 @@
-"""Value tiles: a caption, one big number, a detail line and an optional sparkline.
+"""Value tiles: a caption, one big number, a detail line and an optional sparkline, and the
+Monitor page's row of them (:class:`GpuTileRow`).
 
 The page uses them small; the training monitor scales their fonts with the window so the number
 can be read across a room.
@@ -6,10 +7,14 @@ can be read across a room.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from rigready.desktop.monitoring.text import tile_levels, tile_texts
 from rigready.desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN
 from rigready.monitor.ring import FloatArray
 
@@ -124,3 +129,50 @@ class ValueTile(QFrame):
     def value_text(self) -> str:
         """The big number as shown."""
         return self.value.text()
+
+
+#: (key, caption) of the Monitor page's tiles.
+PAGE_TILES = (("gpu", "GPU"), ("vram", "VRAM"), ("temp", "Temperature"), ("power", "Power"),
+              ("clocks", "SM clock"), ("host", "CPU"))
+
+
+class GpuTileRow(QWidget):
+    """The Monitor page's six tiles in a row: the GPU's values (a replay: its peaks) and CPU."""
+
+    def __init__(self, theme: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(10)
+        self.tiles = {key: ValueTile(caption, theme, value_px=22) for key, caption in PAGE_TILES}
+        for tile in self.tiles.values():
+            row.addWidget(tile)
+
+    def show_values(self, row: Sequence[float] | None, peaks: bool) -> None:
+        """Show one ring row (``peaks``: a replay's column peaks, said in the captions)."""
+        texts, levels = tile_texts(row), tile_levels(row)
+        for key, caption in PAGE_TILES:
+            self.tiles[key].caption.setText(f"{caption} · peak" if peaks else caption)
+            self.tiles[key].set_text(*texts[key], levels[key])
+
+    def show_gpu(self, gpu: bool) -> None:
+        """Without GPU readings only the CPU tile is shown."""
+        for key, _caption in PAGE_TILES:
+            self.tiles[key].setVisible(gpu or key == "host")
+        self.tiles["host"].setMaximumWidth(16777215 if gpu else 280)
+
+    def fit(self, width: int) -> None:
+        """Size the numbers to a row ``width`` wide, so "1980 MHz" is never cut at 1024 px."""
+        shown = [t for t in self.tiles.values() if not t.isHidden()] or list(self.tiles.values())
+        room = (width - 10 * (len(shown) - 1)) / max(1, len(shown)) - 26
+        font = QFont(self.font())
+        font.setBold(True)
+        px = 22
+        while px > 14:
+            font.setPixelSize(px)
+            if QFontMetrics(font).horizontalAdvance("8888 MHz") <= room:
+                break
+            px -= 1
+        for tile in self.tiles.values():
+            if tile._value_px != px:
+                tile.set_value_px(px)

@@ -1,34 +1,24 @@
-"""The second-screen training monitor: a full-screen window of large numbers and sparklines.
+"""The second-screen training monitor: a full-screen window of large numbers and charts.
 
-It is a separate top-level window shown full screen on the screen the user picks in
-:class:`TrainingMonitorDialog` (remembered in settings; by default a screen other than the main
-window's). Numbers scale with the window height so they can be read across a room. Esc closes
-it. It always uses dark colours: a bright full-screen panel beside a training run is tiring.
+Without a run it shows the GPU in six big tiles (utilisation, VRAM, temperature, power, clock,
+session time; without GPU readings, CPU and RAM). While a run is followed or replayed, the run
+is the largest thing on it: step / total with a progress bar, the loss chart (raw faint,
+smoothed bold, eval points), ETA, elapsed, loss, learning rate, throughput and the run's own
+VRAM; the GPU tiles move to one row underneath. It is a separate top-level window shown full
+screen on the screen the user picks (:mod:`.training_link`). Numbers scale with the window so
+they can be read across a room, and always fit their tiles. Esc closes it. It always uses dark
+colours: a bright full-screen panel beside a training run is tiring.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import math
 
 import numpy as np
-from PySide6.QtCore import QObject, QSettings, Qt, Signal, Slot
-from PySide6.QtGui import (
-    QCloseEvent,
-    QColor,
-    QFont,
-    QFontMetrics,
-    QGuiApplication,
-    QKeyEvent,
-    QPalette,
-    QScreen,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QFontMetrics, QKeyEvent, QPalette, QScreen
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -37,12 +27,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rigready.desktop.monitoring.run_widgets import RunPanel
 from rigready.desktop.monitoring.snapshots import SPARK_SECONDS
 from rigready.desktop.monitoring.text import (
     ALERT_TITLES,
     MonitorSnapshot,
     alert_level,
-    choose_screen,
     clock_text,
     format_elapsed,
     tile_levels,
@@ -54,13 +44,16 @@ from rigready.monitor.ring import COLUMN
 
 THEME = "dark"
 FOREGROUND, PANEL, BACKDROP = "#f1f3f5", "#1b1e22", "#111316"
-SCREEN_KEY = "training_monitor/screen"
-ON_TOP_KEY = "training_monitor/on_top"
-MAIN_SCREEN_KEY = "window/screen"
 #: The widest big numbers a tile shows (VRAM of a 141 GiB card, a 2 GHz clock, a day-long
 #: session): the font is sized so that each fits its column.
 WIDEST_VALUES = ("188.8 GiB", "8888 MHz", "1000 W", "99:59:59")
+#: The widest of the run's tiles (VRAM, a day-long ETA, a learning rate, a throughput).
+RUN_WIDEST = ("188.8 GiB", "99:59:59", "2.0e-04", "12,345")
 MARGINS, GRID_SPACING, TILE_PADDING = (28, 20, 28, 14), 16, 12 + 12 + 2 * 2
+#: Share of the width the run's tiles get beside the loss chart (stretch 4 of 9).
+RUN_TILE_SHARE = 4 / 9
+#: Below this height the GPU tiles under a run drop their sparklines.
+SPARKS_WITH_RUN_PX = 900
 #: (tile key, caption, sparkline column, fixed y range)
 TILES: tuple[tuple[str, str, str | None, tuple[float, float] | None], ...] = (
     ("gpu", "GPU UTILISATION", "gpu_util_pct", (0, 105)),
@@ -68,11 +61,17 @@ TILES: tuple[tuple[str, str, str | None, tuple[float, float] | None], ...] = (
     ("temp", "TEMPERATURE", "temp_c", None),
     ("power", "POWER", "power_w", None),
     ("clocks", "SM CLOCK", "sm_clock_mhz", None),
+    ("cpu", "CPU", "cpu_pct", (0, 105)),
+    ("ram", "RAM", "ram_pct", (0, 105)),
     ("elapsed", "SESSION TIME", None, None),
 )
+GPU_TILES = ("gpu", "vram", "temp", "power", "clocks")
+HOST_TILES = ("cpu", "ram")
 #: Sparkline y tops come from these limit columns.
 _TOPS = {"vram": "vram_total_gib", "temp": "temp_slowdown_c", "power": "power_limit_w",
          "clocks": "sm_clock_max_mhz"}
+_GPU_COLUMNS = tuple(c for k, _t, c, _r in TILES if k in GPU_TILES and c)
+_LEVEL_COLOURS = {"ok": GOOD, "good": GOOD, "warn": WARN, "bad": BAD, "none": MUTED}
 
 
 def dark_palette() -> QPalette:
@@ -87,6 +86,11 @@ def dark_palette() -> QPalette:
                          (QPalette.ColorRole.Mid, "#3a3d42")):
         palette.setColor(role, QColor(colour))
     return palette
+
+
+def gpu_read(row: list[float] | None) -> bool:
+    """Whether a ring row holds any GPU reading."""
+    return row is not None and any(not math.isnan(row[COLUMN[c]]) for c in _GPU_COLUMNS)
 
 
 class TrainingMonitorWindow(QWidget):
@@ -111,36 +115,42 @@ class TrainingMonitorWindow(QWidget):
         outer.setSpacing(14)
         top = QHBoxLayout()
         self.title = QLabel("—")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.source = QLabel("")
-        top.addWidget(self.title)
-        top.addStretch(1)
+        top.addWidget(self.title, 1)
         top.addWidget(self.source)
         outer.addLayout(top)
         self.alert_bar = QLabel("Waiting for the first reading")  # nothing is "clear" yet
         self.alert_bar.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.alert_bar.setWordWrap(True)  # several alerts at once never widen the window
         outer.addWidget(self.alert_bar)
-        grid = QGridLayout()
-        grid.setSpacing(GRID_SPACING)
+        self.run_panel = RunPanel(THEME, compact=False, colours=(FOREGROUND, PANEL))
+        self.run_panel.setVisible(False)
+        outer.addWidget(self.run_panel, 3)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(GRID_SPACING)
         self.tiles: dict[str, ValueTile] = {}
-        for i, (key, caption, column, y_range) in enumerate(TILES):
+        for key, caption, column, y_range in TILES:
             tile = ValueTile(caption, THEME, sparkline=column is not None, y_range=y_range,
                              colours=(FOREGROUND, PANEL))
+            tile.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             if tile.sparkline is not None:
                 # a chart is as wide as its column: its 600 px size hint would make the layout
                 # shrink the columns unevenly from their hints instead of splitting them evenly
                 tile.sparkline.setSizePolicy(QSizePolicy.Policy.Ignored,
                                              tile.sparkline.sizePolicy().verticalPolicy())
+            tile.setVisible(False)
             self.tiles[key] = tile
-            grid.addWidget(tile, i // 3, i % 3)
-        for grid_column in range(3):
-            grid.setColumnStretch(grid_column, 1)
-        outer.addLayout(grid, 1)
+        outer.addLayout(self.grid, 1)
         self.hint = QLabel("Esc leaves full screen · rigready")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignRight)
         outer.addWidget(self.hint)
         self.alert_state = "none"
-        self._base_px = 0
+        #: (run shown, GPU tiles shown)
+        self.mode: tuple[bool, bool] | None = None
+        self._fonts: tuple[int, int, tuple[bool, bool]] | None = None
+        self._small = 14
+        self._arrange(False, True)
         self._scale_fonts()
 
     # -- showing -------------------------------------------------------------------------
@@ -167,18 +177,58 @@ class TrainingMonitorWindow(QWidget):
         self.closed.emit()
         super().closeEvent(event)
 
+    def shown_tiles(self) -> tuple[str, ...]:
+        """Keys of the tiles laid out now, in order."""
+        run, gpu = self.mode or (False, True)
+        return (GPU_TILES if gpu else HOST_TILES) + (() if run else ("elapsed",))
+
+    def _arrange(self, run: bool, gpu: bool) -> None:
+        """Lay the tiles out: three columns alone; one row under a run."""
+        if self.mode == (run, gpu):
+            return
+        self.mode = (run, gpu)
+        for tile in self.tiles.values():
+            self.grid.removeWidget(tile)
+            tile.setVisible(False)
+        keys = self.shown_tiles()
+        columns = len(keys) if run else 3
+        for i, key in enumerate(keys):
+            self.grid.addWidget(self.tiles[key], i // columns, i % columns)
+            self.tiles[key].setVisible(True)
+        for column in range(8):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        self.run_panel.setVisible(run)
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.setStretchFactor(self.grid, 1)
+        self._fonts = None
+
     def _scale_fonts(self, width: int | None = None, height: int | None = None) -> None:
         # Called from show_on() and refresh() rather than from a resizeEvent override: PySide
         # may deliver resize events to Python while the interpreter shuts down.
         width = self.width() if width is None else width
         height = self.height() if height is None else height
-        px = max(28, min(height // 9, value_px_for_width(width)))
-        if px == self._base_px:
+        mode = self.mode or (False, True)
+        if self._fonts == (width, height, mode):
             return
-        self._base_px = px
-        for tile in self.tiles.values():
-            tile.set_value_px(px)
-        small = max(14, px // 4)
+        self._fonts = (width, height, mode)
+        run, _gpu = mode
+        keys = self.shown_tiles()
+        if run:
+            px = max(16, min(height // 24, value_px_for(width, len(keys), WIDEST_VALUES)))
+            run_px = max(20, min(height // 15, run_value_px(width)))
+            self.run_panel.set_scale(run_px)
+            small = max(14, run_px // 3)
+        else:
+            px = max(28, min(height // 9, value_px_for(width, 3, WIDEST_VALUES)))
+            small = max(14, px // 4)
+        sparks = not run or height >= SPARKS_WITH_RUN_PX
+        for key in keys:
+            self.tiles[key].set_value_px(px)
+            spark = self.tiles[key].sparkline
+            if spark is not None:
+                spark.setVisible(sparks)
+        self._small = small
         self.title.setStyleSheet(f"font-size: {small + 6}px; font-weight: 700;"
                                  f" color: {FOREGROUND};")
         self.source.setStyleSheet(f"font-size: {small}px; color: {MUTED[THEME]};")
@@ -186,184 +236,116 @@ class TrainingMonitorWindow(QWidget):
         self._style_alert_bar()
 
     def _style_alert_bar(self) -> None:
-        colour = {"ok": GOOD, "warn": WARN, "bad": BAD, "none": MUTED}[self.alert_state][THEME]
-        px = max(16, self._base_px // 3)
+        colour = _LEVEL_COLOURS[self.alert_state][THEME]
+        px = max(16, self._small + 2)
         self.alert_bar.setStyleSheet(
             f"background: {colour}; color: {BACKDROP}; font-size: {px}px; font-weight: 700;"
-            " border-radius: 10px; padding: 10px;")
+            " border-radius: 10px; padding: 8px;")
 
     # -- data ----------------------------------------------------------------------------
 
     def refresh(self, snapshot: MonitorSnapshot) -> None:
         """Show a new snapshot."""
-        self._scale_fonts()
-        self.title.setText(snapshot.title)
-        self.source.setText(snapshot.source)
         row = snapshot.latest()
-        texts = tile_texts(row)
-        levels = tile_levels(row)
-        for key, (value, detail) in texts.items():
-            if key in self.tiles:
-                self.tiles[key].set_text(value, detail, levels[key])
+        run = snapshot.run
+        self._arrange(run is not None, row is None or gpu_read(row))
+        self._scale_fonts()
+        self._set_titles(snapshot)
+        texts, levels = tile_texts(row), tile_levels(row)
+        for key in self.shown_tiles():
+            if key in texts:
+                self.tiles[key].set_text(*texts[key], levels[key])
         since = "not logging" if snapshot.elapsed_s is None else ""
         if snapshot.elapsed_s is not None and snapshot.times.size:
             since = "since " + clock_text(float(snapshot.times[-1]) - snapshot.elapsed_s)
         self.tiles["elapsed"].set_text(format_elapsed(snapshot.elapsed_s), since)
+        if run is not None:
+            self.run_panel.show_run(run)
+        self._set_sparklines(snapshot, row)
+        self._set_alert_bar(snapshot, row)
+
+    def _set_titles(self, snapshot: MonitorSnapshot) -> None:
+        run = snapshot.run
+        if run is None:
+            self.title.setText(snapshot.title)
+            self.source.setText(snapshot.source)
+            return
+        self.source.setText(f"{snapshot.source} · {snapshot.title}")
+        font = QFont(self.title.font())
+        font.setPixelSize(self._small + 6)
+        source = QFont(self.source.font())
+        source.setPixelSize(self._small)
+        room = self.width() - MARGINS[0] - MARGINS[2] - 32 - QFontMetrics(
+            source).horizontalAdvance(self.source.text())
+        heading = f"{run.title} — {run.command}" if run.command else run.title
+        self.title.setText(QFontMetrics(font).elidedText(heading, Qt.TextElideMode.ElideRight,
+                                                         max(100, room)))
+        self.title.setToolTip(heading)
+
+    def _set_sparklines(self, snapshot: MonitorSnapshot, row: list[float] | None) -> None:
         for key, _caption, column, _range in TILES:
             spark = self.tiles[key].sparkline
-            if spark is None or column is None:
+            if spark is None or column is None or not spark.isVisible():
                 continue
             top = None
             if key in _TOPS and row is not None:
                 limit = row[COLUMN[_TOPS[key]]]
                 top = None if np.isnan(limit) else limit * (1.08 if key != "temp" else 1.0)
             spark.set_series(snapshot.times, snapshot.values[COLUMN[column]], SPARK_SECONDS, top)
-        kinds = [kind for kind, _message in snapshot.alerts]
-        self.alert_state = alert_level(kinds)
-        read = [] if row is None else [row[COLUMN[c]] for _k, _t, c, _r in TILES if c]
-        if not read or all(np.isnan(v) for v in read):
-            # nothing is read, so nothing is "clear": say so in a neutral colour
-            self.alert_state = "none"
-            self.alert_bar.setText("No GPU readings: nothing to watch on this screen")
-        elif snapshot.alerts:
+
+    def _set_alert_bar(self, snapshot: MonitorSnapshot, row: list[float] | None) -> None:
+        if snapshot.alerts:
+            self.alert_state = alert_level(kind for kind, _ in snapshot.alerts)
             lines = [f"{ALERT_TITLES.get(k, k)} — {m}" for k, m in snapshot.alerts]
             self.alert_bar.setText("   ·   ".join(lines))
+        elif row is None:
+            # nothing is read, so nothing is "clear": say so in a neutral colour
+            self.alert_state = "none"
+            self.alert_bar.setText("Waiting for the first reading")
+        elif not gpu_read(row):
+            self.alert_state = "none"
+            self.alert_bar.setText("No GPU readings: CPU and RAM shown")
         else:
+            self.alert_state = "ok"
             self.alert_bar.setText("All clear")
         self._style_alert_bar()
 
 
-@functools.lru_cache(maxsize=32)  # refresh() asks every second; the answer depends on width only
-def value_px_for_width(width: int) -> int:
-    """The largest font size (px) at which :data:`WIDEST_VALUES` fit a tile of a ``width`` window.
-
-    The three columns share what the margins and spacing leave; a tile's minimum width is its
-    widest number, so a font bounded by the height only made a 1024 px screen's window 1047 px
-    wide and its columns uneven (issue 15).
-    """
-    inner = (width - MARGINS[0] - MARGINS[2] - 2 * GRID_SPACING) // 3 - TILE_PADDING
+def _fit_px(inner: int, texts: tuple[str, ...], start: int) -> int:
     font = QFont()
     font.setBold(True)
-    px = max(12, width // 14)
+    px = max(12, start)
     while px > 12:
         font.setPixelSize(px)
         metrics = QFontMetrics(font)
-        if max(metrics.horizontalAdvance(text) for text in WIDEST_VALUES) <= inner:
+        if max(metrics.horizontalAdvance(text) for text in texts) <= inner:
             break
         px -= 1
     return px
 
 
-def screen_label(screen: QScreen) -> str:
-    """A screen as a person recognises it: name, model and size."""
-    size = screen.geometry()
-    model = screen.model() or screen.manufacturer()
-    name = screen.name() + (f" ({model})" if model and model not in screen.name() else "")
-    return f"{name} — {size.width()}×{size.height()}"
+@functools.lru_cache(maxsize=64)  # refresh() asks every second; the answer depends on width only
+def value_px_for(width: int, columns: int, texts: tuple[str, ...] = WIDEST_VALUES) -> int:
+    """The largest font size (px) at which ``texts`` fit a tile of ``columns`` equal columns
+    across a ``width`` window.
+
+    A tile's minimum width is its widest number, so a font bounded by the height only made a
+    1024 px screen's window 1047 px wide and its columns uneven (issue 15).
+    """
+    inner = (width - MARGINS[0] - MARGINS[2] - (columns - 1) * GRID_SPACING) // columns \
+        - TILE_PADDING
+    return _fit_px(inner, texts, width * 3 // (columns * 14))
 
 
-class TrainingMonitorDialog(QDialog):
-    """Pick the screen (and stay-on-top) for the training monitor; open it with ``open()``."""
-
-    def __init__(self, settings: QSettings, main_screen: str | None,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Training monitor")
-        self.screens = list(QGuiApplication.screens())
-        layout = QVBoxLayout(self)
-        intro = QLabel("Shows large numbers full screen, for a second screen beside a training "
-                       "run. Press Esc on it to leave.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        form = QFormLayout()
-        self.screen_box = QComboBox()
-        for screen in self.screens:
-            mark = " · main window" if screen.name() == main_screen else ""
-            self.screen_box.addItem(screen_label(screen) + mark, screen.name())
-        saved = settings.value(SCREEN_KEY)
-        index = choose_screen([s.name() for s in self.screens],
-                              saved if isinstance(saved, str) else None, main_screen)
-        self.screen_box.setCurrentIndex(max(0, index))
-        form.addRow("Screen", self.screen_box)
-        self.on_top = QCheckBox("Stay on top of other windows")
-        raw = settings.value(ON_TOP_KEY, False)
-        self.on_top.setChecked(raw is True or str(raw).lower() == "true")
-        form.addRow("", self.on_top)
-        layout.addLayout(form)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText("Show full screen")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout.addWidget(self.buttons)
-
-    def value(self) -> tuple[str, bool]:
-        """(screen name, stay on top)."""
-        return str(self.screen_box.currentData() or ""), self.on_top.isChecked()
+def value_px_for_width(width: int) -> int:
+    """:func:`value_px_for` three columns (the monitor without a run)."""
+    return value_px_for(width, 3)
 
 
-def find_screen(name: str) -> QScreen | None:
-    """The connected screen called ``name``, else the primary screen."""
-    for screen in QGuiApplication.screens():
-        if screen.name() == name:
-            return screen
-    return QGuiApplication.primaryScreen()
-
-
-class TrainingMonitorLink(QObject):
-    """Opens the training monitor for a page, remembers the screen and feeds it snapshots."""
-
-    def __init__(self, settings: QSettings, snapshot: Callable[[], MonitorSnapshot],
-                 owner: QWidget) -> None:
-        """Create it; ``snapshot`` builds what the monitor shows now."""
-        super().__init__(owner)
-        self._settings = settings
-        self._snapshot = snapshot
-        self._owner = owner
-        self.window: TrainingMonitorWindow | None = None
-
-    def main_screen(self) -> str | None:
-        """Name of the screen the main window is on (also saved in settings)."""
-        screen = self._owner.window().screen()
-        if screen is None:
-            return None
-        self._settings.setValue(MAIN_SCREEN_KEY, screen.name())
-        return screen.name()
-
-    def open_dialog(self) -> TrainingMonitorDialog:
-        """Ask for the screen with a dialog opened by ``open()``; show the monitor on OK."""
-        dialog = TrainingMonitorDialog(self._settings, self.main_screen(), self._owner)
-        dialog.accepted.connect(lambda: self.open(*dialog.value()))
-        dialog.open()
-        return dialog
-
-    def open(self, screen_name: str, stay_on_top: bool = False) -> TrainingMonitorWindow:
-        """Show the monitor full screen on ``screen_name`` and remember the choice."""
-        self._settings.setValue(SCREEN_KEY, screen_name)
-        self._settings.setValue(ON_TOP_KEY, stay_on_top)
-        self._settings.sync()
-        if self.window is None:
-            self.window = TrainingMonitorWindow()
-            self.window.closed.connect(self._on_closed)
-        screen = find_screen(screen_name)
-        if screen is not None:
-            self.window.show_on(screen, stay_on_top)
-        self.window.refresh(self._snapshot())
-        return self.window
-
-    def refresh(self) -> None:
-        """Feed the open monitor (no-op when closed)."""
-        if self.window is not None:
-            self.window.refresh(self._snapshot())
-
-    def close(self) -> None:
-        """Close the monitor if open."""
-        if self.window is not None:
-            self.window.close()
-
-    @Slot()
-    def _on_closed(self) -> None:
-        if self.window is not None:
-            self.window.deleteLater()
-        self.window = None
+@functools.lru_cache(maxsize=32)
+def run_value_px(width: int) -> int:
+    """The largest font size (px) at which :data:`RUN_WIDEST` fit the run's tiles (two columns
+    beside the loss chart)."""
+    share = int((width - MARGINS[0] - MARGINS[2] - 16) * RUN_TILE_SHARE)
+    inner = (share - 14) // 2 - TILE_PADDING
+    return _fit_px(inner, RUN_WIDEST, width // 20)

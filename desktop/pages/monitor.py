@@ -1,12 +1,15 @@
 """The "Monitor" page: live GPU and host charts, session logging, alerts, replay of saved
-sessions and the second-screen training monitor.
+sessions, the training run followed or replayed, per-process GPU memory and the second-screen
+training monitor.
 
 Live: :class:`~desktop.monitoring.controller.MonitorController` runs the sampler on its own
 thread and hands over samples once a second; the page keeps them in one ring buffer per GPU
 (24 h at 1 Hz) and redraws only while it (or the training monitor) is on screen. Replay: a saved
 session is read on the thread pool and charted from arrays; the tiles then show its peaks, the
 crosshair reads any moment of it and starts at the moment of highest power draw. The 7-day and
-30-day views read the store's 1-minute aggregates, also on the thread pool.
+30-day views read the store's 1-minute aggregates, also on the thread pool. A run started with
+``rigready run`` or followed with ``rigready monitor --watch`` is found in the database and
+followed off the GUI thread (:mod:`rigready.desktop.monitoring.page_run`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QSplitter,
     QVBoxLayout,
@@ -32,6 +34,7 @@ from rigready.desktop.monitoring.charts import MonitorCharts
 from rigready.desktop.monitoring.controller import MonitorController
 from rigready.desktop.monitoring.live_alerts import LiveAlerts
 from rigready.desktop.monitoring.notify import AlertNotifier
+from rigready.desktop.monitoring.page_run import RunSection
 from rigready.desktop.monitoring.panels import (
     AlertBanner,
     EventsPanel,
@@ -44,19 +47,19 @@ from rigready.desktop.monitoring.replay import (
     ReplayData,
     load_history,
     load_replay,
+    session_entry,
     session_title,
 )
+from rigready.desktop.monitoring.run_follower import RunFollower
 from rigready.desktop.monitoring.snapshots import busiest_time, live_snapshot, replay_snapshot
 from rigready.desktop.monitoring.text import (
     WINDOW_BY_KEY,
     MonitorSnapshot,
     live_status,
     notice_text,
-    tile_levels,
-    tile_texts,
 )
-from rigready.desktop.monitoring.tiles import ValueTile
-from rigready.desktop.monitoring.training_window import TrainingMonitorLink
+from rigready.desktop.monitoring.tiles import GpuTileRow
+from rigready.desktop.monitoring.training_link import TrainingMonitorLink
 from rigready.desktop.theme import MUTED, current_theme
 from rigready.desktop.worker import GeneratorWorker
 from rigready.monitor.ring import (
@@ -71,8 +74,6 @@ from rigready.monitor.sample import Sample
 
 RING_CAPACITY = 86_400
 LIVE_WINDOW = "5 min"
-TILES = (("gpu", "GPU"), ("vram", "VRAM"), ("temp", "Temperature"), ("power", "Power"),
-         ("clocks", "SM clock"), ("host", "CPU"))
 
 
 class MonitorPage(QWidget):
@@ -81,7 +82,8 @@ class MonitorPage(QWidget):
     replay_loaded = Signal()
 
     def __init__(self, context: AppContext, *, controller: MonitorController | None = None,
-                 notifier: AlertNotifier | None = None, autostart: bool = True) -> None:
+                 notifier: AlertNotifier | None = None, autostart: bool = True,
+                 follower: RunFollower | None = None) -> None:
         super().__init__()
         self.context = context
         self.settings = context.settings
@@ -99,11 +101,16 @@ class MonitorPage(QWidget):
         self.window_key = LIVE_WINDOW
         self.gpu = 0
         self._worker: GeneratorWorker | None = None
-        self.training = TrainingMonitorLink(self.settings, self.snapshot, self)
+        self.latest: Sample | None = None
+        self.runs = RunSection(context.database_path, self.alerts, self.theme,
+                               follower=follower, clock=self.controller.now, parent=self)
+        self.training = TrainingMonitorLink(self.settings, self.snapshot, self,
+                                            on_open=self._ensure_live)
         self._build()
         c = self.controller
         c.samples_ready.connect(self._on_samples)
         self.alerts.changed.connect(self._on_alert)
+        self.runs.changed.connect(self._on_alert)
         c.state_changed.connect(self._on_state)
         c.failed.connect(self._on_failed)
         self._on_state(c.state)
@@ -136,23 +143,21 @@ class MonitorPage(QWidget):
         layout.addWidget(self.notice)
         self.banner = AlertBanner(self.theme)
         layout.addWidget(self.banner)
-        tiles = QHBoxLayout()
-        tiles.setSpacing(10)
-        self.tiles = {key: ValueTile(caption, self.theme, value_px=22) for key, caption in TILES}
-        for tile in self.tiles.values():
-            tiles.addWidget(tile)
-        layout.addLayout(tiles)
+        self.tile_row = GpuTileRow(self.theme)
+        self.tiles = self.tile_row.tiles
+        layout.addWidget(self.tile_row)
         split = QSplitter()
         self.charts = MonitorCharts(self.theme)
         self.charts.cursor_moved.connect(self._on_cursor)
         self.events_panel = EventsPanel(self.theme)
+        right = self.runs.beside(self.events_panel)  # per-process memory above the events
         split.addWidget(self.charts)
-        split.addWidget(self.events_panel)
+        split.addWidget(right)
         split.setStretchFactor(0, 4)
         split.setChildrenCollapsible(False)
-        self.events_panel.setMinimumWidth(170)
+        right.setMinimumWidth(170)
         split.setSizes([1000, 220])
-        layout.addWidget(split, 1)
+        layout.addWidget(self.runs.above(split), 1)  # the run above the GPU charts
 
     # -- live ----------------------------------------------------------------------------
 
@@ -165,6 +170,8 @@ class MonitorPage(QWidget):
 
     @Slot(list)
     def _on_samples(self, samples: list[Sample]) -> None:
+        if samples:
+            self.latest = samples[-1]
         for sample in samples:
             for g in sample.gpus:
                 self.gpu_names[g.index] = g.name
@@ -217,10 +224,17 @@ class MonitorPage(QWidget):
         """Start watching the first time the page is shown; redraw after being hidden."""
         super().showEvent(event)
         loading = self._worker is not None and self._worker.running  # a replay, say
-        if self.autostart and self.mode == "live" and self.controller.state == "stopped" \
-                and not self.controller.busy and not loading:
-            self.controller.watch()
+        if self.autostart and not loading:
+            self._ensure_live()
         self.refresh()
+
+    def _ensure_live(self) -> None:
+        """Sample (live values) and look for a run, unless already (the page or the training
+        monitor is on screen)."""
+        if self.mode == "live" and self.controller.state == "stopped" \
+                and not self.controller.busy:
+            self.controller.watch()
+        self.runs.start()
 
     def shutdown(self) -> None:
         """The window is closing: remember its screen, close the monitor, stop the sampler."""
@@ -229,6 +243,7 @@ class MonitorPage(QWidget):
         self.training.close()
         if self._worker is not None:
             self._worker.cancel()
+        self.runs.stop()
         self.controller.shutdown()
 
     # -- replay and history --------------------------------------------------------------
@@ -256,13 +271,16 @@ class MonitorPage(QWidget):
         self.gpu = self.controls.fill_gpus(data.gpus, min(data.rows))
         self._show_gpu_parts(bool(data.gpus))
         self.controls.fill_sessions(
-            [(s.id, f"{session_title(s)} · {s.ticks} samples") for s in data.sessions],
+            [(s.id, session_entry(s, data.runs.get(s.id))) for s in data.sessions],
             data.session.id)
         self.controls.set_replaying(True)
         self.charts.set_following(False)
         self.window_key = "Session"
         self.window_selector.set_current("Session")
-        self.replay_cursor = busiest_time(*data.rows[self.gpu])
+        # a run opens at its end (how it ended, its whole loss curve); a session at its
+        # moment of highest power draw
+        self.replay_cursor = data.run.end if data.run is not None else \
+            busiest_time(*data.rows[self.gpu])
         self.notice.setVisible(False)
         self.refresh()
         self._update_status()
@@ -272,8 +290,10 @@ class MonitorPage(QWidget):
     def show_live(self) -> None:
         """Leave replay and follow the live samples."""
         self.mode, self.replay, self.history = "live", None, None
+        self.replay_cursor = None
         self.controls.set_replaying(False)
         self.charts.set_following(True)
+        self.charts.point_at(float("nan"))  # the replay's read-out is not a live value
         self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
         self._show_gpu_parts(bool(self.gpu_names) or not self.rings)
         self.set_window(LIVE_WINDOW)
@@ -364,62 +384,55 @@ class MonitorPage(QWidget):
             self.charts.set_data(t, v)
         self.events_panel.set_events(events)
         self._show_tiles(self._rows()[1])
+        run = self.runs.display(self.replay, self.replay_cursor, self.latest)
+        self.runs.show(run)
         if self.mode == "replay":
             raised = [(e.name, e.message) for e in events
                       if e.kind == "alert" and e.state == "raised"]
             self.banner.show_alerts(raised, "During this session — ")
             if self.replay_cursor is not None:
+                # the crosshair snaps to a sample; the moment shown stays the one chosen (a
+                # run's end is a second after its last sample)
+                self.charts.blockSignals(True)
                 self.charts.point_at(self.replay_cursor)
+                self.charts.blockSignals(False)
+            self.runs.processes.setVisible(False)  # per-process memory is a live reading
         else:
             self.banner.show_alerts([*self.controller.storage_problems(),
+                                     *(run.alerts if run is not None else ()),
                                      *self.alerts.active_for()])
+            self.runs.show_processes(self.latest, self.gpu, run)
         self.training.refresh()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Size the tiles' numbers to the tiles, so "1980 MHz" is never cut at 1024 px."""
         super().resizeEvent(event)
-        shown = [t for t in self.tiles.values() if not t.isHidden()] or list(self.tiles.values())
-        width = (self.width() - 48 - 10 * (len(shown) - 1)) / max(1, len(shown)) - 26
-        px = 22
-        while px > 14 and self._widest_value_px(px) > width:
-            px -= 1
-        for tile in self.tiles.values():
-            if tile._value_px != px:
-                tile.set_value_px(px)
-
-    def _widest_value_px(self, px: int) -> int:
-        font = QFont(self.font())
-        font.setPixelSize(px)
-        font.setBold(True)
-        return QFontMetrics(font).horizontalAdvance("8888 MHz")
+        self.tile_row.fit(self.width() - 48)
 
     def _show_gpu_parts(self, gpu: bool) -> None:
         """Without GPU readings only the CPU/RAM chart and tile are shown, and no GPU box."""
         self.charts.show_gpu_plots(gpu)
-        for key, _caption in TILES:
-            self.tiles[key].setVisible(gpu or key == "host")
-        self.tiles["host"].setMaximumWidth(16777215 if gpu else 280)
+        self.tile_row.show_gpu(gpu)
         self.controls.gpu_box.setVisible(gpu)
 
     def _show_tiles(self, v: ValueArray) -> None:
         replay = self.mode == "replay"
         row = column_peaks(v) if replay else ([float(x) for x in v[:, -1]] if v.shape[1]
                                               else None)
-        texts, levels = tile_texts(row), tile_levels(row)
-        for key, caption in TILES:
-            self.tiles[key].caption.setText(f"{caption} · peak" if replay else caption)
-            self.tiles[key].set_text(*texts[key], levels[key])
+        self.tile_row.show_values(row, replay)
 
     @Slot(float)
     def _on_cursor(self, t: float) -> None:
         if self.mode == "replay" and self.replay_cursor != t:
             self.replay_cursor = t
+            self.runs.show(self.runs.display(self.replay, t))
             self.training.refresh()
 
     def seek(self, t: float) -> None:
-        """Replay: put the crosshair (and the training monitor) at time ``t``."""
+        """Replay: put the crosshair (and the run and the training monitor) at time ``t``."""
         self.replay_cursor = t
         self.charts.point_at(t)
+        self.runs.show(self.runs.display(self.replay, t))
         self.training.refresh()
 
     # -- training monitor and alert settings ---------------------------------------------
@@ -431,7 +444,8 @@ class MonitorPage(QWidget):
         t, v = self._rows()
         c = self.controller
         return live_snapshot(t, v, self.gpu, self.gpu_names, session_id=c.session_id,
-                             started=c.session_started, alerts=self.alerts.active.values())
+                             started=c.session_started, alerts=self.alerts.active.values(),
+                             run=self.runs.display(None, None, self.latest))
 
     @Slot()
     def open_training_monitor_dialog(self) -> None:

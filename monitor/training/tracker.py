@@ -91,15 +91,38 @@ class RunSnapshot:
 
 def smooth(values: FloatArray, weight: float = 0.6) -> FloatArray:
     """TensorBoard's debiased exponential moving average (NaN points are skipped, kept NaN)."""
-    out = np.full_like(values, np.nan, dtype=np.float64)
-    last, count = 0.0, 0
-    for i, value in enumerate(values):
-        if not math.isfinite(value):
-            continue
-        last = last * weight + (1 - weight) * value
-        count += 1
-        out[i] = last / (1 - weight ** count) if weight < 1 else value
-    return out
+    return Smoother(weight).extend(values)
+
+
+@dataclass(slots=True)
+class Smoother:
+    """:func:`smooth` of a series that only grows, computed for the new points only (a live
+    view's loss chart costs the same at its 10,000th logged loss as at its 10th)."""
+
+    weight: float = 0.6
+    _last: float = 0.0
+    _count: int = 0
+    _out: FloatArray = field(default_factory=lambda: np.empty(0))
+
+    def extend(self, values: FloatArray) -> FloatArray:
+        """The smoothed ``values``, of which the ones seen before are a prefix (a shorter
+        series starts again)."""
+        done = self._out.size
+        if values.size < done:
+            self._last, self._count, done = 0.0, 0, 0
+            self._out = np.empty(0)
+        if values.size == done:
+            return self._out
+        tail = np.full(values.size - done, np.nan, dtype=np.float64)
+        w = self.weight
+        for i, value in enumerate(values[done:]):
+            if not math.isfinite(value):
+                continue
+            self._last = self._last * w + (1 - w) * value
+            self._count += 1
+            tail[i] = self._last / (1 - w ** self._count) if w < 1 else value
+        self._out = np.concatenate([self._out, tail]) if done else tail
+        return self._out
 
 
 @dataclass(slots=True)

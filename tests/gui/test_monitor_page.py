@@ -141,8 +141,12 @@ def test_without_a_gpu_the_training_monitor_says_so_and_counts_no_session_time(
     window = page.training.open(page.screen().name())
     page.training.refresh()
     # not "All clear" in green above "No GPU readings"
-    assert window.alert_bar.text() == "No GPU readings: nothing to watch on this screen"
+    assert window.alert_bar.text() == "No GPU readings: CPU and RAM shown"
     assert window.alert_state == "none"
+    # issue 21: the tiles show CPU and RAM, not six tiles of dashes
+    assert window.shown_tiles() == ("cpu", "ram", "elapsed")
+    shown = {k: t.value_text() for k, t in window.tiles.items() if t.isVisible()}
+    assert shown == {"cpu": "42 %", "ram": "25 %", "elapsed": "–"}
     # only watching, not logging: no session time ticking
     assert page.snapshot().elapsed_s is None
     assert window.tiles["elapsed"].value_text() == "–"

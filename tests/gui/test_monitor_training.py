@@ -35,7 +35,7 @@ from rigready.desktop.monitoring.text import (  # noqa: E402
     format_elapsed,
     tile_levels,
 )
-from rigready.desktop.monitoring.training_window import (  # noqa: E402
+from rigready.desktop.monitoring.training_link import (  # noqa: E402
     MAIN_SCREEN_KEY,
     ON_TOP_KEY,
     SCREEN_KEY,
@@ -130,8 +130,8 @@ SCRIPT = textwrap.dedent("""
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QWidget
     app = QApplication([])
-    from rigready.desktop.monitoring.training_window import (
-        TrainingMonitorDialog, TrainingMonitorWindow, find_screen)
+    from rigready.desktop.monitoring.training_link import TrainingMonitorDialog, find_screen
+    from rigready.desktop.monitoring.training_window import TrainingMonitorWindow
     settings = QSettings(sys.argv[1], QSettings.Format.IniFormat)
     dialog = TrainingMonitorDialog(settings, main_screen="laptop")
     name, on_top = dialog.value()
@@ -150,8 +150,10 @@ def test_second_screen_is_the_default_with_two_screens(tmp_path: Path) -> None:
     config.write_text('{"screens": ['
                       '{"name": "laptop", "x": 0, "y": 0, "width": 1280, "height": 800},'
                       '{"name": "HDMI-1", "x": 1280, "y": 0, "width": 1920, "height": 1080}]}')
+    # the checkout's rigready first (a development tree's build/pkgroot stays on the path)
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": path}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")], env=env,
                           capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
@@ -227,7 +229,7 @@ def test_texts_and_levels() -> None:
 
 
 def test_view_menu_entry_opens_the_screen_dialog(qtbot: Any, tmp_path: Path) -> None:
-    from rigready.desktop.monitoring.training_window import TrainingMonitorDialog
+    from rigready.desktop.monitoring.training_link import TrainingMonitorDialog
     from rigready.desktop.window import MainWindow
 
     context = AppContext(settings=settings_at(tmp_path / "w.ini"), db_path=tmp_path / "db.sqlite3")
@@ -266,7 +268,7 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
     window.resize(width, height)
     window.show()
     qtbot.waitUntil(lambda: window.width() == width)
-    widths = {tile.width() for tile in window.tiles.values()}
+    widths = {window.tiles[key].width() for key in window.shown_tiles()}
     assert max(widths) - min(widths) <= 1, widths
 
 

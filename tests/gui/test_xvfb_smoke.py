@@ -3,7 +3,9 @@
 Runs tests/smoke/tour.py under Xvfb with Qt's real xcb platform plugin: every page, the theme
 switched both ways (the window starts light, then dark, then light again), the upgrade
 wizard's four steps, a replayed session and the training monitor, at 1024x640, 1280x800 and
-1920x1080, a screenshot of each. It fails on a Qt warning, a Python exception or a blank view.
+1920x1080, a screenshot of each; then a training run followed live (fake clock and GPU) on the
+Monitor page and the training monitor, and a run replayed on the Monitor page, at 1024x640 and
+1920x1080 in both themes (issue 21). It fails on a Qt warning, a Python exception or a blank view.
 ``make test`` installs Xvfb first when run as root on Debian (CI); elsewhere without Xvfb the
 test is skipped, and under ``CI`` it fails instead.
 
@@ -69,8 +71,8 @@ def test_every_view_on_a_real_x_server(tmp_path: Path) -> None:
         run = subprocess.run(
             [sys.executable, "-m", "tests.smoke.tour", "--out", str(out),
              "--sizes", "1024x640,1280x800,1920x1080", "--themes", "dark,light",
-             "--profile", str(RTX3060), "--db", str(db)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
+             "--profile", str(RTX3060), "--db", str(db), "--runs"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=360, check=False)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -87,6 +89,12 @@ def test_every_view_on_a_real_x_server(tmp_path: Path) -> None:
                 assert f"{stem}-{view}.png" in shots, (stem, view, shots)
             # the training monitor really is drawn at that size (it was 1645x856 at every size)
             image = QImage(str(out / f"{stem}-training-monitor.png"))
+            assert f"{image.width()}x{image.height()}" == size, (stem, image.size())
+            if size == "1280x800":
+                continue
+            for view in ("monitor-run", "training-monitor-run", "monitor-run-replay"):
+                assert f"{stem}-{view}.png" in shots, (stem, view, shots)
+            image = QImage(str(out / f"{stem}-training-monitor-run.png"))
             assert f"{image.width()}x{image.height()}" == size, (stem, image.size())
 
 

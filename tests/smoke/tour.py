@@ -1,11 +1,15 @@
 """Walk the whole window as a newcomer would and save a screenshot of every view.
 
     python -m tests.smoke.tour --out DIR [--sizes 1024x640,1280x800] [--themes light,dark]
-                               [--profile FILE] [--db COPY_OF_SESSION.sqlite3]
+                               [--profile FILE] [--db COPY_OF_SESSION.sqlite3] [--runs]
 
 For each window size and theme (switched live, both ways): every page, the upgrade wizard's four
-steps, and the full-screen training monitor. Exits 1 and says why when Qt printed a warning,
-Python raised, or a view came out blank (one colour). Run it on a real X server (Xvfb) with
+steps, and the full-screen training monitor. With ``--runs``, then, at 1024x640 and 1920x1080 in
+each theme: a training run followed live (a captured HF Trainer run written into a scratch
+database a second at a time, its lock faked; GPU samples from the fake provider on a fake
+clock) on the Monitor page and the training monitor, and a finished run replayed on the Monitor
+page. Exits 1 and says why when Qt printed a warning, Python raised, or a view came out blank
+(one colour). Run it on a real X server (Xvfb) with
 ``QT_QPA_PLATFORM=xcb`` (tests/gui/test_xvfb_smoke.py does), or offscreen.
 """
 
@@ -60,7 +64,8 @@ def save(widget: QWidget, area: QWidget, path: Path) -> None:
 
 
 def tour(out: Path, sizes: Sequence[tuple[int, int]], themes: Sequence[str],
-         profile_path: Path | None, db_path: Path | None = None) -> list[str]:
+         profile_path: Path | None, db_path: Path | None = None, runs: bool = False
+         ) -> list[str]:
     """Visit everything at every size in every theme; returns the files written."""
     from rigready.assess.profile import load_profile
     from rigready.desktop.app import _application, create_window
@@ -97,6 +102,10 @@ def tour(out: Path, sizes: Sequence[tuple[int, int]], themes: Sequence[str],
             if db_path is not None:
                 written += _replay(window, out, stem, db_path)
             written += _training_monitor(app, window, out, stem, width, height)
+    if runs:
+        from tests.smoke.tour_runs import run_views
+
+        written += run_views(window, out, themes, _training_monitor, save, wait, problems)
     window.close()
     return written
 
@@ -132,7 +141,7 @@ def _replay(window: QWidget, out: Path, stem: str, db_path: Path) -> list[str]:
 
 
 def _training_monitor(app: QApplication, window: QWidget, out: Path, stem: str, width: int,
-                      height: int) -> list[str]:
+                      height: int, suffix: str = "") -> list[str]:
     window.show_page("monitor")  # type: ignore[attr-defined]
     monitor = window.page("monitor")  # type: ignore[attr-defined]
     training = monitor.training.open(app.primaryScreen().name())
@@ -150,7 +159,7 @@ def _training_monitor(app: QApplication, window: QWidget, out: Path, stem: str, 
         problems.append(f"training monitor is {training.width()}x{training.height()},"
                         f" not {width}x{height}")
     monitor.training.refresh()
-    path = out / f"{stem}-training-monitor.png"
+    path = out / f"{stem}-training-monitor{suffix}.png"
     save(training, training, path)
     training.close()
     return [path.name]
@@ -169,13 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--themes", default="light,dark,light")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--db", type=Path, help="a copy of a monitoring database to replay")
+    parser.add_argument("--runs", action="store_true",
+                        help="also a live and a replayed training run (1024x640, 1920x1080)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     qInstallMessageHandler(_on_qt_message)
     sys.excepthook = _on_exception
     try:
         written = tour(args.out, [_size(s) for s in args.sizes.split(",")],
-                       args.themes.split(","), args.profile, args.db)
+                       args.themes.split(","), args.profile, args.db, args.runs)
     except Exception:  # noqa: BLE001 - reported as a problem, the run goes on to say so
         kind, value, tb = sys.exc_info()
         if kind is not None and value is not None:
