@@ -113,7 +113,10 @@ RUN_METRICS: tuple[tuple[str, str, Callable[[RunSnapshot], float | None]], ...] 
     ("rigready_run_total_steps", "Steps of the whole run (when known).",
      lambda r: None if r.total is None else float(r.total)),
     ("rigready_run_progress_ratio", "Share of the run done (0-1).", lambda r: r.fraction),
-    ("rigready_run_loss", "Latest training loss logged.", lambda r: r.loss),
+    ("rigready_run_loss", "Latest training loss logged; NaN once it went non-finite (a loss "
+     "the Trainer's NaN filter logs as 0 included).", lambda r: r.loss),
+    ("rigready_run_last_finite_loss", "Last finite training loss logged.",
+     lambda r: r.loss_truth.last_finite),
     ("rigready_run_eval_loss", "Latest evaluation loss logged.", lambda r: r.eval_loss),
     ("rigready_run_learning_rate", "Latest learning rate logged.", lambda r: r.learning_rate),
     ("rigready_run_grad_norm", "Latest gradient norm logged.", lambda r: r.grad_norm),

@@ -35,11 +35,18 @@ def main() -> int:
     parser.add_argument("--eval-steps", type=int, default=100)
     parser.add_argument("--save-steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--info", action="store_true",
+                        help="transformers at INFO verbosity (the Trainer prints its '***** "
+                        "Running training *****' banner) and peft's print_trainable_parameters()")
     args = parser.parse_args()
 
     import torch
+    import transformers
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainingArguments
+
+    if args.info:
+        transformers.logging.set_verbosity_info()
 
     torch.manual_seed(args.seed)
     vocab = 512
@@ -52,6 +59,8 @@ def main() -> int:
     model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, task_type="CAUSAL_LM",
                                              target_modules=["q_proj", "k_proj", "v_proj",
                                                              "o_proj"]))
+    if args.info:
+        model.print_trainable_parameters()
 
     class Rule(torch.utils.data.Dataset[dict[str, torch.Tensor]]):  # type: ignore[misc]
         """Sequences x[t+1] = (x[t] * 5 + 3) mod vocab from a random start: learnable."""

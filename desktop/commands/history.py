@@ -22,6 +22,7 @@ from rigready.desktop.usecases.errors import UsageError
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
     from rigready.monitor.sample import Sample
     from rigready.monitor.store import RunRecord, SessionInfo, Store
+    from rigready.monitor.training.loss_truth import LossTruth
 
 
 def register_history(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,7 +73,8 @@ def _run_history(args: argparse.Namespace) -> int:
         print(f"rigready history: warning: {notice}", file=sys.stderr)
     try:
         if args.session is None and args.runs:
-            print(render_runs(store.runs()))
+            every_run = store.runs()
+            print(render_runs(every_run, _loss_truths(store, every_run)))
         elif args.session is None:
             sessions = store.sessions()
             runs = {r.session_id: r for r in store.runs()}
@@ -89,7 +91,10 @@ def _run_history(args: argparse.Namespace) -> int:
                                                                 session_id=args.session)]))
             run = store.run(args.session)
             if run is not None:
-                print(render_run(run, len(store.run_metrics(args.session))))
+                from rigready.monitor.training.loss_truth import loss_truth
+
+                records = store.run_metrics(args.session)
+                print(render_run(run, len(records), loss_truth(records)))
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -207,12 +212,29 @@ def _loss(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+def _loss_truths(store: Store, runs: list[RunRecord]) -> dict[int, LossTruth]:
+    """The loss of each run saved without a final one (its records tell whether it went NaN:
+    a NaN is stored as no value)."""
+    from rigready.monitor.training.loss_truth import loss_truth
+
+    return {r.session_id: loss_truth(store.run_metrics(r.session_id)) for r in runs
+            if r.final_loss is None and r.steps}
+
+
+def _final_loss(run: RunRecord, truth: LossTruth | None) -> str:
+    text = None if truth is None else truth.text()
+    if text is None:
+        return f"final loss {_loss(run.final_loss)}"
+    return f"final {text}" if truth is not None and truth.finite else text
+
+
 def _gib_text(value: int | None) -> str:
     return "-" if not value else f"{value / 2**30:.2f}"
 
 
-def render_runs(runs: list[RunRecord]) -> str:
-    """The training runs as a text table (times in UTC)."""
+def render_runs(runs: list[RunRecord], truths: dict[int, LossTruth] | None = None) -> str:
+    """The training runs as a text table (times in UTC); ``truths``: the loss of runs whose
+    final loss is not a number (``NaN@4``: NaN since step 4)."""
     if not runs:
         return ("No training runs yet. Follow one with 'rigready run -- COMMAND' or "
                 "'rigready monitor --watch DIR'.")
@@ -224,21 +246,24 @@ def render_runs(runs: list[RunRecord]) -> str:
         status = "-" if r.exit_code is None and r.signal is None else (
             f"s{r.signal}" if r.signal is not None else str(r.exit_code))
         what = r.label or " ".join(" ".join(r.command).split())[:60] or "-"
+        truth = (truths or {}).get(r.session_id)
+        loss = truth.short() if truth is not None else _loss(r.final_loss)
         lines.append(f"{r.session_id:>4}  {_clock(r.started):<19}  {_duration(r.duration_s):>7}  "
-                     f"{r.outcome:<11}  {status:>4}  {steps:>11}  {_loss(r.final_loss):>8}  "
+                     f"{r.outcome:<11}  {status:>4}  {steps:>11}  {loss:>8}  "
                      f"{_gib_text(r.peak_process_vram_bytes):>8}  {what}")
     return "\n".join(lines)
 
 
-def render_run(run: RunRecord, metrics: int) -> str:
-    """One run's record: command, outcome, steps, loss, the run's VRAM, estimate vs measured."""
+def render_run(run: RunRecord, metrics: int, truth: LossTruth | None = None) -> str:
+    """One run's record: command, outcome, steps, loss (``truth``: as its records tell it,
+    NaN included), the run's VRAM, estimate vs measured."""
     how = run.outcome + ("" if run.signal is None else f" (signal {run.signal})") + (
         "" if not run.exit_code else f" (exit status {run.exit_code})") + (
         ", out of GPU memory" if run.out_of_memory else "")
     lines = [f"  run: {' '.join(run.command)}",
              f"    {how}; steps {run.steps if run.steps is not None else '-'}"
              + (f" of {run.total_steps}" if run.total_steps else "")
-             + f"; final loss {_loss(run.final_loss)}; {metrics} logged records; the run's "
+             + f"; {_final_loss(run, truth)}; {metrics} logged records; the run's "
              f"VRAM peak {_gib_text(run.peak_process_vram_bytes)} GiB"
              + (f" of {_gib_text(run.card_vram_total_bytes)}" if run.card_vram_total_bytes
                 else "")]

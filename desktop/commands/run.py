@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
                          name="rigready-run-watch", daemon=True).start()
     ended = child.pump()
     watcher_stop.set()
-    return _finish(follow, ended, started, link_box, db_path, capture, say)
+    return _finish(follow, ended, started, link_box, db_path, capture, say, child.cpu_seconds)
 
 
 def _set_up(follow: Following, args: argparse.Namespace, db_path: Path,
@@ -184,7 +184,7 @@ def _watch_folder(follow: Following, folder: Path, stop: threading.Event, say: A
 
 
 def _finish(follow: Following, ended: Any, started: float, link_box: dict[str, Any],
-            db_path: Path, capture: Any, say: Any) -> int:
+            db_path: Path, capture: Any, say: Any, child_cpu: float = 0.0) -> int:
     import signal as signals
 
     from rigready.monitor.training.events import Outcome, RunEnded
@@ -212,9 +212,52 @@ def _finish(follow: Following, ended: Any, started: float, link_box: dict[str, A
     link = link_box.get("link")
     if link is not None:
         _close_loop(link, follow, snap, say)
+    elif snap.hints is not None:
+        _told(follow, snap, say)
     say(summary_line(snap, follow.session_id, follow.db_path))
+    _log_cost(follow, snap, child_cpu)
     status: int = ended.status
     return status
+
+
+def _told(follow: Following, snap: Any, say: Any) -> None:
+    """Without --model: the job as the run told it, and the estimate where it allows one."""
+    from rigready.desktop.commands.run_told import told_job
+
+    try:
+        told = told_job(snap.hints, _this_gpu())
+    except Exception as exc:  # noqa: BLE001 - the run is over; say it and exit with its status
+        say(f"warning: could not describe the job from what the run printed: {exc!r}")
+        return
+    peak = snap.process_vram_peak_bytes
+    for line in told.lines(peak):
+        say(line)
+    if follow.session_id is not None and follow.db_path is not None:
+        _store_comparison(follow.db_path, follow.session_id, None, say, job=told.record(peak))
+
+
+def _this_gpu() -> Any:
+    """This PC's GPU as the estimator sees it (None without one, or when unread)."""
+    from types import SimpleNamespace
+
+    from rigready.catalog import default_catalog
+    from rigready.desktop.commands.estimate import runs_on
+
+    args = SimpleNamespace(gpu=None, profile=None, vram_gib=None, free_gib=None, ram_gib=None)
+    try:
+        return runs_on(args, default_catalog()).gpu  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - an estimate without the GPU is still one
+        return None
+
+
+def _log_cost(follow: Following, snap: Any, pump_cpu: float) -> None:
+    """What following the run cost, in rigready.log (``benchmarks/run_wrapper_cost.py``)."""
+    import logging
+
+    stats = follow.recorder.stats
+    logging.getLogger("rigready.monitor.training").info(
+        "run cost: pass-through %.3f s CPU, parsing %.3f s, recorder %.3f s, over %.1f s",
+        pump_cpu, stats.parse_seconds, stats.cpu_seconds, snap.elapsed_s)
 
 
 def _close_loop(link: Any, follow: Following, snap: Any, say: Any) -> None:
@@ -238,12 +281,15 @@ def _close_loop(link: Any, follow: Following, snap: Any, say: Any) -> None:
         _store_comparison(follow.db_path, follow.session_id, comparison, say)
 
 
-def _store_comparison(db_path: Path, session_id: int, comparison: dict[str, Any],
-                      say: Any) -> None:
+def _store_comparison(db_path: Path, session_id: int, comparison: dict[str, Any] | None,
+                      say: Any, job: dict[str, Any] | None = None) -> None:
     from rigready.monitor.store import Store, StoreError
 
+    fields: dict[str, Any] = {} if comparison is None else {"comparison": comparison}
+    if job is not None:
+        fields["job"] = job
     try:
         with Store(db_path) as store:
-            store.update_run(session_id, comparison=comparison)
+            store.update_run(session_id, **fields)
     except (StoreError, OSError) as exc:
         say(f"warning: the comparison was not saved: {exc}")

@@ -254,8 +254,9 @@ def summary_line(snap: RunSnapshot, session_id: int | None, db_path: Path | None
     parts = [f"{what} after {duration_text(snap.elapsed_s)}"]
     if snap.step is not None:
         parts.append(f"step {snap.step}" + (f"/{snap.total}" if snap.total else ""))
-    if snap.loss is not None:
-        parts.append(f"loss {snap.loss:.4g}")
+    loss = snap.loss_truth.text()  # "loss NaN since step 4 (...)", never a filtered 0
+    if loss is not None:
+        parts.append(loss)
     if snap.process_vram_peak_bytes:
         parts.append(f"peak VRAM of the run {snap.process_vram_peak_bytes / 2**30:.2f} GiB")
     if session_id is not None and db_path is not None:

@@ -116,8 +116,10 @@ class RunEnded:
 
 @dataclass(frozen=True, slots=True)
 class RunHints:
-    """Facts about the job the run told: HF Trainer's start banner (INFO level) or the
-    arguments and model config it logs to TensorBoard."""
+    """Facts about the job the run told: HF Trainer's start banner ("***** Running training
+    *****", INFO level), peft's "trainable params: X || all params: Y" line, or the arguments
+    and model config a Trainer logs to TensorBoard. A source fills what it knows; the tracker
+    merges them (:class:`~.tracker.JobHints`)."""
 
     time: float
     total_steps: int | None = None
@@ -127,6 +129,20 @@ class RunHints:
     #: The model's name or path (a Trainer's logged model config, ``_name_or_path``).
     model: str | None = None
     learning_rate: float | None = None
+    #: The banner's "Num examples" and "Gradient Accumulation steps" (or the logged arguments).
+    num_examples: int | None = None
+    grad_accum: int | None = None
+    #: "Total train batch size (w. parallel, distributed & accumulation)".
+    total_batch: int | None = None
+    #: peft's "all params" (base model plus adapters).
+    all_params: int | None = None
+    #: The logged model config (``model_config/text_summary``) as JSON text.
+    model_config: str | None = None
+    #: "bf16", "fp16" or "fp32" from the logged arguments.
+    precision: str | None = None
+    gradient_checkpointing: bool | None = None
+    #: Where it was read: "banner", "peft", "tensorboard".
+    source: str = "banner"
 
 
 RunEvent = RunProgress | RunMetrics | ProcessTick | RunEnded | RunHints

@@ -50,17 +50,33 @@ def vram_note(sample: Sample, pids: Collection[int]) -> str | None:
     return None
 
 
+#: Seconds between looks for new descendants: finding them reads every process of the machine
+#: (psutil's ``children(recursive=True)``), which cost more than the rest of a tick.
+CHILDREN_EVERY_S = 5.0
+
+
 @dataclass(slots=True)
 class ProcessTree:
     """A root pid and its descendants (psutil), with their CPU use since the last call."""
 
     root: int
+    children_every_s: float = CHILDREN_EVERY_S
     _procs: dict[int, Any] = field(default_factory=dict)
     _primed: set[int] = field(default_factory=set)
     _warned: bool = False
+    _looked: float = float("-inf")
+    _alive: frozenset[int] = frozenset()
 
     def pids(self) -> frozenset[int]:
-        """The root and every descendant still alive (empty once the root is gone)."""
+        """The root and every descendant still alive (empty once the root is gone). New
+        descendants are looked for every :attr:`children_every_s`; between looks the known
+        ones are checked."""
+        import time
+
+        now = time.monotonic()
+        if now - self._looked < self.children_every_s and self._alive:
+            return self._still_alive()
+        self._looked = now
         try:
             import psutil
 
@@ -79,7 +95,26 @@ class ProcessTree:
             if pid not in alive:
                 del self._procs[pid]
                 self._primed.discard(pid)
-        return frozenset(alive)
+        self._alive = frozenset(alive)
+        return self._alive
+
+    def _still_alive(self) -> frozenset[int]:
+        gone = set()
+        for pid, proc in self._procs.items():
+            try:
+                running = proc.is_running() and proc.status() != "zombie"
+            except Exception:  # noqa: BLE001 - gone
+                running = False
+            if not running:
+                gone.add(pid)
+        if self.root in gone:
+            self._alive = frozenset()
+            return self._alive
+        for pid in gone:
+            self._procs.pop(pid, None)
+            self._primed.discard(pid)
+        self._alive = self._alive - gone
+        return self._alive
 
     def cpu_pct(self) -> float | None:
         """CPU of the tree since the last call (100 = one core); None on the first call."""

@@ -30,6 +30,7 @@ from rigready.monitor.store_runs import ProgressRow, final_fields, progress_fiel
 from rigready.monitor.training.capture import write_chunk
 from rigready.monitor.training.events import ProcessTick, RunEnded, RunEvent, RunMetrics
 from rigready.monitor.training.process import ProcessTree, process_tree_vram
+from rigready.monitor.training.recorder_store import RecorderStore
 from rigready.monitor.training.run_alerts import RunAlert, RunAlertConfig, RunAlertEngine
 from rigready.monitor.training.stream import StreamParser
 from rigready.monitor.training.tracker import RunInfo, RunSnapshot, RunTracker
@@ -38,9 +39,11 @@ log = logging.getLogger("rigready.monitor.training")
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024
 TICK_S = 1.0
-COMMIT_EVERY_S = 1.0
-#: Output gathered per wake-up of the recorder (alerts come at most this much later).
-BATCH_S = 0.05
+#: Seconds between commits (a viewer following the database sees rows this much later).
+COMMIT_EVERY_S = 2.0
+#: Output gathered per wake-up of the recorder (alerts come at most this much later): two
+#: wake-ups per batch, whatever the line rate.
+BATCH_S = 0.1
 #: Ticks between updates of the ``runs`` row while the run goes on.
 RUN_ROW_EVERY = 10
 _END = object()
@@ -60,7 +63,10 @@ class RecorderStats:
     dropped_bytes: int = 0
     metrics: int = 0
     alerts: int = 0
+    #: CPU of the recorder thread, and the part spent parsing output (with the tracker and
+    #: the alert engine it feeds): ``benchmarks/run_wrapper_cost.py``'s split.
     cpu_seconds: float = 0.0
+    parse_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
 
@@ -98,7 +104,6 @@ class RunRecorder:
                                      oom_advice=tuple(oom_advice))
         self.parser = StreamParser(clock=clock)
         self.stats = RecorderStats()
-        self._db_path = db_path
         self._clock = clock
         self._on_alert = on_alert
         self._on_snapshot = on_snapshot
@@ -112,9 +117,8 @@ class RunRecorder:
         self._snapshot: RunSnapshot | None = None
         self._sample: Sample | None = None
         self._tree = None if info.pid is None else ProcessTree(info.pid)
-        self._store: Any = None
-        self._store_failing = False
         self._told: set[str] = set()
+        self._store = RecorderStore(db_path, self._tell, self._told.discard)
         self._thread: threading.Thread | None = None
         self._ended: RunEnded | None = None
         self._ticks = 0
@@ -206,7 +210,9 @@ class RunRecorder:
 
     def _run(self) -> None:
         cpu0 = time.thread_time()
-        self._open_store()  # on this thread: a SQLite connection belongs to its thread
+        info = self.info  # the store belongs to this thread (a SQLite connection does)
+        self._store.open(info.session_id, label=info.label, command=info.command,
+                         started=info.started, source=info.source, **self._run_fields)
         next_tick = time.monotonic() + self._tick_s
         last_commit = time.monotonic()
         ended = False
@@ -225,30 +231,38 @@ class RunRecorder:
                         batch.append(self._inbox.get_nowait())
                     except queue.Empty:
                         break
-            for item in batch:  # each item on its own: a failure never drops the rest (the end)
-                if isinstance(item, tuple) and item and item[0] is _END:
-                    ended = True
-                    try:
-                        self._end(item[1])
-                    except Exception as exc:  # noqa: BLE001 - still end the thread
-                        self._bug(exc)
-                        self._close_store()
-                    break
-                try:
-                    self._handle(item)
-                except Exception as exc:  # noqa: BLE001 - a bug must not end the recording
-                    self._bug(exc)
+            ended = self._take(batch)
             try:
                 if not ended and time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + self._tick_s
                     self._tick()
                 if not ended and time.monotonic() - last_commit >= COMMIT_EVERY_S:
                     last_commit = time.monotonic()
-                    self._commit()
+                    self._store.commit()
             except Exception as exc:  # noqa: BLE001 - a bug must not end the recording
                 self._bug(exc)
             self.stats.cpu_seconds = time.thread_time() - cpu0
         self.stats.cpu_seconds = time.thread_time() - cpu0
+
+    def _take(self, batch: list[Any]) -> bool:
+        """Handle a batch, each item on its own (a failure never drops the rest); whether the
+        end was among them."""
+        parse0 = time.thread_time()
+        for item in batch:
+            if isinstance(item, tuple) and item and item[0] is _END:
+                self.stats.parse_seconds += time.thread_time() - parse0
+                try:
+                    self._end(item[1])
+                except Exception as exc:  # noqa: BLE001 - still end the thread
+                    self._bug(exc)
+                    self._store.close()
+                return True
+            try:
+                self._handle(item)
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the recording
+                self._bug(exc)
+        self.stats.parse_seconds += time.thread_time() - parse0
+        return False
 
     def _bug(self, exc: Exception) -> None:
         log.error("run recorder", exc_info=exc)
@@ -287,14 +301,14 @@ class RunRecorder:
                 self._alert(alert)
 
     def _store_metrics(self, metrics: RunMetrics) -> None:
-        self._store_call(lambda s: s.add_run_metrics(self.info.session_id, metrics))
+        self._store.add_metrics(metrics)
 
     def _alert(self, alert: RunAlert) -> None:
         self.tracker.apply_alert(alert)
         self.stats.alerts += 1
-        self._store_call(lambda s: s.add_event(
-            self.info.session_id, t=alert.time, kind="alert", name=alert.kind,
-            state=alert.state, message=alert.message, value=alert.value))
+        self._store.call(lambda s, session: s.add_event(
+            session, t=alert.time, kind="alert", name=alert.kind, state=alert.state,
+            message=alert.message, value=alert.value))
         self._call(self._on_alert, alert, "alert callback")
 
     def _process_tick(self, now: float) -> ProcessTick:
@@ -326,11 +340,11 @@ class RunRecorder:
         if self._ended is None:
             row = ProgressRow(now, snap.step, snap.total, snap.rate, snap.eta_s,
                               snap.process_vram_bytes, cpu)
-            self._store_call(lambda s: s.add_run_progress(self.info.session_id, row))
+            self._store.call(lambda s, session: s.add_run_progress(session, row))
             self._ticks += 1
             if self._ticks % RUN_ROW_EVERY == 0:  # a killed wrapper still leaves the run's facts
-                self._store_call(lambda s: s.update_run(self.info.session_id, **progress_fields(
-                    snap, self.alerts.final_loss)))
+                self._store.call(lambda s, session: s.update_run(session, **progress_fields(
+                    snap, snap.loss_truth.final)))
         self._call(self._on_snapshot, snap, "snapshot callback")
 
     def _end(self, ended: RunEnded | None) -> None:
@@ -348,62 +362,8 @@ class RunRecorder:
         snap = self.tracker.snapshot(self._clock())
         with self._lock:
             self._snapshot = snap
-        self._store_call(lambda s: s.update_run(self.info.session_id, **final_fields(
-            snap, self.alerts.final_loss)))
-        self._commit()
-        self._close_store()
+        self._store.call(lambda s, session: s.update_run(session, **final_fields(
+            snap, snap.loss_truth.final)))
+        self._store.commit()
+        self._store.close()
         self._call(self._on_snapshot, snap, "snapshot callback")
-
-    # -- the store --------------------------------------------------------------------------
-
-    def _open_store(self) -> None:
-        if self._db_path is None or self.info.session_id is None:
-            return
-        from rigready.monitor.store import Store, StoreError
-
-        try:
-            self._store = Store(self._db_path)
-            self._store.start_run(self.info.session_id, label=self.info.label,
-                                  command=self.info.command, started=self.info.started,
-                                  source=self.info.source, **self._run_fields)
-        except (StoreError, OSError, ValueError) as exc:
-            self._tell("store", f"not saving this run's progress to the database: {exc}; "
-                                "the run goes on")
-            if self._store is not None:
-                self._close_store()
-
-    def _store_call(self, action: Callable[[Any], None]) -> None:
-        if self._store is None or self.info.session_id is None:
-            return
-        try:
-            action(self._store)
-        except Exception as exc:  # noqa: BLE001 - StoreError and anything else alike
-            self._tell("store-write", f"cannot save the run: {exc}; retrying, the run goes on")
-
-    def _commit(self) -> None:
-        if self._store is None:
-            return
-        try:
-            self._store.commit()
-        except Exception as exc:  # noqa: BLE001
-            if not self._store_failing:
-                self._store_failing = True
-                self._tell("commit", f"cannot save the run: {exc}; the rows wait in memory "
-                                     "and are retried, the run goes on")
-            return
-        if self._store_failing:
-            self._store_failing = False
-            self._told.discard("commit")
-            log.warning("saving the run works again")
-
-    def _close_store(self) -> None:
-        store, self._store = self._store, None
-        if store is None:
-            return
-        try:
-            store.close()
-        except Exception as exc:  # noqa: BLE001
-            if self._store_failing:  # already told: say it once
-                log.warning("closing the run's store failed: %s", exc)
-            else:
-                self._tell("close", f"some of the run could not be saved: {exc}")

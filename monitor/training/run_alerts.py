@@ -35,6 +35,7 @@ from rigready.monitor.training.events import (
     RunMetrics,
     RunProgress,
 )
+from rigready.monitor.training.loss_truth import LossWatch
 
 RunAlertKind = Literal["loss_nan", "loss_spike", "run_stalled", "run_finished", "run_crashed"]
 RUN_ALERT_KINDS: tuple[RunAlertKind, ...] = (
@@ -124,7 +125,7 @@ class RunAlertEngine:
     _spike_clean: int = 0
     _last_step: int | None = None
     _progress_at: float | None = None
-    _final_loss: float | None = None
+    _loss_watch: LossWatch = field(default_factory=LossWatch)
     _ended: bool = False
 
     def active(self) -> tuple[RunAlert, ...]:
@@ -133,8 +134,9 @@ class RunAlertEngine:
 
     @property
     def final_loss(self) -> float | None:
-        """The last finite training loss logged."""
-        return self._final_loss
+        """The run's final loss as it is stored: the latest finite one, NaN once the loss went
+        non-finite (a filtered ``0`` after a NaN included; :mod:`.loss_truth`)."""
+        return self._loss_watch.truth().final
 
     def update(self, event: RunEvent) -> tuple[RunAlert, ...]:
         """Judge one event; returns raised/cleared alerts."""
@@ -173,6 +175,7 @@ class RunAlertEngine:
         return self._clear("run_stalled", time, f"Progress again at step {step}", step)
 
     def _metrics(self, m: RunMetrics) -> tuple[RunAlert, ...]:
+        self._loss_watch.observe(m)
         out = list(self._progress(m.time, m.step)) if m.kind != "summary" else []
         bad = m.non_finite()
         where = f"step {m.step}" if m.step is not None else "the latest log"
@@ -186,8 +189,6 @@ class RunAlertEngine:
                 m.step)))
             return tuple(out)
         if m.kind == "summary":
-            if m.loss is not None:
-                self._final_loss = self._final_loss if self._final_loss is not None else m.loss
             return tuple(out)
         if "loss_nan" in self._active:
             self._nan_clean += 1
@@ -195,8 +196,7 @@ class RunAlertEngine:
                 out.extend(self._clear("loss_nan", m.time,
                                        f"Finite again for {self._nan_clean} logs ({where})",
                                        m.step))
-        if m.kind == "train" and m.loss is not None:
-            self._final_loss = m.loss
+        if m.kind == "train" and m.loss is not None and self._loss_watch.truth().finite:
             out.extend(self._spike(m, where))
         return tuple(out)
 
@@ -256,7 +256,9 @@ class RunAlertEngine:
             return ()
         self._ended = True
         out = list(self._clear("run_stalled", end.time, "The process ended", self._last_step))
-        loss = "" if self._final_loss is None else f", final loss {self._final_loss:.4g}"
+        told = self._loss_watch.truth()
+        text = told.text()
+        loss = "" if text is None else (f", final {text}" if told.finite else f", {text}")
         step = "" if self._last_step is None else f" at step {self._last_step}"
         took = _duration(end.duration_s)
         if end.outcome == "finished":

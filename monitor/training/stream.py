@@ -6,9 +6,18 @@ Bytes are cut into segments at ``\\r`` and ``\\n`` (tqdm redraws with ``\\r``; t
 memory stays bounded whatever the child prints (a 10 MB line, binary junk).
 
 Each segment may be a progress bar (:mod:`.tqdm_parse`), a Trainer log dict or banner line
-(:mod:`.trainer_log`), an out-of-memory report, or anything else. The Trainer prints a log dict
-just before redrawing its bar at the step that logged it, so a dict's step is the count of the
-*next* main-bar redraw (checked against ``log_history`` in tests/test_run_fixtures.py).
+(:mod:`.trainer_log`), an out-of-memory report, or anything else. Most segments are neither, so
+the bytes are looked at first (:func:`_candidate`: a bar has ``/`` and ``[`` or ``•``, a dict
+``{``, a banner ``=``...) and only candidates are decoded and parsed; the last lines a crash
+report needs are kept as bytes and decoded when asked for.
+
+Lightning's Rich bar wraps its metrics onto the next line when they do not fit (``... train_loss:``
+then ``248.449 val_loss: 265.400`` on a line of its own, redrawn with a cursor-up): a bar that
+ends a line holds its metrics until the next segment says whether it continues them.
+
+The Trainer prints a log dict just before redrawing its bar at the step that logged it, so a
+dict's step is the count of the *next* main-bar redraw (checked against ``log_history`` in
+tests/test_run_fixtures.py).
 
 Bars: the *main* bar is the run's training bar. Data and evaluation bars (``Map``,
 ``Validation``, ``Sanity Checking``...) never are; another bar that appears while the main one is
@@ -26,7 +35,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rigready.monitor.training.events import RunEvent, RunMetrics, RunProgress
-from rigready.monitor.training.tqdm_parse import BarReading, metrics_from_bar, parse_bar
+from rigready.monitor.training.tqdm_parse import (
+    COLON_PAIRS,
+    BarReading,
+    metrics_from_bar,
+    parse_bar,
+    postfix_metrics,
+)
 from rigready.monitor.training.trainer_log import (
     metrics_from_dict,
     parse_banner,
@@ -49,6 +64,18 @@ _SIDE_BARS = re.compile(
     r"evaluation|map|filter|loading|downloading|fetching|generating|tokeniz|resolving|saving|"
     r"uploading|extracting|computing|reading|writing|preparing|processing)", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]+")
+_BULLET = "•".encode()
+#: A continuation of a wrapped Rich bar: metric names and numbers, nothing else.
+_WRAPPED = re.compile(r"^(?:[A-Za-z_][\w./-]*:\s*|[-+]?(?:[0-9.]+(?:e[-+]?[0-9]+)?|nan|inf)\s*)+$",
+                      re.IGNORECASE)
+
+
+def _candidate(raw: bytes) -> bool:
+    """Whether a segment may be a bar, a log dict, a banner or peft line, or an out-of-memory
+    report (everything else is only kept for the crash report)."""
+    return ((b"/" in raw and (b"[" in raw or _BULLET in raw)) or b"{" in raw or b"=" in raw
+            or b"emory" in raw or b"trainable params" in raw or b"ALLOC_FAILED" in raw
+            or b"*****" in raw)
 
 
 def clean(segment: bytes) -> str:
@@ -77,11 +104,16 @@ class StreamParser:
     _main: _Bar | None = None
     _step: int | None = None
     _pending: list[tuple[float, dict[str, float]]] = field(default_factory=list)
-    _lines: deque[str] = field(default_factory=lambda: deque(maxlen=KEEP_LINES))
-    #: The text of a segment ended by a lone "\r": a line if a "\n" follows in the next chunk.
-    _cr_line: str = ""
+    _lines: deque[bytes] = field(default_factory=lambda: deque(maxlen=KEEP_LINES))
+    #: A segment ended by a lone "\r": a line if a "\n" follows in the next chunk.
+    _cr_line: bytes = b""
     #: A bar read before its line end arrived (see :meth:`_peek`).
     _peeked: str = ""
+    #: A Rich bar that ended a line: its metrics may continue on the next one.
+    _wrapped: tuple[BarReading, int | None, str] | None = None
+    #: Inside the Trainer's "***** Running training *****" block (its evaluation block also
+    #: says "Num examples").
+    _training_block: bool = False
     #: The output reported running out of device memory.
     out_of_memory: bool = False
     #: Segments skipped for being longer than ``max_segment``.
@@ -131,12 +163,18 @@ class StreamParser:
             self._segment(bytes(self._buffer), True, out)
         self._buffer.clear()
         self._skipping = False
+        self._unwrap(None, out)
         self._flush_pending(self._step, out)
         return out
 
     def last_lines(self) -> tuple[str, ...]:
         """The last lines printed (for a crash report), oldest first."""
-        return tuple(self._lines)
+        lines: list[str] = []
+        for raw in self._lines:
+            text = clean(raw)[:MAX_LINE_CHARS]
+            if text and (not lines or lines[-1] != text):
+                lines.append(text)
+        return tuple(lines)
 
     @property
     def step(self) -> int | None:
@@ -162,18 +200,23 @@ class StreamParser:
             self._segment(piece, newline, out)
         elif newline and self._cr_line:  # "\r" ended one chunk and "\n" began the next
             self._keep_line(self._cr_line)
-            self._cr_line = ""
+            self._cr_line = b""
 
     def _segment(self, raw: bytes, newline: bool, out: list[RunEvent]) -> None:
+        if newline:
+            self._keep_line(raw)
+            self._cr_line = b""
+        else:
+            self._cr_line = raw
+        if self._wrapped is None and not _candidate(raw):
+            self._peeked = ""
+            return
         text = clean(raw)
         if not text:
             return
+        if self._wrapped is not None and self._unwrap(text, out):
+            return
         now = self.clock()
-        if newline:
-            self._keep_line(text)
-            self._cr_line = ""
-        else:
-            self._cr_line = text
         if not self.out_of_memory and "emory" in text and says_out_of_memory(text):
             self.out_of_memory = True
         if text == self._peeked:  # already read before its line end came
@@ -182,24 +225,44 @@ class StreamParser:
         self._peeked = ""
         reading = parse_bar(text, now)
         if reading is not None:
-            self._bar(reading, out)
+            self._bar(reading, out, newline)
             return
         if "{" in text:
             fields = parse_log_dict(text)
             if fields is not None:
                 self._pending.append((now, fields))
                 return
-        if "=" in text:
+        if "***** Running" in text:
+            self._training_block = "running training" in text.lower()
+        elif "trainable params" in text or ("=" in text and self._training_block):
             hints = parse_banner(text, now)
             if hints is not None:
                 out.append(hints)
 
-    def _keep_line(self, text: str) -> None:
-        line = text[:MAX_LINE_CHARS]
-        if not self._lines or self._lines[-1] != line:
-            self._lines.append(line)
+    def _keep_line(self, raw: bytes) -> None:
+        if not self._lines or self._lines[-1] != raw:
+            self._lines.append(raw[:4 * MAX_LINE_CHARS])
 
-    def _bar(self, reading: BarReading, out: list[RunEvent]) -> None:
+    def _unwrap(self, text: str | None, out: list[RunEvent]) -> bool:
+        """Give a held Rich bar its metrics, with ``text`` when it continues them; whether
+        ``text`` was that continuation."""
+        held, self._wrapped = self._wrapped, None
+        if held is None:
+            return False
+        reading, step, desc = held
+        joined = text is not None and _WRAPPED.match(text) is not None
+        if joined:
+            assert text is not None
+            values = dict(reading.metrics)
+            values.update(postfix_metrics(f"{desc} {text}", COLON_PAIRS))
+            reading = BarReading(reading.progress, values)
+        metrics = metrics_from_bar(reading, step)
+        if metrics is not None:
+            out.append(metrics)
+        return joined
+
+    def _bar(self, reading: BarReading, out: list[RunEvent], newline: bool = False) -> None:
+        self._unwrap(None, out)
         p = reading.progress
         key = ("rich" if p.source == "rich" else "tqdm", _DIGITS.sub("#", p.desc), p.total)
         if _SIDE_BARS.match(p.desc):
@@ -216,6 +279,9 @@ class StreamParser:
         self._step = progress.step
         self._flush_pending(progress.step, out)
         out.append(progress)
+        if newline and p.source == "rich":  # its metrics may go on on the next line
+            self._wrapped = (reading, progress.step, reading.metrics_text)
+            return
         metrics = metrics_from_bar(reading, progress.step)
         if metrics is not None:
             out.append(metrics)

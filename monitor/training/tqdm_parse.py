@@ -49,6 +49,8 @@ _PAIR_EQ = re.compile(r"([A-Za-z_][\w./-]*)=\s*([-+]?(?:[0-9.]+(?:e[-+]?[0-9]+)?
                       re.IGNORECASE)
 _PAIR_COLON = re.compile(r"([A-Za-z_][\w./-]*):\s+([-+]?(?:[0-9.]+(?:e[-+]?[0-9]+)?|nan|inf))",
                          re.IGNORECASE)
+#: ``name: value`` pairs (a Rich bar's metrics).
+COLON_PAIRS = _PAIR_COLON
 #: Postfix/bar metric names that mean "the training loss" / "the evaluation loss".
 LOSS_NAMES = frozenset({"loss", "train_loss", "train/loss", "training_loss", "loss_step",
                         "train_loss_step", "avr_loss", "avg_loss"})
@@ -63,6 +65,8 @@ class BarReading:
 
     progress: RunProgress
     metrics: dict[str, float]
+    #: The metrics as drawn (a Rich bar's tail), for a line that continues them.
+    metrics_text: str = ""
 
 
 def si_number(text: str) -> float:
@@ -162,7 +166,7 @@ def _rich_reading(m: re.Match[str], now: float) -> BarReading:
                            elapsed_s=clock_seconds(m["elapsed"]),
                            remaining_s=clock_seconds(m["remaining"]), desc=desc, epoch=k,
                            epochs=epochs, source="rich")
-    return BarReading(progress, postfix_metrics(m["metrics"], _PAIR_COLON))
+    return BarReading(progress, postfix_metrics(m["metrics"], _PAIR_COLON), m["metrics"] or "")
 
 
 def _epoch(desc: str) -> tuple[int | None, int | None]:

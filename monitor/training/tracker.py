@@ -30,6 +30,7 @@ from rigready.monitor.training.events import (
     RunMetrics,
     RunProgress,
 )
+from rigready.monitor.training.loss_truth import LossTruth, LossWatch
 from rigready.monitor.training.run_alerts import RunAlert
 
 SeriesName = Literal["loss", "eval_loss", "learning_rate", "grad_norm", "throughput",
@@ -52,6 +53,36 @@ class RunInfo:
     source: Literal["wrapper", "watch", "replay"] = "wrapper"
     session_id: int | None = None
     pid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobHints:
+    """The job as the run told it, merged from every :class:`RunHints` (later facts win)."""
+
+    total_steps: int | None = None
+    batch_per_device: int | None = None
+    grad_accum: int | None = None
+    total_batch: int | None = None
+    num_examples: int | None = None
+    epochs: int | None = None
+    trainable_params: int | None = None
+    all_params: int | None = None
+    model: str | None = None
+    model_config: str | None = None
+    learning_rate: float | None = None
+    precision: str | None = None
+    gradient_checkpointing: bool | None = None
+    #: Where the facts came from ("banner", "peft", "tensorboard"), in order of arrival.
+    sources: tuple[str, ...] = ()
+
+    def merged(self, hint: RunHints) -> JobHints:
+        """These facts with ``hint``'s known ones over them."""
+        from dataclasses import fields, replace
+
+        changes = {f.name: getattr(hint, f.name) for f in fields(self)
+                   if f.name != "sources" and getattr(hint, f.name, None) is not None}
+        sources = self.sources if hint.source in self.sources else (*self.sources, hint.source)
+        return replace(self, **changes, sources=sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +111,10 @@ class RunSnapshot:
     outcome: Outcome
     ended: RunEnded | None
     alerts: tuple[RunAlert, ...]
+    #: The loss as it can be told (NaN after the Trainer's filtered zeros; ``loss`` agrees).
+    loss_truth: LossTruth = field(default_factory=lambda: LossTruth(None))
+    #: What the run told of its job (Trainer banner, peft line, logged arguments and config).
+    hints: JobHints | None = None
 
     @property
     def fraction(self) -> float | None:
@@ -158,6 +193,8 @@ class RunTracker:
     metrics_count: int = 0
     #: (time, step) about once a second, for the steady step time.
     progress_points: list[tuple[float, int]] = field(default_factory=list)
+    losses: LossWatch = field(default_factory=LossWatch)
+    hints: JobHints | None = None
 
     def apply(self, event: RunEvent) -> None:
         """Take one event."""
@@ -170,8 +207,10 @@ class RunTracker:
             self._tick(event)
         elif isinstance(event, RunEnded):
             self.ended = event
-        elif isinstance(event, RunHints) and event.total_steps and self.total is None:
-            self.total = event.total_steps
+        elif isinstance(event, RunHints):
+            self.hints = (self.hints or JobHints()).merged(event)
+            if event.total_steps and self.total is None:
+                self.total = event.total_steps
 
     def apply_alert(self, alert: RunAlert) -> None:
         """Keep raised alerts until cleared."""
@@ -211,9 +250,10 @@ class RunTracker:
             self.step = m.step  # logs without a bar (watching a folder) still move the run on
             self.eta.observe(m.time, m.step, self.total)
             self._point(m.time, m.step)
+        loss = self.losses.observe(m)  # a filtered 0 after a NaN is NaN, not a loss
         for name in ("loss", "eval_loss", "learning_rate", "grad_norm"):
-            value = getattr(m, name)
-            if value is None or (m.kind == "summary" and name == "loss"):
+            value = loss if name == "loss" else getattr(m, name)
+            if value is None:
                 continue
             self.last[name] = value
             self._add(name, x, value)
@@ -267,4 +307,5 @@ class RunTracker:
             process_vram_peak_bytes=self.process_vram_peak,
             card_vram_total_bytes=self.card_vram_total,
             outcome="running" if ended is None else ended.outcome, ended=ended,
-            alerts=tuple(sorted(self.alerts.values(), key=lambda a: a.time)))
+            alerts=tuple(sorted(self.alerts.values(), key=lambda a: a.time)),
+            loss_truth=self.losses.truth(), hints=self.hints)

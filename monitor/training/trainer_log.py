@@ -8,9 +8,15 @@ training prints ``train_runtime``, ``train_samples_per_second``, ``train_loss``.
 with :func:`ast.literal_eval` (never ``eval``) after bare ``nan``/``inf`` become strings, and only
 when it is short (:data:`MAX_DICT_CHARS`).
 
-At INFO verbosity the Trainer also prints a banner (``Total optimization steps = 300``,
-``Instantaneous batch size per device = 8``, ``Number of trainable parameters = 1,234``), read
-into :class:`~.events.RunHints`.
+At INFO verbosity the Trainer also prints a banner after ``***** Running training *****``
+(``Num examples = 1,000``, ``Num Epochs = 3``, ``Instantaneous batch size per device = 8``,
+``Total train batch size (w. parallel, distributed & accumulation) = 8``, ``Gradient
+Accumulation steps = 1``, ``Total optimization steps = 300``, ``Number of trainable parameters
+= 1,234``), and peft's ``print_trainable_parameters()`` prints ``trainable params: 294,912 ||
+all params: 67,403,776 || trainable%: 0.4375``; both are read into :class:`~.events.RunHints`.
+
+Most lines are neither: a flat dict of quoted keys and plain or quoted values (what the Trainer
+prints) is read with one regular expression; anything else falls back to ``literal_eval``.
 """
 
 from __future__ import annotations
@@ -32,7 +38,14 @@ _BANNER = {
     "batch_per_device": re.compile(r"Instantaneous batch size per device\s*=\s*([0-9,]+)"),
     "trainable_params": re.compile(r"Number of trainable parameters\s*=\s*([0-9,]+)"),
     "epochs": re.compile(r"Num Epochs\s*=\s*([0-9,]+)"),
+    "num_examples": re.compile(r"Num examples\s*=\s*([0-9,]+)"),
+    "grad_accum": re.compile(r"Gradient Accumulation steps\s*=\s*([0-9,]+)"),
+    "total_batch": re.compile(r"Total train batch size[^=]*=\s*([0-9,]+)"),
 }
+_PEFT = re.compile(r"trainable params:\s*([0-9,]+)\s*\|\|\s*all params:\s*([0-9,]+)")
+#: A flat dict as the Trainer prints it: quoted keys, quoted or bare scalar values.
+_FLAT_DICT = re.compile(r"\{\s*(?:'[^'\\]*'\s*:\s*(?:'[^'\\]*'|[-+.\w]+)\s*(?:,\s*|(?=\})))*\}")
+_FLAT_PAIR = re.compile(r"'([^'\\]*)'\s*:\s*(?:'([^'\\]*)'|([-+.\w]+))")
 _THROUGHPUT = (("train_tokens_per_second", "tokens/s"), ("train_samples_per_second", "samples/s"),
                ("eval_samples_per_second", "samples/s"), ("train_steps_per_second", "steps/s"),
                ("tokens_per_second", "tokens/s"))
@@ -63,11 +76,15 @@ def parse_log_dict(text: str) -> dict[str, float] | None:
     body = text[start:end + 1]
     if "'" not in body and '"' not in body:
         return None
-    body = _BARE.sub(lambda m: f"'{m[1]}{m[2]}'", body)
-    try:
-        value = ast.literal_eval(body)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return None
+    if _FLAT_DICT.fullmatch(body) is not None:  # the Trainer's form: no parser needed
+        value: Any = {key: (quoted if bare == "" else bare)
+                      for key, quoted, bare in _FLAT_PAIR.findall(body)}
+    else:
+        body = _BARE.sub(lambda m: f"'{m[1]}{m[2]}'", body)
+        try:
+            value = ast.literal_eval(body)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
     if not isinstance(value, dict) or not any(k in value for k in _KNOWN):
         return None
     out: dict[str, float] = {}
@@ -107,19 +124,30 @@ def metrics_from_dict(fields: dict[str, float], now: float, step: int | None) ->
 
 
 def parse_banner(text: str, now: float) -> RunHints | None:
-    """The Trainer's start-banner fact on this line, if any."""
+    """The Trainer's start-banner fact, or peft's trainable-parameters line, on this line."""
+    if "trainable params" in text:
+        m = _PEFT.search(text)
+        if m is not None:
+            return RunHints(time=now, trainable_params=_count(m[1]), all_params=_count(m[2]),
+                            source="peft")
     if "=" not in text:
         return None
     found: dict[str, int] = {}
     for name, pattern in _BANNER.items():
         m = pattern.search(text)
         if m is not None:
-            found[name] = int(m[1].replace(",", ""))
+            found[name] = _count(m[1])
     if not found:
         return None
     return RunHints(time=now, total_steps=found.get("total_steps"),
                     batch_per_device=found.get("batch_per_device"),
-                    trainable_params=found.get("trainable_params"), epochs=found.get("epochs"))
+                    trainable_params=found.get("trainable_params"), epochs=found.get("epochs"),
+                    num_examples=found.get("num_examples"), grad_accum=found.get("grad_accum"),
+                    total_batch=found.get("total_batch"))
+
+
+def _count(text: str) -> int:
+    return int(text.replace(",", ""))
 
 
 _OOM = re.compile(r"(?:CUDA|HIP|XPU|MPS backend|NPU) out of memory|OutOfMemoryError|"

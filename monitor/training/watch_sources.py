@@ -200,17 +200,34 @@ def _text_hints(tag: str, array: Any, wall_time: float) -> RunHints | None:
     if not isinstance(data, dict):
         return None
     if tag == "args/text_summary":
-        steps = data.get("max_steps")
-        batch = data.get("per_device_train_batch_size")
-        lr = data.get("learning_rate")
-        return RunHints(time=float(wall_time),
-                        total_steps=steps if isinstance(steps, int) and steps > 0 else None,
-                        batch_per_device=batch if isinstance(batch, int) else None,
-                        learning_rate=float(lr) if isinstance(lr, int | float) else None)
+        return _args_hints(data, float(wall_time))
     name = data.get("_name_or_path") or data.get("name_or_path")
-    if not isinstance(name, str) or not name:
-        return None
-    return RunHints(time=float(wall_time), model=name)
+    return RunHints(time=float(wall_time), model=name if isinstance(name, str) and name else None,
+                    model_config=text, source="tensorboard")
+
+
+def _args_hints(data: dict[str, Any], wall_time: float) -> RunHints:
+    """The Trainer's logged ``TrainingArguments``."""
+
+    def count(key: str) -> int | None:
+        value = data.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+            else None
+
+    lr = data.get("learning_rate")
+    epochs = data.get("num_train_epochs")
+    precision = "bf16" if data.get("bf16") is True else "fp16" if data.get("fp16") is True else \
+        "fp32" if data.get("bf16") is False and data.get("fp16") is False else None
+    checkpointing = data.get("gradient_checkpointing")
+    return RunHints(time=wall_time, total_steps=count("max_steps"),
+                    batch_per_device=count("per_device_train_batch_size"),
+                    grad_accum=count("gradient_accumulation_steps"),
+                    epochs=round(epochs) if isinstance(epochs, int | float) and epochs > 0 and
+                    count("max_steps") is None else None,
+                    learning_rate=float(lr) if isinstance(lr, int | float) else None,
+                    precision=precision,
+                    gradient_checkpointing=checkpointing if isinstance(checkpointing, bool)
+                    else None, source="tensorboard")
 
 
 def _size(path: Path) -> int:

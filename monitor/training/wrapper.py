@@ -36,6 +36,8 @@ from typing import Any
 
 FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 READ_SIZE = 65536
+#: With no output and no signal for this long, the child is looked at anyway (milliseconds).
+QUIET_MS = 1000
 #: After the child exits, output still arriving is read for this long (grandchildren may keep
 #: the pty open; their output after that is not waited for).
 DRAIN_AFTER_EXIT_S = 0.3
@@ -121,6 +123,8 @@ class PtyRun:
         self._problems: set[str] = set()
         self._stdout_broken = False
         self.output_bytes = 0
+        #: CPU time the pump's thread used (pass-through and the ``on_output`` hand-over).
+        self.cpu_seconds = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -217,11 +221,14 @@ class PtyRun:
     def pump(self) -> ChildExit:
         """Pass output through and input in until the child has ended; restore the terminal.
 
-        Must run on the main thread (signal handlers).
+        Must run on the main thread (signal handlers). One wake-up per burst of output: a
+        poll, one read of up to :data:`READ_SIZE`, one write; the poller is set up once, and
+        the child is looked at only when SIGCHLD came (or nothing else did for a while).
         """
         proc = self._proc
         if proc is None:
             raise RuntimeError("start() first")
+        cpu0 = time.thread_time()
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         received: list[int] = []
@@ -235,15 +242,22 @@ class PtyRun:
         old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         forwarded: int | None = None
         ended: tuple[int | None, int | None, float] | None = None
+        master = self._master
+        poller = select.poll()
+        for fd in (master, wake_r) + ((self._stdin,) if self._forward_input else ()):
+            poller.register(fd, select.POLLIN)
+        listening = self._forward_input
         try:
             self._raw()
             while True:
-                fds = [self._master, wake_r] + ([self._stdin] if self._forward_input else [])
-                timeout = DRAIN_AFTER_EXIT_S if ended is not None else 0.5
+                if listening and not self._forward_input:  # stdin reached its end
+                    poller.unregister(self._stdin)
+                    listening = False
+                timeout = QUIET_MS if ended is None else int(DRAIN_AFTER_EXIT_S * 1000)
                 try:
-                    ready, _, _ = select.select(fds, [], [], timeout)
+                    ready = {fd for fd, _ in poller.poll(timeout)}
                 except InterruptedError:  # pragma: no cover - PEP 475 retries
-                    ready = []
+                    ready = set()
                 if wake_r in ready:
                     with contextlib.suppress(BlockingIOError, InterruptedError):
                         os.read(wake_r, 512)
@@ -260,14 +274,14 @@ class PtyRun:
                         forwarded = signum
                         with contextlib.suppress(ProcessLookupError, PermissionError):
                             os.killpg(proc.pid, signum)
-                if self._master in ready and not self._read_master():
+                if master in ready and not self._read_master():
                     break  # EOF: every writer of the pty is gone
-                if self._forward_input and self._stdin in ready:
+                if listening and self._stdin in ready:
                     self._forward_keys()
                 if ended is None:
                     if child_changed:  # waitpid only when SIGCHLD came (or nothing else did)
                         ended = self._reap(proc)
-                elif self._master not in ready:
+                elif master not in ready:
                     break  # exited, and nothing more came for DRAIN_AFTER_EXIT_S
             if ended is None:
                 ended = self._wait(proc)
@@ -280,6 +294,7 @@ class PtyRun:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             self._master = -1
+            self.cpu_seconds = time.thread_time() - cpu0
         code, sig, when = ended
         return ChildExit(code, sig, when, self.output_bytes, forwarded)
 
@@ -306,18 +321,30 @@ class PtyRun:
     def _write_out(self, data: bytes) -> None:
         if self._stdout_broken:
             return
-        view = memoryview(data)
+        try:
+            written = os.write(self._stdout, data)  # almost always all of it
+        except InterruptedError:  # pragma: no cover - PEP 475 retries
+            written = 0
+        except OSError as exc:
+            self._broken(exc)
+            return
+        if written == len(data):
+            return
+        view = memoryview(data)[written:]
         while view:
             try:
                 written = os.write(self._stdout, view)
             except InterruptedError:  # pragma: no cover - PEP 475 retries
                 continue
             except OSError as exc:
-                self._stdout_broken = True
-                self._problem("stdout", f"cannot write the run's output ({exc.strerror}); "
-                                        "the run goes on, its output is no longer shown")
+                self._broken(exc)
                 return
             view = view[written:]
+
+    def _broken(self, exc: OSError) -> None:
+        self._stdout_broken = True
+        self._problem("stdout", f"cannot write the run's output ({exc.strerror}); "
+                                "the run goes on, its output is no longer shown")
 
     def _forward_keys(self) -> None:
         try:
