@@ -119,6 +119,11 @@ class LossWatch:
         self._filtered = False
         self._clean = 0
 
+    @property
+    def finite(self) -> bool:
+        """Whether no non-finite episode is going on (``truth().finite``, cheaper)."""
+        return self._episode is None
+
     def observe(self, m: RunMetrics) -> float | None:
         """Take one record; returns the training loss to plot for it (NaN for a filtered 0,
         None when it has none)."""

@@ -41,18 +41,13 @@ MAX_QUEUED_BYTES = 16 * 1024 * 1024
 TICK_S = 1.0
 #: Seconds between commits (a viewer following the database sees rows this much later).
 COMMIT_EVERY_S = 2.0
-#: Output gathered per wake-up of the recorder (alerts come at most this much later): two
-#: wake-ups per batch, whatever the line rate.
-BATCH_S = 0.1
+#: The recorder looks at the output gathered so far this often (alerts come at most this much
+#: later): the pump only appends to a list, so whatever the line rate nothing wakes the
+#: recorder but this, the samples and the end (a wake-up per line cost 4% of a core).
+BATCH_S = 0.25
 #: Ticks between updates of the ``runs`` row while the run goes on.
 RUN_ROW_EVERY = 10
 _END = object()
-
-
-@dataclass(frozen=True, slots=True)
-class _Chunk:
-    data: bytes
-    time: float
 
 
 @dataclass(slots=True)
@@ -102,7 +97,9 @@ class RunRecorder:
         self.tracker = RunTracker(info)
         self.alerts = RunAlertEngine(config or RunAlertConfig(), started=info.started,
                                      oom_advice=tuple(oom_advice))
-        self.parser = StreamParser(clock=clock)
+        #: The arrival time of the chunk being parsed: the parser stamps its events with it.
+        self._chunk_time = clock()
+        self.parser = StreamParser(clock=lambda: self._chunk_time)
         self.stats = RecorderStats()
         self._clock = clock
         self._on_alert = on_alert
@@ -112,6 +109,8 @@ class RunRecorder:
         self._tick_s = tick_s
         self._run_fields = dict(run_fields or {})
         self._inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Output copies (bytes, arrival time), appended by the pump (an append is atomic).
+        self._output: list[tuple[bytes, float]] = []
         self._queued_bytes = 0
         self._lock = threading.Lock()
         self._snapshot: RunSnapshot | None = None
@@ -158,7 +157,7 @@ class RunRecorder:
                                  "was shown but not parsed")
             return
         self._queued_bytes += len(data)
-        self._inbox.put(_Chunk(data, t))
+        self._output.append((data, t))
 
     def feed_events(self, events: list[RunEvent]) -> None:
         """Events from a watched folder."""
@@ -217,20 +216,16 @@ class RunRecorder:
         last_commit = time.monotonic()
         ended = False
         while not ended:
-            wait = max(0.0, next_tick - time.monotonic())
+            wait = max(0.0, min(next_tick - time.monotonic(), BATCH_S))
             try:
                 batch = [self._inbox.get(timeout=wait)]
             except queue.Empty:
                 batch = []
-            if batch:
-                # take what else is there, then let BATCH_S of output gather: one wake-up per
-                # batch instead of one per line (a 100 lines/s run cost 4% of a core that way)
-                time.sleep(BATCH_S)
-                while True:
-                    try:
-                        batch.append(self._inbox.get_nowait())
-                    except queue.Empty:
-                        break
+            while True:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
             ended = self._take(batch)
             try:
                 if not ended and time.monotonic() >= next_tick:
@@ -248,6 +243,12 @@ class RunRecorder:
         """Handle a batch, each item on its own (a failure never drops the rest); whether the
         end was among them."""
         parse0 = time.thread_time()
+        output, self._output = self._output, []  # everything before the end is in it
+        if output:
+            try:
+                self._read_output(output)
+            except Exception as exc:  # noqa: BLE001 - a bug must not end the recording
+                self._bug(exc)
         for item in batch:
             if isinstance(item, tuple) and item and item[0] is _END:
                 self.stats.parse_seconds += time.thread_time() - parse0
@@ -268,28 +269,28 @@ class RunRecorder:
         log.error("run recorder", exc_info=exc)
         self._tell("bug", f"rigready's run reader failed ({exc!r}); the run goes on")
 
+    def _read_output(self, output: list[tuple[bytes, float]]) -> None:
+        self.stats.chunks += len(output)
+        self._queued_bytes -= sum(len(data) for data, _ in output)
+        if self._capture is not None:
+            try:
+                for data, t in output:
+                    write_chunk(self._capture, t, data)
+            except (OSError, ValueError) as exc:
+                self._capture = None
+                self._tell("capture", f"cannot write the capture file ({exc}); capture stopped")
+        for data, t in output:  # each at its arrival time (the batch is up to BATCH_S old)
+            self._chunk_time = t
+            self._events(self.parser.feed(data))
+
     def _handle(self, item: Any) -> None:
-        if isinstance(item, _Chunk):
-            self._queued_bytes -= len(item.data)
-            self.stats.chunks += 1
-            self._write_capture(item)
-            self._events(self.parser.feed(item.data))
-        elif isinstance(item, list):
+        if isinstance(item, list):
             self._events(item)
         elif isinstance(item, Sample):
             self._sample = item
         elif isinstance(item, AlertEvent):
             self.stats.alerts += 1
             self._call(self._on_alert, item, "alert callback")
-
-    def _write_capture(self, chunk: _Chunk) -> None:
-        if self._capture is None:
-            return
-        try:
-            write_chunk(self._capture, chunk.time, chunk.data)
-        except (OSError, ValueError) as exc:
-            self._capture = None
-            self._tell("capture", f"cannot write the capture file ({exc}); capture stopped")
 
     def _events(self, events: list[RunEvent]) -> None:
         for event in events:

@@ -196,7 +196,7 @@ class RunAlertEngine:
                 out.extend(self._clear("loss_nan", m.time,
                                        f"Finite again for {self._nan_clean} logs ({where})",
                                        m.step))
-        if m.kind == "train" and m.loss is not None and self._loss_watch.truth().finite:
+        if m.kind == "train" and m.loss is not None and self._loss_watch.finite:
             out.extend(self._spike(m, where))
         return tuple(out)
 

@@ -211,23 +211,21 @@ def _args_hints(data: dict[str, Any], wall_time: float) -> RunHints:
 
     def count(key: str) -> int | None:
         value = data.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
-            else None
+        return value if type(value) is int and value > 0 else None
 
-    lr = data.get("learning_rate")
-    epochs = data.get("num_train_epochs")
+    lr, epochs, checkpointing = (data.get(k) for k in (
+        "learning_rate", "num_train_epochs", "gradient_checkpointing"))
     precision = "bf16" if data.get("bf16") is True else "fp16" if data.get("fp16") is True else \
         "fp32" if data.get("bf16") is False and data.get("fp16") is False else None
-    checkpointing = data.get("gradient_checkpointing")
     return RunHints(time=wall_time, total_steps=count("max_steps"),
                     batch_per_device=count("per_device_train_batch_size"),
                     grad_accum=count("gradient_accumulation_steps"),
                     epochs=round(epochs) if isinstance(epochs, int | float) and epochs > 0 and
                     count("max_steps") is None else None,
                     learning_rate=float(lr) if isinstance(lr, int | float) else None,
-                    precision=precision,
+                    precision=precision, source="tensorboard",
                     gradient_checkpointing=checkpointing if isinstance(checkpointing, bool)
-                    else None, source="tensorboard")
+                    else None)
 
 
 def _size(path: Path) -> int:

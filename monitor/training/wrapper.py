@@ -34,6 +34,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rigready.monitor.training.terminal import (
+    foreground,
+    make_controlling_tty,
+    raw_attrs,
+    window_size,
+)
+
 FORWARDED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
 READ_SIZE = 65536
 #: With no output and no signal for this long, the child is looked at anyway (milliseconds).
@@ -69,31 +76,6 @@ class ChildExit:
         if self.signal is not None:
             return 128 + self.signal
         return self.exit_code if self.exit_code is not None else 1
-
-
-def _window_size(fds: Sequence[int]) -> bytes:
-    import fcntl
-    import shutil
-    import struct
-    import termios
-
-    for fd in fds:
-        try:
-            packed = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
-        except OSError:
-            continue
-        rows, cols = struct.unpack("HHHH", packed)[:2]
-        if rows and cols:
-            return packed
-    size = shutil.get_terminal_size((80, 24))
-    return struct.pack("HHHH", size.lines, size.columns, 0, 0)
-
-
-def _make_controlling_tty() -> None:  # runs in the child between fork and exec
-    import fcntl
-    import termios
-
-    fcntl.ioctl(1, termios.TIOCSCTTY, 0)
 
 
 class PtyRun:
@@ -146,16 +128,16 @@ class PtyRun:
         import pty  # noqa: F401 - POSIX only; fails early and clearly elsewhere
 
         stdin_tty = os.isatty(self._stdin)
-        foreground = stdin_tty and _foreground(self._stdin)
+        in_front = stdin_tty and foreground(self._stdin)
         master, slave = os.openpty()
         try:
             import fcntl
             import termios
 
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, _window_size((self._stdout, self._stdin, 2)))
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, window_size((self._stdout, self._stdin, 2)))
             self._proc = subprocess.Popen(
                 self.argv, stdin=slave if stdin_tty else None, stdout=slave, stderr=slave,
-                start_new_session=True, preexec_fn=_make_controlling_tty, env=self._env,
+                start_new_session=True, preexec_fn=make_controlling_tty, env=self._env,
                 cwd=self._cwd, close_fds=True)
         except FileNotFoundError:
             os.close(master)
@@ -169,7 +151,7 @@ class PtyRun:
         finally:
             os.close(slave)
         self._master = master
-        self._forward_input = foreground
+        self._forward_input = in_front
         return self._proc.pid
 
     # -- the terminal ---------------------------------------------------------------------
@@ -184,16 +166,8 @@ class PtyRun:
         except termios.error:
             self._forward_input = False
             return
-        iflag, oflag, cflag, lflag, ispeed, ospeed, cc = attrs
-        iflag &= ~(termios.BRKINT | termios.ICRNL | termios.INPCK | termios.ISTRIP |
-                   termios.IXON)
-        lflag &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG)
-        cc = list(cc)
-        cc[termios.VMIN] = 1
-        cc[termios.VTIME] = 0
-        raw = [iflag, oflag, cflag, lflag, ispeed, ospeed, cc]
-        try:  # output processing stays on: rigready's own messages keep their line ends
-            termios.tcsetattr(self._stdin, termios.TCSAFLUSH, raw)
+        try:
+            termios.tcsetattr(self._stdin, termios.TCSAFLUSH, raw_attrs(attrs))
         except termios.error:
             self._forward_input = False
             return
@@ -214,7 +188,7 @@ class PtyRun:
 
         with contextlib.suppress(OSError):
             fcntl.ioctl(self._master, termios.TIOCSWINSZ,
-                        _window_size((self._stdout, self._stdin, 2)))
+                        window_size((self._stdout, self._stdin, 2)))
 
     # -- the loop -------------------------------------------------------------------------
 
@@ -397,15 +371,6 @@ class PtyRun:
         self._resize()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGCONT)
-
-
-def _foreground(fd: int) -> bool:
-    """Whether this process group owns the terminal ``fd`` (raw mode would stop a background
-    job with SIGTTOU)."""
-    try:
-        return os.tcgetpgrp(fd) == os.getpgrp()
-    except OSError:
-        return False
 
 
 def main_thread_only() -> None:
