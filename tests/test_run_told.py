@@ -81,3 +81,20 @@ def test_logged_arguments_alone_give_both_methods(job: str, tmp_path: Path) -> N
     if job.startswith(H100):
         assert told.shape.num_layers == 8 and "bf16" in told.facts
         assert "batch 16 per device" in told.facts
+
+
+def test_history_shows_a_told_job(tmp_path: Path) -> None:
+    from rigready.desktop.commands.history import render_run
+    from rigready.monitor.store import Store
+
+    told = told_job(_merged(_watched(f"{H100}/hf_nan", tmp_path)))
+    with Store(tmp_path / "db.sqlite3") as store:
+        session = store.start_session(label="nan", host=None, interval_s=1.0, started=0.0)
+        store.start_run(session, label="nan", command=("train",), started=0.0, source="wrapper")
+        store.update_run(session, job=told.record(5314183168))
+        store.commit()
+        (run,) = store.runs()
+    text = render_run(run, 0)
+    assert "job as the run told it: model llama (its logged config): 8 layers" in text
+    assert "not told: the method" in text
+    assert text.count("vs measured 4.95 GiB") == 2

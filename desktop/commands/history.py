@@ -267,7 +267,14 @@ def render_run(run: RunRecord, metrics: int, truth: LossTruth | None = None) -> 
              f"VRAM peak {_gib_text(run.peak_process_vram_bytes)} GiB"
              + (f" of {_gib_text(run.card_vram_total_bytes)}" if run.card_vram_total_bytes
                 else "")]
-    if run.job:
+    if run.job and run.job.get("told_by_run"):  # rigready run without --model
+        lines.append("    job as the run told it: " + "; ".join(run.job.get("facts") or ["-"]))
+        if run.job.get("not_told"):
+            lines.append("    not told: " + "; ".join(run.job["not_told"]))
+        lines += [f"    estimate {_gib_text(e.get('peak_bytes'))} GiB ({e.get('assumed')}) vs "
+                  f"measured {_gib_text(run.job.get('measured_peak_bytes'))} GiB"
+                  for e in run.job.get("estimates") or []]
+    elif run.job:
         lines.append(f"    job: {run.job.get('model')} {run.job.get('method')} "
                      f"{run.job.get('precision')} batch {run.job.get('batch')} x "
                      f"{run.job.get('seq_len')}")
