@@ -123,7 +123,7 @@ def _facts(hints: JobHints, shape: ModelShape | None) -> list[str]:
     if shape is not None:
         facts.append(f"model {shape.name}: {shape.num_layers} layers, hidden {shape.hidden_size}, "
                      f"{shape.params / 1e6:,.1f}M parameters")
-    for value, text in ((hints.num_examples, "{:,} examples"), (hints.epochs, "{} epochs"),
+    for value, text in ((hints.num_examples, "{:,} examples"), (hints.epochs, "epochs {}"),
                         (hints.batch_per_device, "batch {} per device"),
                         (hints.grad_accum, "gradient accumulation {}"),
                         (hints.total_batch, "total batch {}"),
