@@ -2,15 +2,16 @@
 
 It takes the copy of the output stream (the wrapper appends it to a bounded list, read every
 :data:`BATCH_S`), and through an inbox events from a watched folder, the sampler's samples and
-GPU alerts, and the end of the process. It parses the stream (:class:`~.stream.StreamParser`), feeds the :class:`~.tracker.RunTracker` and
-the :class:`~.run_alerts.RunAlertEngine`, once a second reads the process tree's CPU and VRAM
-(:mod:`.process`), and writes the run to the monitor database through its own
-:class:`~rigready.monitor.store.Store` connection (the sampler has its own).
+GPU alerts, and the end of the process. It parses the stream (:class:`~.stream.StreamParser`),
+feeds the :class:`~.tracker.RunTracker` and the :class:`~.run_alerts.RunAlertEngine`, once a
+second reads the process tree's CPU and VRAM (:mod:`.process`), and writes the run to the
+monitor database through its own :class:`~rigready.monitor.store.Store` connection (the sampler
+has its own).
 
 Nothing here may stop or slow the training: the wrapper only appends (never blocks; past
-:data:`MAX_QUEUED_BYTES` of unread output the parsing copy is dropped, the pass-through is
-not), and every failure inside (full disk, locked database, a parser bug, a callback) is told
-once through ``on_problem`` and the recorder carries on.
+:data:`MAX_QUEUED_BYTES` of unread output the parsing copy is dropped, the pass-through is not),
+and every failure inside (full disk, locked database, a parser bug, a callback) is told once
+through ``on_problem`` and the recorder carries on.
 """
 
 from __future__ import annotations
