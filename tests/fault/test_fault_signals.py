@@ -40,6 +40,7 @@ from tests.helpers.monitor_procs import (
     fill,
     monitor,
     small_filesystem,
+    stored,
     wait_logging,
     wait_started,
 )
@@ -229,15 +230,20 @@ def paused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, st
     procs = {}
     for name in PAUSES:
         db = tmp / f"{name}.db"
-        procs[name] = (db, _launch(tmp, db))
+        # A process group of its own under this test's session: the kernel discards SIGTSTP,
+        # SIGTTIN and SIGTTOU sent to an orphaned process group, which a monitor sharing the
+        # group of a test runner started without job control can be.
+        procs[name] = (db, monitor(tmp, db, duration=60, process_group=0))
     for db, proc in procs.values():
-        wait_started(proc, db)
+        wait_logging(proc, db, ticks=1)
+    before = {name: stored(db) for name, (db, _) in procs.items()}
     for name, (_, proc) in procs.items():
         proc.send_signal(getattr(signal, name))
     time.sleep(1.0)
     for _, proc in procs.values():
         proc.send_signal(signal.SIGCONT)
-    time.sleep(0.3)
+    for name, (db, proc) in procs.items():  # the sampler has ticked (and so seen the gap)
+        wait_logging(proc, db, ticks=before[name] + 2)
     out = {}
     for name, (db, proc) in procs.items():
         proc.send_signal(signal.SIGTERM)
