@@ -78,21 +78,23 @@ def memory(shape: ModelShape, wl: Workload, vram_bytes: int | None = None) -> Me
     return language_memory.memory(shape, wl, vram_bytes)
 
 
-def assumptions(wl: Workload, kind: str | None = None, head: str = "") -> dict[str, str]:
+def assumptions(wl: Workload, kind: str | None = None, head: str = "",
+                family: str = "") -> dict[str, str]:
     """The stack, recipe and runtime the figure describes (shown by the CLI and the page);
     ``kind``: the model's kind (image models have their own stacks); ``head``: an encoder's
-    task head (:attr:`ModelShape.head`), named when there is one."""
+    task head (:attr:`ModelShape.head`), named when there is one; ``family``: the model's
+    family (:attr:`ModelShape.family`: SD3.5 / FLUX.1, T5, Whisper have their own)."""
     if kind in IMAGE_KINDS:
-        return image_stack.assumptions(wl, kind == "diffusion")
-    return language_stack.assumptions(wl, head)
+        return image_stack.assumptions(wl, kind == "diffusion", family)
+    return language_stack.assumptions(wl, head, family)
 
 
-def error_band(wl: Workload, kind: str | None = None) -> float:
-    """How far below the measured peak this kind of estimate has been (a share of it);
-    ``kind``: the model's kind (image models have their own measured band)."""
+def error_band(wl: Workload, kind: str | None = None, family: str = "") -> float:
+    """How far below the measured need this kind of estimate has been (a share of it);
+    ``kind`` and ``family``: the model's (image models have their own measured bands)."""
     if kind in IMAGE_KINDS:
-        return image_stack.IMAGE_ERROR_BAND
-    return language_stack.error_band(wl)
+        return image_stack.error_band(wl, family)
+    return language_stack.error_band(wl, family)
 
 
 def speed_lines(est: Estimate) -> list[str]:
@@ -118,6 +120,14 @@ def speed_lines(est: Estimate) -> list[str]:
     return lines
 
 
+def _available(est: Estimate) -> int:
+    """The memory the verdict compared the need with (0 without a GPU)."""
+    if est.verdict is None:
+        return 0
+    v = est.verdict
+    return v.available_bytes if v.available_bytes is not None else v.vram_bytes
+
+
 def _gib(value: float | None) -> float | None:
     return None if value is None else round(value / GIB, 3)
 
@@ -129,16 +139,17 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "model": est.shape.name, "params": est.shape.params,
         "method": est.workload.method, "precision": est.workload.resolved_precision,
         "gpu": est.gpu.name if est.gpu else None,
-        "total_gib": _gib(m.total),
+        "total_gib": _gib(m.total), "needs_free_gib": _gib(m.needs_free_bytes),
         "breakdown_gib": {k: _gib(v) for k, v in m.parts().items()},
         "allocated_gib": _gib(m.allocated), "reserved_gib": _gib(m.reserved),
         "peak_phase": m.peak_phase, "gradients_total_gib": _gib(m.gradients_total),
         "trainable_params": m.trainable_params,
         "verdict": est.verdict.status if est.verdict else None,
         "vram_gib": _gib(est.verdict.vram_bytes) if est.verdict else None,
-        "margin_gib": _gib(est.verdict.vram_bytes - m.total) if est.verdict else None,
-        "error_band": error_band(est.workload, est.shape.kind),
-        "assumes": assumptions(est.workload, est.shape.kind, est.shape.head),
+        "available_gib": _gib(_available(est)),
+        "margin_gib": _gib(_available(est) - m.needs_free_bytes) if est.verdict else None,
+        "error_band": error_band(est.workload, est.shape.kind, est.shape.family),
+        "assumes": assumptions(est.workload, est.shape.kind, est.shape.head, est.shape.family),
         "head": est.shape.head or None,
         "offload_slowdown": est.verdict.offload_slowdown if est.verdict else None,
         "ram_gib": _gib(est.host.ram_bytes), "load_peak_ram_gib": _gib(est.host.load_peak_bytes),
@@ -157,7 +168,8 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "energy_kwh": None if t.energy_kwh is None else round(t.energy_kwh, 3),
         "cost_usd": None if t.cost_usd is None else round(t.cost_usd, 2),
         "suggestions": [{"change": s.change, "total_gib": _gib(s.total_bytes),
-                         "verdict": s.status} for s in est.suggestions],
+                         "needs_free_gib": _gib(s.needs_free_bytes), "verdict": s.status}
+                        for s in est.suggestions],
         "reasons": [*est.reasons, *(est.verdict.reasons if est.verdict else ()),
                     *t.reasons, *est.host.reasons],
     }

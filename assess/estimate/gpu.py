@@ -31,6 +31,14 @@ class GpuTarget:
     #: "add a second GPU" is no fix for a single consumer card.
     multi_gpu: bool = False
 
+    @property
+    def job_bytes(self) -> int:
+        """Memory available for a job on this card, counted like the card's total: the fit
+        verdicts compare an estimate's ``needs_free_bytes`` (which includes the driver's own
+        reservation and the CUDA context) with it. For now the card's whole VRAM; memory that
+        other processes or the display hold is to be taken off here."""
+        return self.vram_bytes
+
     def peak_tflops(self, dtype: str) -> float | None:
         """The throughput time estimates start from: measured if known, else the datasheet."""
         if self.measured_tflops:

@@ -10,7 +10,8 @@ from rigready.assess.estimate.breakdown import MemoryBreakdown
 from rigready.assess.estimate.energy import run_cost
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.image import vision as vis
-from rigready.assess.estimate.image.memory import DiffusionSpec, ImagePlan
+from rigready.assess.estimate.image.diffusion import DiffusionSpec
+from rigready.assess.estimate.image.memory import ImagePlan
 from rigready.assess.estimate.image.speed import classifier_seconds
 from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.model import ModelShape

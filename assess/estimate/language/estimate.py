@@ -11,6 +11,7 @@ from __future__ import annotations
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.host import host_needs
 from rigready.assess.estimate.inputs import EstimateError, Workload
+from rigready.assess.estimate.language import sharded
 from rigready.assess.estimate.language.memory import effective_seq, memory, regime
 from rigready.assess.estimate.language.stack import lighter_alternatives
 from rigready.assess.estimate.language.timing import timing
@@ -52,20 +53,22 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None, *,
     reasons.append(f"peak during {mem.peak_phase}" + (
         f"; gradients ({mem.gradients_total / GIB:.1f} GiB) appear only as activations are "
         "freed" if mem.peak_phase != "end of backward" and mem.gradients_total else ""))
-    if workload.gpus > 1:
-        reasons.append("several GPUs: training assumes FSDP full sharding, inference splits "
-                       "layers across GPUs; figures are per GPU")
+    if workload.training and (workload.gpus > 1 or workload.param_offload):
+        reasons.append(f"assumes {sharded.recipe(workload)}; figures are per GPU")
+    elif workload.gpus > 1:
+        reasons.append("several GPUs: inference splits the layers across them; figures are "
+                       "per GPU")
     verdict = mb = ms = None
     sugg: tuple[Suggestion, ...] = ()
     if gpu is not None:
         verdict = judge(shape, workload, mem, gpu, ram_available)
         if search:
-            mb = max_batch(shape, workload, gpu.vram_bytes)
-            ms = max_seq(shape, workload, gpu.vram_bytes)
+            mb = max_batch(shape, workload, gpu)
+            ms = max_seq(shape, workload, gpu)
             if verdict.status != "fits":
-                sugg = suggestions(shape, workload, gpu.vram_bytes,
+                sugg = suggestions(shape, workload, gpu,
                                    more_gpus=gpu.multi_gpu or workload.gpus > 1)
-        reasons.extend(lighter_alternatives(workload, mem.total, gpu.vram_bytes))
+        reasons.extend(lighter_alternatives(workload, mem.needs_free_bytes, gpu.job_bytes))
     host = host_needs(shape, workload, mem)
     if verdict is not None and verdict.offloaded_bytes:
         host = HostNeeds(host.ram_bytes + verdict.offloaded_bytes, host.load_peak_bytes,

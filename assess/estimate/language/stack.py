@@ -12,6 +12,7 @@ under-estimate seen on the committed measurements of that kind of job, checked b
 from __future__ import annotations
 
 from rigready.assess.estimate.inputs import Workload
+from rigready.assess.estimate.language import sharded
 
 #: Library versions the committed measurements were taken with (H100 2026-11-22, H200
 #: 2026-12-01).
@@ -23,6 +24,9 @@ MEASURED_STACK = {"torch": "2.11", "transformers": "5.17", "peft": "0.21",
 ERROR_BANDS = {"qlora": 0.05, "lora": 0.08, "full": 0.10, "inference": 0.07}
 #: Kinds of job with no measurement behind them get this band.
 UNMEASURED_BAND = 0.15
+#: Families measured only on the capped runs (a handful of cases each, one held out): T5,
+#: Whisper.
+FAMILY_BANDS = {"t5": 0.08, "whisper": 0.08}
 
 
 def _versions(*names: str) -> str:
@@ -31,11 +35,17 @@ def _versions(*names: str) -> str:
     return " + ".join(f"{labels[n]} {MEASURED_STACK[n]}" for n in names)
 
 
-def assumptions(wl: Workload, head: str = "") -> dict[str, str]:
+def assumptions(wl: Workload, head: str = "", family: str = "") -> dict[str, str]:
     """The stack, recipe and runtime the figure describes (shown by the CLI and the page);
-    ``head``: an encoder's task head (:attr:`ModelShape.head`), named when there is one."""
+    ``head``: an encoder's task head (:attr:`ModelShape.head`), named when there is one;
+    ``family``: the model's family (encoder-decoders and vision-language models say how
+    their inputs are fed)."""
     p = wl.resolved_precision
-    if wl.method == "qlora":
+    if wl.training and (wl.gpus > 1 or wl.param_offload):
+        stack = _versions("torch", "transformers", "peft") + (
+            " + bitsandbytes " + MEASURED_STACK["bitsandbytes"] if wl.method == "qlora" else "")
+        recipe = sharded.recipe(wl)
+    elif wl.method == "qlora":
         stack = _versions("torch", "transformers", "peft", "bitsandbytes")
         recipe = ("BitsAndBytesConfig(nf4, double quantization, bf16 compute) + "
                   "peft.prepare_model_for_kbit_training (non-quantized weights upcast to fp32, "
@@ -75,8 +85,13 @@ HEAD_TEXT = {
 }
 
 
-def error_band(wl: Workload) -> float:
-    """How far below the measured peak this kind of estimate has been (a share of it)."""
+def error_band(wl: Workload, family: str = "") -> float:
+    """How far below the measured need this kind of estimate has been (a share of it;
+    ``family``: the families measured only on the capped runs have their own band)."""
+    if family in FAMILY_BANDS:
+        return FAMILY_BANDS[family]
+    if wl.method == "qlora" and (wl.gpus > 1 or wl.param_offload):
+        return ERROR_BANDS["qlora"]  # FSDP+QLoRA: the capped record's ranks, within 2%
     if wl.gpus > 1 or wl.image_size:
         return UNMEASURED_BAND
     if wl.resolved_precision in ("int8", "nf4") and wl.method == "inference":
@@ -93,12 +108,13 @@ UNSLOTH_VRAM_REDUCTION = 0.60
 UNSLOTH_SOURCE = "https://unsloth.ai/blog/llama3-1"
 
 
-def lighter_alternatives(wl: Workload, total: int, vram: int) -> tuple[str, ...]:
-    """Other stacks worth naming when they would change a (Q)LoRA verdict, with their source."""
-    if wl.method not in ("qlora", "lora") or total * (1 + error_band(wl)) <= vram:
+def lighter_alternatives(wl: Workload, need: int, available: int) -> tuple[str, ...]:
+    """Other stacks worth naming when they would change a (Q)LoRA verdict, with their source
+    (``need``: the job's least need on a card; ``available``: the memory for it)."""
+    if wl.method not in ("qlora", "lora") or need * (1 + error_band(wl)) <= available:
         return ()
-    lighter = total * (1 - UNSLOTH_VRAM_REDUCTION)
-    if lighter > vram:
+    lighter = need * (1 - UNSLOTH_VRAM_REDUCTION)
+    if lighter > available:
         return ()
     return (f"Unsloth publishes {UNSLOTH_VRAM_REDUCTION:.0%} less VRAM than Hugging Face + "
             f"Flash Attention 2 for Llama 3.1 8B QLoRA ({UNSLOTH_SOURCE}); at that saving this "
