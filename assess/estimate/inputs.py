@@ -16,9 +16,15 @@ Head = Literal["masked-lm", "classification"]
 #: pipeline), ``model`` one component on the GPU at a time, the others in system RAM
 #: (``enable_model_cpu_offload``; ComfyUI and Forge load models as needed the same way).
 Offload = Literal["none", "model"]
+#: fp32 jobs: which kernels run as TF32 on Ampere and newer. ``default``: PyTorch's own
+#: defaults (cuDNN convolutions in TF32, matmuls in full fp32); ``all``: matmuls too
+#: (``torch.backends.cuda.matmul.allow_tf32 = True`` or ``set_float32_matmul_precision("high")``);
+#: ``off``: neither (``torch.backends.cudnn.allow_tf32 = False`` as well).
+Tf32 = Literal["default", "all", "off"]
 
 METHODS: tuple[str, ...] = get_args(Method)
 OFFLOADS: tuple[str, ...] = get_args(Offload)
+TF32_MODES: tuple[str, ...] = get_args(Tf32)
 #: Stored formats of a diffusion transformer's weights besides the precision's own: float8
 #: with per-layer up-casting (``fp8``; ``fp8-all``: the T5 text encoder too) or a GGUF file
 #: type (city96's FLUX/SD3.5 files, de-quantized layer by layer).
@@ -76,6 +82,8 @@ class Workload:
     #: Several GPUs (FSDP / ZeRO-3): keep the sharded parameters in system RAM and bring each
     #: unit to the GPU as it runs (FSDP ``CPUOffload(offload_params=True)``).
     param_offload: bool = False
+    #: fp32 jobs: which kernels PyTorch runs as TF32 (see :data:`Tf32`).
+    tf32: Tf32 = "default"
 
     @property
     def resolved_precision(self) -> Precision:
@@ -112,7 +120,8 @@ class Workload:
             ("method", self.method, METHODS),
             ("precision", self.resolved_precision, PRECISIONS),
             ("optimizer", self.optimizer, OPTIMIZERS),
-            ("attention", self.attention, ATTENTIONS), ("offload", self.offload, OFFLOADS))
+            ("attention", self.attention, ATTENTIONS), ("offload", self.offload, OFFLOADS),
+            ("TF32 mode", self.tf32, TF32_MODES))
         if self.head is not None:
             choices = (*choices, ("head", self.head, HEADS))
         if self.weights is not None:

@@ -51,7 +51,7 @@ def flops_per_token(shape: ModelShape, wl: Workload, seq: int) -> float:
 def _rates(gpu: GpuTarget, wl: Workload) -> tuple[speed.Rates, str] | None:
     """The target's kernel rates and where they come from (None: figures unknown)."""
     dtype = speed.matmul_dtype(wl)
-    peak = gpu.peak_tflops(dtype)
+    peak = kernels.peak_tflops(gpu, dtype)
     if peak is None or not gpu.bandwidth_gb_s:
         return None
     if gpu.measured_tflops:
