@@ -70,7 +70,14 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None, *,
                                    more_gpus=gpu.multi_gpu or workload.gpus > 1)
         reasons.extend(lighter_alternatives(workload, mem.needs_free_bytes, gpu.job_bytes))
     host = host_needs(shape, workload, mem)
-    if verdict is not None and verdict.offloaded_bytes:
+    if workload.param_offload:  # every rank's shard lives in this PC's RAM
+        flat = 2 * sharded.flat_elements(shape, workload, mem.trainable_params)
+        if workload.method == "full":
+            flat += 12 * shape.params  # fp32 masters and AdamW states on the CPU
+        host = HostNeeds(host.ram_bytes + flat, host.load_peak_bytes, host.disk_bytes,
+                         (*host.reasons, f"plus {flat / GIB:.1f} GiB of parameters offloaded "
+                          "to RAM (every GPU's shard)"))
+    elif verdict is not None and verdict.offloaded_bytes:
         host = HostNeeds(host.ram_bytes + verdict.offloaded_bytes, host.load_peak_bytes,
                          host.disk_bytes, (*host.reasons, "plus what is offloaded to RAM"))
     seq = effective_seq(shape, workload)

@@ -53,10 +53,11 @@ OFFLOAD_RESERVE_SHARE = 0.5
 #: single-GPU step, :mod:`~rigready.assess.estimate.language.allocator`).
 FRAGMENTATION_BLOCKS = 1.5
 #: Usable host-to-device bandwidth of the H100 machine the offload run was measured on
-#: (PCIe 5 x16), GB/s, and the step-time overhead measured there: 9.06 s for copying a
-#: 2.65 GiB shard twice.
+#: (PCIe 5 x16), GB/s, and the rate its step overhead implies: 9.06 s more a step (10.368
+#: against 1.307 s) for copying rank 0's shard of Llama-3.1-8B (2,837,712,896 flat bf16
+#: elements over two ranks) in for forward and again for backward.
 OFFLOAD_MEASURED_PCIE_GB_S = 50.0
-OFFLOAD_MEASURED_GB_S = 2 * 2.746 * 2**30 / 1e9 / (10.368 - 1.307)
+OFFLOAD_MEASURED_GB_S = 2 * (2 * 2_837_712_896 / 2) / 1e9 / (10.368 - 1.307)
 
 
 def root_unit_params(shape: ModelShape) -> int:
