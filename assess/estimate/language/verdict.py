@@ -68,7 +68,7 @@ def _offload(shape: ModelShape, wl: Workload, mem: MemoryBreakdown,
     pcie = (gpu.pcie_gb_s or 12.0) * 1e9
     if wl.method == "qlora" and wl.gpus == 1 and not wl.param_offload:
         return None, None, ("keeping part of a 4-bit QLoRA base in system RAM on one GPU is not "
-                            "modelled; FSDP+QLoRA with CPU offload is, on two GPUs or more")
+                            "modelled")
     if wl.gpus > 1 or wl.param_offload:
         return _param_offload(shape, wl, gpu)
     if wl.method == "full":
