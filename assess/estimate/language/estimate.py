@@ -47,6 +47,10 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None, *,
             reasons.append(f"LoRA targets not in this model, ignored: {', '.join(unknown)}")
     mem = memory(shape, workload, gpu.vram_bytes if gpu is not None else None)
     span = effective_seq(shape, workload) + (0 if workload.training else workload.new_tokens)
+    if shape.seq2seq is not None:  # the decoder's positions hold the targets (T5's are relative)
+        span = workload.target_tokens if workload.training else workload.new_tokens
+        if shape.family == "t5":
+            span = 0
     if shape.max_positions and span > shape.max_positions:
         reasons.append(f"{span:,} tokens exceed the {shape.max_positions:,} positions "
                        f"{shape.name} was trained for")
@@ -64,7 +68,8 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None, *,
         verdict = judge(shape, workload, mem, gpu, ram_available)
         if search:
             mb = max_batch(shape, workload, gpu)
-            ms = max_seq(shape, workload, gpu)
+            # Whisper's input is a fixed 30-second window: no sequence to search
+            ms = None if shape.family == "whisper" else max_seq(shape, workload, gpu)
             if verdict.status != "fits":
                 sugg = suggestions(shape, workload, gpu,
                                    more_gpus=gpu.multi_gpu or workload.gpus > 1)

@@ -108,7 +108,10 @@ def _tokens(shape: ModelShape, wl: Workload) -> int:
 
 
 def effective_seq(shape: ModelShape, wl: Workload) -> int:
-    """Sequence length; for a vision transformer the patch count of the image."""
+    """Sequence length; for a vision transformer the patch count of the image; for an
+    encoder-decoder the encoder's positions (Whisper: its 1,500, whatever ``seq_len`` says)."""
+    if shape.seq2seq is not None:
+        return int(shape.seq2seq.encoder_tokens(wl))
     if wl.image_size and shape.patch_size:
         return (wl.image_size // shape.patch_size) ** 2 + 1
     return wl.seq_len

@@ -88,7 +88,7 @@ HEAD_TEXT = {
 def error_band(wl: Workload, family: str = "") -> float:
     """How far below the measured need this kind of estimate has been (a share of it;
     ``family``: the families measured only on the capped runs have their own band)."""
-    if family in FAMILY_BANDS:
+    if family in FAMILY_BANDS and wl.training:  # their inference was never measured
         return FAMILY_BANDS[family]
     if wl.method == "qlora" and (wl.gpus > 1 or wl.param_offload):
         return ERROR_BANDS["qlora"]  # FSDP+QLoRA: the capped record's ranks, within 2%
