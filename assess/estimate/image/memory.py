@@ -1,5 +1,7 @@
-"""Memory of image models: classifiers (ResNet, EfficientNet, ConvNeXt, ViT) and Stable
-Diffusion pipelines (UNet + VAE + CLIP text encoders), from their layer walks.
+"""Memory of image models: classifiers (ResNet, EfficientNet, ConvNeXt, ViT), Stable Diffusion
+pipelines (UNet + VAE + CLIP text encoders) and diffusion-transformer pipelines (SD3.5, FLUX.1),
+from their layer walks; sampling's components, resident or loaded as needed, are added up by
+:mod:`rigready.assess.estimate.image.pipeline`.
 
 The stack assumed is the one measured: torchvision classifiers trained with AdamW under bf16
 autocast (or fp32), inference of a bf16 model in ``inference_mode``; diffusers pipelines
