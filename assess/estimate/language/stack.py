@@ -71,11 +71,21 @@ def assumptions(wl: Workload, head: str = "", family: str = "") -> dict[str, str
                f"{wl.attention.upper()} attention"
                + (", gradient checkpointing" if wl.checkpointing else "") + ")")
     out = {"stack": stack, "recipe": recipe, "runtime": runtime}
+    if family in INPUT_TEXT:
+        out["recipe"] = f"{recipe}; {INPUT_TEXT[family].format(t=wl.target_tokens)}"
     if head in HEAD_TEXT:
         out["head"] = head
         out["recipe"] = f"{recipe}; {HEAD_TEXT[head]}"
     return out
 
+
+#: What one sample of an encoder-decoder is (``--seq``, ``--target-tokens``).
+INPUT_TEXT = {
+    "t5": "T5ForConditionalGeneration: --seq input tokens into the encoder, {t} label tokens "
+          "through the decoder",
+    "whisper": "WhisperForConditionalGeneration: a 30-second log-mel window (1,500 encoder "
+               "positions) and {t} transcript tokens a sample",
+}
 
 #: How the output names an encoder's head (``--head``).
 HEAD_TEXT = {
