@@ -17,6 +17,7 @@ makes the job pointless (:mod:`.useful`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -132,6 +133,12 @@ def answer(est: Estimate, *, gguf: LlamaCppPlan | None = None,
     return _plain(est)
 
 
+def _need(est: Estimate) -> float:
+    """The least memory the job needs free on a card, GiB: the figure the verdict is judged
+    on (:attr:`~rigready.assess.estimate.breakdown.MemoryBreakdown.needs_free_bytes`)."""
+    return est.memory.needs_free_bytes / GIB
+
+
 def _free(est: Estimate) -> str:
     assert est.gpu is not None
     return f"{est.gpu.job_bytes / GIB:.1f} GiB free on your GPU"
@@ -144,20 +151,20 @@ def _transformers_words(est: Estimate) -> str:
     tps = est.timing.tokens_per_s
     speed = f", about {tps:,.0f} tokens/s" if tps else ""
     if v.status == "fits":
-        return f"Transformers in {p} fits too ({est.memory.total / GIB:.1f} GiB{speed})"
+        return f"Transformers in {p} fits too ({_need(est):.1f} GiB{speed})"
     if v.status == "tight":
-        return f"Transformers in {p} fits only tightly ({est.memory.total / GIB:.1f} GiB)"
+        return f"Transformers in {p} fits only tightly ({_need(est):.1f} GiB)"
     if v.status == "offload":
         slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
         return f"Transformers in {p} would need CPU offload{slow}"
-    return f"Transformers in {p} does not fit (needs {est.memory.total / GIB:.1f} GiB)"
+    return f"Transformers in {p} does not fit (needs {_need(est):.1f} GiB)"
 
 
 def _run_language(est: Estimate, g: LlamaCppPlan) -> Answer:
     """Running a language model: the llama.cpp route first, Transformers beside it."""
     hf = _transformers_words(est)
     if g.status != "gpu" and est.verdict is not None and est.verdict.status == "fits":
-        return Answer("yes", f"Yes with Transformers ({est.memory.total / GIB:.1f} GiB of "
+        return Answer("yes", f"Yes with Transformers ({_need(est):.1f} GiB of "
                       f"{_free(est)}); a llama.cpp {g.size.ftype} file would not fit fully on "
                       "the GPU.", "transformers")
     return llamacpp_answer(g, hf)
@@ -198,7 +205,7 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
     method = _METHOD[wl.method]
     hf = "the standard Hugging Face " + method + " stack" + (
         " (PEFT + bitsandbytes)" if wl.method == "qlora" else " (PEFT)")
-    need = est.memory.total / GIB
+    need = _need(est)
     notes = (f"{stack.stack.capitalize()}'s own figure, the table's absolute minimum (a model "
              f"with a large vocabulary needs more): {stack.source}",) if stack else ()
     tokens = wl.batch * wl.seq_len
@@ -233,7 +240,7 @@ def _plain(est: Estimate) -> Answer:
     """Every other job: the estimate's own verdict."""
     assert est.gpu is not None and est.verdict is not None
     v, wl = est.verdict, est.workload
-    need = est.memory.total / GIB
+    need = _need(est)
     route = _route(est)
     if v.status == "fits":
         return Answer("yes", f"Yes: fits {route} ({need:.1f} GiB of {_free(est)}).",
@@ -262,7 +269,7 @@ def free_settings(est: Estimate) -> tuple[str, ...]:
     out = []
     if getattr(spec, "vae_upcast", False) and "fp16" in wl.resolved_precision:
         fixed = replace(est.shape, image=replace(spec, vae_upcast=False))
-        need = memory(fixed, wl, est.gpu.vram_bytes).total
+        need = memory(fixed, wl, est.gpu.vram_bytes).needs_free_bytes
         verdict = "fits" if need <= est.gpu.job_bytes else "still too much"
         out.append(f"the fp16-fix VAE (madebyollin/sdxl-vae-fp16-fix, decodes in fp16 instead "
                    f"of fp32): {need / GIB:.1f} GiB, {verdict}")
@@ -295,8 +302,9 @@ def loaded_as_needed(workload: object) -> bool:
     loaded as needed, tiled VAE decode when short of memory) rather than every part on the GPU.
     Read by name so the wording follows the workload field the image family defines."""
     runtime = str(getattr(workload, "runtime", "") or "")
-    return bool(getattr(workload, "offload", False)) or runtime in ("comfyui", "loaded-as-needed",
-                                                                    "model-offload")
+    # the image family's Workload.offload is "none" or "model" (a string, truthy either way)
+    return getattr(workload, "offload", "none") == "model" or runtime in (
+        "comfyui", "loaded-as-needed", "model-offload")
 
 
 def _what_does(est: Estimate) -> str:
@@ -310,7 +318,7 @@ def _what_does(est: Estimate) -> str:
         options.append("QLoRA (a 4-bit base)")
     if not wl.training and est.shape.image is None and wl.resolved_precision not in ("nf4",):
         options.append("a 4-bit GGUF in a llama.cpp-based app")
-    options += ["a smaller model", f"a card with at least {est.memory.total / GIB:.0f} GiB "
+    options += ["a smaller model", f"a card with at least {math.ceil(_need(est))} GiB "
                 "free, or renting one (rigready plan)"]
     text = "What does: " + "; ".join(dict.fromkeys(options)) + "."
     if est.max_seq == 0 and est.shape.image is None and wl.seq_len >= MIN_USEFUL_SEQ:
@@ -321,4 +329,4 @@ def _what_does(est: Estimate) -> str:
 
 def _suggestion_words(s: Suggestion) -> str:
     tight = " (tight)" if s.status == "tight" else ""
-    return f"{s.change}{tight}, {s.total_bytes / GIB:.1f} GiB"
+    return f"{s.change}{tight}, {(s.needs_free_bytes or s.total_bytes) / GIB:.1f} GiB"

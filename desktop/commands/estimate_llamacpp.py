@@ -63,11 +63,10 @@ def wants_llamacpp(args: argparse.Namespace) -> bool:
 
 
 def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | None,
-                 ram: RamTarget, *, ctx: int, unread_gpu: str | None = None,
-                 card: GpuTarget | None = None) -> int:
-    """Estimate, then print text or JSON. ``gpu``: the card as the job sees it (its memory
-    free for the job); ``card``: the card itself (for the note on what else holds it);
-    ``unread_gpu``: a GPU whose memory was not read (said first, never "without a GPU")."""
+                 ram: RamTarget, *, ctx: int, unread_gpu: str | None = None) -> int:
+    """Estimate, then print text or JSON. ``gpu``: the card, with what else holds it (the plan
+    compares with its memory free for the job); ``unread_gpu``: a GPU whose memory was not
+    read (said first, never "without a GPU")."""
     try:
         quant = normalise_quant(args.quant)
         result = plan(shape, quant, ctx=ctx, kv_type=args.kv_type.strip().lower(),
@@ -76,10 +75,10 @@ def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | N
         raise UsageError(str(exc)) from None
     first = (memory_not_read(unread_gpu) + "." if unread_gpu
              else llamacpp_answer(result).sentence)
-    note = card.free_note() if card is not None else ""
+    note = gpu.free_note() if gpu is not None else ""
     if args.json:
         print_json({"answer": first, "gpu_memory_not_read": unread_gpu,
-                    "held_source": (card.held_source or None) if card else None,
+                    "held_source": (gpu.held_source or None) if gpu else None,
                     **plan_to_dict(result)})
     else:
         print(first + "\n")

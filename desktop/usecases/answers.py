@@ -63,7 +63,7 @@ def first_line(est: Estimate, *, ram: RamTarget | None = None,
     if not wl.training and est.shape.kind == "decoder" and est.shape.image is None:
         try:
             gguf = plan(est.shape, DEFAULT_QUANT, ctx=llamacpp_ctx(wl, ctx),
-                        kv_type=DEFAULT_KV_TYPE, gpu=est.gpu.for_the_job(), ram=ram)
+                        kv_type=DEFAULT_KV_TYPE, gpu=est.gpu, ram=ram)
         except EstimateError:
             gguf = None  # an architecture llama.cpp's placement does not walk
     stack = None

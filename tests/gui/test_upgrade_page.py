@@ -340,8 +340,10 @@ def test_broken_settings_fall_back_to_defaults(qtbot, settings, caplog) -> None:
 
 
 def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
-    """11.6 of 12 GiB is inside the estimate's error band: the wizard says "tight", in amber,
-    with the margin and the free setting that gives it room (4-bit weights)."""
+    """11.0 of 12 GiB free needed (int8, a 4,096-token prompt) on a card that drives no display
+    is inside the estimate's error band: the wizard says "tight", in amber, with the margin and
+    the free setting that gives it room (4-bit weights). At 2,048 tokens it needs 10.4 since
+    issue 22 (the least a card must have; 11.6 before), which fits."""
     import dataclasses
 
     from rigready.desktop.theme import GOOD, WARN, current_theme
@@ -355,7 +357,7 @@ def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, se
     page.goal_step.model.setCurrentIndex(page.goal_step.model.findData("llama-3.1-8b"))
     page.goal_step.method.setCurrentText("inference")
     page.goal_step.precision.setCurrentIndex(page.goal_step.precision.findData("int8"))
-    page.goal_step.seq.setCurrentIndex(page.goal_step.seq.findData(2048))
+    page.goal_step.seq.setCurrentIndex(page.goal_step.seq.findData(4096))
     result = page.result
     assert result is not None and result.now.verdict == "tight"
     assert "tight fit" in page.goal_step.now_label.text()

@@ -96,7 +96,7 @@ def rig_profile(name: str) -> RigProfile:
 def _workload(q: dict[str, Any]) -> Workload:
     return Workload(method=q.get("method", "inference"), precision=q.get("precision"),
                     seq_len=int(q.get("seq", 2048)), checkpointing=bool(q.get("checkpointing")),
-                    gpus=int(q.get("gpus", 1)))
+                    gpus=int(q.get("gpus", 1)), param_offload=bool(q.get("param_offload")))
 
 
 def _profile(q: dict[str, Any]) -> RigProfile:
@@ -115,7 +115,8 @@ def _describe(q: dict[str, Any]) -> str:
                              + (" ckpt" if q.get("checkpointing") else "")
                              + (f" {q['precision']}" if q.get("precision") else "")
                              + (f" x{q['gpus']} GPUs" if q.get("gpus") else "")
-                             + (f" {q['free_gib']} GiB free" if "free_gib" in q else ""))
+                             + (f" {q['free_gib']} GiB free" if "free_gib" in q else "")
+                             + (" param-offload" if q.get("param_offload") else ""))
     return f"{q['kind']} {what}" + (f" ${q['budget']:,}" if "budget" in q else "")
 
 
