@@ -14,6 +14,7 @@ from typing import Literal
 from rigready.assess.bench.performance import MeasuredPerformance
 from rigready.assess.hardware import RigProfile
 from rigready.assess.match import GpuMatch
+from rigready.assess.score_estimate import job_targets
 from rigready.assess.score_facts import (
     SIZE_TOLERANCE,
     ScoreFacts,
@@ -116,7 +117,7 @@ def assess_readiness(
     rank, weakest, lift, reasons = overall_tier(components)
     tier = _tier_by_rank(catalog, rank)
     parts = score_parts(facts)
-    tasks = task_verdicts(facts, catalog, view)
+    tasks = task_verdicts(facts, catalog, view, job_targets(profile, catalog))
     return Readiness(
         overall_rank=rank,
         overall_tier_id=tier.id if tier else None,

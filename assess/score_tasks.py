@@ -10,6 +10,10 @@ are checked one by one, and each check says what a shortfall does to the job:
 * the fact is unread: ``unknown`` with how to learn it when a shortfall would block; when a
   shortfall would only slow the job, the task is at most ``limited`` and says what to check.
 
+A task that names a model and a job (``job_method`` in tasks.toml: QLoRA of an 8B model, a
+GGUF file, SDXL generation) takes its GPU and RAM checks from the workload estimator instead
+(:mod:`rigready.assess.score_estimate`), the same answer ``rigready estimate`` gives.
+
 The task's verdict is the worst of its checks (not ready > unknown > limited > ready). GPU
 memory is compared as the card's marketed size, never with a tolerance: a model whose weights
 need 24.2 GiB does not fit a 24 GB card. Several GPUs count only where the task's method can use
@@ -18,9 +22,11 @@ them (the catalog's ``multi_gpu``): a split pools their memory, data-parallel on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Literal
 
+from rigready.assess.score_estimate import JobCheck, JobOutcome, JobTargets, judge_job
 from rigready.assess.score_facts import SPLIT_OVERHEAD_GIB, ScoreFacts, meets, split_vram_gib
 from rigready.assess.score_gpu_fix import gpu_fix
 from rigready.assess.task_disk import DiskNeed, disk_need
@@ -78,18 +84,34 @@ class TaskVerdict:
                      if c.effect == "slows" and c.verdict != "ready")
 
 
-def task_verdicts(facts: ScoreFacts, catalog: Catalog,
-                  view: PriceView | None = None) -> tuple[TaskVerdict, ...]:
+def task_verdicts(facts: ScoreFacts, catalog: Catalog, view: PriceView | None = None,
+                  targets: JobTargets | None = None) -> tuple[TaskVerdict, ...]:
     """The verdict for every task in the catalog, in catalog order (``view`` shows the fixes'
-    prices; USD when omitted)."""
-    return tuple(task_verdict(facts, catalog, task, view) for task in catalog.tasks)
+    prices; USD when omitted). With ``targets`` (the PC as the estimator sees it), a task that
+    names a job is judged by the estimator."""
+    return tuple(task_verdict(facts, catalog, task, view, targets) for task in catalog.tasks)
 
 
 def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
-                 view: PriceView | None = None) -> TaskVerdict:
-    """The verdict for one task (the worst of its checks)."""
-    checks = [_gpu_check(facts, catalog, task, view), *_link_checks(facts, task),
-              _ram_check(facts, task), _cpu_check(facts, task),
+                 view: PriceView | None = None,
+                 targets: JobTargets | None = None) -> TaskVerdict:
+    """The verdict for one task (the worst of its checks).
+
+    A task with a job (``job_method``) takes its GPU and RAM checks from the estimator
+    (:mod:`rigready.assess.score_estimate`) when ``targets`` is given and the estimator can
+    judge it; otherwise, and for every other task, from its fixed minimums.
+    """
+    job = judge_job(task, catalog, targets) if targets is not None else None
+    if not isinstance(job, JobOutcome):
+        gpu, ram = _gpu_check(facts, catalog, task, view), _ram_check(facts, task)
+        if job is not None and job.note:
+            gpu = replace(gpu, reason=f"{gpu.reason} ({job.note})")
+    else:
+        fix = (gpu_fix(facts, catalog, math.ceil(job.need_gib * 2) / 2, view)
+               if job.need_gib is not None else "")
+        gpu = _from_job("GPU", job.gpu, fix)
+        ram = _from_job("RAM", job.ram, job.ram.fix + _soldered(facts) if job.ram.fix else "")
+    checks = [gpu, *_link_checks(facts, task), ram, _cpu_check(facts, task),
               *_storage_checks(facts, task, disk_need(task, catalog))]
     worst = max(checks, key=lambda c: _SEVERITY[c.verdict])
     decisive = [c.reason for c in checks if c.verdict == worst.verdict]
@@ -103,6 +125,15 @@ def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
         reasons=tuple(f"{c.verdict}: {c.reason}" for c in checks),
         checks=tuple(checks),
     )
+
+
+def _from_job(component: str, check: JobCheck, fix: str) -> TaskCheck:
+    return TaskCheck(component, check.verdict, check.reason,
+                     fix if check.verdict != "ready" else "", check.effect)
+
+
+def _soldered(facts: ScoreFacts) -> str:
+    return " - this RAM is soldered, so that means another machine" if facts.ram_soldered else ""
 
 
 def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
@@ -209,9 +240,7 @@ def _ram_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
     if ram is None:
         return TaskCheck("RAM", "unknown", "the amount of RAM is unknown",
                          "fill in memory.total_bytes in the profile", "blocks")
-    fix = f"{rec:g} GiB RAM (add about {max(rec - ram, 0):.0f} GiB)"
-    if facts.ram_soldered:
-        fix += " - this RAM is soldered, so that means another machine"
+    fix = f"{rec:g} GiB RAM (add about {max(rec - ram, 0):.0f} GiB)" + _soldered(facts)
     if not meets(ram, low):
         return TaskCheck("RAM", "not ready", f"{ram:.1f} GiB RAM is below the {low:g} GiB "
                          "minimum (loading the data or model can run out of memory)", fix,
@@ -231,7 +260,8 @@ def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
                          "fill in cpu.physical_cores in the profile", "slows")
     if cores >= need:
         return TaskCheck("CPU", "ready", f"{cores} CPU cores (needs {need})")
-    if task.gpu_required and (task.id in _GENERATION_TASKS or task.id.endswith("-inference")):
+    if task.gpu_required and (task.id in _GENERATION_TASKS or task.id.endswith("-inference")
+                              or task.job_method == "inference"):
         cost = ("loading the model, preparing the inputs (tokenizing prompts) and launching "
                 "the GPU's work run on the CPU: expect slower loading and responses; the "
                 "computation on the GPU is not affected")

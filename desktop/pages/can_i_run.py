@@ -43,11 +43,16 @@ from rigready.desktop.pages.can_i_run_answer import AnswerPanel
 from rigready.desktop.pages.can_i_run_form import JobForm
 from rigready.desktop.pages.can_i_run_sources import (
     HubFetchBar,
+    cancelled_words,
     catalog_gpus,
+    hub_failure_words,
+    looking_up_words,
+    no_match_words,
     open_config_dialog,
 )
 from rigready.desktop.theme import page_title
 from rigready.desktop.usecases.answers import cpu_answer
+from rigready.desktop.usecases.gpu_memory import is_this_pc
 from rigready.desktop.usecases.measure import corrected_here, measured_history
 from rigready.desktop.widgets.breakdown_bar import GIB
 
@@ -83,6 +88,13 @@ class CanIRunPage(QWidget):
         self._gpus: list[GpuTarget | None] = []
         self._ram: int | None = None
         self._no_gpu = False
+        #: Whether the profile is this PC's: only then may its GPU be measured (or its
+        #: measurements correct the estimate).
+        self.this_pc = False
+        #: The Hub model being looked up (its nearest catalog names when it is not found), and
+        #: the model shown before it (Cancel goes back to it).
+        self._hub_ref: HubRef | None = None
+        self._before_hub: ModelShape | None = None
         #: This PC's measured workloads (history), read once and after each measurement.
         self._measured: list[tuple[str, Any]] | None = None
         outer = QVBoxLayout(self)
@@ -129,7 +141,8 @@ class CanIRunPage(QWidget):
         box.addWidget(self.search)
         self.hub_bar = HubFetchBar()
         self.hub_bar.fetched.connect(self._set_shape)
-        self.hub_bar.failed.connect(self._show_error)
+        self.hub_bar.failed.connect(self._on_hub_failed)
+        self.hub_bar.cancelled.connect(self._on_hub_cancelled)
         box.addWidget(self.hub_bar)
         self.model_list = QListWidget()
         self.model_list.setMinimumWidth(230)
@@ -184,6 +197,8 @@ class CanIRunPage(QWidget):
                     targets.append(target)
         mine = len(targets)
         self._no_gpu = profile is not None and not profile.discrete_gpus
+        self.this_pc = profile is not None and is_this_pc(profile)
+        tag_mine = " (this PC)" if self.this_pc else " (loaded profile)"
         # No GPU of its own (or not detected yet): the first choice is "none", never a catalog
         # card picked silently; the answer is then the CPU's yes or no.
         choices: list[GpuTarget | None] = [*targets] if targets else [None]
@@ -199,13 +214,15 @@ class CanIRunPage(QWidget):
                 elif self._no_gpu:
                     box.addItem("No GPU in this PC — CPU only")
                 else:
-                    box.addItem(f"{profile.discrete_gpus[0].name} (this PC, memory unknown)")
+                    where = "this PC" if self.this_pc else "loaded profile"
+                    box.addItem(f"{profile.discrete_gpus[0].name} ({where}, memory unknown)")
                 continue
-            tag = " (this PC)" if i < mine else ""
+            tag = tag_mine if i < mine else ""
             box.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
         box.blockSignals(False)
         box.setToolTip(box.currentText())
         self.form.gpu_search.edit.home(False)  # the start of the name where the box is narrow
+        self.form.set_gpu_choices("", ())  # a new list: nothing typed is pending
 
     @Slot(object)
     def _on_profile(self, profile: RigProfile) -> None:
@@ -229,10 +246,10 @@ class CanIRunPage(QWidget):
             self._clear_selection()
             self.shape = None
             self.model_label.setText("")
-            self._show_error(f"No catalog model matches “{text.strip()}”. Press Enter to "
-                             "look it up (a Hugging Face id such as Qwen/Qwen3-8B, a "
-                             "config.json path, or a size such as 7B), or open a config.json.",
-                             title="No match")
+            self.error = None
+            self.result = None
+            self.gguf_result = None
+            self.answer.show_waiting(*no_match_words(text))
 
     def _clear_selection(self) -> None:
         self.model_list.blockSignals(True)
@@ -274,10 +291,42 @@ class CanIRunPage(QWidget):
             self._show_error(str(exc))
             return
         if isinstance(found, HubRef):
-            self.hub_bar.fetch(found)
+            self._look_up(found)
             return
         self.hub_bar.cancel()  # the newest choice wins over a look-up still running
+        self._hub_ref = None
         self._set_shape(found)
+
+    def _look_up(self, ref: HubRef) -> None:
+        """Fetch a Hub model; until it answers, the page says it is looking (no old answer)."""
+        self._hub_ref = ref
+        if self.shape is not None:
+            self._before_hub = self.shape
+        self.shape = None
+        self.result = None
+        self.gguf_result = None
+        self.error = None
+        self.model_label.setText(f"{ref.repo_id}: looking it up…")
+        self.answer.show_waiting(*looking_up_words(ref))
+        self.hub_bar.fetch(ref)
+
+    @Slot(str)
+    def _on_hub_failed(self, message: str) -> None:
+        ref, self._hub_ref = self._hub_ref, None
+        self.model_label.setText("")
+        text, title = hub_failure_words(message, ref, getattr(self._catalog(), "models", ()))
+        self._show_error(text, title=title)
+
+    @Slot()
+    def _on_hub_cancelled(self) -> None:
+        """Back to the model shown before the look-up, or say nothing was looked up."""
+        ref, self._hub_ref = self._hub_ref, None
+        before, self._before_hub = self._before_hub, None
+        if before is not None:
+            self._set_shape(before)
+            return
+        self.model_label.setText("")
+        self.answer.show_waiting(*cancelled_words(ref))
 
     def load_config(self, path: Path) -> None:
         """Use a config.json file."""
@@ -311,6 +360,13 @@ class CanIRunPage(QWidget):
         self.form.show_sizes(wl)
         if self.shape is None:
             return
+        if self.form.gpu_unresolved:  # a typed GPU name is waiting for its choice
+            self.result = None
+            self.gguf_result = None
+            self.answer.show_waiting("Which GPU?", f"{self.form.gpu_hint.text()}. Choose one "
+                                     "under the GPU box, or type its full name.")
+            self.last_update_ms = (time.perf_counter() - start) * 1000
+            return
         index = self.form.gpu.currentIndex()
         gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
         if self.form.llamacpp:
@@ -318,9 +374,16 @@ class CanIRunPage(QWidget):
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         self.gguf_result = None
-        here = gpu is not None and gpu.source.startswith("detected") and self.shape.image is None
-        self.answer.measure_bar.set_available(here, "" if gpu is None else
-                                              "Measuring runs on this PC's GPU: choose it above.")
+        detected = gpu is not None and gpu.source.startswith("detected")
+        here = detected and self.this_pc and self.shape.image is None
+        if gpu is None or here:
+            why = ""
+        elif detected and not self.this_pc:
+            why = ("The loaded profile is another PC: measuring runs on the GPU of the PC "
+                   "rigready runs on (detect this PC with F5 to measure here).")
+        else:
+            why = "Measuring runs on this PC's GPU: choose it above."
+        self.answer.measure_bar.set_available(here, why)
         try:
             self.result = estimate(self.shape, wl, gpu, dataset_tokens=self.form.dataset_tokens(),
                                    epochs=self.form.epochs.value(), ram_available=self._ram,
@@ -344,7 +407,7 @@ class CanIRunPage(QWidget):
     @Slot()
     def _measure(self) -> None:
         """Run the shown job on this PC's GPU (off the GUI thread, in a subprocess)."""
-        if self.result is None or self.shape is None:
+        if self.result is None or self.shape is None or not self.this_pc:
             return
         self.answer.measure_bar.start(self.shape, self.result, None,
                                getattr(self.context, "database_path", None))

@@ -62,6 +62,16 @@ class AnswerPanel:
         self._head(title, BAD[current_theme()])
         self.details.setText(message)
         self.bar.set_data({}, None)
+        self.measure_bar.set_available(False, "")
+
+    def show_waiting(self, title: str, message: str) -> None:
+        """No answer yet, and nothing wrong: a look-up under way, a choice to make. ``title`` in
+        the verdict's place (muted, not red), ``message`` below it; the old answer is gone."""
+        self.legend.setText("")
+        self._head(title, MUTED[current_theme()])
+        self.details.setText(message)
+        self.bar.set_data({}, None)
+        self.measure_bar.set_available(False, "")
 
     def show_plan(self, p: LlamaCppPlan) -> None:
         """The llama.cpp answer: where the layers go and how fast it decodes."""

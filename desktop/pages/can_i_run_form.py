@@ -17,8 +17,11 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSlider,
     QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from rigready.assess.estimate import ModelShape, Workload
@@ -123,7 +126,16 @@ class JobForm:
         self.gpu_hint = QLabel()
         self.gpu_hint.setWordWrap(True)
         self.gpu_hint.setVisible(False)
-        self.gpu_search = GpuSearch(self.gpu, catalog_gpus, gpu_row, self.set_gpu_hint)
+        #: A button per candidate when a typed GPU name is ambiguous or unknown.
+        self.gpu_choices = QWidget()
+        QVBoxLayout(self.gpu_choices).setContentsMargins(0, 0, 0, 0)
+        self.gpu_choices.setVisible(False)
+        self.choice_buttons: list[QPushButton] = []
+        #: A typed GPU name picked no GPU: no answer until one is chosen (the box still holds
+        #: the previous GPU, whose verdict would answer another question).
+        self.gpu_unresolved = False
+        self._on_change = on_change
+        self.gpu_search = GpuSearch(self.gpu, catalog_gpus, gpu_row, self.set_gpu_choices)
         self.dataset = QSpinBox()
         self.dataset.setRange(0, 10_000_000)
         self.dataset.setSuffix(" M tokens")
@@ -143,14 +155,15 @@ class JobForm:
                               ("", self.checkpointing), ("LoRA rank", self.lora_rank),
                               ("LoRA targets", self.lora_targets), ("Attention", self.attention),
                               ("Image size", self.image_size), ("Sampling steps", self.steps),
-                              ("GPU", self.gpu), ("", self.gpu_hint), ("GPUs", self.gpus),
+                              ("GPU", self.gpu), ("", self.gpu_hint), ("", self.gpu_choices),
+                              ("GPUs", self.gpus),
                               ("Dataset", self.dataset), ("Epochs", self.epochs),
                               ("Electricity", self.price)):
             form.addRow(label, widget)
         for box in (self.method, self.precision, self.optimizer, self.lora_rank,
                     self.attention, self.gpu):
             box.currentIndexChanged.connect(on_change)
-        self.gpu.currentIndexChanged.connect(lambda _index: self.set_gpu_hint(""))
+        self.gpu.currentIndexChanged.connect(lambda _index: self.set_gpu_choices("", ()))
         for slider in (self.batch, self.seq):
             slider.valueChanged.connect(on_change)
         for spin in (self.new_tokens, self.gpus, self.dataset, self.image_size, self.steps):
@@ -191,6 +204,31 @@ class JobForm:
         """Say under the GPU box why a typed name picked no GPU (hidden when there is nothing)."""
         self.gpu_hint.setText(text)
         self.gpu_hint.setVisible(bool(text))
+
+    def set_gpu_choices(self, text: str, entries: tuple[GpuEntry, ...]) -> None:
+        """A typed name picked no GPU: say why, offer a button per candidate and hold the answer
+        until one is chosen. Empty: a GPU is chosen, the choices go."""
+        self.set_gpu_hint(text)
+        layout = self.gpu_choices.layout()
+        assert layout is not None
+        for button in self.choice_buttons:
+            layout.removeWidget(button)
+            button.deleteLater()
+        self.choice_buttons = []
+        for entry in entries[:5]:
+            button = QPushButton(f"{entry.name} ({entry.vram_gib:g} GiB)")
+            button.setToolTip(entry.id)
+            button.clicked.connect(lambda _checked=False, e=entry: self._choose(e))
+            layout.addWidget(button)
+            self.choice_buttons.append(button)
+        self.gpu_choices.setVisible(bool(self.choice_buttons))
+        unresolved = bool(text)
+        if unresolved != self.gpu_unresolved:
+            self.gpu_unresolved = unresolved
+            self._on_change()  # the old verdict goes; a chosen GPU brings its answer
+
+    def _choose(self, entry: GpuEntry) -> None:
+        self.gpu_search.select(entry)  # says it is resolved, even when the row stays the same
 
     def fit_to(self, shape: ModelShape) -> None:
         """Enable the inputs that mean something for this kind of model (signals blocked where
