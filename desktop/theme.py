@@ -30,8 +30,9 @@ BACKGROUND = {"light": "#ffffff", "dark": "#1e1f22"}
 
 #: Every per-theme colour: a live switch rewrites one theme's colours into the other's in the
 #: style sheets and rich texts of open widgets (see :func:`retheme_widgets`).
-_THEMED: tuple[dict[str, str], ...] = (ACCENT, GOOD, WARN, BAD, MUTED, SECOND, TEXT, BACKGROUND,
-                                        SELECTION)
+#: (Not SELECTION: its light colour is ACCENT's, so the swap could not tell them apart; what
+#: uses it re-styles itself on a switch.)
+_THEMED: tuple[dict[str, str], ...] = (ACCENT, GOOD, WARN, BAD, MUTED, SECOND, TEXT, BACKGROUND)
 #: A widget (and its children) with this property set keeps its own colours on a switch (the
 #: training monitor is always dark).
 FIXED_THEME_PROPERTY = "rigready_fixed_theme"

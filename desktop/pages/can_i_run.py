@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -106,7 +107,17 @@ class CanIRunPage(QWidget):
         root.addLayout(self._build_picker(), 2)
         self.form = JobForm(self.recompute, lambda: catalog_gpus(self._catalog()),
                             self._gpu_row)
-        root.addLayout(self.form.layout, 2)
+        # the form scrolls on a short window (a hint under the GPU box squeezed its rows)
+        form_box = QWidget()
+        form_box.setLayout(self.form.layout)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setWidget(form_box)
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()
+        self.form_scroll.setMinimumWidth(form_box.minimumSizeHint().width() + bar)
+        root.addWidget(self.form_scroll, 2)
         self.answer = AnswerPanel()
         self.answer.measure_bar.button.clicked.connect(self._measure)
         self.answer.measure_bar.measured.connect(self._on_measured)
@@ -244,6 +255,8 @@ class CanIRunPage(QWidget):
         if needle and not self._visible_items():
             # nothing matches: no answer about a model that is no longer what was asked
             self._clear_selection()
+            if self.shape is not None:  # what a cancelled look-up goes back to
+                self._before_hub = self.shape
             self.shape = None
             self.model_label.setText("")
             self.error = None
@@ -294,7 +307,7 @@ class CanIRunPage(QWidget):
             self._look_up(found)
             return
         self.hub_bar.cancel()  # the newest choice wins over a look-up still running
-        self._hub_ref = None
+        self._hub_ref = self._before_hub = None
         self._set_shape(found)
 
     def _look_up(self, ref: HubRef) -> None:
@@ -363,8 +376,11 @@ class CanIRunPage(QWidget):
         if self.form.gpu_unresolved:  # a typed GPU name is waiting for its choice
             self.result = None
             self.gguf_result = None
-            self.answer.show_waiting("Which GPU?", f"{self.form.gpu_hint.text()}. Choose one "
-                                     "under the GPU box, or type its full name.")
+            candidates = self.form.gpu_candidates
+            self.answer.show_choices(
+                "Which GPU?", f"{self.form.gpu_question}. Choose one here, or type its full "
+                "name in the GPU box.", [f"{e.name} ({e.vram_gib:g} GiB)" for e in candidates],
+                lambda at: self.form.choose_gpu(candidates[at]))
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         index = self.form.gpu.currentIndex()

@@ -274,8 +274,9 @@ class GpuSearch:
         index = self._index_of(entry.id)
         if index >= 0:
             self.combo.setCurrentIndex(index)
-            # the edit shows the chosen row, not what was typed
+            # the edit shows the chosen row, not what was typed, from its start
             self.edit.setText(self.combo.itemText(index))
+            self.edit.home(False)
             self._on_unresolved("", ())  # chosen: even the row it already was
 
 

@@ -127,8 +127,7 @@ def display_text(use: GpuMemoryUse) -> str | None:
     """Whether the desktop draws on the GPU, in words (None: not read)."""
     if use.drives_display is None:
         return None
-    return ("yes: the desktop and the programs on screen share its memory"
-            if use.drives_display else "no")
+    return "yes: the desktop shares its memory" if use.drives_display else "no"
 
 
 def holders_text(use: GpuMemoryUse) -> str | None:

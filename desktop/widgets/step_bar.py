@@ -35,6 +35,10 @@ class StepBar(QWidget):
         self.current = 0
         self.set_current(0)
 
+    def retheme(self, _theme: str) -> None:
+        """A live theme switch: the current step in the new theme's selection colours."""
+        self.set_current(self.current)
+
     def set_current(self, index: int) -> None:
         """Mark step ``index`` as the current one."""
         self.current = index

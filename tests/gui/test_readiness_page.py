@@ -298,6 +298,7 @@ def test_saved_benchmark_results_rescore_the_page_without_f5(tmp_path: Path,
 
     from rigready.assess.bench.fingerprint import profile_fingerprint
     from rigready.assess.hardware import Disk
+    from rigready.desktop.pages.benchmarks import BenchmarksPage
     from rigready.desktop.usecases.bench import Outcome, save_outcome
     from rigready.desktop.window import MainWindow
     from tests.test_bench_compare import storage
@@ -317,6 +318,7 @@ def test_saved_benchmark_results_rescore_the_page_without_f5(tmp_path: Path,
     assert isinstance(readiness, ReadinessPage) and readiness.result is not None
     assert readiness.result.component("storage").rank is None  # the disk kind is unknown
     benchmarks = window.page("benchmarks")
+    assert isinstance(benchmarks, BenchmarksPage)
     assert save_outcome(Outcome(storage(3_400.0, 60.0), ()), profile_fingerprint(profile),
                         db) is None
     benchmarks.results_saved.emit()  # what a finished run emits after saving
