@@ -395,8 +395,7 @@ class CanIRunPage(QWidget):
         if gpu is None or here:
             why = ""
         elif detected and not self.this_pc:
-            why = ("The loaded profile is another PC: measuring runs on the GPU of the PC "
-                   "rigready runs on (detect this PC with F5 to measure here).")
+            why = "The loaded profile is another PC's: measuring runs on this PC's GPU."
         else:
             why = "Measuring runs on this PC's GPU: choose it above."
         self.answer.measure_bar.set_available(here, why)

@@ -95,6 +95,6 @@ def test_a_loaded_profile_of_another_pc_is_not_measured_here(qtbot) -> None:  # 
     assert not page.this_pc
     assert "(loaded profile)" in page.form.gpu.currentText()
     assert not page.answer.measure_bar.button.isEnabled()
-    assert "loaded profile is another PC" in page.answer.measure_bar.label.text()
+    assert "loaded profile is another PC's" in page.answer.measure_bar.label.text()
     page._measure()  # nothing starts even if asked
     assert not page.answer.measure_bar.running
