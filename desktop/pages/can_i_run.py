@@ -27,8 +27,6 @@ from rigready.assess.estimate import (
     ModelShape,
     estimate,
     find_model,
-    gpu_from_entry,
-    gpu_from_info,
 )
 from rigready.assess.estimate.hub import HubRef
 from rigready.assess.estimate.language.llamacpp import (
@@ -46,8 +44,10 @@ from rigready.desktop.pages.can_i_run_sources import (
     HubFetchBar,
     cancelled_words,
     catalog_gpus,
+    gpu_box_rows,
     hub_failure_words,
     looking_up_words,
+    measure_availability,
     no_match_words,
     open_config_dialog,
 )
@@ -55,7 +55,6 @@ from rigready.desktop.theme import page_title
 from rigready.desktop.usecases.answers import cpu_answer
 from rigready.desktop.usecases.gpu_memory import is_this_pc
 from rigready.desktop.usecases.measure import corrected_here, measured_history
-from rigready.desktop.widgets.breakdown_bar import GIB
 
 __all__ = ["CanIRunPage"]
 
@@ -196,40 +195,18 @@ class CanIRunPage(QWidget):
     def _fill_gpus(self, profile: RigProfile | None) -> None:
         cat = self._catalog()
         entries = list(getattr(cat, "gpus", ()))
-        targets: list[GpuTarget] = []
         self._ram = None
         self._ram_target = RamTarget()
         if profile is not None:
             self._ram = profile.memory.available_bytes or profile.memory.total_bytes
             self._ram_target = ram_from_memory_info(profile.memory)
-            for info in profile.discrete_gpus:
-                target = gpu_from_info(info, entries)
-                if target is not None:
-                    targets.append(target)
-        mine = len(targets)
         self._no_gpu = profile is not None and not profile.discrete_gpus
         self.this_pc = profile is not None and is_this_pc(profile)
-        tag_mine = " (this PC)" if self.this_pc else " (loaded profile)"
-        # No GPU of its own (or not detected yet): the first choice is "none", never a catalog
-        # card picked silently; the answer is then the CPU's yes or no.
-        choices: list[GpuTarget | None] = [*targets] if targets else [None]
-        choices.extend(gpu_from_entry(e) for e in entries)
-        self._gpus = choices
+        self._gpus, labels = gpu_box_rows(profile, entries, self.this_pc)
         box = self.form.gpu
         box.blockSignals(True)
         box.clear()
-        for i, t in enumerate(choices):
-            if t is None:
-                if profile is None:
-                    box.addItem("No GPU chosen (detecting this PC…)")
-                elif self._no_gpu:
-                    box.addItem("No GPU in this PC — CPU only")
-                else:
-                    where = "this PC" if self.this_pc else "loaded profile"
-                    box.addItem(f"{profile.discrete_gpus[0].name} ({where}, memory unknown)")
-                continue
-            tag = tag_mine if i < mine else ""
-            box.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
+        box.addItems(labels)
         box.blockSignals(False)
         box.setToolTip(box.currentText())
         self.form.gpu_search.edit.home(False)  # the start of the name where the box is narrow
@@ -390,14 +367,7 @@ class CanIRunPage(QWidget):
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         self.gguf_result = None
-        detected = gpu is not None and gpu.source.startswith("detected")
-        here = detected and self.this_pc and self.shape.image is None
-        if gpu is None or here:
-            why = ""
-        elif detected and not self.this_pc:
-            why = "The loaded profile is another PC's: measuring runs on this PC's GPU."
-        else:
-            why = "Measuring runs on this PC's GPU: choose it above."
+        here, why = measure_availability(gpu, self.this_pc, self.shape.image is not None)
         self.answer.measure_bar.set_available(here, why)
         try:
             self.result = estimate(self.shape, wl, gpu, dataset_tokens=self.form.dataset_tokens(),

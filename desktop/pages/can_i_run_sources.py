@@ -29,9 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from rigready.assess.estimate import GpuTarget, gpu_from_entry, gpu_from_info
 from rigready.assess.estimate.hub import HubRef, hub_model_job, parse_hub_ref
 from rigready.assess.estimate.resolve import with_nearest
+from rigready.assess.hardware import RigProfile
 from rigready.assess.names import describe_failure, gpu_resolver
+from rigready.assess.units import GIB
 from rigready.catalog import GpuEntry
 from rigready.desktop.worker import GeneratorWorker
 
@@ -278,6 +281,50 @@ class GpuSearch:
             self.edit.setText(self.combo.itemText(index))
             self.edit.home(False)
             self._on_unresolved("", ())  # chosen: even the row it already was
+
+
+def gpu_box_rows(profile: RigProfile | None, entries: list[GpuEntry], this_pc: bool
+                 ) -> tuple[list[GpuTarget | None], list[str]]:
+    """The GPU box's choices and their labels: the profile's GPUs first, tagged "this PC" or
+    "loaded profile", then every catalog GPU.
+
+    A profile without a GPU of its own (or none detected yet) starts with "none", never a
+    catalog card picked silently; the answer is then the CPU's yes or no.
+    """
+    targets = [t for t in (gpu_from_info(g, entries) for g in (profile.discrete_gpus
+                                                                if profile else ()))
+               if t is not None]
+    mine = len(targets)
+    choices: list[GpuTarget | None] = [*targets] if targets else [None]
+    choices.extend(gpu_from_entry(e) for e in entries)
+    where = "this PC" if this_pc else "loaded profile"
+    labels = []
+    for i, t in enumerate(choices):
+        if t is not None:
+            tag = f" ({where})" if i < mine else ""
+            labels.append(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
+        elif profile is None:
+            labels.append("No GPU chosen (detecting this PC…)")
+        elif not profile.discrete_gpus:
+            labels.append("No GPU in this PC — CPU only")
+        else:
+            labels.append(f"{profile.discrete_gpus[0].name} ({where}, memory unknown)")
+    return choices, labels
+
+
+def measure_availability(gpu: GpuTarget | None, this_pc: bool, image: bool) -> tuple[bool, str]:
+    """Whether "Measure on this GPU" may run for the chosen GPU, and why not: only this PC's
+    own GPU (not a loaded profile of another PC, not a catalog card), language models only."""
+    detected = gpu is not None and gpu.source.startswith("detected")
+    if detected and this_pc and not image:
+        return True, ""
+    if gpu is None:
+        return False, ""
+    if image:
+        return False, "Measuring runs language models; image models are estimated only."
+    if detected:
+        return False, "The loaded profile is another PC's: measuring runs on this PC's GPU."
+    return False, "Measuring runs on this PC's GPU: choose it above."
 
 
 def catalog_gpus(catalog: Any) -> tuple[GpuEntry, ...]:
