@@ -32,8 +32,8 @@ shot upgrade "$GTX1660"
 # The benchmark history gets the H100's real run, saved under that machine's fingerprint.
 "$PY" - "$H100_RUN/bench.json" <<'PY'
 import json, sys
-from catalog.paths import database_path
-from monitor.store import Store
+from rigready.catalog.paths import database_path
+from rigready.monitor.store import Store
 record = json.load(open(sys.argv[1]))
 database_path().parent.mkdir(parents=True, exist_ok=True)
 with Store(database_path()) as store:

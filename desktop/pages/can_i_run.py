@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -26,8 +27,6 @@ from rigready.assess.estimate import (
     ModelShape,
     estimate,
     find_model,
-    gpu_from_entry,
-    gpu_from_info,
 )
 from rigready.assess.estimate.hub import HubRef
 from rigready.assess.estimate.language.llamacpp import (
@@ -43,13 +42,19 @@ from rigready.desktop.pages.can_i_run_answer import AnswerPanel
 from rigready.desktop.pages.can_i_run_form import JobForm
 from rigready.desktop.pages.can_i_run_sources import (
     HubFetchBar,
+    cancelled_words,
     catalog_gpus,
+    gpu_box_rows,
+    hub_failure_words,
+    looking_up_words,
+    measure_availability,
+    no_match_words,
     open_config_dialog,
 )
 from rigready.desktop.theme import page_title
 from rigready.desktop.usecases.answers import cpu_answer
+from rigready.desktop.usecases.gpu_memory import is_this_pc
 from rigready.desktop.usecases.measure import corrected_here, measured_history
-from rigready.desktop.widgets.breakdown_bar import GIB
 
 __all__ = ["CanIRunPage"]
 
@@ -83,6 +88,13 @@ class CanIRunPage(QWidget):
         self._gpus: list[GpuTarget | None] = []
         self._ram: int | None = None
         self._no_gpu = False
+        #: Whether the profile is this PC's: only then may its GPU be measured (or its
+        #: measurements correct the estimate).
+        self.this_pc = False
+        #: The Hub model being looked up (its nearest catalog names when it is not found), and
+        #: the model shown before it (Cancel goes back to it).
+        self._hub_ref: HubRef | None = None
+        self._before_hub: ModelShape | None = None
         #: This PC's measured workloads (history), read once and after each measurement.
         self._measured: list[tuple[str, Any]] | None = None
         outer = QVBoxLayout(self)
@@ -94,7 +106,17 @@ class CanIRunPage(QWidget):
         root.addLayout(self._build_picker(), 2)
         self.form = JobForm(self.recompute, lambda: catalog_gpus(self._catalog()),
                             self._gpu_row)
-        root.addLayout(self.form.layout, 2)
+        # the form scrolls on a short window (a hint under the GPU box squeezed its rows)
+        form_box = QWidget()
+        form_box.setLayout(self.form.layout)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setWidget(form_box)
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()
+        self.form_scroll.setMinimumWidth(form_box.minimumSizeHint().width() + bar)
+        root.addWidget(self.form_scroll, 2)
         self.answer = AnswerPanel()
         self.answer.measure_bar.button.clicked.connect(self._measure)
         self.answer.measure_bar.measured.connect(self._on_measured)
@@ -129,7 +151,8 @@ class CanIRunPage(QWidget):
         box.addWidget(self.search)
         self.hub_bar = HubFetchBar()
         self.hub_bar.fetched.connect(self._set_shape)
-        self.hub_bar.failed.connect(self._show_error)
+        self.hub_bar.failed.connect(self._on_hub_failed)
+        self.hub_bar.cancelled.connect(self._on_hub_cancelled)
         box.addWidget(self.hub_bar)
         self.model_list = QListWidget()
         self.model_list.setMinimumWidth(230)
@@ -172,40 +195,22 @@ class CanIRunPage(QWidget):
     def _fill_gpus(self, profile: RigProfile | None) -> None:
         cat = self._catalog()
         entries = list(getattr(cat, "gpus", ()))
-        targets: list[GpuTarget] = []
         self._ram = None
         self._ram_target = RamTarget()
         if profile is not None:
             self._ram = profile.memory.available_bytes or profile.memory.total_bytes
             self._ram_target = ram_from_memory_info(profile.memory)
-            for info in profile.discrete_gpus:
-                target = gpu_from_info(info, entries)
-                if target is not None:
-                    targets.append(target)
-        mine = len(targets)
         self._no_gpu = profile is not None and not profile.discrete_gpus
-        # No GPU of its own (or not detected yet): the first choice is "none", never a catalog
-        # card picked silently; the answer is then the CPU's yes or no.
-        choices: list[GpuTarget | None] = [*targets] if targets else [None]
-        choices.extend(gpu_from_entry(e) for e in entries)
-        self._gpus = choices
+        self.this_pc = profile is not None and is_this_pc(profile)
+        self._gpus, labels = gpu_box_rows(profile, entries, self.this_pc)
         box = self.form.gpu
         box.blockSignals(True)
         box.clear()
-        for i, t in enumerate(choices):
-            if t is None:
-                if profile is None:
-                    box.addItem("No GPU chosen (detecting this PC…)")
-                elif self._no_gpu:
-                    box.addItem("No GPU in this PC — CPU only")
-                else:
-                    box.addItem(f"{profile.discrete_gpus[0].name} (this PC, memory unknown)")
-                continue
-            tag = " (this PC)" if i < mine else ""
-            box.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
+        box.addItems(labels)
         box.blockSignals(False)
         box.setToolTip(box.currentText())
         self.form.gpu_search.edit.home(False)  # the start of the name where the box is narrow
+        self.form.set_gpu_choices("", ())  # a new list: nothing typed is pending
 
     @Slot(object)
     def _on_profile(self, profile: RigProfile) -> None:
@@ -227,12 +232,14 @@ class CanIRunPage(QWidget):
         if needle and not self._visible_items():
             # nothing matches: no answer about a model that is no longer what was asked
             self._clear_selection()
+            if self.shape is not None:  # what a cancelled look-up goes back to
+                self._before_hub = self.shape
             self.shape = None
             self.model_label.setText("")
-            self._show_error(f"No catalog model matches “{text.strip()}”. Press Enter to "
-                             "look it up (a Hugging Face id such as Qwen/Qwen3-8B, a "
-                             "config.json path, or a size such as 7B), or open a config.json.",
-                             title="No match")
+            self.error = None
+            self.result = None
+            self.gguf_result = None
+            self.answer.show_waiting(*no_match_words(text))
 
     def _clear_selection(self) -> None:
         self.model_list.blockSignals(True)
@@ -274,10 +281,42 @@ class CanIRunPage(QWidget):
             self._show_error(str(exc))
             return
         if isinstance(found, HubRef):
-            self.hub_bar.fetch(found)
+            self._look_up(found)
             return
         self.hub_bar.cancel()  # the newest choice wins over a look-up still running
+        self._hub_ref = self._before_hub = None
         self._set_shape(found)
+
+    def _look_up(self, ref: HubRef) -> None:
+        """Fetch a Hub model; until it answers, the page says it is looking (no old answer)."""
+        self._hub_ref = ref
+        if self.shape is not None:
+            self._before_hub = self.shape
+        self.shape = None
+        self.result = None
+        self.gguf_result = None
+        self.error = None
+        self.model_label.setText(f"{ref.repo_id}: looking it up…")
+        self.answer.show_waiting(*looking_up_words(ref))
+        self.hub_bar.fetch(ref)
+
+    @Slot(str)
+    def _on_hub_failed(self, message: str) -> None:
+        ref, self._hub_ref = self._hub_ref, None
+        self.model_label.setText("")
+        text, title = hub_failure_words(message, ref, getattr(self._catalog(), "models", ()))
+        self._show_error(text, title=title)
+
+    @Slot()
+    def _on_hub_cancelled(self) -> None:
+        """Back to the model shown before the look-up, or say nothing was looked up."""
+        ref, self._hub_ref = self._hub_ref, None
+        before, self._before_hub = self._before_hub, None
+        if before is not None:
+            self._set_shape(before)
+            return
+        self.model_label.setText("")
+        self.answer.show_waiting(*cancelled_words(ref))
 
     def load_config(self, path: Path) -> None:
         """Use a config.json file."""
@@ -311,6 +350,16 @@ class CanIRunPage(QWidget):
         self.form.show_sizes(wl)
         if self.shape is None:
             return
+        if self.form.gpu_unresolved:  # a typed GPU name is waiting for its choice
+            self.result = None
+            self.gguf_result = None
+            candidates = self.form.gpu_candidates
+            self.answer.show_choices(
+                "Which GPU?", f"{self.form.gpu_question}. Choose one here, or type its full "
+                "name in the GPU box.", [f"{e.name} ({e.vram_gib:g} GiB)" for e in candidates],
+                lambda at: self.form.choose_gpu(candidates[at]))
+            self.last_update_ms = (time.perf_counter() - start) * 1000
+            return
         index = self.form.gpu.currentIndex()
         gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
         if self.form.llamacpp:
@@ -318,9 +367,8 @@ class CanIRunPage(QWidget):
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         self.gguf_result = None
-        here = gpu is not None and gpu.source.startswith("detected") and self.shape.image is None
-        self.answer.measure_bar.set_available(here, "" if gpu is None else
-                                              "Measuring runs on this PC's GPU: choose it above.")
+        here, why = measure_availability(gpu, self.this_pc, self.shape.image is not None)
+        self.answer.measure_bar.set_available(here, why)
         try:
             self.result = estimate(self.shape, wl, gpu, dataset_tokens=self.form.dataset_tokens(),
                                    epochs=self.form.epochs.value(), ram_available=self._ram,
@@ -344,7 +392,7 @@ class CanIRunPage(QWidget):
     @Slot()
     def _measure(self) -> None:
         """Run the shown job on this PC's GPU (off the GUI thread, in a subprocess)."""
-        if self.result is None or self.shape is None:
+        if self.result is None or self.shape is None or not self.this_pc:
             return
         self.answer.measure_bar.start(self.shape, self.result, None,
                                getattr(self.context, "database_path", None))

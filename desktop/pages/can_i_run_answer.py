@@ -8,8 +8,10 @@ words the CLI says the same way come from :mod:`rigready.desktop.usecases.answer
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from rigready.assess.estimate import Estimate, speed_lines
 from rigready.assess.estimate.estimator import assumptions, error_band
@@ -41,6 +43,12 @@ class AnswerPanel:
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         box.addWidget(self.legend)
+        #: A button per candidate when the GPU typed names no single GPU.
+        self.choices = QWidget()
+        QVBoxLayout(self.choices).setContentsMargins(0, 0, 0, 0)
+        self.choices.setVisible(False)
+        self.choice_buttons: list[QPushButton] = []
+        box.addWidget(self.choices)
         self.measure_bar = MeasureBar()
         box.addWidget(self.measure_bar)
         self.details = QLabel()
@@ -58,15 +66,54 @@ class AnswerPanel:
 
     def show_error(self, message: str, title: str = "Cannot estimate") -> None:
         """No answer: ``title`` in the verdict's place, ``message`` below it."""
+        self._clear_choices()
         self.legend.setText("")
         self._head(title, BAD[current_theme()])
         self.details.setText(message)
         self.bar.set_data({}, None)
+        self.bar.setVisible(False)  # an empty track is no answer: the message comes first
+        self.measure_bar.set_available(False, "")
+
+    def show_choices(self, title: str, message: str, labels: Sequence[str],
+                     on_pick: Callable[[int], None]) -> None:
+        """No answer until one of ``labels`` is picked: a button each (``on_pick`` gets its
+        position), ``title`` and ``message`` as :meth:`show_waiting` shows them."""
+        self.show_waiting(title, message)
+        layout = self.choices.layout()
+        assert layout is not None
+        for i, label in enumerate(labels):
+            button = QPushButton(label)
+            button.clicked.connect(lambda _checked=False, at=i: on_pick(at))
+            layout.addWidget(button)
+            self.choice_buttons.append(button)
+        self.choices.setVisible(bool(self.choice_buttons))
+
+    def _clear_choices(self) -> None:
+        layout = self.choices.layout()
+        assert layout is not None
+        for button in self.choice_buttons:
+            layout.removeWidget(button)
+            button.deleteLater()
+        self.choice_buttons = []
+        self.choices.setVisible(False)
+
+    def show_waiting(self, title: str, message: str) -> None:
+        """No answer yet, and nothing wrong: a look-up under way, a choice to make. ``title`` in
+        the verdict's place (muted, not red), ``message`` below it; the old answer is gone."""
+        self._clear_choices()
+        self.legend.setText("")
+        self._head(title, MUTED[current_theme()])
+        self.details.setText(message)
+        self.bar.set_data({}, None)
+        self.bar.setVisible(False)  # an empty track is no answer: the message comes first
+        self.measure_bar.set_available(False, "")
 
     def show_plan(self, p: LlamaCppPlan) -> None:
         """The llama.cpp answer: where the layers go and how fast it decodes."""
+        self._clear_choices()
         parts = dict(p.gpu_parts)
         self.bar.set_data(parts, p.gpu.vram_bytes if p.gpu else None)
+        self.bar.setVisible(True)
         self.legend.setText(" ".join(
             f"<span style='color:{PART_COLOURS[k]}'>■</span> {k.replace('_', ' ')} "
             f"{v / GIB:.1f}" for k, v in parts.items() if v))
@@ -78,8 +125,10 @@ class AnswerPanel:
         """The Transformers answer; ``cpu``: the CPU's (status, sentence) when the PC has no
         GPU (:func:`rigready.desktop.usecases.answers.cpu_answer`), else None."""
         theme = current_theme()
+        self._clear_choices()
         m = est.memory
         self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None)
+        self.bar.setVisible(True)
         # each swatch stays with its name: breaks only fall between items
         self.legend.setText(" &nbsp; ".join(
             f"<span style='white-space:nowrap'><span style='color:{PART_COLOURS[k]}'>■</span>"

@@ -7,6 +7,7 @@ estimate`` answer the same question when nothing was touched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
@@ -117,13 +118,20 @@ class JobForm:
         # narrower instead; the whole name is in its tooltip and the open list
         self.gpu.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.gpu.setMinimumContentsLength(18)
+        self.gpu.setMinimumContentsLength(15)  # 18 left the answer 235 px at 1024x640
         self.gpu.currentIndexChanged.connect(
             lambda index: self.gpu.setToolTip(self.gpu.itemText(index)))
         self.gpu_hint = QLabel()
         self.gpu_hint.setWordWrap(True)
         self.gpu_hint.setVisible(False)
-        self.gpu_search = GpuSearch(self.gpu, catalog_gpus, gpu_row, self.set_gpu_hint)
+        #: A typed GPU name picked no GPU: no answer until one is chosen (the box still holds
+        #: the previous GPU, whose verdict would answer another question). The sentence saying
+        #: why and the candidates (the answer panel offers them as buttons).
+        self.gpu_unresolved = False
+        self.gpu_question = ""
+        self.gpu_candidates: tuple[GpuEntry, ...] = ()
+        self._on_change = on_change
+        self.gpu_search = GpuSearch(self.gpu, catalog_gpus, gpu_row, self.set_gpu_choices)
         self.dataset = QSpinBox()
         self.dataset.setRange(0, 10_000_000)
         self.dataset.setSuffix(" M tokens")
@@ -150,7 +158,9 @@ class JobForm:
         for box in (self.method, self.precision, self.optimizer, self.lora_rank,
                     self.attention, self.gpu):
             box.currentIndexChanged.connect(on_change)
-        self.gpu.currentIndexChanged.connect(lambda _index: self.set_gpu_hint(""))
+        self.gpu.currentIndexChanged.connect(lambda _index: self.set_gpu_choices("", ()))
+        # a long name shows its start (the GPU), not its end ("— 12 GiB"), in the narrow box
+        self.gpu.currentIndexChanged.connect(lambda _index: self.gpu_search.edit.home(False))
         for slider in (self.batch, self.seq):
             slider.valueChanged.connect(on_change)
         for spin in (self.new_tokens, self.gpus, self.dataset, self.image_size, self.steps):
@@ -191,6 +201,24 @@ class JobForm:
         """Say under the GPU box why a typed name picked no GPU (hidden when there is nothing)."""
         self.gpu_hint.setText(text)
         self.gpu_hint.setVisible(bool(text))
+
+    def set_gpu_choices(self, text: str, entries: tuple[GpuEntry, ...]) -> None:
+        """A typed name picked no GPU: hold the answer until one of ``entries`` is chosen (the
+        answer panel shows ``text`` and offers them). Empty: a GPU is chosen, the choices go."""
+        self.gpu_question, self.gpu_candidates = text, tuple(entries[:5])
+        # the whole sentence is beside the form with a button per candidate; here its start
+        short = re.split(r"[:;]", text)[0] if entries else text
+        self.set_gpu_hint(f"{short}: choose one on the right" if entries else short)
+        unresolved = bool(text)
+        if unresolved != self.gpu_unresolved:
+            self.gpu_unresolved = unresolved
+            self._on_change()  # the old verdict goes; a chosen GPU brings its answer
+        elif unresolved:
+            self._on_change()  # another unresolved name: its own candidates
+
+    def choose_gpu(self, entry: GpuEntry) -> None:
+        """Pick one of the candidates (it says it is resolved, even when the row stays)."""
+        self.gpu_search.select(entry)
 
     def fit_to(self, shape: ModelShape) -> None:
         """Enable the inputs that mean something for this kind of model (signals blocked where

@@ -154,6 +154,13 @@ class ReadinessPage(QWidget):
         self.show_result(result, catalog)
         self.rate_note.show_view(view)
 
+    @Slot()
+    def measurements_changed(self) -> None:
+        """Benchmark results were saved: score the shown profile again with them (a storage
+        benchmark classes an unknown disk; a GPU benchmark replaces the catalog's speed)."""
+        if self.context.profile is not None:
+            self.show_profile(self.context.profile)
+
     def show_result(self, result: Readiness, catalog: Catalog) -> None:
         """Fill every part of the page from an assessment."""
         self.result = result

@@ -26,6 +26,7 @@ from rigready.assess.estimate import Workload, resolve_model
 from rigready.assess.estimate.inputs import METHODS, PRECISIONS
 from rigready.assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, parse_connectors
 from rigready.assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
+from rigready.assess.score_estimate import task_job
 from rigready.desktop.defaults import (
     DEFAULT_BATCH,
     DEFAULT_BUDGET_USD,
@@ -209,7 +210,16 @@ class GoalStep(QWidget):
         if kind == "tier":
             return TierGoal(cat.tier(self.tier.currentData()))
         if kind == "task":
-            return TaskGoal(cat.task(self.task.currentData()))
+            task = cat.task(self.task.currentData())
+            # a task the estimator judges (QLoRA of an 8B model) is planned as that job, as
+            # the Readiness page judges it; llama.cpp files and the guide's tasks by their
+            # figures
+            job = task_job(task, cat) if task.job_runtime is None else None
+            if job is None:
+                return TaskGoal(task)
+            shape, workload = job
+            name = next((m.name for m in cat.models if m.id == task.model), None)
+            return WorkloadGoal(shape, workload, model_name=name)
         model_id = str(self.model.currentData())
         precision = self.precision.currentData()
         method = self.method.currentText()

@@ -458,3 +458,19 @@ def test_a_headline_that_says_check_first_is_amber_like_its_card(qtbot, settings
     assert "Not ready to buy until you check" in summary
     theme = current_theme()
     assert WARN[theme] in summary and GOOD[theme] not in summary
+
+
+def test_a_task_the_estimator_judges_is_planned_as_that_job(qtbot, settings: QSettings) -> None:  # type: ignore[no-untyped-def]
+    """Readiness judges "QLoRA fine-tuning, 8B model" with the estimator; the wizard plans the
+    same job (not the task's fallback figure). A GGUF task keeps its figures."""
+    from rigready.assess.plan import TaskGoal, WorkloadGoal
+
+    page = _page(qtbot, settings, _profile("desktop-rtx3060-12gb-32gb-ddr4"))
+    page.goal_step.kind_task.setChecked(True)
+    page.goal_step.task.setCurrentIndex(page.goal_step.task.findData("qlora-8b"))
+    goal = page.goal_step.goal()
+    assert isinstance(goal, WorkloadGoal)
+    assert goal.workload.method == "qlora" and goal.workload.checkpointing
+    assert goal.shape.name == "llama-3.1-8b"
+    page.goal_step.task.setCurrentIndex(page.goal_step.task.findData("gguf-8b"))
+    assert isinstance(page.goal_step.goal(), TaskGoal)
