@@ -149,6 +149,9 @@ def task_job(task: TaskEntry, catalog: Catalog) -> tuple[ModelShape, Workload] |
                         checkpointing=task.job_method in ("lora", "qlora"))
     if task.job_tokens is not None and task.job_runtime is None:
         workload = replace(workload, seq_len=task.job_tokens)
+    runtime = task.job_runtime
+    if runtime == "comfyui" or runtime == "diffusers":  # the app that generates the images
+        workload = replace(workload, image_runtime=runtime, weights=task.job_quant)
     return shape, workload
 
 

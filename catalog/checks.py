@@ -111,11 +111,14 @@ def _check_task(entry: TaskEntry, fail: Fail) -> None:
         raise fail("job_method", "missing: the job_* keys describe the estimator's job")
     if entry.job_method is not None and entry.model is None:
         raise fail("model", "missing: job_method needs the model the estimator judges")
-    if (entry.job_runtime == "llama.cpp") != (entry.job_quant is not None):
-        raise fail("job_quant" if entry.job_runtime else "job_runtime",
-                   "job_runtime = \"llama.cpp\" and job_quant are given together")
-    if entry.job_runtime == "llama.cpp" and entry.job_method != "inference":
-        raise fail("job_method", "llama.cpp runs models: job_method must be \"inference\"")
+    if entry.job_runtime == "llama.cpp" and entry.job_quant is None:
+        raise fail("job_quant", "missing: job_runtime = \"llama.cpp\" names its GGUF file type")
+    if entry.job_quant is not None and entry.job_runtime is None:
+        raise fail("job_runtime", "missing: job_quant is the file type of a runtime "
+                   "(llama.cpp, or an image runtime's transformer weights)")
+    if entry.job_runtime is not None and entry.job_method != "inference":
+        raise fail("job_method", f"{entry.job_runtime} runs models: job_method must be "
+                   "\"inference\"")
 
 
 def _check_model(entry: ModelEntry, fail: Fail) -> None:

@@ -9,7 +9,7 @@ from typing import get_args
 import pytest
 
 from rigready.assess.estimate import Workload, estimate, gpu_from_profile, resolve_model
-from rigready.assess.estimate.inputs import METHODS
+from rigready.assess.estimate.inputs import IMAGE_RUNTIMES, METHODS
 from rigready.assess.estimate.language.llamacpp import plan, ram_from_memory_info
 from rigready.assess.score import assess_readiness
 from rigready.assess.score_estimate import (
@@ -21,7 +21,7 @@ from rigready.assess.score_estimate import (
     task_job,
 )
 from rigready.catalog import Catalog, CatalogError, TaskEntry, default_catalog, load_catalog
-from rigready.catalog.schema import JobMethod
+from rigready.catalog.schema import JobMethod, JobRuntime
 from tests.helpers.rig_set import rig_profile
 
 #: The tasks issue 23 asks for: QLoRA and LoRA of 8B, 14B and 70B models, GGUF models of 8B to
@@ -50,6 +50,7 @@ def test_the_catalog_has_todays_tasks_each_naming_a_model_and_a_job(cat: Catalog
         assert task.job_method is not None and task.model is not None, task_id
         assert task_job(task, cat) is not None or task.model == "flux.1-dev", task_id
     assert set(get_args(JobMethod)) == set(METHODS)  # the catalog's names are the estimator's
+    assert set(get_args(JobRuntime)) == {"llama.cpp", *IMAGE_RUNTIMES}
 
 
 @pytest.mark.parametrize("rig", ["gtx1060-desktop", "rtx3060-12gb-desktop", "rtx4090-desktop"])
@@ -66,6 +67,8 @@ def test_a_job_task_says_what_rigready_estimate_says(rig: str, task_id: str, cat
     ram = profile.memory.available_bytes or profile.memory.total_bytes
     wl = Workload(method=task.job_method, image_size=task.job_image_px,
                   checkpointing=task.job_method in ("lora", "qlora"))
+    if task.job_runtime is not None:  # image generation: the app the task names (ComfyUI)
+        wl = replace(wl, image_runtime=task.job_runtime)  # type: ignore[arg-type]
     est = estimate(resolve_model(task.model, cat.models), wl, gpu, ram_available=ram,
                    search=False)
     assert est.verdict is not None
@@ -196,14 +199,14 @@ def test_job_keys_are_checked_when_the_catalog_loads(tmp_path: object) -> None:
 
 
 def test_price_warnings_are_those_of_the_cards_the_fixes_name_each_once(cat: Catalog) -> None:
-    """A job task's fix is priced from the estimator's figure (SDXL on a 12 GB card: the plain
-    pipeline's need, not the task's fixed 12 GiB recommendation), and the age of each price
-    the fixes name is said once in the answer, never per fix."""
+    """A job task's fix is priced from the estimator's figure (FLUX.1 [dev] on a 12 GB card:
+    what ComfyUI needs for the fp8 checkpoint, not the task's fixed 16 GiB recommendation), and
+    the age of each price the fixes name is said once in the answer, never per fix."""
     ready = assess_readiness(rig_profile("rtx3060-12gb-desktop"), cat)
-    sdxl = next(t for t in ready.tasks if t.task_id == "sdxl-generation")
-    gpu = next(c for c in sdxl.checks if c.component == "GPU")
+    flux = next(t for t in ready.tasks if t.task_id == "flux-generation")
+    gpu = next(c for c in flux.checks if c.component == "GPU")
     assert gpu.fix_need_gib is not None and gpu.fix_need_gib != cat.task(
-        "sdxl-generation").recommended_vram_gib
+        "flux-generation").recommended_vram_gib
     assert f"at least {gpu.fix_need_gib:g} GiB VRAM" in gpu.fix
     fixes = " ".join(t.fix for t in ready.tasks)
     assert ready.price_warnings and len(set(ready.price_warnings)) == len(ready.price_warnings)

@@ -16,6 +16,12 @@ Head = Literal["masked-lm", "classification"]
 #: pipeline), ``model`` one component on the GPU at a time, the others in system RAM
 #: (``enable_model_cpu_offload``; ComfyUI and Forge load models as needed the same way).
 Offload = Literal["none", "model"]
+#: How an image-generation job is run. ``diffusers``: a plain pipeline, offload and tiled decode
+#: exactly as :attr:`Workload.offload` and :attr:`Workload.vae_tiling` say. ``comfyui``: as
+#: ComfyUI / Forge-class apps run it: every component stays on the GPU while that fits the memory
+#: free for the job, the VAE decodes in tiles when short, and models are loaded as needed when
+#: still short (the given offload and tiling are the least it does).
+ImageRuntime = Literal["diffusers", "comfyui"]
 #: fp32 jobs: which kernels run as TF32 on Ampere and newer. ``default``: PyTorch's own
 #: defaults (cuDNN convolutions in TF32, matmuls in full fp32); ``all``: matmuls too
 #: (``torch.backends.cuda.matmul.allow_tf32 = True`` or ``set_float32_matmul_precision("high")``);
@@ -24,6 +30,7 @@ Tf32 = Literal["default", "all", "off"]
 
 METHODS: tuple[str, ...] = get_args(Method)
 OFFLOADS: tuple[str, ...] = get_args(Offload)
+IMAGE_RUNTIMES: tuple[str, ...] = get_args(ImageRuntime)
 TF32_MODES: tuple[str, ...] = get_args(Tf32)
 #: Stored formats of a diffusion transformer's weights besides the precision's own: float8
 #: with per-layer up-casting (``fp8``; ``fp8-all``: the T5 text encoder too) or a GGUF file
@@ -84,6 +91,10 @@ class Workload:
     param_offload: bool = False
     #: fp32 jobs: which kernels PyTorch runs as TF32 (see :data:`Tf32`).
     tf32: Tf32 = "default"
+    #: Image generation: the app that runs the pipeline (see :data:`ImageRuntime`). The
+    #: estimator's own default is the plain pipeline it was calibrated on; what the CLI and the
+    #: window assume is ``rigready.desktop.defaults.DEFAULT_IMAGE_RUNTIME``.
+    image_runtime: ImageRuntime = "diffusers"
 
     @property
     def resolved_precision(self) -> Precision:
@@ -121,7 +132,8 @@ class Workload:
             ("precision", self.resolved_precision, PRECISIONS),
             ("optimizer", self.optimizer, OPTIMIZERS),
             ("attention", self.attention, ATTENTIONS), ("offload", self.offload, OFFLOADS),
-            ("TF32 mode", self.tf32, TF32_MODES))
+            ("TF32 mode", self.tf32, TF32_MODES),
+            ("image runtime", self.image_runtime, IMAGE_RUNTIMES))
         if self.head is not None:
             choices = (*choices, ("head", self.head, HEADS))
         if self.weights is not None:

@@ -53,6 +53,14 @@ class WorkloadGoal:
             extra = f", {wl.optimizer}{extra}"
         batch = f", batch {wl.batch}" if wl.batch != 1 else ""
         name = self.model_name or self.shape.name
+        if self.shape.image is not None:  # image models: a side in pixels, not tokens
+            side = wl.image_size or self.shape.image_size
+            if self.shape.kind == "diffusion" and not wl.training:
+                app = ("ComfyUI / Forge-class app" if wl.image_runtime == "comfyui"
+                       else "plain diffusers pipeline")
+                return f"Generate images with {name} at {side:,} px ({app}{batch})"
+            return (f"{_METHOD_WORDS[wl.method]} {name} at {side:,} px "
+                    f"({wl.resolved_precision}{batch}{extra})")
         return (f"{_METHOD_WORDS[wl.method]} {name} at {wl.seq_len:,} tokens "
                 f"({wl.resolved_precision}{batch}{extra})")
 

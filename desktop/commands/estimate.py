@@ -48,6 +48,7 @@ from rigready.desktop.commands.common import (
 )
 from rigready.desktop.commands.estimate_llamacpp import (
     add_runtime_arguments,
+    check_runtime_fits,
     ram_target,
     run_llamacpp,
     wants_llamacpp,
@@ -61,6 +62,7 @@ from rigready.desktop.defaults import (
     DEFAULT_SEQ_LEN,
     default_checkpointing,
     llamacpp_ctx,
+    with_image_runtime,
 )
 from rigready.desktop.usecases.answers import FirstLine, cpu_answer, first_line, limits_text
 from rigready.desktop.usecases.errors import UsageError
@@ -164,22 +166,24 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
     """
     if args.new_tokens < 0:
         raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
-    return Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
-                    batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
-                    checkpointing=(default_checkpointing(args.method)
-                                   if args.checkpointing is None else args.checkpointing),
-                    lora_rank=args.lora_rank,
-                    lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
-                                       if t.strip()),
-                    attention=args.attn, image_size=args.image_size,
-                    gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30),
-                    head=getattr(args, "head", DEFAULT_HEAD),
-                    target_tokens=getattr(args, "target_tokens", 128),
-                    offload=getattr(args, "offload", "none"),
-                    vae_tiling=bool(getattr(args, "vae_tiling", False)),
-                    weights=getattr(args, "weights", None),
-                    param_offload=bool(getattr(args, "param_offload", False)),
-                    tf32=getattr(args, "tf32", "default"))
+    wl = Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
+                  batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
+                  checkpointing=(default_checkpointing(args.method)
+                                 if args.checkpointing is None else args.checkpointing),
+                  lora_rank=args.lora_rank,
+                  lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
+                                     if t.strip()),
+                  attention=args.attn, image_size=args.image_size,
+                  gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30),
+                  head=getattr(args, "head", DEFAULT_HEAD),
+                  target_tokens=getattr(args, "target_tokens", 128),
+                  offload=getattr(args, "offload", "none"),
+                  vae_tiling=bool(getattr(args, "vae_tiling", False)),
+                  weights=getattr(args, "weights", None),
+                  param_offload=bool(getattr(args, "param_offload", False)),
+                  tf32=getattr(args, "tf32", "default"))
+    # image generation: --runtime comfyui|diffusers, else the default app (ComfyUI-class)
+    return with_image_runtime(wl, str(getattr(args, "runtime", "") or "").strip().lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         shape = resolve_model(args.model, cat.models)
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
+    check_runtime_fits(args, shape)
     where = runs_on(args, cat)
     if llamacpp:
         ctx = llamacpp_ctx(wl, args.ctx)

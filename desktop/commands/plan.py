@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from rigready.assess.estimate import EstimateError, resolve_model
+from rigready.assess.estimate.inputs import IMAGE_RUNTIMES
 from rigready.assess.plan import (
     FactsError,
     Goal,
@@ -45,7 +46,7 @@ from rigready.desktop.commands.estimate import (
     add_workload_arguments,
     workload_from_args,
 )
-from rigready.desktop.defaults import DEFAULT_BUDGET_USD
+from rigready.desktop.defaults import DEFAULT_BUDGET_USD, DEFAULT_IMAGE_RUNTIME
 from rigready.desktop.usecases.errors import UsageError
 
 
@@ -76,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     goal.add_argument("--task", metavar="ID", help="be ready for an AI task of the catalog")
     add_workload_arguments(p)
     add_run_arguments(p)
+    p.add_argument("--runtime", choices=IMAGE_RUNTIMES,
+                   help="image generation: comfyui (ComfyUI / Forge-class apps: every part on "
+                   "the GPU while it fits, tiled VAE decode and models loaded as needed when "
+                   f"short; the default: {DEFAULT_IMAGE_RUNTIME}) or diffusers (a plain "
+                   "pipeline, every part on the GPU)")
     p.add_argument("--queries", type=int, default=1_000_000,
                    help="inference: queries to price (default 1,000,000)")
     p.add_argument("--budget", metavar="USD", type=float, default=DEFAULT_BUDGET_USD,

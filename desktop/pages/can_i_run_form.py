@@ -35,9 +35,12 @@ from rigready.desktop.defaults import (
     DEFAULT_SEQ_LEN,
     default_checkpointing,
     precision_choice_label,
+    with_image_runtime,
 )
 from rigready.desktop.pages.can_i_run_gguf import (
     RUNTIME_LLAMACPP,
+    RUNTIME_TRANSFORMERS,
+    image_runtime_combo,
     kv_combo,
     quant_combo,
     runtime_combo,
@@ -65,12 +68,15 @@ class JobForm:
         form = QFormLayout()
         self.layout = form
         self.runtime = runtime_combo()
+        self.image_runtime = image_runtime_combo()
         self.quant = quant_combo()
         self.kv_type = kv_combo()
         form.addRow("Runtime", self.runtime)
+        form.addRow("Runs in", self.image_runtime)
         form.addRow("GGUF quant", self.quant)
         form.addRow("KV cache", self.kv_type)
-        for combo in (self.runtime, self.quant, self.kv_type):
+        form.setRowVisible(self.image_runtime, False)  # image generation only
+        for combo in (self.runtime, self.image_runtime, self.quant, self.kv_type):
             combo.currentIndexChanged.connect(on_change)
         self.runtime.currentTextChanged.connect(self.runtime_changed)
         self.method = QComboBox()
@@ -224,6 +230,13 @@ class JobForm:
         """Enable the inputs that mean something for this kind of model (signals blocked where
         a value is reset, so the page recomputes once, after)."""
         image = shape.image is not None
+        if image:  # a language model's runtimes mean nothing to an image model
+            self.runtime.blockSignals(True)
+            self.runtime.setCurrentText(RUNTIME_TRANSFORMERS)
+            self.runtime.blockSignals(False)
+            self.runtime_changed(RUNTIME_TRANSFORMERS)
+        self.layout.setRowVisible(self.runtime, not image)
+        self.layout.setRowVisible(self.image_runtime, shape.kind == "diffusion")
         for widget in (self.seq, self.seq_label, self.new_tokens, self.lora_targets,
                        self.attention):
             widget.setEnabled(not image)
@@ -241,7 +254,7 @@ class JobForm:
         """The job the controls describe."""
         precision = self.precision.currentData()
         method = self.method.currentText()
-        return Workload(
+        return with_image_runtime(Workload(
             method=method,  # type: ignore[arg-type]
             precision=None if precision == DEFAULT_PRECISION_CHOICE else precision,
             optimizer=self.optimizer.currentText(),  # type: ignore[arg-type]
@@ -253,7 +266,7 @@ class JobForm:
                                if t.strip()),
             attention=self.attention.currentText(),  # type: ignore[arg-type]
             gpus=self.gpus.value(), image_size=self.image_size.value() or None,
-            sampling_steps=self.steps.value())
+            sampling_steps=self.steps.value()), self.image_runtime.currentData())
 
     def show_sizes(self, wl: Workload) -> None:
         """The batch and sequence sliders' values in words."""

@@ -236,6 +236,29 @@ def test_image_models_take_their_own_inputs(page: CanIRunPage) -> None:
     assert page.result.memory.total < 6 * 2**30
 
 
+def test_sdxl_is_answered_as_comfyui_runs_it_and_the_plain_pipeline_is_a_choice(
+        page: CanIRunPage) -> None:
+    """The window's default for generating images is the CLI's (a ComfyUI / Forge-class app);
+    a language model's runtime box gives way to the image app box; a 12 GB card that drives
+    the desktop (11.0 GiB free) runs SDXL at 1024 px there, not as a plain pipeline."""
+    layout = page.form.layout
+    page.select_model("sdxl-base-1.0")
+    page.form.method.setCurrentText("inference")
+    assert layout.isRowVisible(page.form.image_runtime)
+    assert not layout.isRowVisible(page.form.runtime)
+    assert page.form.image_runtime.currentData() == "comfyui"
+    assert page.result is not None and page.result.verdict is not None
+    assert page.result.workload.image_runtime == "comfyui"
+    assert page.result.verdict.status == "fits"
+    page.form.image_runtime.setCurrentIndex(page.form.image_runtime.findData("diffusers"))
+    plain = page.result
+    assert plain is not None and plain.verdict is not None
+    assert (plain.workload.image_runtime, plain.verdict.status) == ("diffusers", "no")
+    page.select_model("llama-3.1-8b")
+    assert layout.isRowVisible(page.form.runtime)
+    assert not layout.isRowVisible(page.form.image_runtime)
+
+
 def test_an_image_model_names_its_own_stack_and_band_as_the_cli_does(page: CanIRunPage) -> None:
     # the page said "Hugging Face generate() ... KV cache in bf16" and a 7% band for ResNet-50
     # and SDXL, where `rigready estimate` says torchvision / diffusers and 6%

@@ -21,6 +21,7 @@ from rigready.assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, p
 from rigready.assess.profile import load_profile, with_stated_gpu
 from rigready.assess.score import assess_readiness
 from rigready.catalog import Catalog
+from rigready.desktop.defaults import with_image_runtime
 from rigready.gpu.types import Unknown
 from rigready.gpu.vendor import VendorUnavailable
 from tests.helpers.fake_pynvml import replay_capture
@@ -94,9 +95,12 @@ def rig_profile(name: str) -> RigProfile:
 
 
 def _workload(q: dict[str, Any]) -> Workload:
-    return Workload(method=q.get("method", "inference"), precision=q.get("precision"),
-                    seq_len=int(q.get("seq", 2048)), checkpointing=bool(q.get("checkpointing")),
-                    gpus=int(q.get("gpus", 1)), param_offload=bool(q.get("param_offload")))
+    """The question's job, as the CLI and the window build it (``runtime``: image generation's
+    app, the CLI's default when absent)."""
+    wl = Workload(method=q.get("method", "inference"), precision=q.get("precision"),
+                  seq_len=int(q.get("seq", 2048)), checkpointing=bool(q.get("checkpointing")),
+                  gpus=int(q.get("gpus", 1)), param_offload=bool(q.get("param_offload")))
+    return with_image_runtime(wl, q.get("runtime"))
 
 
 def _profile(q: dict[str, Any]) -> RigProfile:
@@ -116,7 +120,8 @@ def _describe(q: dict[str, Any]) -> str:
                              + (f" {q['precision']}" if q.get("precision") else "")
                              + (f" x{q['gpus']} GPUs" if q.get("gpus") else "")
                              + (f" {q['free_gib']} GiB free" if "free_gib" in q else "")
-                             + (" param-offload" if q.get("param_offload") else ""))
+                             + (" param-offload" if q.get("param_offload") else "")
+                             + (f" in {q['runtime']}" if q.get("runtime") else ""))
     return f"{q['kind']} {what}" + (f" ${q['budget']:,}" if "budget" in q else "")
 
 

@@ -20,7 +20,7 @@ from rigready.assess.estimate.image.diffusion import DiffusionSpec
 from rigready.assess.estimate.image.memory import image_memory, memory
 from rigready.assess.estimate.image.stack import error_band
 from rigready.assess.estimate.image.timing import image_timing
-from rigready.assess.estimate.inputs import EstimateError, Workload
+from rigready.assess.estimate.inputs import EstimateError, Offload, Workload
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.result import Estimate, Suggestion, Verdict
 from rigready.assess.units import GIB
@@ -43,6 +43,7 @@ def estimate(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, *,
     if shape.kind == "diffusion" and wl.precision is None and not wl.training:
         # diffusers pipelines: SD 1.x / XL usually loaded in fp16, SD3.5 / FLUX.1 in bf16
         wl = replace(wl, precision="bf16" if isinstance(shape.image, dit.DitSpec) else "fp16")
+    wl = as_the_app_runs_it(shape, wl, gpu)
     plan = image_memory(shape, wl)[1]
     mem = memory(shape, wl, gpu.vram_bytes if gpu else None)  # the card's driver reservation
     reasons = [*shape.notes, *plan.notes, f"{shape.kind} ({shape.family}) at {plan.side} px: "
@@ -60,6 +61,32 @@ def estimate(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, *,
     return Estimate(shape=shape, workload=wl, gpu=gpu, memory=mem, verdict=verdict,
                     max_batch=mb, max_seq=None, suggestions=sugg, timing=t,
                     host=host_needs(shape, wl, mem), reasons=tuple(reasons))
+
+
+def as_the_app_runs_it(shape: ModelShape, wl: Workload, gpu: GpuTarget | None) -> Workload:
+    """Image generation in a ComfyUI / Forge-class app (``wl.image_runtime == "comfyui"``): the
+    pipeline as that app runs it on ``gpu``, the cheapest way in time that fits the memory free
+    for the job with the estimate's error band to spare (else the cheapest that fits at all):
+    every component resident, then the VAE decoding in tiles, then models loaded as needed,
+    then both (ComfyUI keeps models on the GPU while they fit, unloads others when short and
+    falls back to a tiled decode; the user's offload and tiling are the least it does). Where
+    none fits, or with no GPU to judge, the lightest: the least a card must have free in that
+    app. Anything else is returned as it is."""
+    if wl.image_runtime != "comfyui" or wl.training or shape.kind != "diffusion":
+        return wl
+    steps: tuple[tuple[Offload, bool], ...] = (("none", False), ("none", True),
+                                                ("model", False), ("model", True))
+    ladder = [replace(wl, vae_tiling=wl.vae_tiling or tiled, offload=offload)
+              for offload, tiled in steps if wl.offload == "none" or offload == "model"]
+    if gpu is None:
+        return ladder[-1]
+    needs = [memory(shape, option, gpu.vram_bytes).needs_free_bytes for option in ladder]
+    for option, need in zip(ladder, needs, strict=True):
+        if status_of(need, gpu.job_bytes, error_band(option, shape.family)) == "fits" \
+                and need <= gpu.job_bytes:
+            return option
+    return next((o for o, n in zip(ladder, needs, strict=True) if n <= gpu.job_bytes),
+                ladder[-1])
 
 
 def describe(mem: MemoryBreakdown) -> str:

@@ -28,11 +28,17 @@ def error_band(wl: Workload, family: str = "") -> float:
 
 
 def _runtime(wl: Workload, dit: bool) -> str:
-    """How the pipeline uses the GPU, in words."""
+    """How the pipeline uses the GPU, in words (in a ComfyUI / Forge-class app: what the app
+    does on this card, resident while it fits)."""
+    app = ("a ComfyUI / Forge-class app, which keeps every part on the GPU while it fits the "
+           "memory free for the job, decodes in tiles when short and loads models as needed "
+           "when still short; on this card: " if wl.image_runtime == "comfyui" and
+           not wl.training else "")
     where = ("models loaded as needed: one component on the GPU at a time, the others in "
              "system RAM (as ComfyUI and Forge run them; diffusers enable_model_cpu_offload)"
              if wl.offload == "model" else
-             "a diffusers pipeline with every component on the GPU (no offload)")
+             ("every component on the GPU" if app else
+              "a diffusers pipeline with every component on the GPU (no offload)"))
     tiles = "; VAE decode in 512-pixel tiles" if wl.vae_tiling else ""
     weights = ""
     if dit and wl.weights in ("fp8", "fp8-all"):
@@ -42,7 +48,7 @@ def _runtime(wl: Workload, dit: bool) -> str:
     elif dit and wl.weights:
         weights = (f"; transformer from a {wl.weights} GGUF file (city96's), de-quantized layer "
                    "by layer: its memory from the file type's bits per weight, not measured")
-    return where + tiles + weights
+    return app + where + tiles + weights
 
 
 def assumptions(wl: Workload, diffusion: bool, family: str = "") -> dict[str, str]:

@@ -141,8 +141,10 @@ def image_timing(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: Im
             f"{gpu.bandwidth_gb_s:.0f} GB/s")
     hours, energy, cost = run_cost(rate, dataset_items, epochs, gpu, wl.gpus,
                                    electricity_usd_kwh, reasons)
-    runtime = ("diffusers pipeline (PyTorch eager)" if diffusion
-               else "torchvision model (PyTorch eager)")
+    runtime = ("torchvision model (PyTorch eager)" if not diffusion
+               else "ComfyUI / Forge-class app (PyTorch eager)"
+               if wl.image_runtime == "comfyui" and not wl.training
+               else "diffusers pipeline (PyTorch eager)")
     return Timing(tokens_per_s=None, flops_per_token=0.0, utilisation=0.0,
                   compute_dtype=dtype, hours=hours, energy_kwh=energy, cost_usd=cost,
                   decode_tokens_per_s=None, prefill_s=None, reasons=tuple(reasons),
