@@ -27,9 +27,10 @@ from rigready.assess.estimate import (
     ModelShape,
     Workload,
     estimate,
-    gpu_from_info,
+    gpus_from_profile,
     resolve_model,
 )
+from rigready.assess.estimate.answer import StackNeed, answer, llamacpp_answer, stack_need
 from rigready.assess.estimate.estimator import error_band
 from rigready.assess.estimate.language.llamacpp import (
     HEADROOM_MIN_BYTES,
@@ -52,9 +53,6 @@ _FIT_VERDICTS: dict[str, tuple[JobVerdict, JobEffect]] = {
     "fits": ("ready", ""), "tight": ("limited", "slows"), "offload": ("limited", "slows"),
     "no": ("not ready", "blocks"),
 }
-#: The estimator's verdicts in words.
-_FIT_WORDS = {"fits": "fits", "tight": "a tight fit", "offload": "fits only with CPU offload",
-              "no": "does not fit"}
 _PLAN_VERDICTS: dict[str, tuple[JobVerdict, JobEffect]] = {
     "gpu": ("ready", ""), "split": ("limited", "slows"), "cpu": ("limited", "slows"),
     "no-ram": ("not ready", "blocks"), "unknown-ram": ("unknown", "blocks"),
@@ -91,10 +89,7 @@ def job_targets(profile: RigProfile, catalog: Catalog) -> JobTargets:
     profile was just detected, a desktop's typical share on a saved one, nothing on a VM or a
     server)."""
     discrete = profile.discrete_gpus
-    live = profile.origin == "detected"
-    headless = profile.form_factor.kind in ("vm", "server")
-    targets = [t for t in (gpu_from_info(g, catalog.gpus, live=live, headless=headless)
-                           for g in discrete) if t is not None]
+    targets = [t for t in gpus_from_profile(profile, catalog.gpus) if t is not None]
     targets.sort(key=lambda t: -t.vram_bytes)
     memory = profile.memory
     return JobTargets(gpus=tuple(targets), gpu_count=len(discrete),
@@ -180,7 +175,7 @@ def judge_job(task: TaskEntry, catalog: Catalog,
     try:
         if task.job_runtime == "llama.cpp":
             return _judge_gguf(task, shape, targets)
-        return _judge_estimate(task, shape, workload, targets)
+        return _judge_estimate(task, shape, workload, targets, catalog)
     except EstimateError:
         return refused
 
@@ -188,7 +183,7 @@ def judge_job(task: TaskEntry, catalog: Catalog,
 # -- the estimator's own stack ---------------------------------------------------------------
 
 def _judge_estimate(task: TaskEntry, shape: ModelShape, wl: Workload,
-                    targets: JobTargets) -> JobOutcome:
+                    targets: JobTargets, catalog: Catalog) -> JobOutcome:
     ram = targets.ram_available
     best = targets.gpus[0] if targets.gpus else None
     est = estimate(shape, wl, best, ram_available=ram, search=False)
@@ -200,18 +195,24 @@ def _judge_estimate(task: TaskEntry, shape: ModelShape, wl: Workload,
     held = best.held_bytes if best is not None else 0
     need = (est.memory.needs_free_bytes * (1 + error_band(est.workload, shape.kind,
                                                           shape.family)) + held) / GIB
-    route = route_sentence(task, est=est)
+    judged = f"{est.timing.runtime or 'the estimator'} ({job_words(est)})"
     ram_check = _ram_check(max(est.host.load_peak_bytes, est.host.ram_bytes), targets)
-    if est.verdict is None:  # no GPU in this PC: the job needs one
+    if est.verdict is None or est.gpu is None:  # no GPU in this PC: the job needs one
         return JobOutcome(
-            JobCheck("not ready", f"{route}: needs a GPU with about {need:.1f} GiB of memory; "
-                     "this PC has no discrete GPU", "blocks"), ram_check, need, route)
-    status = est.verdict.status
-    verdict, effect = _FIT_VERDICTS[status]
-    why = "; ".join(est.verdict.reasons[:1])
-    where = "" if est.workload.gpus == 1 else f" across {est.workload.gpus} GPUs (per GPU)"
-    return JobOutcome(JobCheck(verdict, f"{route}: {_FIT_WORDS[status]}{where}, {why}", effect),
-                      ram_check, None if verdict == "ready" else need, route)
+            JobCheck("not ready", f"{judged}: needs a GPU with about {need:.1f} GiB of memory "
+                     "free; this PC has no discrete GPU", "blocks"), ram_check, need, judged)
+    stack = (stack_need(catalog.stack_figures, shape.params, est.workload.method,
+                        est.gpu.job_bytes) if est.workload.method in ("lora", "qlora") else None)
+    said = answer(est, stack=stack)
+    verdict, effect = _FIT_VERDICTS[est.verdict.status]
+    if said.route == "unsloth":
+        # the standard stack does not fit; Unsloth's published table says its stack does:
+        # it runs, on the figure of another stack (published, not measured here)
+        verdict, effect, judged = "limited", "", f"Unsloth's published table ({job_words(est)})"
+    where = "" if est.workload.gpus == 1 else f", across {est.workload.gpus} GPUs (per GPU)"
+    reason = f"{route_sentence(task, est=est, stack=stack)} The job: {job_words(est)}{where}."
+    return JobOutcome(JobCheck(verdict, reason, effect), ram_check,
+                      None if verdict == "ready" else need, judged)
 
 
 def _split_estimate(task: TaskEntry, shape: ModelShape, wl: Workload, targets: JobTargets,
@@ -271,18 +272,15 @@ def _judge_gguf(task: TaskEntry, shape: ModelShape, targets: JobTargets) -> JobO
     full = _place(task, shape, anywhere, targets).gpu_bytes
     held = best.held_bytes if best is not None else 0  # the desktop's share stays on the card
     need = (full + max(HEADROOM_MIN_BYTES, HEADROOM_SHARE * full) + held) / GIB
-    route = route_sentence(task, gguf=result)
+    route = (f"a llama.cpp-based app (Ollama, LM Studio), {result.size.ftype} GGUF, "
+             f"{result.ctx:,}-token context")
     verdict, effect = _PLAN_VERDICTS[result.status]
     extra = ""
     if result.gpu is not None and result.gpu is pooled:
-        extra = (f" (layers split over {len(targets.gpus)} GPUs, about "
-                 f"{SPLIT_OVERHEAD_GIB:g} GiB lost per extra GPU)")
-    summary = result.summary
-    if result.status == "cpu":
-        summary = ("runs on the CPU alone (speed unknown: the RAM's bandwidth was not read)"
-                   if result.tokens_per_s is None else
-                   f"runs on the CPU alone at about {result.tokens_per_s:.1f} tokens/s")
-    gpu_check = JobCheck(verdict, f"{route}: {summary}{extra}", effect)
+        extra = (f" Layers split over {len(targets.gpus)} GPUs, about "
+                 f"{SPLIT_OVERHEAD_GIB:g} GiB lost per extra GPU.")
+    gpu_check = JobCheck(verdict, f"{route_sentence(task, gguf=result)} The job: {route}."
+                         f"{extra}", effect)
     ram_needed = result.ram_bytes
     if result.status == "no-ram":
         ram_check = JobCheck("not ready", f"the part that stays in system RAM needs "
@@ -322,25 +320,34 @@ def _gib(value: int | None) -> str:
 # -- the one sentence ------------------------------------------------------------------------
 
 def route_sentence(task: TaskEntry, *, est: Estimate | None = None,
-                   gguf: LlamaCppPlan | None = None) -> str:
-    """How the job was judged, in the words a hobbyist uses: the runtime and the job's sizes.
-
-    The one place a readiness verdict names its route: point it at the estimator's own
-    one-sentence answer once that exists, and every task follows.
+                   gguf: LlamaCppPlan | None = None, stack: StackNeed | None = None) -> str:
+    """The verdict's first sentence, the one every answer starts with
+    (:mod:`rigready.assess.estimate.answer`, the CLI's and the window's first line): yes or no
+    for this card and the route that works (a llama.cpp-based app for a GGUF file; Unsloth's
+    published figure where the standard (Q)LoRA stack does not fit and its table says it does;
+    a ComfyUI / Forge-class app for image generation). ``stack``: the lighter fine-tuning
+    stack's published need. The one place a readiness verdict names its route.
     """
     if gguf is not None:
-        return (f"In a llama.cpp-based app (Ollama, LM Studio), {gguf.size.ftype} GGUF, "
-                f"{gguf.ctx:,}-token context")
+        return llamacpp_answer(gguf).sentence
     if est is None:
         return task.name
+    if est.gpu is None or est.verdict is None:
+        return f"{est.timing.runtime or 'the estimator'} ({job_words(est)})"
+    return answer(est, stack=stack).sentence
+
+
+def job_words(est: Estimate) -> str:
+    """The job's recipe in a few words: ``qlora, nf4, batch 1 x 2,048 tokens, gradient
+    checkpointing``."""
     wl = est.workload
-    stack = est.timing.runtime or "the estimator's default stack"
     if est.shape.image is not None:
         side = wl.image_size or est.shape.image_size
         size = f"{side} px" + ("" if wl.training else f", {wl.sampling_steps} steps")
     else:
         size = f"{wl.seq_len:,} tokens"
-    recipe = f"{wl.method}, {wl.resolved_precision}, batch {wl.batch} x {size}"
+    weights = f" ({wl.weights} weights)" if wl.weights else ""
+    recipe = f"{wl.method}, {wl.resolved_precision}{weights}, batch {wl.batch} x {size}"
     if wl.checkpointing:
         recipe += ", gradient checkpointing"
-    return f"{stack} ({recipe})"
+    return recipe

@@ -225,6 +225,14 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
     if lighter and stack is not None:
         return Answer("yes", f"Yes with {stack.stack.capitalize()} ({stack.words}); {hf} needs "
                       f"{need:.1f} GiB: no ({_free(est)}).", stack.stack, notes)
+    if v.status == "offload":
+        slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
+        how, per = (("the parameters in system RAM (FSDP CPU offload", " per GPU")
+                    if wl.gpus > 1 or wl.param_offload else
+                    ("part of the model in system RAM (CPU offload", ""))
+        return Answer("slow", f"Only with {how}{slow}): {method} of {est.shape.name} needs "
+                      f"{need:.1f} GiB{per} with {hf} otherwise; {_free(est)}.", "transformers",
+                      notes)
     why = ""
     if stack is not None:
         if big_vocab and stack.need_bytes <= est.gpu.job_bytes:

@@ -249,5 +249,18 @@ def gpu_from_profile(profile: RigProfile, catalog_gpus: Iterable[Any] = ()) -> G
     best = profile.best_gpu
     if best is None:
         return None
-    return gpu_from_info(best, catalog_gpus, live=profile.origin == "detected",
+    return _read_as_profile(best, profile, catalog_gpus)
+
+
+def gpus_from_profile(profile: RigProfile,
+                      catalog_gpus: Iterable[Any] = ()) -> tuple[GpuTarget | None, ...]:
+    """Every discrete GPU of the profile as a target, in the profile's order (None where its
+    memory is unknown), each read as :func:`gpu_from_profile` reads the best one."""
+    entries = list(catalog_gpus)
+    return tuple(_read_as_profile(g, profile, entries) for g in profile.discrete_gpus)
+
+
+def _read_as_profile(info: GpuInfo, profile: RigProfile,
+                     catalog_gpus: Iterable[Any]) -> GpuTarget | None:
+    return gpu_from_info(info, catalog_gpus, live=profile.origin == "detected",
                          headless=profile.form_factor.kind in ("vm", "server"))

@@ -28,6 +28,7 @@ from rigready.assess.estimate import (
     estimate,
     find_model,
 )
+from rigready.assess.estimate.answer import Answer, llamacpp_answer
 from rigready.assess.estimate.hub import HubRef
 from rigready.assess.estimate.language.llamacpp import (
     LlamaCppPlan,
@@ -37,9 +38,14 @@ from rigready.assess.estimate.language.llamacpp import (
 )
 from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.hardware import RigProfile
-from rigready.assess.names import normalize_name
 from rigready.desktop.pages.can_i_run_answer import AnswerPanel
 from rigready.desktop.pages.can_i_run_form import JobForm
+from rigready.desktop.pages.can_i_run_models import (
+    clear_selection,
+    fill_models,
+    filter_models,
+    visible_items,
+)
 from rigready.desktop.pages.can_i_run_sources import (
     HubFetchBar,
     cancelled_words,
@@ -52,20 +58,11 @@ from rigready.desktop.pages.can_i_run_sources import (
     open_config_dialog,
 )
 from rigready.desktop.theme import page_title
-from rigready.desktop.usecases.answers import cpu_answer
+from rigready.desktop.usecases.answers import cpu_answer, first_line, memory_not_read
 from rigready.desktop.usecases.gpu_memory import is_this_pc
 from rigready.desktop.usecases.measure import corrected_here, measured_history
 
 __all__ = ["CanIRunPage"]
-
-#: Item data role holding a catalog model's search words.
-_SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _search_key(text: str) -> str:
-    """Text as the name resolver compares it, joined: "Llama-3.1 8B" -> "llama3.18b"."""
-    return "".join(normalize_name(text))
-
 
 #: The page opens on this model and method (when the catalog has it).
 DEFAULT_MODEL_ID = "llama-3.1-8b"
@@ -88,6 +85,8 @@ class CanIRunPage(QWidget):
         self._gpus: list[GpuTarget | None] = []
         self._ram: int | None = None
         self._no_gpu = False
+        #: The profile's GPU whose memory was not read (a GPU of unknown size, not "no GPU").
+        self._unread_gpu: str | None = None
         #: Whether the profile is this PC's: only then may its GPU be measured (or its
         #: measurements correct the estimate).
         self.this_pc = False
@@ -121,7 +120,7 @@ class CanIRunPage(QWidget):
         self.answer.measure_bar.button.clicked.connect(self._measure)
         self.answer.measure_bar.measured.connect(self._on_measured)
         root.addLayout(self.answer.layout, 3)
-        self._fill_models()
+        fill_models(self.model_list, self._catalog())
         self._fill_gpus(getattr(context, "profile", None))
         signal = getattr(context, "profile_changed", None)
         if signal is not None:
@@ -175,17 +174,6 @@ class CanIRunPage(QWidget):
         except Exception:  # noqa: BLE001 - a broken catalog leaves the list empty
             return None
 
-    def _fill_models(self) -> None:
-        cat = self._catalog()
-        for entry in getattr(cat, "models", ()):
-            item = QListWidgetItem(f"{entry.name}  ({entry.params / 1e9:.2f}B)")
-            item.setToolTip(item.text())  # the whole name where the list is narrow
-            item.setData(Qt.ItemDataRole.UserRole, entry.id)
-            # what the filter compares: the resolver's words of the name, id and repo
-            item.setData(_SEARCH_ROLE, _search_key(f"{item.text()} {entry.id} "
-                                                   f"{getattr(entry, 'hf_repo', '') or ''}"))
-            self.model_list.addItem(item)
-
     def _gpu_row(self, gpu_id: str) -> int:
         """The GPU combo row of a catalog GPU (-1 when it has none)."""
         source = f"catalog {gpu_id}"
@@ -203,6 +191,8 @@ class CanIRunPage(QWidget):
         self._no_gpu = profile is not None and not profile.discrete_gpus
         self.this_pc = profile is not None and is_this_pc(profile)
         self._gpus, labels = gpu_box_rows(profile, entries, self.this_pc)
+        self._unread_gpu = (profile.discrete_gpus[0].name if profile is not None
+                            and profile.discrete_gpus and self._gpus[0] is None else None)
         box = self.form.gpu
         box.blockSignals(True)
         box.clear()
@@ -217,21 +207,11 @@ class CanIRunPage(QWidget):
         self._fill_gpus(profile)
         self.recompute()
 
-    def _visible_items(self) -> list[QListWidgetItem]:
-        rows = (self.model_list.item(i) for i in range(self.model_list.count()))
-        return [item for item in rows if item is not None and not item.isHidden()]
-
     @Slot(str)
     def _filter(self, text: str) -> None:
-        needle = text.lower().strip()
-        key = _search_key(text)
-        for i in range(self.model_list.count()):
-            item = self.model_list.item(i)
-            item.setHidden(bool(needle) and needle not in item.text().lower()
-                           and key not in str(item.data(_SEARCH_ROLE)))
-        if needle and not self._visible_items():
+        if filter_models(self.model_list, text):
             # nothing matches: no answer about a model that is no longer what was asked
-            self._clear_selection()
+            clear_selection(self.model_list)
             if self.shape is not None:  # what a cancelled look-up goes back to
                 self._before_hub = self.shape
             self.shape = None
@@ -241,23 +221,17 @@ class CanIRunPage(QWidget):
             self.gguf_result = None
             self.answer.show_waiting(*no_match_words(text))
 
-    def _clear_selection(self) -> None:
-        self.model_list.blockSignals(True)
-        self.model_list.setCurrentRow(-1)
-        self.model_list.clearSelection()
-        self.model_list.blockSignals(False)
-
     @Slot()
     def _use_typed(self) -> None:
         text = self.search.text().strip()
         if not text:
             return
-        visible = self._visible_items()
+        visible = visible_items(self.model_list)
         if len(visible) == 1:  # one match: that model, highlighted
             self.model_list.setCurrentItem(visible[0])
             return
         # a size such as 8B: estimate a generic model and highlight no catalog one
-        self._clear_selection()
+        clear_selection(self.model_list)
         self.select_model(text)
 
     @Slot(QListWidgetItem, QListWidgetItem)
@@ -362,8 +336,9 @@ class CanIRunPage(QWidget):
             return
         index = self.form.gpu.currentIndex()
         gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
+        unread = self._unread_gpu if gpu is None and index == 0 else None
         if self.form.llamacpp:
-            self._recompute_gguf(gpu, wl.seq_len)
+            self._recompute_gguf(gpu, wl.seq_len, unread)
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         self.gguf_result = None
@@ -381,7 +356,10 @@ class CanIRunPage(QWidget):
             self.error = None
             cpu = (cpu_answer(self.result, self._ram)
                    if self.result.gpu is None and self._no_gpu else None)
-            self.answer.show_estimate(self.result, cpu)
+            first = first_line(self.result, ram=self._ram_target, ram_available=self._ram,
+                               stack_figures=getattr(self._catalog(), "stack_figures", ()),
+                               unread_gpu=unread, cli=False)
+            self.answer.show_estimate(self.result, cpu, first)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 
     def _measured_here(self) -> list[tuple[str, Any]]:
@@ -402,8 +380,9 @@ class CanIRunPage(QWidget):
         self._measured = None  # re-read: the new measurement corrects the estimate
         self.recompute()
 
-    def _recompute_gguf(self, gpu: GpuTarget | None, ctx: int) -> None:
-        """The llama.cpp answer: the sequence slider is the context length."""
+    def _recompute_gguf(self, gpu: GpuTarget | None, ctx: int, unread: str | None) -> None:
+        """The llama.cpp answer: the sequence slider is the context length (``unread``: the
+        GPU whose memory was not read, said first)."""
         assert self.shape is not None
         self.result = None
         self.form.show_context(ctx)
@@ -416,4 +395,6 @@ class CanIRunPage(QWidget):
             self._show_error(str(exc))
             return
         self.error = None
-        self.answer.show_plan(self.gguf_result)
+        first = (Answer("unknown", memory_not_read(unread, cli=False) + ".", "") if unread
+                 else llamacpp_answer(self.gguf_result))
+        self.answer.show_plan(self.gguf_result, first)

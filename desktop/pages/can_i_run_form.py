@@ -34,6 +34,7 @@ from rigready.desktop.defaults import (
     DEFAULT_PRECISION_CHOICE,
     DEFAULT_SEQ_LEN,
     default_checkpointing,
+    llamacpp_ctx,
     precision_choice_label,
     with_image_runtime,
 )
@@ -184,10 +185,16 @@ class JobForm:
         return self.runtime.currentText() == RUNTIME_LLAMACPP
 
     def runtime_changed(self, runtime: str) -> None:
-        """llama.cpp only runs models: it brings inference, its quant and KV-cache choices."""
+        """llama.cpp only runs models: it brings inference, its quant and KV-cache choices, and
+        the sequence slider becomes its context, the CLI's default (:data:`DEFAULT_CTX`, or the
+        prompt plus the tokens to generate when longer)."""
         gguf = runtime == RUNTIME_LLAMACPP
         if gguf:
             self.method.setCurrentText("inference")
+            ctx = llamacpp_ctx(self.workload())
+            step = next((i for i, s in enumerate(SEQ_STEPS) if s >= ctx), len(SEQ_STEPS) - 1)
+            if self.seq.value() < step:
+                self.seq.setValue(step)
         for widget in (self.method, self.precision, self.optimizer, self.lora_rank,
                        self.lora_targets, self.attention):
             widget.setEnabled(not gguf)

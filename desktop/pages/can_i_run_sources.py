@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rigready.assess.estimate import GpuTarget, gpu_from_entry, gpu_from_info
+from rigready.assess.estimate import GpuTarget, gpu_from_entry, gpus_from_profile
 from rigready.assess.estimate.hub import HubRef, hub_model_job, parse_hub_ref
 from rigready.assess.estimate.resolve import with_nearest
 from rigready.assess.hardware import RigProfile
@@ -291,8 +291,9 @@ def gpu_box_rows(profile: RigProfile | None, entries: list[GpuEntry], this_pc: b
     A profile without a GPU of its own (or none detected yet) starts with "none", never a
     catalog card picked silently; the answer is then the CPU's yes or no.
     """
-    targets = [t for t in (gpu_from_info(g, entries) for g in (profile.discrete_gpus
-                                                                if profile else ()))
+    # the profile's own GPUs with the memory free for a job as estimate --profile reads it:
+    # what this PC's programs hold now, a desktop's share on a saved profile, none on a VM
+    targets = [t for t in (gpus_from_profile(profile, entries) if profile else ())
                if t is not None]
     mine = len(targets)
     choices: list[GpuTarget | None] = [*targets] if targets else [None]

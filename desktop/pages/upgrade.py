@@ -297,8 +297,11 @@ class UpgradePage(QWidget):
         self.goal_label.setText(f"<b>{escape(result.goal_label)}</b>{budget}<br>{now_text}")
         colour = (WARN if _tight(result) or _check_first(result)
                   else _STATUS_COLOUR.get(result.status, MUTED))[theme]
+        # the answer's first sentence (the real reason first: a VM, a laptop), then the rest
+        rest = result.summary[len(result.headline):].strip()
         self.summary_label.setText(f"<span style='font-size:15px; font-weight:600; "
-                                   f"color:{colour}'>{escape(result.summary)}</span>")
+                                   f"color:{colour}'>{escape(result.headline)}</span>"
+                                   + (f"<br>{escape(rest)}" if rest else ""))
         self.assumptions_label.setText("Assumed: " + " · ".join(escape(a)
                                                                 for a in result.assumptions))
         cards = [PlanCard(p, view=self.view) for p in result.plans]
@@ -308,7 +311,8 @@ class UpgradePage(QWidget):
         self.rate_note.show_view(self.view)
         self._show_rent(result)
         self.export_button.setEnabled(bool(result.plans))
-        self.status_label.setText(f"{result.considered} configurations weighed in "
+        weighed = result.weighed
+        self.status_label.setText(f"{weighed[:1].upper()}{weighed[1:]} in "
                                   f"{self.last_plan_ms:.0f} ms")
         self.advice_hint.setText(f"<b>Buy or rent:</b> {escape(result.rent.advice.text)}")
 

@@ -312,3 +312,71 @@ def test_at_1024x640_the_answer_has_room_and_no_sideways_scrolling(qtbot) -> Non
     assert isinstance(scroll, QScrollArea)
     assert scroll.horizontalScrollBar().maximum() == 0
     assert widget.answer.details.width() >= widget.answer.details.minimumSizeHint().width()
+
+
+def test_the_first_line_comes_first_and_says_what_the_cli_says(page: CanIRunPage) -> None:
+    """The page opens on QLoRA of Llama 3.1 8B on a 12 GB card driving the desktop: the first
+    line is the CLI's (Unsloth's published figure where the standard stack does not fit), and
+    the breakdown leads with the least memory free the job needs, nvidia-smi's figure beside."""
+    from rigready.desktop.usecases.answers import first_line
+
+    est = page.result
+    assert est is not None and est.gpu is not None and est.gpu.job_bytes == 11 * 2**30
+    want = first_line(est, ram=page._ram_target, ram_available=page._ram,
+                      stack_figures=default_catalog().stack_figures, cli=False).answer
+    assert page.answer.first.isVisible() or not page.isVisible()
+    assert page.answer.first.text() == want.sentence
+    assert want.sentence.startswith("Yes with Unsloth")
+    head = page.answer.verdict.text()
+    assert head.startswith(f"Does not fit: needs {est.memory.needs_free_bytes / 2**30:.1f} "
+                           "GiB free")
+    page.select_model("sdxl-base-1.0")
+    page.form.method.setCurrentText("inference")
+    sdxl = page.result
+    assert sdxl is not None
+    assert f"nvidia-smi shows up to {sdxl.memory.total / 2**30:.1f} GiB" in (
+        page.answer.verdict.text())
+    assert page.answer.first.text().startswith("Yes in a ComfyUI / Forge-class app")
+
+
+def test_a_gpu_whose_memory_was_not_read_is_a_gpu_not_no_gpu(qtbot) -> None:  # type: ignore[no-untyped-def]
+    unread = RigProfile(cpu=CpuInfo(), memory=MemoryInfo(total_bytes=32 * 2**30), storage=(),
+                        gpus=(GpuInfo(vendor="nvidia", name="NVIDIA GeForce RTX 3060"),),
+                        system=SystemInfo())
+    widget = CanIRunPage(FakeContext(unread))
+    qtbot.addWidget(widget)
+    assert widget.result is not None and widget.result.gpu is None
+    assert "memory not read" in widget.answer.first.text()
+    assert "NVIDIA GeForce RTX 3060" in widget.answer.first.text()
+    assert widget.answer.verdict.text().startswith("Memory not read: needs")
+    assert "No GPU" not in widget.answer.verdict.text()
+    widget.form.method.setCurrentText("inference")
+    widget.form.runtime.setCurrentText("llama.cpp (GGUF)")
+    assert "memory not read" in widget.answer.first.text()
+
+
+def test_this_pc_is_read_as_detected_with_what_its_programs_hold(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from rigready.assess.hardware import GpuMemoryHolder
+
+    here = _rig(12)
+    gpu = replace(here.gpus[0], drives_display=True, memory_holders=(
+        GpuMemoryHolder("Xorg", 1, 400 * 2**20), GpuMemoryHolder("firefox", 2, 700 * 2**20)))
+    widget = CanIRunPage(FakeContext(replace(here, gpus=(gpu,))))
+    qtbot.addWidget(widget)
+    target = widget.result.gpu if widget.result is not None else None
+    # what NVML listed on this PC (1.1 GiB), not a saved profile's typical 1.0 GiB
+    assert target is not None and target.held_bytes == 1100 * 2**20
+    assert any("firefox 0.7 GiB" in r for r in widget.result.verdict.reasons)  # type: ignore[union-attr]
+
+
+def test_the_llamacpp_context_is_the_clis_default(page: CanIRunPage) -> None:
+    from rigready.desktop.defaults import DEFAULT_CTX
+
+    page.select_model("qwen3-8b")
+    page.form.method.setCurrentText("inference")
+    assert SEQ_STEPS[page.form.seq.value()] == 2048  # a prompt of 2,048 tokens for Transformers
+    page.form.runtime.setCurrentText("llama.cpp (GGUF)")
+    assert page.gguf_result is not None and page.gguf_result.ctx == DEFAULT_CTX
+    assert page.answer.first.text().startswith("Yes: runs fully on your GPU")

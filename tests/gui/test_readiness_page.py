@@ -284,7 +284,11 @@ def test_todays_tasks_are_judged_by_the_estimator(real_context: AppContext,
     assert gguf.verdict == "ready" and "llama.cpp-based app" in gguf.reason
     assert "tokens/s" in gguf.reason
     assert rows["gguf-70b"].verdict == "not ready"
-    assert "Transformers" in rows["qlora-8b"].reason  # the stack the verdict assumes
+    # the practical route first: Unsloth's published figure, the standard stack beside it
+    qlora = rows["qlora-8b"]
+    assert qlora.verdict == "limited" and qlora.reason.startswith("Yes with Unsloth")
+    assert "standard Hugging Face QLoRA stack" in qlora.reason
+    assert rows["sdxl-generation"].reason.startswith("Yes in a ComfyUI / Forge-class app")
     page.tasks.search.setText("GGUF")  # the search finds them; the detail shows the route
     assert {t.task_id for t in page.tasks.visible_tasks()} == {
         "gguf-8b", "gguf-14b", "gguf-32b", "gguf-70b"}
@@ -324,3 +328,25 @@ def test_saved_benchmark_results_rescore_the_page_without_f5(tmp_path: Path,
     benchmarks.results_saved.emit()  # what a finished run emits after saving
     assert readiness.result.component("storage").rank is not None
     assert any("classed as nvme from the measured" in r for r in readiness.result.reasons)
+
+
+def test_old_prices_in_the_fixes_are_said_once_for_the_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot) -> None:
+    """`rigready score` repeated one stale-price warning per fix (issue 23); the page says each
+    once, on one line above the rates, with every one in the tooltip."""
+    from rigready.catalog import default_catalog
+    from tests.helpers.rig_set import rig_profile
+
+    monkeypatch.setenv("RIGREADY_HOME", str(tmp_path / "home"))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    context = AppContext(settings=settings, db_path=tmp_path / "db.sqlite3")
+    monkeypatch.setattr(context, "catalog", default_catalog)
+    page = _page(context, qtbot)
+    context.set_profile(rig_profile("rtx3060-12gb-desktop"))
+    warnings = page.result.price_warnings if page.result is not None else ()
+    assert warnings, "the catalog's dated prices should give at least one warning"
+    text = page.price_note.full_text()
+    assert not page.price_note.isHidden()
+    for warning in warnings:
+        assert text.count(warning) == 1
+    assert all("check it" not in t.fix for t in page.result.tasks)  # type: ignore[union-attr]

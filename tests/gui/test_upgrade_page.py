@@ -113,7 +113,11 @@ def test_drive_the_wizard_through_its_steps(qtbot, settings, tmp_path: Path) -> 
         for _name, status, badge in card.check_badges:
             assert status_colour(status) in badge.styleSheet()
         assert f"${card.plan.total_usd:,.2f}" in card.total_label.text()
-    assert result.summary in page.summary_label.text()
+    # the headline first, bold; the rest of the summary after it
+    shown = page.summary_label.text()
+    assert "font-weight:600; color:" in shown and f">{result.headline}</span>" in shown
+    assert result.summary[len(result.headline):].strip() in shown
+    assert page.status_label.text().startswith(f"{result.considered} configurations weighed")
     page.next_button.click()
     # step 4: buy or rent, in plain words
     assert page.step == 3 and not page.next_button.isEnabled()
@@ -474,3 +478,21 @@ def test_a_task_the_estimator_judges_is_planned_as_that_job(qtbot, settings: QSe
     assert goal.shape.name == "llama-3.1-8b"
     page.goal_step.task.setCurrentIndex(page.goal_step.task.findData("gguf-8b"))
     assert isinstance(page.goal_step.goal(), TaskGoal)
+
+
+def test_a_vm_says_its_real_reason_first_and_what_was_weighed(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: a VM got "No single-GPU upgrade in the catalog reaches the goal" and "1
+    configurations weighed"; the wizard now leads with the plan's headline (a VM takes no
+    card) and says that only the PC as it is was weighed."""
+    from tests.helpers.rig_set import rig_profile
+
+    page = _page(qtbot, settings, rig_profile("a100-vm"))
+    page.goal_step.kind_model.setChecked(True)
+    page.goal_step.model.setCurrentIndex(page.goal_step.model.findData("llama-3.3-70b"))
+    page.goal_step.method.setCurrentText("full")
+    result = page.result
+    assert result is not None and result.no_card_reason
+    assert "virtual machine" in result.headline
+    assert f">{result.headline}</span>" in page.summary_label.text()
+    assert "configurations weighed" not in page.status_label.text()
+    assert page.status_label.text().startswith("Only this PC as it is was weighed")
