@@ -16,7 +16,6 @@ from rigready.assess.plan import (
     PlanError,
     PlanResult,
     RigFacts,
-    TaskGoal,
     TierGoal,
     WorkloadGoal,
     format_connectors,
@@ -25,6 +24,7 @@ from rigready.assess.plan import (
     plan_upgrades,
     result_to_dict,
     shopping_list_markdown,
+    task_goal,
 )
 from rigready.assess.plan.export import rent_notes
 from rigready.assess.plan.facts import check_number
@@ -162,7 +162,8 @@ def goal_from_args(args: argparse.Namespace, cat: Catalog) -> Goal:
         return TierGoal(cat.tier(args.tier))
     if args.task:
         _pick("task", args.task, [t.id for t in cat.tasks])
-        return TaskGoal(cat.task(args.task))
+        # a task the estimator judges is planned as that job (as Readiness and the wizard do)
+        return task_goal(cat.task(args.task), cat)
     if args.queries <= 0:
         raise UsageError(f"--queries must be above zero, got {args.queries}")
     if args.epochs <= 0:

@@ -154,7 +154,8 @@ class AnswerPanel:
         self._clear_choices()
         self._first(first.answer if first is not None else None)
         m = est.memory
-        self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None)
+        self.bar.set_data(m.parts(), est.gpu.vram_bytes if est.gpu else None,
+                          m.needs_free_bytes)
         self.bar.setVisible(True)
         # each swatch stays with its name: breaks only fall between items
         self.legend.setText(" &nbsp; ".join(

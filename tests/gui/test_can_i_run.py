@@ -337,6 +337,12 @@ def test_the_first_line_comes_first_and_says_what_the_cli_says(page: CanIRunPage
     assert f"nvidia-smi shows up to {sdxl.memory.total / 2**30:.1f} GiB" in (
         page.answer.verdict.text())
     assert page.answer.first.text().startswith("Yes in a ComfyUI / Forge-class app")
+    # the bar draws the parts (nvidia-smi's figure) and marks the least need above them
+    bar = page.answer.bar
+    assert bar.need == sdxl.memory.needs_free_bytes and bar.need_label() == (
+        f"needs {sdxl.memory.needs_free_bytes / 2**30:.1f} free")
+    mark, line = bar.need_x(), bar.vram_x()
+    assert mark is not None and line is not None and mark < line
 
 
 def test_a_gpu_whose_memory_was_not_read_is_a_gpu_not_no_gpu(qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,14 @@ from typing import Any
 from rigready.assess.detect import detect_rig
 from rigready.assess.estimate import Workload, estimate, gpu_from_profile, resolve_model
 from rigready.assess.hardware import RigProfile
-from rigready.assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
+from rigready.assess.plan import (
+    PlanResult,
+    RigFacts,
+    TaskGoal,
+    WorkloadGoal,
+    plan_upgrades,
+    task_goal,
+)
 from rigready.assess.profile import load_profile, with_stated_gpu
 from rigready.assess.score import assess_readiness
 from rigready.catalog import Catalog
@@ -162,7 +169,7 @@ def answer(q: dict[str, Any], catalog: Catalog) -> str:
             return _route(est, profile, catalog)
         return est.verdict.status if est.verdict else "unknown"
     if "task" in q:
-        goal: TaskGoal | WorkloadGoal = TaskGoal(catalog.task(q["task"]))
+        goal: TaskGoal | WorkloadGoal = task_goal(catalog.task(q["task"]), catalog)
     else:
         entry = next(m for m in catalog.models if m.id == q["model"])
         goal = WorkloadGoal(resolve_model(q["model"], catalog.models), _workload(q),
