@@ -210,7 +210,7 @@ def _judge_estimate(task: TaskEntry, shape: ModelShape, wl: Workload,
         # it runs, on the figure of another stack (published, not measured here)
         verdict, effect, judged = "limited", "", f"Unsloth's published table ({job_words(est)})"
     where = "" if est.workload.gpus == 1 else f", across {est.workload.gpus} GPUs (per GPU)"
-    reason = f"{route_sentence(task, est=est, stack=stack)} The job: {job_words(est)}{where}."
+    reason = f"{route_sentence(task, est=est, stack=stack)} The job: {job_words(est)}{where}"
     return JobOutcome(JobCheck(verdict, reason, effect), ram_check,
                       None if verdict == "ready" else need, judged)
 
@@ -277,9 +277,10 @@ def _judge_gguf(task: TaskEntry, shape: ModelShape, targets: JobTargets) -> JobO
     verdict, effect = _PLAN_VERDICTS[result.status]
     extra = ""
     if result.gpu is not None and result.gpu is pooled:
-        extra = (f" Layers split over {len(targets.gpus)} GPUs, about "
-                 f"{SPLIT_OVERHEAD_GIB:g} GiB lost per extra GPU.")
-    gpu_check = JobCheck(verdict, f"{route_sentence(task, gguf=result)} The job: {route}."
+        extra = (f", layers split over {len(targets.gpus)} GPUs (about "
+                 f"{SPLIT_OVERHEAD_GIB:g} GiB lost per extra GPU)")
+    # no closing full stop: the task's reason joins its checks with "; "
+    gpu_check = JobCheck(verdict, f"{route_sentence(task, gguf=result)} The job: {route}"
                          f"{extra}", effect)
     ram_needed = result.ram_bytes
     if result.status == "no-ram":

@@ -119,7 +119,7 @@ def test_two_gpus_hold_a_70b_gguf_together(cat: Catalog) -> None:
     one, _r, _f = _verdict("rtx3090-desktop", cat, "gguf-70b")
     two, reason, _f = _verdict("dual-rtx3090-nvlink", cat, "gguf-70b")
     assert one == "limited" and two == "ready"
-    assert "Layers split over 2 GPUs" in reason
+    assert "layers split over 2 GPUs" in reason
 
 
 def test_a_pc_without_a_gpu_runs_a_gguf_on_the_cpu_and_trains_nothing(cat: Catalog) -> None:
