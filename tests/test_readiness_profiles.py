@@ -57,7 +57,7 @@ def test_cpu_only_box(path: Path, cat: Catalog) -> None:
         task = cat.task(t.task_id)
         if task.job_runtime == "llama.cpp":  # llama.cpp runs a GGUF file on the CPU, slowly
             assert t.verdict in ("limited", "not ready"), t
-            assert t.verdict == "not ready" or "runs on the CPU alone" in t.reason, t
+            assert t.verdict == "not ready" or "runs the Q4_K_M file on the CPU" in t.reason, t
         elif task.gpu_required:
             assert t.verdict == "not ready"
             assert "no discrete GPU" in t.reason and "GPU with at least" in t.fix

@@ -181,9 +181,13 @@ def llamacpp_answer(g: LlamaCppPlan, beside: str = "") -> Answer:
     tps = f", about {g.tokens_per_s:,.0f} tokens/s" if g.tokens_per_s else ""
     also = f"; {beside}" if beside else ""
     if g.gpu is None:
-        return Answer("slow" if g.status != "no-ram" else "no",
-                      f"Without a GPU, a llama.cpp-based app runs the {quant} file from RAM: "
-                      f"{g.summary}{also}.", "llama.cpp" if g.status != "no-ram" else "")
+        if g.status == "no-ram":
+            return Answer("no", f"No: without a GPU the {quant} file does not fit in RAM"
+                          f"{also}. What does: a smaller model or quant, more RAM, or a GPU.", "")
+        speed = (f"about {g.tokens_per_s:,.1f} tokens/s" if g.tokens_per_s else
+                 "speed unknown: the RAM's bandwidth was not read")
+        return Answer("slow", f"Without a GPU, a llama.cpp-based app runs the {quant} file on "
+                      f"the CPU from RAM ({speed}){also}.", "llama.cpp")
     if g.status == "gpu":
         return Answer("yes", f"Yes: runs fully on your GPU in a llama.cpp-based app (LM Studio, "
                       f"Ollama; {quant}{tps}){also}.", "llama.cpp")
