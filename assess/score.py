@@ -14,6 +14,7 @@ from typing import Literal
 from rigready.assess.bench.performance import MeasuredPerformance
 from rigready.assess.hardware import RigProfile
 from rigready.assess.match import GpuMatch
+from rigready.assess.score_estimate import job_targets
 from rigready.assess.score_facts import (
     SIZE_TOLERANCE,
     ScoreFacts,
@@ -119,10 +120,11 @@ def assess_readiness(
     rank, weakest, lift, reasons = overall_tier(components)
     tier = _tier_by_rank(catalog, rank)
     parts = score_parts(facts)
-    tasks = task_verdicts(facts, catalog, view)
-    priced = [catalog.task(t.task_id).recommended_vram_gib for t in tasks
-              if any(c.component == "GPU" and c.fix and c.verdict in ("not ready", "limited")
-                     for c in t.checks) and (facts.vram_gib is not None or not facts.has_gpu)]
+    tasks = task_verdicts(facts, catalog, view, job_targets(profile, catalog))
+    # the GPU memory each priced fix names (a job's from the estimator's figure, another
+    # task's from its recommended VRAM): the age of each price they name is said once
+    priced = [c.fix_need_gib for t in tasks for c in t.checks
+              if c.fix and c.fix_need_gib is not None]
     return Readiness(
         overall_rank=rank,
         overall_tier_id=tier.id if tier else None,

@@ -10,6 +10,10 @@ are checked one by one, and each check says what a shortfall does to the job:
 * the fact is unread: ``unknown`` with how to learn it when a shortfall would block; when a
   shortfall would only slow the job, the task is at most ``limited`` and says what to check.
 
+A task that names a model and a job (``job_method`` in tasks.toml: QLoRA of an 8B model, a
+GGUF file, SDXL generation) takes its GPU and RAM checks from the workload estimator instead
+(:mod:`rigready.assess.score_estimate`), the same answer ``rigready estimate`` gives.
+
 The task's verdict is the worst of its checks (not ready > unknown > limited > ready). GPU
 memory is compared as the card's marketed size, never with a tolerance: a model whose weights
 need 24.2 GiB does not fit a 24 GB card. Several GPUs count only where the task's method can use
@@ -18,9 +22,11 @@ them (the catalog's ``multi_gpu``): a split pools their memory, data-parallel on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Literal
 
+from rigready.assess.score_estimate import JobCheck, JobOutcome, JobTargets, judge_job
 from rigready.assess.score_facts import SPLIT_OVERHEAD_GIB, ScoreFacts, meets, split_vram_gib
 from rigready.assess.score_gpu_fix import gpu_fix
 from rigready.assess.task_disk import DiskNeed, disk_need
@@ -50,6 +56,9 @@ class TaskCheck:
     fix: str = ""
     #: What a shortfall does: ``blocks`` the job or ``slows`` it; empty when it passes.
     effect: Effect = ""
+    #: The GPU memory ``fix`` asks for, GiB, when it names cards and rentals with their prices
+    #: (the answer warns once about each old price they name); None otherwise.
+    fix_need_gib: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +87,34 @@ class TaskVerdict:
                      if c.effect == "slows" and c.verdict != "ready")
 
 
-def task_verdicts(facts: ScoreFacts, catalog: Catalog,
-                  view: PriceView | None = None) -> tuple[TaskVerdict, ...]:
+def task_verdicts(facts: ScoreFacts, catalog: Catalog, view: PriceView | None = None,
+                  targets: JobTargets | None = None) -> tuple[TaskVerdict, ...]:
     """The verdict for every task in the catalog, in catalog order (``view`` shows the fixes'
-    prices; USD when omitted)."""
-    return tuple(task_verdict(facts, catalog, task, view) for task in catalog.tasks)
+    prices; USD when omitted). With ``targets`` (the PC as the estimator sees it), a task that
+    names a job is judged by the estimator."""
+    return tuple(task_verdict(facts, catalog, task, view, targets) for task in catalog.tasks)
 
 
 def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
-                 view: PriceView | None = None) -> TaskVerdict:
-    """The verdict for one task (the worst of its checks)."""
-    checks = [_gpu_check(facts, catalog, task, view), *_link_checks(facts, task),
-              _ram_check(facts, task), _cpu_check(facts, task),
+                 view: PriceView | None = None,
+                 targets: JobTargets | None = None) -> TaskVerdict:
+    """The verdict for one task (the worst of its checks).
+
+    A task with a job (``job_method``) takes its GPU and RAM checks from the estimator
+    (:mod:`rigready.assess.score_estimate`) when ``targets`` is given and the estimator can
+    judge it; otherwise, and for every other task, from its fixed minimums.
+    """
+    job = judge_job(task, catalog, targets) if targets is not None else None
+    if not isinstance(job, JobOutcome):
+        gpu, ram = _gpu_check(facts, catalog, task, view), _ram_check(facts, task)
+        if job is not None and job.note:
+            gpu = replace(gpu, reason=f"{gpu.reason} ({job.note})")
+    else:
+        need = math.ceil(job.need_gib * 2) / 2 if job.need_gib is not None else None
+        fix = gpu_fix(facts, catalog, need, view) if need is not None else ""
+        gpu = replace(_from_job("GPU", job.gpu, fix), fix_need_gib=need if fix else None)
+        ram = _from_job("RAM", job.ram, job.ram.fix + _soldered(facts) if job.ram.fix else "")
+    checks = [gpu, *_link_checks(facts, task), ram, _cpu_check(facts, task),
               *_storage_checks(facts, task, disk_need(task, catalog))]
     worst = max(checks, key=lambda c: _SEVERITY[c.verdict])
     decisive = [c.reason for c in checks if c.verdict == worst.verdict]
@@ -105,6 +130,15 @@ def task_verdict(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
     )
 
 
+def _from_job(component: str, check: JobCheck, fix: str) -> TaskCheck:
+    return TaskCheck(component, check.verdict, check.reason,
+                     fix if check.verdict != "ready" else "", check.effect)
+
+
+def _soldered(facts: ScoreFacts) -> str:
+    return " - this RAM is soldered, so that means another machine" if facts.ram_soldered else ""
+
+
 def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
                view: PriceView | None = None) -> TaskCheck:
     low, rec = task.min_vram_gib, task.recommended_vram_gib
@@ -114,7 +148,8 @@ def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
         return TaskCheck("GPU", "ready", "runs on the CPU; a GPU is optional")
     if not facts.has_gpu:
         return TaskCheck("GPU", "not ready", f"needs a GPU with at least {low:g} GiB VRAM; this "
-                         "PC has no discrete GPU", gpu_fix(facts, catalog, rec, view), "blocks")
+                         "PC has no discrete GPU", gpu_fix(facts, catalog, rec, view), "blocks",
+                         rec)
     vram = facts.vram_gib
     if vram is None:
         how = facts.vram_problem or ("fill in the GPU's vram_bytes in the profile "
@@ -135,13 +170,13 @@ def _gpu_check(facts: ScoreFacts, catalog: Catalog, task: TaskEntry,
                       else "copies it to every GPU")
             extra = f" (each GPU must hold the whole job: this task's usual method {method})"
         return TaskCheck("GPU", "not ready", f"{where} is below the {low:g} GiB minimum{extra}",
-                         gpu_fix(facts, catalog, rec, view), "blocks")
+                         gpu_fix(facts, catalog, rec, view), "blocks", rec)
     cost = f"; {_split_cost(facts)}" if several else ""
     dp = _data_parallel_note(facts, task)
     if have < rec:
         return TaskCheck("GPU", "limited", f"{where} meets the {low:g} GiB minimum but not the "
                          f"{rec:g} GiB recommended (smaller batches or models){cost}{dp}",
-                         gpu_fix(facts, catalog, rec, view), "slows")
+                         gpu_fix(facts, catalog, rec, view), "slows", rec)
     if several and facts.interconnect != "nvlink":
         return TaskCheck("GPU", "limited", f"{where} meets the {rec:g} GiB recommended{cost}",
                          "", "slows")
@@ -209,9 +244,7 @@ def _ram_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
     if ram is None:
         return TaskCheck("RAM", "unknown", "the amount of RAM is unknown",
                          "fill in memory.total_bytes in the profile", "blocks")
-    fix = f"{rec:g} GiB RAM (add about {max(rec - ram, 0):.0f} GiB)"
-    if facts.ram_soldered:
-        fix += " - this RAM is soldered, so that means another machine"
+    fix = f"{rec:g} GiB RAM (add about {max(rec - ram, 0):.0f} GiB)" + _soldered(facts)
     if not meets(ram, low):
         return TaskCheck("RAM", "not ready", f"{ram:.1f} GiB RAM is below the {low:g} GiB "
                          "minimum (loading the data or model can run out of memory)", fix,
@@ -231,7 +264,8 @@ def _cpu_check(facts: ScoreFacts, task: TaskEntry) -> TaskCheck:
                          "fill in cpu.physical_cores in the profile", "slows")
     if cores >= need:
         return TaskCheck("CPU", "ready", f"{cores} CPU cores (needs {need})")
-    if task.gpu_required and (task.id in _GENERATION_TASKS or task.id.endswith("-inference")):
+    if task.gpu_required and (task.id in _GENERATION_TASKS or task.id.endswith("-inference")
+                              or task.job_method == "inference"):
         cost = ("loading the model, preparing the inputs (tokenizing prompts) and launching "
                 "the GPU's work run on the CPU: expect slower loading and responses; the "
                 "computation on the GPU is not affected")

@@ -34,6 +34,7 @@ from rigready.assess.estimate import (  # noqa: E402
 from rigready.assess.estimate.gpu import GpuTarget  # noqa: E402
 from rigready.assess.estimate.image.shapes import image_shape  # noqa: E402
 from rigready.assess.estimate.language import speed  # noqa: E402
+from rigready.assess.estimate.language.memory import fsdp_qlora_memory  # noqa: E402
 from rigready.assess.estimate.model import ModelShape  # noqa: E402
 from rigready.assess.estimate.shapes import shape_from_config  # noqa: E402
 from rigready.assess.names import find_gpu  # noqa: E402
@@ -66,8 +67,9 @@ def vision_speed(paths: list[Path], gpu: GpuTarget) -> list[str]:
              "estimate / measured |", "|---|---|---|---|---|"]
     for case, run in _runs(paths, "speed", "speed-vision"):
         r = run["result"]
+        mode = "all" if case["matmul_tf32"] else "default" if case["cudnn_tf32"] else "off"
         wl = Workload(method="full", precision="fp32", batch=case["batch"],
-                      image_size=case["image"])
+                      image_size=case["image"], tf32=mode)  # type: ignore[arg-type]
         est = estimate(image_shape(case["arch"], case["arch"]), wl, gpu, search=False)
         t = est.timing.step_seconds or float("nan")
         lines.append(f"| {case['name']} | {case['cudnn_tf32']} / {case['matmul_tf32']} | "
@@ -140,7 +142,8 @@ def fsdp(paths: list[Path]) -> list[str]:
     """Per-rank memory of FSDP + QLoRA against the sharding arithmetic and today's estimate."""
     lines = ["| run | rank | resident after sharding GiB (arithmetic) | step peak allocated / "
              "reserved GiB | process peak GiB | peak predicted from world 1 GiB | step s | "
-             "today's estimate per GPU GiB |", "|---|---|---|---|---|---|---|---|"]
+             "estimate per GPU: allocated / total / needs free GiB |",
+             "|---|---|---|---|---|---|---|---|"]
     base: dict[str, int] = {}
     for case, run in _runs(paths, None, "fsdp"):
         r = run["result"]
@@ -152,8 +155,12 @@ def fsdp(paths: list[Path]) -> list[str]:
         cfg = {k: v for k, v in case["config"].items() if not k.startswith("_")}
         shape = shape_from_config(cfg, case["name"])
         wl = Workload(method="qlora", batch=case["batch"], seq_len=case["seq"],
-                      checkpointing=True, lora_targets=("all-linear",), gpus=world)
-        today = estimate(shape, wl, None, search=False).memory.total / GIB
+                      checkpointing=True, lora_targets=("all-linear",), gpus=world,
+                      param_offload=bool(case.get("offload_params")))
+        # FSDP's own world-1 run; a user's --gpus 1 gets the standard recipe
+        mem = fsdp_qlora_memory(shape, wl)
+        today = (f"{mem.allocated / GIB:.2f} / {mem.total / GIB:.2f} / "
+                 f"{mem.needs_free_bytes / GIB:.2f}")
         for rank in ranks:
             shards, root, rest = _arith(rank, world)
             after, peak = int(rank["after_shard_allocated_bytes"]), int(rank["max_allocated_bytes"])
@@ -172,7 +179,7 @@ def fsdp(paths: list[Path]) -> list[str]:
                 f"| {case['name']} | {rank.get('rank', 0)} | {after / GIB:.3f} ({arith / GIB:.3f}) "
                 f"| {peak / GIB:.2f} / {rank['max_reserved_bytes'] / GIB:.2f} | "
                 f"{f'{proc / GIB:.2f}' if proc else '-'} | {predicted} | "
-                f"{steps[-1] if steps else '-'} | {today:.2f} |")
+                f"{steps[-1] if steps else '-'} | {today} |")
     lines += ["", "Arithmetic: shards = 2 bytes x the rank's flat-parameter elements (nothing "
               "with CPU offload of parameters), plus what FSDP left unsharded (the model before "
               "FSDP less 2 bytes x every flat element: bitsandbytes' quantization statistics). "
@@ -180,9 +187,10 @@ def fsdp(paths: list[Path]) -> list[str]:
               "(its peak less its resident bytes) + the largest unit unsharded (the root unit: "
               "embeddings, final norm and an untied head, all-gathered for the step when the "
               "world is above 1). Process peaks of gloo ranks are not recorded (the parent "
-              "polled the child that spawned them). Today's estimate: `estimate --method qlora "
-              "--lora-targets all-linear --gpus N` (the standard QLoRA recipe: uint8 storage, "
-              "fp32 adapters) per GPU, with its own context and reserve."]
+              "polled the child that spawned them). The estimate: `estimate --method qlora "
+              "--lora-targets all-linear --gpus N [--param-offload]` per GPU (Answer.AI's "
+              "recipe, assess/estimate/language/sharded.py; before issue 22 it answered 14.95 "
+              "GiB total for --gpus 1 and 2: it did not shard the 4-bit weights)."]
     return lines
 
 

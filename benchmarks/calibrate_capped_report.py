@@ -182,7 +182,13 @@ def workload_of(case: dict[str, Any]) -> tuple[ModelShape, Workload]:
             image_size=case["image"], lora_rank=case.get("rank", 4),
             checkpointing=bool(case.get("checkpointing")),
             sampling_steps=case.get("steps", 30))
-    raise EstimateError(f"{case['kind']}: no estimator path for this family (SD3.5 / FLUX.1)")
+    if case["kind"] == "dit":  # SD3.5 / FLUX.1 as calibrate_dit.py ran them (bf16 compute)
+        weights = None if case["variant"] == "bf16" else case["variant"]
+        return image_shape(case["model"], case["model"]), Workload(
+            method="inference", precision="bf16", batch=case.get("batch", 1),
+            image_size=case["image"], sampling_steps=case.get("steps", 2),
+            offload=case.get("offload", "none"), weights=weights)
+    raise EstimateError(f"{case['kind']}: no estimator path for this kind of case")
 
 
 def today(case: dict[str, Any], card_gib: int) -> tuple[int | None, str, str | None]:
@@ -213,6 +219,22 @@ def wrong_verdicts(status: dict[int, str], verdicts: dict[int, str]
         if seen.startswith("ok") and verdict not in RUNS_ON:
             bad_no.append(f"{n} GB: says {verdict}, run passed{tag}")
     return bad_fit, bad_no
+
+
+def build_transient_cards(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
+                          caps: dict[int, int]) -> set[int]:
+    """Cards whose run failed while building the test model with the job's own peak under the
+    cap (Gemma 3's head exists untied for a moment in the measurement child, not in a real
+    load): the README treats those cards as unknown."""
+    out = set()
+    for r in runs:
+        res, n = r["result"], r.get("card_gib")
+        if n and res.get("status") == "oom" and res.get("stage") == "build" and gen is not None:
+            steady = max(int(gen.get("weights_allocated_bytes") or 0),
+                         int(gen.get("max_allocated_bytes") or 0))
+            if steady < caps[n] < int(gen.get("build_max_allocated_bytes") or 0):
+                out.add(int(n))
+    return out
 
 
 def flags(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
@@ -249,7 +271,9 @@ def rows(paths: list[Path]) -> list[dict[str, Any]]:
         gen = b["generous"] or {}
         answers = {n: today(case, n) for n in CARDS}
         verdicts = {n: a[1] for n, a in answers.items()}
-        bad_fit, bad_no = wrong_verdicts(b["status"], verdicts)
+        unknown = build_transient_cards(mine, b["generous"], caps)
+        bad_fit, bad_no = wrong_verdicts(
+            {n: st for n, st in b["status"].items() if n not in unknown}, verdicts)
         table.append({
             "name": name, "family": case.get("family"), "holdout": bool(case.get("holdout")),
             "max_allocated_gib": _g(gen.get("max_allocated_bytes")),

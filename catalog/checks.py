@@ -106,6 +106,19 @@ def _check_task(entry: TaskEntry, fail: Fail) -> None:
     if (entry.model is None) != (entry.model_weight_bytes is None):
         raise fail("model_weight_bytes" if entry.model else "model",
                    "model and model_weight_bytes are given together")
+    job = (entry.job_runtime, entry.job_quant, entry.job_tokens, entry.job_image_px)
+    if entry.job_method is None and any(v is not None for v in job):
+        raise fail("job_method", "missing: the job_* keys describe the estimator's job")
+    if entry.job_method is not None and entry.model is None:
+        raise fail("model", "missing: job_method needs the model the estimator judges")
+    if entry.job_runtime == "llama.cpp" and entry.job_quant is None:
+        raise fail("job_quant", "missing: job_runtime = \"llama.cpp\" names its GGUF file type")
+    if entry.job_quant is not None and entry.job_runtime is None:
+        raise fail("job_runtime", "missing: job_quant is the file type of a runtime "
+                   "(llama.cpp, or an image runtime's transformer weights)")
+    if entry.job_runtime is not None and entry.job_method != "inference":
+        raise fail("job_method", f"{entry.job_runtime} runs models: job_method must be "
+                   "\"inference\"")
 
 
 def _check_model(entry: ModelEntry, fail: Fail) -> None:

@@ -38,6 +38,15 @@ PriceKind = Literal["street", "launch-msrp", "on-demand", "spot", "used", "yours
 PriceScope = Literal["part", "cloud", "exchange-rate"]
 #: Tables whose entries carry a price a user may correct.
 PricedTable = Literal["gpu", "cpu", "ram_kit", "drive", "psu", "cloud_offer"]
+#: What a task's job is, for the estimator (the estimator's own methods; a test keeps the two
+#: lists equal): run the model, LoRA or QLoRA fine-tuning, or full fine-tuning.
+JobMethod = Literal["inference", "lora", "qlora", "full"]
+#: How a task's job runs where the estimator's default stack is not what people use:
+#: ``llama.cpp`` is a GGUF file in llama.cpp or an app built on it (Ollama, LM Studio);
+#: ``comfyui`` generates images as ComfyUI / Forge-class apps do (every part on the GPU while it
+#: fits, a tiled decode and models loaded as needed when short), ``diffusers`` in a plain
+#: pipeline (the estimator's ``ImageRuntime``, a test keeps the names equal).
+JobRuntime = Literal["llama.cpp", "comfyui", "diffusers"]
 ModelKind = Literal[
     "decoder", "encoder", "encoder-decoder", "vision-cnn", "vision-transformer", "diffusion",
 ]
@@ -267,6 +276,21 @@ class TaskEntry:
     model: str | None = None
     #: Bytes per parameter of those weights as downloaded (2 for 16-bit); given with ``model``.
     model_weight_bytes: float | None = _bounded(0.1, 8, default=None)
+    #: The job the estimator judges for ``model`` (assess/score_estimate.py); the task's verdict
+    #: then comes from the estimator, and its fixed VRAM and RAM figures serve only when the
+    #: estimator cannot walk the model. None: a task judged by its fixed minimums.
+    job_method: JobMethod | None = None
+    #: ``llama.cpp``: the model runs as a GGUF file of ``job_quant``; ``comfyui`` /
+    #: ``diffusers``: the app that generates the images; None: the estimator's own stack for
+    #: the method.
+    job_runtime: JobRuntime | None = None
+    #: GGUF file type for llama.cpp (``Q4_K_M``); for an image runtime, the stored format of a
+    #: diffusion transformer's weights (``fp8``, ``fp8-all``, a GGUF type; None: bf16).
+    job_quant: str | None = None
+    #: Tokens of one training sample, or llama.cpp's context; None: the estimator's default.
+    job_tokens: int | None = _bounded(1, 1_048_576, default=None)
+    #: Image side in pixels (diffusion); None: the model's own.
+    job_image_px: int | None = _bounded(64, 8192, default=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

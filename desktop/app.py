@@ -76,10 +76,12 @@ def run_gui(page: str | None, screenshot: Path | None, profile_path: Path | None
     if screenshot is not None:
         return _screenshot(app, window, page, screenshot, profile, force)
 
-    window.restore_state()
+    window.restore_state()  # within the screen it opens on
     if page is not None:
         window.show_page(page)
     window.show()
+    # once shown, the window manager's frame is known: fit again with its real size
+    QTimer.singleShot(0, window.fit_to_screen)
     if profile is not None:
         window.context.set_profile(profile)
     else:

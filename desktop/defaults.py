@@ -6,10 +6,10 @@ wizard pages answer the same question the same way. No Qt here (the CLI imports 
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from rigready.assess.estimate import Workload
-from rigready.assess.estimate.inputs import METHODS
+from rigready.assess.estimate.inputs import IMAGE_RUNTIMES, METHODS, ImageRuntime
 
 #: What a plan may spend when the user names no budget (USD): a mid-range graphics card.
 DEFAULT_BUDGET_USD = 600.0
@@ -36,12 +36,12 @@ DEFAULT_CTX = 4096
 DEFAULT_QUANT = "Q4_K_M"
 #: llama.cpp's own default KV-cache type.
 DEFAULT_KV_TYPE = "f16"
-#: How image generation is answered when the user names no runtime. "diffusers": a plain
-#: pipeline with every part on the GPU, the only way the image family estimates today. The way
-#: ComfyUI and Forge run it (models loaded as needed, tiled VAE decode when short of memory)
-#: becomes the default by setting this to "comfyui" once the image workload carries a
-#: ``runtime`` (see :func:`with_image_runtime`).
-DEFAULT_IMAGE_RUNTIME = "diffusers"
+#: How image generation is answered when the user names no runtime: "comfyui", as ComfyUI /
+#: Forge-class apps run it (every part on the GPU while it fits the memory free, a tiled VAE
+#: decode when short, models loaded as needed when still short), what most people generating
+#: images use. "diffusers" (``--runtime diffusers``, the window's runtime box) is the plain
+#: pipeline with every part on the GPU (see :data:`~rigready.assess.estimate.inputs.ImageRuntime`).
+DEFAULT_IMAGE_RUNTIME: ImageRuntime = "comfyui"
 
 
 def default_checkpointing(method: str) -> bool:
@@ -74,9 +74,9 @@ def llamacpp_ctx(wl: Workload, asked: int | None = None) -> int:
     return max(DEFAULT_CTX, wl.seq_len + wl.new_tokens)
 
 
-def with_image_runtime(wl: Workload, runtime: str = DEFAULT_IMAGE_RUNTIME) -> Workload:
-    """``wl`` with the image runtime to estimate, where the workload has that field (an older
-    estimator without it estimates its one runtime, a plain diffusers pipeline)."""
-    if "runtime" not in {f.name for f in fields(Workload)}:
-        return wl
-    return replace(wl, runtime=runtime)  # type: ignore[call-arg,unused-ignore]
+def with_image_runtime(wl: Workload, runtime: str | None = None) -> Workload:
+    """``wl`` with the app that runs an image generation (``runtime``: ``comfyui`` or
+    ``diffusers``; None or anything else, such as a language model's runtime:
+    :data:`DEFAULT_IMAGE_RUNTIME`). Language models ignore it."""
+    chosen = runtime if runtime in IMAGE_RUNTIMES else DEFAULT_IMAGE_RUNTIME
+    return replace(wl, image_runtime=chosen)  # type: ignore[arg-type]

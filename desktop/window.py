@@ -8,9 +8,10 @@ import logging
 from collections.abc import Generator
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSize, Qt, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
+    QStyle,
     QWidget,
 )
 
@@ -27,11 +29,17 @@ from rigready.assess.profile import ProfileError, load_profile, save_profile
 from rigready.catalog.userfiles import UserFileError
 from rigready.desktop.context import AppContext
 from rigready.desktop.pages import PAGES, PageSpec
-from rigready.desktop.theme import ACCENT, current_theme
+from rigready.desktop.theme import SELECTED_TEXT, SELECTION, current_theme
 from rigready.desktop.theme_menu import ThemeMenu
 from rigready.desktop.worker import GeneratorWorker
 
 log = logging.getLogger(__name__)
+
+#: The size the window is designed for; a smaller screen gets a smaller minimum (a 1024x600
+#: netbook, a 1366x768 laptop whose panel takes 40 px).
+DESIGN_MINIMUM = QSize(960, 640)
+#: The first window's size when nothing is remembered (within the screen).
+FIRST_SIZE = QSize(1200, 780)
 
 
 def _detect_job() -> Generator[str, None, RigProfile]:
@@ -49,7 +57,8 @@ def navigation_style(theme: str) -> str:
         "QListWidget#navigation { border: none; font-size: 14px; padding-top: 12px; }"
         "QListWidget#navigation::item {"
         " padding: 9px 14px; border-radius: 6px; margin: 1px 8px; }"
-        f"QListWidget#navigation::item:selected {{ background: {ACCENT[theme]}; color: white; }}"
+        f"QListWidget#navigation::item:selected {{ background: {SELECTION[theme]};"
+        f" color: {SELECTED_TEXT}; }}"
         "QListWidget#navigation::item:hover:!selected { background: rgba(128, 128, 128, 40); }"
     )
 
@@ -61,7 +70,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.setWindowTitle("rigready")
-        self.setMinimumSize(QSize(960, 640))
+        self.setMinimumSize(DESIGN_MINIMUM)
         self.pages: dict[str, QWidget] = {}
         self._specs: list[PageSpec] = []
         self._detect_worker: GeneratorWorker | None = None
@@ -116,6 +125,9 @@ class MainWindow(QMainWindow):
         redetect = getattr(page, "redetect_requested", None)
         if redetect is not None:
             redetect.connect(self.start_detection)
+        saved = getattr(page, "results_saved", None)
+        if saved is not None:
+            saved.connect(self._on_results_saved)
         placeholder = self.stack.widget(index)
         self.stack.insertWidget(index, page)
         if placeholder is not None:
@@ -123,6 +135,15 @@ class MainWindow(QMainWindow):
             placeholder.deleteLater()
         self.pages[key] = page
         return page
+
+    @Slot()
+    def _on_results_saved(self) -> None:
+        """New benchmark results: the pages built so far that read them look again (a page
+        built later reads them when it is built)."""
+        for page in self.pages.values():
+            look_again = getattr(page, "measurements_changed", None)
+            if callable(look_again):
+                look_again()
 
     @Slot(int)
     def _on_row_changed(self, row: int) -> None:
@@ -270,10 +291,41 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1200, 780)
+            self.resize(FIRST_SIZE)
+        self.fit_to_screen()
         last = settings.value("window/page")
         if isinstance(last, str) and last in self.page_keys():
             self.show_page(last)
+
+    def fit_to_screen(self, available: QRect | None = None) -> None:
+        """Keep the window inside the screen it opens on: no larger than its available area
+        (less the title bar the window manager adds), on it, and with a minimum size that fits.
+
+        A remembered geometry from a bigger monitor, or the first size on a small laptop
+        screen, opened a window whose bottom (the status bar, the wizard's buttons) was off
+        screen. ``available``: the area to fit (tests); the window's screen's by default.
+        """
+        if available is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return
+            available = screen.availableGeometry()
+        frame = self.frameGeometry()
+        inner = self.geometry()
+        border_w = frame.width() - inner.width()
+        border_h = frame.height() - inner.height()
+        if border_h <= 0:  # not shown yet: the window manager's title bar is not known
+            style = self.style() or QApplication.style()
+            border_h = style.pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight) + 8
+            border_w = max(border_w, 8)
+        room = QSize(max(1, available.width() - border_w), max(1, available.height() - border_h))
+        self.setMinimumSize(DESIGN_MINIMUM.boundedTo(room))
+        self.resize(self.size().boundedTo(room))
+        left = min(max(frame.left(), available.left()),
+                   available.right() + 1 - self.width() - border_w)
+        top = min(max(frame.top(), available.top()),
+                  available.bottom() + 1 - self.height() - border_h)
+        self.move(max(left, available.left()), max(top, available.top()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember geometry and page, and let pages stop their background work."""

@@ -140,7 +140,9 @@ def test_drive_closes_the_generator_on_interrupt() -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_during_a_run_removes_the_test_file(sig: int, tmp_path: Path, home: Path) -> None:
-    env = {**os.environ, "RIGREADY_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    # the caller's PYTHONPATH (a worktree's build/pkgroot) first: ROOT holds no rigready package
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
+    env = {**os.environ, "RIGREADY_HOME": str(home), "PYTHONPATH": path}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rigready.desktop.cli", "bench", "storage", "--path", str(tmp_path),
          "--size-mib", "8", "--seconds", "30", "--no-save"],

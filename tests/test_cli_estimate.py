@@ -63,9 +63,12 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], problem: str,
 def test_unsupported_and_unreadable_config(tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "config.json"
-    bad.write_text('{"model_type": "whisper"}')
+    bad.write_text('{"model_type": "mamba"}')
     assert main(["estimate", str(bad), "--gpu", "rtx-4090"]) == 2
     assert "not supported" in capsys.readouterr().err
+    bad.write_text('{"model_type": "whisper"}')  # walked now, but not without its sizes
+    assert main(["estimate", str(bad), "--gpu", "rtx-4090"]) == 2
+    assert "are needed" in capsys.readouterr().err
     bad.write_text("{oops")
     assert main(["estimate", str(bad), "--gpu", "rtx-4090"]) == 2
     assert "not a valid config.json" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rigready.assess.estimate import EstimateError, Workload, estimate, resolve_model
+from rigready.assess.estimate import EstimateError, Workload, estimate
 from rigready.assess.estimate.estimator import memory
 from rigready.assess.estimate.image import diffusion as dif
 from rigready.assess.estimate.image.shapes import DIFFUSION, image_shape
@@ -89,14 +89,20 @@ def test_unet_config_file_is_walked() -> None:
 
 
 def test_unmodelled_image_families_are_unknown_with_the_reason() -> None:
+    from dataclasses import replace
+
+    from rigready.assess.estimate.shapes import shape_from_config, shape_from_entry
     from rigready.catalog import default_catalog
 
     cat = default_catalog()
-    for model_id in ("flux.1-dev", "sd-3.5-medium"):
-        with pytest.raises(EstimateError, match="not walk"):
-            resolve_model(model_id, cat.models)
-    with pytest.raises(EstimateError, match="encoder-decoder"):
-        resolve_model("t5-base", cat.models)
+    flux = next(m for m in cat.models if m.id == "flux.1-dev")
+    with pytest.raises(EstimateError, match="not walk"):  # an image entry without its arch
+        shape_from_entry(replace(flux, arch=None))
+    with pytest.raises(EstimateError, match="not modelled"):
+        shape_from_config({"_class_name": "PixArtTransformer2DModel"}, "pixart")
+    with pytest.raises(EstimateError, match="encoder-decoder"):  # one the estimator cannot walk
+        shape_from_entry(replace(next(m for m in cat.models if m.id == "t5-base"),
+                                 family="other"))
 
 
 @pytest.mark.parametrize(("wl", "match"), [

@@ -122,16 +122,16 @@ def test_classifier_step_comes_from_its_kernels() -> None:
     vit = vision.walk(vision.ARCHS["vit_b_16"], 224)
     assert len(vit.gemms) == 1 + 4 * 12 + 1 and vit.attention == [(197, 12, 64)] * 12
     wl = Workload(method="full", precision="amp-bf16", batch=64, image_size=224)
-    base = image_speed.classifier_seconds(r50, wl, 1.0, 4800.0)
+    base = image_speed.classifier_seconds(r50, wl, image_speed.scaled_peaks(1.0), 4800.0)
     # twice the compute and bandwidth: every kernel term halves, the overheads (per step, per
     # layer, three GEMM launches per conv/Linear) stay
-    fast = image_speed.classifier_seconds(r50, wl, 2.0, 9600.0)
+    fast = image_speed.classifier_seconds(r50, wl, image_speed.scaled_peaks(2.0), 9600.0)
     fixed = (image_speed.STEP_OVERHEAD_S + image_speed.LAYER_TRAIN_S * r50.layers
              + 3 * len(r50.gemms) * kernels.GEMM_LAUNCH_S)
     assert fast - fixed == pytest.approx((base - fixed) / 2, rel=0.05)
     # depthwise convs are memory-bound: EfficientNet-B0 is slower per FLOP than ResNet-50
     b0 = vision.walk(vision.ARCHS["efficientnet_b0"], 224)
-    t_b0 = image_speed.classifier_seconds(b0, wl, 1.0, 4800.0)
+    t_b0 = image_speed.classifier_seconds(b0, wl, image_speed.scaled_peaks(1.0), 4800.0)
     assert t_b0 / b0.macs > 3 * base / r50.macs
 
 

@@ -94,14 +94,38 @@ def test_no_time_no_tiny_sequence_for_a_job_that_does_not_fit(
     assert all(s["verdict"] in ("fits", "tight") for s in data["suggestions"])
 
 
+def test_sdxl_is_answered_as_comfyui_runs_it_with_the_plain_pipeline_beside(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """SDXL at 1024 px on a 12 GB card that drives the desktop (11.0 GiB free): the default
+    route is a ComfyUI / Forge-class app (resident, the VAE decoded in tiles: 9.5 GiB), the
+    plain diffusers pipeline's 13.4 GiB said beside it."""
+    out = _cli(capsys, "estimate", "sdxl-base-1.0", "--profile", str(RTX3060))
+    first = out.splitlines()[0]
+    assert first.startswith("Yes in a ComfyUI / Forge-class app (every part stays on the GPU, "
+                            "VAE decoded in tiles): needs 9.5 of the 11.0 GiB free")
+    assert "the plain diffusers pipeline needs 13.4 GiB" in first
+    data = json.loads(_cli(capsys, "estimate", "sdxl", "--profile", str(RTX3060), "--json"))
+    assert data["answer"]["route"] == "comfyui" and data["verdict"] == "fits"
+
+
 def test_sdxl_is_never_told_to_go_below_its_native_resolution(
         capsys: pytest.CaptureFixture[str]) -> None:
-    out = _cli(capsys, "estimate", "sdxl-base-1.0", "--profile", str(RTX3060))
+    out = _cli(capsys, "estimate", "sdxl-base-1.0", "--profile", str(RTX3060),
+               "--runtime", "diffusers")
     assert "image side" not in out
     first = out.splitlines()[0]
-    assert first.startswith("No: needs") and "diffusers pipeline" in first
+    assert first.startswith("No: needs 13.4 GiB free with a plain diffusers pipeline")
     assert "Free settings first: the fp16-fix VAE" in first
-    assert "ComfyUI and Forge" in first
+    assert "a ComfyUI / Forge-class app, or diffusers' pipe.enable_model_cpu_offload()" in first
+    assert "6.3 GiB, fits" in first
+
+
+def test_an_image_runtime_for_a_language_model_is_a_usage_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["estimate", "llama-3.1-8b", "--runtime", "comfyui"]) == 2
+    assert "is for generating images" in capsys.readouterr().err
+    assert main(["estimate", "sdxl", "--runtime", "llama.cpp"]) == 2
+    assert "does not generate images" in capsys.readouterr().err
 
 
 def test_why_useless_floors(cat: Catalog) -> None:

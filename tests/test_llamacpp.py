@@ -152,7 +152,7 @@ def test_unknown_runtime_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["estimate", "qwen3-8b", "--runtime", "vllm"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["rigready: error: unknown runtime 'vllm' (choose from transformers, "
-                   "llama.cpp)"]
+                   "llama.cpp, diffusers, comfyui)"]
 
 
 def test_a_moe_that_splits_also_gets_the_experts_in_ram_alternative() -> None:

@@ -136,7 +136,9 @@ def test_cli_process_run_installs_the_crash_hook(monkeypatch: pytest.MonkeyPatch
 
 
 def _run_cli(code: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RIGREADY_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    # the caller's PYTHONPATH (a worktree's build/pkgroot) first: ROOT holds no rigready package
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""), str(ROOT)) if p)
+    env = {**os.environ, "RIGREADY_HOME": str(home), "PYTHONPATH": path}
     env.pop("RIGREADY_LOG_LEVEL", None)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=120, check=False)

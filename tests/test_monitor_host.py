@@ -42,9 +42,25 @@ class Clock:
         return self.now
 
 
+def test_the_first_cpu_figure_is_none_until_psutil_has_a_span_to_measure() -> None:
+    """The sampler's first tick came milliseconds after the priming call: psutil answered a
+    meaningless 0 %, shown as the first CPU sample (issue 23, item 9)."""
+    ps, clock = FakePsutil(), Clock()
+    ps.cpu = [0.0, 35.5]
+    provider = HostProvider(psutil_module=ps, monotonic=clock)
+    clock.now += 0.002
+    first = provider.read().host
+    assert first is not None and first.cpu_pct is None  # shown as a dash, not 0 %
+    assert ps.cpu == [35.5]  # psutil not asked: its span keeps growing
+    clock.now += 1.0
+    second = provider.read().host
+    assert second is not None and second.cpu_pct == 35.5
+
+
 def test_rates_come_from_counter_differences() -> None:
     ps, clock = FakePsutil(), Clock()
     provider = HostProvider(psutil_module=ps, monotonic=clock)
+    clock.now += 1.0  # the sampler's interval after the priming call
     first = provider.read().host
     assert first is not None
     assert first.cpu_pct == 35.5  # the priming call at start made this one meaningful
@@ -66,7 +82,9 @@ def test_rates_come_from_counter_differences() -> None:
 def test_no_disk_counters_switches_disk_io_off() -> None:
     ps = FakePsutil()
     ps.disks = False
-    provider = HostProvider(psutil_module=ps, monotonic=Clock())
+    clock = Clock()
+    provider = HostProvider(psutil_module=ps, monotonic=clock)
+    clock.now += 1.0
     host = provider.read().host
     assert host is not None and host.disk_read_bytes_s is None and host.cpu_pct == 35.5
     assert provider.notes() == ("disk I/O: no counters on this system",)
@@ -87,8 +105,11 @@ def test_broken_counter_is_none_and_noted_once() -> None:
 
 
 def test_real_psutil_gives_plausible_values() -> None:
+    import time
+
     provider = HostProvider()
     provider.read()
+    time.sleep(0.15)  # psutil's CPU % needs a span of at least 0.1 s (the real clock)
     host = provider.read().host
     assert host is not None
     assert host.cpu_pct is not None and 0.0 <= host.cpu_pct <= 100.0

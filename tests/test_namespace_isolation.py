@@ -48,10 +48,18 @@ def throwaway_wheel(folder: Path, name: str, init_text: str) -> Path:
     return wheel
 
 
+def _without_pythonpath() -> dict[str, str]:
+    """This process's environment less PYTHONPATH: a developer's PYTHONPATH (a worktree's
+    build/pkgroot) would put that checkout's rigready before the scratch venv's wheel, in pip
+    and in the venv's own Python alike."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def _run(cmd: list[str], cwd: Path | None = None,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd``; every subprocess of this test runs without PYTHONPATH."""
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False,
-                          cwd=cwd, env=env)
+                          cwd=cwd, env=env if env is not None else _without_pythonpath())
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +81,8 @@ def scratch_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
     # rigready's own dependencies come from this test's environment, added after the
     # scratch venv's site-packages (a plain path line: its .pth files, and so this checkout's
-    # editable install, are not processed there).
+    # editable install, are not processed there). Only site-packages folders: a PYTHONPATH
+    # entry on sys.path (build/pkgroot) holds this checkout's rigready, never added.
     deps = [p for p in sys.path if p.endswith("site-packages")]
     Path(site.stdout.strip(), "zz_test_dependencies.pth").write_text("\n".join(deps) + "\n")
     installed = _run([sys.executable, "-m", "pip", "--python", str(python), "install",
@@ -83,9 +92,7 @@ def scratch_env(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _clean_env(tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["RIGREADY_HOME"] = str(tmp)
-    return env
+    return {**_without_pythonpath(), "RIGREADY_HOME": str(tmp)}
 
 
 def test_the_shadowing_packages_are_really_installed(scratch_env: Path, tmp_path: Path) -> None:

@@ -73,6 +73,29 @@ def test_tier_and_task_goals(capsys: pytest.CaptureFixture[str]) -> None:
     assert task["rent"]["recommendation"] == "rent"
 
 
+def test_a_task_the_estimator_judges_is_planned_as_its_job(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`plan --task qlora-8b` planned from the task's fixed 16 GiB ("Be ready for QLoRA
+    fine-tuning, 8B model"; "the goal needs 16.0 GiB"); it now plans the estimator's job, as
+    Readiness judges it and the wizard plans it, and states the least memory free it needs."""
+    from rigready.assess.estimate import estimate, gpu_from_profile, resolve_model
+    from rigready.assess.score_estimate import task_job
+
+    cat = default_catalog()
+    rig = str(Path(__file__).parent / "data" / "rigs" / "profiles" / "rtx3060-12gb-desktop.json")
+    data = _json(capsys, "--task", "qlora-8b", "--budget", "600", "--profile", rig)
+    job = task_job(cat.task("qlora-8b"), cat)
+    assert job is not None
+    est = estimate(*job, gpu_from_profile(load_profile(Path(rig)), cat.gpus), search=False)
+    assert data["goal"].startswith("QLoRA fine-tune Llama 3.1 8B at 2,048 tokens")
+    assert data["now"]["total_gib"] == pytest.approx(est.memory.needs_free_bytes / 2**30,
+                                                     abs=0.01)
+    assert data["now"]["verdict"] == "no"
+    sdxl = _json(capsys, "--task", "sdxl-generation", "--budget", "600", "--profile", rig)
+    assert "ComfyUI / Forge-class app" in sdxl["goal"] and sdxl["status"] == "no upgrade needed"
+    assert resolve_model("sdxl-base-1.0", cat.models).kind == "diffusion"
+
+
 def test_readable_report_and_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     md = tmp_path / "list.md"
     code = main(["plan", "llama-3.1-8b", "--method", "qlora", "--checkpointing", "--budget",

@@ -319,9 +319,11 @@ def test_recommendations_prefer_a_known_good_software_stack(cat: Catalog) -> Non
 
 
 def test_a_tight_fit_says_so_with_its_margin_and_the_setting_for_room(cat: Catalog) -> None:
-    """8B int8 on a 12 GB card needs 11.6 GiB: inside the error band, so "tight fit", never a
-    plain "no upgrade needed"; the free settings offered are re-verified to fit with room."""
-    goal = _goal(cat, "llama-3.1-8b", method="inference", precision="int8", seq_len=2048)
+    """8B int8 with a 4,096-token prompt on a 12 GB card needs 11.0 GiB free: inside the
+    error band, so "tight fit", never a plain "no upgrade needed"; the free settings offered
+    are re-verified to fit with room. (At 2,048 tokens it needed 11.6 GiB before issue 22: the
+    roomy-card peak with a whole de-quantized head counted; its least need, 10.4 GiB, fits.)"""
+    goal = _goal(cat, "llama-3.1-8b", method="inference", precision="int8", seq_len=4096)
     # a card that drives no display (the desktop on the integrated GPU): all 12 GiB are free
     result = plan_upgrades(_headless(_profile(RTX3060)), goal, 500, RigFacts(), cat)
     assert result.now.verdict == "tight" and result.status == "tight fit"

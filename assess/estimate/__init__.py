@@ -35,6 +35,7 @@ from rigready.assess.estimate.gpu import (
     gpu_from_entry,
     gpu_from_info,
     gpu_from_profile,
+    gpus_from_profile,
     with_free_gib,
 )
 from rigready.assess.estimate.inputs import EstimateError, Workload
@@ -55,6 +56,7 @@ __all__ = [
     "gpu_from_entry",
     "gpu_from_info",
     "gpu_from_profile",
+    "gpus_from_profile",
     "resolve_model",
     "speed_lines",
     "with_free_gib",

@@ -9,6 +9,8 @@ fine-tune one. :func:`answer` puts the route that works first and the estimated 
   then Transformers;
 - LoRA / QLoRA: the standard Hugging Face stack (the estimate); where it does not fit and
   Unsloth's published table says it does, "Yes with Unsloth", marked published, not measured;
+- generating images: as a ComfyUI / Forge-class app runs the pipeline (the default of the CLI
+  and the window), with the plain diffusers pipeline's need beside it;
 - everything else: the estimate's own verdict.
 
 A "no" names what does instead (a 4-bit route, QLoRA, a rental, a card), never a change that
@@ -17,12 +19,14 @@ makes the job pointless (:mod:`.useful`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any, Literal
 
 from rigready.assess.estimate.estimator import memory
+from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.language.llamacpp import LlamaCppPlan
 from rigready.assess.estimate.result import Estimate, Suggestion
 from rigready.assess.estimate.useful import MIN_USEFUL_SEQ
@@ -119,17 +123,24 @@ def _context(rows: list[Any], job_bytes: int) -> int | None:
 
 
 def answer(est: Estimate, *, gguf: LlamaCppPlan | None = None,
-           stack: StackNeed | None = None) -> Answer:
+           stack: StackNeed | None = None, plain: Estimate | None = None) -> Answer:
     """The first line for ``est`` on its GPU (``est.gpu`` must be set): ``gguf``, the same
     model as a llama.cpp GGUF (running a language model); ``stack``, a lighter fine-tuning
-    stack's published need (LoRA / QLoRA)."""
+    stack's published need (LoRA / QLoRA); ``plain``, the same image generation in a plain
+    diffusers pipeline, said beside a ComfyUI / Forge-class answer."""
     assert est.gpu is not None and est.verdict is not None
     wl = est.workload
     if not wl.training and est.shape.image is None and gguf is not None:
         return _run_language(est, gguf)
     if wl.method in ("lora", "qlora") and est.shape.image is None:
         return _fine_tune(est, stack)
-    return _plain(est)
+    return _plain(est, _plain_pipeline_words(est, plain))
+
+
+def _need(est: Estimate) -> float:
+    """The least memory the job needs free on a card, GiB: the figure the verdict is judged
+    on (:attr:`~rigready.assess.estimate.breakdown.MemoryBreakdown.needs_free_bytes`)."""
+    return est.memory.needs_free_bytes / GIB
 
 
 def _free(est: Estimate) -> str:
@@ -144,20 +155,20 @@ def _transformers_words(est: Estimate) -> str:
     tps = est.timing.tokens_per_s
     speed = f", about {tps:,.0f} tokens/s" if tps else ""
     if v.status == "fits":
-        return f"Transformers in {p} fits too ({est.memory.total / GIB:.1f} GiB{speed})"
+        return f"Transformers in {p} fits too ({_need(est):.1f} GiB{speed})"
     if v.status == "tight":
-        return f"Transformers in {p} fits only tightly ({est.memory.total / GIB:.1f} GiB)"
+        return f"Transformers in {p} fits only tightly ({_need(est):.1f} GiB)"
     if v.status == "offload":
         slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
         return f"Transformers in {p} would need CPU offload{slow}"
-    return f"Transformers in {p} does not fit (needs {est.memory.total / GIB:.1f} GiB)"
+    return f"Transformers in {p} does not fit (needs {_need(est):.1f} GiB)"
 
 
 def _run_language(est: Estimate, g: LlamaCppPlan) -> Answer:
     """Running a language model: the llama.cpp route first, Transformers beside it."""
     hf = _transformers_words(est)
     if g.status != "gpu" and est.verdict is not None and est.verdict.status == "fits":
-        return Answer("yes", f"Yes with Transformers ({est.memory.total / GIB:.1f} GiB of "
+        return Answer("yes", f"Yes with Transformers ({_need(est):.1f} GiB of "
                       f"{_free(est)}); a llama.cpp {g.size.ftype} file would not fit fully on "
                       "the GPU.", "transformers")
     return llamacpp_answer(g, hf)
@@ -170,9 +181,13 @@ def llamacpp_answer(g: LlamaCppPlan, beside: str = "") -> Answer:
     tps = f", about {g.tokens_per_s:,.0f} tokens/s" if g.tokens_per_s else ""
     also = f"; {beside}" if beside else ""
     if g.gpu is None:
-        return Answer("slow" if g.status != "no-ram" else "no",
-                      f"Without a GPU, a llama.cpp-based app runs the {quant} file from RAM: "
-                      f"{g.summary}{also}.", "llama.cpp" if g.status != "no-ram" else "")
+        if g.status == "no-ram":
+            return Answer("no", f"No: without a GPU the {quant} file does not fit in RAM"
+                          f"{also}. What does: a smaller model or quant, more RAM, or a GPU.", "")
+        speed = (f"about {g.tokens_per_s:,.1f} tokens/s" if g.tokens_per_s else
+                 "speed unknown: the RAM's bandwidth was not read")
+        return Answer("slow", f"Without a GPU, a llama.cpp-based app runs the {quant} file on "
+                      f"the CPU from RAM ({speed}){also}.", "llama.cpp")
     if g.status == "gpu":
         return Answer("yes", f"Yes: runs fully on your GPU in a llama.cpp-based app (LM Studio, "
                       f"Ollama; {quant}{tps}){also}.", "llama.cpp")
@@ -198,7 +213,7 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
     method = _METHOD[wl.method]
     hf = "the standard Hugging Face " + method + " stack" + (
         " (PEFT + bitsandbytes)" if wl.method == "qlora" else " (PEFT)")
-    need = est.memory.total / GIB
+    need = _need(est)
     notes = (f"{stack.stack.capitalize()}'s own figure, the table's absolute minimum (a model "
              f"with a large vocabulary needs more): {stack.source}",) if stack else ()
     tokens = wl.batch * wl.seq_len
@@ -214,6 +229,14 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
     if lighter and stack is not None:
         return Answer("yes", f"Yes with {stack.stack.capitalize()} ({stack.words}); {hf} needs "
                       f"{need:.1f} GiB: no ({_free(est)}).", stack.stack, notes)
+    if v.status == "offload":
+        slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
+        how, per = (("the parameters in system RAM (FSDP CPU offload", " per GPU")
+                    if wl.gpus > 1 or wl.param_offload else
+                    ("part of the model in system RAM (CPU offload", ""))
+        return Answer("slow", f"Only with {how}{slow}): {method} of {est.shape.name} needs "
+                      f"{need:.1f} GiB{per} with {hf} otherwise; {_free(est)}.", "transformers",
+                      notes)
     why = ""
     if stack is not None:
         if big_vocab and stack.need_bytes <= est.gpu.job_bytes:
@@ -229,18 +252,20 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
                   f"{why}; {_free(est)}. {_what_does(est)}", "", notes)
 
 
-def _plain(est: Estimate) -> Answer:
-    """Every other job: the estimate's own verdict."""
+def _plain(est: Estimate, beside: str = "") -> Answer:
+    """Every other job: the estimate's own verdict (``beside``: a clause on another route,
+    said after it)."""
     assert est.gpu is not None and est.verdict is not None
     v, wl = est.verdict, est.workload
-    need = est.memory.total / GIB
+    need = _need(est)
     route = _route(est)
+    also = f"; {beside}" if beside else ""
     if v.status == "fits":
-        return Answer("yes", f"Yes: fits {route} ({need:.1f} GiB of {_free(est)}).",
+        return Answer("yes", f"Yes {route}: needs {need:.1f} of the {_free(est)}{also}.",
                       _route_name(est))
     if v.status == "tight":
-        return Answer("tight", f"Yes, but only tightly {route} ({need:.1f} GiB of "
-                      f"{_free(est)}): it may run out of memory.", _route_name(est))
+        return Answer("tight", f"Yes, but only tightly {route}: needs {need:.1f} of the "
+                      f"{_free(est)}, so it may run out of memory{also}.", _route_name(est))
     if v.status == "offload":
         slow = f", about {v.offload_slowdown:.1f}x slower" if v.offload_slowdown else ""
         how = "the optimizer in system RAM" if wl.method == "full" else "CPU offload"
@@ -248,37 +273,60 @@ def _plain(est: Estimate) -> Answer:
                       _route_name(est))
     free = free_settings(est)
     first = (f" Free settings first: {'; '.join(free)}." if free else "")
-    return Answer("no", f"No: needs {need:.1f} GiB {route}, {_free(est)}.{first} "
-                  f"{_what_does(est)}", "")
+    even = "even " if is_app_route(wl) else ""
+    return Answer("no", f"No: needs {need:.1f} GiB free {even}{route}; {_free(est)}{also}."
+                  f"{first} {_what_does(est)}", "")
+
+
+def _plain_pipeline_words(est: Estimate, plain: Estimate | None) -> str:
+    """How the plain diffusers pipeline fares beside a ComfyUI / Forge-class answer."""
+    if plain is None or plain.verdict is None or not is_app_route(est.workload):
+        return ""
+    need = _need(plain)
+    if plain.verdict.status == "fits":
+        return f"the plain diffusers pipeline fits too ({need:.1f} GiB)"
+    if plain.verdict.status == "tight":
+        return f"the plain diffusers pipeline fits only tightly ({need:.1f} GiB)"
+    return f"the plain diffusers pipeline needs {need:.1f} GiB"
 
 
 def free_settings(est: Estimate) -> tuple[str, ...]:
     """Settings that cost nothing but time, offered before a smaller job or a purchase (image
     generation: the estimator's own suggestions cover the language models' checkpointing,
-    8-bit optimizer and micro-batches)."""
+    8-bit optimizer and micro-batches, and a ComfyUI / Forge-class app already loads models
+    as needed and decodes in tiles when short)."""
     spec, wl = est.shape.image, est.workload
     if est.shape.kind != "diffusion" or wl.training or est.gpu is None:
         return ()
     out = []
     if getattr(spec, "vae_upcast", False) and "fp16" in wl.resolved_precision:
         fixed = replace(est.shape, image=replace(spec, vae_upcast=False))
-        need = memory(fixed, wl, est.gpu.vram_bytes).total
+        need = memory(fixed, wl, est.gpu.vram_bytes).needs_free_bytes
         verdict = "fits" if need <= est.gpu.job_bytes else "still too much"
         out.append(f"the fp16-fix VAE (madebyollin/sdxl-vae-fp16-fix, decodes in fp16 instead "
                    f"of fp32): {need / GIB:.1f} GiB, {verdict}")
-    if not loaded_as_needed(wl):
-        out.append("tiled VAE decode and loading the models as needed, as ComfyUI and Forge do "
-                   "(diffusers: pipe.enable_vae_tiling(), pipe.enable_model_cpu_offload()), "
-                   "which run SDXL on 8 GB cards: not estimated by rigready yet")
+    if not is_app_route(wl) and (wl.offload == "none" or not wl.vae_tiling):
+        light = replace(wl, offload="model", vae_tiling=True)
+        need = memory(est.shape, light, est.gpu.vram_bytes).needs_free_bytes
+        verdict = "fits" if need <= est.gpu.job_bytes else "still too much"
+        out.append(f"a ComfyUI / Forge-class app, or diffusers' pipe.enable_model_cpu_offload() "
+                   f"and pipe.enable_vae_tiling() (models loaded as needed, tiled VAE decode): "
+                   f"{need / GIB:.1f} GiB, {verdict}")
     return tuple(out)
 
 
 def _route(est: Estimate) -> str:
     """The stack the estimate describes, as a phrase."""
-    if est.shape.kind == "diffusion" and not est.workload.training:
-        return ("in a ComfyUI / Forge-class app (models loaded as needed, tiled VAE decode)"
-                if loaded_as_needed(est.workload) else
-                "with a plain diffusers pipeline (every part on the GPU)")
+    wl = est.workload
+    if est.shape.kind == "diffusion" and not wl.training:
+        how = ("models loaded as needed" if wl.offload == "model"
+               else "every part stays on the GPU")
+        how += ", VAE decoded in tiles" if wl.vae_tiling else ""
+        if is_app_route(wl):
+            return f"in a ComfyUI / Forge-class app ({how})"
+        if wl.offload == "none" and not wl.vae_tiling:
+            return "with a plain diffusers pipeline (every part on the GPU)"
+        return f"with a diffusers pipeline ({how})"
     if est.shape.image is not None:
         return "with PyTorch"
     return "with Transformers"
@@ -286,17 +334,14 @@ def _route(est: Estimate) -> str:
 
 def _route_name(est: Estimate) -> str:
     if est.shape.kind == "diffusion" and not est.workload.training:
-        return "comfyui" if loaded_as_needed(est.workload) else "diffusers"
+        return "comfyui" if is_app_route(est.workload) else "diffusers"
     return "transformers"
 
 
-def loaded_as_needed(workload: object) -> bool:
-    """Whether an image workload describes the way ComfyUI / Forge run a pipeline (models
-    loaded as needed, tiled VAE decode when short of memory) rather than every part on the GPU.
-    Read by name so the wording follows the workload field the image family defines."""
-    runtime = str(getattr(workload, "runtime", "") or "")
-    return bool(getattr(workload, "offload", False)) or runtime in ("comfyui", "loaded-as-needed",
-                                                                    "model-offload")
+def is_app_route(wl: Workload) -> bool:
+    """Whether an image workload is answered as a ComfyUI / Forge-class app runs it (models
+    loaded as needed and a tiled decode when short) rather than as a plain pipeline."""
+    return wl.image_runtime == "comfyui"
 
 
 def _what_does(est: Estimate) -> str:
@@ -310,7 +355,7 @@ def _what_does(est: Estimate) -> str:
         options.append("QLoRA (a 4-bit base)")
     if not wl.training and est.shape.image is None and wl.resolved_precision not in ("nf4",):
         options.append("a 4-bit GGUF in a llama.cpp-based app")
-    options += ["a smaller model", f"a card with at least {est.memory.total / GIB:.0f} GiB "
+    options += ["a smaller model", f"a card with at least {math.ceil(_need(est))} GiB "
                 "free, or renting one (rigready plan)"]
     text = "What does: " + "; ".join(dict.fromkeys(options)) + "."
     if est.max_seq == 0 and est.shape.image is None and wl.seq_len >= MIN_USEFUL_SEQ:
@@ -321,4 +366,4 @@ def _what_does(est: Estimate) -> str:
 
 def _suggestion_words(s: Suggestion) -> str:
     tight = " (tight)" if s.status == "tight" else ""
-    return f"{s.change}{tight}, {s.total_bytes / GIB:.1f} GiB"
+    return f"{s.change}{tight}, {(s.needs_free_bytes or s.total_bytes) / GIB:.1f} GiB"

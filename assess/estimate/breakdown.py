@@ -4,6 +4,18 @@ Every family (language models, image models) fills the same :class:`MemoryBreakd
 verdict, the charts and the JSON read one shape. The CUDA context and the driver's reservation
 are counted here once: they are what NVML / ``nvidia-smi`` report on top of PyTorch's reserved
 memory, whatever the model.
+
+A breakdown answers two questions (issue 22):
+
+- :attr:`MemoryBreakdown.total`: what ``nvidia-smi`` shows at the peak on a roomy card (the
+  caching allocator's reserved peak, the context and the driver's reservation);
+- :attr:`MemoryBreakdown.needs_free_bytes`: the least memory a card must have for the job to
+  run. On a smaller card PyTorch's caching allocator frees its cached blocks and retries before
+  it gives up, so the job needs its allocated peak, plus what fragmentation leaves unusable when
+  the largest block of the step is asked for (:attr:`MemoryBreakdown.fragmentation`), plus the
+  context; never more than the roomy card's figure. Calibrated on the capped-allocator runs
+  (``tests/data/calibration/capped/``): every verdict compares this figure with the memory
+  available for the job (:attr:`~rigready.assess.estimate.gpu.GpuTarget.job_bytes`).
 """
 
 from __future__ import annotations
@@ -43,6 +55,11 @@ class MemoryBreakdown:
     #: All gradients (they exist at the end of backward even if the peak is elsewhere).
     gradients_total: int
     trainable_params: int
+    #: Free memory the caching allocator cannot use when the step's largest block is asked for
+    #: on a card just big enough (split blocks of freed tensors, kept inside segments that still
+    #: hold live ones), on top of the allocated peak: what a card needs beyond
+    #: :attr:`allocated` and the context (:attr:`needs_free_bytes`).
+    fragmentation: int
 
     @property
     def allocated(self) -> int:
@@ -59,6 +76,15 @@ class MemoryBreakdown:
     def total(self) -> int:
         """Device memory in use as NVML / nvidia-smi report it (context included)."""
         return self.reserved + self.context
+
+    @property
+    def needs_free_bytes(self) -> int:
+        """The least memory a card must have for the job, counted like the card's total (CUDA
+        context, libraries and the driver's reservation included): the allocated peak, the
+        fragmentation slack and the context, never more than :attr:`total` (a card that holds
+        the roomy figure runs the job as the roomy card did). Every fit verdict compares this
+        with :attr:`~rigready.assess.estimate.gpu.GpuTarget.job_bytes`."""
+        return min(self.total, self.allocated + self.fragmentation + self.context)
 
     def parts(self) -> dict[str, int]:
         """The parts by name, in display order."""

@@ -62,13 +62,10 @@ def estimate(shape: ModelShape, workload: Workload, gpu: GpuTarget | None = None
         raise EstimateError(f"dataset size must be above zero, got {dataset_tokens} tokens")
     if epochs <= 0:
         raise EstimateError(f"epochs must be above zero, got {epochs}")
-    # The families compare with the card's memory; what they may use is what the job gets
-    # (GpuTarget.job_bytes: the card less what the desktop and other programs hold). Until
-    # every comparison reads job_bytes itself, the card is handed to them at that size here.
-    # several GPUs: an inference split by layers gives the display card fewer layers; FSDP
-    # shards are equal, so there the display card's share binds
-    fit_gpu = None if gpu is None else gpu.for_the_job(
-        1 if workload.training else workload.gpus)
+    # Every comparison of the families reads GpuTarget.job_bytes (the card less what the
+    # desktop and other programs hold). An inference split by layers over several GPUs gives
+    # the display card fewer layers, so there the desktop's share counts once over all of them
+    fit_gpu = gpu if gpu is None or workload.training else gpu.split_by_layers(workload.gpus)
     if shape.image is not None:
         est = image_estimate.estimate(shape, workload, fit_gpu, dataset_items=dataset_tokens,
                                       epochs=epochs, electricity_usd_kwh=electricity_usd_kwh,
@@ -109,21 +106,23 @@ def memory(shape: ModelShape, wl: Workload, vram_bytes: int | None = None) -> Me
     return language_memory.memory(shape, wl, vram_bytes)
 
 
-def assumptions(wl: Workload, kind: str | None = None, head: str = "") -> dict[str, str]:
+def assumptions(wl: Workload, kind: str | None = None, head: str = "",
+                family: str = "") -> dict[str, str]:
     """The stack, recipe and runtime the figure describes (shown by the CLI and the page);
     ``kind``: the model's kind (image models have their own stacks); ``head``: an encoder's
-    task head (:attr:`ModelShape.head`), named when there is one."""
+    task head (:attr:`ModelShape.head`), named when there is one; ``family``: the model's
+    family (:attr:`ModelShape.family`: SD3.5 / FLUX.1, T5, Whisper have their own)."""
     if kind in IMAGE_KINDS:
-        return image_stack.assumptions(wl, kind == "diffusion")
-    return language_stack.assumptions(wl, head)
+        return image_stack.assumptions(wl, kind == "diffusion", family)
+    return language_stack.assumptions(wl, head, family)
 
 
-def error_band(wl: Workload, kind: str | None = None) -> float:
-    """How far below the measured peak this kind of estimate has been (a share of it);
-    ``kind``: the model's kind (image models have their own measured band)."""
+def error_band(wl: Workload, kind: str | None = None, family: str = "") -> float:
+    """How far below the measured need this kind of estimate has been (a share of it);
+    ``kind`` and ``family``: the model's (image models have their own measured bands)."""
     if kind in IMAGE_KINDS:
-        return image_stack.IMAGE_ERROR_BAND
-    return language_stack.error_band(wl)
+        return image_stack.error_band(wl, family)
+    return language_stack.error_band(wl, family)
 
 
 def speed_lines(est: Estimate) -> list[str]:
@@ -149,6 +148,14 @@ def speed_lines(est: Estimate) -> list[str]:
     return lines
 
 
+def _available(est: Estimate) -> int:
+    """The memory the verdict compared the need with (0 without a GPU)."""
+    if est.verdict is None:
+        return 0
+    v = est.verdict
+    return v.available_bytes if v.available_bytes is not None else v.vram_bytes
+
+
 def _gib(value: float | None) -> float | None:
     return None if value is None else round(value / GIB, 3)
 
@@ -160,22 +167,24 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "model": est.shape.name, "params": est.shape.params,
         "method": est.workload.method, "precision": est.workload.resolved_precision,
         "gpu": est.gpu.name if est.gpu else None,
-        "total_gib": _gib(m.total),
+        "total_gib": _gib(m.total), "needs_free_gib": _gib(m.needs_free_bytes),
         "breakdown_gib": {k: _gib(v) for k, v in m.parts().items()},
         "allocated_gib": _gib(m.allocated), "reserved_gib": _gib(m.reserved),
         "peak_phase": m.peak_phase, "gradients_total_gib": _gib(m.gradients_total),
         "trainable_params": m.trainable_params,
         "verdict": est.verdict.status if est.verdict else None,
-        # the memory the verdict compared with: what the job may use on the card
-        "vram_gib": _gib(est.verdict.vram_bytes) if est.verdict else None,
-        "margin_gib": _gib(est.verdict.vram_bytes - m.total) if est.verdict else None,
+        # the memory the verdict compared with: what the job may use on the card (the name
+        # older readers know; available_gib says the same)
+        "vram_gib": _gib(_available(est)) if est.verdict else None,
+        "available_gib": _gib(_available(est)) if est.verdict else None,
+        "margin_gib": _gib(_available(est) - m.needs_free_bytes) if est.verdict else None,
         "card_vram_gib": _gib(est.gpu.vram_bytes) if est.gpu else None,
         "held_gib": _gib(est.gpu.held_bytes) if est.gpu else None,
         "held_by": [{"name": h.name, "gib": _gib(h.used_bytes)} for h in est.gpu.holders]
         if est.gpu else [],
         "held_source": (est.gpu.held_source or None) if est.gpu else None,
-        "error_band": error_band(est.workload, est.shape.kind),
-        "assumes": assumptions(est.workload, est.shape.kind, est.shape.head),
+        "error_band": error_band(est.workload, est.shape.kind, est.shape.family),
+        "assumes": assumptions(est.workload, est.shape.kind, est.shape.head, est.shape.family),
         "head": est.shape.head or None,
         "offload_slowdown": est.verdict.offload_slowdown if est.verdict else None,
         "ram_gib": _gib(est.host.ram_bytes), "load_peak_ram_gib": _gib(est.host.load_peak_bytes),
@@ -194,7 +203,8 @@ def estimate_to_dict(est: Estimate) -> dict[str, Any]:
         "energy_kwh": None if t.energy_kwh is None else round(t.energy_kwh, 3),
         "cost_usd": None if t.cost_usd is None else round(t.cost_usd, 2),
         "suggestions": [{"change": s.change, "total_gib": _gib(s.total_bytes),
-                         "verdict": s.status} for s in est.suggestions],
+                         "needs_free_gib": _gib(s.needs_free_bytes), "verdict": s.status}
+                        for s in est.suggestions],
         "reasons": [*est.reasons, *(est.verdict.reasons if est.verdict else ()),
                     *t.reasons, *est.host.reasons],
     }

@@ -77,19 +77,22 @@ class GpuTarget:
 
     @property
     def job_bytes(self) -> int:
-        """Memory available for the job: the card's total less what others hold (counted as
-        an estimate's ``total`` is, the driver's own reservation being part of the job's)."""
+        """Memory available for the job: the card's total less what others hold. Counted like
+        the card's total, so the driver's own reservation and the CUDA context are part of the
+        job's share: every fit verdict compares an estimate's
+        :attr:`~rigready.assess.estimate.breakdown.MemoryBreakdown.needs_free_bytes` (which
+        counts both) with it, never with ``vram_bytes``."""
         return max(0, self.vram_bytes - self.held_bytes)
 
-    def for_the_job(self, spread_over: int = 1) -> GpuTarget:
-        """The card as the job sees it: ``job_bytes`` of memory, nothing else on it (for a
-        comparison that reads ``vram_bytes``). ``spread_over``: GPUs a job splits unevenly
-        (layers of an inference split), so the one that drives the desktop takes less and what
-        it keeps counts once over all of them; the desktop sits on one card only."""
-        if not self.held_bytes:
+    def split_by_layers(self, gpus: int) -> GpuTarget:
+        """One of ``gpus`` identical cards a job splits by layers (an inference split): the
+        card that drives the desktop takes fewer layers, so what the desktop keeps counts once
+        over all of them, ``held_bytes / gpus`` on each (the desktop sits on one card only).
+        FSDP shards are equal, so a training job reads the card itself: there the display
+        card's share binds."""
+        if not self.held_bytes or gpus <= 1:
             return self
-        held = self.held_bytes // max(1, spread_over)
-        return replace(self, vram_bytes=self.vram_bytes - held, held_bytes=0, holders=())
+        return replace(self, held_bytes=self.held_bytes // gpus)
 
     def peak_tflops(self, dtype: str) -> float | None:
         """The throughput time estimates start from: measured if known, else the datasheet."""
@@ -246,5 +249,18 @@ def gpu_from_profile(profile: RigProfile, catalog_gpus: Iterable[Any] = ()) -> G
     best = profile.best_gpu
     if best is None:
         return None
-    return gpu_from_info(best, catalog_gpus, live=profile.origin == "detected",
+    return _read_as_profile(best, profile, catalog_gpus)
+
+
+def gpus_from_profile(profile: RigProfile,
+                      catalog_gpus: Iterable[Any] = ()) -> tuple[GpuTarget | None, ...]:
+    """Every discrete GPU of the profile as a target, in the profile's order (None where its
+    memory is unknown), each read as :func:`gpu_from_profile` reads the best one."""
+    entries = list(catalog_gpus)
+    return tuple(_read_as_profile(g, profile, entries) for g in profile.discrete_gpus)
+
+
+def _read_as_profile(info: GpuInfo, profile: RigProfile,
+                     catalog_gpus: Iterable[Any]) -> GpuTarget | None:
+    return gpu_from_info(info, catalog_gpus, live=profile.origin == "detected",
                          headless=profile.form_factor.kind in ("vm", "server"))

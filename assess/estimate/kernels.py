@@ -10,6 +10,8 @@ are scaled by its datasheet (or measured) throughput and bandwidth.
 
 from __future__ import annotations
 
+from rigready.assess.estimate.gpu import GpuTarget
+
 #: Datasheet dense figures of the calibration GPU (NVIDIA H200 SXM: H100 SXM compute, 4.8 TB/s).
 REF_TFLOPS = {"bf16": 989.0, "fp16": 989.0, "tf32": 494.5, "fp32": 67.0}
 REF_BANDWIDTH_GB_S = 4800.0
@@ -33,3 +35,17 @@ def gemm_seconds(m: int, k: int, n: int, dtype: str, peak_tflops: float,
     compute = flops / (eff * peak_tflops * 1e12)
     traffic = elem_bytes * (m * k + k * n + m * n) / (BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9)
     return max(compute, traffic) + GEMM_LAUNCH_S
+
+
+def peak_tflops(gpu: GpuTarget, dtype: str) -> float | None:
+    """The target's dense peak in ``dtype`` (measured if known, else the datasheet). TF32
+    where the datasheet names none: half the bf16 rate on cards with bf16 tensor cores (Ampere
+    and newer: an A100's 156 of 312, an H100's 495 of 989, an RTX 4090's 82.6 of 165), else
+    the fp32 rate (older cards have no TF32)."""
+    if dtype == "tf32" and not gpu.measured_tflops:
+        if "tf32" in gpu.dense_tflops:
+            return gpu.dense_tflops["tf32"]
+        if "bf16" in gpu.dense_tflops:
+            return gpu.dense_tflops["bf16"] / 2
+        return gpu.dense_tflops.get("fp32")
+    return gpu.peak_tflops(dtype)

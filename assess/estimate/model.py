@@ -58,6 +58,12 @@ class ModelShape:
     #: Gemma-2 caps its final logits with tanh (``final_logit_softcapping``): one more saved
     #: logits-sized tensor in training.
     final_logit_softcap: bool = False
+    #: Encoder-decoders (T5, Whisper): their stacks (``language.encdec.EncDec``); the numbers
+    #: above then describe one layer's widths, and ``declared_params`` the whole model.
+    seq2seq: Any = None
+    #: Vision-language models (Gemma 3): the vision tower (``language.vlm.VisionTower``) whose
+    #: weights and activations add to the text model's.
+    vision: Any = None
 
     @property
     def kv_dim(self) -> int:
@@ -77,12 +83,13 @@ class ModelShape:
     @property
     def norm_kind(self) -> str:
         """``layer`` (LayerNorm: GPT-2, BERT) or ``rms`` (everything Llama-like)."""
-        return "layer" if self.family in ("gpt2", "bert") else "rms"
+        return "layer" if self.family in ("gpt2", "bert", "whisper", "siglip") else "rms"
 
     @property
     def has_dropout(self) -> bool:
-        """GPT-2 and BERT train with dropout (masks are saved); Llama-like models do not."""
-        return self.family in ("gpt2", "bert")
+        """GPT-2, BERT and T5 train with dropout (masks are saved); Llama-like models do
+        not."""
+        return self.family in ("gpt2", "bert", "t5")
 
     @property
     def params(self) -> int:
@@ -91,8 +98,10 @@ class ModelShape:
 
     @property
     def computed_params(self) -> int:
-        """Parameters implied by the architecture numbers."""
-        return self.embedding_params + self.num_layers * self.layer_params + self.head_params
+        """Parameters implied by the architecture numbers (a vision tower's included)."""
+        tower = int(getattr(self.vision, "params", 0)) if self.vision is not None else 0
+        return (self.embedding_params + self.num_layers * self.layer_params + self.head_params
+                + tower)
 
     @property
     def embedding_params(self) -> int:
@@ -175,6 +184,15 @@ class ModelShape:
         ``mlp_mid``). Experts of a MoE are fused 3-D parameters in transformers, not Linears.
         """
         h, f, q, kv = self.hidden_size, self.intermediate_size, self.q_dim, self.kv_dim
+        if self.family == "t5":  # an encoder layer's (the decoder adds the cross-attention)
+            return (("q", h, q, 1, "attn_in"), ("k", h, q, 1, "attn_in"),
+                    ("v", h, q, 1, "attn_in"), ("o", q, h, 1, "attn_out"),
+                    ("wi_0", h, f, 1, "mlp_in"), ("wi_1", h, f, 1, "mlp_in"),
+                    ("wo", f, h, 1, "mlp_mid"))
+        if self.family in ("whisper", "siglip"):
+            return (("q_proj", h, q, 1, "attn_in"), ("k_proj", h, q, 1, "attn_in"),
+                    ("v_proj", h, q, 1, "attn_in"), ("out_proj", q, h, 1, "attn_out"),
+                    ("fc1", h, f, 1, "mlp_in"), ("fc2", f, h, 1, "mlp_mid"))
         if self.family == "gpt2":
             return (("c_attn", h, 3 * h, 1, "attn_in"), ("c_proj", h, h, 1, "attn_out"),
                     ("c_fc", h, f, 1, "mlp_in"), ("c_proj", f, h, 1, "mlp_mid"))

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rigready.assess.estimate.hub import HubRef, fetch_hub_model, parse_hub_ref
+from rigready.assess.estimate.hub import HubError, HubRef, fetch_hub_model, parse_hub_ref
 from rigready.assess.estimate.inputs import EstimateError
 from rigready.assess.estimate.language.config import parse_param_count, shape_from_param_count
 from rigready.assess.estimate.model import ModelShape
@@ -50,7 +50,8 @@ def find_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape | Hu
             suggestions), or an unreadable or unsupported config.json.
     """
     spec = spec.strip()
-    found = model_resolver(catalog_models).resolve(spec)
+    models = tuple(catalog_models)
+    found = model_resolver(models).resolve(spec)
     if found.found and found.how != "words":
         return _from_catalog(found)
     try:
@@ -64,10 +65,32 @@ def find_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape | Hu
         return shape_from_param_count(count)
     ref = parse_hub_ref(spec)
     if ref is not None:
+        # a Hub URL of a catalog model is that model, as its bare id is (offline too)
+        by_repo = model_resolver(models).resolve(ref.repo_id)
+        if ref.repo_id != spec and ref.revision in (None, "main") and by_repo.found \
+                and by_repo.how != "words":
+            return _from_catalog(by_repo)
         return ref
     if found.found:
         return _from_catalog(found)
     raise EstimateError(describe_failure("model", found, MODEL_FORMS))
+
+
+def nearest_models(ref: HubRef, catalog_models: Iterable[Any] = (), limit: int = 3
+                   ) -> tuple[Any, ...]:
+    """The catalog models nearest to a Hub id's name (``someone/llama-3-8b-lora`` -> Llama
+    3.1 8B ...), best first; the catalog works offline."""
+    name = ref.repo_id.split("/", 1)[-1]
+    return model_resolver(catalog_models).suggest(name, limit=limit)
+
+
+def with_nearest(message: str, ref: HubRef, catalog_models: Iterable[Any] = ()) -> str:
+    """A failed Hub look-up's sentence, with the nearest catalog models to use instead."""
+    near = nearest_models(ref, catalog_models)
+    if not near:
+        return message
+    names = ", ".join(str(getattr(m, "id", m)) for m in near)
+    return f"{message}; nearest in the catalog (no network needed): {names}"
 
 
 def resolve_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape:
@@ -75,7 +98,14 @@ def resolve_model(spec: str, catalog_models: Iterable[Any] = ()) -> ModelShape:
 
     Raises:
         EstimateError: see :func:`find_model`; a :class:`~assess.estimate.hub.HubError` when
-            the Hub cannot give the config (one sentence saying what to do).
+            the Hub cannot give the config (one sentence saying what to do, and the nearest
+            catalog models).
     """
-    found = find_model(spec, catalog_models)
-    return fetch_hub_model(found) if isinstance(found, HubRef) else found
+    models = tuple(catalog_models)
+    found = find_model(spec, models)
+    if not isinstance(found, HubRef):
+        return found
+    try:
+        return fetch_hub_model(found)
+    except HubError as exc:
+        raise HubError(with_nearest(str(exc), found, models)) from None

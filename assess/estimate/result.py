@@ -20,12 +20,18 @@ class Verdict:
     """The answer for one GPU."""
 
     status: Status
+    #: The card's memory.
     vram_bytes: int
+    #: What the verdict compared: the least memory the job needs on a card
+    #: (``MemoryBreakdown.needs_free_bytes``).
     needed_bytes: int
     offload_slowdown: float | None
     reasons: tuple[str, ...]
     #: System RAM the offloaded part needs (offload verdicts only).
     offloaded_bytes: int | None = None
+    #: The memory available for the job it was compared with (``GpuTarget.job_bytes``; None:
+    #: the card's VRAM).
+    available_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +39,14 @@ class Suggestion:
     """A change to the workload and what it would need."""
 
     change: str
+    #: The changed job's peak as nvidia-smi shows it on a roomy card.
     total_bytes: int
     status: Status
     #: The changed workload, so a caller can re-check it (None: not recorded).
     workload: Workload | None = None
+    #: The least memory the changed job needs on a card (what its status was judged on; None:
+    #: not recorded).
+    needs_free_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

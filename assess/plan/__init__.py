@@ -23,7 +23,7 @@ from rigready.assess.plan.facts import (
     load_facts,
     parse_connectors,
 )
-from rigready.assess.plan.goal import Goal, TaskGoal, TierGoal, WorkloadGoal
+from rigready.assess.plan.goal import Goal, TaskGoal, TierGoal, WorkloadGoal, task_goal
 from rigready.assess.plan.parts import LineItem
 from rigready.assess.plan.planner import PlanError, plan_upgrades
 from rigready.assess.plan.rent import HORIZON_WEEKS, RentOffer, break_even_hours
@@ -61,4 +61,5 @@ __all__ = [
     "power_need",
     "result_to_dict",
     "shopping_list_markdown",
+    "task_goal",
 ]

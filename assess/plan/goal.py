@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from rigready.assess.estimate import Estimate, GpuTarget, ModelShape, Workload, estimate
 from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH, load_watts
+from rigready.assess.score_estimate import task_job
 from rigready.assess.score_facts import nominal_vram_gib, split_vram_gib
 from rigready.assess.task_disk import disk_need
 from rigready.assess.units import GIB
@@ -53,6 +54,14 @@ class WorkloadGoal:
             extra = f", {wl.optimizer}{extra}"
         batch = f", batch {wl.batch}" if wl.batch != 1 else ""
         name = self.model_name or self.shape.name
+        if self.shape.image is not None:  # image models: a side in pixels, not tokens
+            side = wl.image_size or self.shape.image_size
+            if self.shape.kind == "diffusion" and not wl.training:
+                app = ("ComfyUI / Forge-class app" if wl.image_runtime == "comfyui"
+                       else "plain diffusers pipeline")
+                return f"Generate images with {name} at {side:,} px ({app}{batch})"
+            return (f"{_METHOD_WORDS[wl.method]} {name} at {side:,} px "
+                    f"({wl.resolved_precision}{batch}{extra})")
         return (f"{_METHOD_WORDS[wl.method]} {name} at {wl.seq_len:,} tokens "
                 f"({wl.resolved_precision}{batch}{extra})")
 
@@ -87,6 +96,19 @@ class TaskGoal:
 
 
 Goal = WorkloadGoal | TierGoal | TaskGoal
+
+
+def task_goal(task: TaskEntry, catalog: Catalog) -> TaskGoal | WorkloadGoal:
+    """The goal of being ready for ``task``: a task the estimator judges (QLoRA of an 8B model,
+    SDXL in a ComfyUI-class app) is planned as that job, as the Readiness page judges it; a
+    GGUF file in llama.cpp (the planner re-checks with the estimator's own stack) and the
+    guide's tasks by their fixed figures. The wizard and ``rigready plan --task`` share it."""
+    job = task_job(task, catalog) if task.job_runtime != "llama.cpp" else None
+    if job is None:
+        return TaskGoal(task)
+    shape, workload = job
+    name = next((m.name for m in catalog.models if m.id == task.model), None)
+    return WorkloadGoal(shape, workload, model_name=name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +168,9 @@ def workload_outcome(goal: WorkloadGoal, gpu: GpuTarget | None, ram_available: i
                      gpus: int = 1) -> GpuOutcome:
     """Verdict, memory, speed and run time of a workload on ``gpu``."""
     est = run_estimate(goal, gpu, ram_available, gpus=gpus)
-    need = est.memory.total / GIB
+    # the least memory free the job needs: the figure the verdict is judged on (what
+    # nvidia-smi shows on a roomy card, est.memory.total, can be more)
+    need = est.memory.needs_free_bytes / GIB
     if gpu is None or est.verdict is None:
         return GpuOutcome("no GPU", need, None, None,
                           reasons=("this job needs a GPU; this PC has none",))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from rigready.assess.estimate import gpu_from_entry
+from rigready.assess.estimate import EstimateError, gpu_from_entry
 from rigready.assess.plan.goal import (
     Goal,
     GpuOutcome,
@@ -77,14 +77,18 @@ def offer_name(offer: CloudOfferEntry) -> str:
 
 
 def judge_offer(goal: Goal, offer: CloudOfferEntry, catalog: Catalog) -> RentOffer | None:
-    """The goal on one offer (None when its GPU is not in the catalog)."""
+    """The goal on one offer (None when its GPU is not in the catalog, or the estimator does
+    not model the job on that many GPUs: an image model on a multi-GPU instance)."""
     try:
         entry = catalog.gpu(offer.gpu_id)
     except KeyError:
         return None
     target = gpu_from_entry(entry, drives_display=False)  # a cloud GPU drives no desktop
     if isinstance(goal, WorkloadGoal):
-        outcome = workload_outcome(goal, target, gpus=offer.gpu_count)
+        try:
+            outcome = workload_outcome(goal, target, gpus=offer.gpu_count)
+        except EstimateError:
+            return None
     else:
         outcome = catalog_outcome(goal, entry.vram_gib, entry.half_tflops, entry.name,
                                   entry.tgp_w, (entry.vram_gib,) * offer.gpu_count)

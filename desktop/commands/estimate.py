@@ -23,7 +23,16 @@ from rigready.assess.estimate import (
 )
 from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH
 from rigready.assess.estimate.estimator import assumptions, error_band
-from rigready.assess.estimate.inputs import ATTENTIONS, HEADS, METHODS, OPTIMIZERS, PRECISIONS
+from rigready.assess.estimate.inputs import (
+    ATTENTIONS,
+    DIT_WEIGHTS,
+    HEADS,
+    METHODS,
+    OFFLOADS,
+    OPTIMIZERS,
+    PRECISIONS,
+    TF32_MODES,
+)
 from rigready.assess.estimate.language.llamacpp import plan_to_dict
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.measure.result import MeasuredRun
@@ -39,6 +48,7 @@ from rigready.desktop.commands.common import (
 )
 from rigready.desktop.commands.estimate_llamacpp import (
     add_runtime_arguments,
+    check_runtime_fits,
     ram_target,
     run_llamacpp,
     wants_llamacpp,
@@ -52,6 +62,7 @@ from rigready.desktop.defaults import (
     DEFAULT_SEQ_LEN,
     default_checkpointing,
     llamacpp_ctx,
+    with_image_runtime,
 )
 from rigready.desktop.usecases.answers import FirstLine, cpu_answer, first_line, limits_text
 from rigready.desktop.usecases.errors import UsageError
@@ -118,6 +129,22 @@ def add_workload_arguments(p: argparse.ArgumentParser) -> None:
                    help="image side in pixels (vision: input; diffusion: output resolution)")
     p.add_argument("--steps", type=int, default=30,
                    help="diffusion: sampling steps per image (default 30)")
+    p.add_argument("--target-tokens", type=int, default=128,
+                   help="T5 / Whisper: label tokens per sample (default 128)")
+    p.add_argument("--offload", choices=OFFLOADS, default="none",
+                   help="diffusion: 'model' loads one component on the GPU at a time, the "
+                   "others in RAM (ComfyUI / Forge, diffusers enable_model_cpu_offload)")
+    p.add_argument("--vae-tiling", action="store_true",
+                   help="diffusion: decode the image in 512-pixel tiles")
+    p.add_argument("--weights", choices=DIT_WEIGHTS,
+                   help="SD3.5 / FLUX.1: the transformer's stored format (fp8, fp8-all with "
+                   "a float8 T5, or a GGUF type)")
+    p.add_argument("--param-offload", action="store_true",
+                   help="training with FSDP / ZeRO-3: keep the parameters in system RAM "
+                   "(FSDP+QLoRA with CPU offload on several GPUs)")
+    p.add_argument("--tf32", choices=TF32_MODES, default="default",
+                   help="fp32 jobs: default = PyTorch's (convolutions in TF32, matmuls in fp32); "
+                   "all = matmuls too; off = neither")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -139,16 +166,24 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
     """
     if args.new_tokens < 0:
         raise UsageError(f"--new-tokens cannot be negative, got {args.new_tokens}")
-    return Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
-                    batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
-                    checkpointing=(default_checkpointing(args.method)
-                                   if args.checkpointing is None else args.checkpointing),
-                    lora_rank=args.lora_rank,
-                    lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
-                                       if t.strip()),
-                    attention=args.attn, image_size=args.image_size,
-                    gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30),
-                    head=getattr(args, "head", DEFAULT_HEAD))
+    wl = Workload(method=args.method, precision=args.precision, optimizer=args.optimizer,
+                  batch=args.batch, seq_len=args.seq, new_tokens=args.new_tokens,
+                  checkpointing=(default_checkpointing(args.method)
+                                 if args.checkpointing is None else args.checkpointing),
+                  lora_rank=args.lora_rank,
+                  lora_targets=tuple(t.strip() for t in args.lora_targets.split(",")
+                                     if t.strip()),
+                  attention=args.attn, image_size=args.image_size,
+                  gpus=getattr(args, "gpus", 1), sampling_steps=getattr(args, "steps", 30),
+                  head=getattr(args, "head", DEFAULT_HEAD),
+                  target_tokens=getattr(args, "target_tokens", 128),
+                  offload=getattr(args, "offload", "none"),
+                  vae_tiling=bool(getattr(args, "vae_tiling", False)),
+                  weights=getattr(args, "weights", None),
+                  param_offload=bool(getattr(args, "param_offload", False)),
+                  tf32=getattr(args, "tf32", "default"))
+    # image generation: --runtime comfyui|diffusers, else the default app (ComfyUI-class)
+    return with_image_runtime(wl, str(getattr(args, "runtime", "") or "").strip().lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +255,12 @@ def _run(args: argparse.Namespace) -> int:
         shape = resolve_model(args.model, cat.models)
     except EstimateError as exc:
         raise UsageError(str(exc)) from None
+    check_runtime_fits(args, shape)
     where = runs_on(args, cat)
     if llamacpp:
-        gpu = None if where.gpu is None else where.gpu.for_the_job()
         ctx = llamacpp_ctx(wl, args.ctx)
-        return run_llamacpp(args, shape, gpu, ram_target(args, where.memory), ctx=ctx,
-                            unread_gpu=where.unread_gpu, card=where.gpu)
+        return run_llamacpp(args, shape, where.gpu, ram_target(args, where.memory), ctx=ctx,
+                            unread_gpu=where.unread_gpu)
     gpu, ram = where.gpu, where.ram_available
     try:
         if gpu is not None and args.tflops:
@@ -359,6 +394,9 @@ def render_estimate(est: Estimate, ram_available: int | None = None,
         out.append(f"  {name.replace('_', ' '):<14}{_gib(value)}")
     out.append(f"  {'total':<14}{_gib(m.total)}   (as nvidia-smi shows; "
                f"torch allocated {m.allocated / GIB:.2f}, reserved {m.reserved / GIB:.2f})")
+    out.append(f"  {'needs free':<14}{_gib(m.needs_free_bytes)}   (the least a card must have "
+               f"free for the job: allocated peak, fragmentation "
+               f"{m.fragmentation / GIB:.2f}, context; the verdict is judged on this)")
     if est.verdict is not None and est.gpu is not None:
         v = est.verdict
         out.append(f"\nVerdict on {est.gpu.name}: {v.status.upper()}")
@@ -373,8 +411,8 @@ def render_estimate(est: Estimate, ram_available: int | None = None,
                    else f"\nNo GPU: {cpu_answer(est, ram_available)[1]}")
     if est.suggestions:
         out.append("\nTo make it fit")
-        out.extend(f"  - {s.change}: {s.total_bytes / GIB:.1f} GiB ({s.status})"
-                   for s in est.suggestions)
+        out.extend(f"  - {s.change}: needs {(s.needs_free_bytes or s.total_bytes) / GIB:.1f} "
+                   f"GiB free ({s.status})" for s in est.suggestions)
     host = est.host
     out.append(f"\nHost: RAM {host.ram_bytes / GIB:.1f} GiB (load peak "
                f"{host.load_peak_bytes / GIB:.1f} GiB), disk {host.disk_bytes / GIB:.1f} GiB")
@@ -387,10 +425,11 @@ def render_estimate(est: Estimate, ram_available: int | None = None,
         out.append(f"  dataset: {t.hours:,.2f} h"
                    + (f", {t.energy_kwh:,.2f} kWh, {t.cost_usd:,.2f} USD"
                       if t.energy_kwh is not None and t.cost_usd is not None else ""))
-    a = assumptions(wl, est.shape.kind, est.shape.head)
+    a = assumptions(wl, est.shape.kind, est.shape.head, est.shape.family)
     out.append(f"\nAssumes {a['stack']}")
     out.append(f"  {a['recipe']}")
-    out.append(f"  {a['runtime']}; error band {error_band(wl, est.shape.kind):.0%} (measured)")
+    out.append(f"  {a['runtime']}; error band "
+               f"{error_band(wl, est.shape.kind, est.shape.family):.0%} (measured)")
     notes = [*est.reasons, *t.reasons, *est.host.reasons]
     if notes:
         out.append("\nHow")

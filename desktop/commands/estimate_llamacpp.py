@@ -6,6 +6,7 @@ import argparse
 
 from rigready.assess.estimate import EstimateError, GpuTarget, ModelShape
 from rigready.assess.estimate.answer import llamacpp_answer
+from rigready.assess.estimate.inputs import IMAGE_RUNTIMES
 from rigready.assess.estimate.language.gguf import FILE_TYPES, KV_TYPES, normalise_quant
 from rigready.assess.estimate.language.llamacpp import (
     LlamaCppPlan,
@@ -16,18 +17,27 @@ from rigready.assess.estimate.language.llamacpp import (
 )
 from rigready.assess.units import GIB
 from rigready.desktop.commands.common import int_between, number_between, print_json
-from rigready.desktop.defaults import DEFAULT_CTX, DEFAULT_KV_TYPE, DEFAULT_QUANT
+from rigready.desktop.defaults import (
+    DEFAULT_CTX,
+    DEFAULT_IMAGE_RUNTIME,
+    DEFAULT_KV_TYPE,
+    DEFAULT_QUANT,
+)
 from rigready.desktop.usecases.answers import memory_not_read
 from rigready.desktop.usecases.errors import UsageError
 
-RUNTIMES = ("transformers", "llama.cpp")
+#: Language models' runtimes, then image generation's (the image family's own names).
+RUNTIMES = ("transformers", "llama.cpp", *IMAGE_RUNTIMES)
 
 
 def add_runtime_arguments(p: argparse.ArgumentParser) -> None:
-    """The inference-runtime options of ``estimate`` (llama.cpp GGUF quant, context, KV type)."""
-    p.add_argument("--runtime", default="transformers",
-                   help="transformers (PyTorch, the default) or llama.cpp (GGUF files, as "
-                   "Ollama and LM Studio run them)")
+    """The runtime options of ``estimate``: which runtime, and llama.cpp's GGUF quant, context
+    and KV type."""
+    p.add_argument("--runtime", default="",
+                   help="language models: transformers (PyTorch, the default) or llama.cpp "
+                   "(GGUF files, as Ollama and LM Studio run them); image generation: "
+                   f"comfyui (ComfyUI / Forge-class apps, the default: {DEFAULT_IMAGE_RUNTIME}) "
+                   "or diffusers (a plain pipeline, every part on the GPU)")
     p.add_argument("--quant", default=DEFAULT_QUANT,
                    help=f"GGUF file type for llama.cpp ({', '.join(FILE_TYPES)}); default "
                    f"{DEFAULT_QUANT}")
@@ -57,17 +67,33 @@ def wants_llamacpp(args: argparse.Namespace) -> bool:
             raise UsageError(f"llama.cpp runs models (inference); it does not {args.method} "
                              "them: drop --runtime or use --method inference")
         return True
-    if runtime != "transformers":
+    if runtime not in ("", *RUNTIMES):
         raise UsageError(f"unknown runtime {args.runtime!r} (choose from {', '.join(RUNTIMES)})")
     return False
 
 
+def check_runtime_fits(args: argparse.Namespace, shape: ModelShape) -> None:
+    """An image-generation runtime asked for a model that generates no images, or a language
+    model's runtime for one that does, is a usage error.
+
+    Raises:
+        UsageError: the runtime does not run this kind of model.
+    """
+    runtime = str(getattr(args, "runtime", "") or "").strip().lower()
+    generates = shape.kind == "diffusion" and args.method == "inference"
+    if runtime in IMAGE_RUNTIMES and not generates:
+        raise UsageError(f"--runtime {runtime} is for generating images with a diffusion "
+                         f"model; {shape.name} {args.method} takes transformers or llama.cpp")
+    if runtime in ("transformers", "llama.cpp", "llamacpp", "gguf", "llama-cpp") and generates:
+        raise UsageError(f"--runtime {runtime} does not generate images: use comfyui or "
+                         "diffusers (or leave --runtime out)")
+
+
 def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | None,
-                 ram: RamTarget, *, ctx: int, unread_gpu: str | None = None,
-                 card: GpuTarget | None = None) -> int:
-    """Estimate, then print text or JSON. ``gpu``: the card as the job sees it (its memory
-    free for the job); ``card``: the card itself (for the note on what else holds it);
-    ``unread_gpu``: a GPU whose memory was not read (said first, never "without a GPU")."""
+                 ram: RamTarget, *, ctx: int, unread_gpu: str | None = None) -> int:
+    """Estimate, then print text or JSON. ``gpu``: the card, with what else holds it (the plan
+    compares with its memory free for the job); ``unread_gpu``: a GPU whose memory was not
+    read (said first, never "without a GPU")."""
     try:
         quant = normalise_quant(args.quant)
         result = plan(shape, quant, ctx=ctx, kv_type=args.kv_type.strip().lower(),
@@ -76,10 +102,10 @@ def run_llamacpp(args: argparse.Namespace, shape: ModelShape, gpu: GpuTarget | N
         raise UsageError(str(exc)) from None
     first = (memory_not_read(unread_gpu) + "." if unread_gpu
              else llamacpp_answer(result).sentence)
-    note = card.free_note() if card is not None else ""
+    note = gpu.free_note() if gpu is not None else ""
     if args.json:
         print_json({"answer": first, "gpu_memory_not_read": unread_gpu,
-                    "held_source": (card.held_source or None) if card else None,
+                    "held_source": (gpu.held_source or None) if gpu else None,
                     **plan_to_dict(result)})
     else:
         print(first + "\n")

@@ -9,13 +9,13 @@ import math
 from pathlib import Path
 
 from rigready.assess.estimate import EstimateError, resolve_model
+from rigready.assess.estimate.inputs import IMAGE_RUNTIMES
 from rigready.assess.plan import (
     FactsError,
     Goal,
     PlanError,
     PlanResult,
     RigFacts,
-    TaskGoal,
     TierGoal,
     WorkloadGoal,
     format_connectors,
@@ -24,6 +24,7 @@ from rigready.assess.plan import (
     plan_upgrades,
     result_to_dict,
     shopping_list_markdown,
+    task_goal,
 )
 from rigready.assess.plan.export import rent_notes
 from rigready.assess.plan.facts import check_number
@@ -45,7 +46,7 @@ from rigready.desktop.commands.estimate import (
     add_workload_arguments,
     workload_from_args,
 )
-from rigready.desktop.defaults import DEFAULT_BUDGET_USD
+from rigready.desktop.defaults import DEFAULT_BUDGET_USD, DEFAULT_IMAGE_RUNTIME
 from rigready.desktop.usecases.errors import UsageError
 
 
@@ -76,6 +77,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     goal.add_argument("--task", metavar="ID", help="be ready for an AI task of the catalog")
     add_workload_arguments(p)
     add_run_arguments(p)
+    p.add_argument("--runtime", choices=IMAGE_RUNTIMES,
+                   help="image generation: comfyui (ComfyUI / Forge-class apps: every part on "
+                   "the GPU while it fits, tiled VAE decode and models loaded as needed when "
+                   f"short; the default: {DEFAULT_IMAGE_RUNTIME}) or diffusers (a plain "
+                   "pipeline, every part on the GPU)")
     p.add_argument("--queries", type=int, default=1_000_000,
                    help="inference: queries to price (default 1,000,000)")
     p.add_argument("--budget", metavar="USD", type=float, default=DEFAULT_BUDGET_USD,
@@ -156,7 +162,8 @@ def goal_from_args(args: argparse.Namespace, cat: Catalog) -> Goal:
         return TierGoal(cat.tier(args.tier))
     if args.task:
         _pick("task", args.task, [t.id for t in cat.tasks])
-        return TaskGoal(cat.task(args.task))
+        # a task the estimator judges is planned as that job (as Readiness and the wizard do)
+        return task_goal(cat.task(args.task), cat)
     if args.queries <= 0:
         raise UsageError(f"--queries must be above zero, got {args.queries}")
     if args.epochs <= 0:

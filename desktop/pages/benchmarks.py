@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -70,7 +70,14 @@ _KIND_ORDER: dict[type, int] = {CpuGemmResult: 0, GpuGemmResult: 1, StorageResul
 
 
 class BenchmarksPage(QWidget):
-    """Start/cancel benchmarks, watch progress, compare with expectations, browse history."""
+    """Start/cancel benchmarks, watch progress, compare with expectations, browse history.
+
+    Signals:
+        results_saved: a run's results were saved (the window tells the pages that read them,
+            such as Readiness, to look again).
+    """
+
+    results_saved = Signal()
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()
@@ -258,6 +265,7 @@ class BenchmarksPage(QWidget):
                        else current_fingerprint())
         self._this_pc = fingerprint  # what was measured is this PC
         problems = save_outcomes(self.outcomes, fingerprint, self.context.database_path)
+        self.results_saved.emit()
         self.show_outcomes(self.outcomes)
         self.refresh_history()
         loaded = self.context.profile

@@ -16,7 +16,12 @@ _VERDICT_COLOUR = {"healthy": GOOD, "below": WARN, "investigate": BAD, "unknown"
 
 
 class ResultBar(QWidget):
-    """Label, a bar of measured/expected and the figures as text."""
+    """Label, a bar of measured/expected and the figures as text.
+
+    A figure with nothing to compare it with (a storage test's MB/s) has no bar: an empty
+    track labelled "no expectation" read as a failed 0 % (issue 23, item 9). Its figures take
+    the bar's place.
+    """
 
     def __init__(self, title: str, fraction: float | None, text: str, verdict: str,
                  parent: QWidget | None = None) -> None:
@@ -25,18 +30,22 @@ class ResultBar(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel(title)
         self.title.setMinimumWidth(150)
-        self.bar = QProgressBar()
+        self.bar = QProgressBar(self)
         self.bar.setRange(0, 1000)
         self.bar.setValue(round(min(1.0, fraction or 0.0) * 1000))
         self.bar.setTextVisible(True)
-        self.bar.setFormat("no expectation" if fraction is None else f"{fraction:.0%}")
+        self.bar.setFormat("" if fraction is None else f"{fraction:.0%}")
         colour = _VERDICT_COLOUR.get(verdict, MUTED)[current_theme()]
         self.bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
         self.text = QLabel(text)
         self.text.setWordWrap(True)
         row.addWidget(self.title)
-        row.addWidget(self.bar, 1)
-        row.addWidget(self.text, 2)
+        if fraction is None:
+            self.bar.setVisible(False)
+            row.addWidget(self.text, 3)
+        else:
+            row.addWidget(self.bar, 1)
+            row.addWidget(self.text, 2)
 
 
 def result_bars(o: Outcome) -> list[ResultBar]:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -26,9 +27,8 @@ from rigready.assess.estimate import (
     ModelShape,
     estimate,
     find_model,
-    gpu_from_entry,
-    gpu_from_info,
 )
+from rigready.assess.estimate.answer import Answer, llamacpp_answer
 from rigready.assess.estimate.hub import HubRef
 from rigready.assess.estimate.language.llamacpp import (
     LlamaCppPlan,
@@ -38,29 +38,31 @@ from rigready.assess.estimate.language.llamacpp import (
 )
 from rigready.assess.estimate.shapes import shape_from_config_file
 from rigready.assess.hardware import RigProfile
-from rigready.assess.names import normalize_name
 from rigready.desktop.pages.can_i_run_answer import AnswerPanel
 from rigready.desktop.pages.can_i_run_form import JobForm
+from rigready.desktop.pages.can_i_run_models import (
+    clear_selection,
+    fill_models,
+    filter_models,
+    visible_items,
+)
 from rigready.desktop.pages.can_i_run_sources import (
     HubFetchBar,
+    cancelled_words,
     catalog_gpus,
+    gpu_box_rows,
+    hub_failure_words,
+    looking_up_words,
+    measure_availability,
+    no_match_words,
     open_config_dialog,
 )
 from rigready.desktop.theme import page_title
-from rigready.desktop.usecases.answers import cpu_answer
+from rigready.desktop.usecases.answers import cpu_answer, first_line, memory_not_read
+from rigready.desktop.usecases.gpu_memory import is_this_pc
 from rigready.desktop.usecases.measure import corrected_here, measured_history
-from rigready.desktop.widgets.breakdown_bar import GIB
 
 __all__ = ["CanIRunPage"]
-
-#: Item data role holding a catalog model's search words.
-_SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _search_key(text: str) -> str:
-    """Text as the name resolver compares it, joined: "Llama-3.1 8B" -> "llama3.18b"."""
-    return "".join(normalize_name(text))
-
 
 #: The page opens on this model and method (when the catalog has it).
 DEFAULT_MODEL_ID = "llama-3.1-8b"
@@ -83,6 +85,15 @@ class CanIRunPage(QWidget):
         self._gpus: list[GpuTarget | None] = []
         self._ram: int | None = None
         self._no_gpu = False
+        #: The profile's GPU whose memory was not read (a GPU of unknown size, not "no GPU").
+        self._unread_gpu: str | None = None
+        #: Whether the profile is this PC's: only then may its GPU be measured (or its
+        #: measurements correct the estimate).
+        self.this_pc = False
+        #: The Hub model being looked up (its nearest catalog names when it is not found), and
+        #: the model shown before it (Cancel goes back to it).
+        self._hub_ref: HubRef | None = None
+        self._before_hub: ModelShape | None = None
         #: This PC's measured workloads (history), read once and after each measurement.
         self._measured: list[tuple[str, Any]] | None = None
         outer = QVBoxLayout(self)
@@ -94,12 +105,22 @@ class CanIRunPage(QWidget):
         root.addLayout(self._build_picker(), 2)
         self.form = JobForm(self.recompute, lambda: catalog_gpus(self._catalog()),
                             self._gpu_row)
-        root.addLayout(self.form.layout, 2)
+        # the form scrolls on a short window (a hint under the GPU box squeezed its rows)
+        form_box = QWidget()
+        form_box.setLayout(self.form.layout)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setWidget(form_box)
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()
+        self.form_scroll.setMinimumWidth(form_box.minimumSizeHint().width() + bar)
+        root.addWidget(self.form_scroll, 2)
         self.answer = AnswerPanel()
         self.answer.measure_bar.button.clicked.connect(self._measure)
         self.answer.measure_bar.measured.connect(self._on_measured)
         root.addLayout(self.answer.layout, 3)
-        self._fill_models()
+        fill_models(self.model_list, self._catalog())
         self._fill_gpus(getattr(context, "profile", None))
         signal = getattr(context, "profile_changed", None)
         if signal is not None:
@@ -129,7 +150,8 @@ class CanIRunPage(QWidget):
         box.addWidget(self.search)
         self.hub_bar = HubFetchBar()
         self.hub_bar.fetched.connect(self._set_shape)
-        self.hub_bar.failed.connect(self._show_error)
+        self.hub_bar.failed.connect(self._on_hub_failed)
+        self.hub_bar.cancelled.connect(self._on_hub_cancelled)
         box.addWidget(self.hub_bar)
         self.model_list = QListWidget()
         self.model_list.setMinimumWidth(230)
@@ -152,17 +174,6 @@ class CanIRunPage(QWidget):
         except Exception:  # noqa: BLE001 - a broken catalog leaves the list empty
             return None
 
-    def _fill_models(self) -> None:
-        cat = self._catalog()
-        for entry in getattr(cat, "models", ()):
-            item = QListWidgetItem(f"{entry.name}  ({entry.params / 1e9:.2f}B)")
-            item.setToolTip(item.text())  # the whole name where the list is narrow
-            item.setData(Qt.ItemDataRole.UserRole, entry.id)
-            # what the filter compares: the resolver's words of the name, id and repo
-            item.setData(_SEARCH_ROLE, _search_key(f"{item.text()} {entry.id} "
-                                                   f"{getattr(entry, 'hf_repo', '') or ''}"))
-            self.model_list.addItem(item)
-
     def _gpu_row(self, gpu_id: str) -> int:
         """The GPU combo row of a catalog GPU (-1 when it has none)."""
         source = f"catalog {gpu_id}"
@@ -172,85 +183,55 @@ class CanIRunPage(QWidget):
     def _fill_gpus(self, profile: RigProfile | None) -> None:
         cat = self._catalog()
         entries = list(getattr(cat, "gpus", ()))
-        targets: list[GpuTarget] = []
         self._ram = None
         self._ram_target = RamTarget()
         if profile is not None:
             self._ram = profile.memory.available_bytes or profile.memory.total_bytes
             self._ram_target = ram_from_memory_info(profile.memory)
-            for info in profile.discrete_gpus:
-                target = gpu_from_info(info, entries)
-                if target is not None:
-                    targets.append(target)
-        mine = len(targets)
         self._no_gpu = profile is not None and not profile.discrete_gpus
-        # No GPU of its own (or not detected yet): the first choice is "none", never a catalog
-        # card picked silently; the answer is then the CPU's yes or no.
-        choices: list[GpuTarget | None] = [*targets] if targets else [None]
-        choices.extend(gpu_from_entry(e) for e in entries)
-        self._gpus = choices
+        self.this_pc = profile is not None and is_this_pc(profile)
+        self._gpus, labels = gpu_box_rows(profile, entries, self.this_pc)
+        self._unread_gpu = (profile.discrete_gpus[0].name if profile is not None
+                            and profile.discrete_gpus and self._gpus[0] is None else None)
         box = self.form.gpu
         box.blockSignals(True)
         box.clear()
-        for i, t in enumerate(choices):
-            if t is None:
-                if profile is None:
-                    box.addItem("No GPU chosen (detecting this PC…)")
-                elif self._no_gpu:
-                    box.addItem("No GPU in this PC — CPU only")
-                else:
-                    box.addItem(f"{profile.discrete_gpus[0].name} (this PC, memory unknown)")
-                continue
-            tag = " (this PC)" if i < mine else ""
-            box.addItem(f"{t.name}{tag} — {t.vram_bytes / GIB:.0f} GiB")
+        box.addItems(labels)
         box.blockSignals(False)
         box.setToolTip(box.currentText())
         self.form.gpu_search.edit.home(False)  # the start of the name where the box is narrow
+        self.form.set_gpu_choices("", ())  # a new list: nothing typed is pending
 
     @Slot(object)
     def _on_profile(self, profile: RigProfile) -> None:
         self._fill_gpus(profile)
         self.recompute()
 
-    def _visible_items(self) -> list[QListWidgetItem]:
-        rows = (self.model_list.item(i) for i in range(self.model_list.count()))
-        return [item for item in rows if item is not None and not item.isHidden()]
-
     @Slot(str)
     def _filter(self, text: str) -> None:
-        needle = text.lower().strip()
-        key = _search_key(text)
-        for i in range(self.model_list.count()):
-            item = self.model_list.item(i)
-            item.setHidden(bool(needle) and needle not in item.text().lower()
-                           and key not in str(item.data(_SEARCH_ROLE)))
-        if needle and not self._visible_items():
+        if filter_models(self.model_list, text):
             # nothing matches: no answer about a model that is no longer what was asked
-            self._clear_selection()
+            clear_selection(self.model_list)
+            if self.shape is not None:  # what a cancelled look-up goes back to
+                self._before_hub = self.shape
             self.shape = None
             self.model_label.setText("")
-            self._show_error(f"No catalog model matches “{text.strip()}”. Press Enter to "
-                             "look it up (a Hugging Face id such as Qwen/Qwen3-8B, a "
-                             "config.json path, or a size such as 7B), or open a config.json.",
-                             title="No match")
-
-    def _clear_selection(self) -> None:
-        self.model_list.blockSignals(True)
-        self.model_list.setCurrentRow(-1)
-        self.model_list.clearSelection()
-        self.model_list.blockSignals(False)
+            self.error = None
+            self.result = None
+            self.gguf_result = None
+            self.answer.show_waiting(*no_match_words(text))
 
     @Slot()
     def _use_typed(self) -> None:
         text = self.search.text().strip()
         if not text:
             return
-        visible = self._visible_items()
+        visible = visible_items(self.model_list)
         if len(visible) == 1:  # one match: that model, highlighted
             self.model_list.setCurrentItem(visible[0])
             return
         # a size such as 8B: estimate a generic model and highlight no catalog one
-        self._clear_selection()
+        clear_selection(self.model_list)
         self.select_model(text)
 
     @Slot(QListWidgetItem, QListWidgetItem)
@@ -274,10 +255,42 @@ class CanIRunPage(QWidget):
             self._show_error(str(exc))
             return
         if isinstance(found, HubRef):
-            self.hub_bar.fetch(found)
+            self._look_up(found)
             return
         self.hub_bar.cancel()  # the newest choice wins over a look-up still running
+        self._hub_ref = self._before_hub = None
         self._set_shape(found)
+
+    def _look_up(self, ref: HubRef) -> None:
+        """Fetch a Hub model; until it answers, the page says it is looking (no old answer)."""
+        self._hub_ref = ref
+        if self.shape is not None:
+            self._before_hub = self.shape
+        self.shape = None
+        self.result = None
+        self.gguf_result = None
+        self.error = None
+        self.model_label.setText(f"{ref.repo_id}: looking it up…")
+        self.answer.show_waiting(*looking_up_words(ref))
+        self.hub_bar.fetch(ref)
+
+    @Slot(str)
+    def _on_hub_failed(self, message: str) -> None:
+        ref, self._hub_ref = self._hub_ref, None
+        self.model_label.setText("")
+        text, title = hub_failure_words(message, ref, getattr(self._catalog(), "models", ()))
+        self._show_error(text, title=title)
+
+    @Slot()
+    def _on_hub_cancelled(self) -> None:
+        """Back to the model shown before the look-up, or say nothing was looked up."""
+        ref, self._hub_ref = self._hub_ref, None
+        before, self._before_hub = self._before_hub, None
+        if before is not None:
+            self._set_shape(before)
+            return
+        self.model_label.setText("")
+        self.answer.show_waiting(*cancelled_words(ref))
 
     def load_config(self, path: Path) -> None:
         """Use a config.json file."""
@@ -311,16 +324,26 @@ class CanIRunPage(QWidget):
         self.form.show_sizes(wl)
         if self.shape is None:
             return
+        if self.form.gpu_unresolved:  # a typed GPU name is waiting for its choice
+            self.result = None
+            self.gguf_result = None
+            candidates = self.form.gpu_candidates
+            self.answer.show_choices(
+                "Which GPU?", f"{self.form.gpu_question}. Choose one here, or type its full "
+                "name in the GPU box.", [f"{e.name} ({e.vram_gib:g} GiB)" for e in candidates],
+                lambda at: self.form.choose_gpu(candidates[at]))
+            self.last_update_ms = (time.perf_counter() - start) * 1000
+            return
         index = self.form.gpu.currentIndex()
         gpu = self._gpus[index] if 0 <= index < len(self._gpus) else None
+        unread = self._unread_gpu if gpu is None and index == 0 else None
         if self.form.llamacpp:
-            self._recompute_gguf(gpu, wl.seq_len)
+            self._recompute_gguf(gpu, wl.seq_len, unread)
             self.last_update_ms = (time.perf_counter() - start) * 1000
             return
         self.gguf_result = None
-        here = gpu is not None and gpu.source.startswith("detected") and self.shape.image is None
-        self.answer.measure_bar.set_available(here, "" if gpu is None else
-                                              "Measuring runs on this PC's GPU: choose it above.")
+        here, why = measure_availability(gpu, self.this_pc, self.shape.image is not None)
+        self.answer.measure_bar.set_available(here, why)
         try:
             self.result = estimate(self.shape, wl, gpu, dataset_tokens=self.form.dataset_tokens(),
                                    epochs=self.form.epochs.value(), ram_available=self._ram,
@@ -333,7 +356,10 @@ class CanIRunPage(QWidget):
             self.error = None
             cpu = (cpu_answer(self.result, self._ram)
                    if self.result.gpu is None and self._no_gpu else None)
-            self.answer.show_estimate(self.result, cpu)
+            first = first_line(self.result, ram=self._ram_target, ram_available=self._ram,
+                               stack_figures=getattr(self._catalog(), "stack_figures", ()),
+                               unread_gpu=unread, cli=False)
+            self.answer.show_estimate(self.result, cpu, first)
         self.last_update_ms = (time.perf_counter() - start) * 1000
 
     def _measured_here(self) -> list[tuple[str, Any]]:
@@ -344,7 +370,7 @@ class CanIRunPage(QWidget):
     @Slot()
     def _measure(self) -> None:
         """Run the shown job on this PC's GPU (off the GUI thread, in a subprocess)."""
-        if self.result is None or self.shape is None:
+        if self.result is None or self.shape is None or not self.this_pc:
             return
         self.answer.measure_bar.start(self.shape, self.result, None,
                                getattr(self.context, "database_path", None))
@@ -354,8 +380,9 @@ class CanIRunPage(QWidget):
         self._measured = None  # re-read: the new measurement corrects the estimate
         self.recompute()
 
-    def _recompute_gguf(self, gpu: GpuTarget | None, ctx: int) -> None:
-        """The llama.cpp answer: the sequence slider is the context length."""
+    def _recompute_gguf(self, gpu: GpuTarget | None, ctx: int, unread: str | None) -> None:
+        """The llama.cpp answer: the sequence slider is the context length (``unread``: the
+        GPU whose memory was not read, said first)."""
         assert self.shape is not None
         self.result = None
         self.form.show_context(ctx)
@@ -368,4 +395,6 @@ class CanIRunPage(QWidget):
             self._show_error(str(exc))
             return
         self.error = None
-        self.answer.show_plan(self.gguf_result)
+        first = (Answer("unknown", memory_not_read(unread, cli=False) + ".", "") if unread
+                 else llamacpp_answer(self.gguf_result))
+        self.answer.show_plan(self.gguf_result, first)

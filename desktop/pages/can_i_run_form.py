@@ -7,6 +7,7 @@ estimate`` answer the same question when nothing was touched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
@@ -33,10 +34,14 @@ from rigready.desktop.defaults import (
     DEFAULT_PRECISION_CHOICE,
     DEFAULT_SEQ_LEN,
     default_checkpointing,
+    llamacpp_ctx,
     precision_choice_label,
+    with_image_runtime,
 )
 from rigready.desktop.pages.can_i_run_gguf import (
     RUNTIME_LLAMACPP,
+    RUNTIME_TRANSFORMERS,
+    image_runtime_combo,
     kv_combo,
     quant_combo,
     runtime_combo,
@@ -64,12 +69,15 @@ class JobForm:
         form = QFormLayout()
         self.layout = form
         self.runtime = runtime_combo()
+        self.image_runtime = image_runtime_combo()
         self.quant = quant_combo()
         self.kv_type = kv_combo()
         form.addRow("Runtime", self.runtime)
+        form.addRow("Runs in", self.image_runtime)
         form.addRow("GGUF quant", self.quant)
         form.addRow("KV cache", self.kv_type)
-        for combo in (self.runtime, self.quant, self.kv_type):
+        form.setRowVisible(self.image_runtime, False)  # image generation only
+        for combo in (self.runtime, self.image_runtime, self.quant, self.kv_type):
             combo.currentIndexChanged.connect(on_change)
         self.runtime.currentTextChanged.connect(self.runtime_changed)
         self.method = QComboBox()
@@ -117,13 +125,20 @@ class JobForm:
         # narrower instead; the whole name is in its tooltip and the open list
         self.gpu.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.gpu.setMinimumContentsLength(18)
+        self.gpu.setMinimumContentsLength(15)  # 18 left the answer 235 px at 1024x640
         self.gpu.currentIndexChanged.connect(
             lambda index: self.gpu.setToolTip(self.gpu.itemText(index)))
         self.gpu_hint = QLabel()
         self.gpu_hint.setWordWrap(True)
         self.gpu_hint.setVisible(False)
-        self.gpu_search = GpuSearch(self.gpu, catalog_gpus, gpu_row, self.set_gpu_hint)
+        #: A typed GPU name picked no GPU: no answer until one is chosen (the box still holds
+        #: the previous GPU, whose verdict would answer another question). The sentence saying
+        #: why and the candidates (the answer panel offers them as buttons).
+        self.gpu_unresolved = False
+        self.gpu_question = ""
+        self.gpu_candidates: tuple[GpuEntry, ...] = ()
+        self._on_change = on_change
+        self.gpu_search = GpuSearch(self.gpu, catalog_gpus, gpu_row, self.set_gpu_choices)
         self.dataset = QSpinBox()
         self.dataset.setRange(0, 10_000_000)
         self.dataset.setSuffix(" M tokens")
@@ -150,7 +165,9 @@ class JobForm:
         for box in (self.method, self.precision, self.optimizer, self.lora_rank,
                     self.attention, self.gpu):
             box.currentIndexChanged.connect(on_change)
-        self.gpu.currentIndexChanged.connect(lambda _index: self.set_gpu_hint(""))
+        self.gpu.currentIndexChanged.connect(lambda _index: self.set_gpu_choices("", ()))
+        # a long name shows its start (the GPU), not its end ("— 12 GiB"), in the narrow box
+        self.gpu.currentIndexChanged.connect(lambda _index: self.gpu_search.edit.home(False))
         for slider in (self.batch, self.seq):
             slider.valueChanged.connect(on_change)
         for spin in (self.new_tokens, self.gpus, self.dataset, self.image_size, self.steps):
@@ -168,10 +185,16 @@ class JobForm:
         return self.runtime.currentText() == RUNTIME_LLAMACPP
 
     def runtime_changed(self, runtime: str) -> None:
-        """llama.cpp only runs models: it brings inference, its quant and KV-cache choices."""
+        """llama.cpp only runs models: it brings inference, its quant and KV-cache choices, and
+        the sequence slider becomes its context, the CLI's default (:data:`DEFAULT_CTX`, or the
+        prompt plus the tokens to generate when longer)."""
         gguf = runtime == RUNTIME_LLAMACPP
         if gguf:
             self.method.setCurrentText("inference")
+            ctx = llamacpp_ctx(self.workload())
+            step = next((i for i, s in enumerate(SEQ_STEPS) if s >= ctx), len(SEQ_STEPS) - 1)
+            if self.seq.value() < step:
+                self.seq.setValue(step)
         for widget in (self.method, self.precision, self.optimizer, self.lora_rank,
                        self.lora_targets, self.attention):
             widget.setEnabled(not gguf)
@@ -192,10 +215,35 @@ class JobForm:
         self.gpu_hint.setText(text)
         self.gpu_hint.setVisible(bool(text))
 
+    def set_gpu_choices(self, text: str, entries: tuple[GpuEntry, ...]) -> None:
+        """A typed name picked no GPU: hold the answer until one of ``entries`` is chosen (the
+        answer panel shows ``text`` and offers them). Empty: a GPU is chosen, the choices go."""
+        self.gpu_question, self.gpu_candidates = text, tuple(entries[:5])
+        # the whole sentence is beside the form with a button per candidate; here its start
+        short = re.split(r"[:;]", text)[0] if entries else text
+        self.set_gpu_hint(f"{short}: choose one on the right" if entries else short)
+        unresolved = bool(text)
+        if unresolved != self.gpu_unresolved:
+            self.gpu_unresolved = unresolved
+            self._on_change()  # the old verdict goes; a chosen GPU brings its answer
+        elif unresolved:
+            self._on_change()  # another unresolved name: its own candidates
+
+    def choose_gpu(self, entry: GpuEntry) -> None:
+        """Pick one of the candidates (it says it is resolved, even when the row stays)."""
+        self.gpu_search.select(entry)
+
     def fit_to(self, shape: ModelShape) -> None:
         """Enable the inputs that mean something for this kind of model (signals blocked where
         a value is reset, so the page recomputes once, after)."""
         image = shape.image is not None
+        if image:  # a language model's runtimes mean nothing to an image model
+            self.runtime.blockSignals(True)
+            self.runtime.setCurrentText(RUNTIME_TRANSFORMERS)
+            self.runtime.blockSignals(False)
+            self.runtime_changed(RUNTIME_TRANSFORMERS)
+        self.layout.setRowVisible(self.runtime, not image)
+        self.layout.setRowVisible(self.image_runtime, shape.kind == "diffusion")
         for widget in (self.seq, self.seq_label, self.new_tokens, self.lora_targets,
                        self.attention):
             widget.setEnabled(not image)
@@ -213,7 +261,7 @@ class JobForm:
         """The job the controls describe."""
         precision = self.precision.currentData()
         method = self.method.currentText()
-        return Workload(
+        return with_image_runtime(Workload(
             method=method,  # type: ignore[arg-type]
             precision=None if precision == DEFAULT_PRECISION_CHOICE else precision,
             optimizer=self.optimizer.currentText(),  # type: ignore[arg-type]
@@ -225,7 +273,7 @@ class JobForm:
                                if t.strip()),
             attention=self.attention.currentText(),  # type: ignore[arg-type]
             gpus=self.gpus.value(), image_size=self.image_size.value() or None,
-            sampling_steps=self.steps.value())
+            sampling_steps=self.steps.value()), self.image_runtime.currentData())
 
     def show_sizes(self, wl: Workload) -> None:
         """The batch and sequence sliders' values in words."""

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QComboBox
 
 from rigready.assess.estimate.language.gguf import FILE_TYPES, KV_TYPES
 from rigready.assess.estimate.language.llamacpp import LlamaCppPlan
+from rigready.desktop.defaults import DEFAULT_IMAGE_RUNTIME
 from rigready.desktop.widgets.breakdown_bar import GIB
 
 RUNTIME_TRANSFORMERS = "Transformers (PyTorch)"
@@ -25,6 +26,26 @@ def runtime_combo() -> QComboBox:
     combo.addItems([RUNTIME_TRANSFORMERS, RUNTIME_LLAMACPP])
     combo.setToolTip("llama.cpp runs GGUF files, as Ollama and LM Studio do; it can split a "
                      "model between the GPU and system RAM")
+    return combo
+
+
+#: Image generation's apps: the window's labels and the workload's names (the default first).
+IMAGE_RUNTIME_LABELS = {
+    "comfyui": "ComfyUI / Forge-class app",
+    "diffusers": "diffusers pipeline (every part on the GPU)",
+}
+
+
+def image_runtime_combo() -> QComboBox:
+    """How an image is generated: as ComfyUI / Forge-class apps run it, or a plain pipeline."""
+    combo = QComboBox()
+    for name in (DEFAULT_IMAGE_RUNTIME, *(n for n in IMAGE_RUNTIME_LABELS
+                                          if n != DEFAULT_IMAGE_RUNTIME)):
+        combo.addItem(IMAGE_RUNTIME_LABELS[name], name)
+    combo.setToolTip("ComfyUI, Forge and A1111 keep every part on the GPU while it fits, decode "
+                     "in tiles when short of memory and load the text encoders, UNet and VAE "
+                     "as needed when still short; a plain diffusers pipeline keeps every part "
+                     "on the GPU")
     return combo
 
 

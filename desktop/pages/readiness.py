@@ -17,9 +17,10 @@ from rigready.assess.hardware import RigProfile
 from rigready.assess.score import COMPONENT_NAMES, Readiness
 from rigready.catalog import Catalog, CatalogError
 from rigready.desktop.context import AppContext
-from rigready.desktop.theme import ACCENT, BAD, MUTED, current_theme, page_title
+from rigready.desktop.theme import ACCENT, BAD, MUTED, WARN, current_theme, page_title
 from rigready.desktop.usecases.readiness import assess
 from rigready.desktop.widgets.card import Card
+from rigready.desktop.widgets.elided_label import ElidedLabel
 from rigready.desktop.widgets.rate_note import RateNote
 from rigready.desktop.widgets.task_list import TaskList, TaskTableModel, verdict_colour
 
@@ -129,6 +130,11 @@ class ReadinessPage(QWidget):
         self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notes.setVisible(False)
         layout.addWidget(self.notes)
+        #: The age of each old price the fixes name, said once for the whole page (never in
+        #: every fix that names the card): one line, every warning in its tooltip.
+        self.price_note = ElidedLabel("")
+        self.price_note.setVisible(False)
+        layout.addWidget(self.price_note)
         #: How the fixes' prices were converted (hidden in USD), as on the Upgrade page.
         self.rate_note = RateNote(compact=True)  # one line: the task list needs the height
         layout.addWidget(self.rate_note)
@@ -154,6 +160,13 @@ class ReadinessPage(QWidget):
         self.show_result(result, catalog)
         self.rate_note.show_view(view)
 
+    @Slot()
+    def measurements_changed(self) -> None:
+        """Benchmark results were saved: score the shown profile again with them (a storage
+        benchmark classes an unknown disk; a GPU benchmark replaces the catalog's speed)."""
+        if self.context.profile is not None:
+            self.show_profile(self.context.profile)
+
     def show_result(self, result: Readiness, catalog: Catalog) -> None:
         """Fill every part of the page from an assessment."""
         self.result = result
@@ -172,6 +185,15 @@ class ReadinessPage(QWidget):
                            "\u201cHow the readiness score works\u201d")
         self.notes.setToolTip("\n".join(f"• {r}" for r in result.reasons))
         self.notes.setVisible(bool(result.reasons))
+        self._show_price_warnings(result.price_warnings)
+
+    def _show_price_warnings(self, warnings: tuple[str, ...]) -> None:
+        """One line for every old price the fixes name (each warning once, in the tooltip)."""
+        self.price_note.setVisible(bool(warnings))
+        self.price_note.set_full_text(
+            f"Old prices in the fixes, check before you buy: {'; '.join(warnings)}"
+            if warnings else "")
+        self.price_note.setStyleSheet(f"color: {WARN[current_theme()]};")
 
     def _show_components(self, result: Readiness) -> None:
         for card in self.component_cards.values():

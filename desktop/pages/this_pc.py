@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -17,7 +20,13 @@ from rigready.assess.hardware import Disk, GpuInfo, RigProfile
 from rigready.assess.units import format_bytes, format_mhz, format_watts
 from rigready.desktop.context import AppContext
 from rigready.desktop.theme import MUTED, WARN, current_theme, page_title
+from rigready.desktop.usecases.gpu_memory import GpuMemoryUse, gpu_memory_use, is_this_pc
 from rigready.desktop.widgets.card import Card
+
+#: Programs listed per GPU before "and N more".
+SHOWN_HOLDERS = 6
+#: Re-read the programs on this PC's GPUs when the page is shown, at most this often (seconds).
+REREAD_S = 2.0
 
 _DISK_KINDS = {
     "nvme": "NVMe SSD",
@@ -114,6 +123,43 @@ def gpu_card(gpu: GpuInfo) -> Card:
     return card
 
 
+def display_text(use: GpuMemoryUse) -> str | None:
+    """Whether the desktop draws on the GPU, in words (None: not read)."""
+    if use.drives_display is None:
+        return None
+    return "yes: the desktop shares its memory" if use.drives_display else "no"
+
+
+def holders_text(use: GpuMemoryUse) -> str | None:
+    """The programs holding the GPU's memory, biggest first, one a line (None: not read)."""
+    if use.holders is None:
+        return None
+    if not use.holders:
+        return f"none ({use.when})"
+    lines = []
+    for h in use.holders[:SHOWN_HOLDERS]:
+        name = h.name or "a process rigready may not name"
+        pid = f" (pid {h.pid})" if h.pid is not None else ""
+        lines.append(f"{name}{pid}: {format_bytes(h.used_bytes, unknown='size hidden')}")
+    more = len(use.holders) - SHOWN_HOLDERS
+    if more > 0:
+        lines.append(f"and {more} more")
+    count = len(use.holders)
+    lines.append(f"{format_bytes(use.held_bytes)} held by {count} program"
+                 f"{'' if count == 1 else 's'} ({use.when})")
+    return "\n".join(lines)
+
+
+def add_memory_rows(card: Card, use: GpuMemoryUse) -> tuple[QLabel, QLabel]:
+    """The display and programs rows of a GPU card; returns their value labels."""
+    source = "NVML (nvmlDeviceGetDisplayActive, compute and graphics process lists)"
+    shown = card.add_row("Drives a display", display_text(use), source)
+    held = card.add_row("Programs on it", holders_text(use), source)
+    if use.why:  # why the list is missing or partial, where the source would be
+        held.setToolTip(use.why)
+    return shown, held
+
+
 def disk_card(disk: Disk) -> Card:
     """One card per physical disk."""
     s = disk.sources
@@ -160,6 +206,11 @@ class ThisPcPage(QWidget):
         super().__init__()
         self.context = context
         self.cards: list[Card] = []
+        #: Whether the profile shown is this PC's (its GPUs are read live).
+        self.this_pc = False
+        #: Per discrete GPU: its "Drives a display" and "Programs on it" value labels.
+        self.memory_labels: list[tuple[QLabel, QLabel]] = []
+        self._read_at = 0.0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 12)
         header = QHBoxLayout()
@@ -200,7 +251,16 @@ class ThisPcPage(QWidget):
             self._grid.removeWidget(card)
             card.deleteLater()
         self.cards = [cpu_card(profile), memory_card(profile)]
-        self.cards += [gpu_card(g) for g in profile.gpus]
+        self.this_pc = is_this_pc(profile)
+        uses = iter(self._memory_use(profile))
+        self.memory_labels = []
+        for g in profile.gpus:
+            card = gpu_card(g)
+            if not g.integrated:
+                use = next(uses, None)
+                if use is not None:
+                    self.memory_labels.append(add_memory_rows(card, use))
+            self.cards.append(card)
         self.cards += [disk_card(d) for d in profile.storage]
         self.cards.append(software_card(profile))
         columns = 2
@@ -222,3 +282,24 @@ class ThisPcPage(QWidget):
             self.warnings.setVisible(True)
         else:
             self.warnings.setVisible(False)
+
+    def _memory_use(self, profile: RigProfile) -> tuple[GpuMemoryUse, ...]:
+        self._read_at = time.monotonic()
+        return gpu_memory_use(profile, this_pc=self.this_pc)
+
+    def refresh_memory_use(self) -> None:
+        """Read the programs on this PC's GPUs again (they come and go)."""
+        profile = self.context.profile
+        if profile is None or not self.this_pc:
+            return
+        for (shown, held), use in zip(self.memory_labels, self._memory_use(profile),
+                                      strict=False):
+            shown.setText(display_text(use) or "unknown")
+            held.setText(holders_text(use) or "unknown")
+            held.setToolTip(use.why)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Coming back to the page shows the programs on the GPUs as they are now."""
+        super().showEvent(event)
+        if time.monotonic() - self._read_at >= REREAD_S:
+            self.refresh_memory_use()

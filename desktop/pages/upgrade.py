@@ -52,6 +52,7 @@ from rigready.catalog.overrides import parse_price, set_price
 from rigready.catalog.userfiles import UserFileError, write_user_file
 from rigready.desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme, page_title
 from rigready.desktop.widgets.card import Card
+from rigready.desktop.widgets.card_grid import CardGrid
 from rigready.desktop.widgets.plan_card import PlanCard
 from rigready.desktop.widgets.rate_note import RateNote
 from rigready.desktop.widgets.step_bar import StepBar
@@ -167,15 +168,15 @@ class UpgradePage(QWidget):
         box.addWidget(self.assumptions_label)
         self.rate_note = RateNote()  # the exchange rate the prices were converted at
         box.addWidget(self.rate_note)
-        self.cards_row = QHBoxLayout()
-        self.cards_row.setSpacing(12)
-        holder = QWidget()
-        holder.setLayout(self.cards_row)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(holder)
-        box.addWidget(scroll, 1)
+        # the cards wrap to rows as the width requires (three in a row needed a horizontal
+        # scroll bar at 1024x640): the page scrolls down only
+        self.card_grid = CardGrid(spacing=12, max_columns=3)
+        self.plans_scroll = QScrollArea()
+        self.plans_scroll.setWidgetResizable(True)
+        self.plans_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.plans_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.plans_scroll.setWidget(self.card_grid)
+        box.addWidget(self.plans_scroll, 1)
         self.advice_hint = QLabel()
         self.advice_hint.setWordWrap(True)
         self.advice_hint.setStyleSheet("font-size: 13px; padding-top: 4px;")
@@ -296,8 +297,11 @@ class UpgradePage(QWidget):
         self.goal_label.setText(f"<b>{escape(result.goal_label)}</b>{budget}<br>{now_text}")
         colour = (WARN if _tight(result) or _check_first(result)
                   else _STATUS_COLOUR.get(result.status, MUTED))[theme]
+        # the answer's first sentence (the real reason first: a VM, a laptop), then the rest
+        rest = result.summary[len(result.headline):].strip()
         self.summary_label.setText(f"<span style='font-size:15px; font-weight:600; "
-                                   f"color:{colour}'>{escape(result.summary)}</span>")
+                                   f"color:{colour}'>{escape(result.headline)}</span>"
+                                   + (f"<br>{escape(rest)}" if rest else ""))
         self.assumptions_label.setText("Assumed: " + " · ".join(escape(a)
                                                                 for a in result.assumptions))
         cards = [PlanCard(p, view=self.view) for p in result.plans]
@@ -307,21 +311,17 @@ class UpgradePage(QWidget):
         self.rate_note.show_view(self.view)
         self._show_rent(result)
         self.export_button.setEnabled(bool(result.plans))
-        self.status_label.setText(f"{result.considered} configurations weighed in "
+        weighed = result.weighed
+        self.status_label.setText(f"{weighed[:1].upper()}{weighed[1:]} in "
                                   f"{self.last_plan_ms:.0f} ms")
         self.advice_hint.setText(f"<b>Buy or rent:</b> {escape(result.rent.advice.text)}")
 
     def _set_cards(self, cards: list[PlanCard]) -> None:
-        while self.cards_row.count():
-            item = self.cards_row.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                _discard(widget)
+        old = self.card_grid.cards
+        self.card_grid.set_cards(list(cards))
+        for widget in old:
+            _discard(widget)
         self.cards = cards
-        for card in cards:
-            self.cards_row.addWidget(card, 1, Qt.AlignmentFlag.AlignTop)
-        if len(cards) < 3:
-            self.cards_row.addStretch(3 - len(cards))
 
     def _show_rent(self, result: PlanResult) -> None:
         theme = current_theme()

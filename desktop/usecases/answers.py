@@ -7,11 +7,11 @@ the largest batch and sequence that fit.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from rigready.assess.estimate import Estimate, EstimateError
-from rigready.assess.estimate.answer import Answer, answer, stack_need
+from rigready.assess.estimate import Estimate, EstimateError, estimate
+from rigready.assess.estimate.answer import Answer, answer, is_app_route, stack_need
 from rigready.assess.estimate.language.llamacpp import LlamaCppPlan, RamTarget, plan
 from rigready.assess.estimate.useful import MIN_USEFUL_SEQ
 from rigready.assess.units import GIB
@@ -63,13 +63,18 @@ def first_line(est: Estimate, *, ram: RamTarget | None = None,
     if not wl.training and est.shape.kind == "decoder" and est.shape.image is None:
         try:
             gguf = plan(est.shape, DEFAULT_QUANT, ctx=llamacpp_ctx(wl, ctx),
-                        kv_type=DEFAULT_KV_TYPE, gpu=est.gpu.for_the_job(), ram=ram)
+                        kv_type=DEFAULT_KV_TYPE, gpu=est.gpu, ram=ram)
         except EstimateError:
             gguf = None  # an architecture llama.cpp's placement does not walk
     stack = None
     if wl.method in ("lora", "qlora"):
         stack = stack_need(stack_figures, est.shape.params, wl.method, est.gpu.job_bytes)
-    return FirstLine(answer(est, gguf=gguf, stack=stack), gguf)
+    plain = None
+    if is_app_route(wl) and est.shape.kind == "diffusion" and not wl.training:
+        # the same image in a plain diffusers pipeline, said beside the app's answer
+        plain = estimate(est.shape, replace(wl, image_runtime="diffusers", offload="none",
+                                            vae_tiling=False), est.gpu, search=False)
+    return FirstLine(answer(est, gguf=gguf, stack=stack, plain=plain), gguf)
 
 
 def cpu_answer(est: Estimate, ram_available: int | None) -> tuple[str, str]:

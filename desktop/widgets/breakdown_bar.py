@@ -15,25 +15,33 @@ GIB = 1024**3
 
 
 class BreakdownBar(QWidget):
-    """Draws ``parts`` (name -> bytes) left to right and a vertical line at ``vram`` bytes."""
+    """Draws ``parts`` (name -> bytes) left to right, a vertical line at ``vram`` bytes and a
+    marker above the bar at ``need``, the least memory free the job needs (the parts add up to
+    what nvidia-smi shows on a roomy card; on a smaller card PyTorch gives back its cache)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.parts: dict[str, int] = {}
         self.vram: int | None = None
+        self.need: int | None = None
         self.setMinimumHeight(64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: D102 - Qt override
         return QSize(480, 72)
 
-    def set_data(self, parts: dict[str, int], vram: int | None) -> None:
-        """Show new figures (repaints once)."""
+    def set_data(self, parts: dict[str, int], vram: int | None,
+                 need: int | None = None) -> None:
+        """Show new figures (repaints once); ``need``: the least memory free the job needs
+        (None: no marker)."""
         self.parts = {k: max(0, v) for k, v in parts.items()}
         self.vram = vram
         total = sum(self.parts.values())
+        self.need = need if need is not None and 0 < need < total - 0.05 * GIB else None
         tip = [f"{k.replace('_', ' ')}: {v / GIB:.2f} GiB" for k, v in self.parts.items() if v]
-        tip.append(f"total: {total / GIB:.2f} GiB")
+        tip.append(f"total: {total / GIB:.2f} GiB (as nvidia-smi shows on a larger card)")
+        if self.need is not None:
+            tip.append(f"needs free: {self.need / GIB:.2f} GiB (the least a card must have)")
         if vram:
             tip.append(f"VRAM: {vram / GIB:.1f} GiB")
         self.setToolTip("\n".join(tip))
@@ -59,6 +67,26 @@ class BreakdownBar(QWidget):
             return None
         scale_max = max(sum(self.parts.values()), self.vram) or 1
         return 8.0 + max(1.0, self.width() - 16.0) * self.vram / scale_max
+
+    def need_x(self) -> float | None:
+        """Where the "needs free" marker is drawn (None: no marker)."""
+        if self.need is None:
+            return None
+        scale_max = max(sum(self.parts.values()), self.vram or 0) or 1
+        return 8.0 + max(1.0, self.width() - 16.0) * self.need / scale_max
+
+    def need_label_rect(self) -> QRectF | None:
+        """Where "needs X free" goes: above the bar, beside its marker."""
+        mark = self.need_x()
+        if mark is None or self.need is None:
+            return None
+        width = self.fontMetrics().horizontalAdvance(self.need_label()) + 2
+        left = mark + 4 if mark + 4 + width <= self.width() else mark - 4 - width
+        return QRectF(max(0.0, left), 0.0, width, 13.0)
+
+    def need_label(self) -> str:
+        """The text beside the "needs free" marker."""
+        return f"needs {self.need / GIB:.1f} free" if self.need is not None else ""
 
     def vram_label(self) -> str:
         """The text beside the VRAM line."""
@@ -90,4 +118,12 @@ class BreakdownBar(QWidget):
             rect = self.vram_label_rect()
             if rect is not None:
                 painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter, self.vram_label())
+        mark = self.need_x()
+        need_rect = self.need_label_rect()
+        if mark is not None and need_rect is not None:
+            pen = QPen(self.palette().text().color())
+            pen.setWidth(2)
+            painter.setPen(pen)
+            painter.drawLine(int(mark), 2, int(mark), int(top + height * 0.5))
+            painter.drawText(need_rect, Qt.AlignmentFlag.AlignVCenter, self.need_label())
         painter.end()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from rigready.desktop.theme import ACCENT, MUTED, current_theme
+from rigready.desktop.theme import MUTED, SELECTED_TEXT, SELECTION, current_theme
 
 
 class StepBar(QWidget):
@@ -35,6 +35,10 @@ class StepBar(QWidget):
         self.current = 0
         self.set_current(0)
 
+    def retheme(self, _theme: str) -> None:
+        """A live theme switch: the current step in the new theme's selection colours."""
+        self.set_current(self.current)
+
     def set_current(self, index: int) -> None:
         """Mark step ``index`` as the current one."""
         self.current = index
@@ -42,7 +46,8 @@ class StepBar(QWidget):
         for i, button in enumerate(self.buttons):
             button.setChecked(i == index)
             if i == index:
-                style = (f"background: {ACCENT[theme]}; color: white; border-radius: 12px;"
+                style = (f"background: {SELECTION[theme]}; color: {SELECTED_TEXT};"
+                         " border-radius: 12px;"
                          " padding: 4px 12px; font-weight: 600;")
             else:
                 style = ("border: 1px solid palette(mid); border-radius: 12px; padding: 4px 12px;"

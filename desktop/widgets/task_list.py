@@ -50,6 +50,9 @@ FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 VERDICT_COLUMN = 1
 #: From this width on, the detail pane goes beside the list.
 WIDE_PX = 1250
+#: Task rows the list shows at least: on a short window (1024x640) the detail pane moves beside
+#: the list rather than leave fewer rows than this under it.
+MIN_ROWS = 8
 
 
 def verdict_colour(verdict: Verdict | str) -> str:
@@ -183,9 +186,9 @@ class VerdictChip(QStyledItemDelegate):
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        """Room for the widest verdict word."""
+        """Room for the widest verdict word (rows stay compact: eight fit at 1024x640)."""
         hint = super().sizeHint(option, index)
-        return QSize(max(hint.width(), 110), hint.height() + 6)
+        return QSize(max(hint.width(), 110), hint.height() + 2)
 
 
 class TaskDetail(QFrame):
@@ -265,6 +268,9 @@ class TaskList(QWidget):
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
+        # the style's default row (30 px) left three rows at 1024x640: a chip and a line of text
+        # need the font's height and a few pixels
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 9)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.setItemDelegateForColumn(VERDICT_COLUMN, VerdictChip(self.table))
@@ -294,12 +300,25 @@ class TaskList(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Detail beside the list when there is room for both, under it otherwise."""
+        """Detail beside the list when there is room for both, or when under it would leave
+        fewer than :data:`MIN_ROWS` rows; under it otherwise."""
         super().resizeEvent(event)
         wide = self.width() >= WIDE_PX
-        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        wanted = (Qt.Orientation.Horizontal if wide or self._rows_if_stacked() < MIN_ROWS
+                  else Qt.Orientation.Vertical)
         if self.splitter.orientation() != wanted:
             self.splitter.setOrientation(wanted)
+            if wanted == Qt.Orientation.Horizontal:  # the why and fix need room to read
+                width = max(1, self.splitter.width())
+                self.splitter.setSizes([width * 56 // 100, width * 44 // 100])
+
+    def _rows_if_stacked(self) -> int:
+        """How many rows the list would show with the detail pane under it."""
+        row = max(1, self.table.verticalHeader().defaultSectionSize())
+        header = self.table.horizontalHeader().sizeHint().height()
+        room = (self.splitter.height() - self.detail.minimumHeight()
+                - self.splitter.handleWidth() - header - 2 * self.table.frameWidth())
+        return room // row
 
     def set_verdicts(self, verdicts: tuple[TaskVerdict, ...]) -> None:
         """Show these tasks, keep the filter, and select the first (worst) one."""

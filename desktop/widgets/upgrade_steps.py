@@ -24,7 +24,14 @@ from PySide6.QtWidgets import (
 
 from rigready.assess.estimate import Workload, resolve_model
 from rigready.assess.estimate.inputs import METHODS, PRECISIONS
-from rigready.assess.plan import Goal, RigFacts, TaskGoal, TierGoal, WorkloadGoal, parse_connectors
+from rigready.assess.plan import (
+    Goal,
+    RigFacts,
+    TierGoal,
+    WorkloadGoal,
+    parse_connectors,
+    task_goal,
+)
 from rigready.assess.plan.facts import DEFAULT_HOURS_PER_WEEK, DEFAULT_KWH_PRICE
 from rigready.desktop.defaults import (
     DEFAULT_BATCH,
@@ -34,6 +41,7 @@ from rigready.desktop.defaults import (
     DEFAULT_SEQ_LEN,
     default_checkpointing,
     precision_choice_label,
+    with_image_runtime,
 )
 from rigready.desktop.settings_values import setting_flag, setting_number
 from rigready.desktop.theme import MUTED, current_theme
@@ -209,16 +217,17 @@ class GoalStep(QWidget):
         if kind == "tier":
             return TierGoal(cat.tier(self.tier.currentData()))
         if kind == "task":
-            return TaskGoal(cat.task(self.task.currentData()))
+            # a task the estimator judges is planned as that job, as Readiness judges it
+            return task_goal(cat.task(self.task.currentData()), cat)
         model_id = str(self.model.currentData())
         precision = self.precision.currentData()
         method = self.method.currentText()
-        workload = Workload(
+        workload = with_image_runtime(Workload(
             method=method,  # type: ignore[arg-type]
             precision=None if precision == DEFAULT_PRECISION_CHOICE else precision,
             batch=self.batch.value(), seq_len=int(self.seq.currentData()),
             new_tokens=self.new_tokens.value(),
-            checkpointing=self.checkpointing.isChecked() and method != "inference")
+            checkpointing=self.checkpointing.isChecked() and method != "inference"))
         workload.check()
         name = next((m.name for m in cat.models if m.id == model_id), None)
         tokens = self.dataset.value() * 1_000_000 or None

@@ -1,8 +1,10 @@
 """Host provider: CPU %, RAM, swap and disk I/O rates through psutil.
 
 CPU % is psutil's "since the previous call" figure, so the first reading has none (psutil would
-report a meaningless 0.0). Disk rates are differences of the cumulative counters divided by the
-time between two readings on the injected monotonic clock.
+report a meaningless 0.0): the provider primes psutil when it is made, and a reading less than
+:data:`CPU_WINDOW_S` after the previous call (the sampler's first tick comes at once) has no CPU
+figure either, rather than a 0 % over a few milliseconds. Disk rates are differences of the
+cumulative counters divided by the time between two readings on the injected monotonic clock.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from typing import Any
 
 from rigready.monitor.providers.base import NoteLog, Reading
 from rigready.monitor.sample import HostSample
+
+#: The shortest span psutil's CPU % is meaningful over (psutil's docs ask for at least 0.1 s
+#: between calls); a reading sooner has none, and the span keeps growing to the next one.
+CPU_WINDOW_S = 0.1
 
 
 class HostProvider:
@@ -37,6 +43,7 @@ class HostProvider:
         self._monotonic = monotonic
         self._notes = NoteLog("host")
         self._cpu_primed = False
+        self._cpu_since = monotonic()
         self._last_disk: tuple[float, int, int] | None = None
         self._disk_ok = True
         self._prime_cpu()
@@ -57,14 +64,17 @@ class HostProvider:
         try:
             self._ps.cpu_percent(interval=None)
             self._cpu_primed = True
+            self._cpu_since = self._monotonic()
         except Exception as exc:  # noqa: BLE001 - psutil raises OSError subclasses and more
             self._notes.add(f"CPU %: unreadable ({exc})")
 
     def read(self) -> Reading:
         """CPU, memory, swap and disk rates now."""
         cpu: float | None = None
-        if self._cpu_primed:
+        now = self._monotonic()
+        if self._cpu_primed and now - self._cpu_since >= CPU_WINDOW_S:
             cpu = self._safe("CPU %", lambda: float(self._ps.cpu_percent(interval=None)))
+            self._cpu_since = now
         vm = self._safe("RAM", self._ps.virtual_memory)
         swap = self._safe("swap", self._ps.swap_memory)
         read_rate, write_rate = self._disk_rates()

@@ -167,7 +167,8 @@ def test_theme_choice_is_stored_applied_and_restored(
     assert context.settings.value(THEME_KEY) == "dark"
     assert current_theme() == "dark"
     assert qapp.palette().color(QPalette.ColorRole.Window).name() == "#2b2d31"
-    assert "#60a5fa" in window.nav.styleSheet()  # the dark accent
+    # the dark selection (the dark accent under white text read 2.5:1; issue 23, item 9)
+    assert "#1d4ed8" in window.nav.styleSheet()
 
     apply_theme(qapp, "light")
     again = create_window(qapp, context)  # a new start reads the stored choice

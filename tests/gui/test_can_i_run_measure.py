@@ -80,3 +80,21 @@ def test_a_measurement_here_corrects_the_estimate(qtbot) -> None:  # type: ignor
     page._on_measured(None)  # what the bar signals once a run is saved
     assert page.result is not None and page.result.memory.total == int(11.5 * 2**30)
     assert "measured on this GPU" in page.answer.details.text()
+
+
+def test_a_loaded_profile_of_another_pc_is_not_measured_here(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23, item 8: "Measure on this GPU" was enabled for a friend's saved profile, and
+    this PC's measurements corrected its estimate."""
+    from dataclasses import replace
+
+    context = Context()
+    context.profile = replace(context.profile, origin="/home/me/friend.json",
+                              system=SystemInfo(hostname="friends-pc"))
+    page = CanIRunPage(context)
+    qtbot.addWidget(page)
+    assert not page.this_pc
+    assert "(loaded profile)" in page.form.gpu.currentText()
+    assert not page.answer.measure_bar.button.isEnabled()
+    assert "loaded profile is another PC's" in page.answer.measure_bar.label.text()
+    page._measure()  # nothing starts even if asked
+    assert not page.answer.measure_bar.running

@@ -153,3 +153,105 @@ def test_an_ambiguous_gpu_lists_its_candidates_and_keeps_the_choice(
     assert page.result is not None and page.result.gpu is not None
     assert page.result.gpu.name == "NVIDIA GeForce RTX 3060 8 GB"
     assert page.form.gpu_hint.text() == "" and page.form.gpu_hint.isHidden()
+
+
+# --- issue 23, item 8: the Hub and GPU boxes behave ------------------------------------------
+
+def test_a_look_up_in_progress_says_so_and_cancel_goes_back(
+        qtbot: QtBot, page: CanIRunPage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a look-up ran the heading said "No match... Press Enter" (and the old verdict
+    could stay on screen)."""
+    monkeypatch.setattr(hub_module, "HUB_TIMEOUT_S", 1.0)
+    with silent_server() as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        before = page.shape
+        page.search.setText("acme/stalled")
+        assert page.answer.verdict.text() == "Not in the catalog: press Enter"
+        QTest.keyClick(page.search, Qt.Key.Key_Return)
+        assert page.hub_bar.running
+        assert page.answer.verdict.text() == "Looking it up on the Hugging Face Hub…"
+        assert "acme/stalled" in page.answer.details.text()
+        assert page.result is None and page.shape is None and not page.answer.bar.parts
+        assert not page.answer.measure_bar.button.isEnabled()
+        worker = page.hub_bar.worker
+        assert worker is not None
+        QTest.mouseClick(page.hub_bar.cancel_button, Qt.MouseButton.LeftButton)
+        assert worker.wait(10)
+    assert page.shape is before is not None and page.result is not None  # back where it was
+
+
+def test_a_hub_url_of_a_catalog_model_needs_no_network(page: CanIRunPage) -> None:
+    # HF_ENDPOINT is a closed port here: the bare id worked offline, the URL failed
+    _type_model(page, "https://huggingface.co/meta-llama/Llama-3.1-8B")
+    assert not page.hub_bar.running and page.shape is not None
+    assert page.shape.name == "llama-3.1-8b" and page.result is not None
+
+
+@pytest.mark.usefixtures("hub")
+def test_an_unknown_hub_id_names_the_nearest_catalog_models(
+        qtbot: QtBot, page: CanIRunPage) -> None:
+    _type_model(page, "someone/llama-3.1-8b-lora-xyz")
+    qtbot.waitUntil(lambda: page.error is not None, timeout=10_000)
+    assert page.answer.verdict.text() == "Not found on the Hub"
+    text = page.answer.details.text()
+    assert "no model 'someone/llama-3.1-8b-lora-xyz'" in text
+    assert "nearest in the catalog (no network needed): llama-3.1-8b" in text
+
+
+def test_an_ambiguous_gpu_clears_the_old_verdict_and_offers_its_choices(
+        qtbot: QtBot, page: CanIRunPage) -> None:
+    assert page.result is not None  # an answer for the GPU chosen before
+    edit = page.form.gpu.lineEdit()
+    assert edit is not None
+    edit.clear()
+    QTest.keyClicks(edit, "RTX 3060")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert page.result is None and page.answer.verdict.text() == "Which GPU?"
+    assert not page.answer.bar.parts  # the old bar is gone too
+    buttons = [b.text() for b in page.answer.choice_buttons]
+    assert buttons == ["NVIDIA GeForce RTX 3060 12 GB (12 GiB)",
+                       "NVIDIA GeForce RTX 3060 8 GB (8 GiB)"]
+    assert page.answer.choices.isVisibleTo(page)
+    assert "rtx-3060-12gb" in page.answer.details.text()  # the sentence says which ids
+    page.answer.choice_buttons[1].click()
+    assert page.result is not None and page.result.gpu is not None
+    assert page.result.gpu.name == "NVIDIA GeForce RTX 3060 8 GB"
+    assert not page.answer.choice_buttons and not page.form.gpu_unresolved
+    assert page.form.gpu_hint.isHidden()
+    # choosing the GPU the box already holds answers again too (no index change)
+    edit.clear()
+    QTest.keyClicks(edit, "RTX 3060")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert page.result is None
+    page.answer.choice_buttons[1].click()
+    assert page.result is not None and page.result.gpu is not None
+    assert page.result.gpu.name == "NVIDIA GeForce RTX 3060 8 GB"
+
+
+def test_an_unknown_gpu_name_offers_the_nearest_cards(qtbot: QtBot, page: CanIRunPage) -> None:
+    edit = page.form.gpu.lineEdit()
+    assert edit is not None
+    edit.clear()
+    QTest.keyClicks(edit, "RTX 4095")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert page.result is None and "unknown GPU" in page.form.gpu_hint.text()
+    assert any("4090" in b.text() for b in page.answer.choice_buttons)
+
+
+def test_the_gpu_completer_popup_is_as_wide_as_its_names(qtbot: QtBot,
+                                                         page: CanIRunPage) -> None:
+    """The popup took the narrow box's width: every name was cut (at 1024x640)."""
+    page.resize(824, 560)
+    page.show()
+    qtbot.waitExposed(page)
+    edit = page.form.gpu.lineEdit()
+    assert edit is not None
+    edit.clear()
+    QTest.keyClicks(edit, "RTX 40")
+    popup = page.form.gpu_search.completer.popup()
+    assert popup is not None
+    widest = max(popup.fontMetrics().horizontalAdvance(s)
+                 for s in page.form.gpu_search.suggestions())
+    assert popup.minimumWidth() >= widest > page.form.gpu.width()
+    screen = page.form.gpu.screen()
+    assert popup.minimumWidth() <= screen.availableGeometry().width()

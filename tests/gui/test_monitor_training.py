@@ -150,10 +150,9 @@ def test_second_screen_is_the_default_with_two_screens(tmp_path: Path) -> None:
     config.write_text('{"screens": ['
                       '{"name": "laptop", "x": 0, "y": 0, "width": 1280, "height": 800},'
                       '{"name": "HDMI-1", "x": 1280, "y": 0, "width": 1920, "height": 1080}]}')
-    # the checkout's rigready first (a development tree's build/pkgroot stays on the path)
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
-           "PYTHONPATH": path}
+           "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH", ""),
+                                                     str(ROOT)) if p)}
     done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "s.ini")], env=env,
                           capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr

@@ -225,7 +225,8 @@ def test_converted_fix_prices_say_which_rate(real_context: AppContext, qtbot: Qt
 
 def test_the_detail_pane_shows_why_and_fix_at_1024x640(real_context: AppContext,
                                                        qtbot: QtBot) -> None:
-    """At 1024x640 the pane showed three lines and 'Fix:' needed a scroll."""
+    """At 1024x640 the pane showed three lines and 'Fix:' needed a scroll; then the list showed
+    three rows (issue 23, item 9: at least eight). The pane now sits beside the list there."""
     page = ReadinessPage(real_context)
     qtbot.addWidget(page)
     page.resize(824, 610)  # the page's share of a 1024x640 window (sidebar and menu bar off)
@@ -233,5 +234,119 @@ def test_the_detail_pane_shows_why_and_fix_at_1024x640(real_context: AppContext,
     real_context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
     page.table.selectRow(0)
     qtbot.wait(20)
-    assert page.tasks.detail.height() >= 120
-    assert page.tasks.splitter.orientation() == Qt.Orientation.Vertical
+    assert page.tasks.splitter.orientation() == Qt.Orientation.Horizontal
+    assert page.tasks.detail.height() >= 200 and page.tasks.detail.width() >= 250
+    assert _full_rows(page) >= 8
+
+
+def _full_rows(page: ReadinessPage) -> int:
+    """Task rows wholly inside the list's viewport."""
+    table = page.table
+    height = table.viewport().height()
+    return sum(1 for r in range(table.model().rowCount())
+               if table.rowViewportPosition(r) >= 0
+               and table.rowViewportPosition(r) + table.rowHeight(r) <= height)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1024, 640), (1280, 800), (1920, 1080)])
+def test_at_least_eight_task_rows_at_every_window_size(tmp_path: Path, qtbot: QtBot,
+                                                       width: int, height: int) -> None:
+    """Issue 23, item 9: at 1024x640 the list showed three rows under the detail pane."""
+    from rigready.desktop.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(AppContext(settings=settings, db_path=tmp_path / "db.sqlite3"))
+    window.remember_state = False
+    qtbot.addWidget(window)
+    window.resize(width, height)
+    window.show()
+    window.show_page("readiness")
+    window.context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    qtbot.wait(50)
+    page = window.page("readiness")
+    assert isinstance(page, ReadinessPage)
+    assert _full_rows(page) >= 8, (width, height, page.table.viewport().height())
+
+
+def test_todays_tasks_are_judged_by_the_estimator(real_context: AppContext,
+                                                  qtbot: QtBot) -> None:
+    """Issue 23, item 6: QLoRA/LoRA of 8-70B models, GGUF files, SDXL and FLUX on the page."""
+    page = ReadinessPage(real_context)
+    qtbot.addWidget(page)
+    page.resize(1000, 800)
+    real_context.set_profile(load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json"))
+    rows = {t.task_id: t for t in page.tasks.visible_tasks()}
+    for task_id in ("qlora-8b", "qlora-14b", "qlora-70b", "lora-8b", "lora-14b", "lora-70b",
+                    "gguf-8b", "gguf-14b", "gguf-32b", "gguf-70b", "sdxl-generation",
+                    "flux-generation", "sdxl-lora-training"):
+        assert task_id in rows, task_id
+    gguf = rows["gguf-8b"]
+    assert gguf.verdict == "ready" and "llama.cpp-based app" in gguf.reason
+    assert "tokens/s" in gguf.reason
+    assert rows["gguf-70b"].verdict == "not ready"
+    # the practical route first: Unsloth's published figure, the standard stack beside it
+    qlora = rows["qlora-8b"]
+    assert qlora.verdict == "limited" and qlora.reason.startswith("Yes with Unsloth")
+    assert "standard Hugging Face QLoRA stack" in qlora.reason
+    assert rows["sdxl-generation"].reason.startswith("Yes in a ComfyUI / Forge-class app")
+    page.tasks.search.setText("GGUF")  # the search finds them; the detail shows the route
+    assert {t.task_id for t in page.tasks.visible_tasks()} == {
+        "gguf-8b", "gguf-14b", "gguf-32b", "gguf-70b"}
+    assert "llama.cpp-based app" in page.tasks.detail.body.text()
+
+
+def test_saved_benchmark_results_rescore_the_page_without_f5(tmp_path: Path,
+                                                             qtbot: QtBot) -> None:
+    """Issue 23: after a storage benchmark the page kept "Storage unknown" until F5."""
+    from dataclasses import replace
+
+    from rigready.assess.bench.fingerprint import profile_fingerprint
+    from rigready.assess.hardware import Disk
+    from rigready.desktop.pages.benchmarks import BenchmarksPage
+    from rigready.desktop.usecases.bench import Outcome, save_outcome
+    from rigready.desktop.window import MainWindow
+    from tests.test_bench_compare import storage
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    db = tmp_path / "db.sqlite3"
+    context = AppContext(settings=settings, db_path=db)
+    window = MainWindow(context)
+    window.remember_state = False
+    qtbot.addWidget(window)
+    base = load_profile(HOBBYIST / "desktop-rtx3060-12gb-32gb-ddr4.json")
+    disk = Disk(name="vda", kind="virtual", model="QEMU disk", total_bytes=1_000 * 10**9,
+                free_bytes=600 * 10**9, mount_points=("/",))
+    profile = replace(base, storage=(disk,), origin="detected")
+    context.set_profile(profile)
+    readiness = window.page("readiness")
+    assert isinstance(readiness, ReadinessPage) and readiness.result is not None
+    assert readiness.result.component("storage").rank is None  # the disk kind is unknown
+    benchmarks = window.page("benchmarks")
+    assert isinstance(benchmarks, BenchmarksPage)
+    assert save_outcome(Outcome(storage(3_400.0, 60.0), ()), profile_fingerprint(profile),
+                        db) is None
+    benchmarks.results_saved.emit()  # what a finished run emits after saving
+    assert readiness.result.component("storage").rank is not None
+    assert any("classed as nvme from the measured" in r for r in readiness.result.reasons)
+
+
+def test_old_prices_in_the_fixes_are_said_once_for_the_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot) -> None:
+    """`rigready score` repeated one stale-price warning per fix (issue 23); the page says each
+    once, on one line above the rates, with every one in the tooltip."""
+    from rigready.catalog import default_catalog
+    from tests.helpers.rig_set import rig_profile
+
+    monkeypatch.setenv("RIGREADY_HOME", str(tmp_path / "home"))
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    context = AppContext(settings=settings, db_path=tmp_path / "db.sqlite3")
+    monkeypatch.setattr(context, "catalog", default_catalog)
+    page = _page(context, qtbot)
+    context.set_profile(rig_profile("rtx3060-12gb-desktop"))
+    warnings = page.result.price_warnings if page.result is not None else ()
+    assert warnings, "the catalog's dated prices should give at least one warning"
+    text = page.price_note.full_text()
+    assert not page.price_note.isHidden()
+    for warning in warnings:
+        assert text.count(warning) == 1
+    assert all("check it" not in t.fix for t in page.result.tasks)  # type: ignore[union-attr]

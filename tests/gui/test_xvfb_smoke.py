@@ -2,10 +2,12 @@
 
 Runs tests/smoke/tour.py under Xvfb with Qt's real xcb platform plugin: every page, the theme
 switched both ways (the window starts light, then dark, then light again), the upgrade
-wizard's four steps, a replayed session and the training monitor, at 1024x640, 1280x800 and
-1920x1080, a screenshot of each; then a training run followed live (fake clock and GPU) on the
-Monitor page and the training monitor, and a run replayed on the Monitor page, at 1024x640 and
-1920x1080 in both themes (issue 21). It fails on a Qt warning, a Python exception or a blank view.
+wizard's four steps, a replayed session, the training monitor and issue 23's states (Readiness
+filtered to GGUF tasks, a Hub look-up in progress, an ambiguous GPU's choices, This PC with the
+programs on its GPU), at 1024x640, 1280x800 and 1920x1080, a screenshot of each; then a training
+run followed live (fake clock and GPU) on the Monitor page and the training monitor, and a run
+replayed on the Monitor page, at 1024x640 and 1920x1080 in both themes (issue 21). It fails on a
+Qt warning, a Python exception or a blank view.
 ``make test`` installs Xvfb first when run as root on Debian (CI); elsewhere without Xvfb the
 test is skipped, and under ``CI`` it fails instead.
 
@@ -85,7 +87,11 @@ def test_every_view_on_a_real_x_server(tmp_path: Path) -> None:
             stem = f"{size}-{theme}"
             for view in ("this-pc", "readiness", "can-i-run", "upgrade", "benchmarks",
                          "monitor", "upgrade-step1", "upgrade-step2", "upgrade-step3",
-                         "upgrade-step4", "monitor-replay", "training-monitor"):
+                         "upgrade-step4", "monitor-replay", "training-monitor",
+                         # issue 23: today's tasks, a Hub look-up in progress, an ambiguous
+                         # GPU's choices, the programs on this PC's GPU
+                         "readiness-gguf", "can-i-run-hub-lookup", "can-i-run-gpu-choices",
+                         "this-pc-gpu-processes"):
                 assert f"{stem}-{view}.png" in shots, (stem, view, shots)
             # the training monitor really is drawn at that size (it was 1645x856 at every size)
             image = QImage(str(out / f"{stem}-training-monitor.png"))

@@ -17,10 +17,18 @@ from typing import Any
 from rigready.assess.detect import detect_rig
 from rigready.assess.estimate import Workload, estimate, gpu_from_profile, resolve_model
 from rigready.assess.hardware import RigProfile
-from rigready.assess.plan import PlanResult, RigFacts, TaskGoal, WorkloadGoal, plan_upgrades
+from rigready.assess.plan import (
+    PlanResult,
+    RigFacts,
+    TaskGoal,
+    WorkloadGoal,
+    plan_upgrades,
+    task_goal,
+)
 from rigready.assess.profile import load_profile, with_stated_gpu
 from rigready.assess.score import assess_readiness
 from rigready.catalog import Catalog
+from rigready.desktop.defaults import with_image_runtime
 from rigready.gpu.types import Unknown
 from rigready.gpu.vendor import VendorUnavailable
 from tests.helpers.fake_pynvml import replay_capture
@@ -94,9 +102,12 @@ def rig_profile(name: str) -> RigProfile:
 
 
 def _workload(q: dict[str, Any]) -> Workload:
-    return Workload(method=q.get("method", "inference"), precision=q.get("precision"),
-                    seq_len=int(q.get("seq", 2048)), checkpointing=bool(q.get("checkpointing")),
-                    gpus=int(q.get("gpus", 1)))
+    """The question's job, as the CLI and the window build it (``runtime``: image generation's
+    app, the CLI's default when absent)."""
+    wl = Workload(method=q.get("method", "inference"), precision=q.get("precision"),
+                  seq_len=int(q.get("seq", 2048)), checkpointing=bool(q.get("checkpointing")),
+                  gpus=int(q.get("gpus", 1)), param_offload=bool(q.get("param_offload")))
+    return with_image_runtime(wl, q.get("runtime"))
 
 
 def _profile(q: dict[str, Any]) -> RigProfile:
@@ -115,7 +126,9 @@ def _describe(q: dict[str, Any]) -> str:
                              + (" ckpt" if q.get("checkpointing") else "")
                              + (f" {q['precision']}" if q.get("precision") else "")
                              + (f" x{q['gpus']} GPUs" if q.get("gpus") else "")
-                             + (f" {q['free_gib']} GiB free" if "free_gib" in q else ""))
+                             + (f" {q['free_gib']} GiB free" if "free_gib" in q else "")
+                             + (" param-offload" if q.get("param_offload") else "")
+                             + (f" in {q['runtime']}" if q.get("runtime") else ""))
     return f"{q['kind']} {what}" + (f" ${q['budget']:,}" if "budget" in q else "")
 
 
@@ -156,7 +169,7 @@ def answer(q: dict[str, Any], catalog: Catalog) -> str:
             return _route(est, profile, catalog)
         return est.verdict.status if est.verdict else "unknown"
     if "task" in q:
-        goal: TaskGoal | WorkloadGoal = TaskGoal(catalog.task(q["task"]))
+        goal: TaskGoal | WorkloadGoal = task_goal(catalog.task(q["task"]), catalog)
     else:
         entry = next(m for m in catalog.models if m.id == q["model"])
         goal = WorkloadGoal(resolve_model(q["model"], catalog.models), _workload(q),

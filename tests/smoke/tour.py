@@ -4,27 +4,39 @@
                                [--profile FILE] [--db COPY_OF_SESSION.sqlite3] [--runs]
 
 For each window size and theme (switched live, both ways): every page, the upgrade wizard's four
-steps, and the full-screen training monitor. With ``--runs``, then, at 1024x640 and 1920x1080 in
-each theme: a training run followed live (a captured HF Trainer run written into a scratch
-database a second at a time, its lock faked; GPU samples from the fake provider on a fake
-clock) on the Monitor page and the training monitor, and a finished run replayed on the Monitor
-page. Exits 1 and says why when Qt printed a warning, Python raised, or a view came out blank
-(one colour). Run it on a real X server (Xvfb) with
+steps, the full-screen training monitor, and the states issue 23 added: Readiness filtered to
+today's GGUF tasks, a Hub look-up in progress, an ambiguous GPU's choices, and This PC listing
+the programs on its GPU (a fake NVML door, the profile taken as this PC's). With ``--runs``,
+then, at 1024x640 and 1920x1080 in each theme: a training run followed live (a captured HF
+Trainer run written into a scratch database a second at a time, its lock faked; GPU samples from
+the fake provider on a fake clock) on the Monitor page and the training monitor, and a finished
+run replayed on the Monitor page. Exits 1 and says why when Qt printed a warning, Python raised,
+or a view came out blank (one colour). Run it on a real X server (Xvfb) with
 ``QT_QPA_PLATFORM=xcb`` (tests/gui/test_xvfb_smoke.py does), or offscreen.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, QMessageLogContext, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
+
+if TYPE_CHECKING:
+    from rigready.assess.hardware import RigProfile
+    from rigready.desktop.window import MainWindow
+    from rigready.gpu.nvml import NvmlDoor
 
 problems: list[str] = []
 
@@ -99,6 +111,7 @@ def tour(out: Path, sizes: Sequence[tuple[int, int]], themes: Sequence[str],
                 save(window, page, path)
                 written.append(path.name)
             written += _wizard(window, out, stem)
+            written += _new_states(window, out, stem, profile)
             if db_path is not None:
                 written += _replay(window, out, stem, db_path)
             written += _training_monitor(app, window, out, stem, width, height)
@@ -120,6 +133,97 @@ def _wizard(window: QWidget, out: Path, stem: str) -> list[str]:
         save(window, page.stack.currentWidget(), path)
         names.append(path.name)
     page.go_to(0)
+    return names
+
+
+@contextmanager
+def _silent_hub() -> Iterator[None]:
+    """HF_ENDPOINT at a local port that accepts and never answers: a look-up stays in progress
+    (the Hub client's timeout cut to a second so its thread ends soon after)."""
+    from rigready.assess.estimate import hub
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    old_url, old_timeout = os.environ.get("HF_ENDPOINT"), hub.HUB_TIMEOUT_S
+    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    hub.HUB_TIMEOUT_S = 1.0
+    try:
+        yield
+    finally:
+        hub.HUB_TIMEOUT_S = old_timeout
+        if old_url is None:
+            os.environ.pop("HF_ENDPOINT", None)
+        else:
+            os.environ["HF_ENDPOINT"] = old_url
+        sock.close()
+
+
+def _fake_gpu_door() -> NvmlDoor:
+    """An NVML door over a fake module: GPU 0 draws the desktop, Xorg, gnome-shell and firefox
+    hold its memory."""
+    from tests.helpers.fake_pynvml import FakePynvml, door, h100_like
+
+    gib = 1024**3
+    names = {1873: "Xorg", 2240: "gnome-shell", 3312: "firefox"}
+    gpu = h100_like(name="NVIDIA GeForce RTX 3060", uuid="GPU-3060", display_mode=1,
+                    display_active=1, procs=[],
+                    gprocs=[(1873, int(0.41 * gib)), (2240, int(0.22 * gib)),
+                            (3312, int(0.73 * gib))])
+    return door(FakePynvml([gpu]), process_name=names.get)
+
+
+def _new_states(window: MainWindow, out: Path, stem: str, profile: RigProfile) -> list[str]:
+    """Issue 23's states: today's tasks, a Hub look-up in progress, an ambiguous GPU, and the
+    programs on this PC's GPU."""
+    from rigready.gpu.nvml import set_nvml_door
+
+    names = []
+
+    def shot(key: str, name: str, area: QWidget) -> None:
+        path = out / f"{stem}-{name}.png"
+        save(window, area, path)
+        names.append(path.name)
+
+    window.show_page("readiness")
+    readiness: Any = window.page("readiness")
+    readiness.tasks.search.setText("GGUF")
+    shot("readiness", "readiness-gguf", readiness)
+    readiness.tasks.search.clear()
+
+    window.show_page("can-i-run")
+    page: Any = window.page("can-i-run")
+    edit = page.form.gpu.lineEdit()
+    edit.setText("RTX 3060")
+    edit.returnPressed.emit()
+    if not page.answer.choice_buttons:
+        problems.append("typing 'RTX 3060' offered no GPU choices")
+    shot("can-i-run", "can-i-run-gpu-choices", page)
+    page.form.gpu.setCurrentIndex(0)
+    page.form.set_gpu_choices("", ())
+    with _silent_hub():
+        page.search.setText("acme/some-model")
+        page.search.returnPressed.emit()
+        if not page.hub_bar.running:
+            problems.append("the Hub look-up did not start")
+        shot("can-i-run", "can-i-run-hub-lookup", page)
+        worker = page.hub_bar.worker
+        page.hub_bar.cancel_button.click()
+        if worker is not None:
+            worker.wait(15)
+    page.search.clear()
+    page.select_model("llama-3.1-8b")
+
+    old = set_nvml_door(_fake_gpu_door())
+    try:
+        window.context.set_profile(replace(profile, origin="detected"))
+        window.show_page("this-pc")
+        this_pc: Any = window.page("this-pc")
+        this_pc.refresh_memory_use()
+        shot("this-pc", "this-pc-gpu-processes", this_pc)
+    finally:
+        set_nvml_door(old)
+        window.context.set_profile(profile)
     return names
 
 

@@ -246,3 +246,25 @@ class TextEncoder:
 CLIP_L = TextEncoder(12, 768, 3072)
 #: OpenCLIP ViT-bigG/14's text tower with its projection (SDXL's second encoder).
 CLIP_BIGG = TextEncoder(32, 1280, 5120, projection=1280)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffusionSpec:
+    """A Stable Diffusion pipeline: its UNet, text encoders and VAE."""
+
+    unet: UNetConfig
+    text_encoders: tuple[TextEncoder, ...]
+    #: The pipeline decodes in fp32 when it runs in fp16 (SDXL's ``force_upcast``).
+    vae_upcast: bool = False
+    default_image: int = 512
+
+    @property
+    def params(self) -> int:
+        """UNet + text encoders + VAE."""
+        return (walk_unet(self.unet, 8).params + self.text_params
+                + walk_vae(8).params)
+
+    @property
+    def text_params(self) -> int:
+        """The text encoders' parameters."""
+        return sum(t.params for t in self.text_encoders)

@@ -1,5 +1,7 @@
-"""Memory of image models: classifiers (ResNet, EfficientNet, ConvNeXt, ViT) and Stable
-Diffusion pipelines (UNet + VAE + CLIP text encoders), from their layer walks.
+"""Memory of image models: classifiers (ResNet, EfficientNet, ConvNeXt, ViT), Stable Diffusion
+pipelines (UNet + VAE + CLIP text encoders) and diffusion-transformer pipelines (SD3.5, FLUX.1),
+from their layer walks; sampling's components, resident or loaded as needed, are added up by
+:mod:`rigready.assess.estimate.image.pipeline`.
 
 The stack assumed is the one measured: torchvision classifiers trained with AdamW under bf16
 autocast (or fp32), inference of a bf16 model in ``inference_mode``; diffusers pipelines
@@ -16,7 +18,10 @@ from dataclasses import dataclass, field
 
 from rigready.assess.estimate.breakdown import MemoryBreakdown, context_bytes, on_card
 from rigready.assess.estimate.image import diffusion as dif
+from rigready.assess.estimate.image import dit
+from rigready.assess.estimate.image import pipeline as pipe
 from rigready.assess.estimate.image import vision as vis
+from rigready.assess.estimate.image.diffusion import DiffusionSpec
 from rigready.assess.estimate.inputs import EstimateError, Workload
 from rigready.assess.estimate.model import ModelShape
 
@@ -32,10 +37,8 @@ RESERVE_SHARE_TRAIN = 0.10
 #: Inference: measured live set / walked largest layer (cuDNN workspaces, fused kernels).
 INFERENCE_LIVE_SCALE = 2.0
 RESERVE_SHARE_INFER = 0.3
-#: VAE decode (sampling peak): allocated + cached memory per decoded pixel and channel unit,
-#: per image and once (workspaces), fitted.
-VAE_DECODE_PER_IMAGE = 2.25
-VAE_DECODE_ONCE = 2.3
+#: Fragmentation on a card just big enough, in copies of the step's largest tensor.
+FRAGMENTATION_BLOCKS = 1.0
 #: VAE encode of a training batch (no grad): live set / walked.
 VAE_ENCODE_SCALE = 1.55
 UNET_SAVED_SCALE = 1.0
@@ -48,28 +51,6 @@ VAE_CACHE_REUSED = 0.35
 
 
 @dataclass(frozen=True, slots=True)
-class DiffusionSpec:
-    """A Stable Diffusion pipeline: its UNet, text encoders and VAE."""
-
-    unet: dif.UNetConfig
-    text_encoders: tuple[dif.TextEncoder, ...]
-    #: The pipeline decodes in fp32 when it runs in fp16 (SDXL's ``force_upcast``).
-    vae_upcast: bool = False
-    default_image: int = 512
-
-    @property
-    def params(self) -> int:
-        """UNet + text encoders + VAE."""
-        return (dif.walk_unet(self.unet, 8).params + self.text_params
-                + dif.walk_vae(8).params)
-
-    @property
-    def text_params(self) -> int:
-        """The text encoders' parameters."""
-        return sum(t.params for t in self.text_encoders)
-
-
-@dataclass(frozen=True, slots=True)
 class ImagePlan:
     """What the estimator computed for an image model, beside the memory breakdown."""
 
@@ -79,11 +60,33 @@ class ImagePlan:
     notes: tuple[str, ...] = field(default_factory=tuple)
     #: A classifier's layer walk (its kernels drive the speed model); None for diffusion.
     walk: vis.Walk | None = field(default=None, compare=False, repr=False)
+    #: Sampling: the components resident at the peak (all of them without offload).
+    resident: tuple[str, ...] = ()
 
 
-def _check(wl: Workload, spec: vis.ImageArch | DiffusionSpec) -> int:
+#: The walked architectures a :class:`ModelShape` may carry in ``image``.
+ImageSpec = vis.ImageArch | DiffusionSpec | dit.DitSpec
+
+
+def _check(wl: Workload, spec: ImageSpec) -> int:
     """The image side to use; reject what the measured stacks do not do."""
     p = wl.resolved_precision
+    if isinstance(spec, dit.DitSpec):
+        if wl.training:
+            raise EstimateError("training SD3.5 / FLUX.1 is not modelled (inference is, in "
+                                "bf16, fp8 and GGUF weights, with or without model offload)")
+        if p not in ("bf16", "fp16", "fp32"):
+            raise EstimateError(f"precision {p} is not modelled for diffusion transformers "
+                                "(give bf16, and --weights fp8 or a GGUF type for smaller "
+                                "weights)")
+        side = wl.image_size or spec.default_image
+        if side % 16 or side < 256:
+            raise EstimateError(f"an SD3.5 / FLUX.1 image side must be a multiple of 16 and "
+                                f"at least 256, got {side}")
+        return side
+    if wl.weights is not None:
+        raise EstimateError("--weights (fp8, GGUF) is modelled for SD3.5 / FLUX.1 transformers "
+                            "only")
     if isinstance(spec, DiffusionSpec):
         if wl.method not in ("inference", "lora"):
             raise EstimateError(f"{wl.method} training of a diffusion UNet is not modelled "
@@ -97,6 +100,9 @@ def _check(wl: Workload, spec: vis.ImageArch | DiffusionSpec) -> int:
         if side < 64:
             raise EstimateError(f"image side {side} is too small for a Stable Diffusion UNet")
         return side
+    if wl.offload != "none" or wl.vae_tiling:
+        raise EstimateError("model offload and tiled VAE decode are settings of diffusion "
+                            "pipelines, not of image classifiers")
     if wl.method not in ("inference", "full"):
         raise EstimateError(f"{wl.method} of an image classifier is not modelled "
                             "(full training and inference are)")
@@ -135,7 +141,8 @@ def vision_memory(arch: vis.ImageArch, wl: Workload) -> tuple[MemoryBreakdown, I
         mem = MemoryBreakdown(context=context_bytes(wl), weights=weights, gradients=0,
                               optimizer=0, activations=int(act), logits=0, kv_cache=0,
                               reserve=_reserve(act, RESERVE_SHARE_INFER),
-                              peak_phase="inference", gradients_total=0, trainable_params=0)
+                              peak_phase="inference", gradients_total=0, trainable_params=0,
+                              fragmentation=int(FRAGMENTATION_BLOCKS * b * w.largest * e))
         return mem, ImagePlan(side, w.macs, w.layers, walk=w)
     master = 2 if wl.resolved_precision in ("bf16", "fp16") else 4
     saved = b * saved_bytes_per_image(arch, w, wl)
@@ -152,7 +159,8 @@ def vision_memory(arch: vis.ImageArch, wl: Workload) -> tuple[MemoryBreakdown, I
     mem = MemoryBreakdown(context=context_bytes(wl), weights=weights, gradients=int(grads),
                           optimizer=opt, activations=int(act), logits=0, kv_cache=0,
                           reserve=_reserve(act + grads, RESERVE_SHARE_TRAIN), peak_phase=phase,
-                          gradients_total=master * p, trainable_params=p)
+                          gradients_total=master * p, trainable_params=p,
+                          fragmentation=int(FRAGMENTATION_BLOCKS * b * w.largest * e))
     return mem, ImagePlan(side, w.macs, w.layers, walk=w)
 
 
@@ -180,27 +188,10 @@ def diffusion_memory(spec: DiffusionSpec, wl: Workload) -> tuple[MemoryBreakdown
     lat = side // 8
     u = dif.walk_unet(spec.unet, lat)
     vae = dif.walk_vae(side)
-    e, _ = _bytes(wl)
     b = wl.batch
-    px = side * side
     if not wl.training:
-        # SDXL's pipeline upcasts its VAE to fp32 when it runs in fp16 (not in bf16)
-        vae_e = 4 if (spec.vae_upcast and "fp16" in wl.resolved_precision) else e
-        weights = e * (u.params + spec.text_params) + vae_e * vae.params
-        unet_act = 2 * b * (u.skips_elems + u.live_elems) * e
-        # 896 channel-units per pixel (the walked decoder live set): per image in the decode
-        # dtype, plus once in 16-bit units whatever the dtype (workspaces)
-        unit = px * (3 * dif.VAE_CHANNELS[1] + dif.VAE_CHANNELS[0])
-        decode = unit * (VAE_DECODE_PER_IMAGE * vae_e * b + VAE_DECODE_ONCE * 2)
-        act = max(float(unet_act), decode)
-        # the decode figure is fitted on allocated + cached memory: split it 40/60
-        mem = MemoryBreakdown(context=context_bytes(wl), weights=int(weights), gradients=0,
-                              optimizer=0, activations=int(0.4 * act), logits=0, kv_cache=0,
-                              reserve=int(0.6 * act), peak_phase="VAE decode" if decode >=
-                              unet_act else "UNet step", gradients_total=0, trainable_params=0)
-        note = "the VAE decodes in fp32 (SDXL's force_upcast in an fp16 pipeline)" \
-            if vae_e == 4 and e == 2 else ""
-        return mem, ImagePlan(side, u.macs, u.layers, (note,) if note else ())
+        return sampling_memory(pipe.unet_parts(spec, wl, side), wl, side, u.macs, u.layers,
+                               spec.vae_upcast and "fp16" in wl.resolved_precision)
     lora = u.lora_params_per_rank * wl.lora_rank
     weights = 2 * (u.params + spec.text_params + vae.params) + 4 * lora
     opt = _optimizer_bytes(wl, lora, 4)
@@ -220,12 +211,43 @@ def diffusion_memory(spec: DiffusionSpec, wl: Workload) -> tuple[MemoryBreakdown
                           optimizer=opt, activations=int(act), logits=0, kv_cache=0,
                           reserve=int(cached + _reserve(act, RESERVE_SHARE_DIFFUSION_TRAIN)),
                           peak_phase="start of backward" if saved >= encode else "VAE encode",
-                          gradients_total=4 * lora, trainable_params=lora)
+                          gradients_total=4 * lora, trainable_params=lora,
+                          # the VAE encode's largest tensor: a 128-channel full-size bf16 map
+                          fragmentation=int(FRAGMENTATION_BLOCKS * b * side * side
+                                            * dif.VAE_CHANNELS[0] * 2))
     return mem, ImagePlan(side, u.macs, u.layers)
+
+
+def sampling_memory(parts: list[pipe.Component], wl: Workload, side: int, macs: float,
+                    layers: int, vae_fp32: bool = False) -> tuple[MemoryBreakdown, ImagePlan]:
+    """The peak of a text-to-image pipeline's components (see
+    :mod:`rigready.assess.estimate.image.pipeline`)."""
+    top = pipe.peak(parts, wl.offload)
+    mem = MemoryBreakdown(context=context_bytes(wl), weights=top.weights, gradients=0,
+                          optimizer=0, activations=top.activations, logits=0, kv_cache=0,
+                          reserve=top.reserve, peak_phase=top.phase, gradients_total=0,
+                          trainable_params=0, fragmentation=top.fragmentation)
+    notes = []
+    if vae_fp32:
+        notes.append("the VAE decodes in fp32 (SDXL's force_upcast in an fp16 pipeline)")
+    if wl.offload == "model":
+        notes.append(f"model offload: one component on the GPU at a time, the peak with the "
+                     f"{top.phase} there; the others wait in system RAM")
+    return mem, ImagePlan(side, macs, layers, tuple(notes), resident=top.resident)
+
+
+def dit_memory(spec: dit.DitSpec, wl: Workload) -> tuple[MemoryBreakdown, ImagePlan]:
+    """Peak memory of SD3.5 / FLUX.1 sampling."""
+    side = _check(wl, spec)
+    matmul, _ = dit.step_flops(spec, side, 1)
+    return sampling_memory(pipe.dit_parts(spec, wl, side), wl, side, matmul / 2,
+                           spec.transformer.layers + spec.transformer.single_layers)
 
 
 def image_memory(shape: ModelShape, wl: Workload) -> tuple[MemoryBreakdown, ImagePlan]:
     """Dispatch on the walked architecture a :class:`ModelShape` carries."""
+    if isinstance(shape.image, dit.DitSpec):
+        return dit_memory(shape.image, wl)
     if isinstance(shape.image, DiffusionSpec):
         return diffusion_memory(shape.image, wl)
     return vision_memory(shape.image, wl)

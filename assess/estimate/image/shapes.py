@@ -1,11 +1,12 @@
 """Image models' shapes: the architectures the estimator walks, by name, and their
 :class:`ModelShape` form from a catalog entry or a ``config.json``.
 
-A catalog entry names one with ``arch`` (a torchvision model name such as ``resnet50``, or a
-Stable Diffusion pipeline ``sd15`` / ``sdxl``). A diffusers UNet ``config.json`` and a
-transformers ViT/ResNet/ConvNeXt ``config.json`` are read directly. Image models that are not
-walked here (Stable Diffusion 3, FLUX, detection or segmentation networks) are refused with the
-reason, never estimated as something else.
+A catalog entry names one with ``arch`` (a torchvision model name such as ``resnet50``, a
+Stable Diffusion pipeline ``sd15`` / ``sdxl``, or a diffusion-transformer pipeline
+``sd35-medium`` / ``sd35-large`` / ``flux-dev`` / ``flux-schnell``). A diffusers UNet, SD3 or
+FLUX transformer ``config.json`` and a transformers ViT/ResNet/ConvNeXt ``config.json`` are read
+directly. Image models that are not walked here (PixArt, detection or segmentation networks)
+are refused with the reason, never estimated as something else.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from rigready.assess.estimate.image import diffusion as dif
-from rigready.assess.estimate.image.memory import DiffusionSpec
+from rigready.assess.estimate.image import dit
+from rigready.assess.estimate.image.diffusion import DiffusionSpec
+from rigready.assess.estimate.image.memory import ImageSpec
 from rigready.assess.estimate.image.vision import ARCHS, ImageArch, walk
 from rigready.assess.estimate.inputs import EstimateError
 from rigready.assess.estimate.model import ModelShape
@@ -37,9 +40,10 @@ DIFFUSION: dict[str, DiffusionSpec] = {
 #: Kinds of model the image family handles (a catalog entry's ``kind``, a shape's ``kind``).
 IMAGE_KINDS = ("vision-cnn", "vision-transformer", "diffusion")
 #: diffusers model classes that are not walked (their memory would come from the wrong family).
-_UNMODELLED_DIFFUSERS = ("SD3Transformer2DModel", "FluxTransformer2DModel",
-                         "PixArtTransformer2DModel", "UNet2DModel", "UNetMotionModel",
+_UNMODELLED_DIFFUSERS = ("PixArtTransformer2DModel", "UNet2DModel", "UNetMotionModel",
                          "AutoencoderKL")
+#: diffusers transformer classes walked by :mod:`rigready.assess.estimate.image.dit`.
+_DIT_CLASSES = ("SD3Transformer2DModel", "FluxTransformer2DModel")
 
 
 def diffusion_spec(name: str) -> DiffusionSpec:
@@ -47,7 +51,7 @@ def diffusion_spec(name: str) -> DiffusionSpec:
     return DIFFUSION[name]
 
 
-def _shape(name: str, kind: str, family: str, params: int, spec: ImageArch | DiffusionSpec,
+def _shape(name: str, kind: str, family: str, params: int, spec: ImageSpec,
            side: int, source: str) -> ModelShape:
     return ModelShape(name=name, family=family, kind=kind, num_layers=0, hidden_size=0,
                       num_heads=1, num_kv_heads=1, head_dim=0, intermediate_size=0,
@@ -70,7 +74,11 @@ def image_shape(name: str, arch: str, source: str = "") -> ModelShape:
         d = DIFFUSION[arch]
         return _shape(name, "diffusion", "sd-unet", d.params, d, d.default_image,
                       source or f"diffusers {arch} pipeline")
-    known = ", ".join([*ARCHS, *DIFFUSION])
+    if arch in dit.PIPELINES:
+        t = dit.PIPELINES[arch]
+        return _shape(name, "diffusion", t.transformer.kind, t.params, t, t.default_image,
+                      source or f"diffusers {arch} pipeline")
+    known = ", ".join([*ARCHS, *DIFFUSION, *dit.PIPELINES])
     raise EstimateError(f"{name}: architecture {arch!r} is not modelled (modelled: {known})")
 
 
@@ -79,7 +87,7 @@ def unknown_image_model(entry: Any) -> EstimateError:
     return EstimateError(
         f"{entry.id} is a {entry.kind} model ({entry.family}) whose layers the estimator does "
         "not walk (no arch in its catalog entry), so its memory is unknown (modelled: ResNet, "
-        "EfficientNet, ConvNeXt, ViT, Stable Diffusion 1.5 and SDXL)")
+        "EfficientNet, ConvNeXt, ViT, Stable Diffusion 1.5, SDXL and 3.5, FLUX.1)")
 
 
 def shape_from_unet_config(cfg: dict[str, Any], name: str) -> ModelShape:
@@ -128,9 +136,14 @@ def shape_from_config(cfg: dict[str, Any], name: str) -> ModelShape | None:
     cls = str(cfg.get("_class_name", ""))
     if cls == "UNet2DConditionModel":
         return shape_from_unet_config(cfg, name)
+    if cls in _DIT_CLASSES:
+        spec = dit.spec_from_config(cfg, name)
+        return _shape(name, "diffusion", spec.transformer.kind, spec.params, spec,
+                      spec.default_image, f"transformer config.json ({name}), with its "
+                      "pipeline's text encoders and VAE")
     if cls in _UNMODELLED_DIFFUSERS or cls.endswith(("Transformer2DModel", "Pipeline")):
         raise EstimateError(f"{name}: {cls} is not modelled (the estimator walks Stable "
-                            "Diffusion 1.x/XL UNets; SD 3, FLUX and others are unknown)")
+                            "Diffusion 1.x/XL UNets and the SD3 / FLUX.1 transformers)")
     mt = str(cfg.get("model_type", "")).lower()
     if mt not in ("vit", "resnet", "convnext"):
         return None

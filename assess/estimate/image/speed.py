@@ -17,14 +17,19 @@ forward pass; a step is then the sum of
   all at the measured copy bandwidth;
 - a per-step and a per-layer overhead (launches, Python).
 
-Convs in fp32 run as TF32 (cuDNN's default in PyTorch); fp32 Linears do not (PyTorch's matmul
-default) and run at the fp32 peak. The fitted constants were fitted on the non-held-out vision
-cases of ``tests/data/calibration/vision-speed/h200-2026-12-01.json``
+Convs in fp32 run as TF32 (cuDNN's default in PyTorch: ``torch.backends.cudnn.allow_tf32`` is
+on); fp32 Linears do not (PyTorch's matmul default) and run at the fp32 peak; ``Workload.tf32``
+turns either switch (measured on the H100: ResNet-50 fp32 20.2 ms a step by default, 44.2 ms
+with TF32 off; ViT-B/16 fp32 97.0 ms by default, 39.4 ms with matmuls in TF32 too). Each dtype
+runs at the target GPU's own peak for it. The fitted constants were fitted on the non-held-out
+vision cases of ``tests/data/calibration/vision-speed/h200-2026-12-01.json``
 (``benchmarks/fit_image_memory.py --fit-kernels``; grid, worst ratio minimised); the held-out
 cases are only checked.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from rigready.assess.estimate import kernels
 from rigready.assess.estimate.image import vision as vis
@@ -50,17 +55,31 @@ LAYER_TRAIN_S = 0.0002
 LAYER_INFER_S = 0.00002
 
 
-def _gemm_dtype(kind: str, precision: str) -> str:
+def gemm_dtype(kind: str, wl: Workload) -> str:
+    """The dtype a conv or Linear of an image model runs in: fp32 convolutions as TF32 unless
+    ``wl.tf32`` is ``off`` (cuDNN's default in PyTorch), fp32 matmuls as TF32 only when it is
+    ``all`` (PyTorch's matmul default is full fp32)."""
+    precision = wl.resolved_precision
     if precision == "fp32":
-        return "tf32" if kind == "conv" else "fp32"
+        if kind == "conv" or kind == "depthwise":
+            return "fp32" if wl.tf32 == "off" else "tf32"
+        return "tf32" if wl.tf32 == "all" else "fp32"
     return "fp16" if "fp16" in precision else "bf16"
 
 
-def classifier_seconds(w: vis.Walk, wl: Workload, scale: float,
+def scaled_peaks(scale: float) -> dict[str, float]:
+    """The calibration GPU's dense peaks times ``scale`` (a GPU ``scale`` times as fast)."""
+    return {dt: v * scale for dt, v in kernels.REF_TFLOPS.items()}
+
+
+def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
                        bandwidth_gb_s: float) -> float:
     """Seconds of one training step (or inference pass) of ``wl.batch`` images walked as
-    ``w``; ``scale``: the GPU's dense throughput over the calibration H200's;
-    ``bandwidth_gb_s``: its memory bandwidth."""
+    ``w`` on a GPU of ``peaks`` (dense TFLOP/s by dtype) and ``bandwidth_gb_s``.
+
+    Raises:
+        KeyError: the GPU has no figure for a dtype the step needs.
+    """
     p = wl.resolved_precision
     e = 4 if p == "fp32" else 2
     b, train = wl.batch, wl.training
@@ -72,8 +91,8 @@ def classifier_seconds(w: vis.Walk, wl: Workload, scale: float,
         if kind == "depthwise":  # read the input, write the output; backward twice that
             dw_bytes += (3 if train else 1) * 2 * e * m * n
             continue
-        dt = _gemm_dtype(kind, p)
-        peak = kernels.REF_TFLOPS[dt] * scale
+        dt = gemm_dtype(kind, wl)
+        peak = peaks[dt]
         g = kernels.gemm_seconds(m, k, n, dt, peak, bandwidth_gb_s, e)
         if train:  # input gradient and weight gradient
             g += kernels.gemm_seconds(m, n, k, dt, peak, bandwidth_gb_s, e)
@@ -81,8 +100,8 @@ def classifier_seconds(w: vis.Walk, wl: Workload, scale: float,
         t += g / CONV_SHARE if kind == "conv" else g
     t += DEPTHWISE_SLOWDOWN * dw_bytes / bw
     passes = 3.5 if train else 1.0  # flash forward + backward, as ``speed``
-    attn_rate = (0.5 * kernels.REF_TFLOPS["fp32"] if p == "fp32" else
-                 VIT_ATTENTION_EFFICIENCY * kernels.REF_TFLOPS["bf16"]) * scale * 1e12
+    attn_rate = (0.5 * peaks[gemm_dtype("linear", wl)] if p == "fp32" else
+                 VIT_ATTENTION_EFFICIENCY * peaks[gemm_dtype("linear", wl)]) * 1e12
     t += sum(4.0 * b * h * tok * tok * hd * passes for tok, h, hd in w.attention) / attn_rate
     # elementwise kernels on NCHW tensors compute in fp32 and are bound by elements, not
     # bytes: a bf16 step's BN/ReLU take about as long per element as an fp32 one's

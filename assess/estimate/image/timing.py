@@ -1,16 +1,23 @@
 """Time and energy of image models: a Stable Diffusion step from the share of peak measured
 for the family, a classifier's step from its kernels (:mod:`rigready.assess.estimate.image.speed`),
-both scaled from the calibration H200 to the target GPU.
+a diffusion transformer's from its matmuls (:mod:`rigready.assess.estimate.image.sampling`), all
+scaled from the calibration GPU to the target by its dense peak per dtype and its bandwidth;
+loading models as needed adds the copies of every component.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from rigready.assess.estimate import kernels
 from rigready.assess.estimate.breakdown import MemoryBreakdown
 from rigready.assess.estimate.energy import run_cost
 from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.image import dit, sampling
+from rigready.assess.estimate.image import pipeline as pipe
 from rigready.assess.estimate.image import vision as vis
-from rigready.assess.estimate.image.memory import DiffusionSpec, ImagePlan
+from rigready.assess.estimate.image.diffusion import DiffusionSpec
+from rigready.assess.estimate.image.memory import ImagePlan
 from rigready.assess.estimate.image.speed import classifier_seconds
 from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.model import ModelShape
@@ -35,33 +42,57 @@ VAE_DECODE_S_PER_MPIX = 0.05
 
 
 def image_dtype(shape: ModelShape, wl: Workload) -> str:
-    """The dtype whose peak an image model's step runs at."""
+    """The dtype whose peak an image model's step is quoted in: fp32 classifiers as PyTorch
+    runs them by default (``wl.tf32``): a CNN's convolutions in TF32, a ViT's Linears in full
+    fp32."""
     if wl.resolved_precision != "fp32":
         return "fp16" if "fp16" in wl.resolved_precision else "bf16"
-    conv = isinstance(shape.image, DiffusionSpec) or shape.image.family != "vit"
-    return "tf32" if conv else "fp32"
+    if wl.tf32 == "off":
+        return "fp32"
+    conv = not isinstance(shape.image, vis.ImageArch) or shape.image.family != "vit"
+    return "tf32" if conv or wl.tf32 == "all" else "fp32"
+
+
+def dtype_peaks(gpu: GpuTarget) -> dict[str, float]:
+    """The target's dense peak per dtype (those it has a figure for)."""
+    out = {}
+    for dt in ("bf16", "fp16", "tf32", "fp32"):
+        peak = kernels.peak_tflops(gpu, dt)
+        if peak:
+            out[dt] = peak
+    return out
 
 
 def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: ImagePlan,
-                  peak_tflops: float, bandwidth_gb_s: float) -> tuple[float, str]:
+                  peaks: Mapping[str, float], bandwidth_gb_s: float) -> tuple[float, str]:
     """Seconds per step (training: one batch; sampling: one batch of images with every
-    sampling step and the decode) on the calibration GPU scaled to ``peak_tflops`` and
-    ``bandwidth_gb_s``, and what the step is."""
+    sampling step and the decode) on the calibration GPU scaled to ``peaks`` (dense TFLOP/s
+    by dtype) and ``bandwidth_gb_s``, and what the step is.
+
+    Raises:
+        KeyError: the GPU has no figure for a dtype the step needs.
+    """
     bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
     b = wl.batch
     mode = "train" if wl.training else "infer"
-    # the family's share is for bf16; other dtypes keep the same shortfall from their GEMM rate
     dt = image_dtype(shape, wl)
+    if isinstance(shape.image, dit.DitSpec):
+        t, step = sampling.dit_image_seconds(shape.image, wl, plan.side, peaks[dt],
+                                             bandwidth_gb_s)
+        return t, (f"{wl.sampling_steps} transformer steps of {step * 1000:.0f} ms, the T5 "
+                   "encoder and the VAE decode")
+    # the family's share is for bf16; other dtypes keep the same shortfall from their GEMM rate
     rel = kernels.GEMM_EFFICIENCY.get(dt, 0.7) / kernels.GEMM_EFFICIENCY["bf16"]
+    peak = peaks[dt]
     if isinstance(shape.image, DiffusionSpec):
-        eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak_tflops * 1e12
+        eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak * 1e12
         if not wl.training:
             unet = 2 * plan.macs_per_image * 2 * b / eff + SAMPLING_STEP_OVERHEAD_S
             mpix = b * plan.side * plan.side / 1e6
             fp32 = wl.resolved_precision == "fp32" or (
                 shape.image.vae_upcast and "fp16" in wl.resolved_precision)
-            vae = VAE_DECODE_S_PER_MPIX * mpix * (2 if fp32 else 1) * kernels.REF_TFLOPS["bf16"] / \
-                peak_tflops
+            vae = VAE_DECODE_S_PER_MPIX * mpix * (2 if fp32 else 1) * \
+                kernels.REF_TFLOPS["bf16"] / peak
             return wl.sampling_steps * unet + vae, \
                 f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms and the VAE decode"
         passes = 3 if wl.checkpointing else 2  # forward, input gradients, recomputation
@@ -70,7 +101,7 @@ def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: I
         return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
     arch = shape.image
     w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)
-    t = classifier_seconds(w, wl, peak_tflops / kernels.REF_TFLOPS[dt], bandwidth_gb_s)
+    t = classifier_seconds(w, wl, peaks, bandwidth_gb_s)
     return t, "one training step" if wl.training else "one inference batch"
 
 
@@ -80,29 +111,40 @@ def image_timing(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: Im
     """Images per second and what a dataset (images to train on or to generate) costs."""
     dtype = image_dtype(shape, wl)
     reasons: list[str] = []
-    peak = gpu.peak_tflops(dtype) if gpu else None
-    if dtype == "tf32" and gpu and "tf32" in gpu.dense_tflops and not gpu.measured_tflops:
-        peak = gpu.dense_tflops["tf32"]
+    peaks = dtype_peaks(gpu) if gpu else {}
     rate = step = None
-    if gpu is None or peak is None or not gpu.bandwidth_gb_s:
+    diffusion = not isinstance(shape.image, vis.ImageArch)
+    if gpu is None or dtype not in peaks or not gpu.bandwidth_gb_s:
         reasons.append("the GPU's throughput or bandwidth is unknown, so time is unknown")
     else:
-        step, what = image_seconds(shape, wl, mem, plan, peak, gpu.bandwidth_gb_s)
+        step, what = image_seconds(shape, wl, mem, plan, peaks, gpu.bandwidth_gb_s)
+        if diffusion and wl.offload == "model" and not wl.training:
+            parts = pipe.dit_parts(shape.image, wl, plan.side) if isinstance(
+                shape.image, dit.DitSpec) else pipe.unet_parts(shape.image, wl, plan.side)
+            moved = sampling.offload_seconds(parts, gpu.pcie_gb_s)
+            step += moved
+            what += (f", plus {moved:.1f} s copying every component to the GPU (models loaded "
+                     f"as needed, at the {sampling.OFFLOAD_COPY_GB_S} GB/s diffusers' offload "
+                     "reached on the H100 machine)")
         rate = wl.batch * wl.gpus / step
-        how = ("the share of peak measured for this family on an H200"
-               if isinstance(shape.image, DiffusionSpec)
+        how = ("the measured GEMM efficiency and fused attention's share of peak"
+               if isinstance(shape.image, dit.DitSpec) else
+               "the share of peak measured for this family on an H200" if diffusion
                else "each conv and Linear's matmul-shape efficiency (measured GEMM sweep), "
                     "plus elementwise traffic and per-layer overhead fitted on an H200")
+        which = "convolutions" if wl.tf32 == "default" else "convolutions and matmuls"
+        tf32 = f" ({which} in TF32, as PyTorch runs fp32)" if dtype == "tf32" else ""
         reasons.append(
             f"{what}: {step:.3f} s for {wl.batch} image(s) from the walked layers' "
             f"multiply-accumulates ({plan.macs_per_image / 1e9:,.1f} G per image per pass) at "
-            f"{how}, scaled by this GPU's {peak:.0f} {dtype} TFLOP/s and "
+            f"{how}, scaled by this GPU's {peaks[dtype]:.0f} {dtype} TFLOP/s{tf32} and "
             f"{gpu.bandwidth_gb_s:.0f} GB/s")
     hours, energy, cost = run_cost(rate, dataset_items, epochs, gpu, wl.gpus,
                                    electricity_usd_kwh, reasons)
-    runtime = ("diffusers pipeline (PyTorch eager)" if isinstance(shape.image,
-                                                                   DiffusionSpec)
-               else "torchvision model (PyTorch eager)")
+    runtime = ("torchvision model (PyTorch eager)" if not diffusion
+               else "ComfyUI / Forge-class app (PyTorch eager)"
+               if wl.image_runtime == "comfyui" and not wl.training
+               else "diffusers pipeline (PyTorch eager)")
     return Timing(tokens_per_s=None, flops_per_token=0.0, utilisation=0.0,
                   compute_dtype=dtype, hours=hours, energy_kwh=energy, cost_usd=cost,
                   decode_tokens_per_s=None, prefill_s=None, reasons=tuple(reasons),

@@ -53,7 +53,7 @@ def lora_target_set(shape: ModelShape, requested: tuple[str, ...]) -> frozenset[
 #: peft's usual default, and what it means for models that name their projections differently.
 DEFAULT_LORA_TARGETS = ("q_proj", "v_proj")
 EQUIVALENT_TARGETS = {"gpt2": frozenset({"c_attn"}), "bert": frozenset({"query", "value"}),
-                      "phi3": frozenset({"qkv_proj"})}
+                      "phi3": frozenset({"qkv_proj"}), "t5": frozenset({"q", "v"})}
 
 
 def _input_saves(shape: ModelShape, rg: Regime, group: str, width: int,

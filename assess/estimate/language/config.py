@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from rigready.assess.estimate.inputs import EstimateError
+from rigready.assess.estimate.language import encdec, vlm
 from rigready.assess.estimate.model import ModelShape
 
 #: Families whose decoder layer is the Llama layout (RMSNorm, rotary, gated MLP, no dropout).
@@ -71,6 +72,11 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
     Raises:
         EstimateError: the model type is not supported or a needed number is missing.
     """
+    model_type = str(cfg.get("model_type", "")).lower()
+    if model_type in ENCODER_DECODERS:
+        return encdec_shape(cfg, name, model_type)
+    if model_type == "gemma3" and isinstance(cfg.get("text_config"), dict):
+        return _gemma3_vision(cfg, name)
     if isinstance(cfg.get("text_config"), dict) and "hidden_size" not in cfg:
         cfg = {**cfg["text_config"],
                "model_type": cfg["text_config"].get("model_type") or cfg.get("model_type", "")}
@@ -151,6 +157,81 @@ def _plausible(shape: ModelShape) -> ModelShape:
     return shape
 
 
+#: transformers' ``Gemma3TextConfig`` defaults: the published Gemma 3 configs name only what
+#: differs from them (gemma-3-4b-it: width, FFN, layers, sliding window, RoPE scaling).
+GEMMA3_TEXT_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 262208, "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+    "max_position_embeddings": 131072, "hidden_activation": "gelu_pytorch_tanh",
+    "tie_word_embeddings": True, "hidden_size": 2304, "intermediate_size": 9216,
+    "num_hidden_layers": 26,
+}
+
+
+def _gemma3_vision(cfg: dict[str, Any], name: str) -> ModelShape:
+    """Gemma 3 with its vision tower (``Gemma3ForConditionalGeneration``): the text model from
+    ``text_config`` over transformers' defaults, and the SigLIP tower of ``vision_config``."""
+    text = {**GEMMA3_TEXT_DEFAULTS, **cfg["text_config"], "model_type": "gemma3_text"}
+    shape = shape_from_config(text, name)
+    if "vision_config" not in cfg:
+        return shape
+    tower = vlm.tower_from_config(cfg, shape.hidden_size, name)
+    return replace(shape, vision=tower, declared_params=None,
+                   source="config.json (gemma3, with its vision tower)",
+                   notes=(*shape.notes, f"vision tower: {tower.params / 1e6:,.0f} M parameters; "
+                          f"an image is {tower.patches:,} patches in the tower and "
+                          f"{tower.tokens_per_image} tokens of the prompt"))
+
+
+#: Encoder-decoder model types and their family.
+ENCODER_DECODERS = {"t5": "t5", "mt5": "t5", "umt5": "t5", "whisper": "whisper"}
+
+
+def encdec_shape(cfg: dict[str, Any], name: str, model_type: str) -> ModelShape:
+    """A T5 / Whisper shape from its config: the widths in the usual fields, the stacks in
+    ``seq2seq``, the exact parameter count declared.
+
+    Raises:
+        EstimateError: a needed number is missing or not a whole number.
+    """
+    family = ENCODER_DECODERS[model_type]
+    need = "d_model, layers, heads, FFN width and vocab_size are needed"
+    h = _size(cfg, name, "d_model", missing=need)
+    vocab = _size(cfg, name, "vocab_size", missing=need)
+    if family == "t5":
+        enc = _size(cfg, name, "num_layers", missing=need)
+        dec = _size(cfg, name, "num_decoder_layers", default=enc)
+        heads = _size(cfg, name, "num_heads", missing=need)
+        head_dim = _size(cfg, name, "d_kv", default=max(1, h // max(1, heads)))
+        f = _size(cfg, name, "d_ff", missing=need)
+        gated = "gated" in str(cfg.get("feed_forward_proj", ""))
+        act_name = str(cfg.get("dense_act_fn") or "relu")
+        ed = encdec.EncDec("t5", enc, dec)
+        max_pos = _size(cfg, name, "n_positions", default=512)
+    else:
+        enc = _size(cfg, name, "encoder_layers", "num_hidden_layers", missing=need)
+        dec = _size(cfg, name, "decoder_layers", default=enc)
+        heads = _size(cfg, name, "encoder_attention_heads", missing=need)
+        head_dim = max(1, h // max(1, heads))
+        f = _size(cfg, name, "encoder_ffn_dim", missing=need)
+        gated, act_name = False, str(cfg.get("activation_function") or "gelu")
+        ed = encdec.EncDec("whisper", enc, dec,
+                           source_positions=_size(cfg, name, "max_source_positions",
+                                                  default=1500),
+                           mel_bins=_size(cfg, name, "num_mel_bins", default=80))
+        max_pos = _size(cfg, name, "max_target_positions", default=448)
+    if min(h, vocab, enc, dec, heads, f) <= 0:
+        raise EstimateError(f"{name}: sizes must be above zero")
+    shape = ModelShape(
+        name=name, family=family, kind="encoder-decoder", num_layers=dec, hidden_size=h,
+        num_heads=heads, num_kv_heads=heads, head_dim=head_dim, intermediate_size=f,
+        vocab_size=vocab, tie_word_embeddings=True, gated_ffn=gated, hidden_act=act_name,
+        max_positions=max_pos, seq2seq=ed, source=f"config.json ({model_type})")
+    notes = ("Whisper: a 30-second window (1,500 encoder positions) per sample; --seq is "
+             "unused, --target-tokens is the transcript's length",) if family == "whisper" \
+        else ("T5: --seq is the input's tokens, --target-tokens the labels'",)
+    return replace(shape, declared_params=encdec.params(shape, ed), notes=notes)
+
+
 def config_head(cfg: dict[str, Any]) -> str:
     """The encoder head a config's ``architectures`` names: ``BertForMaskedLM`` (and the
     pre-training model, which has the same vocabulary logits) give ``masked-lm``, a
@@ -198,10 +279,11 @@ def shape_from_entry(entry: Any) -> ModelShape:
     """
     family = str(getattr(entry, "family", "other"))
     kind = str(getattr(entry, "kind", "decoder"))
-    if kind == "encoder-decoder":
+    if kind == "encoder-decoder" and family not in ENCODER_DECODERS:
         raise EstimateError(f"{entry.id} is an encoder-decoder model ({family}); the estimator "
-                            "models decoders, encoders and image models, so its memory is "
-                            "unknown")
+                            "walks T5 and Whisper among them, so its memory is unknown")
+    if kind == "encoder-decoder":
+        return _encdec_entry(entry, family)
     mapped = _MODEL_TYPE_FAMILY.get(family, "other" if family == "other" else None)
     params = int(entry.params)
     layers = getattr(entry, "num_layers", None)
@@ -239,7 +321,42 @@ def shape_from_entry(entry: Any) -> ModelShape:
         source=str(getattr(entry, "source", "catalog")), notes=family_notes(mapped),
         # the published configs of the catalog's BERT models name BertForMaskedLM
         head="masked-lm" if mapped == "bert" else "",
+        vision=_gemma3_tower(entry, h) if mapped == "gemma3" else None,
     )
+
+
+def _gemma3_tower(entry: Any, text_hidden: int) -> vlm.VisionTower | None:
+    """A Gemma 3 entry that gives an image size carries Gemma 3's SigLIP tower (the same
+    so400m tower at every size: 27 layers of 1152, FFN 4304, 16 heads, 14-pixel patches)."""
+    side = getattr(entry, "image_size", None)
+    if not side:
+        return None
+    return vlm.tower_from_config({"vision_config": {
+        "image_size": int(side), "patch_size": int(getattr(entry, "patch_size", None) or 14)}},
+        text_hidden, str(entry.id))
+
+
+def _encdec_entry(entry: Any, family: str) -> ModelShape:
+    """A catalog T5 / Whisper entry through the config path (its stacks are as deep as
+    ``num_layers`` each, as the catalog format says)."""
+    h, layers = int(entry.hidden_size), int(entry.num_layers)
+    heads, ffn = int(entry.num_attention_heads), int(entry.intermediate_size)
+    if family == "t5":
+        cfg: dict[str, Any] = {
+            "d_model": h, "num_layers": layers, "num_decoder_layers": layers,
+            "num_heads": heads, "d_kv": int(getattr(entry, "head_dim", None) or h // heads),
+            "d_ff": ffn, "vocab_size": int(entry.vocab_size),
+            "feed_forward_proj": "gated-gelu" if getattr(entry, "gated_ffn", False) else "relu",
+            "dense_act_fn": str(getattr(entry, "hidden_act", None) or "relu")}
+    else:
+        cfg = {"d_model": h, "encoder_layers": layers, "decoder_layers": layers,
+               "encoder_attention_heads": heads, "encoder_ffn_dim": ffn,
+               "vocab_size": int(entry.vocab_size),
+               "max_target_positions": int(getattr(entry, "max_position_embeddings", None)
+                                           or 448)}
+    shape = encdec_shape(cfg, str(entry.id), family)
+    return replace(shape, declared_params=int(entry.params),
+                   source=str(getattr(entry, "source", "catalog")))
 
 
 _COUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)

@@ -17,23 +17,9 @@ from dataclasses import dataclass
 
 from rigready.assess.estimate.inputs import EstimateError
 from rigready.assess.estimate.model import ModelShape
-
-#: ggml tensor types: (weights per block, bytes per block), from ggml-common.h.
-BLOCKS: dict[str, tuple[int, int]] = {
-    "F32": (1, 4), "F16": (1, 2), "BF16": (1, 2),
-    "Q4_0": (32, 18), "Q4_1": (32, 20), "Q5_0": (32, 22), "Q5_1": (32, 24), "Q8_0": (32, 34),
-    "Q2_K": (256, 84), "Q3_K": (256, 110), "Q4_K": (256, 144), "Q5_K": (256, 176),
-    "Q6_K": (256, 210), "IQ4_NL": (32, 18), "IQ4_XS": (256, 136), "MXFP4": (32, 17),
-}
-
-#: llama.cpp file types (``llama-quantize`` names) and the tensor type most tensors get.
-FILE_TYPES: dict[str, str] = {
-    "Q2_K": "Q2_K", "Q3_K_S": "Q3_K", "Q3_K_M": "Q3_K", "Q3_K_L": "Q3_K",
-    "Q4_0": "Q4_0", "Q4_1": "Q4_1", "Q5_0": "Q5_0", "Q5_1": "Q5_1",
-    "Q4_K_S": "Q4_K", "Q4_K_M": "Q4_K", "Q5_K_S": "Q5_K", "Q5_K_M": "Q5_K", "Q6_K": "Q6_K",
-    "Q8_0": "Q8_0", "IQ4_NL": "IQ4_NL", "IQ4_XS": "IQ4_XS", "MXFP4_MOE": "MXFP4",
-    "F16": "F16", "BF16": "BF16",
-}
+from rigready.assess.estimate.quant import BLOCKS as BLOCKS
+from rigready.assess.estimate.quant import FILE_TYPES as FILE_TYPES
+from rigready.assess.estimate.quant import bits_per_weight as bits_per_weight
 
 #: KV-cache types llama.cpp accepts for ``--cache-type-k/-v`` that this estimate knows.
 KV_TYPES = ("f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "iq4_nl")
@@ -43,12 +29,6 @@ _FALLBACK = {"Q2_K": "Q4_0", "Q3_K": "Q4_0", "Q4_K": "Q5_0", "Q5_K": "Q5_1", "Q6
              "IQ4_XS": "IQ4_NL"}
 #: Converter metadata (vocabulary strings, scores, merges), bytes per vocabulary entry.
 _METADATA_BYTES_PER_TOKEN = 40
-
-
-def bits_per_weight(ggml_type: str) -> float:
-    """Bits one weight takes in a ggml type (block scales included)."""
-    n, size = BLOCKS[ggml_type]
-    return 8.0 * size / n
 
 
 def tensor_bytes(ggml_type: str, elements: int) -> int:

@@ -165,7 +165,9 @@ def plan(shape: ModelShape, ftype: str = "Q4_K_M", ctx: int = 4096, kv_type: str
     n, with_output = 0, False
     usable = 0
     if gpu is not None:
-        usable = gpu.vram_bytes - max(HEADROOM_MIN_BYTES, int(HEADROOM_SHARE * gpu.vram_bytes))
+        # llama.cpp allocates its buffers once (no caching allocator): its need is its total,
+        # compared with the memory available for the job like every other verdict
+        usable = gpu.job_bytes - max(HEADROOM_MIN_BYTES, int(HEADROOM_SHARE * gpu.vram_bytes))
     if gpu is not None and full_gpu <= usable:
         n, with_output = m, True
     elif gpu is not None:
@@ -191,11 +193,11 @@ def plan(shape: ModelShape, ftype: str = "Q4_K_M", ctx: int = 4096, kv_type: str
     if gpu is None:
         reasons.append("no GPU: every layer runs on the CPU")
     elif with_output:
-        reasons.append(f"needs {full_gpu / GIB:.1f} of {gpu.vram_bytes / GIB:.1f} GiB VRAM "
+        reasons.append(f"needs {full_gpu / GIB:.1f} of {gpu.job_bytes / GIB:.1f} GiB available "
                        "(weights, KV cache, compute buffer, CUDA context)")
     else:
         reasons.append(f"all on the GPU would need {full_gpu / GIB:.1f} GiB, it has "
-                       f"{gpu.vram_bytes / GIB:.1f}: -ngl {n} puts {n} layers "
+                       f"{gpu.job_bytes / GIB:.1f} available: -ngl {n} puts {n} layers "
                        f"({gpu_bytes / GIB:.1f} GiB) on it; the rest and the output head stay "
                        "in RAM")
     reasons.append(_ram_reason(ram_bytes, ram))
@@ -343,7 +345,9 @@ def plan_to_dict(p: LlamaCppPlan) -> dict[str, Any]:
         "quant": p.size.ftype, "bits_per_weight": round(p.size.bits_per_weight, 3),
         "file_gb": round(p.size.total_bytes / 1e9, 3), "ctx": p.ctx, "kv_type": p.kv_type,
         "kv_cache_gib": gib(p.kv_bytes), "gpu": p.gpu.name if p.gpu else None,
-        "vram_gib": gib(p.gpu.vram_bytes) if p.gpu else None,
+        # the memory the plan compared with (free for the job), and the card's
+        "vram_gib": gib(p.gpu.job_bytes) if p.gpu else None,
+        "card_vram_gib": gib(p.gpu.vram_bytes) if p.gpu else None,
         "layers_total": p.layers_total, "layers_on_gpu": p.layers_on_gpu,
         "output_on_gpu": p.output_on_gpu, "gpu_gib": gib(p.gpu_bytes),
         "ram_gib": gib(p.ram_bytes), "ram_available_gib": gib(p.ram.available_bytes),

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from rigready.assess.estimate import kernels
 from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.language import activations as act
+from rigready.assess.estimate.language import encdec, vlm
 from rigready.assess.estimate.language.llamacpp import GPU_DECODE_EFFICIENCY, GPU_LAYER_S
 from rigready.assess.estimate.language.memory import head_of, regime
 from rigready.assess.estimate.model import ModelShape
@@ -44,8 +45,12 @@ from rigready.assess.estimate.model import ModelShape
 #: elementwise traffic per byte saved for backward, host time per step and per layer, and the
 #: share of the shorter of host and GPU time that does not overlap the longer.
 ATTENTION_EFFICIENCY = 0.35
-ELEMENTWISE_TRAFFIC = 6.0
-STEP_OVERHEAD_S = 0.004
+#: Bytes moved per logit by the loss (the logits' fp32 cast, log-softmax, its gradient and the
+#: casts back): the head and loss measured alone took 1.4-2.0x what 24 bytes a logit gave
+#: (H100, 128k-256k vocabularies, ``tests/data/calibration/capped``), fitted with the rest.
+LOSS_TRAFFIC = 24.0
+ELEMENTWISE_TRAFFIC = 8.0
+STEP_OVERHEAD_S = 0.0
 LAYER_OVERHEAD_S = 0.0025
 HOST_SERIAL_SHARE = 0.6
 #: LoRA: cost per adapted module per pass (peft's wrapper: dropout, A, B, scaling), fitted
@@ -57,7 +62,7 @@ LORA_MODULE_S = 0.0001
 #: QLoRA step times of ``tests/data/calibration/h200-2026-12-01.json`` (its held-out file unused).
 QLORA_LINEAR_S = 0.00004
 #: ... and per layer per pass (the fp32 norms and casts prepare_model_for_kbit_training leaves).
-QLORA_LAYER_S = 0.0006
+QLORA_LAYER_S = 0.0005
 #: Hugging Face ``generate()``: Python and launch cost per layer per new token (fitted on GPT-2,
 #: Llama-3.2-1B and Llama-3.1-8B at batch 1: 8.0, 16.5 and 23.7 ms per token, CPU-bound).
 GENERATE_LAYER_S = 0.00085
@@ -104,11 +109,11 @@ class StepTime:
 
 
 def matmul_dtype(wl: Workload) -> str:
-    """The dtype the step's matmuls run in (fp32 training uses TF32 only when enabled; HF's
-    default leaves it off)."""
+    """The dtype the step's matmuls run in (fp32 training uses TF32 only when enabled,
+    ``wl.tf32 == "all"``: PyTorch's matmul default leaves it off)."""
     p = wl.resolved_precision
     if p == "fp32":
-        return "fp32"
+        return "tf32" if wl.tf32 == "all" else "fp32"
     return "fp16" if p in ("fp16", "amp-fp16") else "bf16"
 
 
@@ -122,8 +127,65 @@ def _linear_step(m: int, k: int, n: int, trains: bool, passes: int, dtype: str,
     return t
 
 
+def encdec_step(shape: ModelShape, ed: encdec.EncDec, wl: Workload, rates: Rates) -> StepTime:
+    """An encoder-decoder's training step: every Linear on the tokens it runs over (the
+    encoder's positions or the targets), the three attentions, the same elementwise, loss,
+    optimizer and host terms as a decoder's."""
+    rg = regime(shape, wl)
+    dtype, peak, bw = matmul_dtype(wl), rates.matmul_tflops, rates.bandwidth_gb_s
+    passes = 2 if wl.checkpointing else 1
+    full = wl.method == "full"
+    matmul = 0.0
+    adapted = 0
+    for rows, n_in, n_out, count, name in encdec.linear_shapes(shape, ed, wl):
+        matmul += count * _linear_step(rows, n_in, n_out, full, passes, dtype, peak, bw)
+        if name in rg.targets:
+            adapted += count
+            r = wl.lora_rank
+            matmul += count * (_linear_step(rows, n_in, r, True, passes, dtype, peak, bw)
+                               + _linear_step(rows, r, n_out, True, passes, dtype, peak, bw))
+    src, tgt = ed.encoder_tokens(wl), wl.target_tokens
+    per = 4.0 * wl.batch * shape.num_heads * shape.head_dim * (2.5 + passes)
+    attention = per * (src * src * ed.encoder_layers + (0.5 * tgt * tgt + tgt * src)
+                       * ed.decoder_layers) / (rates.attention_tflops * 1e12)
+    traffic = ELEMENTWISE_TRAFFIC * wl.batch * encdec.saved_bytes(shape, ed, wl, rg) \
+        / encdec.SAVED_SCALE.get(ed.kind, 1.0) * (1.0 + 0.5 * (passes - 1))
+    traffic += LOSS_TRAFFIC * wl.batch * tgt * shape.vocab_size
+    trainable = shape.params if full else encdec.adapter_params(shape, ed, rg.targets,
+                                                                wl.lora_rank)
+    traffic += 7 * 4 * trainable  # AdamW on fp32 states
+    if rg.autocast_copies:
+        traffic += 6 * shape.params
+    layers = ed.encoder_layers + ed.decoder_layers
+    overhead = STEP_OVERHEAD_S + LAYER_OVERHEAD_S * layers * (1 + 0.5 * (passes - 1))
+    return StepTime(matmul_s=matmul, attention_s=attention,
+                    memory_s=traffic / (kernels.BANDWIDTH_EFFICIENCY * bw * 1e9),
+                    overhead_s=overhead, wrapper_s=LORA_MODULE_S * adapted * (1 + passes))
+
+
+def _tower_seconds(shape: ModelShape, wl: Workload, rg: act.Regime, passes: int,
+                   rates: Rates) -> float:
+    """A vision tower's matmuls over one image per sample (forward only when nothing in it
+    trains) and its attention over the patches."""
+    if shape.vision is None:
+        return 0.0
+    tower: vlm.VisionTower = shape.vision
+    ts = vlm.tower_shape(tower)
+    rows = wl.batch * tower.patches
+    trains = rg.full or bool(rg.targets & {m[0] for m in ts.linear_modules()})
+    dtype, peak, bw = matmul_dtype(wl), rates.matmul_tflops, rates.bandwidth_gb_s
+    t = 0.0
+    for _, n_in, n_out, count, _ in ts.linear_modules():
+        t += count * (_linear_step(rows, n_in, n_out, rg.full, passes, dtype, peak, bw)
+                      if trains else kernels.gemm_seconds(rows, n_in, n_out, dtype, peak, bw))
+    attn = 4.0 * rows * tower.patches * ts.q_dim * ((2.5 + passes) if trains else 1.0)
+    return ts.num_layers * (t + attn / (rates.attention_tflops * 1e12))
+
+
 def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> StepTime:
     """Predicted time of one optimizer step of ``wl`` (one micro-batch) on a GPU with ``rates``."""
+    if shape.seq2seq is not None:
+        return encdec_step(shape, shape.seq2seq, wl, rates)
     rg = regime(shape, wl)
     dtype = matmul_dtype(wl)
     peak, bw = rates.matmul_tflops, rates.bandwidth_gb_s
@@ -141,12 +203,12 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
     if shape.is_moe:
         h, f = shape.hidden_size, shape.intermediate_size
         per_layer += 3 * k_exp * _linear_step(m, h, f, full, passes, dtype, peak, bw)
-    matmul = shape.num_layers * per_layer
+    matmul = shape.num_layers * per_layer + _tower_seconds(shape, wl, rg, passes, rates)
     head = head_of(shape, wl)
     lm = head in ("causal-lm", "masked-lm")  # vocabulary logits for every token
     if lm:  # the output head
         matmul += _linear_step(m, shape.hidden_size, shape.vocab_size,
-                               full and not shape.tie_word_embeddings, 1, dtype, peak, bw)
+                               full, 1, dtype, peak, bw)  # a tied head's weight trains too
     causal = 0.5 if shape.kind == "decoder" else 1.0
     attn_flops = (4.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * causal
                   * (2.5 + passes) * shape.num_layers)
@@ -155,7 +217,7 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
                  + act.head_saved_bytes(shape, rg, head))
     traffic = ELEMENTWISE_TRAFFIC * saved * (1.0 + 0.5 * (passes - 1))
     if lm:
-        traffic += 24.0 * m * shape.vocab_size  # logits: cast, log-softmax, its gradient
+        traffic += LOSS_TRAFFIC * m * shape.vocab_size  # logits: casts, loss, gradient
     trainable = shape.params if full else \
         sum(wl.lora_rank * (i + o) * c for nm, i, o, c, _ in shape.linear_modules()
             if nm in rg.targets) * shape.num_layers

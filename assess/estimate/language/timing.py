@@ -17,8 +17,13 @@ from rigready.assess.estimate import kernels
 from rigready.assess.estimate.energy import DEFAULT_ELECTRICITY_USD_KWH, run_cost
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.inputs import Workload
-from rigready.assess.estimate.language import moe, speed
-from rigready.assess.estimate.language.memory import kv_cache_bytes, weight_bytes
+from rigready.assess.estimate.language import moe, sharded, speed
+from rigready.assess.estimate.language.memory import (
+    kv_cache_bytes,
+    lora_params,
+    regime,
+    weight_bytes,
+)
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.result import Timing
 
@@ -51,7 +56,7 @@ def flops_per_token(shape: ModelShape, wl: Workload, seq: int) -> float:
 def _rates(gpu: GpuTarget, wl: Workload) -> tuple[speed.Rates, str] | None:
     """The target's kernel rates and where they come from (None: figures unknown)."""
     dtype = speed.matmul_dtype(wl)
-    peak = gpu.peak_tflops(dtype)
+    peak = kernels.peak_tflops(gpu, dtype)
     if peak is None or not gpu.bandwidth_gb_s:
         return None
     if gpu.measured_tflops:
@@ -88,6 +93,16 @@ def _training_speed(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq:
     rates, origin = rated
     st = speed.training_step(shape, wl, seq, rates)
     step = st.total_s
+    if wl.param_offload:  # every step copies the rank's shard in for forward and backward
+        rg = regime(shape, wl)
+        trainable = shape.params if wl.method == "full" else \
+            lora_params(shape, rg.targets, wl.lora_rank)
+        moved = sharded.offload_seconds(shape, wl, trainable, gpu.pcie_gb_s)
+        step += moved
+        reasons.append(f"parameters in system RAM: {moved:.1f} s more a step copying this GPU's "
+                       "shard in for forward and backward (7.9x slower measured on an H100 over "
+                       "PCIe 5, scaled by this PC's PCIe bandwidth; the host's memory copies "
+                       "bound it as much as the link)")
     tps = wl.batch * seq * wl.gpus / step
     util = fpt * tps / wl.gpus / (peak * 1e12)
     reasons.append(

@@ -1,15 +1,21 @@
 """Does a language model's job fit: the verdict, CPU offload and its slowdown, the largest batch
-and sequence length that fit, and the cheapest changes that make a job fit."""
+and sequence length that fit, and the cheapest changes that make a job fit.
+
+Every check compares the least memory the job needs on a card
+(:attr:`~rigready.assess.estimate.breakdown.MemoryBreakdown.needs_free_bytes`) with the memory
+available for it (:attr:`~rigready.assess.estimate.gpu.GpuTarget.job_bytes`), never the peak a
+roomy card shows."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from rigready.assess.estimate.breakdown import MemoryBreakdown
-from rigready.assess.estimate.fit import band_verdict, largest_passing
+from rigready.assess.estimate.fit import band_verdict, largest_passing, needs_text, status_of
 from rigready.assess.estimate.gpu import GpuTarget
 from rigready.assess.estimate.inputs import Workload
-from rigready.assess.estimate.language.memory import memory, weight_bytes
+from rigready.assess.estimate.language import sharded
+from rigready.assess.estimate.language.memory import lora_params, memory, regime, weight_bytes
 from rigready.assess.estimate.language.stack import error_band
 from rigready.assess.estimate.language.timing import flops_per_token
 from rigready.assess.estimate.model import ModelShape
@@ -20,40 +26,51 @@ from rigready.assess.units import GIB
 HOST_RAM_GB_S = 30.0
 
 
-def _fits(total: int, vram: int) -> bool:
-    return total <= vram
+def _need(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> MemoryBreakdown:
+    return memory(shape, wl, gpu.vram_bytes)
+
+
+def _runs(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> bool:
+    return _need(shape, wl, gpu).needs_free_bytes <= gpu.job_bytes
 
 
 def judge(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, gpu: GpuTarget,
           ram_available: int | None = None) -> Verdict:
     """Fits / tight / offload / no for ``gpu``, with the offload slowdown.
 
-    "fits" only when the estimate plus its own measured error band (:func:`error_band`) stays
-    inside VRAM; a fit inside the band is "tight".
+    "fits" only when the job's least need plus its own measured error band
+    (:func:`error_band`) stays inside the memory available; a fit inside the band is "tight".
     """
-    vram, total = gpu.vram_bytes, mem.total
-    gib = f"{total / GIB:.1f} of {vram / GIB:.1f} GiB"
-    within = band_verdict(total, vram, error_band(wl))
+    vram, need = gpu.vram_bytes, mem.needs_free_bytes
+    within = band_verdict(mem, gpu, error_band(wl))
     if within is not None:
         return within
+    have = f"{gpu.job_bytes / GIB:.1f} GiB available for the job"
     offloaded, slowdown, why = _offload(shape, wl, mem, gpu)
     if offloaded is None:
-        return Verdict("no", vram, total, None, (f"needs {gib}", why))
+        return Verdict("no", vram, need, None, (f"{needs_text(mem)}; {have}", why),
+                       available_bytes=gpu.job_bytes)
     if ram_available is not None and offloaded > ram_available:
-        return Verdict("no", vram, total, None, (
-            f"needs {gib}; offloading {offloaded / GIB:.1f} GiB to the CPU would need more "
-            f"than the {ram_available / GIB:.1f} GiB of RAM available",))
+        return Verdict("no", vram, need, None, (
+            f"{needs_text(mem)}; {have}; offloading {offloaded / GIB:.1f} GiB to the CPU "
+            f"would need more than the {ram_available / GIB:.1f} GiB of RAM available",),
+            available_bytes=gpu.job_bytes)
     slow = f"about {slowdown:.1f}x slower" if slowdown else "slowdown unknown"
-    return Verdict("offload", vram, total, slowdown, (
-        f"needs {gib}; fits only by keeping {offloaded / GIB:.1f} GiB in system RAM ({why}), "
-        f"{slow}",), offloaded_bytes=offloaded)
+    return Verdict("offload", vram, need, slowdown, (
+        f"{needs_text(mem)}; {have}; fits only by keeping {offloaded / GIB:.1f} GiB in system "
+        f"RAM ({why}), {slow}",), offloaded_bytes=offloaded, available_bytes=gpu.job_bytes)
 
 
 def _offload(shape: ModelShape, wl: Workload, mem: MemoryBreakdown,
              gpu: GpuTarget) -> tuple[int | None, float | None, str]:
     """Bytes moved to the CPU, the slowdown, and how (None bytes: cannot fit even so)."""
-    over = mem.total - gpu.vram_bytes
+    over = mem.needs_free_bytes - gpu.job_bytes
     pcie = (gpu.pcie_gb_s or 12.0) * 1e9
+    if wl.method == "qlora" and wl.gpus == 1 and not wl.param_offload:
+        return None, None, ("keeping part of a 4-bit QLoRA base in system RAM on one GPU is not "
+                            "modelled")
+    if wl.gpus > 1 or wl.param_offload:
+        return _param_offload(shape, wl, gpu)
     if wl.method == "full":
         # ZeRO-Offload: optimizer states (and fp32 masters) live and step on the CPU
         moved = mem.optimizer + (mem.weights // 2 if wl.resolved_precision.startswith("amp")
@@ -66,9 +83,6 @@ def _offload(shape: ModelShape, wl: Workload, mem: MemoryBreakdown,
         cpu_bytes = int(1.5 * (moved + 4 * p))
     else:
         # frozen weights stay in RAM and stream over PCIe (accelerate device_map offload)
-        if wl.method == "qlora":
-            return None, None, ("keeping part of a 4-bit QLoRA base in system RAM is not "
-                                "modelled (never measured here), so no offload verdict")
         if over > mem.weights * 0.9:
             return None, None, "even with most weights in system RAM it does not fit"
         moved = over
@@ -79,6 +93,30 @@ def _offload(shape: ModelShape, wl: Workload, mem: MemoryBreakdown,
     t_gpu = _step_seconds(shape, wl, gpu)
     slowdown = None if t_gpu is None else (t_gpu + t_off) / t_gpu
     return cpu_bytes, slowdown, how
+
+
+def _param_offload(shape: ModelShape, wl: Workload,
+                   gpu: GpuTarget) -> tuple[int | None, float | None, str]:
+    """FSDP with the parameters in system RAM (Answer.AI's FSDP+QLoRA with CPU offload; ZeRO-3
+    offload for LoRA and full fine-tuning)."""
+    if wl.param_offload:
+        return None, None, "even with the parameters in system RAM it does not fit"
+    changed = replace(wl, param_offload=True)
+    if not _runs(shape, changed, gpu):
+        return None, None, "even with the parameters in system RAM (FSDP CPU offload) it " \
+            "does not fit"
+    trainable = lora_params(shape, regime(shape, wl).targets, wl.lora_rank) \
+        if wl.method != "full" else shape.params
+    per_rank = 2 * sharded.flat_elements(shape, wl, trainable) // wl.gpus
+    if wl.method == "full":
+        per_rank += 12 * shape.params // wl.gpus  # fp32 masters and AdamW states in RAM
+    t_gpu = _step_seconds(shape, wl, gpu)
+    t_off = sharded.offload_seconds(shape, wl, trainable, gpu.pcie_gb_s)
+    slowdown = None if t_gpu is None else (t_gpu + t_off) / t_gpu
+    how = ("FSDP CPU offload of the parameters (Answer.AI's FSDP+QLoRA recipe); slowdown from "
+           "the run measured on an H100 (7.9x there), scaled by this PC's PCIe bandwidth"
+           if wl.method == "qlora" else "FSDP / ZeRO-3 with the parameters offloaded to RAM")
+    return int(per_rank), slowdown, how
 
 
 def _step_seconds(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> float | None:
@@ -93,22 +131,31 @@ def _step_seconds(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> float | No
     return tokens * flops_per_token(shape, wl, wl.seq_len) / (0.35 * peak * 1e12)
 
 
-def max_batch(shape: ModelShape, wl: Workload, vram: int, limit: int = 4096) -> int:
-    """Largest micro-batch that fits in ``vram`` (0: not even one)."""
-    return largest_passing(1, limit,
-                    lambda b: _fits(memory(shape, replace(wl, batch=b), vram).total, vram))
+def max_batch(shape: ModelShape, wl: Workload, gpu: GpuTarget, limit: int = 4096) -> int:
+    """Largest micro-batch that runs on ``gpu`` (0: not even one)."""
+    return largest_passing(1, limit, lambda b: _runs(shape, replace(wl, batch=b), gpu))
 
 
-def max_seq(shape: ModelShape, wl: Workload, vram: int) -> int:
-    """Longest sequence (prompt for inference) that fits at the chosen batch (0: none)."""
+def max_seq(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> int:
+    """Longest sequence (prompt for inference) that runs at the chosen batch (0: none)."""
     limit = shape.max_positions or 131072
     if not wl.training:
         limit = max(1, limit - wl.new_tokens)
-    return largest_passing(1, int(limit),
-                    lambda s: _fits(memory(shape, replace(wl, seq_len=s), vram).total, vram))
+    return largest_passing(1, int(limit), lambda s: _runs(shape, replace(wl, seq_len=s), gpu))
 
 
-def suggestions(shape: ModelShape, wl: Workload, vram: int,
+def _suggestion(shape: ModelShape, label: str, changed: Workload,
+                gpu: GpuTarget) -> Suggestion | None:
+    """``changed`` as a suggestion when it runs on ``gpu`` (None otherwise)."""
+    mem = _need(shape, changed, gpu)
+    need = mem.needs_free_bytes
+    if need > gpu.job_bytes:
+        return None
+    return Suggestion(label, mem.total, status_of(need, gpu.job_bytes, error_band(changed)),
+                      changed, needs_free_bytes=need)
+
+
+def suggestions(shape: ModelShape, wl: Workload, gpu: GpuTarget,
                 more_gpus: bool = True) -> tuple[Suggestion, ...]:
     """Changes that make the job fit, cheapest first (each tried on its own).
 
@@ -121,7 +168,7 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     if training and not wl.checkpointing:
         cands.append(("gradient checkpointing (about 30% slower)",
                       replace(wl, checkpointing=True)))
-    b = max_batch(shape, wl, vram)
+    b = max_batch(shape, wl, gpu)
     if 0 < b < wl.batch:
         steps = -(-wl.batch // b)
         extra = f" with {steps} gradient-accumulation steps" if training else ""
@@ -142,14 +189,17 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
         if not wl.checkpointing:
             cands.append(("QLoRA with gradient checkpointing",
                           replace(wl, method="qlora", precision="nf4", checkpointing=True)))
+    if training and not wl.param_offload and wl.gpus > 1:
+        cands.append(("parameters offloaded to system RAM (FSDP CPU offload, much slower)",
+                       replace(wl, param_offload=True, checkpointing=True)))
     if wl.method == "inference" and wl.resolved_precision not in ("int8", "nf4"):
         cands.append(("8-bit weights (bitsandbytes int8)", replace(wl, precision="int8")))
         cands.append(("4-bit weights (nf4)", replace(wl, precision="nf4")))
-    s = max_seq(shape, wl, vram)
+    s = max_seq(shape, wl, gpu)
     if 0 < s < wl.seq_len:
         cands.append((f"sequence length {s}", replace(wl, seq_len=s)))
     for g in (2, 4, 8) if more_gpus else ():  # the fewest GPUs that fit
-        if g > wl.gpus and memory(shape, replace(wl, gpus=g), vram).total <= vram:
+        if g > wl.gpus and _runs(shape, replace(wl, gpus=g), gpu):
             cands.append((f"{g} GPUs of this kind" + (" (FSDP)" if training else ""),
                           replace(wl, gpus=g)))
             break
@@ -157,16 +207,16 @@ def suggestions(shape: ModelShape, wl: Workload, vram: int,
     for label, changed in cands:
         if changed == wl:  # the job as it is: not a change
             continue
-        total = memory(shape, changed, vram).total
-        if total <= vram:
-            out.append(Suggestion(label, total, _status(total, vram, changed), changed))
+        found = _suggestion(shape, label, changed, gpu)
+        if found is not None:
+            out.append(found)
     if not out:
-        combined = _combined(shape, wl, vram)
+        combined = _combined(shape, wl, gpu)
         if combined is not None:
             out.append(combined)
     if not any(o.status == "fits" and o.workload is not None and _same_job(wl, o.workload)
                for o in out):
-        stacked = _same_job_stack(shape, wl, vram)
+        stacked = _same_job_stack(shape, wl, gpu)
         if stacked is not None and all(o.change != stacked.change for o in out):
             out.append(stacked)
     return tuple(out)
@@ -180,7 +230,12 @@ def _same_job(wl: Workload, changed: Workload) -> bool:
             and (changed.batch >= wl.batch or wl.training))
 
 
-def _same_job_stack(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
+def _status(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> Status | None:
+    need = _need(shape, wl, gpu).needs_free_bytes
+    return None if need > gpu.job_bytes else status_of(need, gpu.job_bytes, error_band(wl))
+
+
+def _same_job_stack(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> Suggestion | None:
     """A training job as asked, with the free settings that keep it stacked until it fits with
     room: gradient checkpointing, 8-bit AdamW (full fine-tuning), then the largest micro-batch
     that fits with room, with gradient accumulation making up the same effective batch. None
@@ -197,27 +252,21 @@ def _same_job_stack(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | 
         steps.append(("8-bit AdamW", current))
     if wl.batch > 1:
         base = current
-
-        def roomy(b: int) -> bool:
-            total = memory(shape, replace(base, batch=b), vram).total
-            return total <= vram and _status(total, vram, base) == "fits"
-        b = largest_passing(1, wl.batch - 1, roomy)
+        b = largest_passing(1, wl.batch - 1,
+                            lambda n: _status(shape, replace(base, batch=n), gpu) == "fits")
         if b > 0:
             steps.append((f"batch size {b} with {-(-wl.batch // b)} gradient-accumulation "
                           "steps", replace(base, batch=b)))
     for n, (_, changed) in enumerate(steps, 1):
-        total = memory(shape, changed, vram).total
-        if n > 1 and _status(total, vram, changed) == "fits" and total <= vram:
-            return Suggestion(" + ".join(label for label, _ in steps[:n]), total, "fits",
-                              changed)
+        if n > 1 and _status(shape, changed, gpu) == "fits":
+            found = _suggestion(shape, " + ".join(label for label, _ in steps[:n]), changed,
+                                gpu)
+            if found is not None:
+                return found
     return None
 
 
-def _status(total: int, vram: int, wl: Workload) -> Status:
-    return "fits" if total * (1 + error_band(wl)) <= vram else "tight"
-
-
-def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
+def _combined(shape: ModelShape, wl: Workload, gpu: GpuTarget) -> Suggestion | None:
     """When no single change is enough: stack the usual ones until it fits."""
     steps: list[tuple[str, Workload]] = []
     current = wl
@@ -230,26 +279,23 @@ def _combined(shape: ModelShape, wl: Workload, vram: int) -> Suggestion | None:
     if wl.method == "inference" and wl.resolved_precision not in ("nf4",):
         current = replace(current, precision="nf4")
         steps.append(("4-bit weights", current))
-    for label, changed in steps:
-        total = memory(shape, changed, vram).total
-        if total <= vram:
-            return Suggestion(" + ".join(s for s, _ in steps[: steps.index((label, changed)) + 1]),
-                              total, _status(total, vram, changed), changed)
+    for n, (_, changed) in enumerate(steps, 1):
+        found = _suggestion(shape, " + ".join(s for s, _ in steps[:n]), changed, gpu)
+        if found is not None:
+            return found
     labels = [s for s, _ in steps]
-    b = max_batch(shape, current, vram)
+    b = max_batch(shape, current, gpu)
     if b > 0:
         current = replace(current, batch=b)
         labels.append(f"batch size {b}")
     else:
         was_batch = current.batch
         current = replace(current, batch=1)
-        s = max_seq(shape, current, vram)
+        s = max_seq(shape, current, gpu)
         if s <= 0:
             return None
         current = replace(current, seq_len=s)
         # name only what changes: a batch already at 1 is not a suggestion
         labels.append(f"sequence length {s}" if was_batch == 1
                       else f"batch size 1 and sequence length {s}")
-    total = memory(shape, current, vram).total
-    return (Suggestion(" + ".join(labels), total, _status(total, vram, current), current)
-            if total <= vram else None)
+    return _suggestion(shape, " + ".join(labels), current, gpu)

@@ -1,0 +1,90 @@
+"""Every step time the records measured with the GPU to itself against the estimate (issue 22,
+item 5: within 0.8-1.25x). ``benchmarks/speed_records.py`` prints the same list.
+
+Not every case reaches the target yet: the ones outside it are named below with what is off,
+and the test fails on any other case that leaves the band, or on a named one that drifts
+further (beyond 0.7-1.55x)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from rigready.assess.estimate import Workload, estimate
+from rigready.assess.estimate.image.shapes import image_shape
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import speed_records as sr  # noqa: E402
+
+#: Cases outside 0.8-1.25x today, and why.
+KNOWN_OUTSIDE = {
+    "resnet50-full-fp32-b32-224px-default": "fp32 ResNet-50 with cuDNN's TF32: 20.2 ms on the "
+    "H100 and 20.1 on the H200 (43% more bandwidth): host-bound, which the classifier model "
+    "(kernels summed with a per-layer cost) does not capture; 1.51x (2.57x before issue 22)",
+    "resnet50-full-fp32-b32-224px": "the same job on the H200, 1.32x",
+    "vit_b_16-full-amp-bf16-b64-224px": "classifier kernel model, H200 fit (worst ratio "
+    "minimised over families that pull apart): 1.30x",
+    "convnext_tiny-full-amp-bf16-b64-224px": "the same fit: 1.29x",
+    "resnet18-full-amp-bf16-b128-224px": "the same fit: 0.76x",
+    "vit_l_16-full-amp-bf16-b16-224px": "the same fit: 0.78x",
+    "resnet50-inference-bf16-b64-224px": "the same fit: 0.78x",
+    "efficientnet_b0-full-amp-bf16-b64-224px": "the same fit (depthwise convs): 0.79x",
+    "efficientnet_b3-full-amp-bf16-b32-300px": "the same fit (depthwise convs, held out): 0.79x",
+    "gpt2-inference-bf16-b1-s128-gen64": "generate()'s per-layer Python cost, fitted on 1-8B "
+    "models, is high for GPT-2's 12 small layers: 1.27x",
+    "sd15-lora-b8-512px-ckpt": "Stable Diffusion's share-of-peak model: 1.25x",
+    "sdxl-inference-b2-768px": "the same (held out): 0.79x",
+    "phi-3-mini-4k-qlora-nf4-b1-s4096-ckpt": "QLoRA wrapper costs refitted with the new host "
+    "terms (held out): 0.77x",
+}
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[sr.Case]:
+    return sr.measured_alone()
+
+
+def test_the_records_hold_every_kind_of_step(cases: list[sr.Case]) -> None:
+    sources = {source for _, source, _, _ in cases}
+    assert len(cases) >= 85
+    assert any("speed (H100)" in s for s in sources) and any("mlm" in s for s in sources)
+
+
+def test_every_case_measured_alone_is_within_target_or_named(cases: list[sr.Case]) -> None:
+    outside = {label: pred / meas for label, _, pred, meas in cases
+               if not sr.LOW <= pred / meas <= sr.HIGH}
+    assert set(outside) <= set(KNOWN_OUTSIDE), {k: v for k, v in outside.items()
+                                                 if k not in KNOWN_OUTSIDE}
+    assert all(0.7 <= r <= 1.55 for r in outside.values()), outside
+
+
+def test_every_language_model_training_step_is_within_target(cases: list[sr.Case]) -> None:
+    """124M-8B, full / LoRA / QLoRA, H200 and H100: all inside but one held-out QLoRA case."""
+    lm = [(label, pred / meas) for label, source, pred, meas in cases
+          if "inference" not in label and not any(k in label for k in (
+              "resnet", "vit_", "convnext", "efficientnet", "sd15", "sdxl"))]
+    assert len(lm) >= 55
+    bad = [(label, r) for label, r in lm if not sr.LOW <= r <= sr.HIGH]
+    assert [label for label, _ in bad] == ["phi-3-mini-4k-qlora-nf4-b1-s4096-ckpt"], bad
+
+
+def test_tf32_is_modelled_as_pytorch_ships_it() -> None:
+    """On an Ampere-or-newer card an fp32 CNN's convolutions run in TF32 by default (measured
+    2.19x faster than with TF32 off on the H100) and a ViT's Linears do not (measured 2.46x
+    faster when the user turns matmul TF32 on)."""
+    gpu = sr.h100()
+
+    def step(arch: str, mode: str) -> float:
+        wl = Workload(method="full", precision="fp32", batch=32, image_size=224,
+                      tf32=mode)  # type: ignore[arg-type]
+        t = estimate(image_shape(arch, arch), wl, gpu, search=False).timing.step_seconds
+        assert t is not None
+        return t
+
+    assert step("resnet50", "off") / step("resnet50", "default") > 1.4
+    assert step("vit_b_16", "default") / step("vit_b_16", "all") > 2.0
+    assert step("vit_b_16", "default") == pytest.approx(step("vit_b_16", "off"), rel=0.01)
