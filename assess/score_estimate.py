@@ -202,12 +202,13 @@ def _judge_estimate(task: TaskEntry, shape: ModelShape, wl: Workload,
             JobCheck("not ready", f"{judged}: needs a GPU with about {need:.1f} GiB of memory "
                      "free; this PC has no discrete GPU", "blocks"), ram_check, need, judged)
     stack = (stack_need(catalog.stack_figures, shape.params, est.workload.method,
-                        est.gpu.job_bytes) if est.workload.method in ("lora", "qlora") else None)
+                        est.gpu.job_bytes, tokens=est.workload.batch * est.workload.seq_len)
+             if est.workload.method in ("lora", "qlora") else None)
     said = answer(est, stack=stack)
     verdict, effect = _FIT_VERDICTS[est.verdict.status]
     if said.route == "unsloth":
-        # the standard stack does not fit; Unsloth's published table says its stack does:
-        # it runs, on the figure of another stack (published, not measured here)
+        # the standard stack does not fit; Unsloth's published table (or rigready's own run of
+        # it) says its stack does: it runs, on the figure of another stack
         verdict, effect, judged = "limited", "", f"Unsloth's published table ({job_words(est)})"
     where = "" if est.workload.gpus == 1 else f", across {est.workload.gpus} GPUs (per GPU)"
     reason = f"{route_sentence(task, est=est, stack=stack)} The job: {job_words(est)}{where}"

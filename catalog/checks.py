@@ -158,6 +158,13 @@ def _check_stack_figure(entry: StackFigureEntry, fail: Fail) -> None:
                    "max_context_tokens")
     if entry.vram_gb is not None and any(v is not None for v in context):
         raise fail("vram_gb", "one figure per entry: vram_gb or a context figure, not both")
+    if entry.measured_on is not None and (entry.max_context_tokens is None
+                                          or entry.measured_peak_gib is None):
+        raise fail("measured_on", "a measured entry is a context figure (model, card_gb, "
+                   "max_context_tokens: the sequence it ran at) with measured_peak_gib")
+    if entry.measured_peak_gib is not None and entry.measured_on is None:
+        raise fail("measured_peak_gib", "measured_peak_gib belongs to a measured entry "
+                   "(measured_on)")
 
 
 _CHECKERS: Mapping[type[Any], Callable[[Any, Fail], None]] = {

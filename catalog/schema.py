@@ -406,7 +406,8 @@ class StackFigureEntry:
     """A figure a fine-tuning stack publishes about itself (``[[stack_figure]]`` in
     stacks.toml): the least GPU memory it needs for a model size (``vram_gb``), or the longest
     sequence that fits a card of ``card_gb`` for one model (``max_context_tokens``). Published,
-    not measured by rigready: every answer that uses one says so, with ``source``."""
+    not measured by rigready: every answer that uses one says so, with ``source`` (except rows
+    with ``measured_on``: rigready's own runs of the stack)."""
 
     id: str
     stack: StackName
@@ -425,6 +426,14 @@ class StackFigureEntry:
     #: When the figure was read from its source (the page is not dated).
     source_date: date
     note: str | None = None
+    #: Set on a context row that is rigready's own measurement, not a published figure: what
+    #: ran the job and when ("an H100 capped to an 8 GB card's memory, Unsloth 2026.10.9,
+    #: 2026-12-06"); ``max_context_tokens`` then is the sequence it ran at (a lower bound) and
+    #: ``source`` names the committed record.
+    measured_on: str | None = None
+    #: With ``measured_on``: the GPU memory that run's process used at its peak (NVML, GiB,
+    #: the CUDA context included): a card with this much free runs the job.
+    measured_peak_gib: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,3 +273,38 @@ def test_tier_example_gpu_must_reach_its_own_tier(tmp_path: Path) -> None:
         load_catalog(None, builtin_dir=tmp_path)
     assert info.value.entry == "high" and info.value.field == "example_gpus[0]"
     assert "below this tier's" in info.value.problem
+
+
+STACK_MEASURED = META + """
+[[stack_figure]]
+id = "unsloth-measured"
+stack = "unsloth"
+method = "qlora"
+params_b = 8.03
+model = "llama-3.1-8b"
+card_gb = 8.0
+max_context_tokens = 2048
+measured_peak_gib = 6.68
+measured_on = "an H100 capped to an 8 GB card's memory"
+source = "rigready's measurement"
+source_date = 2026-12-06
+"""
+
+
+def test_a_measured_stack_row_carries_its_peak_and_is_a_context_row() -> None:
+    entry = parse_text(STACK_MEASURED, "stacks.toml").entries["stack_figure"][0]
+    assert entry.measured_on and entry.measured_peak_gib == 6.68
+    no_peak = _error_in(STACK_MEASURED.replace("measured_peak_gib = 6.68\n", ""))
+    assert no_peak.field == "measured_on" and "measured_peak_gib" in no_peak.problem
+    as_vram = STACK_MEASURED.replace('model = "llama-3.1-8b"\ncard_gb = 8.0\n'
+                                     'max_context_tokens = 2048\n', "vram_gb = 6.0\n")
+    assert _error_in(as_vram).field == "measured_on"
+    peak_alone = STACK_MEASURED.replace('measured_on = "an H100 capped to an 8 GB card\'s '
+                                        'memory"\n', "")
+    assert _error_in(peak_alone).field == "measured_peak_gib"
+
+
+def _error_in(text: str) -> CatalogError:
+    with pytest.raises(CatalogError) as info:
+        parse_text(text, "stacks.toml")
+    return info.value

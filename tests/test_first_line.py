@@ -6,6 +6,7 @@ the CLI and the window."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,14 +48,66 @@ def test_running_a_model_answers_llamacpp_first_then_transformers(
     assert data["llamacpp"]["verdict"] == "gpu" and data["llamacpp"]["ctx"] == DEFAULT_CTX
 
 
-def test_qlora_on_12_gb_is_yes_with_unsloth_published_not_measured(
+def test_qlora_on_12_gb_is_yes_with_unsloth_published_and_measured_here(
         capsys: pytest.CaptureFixture[str]) -> None:
     out = _cli(capsys, "estimate", "llama-3.1-8b", "--method", "qlora",
                "--profile", str(RTX3060))
     first = out.splitlines()[0]
-    assert first.startswith("Yes with Unsloth (about 6 GB published, not measured here)")
+    # the run nearest the job (2,048 tokens), not the longest one that fits this card
+    assert first.startswith("Yes with Unsloth (about 6 GB published; measured here: 6.7 GiB at "
+                            "2,048 tokens)")
     assert "the standard Hugging Face QLoRA stack" in first and "14.3 GiB: no" in first
     assert "unsloth.ai/docs" in out.splitlines()[1]
+    assert "Measured here: Unsloth ran QLoRA" in out and "H100 capped" in out
+
+
+def test_a_model_unsloth_was_not_run_on_stays_published_not_measured(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = _cli(capsys, "estimate", "mistral-7b-v0.3", "--method", "qlora",
+               "--profile", str(RTX3060))
+    first = out.splitlines()[0]
+    assert "Unsloth needs less (about 5.2 GB published, not measured here)" in first
+
+
+def test_rigreadys_own_run_of_unsloth_covers_a_job_up_to_its_length_and_memory(
+        cat: Catalog) -> None:
+    """The measured rows (stacks.toml, measured_on): Llama 3.1 8B QLoRA ran at 2,048 tokens
+    in 6.68 GiB and at 8,192 in 8.05 GiB."""
+    size = 8_030_000_000
+    # 7.0 GiB free (an 8 GB card with a display): the published context table starts at 8 GB
+    # cards, the 2,048-token run used 6.7 GiB
+    on_8 = stack_need(cat.stack_figures, size, "qlora", 7 * GIB, tokens=2048)
+    assert on_8 is not None and on_8.max_tokens == 0 and on_8.measured_tokens == 2048
+    assert on_8.fits(7 * GIB, 2048) and not on_8.fits(7 * GIB, 4096)
+    assert on_8.words == "about 6 GB published; measured here: 6.7 GiB at 2,048 tokens"
+    # less free than the run used (with the driver's share): no measured run applies
+    on_6 = stack_need(cat.stack_figures, size, "qlora", int(6.8 * GIB), tokens=2048)
+    assert on_6 is not None and on_6.measured_tokens is None and not on_6.fits(6 * GIB, 2048)
+    # the nearest covering run is named; a longer job gets the longest run that fits the card
+    on_12 = stack_need(cat.stack_figures, size, "qlora", 11 * GIB, tokens=4096)
+    assert on_12 is not None and on_12.measured_tokens == 8192
+    longer = stack_need(cat.stack_figures, size, "qlora", 11 * GIB, tokens=16384)
+    assert longer is not None and longer.measured_tokens == 8192
+    # Qwen3 8B (8.19B) is within 5% of the run's model; a 7B is not
+    assert stack_need(cat.stack_figures, 8_190_000_000, "qlora", 11 * GIB).measured_tokens  # type: ignore[union-attr]
+    assert stack_need(cat.stack_figures, 7_240_000_000, "qlora", 11 * GIB).measured_tokens is None  # type: ignore[union-attr]
+    # LoRA was not measured
+    assert stack_need(cat.stack_figures, size, "lora", 24 * GIB).measured_tokens is None  # type: ignore[union-attr]
+
+
+def test_a_measured_run_turns_a_published_no_into_yes_on_an_8_gb_desktop_card(
+        cat: Catalog) -> None:
+    shape = resolve_model("llama-3.1-8b", cat.models)
+    card = gpu_from_entry(cat.gpu("rtx-4060"))
+    gpu = replace(card, held_bytes=card.vram_bytes - 7 * GIB)  # 7.0 GiB free
+    for seq, status in ((2048, "yes"), (4096, "no")):
+        est = estimate(shape, Workload(method="qlora", checkpointing=True, seq_len=seq), gpu)
+        need = stack_need(cat.stack_figures, shape.params, "qlora", gpu.job_bytes, tokens=seq)
+        got = answer(est, stack=need)
+        assert got.status == status, got.sentence
+    assert "Unsloth ran it here at 2,048 tokens in 6.7 GiB (measured), short of 4,096" in \
+        got.sentence
+    assert "What does: Unsloth at 2,048 tokens or fewer (measured here)" in got.sentence
 
 
 def test_stack_need_interpolates_the_table_and_reads_the_context_table(cat: Catalog) -> None:

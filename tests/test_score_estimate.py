@@ -74,7 +74,8 @@ def test_a_job_task_says_what_rigready_estimate_says(rig: str, task_id: str, cat
                    search=False)
     assert est.verdict is not None
     verdict, reason, _fix = _verdict(rig, cat, task_id)
-    stack = (stack_need(cat.stack_figures, est.shape.params, wl.method, gpu.job_bytes)
+    stack = (stack_need(cat.stack_figures, est.shape.params, wl.method, gpu.job_bytes,
+                        tokens=wl.batch * wl.seq_len)
              if wl.method in ("lora", "qlora") else None)
     said = answer(est, stack=stack)
     # the estimate's verdict, except where the standard (Q)LoRA stack does not fit and

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any, Literal
 
+from rigready.assess.estimate.breakdown import driver_reserved_bytes
 from rigready.assess.estimate.estimator import memory
 from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.language.llamacpp import LlamaCppPlan
@@ -39,6 +40,10 @@ AnswerStatus = Literal["yes", "tight", "slow", "no", "unknown"]
 #: figure is not used as a "yes" there (truth first: a yes that dies is the worst answer).
 STACK_TABLE_MAX_VOCAB = 160_000
 _METHOD = {"lora": "LoRA", "qlora": "QLoRA", "full": "full fine-tuning"}
+#: rigready's own run of a stack counts for models within this share of its size (Llama 3.1
+#: 8B's run answers for Qwen3 8B, not for a 7B of another shape; the published tables, which
+#: are per size class, keep their 15%).
+MEASURED_PARAMS_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +59,29 @@ class StackNeed:
     #: table for a model of this size (None: no table for this size or card).
     max_tokens: int | None
     source: str
+    #: rigready's own run of the stack that used no more memory than this card has free: the
+    #: longest sequence it ran at (None: no such run of a model this size).
+    measured_tokens: int | None = None
+    #: That run's peak process memory (bytes) and what ran it (``measured_on`` of the row).
+    measured_peak_bytes: int | None = None
+    measured_on: str | None = None
 
     @property
     def words(self) -> str:
-        """``about 6 GB published, not measured here``."""
-        return f"about {round(self.need_bytes / 1e9, 1):g} GB published, not measured here"
+        """``about 6 GB published, not measured here``, or with rigready's own run: ``about 6
+        GB published; measured here: 6.7 GiB at 2,048 tokens``."""
+        published = f"about {round(self.need_bytes / 1e9, 1):g} GB published"
+        if self.measured_tokens is None or self.measured_peak_bytes is None:
+            return published + ", not measured here"
+        return (f"{published}; measured here: {self.measured_peak_bytes / GIB:.1f} GiB at "
+                f"{self.measured_tokens:,} tokens")
 
     def fits(self, job_bytes: int, tokens: int) -> bool:
-        """Whether the published figures say the job fits ``job_bytes`` at ``tokens`` per
-        micro-batch (a context table, where there is one, must allow them too)."""
+        """Whether the job fits ``job_bytes`` at ``tokens`` per micro-batch: rigready's own run
+        of the stack at that length on a card this size or smaller, or else the published
+        figures (the least VRAM, and the context table where there is one)."""
+        if self.measured_tokens is not None and tokens <= self.measured_tokens:
+            return True
         if self.need_bytes > job_bytes:
             return False
         return self.max_tokens is None or tokens <= self.max_tokens
@@ -83,7 +102,7 @@ class Answer:
 
 
 def stack_need(figures: Iterable[Any], params: int, method: str, job_bytes: int,
-               stack: str = "unsloth") -> StackNeed | None:
+               stack: str = "unsloth", tokens: int | None = None) -> StackNeed | None:
     """The published need of ``stack`` for a ``method`` job on a model of ``params``
     parameters, on a card with ``job_bytes`` free (None: no figure for this method or size).
 
@@ -105,7 +124,24 @@ def stack_need(figures: Iterable[Any], params: int, method: str, job_bytes: int,
             break
     ctx = [f for f in figures if f.stack == stack and f.method == method
            and f.max_context_tokens is not None and abs(f.params_b - size) <= 0.15 * f.params_b]
-    return StackNeed(stack, method, int(need_gb * 1e9), _context(ctx, job_bytes), source)
+    published = [f for f in ctx if getattr(f, "measured_on", None) is None]
+    # rigready's own runs of the stack that used no more than this card has free (their
+    # process memory, plus the driver's own reservation, which ``job_bytes`` counts)
+    room = job_bytes - driver_reserved_bytes(job_bytes)
+    ran = [f for f in ctx if getattr(f, "measured_on", None) is not None
+           and abs(f.params_b - size) <= MEASURED_PARAMS_TOLERANCE * f.params_b
+           and float(f.measured_peak_gib) * GIB <= room]
+    # the run nearest the job: the shortest that covers ``tokens``, else the longest there is
+    covering = [f for f in ran if tokens is not None and int(f.max_context_tokens) >= tokens]
+    best = (min(covering, key=lambda f: (int(f.max_context_tokens), float(f.measured_peak_gib)))
+            if covering else max(ran, key=lambda f: (int(f.max_context_tokens),
+                                                     -float(f.measured_peak_gib)), default=None))
+    need = StackNeed(stack, method, int(need_gb * 1e9), _context(published, job_bytes), source)
+    if best is None:
+        return need
+    return replace(need, measured_tokens=int(best.max_context_tokens),
+                   measured_peak_bytes=int(float(best.measured_peak_gib) * GIB),
+                   measured_on=str(best.measured_on))
 
 
 def _context(rows: list[Any], job_bytes: int) -> int | None:
@@ -214,8 +250,12 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
     hf = "the standard Hugging Face " + method + " stack" + (
         " (PEFT + bitsandbytes)" if wl.method == "qlora" else " (PEFT)")
     need = _need(est)
-    notes = (f"{stack.stack.capitalize()}'s own figure, the table's absolute minimum (a model "
-             f"with a large vocabulary needs more): {stack.source}",) if stack else ()
+    notes: tuple[str, ...] = (f"{stack.stack.capitalize()}'s own figure, the table's absolute "
+                              f"minimum (a model with a large vocabulary needs more): "
+                              f"{stack.source}",) if stack else ()
+    if stack is not None and stack.measured_on:
+        notes += (f"Measured here: {stack.stack.capitalize()} ran {method} of a model this size "
+                  f"at {stack.measured_tokens:,} tokens on {stack.measured_on}",)
     tokens = wl.batch * wl.seq_len
     big_vocab = est.shape.vocab_size > STACK_TABLE_MAX_VOCAB
     lighter = stack is not None and not big_vocab and stack.fits(est.gpu.job_bytes, tokens)
@@ -245,11 +285,20 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
                    f"{est.shape.vocab_size:,} need several GB more, so it is not counted on")
         elif stack.need_bytes > est.gpu.job_bytes:
             why = f", {stack.stack.capitalize()} {stack.words}"
+        elif stack.measured_tokens is not None and stack.measured_peak_bytes is not None:
+            why = (f"; {stack.stack.capitalize()} ran it here at {stack.measured_tokens:,} "
+                   f"tokens in {stack.measured_peak_bytes / GIB:.1f} GiB (measured), short of "
+                   f"{tokens:,}" + (f", and its published context table gives about "
+                                    f"{stack.max_tokens:,} on a card this size"
+                                    if stack.max_tokens else ""))
+        elif stack.max_tokens == 0:
+            why = (f", and {stack.stack.capitalize()}'s published context table has no row for "
+                   "a card this small")
         elif stack.max_tokens is not None:
             why = (f", and {stack.stack.capitalize()}'s published context table gives about "
                    f"{stack.max_tokens:,} tokens on a card this size, short of {tokens:,}")
     return Answer("no", f"No: {method} of {est.shape.name} needs {need:.1f} GiB with {hf}"
-                  f"{why}; {_free(est)}. {_what_does(est)}", "", notes)
+                  f"{why}; {_free(est)}. {_what_does(est, stack)}", "", notes)
 
 
 def _plain(est: Estimate, beside: str = "") -> Answer:
@@ -344,11 +393,16 @@ def is_app_route(wl: Workload) -> bool:
     return wl.image_runtime == "comfyui"
 
 
-def _what_does(est: Estimate) -> str:
-    """What would work instead, best first: the estimator's fitting changes (only useful
-    ones), then a route that needs no change of the job."""
+def _what_does(est: Estimate, stack: StackNeed | None = None) -> str:
+    """What would work instead, best first: a lighter stack's measured run at a useful length,
+    the estimator's fitting changes (only useful ones), then a route that needs no change of
+    the job."""
     fits = [s for s in est.suggestions if s.status == "fits"] or list(est.suggestions)
     options = [_suggestion_words(s) for s in fits[:2]]
+    if stack is not None and stack.measured_tokens is not None and \
+            stack.measured_tokens >= MIN_USEFUL_SEQ:
+        options.insert(0, f"{stack.stack.capitalize()} at {stack.measured_tokens:,} tokens or "
+                          "fewer (measured here)")
     wl = est.workload
     if wl.method in ("lora", "full") and est.shape.image is None and not any(
             "QLoRA" in o for o in options):
@@ -359,8 +413,9 @@ def _what_does(est: Estimate) -> str:
                 "free, or renting one (rigready plan)"]
     text = "What does: " + "; ".join(dict.fromkeys(options)) + "."
     if est.max_seq == 0 and est.shape.image is None and wl.seq_len >= MIN_USEFUL_SEQ:
-        text += (f" No sequence of {MIN_USEFUL_SEQ} tokens or more fits, so a shorter one is "
-                 "not offered.")
+        standard = " with the standard stack" if stack is not None else ""
+        text += (f" No sequence of {MIN_USEFUL_SEQ} tokens or more fits{standard}, so a shorter "
+                 "one is not offered there.")
     return text
 
 

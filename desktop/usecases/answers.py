@@ -68,7 +68,8 @@ def first_line(est: Estimate, *, ram: RamTarget | None = None,
             gguf = None  # an architecture llama.cpp's placement does not walk
     stack = None
     if wl.method in ("lora", "qlora"):
-        stack = stack_need(stack_figures, est.shape.params, wl.method, est.gpu.job_bytes)
+        stack = stack_need(stack_figures, est.shape.params, wl.method, est.gpu.job_bytes,
+                           tokens=wl.batch * wl.seq_len)
     plain = None
     if is_app_route(wl) and est.shape.kind == "diffusion" and not wl.training:
         # the same image in a plain diffusers pipeline, said beside the app's answer
