@@ -78,3 +78,36 @@ def test_family_configs_name_their_source() -> None:
     for case in grid.capped():
         if case["kind"] == "lm":
             assert case["spec"]["config"].get("model_type"), case["name"]
+
+
+def test_only_takes_several_names_and_keeps_the_context_probe(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The re-measurement of issue 22's two build artefacts names both jobs and the context."""
+    assert cc.main(["--list", "--only",
+                    "cuda-context,sd15-inference-b1-512px,gemma-3-4b-it-inference"]) == 0
+    listed = [line.split()[1] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["cuda-context", "sd15-inference-b1-512px",
+                      "gemma-3-4b-it-inference-bf16-b1-s512-gen64"]
+
+
+def test_generous_only_runs_no_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--generous-only``: one generous run per case, no bracket walk after a pass."""
+    import argparse
+
+    args = argparse.Namespace(budget_s=60.0, pool_gib=70.0, ram_gib=50.0, max_procs=4,
+                              resume=None, generous_only=True)
+    capped = cc.Capped(args, peaks=None, context=int(0.7 * GIB), sink=lambda e: None)  # type: ignore[arg-type]
+    roles: list[str] = []
+
+    def one(case: dict[str, object], cap: int | None, role: str, card: int | None
+            ) -> dict[str, object]:
+        roles.append(role)
+        return {"status": "ok", "max_allocated_bytes": 9 * GIB}
+
+    monkeypatch.setattr(capped, "_one", one)
+    capped._case({"name": "x", "reserve_gib": 13})
+    assert roles == ["generous"]
+    args.generous_only = False
+    roles.clear()
+    capped._case({"name": "x", "reserve_gib": 13})
+    assert roles[0] == "generous" and any(r.startswith("card-") for r in roles)
