@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "build" / "pkgroot"))
 
+import calibrate_capped_report as report  # noqa: E402
 import fit_capped  # noqa: E402
 
 from rigready.assess.estimate import Workload  # noqa: E402
@@ -97,7 +98,7 @@ def lm_rows() -> list[Row]:
 def capped_rows() -> list[Row]:
     """The capped-run records' generous runs, one row a job."""
     out = []
-    for r in fit_capped.rows(sorted(fit_capped.report.RECORDS.glob("*.json"))):
+    for r in fit_capped.rows(sorted(report.RECORDS.glob("*.json"))):
         if r["refused"] or (r.get("err_process") is None and r.get("err_allocated") is None):
             continue
         out.append(Row("capped", r["name"], r["holdout"], r.get("err_process"),
