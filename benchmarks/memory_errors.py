@@ -56,6 +56,8 @@ class Row:
     allocated_err: float | None
     #: the peak is a lower bound (the allocator hit the generous cap and retried)
     lower_bound: bool = False
+    family: str = ""
+    method: str = ""
 
 
 def lm_workload(case: dict[str, Any]) -> Workload:
@@ -87,11 +89,13 @@ def lm_rows() -> list[Row]:
     """The language-model records, one row a case."""
     out = []
     for record, held, config, case, vram in lm_cases():
-        m = memory(lm_shape(config, case), lm_workload(case), vram)
+        shape = lm_shape(config, case)
+        m = memory(shape, lm_workload(case), vram)
         r = case["result"]
         out.append(Row(record, case["name"], held,
                        (m.total - r["nvml_used_peak_bytes"]) / r["nvml_used_peak_bytes"],
-                       (m.allocated - r["max_allocated_bytes"]) / r["max_allocated_bytes"]))
+                       (m.allocated - r["max_allocated_bytes"]) / r["max_allocated_bytes"],
+                       family=shape.family, method=case["method"]))
     return out
 
 
@@ -122,6 +126,18 @@ def summary(rows: list[Row], field: str) -> str:
             f"{under} under -5%")
 
 
+def groups(rows: list[Row], field: str) -> list[str]:
+    """A markdown table of the peak error per value of ``field`` (family or method)."""
+    out = [f"| {field} | cases | median abs error | worst | most under | under -5% |",
+           "|---|---|---|---|---|---|"]
+    for key in sorted({getattr(r, field) for r in rows}):
+        errs = [r.peak_err for r in rows if getattr(r, field) == key and r.peak_err is not None]
+        out.append(f"| {key} | {len(errs)} | {statistics.median(abs(e) for e in errs):.1%} | "
+                   f"{max(errs, key=abs):+.1%} | {min(errs):+.1%} | "
+                   f"{sum(e < UNDER for e in errs)} |")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print every case and the summaries per set."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -139,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {r.record} | {r.name} | {'yes' if r.held_out else ''} | "
                       f"{_pct(r.peak_err)}{flag} | {_pct(r.allocated_err)} |")
             print()
+    if not args.summary:
+        lm = sets["language-model records (NVML device peak)"]
+        print("\n".join(["### Language-model records by family", "", *groups(lm, "family"), "",
+                         "### Language-model records by method", "", *groups(lm, "method"),
+                         ""]))
     for title, rows in sets.items():
         print(f"{title}:")
         for part, pick in (("held out", True), ("fitted on", False)):
