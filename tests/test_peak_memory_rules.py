@@ -104,3 +104,17 @@ def test_encoder_decoder_training_caches_half_a_decoders_share() -> None:
     shape, t5 = report.workload_of(cases["flan-t5-large-lora-bf16-b8-s512-t128"])
     process = memory(shape, t5, None).total - DRIVER_RESERVED_BYTES
     assert -0.05 <= process / (18.16 * GIB) - 1 <= 0.10
+
+
+def test_generation_keeps_half_the_kv_cache_in_freed_blocks() -> None:
+    """GPT-2 medium, 16 x 512 prompt tokens + 256 generated (H100 held-out file): 0.91 GiB
+    reserved beyond allocated; the roomy figure was -6.3% with only a share of the memory that
+    comes and goes, now within 5% under / 10% over of the NVML peak (3.93 GiB)."""
+    from rigready.assess.estimate.language.memory import kv_cache_bytes
+
+    gpt2m = shape_from_config_file(CONFIGS / "gpt2-medium.json")
+    wl = Workload(method="inference", precision="bf16", batch=16, seq_len=512, new_tokens=256)
+    m = memory(gpt2m, wl, 81559 * 2**20)
+    assert m.reserve >= allocator.kv_growth_blocks(kv_cache_bytes(gpt2m, wl))
+    assert allocator.kv_growth_blocks(1000) == 500
+    assert -0.05 <= m.total / (3.93 * GIB) - 1 <= 0.10
