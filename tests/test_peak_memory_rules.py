@@ -118,3 +118,19 @@ def test_generation_keeps_half_the_kv_cache_in_freed_blocks() -> None:
     assert m.reserve >= allocator.kv_growth_blocks(kv_cache_bytes(gpt2m, wl))
     assert allocator.kv_growth_blocks(1000) == 500
     assert -0.05 <= m.total / (3.93 * GIB) - 1 <= 0.10
+
+
+def test_all_linear_adapts_the_routed_experts() -> None:
+    """peft 0.21 + transformers 5.17: "all-linear" on the Mixtral-shaped 1B trained 37,095,424
+    parameters (H100 record): attention, router and every expert, gate_up_proj twice. gpt-oss's
+    experts were never Linears: all-linear leaves them alone."""
+    from rigready.assess.estimate.language import moe
+    from rigready.assess.estimate.language.parts import lora_params, regime
+
+    mixtral = shape_from_config_file(CONFIGS / "mixtral-shaped-1b.json")
+    wl = Workload(method="lora", precision="amp-bf16", batch=4, seq_len=2048,
+                  checkpointing=True, lora_targets=("all-linear",))
+    assert lora_params(mixtral, regime(mixtral, wl).targets, 16) == 37_095_424
+    gpt_oss = shape_from_config_file(CONFIGS / "gpt-oss-20b.json")
+    assert not moe.all_linear_adapts_experts(gpt_oss)
+    assert moe.EXPERTS_ALL_LINEAR not in regime(gpt_oss, wl).targets

@@ -43,6 +43,8 @@ def lora_target_set(shape: ModelShape, requested: tuple[str, ...]) -> frozenset[
     experts = frozenset({moe.EXPERTS}) if shape.is_moe and moe.wants_experts(requested) else \
         frozenset()
     if any(t.lower() in ("all-linear", "all_linear") for t in requested):
+        if not experts and moe.all_linear_adapts_experts(shape):
+            experts = frozenset({moe.EXPERTS_ALL_LINEAR})
         return frozenset(names) | experts
     found = frozenset(t for t in requested if t in names) | experts
     if not found and tuple(requested) == DEFAULT_LORA_TARGETS:
