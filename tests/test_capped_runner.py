@@ -111,3 +111,26 @@ def test_generous_only_runs_no_card(monkeypatch: pytest.MonkeyPatch) -> None:
     roles.clear()
     capped._case({"name": "x", "reserve_gib": 13})
     assert roles[0] == "generous" and any(r.startswith("card-") for r in roles)
+
+
+def test_a_later_record_supersedes_the_generous_run_it_repeats(tmp_path: Path) -> None:
+    """A re-measurement (``--generous-only``) saved as its own record replaces the older
+    generous figures of the same job, whatever the files are called; a card run that timed out
+    in one call does not hide a decisive one of another."""
+    import calibrate_capped_report as report
+
+    def doc(date: str, alloc: float, card: str) -> dict[str, object]:
+        caps = {str(n): n * GIB for n in report.CARDS}
+        return {"date": date, "card_caps_bytes": caps, "cases": {"job": {"kind": "lm"}},
+                "runs": [{"name": "job", "role": "generous", "cap_bytes": 30 * GIB,
+                          "result": {"status": "ok", "max_allocated_bytes": alloc * GIB}},
+                         {"name": "job", "role": "card-8", "cap_bytes": 8 * GIB,
+                          "result": {"status": card}}]}
+
+    (tmp_path / "b-old.json").write_text(json.dumps(doc("2026-12-06T15:50:00", 9.0, "oom")))
+    (tmp_path / "a-new.json").write_text(json.dumps(doc("2026-12-06T19:30:00", 7.5, "timeout")))
+    cases, runs, _ = report.load(sorted(tmp_path.glob("*.json")))
+    caps = {n: n * GIB for n in report.CARDS}
+    b = report.bracket(cases["job"], runs["job"], caps)
+    assert b["generous"]["max_allocated_bytes"] == 7.5 * GIB
+    assert b["status"][8] == "oom"
