@@ -46,7 +46,7 @@ LETTER = {"fits": "F", "tight": "T", "offload": "O", "no": "N", "refused": "-"}
 
 def load(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]],
                                      dict[str, Any]]:
-    """(cases by name, runs by case name, the last document's header) of the record files,
+    """(cases by name, runs by case name, the oldest document's header) of the record files,
     oldest record first (so a later re-measurement's runs come after the ones it replaces)."""
     cases: dict[str, dict[str, Any]] = {}
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -56,7 +56,9 @@ def load(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, list[d
         cases.update(doc["cases"])
         for run in doc["runs"]:
             runs.setdefault(run["name"], []).append(run)
-        head = {k: v for k, v in doc.items() if k not in ("runs", "cases", "configs")}
+        # the first record's header: its card caps are the ones the card runs used (a later
+        # call resumed with the same context; a re-measurement's own context may differ)
+        head = head or {k: v for k, v in doc.items() if k not in ("runs", "cases", "configs")}
     return cases, runs, head
 
 
