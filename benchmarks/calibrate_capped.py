@@ -27,6 +27,8 @@ Usage::
     python benchmarks/calibrate_capped.py --out DIR --budget-s 420          # on the GPU machine
     python benchmarks/calibrate_capped.py --grid tiny --device cpu --out /tmp/x   # dry run
     python benchmarks/calibrate_capped.py --list
+    python benchmarks/calibrate_capped.py --phases context,capped --generous-only \
+        --only sd15-inference-b1-512px,gemma-3-4b-it-inference --out DIR   # re-measure two jobs
 """
 
 from __future__ import annotations
@@ -220,7 +222,8 @@ class Capped:
         res = self._one(case, cap, "generous", None)
         if res is not None and res.get("status") == "oom" and case["reserve_gib"] < 60:
             res = self._one(case, min(2 * cap, 70 * GIB), "generous-retry", None)
-        if res is None or res.get("status") != "ok" or case.get("no_bracket"):
+        if (res is None or res.get("status") != "ok" or case.get("no_bracket")
+                or self.args.generous_only):
             return
         # the CPU dry run has no allocator figures: a made-up 9 GiB walks both ways
         peak = int(res.get("max_allocated_bytes") or 9 * GIB)
@@ -273,14 +276,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="GPU memory the runs may reserve together (default: free - 6 GiB)")
     parser.add_argument("--ram-gib", type=float, default=100.0)
     parser.add_argument("--max-procs", type=int, default=8)
-    parser.add_argument("--only", help="cases whose name contains this text")
+    parser.add_argument("--only", help="cases whose name contains this text (several: "
+                        "comma-separated, any of them)")
+    parser.add_argument("--generous-only", action="store_true",
+                        help="capped phase: the generous run of each case, no card runs")
     parser.add_argument("--resume", nargs="*", type=Path,
                         help="capped.jsonl files of earlier calls: their finished runs count")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     phases = grid_mod.phases(args.grid)
     if args.only:
-        phases = {k: [c for c in v if args.only in c["name"]] for k, v in phases.items()}
+        wanted_names = [w for w in args.only.split(",") if w]
+        phases = {k: [c for c in v if any(w in c["name"] for w in wanted_names)]
+                  for k, v in phases.items()}
     if args.list:
         for k, v in phases.items():
             for c in v:

@@ -46,16 +46,19 @@ LETTER = {"fits": "F", "tight": "T", "offload": "O", "no": "N", "refused": "-"}
 
 def load(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]],
                                      dict[str, Any]]:
-    """(cases by name, runs by case name, the last document's header) of the record files."""
+    """(cases by name, runs by case name, the oldest document's header) of the record files,
+    oldest record first (so a later re-measurement's runs come after the ones it replaces)."""
     cases: dict[str, dict[str, Any]] = {}
     runs: dict[str, list[dict[str, Any]]] = {}
     head: dict[str, Any] = {}
-    for path in paths:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    docs = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+    for doc in sorted(docs, key=lambda d: str(d.get("date", ""))):
         cases.update(doc["cases"])
         for run in doc["runs"]:
             runs.setdefault(run["name"], []).append(run)
-        head = {k: v for k, v in doc.items() if k not in ("runs", "cases", "configs")}
+        # the first record's header: its card caps are the ones the card runs used (a later
+        # call resumed with the same context; a re-measurement's own context may differ)
+        head = head or {k: v for k, v in doc.items() if k not in ("runs", "cases", "configs")}
     return cases, runs, head
 
 
@@ -73,8 +76,9 @@ def card_status(ev: list[tuple[int, str]], caps: dict[int, int]) -> dict[int, st
     for n in CARDS:
         cap = caps[n]
         own = [s for c, s in ev if c == cap]
-        if own and own[0] in ("ok", "oom"):
-            out[n] = own[0]
+        decisive = [s for s in own if s in ("ok", "oom")]  # a timeout of one call says nothing
+        if decisive:
+            out[n] = decisive[-1]
         elif any(s == "oom" and c >= cap for c, s in ev):
             out[n] = "oom*"
         elif any(s == "ok" and c <= cap for c, s in ev):
@@ -90,7 +94,8 @@ def bracket(case: dict[str, Any], runs: list[dict[str, Any]], caps: dict[int, in
     run's lower bound), per card what ran or is implied, the smallest card passed, the largest
     card failed, and whether that answers "the least card of 6-24 GB" (``complete``) with the
     reason when it does not."""
-    gen = next((r for r in runs if r["role"].startswith("generous")
+    # the newest passing generous run: a re-measurement supersedes the run it repeats
+    gen = next((r for r in reversed(runs) if r["role"].startswith("generous")
                 and r["result"].get("status") == "ok"), None)
     gen_fail = next((r for r in runs if r["role"].startswith("generous")
                      and r["result"].get("status") == "oom"), None)

@@ -348,16 +348,29 @@ def _diffusion(case: Case) -> dict[str, Any]:
             else _diffusion_config("sd-vae"))
     clip = json.loads((DIFFUSION_DIR / "clip-text.json").read_text("utf-8"))
     half = torch.float16 if case["method"] == "inference" else torch.bfloat16
-    with torch.device(dev):
-        unet = diffusers.UNet2DConditionModel.from_config(ucfg).to(half)
-        vae = diffusers.AutoencoderKL.from_config(vcfg).to(half)
-        te_cfg = dict(clip["clip-l"])
-        if tiny:
-            te_cfg.update(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                          num_attention_heads=2)
-        te1 = transformers.CLIPTextModel(transformers.CLIPTextConfig(**te_cfg)).to(half)
-        te2: Any = (transformers.CLIPTextModelWithProjection(
-            transformers.CLIPTextConfig(**clip["clip-bigg"])).to(half) if xl else None)
+    # Built in the half-precision dtype from the start, as users' models reach the GPU
+    # (``from_pretrained(torch_dtype=...)`` then ``.to("cuda")``; the LoRA script's
+    # ``.to(device, dtype=weight_dtype)``): building in fp32 on the GPU and casting left SD 1.5's
+    # 3.20 GiB fp32 UNet in the allocated peak of its 512 px sampling (issue 22).
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(half)
+    try:
+        with torch.device(dev):
+            unet = diffusers.UNet2DConditionModel.from_config(ucfg).to(half)
+            vae = diffusers.AutoencoderKL.from_config(vcfg).to(half)
+            te_cfg = dict(clip["clip-l"])
+            if tiny:
+                te_cfg.update(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                              num_attention_heads=2)
+            te1 = transformers.CLIPTextModel(transformers.CLIPTextConfig(**te_cfg)).to(half)
+            te2: Any = (transformers.CLIPTextModelWithProjection(
+                transformers.CLIPTextConfig(**clip["clip-bigg"])).to(half) if xl else None)
+    finally:
+        torch.set_default_dtype(default)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        rec["build_max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
+        rec["built_allocated_bytes"] = int(torch.cuda.memory_allocated())
     for m in (unet, vae, te1, te2):
         if m is not None:
             m.requires_grad_(False)

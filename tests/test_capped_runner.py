@@ -78,3 +78,59 @@ def test_family_configs_name_their_source() -> None:
     for case in grid.capped():
         if case["kind"] == "lm":
             assert case["spec"]["config"].get("model_type"), case["name"]
+
+
+def test_only_takes_several_names_and_keeps_the_context_probe(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The re-measurement of issue 22's two build artefacts names both jobs and the context."""
+    assert cc.main(["--list", "--only",
+                    "cuda-context,sd15-inference-b1-512px,gemma-3-4b-it-inference"]) == 0
+    listed = [line.split()[1] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["cuda-context", "sd15-inference-b1-512px",
+                      "gemma-3-4b-it-inference-bf16-b1-s512-gen64"]
+
+
+def test_generous_only_runs_no_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--generous-only``: one generous run per case, no bracket walk after a pass."""
+    import argparse
+
+    args = argparse.Namespace(budget_s=60.0, pool_gib=70.0, ram_gib=50.0, max_procs=4,
+                              resume=None, generous_only=True)
+    capped = cc.Capped(args, peaks=None, context=int(0.7 * GIB), sink=lambda e: None)  # type: ignore[arg-type]
+    roles: list[str] = []
+
+    def one(case: dict[str, object], cap: int | None, role: str, card: int | None
+            ) -> dict[str, object]:
+        roles.append(role)
+        return {"status": "ok", "max_allocated_bytes": 9 * GIB}
+
+    monkeypatch.setattr(capped, "_one", one)
+    capped._case({"name": "x", "reserve_gib": 13})
+    assert roles == ["generous"]
+    args.generous_only = False
+    roles.clear()
+    capped._case({"name": "x", "reserve_gib": 13})
+    assert roles[0] == "generous" and any(r.startswith("card-") for r in roles)
+
+
+def test_a_later_record_supersedes_the_generous_run_it_repeats(tmp_path: Path) -> None:
+    """A re-measurement (``--generous-only``) saved as its own record replaces the older
+    generous figures of the same job, whatever the files are called; a card run that timed out
+    in one call does not hide a decisive one of another."""
+    import calibrate_capped_report as report
+
+    def doc(date: str, alloc: float, card: str) -> dict[str, object]:
+        caps = {str(n): n * GIB for n in report.CARDS}
+        return {"date": date, "card_caps_bytes": caps, "cases": {"job": {"kind": "lm"}},
+                "runs": [{"name": "job", "role": "generous", "cap_bytes": 30 * GIB,
+                          "result": {"status": "ok", "max_allocated_bytes": alloc * GIB}},
+                         {"name": "job", "role": "card-8", "cap_bytes": 8 * GIB,
+                          "result": {"status": card}}]}
+
+    (tmp_path / "b-old.json").write_text(json.dumps(doc("2026-12-06T15:50:00", 9.0, "oom")))
+    (tmp_path / "a-new.json").write_text(json.dumps(doc("2026-12-06T19:30:00", 7.5, "timeout")))
+    cases, runs, _ = report.load(sorted(tmp_path.glob("*.json")))
+    caps = {n: n * GIB for n in report.CARDS}
+    b = report.bracket(cases["job"], runs["job"], caps)
+    assert b["generous"]["max_allocated_bytes"] == 7.5 * GIB
+    assert b["status"][8] == "oom"

@@ -35,9 +35,10 @@ def total(shape: object, wl: Workload) -> float:
 
 def test_verdict_thresholds() -> None:
     wl = Workload(method="lora", batch=2, seq_len=1024)
-    need = memory(MISTRAL, wl).total / GIB
+    need = memory(MISTRAL, wl).needs_free_bytes / GIB
     assert estimate(MISTRAL, wl, gpu(need * 1.2)).verdict.status == "fits"  # type: ignore[union-attr]
-    assert estimate(MISTRAL, wl, gpu(need * 1.05)).verdict.status == "tight"  # type: ignore[union-attr]
+    # inside the LoRA error band (ERROR_BANDS: 5%) of the least need a fit is only "tight"
+    assert estimate(MISTRAL, wl, gpu(need * 1.03)).verdict.status == "tight"  # type: ignore[union-attr]
     v = estimate(MISTRAL, wl, gpu(need * 0.9)).verdict
     assert v is not None and v.status == "offload" and v.offload_slowdown and v.offload_slowdown > 1
     assert estimate(MISTRAL, wl, gpu(4)).verdict.status == "no"  # type: ignore[union-attr]

@@ -176,7 +176,8 @@ def training_memory(shape: ModelShape, ed: EncDec, wl: Workload) -> MemoryBreakd
     return MemoryBreakdown(
         context=context_bytes(wl), weights=int(weights), gradients=int(gradients),
         optimizer=int(optimizer), activations=int(activations), logits=int(logit_part),
-        kv_cache=0, reserve=allocator_reserve(int(allocated), int(weights + optimizer), wl),
+        kv_cache=0, reserve=allocator_reserve(int(allocated), int(weights + optimizer), wl,
+                                            encoder_decoder=True),
         peak_phase=phase, gradients_total=int(grads), trainable_params=int(trainable),
         fragmentation=int(FRAGMENTATION_BLOCKS * largest_block(shape, ed, wl, e)))
 

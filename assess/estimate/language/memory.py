@@ -19,6 +19,7 @@ from rigready.assess.estimate.language.allocator import (
     allocator_reserve,
     fragmentation,
     freed_blocks_bytes,
+    kv_growth_blocks,
 )
 from rigready.assess.estimate.language.parts import (
     effective_seq,
@@ -177,7 +178,9 @@ def inference_memory(shape: ModelShape, wl: Workload) -> MemoryBreakdown:
     return MemoryBreakdown(
         context=context_bytes(wl), weights=int(weights), gradients=0, optimizer=0,
         activations=int(prefill), logits=int(logits), kv_cache=int(kv),
-        reserve=allocator_reserve(allocated, weights, wl), peak_phase="generation",
+        reserve=allocator_reserve(allocated, weights, wl,
+                                  kv_growth_blocks(kv_cache_bytes(shape, wl) // g)),
+        peak_phase="generation",
         gradients_total=0, trainable_params=0, fragmentation=fragmentation(shape, wl, t, False))
 
 

@@ -7,9 +7,15 @@ gate). A token runs the router, the shared expert and ``experts_per_token`` rout
 compute and decode bandwidth follow the active experts while memory follows all of them.
 
 LoRA: in transformers 5 the routed experts are fused 3-D parameters, not Linears, so the usual
-``q_proj,v_proj`` or ``all-linear`` targets adapt attention (and the shared expert) only; peft
-adapts the experts themselves when they are named (``target_parameters``), which this module
-counts as the pseudo-target ``experts``: one rank-r adapter per expert and projection.
+``q_proj,v_proj`` targets adapt attention (and the shared expert) only; peft adapts the experts
+themselves when they are named (``target_parameters``), which this module counts as the
+pseudo-target ``experts``: one rank-r adapter per expert and projection. ``all-linear`` adapts
+them too (peft carries the experts of families whose transformers 4 experts were Linears into
+``target_parameters``): the pseudo-target ``experts (all-linear)``, whose fused gate/up
+projection gets two adapters (the old gate and up names both map onto it). Measured: the
+Mixtral-shaped 1B LoRA all-linear r16 case (H100, peft 0.21, transformers 5.17) trained
+37,095,424 parameters, exactly attention + router + 16 layers x 8 experts x 16 x
+(2 x (1,024 + 5,632) + 2,816 + 1,024); before this was counted its peak was 7.8% low.
 """
 
 from __future__ import annotations
@@ -19,6 +25,11 @@ from rigready.assess.estimate.model import ModelShape
 #: The pseudo-target for the routed experts, and the names that mean it.
 EXPERTS = "experts"
 EXPERT_TARGETS = frozenset({EXPERTS, "mlp.experts", "gate_up_proj"})
+#: The routed experts as ``all-linear`` adapts them (gate/up twice).
+EXPERTS_ALL_LINEAR = "experts (all-linear)"
+#: Families whose experts were 3-D parameters already in transformers 4: ``all-linear`` never
+#: meant them, peft leaves them alone.
+NATIVE_3D_EXPERTS = frozenset({"gpt_oss", "llama4"})
 
 
 def router_params(shape: ModelShape) -> int:
@@ -61,11 +72,18 @@ def expert_share_read(shape: ModelShape, tokens: int = 1) -> float:
     return experts_touched(shape, tokens) / shape.num_experts
 
 
-def expert_lora_params(shape: ModelShape, rank: int) -> int:
-    """Trainable LoRA parameters when the routed experts are adapted (every expert, layer)."""
+def expert_lora_params(shape: ModelShape, rank: int, all_linear: bool = False) -> int:
+    """Trainable LoRA parameters when the routed experts are adapted (every expert, layer);
+    ``all_linear``: as ``all-linear`` adapts them (two adapters on gate_up_proj)."""
     h, f = shape.hidden_size, shape.intermediate_size
-    per_expert = rank * (h + 2 * f) + rank * (f + h)  # gate_up_proj (h -> 2f), down_proj
+    gate_up = rank * (h + 2 * f) * (2 if all_linear else 1)  # gate_up_proj (h -> 2f)
+    per_expert = gate_up + rank * (f + h)  # and down_proj
     return per_expert * shape.num_experts * shape.num_layers
+
+
+def all_linear_adapts_experts(shape: ModelShape) -> bool:
+    """Whether peft's ``all-linear`` adapts this model's routed experts (module docstring)."""
+    return shape.is_moe and shape.family not in NATIVE_3D_EXPERTS
 
 
 def wants_experts(targets: tuple[str, ...]) -> bool:

@@ -39,7 +39,9 @@ def lora_params(shape: ModelShape, targets: frozenset[str], rank: int) -> int:
     layer of a vision tower whose Linears the targets name too, as peft matches them)."""
     per_layer = sum(rank * (n_in + n_out) * count
                     for name, n_in, n_out, count, _ in shape.linear_modules() if name in targets)
-    experts = moe.expert_lora_params(shape, rank) if moe.EXPERTS in targets else 0
+    experts = (moe.expert_lora_params(shape, rank) if moe.EXPERTS in targets else
+               moe.expert_lora_params(shape, rank, all_linear=True)
+               if moe.EXPERTS_ALL_LINEAR in targets else 0)
     tower = 0
     if shape.vision is not None:
         ts = vlm.tower_shape(shape.vision)

@@ -21,7 +21,7 @@ MEASURED_STACK = {"torch": "2.11", "transformers": "5.17", "peft": "0.21",
 
 #: Share by which the estimate may fall short of the measured peak, by kind of job: the worst
 #: under-estimate on the committed cases (rounded up), at least 3%.
-ERROR_BANDS = {"qlora": 0.05, "lora": 0.08, "full": 0.10, "inference": 0.07}
+ERROR_BANDS = {"qlora": 0.05, "lora": 0.05, "full": 0.06, "inference": 0.07}
 #: Kinds of job with no measurement behind them get this band.
 UNMEASURED_BAND = 0.15
 #: Families measured only on the capped runs (a handful of cases each, one held out): T5,
