@@ -43,8 +43,12 @@ def test_records_exist_with_versions_and_method() -> None:
         assert doc["schema"] == "rigready.calibration.capped"
         assert doc["gpu"]["name"] and doc["gpu"]["driver"] and doc["gpu"]["total_bytes"]
         soft = doc["software"]
-        for name in ("torch", "transformers", "peft", "bitsandbytes", "diffusers", "torch_cuda"):
+        for name in ("torch", "transformers", "peft", "diffusers", "torch_cuda"):
             assert soft.get(name), name
+        # bitsandbytes where a run of the document quantizes (a re-measure may have none)
+        if any(c.get("spec", {}).get("precision") == "nf4" or c.get("kind") == "fsdp"
+               for c in doc["cases"].values()):
+            assert soft.get("bitsandbytes")
         assert "set_per_process_memory_fraction" in doc["method"]
         assert doc["date"] and doc["cards_gib"] == list(cc.CARDS)
 
@@ -66,20 +70,22 @@ def test_versions_captured_beside_the_record_agree_with_it() -> None:
         assert doc["date"][:10] in path.stem
 
 
-#: The version lines of the two captures: the first call printed torch, CUDA, transformers,
-#: peft, bitsandbytes, diffusers and accelerate; the second Python, torch, CUDA,
-#: transformers, peft, diffusers and bitsandbytes (and then the CPU count).
+#: The version lines of the captures: the first call printed torch, CUDA, transformers, peft,
+#: bitsandbytes, diffusers and accelerate; the second Python, torch, CUDA, transformers,
+#: peft, diffusers and bitsandbytes (and then the CPU count); the re-measure Python, torch,
+#: CUDA, transformers and peft.
 _CAPTURE_ORDERS = (
     ("torch", "cuda", "transformers", "peft", "bitsandbytes", "diffusers", "accelerate"),
     ("python", "torch", "cuda", "transformers", "peft", "diffusers", "bitsandbytes"),
+    ("python", "torch", "cuda", "transformers", "peft"),
 )
 
 
 def _captured_versions(text: str) -> dict[str, str]:
     """The capture's version line (the one naming torch's CUDA build), by library."""
     line = next(ln for ln in text.splitlines() if "+cu" in ln and "|" not in ln).split()
-    order = _CAPTURE_ORDERS[0] if "+cu" in line[0] else _CAPTURE_ORDERS[1]
-    assert len(line) == len(order)
+    order = next(o for o in _CAPTURE_ORDERS if ("+cu" in line[0]) == (o[0] == "torch")
+                 and len(o) == len(line))
     return dict(zip(order, line, strict=True))
 
 
@@ -149,9 +155,11 @@ def test_held_out_cases_are_marked_as_the_grid_defines_and_about_a_third() -> No
     defined = {c["name"]: c["holdout"] for c in grid.capped()}
     for doc in _docs():
         cases = [c for c in doc["cases"].values() if c["kind"] in JOB_KINDS]
-        assert {c["name"]: bool(c.get("holdout")) for c in cases} == defined
-        held = [c for c in cases if c.get("holdout")]
-        assert 0.2 <= len(held) / len(cases) <= 0.45
+        marked = {c["name"]: bool(c.get("holdout")) for c in cases}
+        # a re-measure (``--only``) holds some of the grid's cases, marked as the grid marks them
+        assert marked.items() <= defined.items()
+    held = [n for n, h in defined.items() if h]
+    assert 0.2 <= len(held) / len(defined) <= 0.45
     measured = {r["name"] for _, r in _runs() if r["result"]["status"] == "ok"}
     assert len([n for n, h in defined.items() if h and n in measured]) >= 8
 
