@@ -9,7 +9,8 @@
 #                machine (tests/data/training/cpu_lora_db): the page at its end, the monitor 30 s in
 # Uses a throwaway RIGREADY_HOME, so your own settings, history and window state stay untouched.
 #
-#   docs/make_screenshots.sh            (needs .venv: make start or make test first)
+#   docs/make_screenshots.sh            (needs .venv: make start or make test first; make test's
+#                                        .venv also has Pillow, which shrinks the PNGs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -61,4 +62,17 @@ cp "$RUN_DB" "$HOME_DIR/run.sqlite3"
 "$PY" -m rigready.desktop.cli gui --force --screenshot "$OUT/monitor-run.png" --db "$HOME_DIR/run.sqlite3"
 "$PY" -m rigready.desktop.monitoring.screenshot --db "$HOME_DIR/run.sqlite3" --at 30 \
     --out "$OUT/training-monitor-run.png"
+# Smaller files: a 256-colour palette (median cut, no dithering) keeps text and chart lines as
+# they were and takes about two thirds off each file. Pillow comes with the test extra
+# (tensorboard needs it); without it the screenshots stay full-colour PNGs.
+"$PY" - "$OUT" <<'PY' || echo "make_screenshots: Pillow not installed, PNGs left unoptimised"
+import sys
+from pathlib import Path
+from PIL import Image
+for path in sorted(Path(sys.argv[1]).glob("*.png")):
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT,
+                                              dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+PY
 ls -l "$OUT"
