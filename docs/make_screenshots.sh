@@ -9,7 +9,8 @@
 #                machine (tests/data/training/cpu_lora_db): the page at its end, the monitor 30 s in
 # Uses a throwaway RIGREADY_HOME, so your own settings, history and window state stay untouched.
 #
-#   docs/make_screenshots.sh            (needs .venv: make start or make test first)
+#   docs/make_screenshots.sh            (needs .venv: make start or make test first; make test's
+#                                        .venv also has Pillow, which shrinks the PNGs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -32,19 +33,25 @@ mkdir -p "$OUT"
 for page in this-pc readiness can-i-run; do shot "$page" "$RTX3060"; done
 shot upgrade "$GTX1660"
 
-# The benchmark history gets the H100's real run, saved under that machine's fingerprint.
-"$PY" - "$H100_RUN/bench.json" <<'PY'
-import json, sys
+# The benchmark history gets the H100's real run, saved under that machine's fingerprint at the
+# time it was measured (its line in the session's transcript), not at the time of the screenshot.
+"$PY" - "$H100_RUN/bench.json" "$H100_RUN/transcript.txt" <<'PY'
+import json, re, sys
 from rigready.catalog.paths import database_path
 from rigready.monitor.store import Store
 record = json.load(open(sys.argv[1]))
+transcript = open(sys.argv[2]).read()
 database_path().parent.mkdir(parents=True, exist_ok=True)
 with Store(database_path()) as store:
     for run in record["runs"]:
+        when = re.search(r"^(\S+)\s+\S+\s+" + re.escape(run["label"]), transcript, re.M)
         store.save_bench_result(kind=run["kind"], fingerprint=record["fingerprint"],
-                                label=run["label"], result=run["record"])
+                                label=run["label"], result=run["record"],
+                                created=when.group(1) if when else None)
 PY
-shot benchmarks "$H100_RUN/detect.json"
+# A copy named after the machine, so the page says whose results these are.
+cp "$H100_RUN/detect.json" "$HOME_DIR/h100-2026-11-22.json"
+shot benchmarks "$HOME_DIR/h100-2026-11-22.json"
 
 # SQLite writes -wal/-shm files beside a database it opens: replay a copy, never the fixture.
 cp "$H200_DB" "$HOME_DIR/h200.sqlite3"
@@ -55,4 +62,17 @@ cp "$RUN_DB" "$HOME_DIR/run.sqlite3"
 "$PY" -m rigready.desktop.cli gui --force --screenshot "$OUT/monitor-run.png" --db "$HOME_DIR/run.sqlite3"
 "$PY" -m rigready.desktop.monitoring.screenshot --db "$HOME_DIR/run.sqlite3" --at 30 \
     --out "$OUT/training-monitor-run.png"
+# Smaller files: a 256-colour palette (median cut, no dithering) keeps text and chart lines as
+# they were and takes about two thirds off each file. Pillow comes with the test extra
+# (tensorboard needs it); without it the screenshots stay full-colour PNGs.
+"$PY" - "$OUT" <<'PY' || echo "make_screenshots: Pillow not installed, PNGs left unoptimised"
+import sys
+from pathlib import Path
+from PIL import Image
+for path in sorted(Path(sys.argv[1]).glob("*.png")):
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT,
+                                              dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+PY
 ls -l "$OUT"

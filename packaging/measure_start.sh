@@ -37,7 +37,7 @@ median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 declare -A COMMANDS=(
     ["--version"]="$EXE --version"
     ["detect --json"]="$EXE detect --json"
-    ["gui --screenshot (This PC)"]="$EXE gui --screenshot $TMP/shot.png --page this-pc --profile $PROFILE"
+    ["gui --screenshot (This PC)"]="$EXE gui --force --screenshot $TMP/shot.png --page this-pc --profile $PROFILE"
 )
 ORDER=("--version" "detect --json" "gui --screenshot (This PC)")
 

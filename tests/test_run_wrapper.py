@@ -176,3 +176,40 @@ def test_a_parser_exception_is_told_once_and_recording_goes_on(
     snap = recorder.finish(RunEnded(time=2.0, outcome="finished", exit_code=0))
     assert snap.outcome == "finished" and recorder.stats.chunks == 50
     assert len(told) == 1 and "parser bug" in told[0]
+
+
+@pytest.mark.parametrize("target", ["the run's database", "a symlink to it", "the default one"])
+def test_capture_never_replaces_a_database_even_with_force(tmp_path: Path, target: str) -> None:
+    # --capture was opened with a plain open("w"): '--capture DB --force' emptied the monitor
+    # database (every session lost) although no output may replace one.
+    home = tmp_path / "home"
+    default = home / "data" / "rigready.sqlite3"
+    for db in (tmp_path / "db.sqlite3", default):
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with Store(db) as store:
+            store.save_bench_result(kind="storage", fingerprint="f", label="kept", result={})
+    (tmp_path / "link.db").symlink_to(tmp_path / "db.sqlite3")
+    path = {"the run's database": tmp_path / "db.sqlite3", "a symlink to it": tmp_path / "link.db",
+            "the default one": default}[target]
+    before = {p: p.read_bytes() for p in (tmp_path / "db.sqlite3", default)}
+    cmd = [sys.executable, "-m", "rigready.desktop.cli", "run", "--db",
+           str(tmp_path / "db.sqlite3"), "--no-desktop-notify", "--capture", str(path),
+           "--force", "--", sys.executable, "-c", "print('never run')"]
+    result = subprocess.run(cmd, capture_output=True, timeout=120,
+                            env=_env(RIGREADY_HOME=str(home)), stdin=subprocess.DEVNULL,
+                            check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().startswith("rigready: error: ")
+    assert b"refusing to write" in result.stderr and b"never run" not in result.stdout
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_an_ordinary_capture_file_is_written_and_replaced_with_force(tmp_path: Path) -> None:
+    capture = tmp_path / "run.jsonl"
+    capture.write_text("old")
+    refused = _run(tmp_path, sys.executable, "-c", "print('hi')", extra=("--capture", str(capture)))
+    assert refused.returncode == 2 and capture.read_text() == "old"
+    done = _run(tmp_path, sys.executable, "-c", "print('hi')",
+                extra=("--capture", str(capture), "--force"))
+    assert done.returncode == 0, done.stderr
+    assert capture.read_text().startswith('{"t": ')

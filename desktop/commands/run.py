@@ -104,8 +104,8 @@ def _run(args: argparse.Namespace) -> int:
     _check(args)
     say = stderr_say("rigready run")
     db_path: Path = args.db or database_path()
+    capture = open_capture(args.capture, args.force, protect=(db_path,))  # refused before any work
     exporter = start_exporter(args.prometheus, say)
-    capture = open_capture(args.capture, args.force)
     holder: dict[str, Following] = {}
 
     def on_output(data: bytes, t: float) -> None:

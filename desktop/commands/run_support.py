@@ -13,7 +13,7 @@ import argparse
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -85,18 +85,25 @@ def notice_of(alert: RunAlert | AlertEvent, label: str | None) -> Notice:
                   time=alert.time, label=label)
 
 
-def open_capture(path: Path | None, force: bool) -> IO[str] | None:
-    """The ``--capture`` file, opened for writing (refusing to replace one unless ``force``).
+def open_capture(path: Path | None, force: bool,
+                 protect: Iterable[Path | None] = ()) -> IO[str] | None:
+    """The ``--capture`` file, opened for writing after the one writer's checks
+    (:func:`rigready.catalog.userfiles.output_target`): an existing file only with ``force``,
+    and never, even with it, the run's database (``protect``), rigready's own files or any
+    SQLite database. It is written as the run goes, so it is opened in place, not renamed
+    over at the end.
 
     Raises:
         UsageError: It exists (without ``--force``) or cannot be created.
+        UserFileError: It names a file no output may replace.
     """
     if path is None:
         return None
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists; add --force to replace it")
+    from rigready.catalog.userfiles import output_target
+
+    target = output_target(path, force=force, protect=protect)
     try:
-        return path.open("w", encoding="utf-8")
+        return target.open("w", encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
 

@@ -104,8 +104,17 @@ def tile_levels(row: Sequence[float] | None, temp_margin_c: float = 5.0,
     return levels
 
 
+#: The crosshair line's GPU values: none of them read means no GPU was sampled at that time.
+_GPU_READOUT = ("gpu_util_pct", "mem_util_pct", "vram_used_gib", "vram_total_gib", "temp_c",
+                "power_w", "sm_clock_mhz", "mem_clock_mhz")
+
+
 def readout(t: float, row: Sequence[float]) -> str:
-    """The crosshair line: time and every value at that time."""
+    """The crosshair line: time and every value at that time (on a PC without GPU readings,
+    the host's values after saying so, not a row of dashes)."""
+    host = [f"CPU {num(_get(row, 'cpu_pct'), '%')}", f"RAM {num(_get(row, 'ram_pct'), '%')}"]
+    if all(_get(row, name) is None for name in _GPU_READOUT):
+        return " · ".join([clock_text(t), "no GPU readings", *host])
     used, total = _get(row, "vram_used_gib"), _get(row, "vram_total_gib")
     parts = [
         clock_text(t),
@@ -116,8 +125,7 @@ def readout(t: float, row: Sequence[float]) -> str:
         num(_get(row, "power_w"), "W"),
         f"SM {num(_get(row, 'sm_clock_mhz'), 'MHz')}",
         f"mem {num(_get(row, 'mem_clock_mhz'), 'MHz')}",
-        f"CPU {num(_get(row, 'cpu_pct'), '%')}",
-        f"RAM {num(_get(row, 'ram_pct'), '%')}",
+        *host,
     ]
     return " · ".join(parts)
 

@@ -202,7 +202,10 @@ def details_lines(est: Estimate, cpu: tuple[str, str] | None) -> list[str]:
                   f"GiB free, {s.status})" for s in est.suggestions]
     t = est.timing
     lines.append("\nTime and energy" + (f" ({t.runtime})" if t.runtime else "") + ":")
-    lines += [f"  {line}" for line in speed_lines(est)]
+    if est.verdict is not None and est.verdict.status == "no":  # as the CLI says it
+        lines.append("  not estimated: the job does not fit this card")
+    else:
+        lines += [f"  {line}" for line in speed_lines(est)]
     if t.hours is not None:
         energy = (f", {t.energy_kwh:,.1f} kWh, {t.cost_usd:,.2f} USD"
                   if t.energy_kwh is not None and t.cost_usd is not None else "")

@@ -386,3 +386,16 @@ def test_the_llamacpp_context_is_the_clis_default(page: CanIRunPage) -> None:
     page.form.runtime.setCurrentText("llama.cpp (GGUF)")
     assert page.gguf_result is not None and page.gguf_result.ctx == DEFAULT_CTX
     assert page.answer.first.text().startswith("Yes: runs fully on your GPU")
+
+
+def test_a_job_that_does_not_fit_gets_no_speed_or_time_as_in_the_cli(page: CanIRunPage) -> None:
+    # The opening job (QLoRA of Llama 3.1 8B, 14.3 GiB) on the 12 GB card: no. The CLI prints
+    # "not estimated" under Time; the page used to show a tokens/s for the job all the same.
+    assert page.result is not None and page.result.verdict is not None
+    assert page.result.verdict.status == "no"
+    text = page.answer.details.text()
+    assert "not estimated: the job does not fit this card" in text
+    assert "tokens/s" not in text.split("Time and energy")[1].split("System RAM")[0]
+    page.select_model("llama-3.2-1b")  # fits: its speed is back
+    assert page.result.verdict is not None and page.result.verdict.status != "no"
+    assert "tokens/s" in page.answer.details.text().split("Time and energy")[1]

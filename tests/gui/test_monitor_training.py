@@ -277,3 +277,19 @@ def test_before_the_first_reading_nothing_is_called_clear(qtbot: Any) -> None:
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)
     assert window.alert_state == "none" and "All clear" not in window.alert_bar.text()
+
+
+def test_the_crosshair_line_of_a_pc_without_gpu_readings_says_so_instead_of_dashes() -> None:
+    # A CPU-only run replayed (docs/screenshots/monitor-run.png) read
+    # "GPU – · mem ctrl – · VRAM –/– · – · – · SM – · mem – · CPU 86 % · RAM 4 %".
+    from rigready.desktop.monitoring.text import readout
+    from rigready.monitor.ring import COLUMN, COLUMNS
+
+    row = [float("nan")] * len(COLUMNS)
+    row[COLUMN["cpu_pct"]], row[COLUMN["ram_pct"]] = 86.0, 4.0
+    text = readout(0.0, row)
+    assert text.endswith(" · no GPU readings · CPU 86 % · RAM 4 %"), text
+    assert "–" not in text
+    row[COLUMN["gpu_util_pct"]] = 97.0  # a GPU read: every GPU field is shown, unread ones dashed
+    text = readout(0.0, row)
+    assert "GPU 97 %" in text and "VRAM –/–" in text and text.endswith("CPU 86 % · RAM 4 %")
