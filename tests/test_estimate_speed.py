@@ -191,3 +191,29 @@ def test_host_time_overlaps_the_gpu_time() -> None:
     assert small.gpu_s < small.overhead_s  # host-bound
     assert big.total_s - small.total_s < 0.7 * (big.gpu_s - small.gpu_s)
     assert big.total_s >= max(big.gpu_s, big.overhead_s)
+
+
+def test_sliding_window_under_sdpa_loses_the_causal_saving() -> None:
+    # Phi-3-mini's window is 2,047 tokens: from 2,048 tokens transformers passes it to SDPA as
+    # an explicit mask, which rules the flash backend out; the kernel that runs computes every
+    # block of the score matrix, so a layer costs a full (not a causal half) attention
+    shape = shape_from_config_file(CONFIGS / "phi-3-mini-4k.json")
+    assert (shape.sliding_window, shape.sliding_layers) == (2047, shape.num_layers)
+    layers = shape.num_layers
+
+    def attn(seq: int, attention: str = "sdpa") -> float:
+        wl = Workload(method="qlora", precision="nf4", batch=1, seq_len=seq,
+                      attention=attention)  # type: ignore[arg-type]
+        return speed.attention_layers(shape, wl, seq)
+
+    assert attn(2046) == 0.5 * layers  # fewer keys than the window: no mask, flash, causal
+    assert attn(2048) == attn(4096) == layers
+    assert attn(4096, "flash") == 0.5 * layers  # flash-attn 2 takes the window natively
+    # a window switched off (Qwen2's use_sliding_window: false) is not one
+    qwen = shape_from_config_file(CONFIGS / "qwen2.5-7b.json")
+    assert qwen.sliding_window == 0
+    # Gemma 2 slides on every other layer
+    gemma2 = shape_from_config_file(CONFIGS / "gemma-2-2b.json")
+    assert gemma2.sliding_layers == gemma2.num_layers // 2
+    wl = Workload(method="full", batch=1, seq_len=4096)
+    assert speed.attention_layers(gemma2, wl, 4096) == 0.75 * gemma2.num_layers

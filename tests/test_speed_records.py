@@ -38,8 +38,6 @@ KNOWN_OUTSIDE = {
     "models, is high for GPT-2's 12 small layers: 1.27x",
     "sd15-lora-b8-512px-ckpt": "Stable Diffusion's share-of-peak model: 1.25x",
     "sdxl-inference-b2-768px": "the same (held out): 0.79x",
-    "phi-3-mini-4k-qlora-nf4-b1-s4096-ckpt": "QLoRA wrapper costs refitted with the new host "
-    "terms (held out): 0.77x",
 }
 
 
@@ -63,13 +61,14 @@ def test_every_case_measured_alone_is_within_target_or_named(cases: list[sr.Case
 
 
 def test_every_language_model_training_step_is_within_target(cases: list[sr.Case]) -> None:
-    """124M-8B, full / LoRA / QLoRA, H200 and H100: all inside but one held-out QLoRA case."""
+    """124M-8B, full / LoRA / QLoRA, H200 and H100: every one inside (the held-out Phi-3-mini
+    QLoRA step at 4,096 tokens was 0.77x before sliding-window attention was modelled)."""
     lm = [(label, pred / meas) for label, source, pred, meas in cases
           if "inference" not in label and not any(k in label for k in (
               "resnet", "vit_", "convnext", "efficientnet", "sd15", "sdxl"))]
     assert len(lm) >= 55
     bad = [(label, r) for label, r in lm if not sr.LOW <= r <= sr.HIGH]
-    assert [label for label, _ in bad] == ["phi-3-mini-4k-qlora-nf4-b1-s4096-ckpt"], bad
+    assert bad == []
 
 
 def test_tf32_is_modelled_as_pytorch_ships_it() -> None:
