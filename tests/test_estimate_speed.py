@@ -259,3 +259,16 @@ def test_narrow_convs_leave_tensor_core_tiles_idle() -> None:
 
     assert conv_s(64, "bf16") == pytest.approx(conv_s(128, "bf16"), rel=0.1)
     assert conv_s(64, "fp32") == pytest.approx(conv_s(128, "fp32") / 2, rel=0.1)
+
+
+def test_generate_host_time_follows_the_operations_a_layer_dispatches() -> None:
+    # GPT-2's layer: two fused LayerNorms, 4 Linears, no rotary, the tanh GELU written out;
+    # a Llama layer: two 8-operation RMSNorms, 7 Linears, rotary on q and k, SiLU and gate
+    gpt2 = shape_from_config_file(CONFIGS / "gpt2.json")
+    llama = shape_from_config_file(CONFIGS / "llama-3.2-1b.json")
+    assert speed.generate_layer_ops(gpt2) == 2 + 4 + 11 + 8 + 2
+    assert speed.generate_layer_ops(llama) == 16 + 7 + 11 + 16 + 1 + 1 + 2
+    # measured 8.0 and 16.5 ms a token on the H200 (host-paced): a per-layer cost alone
+    # would predict 12 / 16 of Llama's time for GPT-2, 1.27x of what it took
+    t_gpt2, t_llama = (speed.generate_host_seconds(s) for s in (gpt2, llama))
+    assert 0.8 <= t_gpt2 / 0.0080 <= 1.25 and 0.8 <= t_llama / 0.0165 <= 1.25

@@ -28,8 +28,6 @@ KNOWN_OUTSIDE = {
     "overlap, 2.57x before issue 22)",
     "efficientnet_b3-full-amp-bf16-b32-300px": "held out: depthwise convs and the squeeze-"
     "excitation blocks at 300 px, 0.77x (0.79x before; EfficientNet-B0 is fitted at 0.81x)",
-    "gpt2-inference-bf16-b1-s128-gen64": "generate()'s per-layer Python cost, fitted on 1-8B "
-    "models, is high for GPT-2's 12 small layers: 1.27x",
     "sd15-lora-b8-512px-ckpt": "Stable Diffusion's share-of-peak model: 1.25x",
     "sdxl-inference-b2-768px": "the same (held out): 0.79x",
 }
