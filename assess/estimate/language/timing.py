@@ -7,7 +7,7 @@ overhead, calibrated on step times measured on an H200 and scaled to the target 
 throughput and bandwidth. A ``utilisation`` given by the user replaces that with the old flat model:
 FLOPs per token (6N full, 4N LoRA, +2N recomputation, plus attention; EleutherAI "Transformer Math
 101") at that share of the dense peak. Decoding is given for two runtimes: Hugging Face
-``generate()`` (what was measured; per-layer Python cost bounds it on fast GPUs) and a
+``generate()`` (what was measured; its host time per token bounds it on fast GPUs) and a
 llama.cpp-class runtime (bandwidth-bound; research/estimators.md section 3).
 """
 
