@@ -249,8 +249,9 @@ def attention_layers(shape: ModelShape, wl: Workload, seq: int) -> float:
 
     A causal layer computes half the score matrix (flash skips the blocks above the diagonal).
     A sliding-window layer under SDPA at ``seq`` >= its window does not: transformers then
-    passes the window as an explicit mask (it drops the mask only while the keys are fewer than
-    the window), an explicit mask rules SDPA's flash backend out, and the memory-efficient
+    passes the window as an explicit mask (``masking_utils._ignore_causal_mask_sdpa`` drops the
+    mask only while ``kv_length < local_attention_size``), an explicit mask rules SDPA's flash
+    backend out (transformers' own comment there says so), and the memory-efficient
     kernel that runs instead computes every block and masks it, so the window saves nothing
     and causality no longer halves the work (Phi-3-mini's window is 2,047 tokens: its QLoRA
     steps at 2,048 and 4,096 tokens were predicted 0.83x and 0.77x of measured without this).
