@@ -21,6 +21,8 @@ once), so their step times are not a figure of the job alone: they are listed as
 from __future__ import annotations
 
 import json
+import math
+import statistics
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,12 +176,22 @@ def measured_alone() -> list[Case]:
             *capped_speed_phase()]
 
 
+def summary(cases: list[Case]) -> str:
+    """The distribution of predicted / measured: median |log ratio| (as a ratio) and the worst
+    ratio each way."""
+    logs = sorted(math.log(pred / meas) for _, _, pred, meas in cases)
+    med = statistics.median(abs(x) for x in logs)
+    return (f"median |log ratio| {med:.3f} ({math.exp(med):.2f}x), worst {math.exp(logs[0]):.2f}"
+            f" / {math.exp(logs[-1]):.2f}")
+
+
 def main() -> int:
     """Print every case's ratio, the worst first."""
     alone = measured_alone()
     out = sorted(alone, key=lambda c: -abs(c[2] / c[3] - 1))
     bad = [c for c in alone if not LOW <= c[2] / c[3] <= HIGH]
     print(f"{len(alone)} cases measured alone; {len(bad)} outside {LOW}-{HIGH}x")
+    print(summary(alone))
     for label, source, pred, meas in out:
         flag = "" if LOW <= pred / meas <= HIGH else "  <-- outside"
         print(f"{pred / meas:5.2f}  {pred * 1000:9.1f} / {meas * 1000:9.1f} ms  {source}: "

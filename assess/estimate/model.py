@@ -64,6 +64,10 @@ class ModelShape:
     #: Vision-language models (Gemma 3): the vision tower (``language.vlm.VisionTower``) whose
     #: weights and activations add to the text model's.
     vision: Any = None
+    #: Sliding-window attention: the window in tokens (0: none, or switched off as Qwen2's
+    #: ``use_sliding_window: false``) and how many layers use it (Gemma 2: every other one).
+    sliding_window: int = 0
+    sliding_layers: int = 0
 
     @property
     def kv_dim(self) -> int:

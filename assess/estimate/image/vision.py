@@ -36,6 +36,12 @@ class Walk:
     params: int = 0
     #: Convolutions and Linears: kernel launches scale with them.
     layers: int = 0
+    #: Operations a training forward dispatches from Python, counted from torchvision's
+    #: ``forward`` code (each conv, norm, activation, pooling, add, mul, dropout, Linear,
+    #: attention call and copying reshape): the host's dispatch time scales with them, and
+    #: they differ by family far more than the layer count does (an EfficientNet MBConv
+    #: dispatches 14-18 for its 3 convs, a ResNet bottleneck 10 for its 3).
+    ops: int = 0
     #: The step's kernels per image, for the speed model: ``(rows, k, n, kind)`` of each
     #: conv (implicit GEMM: rows = output pixels, k = in channels x kernel area, n = out
     #: channels; kind ``conv`` or ``depthwise``) and Linear (rows = tokens or pixels, kind
@@ -93,6 +99,7 @@ def _bn(w: Walk, c: int) -> None:
 def _resnet(arch: ImageArch, side: int, w: Walk) -> None:
     s = _conv(w, 3, 64, 7, side, 2)
     _bn(w, 64)
+    w.ops += 4 + 3  # stem: conv, bn, relu, max-pool; head: avg-pool, flatten, fc
     w.save("c", 3 * side * side)  # the image, cast for the first conv
     w.save("a", 2 * 64 * s * s)  # conv output (kept by BN), BN/ReLU output (ReLU, max-pool)
     s2 = math.ceil(s / 2)
@@ -104,6 +111,7 @@ def _resnet(arch: ImageArch, side: int, w: Walk) -> None:
             stride = 2 if (block == 0 and stage > 0) else 1
             cout = width * exp
             out = math.ceil(s / stride)
+            w.ops += 10 if arch.bottleneck else 7  # (conv, bn, relu) x 3 or x 2, add, relu
             if arch.bottleneck:
                 _conv(w, cin, width, 1, s)
                 _conv(w, width, width, 3, s, stride)
@@ -120,6 +128,7 @@ def _resnet(arch: ImageArch, side: int, w: Walk) -> None:
             if block == 0 and (stride != 1 or cin != cout):
                 _conv(w, cin, cout, 1, s, stride)
                 _bn(w, cout)
+                w.ops += 2
                 w.save("a", cout * out * out)
             w.live(cin * s * s + cout * out * out + max(width, cout) * out * out)
             s, cin = out, cout
@@ -144,6 +153,7 @@ def _efficientnet(arch: ImageArch, side: int, w: Walk) -> None:
     stem = _divisible(32 * wm)
     s = _conv(w, 3, stem, 3, side, 2)
     _bn(w, stem)
+    w.ops += 3 + 7  # stem: conv, bn, SiLU; head: conv, bn, SiLU, pool, flatten, dropout, fc
     w.save("c", 3 * side * side)
     w.save("a", 3 * stem * s * s)  # conv out (BN), BN out (SiLU), SiLU out (next conv)
     cin = stem
@@ -152,6 +162,11 @@ def _efficientnet(arch: ImageArch, side: int, w: Walk) -> None:
         for i in range(math.ceil(layers * dm)):
             st = stride if i == 0 else 1
             mid = _divisible(cin * expand)
+            # (conv, bn, SiLU) expand and depthwise; squeeze-excitation: pool, conv, SiLU,
+            # conv, sigmoid, mul; projection conv, bn; residual: stochastic depth (bernoulli,
+            # div, mul in training) and add
+            w.ops += (3 if expand != 1 else 0) + 3 + 6 + 2 + \
+                (4 if st == 1 and cin == cout else 0)
             if expand != 1:
                 _conv(w, cin, mid, 1, s)
                 _bn(w, mid)
@@ -180,6 +195,7 @@ def _efficientnet(arch: ImageArch, side: int, w: Walk) -> None:
 def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
     d0 = arch.widths[0]
     s = _conv(w, 3, d0, 4, side, 4, bias=True)
+    w.ops += 4 + 6  # stem: conv, LayerNorm2d (permute, LN, permute); head: pool, LN2d, flatten, fc
     w.params += 2 * d0
     w.save("c", 3 * side * side)
     w.save("f", d0 * s * s)  # stem LayerNorm input (fp32)
@@ -190,12 +206,16 @@ def _convnext(arch: ImageArch, side: int, w: Walk) -> None:
             w.save("f", cin * s * s)
             w.save("c", cin * s * s)
             s = _conv(w, cin, d, 2, s, 2, bias=True)
+            w.ops += 4
         for _ in range(n):
             e = d * s * s
             _conv(w, d, d, 7, s, groups=d, bias=True)
             w.params += 2 * d + (d * 4 * d + 4 * d) + (4 * d * d + d) + d  # LN, MLP, scale
             w.macs += 8 * d * d * s * s
             w.layers += 2
+            # CNBlock: dwconv, permute, LN, Linear, GELU, Linear, permute, layer scale,
+            # stochastic depth (3 in training), add
+            w.ops += 12
             w.gemm(s * s, d, 4 * d)
             w.gemm(s * s, 4 * d, d)
             # dwconv input (bf16 copy of the fp32 residual), LN input (fp32), LN output cast for
@@ -215,6 +235,9 @@ def _vit(arch: ImageArch, side: int, w: Walk) -> None:
     d, f = arch.widths[0], arch.mlp
     t = (side // arch.patch) ** 2 + 1
     _conv(w, 3, d, arch.patch, side, arch.patch, bias=True)
+    # patchify: conv, reshape, permute, class token expand and cat, positions add, dropout;
+    # the final LayerNorm, the class token's slice and the head
+    w.ops += 7 + 3
     w.params += d + t * d  # class token, positions
     w.save("c", 3 * side * side)
     for _ in range(arch.depths[0]):
@@ -230,6 +253,11 @@ def _vit(arch: ImageArch, side: int, w: Walk) -> None:
         w.live(2 * e + 3 * e + t * f)
         w.largest = max(w.largest, t * f)
         w.layers += 4
+        # LN, attention, dropout, add, LN, Linear, GELU, dropout, Linear, dropout, add; and
+        # nn.MultiheadAttention's functional path: batch-first transposes, in-projection
+        # Linear, the q/k/v split (unflatten, transpose, contiguous copy), the reshapes for
+        # SDPA, SDPA, the output's permute and copy, out-projection Linear
+        w.ops += 10 + 13
         for k, n in ((d, 3 * d), (d, d), (d, f), (f, d)):
             w.gemm(t, k, n)
         w.attention.append((t, arch.heads, d // arch.heads))

@@ -114,6 +114,7 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         raise EstimateError(f"{name}: num_experts_per_tok ({per_token}) must be from 1 to the "
                             f"number of experts ({experts})")
     max_positions = _size(cfg, name, "max_position_embeddings", "n_positions", default=0)
+    window, sliding = _sliding(cfg, family, layers)
     return _plausible(ModelShape(
         name=name, family=family, kind="encoder" if family == "bert" else "decoder",
         num_layers=layers, hidden_size=h, num_heads=heads, num_kv_heads=kv, head_dim=head_dim,
@@ -126,7 +127,26 @@ def shape_from_config(cfg: dict[str, Any], name: str = "config.json") -> ModelSh
         source=f"config.json ({model_type})", notes=family_notes(family),
         final_logit_softcap=bool(cfg.get("final_logit_softcapping")),
         head=config_head(cfg) if family == "bert" else "",
+        sliding_window=window, sliding_layers=sliding,
     ))
+
+
+def _sliding(cfg: dict[str, Any], family: str, layers: int) -> tuple[int, int]:
+    """(window, layers that use it) of sliding-window attention: ``layer_types`` where the
+    config lists them, else Gemma 3's ``sliding_window_pattern``, else every other layer for
+    Gemma 2, else every layer; (0, 0) without a window or with ``use_sliding_window: false``
+    (Qwen2/Qwen3 configs carry an unused one)."""
+    window = cfg.get("sliding_window")
+    if not isinstance(window, int) or isinstance(window, bool) or window <= 0 or \
+            cfg.get("use_sliding_window") is False:
+        return 0, 0
+    types = cfg.get("layer_types")
+    if isinstance(types, list) and types:
+        return window, sum(1 for t in types if t == "sliding_attention")
+    pattern = cfg.get("sliding_window_pattern")  # Gemma 3: every n-th layer global
+    if isinstance(pattern, int) and not isinstance(pattern, bool) and pattern > 1:
+        return window, layers - layers // pattern
+    return window, layers // 2 if family == "gemma2" else layers
 
 
 def _check_heads(cfg: dict[str, Any], name: str, hidden: int, heads: int, kv: int,

@@ -63,9 +63,15 @@ LORA_MODULE_S = 0.0001
 QLORA_LINEAR_S = 0.00004
 #: ... and per layer per pass (the fp32 norms and casts prepare_model_for_kbit_training leaves).
 QLORA_LAYER_S = 0.0005
-#: Hugging Face ``generate()``: Python and launch cost per layer per new token (fitted on GPT-2,
-#: Llama-3.2-1B and Llama-3.1-8B at batch 1: 8.0, 16.5 and 23.7 ms per token, CPU-bound).
-GENERATE_LAYER_S = 0.00085
+#: Hugging Face ``generate()`` at small batches is paced by the host: a fixed cost per new
+#: token (the loop's logits processing, stopping check with its synchronisation, cache and mask
+#: updates, embedding, final norm and head) and a cost per operation each layer dispatches
+#: (:func:`generate_layer_ops`); fitted together (worst ratio minimised) on GPT-2,
+#: Llama-3.2-1B and Llama-3.1-8B at batch 1 (8.0, 16.5 and 23.7 ms a token on the H200;
+#: Llama-3.2-3B, 27.1 ms, held out). A cost per layer alone put GPT-2 at 1.27x: its layers
+#: dispatch half the operations of a Llama layer.
+GENERATE_TOKEN_S = 0.0048
+GENERATE_OP_S = 0.000012
 #: llama.cpp-class runtimes read the weights at about this share of bandwidth per token: the
 #: figure ``estimate --runtime llama.cpp`` uses (research/estimators.md section 3).
 LLAMACPP_BANDWIDTH_EFFICIENCY = GPU_DECODE_EFFICIENCY
@@ -209,9 +215,8 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
     if lm:  # the output head
         matmul += _linear_step(m, shape.hidden_size, shape.vocab_size,
                                full, 1, dtype, peak, bw)  # a tied head's weight trains too
-    causal = 0.5 if shape.kind == "decoder" else 1.0
-    attn_flops = (4.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * causal
-                  * (2.5 + passes) * shape.num_layers)
+    attn_flops = (4.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim
+                  * (2.5 + passes) * attention_layers(shape, wl, seq))
     attention = attn_flops / (rates.attention_tflops * 1e12)
     saved = m * (shape.num_layers * act.layer_saved_bytes(shape, rg, seq)
                  + act.head_saved_bytes(shape, rg, head))
@@ -239,6 +244,25 @@ def training_step(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> St
                     wrapper_s=wrappers)
 
 
+def attention_layers(shape: ModelShape, wl: Workload, seq: int) -> float:
+    """Layers' worth of full (non-causal) ``seq`` x ``seq`` attention a forward computes.
+
+    A causal layer computes half the score matrix (flash skips the blocks above the diagonal).
+    A sliding-window layer under SDPA at ``seq`` >= its window does not: transformers then
+    passes the window as an explicit mask (``masking_utils._ignore_causal_mask_sdpa`` drops the
+    mask only while ``kv_length < local_attention_size``), an explicit mask rules SDPA's flash
+    backend out (transformers' own comment there says so), and the memory-efficient
+    kernel that runs instead computes every block and masks it, so the window saves nothing
+    and causality no longer halves the work (Phi-3-mini's window is 2,047 tokens: its QLoRA
+    steps at 2,048 and 4,096 tokens were predicted 0.83x and 0.77x of measured without this).
+    """
+    if shape.kind != "decoder":
+        return float(shape.num_layers)
+    masked = shape.sliding_layers if (wl.attention == "sdpa" and shape.sliding_window
+                                      and seq >= shape.sliding_window) else 0
+    return 0.5 * (shape.num_layers - masked) + masked
+
+
 def qlora_dequant_bytes(shape: ModelShape, wl: Workload) -> float:
     """Memory traffic of bitsandbytes' dequantization per step: each 4-bit weight is read (half
     a byte) and written as bf16, then read by the matmul, in forward, backward and recompute."""
@@ -249,6 +273,29 @@ def qlora_dequant_bytes(shape: ModelShape, wl: Workload) -> float:
     quantized = shape.linear_weight_params - (0 if shape.family == "bert" else
                                               shape.vocab_size * shape.hidden_size)
     return passes * per_weight * max(0, quantized)
+
+
+def generate_layer_ops(shape: ModelShape) -> int:
+    """Operations one decoder layer dispatches per forward in transformers' eager code: two
+    norms (LayerNorm one fused kernel; RMSNorm eight: cast, pow, mean, add, rsqrt, mul, cast,
+    weight; Gemma 2/3 norm four times, Qwen3 also its queries and keys), the Linears, the
+    attention's reshapes, cache update and SDPA (11), rotary embeddings on queries and keys
+    (16: two multiplies, rotate_half's two slices, negation and concatenation, an add, each),
+    the activation (GPT-2's tanh GELU written out: eight; else one) and gate, two residual
+    adds."""
+    rms = 1 if shape.family in ("gpt2", "bert") else 8
+    norms = 4 if shape.family in ("gemma2", "gemma3") else 2
+    if shape.family == "qwen3":
+        norms += 2
+    linears = sum(c for _, _, _, c, _ in shape.linear_modules())
+    rotary = 0 if shape.family in ("gpt2", "bert") else 16
+    act = 8 if shape.hidden_act == "gelu_new" else 1
+    return norms * rms + linears + 11 + rotary + act + int(shape.gated_ffn) + 2
+
+
+def generate_host_seconds(shape: ModelShape) -> float:
+    """The host's time for one ``generate()`` forward (a new token or the prompt)."""
+    return GENERATE_TOKEN_S + GENERATE_OP_S * generate_layer_ops(shape) * shape.num_layers
 
 
 def prefill_seconds(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> float:
@@ -262,13 +309,13 @@ def prefill_seconds(shape: ModelShape, wl: Workload, seq: int, rates: Rates) -> 
                       rates.matmul_tflops, rates.bandwidth_gb_s)
     t += (2.0 * wl.batch * shape.num_heads * seq * seq * shape.head_dim * shape.num_layers
           / (rates.attention_tflops * 1e12))
-    return t + GENERATE_LAYER_S * shape.num_layers
+    return t + generate_host_seconds(shape)
 
 
 def decode_seconds(shape: ModelShape, step_bytes: float, rates: Rates) -> tuple[float, float]:
     """Seconds per generated token: (Hugging Face generate(), llama.cpp-class runtime).
 
-    ``generate()`` is the slower of reading ``step_bytes`` and its per-layer Python cost; a
+    ``generate()`` is the slower of reading ``step_bytes`` and its host time; a
     llama.cpp-class runtime is the read plus a small launch cost per layer.
     """
     bw = rates.bandwidth_gb_s * 1e9
@@ -276,7 +323,7 @@ def decode_seconds(shape: ModelShape, step_bytes: float, rates: Rates) -> tuple[
     # bandwidth is claimed for generate(): its measured excess is the Python loop)
     read = step_bytes / (LLAMACPP_BANDWIDTH_EFFICIENCY * bw)
     cpp = read + LLAMACPP_LAYER_S * shape.num_layers
-    return max(read, GENERATE_LAYER_S * shape.num_layers), cpp
+    return max(read, generate_host_seconds(shape)), cpp
 
 
 def rates_for(peak_tflops: float, bandwidth_gb_s: float, dtype: str,

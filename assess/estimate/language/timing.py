@@ -7,7 +7,7 @@ overhead, calibrated on step times measured on an H200 and scaled to the target 
 throughput and bandwidth. A ``utilisation`` given by the user replaces that with the old flat model:
 FLOPs per token (6N full, 4N LoRA, +2N recomputation, plus attention; EleutherAI "Transformer Math
 101") at that share of the dense peak. Decoding is given for two runtimes: Hugging Face
-``generate()`` (what was measured; per-layer Python cost bounds it on fast GPUs) and a
+``generate()`` (what was measured; its host time per token bounds it on fast GPUs) and a
 llama.cpp-class runtime (bandwidth-bound; research/estimators.md section 3).
 """
 
@@ -148,9 +148,10 @@ def timing(shape: ModelShape, wl: Workload, gpu: GpuTarget | None, seq: int,
             f"decoding, Transformers generate(): {decode:,.0f} tokens/s ({hf_s * 1000:.1f} ms a "
             f"step: reading {step_bytes / 1e9:.1f} GB at "
             f"{speed.LLAMACPP_BANDWIDTH_EFFICIENCY:.0%} of {gpu.bandwidth_gb_s:.0f} GB/s, or its "
-            "per-layer Python cost "
-            f"{speed.GENERATE_LAYER_S * 1000:.2f} ms x {shape.num_layers} layers measured on an "
-            f"H200, whichever is slower)")
+            "host time: "
+            f"{speed.GENERATE_TOKEN_S * 1000:.1f} ms a token plus "
+            f"{speed.GENERATE_OP_S * 1e6:.0f} µs x {speed.generate_layer_ops(shape)} operations x "
+            f"{shape.num_layers} layers, fitted on an H200, whichever is slower)")
         reasons.append(
             f"decoding, llama.cpp-class runtime (bandwidth-bound, "
             f"{speed.LLAMACPP_BANDWIDTH_EFFICIENCY:.0%} of bandwidth, a published figure, plus "
