@@ -121,3 +121,28 @@ def test_killed_run_keeps_its_last_lines_and_step() -> None:
 def test_fixture_versions_are_recorded() -> None:
     versions = json.loads((DATA / "versions.json").read_text())
     assert versions["transformers"].startswith("5.") and "tensorboard" in versions
+
+
+def test_a_stalled_runs_eta_holds_instead_of_counting_down_to_zero() -> None:
+    """A steady step a second to step 100 of 200, then nothing: the ETA (about 100 s) must not
+    reach zero while the run stands still; it holds near what the steps left take."""
+    eta = EtaEstimator(smoothing_s=0.0)
+    for step in range(1, 101):
+        eta.observe(float(step), step, 200)
+    assert eta.estimate(100.0).remaining_s == pytest.approx(100.0)  # type: ignore[union-attr]
+    # while steps keep coming on time the countdown is the plain one
+    assert eta.estimate(100.5).remaining_s == pytest.approx(99.5)  # type: ignore[union-attr]
+    for now in (130.0, 300.0, 1000.0):
+        left = eta.estimate(now).remaining_s  # type: ignore[union-attr]
+        assert left == pytest.approx(99.0)  # 100 steps left, one of them may be nearly done
+
+
+def test_a_run_seen_through_its_logs_counts_down_within_a_logged_chunk() -> None:
+    """Logged every 10 steps (``--watch`` on trainer_state.json): between two records the ETA
+    counts down as usual; only a record overdue by more than a chunk's time holds it."""
+    eta = EtaEstimator(smoothing_s=0.0)
+    for step in range(10, 110, 10):
+        eta.observe(float(step), step, 200)
+    assert eta.estimate(105.0).remaining_s == pytest.approx(95.0)  # type: ignore[union-attr]
+    assert eta.estimate(110.0).remaining_s == pytest.approx(90.0)  # type: ignore[union-attr]
+    assert eta.estimate(500.0).remaining_s == pytest.approx(90.0)  # type: ignore[union-attr]

@@ -6,7 +6,9 @@ since the first completed step, at least :attr:`EtaEstimator.min_window_s`), so 
 minutes. The first step is left out: it carries start-up (CUDA context, compilation, data
 workers) that the rest of the run does not repeat. The predicted end time then moves toward
 each new prediction with a time constant of :attr:`EtaEstimator.smoothing_s` seconds, so the
-shown ETA counts down steadily instead of following every redraw.
+shown ETA counts down steadily instead of following every redraw. While no progress comes for
+longer than a step (or the run's logged chunk of steps) takes, the end moves out with the
+clock: a stalled run's ETA holds instead of counting down to zero.
 
 Pure: the caller passes the time of each observation (the line's or the record's own time).
 """
@@ -47,6 +49,9 @@ class EtaEstimator:
     _total: int | None = None
     _smoothed_end: float | None = None
     _smoothed_at: float | None = None
+    #: The largest step increment between recent observations: a run seen through its logs
+    #: (every ``logging_steps``) advances in chunks, not steps.
+    _chunk: int = 1
 
     def reset(self) -> None:
         """Forget everything (a new run or phase)."""
@@ -54,6 +59,7 @@ class EtaEstimator:
         self._first = self._last = None
         self._total = None
         self._smoothed_end = self._smoothed_at = None
+        self._chunk = 1
 
     def observe(self, time: float, step: int, total: int | None) -> None:
         """Record that ``step`` steps were done at ``time`` (of ``total``)."""
@@ -66,6 +72,9 @@ class EtaEstimator:
             self._total = total
         if self._last is not None and step == self._last[1]:
             return  # a redraw without progress says nothing new about the rate
+        if self._last is not None and self._last[1] >= 1:
+            self._chunk = max(1, step - self._last[1]) if len(self._obs) < 4 else max(
+                self._chunk, step - self._last[1])
         self._last = (time, step)
         if step < 1:
             return
@@ -100,7 +109,13 @@ class EtaEstimator:
         if rate is None or self._total is None or self._last is None:
             return None
         t_last, step = self._last
-        raw_end = t_last + max(0, self._total - step) / rate
+        left = max(0, self._total - step)
+        raw_end = t_last + left / rate
+        if left > 0:
+            # no progress for longer than a step (or a logged chunk) takes: the run is at least
+            # that far from its end now, so the end moves out with the clock instead of the
+            # countdown running on to zero while the run stands still
+            raw_end = max(raw_end, now + max(0, left - self._chunk) / rate)
         if self._smoothed_end is None or self._smoothed_at is None:
             self._smoothed_end = raw_end
         else:
