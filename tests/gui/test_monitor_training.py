@@ -93,7 +93,7 @@ def test_opens_full_screen_on_the_chosen_screen_and_esc_closes(qtbot: Any,
     assert settings.value(SCREEN_KEY) == screen.name()
     assert str(settings.value(ON_TOP_KEY)).lower() == "true"
     assert window.title.text() == "GPU 0 · NVIDIA H200"
-    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
+    replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 45)
     assert window.tiles["gpu"].value_text() == "100 %"
     assert window.tiles["elapsed"].value_text() == "0:45"
     assert window.alert_state == "warn" and "Power limited" in window.alert_bar.text()
@@ -101,7 +101,7 @@ def test_opens_full_screen_on_the_chosen_screen_and_esc_closes(qtbot: Any,
     assert spark is not None
     x, _ = spark.curve.getOriginalDataset()
     assert x is not None and x.size == 46  # 0 s to 45 s, at most 5 minutes
-    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 3)
+    replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 3)
     assert window.alert_state == "ok" and window.alert_bar.text() == "All clear"
     assert window.tiles["gpu"].value_text() == "0 %"
     qtbot.keyClick(window, Qt.Key.Key_Escape)
@@ -254,7 +254,7 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
     from rigready.desktop.monitoring.training_window import TrainingMonitorWindow
 
     width, height = size
-    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
+    replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 45)
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)
     window.refresh(replaying.snapshot())
