@@ -172,6 +172,7 @@ def score_parts(facts: ScoreFacts) -> tuple[ScorePart, ...]:
 
 __all__ = [
     "COMPONENTS",
+    "COMPONENT_NAMES",
     "SCORE_PARTS",
     "ComponentTier",
     "MeasuredPerformance",
