@@ -221,20 +221,29 @@ def wrong_verdicts(status: dict[int, str], verdicts: dict[int, str]
     return bad_fit, bad_no
 
 
+def _steady_peak(gen: dict[str, Any]) -> int:
+    """The job's own peak in the measurement child: the weights or the steps, whichever is more."""
+    return max(int(gen.get("weights_allocated_bytes") or 0),
+               int(gen.get("max_allocated_bytes") or 0))
+
+
+def _transient_card(run: dict[str, Any], gen: dict[str, Any] | None,
+                    caps: dict[int, int]) -> int | None:
+    """The card of a run that failed while building the test model with the job's own peak
+    under the cap (None for any other run)."""
+    res, n = run["result"], run.get("card_gib")
+    if n and res.get("status") == "oom" and res.get("stage") == "build" and gen is not None \
+            and _steady_peak(gen) < caps[n] < int(gen.get("build_max_allocated_bytes") or 0):
+        return int(n)
+    return None
+
+
 def build_transient_cards(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
                           caps: dict[int, int]) -> set[int]:
     """Cards whose run failed while building the test model with the job's own peak under the
     cap (Gemma 3's head exists untied for a moment in the measurement child, not in a real
     load): the README treats those cards as unknown."""
-    out = set()
-    for r in runs:
-        res, n = r["result"], r.get("card_gib")
-        if n and res.get("status") == "oom" and res.get("stage") == "build" and gen is not None:
-            steady = max(int(gen.get("weights_allocated_bytes") or 0),
-                         int(gen.get("max_allocated_bytes") or 0))
-            if steady < caps[n] < int(gen.get("build_max_allocated_bytes") or 0):
-                out.add(int(n))
-    return out
+    return {n for r in runs if (n := _transient_card(r, gen, caps)) is not None}
 
 
 def flags(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
@@ -245,16 +254,13 @@ def flags(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
         out.append("generous cap bound (allocator retried): reserved/process peaks are lower "
                    "bounds")
     for r in runs:
-        res, n = r["result"], r.get("card_gib")
-        if n and res.get("status") == "oom" and res.get("stage") == "build" and gen is not None:
-            steady = max(int(gen.get("weights_allocated_bytes") or 0),
-                         int(gen.get("max_allocated_bytes") or 0))
-            if steady < caps[n] < int(gen.get("build_max_allocated_bytes") or 0):
-                build = int(gen["build_max_allocated_bytes"]) / GIB
-                out.append(f"card-{n} failed while building ({build:.2f} GiB build peak, job "
-                           f"peak {steady / GIB:.2f} < cap "
-                           f"{caps[n] / GIB:.2f}): the test build's transient, a real load may "
-                           "pass")
+        n = _transient_card(r, gen, caps)
+        if n is not None and gen is not None:
+            build = int(gen["build_max_allocated_bytes"]) / GIB
+            out.append(f"card-{n} failed while building ({build:.2f} GiB build peak, job "
+                       f"peak {_steady_peak(gen) / GIB:.2f} < cap "
+                       f"{caps[n] / GIB:.2f}): the test build's transient, a real load may "
+                       "pass")
     return out
 
 
