@@ -20,13 +20,13 @@ from PySide6.QtWidgets import QSystemTrayIcon  # noqa: E402
 
 from rigready.desktop.context import AppContext  # noqa: E402
 from rigready.desktop.monitoring.controller import MonitorController  # noqa: E402
-from rigready.desktop.monitoring.notify import AlertNotifier  # noqa: E402
 from rigready.desktop.pages.monitor import MonitorPage  # noqa: E402
 from rigready.monitor.providers.base import Provider, Reading  # noqa: E402
 from rigready.monitor.providers.fake import FakeProvider, ScriptedProvider  # noqa: E402
 from rigready.monitor.ring import COLUMN  # noqa: E402
 from rigready.monitor.sample import GpuSample, HostSample, Sample  # noqa: E402
 from rigready.monitor.store import Store  # noqa: E402
+from tests.helpers.monitor_gui import FakeTray, show_page  # noqa: E402
 
 DATA = Path(__file__).parents[1] / "data" / "monitor"
 GIB = 1024**3
@@ -46,14 +46,6 @@ class Clock:
         return value
 
 
-class FakeTray:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, Any]] = []
-
-    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
-        self.messages.append((title, msg, icon))
-
-
 Factory = Callable[[], tuple[list[Provider], list[str]]]
 
 
@@ -67,11 +59,7 @@ def make_page(qtbot: Any, tmp_path: Path) -> Iterator[Callable[..., MonitorPage]
         context = AppContext(settings=settings, db_path=tmp_path / "db.sqlite3")
         controller = MonitorController(context.database_path, providers=factory, clock=clock,
                                        interval_s=0.2, poll_ms=40)
-        page = MonitorPage(context, controller=controller,
-                           notifier=AlertNotifier(tray or FakeTray()), autostart=False)
-        qtbot.addWidget(page)
-        page.resize(1100, 760)
-        page.show()
+        page = show_page(qtbot, context, controller, tray=tray, size=(1100, 760))
         pages.append(page)
         return page
 
@@ -219,7 +207,7 @@ def test_alert_raises_banner_tray_and_is_logged(qtbot: Any, make_page: Any,
     qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=10000)
     assert "VRAM almost full" in page.banner.text() and page.banner.level == "bad"
     assert len(tray.messages) == 1
-    title, message, icon = tray.messages[0]
+    (title, message), icon = tray.messages[0], tray.icons[0]
     assert "VRAM almost full" in title and "98.7% used" in message
     assert icon == QSystemTrayIcon.MessageIcon.Critical
     assert any("VRAM almost full" in line for line in page.events_panel.messages())

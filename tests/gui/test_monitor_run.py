@@ -33,6 +33,7 @@ from rigready.monitor.store import Store  # noqa: E402
 from rigready.monitor.store_lock import LockRecord  # noqa: E402
 from rigready.monitor.training.events import RunEnded  # noqa: E402
 from tests.gui.run_db import DESKTOP_PID, RUN_PID, RunWriter, gpu_sample, write_run  # noqa: E402
+from tests.helpers.monitor_gui import FakeTray, fit_training_window, show_page  # noqa: E402
 
 T0 = 1_800_000_000.0
 WRAPPER_PID = 4200
@@ -45,14 +46,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class FakeTray:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
-
-    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
-        self.messages.append((title, msg))
 
 
 class Lock:
@@ -94,12 +87,8 @@ def make_page(qtbot: Any, tmp_path: Path) -> Iterator[Make]:
                                        clock=clock, interval_s=0.2, poll_ms=40)
         follower = RunFollower(db, poll_s=0.05,
                                finder=finder(db, lock or Lock(), clock, notifies))
-        page = MonitorPage(context, controller=controller,
-                           notifier=AlertNotifier(tray or FakeTray()), autostart=False,
-                           follower=follower)
-        qtbot.addWidget(page)
-        page.resize(1100, 800)
-        page.show()
+        page = show_page(qtbot, context, controller, tray=tray, follower=follower,
+                         size=(1100, 800))
         pages.append(page)
         return page
 
@@ -406,7 +395,7 @@ def test_a_run_fits_the_monitor_at_every_size(qtbot: Any, make_page: Make, tmp_p
         page.load_session(db)
     assert page.source.replay is not None and page.source.replay.run is not None
     page.seek(page.source.replay.run.record.started + 12)
-    width, height = size
+    height = size[1]
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)
     window.refresh(page.snapshot())
@@ -414,12 +403,7 @@ def test_a_run_fits_the_monitor_at_every_size(qtbot: Any, make_page: Make, tmp_p
     panel.tiles["vram"].set_text("141.0 GiB", "peak 141.0 GiB of 141.0 GiB")  # the widest
     panel.tiles["eta"].set_text("26:03:41", "ends 09:12")
     panel.tiles["throughput"].set_text("12,345", "tokens/s")
-    window._scale_fonts(width, height)
-    hint = window.minimumSizeHint()
-    assert hint.width() <= width and hint.height() <= height, (size, hint)
-    window.resize(width, height)
-    window.show()
-    qtbot.waitUntil(lambda: window.width() == width)
+    fit_training_window(qtbot, window, size)
     tiles = [*panel.tiles.values(), *(window.tiles[k] for k in window.shown_tiles())]
     for tile in tiles:
         value = tile.value

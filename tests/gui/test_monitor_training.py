@@ -43,17 +43,10 @@ from rigready.desktop.monitoring.training_link import (  # noqa: E402
 from rigready.desktop.pages.monitor import MonitorPage  # noqa: E402
 from rigready.monitor.alerts import AlertEvent  # noqa: E402
 from rigready.monitor.ring import COLUMN, COLUMNS  # noqa: E402
+from tests.helpers.monitor_gui import FakeTray, fit_training_window, show_page  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
 H200 = ROOT / "tests" / "data" / "monitor" / "h200-2026-11-22" / "h200-session.sqlite3"
-
-
-class FakeTray:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
-
-    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
-        self.messages.append((title, msg))
 
 
 def settings_at(path: Path) -> QSettings:
@@ -63,11 +56,7 @@ def settings_at(path: Path) -> QSettings:
 def new_page(qtbot: Any, tmp_path: Path, tray: FakeTray | None = None) -> MonitorPage:
     context = AppContext(settings=settings_at(tmp_path / "s.ini"), db_path=tmp_path / "db.sqlite3")
     controller = MonitorController(context.database_path, providers=lambda: ([], []))
-    page = MonitorPage(context, controller=controller, notifier=AlertNotifier(tray or FakeTray()),
-                       autostart=False)
-    qtbot.addWidget(page)
-    page.show()
-    return page
+    return show_page(qtbot, context, controller, tray=tray)
 
 
 @pytest.fixture
@@ -253,7 +242,6 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
     # followed the height only) and the three columns were uneven
     from rigready.desktop.monitoring.training_window import TrainingMonitorWindow
 
-    width, height = size
     replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 45)
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)
@@ -261,12 +249,7 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
     window.tiles["vram"].set_text("141.0 GiB", "of 141.0 GiB (100 %)", "bad")  # the widest
     window.tiles["clocks"].set_text("1980 MHz", "memory 2619 MHz")
     window.tiles["elapsed"].set_text("26:03:41", "since 09:12:05")
-    window._scale_fonts(width, height)
-    hint = window.minimumSizeHint()
-    assert hint.width() <= width and hint.height() <= height, (size, hint)
-    window.resize(width, height)
-    window.show()
-    qtbot.waitUntil(lambda: window.width() == width)
+    fit_training_window(qtbot, window, size)
     widths = {window.tiles[key].width() for key in window.shown_tiles()}
     assert max(widths) - min(widths) <= 1, widths
 
