@@ -212,7 +212,7 @@ def run_case(case: dict[str, Any], cap: int | None) -> dict[str, Any]:
         else:
             raise ValueError(f"unknown kind {kind!r}")
         if cuda:
-            measure_child.record_cuda_peaks(rec)
+            tasks.record_cuda_peaks(rec)
         rec["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
         text = f"{type(exc).__name__}: {exc}"

@@ -79,10 +79,8 @@ def _is_head(model: Any, name: str, module: Any) -> bool:
 
 def linear4bit(old: Any, device: str, storage: Any = None) -> Any:
     """A bitsandbytes nf4 Linear (double quantization, bf16 compute) with random weights, made
-    on the GPU one matrix at a time so an 8B model never exists there in 16 bits.
-
-    ``storage``: the packed weights' dtype (uint8 when None; FSDP needs bf16 to shard them).
-    """
+    on the GPU one matrix at a time so an 8B model never exists there in 16 bits; ``storage``
+    is the packed weights' dtype (uint8 when None; FSDP needs bf16 to shard them)."""
     import bitsandbytes as bnb
     import torch
 
@@ -316,30 +314,13 @@ def run(spec: MeasureSpec, device: str, send: Send) -> dict[str, Any]:
     else:
         _train(spec, model, inputs, device, rec)
     if cuda:
-        record_cuda_peaks(rec)
+        tasks.record_cuda_peaks(rec)
     rec["seconds"] = round(time.perf_counter() - t0, 3)
     return rec
 
 
 #: How far the child got, for the record of a failure (build or steps).
 _STAGE: dict[str, str] = {"stage": "start"}
-
-
-def record_cuda_peaks(rec: dict[str, Any]) -> None:
-    """After the steps: the allocator's peaks, what it holds at the end, its retry and OOM
-    counters, and the process's share of the card (into ``rec``)."""
-    import torch
-
-    torch.cuda.synchronize()
-    rec["max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
-    rec["max_reserved_bytes"] = int(torch.cuda.max_memory_reserved())
-    rec["reserved_at_end_bytes"] = int(torch.cuda.memory_reserved())
-    stats = torch.cuda.memory_stats()
-    rec["allocator"] = {k: int(stats.get(k, 0)) for k in (
-        "num_alloc_retries", "num_ooms", "inactive_split_bytes.all.peak",
-        "segment.all.peak", "reserved_bytes.large_pool.peak")}
-    # the process's share of the card beyond the allocator (context, loaded kernels)
-    rec["nvml_process_used_end_bytes"] = tasks.process_used_bytes()
 
 
 def _numel(p: Any) -> int:
