@@ -42,19 +42,6 @@ def _cap(cap: int | None, rec: dict[str, Any]) -> None:
                                 batch=1, seq=1, cap_bytes=cap), rec)
 
 
-def _torch_peaks(rec: dict[str, Any]) -> None:
-    import torch
-
-    torch.cuda.synchronize()
-    rec["max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
-    rec["max_reserved_bytes"] = int(torch.cuda.max_memory_reserved())
-    rec["reserved_at_end_bytes"] = int(torch.cuda.memory_reserved())
-    stats = torch.cuda.memory_stats()
-    rec["allocator"] = {k: int(stats.get(k, 0)) for k in (
-        "num_alloc_retries", "num_ooms", "inactive_split_bytes.all.peak")}
-    rec["nvml_process_used_end_bytes"] = tasks.process_used_bytes()
-
-
 def _tf32_defaults() -> dict[str, Any]:
     """PyTorch's TF32 switches as this process found them (before any change)."""
     import torch
@@ -225,7 +212,7 @@ def run_case(case: dict[str, Any], cap: int | None) -> dict[str, Any]:
         else:
             raise ValueError(f"unknown kind {kind!r}")
         if cuda:
-            _torch_peaks(rec)
+            tasks.record_cuda_peaks(rec)
         rec["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - every failure is a recorded result
         text = f"{type(exc).__name__}: {exc}"

@@ -226,6 +226,25 @@ def wrong_verdicts(status: dict[int, str], verdicts: dict[int, str]
     return bad_fit, bad_no
 
 
+def _steady_peak(gen: dict[str, Any]) -> int:
+    """The job's own peak in the measurement child: the weights or the steps, whichever is more."""
+    return max(int(gen.get("weights_allocated_bytes") or 0),
+               int(gen.get("max_allocated_bytes") or 0))
+
+
+def _transient_card(run: dict[str, Any], gen: dict[str, Any] | None,
+                    caps: dict[int, int]) -> int | None:
+    """The card of a run that failed while building the test model with the job's own peak
+    under the cap (None for any other run)."""
+    res, n = run["result"], run.get("card_gib")
+    # no upper bound from the generous run's build peak: the newest generous run may be a
+    # re-measure with the fixed build, whose build never passes the job's own peak
+    if n and res.get("status") == "oom" and res.get("stage") == "build" and gen is not None \
+            and _steady_peak(gen) < caps[n]:
+        return int(n)
+    return None
+
+
 def build_transient_cards(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
                           caps: dict[int, int]) -> set[int]:
     """Cards whose run failed while building the test model with the job's own peak under the
@@ -233,20 +252,7 @@ def build_transient_cards(runs: list[dict[str, Any]], gen: dict[str, Any] | None
     in a real load): the README treats those cards as unknown. The job's peak is the newest
     generous run's, which a re-measure with the fixed build may have replaced: a build that
     fails under a cap above the job's own peak is the build's failure, not the job's."""
-    return {int(r["card_gib"]) for r in runs if _failed_building(r, gen, caps)}
-
-
-def _failed_building(run: dict[str, Any], gen: dict[str, Any] | None,
-                     caps: dict[int, int]) -> bool:
-    res, n = run["result"], run.get("card_gib")
-    if not n or gen is None or res.get("status") != "oom" or res.get("stage") != "build":
-        return False
-    return _steady(gen) < caps[n]
-
-
-def _steady(gen: dict[str, Any]) -> int:
-    return max(int(gen.get("weights_allocated_bytes") or 0),
-               int(gen.get("max_allocated_bytes") or 0))
+    return {n for r in runs if (n := _transient_card(r, gen, caps)) is not None}
 
 
 def flags(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
@@ -257,13 +263,14 @@ def flags(runs: list[dict[str, Any]], gen: dict[str, Any] | None,
         out.append("generous cap bound (allocator retried): reserved/process peaks are lower "
                    "bounds")
     for r in runs:
-        if _failed_building(r, gen, caps):
-            n, steady = int(r["card_gib"]), _steady(gen or {})
+        n = _transient_card(r, gen, caps)
+        if n is not None and gen is not None:
             build = int(r["result"].get("build_max_allocated_bytes")
-                        or (gen or {}).get("build_max_allocated_bytes") or 0) / GIB
+                        or gen.get("build_max_allocated_bytes") or 0) / GIB
             out.append(f"card-{n} failed while building (build peak {build:.2f} GiB in that "
-                       f"run's child, job peak {steady / GIB:.2f} < cap {caps[n] / GIB:.2f}): "
-                       "the test build's transient, a real load may pass")
+                       f"run's child, job peak {_steady_peak(gen) / GIB:.2f} < cap "
+                       f"{caps[n] / GIB:.2f}): the test build's transient, a real load may "
+                       "pass")
     return out
 
 

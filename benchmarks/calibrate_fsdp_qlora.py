@@ -32,22 +32,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _linear4bit(old: Any, device: str) -> Any:
-    import bitsandbytes as bnb
-    import torch
-
-    new = bnb.nn.Linear4bit(old.in_features, old.out_features, bias=old.bias is not None,
-                            compute_dtype=torch.bfloat16, compress_statistics=True,
-                            quant_type="nf4", quant_storage=torch.bfloat16, device="meta")
-    w = torch.empty(old.out_features, old.in_features, dtype=torch.bfloat16, device=device)
-    w.normal_(0.0, 0.02)
-    new.weight = bnb.nn.Params4bit(w, requires_grad=False, compress_statistics=True,
-                                   quant_type="nf4", quant_storage=torch.bfloat16,
-                                   module=new).to(device)
-    del w
-    return new
-
-
 def build(case: dict[str, Any], device: str) -> Any:
     """The 4-bit (bf16 storage) model with LoRA adapters, on ``device``."""
     import peft
@@ -64,7 +48,8 @@ def build(case: dict[str, Any], device: str) -> Any:
     for _, parent in list(model.named_modules()):
         for cname, child in list(parent.named_children()):
             if type(child) is torch.nn.Linear and cname != "lm_head":
-                parent._modules[cname] = _linear4bit(child, device)
+                parent._modules[cname] = measure_child.linear4bit(child, device,
+                                                                   torch.bfloat16)
     measure_child._materialize(model, device)
     model.is_loaded_in_4bit = True
     model.quantization_method = "bitsandbytes"

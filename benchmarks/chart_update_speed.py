@@ -208,7 +208,7 @@ def main() -> int:
                        autostart=False)
     page.resize(width + 300, height + 250)
     feed = Feed(t, v, keep_back)
-    page.rings[0] = feed.ring
+    page.source.rings[0] = feed.ring
     page.show()
     app.processEvents()
     page.set_window("24 h")

@@ -4,228 +4,92 @@ Field names are the TOML keys of ``docs/catalog-format.md`` (units are part of t
 become tuples, dates are :class:`datetime.date`, and optional keys that a file omits are ``None``.
 Fields without a default are required. Field metadata carries the numeric bounds the loader
 checks: by default a number must be above zero; ``min`` and ``max`` change that.
+
+This module holds the tiers, tasks, models and stack figures, the table of kinds and
+:class:`Catalog`; the parts of a PC live in :mod:`rigready.catalog.schema_parts`, the money
+entries in :mod:`rigready.catalog.schema_prices`, the value types in
+:mod:`rigready.catalog.schema_types`; every name is importable from here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-GpuVendorName = Literal["nvidia", "amd", "intel"]
-GpuSegment = Literal["desktop", "laptop", "workstation", "datacenter"]
-PowerConnector = Literal["6-pin", "8-pin", "12vhpwr", "12v-2x6", "eps-8pin"]
-CpuVendorName = Literal["intel", "amd"]
-DdrType = Literal["DDR4", "DDR5"]
-ModuleFormFactor = Literal["DIMM", "SODIMM"]
-DriveKind = Literal["nvme", "sata-ssd", "hdd"]
-#: How a task can use several GPUs: ``split`` spreads the model's memory over them (FSDP,
-#: tensor/pipeline parallel, layer split for inference), ``data-parallel`` runs a copy per GPU
-#: (faster, but each GPU must hold the whole job), ``single`` uses one GPU only.
-MultiGpu = Literal["split", "data-parallel", "single"]
-AtxVersion = Literal["2.x", "3.0", "3.1"]
-TaskCategory = Literal["vision", "nlp", "audio", "tabular", "rl", "generative"]
-ModelFamily = Literal[
-    "llama", "mistral", "mixtral", "qwen2", "gemma", "gemma2", "phi3", "gpt2", "bert", "t5",
-    "whisper", "resnet", "vit", "sd-unet", "efficientnet", "convnext", "mmdit", "flux", "other",
-    "qwen3", "qwen3_moe", "gemma3", "llama4", "gpt_oss", "smollm3",
+from rigready.catalog.schema_parts import CpuEntry, DriveEntry, GpuEntry, PsuEntry, RamKitEntry
+from rigready.catalog.schema_prices import (
+    CloudOfferEntry,
+    ExchangeRateEntry,
+    PriceOverrideEntry,
+    PricePolicyEntry,
+)
+from rigready.catalog.schema_types import (
+    DRIVE_KIND_ORDER,
+    AtxVersion,
+    CpuVendorName,
+    DdrType,
+    DriveKind,
+    GpuSegment,
+    GpuVendorName,
+    JobMethod,
+    JobRuntime,
+    ModelFamily,
+    ModelKind,
+    ModuleFormFactor,
+    MultiGpu,
+    PowerConnector,
+    PricedTable,
+    PriceKind,
+    PriceScope,
+    StackMethod,
+    StackName,
+    TaskCategory,
+    bounded,
+)
+
+#: Every name of the entry modules, so that ``rigready.catalog.schema`` stays the one place to
+#: import them from (and the loader resolves the entries' type hints in this module's names).
+__all__ = [
+    "DRIVE_KIND_ORDER",
+    "KINDS",
+    "AtxVersion",
+    "Catalog",
+    "CloudOfferEntry",
+    "CpuEntry",
+    "CpuVendorName",
+    "DdrType",
+    "DriveEntry",
+    "DriveKind",
+    "ExchangeRateEntry",
+    "GpuEntry",
+    "GpuSegment",
+    "GpuVendorName",
+    "JobMethod",
+    "JobRuntime",
+    "KindSpec",
+    "ModelEntry",
+    "ModelFamily",
+    "ModelKind",
+    "ModuleFormFactor",
+    "MultiGpu",
+    "PowerConnector",
+    "PriceKind",
+    "PriceOverrideEntry",
+    "PricePolicyEntry",
+    "PriceScope",
+    "PricedTable",
+    "PsuEntry",
+    "RamKitEntry",
+    "StackFigureEntry",
+    "StackMethod",
+    "StackName",
+    "TaskCategory",
+    "TaskEntry",
+    "TierEntry",
+    "required_fields",
 ]
-#: What a price is: a new-retail listing, the launch list price, a cloud rate (on demand or spot),
-#: a used-market figure, or one the user entered ("yours").
-PriceKind = Literal["street", "launch-msrp", "on-demand", "spot", "used", "yours"]
-#: Which age limit applies to a price (``[[price_policy]] applies_to``).
-PriceScope = Literal["part", "cloud", "exchange-rate"]
-#: Tables whose entries carry a price a user may correct.
-PricedTable = Literal["gpu", "cpu", "ram_kit", "drive", "psu", "cloud_offer"]
-#: What a task's job is, for the estimator (the estimator's own methods; a test keeps the two
-#: lists equal): run the model, LoRA or QLoRA fine-tuning, or full fine-tuning.
-JobMethod = Literal["inference", "lora", "qlora", "full"]
-#: How a task's job runs where the estimator's default stack is not what people use:
-#: ``llama.cpp`` is a GGUF file in llama.cpp or an app built on it (Ollama, LM Studio);
-#: ``comfyui`` generates images as ComfyUI / Forge-class apps do (every part on the GPU while it
-#: fits, a tiled decode and models loaded as needed when short), ``diffusers`` in a plain
-#: pipeline (the estimator's ``ImageRuntime``, a test keeps the names equal).
-JobRuntime = Literal["llama.cpp", "comfyui", "diffusers"]
-ModelKind = Literal[
-    "decoder", "encoder", "encoder-decoder", "vision-cnn", "vision-transformer", "diffusion",
-]
-
-#: Storage kinds from slowest to fastest; a tier's ``storage_kind`` is the slowest that qualifies.
-DRIVE_KIND_ORDER: tuple[DriveKind, ...] = ("hdd", "sata-ssd", "nvme")
-
-
-def _bounded(low: float | None = None, high: float | None = None, default: Any = ...) -> Any:
-    """A dataclass field with numeric bounds for the loader (``default`` makes it optional)."""
-    meta = {"min": low, "max": high}
-    if default is ...:
-        return field(metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-_YEAR = (1990, 2100)
-_PCIE = (1, 6)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GpuEntry:
-    """A graphics card or accelerator (``[[gpu]]`` in gpus.toml)."""
-
-    id: str
-    name: str
-    vendor: GpuVendorName
-    segment: GpuSegment
-    match: tuple[str, ...]
-    #: Other names people type for it (the name resolver finds the entry by them too).
-    aliases: tuple[str, ...] = ()
-    vram_gib: float
-    memory_type: str | None = None
-    memory_bandwidth_gb_s: float
-    fp32_tflops: float
-    tf32_tflops: float | None = None
-    fp16_tflops: float | None = None
-    bf16_tflops: float | None = None
-    int8_tops: float | None = None
-    tgp_w: float
-    power_connectors: tuple[PowerConnector, ...]
-    recommended_psu_w: float | None = None
-    pcie_gen: int = _bounded(*_PCIE)
-    pcie_lanes: int | None = _bounded(1, 16, default=None)
-    compute_capability: str | None = None
-    length_mm: float | None = None
-    launch_year: int = _bounded(*_YEAR)
-    launch_price_usd: float | None = None
-    street_price_usd: float | None = None
-    price_date: date | None = None
-    price_source: str | None = None
-    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
-    price_kind: PriceKind | None = None
-    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
-    #: loader converts it to USD with the catalog's dated exchange rate.
-    price_currency: str = "USD"
-    price_amount: float | None = None
-    price_note: str | None = None
-    #: A used-market price beside the new one (plans offer both, the used one labelled so),
-    #: USD, with its own date and source.
-    used_price_usd: float | None = None
-    used_price_date: date | None = None
-    used_price_source: str | None = None
-    spec_source: str
-
-    @property
-    def half_tflops(self) -> float:
-        """Dense 16-bit throughput with FP32 accumulate: the BF16/FP16 tensor figure.
-
-        Cards without tensor cores (no figure in the catalog) run 16-bit training no faster than
-        FP32, so their FP32 figure stands in.
-        """
-        tensor = [v for v in (self.bf16_tflops, self.fp16_tflops) if v is not None]
-        return max(tensor) if tensor else self.fp32_tflops
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CpuEntry:
-    """A desktop or workstation processor (``[[cpu]]`` in cpus.toml)."""
-
-    id: str
-    name: str
-    vendor: CpuVendorName
-    match: tuple[str, ...]
-    socket: str
-    cores: int
-    threads: int
-    base_clock_ghz: float
-    boost_clock_ghz: float
-    l3_cache_mib: float
-    tdp_w: float
-    memory_types: tuple[DdrType, ...]
-    max_memory_gib: float
-    pcie_gen: int = _bounded(*_PCIE)
-    avx512: bool
-    launch_year: int = _bounded(*_YEAR)
-    price_usd: float | None = None
-    price_date: date | None = None
-    price_source: str | None = None
-    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
-    price_kind: PriceKind | None = None
-    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
-    #: loader converts it to USD with the catalog's dated exchange rate.
-    price_currency: str = "USD"
-    price_amount: float | None = None
-    spec_source: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RamKitEntry:
-    """A memory kit as sold (``[[ram_kit]]`` in ram.toml)."""
-
-    id: str
-    name: str
-    type: DdrType
-    form_factor: ModuleFormFactor
-    modules: int
-    module_gib: float
-    speed_mts: int
-    price_usd: float
-    price_date: date
-    price_source: str
-    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
-    price_kind: PriceKind | None = None
-    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
-    #: loader converts it to USD with the catalog's dated exchange rate.
-    price_currency: str = "USD"
-    price_amount: float | None = None
-
-    @property
-    def total_gib(self) -> float:
-        """Capacity of the whole kit."""
-        return self.modules * self.module_gib
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DriveEntry:
-    """A storage drive (``[[drive]]`` in storage.toml)."""
-
-    id: str
-    name: str
-    kind: DriveKind
-    capacity_gb: float
-    pcie_gen: int | None = _bounded(*_PCIE, default=None)
-    seq_read_mb_s: float
-    seq_write_mb_s: float
-    rnd4k_q1t1_read_mb_s: float | None = None
-    price_usd: float
-    price_date: date
-    price_source: str
-    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
-    price_kind: PriceKind | None = None
-    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
-    #: loader converts it to USD with the catalog's dated exchange rate.
-    price_currency: str = "USD"
-    price_amount: float | None = None
-    spec_source: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PsuEntry:
-    """A power supply (``[[psu]]`` in psus.toml)."""
-
-    id: str
-    name: str
-    watts: float
-    atx_version: AtxVersion
-    efficiency: str
-    pcie_8pin: int = _bounded(0)
-    connectors_12v_2x6: int = _bounded(0)
-    price_usd: float
-    price_date: date
-    price_source: str
-    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
-    price_kind: PriceKind | None = None
-    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
-    #: loader converts it to USD with the catalog's dated exchange rate.
-    price_currency: str = "USD"
-    price_amount: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,9 +97,9 @@ class TierEntry:
     """One of the guide's five hardware tiers (``[[tier]]`` in tiers.toml)."""
 
     id: str
-    rank: int = _bounded(1, 5)
+    rank: int = bounded(1, 5)
     name: str
-    budget_min_usd: float = _bounded(0)
+    budget_min_usd: float = bounded(0)
     #: Omitted for the open-ended top tier ("$15,000+").
     budget_max_usd: float | None = None
     gpu_min_vram_gib: float
@@ -261,8 +125,8 @@ class TaskEntry:
     category: TaskCategory
     gpu_required: bool
     #: 0 when the task needs no GPU memory (CPU-only work).
-    min_vram_gib: float = _bounded(0)
-    recommended_vram_gib: float = _bounded(0)
+    min_vram_gib: float = bounded(0)
+    recommended_vram_gib: float = bounded(0)
     min_ram_gib: float
     recommended_ram_gib: float
     min_cpu_cores: int
@@ -275,7 +139,7 @@ class TaskEntry:
     #: needs follows those weights (assess.task_disk), not ``storage_gb``. None: a generic task.
     model: str | None = None
     #: Bytes per parameter of those weights as downloaded (2 for 16-bit); given with ``model``.
-    model_weight_bytes: float | None = _bounded(0.1, 8, default=None)
+    model_weight_bytes: float | None = bounded(0.1, 8, default=None)
     #: The job the estimator judges for ``model`` (assess/score_estimate.py); the task's verdict
     #: then comes from the estimator, and its fixed VRAM and RAM figures serve only when the
     #: estimator cannot walk the model. None: a task judged by its fixed minimums.
@@ -288,9 +152,9 @@ class TaskEntry:
     #: diffusion transformer's weights (``fp8``, ``fp8-all``, a GGUF type; None: bf16).
     job_quant: str | None = None
     #: Tokens of one training sample, or llama.cpp's context; None: the estimator's default.
-    job_tokens: int | None = _bounded(1, 1_048_576, default=None)
+    job_tokens: int | None = bounded(1, 1_048_576, default=None)
     #: Image side in pixels (diffusion); None: the model's own.
-    job_image_px: int | None = _bounded(64, 8192, default=None)
+    job_image_px: int | None = bounded(64, 8192, default=None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -335,70 +199,6 @@ class ModelEntry:
     published_params: int | None = None
     published_params_source: str | None = None
     source: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CloudOfferEntry:
-    """A rentable cloud instance (``[[cloud_offer]]`` in cloud.toml)."""
-
-    id: str
-    provider: str
-    instance: str
-    gpu_id: str
-    gpu_count: int
-    usd_per_hour: float
-    vcpus: int | None = None
-    ram_gib: float | None = None
-    spot: bool
-    price_date: date
-    price_source: str
-    #: What the price is; omitted: derived (GPU street/launch, cloud on-demand/spot, else street).
-    price_kind: PriceKind | None = None
-    #: ISO 4217 code of the figure as published; not USD: ``price_amount`` holds it and the
-    #: loader converts it to USD with the catalog's dated exchange rate.
-    price_currency: str = "USD"
-    price_amount: float | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExchangeRateEntry:
-    """A dated exchange rate (``[[exchange_rate]]`` in prices.toml): one unit in US dollars."""
-
-    id: str
-    currency: str
-    usd_per_unit: float
-    rate_date: date
-    source: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PricePolicyEntry:
-    """How old a price may be before rigready warns (``[[price_policy]]`` in prices.toml)."""
-
-    id: str
-    applies_to: PriceScope
-    max_age_days: int
-    source: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriceOverrideEntry:
-    """A price the user found (``[[price_override]]``, written by ``catalog price set``).
-
-    ``id`` is the part's catalog id; ``part`` names its table when an id is not unique.
-    """
-
-    id: str
-    part: PricedTable | None = None
-    price: float
-    currency: str = "USD"
-    price_date: date
-    price_source: str = "your price"
-
-
-#: Training stacks whose own published figures the catalog keeps (``[[stack_figure]]``).
-StackName = Literal["unsloth"]
-StackMethod = Literal["qlora", "lora"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

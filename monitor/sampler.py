@@ -5,7 +5,8 @@ for the GUI (:meth:`Sampler.latest`, under a lock), judges alerts, and, when a d
 given, writes it through the thread's own :class:`~monitor.store.Store` connection, committing at
 least once a second. A provider that raises :class:`ProviderError` is retried with exponential
 backoff (1 s, 2 s, ... up to 60 s) and the outage is logged once and stored as a ``gap`` event,
-then a ``recovered`` event; a provider that raises anything else has a bug and is switched off.
+then a ``recovered`` event; a provider that raises anything else has a bug and is switched off
+(:mod:`rigready.monitor.tick_events`, with the stall and throttle events of a tick).
 Nothing a provider or the database does stops the thread.
 
 Clocks are injected; :meth:`Sampler.open_session`, :meth:`Sampler.tick` and
@@ -20,18 +21,18 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from rigready.monitor.alerts import AlertConfig, AlertEngine, AlertEvent
-from rigready.monitor.providers.base import Provider, ProviderError, Reading
+from rigready.monitor.providers.base import Provider
 from rigready.monitor.sample import GpuSample, HostSample, Sample
 from rigready.monitor.store import Store, StoreError
 from rigready.monitor.store_lock import MonitorLock
 from rigready.monitor.store_read import EventRecord
-from rigready.monitor.store_session import STALL_EVENT, open_for_session, report_previous
+from rigready.monitor.store_session import open_for_session, report_previous
 from rigready.monitor.throttle import ThrottleLog
+from rigready.monitor.tick_events import ProviderPoll, TickEvent, stall_gap, throttle_events
 
 log = logging.getLogger("rigready.monitor.sampler")
 _T = TypeVar("_T")
@@ -40,11 +41,7 @@ MIN_INTERVAL_S = 0.2
 MAX_INTERVAL_S = 60.0
 DEFAULT_INTERVAL_S = 1.0
 COMMIT_EVERY_S = 1.0
-MAX_BACKOFF_S = 60.0
 #: (kind, name, gpu, message, value, state) of an event to store.
-_Event = tuple[str, str, int | None, str, float | None, str]
-
-
 class SamplerError(ValueError):
     """Bad sampler settings (interval out of range) or misuse (started twice)."""
 
@@ -55,15 +52,6 @@ def validate_interval(seconds: float) -> float:
         raise SamplerError(f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S} s, "
                            f"got {seconds:g}")
     return float(seconds)
-
-
-@dataclass(slots=True)
-class _ProviderState:
-    provider: Provider
-    failures: int = 0
-    retry_at: float = 0.0
-    failed_since: float | None = None
-    off: bool = False
 
 
 class Sampler:
@@ -112,7 +100,7 @@ class Sampler:
             SamplerError: Interval out of range.
         """
         self.interval_s = validate_interval(interval_s)
-        self._providers = [_ProviderState(p) for p in providers]
+        self._providers = [ProviderPoll(p) for p in providers]
         self._db_path = None if db_path is None else Path(db_path)
         self._clock = clock
         self._monotonic = monotonic
@@ -318,9 +306,10 @@ class Sampler:
         mono = self._monotonic()
         host: HostSample | None = None
         gpus: list[GpuSample] = []
-        events: list[_Event] = self._stall(now, mono)
+        events = stall_gap(self._last_tick, now, mono, self.interval_s)
+        self._last_tick = (now, mono)
         for state in self._providers:
-            reading = self._read(state, now, mono, events)
+            reading = state.read(now, mono, self.interval_s, events)
             if reading is None:
                 continue
             if host is None and reading.host is not None:
@@ -328,7 +317,7 @@ class Sampler:
             gpus.extend(reading.gpus)
         sample = Sample(time=now, host=host or HostSample(),
                         gpus=tuple(sorted(gpus, key=lambda g: g.index)))
-        events.extend(self._throttle_changes(sample))
+        events.extend(throttle_events(self._throttle, sample))
         with self._lock:
             self._latest = sample
             alerts = self._alerts.update(sample, in_session=True)
@@ -342,66 +331,7 @@ class Sampler:
         self._call(self._on_sample, sample, "on_sample")
         return sample
 
-    def _stall(self, now: float, mono: float) -> list[_Event]:
-        """A ``gap`` event when this tick comes more than two intervals after the last one
-        (the process was stopped by SIGSTOP or Ctrl-Z, the machine slept or stalled): the
-        samples that were never taken are counted, not silently missing."""
-        last, self._last_tick = self._last_tick, (now, mono)
-        if last is None:
-            return []
-        elapsed = max(mono - last[1], now - last[0])
-        if elapsed <= 2 * self.interval_s:
-            return []
-        missed = max(1, round(elapsed / self.interval_s) - 1)
-        message = (f"no samples for {elapsed:.1f} s (about {missed} missed at one every "
-                   f"{self.interval_s:g} s): the monitor was paused (SIGSTOP, Ctrl-Z), the "
-                   "computer slept or the system stalled")
-        log.warning("%s", message)
-        return [("gap", STALL_EVENT, None, message, elapsed, "")]
-
-    def _read(self, state: _ProviderState, now: float, mono: float,
-              events: list[_Event]) -> Reading | None:
-        name = state.provider.name
-        if state.off or mono < state.retry_at:
-            return None
-        try:
-            reading = state.provider.read()
-        except ProviderError as exc:
-            state.failures += 1
-            delay = min(MAX_BACKOFF_S, max(1.0, self.interval_s) * 2 ** (state.failures - 1))
-            state.retry_at = mono + delay
-            if state.failed_since is None:
-                state.failed_since = now
-                log.warning("%s failed: %s; retrying with backoff", name, exc)
-                events.append(("gap", name, None, f"{name} failed: {exc}", None, "raised"))
-            else:
-                log.debug("%s still failing (%d): %s; next try in %.0f s", name,
-                          state.failures, exc, delay)
-            return None
-        except Exception as exc:
-            state.off = True
-            log.exception("%s raised an unexpected error and was switched off", name)
-            events.append(("gap", name, None, f"{name} switched off after an unexpected "
-                                              f"error: {exc!r}", None, "raised"))
-            return None
-        if state.failed_since is not None:
-            gap = now - state.failed_since
-            log.info("%s recovered after %.1f s", name, gap)
-            events.append(("recovered", name, None, f"{name} back after {gap:.1f} s", gap,
-                           "cleared"))
-            state.failed_since = None
-            state.failures = 0
-        return reading
-
-    def _throttle_changes(self, sample: Sample) -> list[_Event]:
-        out: list[_Event] = []
-        for gpu in sample.gpus:
-            for change in self._throttle.update(sample.time, gpu.index, gpu.throttle_reasons):
-                out.append(("throttle", change.reason, gpu.index, change.message,
-                            change.duration_s, change.state))
-        return out
-
-    def _persist(self, sample: Sample, events: list[_Event],
+    def _persist(self, sample: Sample, events: list[TickEvent],
                  alerts: tuple[AlertEvent, ...], mono: float) -> None:
         store, session = self._store, self._session_id
         if store is None or session is None:

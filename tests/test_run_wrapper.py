@@ -129,7 +129,7 @@ def test_a_locked_database_never_touches_the_run(tmp_path: Path) -> None:
 
 def test_a_full_disk_is_told_once_and_the_run_goes_on(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from rigready.monitor import store as store_module
+    from rigready.monitor import store_connection
     from rigready.monitor.store_guard import GuardError
     from rigready.monitor.training.events import RunEnded
     from rigready.monitor.training.recorder import RunRecorder
@@ -147,7 +147,7 @@ def test_a_full_disk_is_told_once_and_the_run_goes_on(tmp_path: Path,
     def full(path: Path, minimum: int = 0) -> None:
         raise GuardError("full", f"the disk holding {path} is full")
 
-    monkeypatch.setattr(store_module, "check_space", full)
+    monkeypatch.setattr(store_connection, "check_space", full)
     for i in range(200):
         recorder.feed_output(b"\r %d%%|#| %d/200 [00:01<00:01, 5.00it/s]" % (i // 2, i),
                              float(i))

@@ -113,19 +113,21 @@ def _is_head(model: Any, name: str, module: Any) -> bool:
     return module is out or leaf in ("lm_head", "score", "classifier")
 
 
-def _linear4bit(old: Any, device: str) -> Any:
+def linear4bit(old: Any, device: str, storage: Any = None) -> Any:
     """A bitsandbytes nf4 Linear (double quantization, bf16 compute) with random weights, made
-    on the GPU one matrix at a time so an 8B model never exists there in 16 bits."""
+    on the GPU one matrix at a time so an 8B model never exists there in 16 bits; ``storage``
+    is the packed weights' dtype (uint8 when None; FSDP needs bf16 to shard them)."""
     import bitsandbytes as bnb
     import torch
 
+    storage = torch.uint8 if storage is None else storage
     new = bnb.nn.Linear4bit(old.in_features, old.out_features, bias=old.bias is not None,
                             compute_dtype=torch.bfloat16, compress_statistics=True,
-                            quant_type="nf4", quant_storage=torch.uint8, device="meta")
+                            quant_type="nf4", quant_storage=storage, device="meta")
     w = torch.empty(old.out_features, old.in_features, dtype=torch.bfloat16, device=device)
     w.normal_(0.0, 0.02)
     new.weight = bnb.nn.Params4bit(w, requires_grad=False, compress_statistics=True,
-                                   quant_type="nf4", quant_storage=torch.uint8,
+                                   quant_type="nf4", quant_storage=storage,
                                    module=new).to(device)
     del w
     if old.bias is not None:
@@ -188,7 +190,7 @@ def _build_qlora(spec: MeasureSpec, config: Any, device: str) -> Any:
         for cname, child in list(parent.named_children()):
             full = f"{pname}.{cname}" if pname else cname
             if type(child) is torch.nn.Linear and not _is_head(model, full, child):
-                parent._modules[cname] = _linear4bit(child, device)
+                parent._modules[cname] = linear4bit(child, device)
     _materialize(model, device)
     # what from_pretrained(quantization_config=...) marks; peft reads it
     model.is_loaded_in_4bit = True
@@ -348,16 +350,7 @@ def run(spec: MeasureSpec, device: str, send: Send) -> dict[str, Any]:
     else:
         _train(spec, model, inputs, device, rec)
     if cuda:
-        torch.cuda.synchronize()
-        rec["max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
-        rec["max_reserved_bytes"] = int(torch.cuda.max_memory_reserved())
-        rec["reserved_at_end_bytes"] = int(torch.cuda.memory_reserved())
-        stats = torch.cuda.memory_stats()
-        rec["allocator"] = {k: int(stats.get(k, 0)) for k in (
-            "num_alloc_retries", "num_ooms", "inactive_split_bytes.all.peak",
-            "segment.all.peak", "reserved_bytes.large_pool.peak")}
-        # the process's share of the card beyond the allocator (context, loaded kernels)
-        rec["nvml_process_used_end_bytes"] = tasks.process_used_bytes()
+        tasks.record_cuda_peaks(rec)
     rec["seconds"] = round(time.perf_counter() - t0, 3)
     return rec
 

@@ -1,5 +1,5 @@
 """What each runner task builds and feeds: the model class, peft's task type, the inputs of a
-step, the allocator cap and what an out-of-memory error says.
+step, the allocator cap, the peaks a run reached and what an out-of-memory error says.
 
 Imported by the child (:mod:`rigready.assess.measure.child`) only; torch and transformers are
 imported inside the functions, never at import time.
@@ -169,3 +169,20 @@ def peaks_after_failure() -> dict[str, Any]:
     return {"max_allocated_bytes": int(torch.cuda.max_memory_allocated()),
             "max_reserved_bytes": int(torch.cuda.max_memory_reserved()),
             "nvml_process_used_end_bytes": process_used_bytes()}
+
+
+def record_cuda_peaks(rec: dict[str, Any]) -> None:
+    """After the steps: the allocator's peaks, what it holds at the end, its retry and OOM
+    counters, and the process's share of the card (into ``rec``)."""
+    import torch
+
+    torch.cuda.synchronize()
+    rec["max_allocated_bytes"] = int(torch.cuda.max_memory_allocated())
+    rec["max_reserved_bytes"] = int(torch.cuda.max_memory_reserved())
+    rec["reserved_at_end_bytes"] = int(torch.cuda.memory_reserved())
+    stats = torch.cuda.memory_stats()
+    rec["allocator"] = {k: int(stats.get(k, 0)) for k in (
+        "num_alloc_retries", "num_ooms", "inactive_split_bytes.all.peak",
+        "segment.all.peak", "reserved_bytes.large_pool.peak")}
+    # the process's share of the card beyond the allocator (context, loaded kernels)
+    rec["nvml_process_used_end_bytes"] = process_used_bytes()

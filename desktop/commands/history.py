@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING
 from rigready.catalog.userfiles import atomic_output, output_target
 from rigready.desktop.commands.common import input_file, output_file, positive_int
 from rigready.desktop.usecases.errors import UsageError
+from rigready.monitor.training.run_alerts import duration_text
 
 if TYPE_CHECKING:  # sqlite-utils takes ~100 ms to import: load the store only when a command runs
     from rigready.monitor.sample import Sample
@@ -141,14 +142,6 @@ def _clock(t: float | None) -> str:
     return "-" if t is None else iso_utc(t)[:19].replace("T", " ")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def render_sessions(sessions: list[SessionInfo], *, running: bool = False,
                     runs: dict[int, RunRecord] | None = None) -> str:
     """The session list as a text table (times in UTC). State: "closed"; "running" (the
@@ -169,7 +162,8 @@ def render_sessions(sessions: list[SessionInfo], *, running: bool = False,
                                                else "") + "]"
         if s.gpus:
             what += "  (" + "; ".join(s.gpus) + ")"
-        lines.append(f"{s.id:>4}  {_clock(s.started):<19}  {_duration(s.duration_s):>7}  "
+        length = duration_text(s.duration_s, "-")
+        lines.append(f"{s.id:>4}  {_clock(s.started):<19}  {length:>7}  "
                      f"{s.ticks:>7}  {state:<8}  {(s.host or '-')[:14]:<14}  {what}")
     return "\n".join(lines)
 
@@ -184,8 +178,9 @@ def _stat(values: list[float], kind: str) -> str:
 
 def render_summary(info: SessionInfo, samples: list[Sample], events: list[str]) -> str:
     """One session: who/when, per-GPU mean and peak figures, energy used, and its events."""
+    length = duration_text(info.duration_s, "-")
     lines = [f"Session {info.id}: {info.label or '(no label)'} on {info.host or '?'}",
-             f"  started {_clock(info.started)} UTC, length {_duration(info.duration_s)}, "
+             f"  started {_clock(info.started)} UTC, length {length}, "
              f"{info.ticks} samples every {info.interval_s or 0:g} s"
              + ("" if info.ended is not None else " (not closed: still running or killed)")]
     indexes = sorted({g.index for s in samples for g in s.gpus})
@@ -248,7 +243,8 @@ def render_runs(runs: list[RunRecord], truths: dict[int, LossTruth] | None = Non
         what = r.label or " ".join(" ".join(r.command).split())[:60] or "-"
         truth = (truths or {}).get(r.session_id)
         loss = truth.short() if truth is not None else _loss(r.final_loss)
-        lines.append(f"{r.session_id:>4}  {_clock(r.started):<19}  {_duration(r.duration_s):>7}  "
+        length = duration_text(r.duration_s, "-")
+        lines.append(f"{r.session_id:>4}  {_clock(r.started):<19}  {length:>7}  "
                      f"{r.outcome:<11}  {status:>4}  {steps:>11}  {loss:>8}  "
                      f"{_gib_text(r.peak_process_vram_bytes):>8}  {what}")
     return "\n".join(lines)

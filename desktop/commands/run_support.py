@@ -22,7 +22,12 @@ from rigready.desktop.commands.common import positive_float
 from rigready.desktop.usecases.errors import UsageError
 from rigready.monitor.alerts import ALERT_KINDS, AlertConfig, AlertEvent
 from rigready.monitor.training.notify import Notice, Notifier, NotifyError, split_command
-from rigready.monitor.training.run_alerts import RUN_ALERT_TITLES, RunAlert, RunAlertConfig
+from rigready.monitor.training.run_alerts import (
+    RUN_ALERT_TITLES,
+    RunAlert,
+    RunAlertConfig,
+    duration_text,
+)
 from rigready.monitor.training.tracker import RunInfo, RunSnapshot
 
 GPU_ALERT_TITLES = {"temperature": "GPU hot", "thermal_throttle": "Thermal throttling",
@@ -238,15 +243,6 @@ def make_following(info: RunInfo, args: argparse.Namespace, say: Callable[[str],
         oom_advice=oom_advice, on_alert=follow.on_alert, on_snapshot=follow.on_snapshot,
         on_problem=lambda text: say(f"warning: {text}"))
     return follow
-
-
-def duration_text(seconds: float | None) -> str:
-    """``1h02m``, ``4m05s``."""
-    if seconds is None:
-        return "?"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def summary_line(snap: RunSnapshot, session_id: int | None, db_path: Path | None) -> str:

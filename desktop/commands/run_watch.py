@@ -20,7 +20,6 @@ from types import FrameType
 from typing import Any
 
 from rigready.desktop.commands.run_support import (
-    duration_text,
     make_following,
     set_up,
     start_exporter,
@@ -28,6 +27,7 @@ from rigready.desktop.commands.run_support import (
     summary_line,
 )
 from rigready.desktop.usecases.errors import UsageError
+from rigready.monitor.training.run_alerts import duration_text
 from rigready.monitor.training.tracker import RunInfo, RunSnapshot
 
 

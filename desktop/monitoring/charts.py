@@ -20,16 +20,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsView, QLabel, QVBoxLayout, QWidget
 
+from rigready.desktop.monitoring.chart_plots import (
+    PLOTS,
+    SPAN_PLOTS,
+    PlotSpec,
+    make_plot,
+    span_colour,
+    title_html,
+)
 from rigready.desktop.monitoring.text import readout
-from rigready.desktop.theme import ACCENT, BACKGROUND, BAD, MUTED, SECOND, TEXT, WARN
+from rigready.desktop.theme import ACCENT, BACKGROUND, BAD, MUTED, SECOND, TEXT
 from rigready.monitor.ring import (
     COLUMN,
     FloatArray,
@@ -40,80 +46,12 @@ from rigready.monitor.ring import (
     window_of,
 )
 
-GRID_ALPHA = 0.15
 MIN_BUCKETS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class PlotSpec:
-    """One plot: key, title, unit, its curves (column, legend) and an optional limit line."""
-
-    key: str
-    title: str
-    unit: str
-    curves: tuple[tuple[str, str], ...]
-    limit: str | None = None  # column holding the limit line's value
-    limit_label: str = ""
-    fixed_range: tuple[float, float] | None = None
-
-
-PLOTS: tuple[PlotSpec, ...] = (
-    PlotSpec("util", "Utilisation", "%", (("gpu_util_pct", "GPU"),
-                                          ("mem_util_pct", "memory bus")),
-             fixed_range=(0, 105)),
-    PlotSpec("vram", "VRAM", "GiB", (("vram_used_gib", "used"),), "vram_total_gib", "total"),
-    PlotSpec("temp", "Temperature", "°C", (("temp_c", "GPU"),), "temp_slowdown_c", "slowdown"),
-    PlotSpec("power", "Power", "W", (("power_w", "draw"),), "power_limit_w", "limit"),
-    PlotSpec("clocks", "Clocks", "MHz", (("sm_clock_mhz", "SM"), ("mem_clock_mhz", "memory"))),
-    PlotSpec("host", "CPU and RAM", "%", (("cpu_pct", "CPU"), ("ram_pct", "RAM")),
-             fixed_range=(0, 105)),
-)
-#: Plots that show throttle and alert spans (all GPU plots).
-SPAN_PLOTS = ("util", "vram", "temp", "power", "clocks")
-
-
-def span_colour(span: Span, theme: str) -> QColor:
-    """Translucent fill for a span: red for heat and memory, amber for power, grey otherwise."""
-    hot = span.name in ("temperature", "thermal_throttle", "vram") or "thermal" in span.name \
-        or span.name == "hw_slowdown"
-    base = BAD if hot else WARN if span.kind == "throttle" or "power" in span.name else MUTED
-    colour = QColor(base[theme])
-    colour.setAlpha(36)
-    return colour
 
 
 def _last_finite(values: np.ndarray) -> float | None:
     finite = values[np.isfinite(values)]
     return float(finite[-1]) if finite.size else None
-
-
-class _TitleLabel(pg.LabelItem):  # type: ignore[misc]
-    """A plot title that lets its plot be narrower than its text.
-
-    pyqtgraph makes a title's text width its minimum on every resize, which pushed the
-    right-hand column of plots under the events panel in narrow windows. This title is left
-    aligned and clipped to its plot instead, so it never runs into the neighbouring plot.
-    """
-
-    def __init__(self, parent: pg.PlotItem) -> None:
-        super().__init__("", size="9pt", justify="left", parent=parent)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
-
-    def updateMin(self) -> None:
-        """As pyqtgraph's, but no minimum width."""
-        super().updateMin()
-        self.setMinimumWidth(0)
-
-
-def _shrinkable_title(plot: pg.PlotItem) -> None:
-    """Swap the plot's title label for a :class:`_TitleLabel` (same place in its layout)."""
-    old = plot.titleLabel
-    plot.layout.removeItem(old)
-    old.setParentItem(None)
-    if old.scene() is not None:
-        old.scene().removeItem(old)
-    plot.titleLabel = _TitleLabel(plot)
-    plot.layout.addItem(plot.titleLabel, 0, 1)
 
 
 class MonitorCharts(QWidget):
@@ -181,61 +119,16 @@ class MonitorCharts(QWidget):
     # -- building ------------------------------------------------------------------------
 
     def _make_plot(self, spec: PlotSpec, *, bottom_row: bool) -> pg.PlotItem:
-        text = TEXT[self.theme]
-        axis = pg.DateAxisItem(orientation="bottom")
-        plot = pg.PlotItem(axisItems={"bottom": axis})
-        plot.showGrid(x=False, y=True, alpha=GRID_ALPHA)
-        plot.hideButtons()
-        plot.setMenuEnabled(False)
-        for name in ("left", "bottom"):
-            ax = plot.getAxis(name)
-            ax.setPen(pg.mkPen(MUTED[self.theme]))
-            ax.setTextPen(pg.mkPen(text))
-        left = plot.getAxis("left")
-        left.setWidth(46)
-        left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        if not bottom_row:
-            plot.hideAxis("bottom")  # the x axes are linked; times show on the bottom row
-        colours = (ACCENT[self.theme], SECOND[self.theme])
-        for (column, _legend), colour in zip(spec.curves, colours, strict=False):
-            # connect="finite" leaves gaps at NaN even with the finite check skipped.
-            curve = plot.plot(pen=pg.mkPen(colour, width=1), connect="finite",
-                              skipFiniteCheck=True, autoDownsampleFactor=1.0)
-            self.curves[column] = curve
-        if spec.limit is not None:
-            line = pg.InfiniteLine(angle=0, movable=False,
-                                   pen=pg.mkPen(BAD[self.theme] if spec.key == "temp"
-                                                else MUTED[self.theme], width=1,
-                                                style=Qt.PenStyle.DashLine),
-                                   label=f"{spec.limit_label} {{value:.0f}} {spec.unit}",
-                                   labelOpts={"position": 0.02, "color": MUTED[self.theme],
-                                              "anchors": [(0, 0), (0, 0)]})
-            line.setVisible(False)
-            plot.addItem(line, ignoreBounds=True)
-            self.limit_lines[spec.key] = line
-        cursor = pg.InfiniteLine(angle=90, movable=False,
-                                 pen=pg.mkPen(MUTED[self.theme], width=1))
-        cursor.setVisible(False)
-        plot.addItem(cursor, ignoreBounds=True)
-        self.cursors[spec.key] = cursor
-        if spec.fixed_range is not None:
-            plot.setYRange(*spec.fixed_range, padding=0)
-        _shrinkable_title(plot)
-        self._set_title(spec, plot, readings=True)
-        return plot
+        made = make_plot(spec, self.theme, bottom_row=bottom_row)
+        self.curves.update(made.curves)
+        if made.limit_line is not None:
+            self.limit_lines[spec.key] = made.limit_line
+        self.cursors[spec.key] = made.cursor
+        self._set_title(spec, made.plot, readings=True)
+        return made.plot
 
     def _set_title(self, spec: PlotSpec, plot: pg.PlotItem, *, readings: bool) -> None:
-        colours = (ACCENT[self.theme], SECOND[self.theme])
-        # a key only where two curves share a plot: one curve needs no legend, and the
-        # shorter title fits two columns of plots in a 1024 px window
-        keys = "  ".join(f"<span style='color:{c}'>━ {legend}</span>"
-                         for (_col, legend), c in zip(spec.curves, colours, strict=False)
-                         ) if len(spec.curves) > 1 else ""
-        missing = "" if readings else \
-            f"  <span style='color:{MUTED[self.theme]}'>(no readings)</span>"
-        html = (f"<span style='color:{TEXT[self.theme]};font-weight:600'>{spec.title}</span>"
-                f" <span style='color:{MUTED[self.theme]}'>{spec.unit}</span>&nbsp;&nbsp;"
-                f"{keys}{missing}")
+        html = title_html(spec, self.theme, readings=readings)
         if self._titles.get(spec.key) != html:
             self._titles[spec.key] = html
             plot.setTitle(html, size="9pt")

@@ -4,12 +4,14 @@ time-window selector."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -145,10 +147,16 @@ class WindowSelector(QWidget):
 
 class SourceControls(QWidget):
     """Logging (label, Start logging, Stop), replay (Open database…, session picker, Back to
-    live) and the GPU picker, in one row. The page connects the buttons."""
+    live) and the GPU picker, in one row. The page connects the buttons; ``database_chosen``
+    (a path) fires when a database file was picked, ``session_chosen`` (an id) when a session
+    of the replayed database was."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    database_chosen = Signal(str)
+    session_chosen = Signal(int)
+
+    def __init__(self, folder: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._folder = folder
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.label_edit = QLineEdit()
@@ -176,6 +184,20 @@ class SourceControls(QWidget):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.gpu_box)
+        self.open_button.clicked.connect(self._ask_database)
+        self.session_box.activated.connect(self._on_session_picked)
+
+    def _ask_database(self) -> None:
+        dialog = QFileDialog(self, "Open monitoring database", str(self._folder),
+                             "SQLite databases (*.sqlite3 *.sqlite *.db);;All files (*)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.database_chosen.emit)
+        dialog.open()
+
+    def _on_session_picked(self, index: int) -> None:
+        session_id = self.session_box.itemData(index)
+        if isinstance(session_id, int):
+            self.session_chosen.emit(session_id)
 
     def set_replaying(self, replaying: bool) -> None:
         """Show the session picker and Back to live only while replaying, and the logging

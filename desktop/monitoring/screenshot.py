@@ -63,11 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     page.load_session(args.db, args.session)
     QTimer.singleShot(10000, loaded.quit)
     loaded.exec()
-    if page.replay is None:
+    if page.source.replay is None:
         print(f"could not replay {args.db}: {page.status.text()}", file=sys.stderr)
         return 1
     if args.at is not None:
-        page.seek(page.replay.session.started + args.at)
+        page.seek(page.source.replay.session.started + args.at)
     screen = app.primaryScreen()
     window = page.training.open(screen.name())
     window.showNormal()  # a fixed size, whatever the offscreen screen is

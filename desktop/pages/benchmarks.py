@@ -37,11 +37,11 @@ from rigready.assess.bench.cpu_gemm import CpuGemmResult, run_cpu_gemm
 from rigready.assess.bench.fingerprint import current_fingerprint, profile_fingerprint
 from rigready.assess.bench.gpu_gemm import GpuGemmResult, run_gpu_gemm
 from rigready.assess.bench.progress import Progress
-from rigready.assess.bench.records import BenchResultType, result_label
+from rigready.assess.bench.records import BenchResultType
 from rigready.assess.bench.storage import StorageResult, default_storage_folder, run_storage
 from rigready.assess.hardware import RigProfile
 from rigready.desktop.context import AppContext
-from rigready.desktop.pages.benchmarks_results import result_bars
+from rigready.desktop.pages.benchmarks_results import ResultsList
 from rigready.desktop.theme import MUTED, current_theme, page_title
 from rigready.desktop.usecases.bench import (
     Outcome,
@@ -141,9 +141,7 @@ class BenchmarksPage(QWidget):
         outer.addWidget(self.progress)
         outer.addWidget(self.status)
 
-        self.results_box = QWidget()
-        self.results_layout = QVBoxLayout(self.results_box)
-        self.results_layout.setContentsMargins(0, 0, 0, 0)
+        self.results_box = ResultsList()
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.results_box)
@@ -286,32 +284,7 @@ class BenchmarksPage(QWidget):
 
     def show_outcomes(self, outcomes: list[Outcome]) -> None:
         """Replace the result bars with these outcomes."""
-        while self.results_layout.count():
-            item = self.results_layout.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        for o in outcomes:
-            heading = QLabel(result_label(o.result))
-            heading.setStyleSheet("font-weight: 600;")
-            heading.setWordWrap(True)
-            self.results_layout.addWidget(heading)
-            for bar in result_bars(o):
-                self.results_layout.addWidget(bar)
-            for line in (*o.notes, *o.result.warnings):
-                note = QLabel(f"• {line}")
-                note.setWordWrap(True)
-                note.setStyleSheet(f"color: {MUTED[current_theme()]};")
-                self.results_layout.addWidget(note)
-        if not outcomes:
-            self.results_placeholder = QLabel(
-                "No results yet: tick the benchmarks above and press Start. This PC's "
-                "latest saved results show here too.")
-            self.results_placeholder.setObjectName("results-placeholder")
-            self.results_placeholder.setWordWrap(True)
-            self.results_placeholder.setStyleSheet(f"color: {MUTED[current_theme()]};")
-            self.results_layout.addWidget(self.results_placeholder)
-        self.results_layout.addStretch(1)
+        self.results_box.show_outcomes(outcomes)
         self._show_speedup([o.result for o in outcomes])
 
     def _show_speedup(self, results: list[BenchResultType]) -> None:

@@ -1,13 +1,14 @@
-"""The result bars of the Benchmarks page: each measured figure against what the catalog
-expects, coloured by the comparison's verdict."""
+"""The results of the Benchmarks page: per run a heading, a bar for each measured figure against
+what the catalog expects (coloured by the comparison's verdict) and its notes."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from rigready.assess.bench.compare import Comparison
 from rigready.assess.bench.cpu_gemm import CpuGemmResult
 from rigready.assess.bench.gpu_gemm import GpuGemmResult
+from rigready.assess.bench.records import result_label
 from rigready.assess.bench.storage import StorageResult
 from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme
 from rigready.desktop.usecases.bench import Outcome
@@ -78,3 +79,41 @@ def result_bars(o: Outcome) -> list[ResultBar]:
         for c in o.comparisons:
             bars.append(ResultBar("Drive class", c.fraction, c.sentence, c.verdict))
     return bars
+
+
+class ResultsList(QWidget):
+    """The runs shown on the page, one after another (a placeholder when there are none)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    def show_outcomes(self, outcomes: list[Outcome]) -> None:
+        """Replace what is shown with these outcomes."""
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for o in outcomes:
+            heading = QLabel(result_label(o.result))
+            heading.setStyleSheet("font-weight: 600;")
+            heading.setWordWrap(True)
+            self._layout.addWidget(heading)
+            for bar in result_bars(o):
+                self._layout.addWidget(bar)
+            for line in (*o.notes, *o.result.warnings):
+                note = QLabel(f"• {line}")
+                note.setWordWrap(True)
+                note.setStyleSheet(f"color: {MUTED[current_theme()]};")
+                self._layout.addWidget(note)
+        if not outcomes:
+            placeholder = QLabel(
+                "No results yet: tick the benchmarks above and press Start. This PC's "
+                "latest saved results show here too.")
+            placeholder.setObjectName("results-placeholder")
+            placeholder.setWordWrap(True)
+            placeholder.setStyleSheet(f"color: {MUTED[current_theme()]};")
+            self._layout.addWidget(placeholder)
+        self._layout.addStretch(1)

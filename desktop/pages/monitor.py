@@ -21,7 +21,6 @@ from typing import Any
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QSplitter,
     QVBoxLayout,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from rigready.desktop.context import AppContext
 from rigready.desktop.monitoring.alert_settings import AlertSettings, AlertSettingsDialog
+from rigready.desktop.monitoring.chart_source import LIVE_WINDOW, ChartSource
 from rigready.desktop.monitoring.charts import MonitorCharts
 from rigready.desktop.monitoring.controller import MonitorController
 from rigready.desktop.monitoring.live_alerts import LiveAlerts
@@ -63,17 +63,9 @@ from rigready.desktop.monitoring.training_link import TrainingMonitorLink
 from rigready.desktop.theme import MUTED, current_theme
 from rigready.desktop.worker import GeneratorWorker
 from rigready.monitor.ring import (
-    FloatArray,
-    SeriesRing,
-    ValueArray,
-    column_peaks,
-    sample_row,
     spans_from_events,
 )
 from rigready.monitor.sample import Sample
-
-RING_CAPACITY = 86_400
-LIVE_WINDOW = "5 min"
 
 
 class MonitorPage(QWidget):
@@ -92,16 +84,8 @@ class MonitorPage(QWidget):
         self.alerts = LiveAlerts(self.controller, self.settings, notifier, self)
         self.notifier = self.alerts.notifier
         self.autostart = autostart
-        self.rings: dict[int, SeriesRing] = {}
-        self.gpu_names: dict[int, str] = {}
-        self.mode = "live"
-        self.replay: ReplayData | None = None
-        self.replay_cursor: float | None = None
-        self.history: HistoryData | None = None
-        self.window_key = LIVE_WINDOW
-        self.gpu = 0
+        self.source = ChartSource()
         self._worker: GeneratorWorker | None = None
-        self.latest: Sample | None = None
         self.runs = RunSection(context.database_path, self.alerts, self.theme,
                                follower=follower, clock=self.controller.now, parent=self)
         self.training = TrainingMonitorLink(self.settings, self.snapshot, self,
@@ -124,17 +108,17 @@ class MonitorPage(QWidget):
         self.header.settings_button.clicked.connect(self.open_alert_settings)
         self.header.training_button.clicked.connect(self.open_training_monitor_dialog)
         layout.addWidget(self.header)
-        self.controls = SourceControls()
+        self.controls = SourceControls(self.context.database_path)
         self.controls.start_button.clicked.connect(self.start_logging)
         self.controls.stop_button.clicked.connect(self.controller.stop_logging)
-        self.controls.open_button.clicked.connect(self._on_open_database)
-        self.controls.session_box.activated.connect(self._on_session_picked)
+        self.controls.database_chosen.connect(lambda name: self.load_session(Path(name)))
+        self.controls.session_chosen.connect(self._on_session_picked)
         self.controls.live_button.clicked.connect(self.show_live)
         self.controls.gpu_box.activated.connect(self._on_gpu_picked)
         layout.addWidget(self.controls)
         self.window_selector = WindowSelector()
         self.window_selector.chosen.connect(self.set_window)
-        self.window_selector.set_current(self.window_key)
+        self.window_selector.set_current(self.source.window_key)
         layout.addWidget(self.window_selector)
         self.notice = QLabel("")
         self.notice.setWordWrap(True)
@@ -164,31 +148,22 @@ class MonitorPage(QWidget):
     @Slot()
     def start_logging(self) -> None:
         """Record a session with the label typed (a replay switches back to live)."""
-        if self.mode != "live":
+        if self.source.mode != "live":
             self.show_live()
         self.controller.start_logging(self.controls.label_edit.text())
 
     @Slot(list)
     def _on_samples(self, samples: list[Sample]) -> None:
-        if samples:
-            self.latest = samples[-1]
-        for sample in samples:
-            for g in sample.gpus:
-                self.gpu_names[g.index] = g.name
-            for index in [g.index for g in sample.gpus] or [0]:
-                ring = self.rings.get(index)
-                if ring is None:
-                    ring = self.rings[index] = SeriesRing(RING_CAPACITY)
-                ring.append(sample.time, sample_row(sample, index))
-        if self.mode == "live":
-            self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
-            self._show_gpu_parts(bool(self.gpu_names) or not samples)
+        self.source.add_samples(samples)
+        if self.source.mode == "live":
+            self.source.gpu = self.controls.fill_gpus(self.source.gpu_names, self.source.gpu)
+            self._show_gpu_parts(bool(self.source.gpu_names) or not samples)
             self._update_notice()
             self.refresh()
 
     @Slot()
     def _on_alert(self) -> None:
-        if self.mode == "live":
+        if self.source.mode == "live":
             self.refresh()
 
     @Slot(str)
@@ -200,22 +175,23 @@ class MonitorPage(QWidget):
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._say(f"Could not start: {message}", bad=True)
-        if self.mode == "live" and self.isVisible():
+        if self.source.mode == "live" and self.isVisible():
             self.controller.watch()
 
     def _say(self, text: str, *, bad: bool = False) -> None:
         self.header.say(text, bad=bad)
 
     def _update_notice(self) -> None:
-        text = notice_text(bool(self.gpu_names), self.controller.skipped, self.controller.notes())
+        c = self.controller
+        text = notice_text(bool(self.source.gpu_names), c.skipped, c.notes())
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
 
     def _update_status(self) -> None:
         c = self.controller
-        if self.mode == "replay" and self.replay is not None:
-            info = self.replay.session
-            self._say(f"Replaying {session_title(info)} from {self.replay.path.name} · "
+        if self.source.mode == "replay" and self.source.replay is not None:
+            info = self.source.replay.session
+            self._say(f"Replaying {session_title(info)} from {self.source.replay.path.name} · "
                       f"{info.duration_s or 0:.0f} s · {info.ticks} samples")
         else:
             self._say(live_status(c.state, c.session_id, c.session_label, c.db_path.name))
@@ -231,7 +207,7 @@ class MonitorPage(QWidget):
     def _ensure_live(self) -> None:
         """Sample (live values) and look for a run, unless already (the page or the training
         monitor is on screen)."""
-        if self.mode == "live" and self.controller.state == "stopped" \
+        if self.source.mode == "live" and self.controller.state == "stopped" \
                 and not self.controller.busy:
             self.controller.watch()
         self.runs.start()
@@ -252,35 +228,25 @@ class MonitorPage(QWidget):
         """Replay a saved session (the newest when ``session_id`` is None) on the thread pool."""
         self._run(lambda: load_replay(Path(db_path), session_id), self._on_replay_loaded)
 
-    @Slot()
-    def _on_open_database(self) -> None:
-        dialog = QFileDialog(self, "Open monitoring database", str(self.context.database_path),
-                             "SQLite databases (*.sqlite3 *.sqlite *.db);;All files (*)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.fileSelected.connect(lambda name: self.load_session(Path(name)))
-        dialog.open()
-
     @Slot(int)
-    def _on_session_picked(self, index: int) -> None:
-        session_id = self.controls.session_box.itemData(index)
-        if self.replay is not None and isinstance(session_id, int):
-            self.load_session(self.replay.path, session_id)
+    def _on_session_picked(self, session_id: int) -> None:
+        if self.source.replay is not None:
+            self.load_session(self.source.replay.path, session_id)
 
     def _on_replay_loaded(self, data: ReplayData) -> None:
-        self.mode, self.replay, self.history = "replay", data, None
-        self.gpu = self.controls.fill_gpus(data.gpus, min(data.rows))
+        self.source.show_replay(data)
+        self.source.gpu = self.controls.fill_gpus(data.gpus, min(data.rows))
         self._show_gpu_parts(bool(data.gpus))
         self.controls.fill_sessions(
             [(s.id, session_entry(s, data.runs.get(s.id))) for s in data.sessions],
             data.session.id)
         self.controls.set_replaying(True)
         self.charts.set_following(False)
-        self.window_key = "Session"
         self.window_selector.set_current("Session")
         # a run opens at its end (how it ended, its whole loss curve); a session at its
         # moment of highest power draw
-        self.replay_cursor = data.run.end if data.run is not None else \
-            busiest_time(*data.rows[self.gpu])
+        self.source.replay_cursor = data.run.end if data.run is not None else \
+            busiest_time(*data.rows[self.source.gpu])
         self.notice.setVisible(False)
         self.refresh()
         self._update_status()
@@ -289,13 +255,12 @@ class MonitorPage(QWidget):
     @Slot()
     def show_live(self) -> None:
         """Leave replay and follow the live samples."""
-        self.mode, self.replay, self.history = "live", None, None
-        self.replay_cursor = None
+        self.source.show_live()
         self.controls.set_replaying(False)
         self.charts.set_following(True)
         self.charts.point_at(float("nan"))  # the replay's read-out is not a live value
-        self.gpu = self.controls.fill_gpus(self.gpu_names, self.gpu)
-        self._show_gpu_parts(bool(self.gpu_names) or not self.rings)
+        self.source.gpu = self.controls.fill_gpus(self.source.gpu_names, self.source.gpu)
+        self._show_gpu_parts(bool(self.source.gpu_names) or not self.source.rings)
         self.set_window(LIVE_WINDOW)
         if self.controller.state == "stopped" and not self.controller.busy:
             self.controller.watch()
@@ -318,21 +283,22 @@ class MonitorPage(QWidget):
     def set_window(self, key: str) -> None:
         """Show the last minute … 30 days, or the whole session ("Session")."""
         choice = WINDOW_BY_KEY[key]
-        self.window_key = key
+        self.source.window_key = key
         self.window_selector.set_current(key)
-        self.history = None
+        self.source.history = None
         if choice.from_store:
-            path = self.replay.path if self.replay is not None else self.context.database_path
-            t, _ = self._rows()
+            replay = self.source.replay
+            path = replay.path if replay is not None else self.context.database_path
+            t, _ = self.source.rows()
             end = float(t[-1]) if t.size else self.controller.now()
-            gpus = tuple(sorted(self.replay.rows if self.replay else self.rings)) or (0,)
+            gpus = tuple(sorted(replay.rows if replay else self.source.rings)) or (0,)
             span = float(choice.seconds or 0)
             self._run(lambda: load_history(path, end, span, gpus), self._on_history)
             return
         self.refresh()
 
     def _on_history(self, data: HistoryData) -> None:
-        self.history = data
+        self.source.history = data
         self._update_status()
         self.refresh()
 
@@ -340,68 +306,49 @@ class MonitorPage(QWidget):
     def _on_gpu_picked(self, index: int) -> None:
         value = self.controls.gpu_box.itemData(index)
         if isinstance(value, int):
-            self.gpu = value
+            self.source.gpu = value
             self.refresh()
 
     # -- drawing -------------------------------------------------------------------------
 
-    def _rows(self, history: bool = False) -> tuple[FloatArray, ValueArray]:
-        if history and self.history is not None and self.gpu in self.history.rows:
-            return self.history.rows[self.gpu]
-        if self.mode == "replay" and self.replay is not None:
-            return self.replay.rows.get(self.gpu, next(iter(self.replay.rows.values())))
-        ring = self.rings.get(self.gpu) or self.rings.get(min(self.rings, default=0))
-        return ring.view() if ring is not None else SeriesRing(1).view()
-
     def x_range(self) -> tuple[float, float] | None:
         """The time range the chosen window covers now (None before any data)."""
-        if self.history is not None:
-            return self.history.start, self.history.end
-        t, _ = self._rows()
-        if t.size == 0:
-            return None
-        end = float(t[-1])
-        seconds = WINDOW_BY_KEY[self.window_key].seconds
-        if seconds is not None:
-            return end - seconds, end
-        if self.replay is not None:
-            return self.replay.session.started, end
-        started = self.controller.session_started
-        return (float(t[0]) if started is None else started), end
+        return self.source.x_range(self.controller.session_started)
 
     def refresh(self) -> None:
         """Redraw charts, tiles, banner and events from the current source."""
         if not self.isVisible() and self.training.window is None:
             return
-        t, v = self._rows(history=True)
+        t, v = self.source.rows(history=True)
         span = self.x_range()
-        events = list(self.replay.events if self.replay is not None else self.alerts.events)
+        replay = self.source.replay
+        events = list(replay.events if replay is not None else self.alerts.events)
         if span is not None:
             self.charts.set_x_range(*span)  # the charts clip the rows to this range themselves
             self.charts.set_data(t, v)
-            self.charts.set_spans(spans_from_events(events, gpu=self.gpu), span[1])
+            self.charts.set_spans(spans_from_events(events, gpu=self.source.gpu), span[1])
         else:
             self.charts.set_data(t, v)
         self.events_panel.set_events(events)
-        self._show_tiles(self._rows()[1])
-        run = self.runs.display(self.replay, self.replay_cursor, self.latest)
+        self.tile_row.show_values(self.source.tile_values(), self.source.mode == "replay")
+        run = self.runs.display(self.source.replay, self.source.replay_cursor, self.source.latest)
         self.runs.show(run)
-        if self.mode == "replay":
+        if self.source.mode == "replay":
             raised = [(e.name, e.message) for e in events
                       if e.kind == "alert" and e.state == "raised"]
             self.banner.show_alerts(raised, "During this session — ")
-            if self.replay_cursor is not None:
+            if self.source.replay_cursor is not None:
                 # the crosshair snaps to a sample; the moment shown stays the one chosen (a
                 # run's end is a second after its last sample)
                 self.charts.blockSignals(True)
-                self.charts.point_at(self.replay_cursor)
+                self.charts.point_at(self.source.replay_cursor)
                 self.charts.blockSignals(False)
             self.runs.processes.setVisible(False)  # per-process memory is a live reading
         else:
             self.banner.show_alerts([*self.controller.storage_problems(),
                                      *(run.alerts if run is not None else ()),
                                      *self.alerts.active_for()])
-            self.runs.show_processes(self.latest, self.gpu, run)
+            self.runs.show_processes(self.source.latest, self.source.gpu, run)
         self.training.refresh()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -415,37 +362,32 @@ class MonitorPage(QWidget):
         self.tile_row.show_gpu(gpu)
         self.controls.gpu_box.setVisible(gpu)
 
-    def _show_tiles(self, v: ValueArray) -> None:
-        replay = self.mode == "replay"
-        row = column_peaks(v) if replay else ([float(x) for x in v[:, -1]] if v.shape[1]
-                                              else None)
-        self.tile_row.show_values(row, replay)
 
     @Slot(float)
     def _on_cursor(self, t: float) -> None:
-        if self.mode == "replay" and self.replay_cursor != t:
-            self.replay_cursor = t
-            self.runs.show(self.runs.display(self.replay, t))
+        if self.source.mode == "replay" and self.source.replay_cursor != t:
+            self.source.replay_cursor = t
+            self.runs.show(self.runs.display(self.source.replay, t))
             self.training.refresh()
 
     def seek(self, t: float) -> None:
         """Replay: put the crosshair (and the run and the training monitor) at time ``t``."""
-        self.replay_cursor = t
+        self.source.replay_cursor = t
         self.charts.point_at(t)
-        self.runs.show(self.runs.display(self.replay, t))
+        self.runs.show(self.runs.display(self.source.replay, t))
         self.training.refresh()
 
     # -- training monitor and alert settings ---------------------------------------------
 
     def snapshot(self) -> MonitorSnapshot:
         """What the training monitor shows now (replay: at the crosshair)."""
-        if self.mode == "replay" and self.replay is not None:
-            return replay_snapshot(self.replay, self.gpu, self.replay_cursor)
-        t, v = self._rows()
+        if self.source.mode == "replay" and self.source.replay is not None:
+            return replay_snapshot(self.source.replay, self.source.gpu, self.source.replay_cursor)
+        t, v = self.source.rows()
         c = self.controller
-        return live_snapshot(t, v, self.gpu, self.gpu_names, session_id=c.session_id,
+        return live_snapshot(t, v, self.source.gpu, self.source.gpu_names, session_id=c.session_id,
                              started=c.session_started, alerts=self.alerts.active.values(),
-                             run=self.runs.display(None, None, self.latest))
+                             run=self.runs.display(None, None, self.source.latest))
 
     @Slot()
     def open_training_monitor_dialog(self) -> None:

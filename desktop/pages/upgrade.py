@@ -16,7 +16,6 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
@@ -37,7 +36,6 @@ from rigready.assess.plan import (
     plan_upgrades,
     shopping_list_markdown,
 )
-from rigready.assess.plan.export import rent_notes
 from rigready.assess.plan.live import (
     LiveOffers,
     fetch_live_offers,
@@ -50,11 +48,11 @@ from rigready.assess.plan.verdicts import gpu_words
 from rigready.catalog.money import PriceView, today
 from rigready.catalog.overrides import parse_price, set_price
 from rigready.catalog.userfiles import UserFileError, write_user_file
-from rigready.desktop.theme import ACCENT, BAD, GOOD, MUTED, WARN, current_theme, page_title
-from rigready.desktop.widgets.card import Card
-from rigready.desktop.widgets.card_grid import CardGrid
+from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, current_theme, page_title
+from rigready.desktop.widgets.card_grid import CardGrid, discard
 from rigready.desktop.widgets.plan_card import PlanCard
 from rigready.desktop.widgets.rate_note import RateNote
+from rigready.desktop.widgets.rent_step import RentStep
 from rigready.desktop.widgets.step_bar import StepBar
 from rigready.desktop.widgets.upgrade_steps import ConstraintsStep, GoalStep
 from rigready.desktop.worker import GeneratorWorker
@@ -79,13 +77,6 @@ def _check_first(result: PlanResult) -> bool:
     its card is, not a green headline above an amber card."""
     first = result.plans[0] if result.plans else None
     return first is not None and first.viable and not first.ready_to_buy
-
-
-def _discard(widget: QWidget) -> None:
-    """Take a widget off the screen now and delete it later."""
-    widget.hide()
-    widget.setParent(None)
-    widget.deleteLater()
 
 
 class UpgradePage(QWidget):
@@ -122,7 +113,9 @@ class UpgradePage(QWidget):
         self.stack.addWidget(self.goal_step)
         self.stack.addWidget(self.constraints_step)
         self.stack.addWidget(self._build_plans())
-        self.stack.addWidget(self._build_rent())
+        self.rent_step = RentStep(online_enabled())
+        self.rent_step.live_box.toggled.connect(self.set_live)
+        self.stack.addWidget(self.rent_step)
         root.addWidget(self.stack, 1)
         foot = QHBoxLayout()
         self.back_button = QPushButton("‹ Back")
@@ -183,33 +176,6 @@ class UpgradePage(QWidget):
         box.addWidget(self.advice_hint)
         return page
 
-    def _build_rent(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
-        box.setContentsMargins(0, 0, 0, 0)
-        self.advice_label = QLabel()
-        self.advice_label.setWordWrap(True)
-        self.advice_label.setStyleSheet("font-size: 17px; font-weight: 600; padding: 6px 0;")
-        box.addWidget(self.advice_label)
-        self.live_box = QCheckBox("Live cloud offers from Vast.ai (needs VAST_API_KEY; "
-                                  "off: the catalog's dated offers)")
-        self.live_box.setChecked(online_enabled())
-        self.live_box.toggled.connect(self.set_live)
-        box.addWidget(self.live_box)
-        self.live_label = QLabel()
-        self.live_label.setWordWrap(True)
-        self.live_label.setStyleSheet(f"color: {MUTED[current_theme()]}; font-size: 11px;")
-        box.addWidget(self.live_label)
-        self.rent_rate_note = RateNote()
-        box.addWidget(self.rent_rate_note)
-        self.rent_row = QHBoxLayout()
-        self.rent_row.setSpacing(12)
-        box.addLayout(self.rent_row)
-        box.addStretch(1)
-        self.offer_card: Card | None = None
-        self.break_even_card: Card | None = None
-        return page
-
     # ------------------------------------------------------------------ navigation
     @Slot(int)
     def go_to(self, index: int) -> None:
@@ -248,7 +214,7 @@ class UpgradePage(QWidget):
             return
         start = time.perf_counter()
         self.view = PriceView.from_catalog(catalog)
-        if self.live_box.isChecked():
+        if self.rent_step.live_box.isChecked():
             if self.live is None:
                 self._fetch_live(catalog)
             else:
@@ -309,7 +275,7 @@ class UpgradePage(QWidget):
             card.price_found.connect(self.ask_price)
         self._set_cards(cards)
         self.rate_note.show_view(self.view)
-        self._show_rent(result)
+        self.rent_step.show_result(result, self.view, _tight(result))
         self.export_button.setEnabled(bool(result.plans))
         weighed = result.weighed
         self.status_label.setText(f"{weighed[:1].upper()}{weighed[1:]} in "
@@ -320,57 +286,8 @@ class UpgradePage(QWidget):
         old = self.card_grid.cards
         self.card_grid.set_cards(list(cards))
         for widget in old:
-            _discard(widget)
+            discard(widget)
         self.cards = cards
-
-    def _show_rent(self, result: PlanResult) -> None:
-        theme = current_theme()
-        advice = result.rent.advice
-        colour = {"buy": ACCENT, "rent": ACCENT, "use your PC": GOOD}.get(advice.choice, WARN)
-        if _tight(result):
-            colour = WARN
-        self.advice_label.setText(f"<span style='color:{colour[theme]}'>"
-                                  f"{escape(advice.text)}</span>")
-        self.rent_rate_note.show_view(self.view)
-        for card in (self.offer_card, self.break_even_card):
-            if card is not None:
-                self.rent_row.removeWidget(card)
-                _discard(card)
-        offer = result.rent.offer
-        unit = "1,000,000 queries" if result.inference else "One run"
-        if offer is None:
-            self.offer_card = Card("Renting", "no cloud offer in the catalog fits this goal")
-        else:
-            self.offer_card = Card("Cheapest cloud offer that fits", offer.name)
-            self.offer_card.add_row("Price", self.view.money(offer.usd_per_hour, per_hour=True),
-                                    offer.price_source)
-            self.offer_card.add_row("As of", self.view.label(offer.price)
-                                    + (f" — {w}" if (w := self.view.warning(offer.price)) else ""))
-            self.offer_card.add_row("GPU", f"{offer.gpu_count}x {offer.gpu_name}")
-            hours = (f"{offer.run_hours:,.1f} h, {self.view.money(offer.run_cost_usd)}"
-                     if offer.run_hours is not None and offer.run_cost_usd is not None else None)
-            self.offer_card.add_row(unit, hours)
-            for reason in rent_notes(result.rent, self.view):
-                self.offer_card.add_row("Note", reason)
-        self.break_even_card = Card("When buying pays off",
-                                    f"at {result.facts.hours:g} h of use a week")
-        for plan in result.plans:
-            if not plan.items:
-                continue
-            be = plan.break_even_hours
-            if be is None:
-                text = "never (renting is cheaper per hour)" if offer else "no offer to compare"
-            else:
-                weeks = be / result.facts.hours if result.facts.hours else float("inf")
-                text = f"after {be:,.0f} h (about {weeks:,.0f} weeks)"
-            self.break_even_card.add_row(
-                f"{plan.title} ({self.view.money(plan.total_usd, whole=True)})", text)
-            if plan.run_cost_usd is not None:
-                self.break_even_card.add_row(f"  {unit.lower()} at home",
-                                             f"{self.view.money(plan.run_cost_usd)} of "
-                                             "electricity")
-        self.rent_row.addWidget(self.offer_card, 1)
-        self.rent_row.addWidget(self.break_even_card, 1)
 
     # ------------------------------------------------------------------ live offers
     @Slot(bool)
@@ -379,10 +296,10 @@ class UpgradePage(QWidget):
         try:
             set_online(enabled)
         except OSError as exc:
-            self.live_label.setText(f"Setting not saved: {exc.strerror or exc}")
+            self.rent_step.live_label.setText(f"Setting not saved: {exc.strerror or exc}")
         if not enabled:
             self.live = None
-            self.live_label.setText("")
+            self.rent_step.live_label.setText("")
         self.recompute()
 
     def _fetch_live(self, catalog: Any) -> None:
@@ -394,18 +311,19 @@ class UpgradePage(QWidget):
             yield "fetching"
             return fetch_live_offers(catalog)
 
-        self.live_label.setText("Fetching live offers…")
+        self.rent_step.live_label.setText("Fetching live offers…")
         worker = GeneratorWorker(job, self)
         worker.finished.connect(self._live_done)
-        worker.errored.connect(lambda msg: self.live_label.setText(f"Live offers failed: {msg}"))
+        worker.errored.connect(
+            lambda msg: self.rent_step.live_label.setText(f"Live offers failed: {msg}"))
         self.live_worker = worker
         worker.start()
 
     @Slot(object)
     def _live_done(self, live: LiveOffers) -> None:
         self.live = live
-        self.live_label.setText(f"Live cloud offers: {live.note}")
-        if self.live_box.isChecked():
+        self.rent_step.live_label.setText(f"Live cloud offers: {live.note}")
+        if self.rent_step.live_box.isChecked():
             self.recompute()
 
     # ------------------------------------------------------------------ your prices

@@ -59,3 +59,10 @@ class CardGrid(QWidget):
         for column in range(max(self.grid.columnCount(), columns)):
             self.grid.setColumnStretch(column, 1 if column < columns else 0)
         self.columns = columns
+
+
+def discard(widget: QWidget) -> None:
+    """Take a widget off the screen now and delete it later (a replaced card)."""
+    widget.hide()
+    widget.setParent(None)
+    widget.deleteLater()

@@ -102,9 +102,11 @@ class RunAlert:
         return "ok" if self.state == "cleared" else RUN_ALERT_LEVELS[self.kind]
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None, unknown: str = "?") -> str:
+    """``1h02m``, ``4m05s`` (``unknown`` for None): how the run's alerts, its closing line and
+    ``rigready history`` say a length of time."""
     if seconds is None:
-        return "?"
+        return unknown
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
@@ -246,7 +248,7 @@ class RunAlertEngine:
                 f"at step {self._last_step}"
             return self._raise(RunAlert(
                 tick.time, "run_stalled", "raised",
-                f"No progress for {_duration(tick.time - since)} {step} while the process is "
+                f"No progress for {duration_text(tick.time - since)} {step} while the process is "
                 f"still running and {what}: stuck (data loader, deadlock, waiting for input)?",
                 tick.time - since, self._last_step))
         return ()
@@ -260,7 +262,7 @@ class RunAlertEngine:
         text = told.text()
         loss = "" if text is None else (f", final {text}" if told.finite else f", {text}")
         step = "" if self._last_step is None else f" at step {self._last_step}"
-        took = _duration(end.duration_s)
+        took = duration_text(end.duration_s)
         if end.outcome == "finished":
             out.extend(self._raise(RunAlert(end.time, "run_finished", "raised",
                                             f"Finished in {took}{step}{loss}", end.duration_s,

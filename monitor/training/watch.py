@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Protocol
 
 from rigready.monitor.training.events import RunEvent, RunMetrics
-from rigready.monitor.training.watch_sources import (
+from rigready.monitor.training.watch_sources import CsvSource, TrainerStateSource
+from rigready.monitor.training.watch_tensorboard import (
     TENSORBOARD_HINT,
-    CsvSource,
     TensorBoardSource,
-    TrainerStateSource,
     tensorboard_available,
 )
 

@@ -192,3 +192,12 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     except Exception as exc:  # noqa: BLE001 - the caller inspects it
         result = exc
     return time.monotonic() - started, result
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then closed): a connection there is refused."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port

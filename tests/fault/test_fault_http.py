@@ -5,7 +5,6 @@ what it did, and nothing is installed or cached from a bad answer."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,24 +18,16 @@ from rigready.catalog import pack as pack_module
 from rigready.catalog.netfetch import fetch_bytes
 from rigready.catalog.pack import build_pack, installed_pack, packs_dir
 from rigready.desktop.cli import main
-from tests.fault.hostile_servers import Reply, serve
+from tests.fault.hostile_servers import Reply, closed_port, serve, timed
 
 #: Short deadlines so the suite stays fast; the asserted bound adds a generous margin.
 DEADLINE_S = 1.5
 MARGIN_S = 3.0
 
 
-def _closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
-
-
 def behaviours(good: bytes, over_limit: int) -> dict[str, tuple[Callable[[str], Reply], str]]:
     """Hostile replies (built from the served URL's base) and what the one line must say."""
-    closed = _closed_port()
+    closed = closed_port()
     return {
         "drip-body": (lambda _b: Reply(200, good, drip_s=0.3, drip_body_only=True),
                       "did not answer completely within"),
@@ -55,15 +46,6 @@ def behaviours(good: bytes, over_limit: int) -> dict[str, tuple[Callable[[str], 
         "endless-without-length": (lambda _b: Reply(200, b"\0" * (over_limit + 4096), length=-1),
                                    "sent more than"),
     }
-
-
-def _timed(call: Callable[[], object]) -> tuple[float, object]:
-    started = time.monotonic()
-    try:
-        result: object = call()
-    except Exception as exc:  # noqa: BLE001 - the test inspects it
-        result = exc
-    return time.monotonic() - started, result
 
 
 # -- data packs ----------------------------------------------------------------------------
@@ -90,7 +72,7 @@ def test_catalog_update_url_against_a_hostile_server(
                            "not a readable .tar.gz")
     make, needle = table[case]
     with serve(lambda _m, _p: make("")) as served:
-        seconds, code = _timed(lambda: main(["catalog", "update", f"{served.url}/p.tar.gz"]))
+        seconds, code = timed(lambda: main(["catalog", "update", f"{served.url}/p.tar.gz"]))
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2, (case, err)
     assert len(err) == 1 and err[0].startswith("rigready: error: "), err
@@ -138,7 +120,7 @@ def test_live_offers_against_a_hostile_server(case: str) -> None:
     make, needle = table[case]
     with serve(lambda _m, _p: make("")) as served:
         env = {live.KEY_ENV: "test-key", live.URL_ENV: f"{served.url}/bundles/"}
-        seconds, result = _timed(lambda: live.fetch_live_offers(
+        seconds, result = timed(lambda: live.fetch_live_offers(
             default_catalog(), env=env, timeout_s=DEADLINE_S))
     assert isinstance(result, live.LiveOffers), result
     assert result.offers == ()
@@ -150,7 +132,7 @@ def test_live_offers_against_a_hostile_server(case: str) -> None:
 def test_the_deadline_is_total_not_per_read() -> None:
     """A byte every 0.2 s never trips a 10 s read timeout; the 1 s deadline still holds."""
     with serve(lambda _m, _p: Reply(200, b"x" * 100, drip_s=0.2)) as served:
-        seconds, result = _timed(lambda: fetch_bytes(served.url, seconds=1.0, max_bytes=1000))
+        seconds, result = timed(lambda: fetch_bytes(served.url, seconds=1.0, max_bytes=1000))
     assert "did not answer completely within 1 s" in str(result)
     assert seconds < 1.0 + MARGIN_S
 
@@ -158,7 +140,7 @@ def test_the_deadline_is_total_not_per_read() -> None:
 def test_an_abandoned_download_stops_reading() -> None:
     """The thread left behind at the deadline stops at its next read instead of running on."""
     with serve(lambda _m, _p: Reply(200, b"x" * 400, drip_s=0.05, drip_body_only=True)) as served:
-        _, result = _timed(lambda: fetch_bytes(served.url, seconds=0.5, max_bytes=10_000))
+        _, result = timed(lambda: fetch_bytes(served.url, seconds=0.5, max_bytes=10_000))
         assert "did not answer completely" in str(result)
         deadline = time.monotonic() + 3
         while _net_threads() and time.monotonic() < deadline:

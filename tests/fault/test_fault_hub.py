@@ -10,7 +10,6 @@ import gzip
 import json
 import random
 import string
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,10 +23,12 @@ from tests.fault.hostile_servers import (
     COMMIT,
     Reply,
     Served,
+    closed_port,
     hub_file,
     hub_route,
     json_reply,
     serve,
+    timed,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,15 +48,9 @@ def _hub(hub_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture
-def closed_port() -> int:
-    import socket
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
+@pytest.fixture(name="closed_port")
+def closed_port_fixture() -> int:
+    return closed_port()
 
 
 @contextlib.contextmanager
@@ -65,15 +60,6 @@ def _serve(route: Callable[[str, str], Reply],
     with serve(route) as served:
         monkeypatch.setenv("HF_ENDPOINT", served.url)
         yield served
-
-
-def _timed(call: Callable[[], object]) -> tuple[float, object]:
-    started = time.monotonic()
-    try:
-        result: object = call()
-    except Exception as exc:  # noqa: BLE001 - the test inspects it
-        result = exc
-    return time.monotonic() - started, result
 
 
 def _config_cases(closed: int) -> dict[str, tuple[Reply | Callable[[str], Reply], str]]:
@@ -144,7 +130,7 @@ def test_hostile_config_json(case: str, closed_port: int,
         return base(method, path)
 
     with _serve(route, monkeypatch):
-        seconds, result = _timed(lambda: fetch_hub_model(HubRef("acme/model")))
+        seconds, result = timed(lambda: fetch_hub_model(HubRef("acme/model")))
     assert isinstance(result, EstimateError), result
     message = str(result)
     assert needle in message and "\n" not in message, message
@@ -196,7 +182,7 @@ def test_hostile_model_info_falls_back_to_the_config_with_a_note(
     safetensors as a string, a body of [] crashed; negative or 1e30 counts gave nonsense."""
     reply, needle = _info_cases()[case]
     with _serve(hub_route(CONFIG, INFO, info_reply=reply), monkeypatch):
-        seconds, shape = _timed(lambda: fetch_hub_model(HubRef("acme/model")))
+        seconds, shape = timed(lambda: fetch_hub_model(HubRef("acme/model")))
     assert not isinstance(shape, Exception), shape
     assert shape.params == shape.computed_params  # type: ignore[attr-defined]
     note = next(n for n in shape.notes  # type: ignore[attr-defined]
@@ -210,7 +196,7 @@ def test_a_cached_config_serves_when_the_hub_drips(monkeypatch: pytest.MonkeyPat
         fetch_hub_model(HubRef("acme/model"))  # fills the cache
     with _serve(hub_route(CONFIG, INFO, config_reply=hub_file(CONFIG, drip_s=0.3),
                           info_reply=Reply(never=True)), monkeypatch):
-        seconds, shape = _timed(lambda: fetch_hub_model(HubRef("acme/model")))
+        seconds, shape = timed(lambda: fetch_hub_model(HubRef("acme/model")))
     assert not isinstance(shape, Exception), shape
     assert seconds < 2 * DEADLINE_S + MARGIN_S
 

@@ -20,13 +20,13 @@ from PySide6.QtWidgets import QSystemTrayIcon  # noqa: E402
 
 from rigready.desktop.context import AppContext  # noqa: E402
 from rigready.desktop.monitoring.controller import MonitorController  # noqa: E402
-from rigready.desktop.monitoring.notify import AlertNotifier  # noqa: E402
 from rigready.desktop.pages.monitor import MonitorPage  # noqa: E402
 from rigready.monitor.providers.base import Provider, Reading  # noqa: E402
 from rigready.monitor.providers.fake import FakeProvider, ScriptedProvider  # noqa: E402
 from rigready.monitor.ring import COLUMN  # noqa: E402
 from rigready.monitor.sample import GpuSample, HostSample, Sample  # noqa: E402
 from rigready.monitor.store import Store  # noqa: E402
+from tests.helpers.monitor_gui import FakeTray, show_page  # noqa: E402
 
 DATA = Path(__file__).parents[1] / "data" / "monitor"
 GIB = 1024**3
@@ -46,14 +46,6 @@ class Clock:
         return value
 
 
-class FakeTray:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str, Any]] = []
-
-    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
-        self.messages.append((title, msg, icon))
-
-
 Factory = Callable[[], tuple[list[Provider], list[str]]]
 
 
@@ -67,11 +59,7 @@ def make_page(qtbot: Any, tmp_path: Path) -> Iterator[Callable[..., MonitorPage]
         context = AppContext(settings=settings, db_path=tmp_path / "db.sqlite3")
         controller = MonitorController(context.database_path, providers=factory, clock=clock,
                                        interval_s=0.2, poll_ms=40)
-        page = MonitorPage(context, controller=controller,
-                           notifier=AlertNotifier(tray or FakeTray()), autostart=False)
-        qtbot.addWidget(page)
-        page.resize(1100, 760)
-        page.show()
+        page = show_page(qtbot, context, controller, tray=tray, size=(1100, 760))
         pages.append(page)
         return page
 
@@ -93,7 +81,7 @@ def test_live_values_from_a_fake_gpu_with_an_injected_clock(qtbot: Any, make_pag
     page = make_page(fake_gpu(clock), clock)
     page.controller.watch()
     wait_state(qtbot, page, "watching")
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) == 1, timeout=5000)
     # FakeProvider at t=0: util 90 %, 18 of 24 GiB, 40 °C, 250 W, SM 1800 MHz, CPU 25 %.
     shown = {k: t.value_text() for k, t in page.tiles.items()}
     assert shown == {"gpu": "90 %", "vram": "18.0 GiB", "temp": "40 °C", "power": "250 W",
@@ -101,7 +89,7 @@ def test_live_values_from_a_fake_gpu_with_an_injected_clock(qtbot: Any, make_pag
     assert page.tiles["vram"].detail.text() == "of 24.0 GiB (75 %)"
     assert page.controls.gpu_box.currentText() == "GPU 0: Fake GPU 24GB"
     clock.now = T0 + 7.5  # sin(2.5) and sin(1.5): util 94.8 %, power 289.9 W
-    qtbot.waitUntil(lambda: len(page.rings[0]) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings[0]) == 2, timeout=5000)
     assert page.tiles["gpu"].value_text() == "95 %"
     assert page.tiles["power"].value_text() == "290 W"
     assert page.charts.limit("temp") == 90.0 and page.charts.limit("power") == 350.0
@@ -118,7 +106,7 @@ def test_without_a_gpu_the_page_says_why_and_shows_the_host(qtbot: Any, make_pag
     clock = Clock(step=1.0)
     page = make_page(host_only(), clock)
     page.controller.watch()
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) >= 2, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) >= 2, timeout=5000)
     assert page.notice.isVisible()
     assert "No GPU readings" in page.notice.text() and "NVML unavailable" in page.notice.text()
     assert page.tiles["host"].value_text() == "42 %"
@@ -137,7 +125,7 @@ def test_without_a_gpu_the_training_monitor_says_so_and_counts_no_session_time(
     clock = Clock(step=1.0)
     page = make_page(host_only(), clock)
     page.controller.watch()
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) >= 3, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) >= 3, timeout=5000)
     window = page.training.open(page.screen().name())
     page.training.refresh()
     # not "All clear" in green above "No GPU readings"
@@ -159,7 +147,7 @@ def test_at_1024x640_no_chart_slides_under_recent_events(qtbot: Any, make_page: 
     page = make_page(fake_gpu(clock), clock)
     page.resize(1024 - 200, 640 - 60)  # the page's share of a 1024x640 window
     page.controller.watch()
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) == 1, timeout=5000)
     qtbot.wait(50)
     view = page.charts.view
     assert page.charts.gpu_plots_shown
@@ -182,7 +170,7 @@ def test_window_selector_changes_the_time_range(qtbot: Any, make_page: Any) -> N
     end = T0 + 7199
     for key, seconds in (("1 min", 60), ("15 min", 900), ("1 h", 3600), ("5 min", 300)):
         qtbot.mouseClick(page.window_selector.buttons[key], Qt.MouseButton.LeftButton)
-        assert page.window_key == key
+        assert page.source.window_key == key
         lo, hi = page.charts.x_range()
         assert lo == pytest.approx(end - seconds, abs=1e-3) and hi == pytest.approx(end)
         x, _ = page.charts.curves["gpu_util_pct"].getOriginalDataset()
@@ -219,7 +207,7 @@ def test_alert_raises_banner_tray_and_is_logged(qtbot: Any, make_page: Any,
     qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=10000)
     assert "VRAM almost full" in page.banner.text() and page.banner.level == "bad"
     assert len(tray.messages) == 1
-    title, message, icon = tray.messages[0]
+    (title, message), icon = tray.messages[0], tray.icons[0]
     assert "VRAM almost full" in title and "98.7% used" in message
     assert icon == QSystemTrayIcon.MessageIcon.Critical
     assert any("VRAM almost full" in line for line in page.events_panel.messages())
@@ -259,7 +247,7 @@ def test_failing_provider_is_switched_off_and_listed(qtbot: Any, make_page: Any)
     clock = Clock(step=1.0)
     page = make_page(lambda: ([host, broken], []), clock)
     page.controller.watch()
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) >= 3, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) >= 3, timeout=5000)
     page.refresh()
     lines = [m for m in page.events_panel.messages() if "switched off" in m]
     assert len(lines) == 1 and "broken" in lines[0]
@@ -279,13 +267,13 @@ def test_replay_of_the_real_h200_session_shows_its_peaks(qtbot: Any, make_page: 
     page = make_page(host_only(), Clock())
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(h200_copy)
-    assert page.mode == "replay" and page.window_key == "Session"
+    assert page.source.mode == "replay" and page.source.window_key == "Session"
     shown = {k: t.value_text() for k, t in page.tiles.items()}
     assert shown == {"gpu": "100 %", "vram": "21.3 GiB", "temp": "59 °C", "power": "699 W",
                      "clocks": "1980 MHz", "host": "16 %"}
     assert page.tiles["gpu"].caption.text() == "GPU · peak"
     assert page.tiles["temp"].detail.text() == "slows down at 89 °C"
-    info = page.replay.session if page.replay else None
+    info = page.source.replay.session if page.source.replay else None
     assert info is not None and info.label == "training loop"
     lo, hi = page.charts.x_range()
     assert lo == pytest.approx(info.started) and hi == pytest.approx(info.last_sample or 0)
@@ -299,7 +287,7 @@ def test_replay_of_the_real_h200_session_shows_its_peaks(qtbot: Any, make_page: 
     readout = page.charts.point_at(info.started + 45.2)  # nearest tick: 45 s in
     assert readout.startswith(time.strftime("%H:%M:%S", time.localtime(info.started + 45)))
     page.show_live()
-    assert page.mode == "live" and not page.controls.session_box.isVisible()
+    assert page.source.mode == "live" and not page.controls.session_box.isVisible()
 
 
 def test_long_windows_read_the_stores_aggregates(qtbot: Any, make_page: Any,
@@ -308,10 +296,10 @@ def test_long_windows_read_the_stores_aggregates(qtbot: Any, make_page: Any,
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(h200_copy)
     page.set_window("7 d")
-    qtbot.waitUntil(lambda: page.history is not None, timeout=10000)
-    assert page.history is not None
-    t, v = page.history.rows[0]
-    raw_t, raw_v = page.replay.rows[0] if page.replay else ((), ())
+    qtbot.waitUntil(lambda: page.source.history is not None, timeout=10000)
+    assert page.source.history is not None
+    t, v = page.source.history.rows[0]
+    raw_t, raw_v = page.source.replay.rows[0] if page.source.replay else ((), ())
     minutes = sorted({(float(x) // 60) * 60 for x in raw_t})
     assert t.tolist() == minutes  # 03:51, 03:52 and 03:53 UTC
     first = [i for i, x in enumerate(raw_t) if x < minutes[1]]
@@ -320,7 +308,7 @@ def test_long_windows_read_the_stores_aggregates(qtbot: Any, make_page: Any,
     lo, hi = page.charts.x_range()
     assert hi - lo == pytest.approx(7 * 86400)
     page.set_window("Session")
-    assert page.history is None
+    assert page.source.history is None
 
 
 def test_zooming_a_replay_redraws_every_sample_in_view(qtbot: Any, make_page: Any) -> None:

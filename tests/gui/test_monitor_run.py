@@ -33,6 +33,7 @@ from rigready.monitor.store import Store  # noqa: E402
 from rigready.monitor.store_lock import LockRecord  # noqa: E402
 from rigready.monitor.training.events import RunEnded  # noqa: E402
 from tests.gui.run_db import DESKTOP_PID, RUN_PID, RunWriter, gpu_sample, write_run  # noqa: E402
+from tests.helpers.monitor_gui import FakeTray, fit_training_window, show_page  # noqa: E402
 
 T0 = 1_800_000_000.0
 WRAPPER_PID = 4200
@@ -45,14 +46,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class FakeTray:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
-
-    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
-        self.messages.append((title, msg))
 
 
 class Lock:
@@ -94,12 +87,8 @@ def make_page(qtbot: Any, tmp_path: Path) -> Iterator[Make]:
                                        clock=clock, interval_s=0.2, poll_ms=40)
         follower = RunFollower(db, poll_s=0.05,
                                finder=finder(db, lock or Lock(), clock, notifies))
-        page = MonitorPage(context, controller=controller,
-                           notifier=AlertNotifier(tray or FakeTray()), autostart=False,
-                           follower=follower)
-        qtbot.addWidget(page)
-        page.resize(1100, 800)
-        page.show()
+        page = show_page(qtbot, context, controller, tray=tray, follower=follower,
+                         size=(1100, 800))
         pages.append(page)
         return page
 
@@ -172,7 +161,7 @@ def test_the_training_monitor_puts_the_run_first(qtbot: Any, make_page: Make,
     writer.write_until(writer.started + 12)
     clock.now = writer.started + 12
     qtbot.waitUntil(lambda: page.runs.live is not None, timeout=5000)
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) > 0, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) > 0, timeout=5000)
     window = page.training.open(page.screen().name())
     window.showNormal()
     window._scale_fonts(1920, 1080)
@@ -291,7 +280,7 @@ def test_every_captured_run_replays_on_the_page_and_the_monitor(
     page = make_page(Clock())
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(db)
-    replay = page.replay
+    replay = page.source.replay
     assert replay is not None and replay.run is not None
     page.seek(replay.run.end + 1)
     panel = page.runs.panel
@@ -318,7 +307,7 @@ def test_a_replayed_run_at_a_moment(qtbot: Any, make_page: Make, tmp_path: Path)
     page = make_page(Clock())
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(db)
-    assert page.replay is not None and page.replay.run is not None
+    assert page.source.replay is not None and page.source.replay.run is not None
     with Store(db, readonly=True) as store:
         progress = store.run_progress(writer.session_id)
     row = progress[len(progress) // 2]
@@ -331,7 +320,7 @@ def test_a_replayed_run_at_a_moment(qtbot: Any, make_page: Make, tmp_path: Path)
     eta = panel.tiles["eta"].value_text()
     assert eta != "–" and row.eta_s is not None
     assert abs(int(eta.split(":")[1]) - (row.eta_s - 0.1)) <= 1
-    page.seek(page.replay.run.end + 0.5)
+    page.seek(page.source.replay.run.end + 0.5)
     assert panel.heading.text() == "Run 'loop' · finished"
 
 
@@ -342,10 +331,10 @@ def test_no_all_clear_in_the_second_a_power_cap_starts(qtbot: Any, make_page: Ma
     page = make_page(Clock())
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(copy)
-    assert page.replay is not None
-    start_n = next(e.time for e in page.replay.events
+    assert page.source.replay is not None
+    start_n = next(e.time for e in page.source.replay.events
                    if e.kind == "throttle" and e.name == "sw_power_cap" and e.state == "raised")
-    alert = next(e.time for e in page.replay.events if e.kind == "alert")
+    alert = next(e.time for e in page.source.replay.events if e.kind == "alert")
     assert alert > start_n + 1  # the alert waits; the episode alone must stop "All clear"
     window = page.training.open(page.screen().name())
     page.seek(start_n - 1)
@@ -363,7 +352,7 @@ def test_a_live_throttle_episode_is_not_all_clear(qtbot: Any, make_page: Make) -
     clock = Clock()
     page = make_page(clock)
     page.controller.watch()
-    qtbot.waitUntil(lambda: len(page.rings.get(0, ())) > 0, timeout=5000)
+    qtbot.waitUntil(lambda: len(page.source.rings.get(0, ())) > 0, timeout=5000)
     window = page.training.open(page.screen().name())
     page.refresh()
     assert window.alert_bar.text() == "All clear"
@@ -404,9 +393,9 @@ def test_a_run_fits_the_monitor_at_every_size(qtbot: Any, make_page: Make, tmp_p
     page = make_page(Clock())
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(db)
-    assert page.replay is not None and page.replay.run is not None
-    page.seek(page.replay.run.record.started + 12)
-    width, height = size
+    assert page.source.replay is not None and page.source.replay.run is not None
+    page.seek(page.source.replay.run.record.started + 12)
+    height = size[1]
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)
     window.refresh(page.snapshot())
@@ -414,12 +403,7 @@ def test_a_run_fits_the_monitor_at_every_size(qtbot: Any, make_page: Make, tmp_p
     panel.tiles["vram"].set_text("141.0 GiB", "peak 141.0 GiB of 141.0 GiB")  # the widest
     panel.tiles["eta"].set_text("26:03:41", "ends 09:12")
     panel.tiles["throughput"].set_text("12,345", "tokens/s")
-    window._scale_fonts(width, height)
-    hint = window.minimumSizeHint()
-    assert hint.width() <= width and hint.height() <= height, (size, hint)
-    window.resize(width, height)
-    window.show()
-    qtbot.waitUntil(lambda: window.width() == width)
+    fit_training_window(qtbot, window, size)
     tiles = [*panel.tiles.values(), *(window.tiles[k] for k in window.shown_tiles())]
     for tile in tiles:
         value = tile.value
@@ -527,7 +511,7 @@ def test_a_database_written_by_a_real_rigready_run_replays(qtbot: Any, make_page
     page = make_page(Clock())
     with qtbot.waitSignal(page.replay_loaded, timeout=10000):
         page.load_session(db)
-    assert page.replay is not None and page.replay.run is not None
+    assert page.source.replay is not None and page.source.replay.run is not None
     panel = page.runs.panel
     assert panel.heading.text() == "Run 'LoRA r8 (CPU)' · finished"  # no GPU: shown at its end
     assert panel.step.text() == "1,500 / 1,500" and panel.tiles["eta"].value_text() == "done"
@@ -535,7 +519,7 @@ def test_a_database_written_by_a_real_rigready_run_replays(qtbot: Any, make_page
     assert panel.tiles["vram"].caption.text() == "RUN CPU"  # a CPU run: its CPU, not VRAM
     assert panel.chart.points() == 150  # every logged training loss (10 steps apart)
     assert "Finished in 1m31s at step 1500" in page.banner.text()
-    page.seek(page.replay.run.record.started + 30)
+    page.seek(page.source.replay.run.record.started + 30)
     step = int(panel.step.text().split(" /")[0].replace(",", ""))
     assert 300 < step < 700 and panel.tiles["eta"].value_text().startswith("0:")
     window = page.training.open(page.screen().name())

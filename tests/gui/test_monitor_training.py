@@ -43,17 +43,10 @@ from rigready.desktop.monitoring.training_link import (  # noqa: E402
 from rigready.desktop.pages.monitor import MonitorPage  # noqa: E402
 from rigready.monitor.alerts import AlertEvent  # noqa: E402
 from rigready.monitor.ring import COLUMN, COLUMNS  # noqa: E402
+from tests.helpers.monitor_gui import FakeTray, fit_training_window, show_page  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
 H200 = ROOT / "tests" / "data" / "monitor" / "h200-2026-11-22" / "h200-session.sqlite3"
-
-
-class FakeTray:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, str]] = []
-
-    def showMessage(self, title: str, msg: str, icon: Any, msecs: int = 10000) -> None:
-        self.messages.append((title, msg))
 
 
 def settings_at(path: Path) -> QSettings:
@@ -63,11 +56,7 @@ def settings_at(path: Path) -> QSettings:
 def new_page(qtbot: Any, tmp_path: Path, tray: FakeTray | None = None) -> MonitorPage:
     context = AppContext(settings=settings_at(tmp_path / "s.ini"), db_path=tmp_path / "db.sqlite3")
     controller = MonitorController(context.database_path, providers=lambda: ([], []))
-    page = MonitorPage(context, controller=controller, notifier=AlertNotifier(tray or FakeTray()),
-                       autostart=False)
-    qtbot.addWidget(page)
-    page.show()
-    return page
+    return show_page(qtbot, context, controller, tray=tray)
 
 
 @pytest.fixture
@@ -93,7 +82,7 @@ def test_opens_full_screen_on_the_chosen_screen_and_esc_closes(qtbot: Any,
     assert settings.value(SCREEN_KEY) == screen.name()
     assert str(settings.value(ON_TOP_KEY)).lower() == "true"
     assert window.title.text() == "GPU 0 · NVIDIA H200"
-    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
+    replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 45)
     assert window.tiles["gpu"].value_text() == "100 %"
     assert window.tiles["elapsed"].value_text() == "0:45"
     assert window.alert_state == "warn" and "Power limited" in window.alert_bar.text()
@@ -101,7 +90,7 @@ def test_opens_full_screen_on_the_chosen_screen_and_esc_closes(qtbot: Any,
     assert spark is not None
     x, _ = spark.curve.getOriginalDataset()
     assert x is not None and x.size == 46  # 0 s to 45 s, at most 5 minutes
-    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 3)
+    replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 3)
     assert window.alert_state == "ok" and window.alert_bar.text() == "All clear"
     assert window.tiles["gpu"].value_text() == "0 %"
     qtbot.keyClick(window, Qt.Key.Key_Escape)
@@ -253,20 +242,14 @@ def test_the_window_fits_its_screen_and_its_columns_are_even(
     # followed the height only) and the three columns were uneven
     from rigready.desktop.monitoring.training_window import TrainingMonitorWindow
 
-    width, height = size
-    replaying.seek((replaying.replay.session.started if replaying.replay else 0) + 45)
+    replaying.seek((replaying.source.replay.session.started if replaying.source.replay else 0) + 45)
     window = TrainingMonitorWindow()
     qtbot.addWidget(window)
     window.refresh(replaying.snapshot())
     window.tiles["vram"].set_text("141.0 GiB", "of 141.0 GiB (100 %)", "bad")  # the widest
     window.tiles["clocks"].set_text("1980 MHz", "memory 2619 MHz")
     window.tiles["elapsed"].set_text("26:03:41", "since 09:12:05")
-    window._scale_fonts(width, height)
-    hint = window.minimumSizeHint()
-    assert hint.width() <= width and hint.height() <= height, (size, hint)
-    window.resize(width, height)
-    window.show()
-    qtbot.waitUntil(lambda: window.width() == width)
+    fit_training_window(qtbot, window, size)
     widths = {window.tiles[key].width() for key in window.shown_tiles()}
     assert max(widths) - min(widths) <= 1, widths
 

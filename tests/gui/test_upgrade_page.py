@@ -121,10 +121,10 @@ def test_drive_the_wizard_through_its_steps(qtbot, settings, tmp_path: Path) -> 
     page.next_button.click()
     # step 4: buy or rent, in plain words
     assert page.step == 3 and not page.next_button.isEnabled()
-    assert result.rent.advice.text in page.advice_label.text()
+    assert result.rent.advice.text in page.rent_step.advice_label.text()
     assert result.rent.advice.choice == "rent"  # 3 h a week
-    assert page.offer_card is not None and page.break_even_card is not None
-    rows = page.break_even_card.row_texts()
+    assert page.rent_step.offer_card is not None and page.rent_step.break_even_card is not None
+    rows = page.rent_step.break_even_card.row_texts()
     assert any(plan.title in label for plan in result.plans for label in rows)
     page.back_button.click()
     assert page.step == PLANS_STEP
@@ -295,15 +295,15 @@ def test_live_offers_box_fetches_off_the_gui_thread(  # type: ignore[no-untyped-
                            f"http://127.0.0.1:{httpd.server_address[1]}/api/v0/bundles/")
         monkeypatch.setenv("VAST_API_KEY", "test-key")
         page = _page(qtbot, settings, _profile("desktop-gtx1660-16gb-ddr4"))
-        assert not page.live_box.isChecked() and not online_enabled()
-        page.live_box.setChecked(True)
+        assert not page.rent_step.live_box.isChecked() and not online_enabled()
+        page.rent_step.live_box.setChecked(True)
         assert online_enabled()
         qtbot.waitUntil(lambda: page.live is not None, timeout=5000)
         assert page.live is not None and page.live.offers
-        assert "Vast.ai offers fetched" in page.live_label.text()
+        assert "Vast.ai offers fetched" in page.rent_step.live_label.text()
         assert page.result is not None and page.result.rent.offer is not None
         assert page.result.rent.offer.offer_id.startswith("vast-live-")
-        page.live_box.setChecked(False)
+        page.rent_step.live_box.setChecked(False)
         assert not online_enabled()
         assert not page.result.rent.offer.offer_id.startswith("vast-live-")
     finally:
@@ -372,7 +372,8 @@ def test_a_tight_fit_is_amber_with_its_margin_never_a_green_no_upgrade(qtbot, se
     theme = current_theme()
     assert WARN[theme] in summary and GOOD[theme] not in summary
     assert result.settings and result.settings[0].verdict == "fits"
-    assert WARN[theme] in page.advice_label.text() and "tightly" in page.advice_label.text()
+    advice = page.rent_step.advice_label.text()
+    assert WARN[theme] in advice and "tightly" in advice
 
 
 def test_a_purchase_that_would_not_help_gets_no_card(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
@@ -427,7 +428,7 @@ def test_plans_in_euros_show_the_dated_rate_and_warn_when_it_is_old(  # type: ig
     assert "⚠" in text and "old (limit" in text and WARN[current_theme()] in text  # stale rate
     assert "€" in page.summary_label.text() and "(US$" in page.summary_label.text()
     assert "€" in page.advice_hint.text()
-    assert rate.rate_date.isoformat() in page.rent_rate_note.text()  # step 4 says it too
+    assert rate.rate_date.isoformat() in page.rent_step.rate_note.text()  # step 4 says it too
     # a rate within the catalog's limit: the same note, muted, no warning
     fresh = _rate_page(qtbot, settings, monkeypatch, "de_DE.UTF-8",
                        rate.rate_date.isoformat())
@@ -441,7 +442,7 @@ def test_plans_in_dollars_show_no_conversion_note(  # type: ignore[no-untyped-de
     page = _rate_page(qtbot, settings, monkeypatch, "en_US.UTF-8")
     assert page.result is not None and page.cards
     assert not page.rate_note.isVisibleTo(page) and page.rate_note.text() == ""
-    assert not page.rent_rate_note.isVisibleTo(page)
+    assert not page.rent_step.rate_note.isVisibleTo(page)
     texts = [page.summary_label.text(), page.advice_hint.text(),
              *(c.items_label.text() for c in page.cards)]
     assert not any("converted" in t or "€" in t or "US$" in t for t in texts)

@@ -230,13 +230,13 @@ def _new_states(window: MainWindow, out: Path, stem: str, profile: RigProfile) -
 def _replay(window: QWidget, out: Path, stem: str, db_path: Path) -> list[str]:
     window.show_page("monitor")  # type: ignore[attr-defined]
     monitor = window.page("monitor")  # type: ignore[attr-defined]
-    if monitor.replay is None:
+    if monitor.source.replay is None:
         loop = QEventLoop()
         monitor.replay_loaded.connect(loop.quit)
         QTimer.singleShot(15000, loop.quit)
         monitor.load_session(db_path)
         loop.exec()
-    if monitor.replay is None:
+    if monitor.source.replay is None:
         problems.append(f"could not replay {db_path}")
         return []
     path = out / f"{stem}-monitor-replay.png"

@@ -79,10 +79,10 @@ def _replay_run(window: Any, monitor: Any, scratch: Path, wait: Callable[[int], 
     monitor.load_session(db)
     loop.exec()
     monitor.replay_loaded.disconnect(loop.quit)
-    if monitor.replay is None or monitor.replay.run is None:
+    if monitor.source.replay is None or monitor.source.replay.run is None:
         problems.append("could not replay the run")
         return False
-    monitor.seek(monitor.replay.run.record.started + 15)
+    monitor.seek(monitor.source.replay.run.record.started + 15)
     wait(100)
     return True
 
@@ -96,7 +96,7 @@ def run_views(window: QWidget, out: Path, themes: Sequence[str],
     assert isinstance(app, QApplication)
     window.show_page("monitor")  # type: ignore[attr-defined]
     monitor = window.page("monitor")  # type: ignore[attr-defined]
-    if monitor.mode != "live":
+    if monitor.source.mode != "live":
         monitor.show_live()
     written: list[str] = []
     with tempfile.TemporaryDirectory(prefix="rigready-tour-runs-") as folder:
@@ -108,7 +108,7 @@ def run_views(window: QWidget, out: Path, themes: Sequence[str],
             for theme in themes:
                 window.theme_menu.choose(theme)  # type: ignore[attr-defined]
                 stem = f"{width}x{height}-{theme}"
-                if monitor.mode != "live":
+                if monitor.source.mode != "live":
                     monitor.show_live()
                 monitor.refresh()
                 path = out / f"{stem}-monitor-run.png"
