@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pyqtgraph as pg
@@ -95,11 +96,47 @@ class MadePlot:
     cursor: pg.InfiniteLine
 
 
+#: Pixels a y-axis label needs, with a small gap to the next one (11 px text).
+LABEL_PITCH_PX = 16
+
+
+class RoomyAxis(pg.AxisItem):  # type: ignore[misc]
+    """A y axis that labels only as many ticks as its height has room for.
+
+    pyqtgraph labels every major tick, and picks their spacing from the axis length alone
+    (about log(pixels) ticks), so a plot squeezed to 30 pixels (a small window with a training
+    run above the charts) printed "80 60 40 20" on top of each other."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float
+                    ) -> list[tuple[float, float]]:
+        """pyqtgraph's spacing, widened in 1-2-5 steps until the labels fit the height."""
+        levels: list[tuple[float, float]] = super().tickSpacing(minVal, maxVal, size)
+        room = max(2, int(size // LABEL_PITCH_PX))
+        span = maxVal - minVal
+        if not levels or span <= 0 or span / levels[0][0] + 1 <= room:
+            return levels
+        major = levels[0][0]
+        while span / major + 1 > room:
+            wider = major * (2.5 if str(major).lstrip("0.").startswith("2") else 2)  # 1-2-5
+            if not _inside(minVal, maxVal, wider):  # a label at the range's ends is clipped
+                break
+            major = wider
+        return [(major, 0.0)]
+
+
+def _inside(low: float, high: float, step: float) -> bool:
+    """Whether a multiple of ``step`` lies in the middle of ``low`` .. ``high`` (a label near
+    either end is cut off by the plot's edge)."""
+    margin = 0.2 * (high - low)
+    first = math.ceil((low + margin) / step) * step
+    return first <= high - margin
+
+
 def make_plot(spec: PlotSpec, theme: str, *, bottom_row: bool) -> MadePlot:
     """One plot of ``spec`` in ``theme`` (x axis shown on the ``bottom_row`` only)."""
     text = TEXT[theme]
     axis = pg.DateAxisItem(orientation="bottom")
-    plot = pg.PlotItem(axisItems={"bottom": axis})
+    plot = pg.PlotItem(axisItems={"bottom": axis, "left": RoomyAxis(orientation="left")})
     plot.showGrid(x=False, y=True, alpha=GRID_ALPHA)
     plot.hideButtons()
     plot.setMenuEnabled(False)
