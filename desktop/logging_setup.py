@@ -13,7 +13,6 @@ import logging
 import os
 import platform
 import sys
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from rigready.catalog.paths import log_dir
@@ -30,10 +29,54 @@ _LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARN
 log = logging.getLogger(__name__)
 
 
-class _RigreadyLogHandler(RotatingFileHandler):
-    """The handler :func:`configure_logging` adds (a subclass, so it can find it again)."""
+class _RigreadyLogHandler(logging.FileHandler):
+    """The handler :func:`configure_logging` adds (its own class, so it can find it again).
+
+    It rotates as ``logging.handlers.RotatingFileHandler`` does (before a record that would
+    take the file past ``max_bytes``: ``.log.2`` -> ``.log.3`` ..., the file -> ``.log.1``), in
+    a few lines of its own because importing ``logging.handlers`` (socket, pickle, queue)
+    costs about 7 ms of every CLI command, a twentieth of issue 20's 150 ms start-up target.
+    """
 
     role = ""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+        self.max_bytes, self.backups = max_bytes, backups
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write ``record``, rotating first when it would pass :attr:`max_bytes`."""
+        try:
+            if self._full(record):
+                self._rotate()
+        except Exception:  # noqa: BLE001 - as logging does: a failing log never stops the app
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _full(self, record: logging.LogRecord) -> bool:
+        if self.max_bytes <= 0:
+            return False
+        if self.stream is None:  # delay=True: the file opens at the first record
+            self.stream = self._open()
+        # a FIFO or device in the file's place is never rotated (its "size" means nothing)
+        if not os.path.isfile(self.baseFilename):
+            return False
+        size = self.stream.tell()
+        return size + len(self.format(record)) + 1 >= self.max_bytes
+
+    def _rotate(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        base = self.baseFilename
+        for n in range(self.backups - 1, 0, -1):
+            older = f"{base}.{n}"
+            if os.path.exists(older):
+                os.replace(older, f"{base}.{n + 1}")
+        if self.backups > 0 and os.path.exists(base):
+            os.replace(base, f"{base}.1")
+        self.stream = self._open()
 
 
 def log_file_path(directory: Path | None = None) -> Path:
@@ -88,8 +131,7 @@ def configure_logging(directory: Path | None = None, *, role: str = "cli") -> Pa
         return None
     if not os.access(target.parent, os.W_OK) or not regular_or_absent(target):
         return None  # a FIFO in its place would hang the first log line of every command
-    handler = _RigreadyLogHandler(target, maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
-                                  encoding="utf-8", delay=True)
+    handler = _RigreadyLogHandler(target, MAX_BYTES, BACKUP_COUNT)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.role = role
     root.addHandler(handler)

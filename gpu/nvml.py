@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import os
 import sys
 import threading
@@ -94,11 +95,17 @@ class NvmlDoor:
         if self._platform == "darwin":
             return Unknown("library_not_found", "no NVIDIA driver on macOS")
         if self._module is None:
+            missing = Unknown("package_missing",
+                              "nvidia-ml-py is not installed (pip install nvidia-ml-py)")
+            if not _installed("pynvml"):
+                return missing
+            no_library = _no_linux_library(self._platform)
+            if no_library is not None:
+                return self._explain(no_library)
             try:
                 import pynvml  # the one import of nvidia-ml-py in rigready (a contract checks)
             except ImportError:
-                return Unknown("package_missing",
-                               "nvidia-ml-py is not installed (pip install nvidia-ml-py)")
+                return missing
             self._module = pynvml
         n = self._module
         try:
@@ -367,6 +374,35 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _installed(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: a None placed in sys.modules (tests)
+        return False
+
+
+def _no_linux_library(platform: str) -> Unknown | None:
+    """On Linux, why NVML cannot start when its library does not load, asked before the
+    binding is imported: nvidia-ml-py opens ``libnvidia-ml.so.1`` by that name and nothing
+    else, so a failed open here is its own ``LibraryNotFound``, and a PC without an NVIDIA
+    driver skips the binding's import (about 10 ms of every ``rigready detect``; issue 20's
+    start-up target). The loader keeps the library, so the binding's own open is free."""
+    if not platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        ctypes.CDLL(LINUX_LIBRARY)
+    except OSError as exc:
+        return Unknown("library_not_found", str(exc))
+    return None
+
+
+#: The file nvidia-ml-py loads on Linux (``pynvml._LoadNvmlLibrary``).
+LINUX_LIBRARY = "libnvidia-ml.so.1"
 
 
 def nvml_door() -> NvmlDoor:

@@ -164,3 +164,20 @@ def test_an_unexpected_cli_error_is_one_line_with_the_log_and_the_traceback_is_l
     text = log_file.read_text(encoding="utf-8")
     assert "CRITICAL rigready.crash [MainThread] Unexpected error:" in text
     assert "Traceback (most recent call last)" in text and "in boom" in text
+
+
+def test_no_cli_command_imports_logging_handlers(tmp_path: Path) -> None:
+    """The log file rotates without ``logging.handlers`` (socket, pickle, queue: about 7 ms of
+    every command); a fresh interpreter running ``detect --json`` never imports it."""
+    code = ("import sys; from rigready.desktop.cli import main; "
+            "main(['detect', '--json']); "
+            "print('logging.handlers' in sys.modules, file=sys.stderr)")
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False,
+                          env=dict(os.environ, RIGREADY_HOME=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "False"
