@@ -40,10 +40,12 @@ AnswerStatus = Literal["yes", "tight", "slow", "no", "unknown"]
 #: figure is not used as a "yes" there (truth first: a yes that dies is the worst answer).
 STACK_TABLE_MAX_VOCAB = 160_000
 _METHOD = {"lora": "LoRA", "qlora": "QLoRA", "full": "full fine-tuning"}
-#: rigready's own run of a stack counts for models within this share of its size (Llama 3.1
-#: 8B's run answers for Qwen3 8B, not for a 7B of another shape; the published tables, which
-#: are per size class, keep their 15%).
-MEASURED_PARAMS_TOLERANCE = 0.05
+#: rigready's own run of a stack counts for models within this share of its size: the same
+#: model and its fine-tunes (Llama 3.1 8B's run answers for Llama 3 8B and the R1 distill, all
+#: 8.03B), not Qwen3 8B (8.19B, 2% larger, whose 151,936-token vocabulary adds about 0.4 GiB
+#: of embeddings and head the run did not hold). The published tables, per size class, keep
+#: their 15%.
+MEASURED_PARAMS_TOLERANCE = 0.015
 
 
 @dataclass(frozen=True, slots=True)
