@@ -61,22 +61,23 @@ class StackNeed:
     #: table for a model of this size (None: no table for this size or card).
     max_tokens: int | None
     source: str
-    #: rigready's own run of the stack that used no more memory than this card has free: the
-    #: longest sequence it ran at (None: no such run of a model this size).
+    #: rigready's own run of the stack under the memory of a card no larger than what this
+    #: one has free: the sequence it ran at (None: no such run of a model this size).
     measured_tokens: int | None = None
-    #: That run's peak process memory (bytes) and what ran it (``measured_on`` of the row).
+    #: That run's card (GiB), its peak process memory (bytes) and what ran it.
+    measured_card_gib: float | None = None
     measured_peak_bytes: int | None = None
     measured_on: str | None = None
 
     @property
     def words(self) -> str:
         """``about 6 GB published, not measured here``, or with rigready's own run: ``about 6
-        GB published; measured here: 6.7 GiB at 2,048 tokens``."""
+        GB published; measured here: ran at 2,048 tokens on an 8 GB card's memory``."""
         published = f"about {round(self.need_bytes / 1e9, 1):g} GB published"
-        if self.measured_tokens is None or self.measured_peak_bytes is None:
+        if self.measured_tokens is None or self.measured_card_gib is None:
             return published + ", not measured here"
-        return (f"{published}; measured here: {self.measured_peak_bytes / GIB:.1f} GiB at "
-                f"{self.measured_tokens:,} tokens")
+        return (f"{published}; measured here: ran at {self.measured_tokens:,} tokens on "
+                f"{_card_words(self.measured_card_gib)}'s memory")
 
     def fits(self, job_bytes: int, tokens: int) -> bool:
         """Whether the job fits ``job_bytes`` at ``tokens`` per micro-batch: rigready's own run
@@ -127,23 +128,38 @@ def stack_need(figures: Iterable[Any], params: int, method: str, job_bytes: int,
     ctx = [f for f in figures if f.stack == stack and f.method == method
            and f.max_context_tokens is not None and abs(f.params_b - size) <= 0.15 * f.params_b]
     published = [f for f in ctx if getattr(f, "measured_on", None) is None]
-    # rigready's own runs of the stack that used no more than this card has free (their
-    # process memory, plus the driver's own reservation, which ``job_bytes`` counts)
-    room = job_bytes - driver_reserved_bytes(job_bytes)
+    # rigready's own runs of the stack under the memory of a card no larger than what this
+    # one has free: only what was run counts (Unsloth loads and checkpoints differently with
+    # less room, so a run's peak on one card says nothing of a smaller budget)
     ran = [f for f in ctx if getattr(f, "measured_on", None) is not None
            and abs(f.params_b - size) <= MEASURED_PARAMS_TOLERANCE * f.params_b
-           and float(f.measured_peak_gib) * GIB <= room]
+           and _card_free_bytes(float(f.card_gb)) <= job_bytes]
     # the run nearest the job: the shortest that covers ``tokens``, else the longest there is
     covering = [f for f in ran if tokens is not None and int(f.max_context_tokens) >= tokens]
-    best = (min(covering, key=lambda f: (int(f.max_context_tokens), float(f.measured_peak_gib)))
+    best = (min(covering, key=lambda f: (int(f.max_context_tokens), float(f.card_gb)))
             if covering else max(ran, key=lambda f: (int(f.max_context_tokens),
-                                                     -float(f.measured_peak_gib)), default=None))
+                                                     -float(f.card_gb)), default=None))
     need = StackNeed(stack, method, int(need_gb * 1e9), _context(published, job_bytes), source)
     if best is None:
         return need
     return replace(need, measured_tokens=int(best.max_context_tokens),
+                   measured_card_gib=float(best.card_gb),
                    measured_peak_bytes=int(float(best.measured_peak_gib) * GIB),
                    measured_on=str(best.measured_on))
+
+
+def _card_words(card_gib: float) -> str:
+    """``an 8 GB card``, ``a 10 GB card``."""
+    size = f"{card_gib:g}"
+    return f"{'an' if size.startswith(('8', '11', '18')) else 'a'} {size} GB card"
+
+
+def _card_free_bytes(card_gib: float) -> int:
+    """What a card of ``card_gib`` GiB with no display leaves a job (counted as ``job_bytes``
+    counts: the driver's own reservation taken off, the CUDA context part of the job): the
+    room a capped run of that card had, its allocator cap plus its context."""
+    card = int(card_gib * GIB)
+    return card - driver_reserved_bytes(card)
 
 
 def _context(rows: list[Any], job_bytes: int) -> int | None:
@@ -287,15 +303,15 @@ def _fine_tune(est: Estimate, stack: StackNeed | None) -> Answer:
                    f"{est.shape.vocab_size:,} need several GB more, so it is not counted on")
         elif stack.need_bytes > est.gpu.job_bytes:
             why = f", {stack.stack.capitalize()} {stack.words}"
-        elif stack.measured_tokens is not None and stack.measured_peak_bytes is not None:
+        elif stack.measured_tokens is not None and stack.measured_card_gib is not None:
             why = (f"; {stack.stack.capitalize()} ran it here at {stack.measured_tokens:,} "
-                   f"tokens in {stack.measured_peak_bytes / GIB:.1f} GiB (measured), short of "
-                   f"{tokens:,}" + (f", and its published context table gives about "
-                                    f"{stack.max_tokens:,} on a card this size"
-                                    if stack.max_tokens else ""))
+                   f"tokens on {_card_words(stack.measured_card_gib)}'s memory (measured), "
+                   f"short of {tokens:,}" + (f", and its published context table gives about "
+                                       f"{stack.max_tokens:,} on a card this size"
+                                       if stack.max_tokens else ""))
         elif stack.max_tokens == 0:
             why = (f", and {stack.stack.capitalize()}'s published context table has no row for "
-                   "a card this small")
+                   "this little free memory")
         elif stack.max_tokens is not None:
             why = (f", and {stack.stack.capitalize()}'s published context table gives about "
                    f"{stack.max_tokens:,} tokens on a card this size, short of {tokens:,}")
