@@ -30,7 +30,7 @@ from rigready.assess.estimate import (
     gpus_from_profile,
     resolve_model,
 )
-from rigready.assess.estimate.answer import StackNeed, answer, llamacpp_answer, stack_need
+from rigready.assess.estimate.answer import answer, llamacpp_answer
 from rigready.assess.estimate.estimator import error_band
 from rigready.assess.estimate.language.llamacpp import (
     HEADROOM_MIN_BYTES,
@@ -40,6 +40,7 @@ from rigready.assess.estimate.language.llamacpp import (
     plan,
     ram_from_memory_info,
 )
+from rigready.assess.estimate.stack_need import StackNeed, stack_need
 from rigready.assess.hardware import RigProfile
 from rigready.assess.score_facts import SPLIT_OVERHEAD_GIB, split_vram_gib
 from rigready.assess.units import GIB

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from rigready.assess.estimate import Workload, estimate, gpu_from_entry, resolve_model
-from rigready.assess.estimate.answer import StackNeed, answer, stack_need
+from rigready.assess.estimate.answer import answer
 from rigready.assess.estimate.breakdown import driver_reserved_bytes
+from rigready.assess.estimate.stack_need import StackNeed, stack_need
 from rigready.assess.estimate.useful import MIN_USEFUL_SEQ, why_useless
 from rigready.assess.units import GIB
 from rigready.catalog import Catalog, default_catalog

@@ -9,9 +9,10 @@ from typing import get_args
 import pytest
 
 from rigready.assess.estimate import Workload, estimate, gpu_from_profile, resolve_model
-from rigready.assess.estimate.answer import answer, llamacpp_answer, stack_need
+from rigready.assess.estimate.answer import answer, llamacpp_answer
 from rigready.assess.estimate.inputs import IMAGE_RUNTIMES, METHODS
 from rigready.assess.estimate.language.llamacpp import plan, ram_from_memory_info
+from rigready.assess.estimate.stack_need import stack_need
 from rigready.assess.score import assess_readiness
 from rigready.assess.score_estimate import (
     JobOutcome,

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rigready.assess.estimate import Estimate, EstimateError, estimate
-from rigready.assess.estimate.answer import Answer, answer, is_app_route, stack_need
+from rigready.assess.estimate.answer import Answer, answer, is_app_route
 from rigready.assess.estimate.language.llamacpp import LlamaCppPlan, RamTarget, plan
+from rigready.assess.estimate.stack_need import stack_need
 from rigready.assess.estimate.useful import MIN_USEFUL_SEQ
 from rigready.assess.units import GIB
 from rigready.desktop.defaults import DEFAULT_KV_TYPE, DEFAULT_QUANT, llamacpp_ctx
