@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from rigready.desktop.monitoring.text import (
-    ALERT_TITLES,
     WINDOWS,
     alert_level,
     event_level,
     format_event,
+    titled,
 )
 from rigready.desktop.theme import BAD, GOOD, MUTED, WARN, page_title
 from rigready.monitor.store_read import EventRecord
@@ -97,7 +97,7 @@ class AlertBanner(QLabel):
             return
         self.level = alert_level(kind for kind, _ in alerts)
         colour = LEVEL[self.level][self.theme]
-        lines = [f"{ALERT_TITLES.get(kind, kind)}: {message}" for kind, message in alerts]
+        lines = [titled(kind, message) for kind, message in alerts]
         self.setText(prefix + "\n".join(lines))
         self.setToolTip("\n".join(lines))
         self.setStyleSheet(f"color: {colour}; border: 1px solid {colour}; border-radius: 6px;"

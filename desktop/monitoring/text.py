@@ -154,8 +154,15 @@ def format_event(event: EventRecord) -> str:
     """``HH:MM:SS  message`` for the events list."""
     text = event.message or f"{event.kind} {event.name} {event.state}".strip()
     if event.kind == "alert" and event.state == "raised":
-        text = f"{ALERT_TITLES.get(event.name, event.name)}: {text}"
+        text = titled(event.name, text)
     return f"{clock_text(event.time)}  {text}"
+
+
+def titled(kind: str, message: str) -> str:
+    """``Title: message`` for an alert, without saying the title twice: a message that starts
+    with it ("Finished in 1m31s") is shown as it is."""
+    title = ALERT_TITLES.get(kind, kind)
+    return message if message.lower().startswith(title.lower()) else f"{title}: {message}"
 
 
 def live_status(state: str, session_id: int | None, label: str | None, db_name: str) -> str:
