@@ -41,9 +41,8 @@ class StackNeed:
     #: rigready's own run of the stack under the memory of a card no larger than what this
     #: one has free: the sequence it ran at (None: no such run of a model this size).
     measured_tokens: int | None = None
-    #: That run's card (GiB), its peak process memory (bytes) and what ran it.
+    #: That run's card (GiB) and what ran it.
     measured_card_gib: float | None = None
-    measured_peak_bytes: int | None = None
     measured_on: str | None = None
 
     @property
@@ -106,9 +105,7 @@ def stack_need(figures: Iterable[Any], params: int, method: str, job_bytes: int,
     if best is None:
         return need
     return replace(need, measured_tokens=int(best.max_context_tokens),
-                   measured_card_gib=float(best.card_gb),
-                   measured_peak_bytes=int(float(best.measured_peak_gib) * GIB),
-                   measured_on=str(best.measured_on))
+                   measured_card_gib=float(best.card_gb), measured_on=str(best.measured_on))
 
 
 def card_words(card_gib: float) -> str:

@@ -117,11 +117,17 @@ class RoomyAxis(pg.AxisItem):  # type: ignore[misc]
             return levels
         major = levels[0][0]
         while span / major + 1 > room:
-            wider = major * (2.5 if str(major).lstrip("0.").startswith("2") else 2)  # 1-2-5
+            wider = _next_nice(major)
             if not _inside(minVal, maxVal, wider):  # a label at the range's ends is clipped
                 break
             major = wider
         return [(major, 0.0)]
+
+
+def _next_nice(step: float) -> float:
+    """The next tick spacing of the 1-2-5 series: 1 -> 2 -> 5 -> 10 -> 20 ..."""
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    return step * (2.5 if round(mantissa) == 2 else 2)
 
 
 def _inside(low: float, high: float, step: float) -> bool:
