@@ -91,6 +91,9 @@ def test_rigreadys_own_run_of_unsloth_covers_what_was_run_and_no_less_room(
     assert on_12 is not None and on_12.measured_tokens == 8192
     longer = stack_need(cat.stack_figures, size, "qlora", 11 * GIB, tokens=16384)
     assert longer is not None and longer.measured_tokens == 8192
+    # a yes beyond the run's length rests on the published table, and says so
+    assert longer.words == ("about 6 GB published; measured here only up to 8,192 tokens on "
+                            "a 10 GB card's memory")
     # the run's model and its fine-tunes (8.03B) only: not Qwen3 8B (8.19B, a larger
     # vocabulary), not a 7B
     assert stack_need(cat.stack_figures, 8_190_000_000, "qlora", 11 * GIB).measured_tokens is None  # type: ignore[union-attr]

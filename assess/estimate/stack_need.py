@@ -44,6 +44,9 @@ class StackNeed:
     #: That run's card (GiB) and what ran it.
     measured_card_gib: float | None = None
     measured_on: str | None = None
+    #: Whether that run was at least as long as the job asked about (a shorter one is named
+    #: only as how far the measurement goes).
+    measured_covers: bool = False
 
     @property
     def words(self) -> str:
@@ -52,6 +55,9 @@ class StackNeed:
         published = f"about {round(self.need_bytes / 1e9, 1):g} GB published"
         if self.measured_tokens is None or self.measured_card_gib is None:
             return published + ", not measured here"
+        if not self.measured_covers:  # the yes is the published table's, not our run's
+            return (f"{published}; measured here only up to {self.measured_tokens:,} tokens "
+                    f"on {card_words(self.measured_card_gib)}'s memory")
         return (f"{published}; measured here: ran at {self.measured_tokens:,} tokens on "
                 f"{card_words(self.measured_card_gib)}'s memory")
 
@@ -105,7 +111,8 @@ def stack_need(figures: Iterable[Any], params: int, method: str, job_bytes: int,
     if best is None:
         return need
     return replace(need, measured_tokens=int(best.max_context_tokens),
-                   measured_card_gib=float(best.card_gb), measured_on=str(best.measured_on))
+                   measured_card_gib=float(best.card_gb), measured_on=str(best.measured_on),
+                   measured_covers=bool(covering))
 
 
 def card_words(card_gib: float) -> str:
