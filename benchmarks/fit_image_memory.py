@@ -212,7 +212,10 @@ def fit_sd() -> None:
 
     from rigready.assess.estimate.image import sampling
 
-    peak = kernels.REF_TFLOPS["bf16"]
+    # sampling runs in fp16: the share is quoted for bf16 and scaled by the GEMM rates, as
+    # ``image_seconds`` does
+    peak = kernels.REF_TFLOPS["fp16"] * kernels.GEMM_EFFICIENCY["fp16"] / \
+        kernels.GEMM_EFFICIENCY["bf16"]
     rows = [r for r in _sd_cases() if not r[0].get("holdout")]
     infer = [r for r in rows if not r[2].training]
 

@@ -31,7 +31,7 @@ DIT_STEP_OVERHEAD_S = 0.01
 #: the dtype it runs in: fp32 runs its convs as TF32), fitted on Stable Diffusion's H200
 #: sampling calls: what each took beyond its measured UNet steps, less the text encoders
 #: (``benchmarks/fit_image_memory.py --fit-sd``; the held-out case not used).
-VAE_EFFICIENCY = 0.20
+VAE_EFFICIENCY = 0.21
 #: Measured rate of diffusers' model-offload copies, GB/s (see the module docstring).
 OFFLOAD_COPY_GB_S = 1.42
 

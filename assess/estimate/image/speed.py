@@ -103,8 +103,9 @@ def scaled_peaks(scale: float) -> dict[str, float]:
 
 def host_ops(w: vis.Walk, wl: Workload) -> int:
     """Operations the host dispatches per forward: the walk's, and under autocast the cast of
-    every conv's and Linear's weight to bf16 (autocast caches a cast only within one forward;
-    a bf16 or fp32 model has none)."""
+    each weight to bf16 for the convs and Linears the walk counts as layers and the small convs
+    it does not time (autocast caches a cast only within one forward; a bf16 or fp32 model has
+    none)."""
     amp = wl.resolved_precision.startswith("amp")
     return w.ops + (w.layers + w.small_convs if amp else 0)
 

@@ -31,7 +31,7 @@ from rigready.assess.estimate.result import Timing
 #: kernels): share of the dense peak per step by mode, fitted on the measured H200 steps
 #: (``benchmarks/fit_image_memory.py --fit-sd``; held-out cases not used): sampling on the
 #: UNet's own measured step (``unet_step_seconds``), LoRA training on the whole step.
-COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.186, ("sd-unet", "infer"): 0.43}
+COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.184, ("sd-unet", "infer"): 0.42}
 #: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
 #: thousand kernel launches: SD 1.5's 512 px UNet step takes 35 ms at batch 1 and 49 ms at
 #: batch 4, so about 30 ms of it does not scale with the work), fitted with the share above.
