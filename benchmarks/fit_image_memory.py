@@ -84,7 +84,8 @@ def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
 
 def speed_report(fit: bool = False) -> None:
     """Predicted / measured step time per case; ``fit``: print the efficiencies that would
-    centre each family and mode on its fitted cases (median ratio)."""
+    centre each family and mode on its fitted cases (median ratio of the whole step: only a
+    guide, as the SD shares are fitted on their own parts by ``fit_sd``)."""
     groups: dict[tuple[str, str], list[float]] = {}
     for c in cases():
         r, fam = step_ratio(c)
