@@ -1,6 +1,9 @@
 """Report the image-model memory estimates against the committed H200 measurements.
 
 Usage: python benchmarks/fit_image_memory.py   (per-case error, median and worst per family)
+       python benchmarks/fit_image_memory.py --speed        (predicted / measured step, per case)
+       python benchmarks/fit_image_memory.py --fit-kernels  (classifier step constants)
+       python benchmarks/fit_image_memory.py --fit-sd       (Stable Diffusion time constants)
 
 Measured = NVML used at the peak, minus what the idle card already showed, plus the driver
 reservation the estimator assumes (the reservation differs between cards; the rest does not).
@@ -81,7 +84,8 @@ def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
 
 def speed_report(fit: bool = False) -> None:
     """Predicted / measured step time per case; ``fit``: print the efficiencies that would
-    centre each family and mode on its fitted cases (median ratio)."""
+    centre each family and mode on its fitted cases (median ratio of the whole step: only a
+    guide, as the SD shares are fitted on their own parts by ``fit_sd``)."""
     groups: dict[tuple[str, str], list[float]] = {}
     for c in cases():
         r, fam = step_ratio(c)
@@ -165,9 +169,108 @@ def fit_kernels() -> None:
           f"{math.exp(best[0][1]):.2f}:", dict(zip(KERNEL_GRID, best[1], strict=True)))
 
 
+def _sd_cases() -> list[tuple[dict[str, Any], Any, Workload, Any, Any]]:
+    """(case, shape, workload, memory, plan) of every Stable Diffusion case of the record."""
+    from rigready.assess.estimate.image.shapes import image_shape
+
+    out = []
+    for c in cases():
+        if c["kind"] != "diffusion" or c["model"] == "tiny-unet":
+            continue
+        shape = image_shape(c["model"], c["model"])
+        wl = Workload(method=c["method"], precision="fp16" if c["method"] == "inference"
+                      else "bf16", batch=c["batch"], image_size=c["image"],
+                      lora_rank=c.get("rank", 4), checkpointing=bool(c.get("checkpointing")),
+                      sampling_steps=c.get("steps", 30))
+        mem, plan = image_memory.image_memory(shape, wl)
+        out.append((c, shape, wl, mem, plan))
+    return out
+
+
+def _grid(values: dict[str, tuple[float, ...]], score: Any) -> dict[str, float]:
+    """The values of the grid with the lowest ``score(values)``."""
+    import itertools
+
+    best: tuple[Any, dict[str, float]] | None = None
+    for vals in itertools.product(*values.values()):
+        trial = dict(zip(values, vals, strict=True))
+        sc = score(trial)
+        if best is None or sc < best[0]:
+            best = (sc, trial)
+    assert best is not None
+    return best[1]
+
+
+def fit_sd() -> None:
+    """Grid-fit Stable Diffusion's time constants on the fitted (not held-out) H200 cases, each
+    on what it times: the UNet's share of peak and fixed cost on the UNet's own measured
+    sampling step (``unet_step_seconds``); the text encoders' time per layer and the VAE's share
+    of peak on the rest of each sampling call (its time less its measured UNet steps); then the
+    LoRA step's share and per-layer cost on the whole step (its VAE and text encoding with the
+    figures just fitted). Sum of squared log ratios; the LoRA step first by cases outside
+    0.8-1.25x and the worst ratio, as ``--fit-kernels``."""
+    import math
+
+    from rigready.assess.estimate.image import sampling
+
+    # sampling runs in fp16: the share is quoted for bf16 and scaled by the GEMM rates, as
+    # ``image_seconds`` does
+    peak = kernels.REF_TFLOPS["fp16"] * kernels.GEMM_EFFICIENCY["fp16"] / \
+        kernels.GEMM_EFFICIENCY["bf16"]
+    rows = [r for r in _sd_cases() if not r[0].get("holdout")]
+    infer = [r for r in rows if not r[2].training]
+
+    def unet_score(v: dict[str, float]) -> float:
+        image_timing.SAMPLING_STEP_OVERHEAD_S = v["SAMPLING_STEP_OVERHEAD_S"]
+        return sum(math.log(image_timing.unet_step_seconds(
+            plan.macs_per_image, wl.batch, v["infer"] * peak * 1e12)
+            / c["result"]["unet_step_seconds"]) ** 2 for c, _, wl, _, plan in infer)
+
+    u = _grid({"infer": tuple(x / 100 for x in range(20, 70)),
+               "SAMPLING_STEP_OVERHEAD_S": tuple(x / 1000 for x in range(20, 45))}, unet_score)
+    image_timing.COMPUTE_EFFICIENCY[("sd-unet", "infer")] = u["infer"]
+    image_timing.SAMPLING_STEP_OVERHEAD_S = u["SAMPLING_STEP_OVERHEAD_S"]
+
+    def seconds(shape: Any, wl: Workload, mem: Any, plan: Any) -> float:
+        return image_timing.image_seconds(shape, wl, mem, plan, kernels.REF_TFLOPS,
+                                          kernels.REF_BANDWIDTH_GB_S)[0]
+
+    def rest_score(v: dict[str, float]) -> float:
+        image_timing.TEXT_LAYER_S, sampling.VAE_EFFICIENCY = v["TEXT_LAYER_S"], v["VAE"]
+        total = 0.0
+        for c, shape, wl, mem, plan in infer:
+            unet = image_timing.unet_step_seconds(plan.macs_per_image, wl.batch,
+                                                  u["infer"] * peak * 1e12)
+            r = c["result"]
+            measured = r["step_seconds"] - r["sampling_steps"] * r["unet_step_seconds"]
+            total += math.log((seconds(shape, wl, mem, plan) - wl.sampling_steps * unet)
+                              / measured) ** 2
+        return total
+
+    rest = _grid({"TEXT_LAYER_S": tuple(x / 10000 for x in range(1, 20)),
+                  "VAE": tuple(x / 100 for x in range(5, 50))}, rest_score)
+    image_timing.TEXT_LAYER_S, sampling.VAE_EFFICIENCY = rest["TEXT_LAYER_S"], rest["VAE"]
+    train = [r for r in rows if r[2].training]
+
+    def train_score(v: dict[str, float]) -> tuple[int, float, float]:
+        image_timing.COMPUTE_EFFICIENCY[("sd-unet", "train")] = v["train"]
+        image_timing.LAYER_TRAIN_S = v["LAYER_TRAIN_S"]
+        logs = [math.log(seconds(shape, wl, mem, plan) / c["result"]["step_seconds"])
+                for c, shape, wl, mem, plan in train]
+        return (sum(1 for x in logs if not math.log(0.8) <= x <= math.log(1.25)),
+                round(max(abs(x) for x in logs), 2), sum(x * x for x in logs))
+
+    t = _grid({"train": tuple(x / 1000 for x in range(40, 200, 2)),
+               "LAYER_TRAIN_S": tuple(x / 100000 for x in range(0, 60, 2))}, train_score)
+    print({**u, **rest, **t})
+
+
 def main() -> int:
     if "--fit-kernels" in sys.argv:
         fit_kernels()
+        return 0
+    if "--fit-sd" in sys.argv:
+        fit_sd()
         return 0
     if "--speed" in sys.argv:
         speed_report(fit="--fit" in sys.argv)

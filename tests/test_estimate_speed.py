@@ -123,8 +123,10 @@ def test_classifier_step_comes_from_its_kernels(monkeypatch: pytest.MonkeyPatch)
     assert len(vit.gemms) == 1 + 4 * 12 + 1 and vit.attention == [(197, 12, 64)] * 12
     wl = Workload(method="full", precision="amp-bf16", batch=64, image_size=224)
     base = image_speed.classifier_seconds(r50, wl, image_speed.scaled_peaks(1.0), 4800.0)
-    # the step is the longer of GPU and host time plus a share of the shorter
-    host = image_speed.STEP_OVERHEAD_S + image_speed.OP_TRAIN_S * r50.ops
+    # the step is the longer of GPU and host time plus a share of the shorter; under autocast
+    # the host also dispatches every conv's and Linear's weight cast
+    assert image_speed.host_ops(r50, wl) == r50.ops + r50.layers
+    host = image_speed.STEP_OVERHEAD_S + image_speed.OP_TRAIN_S * image_speed.host_ops(r50, wl)
     monkeypatch.setattr(image_speed, "STEP_OVERHEAD_S", 0.0)
     monkeypatch.setattr(image_speed, "OP_TRAIN_S", 0.0)
     gpu = image_speed.classifier_seconds(r50, wl, image_speed.scaled_peaks(1.0), 4800.0)

@@ -185,6 +185,9 @@ class VaeWalk:
     #: Largest set of elements alive at once in the decoder (sampling) and encoder (training).
     decode_live_elems: float
     encode_live_elems: float
+    #: Multiply-accumulates of one decode (latent to image) and one encode (image to latent).
+    decode_macs: float = 0.0
+    encode_macs: float = 0.0
 
 
 def walk_vae(pixels: int, latent_channels: int = 4) -> VaeWalk:
@@ -217,11 +220,48 @@ def walk_vae(pixels: int, latent_channels: int = 4) -> VaeWalk:
     quant = 2 * latent_channels * 2 * latent_channels + 2 * latent_channels + \
         latent_channels * latent_channels + latent_channels
     px = pixels * pixels
+    dec_macs, enc_macs = _vae_macs(pixels, latent_channels)
     # decoder at full resolution: the upsampled 256-channel input of the last block, its
     # GroupNorm and SiLU outputs and the 128-channel result; the encoder's first blocks
     return VaeWalk(params=enc + dec + quant,
                    decode_live_elems=px * (3 * ch[1] + ch[0]),
-                   encode_live_elems=px * (4 * ch[0]))
+                   encode_live_elems=px * (4 * ch[0]), decode_macs=dec_macs,
+                   encode_macs=enc_macs)
+
+
+def _vae_macs(pixels: int, latent_channels: int) -> tuple[float, float]:
+    """(decode, encode) multiply-accumulates of ``AutoencoderKL`` at ``pixels`` a side: its
+    3x3 convs (two per ResNet block and a 1x1 shortcut where channels change, the up- and
+    down-sampling convs) and the mid block's single-head attention over every latent pixel."""
+    ch, top = VAE_CHANNELS, VAE_CHANNELS[-1]
+
+    def res(ci: int, co: int, s: int) -> float:
+        return float(s * s * (9 * ci * co + 9 * co * co + (ci * co if ci != co else 0)))
+
+    def mid(s: int) -> float:  # two ResNet blocks, q/k/v/out projections, scores and values
+        return 2 * res(top, top, s) + s * s * 4 * top * top + 2.0 * (s * s) ** 2 * top
+
+    s = pixels // 8
+    dec = s * s * 9 * latent_channels * top + mid(s)
+    prev = top
+    for i, c in enumerate(reversed(ch)):  # three ResNet blocks per level, then upsampling
+        dec += res(prev, c, s) + 2 * res(c, c, s)
+        if i < len(ch) - 1:
+            s *= 2
+            dec += s * s * 9 * c * c
+        prev = c
+    dec += s * s * 9 * ch[0] * 3
+    s = pixels
+    enc = float(s * s * 9 * 3 * ch[0])
+    prev = ch[0]
+    for i, c in enumerate(ch):  # two ResNet blocks per level, then a stride-2 conv
+        enc += res(prev, c, s) + res(c, c, s)
+        if i < len(ch) - 1:
+            s //= 2
+            enc += s * s * 9 * c * c
+        prev = c
+    enc += mid(s) + s * s * 9 * top * 2 * latent_channels
+    return dec, enc
 
 
 @dataclass(frozen=True, slots=True)

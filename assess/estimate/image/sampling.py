@@ -18,6 +18,7 @@ next, which this does not count (a per-image upper bound).
 from __future__ import annotations
 
 from rigready.assess.estimate import kernels
+from rigready.assess.estimate.image import diffusion as dif
 from rigready.assess.estimate.image import dit
 from rigready.assess.estimate.image import pipeline as pipe
 from rigready.assess.estimate.inputs import Workload
@@ -26,8 +27,11 @@ from rigready.assess.estimate.inputs import Workload
 ATTENTION_EFFICIENCY = 0.35
 #: Fixed cost of one transformer step (scheduler, Python, launches), seconds.
 DIT_STEP_OVERHEAD_S = 0.01
-#: VAE decode seconds per megapixel in 16-bit on the calibration H200 (the SD fit).
-VAE_DECODE_S_PER_MPIX = 0.05
+#: The VAE's share of the dense peak (its convs, GroupNorms and SiLUs at full resolution, in
+#: the dtype it runs in: fp32 runs its convs as TF32), fitted on Stable Diffusion's H200
+#: sampling calls: what each took beyond its measured UNet steps, less the text encoders
+#: (``benchmarks/fit_image_memory.py --fit-sd``; the held-out case not used).
+VAE_EFFICIENCY = 0.21
 #: Measured rate of diffusers' model-offload copies, GB/s (see the module docstring).
 OFFLOAD_COPY_GB_S = 1.42
 
@@ -53,9 +57,15 @@ def dit_image_seconds(spec: dit.DitSpec, wl: Workload, side: int, peak_tflops: f
     rows = wl.batch * (2 if spec.cfg else 1)
     t5 = 2.0 * dit.t5_encoder_params() * rows * spec.t5_tokens / (
         kernels.GEMM_EFFICIENCY["bf16"] * peak_tflops * 1e12)
-    decode = VAE_DECODE_S_PER_MPIX * wl.batch * side * side / 1e6 * \
-        kernels.REF_TFLOPS["bf16"] / peak_tflops
+    decode = vae_seconds(wl.batch * dif.walk_vae(side, 16).decode_macs,
+                         peak_tflops)
     return wl.sampling_steps * step + t5 + decode, step
+
+
+def vae_seconds(macs: float, peak_tflops: float) -> float:
+    """A VAE decode or encode of ``macs`` multiply-accumulates (every image of the batch) on a
+    GPU of ``peak_tflops`` in the dtype the VAE runs in."""
+    return 2.0 * macs / (VAE_EFFICIENCY * peak_tflops * 1e12)
 
 
 def offload_seconds(parts: list[pipe.Component], pcie_gb_s: float | None) -> float:

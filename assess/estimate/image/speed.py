@@ -8,7 +8,10 @@ forward pass and the operations the forward dispatches; the GPU's time is then t
   area, outer = out channels) and each Linear, through :func:`kernels.gemm_seconds` (the roofline
   with the efficiency the measured GEMM sweep gives that precision and shape): forward, and in
   training the input and weight gradients (backward = 2x forward); a conv narrower than a
-  tensor-core tile (128 channels) leaves the rest of the tile idle;
+  tensor-core tile (128 channels) leaves the rest of the tile idle; beside its MMAs a
+  tensor-core conv spends a fitted share of time (NCHW transposes, im2col addressing,
+  epilogues) that a slower MMA rate does not lengthen: a TF32 conv adds what the same conv
+  in bf16 would, so fp32 ResNet-50 is not twice as slow as the 16-bit one with TF32 on;
 - depthwise convs (EfficientNet, ConvNeXt) as memory-bound: their input and output tensors
   moved at bandwidth, times a fitted slowdown (cuDNN's depthwise kernels stay far below copy
   bandwidth);
@@ -18,7 +21,9 @@ forward pass and the operations the forward dispatches; the GPU's time is then t
   all at the measured copy bandwidth;
 
 and the host's time is a per-step cost plus a cost per dispatched operation (Python, autograd,
-launches). CUDA's launches are asynchronous, so the two overlap: a step is the longer of them
+launches), counting under autocast the cast of every conv's and Linear's weight to bf16 (one
+more operation per layer each forward, which an fp32 or bf16 model does not dispatch). CUDA's
+launches are asynchronous, so the two overlap: a step is the longer of them
 plus a fitted share of the shorter, the rule :mod:`rigready.assess.estimate.language.speed`
 uses. A step the host paces is why fp32 ResNet-50 took the same 20.2 / 20.1 ms on an H100 and
 an H200 (43% more bandwidth), and why ViT-L/16 at batch 16 (562 operations) took twice as long
@@ -49,22 +54,23 @@ from rigready.assess.estimate.inputs import Workload
 VIT_ATTENTION_EFFICIENCY = 0.20
 #: Fitted (see the module docstring): bytes of elementwise traffic per 4 bytes per element
 #: saved for backward in a training step ...
-ELEMENTWISE_TRAFFIC = 4.0
-#: ... cuDNN's convs over the GEMM rate of their implicit-GEMM shape: on tensor cores (TF32,
-#: bf16, fp16), whose kernels want NHWC tensors and pay transposes on the NCHW ones
-#: torchvision leaves (NVIDIA's "Convolutional Layers User's Guide", tensor layouts), and on
-#: the fp32 (SIMT) path ...
-CONV_SHARE = 0.35
-CONV_SHARE_FP32 = 0.5
+ELEMENTWISE_TRAFFIC = 8.0
+#: ... cuDNN's convs over the GEMM rate of their implicit-GEMM shape: on tensor cores in 16
+#: bits, whose kernels want NHWC tensors and pay transposes on the NCHW ones torchvision
+#: leaves (NVIDIA's "Convolutional Layers User's Guide", tensor layouts; TF32 convs add the
+#: same time beside their slower MMAs, see ``classifier_seconds``), and on the fp32 (SIMT)
+#: path ...
+CONV_SHARE = 0.4
+CONV_SHARE_FP32 = 0.6
 #: ... the same in an inference pass, per element the training walk would save ...
 ELEMENTWISE_INFER = 1.0
 #: ... depthwise convs' time over their bandwidth-bound time (kept from the earlier fit) ...
 DEPTHWISE_SLOWDOWN = 20.0
 #: ... and the host's dispatch time: per step, and per operation the forward dispatches
-#: (``vision.Walk.ops``) per training step (forward, autograd's backward, autocast's casts)
-#: or per inference pass.
+#: (``host_ops``: the walk's and autocast's weight casts) per training step (forward and
+#: autograd's backward) or per inference pass.
 STEP_OVERHEAD_S = 0.002
-OP_TRAIN_S = 0.00012
+OP_TRAIN_S = 0.00009
 OP_INFER_S = 0.00001
 #: Not fitted: the output tile of a tensor-core GEMM kernel (128 columns in cuDNN's and
 #: CUTLASS's Hopper and Ampere implicit-GEMM convs); a conv with fewer output channels leaves
@@ -75,7 +81,7 @@ CONV_TILE = 128
 #: the longer (the step's start before the GPU has work, the loss, the optimizer step and the
 #: closing synchronisation run one after the other; searched from 0.1, as zero would claim a
 #: perfect overlap).
-HOST_SERIAL_SHARE = 0.1
+HOST_SERIAL_SHARE = 0.2
 
 
 def gemm_dtype(kind: str, wl: Workload) -> str:
@@ -93,6 +99,23 @@ def gemm_dtype(kind: str, wl: Workload) -> str:
 def scaled_peaks(scale: float) -> dict[str, float]:
     """The calibration GPU's dense peaks times ``scale`` (a GPU ``scale`` times as fast)."""
     return {dt: v * scale for dt, v in kernels.REF_TFLOPS.items()}
+
+
+def host_ops(w: vis.Walk, wl: Workload) -> int:
+    """Operations the host dispatches per forward: the walk's, and under autocast the cast of
+    each weight to bf16 for the convs and Linears the walk counts as layers and the small convs
+    it does not time (autocast caches a cast only within one forward; a bf16 or fp32 model has
+    none)."""
+    amp = wl.resolved_precision.startswith("amp")
+    return w.ops + (w.layers + w.small_convs if amp else 0)
+
+
+def _mma_rate(dt: str, peaks: Mapping[str, float]) -> float:
+    """A GEMM's rate in ``dt`` (its share of the dtype's peak), FLOP/s; the 16-bit rate
+    where the GPU has no bf16 figure."""
+    if dt not in peaks:
+        dt = "fp16" if "fp16" in peaks else next(iter(peaks))
+    return kernels.GEMM_EFFICIENCY.get(dt, 0.6) * peaks[dt] * 1e12
 
 
 def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
@@ -124,8 +147,13 @@ def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
         if train:  # input gradient and weight gradient
             g += tile_k * kernels.gemm_seconds(m, n, k, dt, peak, bandwidth_gb_s, e)
             g += tile_n * kernels.gemm_seconds(k, m, n, dt, peak, bandwidth_gb_s, e)
-        if kind == "conv":
-            g /= CONV_SHARE_FP32 if dt == "fp32" else CONV_SHARE
+        if kind == "conv" and dt == "fp32":
+            g /= CONV_SHARE_FP32
+        elif kind == "conv":
+            # the time a tensor-core conv spends beside its MMAs (NCHW transposes, im2col
+            # addressing, epilogues) does not shrink with a slower MMA rate: a TF32 conv adds
+            # what a 16-bit one would, not twice it
+            g += (1 / CONV_SHARE - 1) * g * _mma_rate(dt, peaks) / _mma_rate("bf16", peaks)
         t += g
     t += DEPTHWISE_SLOWDOWN * dw_bytes / bw
     passes = 3.5 if train else 1.0  # flash forward + backward, as ``speed``
@@ -146,5 +174,5 @@ def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
     # so a step takes the longer of the two and a share of the shorter (measured: fp32
     # ResNet-50 with TF32 took 20.2 ms on the H100 and 20.1 ms on the H200, whose 43% more
     # bandwidth bought nothing: the host set the pace; a sum over-predicted it 1.3-1.5x)
-    host = STEP_OVERHEAD_S + (OP_TRAIN_S if train else OP_INFER_S) * w.ops
+    host = STEP_OVERHEAD_S + (OP_TRAIN_S if train else OP_INFER_S) * host_ops(w, wl)
     return max(t, host) + HOST_SERIAL_SHARE * min(t, host)

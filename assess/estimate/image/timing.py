@@ -1,8 +1,11 @@
-"""Time and energy of image models: a Stable Diffusion step from the share of peak measured
-for the family, a classifier's step from its kernels (:mod:`rigready.assess.estimate.image.speed`),
-a diffusion transformer's from its matmuls (:mod:`rigready.assess.estimate.image.sampling`), all
-scaled from the calibration GPU to the target by its dense peak per dtype and its bandwidth;
-loading models as needed adds the copies of every component.
+"""Time and energy of image models: a Stable Diffusion UNet step from the share of peak measured
+for the family (a sampling call adds the text encoders, paced by the host layer by layer, and
+the VAE decode from its walked multiply-accumulates, in fp32 as TF32 where the pipeline
+upcasts it; a LoRA step adds its batch's VAE encode and text encoding), a classifier's step
+from its kernels (:mod:`rigready.assess.estimate.image.speed`), a diffusion transformer's from
+its matmuls (:mod:`rigready.assess.estimate.image.sampling`), all scaled from the calibration
+GPU to the target by its dense peak per dtype and its bandwidth; loading models as needed adds
+the copies of every component.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from rigready.assess.estimate import kernels
 from rigready.assess.estimate.breakdown import MemoryBreakdown
 from rigready.assess.estimate.energy import run_cost
 from rigready.assess.estimate.gpu import GpuTarget
+from rigready.assess.estimate.image import diffusion as dif
 from rigready.assess.estimate.image import dit, sampling
 from rigready.assess.estimate.image import pipeline as pipe
 from rigready.assess.estimate.image import vision as vis
@@ -24,21 +28,27 @@ from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.result import Timing
 
 #: Stable Diffusion UNets (classifiers: :mod:`rigready.assess.estimate.image.speed`, from their
-#: kernels): share of the dense peak per step by mode, fitted on the measured H200 step times
-#: (``benchmarks/fit_image_memory.py --speed``; held-out cases not used).
-COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.069, ("sd-unet", "infer"): 0.35}
+#: kernels): share of the dense peak per step by mode, fitted on the measured H200 steps
+#: (``benchmarks/fit_image_memory.py --fit-sd``; held-out cases not used): sampling on the
+#: UNet's own measured step (``unet_step_seconds``), LoRA training on the whole step.
+COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.184, ("sd-unet", "infer"): 0.42}
 #: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
 #: thousand kernel launches: SD 1.5's 512 px UNet step takes 35 ms at batch 1 and 49 ms at
 #: batch 4, so about 30 ms of it does not scale with the work), fitted with the share above.
-SAMPLING_STEP_OVERHEAD_S = 0.035
-#: LoRA training: per-step overhead and launch/Python cost per conv/Linear per backward pass.
+SAMPLING_STEP_OVERHEAD_S = 0.032
+#: LoRA training: per-step overhead and launch/Python cost per conv/Linear per backward pass,
+#: fitted with the training share above.
 IMAGE_STEP_OVERHEAD_S = 0.002
-LAYER_TRAIN_S = 0.0003
+LAYER_TRAIN_S = 0.00044
 #: Bytes moved per byte saved for backward (elementwise kernels: norms, activations, casts).
 IMAGE_TRAFFIC = 0.0  # the fit left it at zero: folded into the shares above
-#: VAE decode seconds per megapixel on the calibration H200 (fp16; fp32 twice), fitted with
-#: the two figures above.
-VAE_DECODE_S_PER_MPIX = 0.05
+#: The text encoders (CLIP-L; SDXL adds OpenCLIP bigG), run once per sampling call on the
+#: prompts (two rows an image with classifier-free guidance) and once per training step on
+#: the captions: 77 tokens a row is next to no GPU work, so the host's dispatch of each
+#: layer's operations (Hugging Face's eager CLIP: norms, projections, attention, MLP) sets
+#: their pace: seconds per encoder layer, fitted with ``sampling.VAE_EFFICIENCY`` on what
+#: the H200 sampling calls took beyond their measured UNet steps.
+TEXT_LAYER_S = 0.0013
 
 
 def image_dtype(shape: ModelShape, wl: Workload) -> str:
@@ -85,24 +95,46 @@ def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: I
     rel = kernels.GEMM_EFFICIENCY.get(dt, 0.7) / kernels.GEMM_EFFICIENCY["bf16"]
     peak = peaks[dt]
     if isinstance(shape.image, DiffusionSpec):
+        spec = shape.image
         eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak * 1e12
+        vae = dif.walk_vae(plan.side)
         if not wl.training:
-            unet = 2 * plan.macs_per_image * 2 * b / eff + SAMPLING_STEP_OVERHEAD_S
-            mpix = b * plan.side * plan.side / 1e6
+            unet = unet_step_seconds(plan.macs_per_image, b, eff)
+            # SDXL's fp16 pipeline decodes in fp32 (force_upcast), whose convs run as TF32
             fp32 = wl.resolved_precision == "fp32" or (
-                shape.image.vae_upcast and "fp16" in wl.resolved_precision)
-            vae = VAE_DECODE_S_PER_MPIX * mpix * (2 if fp32 else 1) * \
-                kernels.REF_TFLOPS["bf16"] / peak
-            return wl.sampling_steps * unet + vae, \
-                f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms and the VAE decode"
+                spec.vae_upcast and "fp16" in wl.resolved_precision)
+            dec_dt = ("fp32" if wl.tf32 == "off" else "tf32") if fp32 else dt
+            rest = text_seconds(spec, 2 * b, peak) + \
+                sampling.vae_seconds(b * vae.decode_macs, peaks[dec_dt])
+            return wl.sampling_steps * unet + rest, \
+                (f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms, the text "
+                 f"encoders and the VAE decode{' in fp32' if fp32 else ''}")
         passes = 3 if wl.checkpointing else 2  # forward, input gradients, recomputation
         t = 2 * plan.macs_per_image * b * passes / eff
         t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
-        return t + LAYER_TRAIN_S * plan.layers * (passes - 1), "one LoRA training step"
+        t += LAYER_TRAIN_S * plan.layers * (passes - 1)
+        # the step first encodes its batch: the images to latents (the VAE's encoder) and the
+        # captions (the text encoders), as diffusers' LoRA training scripts do
+        t += sampling.vae_seconds(b * vae.encode_macs, peak) + text_seconds(spec, b, peak)
+        return t, "one LoRA training step (with its batch's VAE and text encoding)"
     arch = shape.image
     w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)
     t = classifier_seconds(w, wl, peaks, bandwidth_gb_s)
     return t, "one training step" if wl.training else "one inference batch"
+
+
+def unet_step_seconds(macs_per_image: float, batch: int, flops_per_s: float) -> float:
+    """One sampling step of ``batch`` images: the UNet on the guided and unguided latents
+    (classifier-free guidance doubles the rows) at ``flops_per_s``, plus the fixed cost."""
+    return 2 * macs_per_image * 2 * batch / flops_per_s + SAMPLING_STEP_OVERHEAD_S
+
+
+def text_seconds(spec: DiffusionSpec, rows: int, peak_tflops: float) -> float:
+    """The text encoders on ``rows`` prompts of 77 tokens: the host's time per layer, plus
+    their matmuls at the GEMM rate (a few milliseconds only at batches in the hundreds)."""
+    flops = sum(2.0 * (t.params - 49408 * t.hidden) * rows * 77 for t in spec.text_encoders)
+    return TEXT_LAYER_S * sum(t.layers for t in spec.text_encoders) + \
+        flops / (kernels.GEMM_EFFICIENCY["bf16"] * peak_tflops * 1e12)
 
 
 def image_timing(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: ImagePlan,

@@ -42,6 +42,10 @@ class Walk:
     #: they differ by family far more than the layer count does (an EfficientNet MBConv
     #: dispatches 14-18 for its 3 convs, a ResNet bottleneck 10 for its 3).
     ops: int = 0
+    #: Convs too small to time as GEMMs (EfficientNet's squeeze-excitation pair per block,
+    #: on one pooled pixel): under autocast each still dispatches its weight's cast to bf16,
+    #: as every conv and Linear in ``layers`` does.
+    small_convs: int = 0
     #: The step's kernels per image, for the speed model: ``(rows, k, n, kind)`` of each
     #: conv (implicit GEMM: rows = output pixels, k = in channels x kernel area, n = out
     #: channels; kind ``conv`` or ``depthwise``) and Linear (rows = tokens or pixels, kind
@@ -177,6 +181,7 @@ def _efficientnet(arch: ImageArch, side: int, w: Walk) -> None:
             sq = max(1, cin // 4)  # squeeze-and-excitation
             w.params += mid * sq + sq + sq * mid + mid
             w.macs += 2 * mid * sq
+            w.small_convs += 2
             w.save("a", mid * out * out)  # the SE product's input
             _conv(w, mid, cout, 1, out)
             _bn(w, cout)
