@@ -134,3 +134,19 @@ def test_a_later_record_supersedes_the_generous_run_it_repeats(tmp_path: Path) -
     b = report.bracket(cases["job"], runs["job"], caps)
     assert b["generous"]["max_allocated_bytes"] == 7.5 * GIB
     assert b["status"][8] == "oom"
+
+
+def test_sd_refit_grid_keeps_the_capped_grids_jobs_and_holdout_marks() -> None:
+    refit = grid.phases("sd-refit")
+    assert [c["name"] for c in refit["context"]] == ["cuda-context"]
+    capped = {c["name"]: c for c in grid.capped()}
+    jobs = refit["capped"]
+    assert {c["kind"] for c in jobs} == {"diffusion"}
+    assert all(c["method"] == "inference" for c in jobs)
+    shared = [c for c in jobs if c["name"] in capped]
+    # the two sampling jobs of the capped grid come back as they were, held-out mark included
+    assert {c["name"] for c in shared} == {
+        n for n, c in capped.items() if c["kind"] == "diffusion" and c["method"] == "inference"}
+    assert all(c == capped[c["name"]] for c in shared)
+    # the new sizes are fitted on, never held out
+    assert all(not c["holdout"] for c in jobs if c["name"] not in capped)
