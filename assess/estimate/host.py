@@ -8,7 +8,7 @@ from rigready.assess.estimate.breakdown import MemoryBreakdown
 from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.result import HostNeeds
-from rigready.assess.units import GIB
+from rigready.assess.units import GIB, format_bytes
 
 #: A Python process with torch, CUDA libraries and transformers loaded (RSS), bytes.
 PROCESS_BASE_RAM = int(3.0 * GIB)
@@ -18,7 +18,9 @@ SHARD_BYTES = 5 * 10**9
 
 def host_needs(shape: ModelShape, wl: Workload, mem: MemoryBreakdown) -> HostNeeds:
     """RAM (the load-time peak included) and disk for weights and one checkpoint."""
-    stored_dtype_bytes = 4 if shape.family in ("gpt2", "bert") else 2
+    # GPT-2's and BERT's hub checkpoints and torchvision's classifier weights are fp32
+    classifier = shape.kind in ("vision-cnn", "vision-transformer")
+    stored_dtype_bytes = 4 if shape.family in ("gpt2", "bert") or classifier else 2
     download = shape.params * stored_dtype_bytes
     shard = min(download, SHARD_BYTES)
     # safetensors shards are memory-mapped and copied to the GPU one at a time; a quantized
@@ -26,7 +28,7 @@ def host_needs(shape: ModelShape, wl: Workload, mem: MemoryBreakdown) -> HostNee
     load_peak = PROCESS_BASE_RAM + shard * (2 if wl.resolved_precision in ("int8", "nf4") else 1)
     ram = load_peak
     reasons = [f"loading: {PROCESS_BASE_RAM / GIB:.0f} GiB for Python, torch and CUDA plus "
-               f"one {shard / GIB:.1f} GiB checkpoint shard at a time"]
+               f"one {format_bytes(shard)} checkpoint shard at a time"]
     if wl.method == "full":
         ckpt = shape.params * (4 + 8) if wl.optimizer == "adamw" else shape.params * 6
         reasons.append("a resumable checkpoint holds fp32 weights and optimizer states")
