@@ -62,20 +62,24 @@ def estimate_case(c: dict[str, Any]) -> tuple[int, str]:
     return mem.total, f"{c['model']}-{c['method']}"
 
 
-def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
-    """(predicted / measured step seconds, family) of one recorded case."""
+def case_workload(c: dict[str, Any]) -> tuple[Any, Workload]:
+    """(shape, workload) of one recorded case as its child ran it: classifiers in the case's
+    precision, Stable Diffusion sampling in fp16 and LoRA training in bf16."""
     from rigready.assess.estimate.image.shapes import image_shape
 
     if c["kind"] == "vision":
-        shape = image_shape(c["arch"], c["arch"])
-        wl = Workload(method="full" if c["method"] == "full" else "inference",
-                      precision=c["precision"], batch=c["batch"], image_size=c["image"])
-    else:
-        shape = image_shape(c["model"], c["model"])
-        wl = Workload(method=c["method"], precision="fp16" if c["method"] == "inference"
-                      else "bf16", batch=c["batch"], image_size=c["image"],
-                      lora_rank=c.get("rank", 4), checkpointing=bool(c.get("checkpointing")),
-                      sampling_steps=c.get("steps", 30))
+        return image_shape(c["arch"], c["arch"]), Workload(
+            method="full" if c["method"] == "full" else "inference",
+            precision=c["precision"], batch=c["batch"], image_size=c["image"])
+    return image_shape(c["model"], c["model"]), Workload(
+        method=c["method"], precision="fp16" if c["method"] == "inference" else "bf16",
+        batch=c["batch"], image_size=c["image"], lora_rank=c.get("rank", 4),
+        checkpointing=bool(c.get("checkpointing")), sampling_steps=c.get("steps", 30))
+
+
+def step_ratio(c: dict[str, Any]) -> tuple[float, str]:
+    """(predicted / measured step seconds, family) of one recorded case."""
+    shape, wl = case_workload(c)
     mem, plan = image_memory.image_memory(shape, wl)
     t, _ = image_timing.image_seconds(shape, wl, mem, plan, kernels.REF_TFLOPS,
                                       kernels.REF_BANDWIDTH_GB_S)
@@ -171,17 +175,11 @@ def fit_kernels() -> None:
 
 def _sd_cases() -> list[tuple[dict[str, Any], Any, Workload, Any, Any]]:
     """(case, shape, workload, memory, plan) of every Stable Diffusion case of the record."""
-    from rigready.assess.estimate.image.shapes import image_shape
-
     out = []
     for c in cases():
         if c["kind"] != "diffusion" or c["model"] == "tiny-unet":
             continue
-        shape = image_shape(c["model"], c["model"])
-        wl = Workload(method=c["method"], precision="fp16" if c["method"] == "inference"
-                      else "bf16", batch=c["batch"], image_size=c["image"],
-                      lora_rank=c.get("rank", 4), checkpointing=bool(c.get("checkpointing")),
-                      sampling_steps=c.get("steps", 30))
+        shape, wl = case_workload(c)
         mem, plan = image_memory.image_memory(shape, wl)
         out.append((c, shape, wl, mem, plan))
     return out
