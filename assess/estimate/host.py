@@ -19,8 +19,8 @@ SHARD_BYTES = 5 * 10**9
 def host_needs(shape: ModelShape, wl: Workload, mem: MemoryBreakdown) -> HostNeeds:
     """RAM (the load-time peak included) and disk for weights and one checkpoint."""
     # GPT-2's and BERT's hub checkpoints and torchvision's classifier weights are fp32
-    classifier = shape.kind in ("vision-cnn", "vision-transformer")
-    stored_dtype_bytes = 4 if shape.family in ("gpt2", "bert") or classifier else 2
+    fp32_stored = shape.family in ("gpt2", "bert") or shape.is_image_classifier
+    stored_dtype_bytes = 4 if fp32_stored else 2
     download = shape.params * stored_dtype_bytes
     shard = min(download, SHARD_BYTES)
     # safetensors shards are memory-mapped and copied to the GPU one at a time; a quantized

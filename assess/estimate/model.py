@@ -15,6 +15,8 @@ from typing import Any
 
 #: Families with an RMSNorm on each head's query and key (weights of head_dim each).
 QK_NORM_FAMILIES = ("qwen3", "gemma3")
+#: Kinds of image classifier (torchvision CNNs and ViTs; the image family also has diffusion).
+CLASSIFIER_KINDS = ("vision-cnn", "vision-transformer")
 
 @dataclass(frozen=True, slots=True)
 class ModelShape:
@@ -78,6 +80,11 @@ class ModelShape:
     def q_dim(self) -> int:
         """Width of the query projection: heads x head size."""
         return self.num_heads * self.head_dim
+
+    @property
+    def is_image_classifier(self) -> bool:
+        """A torchvision image classifier (CNN or ViT)."""
+        return self.kind in CLASSIFIER_KINDS
 
     @property
     def is_moe(self) -> bool:

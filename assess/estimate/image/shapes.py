@@ -20,7 +20,7 @@ from rigready.assess.estimate.image.diffusion import DiffusionSpec
 from rigready.assess.estimate.image.memory import ImageSpec
 from rigready.assess.estimate.image.vision import ARCHS, ImageArch, walk
 from rigready.assess.estimate.inputs import EstimateError
-from rigready.assess.estimate.model import ModelShape
+from rigready.assess.estimate.model import CLASSIFIER_KINDS, ModelShape
 
 #: stable-diffusion-v1-5 unet/config.json (tests/data/diffusion_configs/sd15-unet.json).
 SD15_UNET = dif.UNetConfig(channels=(320, 640, 1280, 1280), layers_per_block=2,
@@ -38,7 +38,7 @@ DIFFUSION: dict[str, DiffusionSpec] = {
 }
 
 #: Kinds of model the image family handles (a catalog entry's ``kind``, a shape's ``kind``).
-IMAGE_KINDS = ("vision-cnn", "vision-transformer", "diffusion")
+IMAGE_KINDS = (*CLASSIFIER_KINDS, "diffusion")
 #: diffusers model classes that are not walked (their memory would come from the wrong family).
 _UNMODELLED_DIFFUSERS = ("PixArtTransformer2DModel", "UNet2DModel", "UNetMotionModel",
                          "AutoencoderKL")
