@@ -11,6 +11,7 @@ reservation the estimator assumes (the reservation differs between cards; the re
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import sys
@@ -199,46 +200,73 @@ def _grid(values: dict[str, tuple[float, ...]], score: Any) -> dict[str, float]:
     return best[1]
 
 
+#: The grid ``--fit-sd`` searches for the UNet sampling step's host constants
+#: (``unet_speed``): per step, per dispatched operation, and the share of the shorter of host
+#: and GPU time that does not overlap.
+SAMPLING_GRID = {"SAMPLING_STEP_S": tuple(x / 1000 for x in range(0, 41)),
+                 "SAMPLING_OP_S": tuple(x / 1e6 for x in range(0, 31)),
+                 "SAMPLING_SERIAL_SHARE": tuple(x / 20 for x in range(2, 21))}
+
+
+def unet_rows() -> list[tuple[dict[str, Any], float, int]]:
+    """(case, GPU seconds, dispatched operations) of every Stable Diffusion sampling case of
+    the record: the GPU's part of a UNet step depends on no constant ``--fit-sd`` fits."""
+    from rigready.assess.estimate.image import diffusion as dif
+    from rigready.assess.estimate.image import unet_speed
+
+    out = []
+    for c, shape, wl, _, plan in _sd_cases():
+        if wl.training:
+            continue
+        w = dif.walk_unet(shape.image.unet, plan.side // 8)
+        guided = dataclasses.replace(wl, batch=2 * wl.batch)  # classifier-free guidance
+        gpu = unet_speed.unet_gpu_seconds(w, guided, kernels.REF_TFLOPS,
+                                          kernels.REF_BANDWIDTH_GB_S)
+        out.append((c, gpu, w.ops))
+    return out
+
+
 def fit_sd() -> None:
     """Grid-fit Stable Diffusion's time constants on the fitted (not held-out) H200 cases, each
-    on what it times: the UNet's share of peak and fixed cost on the UNet's own measured
-    sampling step (``unet_step_seconds``); the text encoders' time per layer and the VAE's share
-    of peak on the rest of each sampling call (its time less its measured UNet steps); then the
-    LoRA step's share and per-layer cost on the whole step (its VAE and text encoding with the
+    on what it times: the UNet step's host constants (``unet_speed``: per step, per operation,
+    the overlap share; its GPU part is the kernel model's, nothing fitted) on the UNet's own
+    measured sampling step; the text encoders' time per layer and the VAE's share of peak on
+    the rest of each sampling call (its time less its measured UNet steps); then the LoRA
+    step's share and per-layer cost on the whole step (its VAE and text encoding with the
     figures just fitted). Sum of squared log ratios; the LoRA step first by cases outside
     0.8-1.25x and the worst ratio, as ``--fit-kernels``."""
     import math
 
-    from rigready.assess.estimate.image import sampling
+    from rigready.assess.estimate.image import diffusion as dif
+    from rigready.assess.estimate.image import sampling, unet_speed
+    from rigready.assess.estimate.image.speed import overlapped
 
-    # sampling runs in fp16: the share is quoted for bf16 and scaled by the GEMM rates, as
-    # ``image_seconds`` does
-    peak = kernels.REF_TFLOPS["fp16"] * kernels.GEMM_EFFICIENCY["fp16"] / \
-        kernels.GEMM_EFFICIENCY["bf16"]
     rows = [r for r in _sd_cases() if not r[0].get("holdout")]
     infer = [r for r in rows if not r[2].training]
+    steps = [(c["result"]["unet_step_seconds"], gpu, ops) for c, gpu, ops in unet_rows()
+             if not c.get("holdout")]
 
     def unet_score(v: dict[str, float]) -> float:
-        image_timing.SAMPLING_STEP_OVERHEAD_S = v["SAMPLING_STEP_OVERHEAD_S"]
-        return sum(math.log(image_timing.unet_step_seconds(
-            plan.macs_per_image, wl.batch, v["infer"] * peak * 1e12)
-            / c["result"]["unet_step_seconds"]) ** 2 for c, _, wl, _, plan in infer)
+        return sum(math.log(overlapped(
+            gpu, v["SAMPLING_STEP_S"] + v["SAMPLING_OP_S"] * ops, v["SAMPLING_SERIAL_SHARE"])
+            / measured) ** 2 for measured, gpu, ops in steps)
 
-    u = _grid({"infer": tuple(x / 100 for x in range(20, 70)),
-               "SAMPLING_STEP_OVERHEAD_S": tuple(x / 1000 for x in range(20, 45))}, unet_score)
-    image_timing.COMPUTE_EFFICIENCY[("sd-unet", "infer")] = u["infer"]
-    image_timing.SAMPLING_STEP_OVERHEAD_S = u["SAMPLING_STEP_OVERHEAD_S"]
+    u = _grid(SAMPLING_GRID, unet_score)
+    for name, value in u.items():
+        setattr(unet_speed, name, value)
 
     def seconds(shape: Any, wl: Workload, mem: Any, plan: Any) -> float:
         return image_timing.image_seconds(shape, wl, mem, plan, kernels.REF_TFLOPS,
                                           kernels.REF_BANDWIDTH_GB_S)[0]
 
+    unets = [unet_speed.unet_step_seconds(dif.walk_unet(shape.image.unet, plan.side // 8), wl,
+                                          kernels.REF_TFLOPS, kernels.REF_BANDWIDTH_GB_S)
+             for _, shape, wl, _, plan in infer]
+
     def rest_score(v: dict[str, float]) -> float:
         image_timing.TEXT_LAYER_S, sampling.VAE_EFFICIENCY = v["TEXT_LAYER_S"], v["VAE"]
         total = 0.0
-        for c, shape, wl, mem, plan in infer:
-            unet = image_timing.unet_step_seconds(plan.macs_per_image, wl.batch,
-                                                  u["infer"] * peak * 1e12)
+        for (c, shape, wl, mem, plan), unet in zip(infer, unets, strict=True):
             r = c["result"]
             measured = r["step_seconds"] - r["sampling_steps"] * r["unet_step_seconds"]
             total += math.log((seconds(shape, wl, mem, plan) - wl.sampling_steps * unet)

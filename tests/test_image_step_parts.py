@@ -8,7 +8,7 @@ import pytest
 
 from rigready.assess.estimate import kernels
 from rigready.assess.estimate.image import diffusion as dif
-from rigready.assess.estimate.image import sampling, timing, vision
+from rigready.assess.estimate.image import sampling, timing, unet_speed, vision
 from rigready.assess.estimate.image import speed as image_speed
 from rigready.assess.estimate.image.memory import image_memory
 from rigready.assess.estimate.image.shapes import image_shape
@@ -92,9 +92,8 @@ def test_a_sampling_call_is_its_steps_text_encoders_and_decode() -> None:
     t, _ = timing.image_seconds(shape, wl, mem, plan, kernels.REF_TFLOPS,
                                 kernels.REF_BANDWIDTH_GB_S)
     peak = kernels.REF_TFLOPS["fp16"]
-    eff = timing.COMPUTE_EFFICIENCY[("sd-unet", "infer")] * kernels.GEMM_EFFICIENCY["fp16"] / \
-        kernels.GEMM_EFFICIENCY["bf16"] * peak * 1e12
-    unet = timing.unet_step_seconds(plan.macs_per_image, 4, eff)
+    unet = unet_speed.unet_step_seconds(dif.walk_unet(spec.unet, 64), wl, kernels.REF_TFLOPS,
+                                        kernels.REF_BANDWIDTH_GB_S)
     decode = sampling.vae_seconds(4 * dif.walk_vae(512).decode_macs, peak)
     # classifier-free guidance: the text encoders see two rows a prompt
     assert t == pytest.approx(3 * unet + timing.text_seconds(spec, 8, peak) + decode)

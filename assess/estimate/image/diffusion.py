@@ -26,6 +26,19 @@ from rigready.assess.estimate.inputs import EstimateError
 
 #: Channels of the block that a 1 -> 8 pixel VAE decoder walks through (SD and SDXL).
 VAE_CHANNELS = (128, 256, 512, 512)
+#: Operations one module's eager forward dispatches (diffusers 0.42, counted from its code;
+#: views and dtype no-ops included, as each still costs the host a dispatch): a ResNet block
+#: (GroupNorm, SiLU, conv, the timestep's SiLU, Linear and broadcast view, add, GroupNorm,
+#: SiLU, dropout, conv, residual add and scale; a conv shortcut adds its contiguous copy and
+#: conv), a Transformer2DModel's frame (GroupNorm, proj_in, the reshapes either side,
+#: proj_out, residual add), one BasicTransformerBlock (three LayerNorms, two attentions of 17
+#: each: q/k/v, six head views, SDPA, the output reshape and cast, to_out, dropout, rescale;
+#: three residual adds; GEGLU's Linear, chunk, GELU and product, dropout, Linear), an
+#: upsampler (interpolate, conv), the skip concatenation before each up block's ResNet, and
+#: the stem (sinusoidal timestep, its MLP, conv_in, the closing norm, SiLU and conv_out; SDXL's
+#: size/crop embedding adds its own).
+OPS = {"resnet": 14, "shortcut": 2, "frame": 9, "block": 46, "down": 1, "up": 3, "skip": 1,
+       "stem": 20, "added": 15}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +54,8 @@ class UNetConfig:
     in_channels: int = 4
     #: SDXL's extra conditioning (pooled text + size/crop ids): TimestepEmbedding input width.
     addition_embed_dim: int | None = None
+    #: The transformers' proj_in / proj_out are Linears (SD 2.x, SDXL), not 1x1 convs (SD 1.x).
+    linear_projection: bool = False
 
 
 @dataclass
@@ -57,6 +72,16 @@ class UNetWalk:
     live_elems: float = 0.0  # sampling: largest one-block working set
     layers: int = 0  # convolutions and Linears (kernel launches scale with them)
     attention_tokens: list[int] = field(default_factory=list)
+    #: The sampling step's kernels per image, for the speed model (as
+    #: :class:`rigready.assess.estimate.image.vision.Walk` notes a classifier's): ``(rows, k,
+    #: n, kind)`` of each conv (implicit GEMM: rows = output pixels, k = in channels x kernel
+    #: area, n = out channels) and Linear (rows = tokens), ``(queries, keys, heads, head_dim)``
+    #: of each attention, the operations the forward dispatches (``OPS``) and the elements the
+    #: elementwise kernels read and write (GroupNorm, SiLU, residual adds, reshaping copies).
+    gemms: list[tuple[int, int, int, str]] = field(default_factory=list)
+    attention: list[tuple[int, int, int, int]] = field(default_factory=list)
+    ops: int = 0
+    elementwise: float = 0.0
 
 
 def unet_config(cfg: dict[str, Any], name: str = "config.json") -> UNetConfig:
@@ -90,7 +115,8 @@ def unet_config(cfg: dict[str, Any], name: str = "config.json") -> UNetConfig:
                       transformer_depth=depths, heads=heads,
                       cross_attention_dim=int(cfg.get("cross_attention_dim", 768)),
                       in_channels=int(cfg.get("in_channels", 4)),
-                      addition_embed_dim=int(add) if add else None)
+                      addition_embed_dim=int(add) if add else None,
+                      linear_projection=bool(cfg.get("use_linear_projection", False)))
 
 
 def _resnet(w: UNetWalk, cin: int, cout: int, s: int, temb: int) -> None:
@@ -99,6 +125,14 @@ def _resnet(w: UNetWalk, cin: int, cout: int, s: int, temb: int) -> None:
     px = s * s
     w.macs += px * (cin * cout * 9 + cout * cout * 9 + (cin * cout if cin != cout else 0))
     w.layers += 3 + (cin != cout)
+    w.gemms += [(px, cin * 9, cout, "conv"), (1, temb, cout, "linear"),
+                (px, cout * 9, cout, "conv")]
+    if cin != cout:
+        w.gemms.append((px, cin, cout, "conv"))
+    w.ops += OPS["resnet"] + (OPS["shortcut"] if cin != cout else 0)
+    # GroupNorm reads its input twice (statistics, then normalising) and writes once, a SiLU
+    # reads and writes, the timestep add and the scaled residual add read two and write one
+    w.elementwise += px * (5 * cin + 12 * cout)
     # GroupNorm fp32 input and the SiLU's fp32 input, twice; the conv input copies in bf16
     block = px * (4 * cin + 4 * cin + 2 * cin + 4 * cout + 4 * cout + 2 * cout)
     w.saved_bytes += block
@@ -107,9 +141,22 @@ def _resnet(w: UNetWalk, cin: int, cout: int, s: int, temb: int) -> None:
     w.live_elems = max(w.live_elems, px * (2 * cin + 2 * cout))
 
 
-def _transformer(w: UNetWalk, c: int, s: int, depth: int, cross: int) -> None:
+def _transformer(w: UNetWalk, c: int, s: int, depth: int, cross: int, heads: int,
+                 linear_proj: bool) -> None:
     px = s * s
     e = px * c
+    proj = "linear" if linear_proj else "conv"  # SD 1.x projects with 1x1 convs
+    w.gemms += [(px, c, c, proj), (px, c, c, proj)]
+    # per block: self-attention's q/k/v/out, cross-attention's q/out and k/v on the 77 text
+    # tokens, GEGLU's c -> 8c and 4c -> c
+    w.gemms += depth * [(px, c, c, "linear")] * 6 + depth * [(77, cross, c, "linear")] * 2 \
+        + depth * [(px, c, 8 * c, "linear"), (px, 4 * c, c, "linear")]
+    w.attention += depth * [(px, px, heads, c // heads), (px, 77, heads, c // heads)]
+    w.ops += OPS["frame"] + depth * OPS["block"]
+    # the frame: GroupNorm (3), reshapes either side (2 each), residual add (3); a block:
+    # LayerNorms (3 each), each attention's output reshape, rescale and residual add (7),
+    # GELU on half of GEGLU's 8c output (2 x 4c), the product (3 x 4c), the last add (3)
+    w.elementwise += e * (10 + depth * (9 + 2 * 7 + 8 + 12 + 3))
     w.params += 2 * c + 2 * (c * c + c)  # GroupNorm, proj_in, proj_out
     per = (2 * c + 4 * c * c + c + 2 * c + 2 * c * c + 2 * cross * c + c + 2 * c
            + c * 8 * c + 8 * c + 4 * c * c + c)
@@ -136,8 +183,14 @@ def walk_unet(cfg: UNetConfig, side: int) -> UNetWalk:
     c0, temb = ch[0], 4 * ch[0]
     n = len(ch)
     w.params += cfg.in_channels * c0 * 9 + c0 + c0 * temb + temb + temb * temb + temb
+    w.gemms += [(side * side, cfg.in_channels * 9, c0, "conv"), (1, c0, temb, "linear"),
+                (1, temb, temb, "linear"), (side * side, c0 * 9, cfg.in_channels, "conv")]
+    w.ops += OPS["stem"]
+    w.elementwise += side * side * 5 * c0  # the closing GroupNorm and SiLU
     if cfg.addition_embed_dim:
         w.params += cfg.addition_embed_dim * temb + temb + temb * temb + temb
+        w.gemms += [(1, cfg.addition_embed_dim, temb, "linear"), (1, temb, temb, "linear")]
+        w.ops += OPS["added"]
     s = side
     skips: list[float] = [c0 * s * s]
     out_c = c0
@@ -146,33 +199,45 @@ def walk_unet(cfg: UNetConfig, side: int) -> UNetWalk:
         for j in range(cfg.layers_per_block):
             _resnet(w, in_c if j == 0 else out_c, out_c, s, temb)
             if cfg.down_attention[i]:
-                _transformer(w, out_c, s, cfg.transformer_depth[i], cfg.cross_attention_dim)
+                _transformer(w, out_c, s, cfg.transformer_depth[i], cfg.cross_attention_dim,
+                             cfg.heads[i], cfg.linear_projection)
             skips.append(out_c * s * s)
         if i < n - 1:
             w.params += out_c * out_c * 9 + out_c
             w.macs += (s // 2) ** 2 * out_c * out_c * 9
+            w.gemms.append(((s // 2) ** 2, out_c * 9, out_c, "conv"))
+            w.ops += OPS["down"]
             s //= 2
             skips.append(out_c * s * s)
     w.skips_elems = sum(skips)
     _resnet(w, ch[-1], ch[-1], s, temb)
-    _transformer(w, ch[-1], s, cfg.transformer_depth[-1], cfg.cross_attention_dim)
+    _transformer(w, ch[-1], s, cfg.transformer_depth[-1], cfg.cross_attention_dim,
+                 cfg.heads[-1], cfg.linear_projection)
     _resnet(w, ch[-1], ch[-1], s, temb)
     rev = list(reversed(ch))
     rev_att = list(reversed(cfg.down_attention))
     rev_depth = list(reversed(cfg.transformer_depth))
+    rev_heads = list(reversed(cfg.heads))
     out_c = rev[0]
     for i in range(n):
         prev, out_c = out_c, rev[i]
         in_c = rev[min(i + 1, n - 1)]
         for j in range(cfg.layers_per_block + 1):
             skip = in_c if j == cfg.layers_per_block else out_c
+            # the concatenation reads both halves and writes the whole
+            w.ops += OPS["skip"]
+            w.elementwise += 2 * s * s * ((prev if j == 0 else out_c) + skip)
             _resnet(w, (prev if j == 0 else out_c) + skip, out_c, s, temb)
             if rev_att[i]:
-                _transformer(w, out_c, s, rev_depth[i], cfg.cross_attention_dim)
+                _transformer(w, out_c, s, rev_depth[i], cfg.cross_attention_dim,
+                             rev_heads[i], cfg.linear_projection)
         if i < n - 1:
             s *= 2
             w.params += out_c * out_c * 9 + out_c
             w.macs += s * s * out_c * out_c * 9
+            w.gemms.append((s * s, out_c * 9, out_c, "conv"))
+            w.ops += OPS["up"]
+            w.elementwise += s * s * out_c * 5 // 4  # nearest upsampling: read 1/4, write 1
     w.params += 2 * c0 + c0 * 4 * 9 + 4
     return w
 

@@ -29,7 +29,8 @@ SD15_UNET = dif.UNetConfig(channels=(320, 640, 1280, 1280), layers_per_block=2,
 #: stable-diffusion-xl-base-1.0 unet/config.json (tests/data/diffusion_configs/sdxl-unet.json).
 SDXL_UNET = dif.UNetConfig(channels=(320, 640, 1280), layers_per_block=2,
                            down_attention=(False, True, True), transformer_depth=(1, 2, 10),
-                           heads=(5, 10, 20), cross_attention_dim=2048, addition_embed_dim=2816)
+                           heads=(5, 10, 20), cross_attention_dim=2048, addition_embed_dim=2816,
+                           linear_projection=True)
 
 DIFFUSION: dict[str, DiffusionSpec] = {
     "sd15": DiffusionSpec(SD15_UNET, (dif.CLIP_L,), vae_upcast=False, default_image=512),

@@ -11,7 +11,11 @@ forward pass and the operations the forward dispatches; the GPU's time is then t
   tensor-core tile (128 channels) leaves the rest of the tile idle; beside its MMAs a
   tensor-core conv spends a fitted share of time (NCHW transposes, im2col addressing,
   epilogues) that a slower MMA rate does not lengthen: a TF32 conv adds what the same conv
-  in bf16 would, so fp32 ResNet-50 is not twice as slow as the 16-bit one with TF32 on;
+  in bf16 would, so fp32 ResNet-50 is not twice as slow as the 16-bit one with TF32 on; that
+  time runs at the SMs' own pace (:func:`simt_scale`, 1 on the H100 / H200 the share was
+  fitted on), so on a consumer card, whose tensor cores are slow beside the rest of its SMs,
+  a conv runs near its GEMM roofline (the Stable Diffusion UNet's convs,
+  :mod:`rigready.assess.estimate.image.unet_speed`, go through the same summation);
 - depthwise convs (EfficientNet, ConvNeXt) as memory-bound: their input and output tensors
   moved at bandwidth, times a fitted slowdown (cuDNN's depthwise kernels stay far below copy
   bandwidth);
@@ -118,10 +122,25 @@ def _mma_rate(dt: str, peaks: Mapping[str, float]) -> float:
     return kernels.GEMM_EFFICIENCY.get(dt, 0.6) * peaks[dt] * 1e12
 
 
-def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
-                       bandwidth_gb_s: float) -> float:
-    """Seconds of one training step (or inference pass) of ``wl.batch`` images walked as
-    ``w`` on a GPU of ``peaks`` (dense TFLOP/s by dtype) and ``bandwidth_gb_s``.
+def simt_scale(peaks: Mapping[str, float]) -> float:
+    """How much faster the target's 16-bit tensor cores are than its other arithmetic (fp32
+    on the CUDA cores), relative to the calibration GPU's: the time a conv or fused attention
+    spends beside its MMAs (addressing, transposes, epilogues, softmax) runs on the SMs'
+    other units, so it follows the fp32 rate, not the tensor rate. 1 on an H100 or H200; about
+    0.14 on an RTX 4090 or 3090 (fp16 tensor rate with fp32 accumulation halved against
+    Hopper's, similar SM counts and clocks, so a conv there runs near its GEMM roofline);
+    about 1.1 on an A100 (Hopper-like tensor rate, a third of its fp32). 1 where the target has
+    no fp32 figure."""
+    if "fp32" not in peaks or "bf16" not in peaks:
+        return 1.0
+    return (peaks["bf16"] / kernels.REF_TFLOPS["bf16"]) * \
+        (kernels.REF_TFLOPS["fp32"] / peaks["fp32"])
+
+
+def gemms_seconds(gemms: list[tuple[int, int, int, str]], wl: Workload,
+                  peaks: Mapping[str, float], bandwidth_gb_s: float) -> float:
+    """The convs and Linears ``gemms`` (``(rows per image, k, n, kind)``, as the walks note
+    them) of ``wl.batch`` images, forward, and in training the two gradients.
 
     Raises:
         KeyError: the GPU has no figure for a dtype the step needs.
@@ -130,9 +149,10 @@ def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
     e = 4 if p == "fp32" else 2
     b, train = wl.batch, wl.training
     bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
+    beside = simt_scale(peaks)
     t = 0.0
     dw_bytes = 0.0
-    for rows, k, n, kind in w.gemms:
+    for rows, k, n, kind in gemms:
         m = b * rows
         if kind == "depthwise":  # read the input, write the output; backward twice that
             dw_bytes += (3 if train else 1) * 2 * e * m * n
@@ -152,10 +172,26 @@ def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
         elif kind == "conv":
             # the time a tensor-core conv spends beside its MMAs (NCHW transposes, im2col
             # addressing, epilogues) does not shrink with a slower MMA rate: a TF32 conv adds
-            # what a 16-bit one would, not twice it
-            g += (1 / CONV_SHARE - 1) * g * _mma_rate(dt, peaks) / _mma_rate("bf16", peaks)
+            # what a 16-bit one would, not twice it; it runs at the SMs' own pace, so a card
+            # whose tensor cores are slow beside the rest of the SM (consumer cards) hides it
+            g += (1 / CONV_SHARE - 1) * g * _mma_rate(dt, peaks) / _mma_rate("bf16", peaks) \
+                * beside
         t += g
-    t += DEPTHWISE_SLOWDOWN * dw_bytes / bw
+    return t + DEPTHWISE_SLOWDOWN * dw_bytes / bw
+
+
+def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
+                       bandwidth_gb_s: float) -> float:
+    """Seconds of one training step (or inference pass) of ``wl.batch`` images walked as
+    ``w`` on a GPU of ``peaks`` (dense TFLOP/s by dtype) and ``bandwidth_gb_s``.
+
+    Raises:
+        KeyError: the GPU has no figure for a dtype the step needs.
+    """
+    p = wl.resolved_precision
+    b, train = wl.batch, wl.training
+    bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
+    t = gemms_seconds(w.gemms, wl, peaks, bandwidth_gb_s)
     passes = 3.5 if train else 1.0  # flash forward + backward, as ``speed``
     attn_rate = (0.5 * peaks[gemm_dtype("linear", wl)] if p == "fp32" else
                  VIT_ATTENTION_EFFICIENCY * peaks[gemm_dtype("linear", wl)]) * 1e12
@@ -175,4 +211,11 @@ def classifier_seconds(w: vis.Walk, wl: Workload, peaks: Mapping[str, float],
     # ResNet-50 with TF32 took 20.2 ms on the H100 and 20.1 ms on the H200, whose 43% more
     # bandwidth bought nothing: the host set the pace; a sum over-predicted it 1.3-1.5x)
     host = STEP_OVERHEAD_S + (OP_TRAIN_S if train else OP_INFER_S) * host_ops(w, wl)
-    return max(t, host) + HOST_SERIAL_SHARE * min(t, host)
+    return overlapped(t, host)
+
+
+def overlapped(gpu_s: float, host_s: float, serial: float | None = None) -> float:
+    """A step whose host queues kernels while the GPU runs earlier ones: the longer of the two
+    plus ``serial`` (default ``HOST_SERIAL_SHARE``) of the shorter."""
+    share = HOST_SERIAL_SHARE if serial is None else serial
+    return max(gpu_s, host_s) + share * min(gpu_s, host_s)

@@ -1,11 +1,17 @@
-"""Time and energy of image models: a Stable Diffusion UNet step from the share of peak measured
-for the family (a sampling call adds the text encoders, paced by the host layer by layer, and
-the VAE decode from its walked multiply-accumulates, in fp32 as TF32 where the pipeline
-upcasts it; a LoRA step adds its batch's VAE encode and text encoding), a classifier's step
-from its kernels (:mod:`rigready.assess.estimate.image.speed`), a diffusion transformer's from
-its matmuls (:mod:`rigready.assess.estimate.image.sampling`), all scaled from the calibration
-GPU to the target by its dense peak per dtype and its bandwidth; loading models as needed adds
-the copies of every component.
+"""Time and energy of image models, scaled from the calibration GPU to the target by its dense
+peak per dtype and its bandwidth:
+
+- a Stable Diffusion sampling call: its UNet steps from their kernels
+  (:mod:`rigready.assess.estimate.image.unet_speed`: convs and Linears on the GEMM roofline,
+  fused attention, elementwise traffic, the host's dispatch overlapping them), the text
+  encoders, paced by the host layer by layer, and the VAE decode from its walked
+  multiply-accumulates (in fp32 as TF32 where the pipeline upcasts it);
+- a Stable Diffusion LoRA step from the share of peak measured for the family, plus its
+  batch's VAE encode and text encoding;
+- a classifier's step from its kernels (:mod:`rigready.assess.estimate.image.speed`);
+- a diffusion transformer's from its matmuls (:mod:`rigready.assess.estimate.image.sampling`);
+
+loading models as needed adds the copies of every component.
 """
 
 from __future__ import annotations
@@ -23,19 +29,15 @@ from rigready.assess.estimate.image import vision as vis
 from rigready.assess.estimate.image.diffusion import DiffusionSpec
 from rigready.assess.estimate.image.memory import ImagePlan
 from rigready.assess.estimate.image.speed import classifier_seconds
+from rigready.assess.estimate.image.unet_speed import unet_step_seconds
 from rigready.assess.estimate.inputs import Workload
 from rigready.assess.estimate.model import ModelShape
 from rigready.assess.estimate.result import Timing
 
-#: Stable Diffusion UNets (classifiers: :mod:`rigready.assess.estimate.image.speed`, from their
-#: kernels): share of the dense peak per step by mode, fitted on the measured H200 steps
-#: (``benchmarks/fit_image_memory.py --fit-sd``; held-out cases not used): sampling on the
-#: UNet's own measured step (``unet_step_seconds``), LoRA training on the whole step.
-COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.184, ("sd-unet", "infer"): 0.42}
-#: Sampling: fixed cost of one UNet step (diffusers' Python, the scheduler and some two
-#: thousand kernel launches: SD 1.5's 512 px UNet step takes 35 ms at batch 1 and 49 ms at
-#: batch 4, so about 30 ms of it does not scale with the work), fitted with the share above.
-SAMPLING_STEP_OVERHEAD_S = 0.032
+#: Stable Diffusion LoRA training (sampling and classifiers come from their kernels):
+#: share of the dense peak per step, fitted on the measured H200 steps
+#: (``benchmarks/fit_image_memory.py --fit-sd``; held-out cases not used).
+COMPUTE_EFFICIENCY = {("sd-unet", "train"): 0.184}
 #: LoRA training: per-step overhead and launch/Python cost per conv/Linear per backward pass,
 #: fitted with the training share above.
 IMAGE_STEP_OVERHEAD_S = 0.002
@@ -84,7 +86,6 @@ def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: I
     """
     bw = kernels.BANDWIDTH_EFFICIENCY * bandwidth_gb_s * 1e9
     b = wl.batch
-    mode = "train" if wl.training else "infer"
     dt = image_dtype(shape, wl)
     if isinstance(shape.image, dit.DitSpec):
         t, step = sampling.dit_image_seconds(shape.image, wl, plan.side, peaks[dt],
@@ -96,10 +97,10 @@ def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: I
     peak = peaks[dt]
     if isinstance(shape.image, DiffusionSpec):
         spec = shape.image
-        eff = COMPUTE_EFFICIENCY[("sd-unet", mode)] * rel * peak * 1e12
         vae = dif.walk_vae(plan.side)
         if not wl.training:
-            unet = unet_step_seconds(plan.macs_per_image, b, eff)
+            unet = unet_step_seconds(dif.walk_unet(spec.unet, plan.side // 8), wl, peaks,
+                                     bandwidth_gb_s)
             # SDXL's fp16 pipeline decodes in fp32 (force_upcast), whose convs run as TF32
             fp32 = wl.resolved_precision == "fp32" or (
                 spec.vae_upcast and "fp16" in wl.resolved_precision)
@@ -109,6 +110,7 @@ def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: I
             return wl.sampling_steps * unet + rest, \
                 (f"{wl.sampling_steps} sampling steps of {unet * 1000:.0f} ms, the text "
                  f"encoders and the VAE decode{' in fp32' if fp32 else ''}")
+        eff = COMPUTE_EFFICIENCY[("sd-unet", "train")] * rel * peak * 1e12
         passes = 3 if wl.checkpointing else 2  # forward, input gradients, recomputation
         t = 2 * plan.macs_per_image * b * passes / eff
         t += IMAGE_TRAFFIC * mem.activations / bw + IMAGE_STEP_OVERHEAD_S
@@ -121,12 +123,6 @@ def image_seconds(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: I
     w = plan.walk if plan.walk is not None else vis.walk(arch, plan.side)
     t = classifier_seconds(w, wl, peaks, bandwidth_gb_s)
     return t, "one training step" if wl.training else "one inference batch"
-
-
-def unet_step_seconds(macs_per_image: float, batch: int, flops_per_s: float) -> float:
-    """One sampling step of ``batch`` images: the UNet on the guided and unguided latents
-    (classifier-free guidance doubles the rows) at ``flops_per_s``, plus the fixed cost."""
-    return 2 * macs_per_image * 2 * batch / flops_per_s + SAMPLING_STEP_OVERHEAD_S
 
 
 def text_seconds(spec: DiffusionSpec, rows: int, peak_tflops: float) -> float:
@@ -161,7 +157,11 @@ def image_timing(shape: ModelShape, wl: Workload, mem: MemoryBreakdown, plan: Im
         rate = wl.batch * wl.gpus / step
         how = ("the measured GEMM efficiency and fused attention's share of peak"
                if isinstance(shape.image, dit.DitSpec) else
-               "the share of peak measured for this family on an H200" if diffusion
+               "the share of peak measured for this family on an H200"
+               if diffusion and wl.training else
+               "each conv and Linear's matmul-shape efficiency (measured GEMM sweep), fused "
+               "attention, elementwise traffic and the host's dispatch fitted on an H200"
+               if diffusion
                else "each conv and Linear's matmul-shape efficiency (measured GEMM sweep), "
                     "plus elementwise traffic and per-layer overhead fitted on an H200")
         which = "convolutions" if wl.tf32 == "default" else "convolutions and matmuls"
