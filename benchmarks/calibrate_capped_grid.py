@@ -220,7 +220,7 @@ def sd_refit() -> dict[str, list[dict[str, Any]]]:
     two sampling jobs and three more sizes, to refit the VAE decode's allocated and cached
     figures per image and per pixel on runs free of the fp32 build's freed blocks (the SDXL
     record and the H200 ones were built in fp32; only the held-out SD 1.5 job was re-measured).
-    Not yet run: no GPU machine could be started on 2026-12-06 after 21:02 UTC."""
+    Run on an H100 on 2026-12-07 (``capped/h100-2026-12-07-sdrefit.json``)."""
     return {"context": context(), "capped": [
         _dif("sdxl", "inference", 1, 1024, 16, steps=3),
         _dif("sd15", "inference", 1, 512, 6, True, steps=3),
@@ -228,6 +228,15 @@ def sd_refit() -> dict[str, list[dict[str, Any]]]:
         _dif("sd15", "inference", 1, 768, 8, steps=3),
         _dif("sdxl", "inference", 1, 768, 12, steps=3),
     ]}
+
+
+def recorded() -> list[dict[str, Any]]:
+    """Every job a capped record may hold, once by name: the capped grid's, then the jobs the SD
+    re-measure added (its two capped-grid jobs keep the capped grid's definition)."""
+    out = {c["name"]: c for c in capped()}
+    for case in sd_refit()["capped"]:
+        out.setdefault(case["name"], case)
+    return list(out.values())
 
 
 def phases(name: str) -> dict[str, list[dict[str, Any]]]:

@@ -43,6 +43,16 @@ def cases() -> list[dict[str, Any]]:
             and c["result"].get("status") == "ok" and not c["name"].startswith(smoke)]
 
 
+def fp32_built_sampling(c: dict[str, Any]) -> bool:
+    """A Stable Diffusion sampling case whose child built the UNet in fp32 on the GPU and cast it
+    to fp16 (every sampling case of this record; the fixed child records
+    ``build_max_allocated_bytes``): the blocks the cast freed stay cached, so its NVML peak is
+    an upper bound of the sampling's, by up to the fp32 UNet. The fp16-built re-measures in
+    ``tests/data/calibration/capped/`` supersede it (tests/data/calibration/README.md)."""
+    return c["kind"] == "diffusion" and c["method"] == "inference" and \
+        "build_max_allocated_bytes" not in c["result"]
+
+
 def measured(c: dict[str, Any]) -> int:
     r = c["result"]
     return int(r["nvml_used_peak_bytes"] - r["nvml_used_before_bytes"] + DRIVER_RESERVED_BYTES)
@@ -307,6 +317,8 @@ def main() -> int:
         m = measured(c)
         err = est / m - 1
         key = ("held-out " if c.get("holdout") else "") + c["kind"]
+        if fp32_built_sampling(c):  # an upper bound, left out of the summaries
+            key = "fp32-built sampling (upper bounds)"
         errs.setdefault(key, []).append(err)
         print(f"  {c['name']:<44} measured {m / 2**30:6.2f} GiB  estimate {est / 2**30:6.2f}"
               f"  {err:+6.1%}  {fam}")

@@ -152,7 +152,7 @@ def test_uncapped_figures_of_every_measured_case() -> None:
 
 
 def test_held_out_cases_are_marked_as_the_grid_defines_and_about_a_third() -> None:
-    defined = {c["name"]: c["holdout"] for c in grid.capped()}
+    defined = {c["name"]: c["holdout"] for c in grid.recorded()}
     for doc in _docs():
         cases = [c for c in doc["cases"].values() if c["kind"] in JOB_KINDS]
         marked = {c["name"]: bool(c.get("holdout")) for c in cases}
@@ -223,5 +223,5 @@ def test_today_no_fits_verdict_where_a_capped_run_failed() -> None:
     """The dangerous direction (issue 22's target): today's estimator says "fits" or "tight"
     on no card where the capped run failed, measured or implied."""
     table = report.rows(RECORDS)
-    assert len(table) == len(grid.capped())
+    assert len(table) == len(grid.recorded())
     assert [w for r in table for w in r["wrong_fits"]] == []

@@ -157,13 +157,13 @@ def test_no_time_no_tiny_sequence_for_a_job_that_does_not_fit(
 def test_sdxl_is_answered_as_comfyui_runs_it_with_the_plain_pipeline_beside(
         capsys: pytest.CaptureFixture[str]) -> None:
     """SDXL at 1024 px on a 12 GB card that drives the desktop (11.0 GiB free): the default
-    route is a ComfyUI / Forge-class app (resident, the VAE decoded in tiles: 9.5 GiB), the
-    plain diffusers pipeline's 13.4 GiB said beside it."""
+    route is a ComfyUI / Forge-class app (resident, the VAE decoded in tiles: 9.4 GiB), the
+    plain diffusers pipeline's 13.3 GiB said beside it."""
     out = _cli(capsys, "estimate", "sdxl-base-1.0", "--profile", str(RTX3060))
     first = out.splitlines()[0]
     assert first.startswith("Yes in a ComfyUI / Forge-class app (every part stays on the GPU, "
-                            "VAE decoded in tiles): needs 9.5 of the 11.0 GiB free")
-    assert "the plain diffusers pipeline needs 13.4 GiB" in first
+                            "VAE decoded in tiles): needs 9.4 of the 11.0 GiB free")
+    assert "the plain diffusers pipeline needs 13.3 GiB" in first
     data = json.loads(_cli(capsys, "estimate", "sdxl", "--profile", str(RTX3060), "--json"))
     assert data["answer"]["route"] == "comfyui" and data["verdict"] == "fits"
 
@@ -174,7 +174,7 @@ def test_sdxl_is_never_told_to_go_below_its_native_resolution(
                "--runtime", "diffusers")
     assert "image side" not in out
     first = out.splitlines()[0]
-    assert first.startswith("No: needs 13.4 GiB free with a plain diffusers pipeline")
+    assert first.startswith("No: needs 13.3 GiB free with a plain diffusers pipeline")
     assert "Free settings first: the fp16-fix VAE" in first
     assert "a ComfyUI / Forge-class app, or diffusers' pipe.enable_model_cpu_offload()" in first
     assert "6.3 GiB, fits" in first

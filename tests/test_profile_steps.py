@@ -56,3 +56,26 @@ def test_unknown_case_is_one_line_and_exit_2(tmp_path: Path,
     assert ps.main(["--out", str(tmp_path), "--cases", "no-such-case"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["profile_steps: unknown case(s): no-such-case"]
+
+
+def test_the_committed_h100_profiles_add_up() -> None:
+    """The H100 record of 2026-12-07 (tests/data/calibration/profile-steps/): every kernel the
+    summary names is classed (the classes add up to the kernel time), the GPU is never busier
+    than the wall clock of the profiled steps, and Stable Diffusion sampling on Hopper spends
+    more of its GPU time on elementwise kernels and layout transposes than on convolutions and
+    GEMMs (what ``unet_speed`` models as the time beside the MMAs)."""
+    import json
+
+    path = Path(__file__).parent / "data" / "calibration" / "profile-steps" / "h100-2026-12-07.json"
+    doc = json.loads(path.read_text("utf-8"))
+    assert doc["schema"] == "rigready-profile-steps"
+    assert {c["name"] for c in doc["cases"]} >= {"sd15-inference-b1-512px",
+                                                  "sdxl-inference-b2-768px"}
+    for case in doc["cases"]:
+        prof = case["profile"]
+        classes = prof["class_ms_per_step"]
+        assert sum(classes.values()) == pytest.approx(prof["kernel_ms_per_step"], rel=0.01)
+        assert prof["gpu_busy_ms_per_step"] <= 1000 * max(prof["profiled_step_times_s"])
+        if case["name"].startswith("sd15-inference"):
+            beside = classes["elementwise"] + classes["layout"] + classes["normalisation"]
+            assert beside > classes["convolution"] + classes["gemm"], case["name"]

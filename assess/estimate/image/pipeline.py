@@ -34,10 +34,14 @@ from rigready.assess.estimate.inputs import Workload
 GIB = 2**30
 MPIX = 2**20
 #: SD UNet pipelines: VAE decode, allocated + cached bytes per decoded pixel and channel unit,
-#: per image and once (workspaces), and the share of it allocated (H200 fit).
-VAE_DECODE_PER_IMAGE = 2.25
-VAE_DECODE_ONCE = 2.3
-DECODE_ALLOCATED_SHARE = 0.4
+#: per image and once (workspaces), and the share of it (and of the UNet step's working set)
+#: allocated. Fitted on the fp16-built H100 sampling runs of 2026-12-07 (SDXL at 768 and
+#: 1024 px, SD 1.5 at 768 px and at batch 4; SD 1.5 at 512 px held out; grid in
+#: ``benchmarks/fit_capped.py --fit-decode``): the H200 records these replace built the UNet
+#: in fp32 first, and the blocks that build freed stayed cached through the decode.
+VAE_DECODE_PER_IMAGE = 2.45
+VAE_DECODE_ONCE = 0.4
+DECODE_ALLOCATED_SHARE = 0.5
 #: Diffusion transformers' 16-channel VAE decoding in bf16: allocated and cached bytes per
 #: pixel (SD3.5 Medium at 1024 px: 2.44 GiB allocated above the weights, 2.33 more cached;
 #: FLUX.1-dev fp8, held out: 2.41 allocated).
