@@ -263,7 +263,7 @@ class Capped:
 def main(argv: list[str] | None = None) -> int:
     """Run the phases; write the records."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--grid", default="capped", help="capped | sd-refit | tiny")
+    parser.add_argument("--grid", default="capped", help="capped | sd-refit | sd-tiled | tiny")
     parser.add_argument("--phases", default="context,speed,capped,fsdp")
     parser.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     parser.add_argument("--out", type=Path)

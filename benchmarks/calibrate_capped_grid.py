@@ -70,6 +70,7 @@ def _vis(arch: str, method: str, precision: str, batch: int, image: int, reserve
 def _dif(model: str, method: str, batch: int, image: int, reserve: float,
          holdout: bool = False, **kw: Any) -> dict[str, Any]:
     ck = "-ckpt" if kw.get("checkpointing") else ""
+    ck += "-tiled" if kw.get("vae_tiling") else ""
     return {"kind": "diffusion", "name": f"{model}-{method}-b{batch}-{image}px{ck}",
             "family": "diffusion-unet", "holdout": holdout, "reserve_gib": reserve,
             "model": model, "method": method, "batch": batch, "image": image, **kw}
@@ -230,21 +231,35 @@ def sd_refit() -> dict[str, list[dict[str, Any]]]:
     ]}
 
 
+def sd_tiled() -> dict[str, list[dict[str, Any]]]:
+    """SDXL sampling with the VAE decoded in tiles as ComfyUI's VAEDecodeTiled does (512-pixel
+    tiles, 64 overlapping): the route the estimator takes for SDXL on 8-12 GB cards, whose
+    tiled decode was never measured. Both held out: they check the decode figures fitted on
+    the untiled runs."""
+    return {"context": context(), "capped": [
+        _dif("sdxl", "inference", 1, 1024, 16, True, steps=3, vae_tiling=True),
+        _dif("sdxl", "inference", 2, 1024, 20, True, steps=3, vae_tiling=True),
+    ]}
+
+
 def recorded() -> list[dict[str, Any]]:
     """Every job a capped record may hold, once by name: the capped grid's, then the jobs the SD
-    re-measure added (its two capped-grid jobs keep the capped grid's definition)."""
+    re-measures added (the capped-grid jobs among them keep the capped grid's definition)."""
     out = {c["name"]: c for c in capped()}
-    for case in sd_refit()["capped"]:
+    for case in sd_refit()["capped"] + sd_tiled()["capped"]:
         out.setdefault(case["name"], case)
     return list(out.values())
 
 
 def phases(name: str) -> dict[str, list[dict[str, Any]]]:
-    """The cases of each phase of the named grid (``capped``, ``sd-refit`` or ``tiny``)."""
+    """The cases of each phase of the named grid (``capped``, ``sd-refit``, ``sd-tiled`` or
+    ``tiny``)."""
     if name == "tiny":
         return tiny()
     if name == "sd-refit":
         return sd_refit()
+    if name == "sd-tiled":
+        return sd_tiled()
     if name != "capped":
         raise SystemExit(f"unknown grid {name!r}")
     return {"context": context(), "speed": speed(), "capped": capped(), "fsdp": fsdp()}

@@ -186,7 +186,7 @@ def workload_of(case: dict[str, Any]) -> tuple[ModelShape, Workload]:
             method=case["method"], precision="fp16" if infer else "bf16", batch=case["batch"],
             image_size=case["image"], lora_rank=case.get("rank", 4),
             checkpointing=bool(case.get("checkpointing")),
-            sampling_steps=case.get("steps", 30))
+            sampling_steps=case.get("steps", 30), vae_tiling=bool(case.get("vae_tiling")))
     if case["kind"] == "dit":  # SD3.5 / FLUX.1 as calibrate_dit.py ran them (bf16 compute)
         weights = None if case["variant"] == "bf16" else case["variant"]
         return image_shape(case["model"], case["model"]), Workload(

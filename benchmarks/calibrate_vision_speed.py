@@ -374,6 +374,12 @@ def _diffusion(case: Case) -> dict[str, Any]:
     for m in (unet, vae, te1, te2):
         if m is not None:
             m.requires_grad_(False)
+    if case.get("vae_tiling"):
+        # ComfyUI's VAEDecodeTiled: 512-pixel tiles (64 latent) overlapping by 64 pixels;
+        # diffusers' own tiles follow the VAE's sample_size (1024 for SDXL's: no tiling there)
+        vae.enable_tiling()
+        vae.tile_sample_min_size, vae.tile_latent_min_size = 512, 64
+        vae.tile_overlap_factor = 64 / 512
     rec["unet_params"] = int(sum(p.numel() for p in unet.parameters()))
     rec["vae_params"] = int(sum(p.numel() for p in vae.parameters()))
     rec["text_params"] = int(sum(p.numel() for m in (te1, te2) if m is not None

@@ -223,5 +223,7 @@ def test_today_no_fits_verdict_where_a_capped_run_failed() -> None:
     """The dangerous direction (issue 22's target): today's estimator says "fits" or "tight"
     on no card where the capped run failed, measured or implied."""
     table = report.rows(RECORDS)
-    assert len(table) == len(grid.recorded())
+    names = {r["name"] for r in table}
+    assert len(names) == len(table)
+    assert {c["name"] for c in grid.capped()} <= names <= {c["name"] for c in grid.recorded()}
     assert [w for r in table for w in r["wrong_fits"]] == []

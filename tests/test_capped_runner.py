@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rigready.assess.estimate import estimate
 from rigready.assess.measure.spec import MeasureSpec
 from rigready.assess.measure.tasks import oom_figures
 
@@ -17,6 +18,7 @@ sys.path.insert(0, str(BENCH))
 
 import calibrate_capped as cc  # noqa: E402
 import calibrate_capped_grid as grid  # noqa: E402
+import calibrate_capped_report as report  # noqa: E402
 
 GIB = 2**30
 #: The message torch 2.11's caching allocator raises under set_per_process_memory_fraction
@@ -150,3 +152,21 @@ def test_sd_refit_grid_keeps_the_capped_grids_jobs_and_holdout_marks() -> None:
     assert all(c == capped[c["name"]] for c in shared)
     # the new sizes are fitted on, never held out
     assert all(not c["holdout"] for c in jobs if c["name"] not in capped)
+
+
+def test_sd_tiled_grid_decodes_in_comfyuis_tiles_and_is_held_out() -> None:
+    tiled = grid.phases("sd-tiled")
+    jobs = tiled["capped"]
+    assert jobs and all(c["vae_tiling"] and c["holdout"] for c in jobs)
+    assert all(c["name"].endswith("-tiled") for c in jobs)
+    # the estimator is asked the tiled question: a tiled job needs less than the same job
+    # decoded whole (SDXL's 1024 px decode is the peak of the plain pipeline)
+    for case in jobs:
+        shape, wl = report.workload_of(case)
+        whole = report.workload_of({**case, "vae_tiling": False})[1]
+        assert wl.vae_tiling and not whole.vae_tiling
+        assert estimate(shape, wl, search=False).memory.total < \
+            estimate(shape, whole, search=False).memory.total
+    # every job a record holds is named once, the tiled ones included
+    names = [c["name"] for c in grid.recorded()]
+    assert len(names) == len(set(names)) and {c["name"] for c in jobs} <= set(names)
