@@ -101,10 +101,16 @@ def row(name: str, case: dict[str, Any], case_runs: list[dict[str, Any]],
     return out
 
 
+def _load(paths: list[Path]) -> tuple[dict[str, dict[str, Any]],
+                                       dict[str, list[dict[str, Any]]], dict[int, int]]:
+    """The records' cases, their runs by case and the card caps."""
+    cases, runs, head = report.load(paths)
+    return cases, runs, {int(k): int(v) for k, v in head["card_caps_bytes"].items()}
+
+
 def rows(paths: list[Path]) -> list[dict[str, Any]]:
     """Every job case of the records."""
-    cases, runs, head = report.load(paths)
-    caps = {int(k): int(v) for k, v in head["card_caps_bytes"].items()}
+    cases, runs, caps = _load(paths)
     return [row(name, case, runs.get(name, []), caps) for name, case in cases.items()
             if case.get("kind") in report.JOB_KINDS]
 
@@ -133,10 +139,11 @@ def fit_decode(paths: list[Path]) -> dict[str, float]:
     held-out jobs are printed, never scored."""
     from rigready.assess.estimate.image import pipeline as pipe
 
-    cases, runs, head = report.load(paths)
-    caps = {int(k): int(v) for k, v in head["card_caps_bytes"].items()}
+    cases, runs, caps = _load(paths)
     names = [n for n, c in cases.items() if c.get("kind") == "diffusion"
              and c.get("method") == "inference"]
+
+    shipped = (pipe.VAE_DECODE_PER_IMAGE, pipe.VAE_DECODE_ONCE, pipe.DECODE_ALLOCATED_SHARE)
 
     def evaluate(values: tuple[float, float, float]) -> list[dict[str, Any]]:
         pipe.VAE_DECODE_PER_IMAGE, pipe.VAE_DECODE_ONCE, pipe.DECODE_ALLOCATED_SHARE = values
@@ -161,6 +168,7 @@ def fit_decode(paths: list[Path]) -> dict[str, float]:
     for r in evaluate(best[1]):
         print(f"  {r['name']:<28} {'held out' if r['holdout'] else '':<9} allocated "
               f"{_pct(r['err_allocated'])}  process {_pct(r['err_process'])}")
+    evaluate(shipped)  # leave the module as the code ships it
     return dict(zip(("VAE_DECODE_PER_IMAGE", "VAE_DECODE_ONCE", "DECODE_ALLOCATED_SHARE"),
                     best[1], strict=True))
 

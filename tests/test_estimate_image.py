@@ -148,6 +148,7 @@ def test_fp32_built_sampling_peaks_bound_the_estimate_and_are_re_measured() -> N
     holds up to the fp32 UNet's freed blocks beside the job. The estimate (of the job alone)
     lies between that peak less the fp32 UNet and the peak; the fp16-built re-measures of the
     same jobs (capped records, one H100 call) agree with it within 10%."""
+    import calibrate_capped_report as report
     import fit_capped
 
     built = [c for c in CASES if fim.fp32_built_sampling(c)]
@@ -156,8 +157,7 @@ def test_fp32_built_sampling_peaks_bound_the_estimate_and_are_re_measured() -> N
         fp32_unet = 4 * c["result"]["unet_params"]
         est, m = fim.estimate_case(c)[0], fim.measured(c)
         assert m - fp32_unet < est <= m, c["name"]
-    capped = sorted((ROOT / "tests" / "data" / "calibration" / "capped").glob("*.json"))
-    rows = {r["name"]: r for r in fit_capped.rows(capped)}
+    rows = {r["name"]: r for r in fit_capped.rows(sorted(report.RECORDS.glob("*.json")))}
     re_measured = [c["name"] for c in built if c["name"] in rows]
     assert len(re_measured) >= 3
     for name in re_measured:
